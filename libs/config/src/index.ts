@@ -1,0 +1,1 @@
+export { loadConfig, ConfigError, csv } from './load-config';

@@ -1,0 +1,68 @@
+import { join } from 'node:path';
+import type { Observable } from 'rxjs';
+import type { ProblemCode } from './problem-codes';
+
+/** Typed bindings for proto/paygate/entitlement/v1/entitlement.proto (loaded with keepCase: false). */
+export const ENTITLEMENT_GRPC_PACKAGE = 'paygate.entitlement.v1';
+export const ENTITLEMENT_GRPC_SERVICE = 'EntitlementService';
+export const ENTITLEMENT_PROTO_PATH = join(
+  __dirname,
+  '..',
+  'proto',
+  'paygate',
+  'entitlement',
+  'v1',
+  'entitlement.proto',
+);
+
+/** proto-loader options shared by server and client so both see the same shapes. */
+export const ENTITLEMENT_PROTO_LOADER_OPTIONS = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+} as const;
+
+export interface CheckRequest {
+  apiKey: string;
+  feature: string;
+  cost: number;
+  requestId: string;
+  requiredScopes: string[];
+}
+
+export interface Denial {
+  code: ProblemCode;
+  plan: string;
+  feature: string;
+  balance?: number;
+  required?: number;
+  limit?: number;
+  used?: number;
+  resetsAt: string;
+  link: string;
+}
+
+export interface CheckResponse {
+  allowed: boolean;
+  customerId: string;
+  leaseId: string;
+  plan: string;
+  denial?: Denial | null;
+}
+
+export interface ReleaseRequest {
+  leaseId: string;
+  reason: string;
+}
+
+export interface ReleaseResponse {
+  released: boolean;
+}
+
+/** The client side as @nestjs/microservices' ClientGrpc exposes it. */
+export interface EntitlementServiceClient {
+  check(request: CheckRequest): Observable<CheckResponse>;
+  release(request: ReleaseRequest): Observable<ReleaseResponse>;
+}

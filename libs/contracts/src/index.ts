@@ -1,0 +1,27 @@
+export { TOPICS, DEAD_LETTER_HEADERS } from './topics';
+export type { TopicName } from './topics';
+export { PROBLEM_CODES, isProblemCode } from './problem-codes';
+export type { ProblemCode } from './problem-codes';
+export {
+  REQUEST_SERVED_EVENT_TYPE,
+  USAGE_EVENT_LIMITS,
+  parseUsageEvent,
+  validateUsageEvent,
+} from './usage-event';
+export type { UsageEvent, UsageEventParseResult, FieldError } from './usage-event';
+export { isUsageRecordedEvent } from './usage-recorded.event';
+export type { UsageRecordedEvent, LeasedUsage } from './usage-recorded.event';
+export {
+  ENTITLEMENT_GRPC_PACKAGE,
+  ENTITLEMENT_GRPC_SERVICE,
+  ENTITLEMENT_PROTO_PATH,
+  ENTITLEMENT_PROTO_LOADER_OPTIONS,
+} from './entitlement-grpc';
+export type {
+  CheckRequest,
+  CheckResponse,
+  Denial,
+  ReleaseRequest,
+  ReleaseResponse,
+  EntitlementServiceClient,
+} from './entitlement-grpc';

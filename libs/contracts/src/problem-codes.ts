@@ -1,0 +1,30 @@
+/** Stable problem codes (ARCHITECTURE.md §3). The registry in @paygate/problem-details maps each. */
+export const PROBLEM_CODES = [
+  'unauthenticated',
+  'forbidden',
+  'subscription-expired',
+  'subscription-past-due',
+  'account-suspended',
+  'payment-pending',
+  'insufficient-credits',
+  'quota-exhausted',
+  'feature-not-in-plan',
+  'rate-limited',
+  'validation-failed',
+  'not-found',
+  'conflict',
+  'payload-too-large',
+  'unsupported-media-type',
+  'method-not-allowed',
+  'entitlement-unavailable',
+  'service-unavailable',
+  'upstream-unavailable',
+  'upstream-timeout',
+  'internal-error',
+] as const;
+
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
+
+export function isProblemCode(value: string): value is ProblemCode {
+  return (PROBLEM_CODES as readonly string[]).includes(value);
+}

@@ -1,0 +1,77 @@
+import { Logger } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import type { OutboundMessage } from '@paygate/messaging';
+
+export interface OutboxPublisher {
+  sendBatch(messages: OutboundMessage[]): Promise<void>;
+}
+
+interface OutboxRow {
+  id: string;
+  topic: string;
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+/**
+ * Drains the outbox to Kafka in id order. Rows are locked and deleted in one transaction that
+ * only commits after Kafka acknowledged them: a crash in between re-sends (at-least-once), and
+ * consumers apply each message id once, so the effect is exactly once.
+ */
+export class OutboxRelay {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private draining?: Promise<void>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly schema: string,
+    private readonly publisher: OutboxPublisher,
+    private readonly options: { intervalMs: number; batchSize: number } = { intervalMs: 50, batchSize: 1000 },
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.draining;
+  }
+
+  /** Publishes up to one batch; returns how many messages went out. */
+  async drainOnce(): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      // SKIP LOCKED lets several relays (replicas) share the outbox without waiting.
+      const rows: OutboxRow[] = await manager.query(
+        `SELECT "id", "topic", "key", "value", "headers" FROM "${this.schema}"."outbox"
+         ORDER BY "id" LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [this.options.batchSize],
+      );
+      if (rows.length === 0) return 0;
+      await this.publisher.sendBatch(
+        rows.map((r) => ({ topic: r.topic, key: r.key, value: r.value, headers: r.headers })),
+      );
+      await manager.query(`DELETE FROM "${this.schema}"."outbox" WHERE "id" = ANY($1::bigint[])`, [
+        rows.map((r) => r.id),
+      ]);
+      return rows.length;
+    });
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    this.timer = setTimeout(() => {
+      this.draining = this.drainOnce()
+        .then((sent) => this.schedule(sent >= this.options.batchSize ? 0 : this.options.intervalMs))
+        .catch((err: unknown) => {
+          this.logger.warn({ err }, 'outbox relay failed; retrying');
+          this.schedule(Math.max(this.options.intervalMs, 500));
+        });
+    }, delayMs);
+  }
+}

@@ -1,0 +1,56 @@
+import type { INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { REQUEST_ID_HEADER, httpRequestDuration, requestIdFor } from '@paygate/observability';
+import { ProblemDetailsFilter, problemValidationPipe } from '@paygate/problem-details';
+import { Logger } from 'nestjs-pino';
+
+export interface HttpAppOptions {
+  /** Largest accepted request body in bytes; larger bodies get a 413 problem. */
+  bodyLimit?: number;
+}
+
+/**
+ * Creates a Nest app on Fastify with what every paygate HTTP surface shares: the request id
+ * on every response, problem+json errors, strict validation, JSON logs, request metrics and
+ * graceful shutdown.
+ */
+export async function createHttpApp(
+  module: Type<unknown>,
+  options: HttpAppOptions = {},
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    genReqId: requestIdFor,
+    // Behind a load balancer the caller's address is in X-Forwarded-For.
+    trustProxy: true,
+  });
+  const fastify = adapter.getInstance();
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    httpRequestDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalPipes(problemValidationPipe());
+  app.enableShutdownHooks();
+  return app;
+}
+
+export async function listen(app: INestApplication, port: number, host = '127.0.0.1'): Promise<void> {
+  await app.listen(port, host);
+}

@@ -1,0 +1,2 @@
+export { createHttpApp, listen } from './http-app';
+export type { HttpAppOptions } from './http-app';

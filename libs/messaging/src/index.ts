@@ -1,0 +1,6 @@
+export { createKafka, ensureTopics } from './kafka';
+export type { TopicSpec } from './kafka';
+export { MessageProducer } from './producer';
+export type { OutboundMessage } from './producer';
+export { BatchConsumer } from './batch-consumer';
+export type { InboundMessage, BatchHandler, BatchConsumerOptions } from './batch-consumer';

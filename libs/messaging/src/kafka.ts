@@ -1,0 +1,46 @@
+import { Logger } from '@nestjs/common';
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+
+/**
+ * The only module that constructs a kafkajs client. Everything else talks to the small
+ * producer/consumer types of this lib, so the client library could be swapped.
+ */
+export function createKafka(clientId: string, brokers: string[]): Kafka {
+  const logger = new Logger(`kafka:${clientId}`);
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.WARN,
+    retry: { initialRetryTime: 100, retries: 8 },
+    logCreator:
+      () =>
+      ({ level, log }: LogEntry) => {
+        const { message, ...extra } = log;
+        if (level <= logLevel.ERROR) logger.error({ ...extra }, message);
+        else logger.warn({ ...extra }, message);
+      },
+  });
+}
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+}
+
+/** Creates missing topics; existing ones are left as they are. */
+export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.name));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: 1 })),
+      });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}

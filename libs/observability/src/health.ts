@@ -1,0 +1,47 @@
+import { Controller, Get, HttpCode, Inject, Optional } from '@nestjs/common';
+import { ProblemException } from '@paygate/problem-details';
+
+/** Something the service needs before it can take traffic (database, broker...). */
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
+
+@Controller()
+export class HealthController {
+  constructor(@Optional() @Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[] = []) {}
+
+  /** Liveness: the process answers. */
+  @Get('health')
+  @HttpCode(200)
+  health(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: every dependency answers. */
+  @Get('ready')
+  async ready(): Promise<{ status: 'ready'; checks: Record<string, 'ok'> }> {
+    const results: Record<string, string> = {};
+    await Promise.all(
+      this.checks.map(async (c) => {
+        try {
+          await c.check();
+          results[c.name] = 'ok';
+        } catch {
+          results[c.name] = 'failing';
+        }
+      }),
+    );
+    const failing = Object.entries(results).filter(([, v]) => v !== 'ok');
+    if (failing.length > 0) {
+      throw new ProblemException({
+        code: 'service-unavailable',
+        detail: `Not ready: ${failing.map(([k]) => k).join(', ')}`,
+        extensions: { checks: results },
+      });
+    }
+    return { status: 'ready', checks: results as Record<string, 'ok'> };
+  }
+}

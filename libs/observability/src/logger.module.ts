@@ -1,0 +1,26 @@
+import { LoggerModule } from 'nestjs-pino';
+import type { IncomingMessage } from 'node:http';
+import { REQUEST_ID_HEADER } from './request-id';
+
+/**
+ * Structured JSON logs (pino) with the request id on every line of a request.
+ * Health and metrics scrapes are not logged: they would drown the useful lines.
+ */
+export function loggerModule(service: string, level: string) {
+  return LoggerModule.forRoot({
+    pinoHttp: {
+      level,
+      base: { service },
+      genReqId: (req: IncomingMessage) => String(req.headers[REQUEST_ID_HEADER] ?? ''),
+      customAttributeKeys: { reqId: 'requestId' },
+      autoLogging: {
+        ignore: (req: IncomingMessage) => /^\/(health|ready|metrics)\b/.test(req.url ?? ''),
+      },
+      serializers: {
+        req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
+    },
+  });
+}

@@ -1,0 +1,71 @@
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
+import type { ProblemCode } from '@paygate/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { PROBLEM_CONTENT_TYPE, ProblemException, ProblemInput, buildProblem } from './problem';
+
+const STATUS_TO_CODE: Record<number, ProblemCode> = {
+  [HttpStatus.BAD_REQUEST]: 'validation-failed',
+  [HttpStatus.UNAUTHORIZED]: 'unauthenticated',
+  [HttpStatus.FORBIDDEN]: 'forbidden',
+  [HttpStatus.NOT_FOUND]: 'not-found',
+  [HttpStatus.METHOD_NOT_ALLOWED]: 'method-not-allowed',
+  [HttpStatus.CONFLICT]: 'conflict',
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 'payload-too-large',
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'unsupported-media-type',
+  [HttpStatus.TOO_MANY_REQUESTS]: 'rate-limited',
+};
+
+/** Fastify's own body errors carry a status code; map them like HttpExceptions. */
+function statusOf(exception: unknown): number | undefined {
+  if (exception instanceof HttpException) return exception.getStatus();
+  const status = (exception as { statusCode?: unknown })?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
+export function toProblemInput(exception: unknown): ProblemInput | undefined {
+  if (exception instanceof ProblemException) return exception.problem;
+  const status = statusOf(exception);
+  if (status === undefined) return undefined;
+  const code = STATUS_TO_CODE[status] ?? 'validation-failed';
+  // Client errors from the framework (bad JSON, unknown route) say what went wrong; that text
+  // comes from the framework, not from our internals, so it is safe to show.
+  const message =
+    exception instanceof HttpException ? exception.message : (exception as Error).message;
+  return { code, detail: message };
+}
+
+/**
+ * The one exception filter of every HTTP app: every error becomes application/problem+json
+ * with the request id; a 5xx never reveals internals.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemDetails');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    let input = toProblemInput(exception);
+    if (!input) {
+      this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
+      input = { code: 'internal-error' };
+    }
+    sendProblem(reply, request, input);
+  }
+}
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, input: ProblemInput): void {
+  const body = buildProblem(input, { instance: request.url, requestId: String(request.id) });
+  void reply
+    .status(body.status)
+    .headers({ ...input.headers, 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': String(request.id) })
+    .send(body);
+}

@@ -1,0 +1,123 @@
+import type { ProblemCode } from '@paygate/contracts';
+
+export interface ProblemDefinition {
+  status: number;
+  title: string;
+  /** English detail; `{name}` placeholders are filled from the problem's extension members. */
+  detail: string;
+}
+
+/** Base of every problem `type` URI; a problem's type is `${PROBLEM_TYPE_BASE}${code}`. */
+export const PROBLEM_TYPE_BASE = 'https://paygate.dev/problems/';
+
+/**
+ * One entry per stable problem code (ARCHITECTURE.md §3). The record type makes the mapping
+ * exhaustive: adding a code to the contract without a definition fails to compile.
+ */
+export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
+  unauthenticated: {
+    status: 401,
+    title: 'Unauthenticated',
+    detail: 'A valid API key is required. Send it as "Authorization: Bearer <key>" or "X-API-Key".',
+  },
+  forbidden: { status: 403, title: 'Forbidden', detail: 'This API key is not allowed to do this.' },
+  'subscription-expired': {
+    status: 402,
+    title: 'Subscription expired',
+    detail: 'Your subscription to {plan} has ended. Renew it to continue.',
+  },
+  'subscription-past-due': {
+    status: 402,
+    title: 'Payment past due',
+    detail: 'Your last payment for {plan} failed and the grace period has ended. Update your payment method to continue.',
+  },
+  'account-suspended': {
+    status: 402,
+    title: 'Account suspended',
+    detail: 'Your account is suspended for non-payment. Settle the open balance to continue.',
+  },
+  'payment-pending': {
+    status: 402,
+    title: 'Payment pending',
+    detail: 'Your payment is being processed. Try again shortly.',
+  },
+  'insufficient-credits': {
+    status: 402,
+    title: 'Insufficient credits',
+    detail: 'This request costs {required} credits but your balance is {balance}. Top up to continue.',
+  },
+  'quota-exhausted': {
+    status: 402,
+    title: 'Quota exhausted',
+    detail: 'You have used {used} of the {limit} units of {feature} included in {plan}. Upgrade to continue.',
+  },
+  'feature-not-in-plan': {
+    status: 402,
+    title: 'Feature not in plan',
+    detail: 'The feature {feature} is not part of {plan}. Upgrade to use it.',
+  },
+  'rate-limited': {
+    status: 429,
+    title: 'Too many requests',
+    detail: 'Slow down: the rate limit of your plan was reached.',
+  },
+  'validation-failed': {
+    status: 400,
+    title: 'Validation failed',
+    detail: 'The request is not valid; see errors for the failing fields.',
+  },
+  'not-found': { status: 404, title: 'Not found', detail: 'The resource does not exist.' },
+  conflict: { status: 409, title: 'Conflict', detail: 'The request conflicts with the current state.' },
+  'payload-too-large': {
+    status: 413,
+    title: 'Payload too large',
+    detail: 'The request body is larger than allowed.',
+  },
+  'unsupported-media-type': {
+    status: 415,
+    title: 'Unsupported media type',
+    detail: 'The request body has a content type this endpoint does not accept.',
+  },
+  'method-not-allowed': {
+    status: 405,
+    title: 'Method not allowed',
+    detail: 'This endpoint does not support the request method.',
+  },
+  'entitlement-unavailable': {
+    status: 503,
+    title: 'Entitlement service unavailable',
+    detail: 'Access could not be checked right now. Try again shortly.',
+  },
+  'service-unavailable': {
+    status: 503,
+    title: 'Service unavailable',
+    detail: 'The service is not ready to take requests. Try again shortly.',
+  },
+  'upstream-unavailable': {
+    status: 502,
+    title: 'Upstream unavailable',
+    detail: 'The upstream service could not be reached.',
+  },
+  'upstream-timeout': {
+    status: 504,
+    title: 'Upstream timeout',
+    detail: 'The upstream service did not answer in time.',
+  },
+  'internal-error': {
+    status: 500,
+    title: 'Internal error',
+    detail: 'Something went wrong on our side. Quote the request id when contacting support.',
+  },
+};
+
+/** UPPER_SNAKE form of a code for the `code` member that clients switch on. */
+export function upperSnake(code: ProblemCode): string {
+  return code.toUpperCase().replace(/-/g, '_');
+}
+
+export function renderDetail(template: string, values: Record<string, unknown>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    const value = values[name];
+    return value === undefined || value === null || value === '' ? whole : String(value);
+  });
+}
