@@ -2,5 +2,6 @@ export { createServiceDataSource, migrate } from './data-source';
 export type { ServiceDataSourceOptions } from './data-source';
 export { outboxTableSql, enqueueOutbox } from './outbox';
 export type { OutboxMessage } from './outbox';
-export { OutboxRelay } from './outbox-relay';
+export { OutboxRelay, OutboxRelayService } from './outbox-relay';
 export type { OutboxPublisher } from './outbox-relay';
+export { bigintToNumber, toSafeInt } from './columns';

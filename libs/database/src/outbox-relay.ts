@@ -1,6 +1,6 @@
-import { Logger } from '@nestjs/common';
+import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import type { OutboundMessage } from '@paygate/messaging';
+import { MessageProducer, createKafka, type OutboundMessage } from '@paygate/messaging';
 
 export interface OutboxPublisher {
   sendBatch(messages: OutboundMessage[]): Promise<void>;
@@ -73,5 +73,29 @@ export class OutboxRelay {
           this.schedule(Math.max(this.options.intervalMs, 500));
         });
     }, delayMs);
+  }
+}
+
+/**
+ * An OutboxRelay with its own idempotent producer, started and stopped with the Nest app.
+ * Stopping drains the batch in flight before the producer disconnects.
+ */
+export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly producer: MessageProducer;
+  private readonly relay: OutboxRelay;
+
+  constructor(dataSource: DataSource, schema: string, clientId: string, brokers: string[]) {
+    this.producer = new MessageProducer(createKafka(clientId, brokers));
+    this.relay = new OutboxRelay(dataSource, schema, this.producer);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.producer.connect();
+    this.relay.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.relay.stop();
+    await this.producer.disconnect();
   }
 }

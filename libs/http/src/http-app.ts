@@ -1,4 +1,4 @@
-import type { INestApplication, Type } from '@nestjs/common';
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { REQUEST_ID_HEADER, httpRequestDuration, requestIdFor } from '@paygate/observability';
@@ -8,6 +8,11 @@ import { Logger } from 'nestjs-pino';
 export interface HttpAppOptions {
   /** Largest accepted request body in bytes; larger bodies get a 413 problem. */
   bodyLimit?: number;
+  /**
+   * Leave request bodies unparsed: every content type arrives as the raw stream, so a proxy
+   * can forward it without buffering.
+   */
+  rawBodies?: boolean;
 }
 
 /**
@@ -16,7 +21,7 @@ export interface HttpAppOptions {
  * graceful shutdown.
  */
 export async function createHttpApp(
-  module: Type<unknown>,
+  module: Type<unknown> | DynamicModule,
   options: HttpAppOptions = {},
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -26,6 +31,10 @@ export async function createHttpApp(
     trustProxy: true,
   });
   const fastify = adapter.getInstance();
+  if (options.rawBodies) {
+    fastify.removeAllContentTypeParsers();
+    fastify.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  }
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();
@@ -43,6 +52,7 @@ export async function createHttpApp(
   });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     bufferLogs: true,
+    bodyParser: !options.rawBodies,
   });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ProblemDetailsFilter());
@@ -53,4 +63,12 @@ export async function createHttpApp(
 
 export async function listen(app: INestApplication, port: number, host = '127.0.0.1'): Promise<void> {
   await app.listen(port, host);
+}
+
+/** Starts an app's bootstrap and exits non-zero with the reason when it fails. */
+export function run(bootstrap: () => Promise<unknown>): void {
+  bootstrap().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
 }

@@ -1,2 +1,3 @@
-export { createHttpApp, listen } from './http-app';
+export { createHttpApp, listen, run } from './http-app';
 export type { HttpAppOptions } from './http-app';
+export { AdminTokenGuard, ADMIN_TOKEN } from './admin-token.guard';

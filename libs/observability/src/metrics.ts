@@ -23,7 +23,7 @@ export function histogram(
   labelNames: string[] = [],
   buckets?: number[],
 ): Histogram<string> {
-  return new Histogram({ name, help, labelNames, buckets, registers: [metricsRegistry] });
+  return new Histogram({ name, help, labelNames, registers: [metricsRegistry], ...(buckets ? { buckets } : {}) });
 }
 
 @Controller()

@@ -5,3 +5,4 @@ export type { ProblemBody, ProblemInput } from './problem';
 export { ProblemDetailsFilter, sendProblem, toProblemInput } from './problem-details.filter';
 export { problemValidationPipe, flattenValidationErrors } from './validation';
 export type { FieldProblem } from './validation';
+export { DomainError } from './domain-error';

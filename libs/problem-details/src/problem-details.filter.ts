@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import type { ProblemCode } from '@paygate/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from './domain-error';
 import { PROBLEM_CONTENT_TYPE, ProblemException, ProblemInput, buildProblem } from './problem';
 
 const STATUS_TO_CODE: Record<number, ProblemCode> = {
@@ -31,6 +32,9 @@ function statusOf(exception: unknown): number | undefined {
 
 export function toProblemInput(exception: unknown): ProblemInput | undefined {
   if (exception instanceof ProblemException) return exception.problem;
+  if (exception instanceof DomainError) {
+    return { code: exception.code, detail: exception.message, extensions: exception.details };
+  }
   const status = statusOf(exception);
   if (status === undefined) return undefined;
   const code = STATUS_TO_CODE[status] ?? 'validation-failed';

@@ -1,0 +1,30 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, UseGuards } from '@nestjs/common';
+import { AdminTokenGuard } from '@paygate/http';
+import { ApiKey } from './api-key.entity';
+import { CreateApiKeyDto } from './api-key.dto';
+import { ApiKeysService, CreatedApiKey } from './api-keys.service';
+
+@Controller('v1')
+@UseGuards(AdminTokenGuard)
+export class ApiKeysController {
+  constructor(private readonly keys: ApiKeysService) {}
+
+  @Post('customers/:customerId/api-keys')
+  create(
+    @Param('customerId', ParseUUIDPipe) customerId: string,
+    @Body() dto: CreateApiKeyDto,
+  ): Promise<CreatedApiKey> {
+    return this.keys.create(customerId, dto);
+  }
+
+  @Get('customers/:customerId/api-keys')
+  list(@Param('customerId', ParseUUIDPipe) customerId: string): Promise<ApiKey[]> {
+    return this.keys.list(customerId);
+  }
+
+  @Delete('api-keys/:id')
+  @HttpCode(204)
+  revoke(@Param('id', ParseUUIDPipe) id: string): Promise<void> {
+    return this.keys.revoke(id);
+  }
+}

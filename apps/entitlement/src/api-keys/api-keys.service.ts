@@ -1,0 +1,55 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DomainError } from '@paygate/problem-details';
+import { DataSource, IsNull } from 'typeorm';
+import { CustomersService } from '../customers/customers.service';
+import { ApiKey } from './api-key.entity';
+import { CreateApiKeyDto } from './api-key.dto';
+import { generateApiKey } from './api-key-hash';
+
+export interface CreatedApiKey {
+  id: string;
+  customerId: string;
+  /** The secret; it is returned here once and never stored. */
+  key: string;
+  prefix: string;
+  scopes: string[];
+  expiresAt: Date | null;
+}
+
+@Injectable()
+export class ApiKeysService {
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    private readonly customers: CustomersService,
+  ) {}
+
+  async create(customerId: string, dto: CreateApiKeyDto): Promise<CreatedApiKey> {
+    await this.customers.get(customerId);
+    const { key, prefix, hash } = generateApiKey();
+    const repo = this.dataSource.getRepository(ApiKey);
+    const saved = await repo.save(
+      repo.create({
+        customerId,
+        name: dto.name ?? null,
+        prefix,
+        keyHash: hash,
+        scopes: dto.scopes ?? [],
+        expiresAt: dto.expiresAt ? new Date(dto.expiresAt) : null,
+        revokedAt: null,
+      }),
+    );
+    return { id: saved.id, customerId, key, prefix, scopes: saved.scopes, expiresAt: saved.expiresAt };
+  }
+
+  list(customerId: string): Promise<ApiKey[]> {
+    return this.dataSource.getRepository(ApiKey).find({ where: { customerId }, order: { createdAt: 'DESC' } });
+  }
+
+  /** Revoking twice is harmless; an unknown id is a 404. */
+  async revoke(id: string): Promise<void> {
+    const repo = this.dataSource.getRepository(ApiKey);
+    const key = await repo.findOneBy({ id });
+    if (!key) throw new DomainError('not-found', `API key ${id} does not exist.`);
+    await repo.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
+  }
+}

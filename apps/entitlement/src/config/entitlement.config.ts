@@ -1,0 +1,40 @@
+import { csv } from '@paygate/config';
+import { Transform } from 'class-transformer';
+import { ArrayNotEmpty, IsIn, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
+
+// Explicit property types: decorator metadata needs them to convert env strings.
+export class EntitlementConfig {
+  @IsString()
+  DATABASE_URL: string = 'postgres://postgres@127.0.0.1:5432/paygate';
+
+  @Transform(({ value }) => csv(value))
+  @ArrayNotEmpty()
+  KAFKA_BROKERS: string[] = ['127.0.0.1:9092'];
+
+  @IsString()
+  HTTP_HOST: string = '127.0.0.1';
+
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  HTTP_PORT: number = 3001;
+
+  /** host:port the gRPC decision service listens on. */
+  @IsString()
+  GRPC_URL: string = '127.0.0.1:50051';
+
+  /** Operators send it as "Authorization: Bearer <token>". */
+  @IsString()
+  @MinLength(16)
+  ADMIN_TOKEN!: string;
+
+  /** Where a 402's `link` sends the customer; {customerId} is replaced. */
+  @IsString()
+  BILLING_PORTAL_URL_TEMPLATE: string = 'http://127.0.0.1:3001/billing/{customerId}';
+
+  @IsString()
+  USAGE_RECORDED_GROUP_ID: string = 'paygate-entitlement';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+  LOG_LEVEL: string = 'info';
+}

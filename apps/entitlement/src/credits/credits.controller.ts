@@ -1,0 +1,59 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import { ProblemException } from '@paygate/problem-details';
+import type { FastifyReply } from 'fastify';
+import { AdminTokenGuard } from '@paygate/http';
+import { CreateGrantDto, LedgerQueryDto } from './credit.dto';
+import { CreditsService } from './credits.service';
+import { BalanceView, LedgerEntryView } from './ledger.service';
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
+
+@Controller('v1/customers/:customerId')
+@UseGuards(AdminTokenGuard)
+export class CreditsController {
+  constructor(private readonly credits: CreditsService) {}
+
+  /** Adds credits. Send an Idempotency-Key: a replay returns the first result with 200. */
+  @Post('grants')
+  async grant(
+    @Param('customerId', ParseUUIDPipe) customerId: string,
+    @Body() dto: CreateGrantDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<LedgerEntryView> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new ProblemException({
+        code: 'validation-failed',
+        extensions: { errors: [{ field: 'Idempotency-Key', messages: ['must match [A-Za-z0-9._:-]{1,200}'] }] },
+      });
+    }
+    const { entry, replayed } = await this.credits.grant(customerId, dto, idempotencyKey);
+    void reply.status(replayed ? 200 : 201);
+    if (replayed) void reply.header('idempotent-replayed', 'true');
+    return entry;
+  }
+
+  @Get('balance')
+  balance(@Param('customerId', ParseUUIDPipe) customerId: string): Promise<BalanceView> {
+    return this.credits.balance(customerId);
+  }
+
+  @Get('ledger')
+  ledger(
+    @Param('customerId', ParseUUIDPipe) customerId: string,
+    @Query() query: LedgerQueryDto,
+  ): Promise<{ entries: LedgerEntryView[]; next?: number }> {
+    return this.credits.history(customerId, query.limit, query.before);
+  }
+}

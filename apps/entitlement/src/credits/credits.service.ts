@@ -1,0 +1,47 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { CustomersService } from '../customers/customers.service';
+import { CreateGrantDto } from './credit.dto';
+import { BalanceView, LedgerEntryView, LedgerService } from './ledger.service';
+
+@Injectable()
+export class CreditsService {
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    private readonly ledger: LedgerService,
+    private readonly customers: CustomersService,
+  ) {}
+
+  async grant(
+    customerId: string,
+    dto: CreateGrantDto,
+    idempotencyKey?: string,
+  ): Promise<{ entry: LedgerEntryView; replayed: boolean }> {
+    await this.customers.get(customerId);
+    const requestHash = createHash('sha256')
+      .update(JSON.stringify([customerId, dto.amount, dto.description ?? null]))
+      .digest('hex');
+    return this.dataSource.transaction((manager) =>
+      this.ledger.append(manager, {
+        customerId,
+        type: 'grant',
+        amount: dto.amount,
+        idempotencyKey: `grant:${idempotencyKey ?? randomUUID()}`,
+        requestHash,
+        description: dto.description,
+      }),
+    );
+  }
+
+  async balance(customerId: string): Promise<BalanceView> {
+    await this.customers.get(customerId);
+    return this.ledger.balance(customerId);
+  }
+
+  async history(customerId: string, limit = 50, before?: number): Promise<{ entries: LedgerEntryView[]; next?: number }> {
+    await this.customers.get(customerId);
+    const entries = await this.ledger.history(customerId, limit, before);
+    return { entries, next: entries.length === limit ? entries[entries.length - 1].id : undefined };
+  }
+}

@@ -1,0 +1,184 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { toSafeInt } from '@paygate/database';
+import { DomainError } from '@paygate/problem-details';
+import { DataSource, EntityManager } from 'typeorm';
+
+export type LedgerEntryType = 'grant' | 'debit' | 'reserve' | 'release' | 'expire' | 'void' | 'adjust';
+
+export interface LedgerEntryInput {
+  customerId: string;
+  type: LedgerEntryType;
+  /** Signed change to the available balance. */
+  amount: number;
+  idempotencyKey: string;
+  requestHash?: string;
+  leaseId?: string;
+  description?: string;
+}
+
+export interface LedgerEntryView {
+  id: number;
+  type: LedgerEntryType;
+  amount: number;
+  idempotencyKey: string;
+  leaseId: string | null;
+  description: string | null;
+  createdAt: string;
+}
+
+export interface BalanceView {
+  customerId: string;
+  /** Credits that can be spent now (reserved credits already taken out). */
+  available: number;
+  /** Credits held by open leases. */
+  reserved: number;
+}
+
+interface LedgerRow {
+  id: string;
+  customer_id: string;
+  type: LedgerEntryType;
+  amount: string;
+  idempotency_key: string;
+  request_hash: string | null;
+  lease_id: string | null;
+  description: string | null;
+  created_at: Date;
+}
+
+const toView = (r: LedgerRow): LedgerEntryView => ({
+  id: toSafeInt(r.id),
+  type: r.type,
+  amount: toSafeInt(r.amount),
+  idempotencyKey: r.idempotency_key,
+  leaseId: r.lease_id,
+  description: r.description,
+  createdAt: new Date(r.created_at).toISOString(),
+});
+
+/**
+ * The append-only ledger and its balance projection. Every change of a balance is an entry
+ * with an idempotency key, written in the same transaction as the projection update.
+ */
+@Injectable()
+export class LedgerService {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  /**
+   * Appends an entry and moves the balance, once per idempotency key. A replay with the same
+   * key and request hash returns the first entry; the same key with another hash is a conflict.
+   */
+  async append(
+    manager: EntityManager,
+    entry: LedgerEntryInput,
+  ): Promise<{ entry: LedgerEntryView; replayed: boolean }> {
+    const inserted: LedgerRow[] = await manager.query(
+      `INSERT INTO "entitlement"."ledger_entries"
+         ("customer_id", "type", "amount", "idempotency_key", "request_hash", "lease_id", "description")
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT ("idempotency_key") DO NOTHING
+       RETURNING *`,
+      [
+        entry.customerId,
+        entry.type,
+        entry.amount,
+        entry.idempotencyKey,
+        entry.requestHash ?? null,
+        entry.leaseId ?? null,
+        entry.description ?? null,
+      ],
+    );
+    if (inserted.length === 1) {
+      await manager.query(
+        `INSERT INTO "entitlement"."balances" ("customer_id", "available") VALUES ($1, $2)
+         ON CONFLICT ("customer_id") DO UPDATE
+           SET "available" = "balances"."available" + EXCLUDED."available", "updated_at" = now()`,
+        [entry.customerId, entry.amount],
+      );
+      return { entry: toView(inserted[0]), replayed: false };
+    }
+    const [existing]: LedgerRow[] = await manager.query(
+      `SELECT * FROM "entitlement"."ledger_entries" WHERE "idempotency_key" = $1`,
+      [entry.idempotencyKey],
+    );
+    if (
+      existing.customer_id !== entry.customerId ||
+      (entry.requestHash !== undefined && existing.request_hash !== entry.requestHash)
+    ) {
+      throw new DomainError('conflict', 'This idempotency key was already used for a different request.', {
+        idempotencyKey: entry.idempotencyKey,
+      });
+    }
+    return { entry: toView(existing), replayed: true };
+  }
+
+  /**
+   * Takes `amount` credits only if the balance covers it, atomically (a conditional update on
+   * the balance row, so concurrent reservations can never drive it below zero).
+   * Returns the balance after the take, or null when it does not cover the amount.
+   */
+  async takeIfAvailable(manager: EntityManager, customerId: string, amount: number): Promise<number | null> {
+    // Wrapped in a CTE because TypeORM returns [rows, count] for a bare UPDATE ... RETURNING.
+    const rows: { available: string }[] = await manager.query(
+      `WITH taken AS (
+         UPDATE "entitlement"."balances" SET "available" = "available" - $2, "updated_at" = now()
+         WHERE "customer_id" = $1 AND "available" >= $2 RETURNING "available"
+       ) SELECT "available" FROM taken`,
+      [customerId, amount],
+    );
+    return rows.length === 1 ? toSafeInt(rows[0].available) : null;
+  }
+
+  /** Records an entry whose balance effect was already applied by takeIfAvailable. */
+  async recordTaken(manager: EntityManager, entry: LedgerEntryInput): Promise<void> {
+    await manager.query(
+      `INSERT INTO "entitlement"."ledger_entries"
+         ("customer_id", "type", "amount", "idempotency_key", "lease_id", "description")
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [entry.customerId, entry.type, entry.amount, entry.idempotencyKey, entry.leaseId ?? null, entry.description ?? null],
+    );
+  }
+
+  async available(manager: EntityManager, customerId: string): Promise<number> {
+    const rows: { available: string }[] = await manager.query(
+      `SELECT "available" FROM "entitlement"."balances" WHERE "customer_id" = $1`,
+      [customerId],
+    );
+    return rows.length === 1 ? toSafeInt(rows[0].available) : 0;
+  }
+
+  async balance(customerId: string): Promise<BalanceView> {
+    const manager = this.dataSource.manager;
+    const [available, reserved] = await Promise.all([
+      this.available(manager, customerId),
+      manager.query(
+        `SELECT COALESCE(SUM("credits"), 0) AS "reserved" FROM "entitlement"."leases"
+         WHERE "customer_id" = $1 AND "status" = 'held'`,
+        [customerId],
+      ) as Promise<{ reserved: string }[]>,
+    ]);
+    return { customerId, available, reserved: toSafeInt(reserved[0].reserved) };
+  }
+
+  async history(customerId: string, limit: number, beforeId?: number): Promise<LedgerEntryView[]> {
+    const rows: LedgerRow[] = await this.dataSource.query(
+      `SELECT * FROM "entitlement"."ledger_entries"
+       WHERE "customer_id" = $1 AND ($2::bigint IS NULL OR "id" < $2)
+       ORDER BY "id" DESC LIMIT $3`,
+      [customerId, beforeId ?? null, limit],
+    );
+    return rows.map(toView);
+  }
+
+  /** Customers whose stored balance differs from the sum of their ledger (should be none). */
+  async findDrift(): Promise<{ customerId: string; stored: number; ledger: number }[]> {
+    const rows: { customer_id: string; stored: string; ledger: string }[] = await this.dataSource.query(
+      `SELECT b."customer_id", b."available" AS "stored", COALESCE(l."sum", 0) AS "ledger"
+       FROM "entitlement"."balances" b
+       LEFT JOIN (SELECT "customer_id", SUM("amount") AS "sum" FROM "entitlement"."ledger_entries"
+                  GROUP BY "customer_id") l ON l."customer_id" = b."customer_id"
+       WHERE b."available" <> COALESCE(l."sum", 0)`,
+    );
+    return rows.map((r) => ({ customerId: r.customer_id, stored: toSafeInt(r.stored), ledger: toSafeInt(r.ledger) }));
+  }
+}

@@ -1,0 +1,21 @@
+import { createServiceDataSource } from '@paygate/database';
+import type { DataSource } from 'typeorm';
+import { ApiKey } from '../api-keys/api-key.entity';
+import { Customer } from '../customers/customer.entity';
+import { PlanFeature } from '../plans/plan-feature.entity';
+import { Plan } from '../plans/plan.entity';
+import { Subscription } from '../subscriptions/subscription.entity';
+import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
+
+export const ENTITLEMENT_SCHEMA = 'entitlement';
+
+export function entitlementDataSource(url: string, poolSize?: number): DataSource {
+  return createServiceDataSource({
+    url,
+    schema: ENTITLEMENT_SCHEMA,
+    applicationName: 'paygate-entitlement',
+    poolSize,
+    entities: [Customer, ApiKey, Plan, PlanFeature, Subscription],
+    migrations: [InitialSchema1764000000000],
+  });
+}

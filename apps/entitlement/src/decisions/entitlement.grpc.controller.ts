@@ -1,0 +1,91 @@
+import { Controller, Inject } from '@nestjs/common';
+import { GrpcMethod, RpcException } from '@nestjs/microservices';
+import { status } from '@grpc/grpc-js';
+import {
+  ENTITLEMENT_GRPC_SERVICE,
+  type CheckRequest,
+  type CheckResponse,
+  type ReleaseRequest,
+  type ReleaseResponse,
+} from '@paygate/contracts';
+import { counter } from '@paygate/observability';
+import { DataSource } from 'typeorm';
+import { EntitlementConfig } from '../config/entitlement.config';
+import { CheckUseCase } from './check.use-case';
+import { Decision } from './decision';
+import { LeaseSettlementService } from './lease-settlement.service';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const FEATURE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+const decisions = counter('paygate_decisions_total', 'Check decisions by outcome', ['outcome']);
+
+function invalid(message: string): RpcException {
+  return new RpcException({ code: status.INVALID_ARGUMENT, message });
+}
+
+/** The gRPC edge: validates payloads, delegates, and maps decisions to the wire shape. */
+@Controller()
+export class EntitlementGrpcController {
+  constructor(
+    private readonly checkUseCase: CheckUseCase,
+    private readonly settlement: LeaseSettlementService,
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(EntitlementConfig) private readonly config: EntitlementConfig,
+  ) {}
+
+  @GrpcMethod(ENTITLEMENT_GRPC_SERVICE, 'Check')
+  async check(request: CheckRequest): Promise<CheckResponse> {
+    if (!request.apiKey || request.apiKey.length > 512) throw invalid('apiKey is required (at most 512 characters)');
+    if (!FEATURE.test(request.feature ?? '')) throw invalid('feature must be a feature key');
+    if (!Number.isSafeInteger(request.cost) || request.cost < 0) throw invalid('cost must be a non-negative integer');
+    if (!request.requestId || request.requestId.length > 128) throw invalid('requestId is required');
+    const decision = await this.checkUseCase.execute({
+      apiKey: request.apiKey,
+      feature: request.feature,
+      cost: request.cost,
+      requestId: request.requestId,
+      requiredScopes: request.requiredScopes ?? [],
+    });
+    decisions.inc({ outcome: decision.allowed ? 'allowed' : decision.denial.code });
+    return this.toResponse(decision);
+  }
+
+  @GrpcMethod(ENTITLEMENT_GRPC_SERVICE, 'Release')
+  async release(request: ReleaseRequest): Promise<ReleaseResponse> {
+    if (!UUID.test(request.leaseId ?? '')) throw invalid('leaseId must be a UUID');
+    const released = await this.dataSource.transaction((manager) =>
+      this.settlement.release(manager, request.leaseId, request.reason || 'released by gateway'),
+    );
+    return { released };
+  }
+
+  private toResponse(decision: Decision): CheckResponse {
+    const customerId = decision.customerId ?? '';
+    if (decision.allowed) {
+      return { allowed: true, customerId, leaseId: decision.leaseId ?? '', plan: decision.plan, denial: null };
+    }
+    const d = decision.denial;
+    const link =
+      customerId && d.code !== 'unauthenticated'
+        ? this.config.BILLING_PORTAL_URL_TEMPLATE.replace('{customerId}', encodeURIComponent(customerId))
+        : '';
+    return {
+      allowed: false,
+      customerId,
+      leaseId: '',
+      plan: d.plan ?? '',
+      denial: {
+        code: d.code,
+        plan: d.plan ?? '',
+        feature: d.feature ?? '',
+        balance: d.balance,
+        required: d.required,
+        limit: d.limit,
+        used: d.used,
+        resetsAt: d.resetsAt ? d.resetsAt.toISOString() : '',
+        link,
+      },
+    };
+  }
+}

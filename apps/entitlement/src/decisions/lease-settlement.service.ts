@@ -1,0 +1,74 @@
+import { Injectable } from '@nestjs/common';
+import { toSafeInt } from '@paygate/database';
+import type { EntityManager } from 'typeorm';
+import { LedgerService } from '../credits/ledger.service';
+import { FeatureUsageService } from './feature-usage.service';
+
+interface LeaseRow {
+  id: string;
+  customer_id: string;
+  subscription_id: string;
+  feature_key: string;
+  period_start: Date;
+  units: string;
+  credits: string;
+  status: 'held' | 'settled' | 'released';
+}
+
+/**
+ * Closes leases. Locks are taken in the same order as CheckUseCase (lease, usage counter,
+ * balance) so a release never deadlocks against a concurrent check of the same customer.
+ */
+@Injectable()
+export class LeaseSettlementService {
+  constructor(
+    private readonly ledger: LedgerService,
+    private readonly usage: FeatureUsageService,
+  ) {}
+
+  /** Gives a held lease's units and credits back; false if it was already closed or is unknown. */
+  async release(manager: EntityManager, leaseId: string, reason: string): Promise<boolean> {
+    const lease = await this.lockHeld(manager, leaseId);
+    if (!lease) return false;
+    await manager.query(
+      `UPDATE "entitlement"."leases" SET "status" = 'released', "closed_at" = now() WHERE "id" = $1`,
+      [leaseId],
+    );
+    await this.usage.lock(manager, lease.subscription_id, lease.feature_key, lease.period_start);
+    await this.usage.add(manager, lease.subscription_id, lease.feature_key, lease.period_start, -toSafeInt(lease.units));
+    const credits = toSafeInt(lease.credits);
+    if (credits > 0) {
+      await this.ledger.append(manager, {
+        customerId: lease.customer_id,
+        type: 'release',
+        amount: credits,
+        idempotencyKey: `lease:${leaseId}:release`,
+        leaseId,
+        description: reason,
+      });
+    }
+    return true;
+  }
+
+  /**
+   * Marks a held lease as consumed by metered usage. Its cost was taken when it was reserved,
+   * so the balance does not move. Returns the units it covered (0 if unknown or not held).
+   */
+  async settle(manager: EntityManager, leaseId: string): Promise<number> {
+    const lease = await this.lockHeld(manager, leaseId);
+    if (!lease) return 0;
+    await manager.query(
+      `UPDATE "entitlement"."leases" SET "status" = 'settled', "closed_at" = now() WHERE "id" = $1`,
+      [leaseId],
+    );
+    return toSafeInt(lease.units);
+  }
+
+  private async lockHeld(manager: EntityManager, leaseId: string): Promise<LeaseRow | undefined> {
+    const [lease]: LeaseRow[] = await manager.query(
+      `SELECT * FROM "entitlement"."leases" WHERE "id" = $1 AND "status" = 'held' FOR UPDATE`,
+      [leaseId],
+    );
+    return lease;
+  }
+}

@@ -1,0 +1,70 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { HealthController, MetricsController, READINESS_CHECKS, loggerModule } from '@paygate/observability';
+import { DataSource } from 'typeorm';
+import { ApiKeysController } from './api-keys/api-keys.controller';
+import { ApiKeysService } from './api-keys/api-keys.service';
+import { ADMIN_TOKEN, AdminTokenGuard } from '@paygate/http';
+import { EntitlementConfig } from './config/entitlement.config';
+import { CreditsController } from './credits/credits.controller';
+import { CreditsService } from './credits/credits.service';
+import { LedgerService } from './credits/ledger.service';
+import { CustomersController } from './customers/customers.controller';
+import { CustomersService } from './customers/customers.service';
+import { entitlementDataSource } from './database/entitlement.data-source';
+import { CheckUseCase } from './decisions/check.use-case';
+import { EntitlementGrpcController } from './decisions/entitlement.grpc.controller';
+import { FeatureUsageService } from './decisions/feature-usage.service';
+import { LeaseSettlementService } from './decisions/lease-settlement.service';
+import { PlansController } from './plans/plans.controller';
+import { PlansService } from './plans/plans.service';
+import { SubscriptionsController } from './subscriptions/subscriptions.controller';
+import { SubscriptionsService } from './subscriptions/subscriptions.service';
+import { UsageChargeUseCase } from './usage/usage-charge.use-case';
+import { UsageRecordedConsumer } from './usage/usage-recorded.consumer';
+
+@Module({})
+export class EntitlementModule {
+  static forRoot(config: EntitlementConfig): DynamicModule {
+    return {
+      module: EntitlementModule,
+      imports: [loggerModule('entitlement', config.LOG_LEVEL)],
+      controllers: [
+        CustomersController,
+        ApiKeysController,
+        PlansController,
+        SubscriptionsController,
+        CreditsController,
+        EntitlementGrpcController,
+        HealthController,
+        MetricsController,
+      ],
+      providers: [
+        { provide: EntitlementConfig, useValue: config },
+        { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
+        {
+          provide: DataSource,
+          useFactory: async () => entitlementDataSource(config.DATABASE_URL).initialize(),
+        },
+        {
+          provide: READINESS_CHECKS,
+          inject: [DataSource],
+          useFactory: (dataSource: DataSource) => [
+            { name: 'postgres', check: async () => void (await dataSource.query('SELECT 1')) },
+          ],
+        },
+        AdminTokenGuard,
+        CustomersService,
+        ApiKeysService,
+        PlansService,
+        SubscriptionsService,
+        LedgerService,
+        CreditsService,
+        FeatureUsageService,
+        LeaseSettlementService,
+        CheckUseCase,
+        UsageChargeUseCase,
+        UsageRecordedConsumer,
+      ],
+    };
+  }
+}

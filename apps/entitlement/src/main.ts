@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { loadConfig } from '@paygate/config';
+import {
+  ENTITLEMENT_GRPC_PACKAGE,
+  ENTITLEMENT_PROTO_LOADER_OPTIONS,
+  ENTITLEMENT_PROTO_PATH,
+} from '@paygate/contracts';
+import { createHttpApp, run } from '@paygate/http';
+import { MicroserviceOptions, Transport } from '@nestjs/microservices';
+import { EntitlementConfig } from './config/entitlement.config';
+import { EntitlementModule } from './entitlement.module';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig(EntitlementConfig);
+  const app = await createHttpApp(EntitlementModule.forRoot(config));
+  // gRPC edge: validation and error mapping live in its controller, not in the HTTP filter.
+  app.connectMicroservice<MicroserviceOptions>(
+    {
+      transport: Transport.GRPC,
+      options: {
+        package: ENTITLEMENT_GRPC_PACKAGE,
+        protoPath: ENTITLEMENT_PROTO_PATH,
+        url: config.GRPC_URL,
+        loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
+      },
+    },
+  );
+  await app.startAllMicroservices();
+  await app.listen(config.HTTP_PORT, config.HTTP_HOST);
+}
+
+run(bootstrap);

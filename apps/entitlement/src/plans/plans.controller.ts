@@ -1,0 +1,26 @@
+import { Body, Controller, Get, Param, ParseUUIDPipe, Post, UseGuards } from '@nestjs/common';
+import { AdminTokenGuard } from '@paygate/http';
+import { CreatePlanDto } from './plan.dto';
+import { Plan } from './plan.entity';
+import { PlansService } from './plans.service';
+
+@Controller('v1/plans')
+@UseGuards(AdminTokenGuard)
+export class PlansController {
+  constructor(private readonly plans: PlansService) {}
+
+  @Post()
+  create(@Body() dto: CreatePlanDto): Promise<Plan> {
+    return this.plans.create(dto);
+  }
+
+  @Get()
+  list(): Promise<Plan[]> {
+    return this.plans.list();
+  }
+
+  @Get(':id')
+  get(@Param('id', ParseUUIDPipe) id: string): Promise<Plan> {
+    return this.plans.get(id);
+  }
+}

@@ -1,0 +1,29 @@
+import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Post, UseGuards } from '@nestjs/common';
+import { AdminTokenGuard } from '@paygate/http';
+import { CreateSubscriptionDto, UpdateSubscriptionDto } from './subscription.dto';
+import { Subscription } from './subscription.entity';
+import { SubscriptionsService } from './subscriptions.service';
+
+@Controller('v1')
+@UseGuards(AdminTokenGuard)
+export class SubscriptionsController {
+  constructor(private readonly subscriptions: SubscriptionsService) {}
+
+  @Post('customers/:customerId/subscriptions')
+  create(
+    @Param('customerId', ParseUUIDPipe) customerId: string,
+    @Body() dto: CreateSubscriptionDto,
+  ): Promise<Subscription> {
+    return this.subscriptions.create(customerId, dto);
+  }
+
+  @Get('customers/:customerId/subscriptions')
+  list(@Param('customerId', ParseUUIDPipe) customerId: string): Promise<Subscription[]> {
+    return this.subscriptions.list(customerId);
+  }
+
+  @Patch('subscriptions/:id')
+  update(@Param('id', ParseUUIDPipe) id: string, @Body() dto: UpdateSubscriptionDto): Promise<Subscription> {
+    return this.subscriptions.update(id, dto);
+  }
+}

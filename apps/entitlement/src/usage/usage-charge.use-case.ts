@@ -1,0 +1,87 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { UsageRecordedEvent } from '@paygate/contracts';
+import { toSafeInt } from '@paygate/database';
+import { DataSource, EntityManager } from 'typeorm';
+import { LedgerService } from '../credits/ledger.service';
+import { FeatureUsageService } from '../decisions/feature-usage.service';
+import { LeaseSettlementService } from '../decisions/lease-settlement.service';
+
+interface MeteredFeatureRow {
+  subscription_id: string;
+  feature_key: string;
+  period_start: Date;
+  included_units: string;
+  limit_policy: 'block' | 'credits' | 'overage';
+  unit_price: string;
+}
+
+export type ChargeOutcome = 'applied' | 'duplicate' | 'unbillable';
+
+/**
+ * Turns recorded usage into balance changes, exactly once per message id. Units admitted from
+ * a lease were paid for when it was reserved, so they only settle it; other units (usage that
+ * services reported without a lease) are counted against included units and then drawn from
+ * credits. Those may take the balance below zero: the usage already happened, and the next
+ * check refuses until the customer tops up.
+ */
+@Injectable()
+export class UsageChargeUseCase {
+  private readonly logger = new Logger(UsageChargeUseCase.name);
+
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    private readonly ledger: LedgerService,
+    private readonly usage: FeatureUsageService,
+    private readonly leases: LeaseSettlementService,
+  ) {}
+
+  execute(event: UsageRecordedEvent): Promise<ChargeOutcome> {
+    return this.dataSource.transaction(async (manager) => {
+      const claimed: unknown[] = await manager.query(
+        `INSERT INTO "entitlement"."processed_messages" ("id") VALUES ($1) ON CONFLICT DO NOTHING RETURNING "id"`,
+        [`usage-recorded:${event.id}`],
+      );
+      if (claimed.length === 0) return 'duplicate';
+      let covered = 0;
+      for (const leased of event.leased) {
+        covered += Math.min(leased.quantity, await this.leases.settle(manager, leased.leaseId));
+      }
+      const unleased = event.quantity - covered;
+      if (unleased <= 0) return 'applied';
+      return this.charge(manager, event, unleased);
+    });
+  }
+
+  private async charge(manager: EntityManager, event: UsageRecordedEvent, units: number): Promise<ChargeOutcome> {
+    const [feature]: MeteredFeatureRow[] = await manager.query(
+      `SELECT s."id" AS "subscription_id", f."feature_key", s."current_period_start" AS "period_start",
+              f."included_units", f."limit_policy", f."unit_price"
+       FROM "entitlement"."subscriptions" s
+       JOIN "entitlement"."plan_features" f ON f."plan_id" = s."plan_id"
+       WHERE s."customer_id" = $1 AND f."meter_key" = $2 AND f."kind" = 'metered'
+       ORDER BY s."created_at" DESC LIMIT 1`,
+      [event.customerId, event.meterKey],
+    );
+    if (!feature) {
+      this.logger.warn({ customerId: event.customerId, meterKey: event.meterKey }, 'usage for no metered feature');
+      return 'unbillable';
+    }
+    const used = await this.usage.lock(manager, feature.subscription_id, feature.feature_key, feature.period_start);
+    const fromIncluded = Math.min(units, Math.max(0, toSafeInt(feature.included_units) - used));
+    const beyond = units - fromIncluded;
+    if (beyond > 0 && feature.limit_policy === 'credits') {
+      const credits = beyond * toSafeInt(feature.unit_price);
+      if (credits > 0) {
+        await this.ledger.append(manager, {
+          customerId: event.customerId,
+          type: 'debit',
+          amount: -credits,
+          idempotencyKey: `usage-recorded:${event.id}:debit`,
+          description: `${beyond} ${event.meterKey} units`,
+        });
+      }
+    }
+    await this.usage.add(manager, feature.subscription_id, feature.feature_key, feature.period_start, units);
+    return 'applied';
+  }
+}

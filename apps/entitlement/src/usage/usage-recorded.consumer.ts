@@ -1,0 +1,56 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { TOPICS, isUsageRecordedEvent } from '@paygate/contracts';
+import { BatchConsumer, InboundMessage, createKafka } from '@paygate/messaging';
+import { counter } from '@paygate/observability';
+import { EntitlementConfig } from '../config/entitlement.config';
+import { UsageChargeUseCase } from './usage-charge.use-case';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const processed = counter('paygate_usage_recorded_messages_total', 'usage.recorded messages by outcome', [
+  'outcome',
+]);
+
+/** Consumes usage.recorded; a message is applied in its own transaction, then the offset commits. */
+@Injectable()
+export class UsageRecordedConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(UsageRecordedConsumer.name);
+  private consumer?: BatchConsumer;
+
+  constructor(
+    @Inject(EntitlementConfig) private readonly config: EntitlementConfig,
+    private readonly charge: UsageChargeUseCase,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const kafka = createKafka('paygate-entitlement', this.config.KAFKA_BROKERS);
+    this.consumer = new BatchConsumer(kafka, {
+      groupId: this.config.USAGE_RECORDED_GROUP_ID,
+      topic: TOPICS.usageRecorded,
+    });
+    await this.consumer.start((messages) => this.handle(messages));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.stop();
+  }
+
+  async handle(messages: InboundMessage[]): Promise<void> {
+    for (const message of messages) {
+      let event: unknown;
+      try {
+        event = JSON.parse(message.value?.toString() ?? '');
+      } catch {
+        event = undefined;
+      }
+      // Metering is the only producer; a malformed message is a bug there. It is logged and
+      // skipped, because retrying it forever would stall every customer behind it.
+      if (!isUsageRecordedEvent(event) || !UUID.test(event.customerId)) {
+        this.logger.error({ partition: message.partition, offset: message.offset }, 'invalid usage.recorded message');
+        processed.inc({ outcome: 'invalid' });
+        continue;
+      }
+      processed.inc({ outcome: await this.charge.execute(event) });
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { csv } from '@paygate/config';
+import { Transform } from 'class-transformer';
+import { ArrayNotEmpty, IsIn, IsInt, IsString, Max, Min } from 'class-validator';
+
+// Explicit property types: decorator metadata needs them to convert env strings.
+export class GatewayConfig {
+  @IsString()
+  HTTP_HOST: string = '127.0.0.1';
+
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  HTTP_PORT: number = 8080;
+
+  /** host:port of the entitlement service's gRPC endpoint. */
+  @IsString()
+  ENTITLEMENT_GRPC_URL: string = '127.0.0.1:50051';
+
+  /** Deadline of one decision call; past it the route's failure policy answers (503). */
+  @IsInt()
+  @Min(10)
+  DECISION_TIMEOUT_MS: number = 2000;
+
+  @Transform(({ value }) => csv(value))
+  @ArrayNotEmpty()
+  KAFKA_BROKERS: string[] = ['127.0.0.1:9092'];
+
+  /** JSON file with the route table (see config/routes.example.json). */
+  @IsString()
+  ROUTES_FILE: string = 'config/routes.json';
+
+  @IsInt()
+  @Min(1)
+  BODY_LIMIT_BYTES: number = 10 * 1024 * 1024;
+
+  @IsInt()
+  @Min(10)
+  UPSTREAM_TIMEOUT_MS: number = 30_000;
+
+  /** CloudEvents `source` of the usage events this gateway publishes. */
+  @IsString()
+  USAGE_EVENT_SOURCE: string = 'paygate-gateway';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+  LOG_LEVEL: string = 'info';
+}

@@ -1,0 +1,72 @@
+import { Metadata } from '@grpc/grpc-js';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import type { ClientGrpc } from '@nestjs/microservices';
+import {
+  ENTITLEMENT_GRPC_SERVICE,
+  type CheckRequest,
+  type CheckResponse,
+  type EntitlementServiceClient,
+} from '@paygate/contracts';
+import { histogram } from '@paygate/observability';
+import { firstValueFrom } from 'rxjs';
+import { GatewayConfig } from '../config/gateway.config';
+
+export const ENTITLEMENT_CLIENT = Symbol('ENTITLEMENT_CLIENT');
+
+const decisionLatency = histogram(
+  'paygate_gateway_decision_seconds',
+  'Latency of entitlement decisions by outcome',
+  ['outcome'],
+  [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 2],
+);
+
+/** Thrown when the decision service cannot answer (down, deadline exceeded). */
+export class EntitlementUnavailableError extends Error {}
+
+type GrpcMethod<Req, Res> = (request: Req, metadata: Metadata, options: { deadline: number }) => import('rxjs').Observable<Res>;
+
+/** The gateway's side of the gRPC contract, with a deadline on every call. */
+@Injectable()
+export class EntitlementClient implements OnModuleInit {
+  private service!: EntitlementServiceClient;
+
+  constructor(
+    @Inject(ENTITLEMENT_CLIENT) private readonly client: ClientGrpc,
+    @Inject(GatewayConfig) private readonly config: GatewayConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.service = this.client.getService<EntitlementServiceClient>(ENTITLEMENT_GRPC_SERVICE);
+  }
+
+  async check(request: CheckRequest): Promise<CheckResponse> {
+    const stop = decisionLatency.startTimer();
+    try {
+      const response = await this.call(this.service.check as unknown as GrpcMethod<CheckRequest, CheckResponse>, request);
+      stop({ outcome: response.allowed ? 'allowed' : (response.denial?.code ?? 'denied') });
+      return response;
+    } catch (err) {
+      stop({ outcome: 'unavailable' });
+      throw err;
+    }
+  }
+
+  async release(leaseId: string, reason: string): Promise<boolean> {
+    const response = await this.call(
+      this.service.release as unknown as GrpcMethod<{ leaseId: string; reason: string }, { released: boolean }>,
+      { leaseId, reason },
+    );
+    return response.released;
+  }
+
+  private async call<Req, Res>(method: GrpcMethod<Req, Res>, request: Req): Promise<Res> {
+    const metadata = new Metadata();
+    try {
+      return await firstValueFrom(
+        method.call(this.service, request, metadata, { deadline: Date.now() + this.config.DECISION_TIMEOUT_MS }),
+      );
+    } catch (err) {
+      throw new EntitlementUnavailableError((err as Error).message);
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ClientsModule, Transport } from '@nestjs/microservices';
+import {
+  ENTITLEMENT_GRPC_PACKAGE,
+  ENTITLEMENT_PROTO_LOADER_OPTIONS,
+  ENTITLEMENT_PROTO_PATH,
+} from '@paygate/contracts';
+import { HealthController, MetricsController, loggerModule } from '@paygate/observability';
+import { GatewayConfig } from './config/gateway.config';
+import { ENTITLEMENT_CLIENT, EntitlementClient } from './decisions/entitlement.client';
+import { ProxyHandler } from './proxy/proxy.handler';
+import { RoutesService } from './routes/routes.service';
+import { UsagePublisher } from './usage/usage.publisher';
+
+@Module({})
+export class GatewayModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        loggerModule('gateway', config.LOG_LEVEL),
+        ClientsModule.register([
+          {
+            name: ENTITLEMENT_CLIENT,
+            transport: Transport.GRPC,
+            options: {
+              package: ENTITLEMENT_GRPC_PACKAGE,
+              protoPath: ENTITLEMENT_PROTO_PATH,
+              url: config.ENTITLEMENT_GRPC_URL,
+              loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
+            },
+          },
+        ]),
+      ],
+      controllers: [HealthController, MetricsController],
+      providers: [
+        { provide: GatewayConfig, useValue: config },
+        RoutesService,
+        EntitlementClient,
+        UsagePublisher,
+        ProxyHandler,
+      ],
+    };
+  }
+}

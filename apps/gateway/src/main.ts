@@ -1,0 +1,38 @@
+import 'reflect-metadata';
+import replyFrom from '@fastify/reply-from';
+import { loadConfig } from '@paygate/config';
+import { createHttpApp, run } from '@paygate/http';
+import { GatewayConfig } from './config/gateway.config';
+import { GatewayModule } from './gateway.module';
+import { ProxyHandler } from './proxy/proxy.handler';
+
+const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig(GatewayConfig);
+  const app = await createHttpApp(GatewayModule.forRoot(config), {
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    rawBodies: true,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  // Keep-alive connection pools to the upstreams (undici).
+  await fastify.register(replyFrom, {
+    undici: { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 },
+    disableRequestLogging: true,
+  });
+  const proxy = app.get(ProxyHandler);
+  // Every path that is not one of the gateway's own endpoints (/health, /ready, /metrics) is
+  // proxied; static routes win over this wildcard in Fastify's router.
+  fastify.route({
+    method: [...PROXIED_METHODS],
+    url: '/*',
+    // Returning the reply tells Fastify the answer is sent later (by the proxy), not now.
+    handler: async (request, reply) => {
+      await proxy.handle(request, reply);
+      return reply;
+    },
+  });
+  await app.listen(config.HTTP_PORT, config.HTTP_HOST);
+}
+
+run(bootstrap);

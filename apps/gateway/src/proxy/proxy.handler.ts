@@ -1,0 +1,166 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { CheckResponse } from '@paygate/contracts';
+import { counter, histogram } from '@paygate/observability';
+import { ProblemInput, sendProblem } from '@paygate/problem-details';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import { apiKeyFrom } from '../auth/api-key';
+import { GatewayConfig } from '../config/gateway.config';
+import { EntitlementClient, EntitlementUnavailableError } from '../decisions/entitlement.client';
+import { RouteDefinition } from '../routes/route';
+import { RoutesService } from '../routes/routes.service';
+import { servedRequestEvent } from '../usage/usage-event.factory';
+import { UsagePublisher } from '../usage/usage.publisher';
+
+const requests = counter('paygate_gateway_requests_total', 'Gateway requests by route, status and problem code', [
+  'route',
+  'status',
+  'code',
+]);
+const paymentRequired = counter('paygate_gateway_402_total', '402 answers by customer and problem code', [
+  'customer',
+  'code',
+]);
+const upstreamLatency = histogram('paygate_gateway_upstream_seconds', 'Time to upstream response headers', ['route']);
+
+/** Headers that identify the caller to paygate and must not reach the upstream. */
+const CREDENTIAL_HEADERS = ['authorization', 'x-api-key'];
+
+/**
+ * The policy enforcement point: match a route, authenticate, ask for a decision, and either
+ * answer with a problem or stream the request to the upstream and meter it once served.
+ */
+@Injectable()
+export class ProxyHandler {
+  private readonly logger = new Logger(ProxyHandler.name);
+
+  constructor(
+    private readonly routes: RoutesService,
+    private readonly entitlement: EntitlementClient,
+    private readonly usage: UsagePublisher,
+    @Inject(GatewayConfig) private readonly config: GatewayConfig,
+  ) {}
+
+  async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const route = this.routes.match(request.url.split('?')[0]);
+    if (!route) return this.refuse(request, reply, 'unmatched', { code: 'not-found', detail: 'No route matches this path.' });
+    const apiKey = apiKeyFrom(request.headers);
+    if (!apiKey) return this.refuse(request, reply, route.name, this.unauthenticated());
+    const length = Number(request.headers['content-length'] ?? 0);
+    if (length > this.config.BODY_LIMIT_BYTES) {
+      return this.refuse(request, reply, route.name, {
+        code: 'payload-too-large',
+        extensions: { limit: this.config.BODY_LIMIT_BYTES },
+      });
+    }
+    let decision: CheckResponse;
+    try {
+      decision = await this.entitlement.check({
+        apiKey,
+        feature: route.feature,
+        cost: route.cost,
+        requestId: String(request.id),
+        requiredScopes: route.scopes ?? [],
+      });
+    } catch (err) {
+      if (!(err instanceof EntitlementUnavailableError)) throw err;
+      this.logger.warn({ err: err.message, requestId: request.id }, 'entitlement unavailable');
+      return this.refuse(request, reply, route.name, { code: 'entitlement-unavailable', headers: { 'retry-after': '1' } });
+    }
+    if (!decision.allowed) {
+      return this.refuse(request, reply, route.name, this.denialProblem(decision), decision.customerId);
+    }
+    this.forward(request, reply, route, decision);
+  }
+
+  private forward(request: FastifyRequest, reply: FastifyReply, route: RouteDefinition, decision: CheckResponse): void {
+    const stop = upstreamLatency.startTimer({ route: route.name });
+    reply.from(this.routes.upstreamUrl(route, request.url), {
+      timeout: this.config.UPSTREAM_TIMEOUT_MS,
+      rewriteRequestHeaders: (_req, headers) => this.upstreamHeaders(request, headers, decision.customerId),
+      onResponse: (_req, res, upstream) => {
+        stop();
+        if (upstream.statusCode >= 500) {
+          // A failed upstream did not serve the customer: give the units back, meter nothing.
+          this.releaseLease(decision.leaseId, `upstream answered ${upstream.statusCode}`);
+        } else {
+          this.usage.publish(
+            servedRequestEvent(this.config.USAGE_EVENT_SOURCE, {
+              customerId: decision.customerId,
+              leaseId: decision.leaseId,
+              requestId: String(request.id),
+              feature: route.feature,
+              route: route.name,
+              method: request.method,
+              status: upstream.statusCode,
+              units: route.cost,
+            }),
+          );
+        }
+        requests.inc({ route: route.name, status: String(upstream.statusCode), code: '' });
+        void res.send(upstream.stream);
+      },
+      onError: (res, { error }) => {
+        stop();
+        this.releaseLease(decision.leaseId, `upstream error: ${error.message}`);
+        const timedOut = (error as { statusCode?: number }).statusCode === 504;
+        this.logger.warn({ err: error.message, requestId: request.id, route: route.name }, 'upstream failed');
+        return this.refuse(request, res as unknown as FastifyReply, route.name, { code: timedOut ? 'upstream-timeout' : 'upstream-unavailable' });
+      },
+    });
+  }
+
+  private upstreamHeaders(request: FastifyRequest, headers: IncomingHttpHeaders, customerId: string): IncomingHttpHeaders {
+    const out: IncomingHttpHeaders = { ...headers };
+    for (const name of CREDENTIAL_HEADERS) delete out[name];
+    const priorFor = request.headers['x-forwarded-for'];
+    out['x-forwarded-for'] = priorFor ? `${String(priorFor)}, ${request.socket.remoteAddress}` : request.socket.remoteAddress;
+    out['x-forwarded-proto'] = request.protocol;
+    out['x-forwarded-host'] = request.headers.host;
+    out['x-request-id'] = String(request.id);
+    out['x-paygate-customer-id'] = customerId;
+    return out;
+  }
+
+  private releaseLease(leaseId: string, reason: string): void {
+    if (!leaseId) return;
+    this.entitlement.release(leaseId, reason).catch((err: unknown) => {
+      this.logger.error({ err: (err as Error).message, leaseId }, 'lease release failed; units stay reserved');
+    });
+  }
+
+  private unauthenticated(): ProblemInput {
+    return { code: 'unauthenticated', headers: { 'www-authenticate': 'Bearer realm="paygate"' } };
+  }
+
+  private denialProblem(decision: CheckResponse): ProblemInput {
+    const d = decision.denial;
+    if (!d) return { code: 'forbidden' };
+    if (d.code === 'unauthenticated') return this.unauthenticated();
+    return {
+      code: d.code,
+      extensions: {
+        link: d.link,
+        plan: d.plan,
+        feature: d.feature,
+        balance: d.balance,
+        required: d.required,
+        limit: d.limit,
+        used: d.used,
+        resetsAt: d.resetsAt,
+      },
+    };
+  }
+
+  private refuse(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: string,
+    problem: ProblemInput,
+    customerId?: string,
+  ): void {
+    sendProblem(reply, request, problem);
+    requests.inc({ route, status: String(reply.statusCode), code: problem.code });
+    if (reply.statusCode === 402 && customerId) paymentRequired.inc({ customer: customerId, code: problem.code });
+  }
+}

@@ -1,0 +1,72 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { TOPICS, type UsageEvent } from '@paygate/contracts';
+import { MessageProducer, createKafka, type OutboundMessage } from '@paygate/messaging';
+import { counter } from '@paygate/observability';
+import { GatewayConfig } from '../config/gateway.config';
+
+const published = counter('paygate_gateway_usage_events_total', 'Usage events by publish outcome', ['outcome']);
+
+const FLUSH_INTERVAL_MS = 5;
+const MAX_BATCH = 1000;
+
+/**
+ * Publishes usage events in small batches through the idempotent producer. A failed send puts
+ * the batch back at the head of the queue and is retried; on shutdown the queue is flushed.
+ */
+@Injectable()
+export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(UsagePublisher.name);
+  private readonly producer: MessageProducer;
+  private queue: OutboundMessage[] = [];
+  private timer?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
+
+  constructor(@Inject(GatewayConfig) config: GatewayConfig) {
+    this.producer = new MessageProducer(createKafka('paygate-gateway', config.KAFKA_BROKERS));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.producer.connect();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.flushing;
+    // Bounded, so a broker that is down cannot hold the process forever; what is left is
+    // logged with its count so the loss is visible, never silent.
+    const deadline = Date.now() + 10_000;
+    while (this.queue.length > 0 && Date.now() < deadline) await this.flush();
+    if (this.queue.length > 0) {
+      published.inc({ outcome: 'lost' }, this.queue.length);
+      this.logger.error({ lost: this.queue.length }, 'usage events not published before shutdown');
+    }
+    await this.producer.disconnect();
+  }
+
+  publish(event: UsageEvent): void {
+    this.queue.push({ topic: TOPICS.usage, key: event.subject, value: JSON.stringify(event) });
+    if (!this.timer && !this.flushing) this.timer = setTimeout(() => this.startFlush(), FLUSH_INTERVAL_MS);
+  }
+
+  private startFlush(): void {
+    this.timer = undefined;
+    this.flushing = this.flush().finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length > 0) this.timer = setTimeout(() => this.startFlush(), FLUSH_INTERVAL_MS);
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, MAX_BATCH);
+    if (batch.length === 0) return;
+    try {
+      await this.producer.sendBatch(batch);
+      published.inc({ outcome: 'sent' }, batch.length);
+    } catch (err) {
+      this.queue.unshift(...batch);
+      published.inc({ outcome: 'retried' }, batch.length);
+      this.logger.warn({ err, queued: this.queue.length }, 'usage publish failed; will retry');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}

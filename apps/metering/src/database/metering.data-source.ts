@@ -1,0 +1,17 @@
+import { createServiceDataSource } from '@paygate/database';
+import type { DataSource } from 'typeorm';
+import { InitialSchema1764000000001 } from './migrations/1764000000001-initial-schema';
+
+export const METERING_SCHEMA = 'metering';
+
+/** Metering's hot path is set-based SQL, so it maps no entities. */
+export function meteringDataSource(url: string, poolSize?: number): DataSource {
+  return createServiceDataSource({
+    url,
+    schema: METERING_SCHEMA,
+    applicationName: 'paygate-metering',
+    poolSize,
+    entities: [],
+    migrations: [InitialSchema1764000000001],
+  });
+}

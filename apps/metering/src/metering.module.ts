@@ -1,0 +1,47 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { OutboxRelayService } from '@paygate/database';
+import { ADMIN_TOKEN, AdminTokenGuard } from '@paygate/http';
+import { HealthController, MetricsController, READINESS_CHECKS, loggerModule } from '@paygate/observability';
+import { DataSource } from 'typeorm';
+import { MeteringConfig } from './config/metering.config';
+import { METERING_SCHEMA, meteringDataSource } from './database/metering.data-source';
+import { DeadLettersController } from './dead-letters/dead-letters.controller';
+import { MetersRepository } from './meters/meters.repository';
+import { UsageController } from './usage/usage.controller';
+import { UsageConsumer } from './usage/usage.consumer';
+import { UsageIngestService } from './usage/usage-ingest.service';
+import { UsageQueryService } from './usage/usage-query.service';
+
+@Module({})
+export class MeteringModule {
+  static forRoot(config: MeteringConfig): DynamicModule {
+    return {
+      module: MeteringModule,
+      imports: [loggerModule('metering', config.LOG_LEVEL)],
+      controllers: [UsageController, DeadLettersController, HealthController, MetricsController],
+      providers: [
+        { provide: MeteringConfig, useValue: config },
+        { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
+        { provide: DataSource, useFactory: async () => meteringDataSource(config.DATABASE_URL).initialize() },
+        {
+          provide: READINESS_CHECKS,
+          inject: [DataSource],
+          useFactory: (dataSource: DataSource) => [
+            { name: 'postgres', check: async () => void (await dataSource.query('SELECT 1')) },
+          ],
+        },
+        {
+          provide: OutboxRelayService,
+          inject: [DataSource],
+          useFactory: (dataSource: DataSource) =>
+            new OutboxRelayService(dataSource, METERING_SCHEMA, 'paygate-metering-outbox', config.KAFKA_BROKERS),
+        },
+        AdminTokenGuard,
+        MetersRepository,
+        UsageIngestService,
+        UsageQueryService,
+        UsageConsumer,
+      ],
+    };
+  }
+}

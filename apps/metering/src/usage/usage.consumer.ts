@@ -1,0 +1,32 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { TOPICS } from '@paygate/contracts';
+import { BatchConsumer, createKafka } from '@paygate/messaging';
+import { MeteringConfig } from '../config/metering.config';
+import { UsageIngestService } from './usage-ingest.service';
+
+/** Thin Kafka edge: each batch goes to the ingest service; the offset commits after it. */
+@Injectable()
+export class UsageConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(UsageConsumer.name);
+  private consumer?: BatchConsumer;
+
+  constructor(
+    @Inject(MeteringConfig) private readonly config: MeteringConfig,
+    private readonly ingest: UsageIngestService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.consumer = new BatchConsumer(createKafka('paygate-metering', this.config.KAFKA_BROKERS), {
+      groupId: this.config.USAGE_GROUP_ID,
+      topic: TOPICS.usage,
+    });
+    await this.consumer.start(async (messages) => {
+      const result = await this.ingest.ingest(messages);
+      this.logger.debug({ ...result, partition: messages[0].partition }, 'batch applied');
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.stop();
+  }
+}

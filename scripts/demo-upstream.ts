@@ -1,0 +1,38 @@
+/**
+ * A tiny upstream API for the demo and the end-to-end tests: it answers every request with
+ * what it received, so one can see what the gateway forwards.
+ *   node dist/scripts/demo-upstream.js   (PORT, default 4000)
+ */
+import { createServer, type Server } from 'node:http';
+
+export function startDemoUpstream(port: number, host = '127.0.0.1'): Promise<{ server: Server; hits: () => number }> {
+  let hits = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      hits += 1;
+      if (req.url?.startsWith('/fail')) {
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"demo failure"}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'x-demo-upstream': 'yes' });
+      res.end(
+        JSON.stringify({
+          message: 'Hello from the demo upstream',
+          method: req.method,
+          path: req.url,
+          customerId: req.headers['x-paygate-customer-id'] ?? null,
+          requestId: req.headers['x-request-id'] ?? null,
+          receivedBytes: Buffer.concat(chunks).length,
+        }),
+      );
+    });
+  });
+  return new Promise((resolve) => server.listen(port, host, () => resolve({ server, hits: () => hits })));
+}
+
+if (require.main === module) {
+  const port = Number(process.env.PORT ?? 4000);
+  void startDemoUpstream(port).then(() => console.log(`[demo-upstream] listening on 127.0.0.1:${port}`));
+}

@@ -1,0 +1,69 @@
+# Shared helpers for the start, stop and test scripts.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+run_dir="${PAYGATE_RUN_DIR:-$root/.run}"
+mkdir -p "$run_dir"
+
+log() { echo "[paygate] $*" >&2; }
+
+# Installs dependencies when node_modules is missing or older than the lockfile.
+ensure_deps() {
+  if [ ! -d "$root/node_modules" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+    log "installing npm dependencies"
+    (cd "$root" && npm ci --no-audit --no-fund)
+  fi
+}
+
+build() {
+  log "building"
+  (cd "$root" && npm run --silent build)
+}
+
+# Starts Kafka from the Maven artifacts unless KAFKA_BROKERS points at one already.
+ensure_kafka() {
+  if [ -z "${KAFKA_BROKERS:-}" ]; then
+    bash "$root/scripts/kafka.sh" up
+    export KAFKA_BROKERS="127.0.0.1:${KAFKA_PORT:-9092}"
+  fi
+}
+
+ensure_postgres() {
+  if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && [ -z "${DATABASE_URL:-}" ]; then
+    log "PostgreSQL does not answer on 127.0.0.1:5432; trying to start the local cluster"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  fi
+}
+
+# start_process NAME COMMAND...: runs in the background, logs to $run_dir/NAME.log.
+start_process() {
+  local name="$1"; shift
+  if [ -f "$run_dir/$name.pid" ] && kill -0 "$(cat "$run_dir/$name.pid")" 2>/dev/null; then
+    log "$name already running (pid $(cat "$run_dir/$name.pid"))"; return
+  fi
+  setsid nohup "$@" >"$run_dir/$name.log" 2>&1 < /dev/null &
+  echo $! > "$run_dir/$name.pid"
+}
+
+stop_process() {
+  local name="$1" pid
+  [ -f "$run_dir/$name.pid" ] || return 0
+  pid="$(cat "$run_dir/$name.pid")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    log "stopped $name"
+  fi
+  rm -f "$run_dir/$name.pid"
+}
+
+wait_ready() {
+  local name="$1" url="$2"
+  for _ in $(seq 1 120); do
+    if curl -fsS "$url" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$(cat "$run_dir/$name.pid")" 2>/dev/null; then
+      log "$name exited; last lines of $run_dir/$name.log:"; tail -n 30 "$run_dir/$name.log" >&2; return 1
+    fi
+    sleep 0.5
+  done
+  log "$name not ready at $url"; return 1
+}

@@ -1,0 +1,90 @@
+/**
+ * Seeds a demo customer through the operator REST API (the way an operator would):
+ * a pay-as-you-go plan whose `requests` feature draws 1 credit per request, a customer with
+ * an active subscription, a grant of credits and an API key.
+ *   node dist/scripts/seed-demo.js   (ENTITLEMENT_URL, ADMIN_TOKEN, DEMO_CREDITS)
+ */
+export interface DemoCustomer {
+  customerId: string;
+  apiKey: string;
+  apiKeyId: string;
+  planId: string;
+  subscriptionId: string;
+}
+
+async function call<T>(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} → ${response.status}: ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export async function seedDemoCustomer(
+  baseUrl: string,
+  adminToken: string,
+  credits: number,
+  name = 'Demo customer',
+): Promise<DemoCustomer> {
+  const plan = await call<{ id: string }>(baseUrl, adminToken, 'POST', '/v1/plans', {
+    key: 'pay-as-you-go',
+    name: 'Pay as you go',
+    features: [
+      { key: 'requests', kind: 'metered', meterKey: 'api_requests', includedUnits: 0, limitPolicy: 'credits', unitPrice: 1 },
+    ],
+  });
+  const customer = await call<{ id: string }>(baseUrl, adminToken, 'POST', '/v1/customers', { name });
+  const subscription = await call<{ id: string }>(
+    baseUrl,
+    adminToken,
+    'POST',
+    `/v1/customers/${customer.id}/subscriptions`,
+    { planId: plan.id, status: 'active' },
+  );
+  if (credits > 0) {
+    await call(baseUrl, adminToken, 'POST', `/v1/customers/${customer.id}/grants`, {
+      amount: credits,
+      description: 'demo credits',
+    });
+  }
+  const key = await call<{ id: string; key: string }>(
+    baseUrl,
+    adminToken,
+    'POST',
+    `/v1/customers/${customer.id}/api-keys`,
+    { name: 'demo key' },
+  );
+  return { customerId: customer.id, apiKey: key.key, apiKeyId: key.id, planId: plan.id, subscriptionId: subscription.id };
+}
+
+if (require.main === module) {
+  const baseUrl = process.env.ENTITLEMENT_URL ?? 'http://127.0.0.1:3001';
+  const token = process.env.ADMIN_TOKEN ?? '';
+  const credits = Number(process.env.DEMO_CREDITS ?? 3);
+  const gateway = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
+  seedDemoCustomer(baseUrl, token, credits)
+    .then((demo) => {
+      console.log(`
+Demo customer ${demo.customerId} has ${credits} credits; each request costs 1.
+
+  # ${credits} times: 200 from the demo upstream
+  curl -i ${gateway}/demo/hello -H 'Authorization: Bearer ${demo.apiKey}'
+
+  # then: 402 Payment Required, application/problem+json, code INSUFFICIENT_CREDITS
+  curl -i ${gateway}/demo/hello -H 'Authorization: Bearer ${demo.apiKey}'
+
+  # no key: 401
+  curl -i ${gateway}/demo/hello
+
+  # balance (operator API)
+  curl -s ${baseUrl}/v1/customers/${demo.customerId}/balance -H 'Authorization: Bearer ${token}'
+`);
+    })
+    .catch((err: unknown) => {
+      console.error('[seed-demo] failed:', err instanceof Error ? err.message : err);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# npm start: installs what is missing, starts Kafka, migrates, starts the three services and a
+# demo upstream, seeds a demo customer and prints the curl lines for a 200 and a 402.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$root"
+
+ensure_deps
+build
+ensure_postgres
+ensure_kafka
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/paygate}"
+# A development token; set ADMIN_TOKEN to your own secret for anything but a local demo.
+export ADMIN_TOKEN="${ADMIN_TOKEN:-paygate-dev-admin-token}"
+node dist/scripts/setup.js
+
+PORT=4000 start_process demo-upstream node dist/scripts/demo-upstream.js
+HTTP_PORT=3001 start_process entitlement node dist/apps/entitlement/src/main.js
+HTTP_PORT=3002 start_process metering node dist/apps/metering/src/main.js
+wait_ready entitlement http://127.0.0.1:3001/ready
+HTTP_PORT=8080 ROUTES_FILE="$root/config/routes.json" start_process gateway node dist/apps/gateway/src/main.js
+wait_ready metering http://127.0.0.1:3002/ready
+wait_ready gateway http://127.0.0.1:8080/ready
+log "entitlement :3001 (REST) :50051 (gRPC), metering :3002, gateway :8080, demo upstream :4000; logs in $run_dir"
+
+ENTITLEMENT_URL=http://127.0.0.1:3001 GATEWAY_URL=http://127.0.0.1:8080 DEMO_CREDITS=3 node dist/scripts/seed-demo.js
+log "stop everything with: npm run stop"
