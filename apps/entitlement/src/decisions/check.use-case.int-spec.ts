@@ -1,0 +1,115 @@
+import { EntitlementFixture } from '../entitlement.fixture';
+
+describe('CheckUseCase (real Postgres)', () => {
+  let fx: EntitlementFixture;
+
+  beforeAll(async () => {
+    fx = await EntitlementFixture.open(20);
+  });
+  afterAll(() => fx.close());
+
+  it('admits exactly the balance under 200 concurrent checks and never goes below zero', async () => {
+    const tenant = await fx.seedTenant({ credits: 100 });
+    const decisions = await Promise.all(
+      Array.from({ length: 200 }, () => fx.check.execute(fx.checkInput(tenant.apiKey))),
+    );
+    const allowed = decisions.filter((d) => d.allowed);
+    const denied = decisions.filter((d) => !d.allowed);
+    expect(allowed).toHaveLength(100);
+    expect(denied).toHaveLength(100);
+    for (const d of denied) expect(!d.allowed && d.denial.code).toBe('insufficient-credits');
+    expect(await fx.ledger.balance(tenant.customerId)).toEqual({
+      customerId: tenant.customerId,
+      available: 0,
+      reserved: 100,
+    });
+    const [{ leases }] = await fx.dataSource.query(
+      `SELECT count(*)::int AS leases FROM "entitlement"."leases" WHERE "customer_id" = $1`,
+      [tenant.customerId],
+    );
+    expect(leases).toBe(100);
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
+  it('reports the numbers behind insufficient credits', async () => {
+    const tenant = await fx.seedTenant({ credits: 2, feature: { unitPrice: 3 } });
+    const decision = await fx.check.execute(fx.checkInput(tenant.apiKey));
+    expect(decision).toMatchObject({
+      allowed: false,
+      customerId: tenant.customerId,
+      denial: { code: 'insufficient-credits', plan: tenant.planKey, feature: 'requests', balance: 2, required: 3 },
+    });
+  });
+
+  it('spends included units first, then refuses with quota-exhausted under the block policy', async () => {
+    const tenant = await fx.seedTenant({ feature: { includedUnits: 3, limitPolicy: 'block' } });
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await fx.check.execute(fx.checkInput(tenant.apiKey)));
+    expect(results.map((r) => r.allowed)).toEqual([true, true, true, false]);
+    expect(results[3]).toMatchObject({ denial: { code: 'quota-exhausted', limit: 3, used: 3 } });
+    const denial = !results[3].allowed ? results[3].denial : undefined;
+    expect(denial?.resetsAt).toBeInstanceOf(Date);
+  });
+
+  it('lets overage through beyond the included units', async () => {
+    const tenant = await fx.seedTenant({ feature: { includedUnits: 1, limitPolicy: 'overage' } });
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await fx.check.execute(fx.checkInput(tenant.apiKey)));
+    expect(results.every((r) => r.allowed)).toBe(true);
+  });
+
+  it('releases a lease once, giving its credits back', async () => {
+    const tenant = await fx.seedTenant({ credits: 1 });
+    const decision = await fx.check.execute(fx.checkInput(tenant.apiKey));
+    expect(decision.allowed && decision.leaseId).toBeTruthy();
+    const leaseId = decision.allowed ? decision.leaseId! : '';
+    const release = () => fx.dataSource.transaction((m) => fx.settlement.release(m, leaseId, 'test'));
+    expect(await release()).toBe(true);
+    expect(await release()).toBe(false);
+    expect((await fx.ledger.balance(tenant.customerId)).available).toBe(1);
+    expect((await fx.check.execute(fx.checkInput(tenant.apiKey))).allowed).toBe(true);
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
+  it('refuses unknown, revoked and expired keys as unauthenticated', async () => {
+    const tenant = await fx.seedTenant({ credits: 5 });
+    expect(await fx.check.execute(fx.checkInput('pg_live_unknown'))).toEqual({
+      allowed: false,
+      denial: { code: 'unauthenticated' },
+    });
+    await fx.apiKeys.revoke(tenant.apiKeyId);
+    expect(await fx.check.execute(fx.checkInput(tenant.apiKey))).toMatchObject({ denial: { code: 'unauthenticated' } });
+    const expired = await fx.apiKeys.create(tenant.customerId, { expiresAt: '2020-01-01T00:00:00Z' });
+    expect(await fx.check.execute(fx.checkInput(expired.key))).toMatchObject({ denial: { code: 'unauthenticated' } });
+  });
+
+  it('refuses a key without the required scope as forbidden', async () => {
+    const tenant = await fx.seedTenant({ credits: 5, scopes: ['read'] });
+    const input = { ...fx.checkInput(tenant.apiKey), requiredScopes: ['write'] };
+    expect(await fx.check.execute(input)).toMatchObject({ allowed: false, denial: { code: 'forbidden' } });
+  });
+
+  it.each([
+    ['past_due', 'subscription-past-due'],
+    ['suspended', 'account-suspended'],
+    ['unpaid', 'account-suspended'],
+    ['canceled', 'subscription-expired'],
+    ['expired', 'subscription-expired'],
+  ] as const)('refuses a %s subscription with %s', async (status, code) => {
+    const tenant = await fx.seedTenant({ credits: 5, status });
+    expect(await fx.check.execute(fx.checkInput(tenant.apiKey))).toMatchObject({
+      allowed: false,
+      denial: { code, plan: tenant.planKey },
+    });
+  });
+
+  it('refuses a feature that is not in the plan and admits a boolean one without a lease', async () => {
+    const tenant = await fx.seedTenant({ credits: 5 });
+    expect(await fx.check.execute(fx.checkInput(tenant.apiKey, 1, 'premium'))).toMatchObject({
+      denial: { code: 'feature-not-in-plan', feature: 'premium' },
+    });
+    const flag = await fx.check.execute(fx.checkInput(tenant.apiKey, 1, 'export'));
+    expect(flag).toEqual({ allowed: true, customerId: tenant.customerId, plan: tenant.planKey });
+    expect((await fx.ledger.balance(tenant.customerId)).available).toBe(5);
+  });
+});

@@ -1,0 +1,64 @@
+import type { UsageRecordedEvent } from '@paygate/contracts';
+import { randomUUID } from 'node:crypto';
+import { EntitlementFixture } from '../entitlement.fixture';
+
+describe('UsageChargeUseCase (real Postgres)', () => {
+  let fx: EntitlementFixture;
+
+  beforeAll(async () => {
+    fx = await EntitlementFixture.open(5);
+  });
+  afterAll(() => fx.close());
+
+  const recorded = (customerId: string, quantity: number, leased: { leaseId: string; quantity: number }[] = []) =>
+    ({
+      id: randomUUID(),
+      customerId,
+      meterKey: 'api_requests',
+      quantity,
+      leased,
+      firstEventAt: new Date().toISOString(),
+      lastEventAt: new Date().toISOString(),
+      recordedAt: new Date().toISOString(),
+    }) satisfies UsageRecordedEvent;
+
+  it('settles leased units without charging them twice, and applies a replay once', async () => {
+    const tenant = await fx.seedTenant({ credits: 3 });
+    const decisions = await Promise.all([1, 2].map(() => fx.check.execute(fx.checkInput(tenant.apiKey))));
+    const leases = decisions.map((d) => ({ leaseId: d.allowed ? d.leaseId! : '', quantity: 1 }));
+    const message = recorded(tenant.customerId, 2, leases);
+    expect(await fx.charge.execute(message)).toBe('applied');
+    expect(await fx.charge.execute(message)).toBe('duplicate');
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 1, reserved: 0 });
+    const statuses = await fx.dataSource.query(
+      `SELECT DISTINCT "status" FROM "entitlement"."leases" WHERE "customer_id" = $1`,
+      [tenant.customerId],
+    );
+    expect(statuses).toEqual([{ status: 'settled' }]);
+  });
+
+  it('charges usage reported without a lease from credits, once', async () => {
+    const tenant = await fx.seedTenant({ credits: 10, feature: { unitPrice: 2 } });
+    const message = recorded(tenant.customerId, 3);
+    await fx.charge.execute(message);
+    await fx.charge.execute(message);
+    expect((await fx.ledger.balance(tenant.customerId)).available).toBe(4);
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
+  it('counts unleased usage against included units before credits', async () => {
+    const tenant = await fx.seedTenant({ credits: 10, feature: { includedUnits: 2 } });
+    await fx.charge.execute(recorded(tenant.customerId, 5));
+    expect((await fx.ledger.balance(tenant.customerId)).available).toBe(7);
+  });
+
+  it('treats an unknown or released lease as unleased usage', async () => {
+    const tenant = await fx.seedTenant({ credits: 5 });
+    await fx.charge.execute(recorded(tenant.customerId, 1, [{ leaseId: randomUUID(), quantity: 1 }]));
+    expect((await fx.ledger.balance(tenant.customerId)).available).toBe(4);
+  });
+
+  it('ignores usage of a customer without a matching metered feature', async () => {
+    expect(await fx.charge.execute(recorded(randomUUID(), 3))).toBe('unbillable');
+  });
+});

@@ -1,0 +1,18 @@
+import { apiKeyFrom } from './api-key';
+
+describe('apiKeyFrom', () => {
+  it('reads a bearer token', () => {
+    expect(apiKeyFrom({ authorization: 'Bearer pg_live_abc' })).toBe('pg_live_abc');
+    expect(apiKeyFrom({ authorization: 'bearer pg_live_abc ' })).toBe('pg_live_abc');
+  });
+
+  it('reads X-API-Key', () => {
+    expect(apiKeyFrom({ 'x-api-key': ' pg_live_abc ' })).toBe('pg_live_abc');
+  });
+
+  it('finds none in other schemes or empty headers', () => {
+    expect(apiKeyFrom({ authorization: 'Basic dXNlcjpwYXNz' })).toBeUndefined();
+    expect(apiKeyFrom({ 'x-api-key': '  ' })).toBeUndefined();
+    expect(apiKeyFrom({})).toBeUndefined();
+  });
+});

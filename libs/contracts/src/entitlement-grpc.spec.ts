@@ -1,0 +1,63 @@
+import { loadSync } from '@grpc/proto-loader';
+import {
+  type CheckRequest,
+  type CheckResponse,
+  type Denial,
+  type ReleaseRequest,
+  ENTITLEMENT_GRPC_PACKAGE,
+  ENTITLEMENT_GRPC_SERVICE,
+  ENTITLEMENT_PROTO_LOADER_OPTIONS,
+  ENTITLEMENT_PROTO_PATH,
+} from './entitlement-grpc';
+
+// The TypeScript bindings are written by hand; this keeps them honest against the proto.
+describe('entitlement proto', () => {
+  const definition = loadSync(ENTITLEMENT_PROTO_PATH, { ...ENTITLEMENT_PROTO_LOADER_OPTIONS });
+  const fieldsOf = (message: string) => {
+    const type = definition[`${ENTITLEMENT_GRPC_PACKAGE}.${message}`] as unknown as {
+      type: { field: { name: string }[] };
+    };
+    return type.type.field.map((f) => f.name).sort();
+  };
+
+  it('exposes Check and Release on the versioned service', () => {
+    const service = definition[`${ENTITLEMENT_GRPC_PACKAGE}.${ENTITLEMENT_GRPC_SERVICE}`] as Record<string, unknown>;
+    expect(Object.keys(service).sort()).toEqual(['Check', 'Release']);
+  });
+
+  // Records keyed by each interface: a key missing here, or one the interface lacks, fails to compile.
+  const keys = (record: Record<string, true>) => Object.keys(record).sort();
+  const checkRequest: Record<keyof CheckRequest, true> = {
+    apiKey: true,
+    feature: true,
+    cost: true,
+    requestId: true,
+    requiredScopes: true,
+  };
+  const checkResponse: Record<keyof CheckResponse, true> = {
+    allowed: true,
+    customerId: true,
+    leaseId: true,
+    denial: true,
+    plan: true,
+  };
+  const denial: Record<keyof Denial, true> = {
+    code: true,
+    plan: true,
+    feature: true,
+    balance: true,
+    required: true,
+    limit: true,
+    used: true,
+    resetsAt: true,
+    link: true,
+  };
+  const releaseRequest: Record<keyof ReleaseRequest, true> = { leaseId: true, reason: true };
+
+  it('has exactly the fields the typed bindings declare', () => {
+    expect(fieldsOf('CheckRequest')).toEqual(keys(checkRequest));
+    expect(fieldsOf('CheckResponse')).toEqual(keys(checkResponse));
+    expect(fieldsOf('Denial')).toEqual(keys(denial));
+    expect(fieldsOf('ReleaseRequest')).toEqual(keys(releaseRequest));
+  });
+});

@@ -1,0 +1,61 @@
+import { USAGE_EVENT_LIMITS, parseUsageEvent } from './usage-event';
+
+const valid = {
+  specversion: '1.0',
+  id: 'evt-1',
+  source: 'billing-service',
+  type: 'dev.paygate.request.served',
+  subject: 'customer-1',
+  time: '2026-11-24T10:00:00.123Z',
+  data: { units: 3 },
+};
+
+describe('parseUsageEvent', () => {
+  it('accepts a CloudEvents 1.0 structured JSON event', () => {
+    const result = parseUsageEvent(Buffer.from(JSON.stringify(valid)));
+    expect(result).toEqual({ ok: true, event: valid });
+  });
+
+  it('accepts offsets other than Z and the leaseid/requestid extensions', () => {
+    const event = { ...valid, time: '2026-11-24T10:00:00+02:00', leaseid: 'l1', requestid: 'r1' };
+    expect(parseUsageEvent(JSON.stringify(event)).ok).toBe(true);
+  });
+
+  it('refuses bad JSON as malformed-json', () => {
+    const result = parseUsageEvent(Buffer.from('{"id": '));
+    expect(result).toMatchObject({ ok: false, reason: 'malformed-json' });
+  });
+
+  it('refuses an empty message', () => {
+    expect(parseUsageEvent(null)).toMatchObject({ ok: false, reason: 'malformed-json' });
+  });
+
+  it('refuses events over the size limit before parsing', () => {
+    const big = { ...valid, data: { pad: 'x'.repeat(USAGE_EVENT_LIMITS.maxBytes) } };
+    expect(parseUsageEvent(JSON.stringify(big))).toMatchObject({ ok: false, reason: 'too-large' });
+  });
+
+  it('names every failing attribute', () => {
+    const result = parseUsageEvent(
+      JSON.stringify({ specversion: '0.3', id: '', source: 'x', type: 't', time: '2026-11-24 10:00', data: [] }),
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.reason).toBe('invalid');
+    expect(result.errors.map((e) => e.field).sort()).toEqual(['data', 'id', 'specversion', 'subject', 'time']);
+  });
+
+  it('refuses a time without an offset and impossible dates', () => {
+    expect(parseUsageEvent(JSON.stringify({ ...valid, time: '2026-11-24T10:00:00' })).ok).toBe(false);
+    expect(parseUsageEvent(JSON.stringify({ ...valid, time: '2026-13-01T10:00:00Z' })).ok).toBe(false);
+  });
+
+  it('refuses attribute names that CloudEvents does not allow', () => {
+    const result = parseUsageEvent(JSON.stringify({ ...valid, leaseId: 'l1' }));
+    expect(result).toMatchObject({ ok: false, errors: [{ field: 'leaseId' }] });
+  });
+
+  it('refuses a non-object JSON value', () => {
+    expect(parseUsageEvent('[1,2]')).toMatchObject({ ok: false, reason: 'invalid' });
+  });
+});

@@ -1,0 +1,62 @@
+import { testConfig } from '@paygate/testing';
+import { randomUUID } from 'node:crypto';
+import { BatchConsumer, InboundMessage } from './batch-consumer';
+import { createKafka, ensureTopics } from './kafka';
+import { MessageProducer } from './producer';
+
+const waitFor = async (predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+describe('BatchConsumer (real Kafka)', () => {
+  const kafka = createKafka('itest', testConfig().kafkaBrokers);
+  const topic = `itest.batch.${randomUUID()}`;
+  const groupId = `itest-${randomUUID()}`;
+  const producer = new MessageProducer(kafka);
+
+  beforeAll(async () => {
+    await ensureTopics(kafka, [{ name: topic, partitions: 1 }]);
+    await producer.connect();
+  });
+  afterAll(async () => {
+    await producer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  it('redelivers a batch whose handler failed and commits last offset + 1 after success', async () => {
+    await producer.sendBatch(
+      Array.from({ length: 10 }, (_, i) => ({ topic, key: 'k', value: `m${i}`, headers: { n: String(i) } })),
+    );
+    const seen: InboundMessage[] = [];
+    let failures = 0;
+    const consumer = new BatchConsumer(kafka, { groupId, topic });
+    await consumer.start(async (messages) => {
+      if (failures === 0) {
+        failures += 1;
+        throw new Error('database unavailable');
+      }
+      seen.push(...messages);
+    });
+    try {
+      await waitFor(() => seen.length >= 10);
+    } finally {
+      await consumer.stop();
+    }
+    expect(failures).toBe(1);
+    expect(seen.map((m) => m.value?.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+    expect(seen[3].headers).toEqual({ n: '3' });
+
+    const admin = kafka.admin();
+    await admin.connect();
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    await admin.disconnect();
+    expect(offsets.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '10' })]);
+  });
+});

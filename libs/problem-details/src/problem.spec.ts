@@ -1,0 +1,53 @@
+import { PROBLEM_CODES } from '@paygate/contracts';
+import { buildProblem } from './problem';
+import { PROBLEM_REGISTRY, upperSnake } from './problem-registry';
+
+describe('problem details', () => {
+  it('defines every contract code with an HTTP error status', () => {
+    for (const code of PROBLEM_CODES) {
+      expect(PROBLEM_REGISTRY[code].status).toBeGreaterThanOrEqual(400);
+      expect(PROBLEM_REGISTRY[code].title).not.toBe('');
+    }
+  });
+
+  it('answers payment problems with 402 and the others as ARCHITECTURE §3 says', () => {
+    const payment = PROBLEM_CODES.filter((c) => PROBLEM_REGISTRY[c].status === 402).sort();
+    expect(payment).toEqual(
+      [
+        'account-suspended',
+        'feature-not-in-plan',
+        'insufficient-credits',
+        'payment-pending',
+        'quota-exhausted',
+        'subscription-expired',
+        'subscription-past-due',
+      ].sort(),
+    );
+    expect(PROBLEM_REGISTRY.unauthenticated.status).toBe(401);
+    expect(PROBLEM_REGISTRY.forbidden.status).toBe(403);
+    expect(PROBLEM_REGISTRY['rate-limited'].status).toBe(429);
+  });
+
+  it('builds an RFC 9457 body with the numbers filled into the detail', () => {
+    const body = buildProblem(
+      { code: 'insufficient-credits', extensions: { balance: 0, required: 1, link: 'https://pay', plan: undefined } },
+      { instance: '/demo/x', requestId: 'req-1' },
+    );
+    expect(body).toEqual({
+      type: 'https://paygate.dev/problems/insufficient-credits',
+      title: 'Insufficient credits',
+      status: 402,
+      detail: 'This request costs 1 credits but your balance is 0. Top up to continue.',
+      instance: '/demo/x',
+      code: 'INSUFFICIENT_CREDITS',
+      requestId: 'req-1',
+      balance: 0,
+      required: 1,
+      link: 'https://pay',
+    });
+  });
+
+  it('writes codes in UPPER_SNAKE for clients', () => {
+    expect(upperSnake('subscription-past-due')).toBe('SUBSCRIPTION_PAST_DUE');
+  });
+});

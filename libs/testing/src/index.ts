@@ -1,0 +1,2 @@
+export { testConfig } from './test-config';
+export type { TestConfig } from './test-config';
