@@ -2,4 +2,6 @@
 const { cpSync } = require('node:fs');
 const { join } = require('node:path');
 const root = join(__dirname, '..');
-cpSync(join(root, 'libs/contracts/proto'), join(root, 'dist/libs/contracts/proto'), { recursive: true });
+cpSync(join(root, 'libs/contracts/proto'), join(root, 'dist/libs/contracts/proto'), {
+  recursive: true,
+});

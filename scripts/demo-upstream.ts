@@ -5,7 +5,10 @@
  */
 import { createServer, type Server } from 'node:http';
 
-export function startDemoUpstream(port: number, host = '127.0.0.1'): Promise<{ server: Server; hits: () => number }> {
+export function startDemoUpstream(
+  port: number,
+  host = '127.0.0.1',
+): Promise<{ server: Server; hits: () => number }> {
   let hits = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -29,10 +32,14 @@ export function startDemoUpstream(port: number, host = '127.0.0.1'): Promise<{ s
       );
     });
   });
-  return new Promise((resolve) => server.listen(port, host, () => resolve({ server, hits: () => hits })));
+  return new Promise((resolve) =>
+    server.listen(port, host, () => resolve({ server, hits: () => hits })),
+  );
 }
 
 if (require.main === module) {
   const port = Number(process.env.PORT ?? 4000);
-  void startDemoUpstream(port).then(() => console.log(`[demo-upstream] listening on 127.0.0.1:${port}`));
+  void startDemoUpstream(port).then(() =>
+    console.log(`[demo-upstream] listening on 127.0.0.1:${port}`),
+  );
 }

@@ -12,7 +12,13 @@ export interface DemoCustomer {
   subscriptionId: string;
 }
 
-async function call<T>(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<T> {
+async function call<T>(
+  baseUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const response = await fetch(`${baseUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -33,10 +39,19 @@ export async function seedDemoCustomer(
     key: 'pay-as-you-go',
     name: 'Pay as you go',
     features: [
-      { key: 'requests', kind: 'metered', meterKey: 'api_requests', includedUnits: 0, limitPolicy: 'credits', unitPrice: 1 },
+      {
+        key: 'requests',
+        kind: 'metered',
+        meterKey: 'api_requests',
+        includedUnits: 0,
+        limitPolicy: 'credits',
+        unitPrice: 1,
+      },
     ],
   });
-  const customer = await call<{ id: string }>(baseUrl, adminToken, 'POST', '/v1/customers', { name });
+  const customer = await call<{ id: string }>(baseUrl, adminToken, 'POST', '/v1/customers', {
+    name,
+  });
   const subscription = await call<{ id: string }>(
     baseUrl,
     adminToken,
@@ -57,7 +72,13 @@ export async function seedDemoCustomer(
     `/v1/customers/${customer.id}/api-keys`,
     { name: 'demo key' },
   );
-  return { customerId: customer.id, apiKey: key.key, apiKeyId: key.id, planId: plan.id, subscriptionId: subscription.id };
+  return {
+    customerId: customer.id,
+    apiKey: key.key,
+    apiKeyId: key.id,
+    planId: plan.id,
+    subscriptionId: subscription.id,
+  };
 }
 
 if (require.main === module) {

@@ -42,7 +42,10 @@ export async function createDatabaseIfMissing(url: string): Promise<void> {
 
 export async function setup(databaseUrl: string, brokers: string[]): Promise<void> {
   await createDatabaseIfMissing(databaseUrl);
-  for (const dataSource of [entitlementDataSource(databaseUrl, 2), meteringDataSource(databaseUrl, 2)]) {
+  for (const dataSource of [
+    entitlementDataSource(databaseUrl, 2),
+    meteringDataSource(databaseUrl, 2),
+  ]) {
     const applied = await migrate(dataSource);
     for (const name of applied) console.log(`[setup] applied migration ${name}`);
   }

@@ -12,10 +12,15 @@ const root = join(__dirname, '..', '..');
  */
 export default function globalSetup(): void {
   const script = join(root, 'dist', 'scripts', 'setup.js');
-  if (!existsSync(script)) throw new Error('dist/ is missing: run `npm run build` (npm test does it for you)');
+  if (!existsSync(script))
+    throw new Error('dist/ is missing: run `npm run build` (npm test does it for you)');
   const config = testConfig();
   execFileSync(process.execPath, [script], {
     stdio: 'inherit',
-    env: { ...process.env, DATABASE_URL: config.databaseUrl, KAFKA_BROKERS: config.kafkaBrokers.join(',') },
+    env: {
+      ...process.env,
+      DATABASE_URL: config.databaseUrl,
+      KAFKA_BROKERS: config.kafkaBrokers.join(','),
+    },
   });
 }

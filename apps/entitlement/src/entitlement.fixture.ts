@@ -57,7 +57,13 @@ export class EntitlementFixture {
     feature?: Partial<PlanFeatureDto>;
     status?: SubscriptionStatus;
     scopes?: string[];
-  }): Promise<{ customerId: string; apiKey: string; apiKeyId: string; subscriptionId: string; planKey: string }> {
+  }): Promise<{
+    customerId: string;
+    apiKey: string;
+    apiKeyId: string;
+    subscriptionId: string;
+    planKey: string;
+  }> {
     const planKey = `plan-${randomUUID().slice(0, 8)}`;
     const plan = await this.plans.create({
       key: planKey,
@@ -82,7 +88,13 @@ export class EntitlementFixture {
     });
     if (options.credits) await this.credits.grant(customer.id, { amount: options.credits });
     const key = await this.apiKeys.create(customer.id, { scopes: options.scopes });
-    return { customerId: customer.id, apiKey: key.key, apiKeyId: key.id, subscriptionId: subscription.id, planKey };
+    return {
+      customerId: customer.id,
+      apiKey: key.key,
+      apiKeyId: key.id,
+      subscriptionId: subscription.id,
+      planKey,
+    };
   }
 
   checkInput(apiKey: string, cost = 1, feature = 'requests') {

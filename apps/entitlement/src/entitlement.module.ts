@@ -1,5 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { HealthController, MetricsController, READINESS_CHECKS, loggerModule } from '@paygate/observability';
+import {
+  HealthController,
+  MetricsController,
+  READINESS_CHECKS,
+  loggerModule,
+} from '@paygate/observability';
 import { DataSource } from 'typeorm';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeysService } from './api-keys/api-keys.service';

@@ -14,17 +14,15 @@ async function bootstrap(): Promise<void> {
   const config = loadConfig(EntitlementConfig);
   const app = await createHttpApp(EntitlementModule.forRoot(config));
   // gRPC edge: validation and error mapping live in its controller, not in the HTTP filter.
-  app.connectMicroservice<MicroserviceOptions>(
-    {
-      transport: Transport.GRPC,
-      options: {
-        package: ENTITLEMENT_GRPC_PACKAGE,
-        protoPath: ENTITLEMENT_PROTO_PATH,
-        url: config.GRPC_URL,
-        loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
-      },
+  app.connectMicroservice<MicroserviceOptions>({
+    transport: Transport.GRPC,
+    options: {
+      package: ENTITLEMENT_GRPC_PACKAGE,
+      protoPath: ENTITLEMENT_PROTO_PATH,
+      url: config.GRPC_URL,
+      loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
     },
-  );
+  });
   await app.startAllMicroservices();
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
 }

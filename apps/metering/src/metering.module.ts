@@ -1,7 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { OutboxRelayService } from '@paygate/database';
 import { ADMIN_TOKEN, AdminTokenGuard } from '@paygate/http';
-import { HealthController, MetricsController, READINESS_CHECKS, loggerModule } from '@paygate/observability';
+import {
+  HealthController,
+  MetricsController,
+  READINESS_CHECKS,
+  loggerModule,
+} from '@paygate/observability';
 import { DataSource } from 'typeorm';
 import { MeteringConfig } from './config/metering.config';
 import { METERING_SCHEMA, meteringDataSource } from './database/metering.data-source';
@@ -22,7 +27,10 @@ export class MeteringModule {
       providers: [
         { provide: MeteringConfig, useValue: config },
         { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
-        { provide: DataSource, useFactory: async () => meteringDataSource(config.DATABASE_URL).initialize() },
+        {
+          provide: DataSource,
+          useFactory: async () => meteringDataSource(config.DATABASE_URL).initialize(),
+        },
         {
           provide: READINESS_CHECKS,
           inject: [DataSource],
@@ -34,7 +42,12 @@ export class MeteringModule {
           provide: OutboxRelayService,
           inject: [DataSource],
           useFactory: (dataSource: DataSource) =>
-            new OutboxRelayService(dataSource, METERING_SCHEMA, 'paygate-metering-outbox', config.KAFKA_BROKERS),
+            new OutboxRelayService(
+              dataSource,
+              METERING_SCHEMA,
+              'paygate-metering-outbox',
+              config.KAFKA_BROKERS,
+            ),
         },
         AdminTokenGuard,
         MetersRepository,

@@ -21,7 +21,10 @@ describe('entitlement proto', () => {
   };
 
   it('exposes Check and Release on the versioned service', () => {
-    const service = definition[`${ENTITLEMENT_GRPC_PACKAGE}.${ENTITLEMENT_GRPC_SERVICE}`] as Record<string, unknown>;
+    const service = definition[`${ENTITLEMENT_GRPC_PACKAGE}.${ENTITLEMENT_GRPC_SERVICE}`] as Record<
+      string,
+      unknown
+    >;
     expect(Object.keys(service).sort()).toEqual(['Check', 'Release']);
   });
 

@@ -37,17 +37,34 @@ describe('parseUsageEvent', () => {
 
   it('names every failing attribute', () => {
     const result = parseUsageEvent(
-      JSON.stringify({ specversion: '0.3', id: '', source: 'x', type: 't', time: '2026-11-24 10:00', data: [] }),
+      JSON.stringify({
+        specversion: '0.3',
+        id: '',
+        source: 'x',
+        type: 't',
+        time: '2026-11-24 10:00',
+        data: [],
+      }),
     );
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.reason).toBe('invalid');
-    expect(result.errors.map((e) => e.field).sort()).toEqual(['data', 'id', 'specversion', 'subject', 'time']);
+    expect(result.errors.map((e) => e.field).sort()).toEqual([
+      'data',
+      'id',
+      'specversion',
+      'subject',
+      'time',
+    ]);
   });
 
   it('refuses a time without an offset and impossible dates', () => {
-    expect(parseUsageEvent(JSON.stringify({ ...valid, time: '2026-11-24T10:00:00' })).ok).toBe(false);
-    expect(parseUsageEvent(JSON.stringify({ ...valid, time: '2026-13-01T10:00:00Z' })).ok).toBe(false);
+    expect(parseUsageEvent(JSON.stringify({ ...valid, time: '2026-11-24T10:00:00' })).ok).toBe(
+      false,
+    );
+    expect(parseUsageEvent(JSON.stringify({ ...valid, time: '2026-13-01T10:00:00Z' })).ok).toBe(
+      false,
+    );
   });
 
   it('refuses attribute names that CloudEvents does not allow', () => {

@@ -59,7 +59,11 @@ function requireString(
 /** Validates an already-parsed JSON value as a usage event. */
 export function validateUsageEvent(value: unknown): UsageEventParseResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, reason: 'invalid', errors: [{ field: '', message: 'event must be a JSON object' }] };
+    return {
+      ok: false,
+      reason: 'invalid',
+      errors: [{ field: '', message: 'event must be a JSON object' }],
+    };
   }
   const body = value as Record<string, unknown>;
   const errors: FieldError[] = [];
@@ -70,7 +74,11 @@ export function validateUsageEvent(value: unknown): UsageEventParseResult {
   requireString(body, 'source', USAGE_EVENT_LIMITS.maxSourceLength, errors);
   requireString(body, 'type', USAGE_EVENT_LIMITS.maxTypeLength, errors);
   requireString(body, 'subject', USAGE_EVENT_LIMITS.maxSubjectLength, errors);
-  if (typeof body.time !== 'string' || !RFC3339.test(body.time) || Number.isNaN(Date.parse(body.time))) {
+  if (
+    typeof body.time !== 'string' ||
+    !RFC3339.test(body.time) ||
+    Number.isNaN(Date.parse(body.time))
+  ) {
     errors.push({ field: 'time', message: 'time must be an RFC 3339 date-time with offset' });
   }
   if (body.datacontenttype !== undefined && body.datacontenttype !== 'application/json') {
@@ -96,21 +104,31 @@ export function validateUsageEvent(value: unknown): UsageEventParseResult {
 /** Parses raw bytes from Kafka or HTTP into a validated usage event. */
 export function parseUsageEvent(raw: Buffer | string | null): UsageEventParseResult {
   if (raw === null) {
-    return { ok: false, reason: 'malformed-json', errors: [{ field: '', message: 'empty message' }] };
+    return {
+      ok: false,
+      reason: 'malformed-json',
+      errors: [{ field: '', message: 'empty message' }],
+    };
   }
   const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
   if (size > USAGE_EVENT_LIMITS.maxBytes) {
     return {
       ok: false,
       reason: 'too-large',
-      errors: [{ field: '', message: `event is ${size} bytes, limit ${USAGE_EVENT_LIMITS.maxBytes}` }],
+      errors: [
+        { field: '', message: `event is ${size} bytes, limit ${USAGE_EVENT_LIMITS.maxBytes}` },
+      ],
     };
   }
   let value: unknown;
   try {
     value = JSON.parse(raw.toString());
   } catch (err) {
-    return { ok: false, reason: 'malformed-json', errors: [{ field: '', message: (err as Error).message }] };
+    return {
+      ok: false,
+      reason: 'malformed-json',
+      errors: [{ field: '', message: (err as Error).message }],
+    };
   }
   return validateUsageEvent(value);
 }

@@ -9,11 +9,15 @@ export const bigintToNumber: ValueTransformer = {
   from: (value: string | null) => {
     if (value === null || value === undefined) return value;
     const n = Number(value);
-    if (!Number.isSafeInteger(n)) throw new RangeError(`bigint ${value} exceeds the safe integer range`);
+    if (!Number.isSafeInteger(n))
+      throw new RangeError(`bigint ${value} exceeds the safe integer range`);
     return n;
   },
 };
 
 export function toSafeInt(value: string | number | null | undefined): number {
-  return (bigintToNumber.from(value === undefined || value === null ? '0' : String(value)) as number) ?? 0;
+  return (
+    (bigintToNumber.from(value === undefined || value === null ? '0' : String(value)) as number) ??
+    0
+  );
 }

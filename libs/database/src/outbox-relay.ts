@@ -29,7 +29,10 @@ export class OutboxRelay {
     private readonly dataSource: DataSource,
     private readonly schema: string,
     private readonly publisher: OutboxPublisher,
-    private readonly options: { intervalMs: number; batchSize: number } = { intervalMs: 50, batchSize: 1000 },
+    private readonly options: { intervalMs: number; batchSize: number } = {
+      intervalMs: 50,
+      batchSize: 1000,
+    },
   ) {}
 
   start(): void {

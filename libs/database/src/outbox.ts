@@ -31,7 +31,12 @@ export async function enqueueOutbox(
   if (messages.length === 0) return;
   const params: unknown[] = [];
   const rows = messages.map((m, i) => {
-    params.push(m.topic, m.key, Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value), JSON.stringify(m.headers ?? {}));
+    params.push(
+      m.topic,
+      m.key,
+      Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value),
+      JSON.stringify(m.headers ?? {}),
+    );
     const b = i * 4;
     return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}::jsonb)`;
   });

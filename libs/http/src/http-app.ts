@@ -61,7 +61,11 @@ export async function createHttpApp(
   return app;
 }
 
-export async function listen(app: INestApplication, port: number, host = '127.0.0.1'): Promise<void> {
+export async function listen(
+  app: INestApplication,
+  port: number,
+  host = '127.0.0.1',
+): Promise<void> {
   await app.listen(port, host);
 }
 

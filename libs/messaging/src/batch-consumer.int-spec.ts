@@ -32,7 +32,12 @@ describe('BatchConsumer (real Kafka)', () => {
 
   it('redelivers a batch whose handler failed and commits last offset + 1 after success', async () => {
     await producer.sendBatch(
-      Array.from({ length: 10 }, (_, i) => ({ topic, key: 'k', value: `m${i}`, headers: { n: String(i) } })),
+      Array.from({ length: 10 }, (_, i) => ({
+        topic,
+        key: 'k',
+        value: `m${i}`,
+        headers: { n: String(i) },
+      })),
     );
     const seen: InboundMessage[] = [];
     let failures = 0;
@@ -50,7 +55,9 @@ describe('BatchConsumer (real Kafka)', () => {
       await consumer.stop();
     }
     expect(failures).toBe(1);
-    expect(seen.map((m) => m.value?.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+    expect(seen.map((m) => m.value?.toString())).toEqual(
+      Array.from({ length: 10 }, (_, i) => `m${i}`),
+    );
     expect(seen[3].headers).toEqual({ n: '3' });
 
     const admin = kafka.admin();

@@ -56,7 +56,10 @@ export class BatchConsumer {
 
   async start(handler: BatchHandler): Promise<void> {
     await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning ?? true });
+    await this.consumer.subscribe({
+      topic: this.options.topic,
+      fromBeginning: this.options.fromBeginning ?? true,
+    });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -76,7 +79,11 @@ export class BatchConsumer {
         // Resolving moves kafkajs' fetch position; committing makes it survive a restart.
         resolveOffset(last);
         await this.consumer.commitOffsets([
-          { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: (BigInt(last) + 1n).toString(),
+          },
         ]);
         await heartbeat();
       },

@@ -37,7 +37,11 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<v
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: 1 })),
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor: 1,
+        })),
       });
     }
   } finally {

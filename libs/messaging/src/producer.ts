@@ -8,7 +8,12 @@ export interface OutboundMessage {
   headers?: Record<string, string>;
 }
 
-/** Idempotent producer: broker-side dedupe of retried sends, acks from all replicas. */
+/**
+ * Idempotent producer: broker-side dedupe of retried sends, acks from all replicas. Retries are
+ * bounded (kafkajs warns that this weakens its exactly-once), because a send must fail back to
+ * its caller rather than block forever; the caller re-sends, and every consumer dedupes by
+ * message id, so a duplicate write never becomes a duplicate effect.
+ */
 export class MessageProducer {
   private readonly producer: Producer;
 

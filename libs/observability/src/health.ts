@@ -11,7 +11,9 @@ export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
 @Controller()
 export class HealthController {
-  constructor(@Optional() @Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[] = []) {}
+  constructor(
+    @Optional() @Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[] = [],
+  ) {}
 
   /** Liveness: the process answers. */
   @Get('health')

@@ -1,5 +1,11 @@
 export { REQUEST_ID_HEADER, requestIdFor } from './request-id';
 export { loggerModule } from './logger.module';
-export { metricsRegistry, httpRequestDuration, counter, histogram, MetricsController } from './metrics';
+export {
+  metricsRegistry,
+  httpRequestDuration,
+  counter,
+  histogram,
+  MetricsController,
+} from './metrics';
 export { HealthController, READINESS_CHECKS } from './health';
 export type { ReadinessCheck } from './health';

@@ -12,7 +12,8 @@ export function loggerModule(service: string, level: string) {
       level,
       base: { service },
       genReqId: (req: IncomingMessage) => String(req.headers[REQUEST_ID_HEADER] ?? ''),
-      customAttributeKeys: { reqId: 'requestId' },
+      // The request id on every line a request logs, at the top level for easy filtering.
+      customProps: (req: IncomingMessage) => ({ requestId: req.headers[REQUEST_ID_HEADER] }),
       autoLogging: {
         ignore: (req: IncomingMessage) => /^\/(health|ready|metrics)\b/.test(req.url ?? ''),
       },

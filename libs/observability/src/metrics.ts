@@ -23,7 +23,13 @@ export function histogram(
   labelNames: string[] = [],
   buckets?: number[],
 ): Histogram<string> {
-  return new Histogram({ name, help, labelNames, registers: [metricsRegistry], ...(buckets ? { buckets } : {}) });
+  return new Histogram({
+    name,
+    help,
+    labelNames,
+    registers: [metricsRegistry],
+    ...(buckets ? { buckets } : {}),
+  });
 }
 
 @Controller()

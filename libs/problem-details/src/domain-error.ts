@@ -6,7 +6,10 @@ import type { ProblemCode } from '@paygate/contracts';
  */
 export class DomainError extends Error {
   constructor(
-    readonly code: Extract<ProblemCode, 'not-found' | 'conflict' | 'validation-failed' | 'forbidden'>,
+    readonly code: Extract<
+      ProblemCode,
+      'not-found' | 'conflict' | 'validation-failed' | 'forbidden'
+    >,
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {

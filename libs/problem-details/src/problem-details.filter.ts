@@ -66,10 +66,18 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 }
 
-export function sendProblem(reply: FastifyReply, request: FastifyRequest, input: ProblemInput): void {
+export function sendProblem(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  input: ProblemInput,
+): void {
   const body = buildProblem(input, { instance: request.url, requestId: String(request.id) });
   void reply
     .status(body.status)
-    .headers({ ...input.headers, 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': String(request.id) })
+    .headers({
+      ...input.headers,
+      'content-type': PROBLEM_CONTENT_TYPE,
+      'x-request-id': String(request.id),
+    })
     .send(body);
 }

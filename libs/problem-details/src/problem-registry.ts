@@ -29,7 +29,8 @@ export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
   'subscription-past-due': {
     status: 402,
     title: 'Payment past due',
-    detail: 'Your last payment for {plan} failed and the grace period has ended. Update your payment method to continue.',
+    detail:
+      'Your last payment for {plan} failed and the grace period has ended. Update your payment method to continue.',
   },
   'account-suspended': {
     status: 402,
@@ -44,12 +45,14 @@ export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
   'insufficient-credits': {
     status: 402,
     title: 'Insufficient credits',
-    detail: 'This request costs {required} credits but your balance is {balance}. Top up to continue.',
+    detail:
+      'This request costs {required} credits but your balance is {balance}. Top up to continue.',
   },
   'quota-exhausted': {
     status: 402,
     title: 'Quota exhausted',
-    detail: 'You have used {used} of the {limit} units of {feature} included in {plan}. Upgrade to continue.',
+    detail:
+      'You have used {used} of the {limit} units of {feature} included in {plan}. Upgrade to continue.',
   },
   'feature-not-in-plan': {
     status: 402,
@@ -67,7 +70,11 @@ export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
     detail: 'The request is not valid; see errors for the failing fields.',
   },
   'not-found': { status: 404, title: 'Not found', detail: 'The resource does not exist.' },
-  conflict: { status: 409, title: 'Conflict', detail: 'The request conflicts with the current state.' },
+  conflict: {
+    status: 409,
+    title: 'Conflict',
+    detail: 'The request conflicts with the current state.',
+  },
   'payload-too-large': {
     status: 413,
     title: 'Payload too large',

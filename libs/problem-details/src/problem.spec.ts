@@ -30,7 +30,10 @@ describe('problem details', () => {
 
   it('builds an RFC 9457 body with the numbers filled into the detail', () => {
     const body = buildProblem(
-      { code: 'insufficient-credits', extensions: { balance: 0, required: 1, link: 'https://pay', plan: undefined } },
+      {
+        code: 'insufficient-credits',
+        extensions: { balance: 0, required: 1, link: 'https://pay', plan: undefined },
+      },
       { instance: '/demo/x', requestId: 'req-1' },
     );
     expect(body).toEqual({

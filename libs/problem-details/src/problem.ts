@@ -35,7 +35,9 @@ export function buildProblem(
 ): ProblemBody {
   const definition = PROBLEM_REGISTRY[input.code];
   const extensions = Object.fromEntries(
-    Object.entries(input.extensions ?? {}).filter(([, v]) => v !== undefined && v !== null && v !== ''),
+    Object.entries(input.extensions ?? {}).filter(
+      ([, v]) => v !== undefined && v !== null && v !== '',
+    ),
   );
   return {
     type: `${PROBLEM_TYPE_BASE}${input.code}`,

@@ -1,4 +1,12 @@
-import { ArrayMaxSize, IsArray, IsDateString, IsOptional, IsString, Length, Matches } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsDateString,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+} from 'class-validator';
 
 export class CreateApiKeyDto {
   @IsOptional()

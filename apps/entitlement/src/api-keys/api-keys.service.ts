@@ -38,11 +38,20 @@ export class ApiKeysService {
         revokedAt: null,
       }),
     );
-    return { id: saved.id, customerId, key, prefix, scopes: saved.scopes, expiresAt: saved.expiresAt };
+    return {
+      id: saved.id,
+      customerId,
+      key,
+      prefix,
+      scopes: saved.scopes,
+      expiresAt: saved.expiresAt,
+    };
   }
 
   list(customerId: string): Promise<ApiKey[]> {
-    return this.dataSource.getRepository(ApiKey).find({ where: { customerId }, order: { createdAt: 'DESC' } });
+    return this.dataSource
+      .getRepository(ApiKey)
+      .find({ where: { customerId }, order: { createdAt: 'DESC' } });
   }
 
   /** Revoking twice is harmless; an unknown id is a 404. */

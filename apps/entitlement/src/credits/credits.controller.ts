@@ -35,7 +35,9 @@ export class CreditsController {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new ProblemException({
         code: 'validation-failed',
-        extensions: { errors: [{ field: 'Idempotency-Key', messages: ['must match [A-Za-z0-9._:-]{1,200}'] }] },
+        extensions: {
+          errors: [{ field: 'Idempotency-Key', messages: ['must match [A-Za-z0-9._:-]{1,200}'] }],
+        },
       });
     }
     const { entry, replayed } = await this.credits.grant(customerId, dto, idempotencyKey);

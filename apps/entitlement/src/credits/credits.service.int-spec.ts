@@ -17,7 +17,9 @@ describe('CreditsService (real Postgres)', () => {
     const replay = await fx.credits.grant(tenant.customerId, { amount: 7 }, key);
     expect(first.replayed).toBe(false);
     expect(replay).toEqual({ entry: first.entry, replayed: true });
-    await expect(fx.credits.grant(tenant.customerId, { amount: 8 }, key)).rejects.toThrow(DomainError);
+    await expect(fx.credits.grant(tenant.customerId, { amount: 8 }, key)).rejects.toThrow(
+      DomainError,
+    );
     expect((await fx.ledger.balance(tenant.customerId)).available).toBe(7);
   });
 

@@ -39,7 +39,11 @@ export class CreditsService {
     return this.ledger.balance(customerId);
   }
 
-  async history(customerId: string, limit = 50, before?: number): Promise<{ entries: LedgerEntryView[]; next?: number }> {
+  async history(
+    customerId: string,
+    limit = 50,
+    before?: number,
+  ): Promise<{ entries: LedgerEntryView[]; next?: number }> {
     await this.customers.get(customerId);
     const entries = await this.ledger.history(customerId, limit, before);
     return { entries, next: entries.length === limit ? entries[entries.length - 1].id : undefined };

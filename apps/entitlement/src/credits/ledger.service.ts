@@ -3,7 +3,8 @@ import { toSafeInt } from '@paygate/database';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource, EntityManager } from 'typeorm';
 
-export type LedgerEntryType = 'grant' | 'debit' | 'reserve' | 'release' | 'expire' | 'void' | 'adjust';
+export type LedgerEntryType =
+  'grant' | 'debit' | 'reserve' | 'release' | 'expire' | 'void' | 'adjust';
 
 export interface LedgerEntryInput {
   customerId: string;
@@ -105,9 +106,13 @@ export class LedgerService {
       existing.customer_id !== entry.customerId ||
       (entry.requestHash !== undefined && existing.request_hash !== entry.requestHash)
     ) {
-      throw new DomainError('conflict', 'This idempotency key was already used for a different request.', {
-        idempotencyKey: entry.idempotencyKey,
-      });
+      throw new DomainError(
+        'conflict',
+        'This idempotency key was already used for a different request.',
+        {
+          idempotencyKey: entry.idempotencyKey,
+        },
+      );
     }
     return { entry: toView(existing), replayed: true };
   }
@@ -117,7 +122,11 @@ export class LedgerService {
    * the balance row, so concurrent reservations can never drive it below zero).
    * Returns the balance after the take, or null when it does not cover the amount.
    */
-  async takeIfAvailable(manager: EntityManager, customerId: string, amount: number): Promise<number | null> {
+  async takeIfAvailable(
+    manager: EntityManager,
+    customerId: string,
+    amount: number,
+  ): Promise<number | null> {
     // Wrapped in a CTE because TypeORM returns [rows, count] for a bare UPDATE ... RETURNING.
     const rows: { available: string }[] = await manager.query(
       `WITH taken AS (
@@ -135,7 +144,14 @@ export class LedgerService {
       `INSERT INTO "entitlement"."ledger_entries"
          ("customer_id", "type", "amount", "idempotency_key", "lease_id", "description")
        VALUES ($1, $2, $3, $4, $5, $6)`,
-      [entry.customerId, entry.type, entry.amount, entry.idempotencyKey, entry.leaseId ?? null, entry.description ?? null],
+      [
+        entry.customerId,
+        entry.type,
+        entry.amount,
+        entry.idempotencyKey,
+        entry.leaseId ?? null,
+        entry.description ?? null,
+      ],
     );
   }
 
@@ -172,13 +188,18 @@ export class LedgerService {
 
   /** Customers whose stored balance differs from the sum of their ledger (should be none). */
   async findDrift(): Promise<{ customerId: string; stored: number; ledger: number }[]> {
-    const rows: { customer_id: string; stored: string; ledger: string }[] = await this.dataSource.query(
-      `SELECT b."customer_id", b."available" AS "stored", COALESCE(l."sum", 0) AS "ledger"
+    const rows: { customer_id: string; stored: string; ledger: string }[] =
+      await this.dataSource.query(
+        `SELECT b."customer_id", b."available" AS "stored", COALESCE(l."sum", 0) AS "ledger"
        FROM "entitlement"."balances" b
        LEFT JOIN (SELECT "customer_id", SUM("amount") AS "sum" FROM "entitlement"."ledger_entries"
                   GROUP BY "customer_id") l ON l."customer_id" = b."customer_id"
        WHERE b."available" <> COALESCE(l."sum", 0)`,
-    );
-    return rows.map((r) => ({ customerId: r.customer_id, stored: toSafeInt(r.stored), ledger: toSafeInt(r.ledger) }));
+      );
+    return rows.map((r) => ({
+      customerId: r.customer_id,
+      stored: toSafeInt(r.stored),
+      ledger: toSafeInt(r.ledger),
+    }));
   }
 }

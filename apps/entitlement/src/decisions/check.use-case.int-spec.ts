@@ -37,7 +37,13 @@ describe('CheckUseCase (real Postgres)', () => {
     expect(decision).toMatchObject({
       allowed: false,
       customerId: tenant.customerId,
-      denial: { code: 'insufficient-credits', plan: tenant.planKey, feature: 'requests', balance: 2, required: 3 },
+      denial: {
+        code: 'insufficient-credits',
+        plan: tenant.planKey,
+        feature: 'requests',
+        balance: 2,
+        required: 3,
+      },
     });
   });
 
@@ -63,7 +69,8 @@ describe('CheckUseCase (real Postgres)', () => {
     const decision = await fx.check.execute(fx.checkInput(tenant.apiKey));
     expect(decision.allowed && decision.leaseId).toBeTruthy();
     const leaseId = decision.allowed ? decision.leaseId! : '';
-    const release = () => fx.dataSource.transaction((m) => fx.settlement.release(m, leaseId, 'test'));
+    const release = () =>
+      fx.dataSource.transaction((m) => fx.settlement.release(m, leaseId, 'test'));
     expect(await release()).toBe(true);
     expect(await release()).toBe(false);
     expect((await fx.ledger.balance(tenant.customerId)).available).toBe(1);
@@ -78,15 +85,24 @@ describe('CheckUseCase (real Postgres)', () => {
       denial: { code: 'unauthenticated' },
     });
     await fx.apiKeys.revoke(tenant.apiKeyId);
-    expect(await fx.check.execute(fx.checkInput(tenant.apiKey))).toMatchObject({ denial: { code: 'unauthenticated' } });
-    const expired = await fx.apiKeys.create(tenant.customerId, { expiresAt: '2020-01-01T00:00:00Z' });
-    expect(await fx.check.execute(fx.checkInput(expired.key))).toMatchObject({ denial: { code: 'unauthenticated' } });
+    expect(await fx.check.execute(fx.checkInput(tenant.apiKey))).toMatchObject({
+      denial: { code: 'unauthenticated' },
+    });
+    const expired = await fx.apiKeys.create(tenant.customerId, {
+      expiresAt: '2020-01-01T00:00:00Z',
+    });
+    expect(await fx.check.execute(fx.checkInput(expired.key))).toMatchObject({
+      denial: { code: 'unauthenticated' },
+    });
   });
 
   it('refuses a key without the required scope as forbidden', async () => {
     const tenant = await fx.seedTenant({ credits: 5, scopes: ['read'] });
     const input = { ...fx.checkInput(tenant.apiKey), requiredScopes: ['write'] };
-    expect(await fx.check.execute(input)).toMatchObject({ allowed: false, denial: { code: 'forbidden' } });
+    expect(await fx.check.execute(input)).toMatchObject({
+      allowed: false,
+      denial: { code: 'forbidden' },
+    });
   });
 
   it.each([

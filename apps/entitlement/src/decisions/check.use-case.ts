@@ -71,7 +71,11 @@ export class CheckUseCase {
       [customerId],
     );
     if (!subscription) {
-      return { allowed: false, customerId, denial: { code: 'feature-not-in-plan', feature: input.feature } };
+      return {
+        allowed: false,
+        customerId,
+        denial: { code: 'feature-not-in-plan', feature: input.feature },
+      };
     }
     const plan = subscription.plan_key;
     const statusProblem = accessDeniedBy(subscription.status);
@@ -83,7 +87,11 @@ export class CheckUseCase {
       [subscription.plan_id, input.feature],
     );
     if (!feature) {
-      return { allowed: false, customerId, denial: { code: 'feature-not-in-plan', plan, feature: input.feature } };
+      return {
+        allowed: false,
+        customerId,
+        denial: { code: 'feature-not-in-plan', plan, feature: input.feature },
+      };
     }
     if (feature.kind === 'boolean' || input.cost === 0) return { allowed: true, customerId, plan };
 
@@ -133,7 +141,10 @@ export class CheckUseCase {
     }
     if (beyond > 0 && feature.limit_policy === 'credits') {
       credits = beyond * toSafeInt(feature.unit_price);
-      if (credits > 0 && (await this.ledger.takeIfAvailable(manager, customerId, credits)) === null) {
+      if (
+        credits > 0 &&
+        (await this.ledger.takeIfAvailable(manager, customerId, credits)) === null
+      ) {
         this.refuse({
           allowed: false,
           customerId,
@@ -151,7 +162,15 @@ export class CheckUseCase {
       `INSERT INTO "entitlement"."leases"
          ("customer_id", "subscription_id", "feature_key", "period_start", "request_id", "units", "credits", "status")
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'held') RETURNING "id"`,
-      [customerId, subscription.id, input.feature, periodStart, input.requestId, input.cost, credits],
+      [
+        customerId,
+        subscription.id,
+        input.feature,
+        periodStart,
+        input.requestId,
+        input.cost,
+        credits,
+      ],
     );
     if (credits > 0) {
       await this.ledger.recordTaken(manager, {

@@ -36,10 +36,13 @@ export class EntitlementGrpcController {
 
   @GrpcMethod(ENTITLEMENT_GRPC_SERVICE, 'Check')
   async check(request: CheckRequest): Promise<CheckResponse> {
-    if (!request.apiKey || request.apiKey.length > 512) throw invalid('apiKey is required (at most 512 characters)');
+    if (!request.apiKey || request.apiKey.length > 512)
+      throw invalid('apiKey is required (at most 512 characters)');
     if (!FEATURE.test(request.feature ?? '')) throw invalid('feature must be a feature key');
-    if (!Number.isSafeInteger(request.cost) || request.cost < 0) throw invalid('cost must be a non-negative integer');
-    if (!request.requestId || request.requestId.length > 128) throw invalid('requestId is required');
+    if (!Number.isSafeInteger(request.cost) || request.cost < 0)
+      throw invalid('cost must be a non-negative integer');
+    if (!request.requestId || request.requestId.length > 128)
+      throw invalid('requestId is required');
     const decision = await this.checkUseCase.execute({
       apiKey: request.apiKey,
       feature: request.feature,
@@ -63,12 +66,21 @@ export class EntitlementGrpcController {
   private toResponse(decision: Decision): CheckResponse {
     const customerId = decision.customerId ?? '';
     if (decision.allowed) {
-      return { allowed: true, customerId, leaseId: decision.leaseId ?? '', plan: decision.plan, denial: null };
+      return {
+        allowed: true,
+        customerId,
+        leaseId: decision.leaseId ?? '',
+        plan: decision.plan,
+        denial: null,
+      };
     }
     const d = decision.denial;
     const link =
       customerId && d.code !== 'unauthenticated'
-        ? this.config.BILLING_PORTAL_URL_TEMPLATE.replace('{customerId}', encodeURIComponent(customerId))
+        ? this.config.BILLING_PORTAL_URL_TEMPLATE.replace(
+            '{customerId}',
+            encodeURIComponent(customerId),
+          )
         : '';
     return {
       allowed: false,

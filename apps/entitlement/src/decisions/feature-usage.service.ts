@@ -6,7 +6,12 @@ import type { EntityManager } from 'typeorm';
 @Injectable()
 export class FeatureUsageService {
   /** Locks the period's counter row for the rest of the transaction and returns its value. */
-  async lock(manager: EntityManager, subscriptionId: string, feature: string, periodStart: Date): Promise<number> {
+  async lock(
+    manager: EntityManager,
+    subscriptionId: string,
+    feature: string,
+    periodStart: Date,
+  ): Promise<number> {
     await manager.query(
       `INSERT INTO "entitlement"."feature_usage" ("subscription_id", "feature_key", "period_start", "used")
        VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING`,

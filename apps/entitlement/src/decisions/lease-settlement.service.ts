@@ -35,7 +35,13 @@ export class LeaseSettlementService {
       [leaseId],
     );
     await this.usage.lock(manager, lease.subscription_id, lease.feature_key, lease.period_start);
-    await this.usage.add(manager, lease.subscription_id, lease.feature_key, lease.period_start, -toSafeInt(lease.units));
+    await this.usage.add(
+      manager,
+      lease.subscription_id,
+      lease.feature_key,
+      lease.period_start,
+      -toSafeInt(lease.units),
+    );
     const credits = toSafeInt(lease.credits);
     if (credits > 0) {
       await this.ledger.append(manager, {

@@ -1,6 +1,6 @@
 import { bigintToNumber } from '@paygate/database';
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
-import { Plan } from './plan.entity';
+import type { Plan } from './plan.entity';
 
 export const FEATURE_KINDS = ['boolean', 'metered'] as const;
 export type FeatureKind = (typeof FEATURE_KINDS)[number];
@@ -12,7 +12,8 @@ export class PlanFeature {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
-  @ManyToOne(() => Plan, (p) => p.features)
+  // Named by string so the two entities do not import each other's values (no cycle).
+  @ManyToOne('Plan', 'features')
   @JoinColumn({ name: 'plan_id' })
   plan!: Plan;
 

@@ -1,4 +1,13 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Post, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  UseGuards,
+} from '@nestjs/common';
 import { AdminTokenGuard } from '@paygate/http';
 import { CreateSubscriptionDto, UpdateSubscriptionDto } from './subscription.dto';
 import { Subscription } from './subscription.entity';
@@ -23,7 +32,10 @@ export class SubscriptionsController {
   }
 
   @Patch('subscriptions/:id')
-  update(@Param('id', ParseUUIDPipe) id: string, @Body() dto: UpdateSubscriptionDto): Promise<Subscription> {
+  update(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() dto: UpdateSubscriptionDto,
+  ): Promise<Subscription> {
     return this.subscriptions.update(id, dto);
   }
 }

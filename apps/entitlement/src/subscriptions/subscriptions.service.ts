@@ -20,7 +20,9 @@ export class SubscriptionsService {
     await this.customers.get(customerId);
     await this.plans.get(dto.planId);
     const start = dto.currentPeriodStart ? new Date(dto.currentPeriodStart) : new Date();
-    const end = dto.currentPeriodEnd ? new Date(dto.currentPeriodEnd) : new Date(start.getTime() + MONTH_MS);
+    const end = dto.currentPeriodEnd
+      ? new Date(dto.currentPeriodEnd)
+      : new Date(start.getTime() + MONTH_MS);
     if (end <= start) {
       throw new DomainError('validation-failed', 'The period must end after it starts.', {
         errors: [{ field: 'currentPeriodEnd', messages: ['must be after currentPeriodStart'] }],
@@ -47,6 +49,8 @@ export class SubscriptionsService {
   }
 
   list(customerId: string): Promise<Subscription[]> {
-    return this.dataSource.getRepository(Subscription).find({ where: { customerId }, order: { createdAt: 'DESC' } });
+    return this.dataSource
+      .getRepository(Subscription)
+      .find({ where: { customerId }, order: { createdAt: 'DESC' } });
   }
 }

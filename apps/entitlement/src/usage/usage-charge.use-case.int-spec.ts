@@ -10,7 +10,11 @@ describe('UsageChargeUseCase (real Postgres)', () => {
   });
   afterAll(() => fx.close());
 
-  const recorded = (customerId: string, quantity: number, leased: { leaseId: string; quantity: number }[] = []) =>
+  const recorded = (
+    customerId: string,
+    quantity: number,
+    leased: { leaseId: string; quantity: number }[] = [],
+  ) =>
     ({
       id: randomUUID(),
       customerId,
@@ -24,7 +28,9 @@ describe('UsageChargeUseCase (real Postgres)', () => {
 
   it('settles leased units without charging them twice, and applies a replay once', async () => {
     const tenant = await fx.seedTenant({ credits: 3 });
-    const decisions = await Promise.all([1, 2].map(() => fx.check.execute(fx.checkInput(tenant.apiKey))));
+    const decisions = await Promise.all(
+      [1, 2].map(() => fx.check.execute(fx.checkInput(tenant.apiKey))),
+    );
     const leases = decisions.map((d) => ({ leaseId: d.allowed ? d.leaseId! : '', quantity: 1 }));
     const message = recorded(tenant.customerId, 2, leases);
     expect(await fx.charge.execute(message)).toBe('applied');
@@ -54,7 +60,9 @@ describe('UsageChargeUseCase (real Postgres)', () => {
 
   it('treats an unknown or released lease as unleased usage', async () => {
     const tenant = await fx.seedTenant({ credits: 5 });
-    await fx.charge.execute(recorded(tenant.customerId, 1, [{ leaseId: randomUUID(), quantity: 1 }]));
+    await fx.charge.execute(
+      recorded(tenant.customerId, 1, [{ leaseId: randomUUID(), quantity: 1 }]),
+    );
     expect((await fx.ledger.balance(tenant.customerId)).available).toBe(4);
   });
 

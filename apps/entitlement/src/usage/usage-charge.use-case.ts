@@ -52,7 +52,11 @@ export class UsageChargeUseCase {
     });
   }
 
-  private async charge(manager: EntityManager, event: UsageRecordedEvent, units: number): Promise<ChargeOutcome> {
+  private async charge(
+    manager: EntityManager,
+    event: UsageRecordedEvent,
+    units: number,
+  ): Promise<ChargeOutcome> {
     const [feature]: MeteredFeatureRow[] = await manager.query(
       `SELECT s."id" AS "subscription_id", f."feature_key", s."current_period_start" AS "period_start",
               f."included_units", f."limit_policy", f."unit_price"
@@ -63,10 +67,18 @@ export class UsageChargeUseCase {
       [event.customerId, event.meterKey],
     );
     if (!feature) {
-      this.logger.warn({ customerId: event.customerId, meterKey: event.meterKey }, 'usage for no metered feature');
+      this.logger.warn(
+        { customerId: event.customerId, meterKey: event.meterKey },
+        'usage for no metered feature',
+      );
       return 'unbillable';
     }
-    const used = await this.usage.lock(manager, feature.subscription_id, feature.feature_key, feature.period_start);
+    const used = await this.usage.lock(
+      manager,
+      feature.subscription_id,
+      feature.feature_key,
+      feature.period_start,
+    );
     const fromIncluded = Math.min(units, Math.max(0, toSafeInt(feature.included_units) - used));
     const beyond = units - fromIncluded;
     if (beyond > 0 && feature.limit_policy === 'credits') {
@@ -81,7 +93,13 @@ export class UsageChargeUseCase {
         });
       }
     }
-    await this.usage.add(manager, feature.subscription_id, feature.feature_key, feature.period_start, units);
+    await this.usage.add(
+      manager,
+      feature.subscription_id,
+      feature.feature_key,
+      feature.period_start,
+      units,
+    );
     return 'applied';
   }
 }

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { TOPICS, isUsageRecordedEvent } from '@paygate/contracts';
 import { BatchConsumer, InboundMessage, createKafka } from '@paygate/messaging';
 import { counter } from '@paygate/observability';
@@ -7,9 +13,11 @@ import { UsageChargeUseCase } from './usage-charge.use-case';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const processed = counter('paygate_usage_recorded_messages_total', 'usage.recorded messages by outcome', [
-  'outcome',
-]);
+const processed = counter(
+  'paygate_usage_recorded_messages_total',
+  'usage.recorded messages by outcome',
+  ['outcome'],
+);
 
 /** Consumes usage.recorded; a message is applied in its own transaction, then the offset commits. */
 @Injectable()
@@ -46,7 +54,10 @@ export class UsageRecordedConsumer implements OnApplicationBootstrap, OnApplicat
       // Metering is the only producer; a malformed message is a bug there. It is logged and
       // skipped, because retrying it forever would stall every customer behind it.
       if (!isUsageRecordedEvent(event) || !UUID.test(event.customerId)) {
-        this.logger.error({ partition: message.partition, offset: message.offset }, 'invalid usage.recorded message');
+        this.logger.error(
+          { partition: message.partition, offset: message.offset },
+          'invalid usage.recorded message',
+        );
         processed.inc({ outcome: 'invalid' });
         continue;
       }

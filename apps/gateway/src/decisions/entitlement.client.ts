@@ -23,7 +23,11 @@ const decisionLatency = histogram(
 /** Thrown when the decision service cannot answer (down, deadline exceeded). */
 export class EntitlementUnavailableError extends Error {}
 
-type GrpcMethod<Req, Res> = (request: Req, metadata: Metadata, options: { deadline: number }) => import('rxjs').Observable<Res>;
+type GrpcMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: { deadline: number },
+) => import('rxjs').Observable<Res>;
 
 /** The gateway's side of the gRPC contract, with a deadline on every call. */
 @Injectable()
@@ -42,7 +46,10 @@ export class EntitlementClient implements OnModuleInit {
   async check(request: CheckRequest): Promise<CheckResponse> {
     const stop = decisionLatency.startTimer();
     try {
-      const response = await this.call(this.service.check as unknown as GrpcMethod<CheckRequest, CheckResponse>, request);
+      const response = await this.call(
+        this.service.check as unknown as GrpcMethod<CheckRequest, CheckResponse>,
+        request,
+      );
       stop({ outcome: response.allowed ? 'allowed' : (response.denial?.code ?? 'denied') });
       return response;
     } catch (err) {
@@ -53,7 +60,10 @@ export class EntitlementClient implements OnModuleInit {
 
   async release(leaseId: string, reason: string): Promise<boolean> {
     const response = await this.call(
-      this.service.release as unknown as GrpcMethod<{ leaseId: string; reason: string }, { released: boolean }>,
+      this.service.release as unknown as GrpcMethod<
+        { leaseId: string; reason: string },
+        { released: boolean }
+      >,
       { leaseId, reason },
     );
     return response.released;
@@ -63,7 +73,9 @@ export class EntitlementClient implements OnModuleInit {
     const metadata = new Metadata();
     try {
       return await firstValueFrom(
-        method.call(this.service, request, metadata, { deadline: Date.now() + this.config.DECISION_TIMEOUT_MS }),
+        method.call(this.service, request, metadata, {
+          deadline: Date.now() + this.config.DECISION_TIMEOUT_MS,
+        }),
       );
     } catch (err) {
       throw new EntitlementUnavailableError((err as Error).message);

@@ -12,16 +12,21 @@ import { RoutesService } from '../routes/routes.service';
 import { servedRequestEvent } from '../usage/usage-event.factory';
 import { UsagePublisher } from '../usage/usage.publisher';
 
-const requests = counter('paygate_gateway_requests_total', 'Gateway requests by route, status and problem code', [
-  'route',
-  'status',
-  'code',
-]);
-const paymentRequired = counter('paygate_gateway_402_total', '402 answers by customer and problem code', [
-  'customer',
-  'code',
-]);
-const upstreamLatency = histogram('paygate_gateway_upstream_seconds', 'Time to upstream response headers', ['route']);
+const requests = counter(
+  'paygate_gateway_requests_total',
+  'Gateway requests by route, status and problem code',
+  ['route', 'status', 'code'],
+);
+const paymentRequired = counter(
+  'paygate_gateway_402_total',
+  '402 answers by customer and problem code',
+  ['customer', 'code'],
+);
+const upstreamLatency = histogram(
+  'paygate_gateway_upstream_seconds',
+  'Time to upstream response headers',
+  ['route'],
+);
 
 /** Headers that identify the caller to paygate and must not reach the upstream. */
 const CREDENTIAL_HEADERS = ['authorization', 'x-api-key'];
@@ -43,7 +48,11 @@ export class ProxyHandler {
 
   async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const route = this.routes.match(request.url.split('?')[0]);
-    if (!route) return this.refuse(request, reply, 'unmatched', { code: 'not-found', detail: 'No route matches this path.' });
+    if (!route)
+      return this.refuse(request, reply, 'unmatched', {
+        code: 'not-found',
+        detail: 'No route matches this path.',
+      });
     const apiKey = apiKeyFrom(request.headers);
     if (!apiKey) return this.refuse(request, reply, route.name, this.unauthenticated());
     const length = Number(request.headers['content-length'] ?? 0);
@@ -65,19 +74,34 @@ export class ProxyHandler {
     } catch (err) {
       if (!(err instanceof EntitlementUnavailableError)) throw err;
       this.logger.warn({ err: err.message, requestId: request.id }, 'entitlement unavailable');
-      return this.refuse(request, reply, route.name, { code: 'entitlement-unavailable', headers: { 'retry-after': '1' } });
+      return this.refuse(request, reply, route.name, {
+        code: 'entitlement-unavailable',
+        headers: { 'retry-after': '1' },
+      });
     }
     if (!decision.allowed) {
-      return this.refuse(request, reply, route.name, this.denialProblem(decision), decision.customerId);
+      return this.refuse(
+        request,
+        reply,
+        route.name,
+        this.denialProblem(decision),
+        decision.customerId,
+      );
     }
     this.forward(request, reply, route, decision);
   }
 
-  private forward(request: FastifyRequest, reply: FastifyReply, route: RouteDefinition, decision: CheckResponse): void {
+  private forward(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: RouteDefinition,
+    decision: CheckResponse,
+  ): void {
     const stop = upstreamLatency.startTimer({ route: route.name });
     reply.from(this.routes.upstreamUrl(route, request.url), {
       timeout: this.config.UPSTREAM_TIMEOUT_MS,
-      rewriteRequestHeaders: (_req, headers) => this.upstreamHeaders(request, headers, decision.customerId),
+      rewriteRequestHeaders: (_req, headers) =>
+        this.upstreamHeaders(request, headers, decision.customerId),
       onResponse: (_req, res, upstream) => {
         stop();
         if (upstream.statusCode >= 500) {
@@ -104,17 +128,28 @@ export class ProxyHandler {
         stop();
         this.releaseLease(decision.leaseId, `upstream error: ${error.message}`);
         const timedOut = (error as { statusCode?: number }).statusCode === 504;
-        this.logger.warn({ err: error.message, requestId: request.id, route: route.name }, 'upstream failed');
-        return this.refuse(request, res as unknown as FastifyReply, route.name, { code: timedOut ? 'upstream-timeout' : 'upstream-unavailable' });
+        this.logger.warn(
+          { err: error.message, requestId: request.id, route: route.name },
+          'upstream failed',
+        );
+        return this.refuse(request, res as unknown as FastifyReply, route.name, {
+          code: timedOut ? 'upstream-timeout' : 'upstream-unavailable',
+        });
       },
     });
   }
 
-  private upstreamHeaders(request: FastifyRequest, headers: IncomingHttpHeaders, customerId: string): IncomingHttpHeaders {
+  private upstreamHeaders(
+    request: FastifyRequest,
+    headers: IncomingHttpHeaders,
+    customerId: string,
+  ): IncomingHttpHeaders {
     const out: IncomingHttpHeaders = { ...headers };
     for (const name of CREDENTIAL_HEADERS) delete out[name];
     const priorFor = request.headers['x-forwarded-for'];
-    out['x-forwarded-for'] = priorFor ? `${String(priorFor)}, ${request.socket.remoteAddress}` : request.socket.remoteAddress;
+    out['x-forwarded-for'] = priorFor
+      ? `${String(priorFor)}, ${request.socket.remoteAddress}`
+      : request.socket.remoteAddress;
     out['x-forwarded-proto'] = request.protocol;
     out['x-forwarded-host'] = request.headers.host;
     out['x-request-id'] = String(request.id);
@@ -125,7 +160,10 @@ export class ProxyHandler {
   private releaseLease(leaseId: string, reason: string): void {
     if (!leaseId) return;
     this.entitlement.release(leaseId, reason).catch((err: unknown) => {
-      this.logger.error({ err: (err as Error).message, leaseId }, 'lease release failed; units stay reserved');
+      this.logger.error(
+        { err: (err as Error).message, leaseId },
+        'lease release failed; units stay reserved',
+      );
     });
   }
 
@@ -161,6 +199,7 @@ export class ProxyHandler {
   ): void {
     sendProblem(reply, request, problem);
     requests.inc({ route, status: String(reply.statusCode), code: problem.code });
-    if (reply.statusCode === 402 && customerId) paymentRequired.inc({ customer: customerId, code: problem.code });
+    if (reply.statusCode === 402 && customerId)
+      paymentRequired.inc({ customer: customerId, code: problem.code });
   }
 }

@@ -2,8 +2,21 @@ import { RouteTableError, matchRoute, parseRouteTable, upstreamUrl } from './rou
 
 const table = JSON.stringify({
   routes: [
-    { name: 'api', pathPrefix: '/api', upstream: 'http://127.0.0.1:4000', feature: 'requests', cost: 1 },
-    { name: 'search', pathPrefix: '/api/search', upstream: 'http://127.0.0.1:4001/v2', stripPrefix: true, feature: 'search', cost: 5 },
+    {
+      name: 'api',
+      pathPrefix: '/api',
+      upstream: 'http://127.0.0.1:4000',
+      feature: 'requests',
+      cost: 1,
+    },
+    {
+      name: 'search',
+      pathPrefix: '/api/search',
+      upstream: 'http://127.0.0.1:4001/v2',
+      stripPrefix: true,
+      feature: 'search',
+      cost: 5,
+    },
   ],
 });
 
@@ -25,9 +38,13 @@ describe('route table', () => {
   });
 
   it('refuses invalid tables with the failing fields named', () => {
-    const bad = JSON.stringify({ routes: [{ name: 'x', pathPrefix: 'nope', upstream: 'ftp://x', feature: 'f', cost: -1 }] });
+    const bad = JSON.stringify({
+      routes: [{ name: 'x', pathPrefix: 'nope', upstream: 'ftp://x', feature: 'f', cost: -1 }],
+    });
     expect(() => parseRouteTable(bad, 'bad.json')).toThrow(RouteTableError);
-    expect(() => parseRouteTable(bad, 'bad.json')).toThrow(/routes\.0\.pathPrefix[\s\S]*routes\.0\.upstream[\s\S]*routes\.0\.cost/);
+    expect(() => parseRouteTable(bad, 'bad.json')).toThrow(
+      /routes\.0\.pathPrefix[\s\S]*routes\.0\.upstream[\s\S]*routes\.0\.cost/,
+    );
     expect(() => parseRouteTable('{', 'broken.json')).toThrow(/not valid JSON/);
   });
 

@@ -17,7 +17,9 @@ export function parseRouteTable(json: string, origin: string): RouteDefinition[]
   const table = plainToInstance(RouteTable, raw);
   const errors = validateSync(table, { whitelist: true, forbidNonWhitelisted: true });
   if (errors.length > 0) {
-    const fields = flattenValidationErrors(errors).map((f) => `${f.field}: ${f.messages.join(', ')}`);
+    const fields = flattenValidationErrors(errors).map(
+      (f) => `${f.field}: ${f.messages.join(', ')}`,
+    );
     throw new RouteTableError(`${origin}: invalid route table\n  ${fields.join('\n  ')}`);
   }
   const names = table.routes.map((r) => r.name);
@@ -34,7 +36,9 @@ export function loadRouteTable(path: string): RouteDefinition[] {
 export function matchRoute(routes: RouteDefinition[], path: string): RouteDefinition | undefined {
   let best: RouteDefinition | undefined;
   for (const route of routes) {
-    const prefix = route.pathPrefix.endsWith('/') ? route.pathPrefix.slice(0, -1) : route.pathPrefix;
+    const prefix = route.pathPrefix.endsWith('/')
+      ? route.pathPrefix.slice(0, -1)
+      : route.pathPrefix;
     const matches = path === prefix || path.startsWith(prefix + '/') || prefix === '';
     if (matches && (!best || route.pathPrefix.length > best.pathPrefix.length)) best = route;
   }
@@ -46,7 +50,9 @@ export function upstreamUrl(route: RouteDefinition, url: string): string {
   const base = route.upstream.endsWith('/') ? route.upstream.slice(0, -1) : route.upstream;
   let rest = url;
   if (route.stripPrefix) {
-    const prefix = route.pathPrefix.endsWith('/') ? route.pathPrefix.slice(0, -1) : route.pathPrefix;
+    const prefix = route.pathPrefix.endsWith('/')
+      ? route.pathPrefix.slice(0, -1)
+      : route.pathPrefix;
     rest = url.slice(prefix.length);
     if (rest === '' || rest.startsWith('?')) rest = '/' + rest;
   }

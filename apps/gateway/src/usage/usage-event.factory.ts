@@ -16,7 +16,11 @@ export interface ServedRequest {
  * One usage event per served request. Its id is fresh (the caller chooses X-Request-Id, so it
  * cannot be the dedupe key); the request and lease ids ride along as extensions.
  */
-export function servedRequestEvent(source: string, served: ServedRequest, now = new Date()): UsageEvent {
+export function servedRequestEvent(
+  source: string,
+  served: ServedRequest,
+  now = new Date(),
+): UsageEvent {
   return {
     specversion: '1.0',
     id: randomUUID(),

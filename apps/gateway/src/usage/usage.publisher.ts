@@ -1,10 +1,18 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { TOPICS, type UsageEvent } from '@paygate/contracts';
 import { MessageProducer, createKafka, type OutboundMessage } from '@paygate/messaging';
 import { counter } from '@paygate/observability';
 import { GatewayConfig } from '../config/gateway.config';
 
-const published = counter('paygate_gateway_usage_events_total', 'Usage events by publish outcome', ['outcome']);
+const published = counter('paygate_gateway_usage_events_total', 'Usage events by publish outcome', [
+  'outcome',
+]);
 
 const FLUSH_INTERVAL_MS = 5;
 const MAX_BATCH = 1000;
@@ -45,14 +53,16 @@ export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShut
 
   publish(event: UsageEvent): void {
     this.queue.push({ topic: TOPICS.usage, key: event.subject, value: JSON.stringify(event) });
-    if (!this.timer && !this.flushing) this.timer = setTimeout(() => this.startFlush(), FLUSH_INTERVAL_MS);
+    if (!this.timer && !this.flushing)
+      this.timer = setTimeout(() => this.startFlush(), FLUSH_INTERVAL_MS);
   }
 
   private startFlush(): void {
     this.timer = undefined;
     this.flushing = this.flush().finally(() => {
       this.flushing = undefined;
-      if (this.queue.length > 0) this.timer = setTimeout(() => this.startFlush(), FLUSH_INTERVAL_MS);
+      if (this.queue.length > 0)
+        this.timer = setTimeout(() => this.startFlush(), FLUSH_INTERVAL_MS);
     });
   }
 

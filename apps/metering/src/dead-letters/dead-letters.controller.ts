@@ -31,11 +31,17 @@ export class DeadLettersController {
 
   @Get()
   async recent(@Query() query: DeadLettersQueryDto): Promise<{ deadLetters: DeadLetterView[] }> {
-    const rows: { topic: string; partition: number; offset: string; reason: string; detail: string; created_at: Date }[] =
-      await this.dataSource.query(
-        `SELECT * FROM "metering"."dead_letters" ORDER BY "created_at" DESC, "offset" DESC LIMIT $1`,
-        [query.limit ?? 50],
-      );
+    const rows: {
+      topic: string;
+      partition: number;
+      offset: string;
+      reason: string;
+      detail: string;
+      created_at: Date;
+    }[] = await this.dataSource.query(
+      `SELECT * FROM "metering"."dead_letters" ORDER BY "created_at" DESC, "offset" DESC LIMIT $1`,
+      [query.limit ?? 50],
+    );
     return {
       deadLetters: rows.map((r) => ({
         topic: r.topic,

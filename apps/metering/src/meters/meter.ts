@@ -34,7 +34,10 @@ export function meterValue(meter: Meter, event: UsageEvent): MeterValue {
   if (meter.aggregation === 'count') return { ok: true, value: 1 };
   const raw = meter.valuePath ? readPath(event.data, meter.valuePath) : undefined;
   if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < 0) {
-    return { ok: false, detail: `meter ${meter.key}: ${meter.valuePath} must be a non-negative integer` };
+    return {
+      ok: false,
+      detail: `meter ${meter.key}: ${meter.valuePath} must be a non-negative integer`,
+    };
   }
   return { ok: true, value: raw };
 }

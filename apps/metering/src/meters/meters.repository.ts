@@ -16,7 +16,10 @@ export class MetersRepository implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     await this.reload();
-    this.timer = setInterval(() => void this.reload().catch(() => undefined), this.config.METER_REFRESH_MS);
+    this.timer = setInterval(
+      () => void this.reload().catch(() => undefined),
+      this.config.METER_REFRESH_MS,
+    );
     this.timer.unref();
   }
 
@@ -29,12 +32,23 @@ export class MetersRepository implements OnModuleInit, OnModuleDestroy {
   }
 
   async reload(): Promise<void> {
-    const rows: { key: string; event_type: string; aggregation: Aggregation; value_path: string | null }[] =
-      await this.dataSource.query(`SELECT "key", "event_type", "aggregation", "value_path" FROM "metering"."meters"`);
+    const rows: {
+      key: string;
+      event_type: string;
+      aggregation: Aggregation;
+      value_path: string | null;
+    }[] = await this.dataSource.query(
+      `SELECT "key", "event_type", "aggregation", "value_path" FROM "metering"."meters"`,
+    );
     const byType = new Map<string, Meter[]>();
     for (const r of rows) {
       const list = byType.get(r.event_type) ?? [];
-      list.push({ key: r.key, eventType: r.event_type, aggregation: r.aggregation, valuePath: r.value_path });
+      list.push({
+        key: r.key,
+        eventType: r.event_type,
+        aggregation: r.aggregation,
+        valuePath: r.value_path,
+      });
       byType.set(r.event_type, list);
     }
     this.byType = byType;

@@ -3,8 +3,18 @@ import type { Meter } from '../meters/meter';
 import { bucketStart, classifyBatch } from './usage-batch';
 
 const meters: Meter[] = [
-  { key: 'api_requests', eventType: 'dev.paygate.request.served', aggregation: 'sum', valuePath: '$.units' },
-  { key: 'request_count', eventType: 'dev.paygate.request.served', aggregation: 'count', valuePath: null },
+  {
+    key: 'api_requests',
+    eventType: 'dev.paygate.request.served',
+    aggregation: 'sum',
+    valuePath: '$.units',
+  },
+  {
+    key: 'request_count',
+    eventType: 'dev.paygate.request.served',
+    aggregation: 'count',
+    valuePath: null,
+  },
 ];
 const metersFor = (type: string) => meters.filter((m) => m.eventType === type);
 
@@ -67,6 +77,8 @@ describe('classifyBatch', () => {
 
 describe('bucketStart', () => {
   it('floors to the minute in UTC', () => {
-    expect(bucketStart('2026-11-24T10:00:59.999+01:00').toISOString()).toBe('2026-11-24T09:00:00.000Z');
+    expect(bucketStart('2026-11-24T10:00:59.999+01:00').toISOString()).toBe(
+      '2026-11-24T09:00:00.000Z',
+    );
   });
 });

@@ -2,7 +2,8 @@ import { UsageEvent, parseUsageEvent } from '@paygate/contracts';
 import type { InboundMessage } from '@paygate/messaging';
 import { Meter, meterValue } from '../meters/meter';
 
-export type DeadLetterReason = 'malformed-json' | 'too-large' | 'invalid' | 'unknown-meter' | 'invalid-value';
+export type DeadLetterReason =
+  'malformed-json' | 'too-large' | 'invalid' | 'unknown-meter' | 'invalid-value';
 
 export interface DeadLetter {
   message: InboundMessage;
@@ -31,13 +32,19 @@ export function classifyBatch(
   for (const message of messages) {
     const parsed = parseUsageEvent(message.value);
     if (!parsed.ok) {
-      const detail = parsed.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ');
+      const detail = parsed.errors
+        .map((e) => (e.field ? `${e.field}: ${e.message}` : e.message))
+        .join('; ');
       deadLetters.push({ message, reason: parsed.reason, detail });
       continue;
     }
     const meters = metersFor(parsed.event.type);
     if (meters.length === 0) {
-      deadLetters.push({ message, reason: 'unknown-meter', detail: `no meter for event type ${parsed.event.type}` });
+      deadLetters.push({
+        message,
+        reason: 'unknown-meter',
+        detail: `no meter for event type ${parsed.event.type}`,
+      });
       continue;
     }
     const values: MeteredEvent['values'] = [];

@@ -23,10 +23,10 @@ describe('UsageIngestService (real Postgres)', () => {
 
   afterAll(async () => {
     // This test runs no relay; its queued messages must not leak into a later run's relay.
-    await dataSource.query(`DELETE FROM "metering"."outbox" WHERE "headers"->>$1 = $2 OR "key" LIKE 'itest-%'`, [
-      DEAD_LETTER_HEADERS.topic,
-      topic,
-    ]);
+    await dataSource.query(
+      `DELETE FROM "metering"."outbox" WHERE "headers"->>$1 = $2 OR "key" LIKE 'itest-%'`,
+      [DEAD_LETTER_HEADERS.topic, topic],
+    );
     await dataSource.destroy();
   });
 
@@ -40,7 +40,12 @@ describe('UsageIngestService (real Postgres)', () => {
     timestamp: '0',
   });
 
-  const event = (customer: string, id: string, units: number, extra: Record<string, unknown> = {}) => ({
+  const event = (
+    customer: string,
+    id: string,
+    units: number,
+    extra: Record<string, unknown> = {},
+  ) => ({
     specversion: '1.0',
     id,
     source: 'itest',
@@ -76,7 +81,10 @@ describe('UsageIngestService (real Postgres)', () => {
     expect(await ingest.ingest(batch)).toEqual({ accepted: 2, duplicates: 1, deadLettered: 0 });
     // The same batch again, as after a crash before the offset commit.
     expect(await ingest.ingest(batch)).toEqual({ accepted: 0, duplicates: 3, deadLettered: 0 });
-    expect(await ingest.ingest([message(event(customer, 'b', 3))])).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(await ingest.ingest([message(event(customer, 'b', 3))])).toMatchObject({
+      accepted: 0,
+      duplicates: 1,
+    });
 
     expect(await rollup(customer)).toEqual([
       { bucket_start: new Date('2026-11-24T10:15:00Z'), value: 5, event_count: 2 },
@@ -96,15 +104,26 @@ describe('UsageIngestService (real Postgres)', () => {
     const bad = message('{"not": json');
     const unknown = message(event(customer, 'u', 1, { type: 'no.such.type' }));
     const good = message(event(customer, 'g', 1));
-    expect(await ingest.ingest([bad, unknown, good])).toEqual({ accepted: 1, duplicates: 0, deadLettered: 2 });
-    expect(await ingest.ingest([bad, unknown, good])).toEqual({ accepted: 0, duplicates: 1, deadLettered: 0 });
+    expect(await ingest.ingest([bad, unknown, good])).toEqual({
+      accepted: 1,
+      duplicates: 0,
+      deadLettered: 2,
+    });
+    expect(await ingest.ingest([bad, unknown, good])).toEqual({
+      accepted: 0,
+      duplicates: 1,
+      deadLettered: 0,
+    });
 
     const letters: { headers: Record<string, string>; value: Buffer }[] = await dataSource.query(
       `SELECT "headers", "value" FROM "metering"."outbox"
        WHERE "topic" = $1 AND "headers"->>$2 = $3 ORDER BY "id"`,
       [TOPICS.usageDeadLetter, DEAD_LETTER_HEADERS.topic, topic],
     );
-    expect(letters.map((l) => l.headers[DEAD_LETTER_HEADERS.reason])).toEqual(['malformed-json', 'unknown-meter']);
+    expect(letters.map((l) => l.headers[DEAD_LETTER_HEADERS.reason])).toEqual([
+      'malformed-json',
+      'unknown-meter',
+    ]);
     expect(letters[0].value.toString()).toBe('{"not": json');
     expect(letters[0].headers[DEAD_LETTER_HEADERS.offset]).toBe(bad.offset);
   });

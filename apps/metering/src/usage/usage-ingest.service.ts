@@ -33,14 +33,20 @@ export class UsageIngestService {
     private readonly meters: MetersRepository,
   ) {}
 
-  async ingest(messages: InboundMessage[]): Promise<{ accepted: number; duplicates: number; deadLettered: number }> {
+  async ingest(
+    messages: InboundMessage[],
+  ): Promise<{ accepted: number; duplicates: number; deadLettered: number }> {
     const batch = classifyBatch(messages, (type) => this.meters.forType(type));
     const result = await this.dataSource.transaction(async (manager) => {
       const fresh = await this.claim(manager, batch.accepted);
       await this.addToRollups(manager, fresh);
       const deadLettered = await this.deadLetter(manager, batch.deadLetters);
       await enqueueOutbox(manager, METERING_SCHEMA, this.usageRecorded(fresh));
-      return { accepted: fresh.length, duplicates: batch.accepted.length - fresh.length, deadLettered };
+      return {
+        accepted: fresh.length,
+        duplicates: batch.accepted.length - fresh.length,
+        deadLettered,
+      };
     });
     eventsCounter.inc({ outcome: 'accepted' }, result.accepted);
     eventsCounter.inc({ outcome: 'duplicate' }, result.duplicates);
@@ -73,12 +79,21 @@ export class UsageIngestService {
   }
 
   private async addToRollups(manager: EntityManager, events: MeteredEvent[]): Promise<void> {
-    const buckets = new Map<string, { customer: string; meter: string; bucket: Date; value: number; count: number }>();
+    const buckets = new Map<
+      string,
+      { customer: string; meter: string; bucket: Date; value: number; count: number }
+    >();
     for (const { event, values } of events) {
       const bucket = bucketStart(event.time);
       for (const { meterKey, value } of values) {
         const key = `${event.subject}\u0000${meterKey}\u0000${bucket.toISOString()}`;
-        const row = buckets.get(key) ?? { customer: event.subject, meter: meterKey, bucket, value: 0, count: 0 };
+        const row = buckets.get(key) ?? {
+          customer: event.subject,
+          meter: meterKey,
+          bucket,
+          value: 0,
+          count: 0,
+        };
         row.value += value;
         row.count += 1;
         buckets.set(key, row);
@@ -86,7 +101,9 @@ export class UsageIngestService {
     }
     if (buckets.size === 0) return;
     // A stable row order keeps two consumers that update the same rollups from deadlocking.
-    const rows = [...buckets.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+    const rows = [...buckets.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, r]) => r);
     await manager.query(
       `INSERT INTO "metering"."rollups" ("customer_id", "meter_key", "bucket_start", "value", "event_count")
        SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[])
@@ -163,7 +180,10 @@ export class UsageIngestService {
     return [...byCustomerMeter.values()]
       .filter((r) => r.quantity > 0)
       .map((r) => {
-        const leased: LeasedUsage[] = [...r.leased].map(([leaseId, quantity]) => ({ leaseId, quantity }));
+        const leased: LeasedUsage[] = [...r.leased].map(([leaseId, quantity]) => ({
+          leaseId,
+          quantity,
+        }));
         const message: UsageRecordedEvent = {
           id: randomUUID(),
           customerId: r.customerId,

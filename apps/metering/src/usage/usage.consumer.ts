@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { TOPICS } from '@paygate/contracts';
 import { BatchConsumer, createKafka } from '@paygate/messaging';
 import { MeteringConfig } from '../config/metering.config';

@@ -52,7 +52,9 @@ export class InitialSchema1764000000000 implements MigrationInterface {
       "created_at" timestamptz NOT NULL DEFAULT now(),
       "updated_at" timestamptz NOT NULL DEFAULT now()
     )`);
-    await q.query(`CREATE INDEX ON "entitlement"."subscriptions" ("customer_id", "created_at" DESC)`);
+    await q.query(
+      `CREATE INDEX ON "entitlement"."subscriptions" ("customer_id", "created_at" DESC)`,
+    );
     // The balance row is a projection of the ledger kept for speed; see LedgerService.rebuild.
     await q.query(`CREATE TABLE "entitlement"."balances" (
       "customer_id" uuid PRIMARY KEY REFERENCES "entitlement"."customers"("id"),
@@ -91,7 +93,9 @@ export class InitialSchema1764000000000 implements MigrationInterface {
       "created_at" timestamptz NOT NULL DEFAULT now(),
       "closed_at" timestamptz
     )`);
-    await q.query(`CREATE INDEX ON "entitlement"."leases" ("status", "created_at") WHERE "status" = 'held'`);
+    await q.query(
+      `CREATE INDEX ON "entitlement"."leases" ("status", "created_at") WHERE "status" = 'held'`,
+    );
     await q.query(`CREATE TABLE "entitlement"."processed_messages" (
       "id" text PRIMARY KEY,
       "processed_at" timestamptz NOT NULL DEFAULT now()

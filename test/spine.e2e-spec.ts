@@ -1,0 +1,201 @@
+import { DEAD_LETTER_HEADERS, TOPICS } from '@paygate/contracts';
+import { MessageProducer, createKafka } from '@paygate/messaging';
+import { testConfig } from '@paygate/testing';
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { startDemoUpstream } from '../scripts/demo-upstream';
+import { DemoCustomer, seedDemoCustomer } from '../scripts/seed-demo';
+import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
+
+// JSON bodies are checked field by field with matchers, so they are left untyped here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+/**
+ * The spine end to end, every part real: three service processes, Postgres, Kafka, an upstream.
+ * A customer with 3 credits gets 3 answers from the upstream and then a 402 that never reaches it.
+ */
+describe('paygate spine (e2e)', () => {
+  const stack = new Stack({
+    entitlementHttp: 13001,
+    entitlementGrpc: 15051,
+    metering: 13002,
+    gateway: 18080,
+    upstream: 14000,
+  });
+  let upstream: { server: Server; hits: () => number };
+  let demo: DemoCustomer;
+
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const getJson = async (url: string): Promise<Json> =>
+    (await fetch(url, { headers: admin })).json();
+  const callGateway = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${stack.url('gateway')}${path}`, { headers });
+
+  beforeAll(async () => {
+    upstream = await startDemoUpstream(stack.ports.upstream);
+    await stack.start();
+    demo = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 3, 'E2E customer');
+  });
+
+  afterAll(async () => {
+    await stack.stop();
+    await new Promise((resolve) => upstream?.server.close(resolve));
+  });
+
+  it('serves 3 paid requests, refuses the 4th with a 402 problem, meters 3 and leaves the balance at 0', async () => {
+    const hitsBefore = upstream.hits();
+    for (let i = 1; i <= 3; i++) {
+      const response = await callGateway('/demo/hello', {
+        authorization: `Bearer ${demo.apiKey}`,
+        'x-request-id': `e2e-${i}-${demo.customerId}`,
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-request-id')).toBe(`e2e-${i}-${demo.customerId}`);
+      const body: Json = await response.json();
+      // The upstream sees the request id and the customer, never the API key.
+      expect(body).toMatchObject({
+        path: '/hello',
+        customerId: demo.customerId,
+        requestId: `e2e-${i}-${demo.customerId}`,
+      });
+    }
+    expect(upstream.hits() - hitsBefore).toBe(3);
+
+    const refused = await callGateway('/demo/hello', { 'x-api-key': demo.apiKey });
+    expect(refused.status).toBe(402);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const problem: Json = await refused.json();
+    expect(problem).toMatchObject({
+      type: 'https://paygate.dev/problems/insufficient-credits',
+      title: 'Insufficient credits',
+      status: 402,
+      instance: '/demo/hello',
+      code: 'INSUFFICIENT_CREDITS',
+      balance: 0,
+      required: 1,
+      plan: 'pay-as-you-go',
+      feature: 'requests',
+    });
+    expect(problem.detail).toEqual(expect.any(String));
+    expect(problem.link).toContain(demo.customerId);
+    expect(problem.requestId).toBe(refused.headers.get('x-request-id'));
+    expect(upstream.hits() - hitsBefore).toBe(3);
+
+    const usage = await eventually(
+      () =>
+        getJson(
+          `${stack.url('metering')}/v1/usage?customerId=${demo.customerId}&meterKey=api_requests`,
+        ),
+      (u) => u.value >= 3,
+    );
+    expect(usage).toMatchObject({ value: 3, events: 3 });
+    // reserved drops to 0 once usage.recorded has settled the three leases.
+    const balance = await eventually(
+      () => getJson(`${stack.url('entitlement')}/v1/customers/${demo.customerId}/balance`),
+      (b) => b.reserved === 0,
+    );
+    expect(balance).toEqual({ customerId: demo.customerId, available: 0, reserved: 0 });
+  });
+
+  it('answers 401 with WWW-Authenticate for a missing or unknown key', async () => {
+    for (const headers of [{}, { authorization: 'Bearer pg_live_nope' }] as Record<
+      string,
+      string
+    >[]) {
+      const response = await callGateway('/demo/hello', headers);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(await response.json()).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    }
+  });
+
+  it('gives the credit back when the upstream fails', async () => {
+    const customer = await seedDemoCustomer(
+      stack.url('entitlement'),
+      ADMIN_TOKEN,
+      1,
+      'E2E failing upstream',
+    );
+    const response = await callGateway('/demo/fail', {
+      authorization: `Bearer ${customer.apiKey}`,
+    });
+    expect(response.status).toBe(503);
+    const balance = await eventually(
+      () => getJson(`${stack.url('entitlement')}/v1/customers/${customer.customerId}/balance`),
+      (b) => b.available === 1,
+    );
+    expect(balance).toMatchObject({ available: 1, reserved: 0 });
+    expect(
+      (await callGateway('/demo/hello', { authorization: `Bearer ${customer.apiKey}` })).status,
+    ).toBe(200);
+  });
+
+  it('puts a malformed usage event on the dead-letter topic with the reason', async () => {
+    const kafka = createKafka('e2e', testConfig().kafkaBrokers);
+    const marker = `e2e-malformed-${randomUUID()}`;
+    const producer = new MessageProducer(kafka);
+    await producer.connect();
+    await producer.sendBatch([
+      { topic: TOPICS.usage, key: 'x', value: `{"id": "${marker}", broken` },
+    ]);
+    await producer.disconnect();
+
+    const consumer = kafka.consumer({ groupId: `e2e-dlq-${randomUUID()}` });
+    const found: { headers: Record<string, string> }[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: TOPICS.usageDeadLetter, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        if (message.value?.toString().includes(marker)) {
+          found.push({
+            headers: Object.fromEntries(
+              Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+            ),
+          });
+        }
+      },
+    });
+    try {
+      await eventually(
+        async () => found.length,
+        (n) => n > 0,
+      );
+      // Let any duplicate arrive before counting.
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      await consumer.disconnect();
+    }
+    expect(found).toHaveLength(1);
+    expect(found[0].headers).toMatchObject({
+      [DEAD_LETTER_HEADERS.reason]: 'malformed-json',
+      [DEAD_LETTER_HEADERS.topic]: TOPICS.usage,
+    });
+
+    const listed = await getJson(`${stack.url('metering')}/v1/dead-letters?limit=20`);
+    expect(listed.deadLetters.some((d: { reason: string }) => d.reason === 'malformed-json')).toBe(
+      true,
+    );
+  });
+
+  it('answers operator API mistakes as problems, never 500', async () => {
+    const invalid = await fetch(`${stack.url('entitlement')}/v1/customers`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: '', extra: true }),
+    });
+    expect(invalid.status).toBe(400);
+    const body: Json = await invalid.json();
+    expect(body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['extra', 'name']);
+
+    const unknown = await fetch(
+      `${stack.url('entitlement')}/v1/customers/${randomUUID()}/balance`,
+      { headers: admin },
+    );
+    expect(unknown.status).toBe(404);
+
+    const noToken = await fetch(`${stack.url('entitlement')}/v1/plans`);
+    expect(noToken.status).toBe(401);
+    expect(noToken.headers.get('content-type')).toMatch(/problem\+json/);
+  });
+});

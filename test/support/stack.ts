@@ -1,0 +1,146 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { testConfig } from '../../libs/testing/src/test-config';
+
+const root = join(__dirname, '..', '..');
+export const ARTIFACTS = join(root, 'test-artifacts');
+
+export interface StackPorts {
+  entitlementHttp: number;
+  entitlementGrpc: number;
+  metering: number;
+  gateway: number;
+  upstream: number;
+}
+
+export const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
+
+/**
+ * The three services as real processes from dist/, against the real test database and broker.
+ * Their logs go to test-artifacts/ so a failing run can be read afterwards.
+ */
+export class Stack {
+  private readonly processes: { name: string; child: ChildProcess }[] = [];
+
+  constructor(readonly ports: StackPorts) {}
+
+  url(service: 'entitlement' | 'metering' | 'gateway'): string {
+    const port = {
+      entitlement: this.ports.entitlementHttp,
+      metering: this.ports.metering,
+      gateway: this.ports.gateway,
+    }[service];
+    return `http://127.0.0.1:${port}`;
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const config = testConfig();
+    const routesFile = join(ARTIFACTS, 'routes.e2e.json');
+    writeFileSync(
+      routesFile,
+      JSON.stringify({
+        routes: [
+          {
+            name: 'demo',
+            pathPrefix: '/demo',
+            upstream: `http://127.0.0.1:${this.ports.upstream}`,
+            stripPrefix: true,
+            feature: 'requests',
+            cost: 1,
+          },
+        ],
+      }),
+    );
+    const common = {
+      DATABASE_URL: config.databaseUrl,
+      KAFKA_BROKERS: config.kafkaBrokers.join(','),
+      ADMIN_TOKEN,
+      LOG_LEVEL: 'info',
+    };
+    this.spawn('entitlement', 'dist/apps/entitlement/src/main.js', {
+      ...common,
+      HTTP_PORT: String(this.ports.entitlementHttp),
+      GRPC_URL: `127.0.0.1:${this.ports.entitlementGrpc}`,
+      USAGE_RECORDED_GROUP_ID: 'paygate-e2e-entitlement',
+    });
+    this.spawn('metering', 'dist/apps/metering/src/main.js', {
+      ...common,
+      HTTP_PORT: String(this.ports.metering),
+      USAGE_GROUP_ID: 'paygate-e2e-metering',
+    });
+    this.spawn('gateway', 'dist/apps/gateway/src/main.js', {
+      ...common,
+      HTTP_PORT: String(this.ports.gateway),
+      ENTITLEMENT_GRPC_URL: `127.0.0.1:${this.ports.entitlementGrpc}`,
+      ROUTES_FILE: routesFile,
+      USAGE_EVENT_SOURCE: 'paygate-gateway-e2e',
+    });
+    await Promise.all(
+      (['entitlement', 'metering', 'gateway'] as const).map((s) => this.waitReady(s)),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.processes.map(
+        ({ child }) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+
+  private spawn(name: string, script: string, env: Record<string, string>): void {
+    const child = spawn(process.execPath, [join(root, script)], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const log = createWriteStream(join(ARTIFACTS, `${name}.log`));
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    this.processes.push({ name, child });
+  }
+
+  private async waitReady(service: 'entitlement' | 'metering' | 'gateway'): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    const proc = this.processes.find((p) => p.name === service);
+    while (Date.now() < deadline) {
+      if (proc?.child.exitCode !== null)
+        throw new Error(`${service} exited; see test-artifacts/${service}.log`);
+      try {
+        const response = await fetch(`${this.url(service)}/ready`);
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`${service} not ready within 60s; see test-artifacts/${service}.log`);
+  }
+}
+
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await probe();
+  while (!accept(last)) {
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in time; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 200));
+    last = await probe();
+  }
+  return last;
+}
