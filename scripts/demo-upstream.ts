@@ -39,7 +39,8 @@ export function startDemoUpstream(
 
 if (require.main === module) {
   const port = Number(process.env.PORT ?? 4000);
-  void startDemoUpstream(port).then(() =>
-    console.log(`[demo-upstream] listening on 127.0.0.1:${port}`),
+  const host = process.env.HOST ?? '127.0.0.1';
+  void startDemoUpstream(port, host).then(() =>
+    console.log(`[demo-upstream] listening on ${host}:${port}`),
   );
 }

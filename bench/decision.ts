@@ -1,0 +1,117 @@
+/**
+ * bench/decision: throughput and latency of the entitlement decision (CheckUseCase with a
+ * credit reservation) against the real Postgres, next to a baseline measured in the same run:
+ * the cheapest possible query (SELECT 1) at the same concurrency. Prints both and the ratio.
+ *   npm run bench   (DATABASE_URL, default the local paygate_bench database)
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { ApiKeysService } from '../apps/entitlement/src/api-keys/api-keys.service';
+import { CreditsService } from '../apps/entitlement/src/credits/credits.service';
+import { LedgerService } from '../apps/entitlement/src/credits/ledger.service';
+import { CustomersService } from '../apps/entitlement/src/customers/customers.service';
+import { entitlementDataSource } from '../apps/entitlement/src/database/entitlement.data-source';
+import { CheckUseCase } from '../apps/entitlement/src/decisions/check.use-case';
+import { FeatureUsageService } from '../apps/entitlement/src/decisions/feature-usage.service';
+import { PlansService } from '../apps/entitlement/src/plans/plans.service';
+import { SubscriptionsService } from '../apps/entitlement/src/subscriptions/subscriptions.service';
+
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
+
+interface Result {
+  ops: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+async function measure(op: () => Promise<unknown>): Promise<Result> {
+  const latencies: number[] = [];
+  const end = Date.now() + DURATION_MS;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (Date.now() < end) {
+        const t = process.hrtime.bigint();
+        await op();
+        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return {
+    ops: latencies.length,
+    perSecond: latencies.length / seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+  };
+}
+
+async function seed(dataSource: DataSource): Promise<string> {
+  const customers = new CustomersService(dataSource);
+  const plans = new PlansService(dataSource);
+  const ledger = new LedgerService(dataSource);
+  const plan = await plans.create({
+    key: `bench-${randomUUID().slice(0, 8)}`,
+    name: 'Bench',
+    features: [
+      {
+        key: 'requests',
+        kind: 'metered',
+        meterKey: 'api_requests',
+        limitPolicy: 'credits',
+        unitPrice: 1,
+      },
+    ],
+  });
+  const customer = await customers.create({ name: 'Bench customer' });
+  await new SubscriptionsService(dataSource, customers, plans).create(customer.id, {
+    planId: plan.id,
+  });
+  await new CreditsService(dataSource, ledger, customers).grant(customer.id, { amount: 1e12 });
+  return (await new ApiKeysService(dataSource, customers).create(customer.id, {})).key;
+}
+
+const fmt = (r: Result) =>
+  `${r.perSecond.toFixed(0).padStart(7)} ops/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  (${r.ops} ops)`;
+
+async function main(): Promise<void> {
+  const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate_bench';
+  const dataSource = await entitlementDataSource(url, CONCURRENCY).initialize();
+  try {
+    const apiKey = await seed(dataSource);
+    const check = new CheckUseCase(
+      dataSource,
+      new LedgerService(dataSource),
+      new FeatureUsageService(),
+    );
+    const baseline = await measure(() => dataSource.query('SELECT 1'));
+    const decision = await measure(() =>
+      check.execute({
+        apiKey,
+        feature: 'requests',
+        cost: 1,
+        requestId: randomUUID(),
+        requiredScopes: [],
+      }),
+    );
+    console.log(`concurrency ${CONCURRENCY}, ${DURATION_MS} ms each, one customer (hot rows)`);
+    console.log(`baseline  SELECT 1        ${fmt(baseline)}`);
+    console.log(`decision  Check+reserve   ${fmt(decision)}`);
+    console.log(
+      `ratio     decision/baseline throughput ${(decision.perSecond / baseline.perSecond).toFixed(3)}`,
+    );
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
