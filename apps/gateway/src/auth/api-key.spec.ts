@@ -10,6 +10,11 @@ describe('apiKeyFrom', () => {
     expect(apiKeyFrom({ 'x-api-key': ' pg_live_abc ' })).toBe('pg_live_abc');
   });
 
+  it('refuses values longer than any issued key', () => {
+    expect(apiKeyFrom({ 'x-api-key': 'k'.repeat(513) })).toBeUndefined();
+    expect(apiKeyFrom({ authorization: `Bearer ${'k'.repeat(512)}` })).toHaveLength(512);
+  });
+
   it('finds none in other schemes or empty headers', () => {
     expect(apiKeyFrom({ authorization: 'Basic dXNlcjpwYXNz' })).toBeUndefined();
     expect(apiKeyFrom({ 'x-api-key': '  ' })).toBeUndefined();

@@ -47,7 +47,8 @@ describe('UsageIngestService (real Postgres)', () => {
     extra: Record<string, unknown> = {},
   ) => ({
     specversion: '1.0',
-    id,
+    // Scoped to the customer, which is new each run: the test database outlives runs.
+    id: `${customer}/${id}`,
     source: 'itest',
     type: 'dev.paygate.request.served',
     subject: customer,
