@@ -5,6 +5,7 @@
  *   npm run bench   (DATABASE_URL, default the local paygate_bench database)
  */
 import 'reflect-metadata';
+import { SystemClock } from '@paygate/clock';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { ApiKeysService } from '../apps/entitlement/src/api-keys/api-keys.service';
@@ -15,6 +16,7 @@ import { entitlementDataSource } from '../apps/entitlement/src/database/entitlem
 import { CheckUseCase } from '../apps/entitlement/src/decisions/check.use-case';
 import { FeatureUsageService } from '../apps/entitlement/src/decisions/feature-usage.service';
 import { PlansService } from '../apps/entitlement/src/plans/plans.service';
+import { SubscriptionLifecycleService } from '../apps/entitlement/src/subscriptions/subscription-lifecycle.service';
 import { SubscriptionsService } from '../apps/entitlement/src/subscriptions/subscriptions.service';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -70,9 +72,12 @@ async function seed(dataSource: DataSource): Promise<string> {
     ],
   });
   const customer = await customers.create({ name: 'Bench customer' });
-  await new SubscriptionsService(dataSource, customers, plans).create(customer.id, {
-    planId: plan.id,
-  });
+  await new SubscriptionsService(dataSource, customers, plans, new SystemClock()).create(
+    customer.id,
+    {
+      planId: plan.id,
+    },
+  );
   await new CreditsService(dataSource, ledger, customers).grant(customer.id, { amount: 1e12 });
   return (await new ApiKeysService(dataSource, customers).create(customer.id, {})).key;
 }
@@ -85,10 +90,13 @@ async function main(): Promise<void> {
   const dataSource = await entitlementDataSource(url, CONCURRENCY).initialize();
   try {
     const apiKey = await seed(dataSource);
+    const clock = new SystemClock();
     const check = new CheckUseCase(
       dataSource,
       new LedgerService(dataSource),
       new FeatureUsageService(),
+      new SubscriptionLifecycleService(dataSource, clock),
+      clock,
     );
     const baseline = await measure(() => dataSource.query('SELECT 1'));
     const decision = await measure(() =>

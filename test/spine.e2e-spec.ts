@@ -131,6 +131,33 @@ describe('paygate spine (e2e)', () => {
     ).toBe(200);
   });
 
+  it('lets a past-due customer through with a warning during the grace period, then answers 402', async () => {
+    const customer = await seedDemoCustomer(
+      stack.url('entitlement'),
+      ADMIN_TOKEN,
+      5,
+      'E2E past due',
+    );
+    const patch = (body: object) =>
+      fetch(`${stack.url('entitlement')}/v1/subscriptions/${customer.subscriptionId}`, {
+        method: 'PATCH',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await patch({ status: 'past_due', gracePeriodSeconds: 3600 })).status).toBe(200);
+    const during = await callGateway('/demo/hello', { authorization: `Bearer ${customer.apiKey}` });
+    expect(during.status).toBe(200);
+    expect(during.headers.get('paygate-warning')).toMatch(/^subscription-past-due; until="\d{4}-/);
+
+    expect((await patch({ gracePeriodSeconds: 0 })).status).toBe(200);
+    const after = await callGateway('/demo/hello', { authorization: `Bearer ${customer.apiKey}` });
+    expect(after.status).toBe(402);
+    expect(await after.json()).toMatchObject({
+      code: 'SUBSCRIPTION_PAST_DUE',
+      plan: 'pay-as-you-go',
+    });
+  });
+
   it('puts a malformed usage event on the dead-letter topic with the reason', async () => {
     const kafka = createKafka('e2e', testConfig().kafkaBrokers);
     const marker = `e2e-malformed-${randomUUID()}`;

@@ -1,3 +1,4 @@
+import { FixedClock } from '@paygate/clock';
 import { testConfig } from '@paygate/testing';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
@@ -12,6 +13,7 @@ import { LeaseSettlementService } from './decisions/lease-settlement.service';
 import type { PlanFeatureDto } from './plans/plan.dto';
 import { PlansService } from './plans/plans.service';
 import type { SubscriptionStatus } from './subscriptions/subscription.entity';
+import { SubscriptionLifecycleService } from './subscriptions/subscription-lifecycle.service';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
 import { UsageChargeUseCase } from './usage/usage-charge.use-case';
 
@@ -28,19 +30,34 @@ export class EntitlementFixture {
   readonly apiKeys: ApiKeysService;
   readonly usage = new FeatureUsageService();
   readonly settlement: LeaseSettlementService;
+  readonly lifecycle: SubscriptionLifecycleService;
+  /** Starts at the real time; tests move it to cross period ends and grace periods. */
+  readonly clock = new FixedClock(new Date());
   readonly check: CheckUseCase;
   readonly charge: UsageChargeUseCase;
 
   private constructor(readonly dataSource: DataSource) {
     this.customers = new CustomersService(dataSource);
     this.plans = new PlansService(dataSource);
-    this.subscriptions = new SubscriptionsService(dataSource, this.customers, this.plans);
+    this.subscriptions = new SubscriptionsService(
+      dataSource,
+      this.customers,
+      this.plans,
+      this.clock,
+    );
+    this.lifecycle = new SubscriptionLifecycleService(dataSource, this.clock);
     this.ledger = new LedgerService(dataSource);
     this.credits = new CreditsService(dataSource, this.ledger, this.customers);
     this.apiKeys = new ApiKeysService(dataSource, this.customers);
     this.settlement = new LeaseSettlementService(this.ledger, this.usage);
-    this.check = new CheckUseCase(dataSource, this.ledger, this.usage);
-    this.charge = new UsageChargeUseCase(dataSource, this.ledger, this.usage, this.settlement);
+    this.check = new CheckUseCase(dataSource, this.ledger, this.usage, this.lifecycle, this.clock);
+    this.charge = new UsageChargeUseCase(
+      dataSource,
+      this.ledger,
+      this.usage,
+      this.settlement,
+      this.lifecycle,
+    );
   }
 
   static async open(poolSize = 20): Promise<EntitlementFixture> {
@@ -57,6 +74,7 @@ export class EntitlementFixture {
     feature?: Partial<PlanFeatureDto>;
     status?: SubscriptionStatus;
     scopes?: string[];
+    gracePeriodSeconds?: number;
   }): Promise<{
     customerId: string;
     apiKey: string;
@@ -85,6 +103,7 @@ export class EntitlementFixture {
     const subscription = await this.subscriptions.create(customer.id, {
       planId: plan.id,
       status: options.status ?? 'active',
+      gracePeriodSeconds: options.gracePeriodSeconds,
     });
     if (options.credits) await this.credits.grant(customer.id, { amount: options.credits });
     const key = await this.apiKeys.create(customer.id, { scopes: options.scopes });

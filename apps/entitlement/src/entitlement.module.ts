@@ -8,6 +8,7 @@ import {
 import { DataSource } from 'typeorm';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeysService } from './api-keys/api-keys.service';
+import { Clock, SystemClock } from '@paygate/clock';
 import { ADMIN_TOKEN, AdminTokenGuard } from '@paygate/http';
 import { EntitlementConfig } from './config/entitlement.config';
 import { CreditsController } from './credits/credits.controller';
@@ -23,6 +24,7 @@ import { LeaseSettlementService } from './decisions/lease-settlement.service';
 import { PlansController } from './plans/plans.controller';
 import { PlansService } from './plans/plans.service';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
+import { SubscriptionLifecycleService } from './subscriptions/subscription-lifecycle.service';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
 import { UsageChargeUseCase } from './usage/usage-charge.use-case';
 import { UsageRecordedConsumer } from './usage/usage-recorded.consumer';
@@ -46,6 +48,7 @@ export class EntitlementModule {
       providers: [
         { provide: EntitlementConfig, useValue: config },
         { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
+        { provide: Clock, useClass: SystemClock },
         {
           provide: DataSource,
           useFactory: async () => entitlementDataSource(config.DATABASE_URL).initialize(),
@@ -62,6 +65,7 @@ export class EntitlementModule {
         ApiKeysService,
         PlansService,
         SubscriptionsService,
+        SubscriptionLifecycleService,
         LedgerService,
         CreditsService,
         FeatureUsageService,

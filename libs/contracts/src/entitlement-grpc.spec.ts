@@ -4,6 +4,7 @@ import {
   type CheckResponse,
   type Denial,
   type ReleaseRequest,
+  type Warning,
   ENTITLEMENT_GRPC_PACKAGE,
   ENTITLEMENT_GRPC_SERVICE,
   ENTITLEMENT_PROTO_LOADER_OPTIONS,
@@ -43,6 +44,7 @@ describe('entitlement proto', () => {
     leaseId: true,
     denial: true,
     plan: true,
+    warnings: true,
   };
   const denial: Record<keyof Denial, true> = {
     code: true,
@@ -56,11 +58,13 @@ describe('entitlement proto', () => {
     link: true,
   };
   const releaseRequest: Record<keyof ReleaseRequest, true> = { leaseId: true, reason: true };
+  const warning: Record<keyof Warning, true> = { code: true, until: true };
 
   it('has exactly the fields the typed bindings declare', () => {
     expect(fieldsOf('CheckRequest')).toEqual(keys(checkRequest));
     expect(fieldsOf('CheckResponse')).toEqual(keys(checkResponse));
     expect(fieldsOf('Denial')).toEqual(keys(denial));
     expect(fieldsOf('ReleaseRequest')).toEqual(keys(releaseRequest));
+    expect(fieldsOf('Warning')).toEqual(keys(warning));
   });
 });

@@ -44,12 +44,18 @@ export interface Denial {
   link: string;
 }
 
+export interface Warning {
+  code: ProblemCode;
+  until: string;
+}
+
 export interface CheckResponse {
   allowed: boolean;
   customerId: string;
   leaseId: string;
   plan: string;
   denial?: Denial | null;
+  warnings: Warning[];
 }
 
 export interface ReleaseRequest {

@@ -24,4 +24,5 @@ export type {
   ReleaseRequest,
   ReleaseResponse,
   EntitlementServiceClient,
+  Warning,
 } from './entitlement-grpc';

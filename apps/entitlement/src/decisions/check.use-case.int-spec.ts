@@ -112,7 +112,7 @@ describe('CheckUseCase (real Postgres)', () => {
     ['canceled', 'subscription-expired'],
     ['expired', 'subscription-expired'],
   ] as const)('refuses a %s subscription with %s', async (status, code) => {
-    const tenant = await fx.seedTenant({ credits: 5, status });
+    const tenant = await fx.seedTenant({ credits: 5, status, gracePeriodSeconds: 0 });
     expect(await fx.check.execute(fx.checkInput(tenant.apiKey))).toMatchObject({
       allowed: false,
       denial: { code, plan: tenant.planKey },

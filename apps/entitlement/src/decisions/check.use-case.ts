@@ -1,11 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '@paygate/clock';
 import { toSafeInt } from '@paygate/database';
 import { DataSource, EntityManager } from 'typeorm';
 import { hashApiKey } from '../api-keys/api-key-hash';
 import { LedgerService } from '../credits/ledger.service';
 import type { LimitPolicy } from '../plans/plan-feature.entity';
-import type { SubscriptionStatus } from '../subscriptions/subscription.entity';
-import { CheckInput, Decision } from './decision';
+import {
+  CurrentSubscription,
+  SubscriptionLifecycleService,
+} from '../subscriptions/subscription-lifecycle.service';
+import { CheckInput, Decision, DecisionWarning } from './decision';
 import { FeatureUsageService } from './feature-usage.service';
 import { accessDeniedBy } from './subscription-access';
 
@@ -14,15 +18,6 @@ interface KeyRow {
   scopes: string[];
   revoked_at: Date | null;
   expires_at: Date | null;
-}
-
-interface SubscriptionRow {
-  id: string;
-  status: SubscriptionStatus;
-  current_period_start: Date;
-  current_period_end: Date;
-  plan_id: string;
-  plan_key: string;
 }
 
 interface FeatureRow {
@@ -49,6 +44,8 @@ export class CheckUseCase {
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly ledger: LedgerService,
     private readonly usage: FeatureUsageService,
+    private readonly subscriptions: SubscriptionLifecycleService,
+    @Inject(Clock) private readonly clock: Clock,
   ) {}
 
   async execute(input: CheckInput): Promise<Decision> {
@@ -56,7 +53,7 @@ export class CheckUseCase {
       `SELECT "customer_id", "scopes", "revoked_at", "expires_at" FROM "entitlement"."api_keys" WHERE "key_hash" = $1`,
       [hashApiKey(input.apiKey)],
     );
-    const now = new Date();
+    const now = this.clock.now();
     if (!key || key.revoked_at || (key.expires_at && key.expires_at <= now)) {
       return { allowed: false, denial: { code: 'unauthenticated' } };
     }
@@ -64,12 +61,7 @@ export class CheckUseCase {
     if (!input.requiredScopes.every((s) => key.scopes.includes(s))) {
       return { allowed: false, customerId, denial: { code: 'forbidden' } };
     }
-    const [subscription]: SubscriptionRow[] = await this.dataSource.query(
-      `SELECT s."id", s."status", s."current_period_start", s."current_period_end", s."plan_id", p."key" AS "plan_key"
-       FROM "entitlement"."subscriptions" s JOIN "entitlement"."plans" p ON p."id" = s."plan_id"
-       WHERE s."customer_id" = $1 ORDER BY s."created_at" DESC LIMIT 1`,
-      [customerId],
-    );
+    const subscription = await this.subscriptions.current(customerId);
     if (!subscription) {
       return {
         allowed: false,
@@ -77,14 +69,24 @@ export class CheckUseCase {
         denial: { code: 'feature-not-in-plan', feature: input.feature },
       };
     }
-    const plan = subscription.plan_key;
+    const plan = subscription.planKey;
+    const warnings: DecisionWarning[] = [];
     const statusProblem = accessDeniedBy(subscription.status);
-    if (statusProblem) return { allowed: false, customerId, denial: { code: statusProblem, plan } };
+    if (statusProblem === 'subscription-past-due' && subscription.pastDueSince) {
+      // Within the grace period a past-due customer keeps access, with a warning.
+      const graceEnds = new Date(
+        subscription.pastDueSince.getTime() + subscription.gracePeriodSeconds * 1000,
+      );
+      if (now < graceEnds) warnings.push({ code: 'subscription-past-due', until: graceEnds });
+      else return { allowed: false, customerId, denial: { code: statusProblem, plan } };
+    } else if (statusProblem) {
+      return { allowed: false, customerId, denial: { code: statusProblem, plan } };
+    }
 
     const [feature]: FeatureRow[] = await this.dataSource.query(
       `SELECT "kind", "included_units", "limit_policy", "unit_price" FROM "entitlement"."plan_features"
        WHERE "plan_id" = $1 AND "feature_key" = $2`,
-      [subscription.plan_id, input.feature],
+      [subscription.planId, input.feature],
     );
     if (!feature) {
       return {
@@ -93,12 +95,15 @@ export class CheckUseCase {
         denial: { code: 'feature-not-in-plan', plan, feature: input.feature },
       };
     }
-    if (feature.kind === 'boolean' || input.cost === 0) return { allowed: true, customerId, plan };
+    const extra = warnings.length > 0 ? { warnings } : {};
+    if (feature.kind === 'boolean' || input.cost === 0)
+      return { allowed: true, customerId, plan, ...extra };
 
     try {
-      return await this.dataSource.transaction((manager) =>
+      const decision = await this.dataSource.transaction((manager) =>
         this.reserve(manager, input, customerId, subscription, feature),
       );
+      return { ...decision, ...extra };
     } catch (err) {
       if (err instanceof Refusal) return err.decision;
       throw err;
@@ -114,12 +119,12 @@ export class CheckUseCase {
     manager: EntityManager,
     input: CheckInput,
     customerId: string,
-    subscription: SubscriptionRow,
+    subscription: CurrentSubscription,
     feature: FeatureRow,
   ): Promise<Decision> {
-    const plan = subscription.plan_key;
+    const plan = subscription.planKey;
     const included = toSafeInt(feature.included_units);
-    const periodStart = subscription.current_period_start;
+    const periodStart = subscription.periodStart;
     const used = await this.usage.lock(manager, subscription.id, input.feature, periodStart);
     const fromIncluded = Math.min(input.cost, Math.max(0, included - used));
     const beyond = input.cost - fromIncluded;
@@ -135,7 +140,7 @@ export class CheckUseCase {
           limit: included,
           used,
           required: input.cost,
-          resetsAt: subscription.current_period_end,
+          resetsAt: subscription.periodEnd,
         },
       });
     }

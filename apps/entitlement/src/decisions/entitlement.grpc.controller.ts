@@ -72,6 +72,10 @@ export class EntitlementGrpcController {
         leaseId: decision.leaseId ?? '',
         plan: decision.plan,
         denial: null,
+        warnings: (decision.warnings ?? []).map((w) => ({
+          code: w.code,
+          until: w.until ? w.until.toISOString() : '',
+        })),
       };
     }
     const d = decision.denial;
@@ -87,6 +91,7 @@ export class EntitlementGrpcController {
       customerId,
       leaseId: '',
       plan: d.plan ?? '',
+      warnings: [],
       denial: {
         code: d.code,
         plan: d.plan ?? '',

@@ -1,4 +1,15 @@
-import { IsDateString, IsIn, IsOptional, IsUUID } from 'class-validator';
+import {
+  IsBoolean,
+  IsDateString,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsUUID,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+import { BILLING_INTERVALS, BillingInterval } from './billing-period';
 import { SUBSCRIPTION_STATUSES, SubscriptionStatus } from './subscription.entity';
 
 export class CreateSubscriptionDto {
@@ -10,15 +21,51 @@ export class CreateSubscriptionDto {
   status?: SubscriptionStatus;
 
   @IsOptional()
+  @IsIn(BILLING_INTERVALS)
+  billingInterval?: BillingInterval;
+
+  /** Start of the first period (and the billing anchor); default now. */
+  @IsOptional()
   @IsDateString({ strict: true })
   currentPeriodStart?: string;
 
+  /** End of the first period (e.g. a trial's end); default one interval after the start. */
   @IsOptional()
   @IsDateString({ strict: true })
   currentPeriodEnd?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(365 * 24 * 3600)
+  gracePeriodSeconds?: number;
 }
 
+export const PLAN_CHANGE_TIMING = ['now', 'period_end'] as const;
+export type PlanChangeTiming = (typeof PLAN_CHANGE_TIMING)[number];
+
 export class UpdateSubscriptionDto {
+  @IsOptional()
   @IsIn(SUBSCRIPTION_STATUSES)
-  status!: SubscriptionStatus;
+  status?: SubscriptionStatus;
+
+  /** Cancel when the current period ends (true), or undo that (false). */
+  @IsOptional()
+  @IsBoolean()
+  cancelAtPeriodEnd?: boolean;
+
+  @IsOptional()
+  @IsUUID()
+  planId?: string;
+
+  /** An upgrade usually takes effect now, a downgrade at the end of the period. */
+  @ValidateIf((dto: UpdateSubscriptionDto) => dto.planId !== undefined)
+  @IsIn(PLAN_CHANGE_TIMING)
+  planChange?: PlanChangeTiming;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(365 * 24 * 3600)
+  gracePeriodSeconds?: number;
 }

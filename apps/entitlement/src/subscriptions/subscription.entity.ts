@@ -1,3 +1,4 @@
+import type { BillingInterval } from './billing-period';
 import {
   Column,
   CreateDateColumn,
@@ -36,6 +37,27 @@ export class Subscription {
 
   @Column('timestamptz', { name: 'current_period_end' })
   currentPeriodEnd!: Date;
+
+  @Column('text', { name: 'billing_interval' })
+  billingInterval!: BillingInterval;
+
+  /** Periods are counted from here, so month ends do not drift. */
+  @Column('timestamptz', { name: 'billing_anchor' })
+  billingAnchor!: Date;
+
+  @Column('boolean', { name: 'cancel_at_period_end' })
+  cancelAtPeriodEnd!: boolean;
+
+  /** A plan change that takes effect when the current period ends (a downgrade). */
+  @Column('uuid', { name: 'pending_plan_id', nullable: true })
+  pendingPlanId!: string | null;
+
+  @Column('timestamptz', { name: 'past_due_since', nullable: true })
+  pastDueSince!: Date | null;
+
+  /** How long a past_due subscription keeps access (with a warning) before 402s start. */
+  @Column('int', { name: 'grace_period_seconds' })
+  gracePeriodSeconds!: number;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

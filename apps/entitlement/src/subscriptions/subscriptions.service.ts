@@ -1,12 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '@paygate/clock';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource } from 'typeorm';
 import { CustomersService } from '../customers/customers.service';
 import { PlansService } from '../plans/plans.service';
+import { periodBoundary } from './billing-period';
 import { CreateSubscriptionDto, UpdateSubscriptionDto } from './subscription.dto';
 import { Subscription } from './subscription.entity';
 
-const MONTH_MS = 30 * 24 * 3600 * 1000;
+const invalid = (field: string, message: string) =>
+  new DomainError('validation-failed', message, { errors: [{ field, messages: [message] }] });
 
 @Injectable()
 export class SubscriptionsService {
@@ -14,38 +17,67 @@ export class SubscriptionsService {
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly customers: CustomersService,
     private readonly plans: PlansService,
+    @Inject(Clock) private readonly clock: Clock,
   ) {}
 
   async create(customerId: string, dto: CreateSubscriptionDto): Promise<Subscription> {
     await this.customers.get(customerId);
     await this.plans.get(dto.planId);
-    const start = dto.currentPeriodStart ? new Date(dto.currentPeriodStart) : new Date();
+    const interval = dto.billingInterval ?? 'month';
+    const start = dto.currentPeriodStart ? new Date(dto.currentPeriodStart) : this.clock.now();
     const end = dto.currentPeriodEnd
       ? new Date(dto.currentPeriodEnd)
-      : new Date(start.getTime() + MONTH_MS);
-    if (end <= start) {
-      throw new DomainError('validation-failed', 'The period must end after it starts.', {
-        errors: [{ field: 'currentPeriodEnd', messages: ['must be after currentPeriodStart'] }],
-      });
-    }
+      : periodBoundary(start, interval, 1);
+    if (end <= start)
+      throw invalid('currentPeriodEnd', 'currentPeriodEnd must be after currentPeriodStart');
+    const status = dto.status ?? 'active';
     const repo = this.dataSource.getRepository(Subscription);
     return repo.save(
       repo.create({
         customerId,
         planId: dto.planId,
-        status: dto.status ?? 'active',
+        status,
         currentPeriodStart: start,
         currentPeriodEnd: end,
+        billingInterval: interval,
+        // A trial's end starts the billing cycle; otherwise the first period's start does.
+        billingAnchor: dto.currentPeriodEnd && status === 'trialing' ? end : start,
+        cancelAtPeriodEnd: false,
+        pendingPlanId: null,
+        pastDueSince: status === 'past_due' ? this.clock.now() : null,
+        gracePeriodSeconds: dto.gracePeriodSeconds ?? 3 * 24 * 3600,
       }),
     );
   }
 
   async update(id: string, dto: UpdateSubscriptionDto): Promise<Subscription> {
-    const repo = this.dataSource.getRepository(Subscription);
-    const subscription = await repo.findOneBy({ id });
-    if (!subscription) throw new DomainError('not-found', `Subscription ${id} does not exist.`);
-    subscription.status = dto.status;
-    return repo.save(subscription);
+    return this.dataSource.transaction(async (manager) => {
+      const subscription = await manager.findOne(Subscription, {
+        where: { id },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!subscription) throw new DomainError('not-found', `Subscription ${id} does not exist.`);
+      if (dto.planId !== undefined) {
+        await this.plans.get(dto.planId);
+        if (dto.planChange === 'now') {
+          subscription.planId = dto.planId;
+          subscription.pendingPlanId = null;
+        } else {
+          subscription.pendingPlanId = dto.planId;
+        }
+      }
+      if (dto.status !== undefined && dto.status !== subscription.status) {
+        // The grace period runs from the moment the subscription became past due.
+        subscription.pastDueSince = dto.status === 'past_due' ? this.clock.now() : null;
+        subscription.status = dto.status;
+      }
+      if (dto.cancelAtPeriodEnd !== undefined)
+        subscription.cancelAtPeriodEnd = dto.cancelAtPeriodEnd;
+      if (dto.gracePeriodSeconds !== undefined)
+        subscription.gracePeriodSeconds = dto.gracePeriodSeconds;
+      subscription.updatedAt = this.clock.now();
+      return manager.save(subscription);
+    });
   }
 
   list(customerId: string): Promise<Subscription[]> {

@@ -5,11 +5,10 @@ import { DataSource, EntityManager } from 'typeorm';
 import { LedgerService } from '../credits/ledger.service';
 import { FeatureUsageService } from '../decisions/feature-usage.service';
 import { LeaseSettlementService } from '../decisions/lease-settlement.service';
+import { SubscriptionLifecycleService } from '../subscriptions/subscription-lifecycle.service';
 
 interface MeteredFeatureRow {
-  subscription_id: string;
   feature_key: string;
-  period_start: Date;
   included_units: string;
   limit_policy: 'block' | 'credits' | 'overage';
   unit_price: string;
@@ -33,6 +32,7 @@ export class UsageChargeUseCase {
     private readonly ledger: LedgerService,
     private readonly usage: FeatureUsageService,
     private readonly leases: LeaseSettlementService,
+    private readonly subscriptions: SubscriptionLifecycleService,
   ) {}
 
   execute(event: UsageRecordedEvent): Promise<ChargeOutcome> {
@@ -57,16 +57,15 @@ export class UsageChargeUseCase {
     event: UsageRecordedEvent,
     units: number,
   ): Promise<ChargeOutcome> {
-    const [feature]: MeteredFeatureRow[] = await manager.query(
-      `SELECT s."id" AS "subscription_id", f."feature_key", s."current_period_start" AS "period_start",
-              f."included_units", f."limit_policy", f."unit_price"
-       FROM "entitlement"."subscriptions" s
-       JOIN "entitlement"."plan_features" f ON f."plan_id" = s."plan_id"
-       WHERE s."customer_id" = $1 AND f."meter_key" = $2 AND f."kind" = 'metered'
-       ORDER BY s."created_at" DESC LIMIT 1`,
-      [event.customerId, event.meterKey],
-    );
-    if (!feature) {
+    const subscription = await this.subscriptions.current(event.customerId, manager);
+    const [feature]: MeteredFeatureRow[] = subscription
+      ? await manager.query(
+          `SELECT "feature_key", "included_units", "limit_policy", "unit_price" FROM "entitlement"."plan_features"
+           WHERE "plan_id" = $1 AND "meter_key" = $2 AND "kind" = 'metered' ORDER BY "feature_key" LIMIT 1`,
+          [subscription.planId, event.meterKey],
+        )
+      : [];
+    if (!subscription || !feature) {
       this.logger.warn(
         { customerId: event.customerId, meterKey: event.meterKey },
         'usage for no metered feature',
@@ -75,9 +74,9 @@ export class UsageChargeUseCase {
     }
     const used = await this.usage.lock(
       manager,
-      feature.subscription_id,
+      subscription.id,
       feature.feature_key,
-      feature.period_start,
+      subscription.periodStart,
     );
     const fromIncluded = Math.min(units, Math.max(0, toSafeInt(feature.included_units) - used));
     const beyond = units - fromIncluded;
@@ -95,9 +94,9 @@ export class UsageChargeUseCase {
     }
     await this.usage.add(
       manager,
-      feature.subscription_id,
+      subscription.id,
       feature.feature_key,
-      feature.period_start,
+      subscription.periodStart,
       units,
     );
     return 'applied';

@@ -28,6 +28,15 @@ const upstreamLatency = histogram(
   ['route'],
 );
 
+/** Caveats on allowed requests, e.g. `subscription-past-due; until="2026-12-01T00:00:00.000Z"`. */
+const WARNING_HEADER = 'paygate-warning';
+
+function warningHeader(decision: CheckResponse): string | undefined {
+  const warnings = decision.warnings ?? [];
+  if (warnings.length === 0) return undefined;
+  return warnings.map((w) => (w.until ? `${w.code}; until="${w.until}"` : w.code)).join(', ');
+}
+
 /** Headers that identify the caller to paygate and must not reach the upstream. */
 const CREDENTIAL_HEADERS = ['authorization', 'x-api-key'];
 
@@ -122,6 +131,8 @@ export class ProxyHandler {
           );
         }
         requests.inc({ route: route.name, status: String(upstream.statusCode), code: '' });
+        const warning = warningHeader(decision);
+        if (warning) void res.header(WARNING_HEADER, warning);
         void res.send(upstream.stream);
       },
       onError: (res, { error }) => {

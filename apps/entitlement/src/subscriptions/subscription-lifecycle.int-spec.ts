@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { EntitlementFixture } from '../entitlement.fixture';
+
+const HOUR = 3600 * 1000;
+const DAY = 24 * HOUR;
+
+describe('subscription lifecycle (real Postgres, injectable clock)', () => {
+  let fx: EntitlementFixture;
+
+  beforeAll(async () => {
+    fx = await EntitlementFixture.open(5);
+  });
+  beforeEach(() => fx.clock.set(new Date()));
+  afterAll(() => fx.close());
+
+  const check = (apiKey: string, feature = 'requests') =>
+    fx.check.execute(fx.checkInput(apiKey, 1, feature));
+
+  it('rolls the period when it ends, and the included units start again', async () => {
+    const tenant = await fx.seedTenant({ feature: { includedUnits: 2, limitPolicy: 'block' } });
+    const before = await fx.lifecycle.current(tenant.customerId);
+    for (const expected of [true, true, false])
+      expect((await check(tenant.apiKey)).allowed).toBe(expected);
+
+    fx.clock.advance(32 * DAY);
+    expect((await check(tenant.apiKey)).allowed).toBe(true);
+    const after = await fx.lifecycle.current(tenant.customerId);
+    expect(after?.periodStart).toEqual(before?.periodEnd);
+    expect(after!.periodEnd > fx.clock.now()).toBe(true);
+    expect(after?.status).toBe('active');
+  });
+
+  it('rolls once when many readers see the ended period at the same time', async () => {
+    const tenant = await fx.seedTenant({ feature: { includedUnits: 100, limitPolicy: 'block' } });
+    fx.clock.advance(65 * DAY);
+    const seen = await Promise.all(
+      Array.from({ length: 10 }, () => fx.lifecycle.current(tenant.customerId)),
+    );
+    expect(new Set(seen.map((s) => s?.periodStart.toISOString())).size).toBe(1);
+    expect(seen[0]!.periodStart <= fx.clock.now() && fx.clock.now() < seen[0]!.periodEnd).toBe(
+      true,
+    );
+  });
+
+  it('keeps a past-due customer in with a warning until the grace period ends, then 402s', async () => {
+    const tenant = await fx.seedTenant({ credits: 10 });
+    await fx.subscriptions.update(tenant.subscriptionId, {
+      status: 'past_due',
+      gracePeriodSeconds: 3600,
+    });
+    const graceEnds = new Date(fx.clock.now().getTime() + HOUR);
+
+    const during = await check(tenant.apiKey);
+    expect(during).toMatchObject({
+      allowed: true,
+      warnings: [{ code: 'subscription-past-due', until: graceEnds }],
+    });
+
+    fx.clock.advance(HOUR);
+    expect(await check(tenant.apiKey)).toMatchObject({
+      allowed: false,
+      denial: { code: 'subscription-past-due', plan: tenant.planKey },
+    });
+
+    await fx.subscriptions.update(tenant.subscriptionId, { status: 'active' });
+    expect(await check(tenant.apiKey)).toMatchObject({ allowed: true });
+    expect((await check(tenant.apiKey)) as { warnings?: unknown }).not.toHaveProperty('warnings');
+  });
+
+  it('cancels at the end of the period when scheduled', async () => {
+    const tenant = await fx.seedTenant({ credits: 10 });
+    await fx.subscriptions.update(tenant.subscriptionId, { cancelAtPeriodEnd: true });
+    fx.clock.advance(20 * DAY);
+    expect((await check(tenant.apiKey)).allowed).toBe(true);
+    fx.clock.advance(15 * DAY);
+    expect(await check(tenant.apiKey)).toMatchObject({
+      allowed: false,
+      denial: { code: 'subscription-expired' },
+    });
+    expect((await fx.lifecycle.current(tenant.customerId))?.status).toBe('canceled');
+  });
+
+  it('applies a downgrade at the period end and an upgrade at once', async () => {
+    const tenant = await fx.seedTenant({ credits: 10 });
+    const other = await fx.plans.create({
+      key: `other-${randomUUID().slice(0, 8)}`,
+      name: 'Other',
+      features: [{ key: 'requests', kind: 'metered', meterKey: 'api_requests', includedUnits: 5 }],
+    });
+    await fx.subscriptions.update(tenant.subscriptionId, {
+      planId: other.id,
+      planChange: 'period_end',
+    });
+    expect((await fx.lifecycle.current(tenant.customerId))?.planKey).toBe(tenant.planKey);
+    fx.clock.advance(32 * DAY);
+    expect((await fx.lifecycle.current(tenant.customerId))?.planKey).toBe(other.key);
+
+    await fx.subscriptions.update(tenant.subscriptionId, {
+      planId: (await fx.plans.list()).find((p) => p.key === tenant.planKey)!.id,
+      planChange: 'now',
+    });
+    expect((await fx.lifecycle.current(tenant.customerId))?.planKey).toBe(tenant.planKey);
+  });
+
+  it('turns a trial into an active subscription when the trial ends', async () => {
+    const tenant = await fx.seedTenant({ status: 'trialing', credits: 1 });
+    fx.clock.advance(31 * DAY);
+    expect((await fx.lifecycle.current(tenant.customerId))?.status).toBe('active');
+  });
+});

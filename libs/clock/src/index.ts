@@ -1,0 +1,1 @@
+export { Clock, SystemClock, FixedClock } from './clock';
