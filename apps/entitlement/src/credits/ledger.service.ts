@@ -186,16 +186,36 @@ export class LedgerService {
     return rows.map(toView);
   }
 
-  /** Customers whose stored balance differs from the sum of their ledger (should be none). */
-  async findDrift(): Promise<{ customerId: string; stored: number; ledger: number }[]> {
-    const rows: { customer_id: string; stored: string; ledger: string }[] =
-      await this.dataSource.query(
-        `SELECT b."customer_id", b."available" AS "stored", COALESCE(l."sum", 0) AS "ledger"
-       FROM "entitlement"."balances" b
-       LEFT JOIN (SELECT "customer_id", SUM("amount") AS "sum" FROM "entitlement"."ledger_entries"
-                  GROUP BY "customer_id") l ON l."customer_id" = b."customer_id"
-       WHERE b."available" <> COALESCE(l."sum", 0)`,
+  /**
+   * Rewrites every stored balance from the ledger, under a lock that holds off concurrent
+   * balance changes, and returns the rows it had to correct.
+   */
+  async rebuild(): Promise<{ customerId: string; stored: number; ledger: number }[]> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(`LOCK TABLE "entitlement"."balances" IN EXCLUSIVE MODE`);
+      const drift = await this.findDrift(manager);
+      await manager.query(
+        `INSERT INTO "entitlement"."balances" ("customer_id", "available")
+         SELECT "customer_id", SUM("amount") FROM "entitlement"."ledger_entries" GROUP BY "customer_id"
+         ON CONFLICT ("customer_id") DO UPDATE SET "available" = EXCLUDED."available", "updated_at" = now()
+         WHERE "balances"."available" <> EXCLUDED."available"`,
       );
+      return drift;
+    });
+  }
+
+  /** Customers whose stored balance differs from the sum of their ledger (should be none). */
+  async findDrift(
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<{ customerId: string; stored: number; ledger: number }[]> {
+    const rows: { customer_id: string; stored: string; ledger: string }[] = await manager.query(
+      `SELECT COALESCE(b."customer_id", l."customer_id") AS "customer_id",
+              COALESCE(b."available", 0) AS "stored", COALESCE(l."sum", 0) AS "ledger"
+       FROM "entitlement"."balances" b
+       FULL JOIN (SELECT "customer_id", SUM("amount") AS "sum" FROM "entitlement"."ledger_entries"
+                  GROUP BY "customer_id") l ON l."customer_id" = b."customer_id"
+       WHERE COALESCE(b."available", 0) <> COALESCE(l."sum", 0)`,
+    );
     return rows.map((r) => ({
       customerId: r.customer_id,
       stored: toSafeInt(r.stored),
