@@ -7,17 +7,11 @@
 import 'reflect-metadata';
 import { SystemClock } from '@paygate/clock';
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
-import { ApiKeysService } from '../apps/entitlement/src/api-keys/api-keys.service';
-import { CreditsService } from '../apps/entitlement/src/credits/credits.service';
-import { LedgerService } from '../apps/entitlement/src/credits/ledger.service';
-import { CustomersService } from '../apps/entitlement/src/customers/customers.service';
 import { entitlementDataSource } from '../apps/entitlement/src/database/entitlement.data-source';
-import { CheckUseCase } from '../apps/entitlement/src/decisions/check.use-case';
-import { FeatureUsageService } from '../apps/entitlement/src/decisions/feature-usage.service';
-import { PlansService } from '../apps/entitlement/src/plans/plans.service';
-import { SubscriptionLifecycleService } from '../apps/entitlement/src/subscriptions/subscription-lifecycle.service';
-import { SubscriptionsService } from '../apps/entitlement/src/subscriptions/subscriptions.service';
+import {
+  EntitlementServices,
+  createEntitlementServices,
+} from '../apps/entitlement/src/entitlement.services';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
@@ -54,11 +48,8 @@ async function measure(op: () => Promise<unknown>): Promise<Result> {
   };
 }
 
-async function seed(dataSource: DataSource): Promise<string> {
-  const customers = new CustomersService(dataSource);
-  const plans = new PlansService(dataSource);
-  const ledger = new LedgerService(dataSource);
-  const plan = await plans.create({
+async function seed(services: EntitlementServices): Promise<string> {
+  const plan = await services.plans.create({
     key: `bench-${randomUUID().slice(0, 8)}`,
     name: 'Bench',
     features: [
@@ -71,15 +62,10 @@ async function seed(dataSource: DataSource): Promise<string> {
       },
     ],
   });
-  const customer = await customers.create({ name: 'Bench customer' });
-  await new SubscriptionsService(dataSource, customers, plans, new SystemClock()).create(
-    customer.id,
-    {
-      planId: plan.id,
-    },
-  );
-  await new CreditsService(dataSource, ledger, customers).grant(customer.id, { amount: 1e12 });
-  return (await new ApiKeysService(dataSource, customers).create(customer.id, {})).key;
+  const customer = await services.customers.create({ name: 'Bench customer' });
+  await services.subscriptions.create(customer.id, { planId: plan.id });
+  await services.credits.grant(customer.id, { amount: 1e12 });
+  return (await services.apiKeys.create(customer.id, {})).key;
 }
 
 const fmt = (r: Result) =>
@@ -89,15 +75,9 @@ async function main(): Promise<void> {
   const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate_bench';
   const dataSource = await entitlementDataSource(url, CONCURRENCY).initialize();
   try {
-    const apiKey = await seed(dataSource);
-    const clock = new SystemClock();
-    const check = new CheckUseCase(
-      dataSource,
-      new LedgerService(dataSource),
-      new FeatureUsageService(),
-      new SubscriptionLifecycleService(dataSource, clock),
-      clock,
-    );
+    const services = createEntitlementServices(dataSource, new SystemClock());
+    const apiKey = await seed(services);
+    const check = services.check;
     const baseline = await measure(() => dataSource.query('SELECT 1'));
     const decision = await measure(() =>
       check.execute({

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { DemoCustomer, seedDemoCustomer } from '../scripts/seed-demo';
-import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
+import { ADMIN_TOKEN, Stack, eventually, readTopicUntil } from './support/stack';
 
 // JSON bodies are checked field by field with matchers, so they are left untyped here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -168,31 +168,7 @@ describe('paygate spine (e2e)', () => {
     ]);
     await producer.disconnect();
 
-    const consumer = kafka.consumer({ groupId: `e2e-dlq-${randomUUID()}` });
-    const found: { headers: Record<string, string> }[] = [];
-    await consumer.connect();
-    await consumer.subscribe({ topic: TOPICS.usageDeadLetter, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        if (message.value?.toString().includes(marker)) {
-          found.push({
-            headers: Object.fromEntries(
-              Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
-            ),
-          });
-        }
-      },
-    });
-    try {
-      await eventually(
-        async () => found.length,
-        (n) => n > 0,
-      );
-      // Let any duplicate arrive before counting.
-      await new Promise((r) => setTimeout(r, 1000));
-    } finally {
-      await consumer.disconnect();
-    }
+    const found = await readTopicUntil(TOPICS.usageDeadLetter, (m) => m.value.includes(marker));
     expect(found).toHaveLength(1);
     expect(found[0].headers).toMatchObject({
       [DEAD_LETTER_HEADERS.reason]: 'malformed-json',
@@ -203,6 +179,30 @@ describe('paygate spine (e2e)', () => {
     expect(listed.deadLetters.some((d: { reason: string }) => d.reason === 'malformed-json')).toBe(
       true,
     );
+  });
+
+  it('refuses a revoked key at once and announces the revocation on entitlement.changed', async () => {
+    const customer = await seedDemoCustomer(
+      stack.url('entitlement'),
+      ADMIN_TOKEN,
+      5,
+      'E2E revoked',
+    );
+    const auth = { authorization: `Bearer ${customer.apiKey}` };
+    expect((await callGateway('/demo/hello', auth)).status).toBe(200);
+    const revoke = await fetch(`${stack.url('entitlement')}/v1/api-keys/${customer.apiKeyId}`, {
+      method: 'DELETE',
+      headers: admin,
+    });
+    expect(revoke.status).toBe(204);
+    expect((await callGateway('/demo/hello', auth)).status).toBe(401);
+    const changes = await readTopicUntil(TOPICS.entitlementChanged, (m) =>
+      m.value.includes(customer.apiKeyId),
+    );
+    expect(changes.map((m) => JSON.parse(m.value).reason).sort()).toEqual([
+      'api-key-created',
+      'api-key-revoked',
+    ]);
   });
 
   it('answers operator API mistakes as problems, never 500', async () => {

@@ -1,7 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createKafka } from '../../libs/messaging/src/kafka';
 import { testConfig } from '../../libs/testing/src/test-config';
+import { randomUUID } from 'node:crypto';
 
 const root = join(__dirname, '..', '..');
 export const ARTIFACTS = join(root, 'test-artifacts');
@@ -143,4 +145,45 @@ export async function eventually<T>(
     last = await probe();
   }
   return last;
+}
+
+export interface SeenMessage {
+  value: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Reads a topic from the beginning with a fresh consumer group until `match` has been seen,
+ * then waits a moment more so that a duplicate would be seen too; returns every match.
+ */
+export async function readTopicUntil(
+  topic: string,
+  match: (m: SeenMessage) => boolean,
+): Promise<SeenMessage[]> {
+  const kafka = createKafka('e2e-reader', testConfig().kafkaBrokers);
+  const consumer = kafka.consumer({ groupId: `e2e-reader-${randomUUID()}` });
+  const found: SeenMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const seen = {
+        value: message.value?.toString() ?? '',
+        headers: Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+        ),
+      };
+      if (match(seen)) found.push(seen);
+    },
+  });
+  try {
+    await eventually(
+      async () => found.length,
+      (n) => n > 0,
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+  } finally {
+    await consumer.disconnect();
+  }
+  return found;
 }

@@ -9,14 +9,16 @@ import { DataSource } from 'typeorm';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { Clock, SystemClock } from '@paygate/clock';
+import { OutboxRelayService } from '@paygate/database';
 import { ADMIN_TOKEN, AdminTokenGuard } from '@paygate/http';
 import { EntitlementConfig } from './config/entitlement.config';
+import { EntitlementChanges } from './changes/entitlement-changes';
 import { CreditsController } from './credits/credits.controller';
 import { CreditsService } from './credits/credits.service';
 import { LedgerService } from './credits/ledger.service';
 import { CustomersController } from './customers/customers.controller';
 import { CustomersService } from './customers/customers.service';
-import { entitlementDataSource } from './database/entitlement.data-source';
+import { ENTITLEMENT_SCHEMA, entitlementDataSource } from './database/entitlement.data-source';
 import { CheckUseCase } from './decisions/check.use-case';
 import { EntitlementGrpcController } from './decisions/entitlement.grpc.controller';
 import { FeatureUsageService } from './decisions/feature-usage.service';
@@ -60,7 +62,19 @@ export class EntitlementModule {
             { name: 'postgres', check: async () => void (await dataSource.query('SELECT 1')) },
           ],
         },
+        {
+          provide: OutboxRelayService,
+          inject: [DataSource],
+          useFactory: (dataSource: DataSource) =>
+            new OutboxRelayService(
+              dataSource,
+              ENTITLEMENT_SCHEMA,
+              'paygate-entitlement-outbox',
+              config.KAFKA_BROKERS,
+            ),
+        },
         AdminTokenGuard,
+        EntitlementChanges,
         CustomersService,
         ApiKeysService,
         PlansService,

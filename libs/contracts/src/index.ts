@@ -26,3 +26,5 @@ export type {
   EntitlementServiceClient,
   Warning,
 } from './entitlement-grpc';
+export { ENTITLEMENT_CHANGE_REASONS } from './entitlement-changed.event';
+export type { EntitlementChangedEvent, EntitlementChangeReason } from './entitlement-changed.event';

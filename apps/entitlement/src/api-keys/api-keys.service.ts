@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource, IsNull } from 'typeorm';
+import { EntitlementChanges } from '../changes/entitlement-changes';
 import { CustomersService } from '../customers/customers.service';
 import { ApiKey } from './api-key.entity';
 import { CreateApiKeyDto } from './api-key.dto';
@@ -21,23 +22,27 @@ export class ApiKeysService {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly customers: CustomersService,
+    private readonly changes: EntitlementChanges,
   ) {}
 
   async create(customerId: string, dto: CreateApiKeyDto): Promise<CreatedApiKey> {
     await this.customers.get(customerId);
     const { key, prefix, hash } = generateApiKey();
-    const repo = this.dataSource.getRepository(ApiKey);
-    const saved = await repo.save(
-      repo.create({
-        customerId,
-        name: dto.name ?? null,
-        prefix,
-        keyHash: hash,
-        scopes: dto.scopes ?? [],
-        expiresAt: dto.expiresAt ? new Date(dto.expiresAt) : null,
-        revokedAt: null,
-      }),
-    );
+    const saved = await this.dataSource.transaction(async (manager) => {
+      const key = await manager.save(
+        manager.create(ApiKey, {
+          customerId,
+          name: dto.name ?? null,
+          prefix,
+          keyHash: hash,
+          scopes: dto.scopes ?? [],
+          expiresAt: dto.expiresAt ? new Date(dto.expiresAt) : null,
+          revokedAt: null,
+        }),
+      );
+      await this.changes.record(manager, customerId, 'api-key-created', { apiKeyId: key.id });
+      return key;
+    });
     return {
       id: saved.id,
       customerId,
@@ -56,9 +61,16 @@ export class ApiKeysService {
 
   /** Revoking twice is harmless; an unknown id is a 404. */
   async revoke(id: string): Promise<void> {
-    const repo = this.dataSource.getRepository(ApiKey);
-    const key = await repo.findOneBy({ id });
-    if (!key) throw new DomainError('not-found', `API key ${id} does not exist.`);
-    await repo.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
+    await this.dataSource.transaction(async (manager) => {
+      const key = await manager.findOneBy(ApiKey, { id });
+      if (!key) throw new DomainError('not-found', `API key ${id} does not exist.`);
+      const { affected } = await manager.update(
+        ApiKey,
+        { id, revokedAt: IsNull() },
+        { revokedAt: new Date() },
+      );
+      if (affected)
+        await this.changes.record(manager, key.customerId, 'api-key-revoked', { apiKeyId: id });
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { EntitlementChanges } from '../changes/entitlement-changes';
 import { CustomersService } from '../customers/customers.service';
 import { CreateGrantDto } from './credit.dto';
 import { BalanceView, LedgerEntryView, LedgerService } from './ledger.service';
@@ -11,6 +12,7 @@ export class CreditsService {
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly ledger: LedgerService,
     private readonly customers: CustomersService,
+    private readonly changes: EntitlementChanges,
   ) {}
 
   async grant(
@@ -22,16 +24,18 @@ export class CreditsService {
     const requestHash = createHash('sha256')
       .update(JSON.stringify([customerId, dto.amount, dto.description ?? null]))
       .digest('hex');
-    return this.dataSource.transaction((manager) =>
-      this.ledger.append(manager, {
+    return this.dataSource.transaction(async (manager) => {
+      const result = await this.ledger.append(manager, {
         customerId,
         type: 'grant',
         amount: dto.amount,
         idempotencyKey: `grant:${idempotencyKey ?? randomUUID()}`,
         requestHash,
         description: dto.description,
-      }),
-    );
+      });
+      if (!result.replayed) await this.changes.record(manager, customerId, 'credits-granted');
+      return result;
+    });
   }
 
   async balance(customerId: string): Promise<BalanceView> {

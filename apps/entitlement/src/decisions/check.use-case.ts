@@ -3,6 +3,7 @@ import { Clock } from '@paygate/clock';
 import { toSafeInt } from '@paygate/database';
 import { DataSource, EntityManager } from 'typeorm';
 import { hashApiKey } from '../api-keys/api-key-hash';
+import { EntitlementChanges } from '../changes/entitlement-changes';
 import { LedgerService } from '../credits/ledger.service';
 import type { LimitPolicy } from '../plans/plan-feature.entity';
 import {
@@ -46,6 +47,7 @@ export class CheckUseCase {
     private readonly usage: FeatureUsageService,
     private readonly subscriptions: SubscriptionLifecycleService,
     @Inject(Clock) private readonly clock: Clock,
+    private readonly changes: EntitlementChanges,
   ) {}
 
   async execute(input: CheckInput): Promise<Decision> {
@@ -146,10 +148,11 @@ export class CheckUseCase {
     }
     if (beyond > 0 && feature.limit_policy === 'credits') {
       credits = beyond * toSafeInt(feature.unit_price);
-      if (
-        credits > 0 &&
-        (await this.ledger.takeIfAvailable(manager, customerId, credits)) === null
-      ) {
+      const left =
+        credits > 0 ? await this.ledger.takeIfAvailable(manager, customerId, credits) : undefined;
+      // Emptying the balance changes every later decision: tell the gateways.
+      if (left === 0) await this.changes.record(manager, customerId, 'balance-exhausted');
+      if (left === null) {
         this.refuse({
           allowed: false,
           customerId,

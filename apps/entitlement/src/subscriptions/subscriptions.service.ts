@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@paygate/clock';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource } from 'typeorm';
+import { EntitlementChanges } from '../changes/entitlement-changes';
 import { CustomersService } from '../customers/customers.service';
 import { PlansService } from '../plans/plans.service';
 import { periodBoundary } from './billing-period';
@@ -18,6 +19,7 @@ export class SubscriptionsService {
     private readonly customers: CustomersService,
     private readonly plans: PlansService,
     @Inject(Clock) private readonly clock: Clock,
+    private readonly changes: EntitlementChanges,
   ) {}
 
   async create(customerId: string, dto: CreateSubscriptionDto): Promise<Subscription> {
@@ -31,23 +33,28 @@ export class SubscriptionsService {
     if (end <= start)
       throw invalid('currentPeriodEnd', 'currentPeriodEnd must be after currentPeriodStart');
     const status = dto.status ?? 'active';
-    const repo = this.dataSource.getRepository(Subscription);
-    return repo.save(
-      repo.create({
-        customerId,
-        planId: dto.planId,
-        status,
-        currentPeriodStart: start,
-        currentPeriodEnd: end,
-        billingInterval: interval,
-        // A trial's end starts the billing cycle; otherwise the first period's start does.
-        billingAnchor: dto.currentPeriodEnd && status === 'trialing' ? end : start,
-        cancelAtPeriodEnd: false,
-        pendingPlanId: null,
-        pastDueSince: status === 'past_due' ? this.clock.now() : null,
-        gracePeriodSeconds: dto.gracePeriodSeconds ?? 3 * 24 * 3600,
-      }),
-    );
+    return this.dataSource.transaction(async (manager) => {
+      const subscription = await manager.save(
+        manager.create(Subscription, {
+          customerId,
+          planId: dto.planId,
+          status,
+          currentPeriodStart: start,
+          currentPeriodEnd: end,
+          billingInterval: interval,
+          // A trial's end starts the billing cycle; otherwise the first period's start does.
+          billingAnchor: dto.currentPeriodEnd && status === 'trialing' ? end : start,
+          cancelAtPeriodEnd: false,
+          pendingPlanId: null,
+          pastDueSince: status === 'past_due' ? this.clock.now() : null,
+          gracePeriodSeconds: dto.gracePeriodSeconds ?? 3 * 24 * 3600,
+        }),
+      );
+      await this.changes.record(manager, customerId, 'subscription-created', {
+        subscriptionId: subscription.id,
+      });
+      return subscription;
+    });
   }
 
   async update(id: string, dto: UpdateSubscriptionDto): Promise<Subscription> {
@@ -76,7 +83,11 @@ export class SubscriptionsService {
       if (dto.gracePeriodSeconds !== undefined)
         subscription.gracePeriodSeconds = dto.gracePeriodSeconds;
       subscription.updatedAt = this.clock.now();
-      return manager.save(subscription);
+      const saved = await manager.save(subscription);
+      await this.changes.record(manager, subscription.customerId, 'subscription-changed', {
+        subscriptionId: id,
+      });
+      return saved;
     });
   }
 

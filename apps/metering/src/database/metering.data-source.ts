@@ -1,6 +1,7 @@
 import { createServiceDataSource } from '@paygate/database';
 import type { DataSource } from 'typeorm';
 import { InitialSchema1764000000001 } from './migrations/1764000000001-initial-schema';
+import { DeadLetterIdentity1764100000001 } from './migrations/1764100000001-dead-letter-identity';
 
 export const METERING_SCHEMA = 'metering';
 
@@ -12,6 +13,6 @@ export function meteringDataSource(url: string, poolSize?: number): DataSource {
     applicationName: 'paygate-metering',
     poolSize,
     entities: [],
-    migrations: [InitialSchema1764000000001],
+    migrations: [InitialSchema1764000000001, DeadLetterIdentity1764100000001],
   });
 }

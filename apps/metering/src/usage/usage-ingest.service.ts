@@ -123,21 +123,27 @@ export class UsageIngestService {
   /** Records each dead-lettered offset once and queues the original bytes for the DLQ topic. */
   private async deadLetter(manager: EntityManager, letters: DeadLetter[]): Promise<number> {
     if (letters.length === 0) return 0;
-    const rows: { partition: number; offset: string }[] = await manager.query(
-      `INSERT INTO "metering"."dead_letters" ("topic", "partition", "offset", "reason", "detail")
-       SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[])
-       ON CONFLICT DO NOTHING RETURNING "partition", "offset"`,
-      [
-        letters.map((l) => l.message.topic),
-        letters.map((l) => l.message.partition),
-        letters.map((l) => l.message.offset),
-        letters.map((l) => l.reason),
-        letters.map((l) => l.detail.slice(0, 2000)),
-      ],
-    );
-    const fresh = new Set(rows.map((r) => `${r.partition}:${r.offset}`));
+    const identity = (partition: number, offset: string, timestamp: string) =>
+      `${partition}:${offset}:${timestamp}`;
+    const rows: { partition: number; offset: string; kafka_timestamp: string }[] =
+      await manager.query(
+        `INSERT INTO "metering"."dead_letters" ("topic", "partition", "offset", "kafka_timestamp", "reason", "detail")
+       SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::text[])
+       ON CONFLICT DO NOTHING RETURNING "partition", "offset", "kafka_timestamp"`,
+        [
+          letters.map((l) => l.message.topic),
+          letters.map((l) => l.message.partition),
+          letters.map((l) => l.message.offset),
+          letters.map((l) => l.message.timestamp),
+          letters.map((l) => l.reason),
+          letters.map((l) => l.detail.slice(0, 2000)),
+        ],
+      );
+    const fresh = new Set(rows.map((r) => identity(r.partition, r.offset, r.kafka_timestamp)));
     const outbox: OutboxMessage[] = letters
-      .filter((l) => fresh.has(`${l.message.partition}:${l.message.offset}`))
+      .filter((l) =>
+        fresh.has(identity(l.message.partition, l.message.offset, l.message.timestamp)),
+      )
       .map((l) => ({
         topic: TOPICS.usageDeadLetter,
         key: l.message.key?.toString() ?? null,

@@ -1,0 +1,38 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '@paygate/clock';
+import {
+  TOPICS,
+  type EntitlementChangeReason,
+  type EntitlementChangedEvent,
+} from '@paygate/contracts';
+import { enqueueOutbox } from '@paygate/database';
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import { ENTITLEMENT_SCHEMA } from '../database/entitlement.data-source';
+
+/**
+ * Announces an entitlement change through the outbox, in the transaction that made the change:
+ * the event is published if and only if the change committed.
+ */
+@Injectable()
+export class EntitlementChanges {
+  constructor(@Inject(Clock) private readonly clock: Clock) {}
+
+  async record(
+    manager: EntityManager,
+    customerId: string,
+    reason: EntitlementChangeReason,
+    ids: Pick<EntitlementChangedEvent, 'subscriptionId' | 'apiKeyId'> = {},
+  ): Promise<void> {
+    const event: EntitlementChangedEvent = {
+      id: randomUUID(),
+      customerId,
+      reason,
+      occurredAt: this.clock.now().toISOString(),
+      ...ids,
+    };
+    await enqueueOutbox(manager, ENTITLEMENT_SCHEMA, [
+      { topic: TOPICS.entitlementChanged, key: customerId, value: JSON.stringify(event) },
+    ]);
+  }
+}

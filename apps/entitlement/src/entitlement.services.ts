@@ -1,0 +1,44 @@
+import type { Clock } from '@paygate/clock';
+import type { DataSource } from 'typeorm';
+import { ApiKeysService } from './api-keys/api-keys.service';
+import { EntitlementChanges } from './changes/entitlement-changes';
+import { CreditsService } from './credits/credits.service';
+import { LedgerService } from './credits/ledger.service';
+import { CustomersService } from './customers/customers.service';
+import { CheckUseCase } from './decisions/check.use-case';
+import { FeatureUsageService } from './decisions/feature-usage.service';
+import { LeaseSettlementService } from './decisions/lease-settlement.service';
+import { PlansService } from './plans/plans.service';
+import { SubscriptionLifecycleService } from './subscriptions/subscription-lifecycle.service';
+import { SubscriptionsService } from './subscriptions/subscriptions.service';
+import { UsageChargeUseCase } from './usage/usage-charge.use-case';
+
+/**
+ * The domain services wired without Nest, for tests and benchmarks that drive them directly
+ * against a real database (the app itself is wired by EntitlementModule).
+ */
+export function createEntitlementServices(dataSource: DataSource, clock: Clock) {
+  const changes = new EntitlementChanges(clock);
+  const customers = new CustomersService(dataSource);
+  const plans = new PlansService(dataSource);
+  const ledger = new LedgerService(dataSource);
+  const usage = new FeatureUsageService();
+  const lifecycle = new SubscriptionLifecycleService(dataSource, clock);
+  const settlement = new LeaseSettlementService(ledger, usage);
+  return {
+    changes,
+    customers,
+    plans,
+    ledger,
+    usage,
+    lifecycle,
+    settlement,
+    subscriptions: new SubscriptionsService(dataSource, customers, plans, clock, changes),
+    credits: new CreditsService(dataSource, ledger, customers, changes),
+    apiKeys: new ApiKeysService(dataSource, customers, changes),
+    check: new CheckUseCase(dataSource, ledger, usage, lifecycle, clock, changes),
+    charge: new UsageChargeUseCase(dataSource, ledger, usage, settlement, lifecycle),
+  };
+}
+
+export type EntitlementServices = ReturnType<typeof createEntitlementServices>;

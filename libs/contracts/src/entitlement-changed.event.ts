@@ -1,0 +1,25 @@
+/**
+ * Published by the entitlement service on TOPICS.entitlementChanged (keyed by customer)
+ * whenever a decision for the customer could change, so gateways drop cached keys and
+ * decisions at once instead of waiting for a TTL.
+ */
+export const ENTITLEMENT_CHANGE_REASONS = [
+  'subscription-created',
+  'subscription-changed',
+  'credits-granted',
+  'balance-exhausted',
+  'api-key-created',
+  'api-key-revoked',
+] as const;
+
+export type EntitlementChangeReason = (typeof ENTITLEMENT_CHANGE_REASONS)[number];
+
+export interface EntitlementChangedEvent {
+  id: string;
+  customerId: string;
+  reason: EntitlementChangeReason;
+  occurredAt: string;
+  /** The affected subscription or API key, when the reason names one. */
+  subscriptionId?: string;
+  apiKeyId?: string;
+}
