@@ -37,7 +37,7 @@ export function createEntitlementServices(dataSource: DataSource, clock: Clock) 
     credits: new CreditsService(dataSource, ledger, customers, changes),
     apiKeys: new ApiKeysService(dataSource, customers, changes),
     check: new CheckUseCase(dataSource, ledger, usage, lifecycle, clock, changes),
-    charge: new UsageChargeUseCase(dataSource, ledger, usage, settlement, lifecycle),
+    charge: new UsageChargeUseCase(dataSource, ledger, usage, settlement, lifecycle, clock),
   };
 }
 

@@ -58,7 +58,7 @@ describe('entitlement proto', () => {
     link: true,
   };
   const releaseRequest: Record<keyof ReleaseRequest, true> = { leaseId: true, reason: true };
-  const warning: Record<keyof Warning, true> = { code: true, until: true };
+  const warning: Record<keyof Warning, true> = { code: true, until: true, used: true, limit: true };
 
   it('has exactly the fields the typed bindings declare', () => {
     expect(fieldsOf('CheckRequest')).toEqual(keys(checkRequest));

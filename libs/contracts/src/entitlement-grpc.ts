@@ -44,9 +44,15 @@ export interface Denial {
   link: string;
 }
 
+/** Caveats on an allowed request. */
+export const WARNING_CODES = ['subscription-past-due', 'soft-limit-reached'] as const;
+export type WarningCode = (typeof WARNING_CODES)[number];
+
 export interface Warning {
-  code: ProblemCode;
+  code: WarningCode;
   until: string;
+  used?: number;
+  limit?: number;
 }
 
 export interface CheckResponse {

@@ -12,6 +12,7 @@ export type { UsageEvent, UsageEventParseResult, FieldError } from './usage-even
 export { isUsageRecordedEvent } from './usage-recorded.event';
 export type { UsageRecordedEvent, LeasedUsage } from './usage-recorded.event';
 export {
+  WARNING_CODES,
   ENTITLEMENT_GRPC_PACKAGE,
   ENTITLEMENT_GRPC_SERVICE,
   ENTITLEMENT_PROTO_PATH,
@@ -25,6 +26,7 @@ export type {
   ReleaseResponse,
   EntitlementServiceClient,
   Warning,
+  WarningCode,
 } from './entitlement-grpc';
 export { ENTITLEMENT_CHANGE_REASONS } from './entitlement-changed.event';
 export type { EntitlementChangedEvent, EntitlementChangeReason } from './entitlement-changed.event';

@@ -7,6 +7,7 @@ import { Plan } from '../plans/plan.entity';
 import { Subscription } from '../subscriptions/subscription.entity';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
 import { SubscriptionLifecycle1764100000000 } from './migrations/1764100000000-subscription-lifecycle';
+import { FeatureUsagePeriods1764100000002 } from './migrations/1764100000002-feature-usage-periods';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -17,6 +18,10 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
     applicationName: 'paygate-entitlement',
     poolSize,
     entities: [Customer, ApiKey, Plan, PlanFeature, Subscription],
-    migrations: [InitialSchema1764000000000, SubscriptionLifecycle1764100000000],
+    migrations: [
+      InitialSchema1764000000000,
+      SubscriptionLifecycle1764100000000,
+      FeatureUsagePeriods1764100000002,
+    ],
   });
 }

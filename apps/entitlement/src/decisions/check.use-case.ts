@@ -5,7 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { hashApiKey } from '../api-keys/api-key-hash';
 import { EntitlementChanges } from '../changes/entitlement-changes';
 import { LedgerService } from '../credits/ledger.service';
-import type { LimitPolicy } from '../plans/plan-feature.entity';
+import type { LimitPolicy, UsagePeriod } from '../plans/plan-feature.entity';
 import {
   CurrentSubscription,
   SubscriptionLifecycleService,
@@ -13,6 +13,7 @@ import {
 import { CheckInput, Decision, DecisionWarning } from './decision';
 import { FeatureUsageService } from './feature-usage.service';
 import { accessDeniedBy } from './subscription-access';
+import { usageWindow } from './usage-window';
 
 interface KeyRow {
   customer_id: string;
@@ -26,6 +27,25 @@ interface FeatureRow {
   included_units: string;
   limit_policy: LimitPolicy;
   unit_price: string;
+  usage_period: UsagePeriod;
+  soft_limit_percent: number | null;
+}
+
+/** A warning once the feature's soft-limit share of its included units is used. */
+function softLimitWarning(
+  feature: FeatureRow,
+  included: number,
+  usedAfter: number,
+  resetsAt: Date | null,
+): DecisionWarning | undefined {
+  if (!feature.soft_limit_percent || included === 0) return undefined;
+  if (usedAfter * 100 < included * feature.soft_limit_percent) return undefined;
+  return {
+    code: 'soft-limit-reached',
+    used: usedAfter,
+    limit: included,
+    until: resetsAt ?? undefined,
+  };
 }
 
 class Refusal extends Error {
@@ -86,7 +106,8 @@ export class CheckUseCase {
     }
 
     const [feature]: FeatureRow[] = await this.dataSource.query(
-      `SELECT "kind", "included_units", "limit_policy", "unit_price" FROM "entitlement"."plan_features"
+      `SELECT "kind", "included_units", "limit_policy", "unit_price", "usage_period", "soft_limit_percent"
+       FROM "entitlement"."plan_features"
        WHERE "plan_id" = $1 AND "feature_key" = $2`,
       [subscription.planId, input.feature],
     );
@@ -105,7 +126,9 @@ export class CheckUseCase {
       const decision = await this.dataSource.transaction((manager) =>
         this.reserve(manager, input, customerId, subscription, feature),
       );
-      return { ...decision, ...extra };
+      if (!decision.allowed) return decision;
+      const all = [...warnings, ...(decision.warnings ?? [])];
+      return all.length > 0 ? { ...decision, warnings: all } : decision;
     } catch (err) {
       if (err instanceof Refusal) return err.decision;
       throw err;
@@ -126,7 +149,8 @@ export class CheckUseCase {
   ): Promise<Decision> {
     const plan = subscription.planKey;
     const included = toSafeInt(feature.included_units);
-    const periodStart = subscription.periodStart;
+    const window = usageWindow(feature.usage_period, subscription, this.clock.now());
+    const periodStart = window.start;
     const used = await this.usage.lock(manager, subscription.id, input.feature, periodStart);
     const fromIncluded = Math.min(input.cost, Math.max(0, included - used));
     const beyond = input.cost - fromIncluded;
@@ -142,7 +166,7 @@ export class CheckUseCase {
           limit: included,
           used,
           required: input.cost,
-          resetsAt: subscription.periodEnd,
+          resetsAt: window.end ?? undefined,
         },
       });
     }
@@ -191,6 +215,13 @@ export class CheckUseCase {
       });
     }
     await this.usage.add(manager, subscription.id, input.feature, periodStart, input.cost);
-    return { allowed: true, customerId, plan, leaseId: lease.id };
+    const soft = softLimitWarning(feature, included, used + input.cost, window.end);
+    return {
+      allowed: true,
+      customerId,
+      plan,
+      leaseId: lease.id,
+      ...(soft ? { warnings: [soft] } : {}),
+    };
   }
 }

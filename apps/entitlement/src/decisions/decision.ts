@@ -1,4 +1,4 @@
-import type { ProblemCode } from '@paygate/contracts';
+import type { ProblemCode, WarningCode } from '@paygate/contracts';
 
 export interface DenialReason {
   code: ProblemCode;
@@ -13,9 +13,11 @@ export interface DenialReason {
 
 /** Something the caller should know although the request passes (e.g. payment past due). */
 export interface DecisionWarning {
-  code: ProblemCode;
-  /** When the warning turns into a refusal, if it does. */
+  code: WarningCode;
+  /** When the warning turns into a refusal or resets, if it does. */
   until?: Date;
+  used?: number;
+  limit?: number;
 }
 
 export type Decision =

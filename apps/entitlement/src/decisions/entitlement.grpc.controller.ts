@@ -75,6 +75,8 @@ export class EntitlementGrpcController {
         warnings: (decision.warnings ?? []).map((w) => ({
           code: w.code,
           until: w.until ? w.until.toISOString() : '',
+          used: w.used,
+          limit: w.limit,
         })),
       };
     }

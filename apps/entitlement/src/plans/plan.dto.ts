@@ -8,11 +8,19 @@ import {
   IsString,
   Length,
   Matches,
+  Max,
   Min,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { FEATURE_KINDS, FeatureKind, LIMIT_POLICIES, LimitPolicy } from './plan-feature.entity';
+import {
+  FEATURE_KINDS,
+  FeatureKind,
+  LIMIT_POLICIES,
+  LimitPolicy,
+  USAGE_PERIODS,
+  UsagePeriod,
+} from './plan-feature.entity';
 
 const KEY = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
@@ -40,6 +48,33 @@ export class PlanFeatureDto {
   @IsInt()
   @Min(0)
   unitPrice?: number;
+
+  @IsOptional()
+  @IsIn(USAGE_PERIODS)
+  usagePeriod?: UsagePeriod;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  softLimitPercent?: number;
+
+  @ValidateIf(
+    (f: PlanFeatureDto) =>
+      f.rateLimitWindowSeconds !== undefined || f.rateLimitRequests !== undefined,
+  )
+  @IsInt()
+  @Min(1)
+  rateLimitRequests?: number;
+
+  @ValidateIf(
+    (f: PlanFeatureDto) =>
+      f.rateLimitWindowSeconds !== undefined || f.rateLimitRequests !== undefined,
+  )
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  rateLimitWindowSeconds?: number;
 }
 
 export class CreatePlanDto {

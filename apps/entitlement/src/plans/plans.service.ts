@@ -36,6 +36,10 @@ export class PlansService {
             includedUnits: f.includedUnits ?? 0,
             limitPolicy: f.limitPolicy ?? 'block',
             unitPrice: f.unitPrice ?? 1,
+            usagePeriod: f.usagePeriod ?? 'billing',
+            softLimitPercent: f.softLimitPercent ?? null,
+            rateLimitRequests: f.rateLimitRequests ?? null,
+            rateLimitWindowSeconds: f.rateLimitWindowSeconds ?? null,
           }),
         ),
       });

@@ -108,3 +108,55 @@ describe('subscription lifecycle (real Postgres, injectable clock)', () => {
     expect((await fx.lifecycle.current(tenant.customerId))?.status).toBe('active');
   });
 });
+
+describe('feature usage periods and soft limits (real Postgres, injectable clock)', () => {
+  let fx: EntitlementFixture;
+
+  beforeAll(async () => {
+    fx = await EntitlementFixture.open(5);
+  });
+  beforeEach(() => fx.clock.set(new Date()));
+  afterAll(() => fx.close());
+
+  const check = (apiKey: string) => fx.check.execute(fx.checkInput(apiKey));
+
+  it('counts included units per day when the feature says so', async () => {
+    const tenant = await fx.seedTenant({
+      feature: { includedUnits: 1, limitPolicy: 'block', usagePeriod: 'day' },
+    });
+    expect((await check(tenant.apiKey)).allowed).toBe(true);
+    const refused = await check(tenant.apiKey);
+    expect(refused).toMatchObject({
+      allowed: false,
+      denial: { code: 'quota-exhausted', limit: 1, used: 1 },
+    });
+    const resetsAt = !refused.allowed ? refused.denial.resetsAt! : new Date(0);
+    expect(resetsAt.getTime() - fx.clock.now().getTime()).toBeLessThanOrEqual(DAY);
+    fx.clock.set(resetsAt);
+    expect((await check(tenant.apiKey)).allowed).toBe(true);
+  });
+
+  it('never resets included units of a lifetime (none) allowance', async () => {
+    const tenant = await fx.seedTenant({
+      feature: { includedUnits: 1, limitPolicy: 'block', usagePeriod: 'none' },
+    });
+    expect((await check(tenant.apiKey)).allowed).toBe(true);
+    fx.clock.advance(400 * DAY);
+    expect(await check(tenant.apiKey)).toMatchObject({
+      allowed: false,
+      denial: { code: 'quota-exhausted' },
+    });
+  });
+
+  it('warns once the soft-limit share of the included units is used', async () => {
+    const tenant = await fx.seedTenant({
+      feature: { includedUnits: 5, limitPolicy: 'block', softLimitPercent: 80 },
+    });
+    const decisions = [];
+    for (let i = 0; i < 5; i++) decisions.push(await check(tenant.apiKey));
+    expect(decisions.map((d) => (d.allowed ? (d.warnings?.[0]?.code ?? null) : 'refused'))).toEqual(
+      [null, null, null, 'soft-limit-reached', 'soft-limit-reached'],
+    );
+    expect(decisions[3]).toMatchObject({ warnings: [{ used: 4, limit: 5 }] });
+  });
+});

@@ -11,6 +11,7 @@ export interface CurrentSubscription {
   planKey: string;
   periodStart: Date;
   periodEnd: Date;
+  billingAnchor: Date;
   pastDueSince: Date | null;
   gracePeriodSeconds: number;
 }
@@ -64,6 +65,7 @@ export class SubscriptionLifecycleService {
       planKey: row.plan_key,
       periodStart: row.current_period_start,
       periodEnd: row.current_period_end,
+      billingAnchor: row.billing_anchor,
       pastDueSince: row.past_due_since,
       gracePeriodSeconds: row.grace_period_seconds,
     };

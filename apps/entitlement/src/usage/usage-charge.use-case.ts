@@ -5,10 +5,14 @@ import { DataSource, EntityManager } from 'typeorm';
 import { LedgerService } from '../credits/ledger.service';
 import { FeatureUsageService } from '../decisions/feature-usage.service';
 import { LeaseSettlementService } from '../decisions/lease-settlement.service';
+import { usageWindow } from '../decisions/usage-window';
+import type { UsagePeriod } from '../plans/plan-feature.entity';
+import { Clock } from '@paygate/clock';
 import { SubscriptionLifecycleService } from '../subscriptions/subscription-lifecycle.service';
 
 interface MeteredFeatureRow {
   feature_key: string;
+  usage_period: UsagePeriod;
   included_units: string;
   limit_policy: 'block' | 'credits' | 'overage';
   unit_price: string;
@@ -33,6 +37,7 @@ export class UsageChargeUseCase {
     private readonly usage: FeatureUsageService,
     private readonly leases: LeaseSettlementService,
     private readonly subscriptions: SubscriptionLifecycleService,
+    @Inject(Clock) private readonly clock: Clock,
   ) {}
 
   execute(event: UsageRecordedEvent): Promise<ChargeOutcome> {
@@ -60,7 +65,7 @@ export class UsageChargeUseCase {
     const subscription = await this.subscriptions.current(event.customerId, manager);
     const [feature]: MeteredFeatureRow[] = subscription
       ? await manager.query(
-          `SELECT "feature_key", "included_units", "limit_policy", "unit_price" FROM "entitlement"."plan_features"
+          `SELECT "feature_key", "included_units", "limit_policy", "unit_price", "usage_period" FROM "entitlement"."plan_features"
            WHERE "plan_id" = $1 AND "meter_key" = $2 AND "kind" = 'metered' ORDER BY "feature_key" LIMIT 1`,
           [subscription.planId, event.meterKey],
         )
@@ -72,12 +77,8 @@ export class UsageChargeUseCase {
       );
       return 'unbillable';
     }
-    const used = await this.usage.lock(
-      manager,
-      subscription.id,
-      feature.feature_key,
-      subscription.periodStart,
-    );
+    const window = usageWindow(feature.usage_period, subscription, this.clock.now());
+    const used = await this.usage.lock(manager, subscription.id, feature.feature_key, window.start);
     const fromIncluded = Math.min(units, Math.max(0, toSafeInt(feature.included_units) - used));
     const beyond = units - fromIncluded;
     if (beyond > 0 && feature.limit_policy === 'credits') {
@@ -92,13 +93,7 @@ export class UsageChargeUseCase {
         });
       }
     }
-    await this.usage.add(
-      manager,
-      subscription.id,
-      feature.feature_key,
-      subscription.periodStart,
-      units,
-    );
+    await this.usage.add(manager, subscription.id, feature.feature_key, window.start, units);
     return 'applied';
   }
 }

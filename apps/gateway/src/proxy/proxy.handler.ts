@@ -28,13 +28,25 @@ const upstreamLatency = histogram(
   ['route'],
 );
 
-/** Caveats on allowed requests, e.g. `subscription-past-due; until="2026-12-01T00:00:00.000Z"`. */
+/**
+ * Caveats on allowed requests, e.g. `subscription-past-due; until="2026-12-01T00:00:00.000Z"`
+ * or `soft-limit-reached; used=80; limit=100; until="…"`.
+ */
 const WARNING_HEADER = 'paygate-warning';
 
 function warningHeader(decision: CheckResponse): string | undefined {
   const warnings = decision.warnings ?? [];
   if (warnings.length === 0) return undefined;
-  return warnings.map((w) => (w.until ? `${w.code}; until="${w.until}"` : w.code)).join(', ');
+  return warnings
+    .map((w) => {
+      const params = [
+        w.used !== undefined ? `used=${w.used}` : '',
+        w.limit !== undefined ? `limit=${w.limit}` : '',
+        w.until ? `until="${w.until}"` : '',
+      ].filter(Boolean);
+      return [w.code, ...params].join('; ');
+    })
+    .join(', ');
 }
 
 /** Headers that identify the caller to paygate and must not reach the upstream. */
