@@ -15,6 +15,8 @@ import { EntitlementConfig } from './config/entitlement.config';
 import { EntitlementChanges } from './changes/entitlement-changes';
 import { CreditsController } from './credits/credits.controller';
 import { CreditsService } from './credits/credits.service';
+import { GrantSweeper } from './credits/grant-sweeper';
+import { GrantsService } from './credits/grants.service';
 import { LedgerService } from './credits/ledger.service';
 import { CustomersController } from './customers/customers.controller';
 import { CustomersService } from './customers/customers.service';
@@ -81,6 +83,8 @@ export class EntitlementModule {
         SubscriptionsService,
         SubscriptionLifecycleService,
         LedgerService,
+        GrantsService,
+        GrantSweeper,
         CreditsService,
         FeatureUsageService,
         LeaseSettlementService,

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { EntitlementChanges } from './changes/entitlement-changes';
 import { CreditsService } from './credits/credits.service';
+import { GrantsService } from './credits/grants.service';
 import { LedgerService } from './credits/ledger.service';
 import { CustomersService } from './customers/customers.service';
 import { CheckUseCase } from './decisions/check.use-case';
@@ -24,20 +25,22 @@ export function createEntitlementServices(dataSource: DataSource, clock: Clock) 
   const ledger = new LedgerService(dataSource);
   const usage = new FeatureUsageService();
   const lifecycle = new SubscriptionLifecycleService(dataSource, clock);
-  const settlement = new LeaseSettlementService(ledger, usage);
+  const grants = new GrantsService(ledger, changes, clock);
+  const settlement = new LeaseSettlementService(ledger, usage, grants);
   return {
     changes,
     customers,
     plans,
     ledger,
+    grants,
     usage,
     lifecycle,
     settlement,
     subscriptions: new SubscriptionsService(dataSource, customers, plans, clock, changes),
-    credits: new CreditsService(dataSource, ledger, customers, changes),
+    credits: new CreditsService(dataSource, ledger, customers, grants, clock),
     apiKeys: new ApiKeysService(dataSource, customers, changes),
-    check: new CheckUseCase(dataSource, ledger, usage, lifecycle, clock, changes),
-    charge: new UsageChargeUseCase(dataSource, ledger, usage, settlement, lifecycle, clock),
+    check: new CheckUseCase(dataSource, ledger, usage, lifecycle, clock, changes, grants),
+    charge: new UsageChargeUseCase(dataSource, ledger, usage, settlement, lifecycle, clock, grants),
   };
 }
 

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsDateString, IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { GRANT_SOURCES, GrantSource } from './grants.service';
 
 export class CreateGrantDto {
   @IsInt()
@@ -11,6 +12,25 @@ export class CreateGrantDto {
   @IsString()
   @Length(1, 500)
   description?: string;
+
+  @IsOptional()
+  @IsIn(GRANT_SOURCES)
+  source?: Exclude<GrantSource, 'migrated' | 'returned'>;
+
+  /** Lower burns first. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  priority?: number;
+
+  @IsOptional()
+  @IsDateString({ strict: true })
+  effectiveAt?: string;
+
+  @IsOptional()
+  @IsDateString({ strict: true })
+  expiresAt?: string;
 }
 
 export class LedgerQueryDto {

@@ -15,6 +15,7 @@ import type { FastifyReply } from 'fastify';
 import { AdminTokenGuard } from '@paygate/http';
 import { CreateGrantDto, LedgerQueryDto } from './credit.dto';
 import { CreditsService } from './credits.service';
+import { GrantView } from './grants.service';
 import { BalanceView, LedgerEntryView } from './ledger.service';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
@@ -24,14 +25,17 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 export class CreditsController {
   constructor(private readonly credits: CreditsService) {}
 
-  /** Adds credits. Send an Idempotency-Key: a replay returns the first result with 200. */
+  /**
+   * Adds credits as a grant (priority, effective date, expiry). Send an Idempotency-Key: a
+   * replay returns the first result with 200; the same key with another body is a 409.
+   */
   @Post('grants')
   async grant(
     @Param('customerId', ParseUUIDPipe) customerId: string,
     @Body() dto: CreateGrantDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<LedgerEntryView> {
+  ): Promise<GrantView> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new ProblemException({
         code: 'validation-failed',
@@ -40,10 +44,16 @@ export class CreditsController {
         },
       });
     }
-    const { entry, replayed } = await this.credits.grant(customerId, dto, idempotencyKey);
+    const { grant, replayed } = await this.credits.grant(customerId, dto, idempotencyKey);
     void reply.status(replayed ? 200 : 201);
     if (replayed) void reply.header('idempotent-replayed', 'true');
-    return entry;
+    return grant;
+  }
+
+  /** Grants in burn order, expired ones last. */
+  @Get('grants')
+  grants(@Param('customerId', ParseUUIDPipe) customerId: string): Promise<GrantView[]> {
+    return this.credits.listGrants(customerId);
   }
 
   @Get('balance')

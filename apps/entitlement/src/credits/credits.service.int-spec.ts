@@ -16,7 +16,7 @@ describe('CreditsService (real Postgres)', () => {
     const first = await fx.credits.grant(tenant.customerId, { amount: 7 }, key);
     const replay = await fx.credits.grant(tenant.customerId, { amount: 7 }, key);
     expect(first.replayed).toBe(false);
-    expect(replay).toEqual({ entry: first.entry, replayed: true });
+    expect(replay).toEqual({ grant: first.grant, replayed: true });
     await expect(fx.credits.grant(tenant.customerId, { amount: 8 }, key)).rejects.toThrow(
       DomainError,
     );

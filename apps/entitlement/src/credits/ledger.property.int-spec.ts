@@ -82,6 +82,16 @@ describe('ledger properties (real Postgres)', () => {
           [tenant.customerId],
         );
         expect(balance.available).toBe(sum);
+        // Credits left in active grants cover the balance; the difference is the overdraft.
+        const [{ granted }] = await fx.dataSource.query(
+          `SELECT COALESCE(SUM("remaining"), 0)::int AS "granted" FROM "entitlement"."grants"
+           WHERE "customer_id" = $1 AND "status" = 'active'`,
+          [tenant.customerId],
+        );
+        expect(granted - balance.available).toBeGreaterThanOrEqual(0);
+        expect(granted - balance.available).toBeLessThanOrEqual(unleasedCharged);
+        if (balance.available >= 0 && unleasedCharged === 0)
+          expect(granted).toBe(balance.available);
         expect(balance.available).toBeGreaterThanOrEqual(-unleasedCharged);
         expect(
           (await fx.ledger.findDrift()).filter((d) => d.customerId === tenant.customerId),

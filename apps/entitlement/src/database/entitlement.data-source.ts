@@ -8,6 +8,7 @@ import { Subscription } from '../subscriptions/subscription.entity';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
 import { SubscriptionLifecycle1764100000000 } from './migrations/1764100000000-subscription-lifecycle';
 import { FeatureUsagePeriods1764100000002 } from './migrations/1764100000002-feature-usage-periods';
+import { CreditGrants1764100000003 } from './migrations/1764100000003-credit-grants';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -22,6 +23,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       InitialSchema1764000000000,
       SubscriptionLifecycle1764100000000,
       FeatureUsagePeriods1764100000002,
+      CreditGrants1764100000003,
     ],
   });
 }

@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { Clock } from '@paygate/clock';
 import { toSafeInt } from '@paygate/database';
 import { DataSource, EntityManager } from 'typeorm';
 import { hashApiKey } from '../api-keys/api-key-hash';
 import { EntitlementChanges } from '../changes/entitlement-changes';
+import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
 import type { LimitPolicy, UsagePeriod } from '../plans/plan-feature.entity';
 import {
@@ -68,6 +70,7 @@ export class CheckUseCase {
     private readonly subscriptions: SubscriptionLifecycleService,
     @Inject(Clock) private readonly clock: Clock,
     private readonly changes: EntitlementChanges,
+    private readonly grants: GrantsService,
   ) {}
 
   async execute(input: CheckInput): Promise<Decision> {
@@ -172,6 +175,8 @@ export class CheckUseCase {
     }
     if (beyond > 0 && feature.limit_policy === 'credits') {
       credits = beyond * toSafeInt(feature.unit_price);
+      // Grants that became effective or expired since the last change count first.
+      if (credits > 0) await this.grants.settleDue(manager, customerId);
       const left =
         credits > 0 ? await this.ledger.takeIfAvailable(manager, customerId, credits) : undefined;
       // Emptying the balance changes every later decision: tell the gateways.
@@ -190,11 +195,13 @@ export class CheckUseCase {
         });
       }
     }
-    const [lease]: { id: string }[] = await manager.query(
+    const lease = { id: randomUUID() };
+    await manager.query(
       `INSERT INTO "entitlement"."leases"
-         ("customer_id", "subscription_id", "feature_key", "period_start", "request_id", "units", "credits", "status")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'held') RETURNING "id"`,
+         ("id", "customer_id", "subscription_id", "feature_key", "period_start", "request_id", "units", "credits", "status")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'held')`,
       [
+        lease.id,
         customerId,
         subscription.id,
         input.feature,
@@ -205,6 +212,7 @@ export class CheckUseCase {
       ],
     );
     if (credits > 0) {
+      await this.grants.burn(manager, customerId, credits, lease.id);
       await this.ledger.recordTaken(manager, {
         customerId,
         type: 'reserve',

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { toSafeInt } from '@paygate/database';
 import type { EntityManager } from 'typeorm';
+import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
 import { FeatureUsageService } from './feature-usage.service';
 
@@ -24,6 +25,7 @@ export class LeaseSettlementService {
   constructor(
     private readonly ledger: LedgerService,
     private readonly usage: FeatureUsageService,
+    private readonly grants: GrantsService,
   ) {}
 
   /** Gives a held lease's units and credits back; false if it was already closed or is unknown. */
@@ -52,6 +54,7 @@ export class LeaseSettlementService {
         leaseId,
         description: reason,
       });
+      await this.grants.restore(manager, lease.customer_id, leaseId, credits);
     }
     return true;
   }

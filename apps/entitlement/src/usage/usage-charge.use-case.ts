@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { UsageRecordedEvent } from '@paygate/contracts';
 import { toSafeInt } from '@paygate/database';
 import { DataSource, EntityManager } from 'typeorm';
+import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
 import { FeatureUsageService } from '../decisions/feature-usage.service';
 import { LeaseSettlementService } from '../decisions/lease-settlement.service';
@@ -38,6 +39,7 @@ export class UsageChargeUseCase {
     private readonly leases: LeaseSettlementService,
     private readonly subscriptions: SubscriptionLifecycleService,
     @Inject(Clock) private readonly clock: Clock,
+    private readonly grants: GrantsService,
   ) {}
 
   execute(event: UsageRecordedEvent): Promise<ChargeOutcome> {
@@ -84,6 +86,8 @@ export class UsageChargeUseCase {
     if (beyond > 0 && feature.limit_policy === 'credits') {
       const credits = beyond * toSafeInt(feature.unit_price);
       if (credits > 0) {
+        await this.grants.settleDue(manager, event.customerId);
+        await this.grants.burn(manager, event.customerId, credits);
         await this.ledger.append(manager, {
           customerId: event.customerId,
           type: 'debit',

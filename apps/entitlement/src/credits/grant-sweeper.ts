@@ -1,0 +1,54 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { Clock } from '@paygate/clock';
+import { DataSource } from 'typeorm';
+import { GrantsService } from './grants.service';
+
+const SWEEP_INTERVAL_MS = 30_000;
+const CUSTOMERS_PER_SWEEP = 500;
+
+/**
+ * Decisions and balance reads apply due grant changes themselves; this sweep makes expiries and
+ * effective dates reach the ledger on time for customers nobody is looking at.
+ */
+@Injectable()
+export class GrantSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(GrantSweeper.name);
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    private readonly grants: GrantsService,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.sweep().catch((err: unknown) => this.logger.warn({ err }, 'grant sweep failed'));
+    }, SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Settles due grants customer by customer, each in its own short transaction. */
+  async sweep(): Promise<number> {
+    const due: { customer_id: string }[] = await this.dataSource.query(
+      `SELECT DISTINCT "customer_id" FROM "entitlement"."grants"
+       WHERE "status" <> 'expired' AND (("status" = 'pending' AND "effective_at" <= $1) OR "expires_at" <= $1)
+       LIMIT $2`,
+      [this.clock.now(), CUSTOMERS_PER_SWEEP],
+    );
+    for (const { customer_id } of due) {
+      await this.dataSource.transaction((manager) => this.grants.settleDue(manager, customer_id));
+    }
+    return due.length;
+  }
+}

@@ -1,0 +1,304 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '@paygate/clock';
+import { toSafeInt } from '@paygate/database';
+import { DomainError } from '@paygate/problem-details';
+import type { EntityManager } from 'typeorm';
+import { EntitlementChanges } from '../changes/entitlement-changes';
+import { LedgerService } from './ledger.service';
+
+export const GRANT_SOURCES = ['purchase', 'promotional', 'manual'] as const;
+export type GrantSource = (typeof GRANT_SOURCES)[number] | 'migrated' | 'returned';
+
+export interface GrantInput {
+  customerId: string;
+  amount: number;
+  source: GrantSource;
+  priority?: number;
+  effectiveAt?: Date;
+  expiresAt?: Date;
+  idempotencyKey: string;
+  requestHash?: string;
+  description?: string;
+}
+
+export interface GrantView {
+  id: string;
+  customerId: string;
+  source: GrantSource;
+  amount: number;
+  remaining: number;
+  priority: number;
+  effectiveAt: string;
+  expiresAt: string | null;
+  status: 'pending' | 'active' | 'expired';
+  description: string | null;
+  createdAt: string;
+}
+
+interface GrantRow {
+  id: string;
+  customer_id: string;
+  source: GrantSource;
+  amount: string;
+  remaining: string;
+  priority: number;
+  effective_at: Date;
+  expires_at: Date | null;
+  status: 'pending' | 'active' | 'expired';
+  request_hash: string | null;
+  description: string | null;
+  created_at: Date;
+}
+
+const toView = (g: GrantRow): GrantView => ({
+  id: g.id,
+  customerId: g.customer_id,
+  source: g.source,
+  amount: toSafeInt(g.amount),
+  remaining: toSafeInt(g.remaining),
+  priority: g.priority,
+  effectiveAt: g.effective_at.toISOString(),
+  expiresAt: g.expires_at ? g.expires_at.toISOString() : null,
+  status: g.status,
+  description: g.description,
+  createdAt: g.created_at.toISOString(),
+});
+
+/**
+ * Credits live in grants. Spending burns them in order (priority, earliest expiry, oldest);
+ * a grant becomes spendable at its effective date and what is left of it expires, as ledger
+ * entries, at its expiry. Invariant, kept under the customer's balance row lock: the stored
+ * balance equals the credits remaining in active grants minus the overdraft (usage reported
+ * without a lease that no grant covered), and a new grant pays the overdraft off first.
+ */
+@Injectable()
+export class GrantsService {
+  constructor(
+    private readonly ledger: LedgerService,
+    private readonly changes: EntitlementChanges,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  async create(
+    manager: EntityManager,
+    input: GrantInput,
+  ): Promise<{ grant: GrantView; replayed: boolean }> {
+    const effectiveAt = input.effectiveAt ?? this.clock.now();
+    const [inserted]: GrantRow[] = await manager.query(
+      `INSERT INTO "entitlement"."grants" ("customer_id", "source", "amount", "remaining", "priority",
+         "effective_at", "expires_at", "status", "idempotency_key", "request_hash", "description")
+       VALUES ($1, $2, $3, 0, $4, $5, $6, 'pending', $7, $8, $9)
+       ON CONFLICT ("idempotency_key") DO NOTHING RETURNING *`,
+      [
+        input.customerId,
+        input.source,
+        input.amount,
+        input.priority ?? 100,
+        effectiveAt,
+        input.expiresAt ?? null,
+        input.idempotencyKey,
+        input.requestHash ?? null,
+        input.description ?? null,
+      ],
+    );
+    if (!inserted) {
+      const [existing]: GrantRow[] = await manager.query(
+        `SELECT * FROM "entitlement"."grants" WHERE "idempotency_key" = $1`,
+        [input.idempotencyKey],
+      );
+      if (
+        existing.customer_id !== input.customerId ||
+        existing.request_hash !== (input.requestHash ?? null)
+      ) {
+        throw new DomainError(
+          'conflict',
+          'This idempotency key was already used for a different request.',
+        );
+      }
+      return { grant: toView(existing), replayed: true };
+    }
+    await this.settleDue(manager, input.customerId);
+    const [current]: GrantRow[] = await manager.query(
+      `SELECT * FROM "entitlement"."grants" WHERE "id" = $1`,
+      [inserted.id],
+    );
+    return { grant: toView(current), replayed: false };
+  }
+
+  /** Activates grants that became effective and expires those past their expiry. */
+  async settleDue(manager: EntityManager, customerId: string): Promise<void> {
+    const now = this.clock.now();
+    const due: { id: string }[] = await manager.query(
+      `SELECT "id" FROM "entitlement"."grants"
+       WHERE "customer_id" = $1 AND "status" <> 'expired'
+         AND (("status" = 'pending' AND "effective_at" <= $2) OR "expires_at" <= $2)
+       ORDER BY "effective_at", "id"`,
+      [customerId, now],
+    );
+    if (due.length === 0) return;
+    await this.lockBalance(manager, customerId);
+    for (const { id } of due) {
+      const [grant]: GrantRow[] = await manager.query(
+        `SELECT * FROM "entitlement"."grants" WHERE "id" = $1 FOR UPDATE`,
+        [id],
+      );
+      if (grant.status === 'pending' && grant.effective_at <= now)
+        await this.activate(manager, grant);
+      if (grant.expires_at && grant.expires_at <= now) await this.expire(manager, id);
+    }
+  }
+
+  /**
+   * Takes `amount` credits from the customer's grants in burn order and returns how many the
+   * grants covered (less than `amount` only for usage that overdraws). With a lease id, what
+   * each grant gave is remembered so that a release gives it back to the same grants.
+   */
+  async burn(
+    manager: EntityManager,
+    customerId: string,
+    amount: number,
+    leaseId?: string,
+  ): Promise<number> {
+    const grants: { id: string; remaining: string }[] = await manager.query(
+      `SELECT "id", "remaining" FROM "entitlement"."grants"
+       WHERE "customer_id" = $1 AND "status" = 'active' AND "remaining" > 0
+       ORDER BY "priority", "expires_at" NULLS LAST, "created_at", "id" FOR UPDATE`,
+      [customerId],
+    );
+    let left = amount;
+    for (const g of grants) {
+      if (left === 0) break;
+      const take = Math.min(left, toSafeInt(g.remaining));
+      left -= take;
+      await manager.query(
+        `UPDATE "entitlement"."grants" SET "remaining" = "remaining" - $2 WHERE "id" = $1`,
+        [g.id, take],
+      );
+      if (leaseId) {
+        await manager.query(
+          `INSERT INTO "entitlement"."lease_grant_allocations" ("lease_id", "grant_id", "amount") VALUES ($1, $2, $3)`,
+          [leaseId, g.id, take],
+        );
+      }
+    }
+    return amount - left;
+  }
+
+  /**
+   * Puts a released lease's credits back into the grants they came from. Credits of a grant
+   * that expired meanwhile expire at once; credits with no record (leases from before grants
+   * existed) come back as a grant of their own.
+   */
+  async restore(
+    manager: EntityManager,
+    customerId: string,
+    leaseId: string,
+    credits: number,
+  ): Promise<void> {
+    const allocations: { grant_id: string; amount: string }[] = await manager.query(
+      `WITH released AS (
+         DELETE FROM "entitlement"."lease_grant_allocations" WHERE "lease_id" = $1 RETURNING "grant_id", "amount"
+       ) SELECT * FROM released ORDER BY "grant_id"`,
+      [leaseId],
+    );
+    let restored = 0;
+    for (const a of allocations) {
+      const amount = toSafeInt(a.amount);
+      restored += amount;
+      const [grant]: { status: string }[] = await manager.query(
+        `SELECT "status" FROM "entitlement"."grants" WHERE "id" = $1 FOR UPDATE`,
+        [a.grant_id],
+      );
+      if (grant.status === 'active') {
+        await manager.query(
+          `UPDATE "entitlement"."grants" SET "remaining" = "remaining" + $2 WHERE "id" = $1`,
+          [a.grant_id, amount],
+        );
+      } else {
+        await this.ledger.append(manager, {
+          customerId,
+          type: 'expire',
+          amount: -amount,
+          idempotencyKey: `lease:${leaseId}:expire:${a.grant_id}`,
+          leaseId,
+          description: 'returned credits of an expired grant',
+        });
+      }
+    }
+    if (credits > restored) {
+      await manager.query(
+        `INSERT INTO "entitlement"."grants" ("customer_id", "source", "amount", "remaining", "effective_at",
+           "status", "idempotency_key", "description")
+         VALUES ($1, 'returned', $2, $2, $3, 'active', $4, 'credits returned by a lease')`,
+        [customerId, credits - restored, this.clock.now(), `lease:${leaseId}:returned`],
+      );
+    }
+  }
+
+  async list(manager: EntityManager, customerId: string): Promise<GrantView[]> {
+    const rows: GrantRow[] = await manager.query(
+      `SELECT * FROM "entitlement"."grants" WHERE "customer_id" = $1
+       ORDER BY "status" = 'expired', "priority", "expires_at" NULLS LAST, "created_at", "id"`,
+      [customerId],
+    );
+    return rows.map(toView);
+  }
+
+  private async activate(manager: EntityManager, grant: GrantRow): Promise<void> {
+    const amount = toSafeInt(grant.amount);
+    // Overdraft = credits in active grants − balance; a new grant pays it off first.
+    const [{ overdraft }]: { overdraft: string }[] = await manager.query(
+      `SELECT GREATEST(0, COALESCE((SELECT SUM("remaining") FROM "entitlement"."grants"
+                 WHERE "customer_id" = $1 AND "status" = 'active'), 0)
+               - COALESCE((SELECT "available" FROM "entitlement"."balances" WHERE "customer_id" = $1), 0)) AS "overdraft"`,
+      [grant.customer_id],
+    );
+    const remaining = amount - Math.min(amount, toSafeInt(overdraft));
+    await manager.query(
+      `UPDATE "entitlement"."grants" SET "status" = 'active', "remaining" = $2 WHERE "id" = $1`,
+      [grant.id, remaining],
+    );
+    grant.status = 'active';
+    await this.ledger.append(manager, {
+      customerId: grant.customer_id,
+      type: 'grant',
+      amount,
+      idempotencyKey: `grant:${grant.id}`,
+      description: grant.description ?? `${grant.source} grant`,
+    });
+    await this.changes.record(manager, grant.customer_id, 'credits-granted');
+  }
+
+  private async expire(manager: EntityManager, grantId: string): Promise<void> {
+    const [grant]: { customer_id: string; remaining: string }[] = await manager.query(
+      `WITH expired AS (
+         UPDATE "entitlement"."grants" g SET "status" = 'expired', "remaining" = 0
+         FROM (SELECT "id", "remaining" FROM "entitlement"."grants" WHERE "id" = $1) old
+         WHERE g."id" = old."id" RETURNING g."customer_id", old."remaining"
+       ) SELECT * FROM expired`,
+      [grantId],
+    );
+    const left = toSafeInt(grant.remaining);
+    if (left > 0) {
+      await this.ledger.append(manager, {
+        customerId: grant.customer_id,
+        type: 'expire',
+        amount: -left,
+        idempotencyKey: `grant:${grantId}:expire`,
+        description: 'grant expired',
+      });
+    }
+  }
+
+  /** The balance row lock orders every credit change of one customer (see LedgerService). */
+  private async lockBalance(manager: EntityManager, customerId: string): Promise<void> {
+    await manager.query(
+      `INSERT INTO "entitlement"."balances" ("customer_id", "available") VALUES ($1, 0) ON CONFLICT DO NOTHING`,
+      [customerId],
+    );
+    await manager.query(
+      `SELECT 1 FROM "entitlement"."balances" WHERE "customer_id" = $1 FOR UPDATE`,
+      [customerId],
+    );
+  }
+}
