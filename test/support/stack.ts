@@ -17,6 +17,7 @@ export interface StackPorts {
 }
 
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
+export const STRIPE_WEBHOOK_SECRET = 'whsec_e2e_0123456789abcdef';
 
 /**
  * The three services as real processes from dist/, against the real test database and broker.
@@ -66,6 +67,7 @@ export class Stack {
       HTTP_PORT: String(this.ports.entitlementHttp),
       GRPC_URL: `127.0.0.1:${this.ports.entitlementGrpc}`,
       USAGE_RECORDED_GROUP_ID: 'paygate-e2e-entitlement',
+      STRIPE_WEBHOOK_SECRET,
     });
     this.spawn('metering', 'dist/apps/metering/src/main.js', {
       ...common,

@@ -25,6 +25,8 @@ import { CheckUseCase } from './decisions/check.use-case';
 import { EntitlementGrpcController } from './decisions/entitlement.grpc.controller';
 import { FeatureUsageService } from './decisions/feature-usage.service';
 import { LeaseSettlementService } from './decisions/lease-settlement.service';
+import { PaymentEventsUseCase } from './payments/payment-events.use-case';
+import { StripeWebhookController } from './payments/stripe-webhook.controller';
 import { PlansController } from './plans/plans.controller';
 import { PlansService } from './plans/plans.service';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
@@ -46,6 +48,7 @@ export class EntitlementModule {
         SubscriptionsController,
         CreditsController,
         EntitlementGrpcController,
+        StripeWebhookController,
         HealthController,
         MetricsController,
       ],
@@ -91,6 +94,7 @@ export class EntitlementModule {
         CheckUseCase,
         UsageChargeUseCase,
         UsageRecordedConsumer,
+        PaymentEventsUseCase,
       ],
     };
   }

@@ -9,6 +9,7 @@ import { CustomersService } from './customers/customers.service';
 import { CheckUseCase } from './decisions/check.use-case';
 import { FeatureUsageService } from './decisions/feature-usage.service';
 import { LeaseSettlementService } from './decisions/lease-settlement.service';
+import { PaymentEventsUseCase } from './payments/payment-events.use-case';
 import { PlansService } from './plans/plans.service';
 import { SubscriptionLifecycleService } from './subscriptions/subscription-lifecycle.service';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
@@ -27,7 +28,9 @@ export function createEntitlementServices(dataSource: DataSource, clock: Clock) 
   const lifecycle = new SubscriptionLifecycleService(dataSource, clock);
   const grants = new GrantsService(ledger, changes, clock);
   const settlement = new LeaseSettlementService(ledger, usage, grants);
+  const subscriptions = new SubscriptionsService(dataSource, customers, plans, clock, changes);
   return {
+    payments: new PaymentEventsUseCase(dataSource, subscriptions, grants),
     changes,
     customers,
     plans,
@@ -36,7 +39,7 @@ export function createEntitlementServices(dataSource: DataSource, clock: Clock) 
     usage,
     lifecycle,
     settlement,
-    subscriptions: new SubscriptionsService(dataSource, customers, plans, clock, changes),
+    subscriptions,
     credits: new CreditsService(dataSource, ledger, customers, grants, clock),
     apiKeys: new ApiKeysService(dataSource, customers, changes),
     check: new CheckUseCase(dataSource, ledger, usage, lifecycle, clock, changes, grants),

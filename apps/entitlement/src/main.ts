@@ -12,7 +12,8 @@ import { EntitlementModule } from './entitlement.module';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig(EntitlementConfig);
-  const app = await createHttpApp(EntitlementModule.forRoot(config));
+  // Raw bodies are kept so webhook signatures can be verified over the exact bytes.
+  const app = await createHttpApp(EntitlementModule.forRoot(config), { rawBody: true });
   // gRPC edge: validation and error mapping live in its controller, not in the HTTP filter.
   app.connectMicroservice<MicroserviceOptions>({
     transport: Transport.GRPC,

@@ -13,6 +13,8 @@ export interface HttpAppOptions {
    * can forward it without buffering.
    */
   rawBodies?: boolean;
+  /** Keep a copy of parsed bodies as `request.rawBody` (for webhook signatures). */
+  rawBody?: boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function createHttpApp(
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     bufferLogs: true,
     bodyParser: !options.rawBodies,
+    rawBody: options.rawBody ?? false,
   });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ProblemDetailsFilter());

@@ -1,6 +1,15 @@
 import { csv } from '@paygate/config';
 import { Transform } from 'class-transformer';
-import { ArrayNotEmpty, IsIn, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
+import {
+  ArrayNotEmpty,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  MinLength,
+} from 'class-validator';
 
 // Explicit property types: decorator metadata needs them to convert env strings.
 export class EntitlementConfig {
@@ -34,6 +43,15 @@ export class EntitlementConfig {
 
   @IsString()
   USAGE_RECORDED_GROUP_ID: string = 'paygate-entitlement';
+
+  /** Signing secret of the Stripe webhook endpoint (whsec_...); unset disables /v1/webhooks/stripe. */
+  @IsOptional()
+  @IsString()
+  STRIPE_WEBHOOK_SECRET?: string;
+
+  @IsOptional()
+  @IsString()
+  STRIPE_SECRET_KEY?: string;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
   LOG_LEVEL: string = 'info';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@paygate/clock';
 import { DomainError } from '@paygate/problem-details';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { EntitlementChanges } from '../changes/entitlement-changes';
 import { CustomersService } from '../customers/customers.service';
 import { PlansService } from '../plans/plans.service';
@@ -57,38 +57,42 @@ export class SubscriptionsService {
     });
   }
 
-  async update(id: string, dto: UpdateSubscriptionDto): Promise<Subscription> {
-    return this.dataSource.transaction(async (manager) => {
-      const subscription = await manager.findOne(Subscription, {
-        where: { id },
-        lock: { mode: 'pessimistic_write' },
-      });
-      if (!subscription) throw new DomainError('not-found', `Subscription ${id} does not exist.`);
-      if (dto.planId !== undefined) {
-        await this.plans.get(dto.planId);
-        if (dto.planChange === 'now') {
-          subscription.planId = dto.planId;
-          subscription.pendingPlanId = null;
-        } else {
-          subscription.pendingPlanId = dto.planId;
-        }
-      }
-      if (dto.status !== undefined && dto.status !== subscription.status) {
-        // The grace period runs from the moment the subscription became past due.
-        subscription.pastDueSince = dto.status === 'past_due' ? this.clock.now() : null;
-        subscription.status = dto.status;
-      }
-      if (dto.cancelAtPeriodEnd !== undefined)
-        subscription.cancelAtPeriodEnd = dto.cancelAtPeriodEnd;
-      if (dto.gracePeriodSeconds !== undefined)
-        subscription.gracePeriodSeconds = dto.gracePeriodSeconds;
-      subscription.updatedAt = this.clock.now();
-      const saved = await manager.save(subscription);
-      await this.changes.record(manager, subscription.customerId, 'subscription-changed', {
-        subscriptionId: id,
-      });
-      return saved;
+  /** Applies the change in the caller's transaction when one is given (payment events do). */
+  async update(
+    id: string,
+    dto: UpdateSubscriptionDto,
+    outer?: EntityManager,
+  ): Promise<Subscription> {
+    if (!outer) return this.dataSource.transaction((manager) => this.update(id, dto, manager));
+    const manager = outer;
+    const subscription = await manager.findOne(Subscription, {
+      where: { id },
+      lock: { mode: 'pessimistic_write' },
     });
+    if (!subscription) throw new DomainError('not-found', `Subscription ${id} does not exist.`);
+    if (dto.planId !== undefined) {
+      await this.plans.get(dto.planId);
+      if (dto.planChange === 'now') {
+        subscription.planId = dto.planId;
+        subscription.pendingPlanId = null;
+      } else {
+        subscription.pendingPlanId = dto.planId;
+      }
+    }
+    if (dto.status !== undefined && dto.status !== subscription.status) {
+      // The grace period runs from the moment the subscription became past due.
+      subscription.pastDueSince = dto.status === 'past_due' ? this.clock.now() : null;
+      subscription.status = dto.status;
+    }
+    if (dto.cancelAtPeriodEnd !== undefined) subscription.cancelAtPeriodEnd = dto.cancelAtPeriodEnd;
+    if (dto.gracePeriodSeconds !== undefined)
+      subscription.gracePeriodSeconds = dto.gracePeriodSeconds;
+    subscription.updatedAt = this.clock.now();
+    const saved = await manager.save(subscription);
+    await this.changes.record(manager, subscription.customerId, 'subscription-changed', {
+      subscriptionId: id,
+    });
+    return saved;
   }
 
   list(customerId: string): Promise<Subscription[]> {

@@ -1,0 +1,74 @@
+import type Stripe from 'stripe';
+import { toPaymentEvent } from './stripe-webhook.controller';
+
+const SUB = '6f1c2b1e-1d7a-4a55-9d3e-2b6f1b0f4a10';
+const CUS = '0b8a6a1e-5c1f-4b1e-8f63-3c2f5b7a9e21';
+
+const event = (type: string, object: Record<string, unknown>) =>
+  ({ id: 'evt_1', type, data: { object } }) as unknown as Stripe.Event;
+
+describe('toPaymentEvent (Stripe → paygate)', () => {
+  it('maps invoice and subscription events through the paygate subscription id in metadata', () => {
+    expect(
+      toPaymentEvent(
+        event('invoice.paid', {
+          subscription_details: { metadata: { paygate_subscription_id: SUB } },
+        }),
+      ),
+    ).toEqual({
+      kind: 'invoice-paid',
+      subscriptionId: SUB,
+    });
+    expect(
+      toPaymentEvent(
+        event('invoice.payment_failed', {
+          parent: { subscription_details: { metadata: { paygate_subscription_id: SUB } } },
+        }),
+      ),
+    ).toEqual({ kind: 'payment-failed', subscriptionId: SUB });
+    expect(
+      toPaymentEvent(
+        event('customer.subscription.deleted', { metadata: { paygate_subscription_id: SUB } }),
+      ),
+    ).toEqual({
+      kind: 'subscription-deleted',
+      subscriptionId: SUB,
+    });
+  });
+
+  it('turns a paid checkout with paygate metadata into a credit purchase', () => {
+    expect(
+      toPaymentEvent(
+        event('checkout.session.completed', {
+          payment_status: 'paid',
+          metadata: { paygate_customer_id: CUS, credits: '500' },
+        }),
+      ),
+    ).toEqual({ kind: 'credits-purchased', customerId: CUS, credits: 500 });
+  });
+
+  it('ignores unpaid checkouts, bad metadata and other event types', () => {
+    expect(
+      toPaymentEvent(
+        event('checkout.session.completed', {
+          payment_status: 'unpaid',
+          metadata: { paygate_customer_id: CUS, credits: '5' },
+        }),
+      ),
+    ).toBeUndefined();
+    expect(
+      toPaymentEvent(
+        event('checkout.session.completed', {
+          payment_status: 'paid',
+          metadata: { paygate_customer_id: CUS, credits: '-5' },
+        }),
+      ),
+    ).toBeUndefined();
+    expect(
+      toPaymentEvent(
+        event('invoice.paid', { metadata: { paygate_subscription_id: 'not-a-uuid' } }),
+      ),
+    ).toBeUndefined();
+    expect(toPaymentEvent(event('charge.refunded', {}))).toBeUndefined();
+  });
+});

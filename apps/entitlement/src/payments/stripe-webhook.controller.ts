@@ -1,0 +1,101 @@
+import { Controller, HttpCode, Inject, Logger, Post, Req } from '@nestjs/common';
+import type { RawBodyRequest } from '@nestjs/common';
+import { ProblemException } from '@paygate/problem-details';
+import type { FastifyRequest } from 'fastify';
+import Stripe from 'stripe';
+import { EntitlementConfig } from '../config/entitlement.config';
+import { PaymentEvent } from './payment-event';
+import { PaymentEventsUseCase } from './payment-events.use-case';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+type Metadata = Record<string, string> | null | undefined;
+
+/**
+ * Stripe's objects name paygate's records in their metadata: `paygate_subscription_id` on the
+ * Stripe subscription (invoices carry it in `subscription_details`), and `paygate_customer_id`
+ * plus `credits` on a Checkout Session that buys credits.
+ */
+export function toPaymentEvent(event: Stripe.Event): PaymentEvent | undefined {
+  const object = event.data.object as unknown as {
+    metadata?: Metadata;
+    subscription_details?: { metadata?: Metadata } | null;
+    parent?: { subscription_details?: { metadata?: Metadata } | null } | null;
+    payment_status?: string;
+  };
+  const subscriptionId =
+    object.metadata?.paygate_subscription_id ??
+    object.subscription_details?.metadata?.paygate_subscription_id ??
+    object.parent?.subscription_details?.metadata?.paygate_subscription_id;
+  const valid = (id: string | undefined): id is string => id !== undefined && UUID.test(id);
+  switch (event.type) {
+    case 'invoice.paid':
+      return valid(subscriptionId) ? { kind: 'invoice-paid', subscriptionId } : undefined;
+    case 'invoice.payment_failed':
+      return valid(subscriptionId) ? { kind: 'payment-failed', subscriptionId } : undefined;
+    case 'customer.subscription.deleted':
+      return valid(subscriptionId) ? { kind: 'subscription-deleted', subscriptionId } : undefined;
+    case 'checkout.session.completed': {
+      const customerId = object.metadata?.paygate_customer_id;
+      const credits = Number(object.metadata?.credits);
+      if (object.payment_status !== 'paid' || !valid(customerId)) return undefined;
+      if (!Number.isSafeInteger(credits) || credits <= 0) return undefined;
+      return { kind: 'credits-purchased', customerId, credits };
+    }
+    default:
+      return undefined;
+  }
+}
+
+@Controller('v1/webhooks')
+export class StripeWebhookController {
+  private readonly logger = new Logger(StripeWebhookController.name);
+  // The key is only needed for API calls; verifying webhooks needs the endpoint secret alone.
+  private readonly stripe: Stripe;
+
+  constructor(
+    @Inject(EntitlementConfig) private readonly config: EntitlementConfig,
+    private readonly payments: PaymentEventsUseCase,
+  ) {
+    this.stripe = new Stripe(config.STRIPE_SECRET_KEY ?? 'sk_unused_webhooks_only');
+  }
+
+  /** Verifies the Stripe-Signature over the raw body, then applies the event once. */
+  @Post('stripe')
+  @HttpCode(200)
+  async receive(
+    @Req() request: RawBodyRequest<FastifyRequest>,
+  ): Promise<{ received: true; outcome: string }> {
+    const secret = this.config.STRIPE_WEBHOOK_SECRET;
+    if (!secret)
+      throw new ProblemException({
+        code: 'not-found',
+        detail: 'Stripe webhooks are not configured.',
+      });
+    const signature = request.headers['stripe-signature'];
+    let event: Stripe.Event;
+    try {
+      if (typeof signature !== 'string' || !request.rawBody)
+        throw new Error('missing signature or body');
+      event = this.stripe.webhooks.constructEvent(request.rawBody, signature, secret);
+    } catch (err) {
+      throw new ProblemException({
+        code: 'validation-failed',
+        detail: 'The Stripe-Signature header does not verify.',
+        extensions: { errors: [{ field: 'Stripe-Signature', messages: [(err as Error).message] }] },
+      });
+    }
+    const paymentEvent = toPaymentEvent(event);
+    if (!paymentEvent) {
+      // Acknowledged so Stripe does not retry an event paygate has no use for.
+      this.logger.log({ type: event.type, id: event.id }, 'stripe event ignored');
+      return { received: true, outcome: 'ignored' };
+    }
+    const outcome = await this.payments.execute({
+      provider: 'stripe',
+      id: event.id,
+      event: paymentEvent,
+    });
+    return { received: true, outcome };
+  }
+}
