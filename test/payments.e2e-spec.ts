@@ -4,13 +4,16 @@ import { ADMIN_TOKEN, STRIPE_WEBHOOK_SECRET, Stack } from './support/stack';
 
 /** Stripe webhooks against the real entitlement process, signed with the official helper. */
 describe('payment provider webhooks (e2e)', () => {
-  const stack = new Stack({
-    entitlementHttp: 13101,
-    entitlementGrpc: 15151,
-    metering: 13102,
-    gateway: 18180,
-    upstream: 14100,
-  });
+  const stack = new Stack(
+    {
+      entitlementHttp: 13101,
+      entitlementGrpc: 15151,
+      metering: 13102,
+      gateway: 18180,
+      upstream: 14100,
+    },
+    'payments-',
+  );
   const stripe = new Stripe('sk_test_unused');
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 

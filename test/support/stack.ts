@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 const root = join(__dirname, '..', '..');
 export const ARTIFACTS = join(root, 'test-artifacts');
 
+type Service = 'entitlement' | 'metering' | 'gateway';
+
 export interface StackPorts {
   entitlementHttp: number;
   entitlementGrpc: number;
@@ -26,7 +28,11 @@ export const STRIPE_WEBHOOK_SECRET = 'whsec_e2e_0123456789abcdef';
 export class Stack {
   private readonly processes: { name: string; child: ChildProcess }[] = [];
 
-  constructor(readonly ports: StackPorts) {}
+  /** `label` prefixes the log files, so two stacks in one test keep separate logs. */
+  constructor(
+    readonly ports: StackPorts,
+    private readonly label = '',
+  ) {}
 
   url(service: 'entitlement' | 'metering' | 'gateway'): string {
     const port = {
@@ -37,7 +43,8 @@ export class Stack {
     return `http://127.0.0.1:${port}`;
   }
 
-  async start(): Promise<void> {
+  /** Starts the services (all three unless named), each as its own process. */
+  async start(services: Service[] = ['entitlement', 'metering', 'gateway']): Promise<void> {
     mkdirSync(ARTIFACTS, { recursive: true });
     const config = testConfig();
     const routesFile = join(ARTIFACTS, 'routes.e2e.json');
@@ -62,28 +69,29 @@ export class Stack {
       ADMIN_TOKEN,
       LOG_LEVEL: 'info',
     };
-    this.spawn('entitlement', 'dist/apps/entitlement/src/main.js', {
+    const env = {} as Record<Service, Record<string, string>>;
+    env.entitlement = {
       ...common,
       HTTP_PORT: String(this.ports.entitlementHttp),
       GRPC_URL: `127.0.0.1:${this.ports.entitlementGrpc}`,
       USAGE_RECORDED_GROUP_ID: 'paygate-e2e-entitlement',
       STRIPE_WEBHOOK_SECRET,
-    });
-    this.spawn('metering', 'dist/apps/metering/src/main.js', {
+    };
+    env.metering = {
       ...common,
       HTTP_PORT: String(this.ports.metering),
       USAGE_GROUP_ID: 'paygate-e2e-metering',
-    });
-    this.spawn('gateway', 'dist/apps/gateway/src/main.js', {
+    };
+    env.gateway = {
       ...common,
       HTTP_PORT: String(this.ports.gateway),
       ENTITLEMENT_GRPC_URL: `127.0.0.1:${this.ports.entitlementGrpc}`,
       ROUTES_FILE: routesFile,
       USAGE_EVENT_SOURCE: 'paygate-gateway-e2e',
-    });
-    await Promise.all(
-      (['entitlement', 'metering', 'gateway'] as const).map((s) => this.waitReady(s)),
-    );
+    };
+    for (const service of services)
+      this.spawn(service, `dist/apps/${service}/src/main.js`, env[service]);
+    await Promise.all(services.map((s) => this.waitReady(s)));
   }
 
   async stop(): Promise<void> {
@@ -109,7 +117,7 @@ export class Stack {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const log = createWriteStream(join(ARTIFACTS, `${name}.log`));
+    const log = createWriteStream(join(ARTIFACTS, `${this.label}${name}.log`));
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     this.processes.push({ name, child });
@@ -120,7 +128,7 @@ export class Stack {
     const proc = this.processes.find((p) => p.name === service);
     while (Date.now() < deadline) {
       if (proc?.child.exitCode !== null)
-        throw new Error(`${service} exited; see test-artifacts/${service}.log`);
+        throw new Error(`${service} exited; see test-artifacts/${this.label}${service}.log`);
       try {
         const response = await fetch(`${this.url(service)}/ready`);
         if (response.ok) return;
@@ -129,7 +137,9 @@ export class Stack {
       }
       await new Promise((r) => setTimeout(r, 250));
     }
-    throw new Error(`${service} not ready within 60s; see test-artifacts/${service}.log`);
+    throw new Error(
+      `${service} not ready within 60s; see test-artifacts/${this.label}${service}.log`,
+    );
   }
 }
 

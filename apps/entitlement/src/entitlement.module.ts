@@ -32,6 +32,8 @@ import { PlansService } from './plans/plans.service';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 import { SubscriptionLifecycleService } from './subscriptions/subscription-lifecycle.service';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
+import { PeriodUsageController } from './usage/period-usage.controller';
+import { PeriodUsageService } from './usage/period-usage.service';
 import { UsageChargeUseCase } from './usage/usage-charge.use-case';
 import { UsageRecordedConsumer } from './usage/usage-recorded.consumer';
 
@@ -49,6 +51,7 @@ export class EntitlementModule {
         CreditsController,
         EntitlementGrpcController,
         StripeWebhookController,
+        PeriodUsageController,
         HealthController,
         MetricsController,
       ],
@@ -95,6 +98,7 @@ export class EntitlementModule {
         UsageChargeUseCase,
         UsageRecordedConsumer,
         PaymentEventsUseCase,
+        PeriodUsageService,
       ],
     };
   }

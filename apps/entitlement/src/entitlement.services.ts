@@ -13,6 +13,7 @@ import { PaymentEventsUseCase } from './payments/payment-events.use-case';
 import { PlansService } from './plans/plans.service';
 import { SubscriptionLifecycleService } from './subscriptions/subscription-lifecycle.service';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
+import { PeriodUsageService } from './usage/period-usage.service';
 import { UsageChargeUseCase } from './usage/usage-charge.use-case';
 
 /**
@@ -31,6 +32,7 @@ export function createEntitlementServices(dataSource: DataSource, clock: Clock) 
   const subscriptions = new SubscriptionsService(dataSource, customers, plans, clock, changes);
   return {
     payments: new PaymentEventsUseCase(dataSource, subscriptions, grants),
+    periodUsage: new PeriodUsageService(dataSource, customers, lifecycle, clock),
     changes,
     customers,
     plans,

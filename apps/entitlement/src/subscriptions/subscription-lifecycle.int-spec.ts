@@ -125,6 +125,10 @@ describe('feature usage periods and soft limits (real Postgres, injectable clock
       feature: { includedUnits: 1, limitPolicy: 'block', usagePeriod: 'day' },
     });
     expect((await check(tenant.apiKey)).allowed).toBe(true);
+    expect(await fx.services.periodUsage.current(tenant.customerId)).toMatchObject({
+      plan: tenant.planKey,
+      features: [{ feature: 'requests', usagePeriod: 'day', included: 1, used: 1 }],
+    });
     const refused = await check(tenant.apiKey);
     expect(refused).toMatchObject({
       allowed: false,
