@@ -205,6 +205,26 @@ describe('paygate spine (e2e)', () => {
     ]);
   });
 
+  it('runs a mutating operator request once per Idempotency-Key', async () => {
+    const create = (key: string, name: string) =>
+      fetch(`${stack.url('entitlement')}/v1/customers`, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ name }),
+      });
+    const key = `e2e-${randomUUID()}`;
+    const first = await create(key, 'Once');
+    const again = await create(key, 'Once');
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const [a, b]: Json[] = [await again.json(), await first.json()];
+    expect(a.id).toBe(b.id);
+    const other = await create(key, 'Another');
+    expect(other.status).toBe(409);
+    expect(await other.json()).toMatchObject({ code: 'CONFLICT' });
+  });
+
   it('answers operator API mistakes as problems, never 500', async () => {
     const invalid = await fetch(`${stack.url('entitlement')}/v1/customers`, {
       method: 'POST',

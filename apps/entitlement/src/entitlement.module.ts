@@ -9,8 +9,14 @@ import { DataSource } from 'typeorm';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { Clock, SystemClock } from '@paygate/clock';
-import { OutboxRelayService } from '@paygate/database';
-import { ADMIN_TOKEN, AdminTokenGuard } from '@paygate/http';
+import { OutboxRelayService, PgIdempotencyStore } from '@paygate/database';
+import {
+  ADMIN_TOKEN,
+  AdminTokenGuard,
+  IDEMPOTENCY_STORE,
+  IdempotencyInterceptor,
+} from '@paygate/http';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { EntitlementConfig } from './config/entitlement.config';
 import { EntitlementChanges } from './changes/entitlement-changes';
 import { CreditsController } from './credits/credits.controller';
@@ -81,6 +87,13 @@ export class EntitlementModule {
               config.KAFKA_BROKERS,
             ),
         },
+        {
+          provide: IDEMPOTENCY_STORE,
+          inject: [DataSource],
+          useFactory: (dataSource: DataSource) =>
+            new PgIdempotencyStore(dataSource, ENTITLEMENT_SCHEMA),
+        },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         AdminTokenGuard,
         EntitlementChanges,
         CustomersService,

@@ -5,3 +5,4 @@ export type { OutboxMessage } from './outbox';
 export { OutboxRelay, OutboxRelayService } from './outbox-relay';
 export type { OutboxPublisher } from './outbox-relay';
 export { bigintToNumber, toSafeInt } from './columns';
+export { idempotencyTableSql, PgIdempotencyStore } from './idempotency-store';

@@ -10,15 +10,12 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import { ProblemException } from '@paygate/problem-details';
 import type { FastifyReply } from 'fastify';
 import { AdminTokenGuard } from '@paygate/http';
 import { CreateGrantDto, LedgerQueryDto } from './credit.dto';
 import { CreditsService } from './credits.service';
 import { GrantView } from './grants.service';
 import { BalanceView, LedgerEntryView } from './ledger.service';
-
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 
 @Controller('v1/customers/:customerId')
 @UseGuards(AdminTokenGuard)
@@ -36,14 +33,7 @@ export class CreditsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<GrantView> {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new ProblemException({
-        code: 'validation-failed',
-        extensions: {
-          errors: [{ field: 'Idempotency-Key', messages: ['must match [A-Za-z0-9._:-]{1,200}'] }],
-        },
-      });
-    }
+    // The key's format is checked by IdempotencyInterceptor, which also replays responses.
     const { grant, replayed } = await this.credits.grant(customerId, dto, idempotencyKey);
     void reply.status(replayed ? 200 : 201);
     if (replayed) void reply.header('idempotent-replayed', 'true');

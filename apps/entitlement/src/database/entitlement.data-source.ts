@@ -9,6 +9,7 @@ import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-s
 import { SubscriptionLifecycle1764100000000 } from './migrations/1764100000000-subscription-lifecycle';
 import { FeatureUsagePeriods1764100000002 } from './migrations/1764100000002-feature-usage-periods';
 import { CreditGrants1764100000003 } from './migrations/1764100000003-credit-grants';
+import { IdempotencyKeys1764100000004 } from './migrations/1764100000004-idempotency-keys';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -24,6 +25,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       SubscriptionLifecycle1764100000000,
       FeatureUsagePeriods1764100000002,
       CreditGrants1764100000003,
+      IdempotencyKeys1764100000004,
     ],
   });
 }
