@@ -1,37 +1,6 @@
-import { credentials, loadPackageDefinition, type ServiceClientConstructor } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import {
-  ENTITLEMENT_GRPC_PACKAGE,
-  ENTITLEMENT_PROTO_LOADER_OPTIONS,
-  ENTITLEMENT_PROTO_PATH,
-  type CheckRequest,
-  type CheckResponse,
-} from '@paygate/contracts';
-import { randomUUID } from 'node:crypto';
 import { seedDemoCustomer } from '../scripts/seed-demo';
+import { EntitlementGrpcClient } from './support/grpc-client';
 import { ADMIN_TOKEN, Stack } from './support/stack';
-
-type Client = {
-  check(req: CheckRequest, cb: (err: Error | null, res: CheckResponse) => void): void;
-  close(): void;
-};
-
-function client(port: number): Client {
-  const definition = loadSync(ENTITLEMENT_PROTO_PATH, { ...ENTITLEMENT_PROTO_LOADER_OPTIONS });
-  const pkg = loadPackageDefinition(definition) as unknown as Record<
-    string,
-    Record<string, Record<string, ServiceClientConstructor>>
-  >;
-  const [, , version] = ENTITLEMENT_GRPC_PACKAGE.split('.');
-  const Service = pkg.paygate.entitlement[version] as unknown as Record<
-    string,
-    ServiceClientConstructor
-  >;
-  return new Service.EntitlementService(
-    `127.0.0.1:${port}`,
-    credentials.createInsecure(),
-  ) as unknown as Client;
-}
 
 /**
  * Two entitlement processes share one database: 200 concurrent decisions against 100 credits,
@@ -58,11 +27,14 @@ describe('exact admission across two entitlement instances (e2e)', () => {
     },
     'second-',
   );
-  let clients: Client[] = [];
+  let clients: EntitlementGrpcClient[] = [];
 
   beforeAll(async () => {
     await Promise.all([first.start(['entitlement']), second.start(['entitlement'])]);
-    clients = [client(first.ports.entitlementGrpc), client(second.ports.entitlementGrpc)];
+    clients = [
+      new EntitlementGrpcClient(first.ports.entitlementGrpc),
+      new EntitlementGrpcClient(second.ports.entitlementGrpc),
+    ];
   });
   afterAll(async () => {
     for (const c of clients) c.close();
@@ -76,19 +48,7 @@ describe('exact admission across two entitlement instances (e2e)', () => {
       100,
       'E2E two instances',
     );
-    const check = (c: Client) =>
-      new Promise<CheckResponse>((resolve, reject) =>
-        c.check(
-          {
-            apiKey: demo.apiKey,
-            feature: 'requests',
-            cost: 1,
-            requestId: randomUUID(),
-            requiredScopes: [],
-          },
-          (err, res) => (err ? reject(err) : resolve(res)),
-        ),
-      );
+    const check = (c: EntitlementGrpcClient) => c.check(demo.apiKey);
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => check(clients[i % 2])));
     expect(results.filter((r) => r.allowed)).toHaveLength(100);
     expect(

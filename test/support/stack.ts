@@ -44,7 +44,10 @@ export class Stack {
   }
 
   /** Starts the services (all three unless named), each as its own process. */
-  async start(services: Service[] = ['entitlement', 'metering', 'gateway']): Promise<void> {
+  async start(
+    services: Service[] = ['entitlement', 'metering', 'gateway'],
+    extraEnv: Record<string, string> = {},
+  ): Promise<void> {
     mkdirSync(ARTIFACTS, { recursive: true });
     const config = testConfig();
     const routesFile = join(ARTIFACTS, 'routes.e2e.json');
@@ -90,7 +93,7 @@ export class Stack {
       USAGE_EVENT_SOURCE: 'paygate-gateway-e2e',
     };
     for (const service of services)
-      this.spawn(service, `dist/apps/${service}/src/main.js`, env[service]);
+      this.spawn(service, `dist/apps/${service}/src/main.js`, { ...env[service], ...extraEnv });
     await Promise.all(services.map((s) => this.waitReady(s)));
   }
 

@@ -18,6 +18,9 @@ import {
 } from '@paygate/http';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { EntitlementConfig } from './config/entitlement.config';
+import { AlertDispatcher } from './alerts/alert-dispatcher';
+import { AlertSettings } from './alerts/alert-settings';
+import { AlertsService } from './alerts/alerts.service';
 import { EntitlementChanges } from './changes/entitlement-changes';
 import { CreditsController } from './credits/credits.controller';
 import { CreditsService } from './credits/credits.service';
@@ -94,6 +97,17 @@ export class EntitlementModule {
             new PgIdempotencyStore(dataSource, ENTITLEMENT_SCHEMA),
         },
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        {
+          provide: AlertSettings,
+          useValue: new AlertSettings(
+            config.ALERT_WEBHOOK_URL,
+            config.ALERT_WEBHOOK_SECRET ?? '',
+            config.ALERT_USAGE_PERCENTS,
+            config.ALERT_LOW_BALANCE,
+          ),
+        },
+        AlertsService,
+        AlertDispatcher,
         AdminTokenGuard,
         EntitlementChanges,
         CustomersService,

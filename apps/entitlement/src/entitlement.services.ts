@@ -1,4 +1,6 @@
 import type { Clock } from '@paygate/clock';
+import { AlertSettings } from './alerts/alert-settings';
+import { AlertsService } from './alerts/alerts.service';
 import type { DataSource } from 'typeorm';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { EntitlementChanges } from './changes/entitlement-changes';
@@ -20,7 +22,12 @@ import { UsageChargeUseCase } from './usage/usage-charge.use-case';
  * The domain services wired without Nest, for tests and benchmarks that drive them directly
  * against a real database (the app itself is wired by EntitlementModule).
  */
-export function createEntitlementServices(dataSource: DataSource, clock: Clock) {
+export function createEntitlementServices(
+  dataSource: DataSource,
+  clock: Clock,
+  alertSettings: AlertSettings = AlertSettings.disabled(),
+) {
+  const alerts = new AlertsService(alertSettings);
   const changes = new EntitlementChanges(clock);
   const customers = new CustomersService(dataSource);
   const plans = new PlansService(dataSource);
@@ -44,7 +51,7 @@ export function createEntitlementServices(dataSource: DataSource, clock: Clock) 
     subscriptions,
     credits: new CreditsService(dataSource, ledger, customers, grants, clock),
     apiKeys: new ApiKeysService(dataSource, customers, changes),
-    check: new CheckUseCase(dataSource, ledger, usage, lifecycle, clock, changes, grants),
+    check: new CheckUseCase(dataSource, ledger, usage, lifecycle, clock, changes, grants, alerts),
     charge: new UsageChargeUseCase(dataSource, ledger, usage, settlement, lifecycle, clock, grants),
   };
 }

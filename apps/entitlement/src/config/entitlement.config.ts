@@ -6,9 +6,11 @@ import {
   IsInt,
   IsOptional,
   IsString,
+  IsUrl,
   Max,
   Min,
   MinLength,
+  ValidateIf,
 } from 'class-validator';
 
 // Explicit property types: decorator metadata needs them to convert env strings.
@@ -52,6 +54,30 @@ export class EntitlementConfig {
   @IsOptional()
   @IsString()
   STRIPE_SECRET_KEY?: string;
+
+  /** Operator URL that receives signed threshold alerts; unset disables alerts. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  ALERT_WEBHOOK_URL?: string;
+
+  /** HMAC key of the Paygate-Signature header; required with ALERT_WEBHOOK_URL. */
+  @ValidateIf((c: EntitlementConfig) => c.ALERT_WEBHOOK_URL !== undefined)
+  @IsString()
+  @MinLength(16)
+  ALERT_WEBHOOK_SECRET?: string;
+
+  /** Shares of a feature's included units that raise a usage.threshold alert. */
+  @Transform(({ value }) => csv(value).map(Number))
+  @IsInt({ each: true })
+  @Min(1, { each: true })
+  @Max(100, { each: true })
+  ALERT_USAGE_PERCENTS: number[] = [80, 100];
+
+  /** A balance.low alert when a customer's credits fall to or below this. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  ALERT_LOW_BALANCE?: number;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
   LOG_LEVEL: string = 'info';

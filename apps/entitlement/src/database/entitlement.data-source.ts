@@ -10,6 +10,7 @@ import { SubscriptionLifecycle1764100000000 } from './migrations/1764100000000-s
 import { FeatureUsagePeriods1764100000002 } from './migrations/1764100000002-feature-usage-periods';
 import { CreditGrants1764100000003 } from './migrations/1764100000003-credit-grants';
 import { IdempotencyKeys1764100000004 } from './migrations/1764100000004-idempotency-keys';
+import { WebhookDeliveries1764100000005 } from './migrations/1764100000005-webhook-deliveries';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -26,6 +27,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       FeatureUsagePeriods1764100000002,
       CreditGrants1764100000003,
       IdempotencyKeys1764100000004,
+      WebhookDeliveries1764100000005,
     ],
   });
 }

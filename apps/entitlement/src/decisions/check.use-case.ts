@@ -5,6 +5,8 @@ import { toSafeInt } from '@paygate/database';
 import { DataSource, EntityManager } from 'typeorm';
 import { hashApiKey } from '../api-keys/api-key-hash';
 import { EntitlementChanges } from '../changes/entitlement-changes';
+import { crossedLowBalance, crossedUsageThresholds, type Alert } from '../alerts/alert';
+import { AlertsService } from '../alerts/alerts.service';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
 import type { LimitPolicy, UsagePeriod } from '../plans/plan-feature.entity';
@@ -71,6 +73,7 @@ export class CheckUseCase {
     @Inject(Clock) private readonly clock: Clock,
     private readonly changes: EntitlementChanges,
     private readonly grants: GrantsService,
+    private readonly alerts: AlertsService,
   ) {}
 
   async execute(input: CheckInput): Promise<Decision> {
@@ -138,6 +141,45 @@ export class CheckUseCase {
     }
   }
 
+  /** Thresholds this admission crossed: shares of the included units, and a low balance. */
+  private crossedThresholds(
+    customerId: string,
+    input: CheckInput,
+    included: number,
+    usedBefore: number,
+    windowStart: Date,
+    balanceAfter: number | null | undefined,
+    creditsTaken: number,
+  ): Alert[] {
+    const { usagePercents, lowBalance } = this.alerts.settings;
+    const alerts: Alert[] = crossedUsageThresholds(
+      usagePercents,
+      included,
+      usedBefore,
+      usedBefore + input.cost,
+    ).map((percent) => ({
+      type: 'usage.threshold',
+      customerId,
+      feature: input.feature,
+      percent,
+      used: usedBefore + input.cost,
+      limit: included,
+      windowStart: windowStart.toISOString(),
+    }));
+    if (typeof balanceAfter === 'number' && lowBalance !== undefined) {
+      const before = balanceAfter + creditsTaken;
+      if (crossedLowBalance(lowBalance, before, balanceAfter)) {
+        alerts.push({
+          type: 'balance.low',
+          customerId,
+          balance: balanceAfter,
+          threshold: lowBalance,
+        });
+      }
+    }
+    return alerts;
+  }
+
   /** Refuses from inside the reservation transaction, so that everything it wrote rolls back. */
   private refuse(decision: Decision): never {
     throw new Refusal(decision);
@@ -158,6 +200,8 @@ export class CheckUseCase {
     const fromIncluded = Math.min(input.cost, Math.max(0, included - used));
     const beyond = input.cost - fromIncluded;
     let credits = 0;
+    // The credit balance after this admission, when credits were taken.
+    let left: number | null | undefined;
     if (beyond > 0 && feature.limit_policy === 'block') {
       this.refuse({
         allowed: false,
@@ -177,7 +221,7 @@ export class CheckUseCase {
       credits = beyond * toSafeInt(feature.unit_price);
       // Grants that became effective or expired since the last change count first.
       if (credits > 0) await this.grants.settleDue(manager, customerId);
-      const left =
+      left =
         credits > 0 ? await this.ledger.takeIfAvailable(manager, customerId, credits) : undefined;
       // Emptying the balance changes every later decision: tell the gateways.
       if (left === 0) await this.changes.record(manager, customerId, 'balance-exhausted');
@@ -223,6 +267,10 @@ export class CheckUseCase {
       });
     }
     await this.usage.add(manager, subscription.id, input.feature, periodStart, input.cost);
+    await this.alerts.queue(
+      manager,
+      this.crossedThresholds(customerId, input, included, used, window.start, left, credits),
+    );
     const soft = softLimitWarning(feature, included, used + input.cost, window.end);
     return {
       allowed: true,

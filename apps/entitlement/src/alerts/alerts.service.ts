@@ -1,0 +1,23 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AlertSettings } from './alert-settings';
+import { Alert } from './alert';
+
+/**
+ * Queues alerts in the transaction that crossed the threshold, so an alert exists if and only
+ * if the change committed; AlertDispatcher delivers them. Nothing is queued without a URL.
+ */
+@Injectable()
+export class AlertsService {
+  constructor(@Inject(AlertSettings) readonly settings: AlertSettings) {}
+
+  async queue(manager: EntityManager, alerts: Alert[]): Promise<void> {
+    if (!this.settings.url || alerts.length === 0) return;
+    for (const alert of alerts) {
+      await manager.query(
+        `INSERT INTO "entitlement"."webhook_deliveries" ("type", "payload") VALUES ($1, $2::jsonb)`,
+        [alert.type, JSON.stringify(alert)],
+      );
+    }
+  }
+}
