@@ -5,10 +5,11 @@ import {
   ENTITLEMENT_PROTO_LOADER_OPTIONS,
   ENTITLEMENT_PROTO_PATH,
 } from '@paygate/contracts';
-import { createHttpApp, run } from '@paygate/http';
+import { createHttpApp, run, serveOpenApi } from '@paygate/http';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { EntitlementConfig } from './config/entitlement.config';
 import { EntitlementModule } from './entitlement.module';
+import swaggerMetadata from './swagger-metadata';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig(EntitlementConfig);
@@ -23,6 +24,12 @@ async function bootstrap(): Promise<void> {
       url: config.GRPC_URL,
       loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
     },
+  });
+  await serveOpenApi(app, {
+    title: 'paygate entitlement',
+    description:
+      'Operator API: customers, API keys, plans, subscriptions, grants, balances and usage.',
+    metadata: swaggerMetadata,
   });
   await app.startAllMicroservices();
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);

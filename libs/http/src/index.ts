@@ -3,3 +3,5 @@ export type { HttpAppOptions } from './http-app';
 export { AdminTokenGuard, ADMIN_TOKEN } from './admin-token.guard';
 export { IdempotencyInterceptor, IDEMPOTENCY_STORE } from './idempotency.interceptor';
 export type { IdempotencyStore, IdempotencyClaim } from './idempotency.interceptor';
+export { serveOpenApi } from './openapi';
+export type { OpenApiOptions } from './openapi';

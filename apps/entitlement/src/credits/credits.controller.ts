@@ -23,8 +23,8 @@ export class CreditsController {
   constructor(private readonly credits: CreditsService) {}
 
   /**
-   * Adds credits as a grant (priority, effective date, expiry). Send an Idempotency-Key: a
-   * replay returns the first result with 200; the same key with another body is a 409.
+   * Adds credits as a grant (priority, effective date, expiry). With an Idempotency-Key a
+   * replay returns the first response; the same key with another body is a 409.
    */
   @Post('grants')
   async grant(

@@ -60,16 +60,23 @@ export class LeaseSettlementService {
   }
 
   /**
-   * Marks a held lease as consumed by metered usage. Its cost was taken when it was reserved,
-   * so the balance does not move. Returns the units it covered (0 if unknown or not held).
+   * Marks a lease as consumed by metered usage and returns how many of its units that usage
+   * may count as already paid for: a held lease's units (its cost was taken when it was
+   * reserved), and again a settled lease's units, so a second report of the same usage is
+   * never charged twice. A released or unknown lease covers nothing: that usage is charged.
    */
   async settle(manager: EntityManager, leaseId: string): Promise<number> {
-    const lease = await this.lockHeld(manager, leaseId);
-    if (!lease) return 0;
-    await manager.query(
-      `UPDATE "entitlement"."leases" SET "status" = 'settled', "closed_at" = now() WHERE "id" = $1`,
+    const [lease]: LeaseRow[] = await manager.query(
+      `SELECT * FROM "entitlement"."leases" WHERE "id" = $1 FOR UPDATE`,
       [leaseId],
     );
+    if (!lease || lease.status === 'released') return 0;
+    if (lease.status === 'held') {
+      await manager.query(
+        `UPDATE "entitlement"."leases" SET "status" = 'settled', "closed_at" = now() WHERE "id" = $1`,
+        [leaseId],
+      );
+    }
     return toSafeInt(lease.units);
   }
 

@@ -43,6 +43,15 @@ describe('UsageChargeUseCase (real Postgres)', () => {
     expect(statuses).toEqual([{ status: 'settled' }]);
   });
 
+  it('never charges leased units twice, even when the same usage is reported in two messages', async () => {
+    const tenant = await fx.seedTenant({ credits: 2 });
+    const d = await fx.check.execute(fx.checkInput(tenant.apiKey));
+    const leased = [{ leaseId: d.allowed ? d.leaseId! : '', quantity: 1 }];
+    await fx.charge.execute(recorded(tenant.customerId, 1, leased));
+    await fx.charge.execute(recorded(tenant.customerId, 1, leased));
+    expect((await fx.ledger.balance(tenant.customerId)).available).toBe(1);
+  });
+
   it('charges usage reported without a lease from credits, once', async () => {
     const tenant = await fx.seedTenant({ credits: 10, feature: { unitPrice: 2 } });
     const message = recorded(tenant.customerId, 3);

@@ -1,0 +1,358 @@
+/* eslint-disable */
+export default async () => {
+  const t = {
+    ['./plans/plan-feature.entity']: await import('./plans/plan-feature.entity'),
+    ['./plans/plan.entity']: await import('./plans/plan.entity'),
+    ['./plans/plan.dto']: await import('./plans/plan.dto'),
+    ['./api-keys/api-key.entity']: await import('./api-keys/api-key.entity'),
+    ['./customers/customer.entity']: await import('./customers/customer.entity'),
+    ['./subscriptions/subscription.entity']: await import('./subscriptions/subscription.entity'),
+  };
+  return {
+    '@nestjs/swagger': {
+      models: [
+        [
+          import('./api-keys/api-key.entity'),
+          {
+            ApiKey: {
+              id: { required: true, type: () => String },
+              customerId: { required: true, type: () => String },
+              name: { required: true, type: () => String, nullable: true },
+              prefix: { required: true, type: () => String },
+              keyHash: { required: true, type: () => String },
+              scopes: { required: true, type: () => [String] },
+              expiresAt: { required: true, type: () => Date, nullable: true },
+              revokedAt: { required: true, type: () => Date, nullable: true },
+              createdAt: { required: true, type: () => Date },
+            },
+          },
+        ],
+        [
+          import('./api-keys/api-key.dto'),
+          {
+            CreateApiKeyDto: {
+              name: { required: false, type: () => String, minLength: 1, maxLength: 100 },
+              scopes: {
+                required: false,
+                type: () => [String],
+                maxItems: 50,
+                pattern: '^[a-z0-9:._-]{1,64}$',
+              },
+              expiresAt: { required: false, type: () => String },
+            },
+          },
+        ],
+        [
+          import('./customers/customer.entity'),
+          {
+            Customer: {
+              id: { required: true, type: () => String },
+              name: { required: true, type: () => String },
+              email: { required: true, type: () => String, nullable: true },
+              createdAt: { required: true, type: () => Date },
+            },
+          },
+        ],
+        [
+          import('./plans/plan.entity'),
+          {
+            Plan: {
+              id: { required: true, type: () => String },
+              key: { required: true, type: () => String },
+              version: { required: true, type: () => Number },
+              name: { required: true, type: () => String },
+              features: {
+                required: true,
+                type: () => [t['./plans/plan-feature.entity'].PlanFeature],
+              },
+              createdAt: { required: true, type: () => Date },
+            },
+          },
+        ],
+        [
+          import('./plans/plan-feature.entity'),
+          {
+            PlanFeature: {
+              id: { required: true, type: () => String },
+              plan: { required: true, type: () => t['./plans/plan.entity'].Plan },
+              featureKey: { required: true, type: () => String },
+              kind: { required: true, enum: ['boolean', 'metered'] },
+              meterKey: { required: true, type: () => String, nullable: true },
+              includedUnits: { required: true, type: () => Number },
+              limitPolicy: { required: true, enum: ['block', 'credits', 'overage'] },
+              unitPrice: {
+                required: true,
+                type: () => Number,
+                description: 'Credits drawn per unit beyond the included units (policy `credits`).',
+              },
+              usagePeriod: {
+                required: true,
+                description: 'The window in which the included units are counted.',
+                enum: ['year', 'none', 'billing', 'hour', 'day', 'week', 'month'],
+              },
+              softLimitPercent: {
+                required: true,
+                type: () => Number,
+                nullable: true,
+                description:
+                  'Allowed requests carry a warning once this share of the included units is used.',
+              },
+              rateLimitRequests: {
+                required: true,
+                type: () => Number,
+                nullable: true,
+                description: 'Requests per window (\u2192 429), enforced by the gateway.',
+              },
+              rateLimitWindowSeconds: { required: true, type: () => Number, nullable: true },
+            },
+          },
+        ],
+        [
+          import('./subscriptions/subscription.entity'),
+          {
+            Subscription: {
+              id: { required: true, type: () => String },
+              customerId: { required: true, type: () => String },
+              planId: { required: true, type: () => String },
+              status: {
+                required: true,
+                enum: [
+                  'trialing',
+                  'active',
+                  'past_due',
+                  'unpaid',
+                  'suspended',
+                  'canceled',
+                  'expired',
+                ],
+              },
+              currentPeriodStart: { required: true, type: () => Date },
+              currentPeriodEnd: { required: true, type: () => Date },
+              billingInterval: { required: true, enum: ['year', 'day', 'week', 'month'] },
+              billingAnchor: {
+                required: true,
+                type: () => Date,
+                description: 'Periods are counted from here, so month ends do not drift.',
+              },
+              cancelAtPeriodEnd: { required: true, type: () => Boolean },
+              pendingPlanId: {
+                required: true,
+                type: () => String,
+                nullable: true,
+                description:
+                  'A plan change that takes effect when the current period ends (a downgrade).',
+              },
+              pastDueSince: { required: true, type: () => Date, nullable: true },
+              gracePeriodSeconds: {
+                required: true,
+                type: () => Number,
+                description:
+                  'How long a past_due subscription keeps access (with a warning) before 402s start.',
+              },
+              createdAt: { required: true, type: () => Date },
+              updatedAt: { required: true, type: () => Date },
+            },
+          },
+        ],
+        [
+          import('./customers/customer.dto'),
+          {
+            CreateCustomerDto: {
+              name: { required: true, type: () => String, minLength: 1, maxLength: 200 },
+              email: { required: false, type: () => String, format: 'email' },
+            },
+          },
+        ],
+        [
+          import('./credits/credit.dto'),
+          {
+            CreateGrantDto: {
+              amount: { required: true, type: () => Number, minimum: 1 },
+              description: { required: false, type: () => String, minLength: 1, maxLength: 500 },
+              source: { required: false, enum: ['purchase', 'promotional', 'manual'] },
+              priority: {
+                required: false,
+                type: () => Number,
+                description: 'Lower burns first.',
+                minimum: 0,
+                maximum: 1000000,
+              },
+              effectiveAt: { required: false, type: () => String },
+              expiresAt: { required: false, type: () => String },
+            },
+            LedgerQueryDto: {
+              limit: { required: false, type: () => Number, minimum: 1, maximum: 500 },
+              before: { required: false, type: () => Number, minimum: 1 },
+            },
+          },
+        ],
+        [
+          import('./plans/plan.dto'),
+          {
+            PlanFeatureDto: {
+              key: { required: true, type: () => String },
+              kind: { required: true, enum: ['boolean', 'metered'] },
+              meterKey: { required: false, type: () => String },
+              includedUnits: { required: false, type: () => Number, minimum: 0 },
+              limitPolicy: { required: false, enum: ['block', 'credits', 'overage'] },
+              unitPrice: { required: false, type: () => Number, minimum: 0 },
+              usagePeriod: {
+                required: false,
+                enum: ['year', 'none', 'billing', 'hour', 'day', 'week', 'month'],
+              },
+              softLimitPercent: { required: false, type: () => Number, minimum: 1, maximum: 100 },
+              rateLimitRequests: { required: false, type: () => Number, minimum: 1 },
+              rateLimitWindowSeconds: {
+                required: false,
+                type: () => Number,
+                minimum: 1,
+                maximum: 86400,
+              },
+            },
+            CreatePlanDto: {
+              key: { required: true, type: () => String },
+              name: { required: true, type: () => String, minLength: 1, maxLength: 200 },
+              features: {
+                required: true,
+                type: () => [t['./plans/plan.dto'].PlanFeatureDto],
+                maxItems: 100,
+              },
+            },
+          },
+        ],
+        [
+          import('./subscriptions/subscription.dto'),
+          {
+            CreateSubscriptionDto: {
+              planId: { required: true, type: () => String, format: 'uuid' },
+              status: {
+                required: false,
+                enum: [
+                  'trialing',
+                  'active',
+                  'past_due',
+                  'unpaid',
+                  'suspended',
+                  'canceled',
+                  'expired',
+                ],
+              },
+              billingInterval: { required: false, enum: ['year', 'day', 'week', 'month'] },
+              currentPeriodStart: {
+                required: false,
+                type: () => String,
+                description: 'Start of the first period (and the billing anchor); default now.',
+              },
+              currentPeriodEnd: {
+                required: false,
+                type: () => String,
+                description:
+                  "End of the first period (e.g. a trial's end); default one interval after the start.",
+              },
+              gracePeriodSeconds: { required: false, type: () => Number, minimum: 0 },
+            },
+            UpdateSubscriptionDto: {
+              status: {
+                required: false,
+                enum: [
+                  'trialing',
+                  'active',
+                  'past_due',
+                  'unpaid',
+                  'suspended',
+                  'canceled',
+                  'expired',
+                ],
+              },
+              cancelAtPeriodEnd: {
+                required: false,
+                type: () => Boolean,
+                description: 'Cancel when the current period ends (true), or undo that (false).',
+              },
+              planId: { required: false, type: () => String, format: 'uuid' },
+              planChange: {
+                required: false,
+                description:
+                  'An upgrade usually takes effect now, a downgrade at the end of the period.',
+                enum: ['now', 'period_end'],
+              },
+              gracePeriodSeconds: { required: false, type: () => Number, minimum: 0 },
+            },
+          },
+        ],
+      ],
+      controllers: [
+        [
+          import('./api-keys/api-keys.controller'),
+          {
+            ApiKeysController: {
+              create: { type: Object },
+              list: { type: [t['./api-keys/api-key.entity'].ApiKey] },
+              revoke: {},
+            },
+          },
+        ],
+        [
+          import('./credits/credits.controller'),
+          {
+            CreditsController: {
+              grant: {
+                summary:
+                  'Adds credits as a grant (priority, effective date, expiry). With an Idempotency-Key a\nreplay returns the first response; the same key with another body is a 409.',
+                type: Object,
+              },
+              grants: { summary: 'Grants in burn order, expired ones last.', type: [Object] },
+              balance: { type: Object },
+              ledger: {},
+            },
+          },
+        ],
+        [
+          import('./customers/customers.controller'),
+          {
+            CustomersController: {
+              create: { type: t['./customers/customer.entity'].Customer },
+              get: { type: t['./customers/customer.entity'].Customer },
+            },
+          },
+        ],
+        [
+          import('./decisions/entitlement.grpc.controller'),
+          { EntitlementGrpcController: { check: { type: Object }, release: { type: Object } } },
+        ],
+        [
+          import('./payments/stripe-webhook.controller'),
+          {
+            StripeWebhookController: {
+              receive: {
+                summary:
+                  'Verifies the Stripe-Signature over the raw body, then applies the event once.',
+              },
+            },
+          },
+        ],
+        [
+          import('./plans/plans.controller'),
+          {
+            PlansController: {
+              create: { type: t['./plans/plan.entity'].Plan },
+              list: { type: [t['./plans/plan.entity'].Plan] },
+              get: { type: t['./plans/plan.entity'].Plan },
+            },
+          },
+        ],
+        [
+          import('./subscriptions/subscriptions.controller'),
+          {
+            SubscriptionsController: {
+              create: { type: t['./subscriptions/subscription.entity'].Subscription },
+              list: { type: [t['./subscriptions/subscription.entity'].Subscription] },
+              update: { type: t['./subscriptions/subscription.entity'].Subscription },
+            },
+          },
+        ],
+        [import('./usage/period-usage.controller'), { PeriodUsageController: { current: {} } }],
+      ],
+    },
+  };
+};
