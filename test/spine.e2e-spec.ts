@@ -225,6 +225,31 @@ describe('paygate spine (e2e)', () => {
     expect(await other.json()).toMatchObject({ code: 'CONFLICT' });
   });
 
+  it('updates and lists customers', async () => {
+    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'E2E rename');
+    const patched = await fetch(`${stack.url('entitlement')}/v1/customers/${customer.customerId}`, {
+      method: 'PATCH',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Renamed', email: 'billing@example.com' }),
+    });
+    expect(await patched.json()).toMatchObject({
+      id: customer.customerId,
+      name: 'Renamed',
+      email: 'billing@example.com',
+    });
+    const seen: string[] = [];
+    let after: string | undefined;
+    do {
+      const page: Json = await getJson(
+        `${stack.url('entitlement')}/v1/customers?limit=2${after ? `&after=${after}` : ''}`,
+      );
+      seen.push(...page.customers.map((c: { id: string }) => c.id));
+      after = page.next;
+    } while (after);
+    expect(seen).toContain(customer.customerId);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
   it('answers operator API mistakes as problems, never 500', async () => {
     const invalid = await fetch(`${stack.url('entitlement')}/v1/customers`, {
       method: 'POST',

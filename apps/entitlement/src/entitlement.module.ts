@@ -1,15 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import {
-  HealthController,
-  MetricsController,
-  READINESS_CHECKS,
-  loggerModule,
-} from '@paygate/observability';
+import { HealthController, MetricsController, loggerModule } from '@paygate/observability';
 import { DataSource } from 'typeorm';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { Clock, SystemClock } from '@paygate/clock';
-import { OutboxRelayService, PgIdempotencyStore } from '@paygate/database';
+import { PgIdempotencyStore, databaseProviders, outboxRelayProvider } from '@paygate/database';
 import {
   ADMIN_TOKEN,
   AdminTokenGuard,
@@ -68,28 +63,8 @@ export class EntitlementModule {
         { provide: EntitlementConfig, useValue: config },
         { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
         { provide: Clock, useClass: SystemClock },
-        {
-          provide: DataSource,
-          useFactory: async () => entitlementDataSource(config.DATABASE_URL).initialize(),
-        },
-        {
-          provide: READINESS_CHECKS,
-          inject: [DataSource],
-          useFactory: (dataSource: DataSource) => [
-            { name: 'postgres', check: async () => void (await dataSource.query('SELECT 1')) },
-          ],
-        },
-        {
-          provide: OutboxRelayService,
-          inject: [DataSource],
-          useFactory: (dataSource: DataSource) =>
-            new OutboxRelayService(
-              dataSource,
-              ENTITLEMENT_SCHEMA,
-              'paygate-entitlement-outbox',
-              config.KAFKA_BROKERS,
-            ),
-        },
+        ...databaseProviders(() => entitlementDataSource(config.DATABASE_URL)),
+        outboxRelayProvider(ENTITLEMENT_SCHEMA, 'paygate-entitlement-outbox', config.KAFKA_BROKERS),
         {
           provide: IDEMPOTENCY_STORE,
           inject: [DataSource],

@@ -161,6 +161,19 @@ export default async () => {
               name: { required: true, type: () => String, minLength: 1, maxLength: 200 },
               email: { required: false, type: () => String, format: 'email' },
             },
+            UpdateCustomerDto: {
+              name: { required: false, type: () => String, minLength: 1, maxLength: 200 },
+              email: { required: false, type: () => String, format: 'email' },
+            },
+            ListCustomersDto: {
+              limit: { required: false, type: () => Number, minimum: 1, maximum: 500 },
+              after: {
+                required: false,
+                type: () => String,
+                description: 'The last id of the previous page.',
+                format: 'uuid',
+              },
+            },
           },
         ],
         [
@@ -312,6 +325,8 @@ export default async () => {
           {
             CustomersController: {
               create: { type: t['./customers/customer.entity'].Customer },
+              list: {},
+              update: { type: t['./customers/customer.entity'].Customer },
               get: { type: t['./customers/customer.entity'].Customer },
             },
           },

@@ -1,13 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { OutboxRelayService } from '@paygate/database';
+import { databaseProviders, outboxRelayProvider } from '@paygate/database';
 import { ADMIN_TOKEN, AdminTokenGuard } from '@paygate/http';
-import {
-  HealthController,
-  MetricsController,
-  READINESS_CHECKS,
-  loggerModule,
-} from '@paygate/observability';
-import { DataSource } from 'typeorm';
+import { HealthController, MetricsController, loggerModule } from '@paygate/observability';
 import { MeteringConfig } from './config/metering.config';
 import { METERING_SCHEMA, meteringDataSource } from './database/metering.data-source';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
@@ -27,28 +21,8 @@ export class MeteringModule {
       providers: [
         { provide: MeteringConfig, useValue: config },
         { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
-        {
-          provide: DataSource,
-          useFactory: async () => meteringDataSource(config.DATABASE_URL).initialize(),
-        },
-        {
-          provide: READINESS_CHECKS,
-          inject: [DataSource],
-          useFactory: (dataSource: DataSource) => [
-            { name: 'postgres', check: async () => void (await dataSource.query('SELECT 1')) },
-          ],
-        },
-        {
-          provide: OutboxRelayService,
-          inject: [DataSource],
-          useFactory: (dataSource: DataSource) =>
-            new OutboxRelayService(
-              dataSource,
-              METERING_SCHEMA,
-              'paygate-metering-outbox',
-              config.KAFKA_BROKERS,
-            ),
-        },
+        ...databaseProviders(() => meteringDataSource(config.DATABASE_URL)),
+        outboxRelayProvider(METERING_SCHEMA, 'paygate-metering-outbox', config.KAFKA_BROKERS),
         AdminTokenGuard,
         MetersRepository,
         UsageIngestService,

@@ -6,3 +6,4 @@ export { OutboxRelay, OutboxRelayService } from './outbox-relay';
 export type { OutboxPublisher } from './outbox-relay';
 export { bigintToNumber, toSafeInt } from './columns';
 export { idempotencyTableSql, PgIdempotencyStore } from './idempotency-store';
+export { databaseProviders, outboxRelayProvider } from './nest-providers';

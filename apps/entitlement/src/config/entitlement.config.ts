@@ -1,8 +1,6 @@
-import { csv } from '@paygate/config';
+import { DatabaseServiceConfig, csv } from '@paygate/config';
 import { Transform } from 'class-transformer';
 import {
-  ArrayNotEmpty,
-  IsIn,
   IsInt,
   IsOptional,
   IsString,
@@ -14,17 +12,7 @@ import {
 } from 'class-validator';
 
 // Explicit property types: decorator metadata needs them to convert env strings.
-export class EntitlementConfig {
-  @IsString()
-  DATABASE_URL: string = 'postgres://postgres@127.0.0.1:5432/paygate';
-
-  @Transform(({ value }) => csv(value))
-  @ArrayNotEmpty()
-  KAFKA_BROKERS: string[] = ['127.0.0.1:9092'];
-
-  @IsString()
-  HTTP_HOST: string = '127.0.0.1';
-
+export class EntitlementConfig extends DatabaseServiceConfig {
   @IsInt()
   @Min(1)
   @Max(65535)
@@ -33,11 +21,6 @@ export class EntitlementConfig {
   /** host:port the gRPC decision service listens on. */
   @IsString()
   GRPC_URL: string = '127.0.0.1:50051';
-
-  /** Operators send it as "Authorization: Bearer <token>". */
-  @IsString()
-  @MinLength(16)
-  ADMIN_TOKEN!: string;
 
   /** Where a 402's `link` sends the customer; {customerId} is replaced. */
   @IsString()
@@ -78,7 +61,4 @@ export class EntitlementConfig {
   @IsInt()
   @Min(0)
   ALERT_LOW_BALANCE?: number;
-
-  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
-  LOG_LEVEL: string = 'info';
 }

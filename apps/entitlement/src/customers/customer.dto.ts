@@ -1,4 +1,5 @@
-import { IsEmail, IsOptional, IsString, Length } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsEmail, IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
 
 export class CreateCustomerDto {
   @IsString()
@@ -8,4 +9,29 @@ export class CreateCustomerDto {
   @IsOptional()
   @IsEmail()
   email?: string;
+}
+
+export class UpdateCustomerDto {
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  name?: string;
+
+  @IsOptional()
+  @IsEmail()
+  email?: string;
+}
+
+export class ListCustomersDto {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  /** The last id of the previous page. */
+  @IsOptional()
+  @IsUUID()
+  after?: string;
 }

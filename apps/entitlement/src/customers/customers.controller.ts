@@ -1,7 +1,17 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
 import { AdminTokenGuard } from '@paygate/http';
 import { Customer } from './customer.entity';
-import { CreateCustomerDto } from './customer.dto';
+import { CreateCustomerDto, ListCustomersDto, UpdateCustomerDto } from './customer.dto';
 import { CustomersService } from './customers.service';
 
 @Controller('v1/customers')
@@ -12,6 +22,19 @@ export class CustomersController {
   @Post()
   create(@Body() dto: CreateCustomerDto): Promise<Customer> {
     return this.customers.create(dto);
+  }
+
+  @Get()
+  list(@Query() query: ListCustomersDto): Promise<{ customers: Customer[]; next?: string }> {
+    return this.customers.list(query);
+  }
+
+  @Patch(':id')
+  update(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() dto: UpdateCustomerDto,
+  ): Promise<Customer> {
+    return this.customers.update(id, dto);
   }
 
   @Get(':id')

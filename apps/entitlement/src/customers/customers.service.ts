@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@paygate/problem-details';
-import { DataSource } from 'typeorm';
+import { DataSource, MoreThan } from 'typeorm';
 import { Customer } from './customer.entity';
-import { CreateCustomerDto } from './customer.dto';
+import { CreateCustomerDto, ListCustomersDto, UpdateCustomerDto } from './customer.dto';
 
 @Injectable()
 export class CustomersService {
@@ -17,5 +17,26 @@ export class CustomersService {
     const customer = await this.dataSource.getRepository(Customer).findOneBy({ id });
     if (!customer) throw new DomainError('not-found', `Customer ${id} does not exist.`);
     return customer;
+  }
+
+  async update(id: string, dto: UpdateCustomerDto): Promise<Customer> {
+    const customer = await this.get(id);
+    if (dto.name !== undefined) customer.name = dto.name;
+    if (dto.email !== undefined) customer.email = dto.email;
+    return this.dataSource.getRepository(Customer).save(customer);
+  }
+
+  /** Pages in id order (ids are random, so the order is stable, not chronological). */
+  async list(query: ListCustomersDto): Promise<{ customers: Customer[]; next?: string }> {
+    const limit = query.limit ?? 50;
+    const customers = await this.dataSource.getRepository(Customer).find({
+      where: query.after ? { id: MoreThan(query.after) } : {},
+      order: { id: 'ASC' },
+      take: limit,
+    });
+    return {
+      customers,
+      next: customers.length === limit ? customers[customers.length - 1].id : undefined,
+    };
   }
 }

@@ -1,12 +1,8 @@
-import { csv } from '@paygate/config';
-import { Transform } from 'class-transformer';
-import { ArrayNotEmpty, IsIn, IsInt, IsString, Max, Min } from 'class-validator';
+import { ServiceConfig } from '@paygate/config';
+import { IsInt, IsString, Max, Min } from 'class-validator';
 
 // Explicit property types: decorator metadata needs them to convert env strings.
-export class GatewayConfig {
-  @IsString()
-  HTTP_HOST: string = '127.0.0.1';
-
+export class GatewayConfig extends ServiceConfig {
   @IsInt()
   @Min(1)
   @Max(65535)
@@ -20,10 +16,6 @@ export class GatewayConfig {
   @IsInt()
   @Min(10)
   DECISION_TIMEOUT_MS: number = 2000;
-
-  @Transform(({ value }) => csv(value))
-  @ArrayNotEmpty()
-  KAFKA_BROKERS: string[] = ['127.0.0.1:9092'];
 
   /** JSON file with the route table (see config/routes.example.json). */
   @IsString()
@@ -40,7 +32,4 @@ export class GatewayConfig {
   /** CloudEvents `source` of the usage events this gateway publishes. */
   @IsString()
   USAGE_EVENT_SOURCE: string = 'paygate-gateway';
-
-  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
-  LOG_LEVEL: string = 'info';
 }

@@ -1,0 +1,29 @@
+import { Transform } from 'class-transformer';
+import { ArrayNotEmpty, IsIn, IsString, MinLength } from 'class-validator';
+import { csv } from './load-config';
+
+// Explicit property types: decorator metadata needs them to convert env strings.
+
+/** What every paygate service reads: its broker, the address it binds, its log level. */
+export class ServiceConfig {
+  @Transform(({ value }) => csv(value))
+  @ArrayNotEmpty()
+  KAFKA_BROKERS: string[] = ['127.0.0.1:9092'];
+
+  @IsString()
+  HTTP_HOST: string = '127.0.0.1';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+  LOG_LEVEL: string = 'info';
+}
+
+/** Services that own a database schema and serve an operator API. */
+export class DatabaseServiceConfig extends ServiceConfig {
+  @IsString()
+  DATABASE_URL: string = 'postgres://postgres@127.0.0.1:5432/paygate';
+
+  /** Operators send it as "Authorization: Bearer <token>". */
+  @IsString()
+  @MinLength(16)
+  ADMIN_TOKEN!: string;
+}
