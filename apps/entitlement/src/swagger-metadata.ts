@@ -12,6 +12,14 @@ export default async () => {
     '@nestjs/swagger': {
       models: [
         [
+          import('../../../libs/http/src/page-query.dto'),
+          {
+            PageQueryDto: {
+              limit: { required: false, type: () => Number, minimum: 1, maximum: 500 },
+            },
+          },
+        ],
+        [
           import('./api-keys/api-key.entity'),
           {
             ApiKey: {
@@ -166,7 +174,6 @@ export default async () => {
               email: { required: false, type: () => String, format: 'email' },
             },
             ListCustomersDto: {
-              limit: { required: false, type: () => Number, minimum: 1, maximum: 500 },
               after: {
                 required: false,
                 type: () => String,
@@ -193,10 +200,7 @@ export default async () => {
               effectiveAt: { required: false, type: () => String },
               expiresAt: { required: false, type: () => String },
             },
-            LedgerQueryDto: {
-              limit: { required: false, type: () => Number, minimum: 1, maximum: 500 },
-              before: { required: false, type: () => Number, minimum: 1 },
-            },
+            LedgerQueryDto: { before: { required: false, type: () => Number, minimum: 1 } },
           },
         ],
         [

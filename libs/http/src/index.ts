@@ -5,3 +5,4 @@ export { IdempotencyInterceptor, IDEMPOTENCY_STORE } from './idempotency.interce
 export type { IdempotencyStore, IdempotencyClaim } from './idempotency.interceptor';
 export { serveOpenApi } from './openapi';
 export type { OpenApiOptions } from './openapi';
+export { PageQueryDto } from './page-query.dto';

@@ -1,3 +1,4 @@
+import { PageQueryDto } from '@paygate/http';
 import { Type } from 'class-transformer';
 import { IsDateString, IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { GRANT_SOURCES, GrantSource } from './grants.service';
@@ -33,14 +34,7 @@ export class CreateGrantDto {
   expiresAt?: string;
 }
 
-export class LedgerQueryDto {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-
+export class LedgerQueryDto extends PageQueryDto {
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -1,5 +1,5 @@
-import { Type } from 'class-transformer';
-import { IsEmail, IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { PageQueryDto } from '@paygate/http';
+import { IsEmail, IsOptional, IsString, IsUUID, Length } from 'class-validator';
 
 export class CreateCustomerDto {
   @IsString()
@@ -22,14 +22,7 @@ export class UpdateCustomerDto {
   email?: string;
 }
 
-export class ListCustomersDto {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-
+export class ListCustomersDto extends PageQueryDto {
   /** The last id of the previous page. */
   @IsOptional()
   @IsUUID()

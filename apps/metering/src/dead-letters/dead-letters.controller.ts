@@ -1,18 +1,7 @@
 import { Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
 import { toSafeInt } from '@paygate/database';
-import { AdminTokenGuard } from '@paygate/http';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { AdminTokenGuard, PageQueryDto } from '@paygate/http';
 import { DataSource } from 'typeorm';
-
-class DeadLettersQueryDto {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-}
 
 interface DeadLetterView {
   topic: string;
@@ -30,7 +19,7 @@ export class DeadLettersController {
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
   @Get()
-  async recent(@Query() query: DeadLettersQueryDto): Promise<{ deadLetters: DeadLetterView[] }> {
+  async recent(@Query() query: PageQueryDto): Promise<{ deadLetters: DeadLetterView[] }> {
     const rows: {
       topic: string;
       partition: number;
