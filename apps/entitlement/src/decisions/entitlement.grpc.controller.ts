@@ -1,3 +1,4 @@
+import { isUUID } from 'class-validator';
 import { Controller, Inject } from '@nestjs/common';
 import { GrpcMethod, RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
@@ -15,7 +16,6 @@ import { CheckUseCase } from './check.use-case';
 import { Decision } from './decision';
 import { LeaseSettlementService } from './lease-settlement.service';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FEATURE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 const decisions = counter('paygate_decisions_total', 'Check decisions by outcome', ['outcome']);
@@ -56,7 +56,7 @@ export class EntitlementGrpcController {
 
   @GrpcMethod(ENTITLEMENT_GRPC_SERVICE, 'Release')
   async release(request: ReleaseRequest): Promise<ReleaseResponse> {
-    if (!UUID.test(request.leaseId ?? '')) throw invalid('leaseId must be a UUID');
+    if (!isUUID(request.leaseId ?? '')) throw invalid('leaseId must be a UUID');
     const released = await this.dataSource.transaction((manager) =>
       this.settlement.release(manager, request.leaseId, request.reason || 'released by gateway'),
     );

@@ -1,3 +1,4 @@
+import { isUUID } from 'class-validator';
 import { Controller, HttpCode, Inject, Logger, Post, Req } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import { ProblemException } from '@paygate/problem-details';
@@ -6,8 +7,6 @@ import Stripe from 'stripe';
 import { EntitlementConfig } from '../config/entitlement.config';
 import { PaymentEvent } from './payment-event';
 import { PaymentEventsUseCase } from './payment-events.use-case';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Metadata = Record<string, string> | null | undefined;
 
@@ -27,7 +26,7 @@ export function toPaymentEvent(event: Stripe.Event): PaymentEvent | undefined {
     object.metadata?.paygate_subscription_id ??
     object.subscription_details?.metadata?.paygate_subscription_id ??
     object.parent?.subscription_details?.metadata?.paygate_subscription_id;
-  const valid = (id: string | undefined): id is string => id !== undefined && UUID.test(id);
+  const valid = (id: string | undefined): id is string => id !== undefined && isUUID(id);
   switch (event.type) {
     case 'invoice.paid':
       return valid(subscriptionId) ? { kind: 'invoice-paid', subscriptionId } : undefined;

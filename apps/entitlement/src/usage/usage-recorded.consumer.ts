@@ -1,3 +1,4 @@
+import { isUUID } from 'class-validator';
 import {
   Inject,
   Injectable,
@@ -10,8 +11,6 @@ import { BatchConsumer, InboundMessage, createKafka } from '@paygate/messaging';
 import { counter } from '@paygate/observability';
 import { EntitlementConfig } from '../config/entitlement.config';
 import { UsageChargeUseCase } from './usage-charge.use-case';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const processed = counter(
   'paygate_usage_recorded_messages_total',
@@ -53,7 +52,7 @@ export class UsageRecordedConsumer implements OnApplicationBootstrap, OnApplicat
       }
       // Metering is the only producer; a malformed message is a bug there. It is logged and
       // skipped, because retrying it forever would stall every customer behind it.
-      if (!isUsageRecordedEvent(event) || !UUID.test(event.customerId)) {
+      if (!isUsageRecordedEvent(event) || !isUUID(event.customerId)) {
         this.logger.error(
           { partition: message.partition, offset: message.offset },
           'invalid usage.recorded message',
