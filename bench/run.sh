@@ -10,3 +10,4 @@ ensure_kafka
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/paygate_bench}"
 node dist/scripts/setup.js
 node dist/bench/decision.js
+node dist/bench/ingest.js

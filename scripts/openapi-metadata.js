@@ -1,4 +1,4 @@
-// Regenerates apps/entitlement/src/swagger-metadata.ts: the OpenAPI plugin's view of the DTOs
+// Regenerates apps/<app>/src/swagger-metadata.ts for each app with an HTTP API: the OpenAPI plugin's view of the DTOs
 // (types and class-validator rules), so the served document describes them without decorators
 // on every field. Run after changing a DTO: npm run openapi:metadata
 const {
@@ -8,10 +8,12 @@ const { ReadonlyVisitor } = require('@nestjs/swagger/plugin');
 const { join, relative } = require('node:path');
 
 const root = join(__dirname, '..');
-const src = join(root, 'apps', 'entitlement', 'src');
+const APPS = ['entitlement', 'metering'];
 
-/** Writes the metadata file into outputDir (the source folder, or a scratch folder to compare). */
-function generate(outputDir = src) {
+/** Writes an app's metadata file into outputDir (its source folder, or a scratch folder). */
+function generate(outputDir, app = 'entitlement') {
+  const src = join(root, 'apps', app, 'src');
+  outputDir = outputDir ?? src;
   new PluginMetadataGenerator().generate({
     visitors: [
       new ReadonlyVisitor({
@@ -23,10 +25,10 @@ function generate(outputDir = src) {
     outputDir,
     filename: 'swagger-metadata.ts',
     // The generator resolves this against the working directory.
-    tsconfigPath: relative(process.cwd(), join(root, 'apps', 'entitlement', 'tsconfig.app.json')),
+    tsconfigPath: relative(process.cwd(), join(root, 'apps', app, 'tsconfig.app.json')),
     printDiagnostics: false,
   });
 }
 
-module.exports = { generate };
-if (require.main === module) generate();
+module.exports = { generate, APPS };
+if (require.main === module) for (const app of APPS) generate(undefined, app);

@@ -1,12 +1,22 @@
 import 'reflect-metadata';
-import { loadConfig } from '@paygate/config';
-import { createHttpApp, run } from '@paygate/http';
+import { ConfigError, loadConfig } from '@paygate/config';
+import { createHttpApp, run, serveOpenApi } from '@paygate/http';
 import { MeteringConfig } from './config/metering.config';
+import { CLOUDEVENTS_BATCH_JSON, CLOUDEVENTS_JSON } from './events/event-intake';
 import { MeteringModule } from './metering.module';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig(MeteringConfig);
-  const app = await createHttpApp(MeteringModule.forRoot(config));
+  const windows = MeteringConfig.windowsError(config);
+  if (windows) throw new ConfigError(`Invalid configuration:\n  ${windows}`);
+  const app = await createHttpApp(MeteringModule.forRoot(config), {
+    jsonContentTypes: [CLOUDEVENTS_JSON, CLOUDEVENTS_BATCH_JSON],
+  });
+  await serveOpenApi(app, {
+    title: 'paygate metering',
+    description: 'Meters, usage queries, dead letters and HTTP usage ingestion.',
+    metadata: async () => (await import('./swagger-metadata')).default(),
+  });
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
 }
 

@@ -1,11 +1,19 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { Clock, SystemClock } from '@paygate/clock';
 import { databaseProviders, outboxRelayProvider } from '@paygate/database';
 import { ADMIN_TOKEN, AdminTokenGuard } from '@paygate/http';
 import { HealthController, MetricsController, loggerModule } from '@paygate/observability';
 import { MeteringConfig } from './config/metering.config';
 import { METERING_SCHEMA, meteringDataSource } from './database/metering.data-source';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
+import { DeadLettersService } from './dead-letters/dead-letters.service';
+import { EventsController } from './events/events.controller';
+import { EventsPublisher } from './events/events.publisher';
+import { ServiceTokenGuard } from './events/service-token.guard';
+import { MetersController } from './meters/meters.controller';
 import { MetersRepository } from './meters/meters.repository';
+import { MetersService } from './meters/meters.service';
+import { DedupePruner } from './usage/dedupe-pruner';
 import { UsageController } from './usage/usage.controller';
 import { UsageConsumer } from './usage/usage.consumer';
 import { UsageIngestService } from './usage/usage-ingest.service';
@@ -17,17 +25,30 @@ export class MeteringModule {
     return {
       module: MeteringModule,
       imports: [loggerModule('metering', config.LOG_LEVEL)],
-      controllers: [UsageController, DeadLettersController, HealthController, MetricsController],
+      controllers: [
+        MetersController,
+        UsageController,
+        EventsController,
+        DeadLettersController,
+        HealthController,
+        MetricsController,
+      ],
       providers: [
         { provide: MeteringConfig, useValue: config },
         { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
+        { provide: Clock, useClass: SystemClock },
         ...databaseProviders(() => meteringDataSource(config.DATABASE_URL)),
         outboxRelayProvider(METERING_SCHEMA, 'paygate-metering-outbox', config.KAFKA_BROKERS),
+        EventsPublisher,
         AdminTokenGuard,
+        ServiceTokenGuard,
         MetersRepository,
+        MetersService,
         UsageIngestService,
         UsageQueryService,
         UsageConsumer,
+        DedupePruner,
+        DeadLettersService,
       ],
     };
   }

@@ -3,8 +3,10 @@ export type { TopicName } from './topics';
 export { PROBLEM_CODES, isProblemCode } from './problem-codes';
 export type { ProblemCode } from './problem-codes';
 export {
+  BINARY_MODE_PREFIX,
   REQUEST_SERVED_EVENT_TYPE,
   USAGE_EVENT_LIMITS,
+  decodeUsageEvent,
   parseUsageEvent,
   validateUsageEvent,
 } from './usage-event';

@@ -101,6 +101,50 @@ export function validateUsageEvent(value: unknown): UsageEventParseResult {
   return { ok: true, event: body as unknown as UsageEvent };
 }
 
+/** Kafka protocol binding, binary mode: attributes travel as `ce_` headers, data as the value. */
+export const BINARY_MODE_PREFIX = 'ce_';
+
+/**
+ * Decodes a Kafka message in either CloudEvents mode: binary when it carries `ce_specversion`,
+ * structured JSON otherwise. Headers are the message's headers as strings.
+ */
+export function decodeUsageEvent(
+  value: Buffer | null,
+  headers: Record<string, string>,
+): UsageEventParseResult {
+  if (headers[`${BINARY_MODE_PREFIX}specversion`] === undefined) return parseUsageEvent(value);
+  let size = value?.length ?? 0;
+  const body: Record<string, unknown> = {};
+  for (const [name, headerValue] of Object.entries(headers)) {
+    size += name.length + headerValue.length;
+    if (name.startsWith(BINARY_MODE_PREFIX))
+      body[name.slice(BINARY_MODE_PREFIX.length)] = headerValue;
+  }
+  if (size > USAGE_EVENT_LIMITS.maxBytes) return tooLarge(size);
+  const contentType = headers['content-type'];
+  if (contentType !== undefined) body.datacontenttype = contentType.split(';')[0].trim();
+  try {
+    body.data = value === null || value.length === 0 ? {} : JSON.parse(value.toString());
+  } catch (err) {
+    return {
+      ok: false,
+      reason: 'malformed-json',
+      errors: [{ field: 'data', message: (err as Error).message }],
+    };
+  }
+  return validateUsageEvent(body);
+}
+
+function tooLarge(size: number): UsageEventParseResult {
+  return {
+    ok: false,
+    reason: 'too-large',
+    errors: [
+      { field: '', message: `event is ${size} bytes, limit ${USAGE_EVENT_LIMITS.maxBytes}` },
+    ],
+  };
+}
+
 /** Parses raw bytes from Kafka or HTTP into a validated usage event. */
 export function parseUsageEvent(raw: Buffer | string | null): UsageEventParseResult {
   if (raw === null) {
@@ -111,15 +155,7 @@ export function parseUsageEvent(raw: Buffer | string | null): UsageEventParseRes
     };
   }
   const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
-  if (size > USAGE_EVENT_LIMITS.maxBytes) {
-    return {
-      ok: false,
-      reason: 'too-large',
-      errors: [
-        { field: '', message: `event is ${size} bytes, limit ${USAGE_EVENT_LIMITS.maxBytes}` },
-      ],
-    };
-  }
+  if (size > USAGE_EVENT_LIMITS.maxBytes) return tooLarge(size);
   let value: unknown;
   try {
     value = JSON.parse(raw.toString());

@@ -23,25 +23,21 @@ export interface OutboxMessage {
   headers?: Record<string, string>;
 }
 
+/** Queues messages in one statement (arrays, so a batch of any size is one round trip). */
 export async function enqueueOutbox(
   manager: EntityManager,
   schema: string,
   messages: OutboxMessage[],
 ): Promise<void> {
   if (messages.length === 0) return;
-  const params: unknown[] = [];
-  const rows = messages.map((m, i) => {
-    params.push(
-      m.topic,
-      m.key,
-      Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value),
-      JSON.stringify(m.headers ?? {}),
-    );
-    const b = i * 4;
-    return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}::jsonb)`;
-  });
   await manager.query(
-    `INSERT INTO "${schema}"."outbox" ("topic", "key", "value", "headers") VALUES ${rows.join(', ')}`,
-    params,
+    `INSERT INTO "${schema}"."outbox" ("topic", "key", "value", "headers")
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[])`,
+    [
+      messages.map((m) => m.topic),
+      messages.map((m) => m.key),
+      messages.map((m) => (Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value))),
+      messages.map((m) => JSON.stringify(m.headers ?? {})),
+    ],
   );
 }

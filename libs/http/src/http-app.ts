@@ -15,6 +15,8 @@ export interface HttpAppOptions {
   rawBodies?: boolean;
   /** Keep a copy of parsed bodies as `request.rawBody` (for webhook signatures). */
   rawBody?: boolean;
+  /** More media types parsed as JSON, like application/cloudevents+json. */
+  jsonContentTypes?: string[];
 }
 
 /**
@@ -36,6 +38,13 @@ export async function createHttpApp(
   if (options.rawBodies) {
     fastify.removeAllContentTypeParsers();
     fastify.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  }
+  if (options.jsonContentTypes?.length) {
+    fastify.addContentTypeParser(
+      options.jsonContentTypes,
+      { parseAs: 'string' },
+      fastify.getDefaultJsonParser('error', 'error'),
+    );
   }
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);

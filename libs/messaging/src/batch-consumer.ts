@@ -22,6 +22,8 @@ export interface BatchConsumerOptions {
   topic: string;
   fromBeginning?: boolean;
   maxBytesPerPartition?: number;
+  /** Batches of different partitions handled at once; one partition is always in order. */
+  partitionsConsumedConcurrently?: number;
 }
 
 function headersOf(raw: Record<string, unknown> | undefined): Record<string, string> {
@@ -63,6 +65,7 @@ export class BatchConsumer {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const messages: InboundMessage[] = batch.messages.map((m) => ({

@@ -1,4 +1,4 @@
-export { createKafka, ensureTopics } from './kafka';
+export { createKafka, deleteTopics, ensureTopics, startGroupAtEnd } from './kafka';
 export type { TopicSpec } from './kafka';
 export { MessageProducer } from './producer';
 export type { OutboundMessage } from './producer';

@@ -27,6 +27,16 @@ export interface TopicSpec {
   partitions: number;
 }
 
+export async function deleteTopics(kafka: Kafka, names: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: names });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Creates missing topics; existing ones are left as they are. */
 export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<void> {
   const admin = kafka.admin();
@@ -44,6 +54,25 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<v
         })),
       });
     }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Points a consumer group that has no members at the current end of a topic, so that it
+ * consumes only what is published from now on (benchmarks and tests that share a broker).
+ */
+export async function startGroupAtEnd(kafka: Kafka, groupId: string, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({
+      groupId,
+      topic,
+      partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })),
+    });
   } finally {
     await admin.disconnect();
   }

@@ -1,5 +1,8 @@
-import { DatabaseServiceConfig } from '@paygate/config';
-import { IsInt, IsString, Max, Min } from 'class-validator';
+import { TOPICS } from '@paygate/contracts';
+import { DatabaseServiceConfig, csv } from '@paygate/config';
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
+import type { UnknownMeterPolicy } from '../usage/usage-batch';
 
 // Explicit property types: decorator metadata needs them to convert env strings.
 export class MeteringConfig extends DatabaseServiceConfig {
@@ -11,8 +14,55 @@ export class MeteringConfig extends DatabaseServiceConfig {
   @IsString()
   USAGE_GROUP_ID: string = 'paygate-metering';
 
+  /** The usage topic consumed; another one isolates a benchmark or a migration. */
+  @IsString()
+  USAGE_TOPIC: string = TOPICS.usage;
+
   /** How often meter definitions are reloaded from the database. */
   @IsInt()
   @Min(100)
   METER_REFRESH_MS: number = 5000;
+
+  /**
+   * How long an event's (source, id) is remembered. Must be at least the late-event window
+   * plus the future skew: an event older than that is refused as late before it could be
+   * claimed again, so pruning never lets a duplicate through.
+   */
+  @IsInt()
+  @Min(1)
+  DEDUPE_WINDOW_HOURS: number = 168;
+
+  /** Events whose time is older than this are dead-lettered with reason `late`. */
+  @IsInt()
+  @Min(1)
+  LATE_WINDOW_HOURS: number = 72;
+
+  /** Events dated further in the future than this are refused (clock skew allowance). */
+  @IsInt()
+  @Min(0)
+  @Max(86_400)
+  FUTURE_SKEW_SECONDS: number = 300;
+
+  /** Events of a type no meter reads: dead-letter them, or hold them until a meter does. */
+  @IsIn(['dead-letter', 'hold'])
+  UNKNOWN_METER_POLICY: UnknownMeterPolicy = 'dead-letter';
+
+  /** Kafka batches of different partitions applied at once (each in its own transaction). */
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  PARTITIONS_CONCURRENTLY: number = 3;
+
+  /** Bearer tokens of services allowed to POST /events; empty disables HTTP ingestion. */
+  @Transform(({ value }) => csv(value))
+  @IsString({ each: true })
+  @MinLength(16, { each: true })
+  SERVICE_TOKENS: string[] = [];
+
+  static windowsError(config: MeteringConfig): string | null {
+    const needed = config.LATE_WINDOW_HOURS + Math.ceil(config.FUTURE_SKEW_SECONDS / 3600);
+    return config.DEDUPE_WINDOW_HOURS >= needed
+      ? null
+      : `DEDUPE_WINDOW_HOURS must be at least LATE_WINDOW_HOURS plus the future skew (${needed})`;
+  }
 }

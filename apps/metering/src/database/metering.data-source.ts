@@ -2,6 +2,7 @@ import { createServiceDataSource } from '@paygate/database';
 import type { DataSource } from 'typeorm';
 import { InitialSchema1764000000001 } from './migrations/1764000000001-initial-schema';
 import { DeadLetterIdentity1764100000001 } from './migrations/1764100000001-dead-letter-identity';
+import { MetersGroupsWindows1764200000001 } from './migrations/1764200000001-meters-groups-windows';
 
 export const METERING_SCHEMA = 'metering';
 
@@ -13,6 +14,10 @@ export function meteringDataSource(url: string, poolSize?: number): DataSource {
     applicationName: 'paygate-metering',
     poolSize,
     entities: [],
-    migrations: [InitialSchema1764000000001, DeadLetterIdentity1764100000001],
+    migrations: [
+      InitialSchema1764000000001,
+      DeadLetterIdentity1764100000001,
+      MetersGroupsWindows1764200000001,
+    ],
   });
 }

@@ -1,22 +1,41 @@
 import type { UsageEvent } from '@paygate/contracts';
 
-export type Aggregation = 'sum' | 'count';
+export const AGGREGATIONS = ['sum', 'count', 'max', 'unique_count', 'latest'] as const;
+export type Aggregation = (typeof AGGREGATIONS)[number];
+
+/** Aggregations whose per-batch deltas add up, so they are charged through usage.recorded. */
+export const ADDITIVE_AGGREGATIONS: readonly Aggregation[] = ['sum', 'count'];
 
 export interface Meter {
   key: string;
+  version: number;
   eventType: string;
   aggregation: Aggregation;
-  /** JSON path into the event's data, `$.a.b` form; required for `sum`. */
+  /** JSON path into the event's data, `$.a.b` form; required for all but `count`. */
   valuePath: string | null;
+  /** Group name → JSON path into data; each distinct combination is its own rollup row. */
+  groupBy: Record<string, string>;
 }
 
-export type MeterValue = { ok: true; value: number } | { ok: false; detail: string };
+/**
+ * What one event contributes to one meter: `amount` is the number for sum/max/latest (1 for
+ * count), `distinct` the value counted by unique_count, and `group` the canonical JSON of the
+ * event's group values.
+ */
+export interface MeterReading {
+  meter: Meter;
+  amount: number;
+  distinct: string | null;
+  group: string;
+}
 
-const PATH = /^\$((\.[A-Za-z_][A-Za-z0-9_]*)+)$/;
+export type MeterValue = { ok: true; reading: MeterReading } | { ok: false; detail: string };
+
+export const JSON_PATH = /^\$((\.[A-Za-z_][A-Za-z0-9_]*)+)$/;
 
 /** Reads `$.a.b` from the event's data (dot-separated members only). */
 export function readPath(data: Record<string, unknown>, path: string): unknown {
-  const match = PATH.exec(path);
+  const match = JSON_PATH.exec(path);
   if (!match) return undefined;
   let current: unknown = data;
   for (const member of match[1].slice(1).split('.')) {
@@ -27,17 +46,51 @@ export function readPath(data: Record<string, unknown>, path: string): unknown {
 }
 
 /**
- * The amount an event adds to a meter. Amounts are whole units (they become ledger amounts),
- * so a fractional, negative or missing value is refused and the event dead-lettered.
+ * Group values as canonical JSON (names sorted, values as strings, a missing one as null), so
+ * the same combination always lands on the same rollup row.
+ */
+export function groupKey(meter: Meter, data: Record<string, unknown>): string {
+  const names = Object.keys(meter.groupBy);
+  if (names.length === 0) return '{}';
+  names.sort();
+  const group: Record<string, string | null> = {};
+  for (const name of names) {
+    const raw = readPath(data, meter.groupBy[name]);
+    group[name] =
+      raw === undefined || raw === null
+        ? null
+        : typeof raw === 'object'
+          ? JSON.stringify(raw)
+          : String(raw);
+  }
+  return JSON.stringify(group);
+}
+
+/**
+ * What an event adds to a meter. Amounts are whole numbers (sum and count become ledger
+ * amounts; max and latest use the same integer columns), so a fractional or missing value is
+ * refused and the event dead-lettered; sum additionally refuses negative amounts.
  */
 export function meterValue(meter: Meter, event: UsageEvent): MeterValue {
-  if (meter.aggregation === 'count') return { ok: true, value: 1 };
+  const reading = (amount: number, distinct: string | null = null): MeterValue => ({
+    ok: true,
+    reading: { meter, amount, distinct, group: groupKey(meter, event.data) },
+  });
+  if (meter.aggregation === 'count') return reading(1);
   const raw = meter.valuePath ? readPath(event.data, meter.valuePath) : undefined;
-  if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < 0) {
-    return {
-      ok: false,
-      detail: `meter ${meter.key}: ${meter.valuePath} must be a non-negative integer`,
-    };
+  if (meter.aggregation === 'unique_count') {
+    if (typeof raw === 'string' ? raw.length === 0 : typeof raw !== 'number') {
+      return {
+        ok: false,
+        detail: `meter ${meter.key}: ${meter.valuePath} must be a non-empty string or a number`,
+      };
+    }
+    return reading(1, String(raw));
   }
-  return { ok: true, value: raw };
+  const min = meter.aggregation === 'sum' ? 0 : Number.MIN_SAFE_INTEGER;
+  if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < min) {
+    const what = meter.aggregation === 'sum' ? 'a non-negative integer' : 'an integer';
+    return { ok: false, detail: `meter ${meter.key}: ${meter.valuePath} must be ${what}` };
+  }
+  return reading(raw);
 }

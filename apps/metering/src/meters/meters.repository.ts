@@ -3,7 +3,28 @@ import { DataSource } from 'typeorm';
 import { MeteringConfig } from '../config/metering.config';
 import { Aggregation, Meter } from './meter';
 
-/** Meter definitions by event type, kept in memory and reloaded on an interval. */
+export interface MeterRow {
+  key: string;
+  version: number;
+  event_type: string;
+  aggregation: Aggregation;
+  value_path: string | null;
+  group_by: Record<string, string>;
+}
+
+export const meterOf = (r: MeterRow): Meter => ({
+  key: r.key,
+  version: r.version,
+  eventType: r.event_type,
+  aggregation: r.aggregation,
+  valuePath: r.value_path,
+  groupBy: r.group_by,
+});
+
+/**
+ * Current meter definitions by event type, kept in memory for the hot path and reloaded on an
+ * interval (and at once by this instance's own meter changes). Archived meters read nothing.
+ */
 @Injectable()
 export class MetersRepository implements OnModuleInit, OnModuleDestroy {
   private byType = new Map<string, Meter[]>();
@@ -11,7 +32,7 @@ export class MetersRepository implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
-    @Inject(MeteringConfig) private readonly config: MeteringConfig,
+    @Inject(MeteringConfig) private readonly config: Pick<MeteringConfig, 'METER_REFRESH_MS'>,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -32,23 +53,14 @@ export class MetersRepository implements OnModuleInit, OnModuleDestroy {
   }
 
   async reload(): Promise<void> {
-    const rows: {
-      key: string;
-      event_type: string;
-      aggregation: Aggregation;
-      value_path: string | null;
-    }[] = await this.dataSource.query(
-      `SELECT "key", "event_type", "aggregation", "value_path" FROM "metering"."meters"`,
+    const rows: MeterRow[] = await this.dataSource.query(
+      `SELECT "key", "version", "event_type", "aggregation", "value_path", "group_by"
+       FROM "metering"."meters" WHERE "archived_at" IS NULL`,
     );
     const byType = new Map<string, Meter[]>();
     for (const r of rows) {
       const list = byType.get(r.event_type) ?? [];
-      list.push({
-        key: r.key,
-        eventType: r.event_type,
-        aggregation: r.aggregation,
-        valuePath: r.value_path,
-      });
+      list.push(meterOf(r));
       byType.set(r.event_type, list);
     }
     this.byType = byType;

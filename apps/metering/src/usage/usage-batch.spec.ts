@@ -1,25 +1,33 @@
 import type { InboundMessage } from '@paygate/messaging';
 import type { Meter } from '../meters/meter';
-import { bucketStart, classifyBatch } from './usage-batch';
+import { ClassifyOptions, bucketStart, classifyBatch } from './usage-batch';
+
+const meter = (m: Partial<Meter> & Pick<Meter, 'key' | 'aggregation'>): Meter => ({
+  version: 1,
+  eventType: 'dev.paygate.request.served',
+  valuePath: '$.units',
+  groupBy: {},
+  ...m,
+});
 
 const meters: Meter[] = [
-  {
-    key: 'api_requests',
-    eventType: 'dev.paygate.request.served',
-    aggregation: 'sum',
-    valuePath: '$.units',
-  },
-  {
-    key: 'request_count',
-    eventType: 'dev.paygate.request.served',
-    aggregation: 'count',
-    valuePath: null,
-  },
+  meter({ key: 'api_requests', aggregation: 'sum', groupBy: { region: '$.region' } }),
+  meter({ key: 'request_count', aggregation: 'count', valuePath: null }),
+  meter({ key: 'largest', aggregation: 'max' }),
+  meter({ key: 'callers', aggregation: 'unique_count', valuePath: '$.caller' }),
 ];
-const metersFor = (type: string) => meters.filter((m) => m.eventType === type);
+const NOW = Date.parse('2026-11-24T10:01:00Z');
+const options = (extra: Partial<ClassifyOptions> = {}): ClassifyOptions => ({
+  metersFor: (type) => meters.filter((m) => m.eventType === type),
+  nowMs: NOW,
+  lateWindowMs: 3_600_000,
+  futureSkewMs: 300_000,
+  unknownMeter: 'dead-letter',
+  ...extra,
+});
 
 let offset = 0;
-function message(value: unknown): InboundMessage {
+function message(value: unknown, headers: Record<string, string> = {}): InboundMessage {
   offset += 1;
   return {
     topic: 'paygate.usage.v1',
@@ -27,29 +35,57 @@ function message(value: unknown): InboundMessage {
     offset: String(offset),
     key: null,
     value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
-    headers: {},
+    headers,
     timestamp: '0',
   };
 }
 
-const event = (data: Record<string, unknown>, type = 'dev.paygate.request.served') => ({
-  specversion: '1.0',
-  id: `e${offset}`,
-  source: 's',
-  type,
-  subject: 'c1',
-  time: '2026-11-24T10:00:30Z',
-  data,
-});
+const event = (
+  data: Record<string, unknown>,
+  type = 'dev.paygate.request.served',
+  time = '2026-11-24T10:00:30Z',
+) => ({ specversion: '1.0', id: `e${offset}`, source: 's', type, subject: 'c1', time, data });
 
 describe('classifyBatch', () => {
-  it('computes each meter value of an accepted event', () => {
-    const { accepted, deadLetters } = classifyBatch([message(event({ units: 4 }))], metersFor);
+  it('reads every meter of the event type, with its group', () => {
+    const { accepted, deadLetters } = classifyBatch(
+      [message(event({ units: 4, region: 'eu', caller: 'svc-a' }))],
+      options(),
+    );
     expect(deadLetters).toEqual([]);
-    expect(accepted[0].values).toEqual([
-      { meterKey: 'api_requests', value: 4 },
-      { meterKey: 'request_count', value: 1 },
+    expect(accepted[0].readings.map((r) => [r.meter.key, r.amount, r.distinct, r.group])).toEqual([
+      ['api_requests', 4, null, '{"region":"eu"}'],
+      ['request_count', 1, null, '{}'],
+      ['largest', 4, null, '{}'],
+      ['callers', 1, 'svc-a', '{}'],
     ]);
+  });
+
+  it('puts a missing group value in the null group rather than refusing the event', () => {
+    const { accepted } = classifyBatch([message(event({ units: 1, caller: 'x' }))], options());
+    expect(accepted[0].readings[0].group).toBe('{"region":null}');
+  });
+
+  it('decodes binary-mode events from ce_ headers', () => {
+    const { accepted, deadLetters } = classifyBatch(
+      [
+        message(
+          { units: 7, caller: 'k' },
+          {
+            ce_specversion: '1.0',
+            ce_id: 'bin-1',
+            ce_source: 'kcat',
+            ce_type: 'dev.paygate.request.served',
+            ce_subject: 'c9',
+            ce_time: '2026-11-24T10:00:00Z',
+            'content-type': 'application/json',
+          },
+        ),
+      ],
+      options(),
+    );
+    expect(deadLetters).toEqual([]);
+    expect(accepted[0].event).toMatchObject({ id: 'bin-1', subject: 'c9', data: { units: 7 } });
   });
 
   it('dead-letters bad JSON, invalid events, unknown types and bad values with a reason', () => {
@@ -57,11 +93,13 @@ describe('classifyBatch', () => {
       [
         message('not json'),
         message({ id: 'x' }),
-        message(event({ units: 1 }, 'unknown.type')),
-        message(event({ units: 1.5 })),
-        message(event({})),
+        message(event({ units: 1, caller: 'a' }, 'unknown.type')),
+        message(event({ units: 1.5, caller: 'a' })),
+        message(event({ caller: 'a' })),
+        message(event({ units: 1, caller: 'a' }, undefined, '2026-11-24T08:59:59Z')),
+        message(event({ units: 1, caller: 'a' }, undefined, '2026-11-24T10:06:01Z')),
       ],
-      metersFor,
+      options(),
     );
     expect(accepted).toEqual([]);
     expect(deadLetters.map((d) => d.reason)).toEqual([
@@ -70,15 +108,26 @@ describe('classifyBatch', () => {
       'unknown-meter',
       'invalid-value',
       'invalid-value',
+      'late',
+      'invalid',
     ]);
     expect(deadLetters[3].detail).toMatch(/\$\.units must be a non-negative integer/);
+    expect(deadLetters[6].detail).toMatch(/in the future/);
+  });
+
+  it('holds events of unknown types when the policy says so', () => {
+    const { held, deadLetters } = classifyBatch(
+      [message(event({}, 'not.yet.metered'))],
+      options({ unknownMeter: 'hold' }),
+    );
+    expect(deadLetters).toEqual([]);
+    expect(held.map((h) => h.eventType)).toEqual(['not.yet.metered']);
   });
 });
 
 describe('bucketStart', () => {
   it('floors to the minute in UTC', () => {
-    expect(bucketStart('2026-11-24T10:00:59.999+01:00').toISOString()).toBe(
-      '2026-11-24T09:00:00.000Z',
-    );
+    const ms = bucketStart(Date.parse('2026-11-24T10:00:59.999+01:00'));
+    expect(new Date(ms).toISOString()).toBe('2026-11-24T09:00:00.000Z');
   });
 });

@@ -1,9 +1,16 @@
-import { UsageEvent, parseUsageEvent } from '@paygate/contracts';
+import { UsageEvent, decodeUsageEvent } from '@paygate/contracts';
 import type { InboundMessage } from '@paygate/messaging';
-import { Meter, meterValue } from '../meters/meter';
+import { Meter, MeterReading, meterValue } from '../meters/meter';
 
-export type DeadLetterReason =
-  'malformed-json' | 'too-large' | 'invalid' | 'unknown-meter' | 'invalid-value';
+export const DEAD_LETTER_REASONS = [
+  'malformed-json',
+  'too-large',
+  'invalid',
+  'unknown-meter',
+  'invalid-value',
+  'late',
+] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 export interface DeadLetter {
   message: InboundMessage;
@@ -11,26 +18,47 @@ export interface DeadLetter {
   detail: string;
 }
 
+export interface HeldEvent {
+  message: InboundMessage;
+  eventType: string;
+}
+
 export interface MeteredEvent {
   event: UsageEvent;
-  /** Amount per meter key this event adds. */
-  values: { meterKey: string; value: number }[];
+  /** Epoch milliseconds of event.time, parsed once. */
+  timeMs: number;
+  readings: MeterReading[];
 }
 
 export interface ClassifiedBatch {
   accepted: MeteredEvent[];
   deadLetters: DeadLetter[];
+  /** Events of a type no meter reads yet, kept until one does (unknown-meter policy "hold"). */
+  held: HeldEvent[];
 }
 
-/** Validates a batch and computes each event's meter values; pure, so it is unit-tested. */
+export type UnknownMeterPolicy = 'dead-letter' | 'hold';
+
+export interface ClassifyOptions {
+  metersFor: (type: string) => Meter[];
+  nowMs: number;
+  /** Events whose time is older than now minus this are dead-lettered as `late`. */
+  lateWindowMs: number;
+  /** Events whose time is later than now plus this are refused as invalid. */
+  futureSkewMs: number;
+  unknownMeter: UnknownMeterPolicy;
+}
+
+/** Validates a batch and computes each event's meter readings; pure, so it is unit-tested. */
 export function classifyBatch(
   messages: InboundMessage[],
-  metersFor: (type: string) => Meter[],
+  options: ClassifyOptions,
 ): ClassifiedBatch {
   const accepted: MeteredEvent[] = [];
   const deadLetters: DeadLetter[] = [];
+  const held: HeldEvent[] = [];
   for (const message of messages) {
-    const parsed = parseUsageEvent(message.value);
+    const parsed = decodeUsageEvent(message.value, message.headers);
     if (!parsed.ok) {
       const detail = parsed.errors
         .map((e) => (e.field ? `${e.field}: ${e.message}` : e.message))
@@ -38,35 +66,55 @@ export function classifyBatch(
       deadLetters.push({ message, reason: parsed.reason, detail });
       continue;
     }
-    const meters = metersFor(parsed.event.type);
-    if (meters.length === 0) {
+    const { event } = parsed;
+    const timeMs = Date.parse(event.time);
+    if (timeMs < options.nowMs - options.lateWindowMs) {
       deadLetters.push({
         message,
-        reason: 'unknown-meter',
-        detail: `no meter for event type ${parsed.event.type}`,
+        reason: 'late',
+        detail: `time ${event.time} is older than the late-event window of ${options.lateWindowMs / 3_600_000} h`,
       });
       continue;
     }
-    const values: MeteredEvent['values'] = [];
+    if (timeMs > options.nowMs + options.futureSkewMs) {
+      deadLetters.push({
+        message,
+        reason: 'invalid',
+        detail: `time: ${event.time} is more than ${options.futureSkewMs / 1000} s in the future`,
+      });
+      continue;
+    }
+    const meters = options.metersFor(event.type);
+    if (meters.length === 0) {
+      if (options.unknownMeter === 'hold') held.push({ message, eventType: event.type });
+      else {
+        deadLetters.push({
+          message,
+          reason: 'unknown-meter',
+          detail: `no meter reads event type ${event.type}`,
+        });
+      }
+      continue;
+    }
+    const readings: MeterReading[] = [];
     const failures: string[] = [];
     for (const meter of meters) {
-      const v = meterValue(meter, parsed.event);
-      if (v.ok) values.push({ meterKey: meter.key, value: v.value });
+      const v = meterValue(meter, event);
+      if (v.ok) readings.push(v.reading);
       else failures.push(v.detail);
     }
     if (failures.length > 0) {
       deadLetters.push({ message, reason: 'invalid-value', detail: failures.join('; ') });
       continue;
     }
-    accepted.push({ event: parsed.event, values });
+    accepted.push({ event, timeMs, readings });
   }
-  return { accepted, deadLetters };
+  return { accepted, deadLetters, held };
 }
 
 export const dedupeKey = (e: UsageEvent) => `${e.source}\u0000${e.id}`;
 
-/** Minute bucket an event's time falls in. */
-export function bucketStart(time: string): Date {
-  const t = Date.parse(time);
-  return new Date(t - (((t % 60_000) + 60_000) % 60_000));
+/** Minute bucket (epoch ms) an event time falls in. */
+export function bucketStart(timeMs: number): number {
+  return timeMs - (((timeMs % 60_000) + 60_000) % 60_000);
 }

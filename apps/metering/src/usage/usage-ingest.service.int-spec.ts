@@ -1,30 +1,51 @@
 import { DEAD_LETTER_HEADERS, TOPICS, type UsageRecordedEvent } from '@paygate/contracts';
+import { FixedClock } from '@paygate/clock';
 import type { InboundMessage } from '@paygate/messaging';
 import { testConfig } from '@paygate/testing';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import type { MeteringConfig } from '../config/metering.config';
+import { MeteringConfig } from '../config/metering.config';
 import { meteringDataSource } from '../database/metering.data-source';
+import { DeadLettersService } from '../dead-letters/dead-letters.service';
 import { MetersRepository } from '../meters/meters.repository';
+import { MetersService } from '../meters/meters.service';
+import { DedupePruner } from './dedupe-pruner';
 import { UsageIngestService } from './usage-ingest.service';
+import { UsageQueryService } from './usage-query.service';
 
 describe('UsageIngestService (real Postgres)', () => {
   let dataSource: DataSource;
   let ingest: UsageIngestService;
+  let holdingIngest: UsageIngestService;
+  let meters: MetersService;
+  let usage: UsageQueryService;
+  let deadLetters: DeadLettersService;
+  const clock = new FixedClock(new Date());
   const topic = `test-usage-${randomUUID()}`;
   let offset = 0;
+  const config = Object.assign(new MeteringConfig(), { METER_REFRESH_MS: 60_000 });
 
   beforeAll(async () => {
     dataSource = await meteringDataSource(testConfig().databaseUrl, 4).initialize();
-    const meters = new MetersRepository(dataSource, { METER_REFRESH_MS: 60_000 } as MeteringConfig);
-    await meters.reload();
-    ingest = new UsageIngestService(dataSource, meters);
+    const repository = new MetersRepository(dataSource, config);
+    await repository.reload();
+    ingest = new UsageIngestService(dataSource, repository, config, clock);
+    holdingIngest = new UsageIngestService(
+      dataSource,
+      repository,
+      Object.assign(new MeteringConfig(), { UNKNOWN_METER_POLICY: 'hold' }),
+      clock,
+    );
+    meters = new MetersService(dataSource, repository);
+    usage = new UsageQueryService(dataSource);
+    deadLetters = new DeadLettersService(dataSource);
   });
 
   afterAll(async () => {
     // This test runs no relay; its queued messages must not leak into a later run's relay.
     await dataSource.query(
-      `DELETE FROM "metering"."outbox" WHERE "headers"->>$1 = $2 OR "key" LIKE 'itest-%'`,
+      `DELETE FROM "metering"."outbox" WHERE "headers"->>$1 = $2 OR "key" LIKE 'itest-%'
+         OR "topic" = $2`,
       [DEAD_LETTER_HEADERS.topic, topic],
     );
     await dataSource.destroy();
@@ -36,9 +57,14 @@ describe('UsageIngestService (real Postgres)', () => {
     offset: String(at),
     key: null,
     value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
-    headers: {},
+    headers: { itest: 'yes' },
     timestamp: '0',
   });
+
+  const minute = (n: number) => {
+    const base = clock.now().getTime();
+    return new Date(base - (base % 3_600_000) - 3_600_000 + n * 60_000).toISOString();
+  };
 
   const event = (
     customer: string,
@@ -47,19 +73,19 @@ describe('UsageIngestService (real Postgres)', () => {
     extra: Record<string, unknown> = {},
   ) => ({
     specversion: '1.0',
-    // Scoped to the customer, which is new each run: the test database outlives runs.
+    // Scoped to the customer, which is new each test.
     id: `${customer}/${id}`,
     source: 'itest',
     type: 'dev.paygate.request.served',
     subject: customer,
-    time: '2026-11-24T10:15:42Z',
+    time: minute(15),
     data: { units },
     ...extra,
   });
 
   const rollup = async (customer: string) =>
     dataSource.query(
-      `SELECT "bucket_start", "value"::int, "event_count"::int FROM "metering"."rollups"
+      `SELECT "bucket_start", "value_sum"::int AS "value", "event_count"::int FROM "metering"."rollups"
        WHERE "customer_id" = $1 AND "meter_key" = 'api_requests'`,
       [customer],
     );
@@ -79,16 +105,26 @@ describe('UsageIngestService (real Postgres)', () => {
       message(event(customer, 'b', 3)),
       message(event(customer, 'a', 2, { leaseid: 'lease-a' })),
     ];
-    expect(await ingest.ingest(batch)).toEqual({ accepted: 2, duplicates: 1, deadLettered: 0 });
+    expect(await ingest.ingest(batch)).toEqual({
+      accepted: 2,
+      duplicates: 1,
+      deadLettered: 0,
+      held: 0,
+    });
     // The same batch again, as after a crash before the offset commit.
-    expect(await ingest.ingest(batch)).toEqual({ accepted: 0, duplicates: 3, deadLettered: 0 });
+    expect(await ingest.ingest(batch)).toEqual({
+      accepted: 0,
+      duplicates: 3,
+      deadLettered: 0,
+      held: 0,
+    });
     expect(await ingest.ingest([message(event(customer, 'b', 3))])).toMatchObject({
       accepted: 0,
       duplicates: 1,
     });
 
     expect(await rollup(customer)).toEqual([
-      { bucket_start: new Date('2026-11-24T10:15:00Z'), value: 5, event_count: 2 },
+      { bucket_start: new Date(minute(15)), value: 5, event_count: 2 },
     ]);
     const recorded = await outboxFor(customer);
     expect(recorded).toHaveLength(1);
@@ -100,20 +136,24 @@ describe('UsageIngestService (real Postgres)', () => {
     });
   });
 
-  it('queues each bad offset for the dead-letter topic once, with the reason', async () => {
+  it('queues each bad offset for the dead-letter topic once, with the reason, and replays it', async () => {
     const customer = `itest-${randomUUID()}`;
     const bad = message('{"not": json');
-    const unknown = message(event(customer, 'u', 1, { type: 'no.such.type' }));
+    const type = `itest.replay.${randomUUID()}`;
+    const unknown = message(event(customer, 'u', 1, { type }));
+    const late = message(event(customer, 'l', 1, { time: '2020-01-01T00:00:00Z' }));
     const good = message(event(customer, 'g', 1));
-    expect(await ingest.ingest([bad, unknown, good])).toEqual({
+    expect(await ingest.ingest([bad, unknown, late, good])).toEqual({
       accepted: 1,
       duplicates: 0,
-      deadLettered: 2,
+      deadLettered: 3,
+      held: 0,
     });
-    expect(await ingest.ingest([bad, unknown, good])).toEqual({
+    expect(await ingest.ingest([bad, unknown, late, good])).toEqual({
       accepted: 0,
       duplicates: 1,
       deadLettered: 0,
+      held: 0,
     });
 
     const letters: { headers: Record<string, string>; value: Buffer }[] = await dataSource.query(
@@ -124,8 +164,129 @@ describe('UsageIngestService (real Postgres)', () => {
     expect(letters.map((l) => l.headers[DEAD_LETTER_HEADERS.reason])).toEqual([
       'malformed-json',
       'unknown-meter',
+      'late',
     ]);
     expect(letters[0].value.toString()).toBe('{"not": json');
     expect(letters[0].headers[DEAD_LETTER_HEADERS.offset]).toBe(bad.offset);
+
+    // Once the meter exists, the unknown-meter letter is replayed, once.
+    await meters.create({
+      key: `m_${randomUUID().slice(0, 8)}`,
+      eventType: type,
+      aggregation: 'count',
+    });
+    const since = new Date(Date.now() - 60_000).toISOString();
+    expect(await deadLetters.replay({ reason: 'unknown-meter', since })).toBeGreaterThanOrEqual(1);
+    expect(await deadLetters.replay({ reason: 'unknown-meter', since })).toBe(0);
+    const replayed: { value: Buffer; headers: Record<string, string> }[] = await dataSource.query(
+      `SELECT "value", "headers" FROM "metering"."outbox" WHERE "topic" = $1 AND "key" IS NULL
+         AND "value" = $2`,
+      [topic, unknown.value],
+    );
+    expect(replayed).toHaveLength(1);
+    expect(replayed[0].headers[DEAD_LETTER_HEADERS.reason]).toBeUndefined();
+  });
+
+  it('aggregates sum, max, latest and unique_count per group and answers by hour and group', async () => {
+    const customer = `itest-${randomUUID()}`;
+    const type = `itest.llm.${randomUUID()}`;
+    const suffix = randomUUID().slice(0, 8);
+    const key = (name: string) => `${name}_${suffix}`;
+    for (const aggregation of ['sum', 'max', 'latest', 'unique_count'] as const) {
+      await meters.create({
+        key: key(aggregation),
+        eventType: type,
+        aggregation,
+        valuePath: aggregation === 'unique_count' ? '$.user' : '$.tokens',
+        groupBy: { model: '$.model' },
+      });
+    }
+    const llm = (id: string, at: string, tokens: number, model: string, user: string) =>
+      message({ ...event(customer, id, 0, { type, time: at }), data: { tokens, model, user } });
+    await ingest.ingest([
+      llm('1', minute(1), 100, 'small', 'ann'),
+      llm('2', minute(2), 300, 'large', 'bob'),
+      llm('3', minute(61), 50, 'small', 'ann'),
+    ]);
+    await ingest.ingest([
+      llm('4', minute(3), 20, 'small', 'cy'),
+      llm('2', minute(2), 300, 'large', 'bob'),
+    ]);
+
+    const report = (aggregation: string, extra = {}) =>
+      usage.report({ customerId: customer, meterKey: key(aggregation), ...extra });
+    expect((await report('sum')).total).toEqual({ value: 470, events: 4 });
+    expect((await report('max')).total.value).toBe(300);
+    expect((await report('latest')).total.value).toBe(50);
+    expect((await report('unique_count')).total.value).toBe(3);
+    const hourly = await report('sum', { granularity: 'hour', groupBy: ['model'] });
+    expect(hourly.buckets).toEqual([
+      { start: minute(0), group: { model: 'large' }, value: 300, events: 1 },
+      { start: minute(0), group: { model: 'small' }, value: 120, events: 2 },
+      { start: minute(60), group: { model: 'small' }, value: 50, events: 1 },
+    ]);
+    const uniqueHourly = await report('unique_count', { granularity: 'hour' });
+    expect(uniqueHourly.buckets.map((b) => b.value)).toEqual([3, 1]);
+
+    // A new version reads a different path; the stored history keeps what version 1 made.
+    await meters.update(key('sum'), { valuePath: '$.cost' });
+    await ingest.ingest([
+      message({
+        ...event(customer, '5', 0, { type, time: minute(62) }),
+        data: { cost: 7, tokens: 1, model: 'small', user: 'x' },
+      }),
+    ]);
+    expect((await report('sum')).total).toEqual({ value: 477, events: 5 });
+    expect((await meters.get(key('sum'))).versions.map((v) => v.valuePath)).toEqual([
+      '$.tokens',
+      '$.cost',
+    ]);
+  });
+
+  it('holds events of unknown types and releases them, through the outbox, when a meter appears', async () => {
+    const customer = `itest-${randomUUID()}`;
+    const type = `itest.held.${randomUUID()}`;
+    const held = [
+      message(event(customer, 'h1', 1, { type })),
+      message(event(customer, 'h2', 2, { type })),
+    ];
+    expect(await holdingIngest.ingest(held)).toMatchObject({ held: 2, deadLettered: 0 });
+    expect(await holdingIngest.ingest(held)).toMatchObject({ held: 0 });
+    await meters.create({
+      key: `held_${randomUUID().slice(0, 8)}`,
+      eventType: type,
+      aggregation: 'sum',
+      valuePath: '$.units',
+    });
+    const released: { value: Buffer }[] = await dataSource.query(
+      `SELECT "value" FROM "metering"."outbox" WHERE "topic" = $1 AND "headers"->>'itest' = 'yes'
+         AND convert_from("value", 'UTF8') LIKE $2 ORDER BY "id"`,
+      [topic, `%${type}%`],
+    );
+    expect(released.map((r) => r.value.toString())).toEqual(held.map((h) => h.value!.toString()));
+    const left: unknown[] = await dataSource.query(
+      `SELECT 1 FROM "metering"."held_events" WHERE "event_type" = $1`,
+      [type],
+    );
+    expect(left).toEqual([]);
+  });
+
+  it('prunes dedupe keys only past the dedupe window', async () => {
+    const id = randomUUID();
+    await dataSource.query(
+      `INSERT INTO "metering"."events" ("source", "id", "time") VALUES
+         ('itest-prune', $1, now() - interval '200 hours'), ('itest-prune', $2, now() - interval '1 hour')`,
+      [`${id}-old`, `${id}-new`],
+    );
+    const pruner = new DedupePruner(
+      dataSource,
+      Object.assign(new MeteringConfig(), { DEDUPE_WINDOW_HOURS: 168 }),
+    );
+    expect(await pruner.pruneOnce(1)).toBeGreaterThanOrEqual(1);
+    const left: { id: string }[] = await dataSource.query(
+      `SELECT "id" FROM "metering"."events" WHERE "source" = 'itest-prune' AND "id" LIKE $1`,
+      [`${id}%`],
+    );
+    expect(left.map((r) => r.id)).toEqual([`${id}-new`]);
   });
 });

@@ -1,24 +1,30 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DEAD_LETTER_HEADERS, LeasedUsage, TOPICS, UsageRecordedEvent } from '@paygate/contracts';
+import { DEAD_LETTER_HEADERS, TOPICS } from '@paygate/contracts';
+import { Clock } from '@paygate/clock';
 import { OutboxMessage, enqueueOutbox } from '@paygate/database';
 import type { InboundMessage } from '@paygate/messaging';
 import { counter } from '@paygate/observability';
-import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { MeteringConfig } from '../config/metering.config';
 import { METERING_SCHEMA } from '../database/metering.data-source';
 import { MetersRepository } from '../meters/meters.repository';
-import { DeadLetter, MeteredEvent, bucketStart, classifyBatch, dedupeKey } from './usage-batch';
+import { RollupDelta, UniqueValue, rollupDeltas } from './rollup-deltas';
+import { DeadLetter, HeldEvent, MeteredEvent, classifyBatch, dedupeKey } from './usage-batch';
+import { usageRecordedMessages } from './usage-recorded';
 
 const eventsCounter = counter('paygate_usage_events_total', 'Usage events by outcome', ['outcome']);
+const deadLetterCounter = counter('paygate_usage_dead_letters_total', 'Dead letters by reason', [
+  'reason',
+]);
 
-interface Recorded {
-  customerId: string;
-  meterKey: string;
-  quantity: number;
-  leased: Map<string, number>;
-  first: string;
-  last: string;
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  deadLettered: number;
+  held: number;
 }
+
+const isoOf = (ms: number) => new Date(ms).toISOString();
 
 /**
  * Applies one consumed batch in one transaction: claims each event's dedupe key, adds the new
@@ -31,105 +37,137 @@ export class UsageIngestService {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly meters: MetersRepository,
+    @Inject(MeteringConfig) private readonly config: MeteringConfig,
+    @Inject(Clock) private readonly clock: Clock,
   ) {}
 
-  async ingest(
-    messages: InboundMessage[],
-  ): Promise<{ accepted: number; duplicates: number; deadLettered: number }> {
-    const batch = classifyBatch(messages, (type) => this.meters.forType(type));
+  async ingest(messages: InboundMessage[]): Promise<IngestResult> {
+    const now = this.clock.now();
+    const batch = classifyBatch(messages, {
+      metersFor: (type) => this.meters.forType(type),
+      nowMs: now.getTime(),
+      lateWindowMs: this.config.LATE_WINDOW_HOURS * 3_600_000,
+      futureSkewMs: this.config.FUTURE_SKEW_SECONDS * 1000,
+      unknownMeter: this.config.UNKNOWN_METER_POLICY,
+    });
     const result = await this.dataSource.transaction(async (manager) => {
       const fresh = await this.claim(manager, batch.accepted);
-      await this.addToRollups(manager, fresh);
+      const { deltas, uniques } = rollupDeltas(fresh);
+      await this.addToRollups(manager, deltas);
+      await this.addUniqueValues(manager, uniques);
       const deadLettered = await this.deadLetter(manager, batch.deadLetters);
-      await enqueueOutbox(manager, METERING_SCHEMA, this.usageRecorded(fresh));
+      const held = await this.hold(manager, batch.held);
+      await enqueueOutbox(
+        manager,
+        METERING_SCHEMA,
+        usageRecordedMessages(fresh, now).map((m) => ({
+          topic: TOPICS.usageRecorded,
+          key: m.customerId,
+          value: JSON.stringify(m),
+        })),
+      );
       return {
         accepted: fresh.length,
         duplicates: batch.accepted.length - fresh.length,
-        deadLettered,
+        deadLettered: deadLettered.length,
+        held,
       };
     });
     eventsCounter.inc({ outcome: 'accepted' }, result.accepted);
     eventsCounter.inc({ outcome: 'duplicate' }, result.duplicates);
     eventsCounter.inc({ outcome: 'dead-lettered' }, result.deadLettered);
+    eventsCounter.inc({ outcome: 'held' }, result.held);
+    for (const l of batch.deadLetters) deadLetterCounter.inc({ reason: l.reason });
     return result;
   }
 
   /** Inserts dedupe rows; returns the events whose key was not seen before (once each). */
   private async claim(manager: EntityManager, events: MeteredEvent[]): Promise<MeteredEvent[]> {
     if (events.length === 0) return [];
+    // Sorted keys: two consumers claiming overlapping keys wait on each other, never deadlock.
+    const keyed = events.map((e) => ({ key: dedupeKey(e.event), e }));
+    const order = [...keyed].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const rows: { source: string; id: string }[] = await manager.query(
-      `INSERT INTO "metering"."events" ("source", "id", "customer_id", "type", "time")
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+      `INSERT INTO "metering"."events" ("source", "id", "time")
+       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
        ON CONFLICT DO NOTHING RETURNING "source", "id"`,
       [
-        events.map((e) => e.event.source),
-        events.map((e) => e.event.id),
-        events.map((e) => e.event.subject),
-        events.map((e) => e.event.type),
-        events.map((e) => e.event.time),
+        order.map((k) => k.e.event.source),
+        order.map((k) => k.e.event.id),
+        order.map((k) => isoOf(k.e.timeMs)),
       ],
     );
     const claimed = new Set(rows.map((r) => `${r.source}\u0000${r.id}`));
     const fresh: MeteredEvent[] = [];
-    for (const e of events) {
+    for (const { key, e } of keyed) {
       // delete() makes an in-batch duplicate count once: only its first occurrence is fresh.
-      if (claimed.delete(dedupeKey(e.event))) fresh.push(e);
+      if (claimed.delete(key)) fresh.push(e);
     }
     return fresh;
   }
 
-  private async addToRollups(manager: EntityManager, events: MeteredEvent[]): Promise<void> {
-    const buckets = new Map<
-      string,
-      { customer: string; meter: string; bucket: Date; value: number; count: number }
-    >();
-    for (const { event, values } of events) {
-      const bucket = bucketStart(event.time);
-      for (const { meterKey, value } of values) {
-        const key = `${event.subject}\u0000${meterKey}\u0000${bucket.toISOString()}`;
-        const row = buckets.get(key) ?? {
-          customer: event.subject,
-          meter: meterKey,
-          bucket,
-          value: 0,
-          count: 0,
-        };
-        row.value += value;
-        row.count += 1;
-        buckets.set(key, row);
-      }
-    }
-    if (buckets.size === 0) return;
-    // A stable row order keeps two consumers that update the same rollups from deadlocking.
-    const rows = [...buckets.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, r]) => r);
+  private async addToRollups(manager: EntityManager, rows: RollupDelta[]): Promise<void> {
+    if (rows.length === 0) return;
     await manager.query(
-      `INSERT INTO "metering"."rollups" ("customer_id", "meter_key", "bucket_start", "value", "event_count")
-       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[])
-       ON CONFLICT ("customer_id", "meter_key", "bucket_start") DO UPDATE
-         SET "value" = "rollups"."value" + EXCLUDED."value",
-             "event_count" = "rollups"."event_count" + EXCLUDED."event_count"`,
+      `INSERT INTO "metering"."rollups" AS r ("customer_id", "meter_key", "meter_version",
+         "group_key", "bucket_start", "value_sum", "value_max", "latest_value", "latest_at", "event_count")
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::timestamptz[],
+         $6::bigint[], $7::bigint[], $8::bigint[], $9::timestamptz[], $10::bigint[])
+       ON CONFLICT ("customer_id", "meter_key", "bucket_start", "group_key", "meter_version") DO UPDATE
+         SET "value_sum" = r."value_sum" + EXCLUDED."value_sum",
+             "value_max" = GREATEST(r."value_max", EXCLUDED."value_max"),
+             "latest_value" = CASE WHEN r."latest_at" IS NULL OR EXCLUDED."latest_at" >= r."latest_at"
+               THEN EXCLUDED."latest_value" ELSE r."latest_value" END,
+             "latest_at" = GREATEST(r."latest_at", EXCLUDED."latest_at"),
+             "event_count" = r."event_count" + EXCLUDED."event_count"`,
       [
-        rows.map((r) => r.customer),
-        rows.map((r) => r.meter),
-        rows.map((r) => r.bucket.toISOString()),
-        rows.map((r) => r.value),
+        rows.map((r) => r.customerId),
+        rows.map((r) => r.meterKey),
+        rows.map((r) => r.meterVersion),
+        rows.map((r) => r.group),
+        rows.map((r) => isoOf(r.bucketMs)),
+        rows.map((r) => r.sum),
+        rows.map((r) => r.max),
+        rows.map((r) => r.latest),
+        rows.map((r) => isoOf(r.latestMs)),
         rows.map((r) => r.count),
       ],
     );
   }
 
-  /** Records each dead-lettered offset once and queues the original bytes for the DLQ topic. */
-  private async deadLetter(manager: EntityManager, letters: DeadLetter[]): Promise<number> {
-    if (letters.length === 0) return 0;
+  private async addUniqueValues(manager: EntityManager, rows: UniqueValue[]): Promise<void> {
+    if (rows.length === 0) return;
+    await manager.query(
+      `INSERT INTO "metering"."unique_values" ("customer_id", "meter_key", "meter_version",
+         "group_key", "bucket_start", "value_hash")
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::timestamptz[], $6::uuid[])
+       ON CONFLICT DO NOTHING`,
+      [
+        rows.map((r) => r.customerId),
+        rows.map((r) => r.meterKey),
+        rows.map((r) => r.meterVersion),
+        rows.map((r) => r.group),
+        rows.map((r) => isoOf(r.bucketMs)),
+        rows.map((r) => r.hash),
+      ],
+    );
+  }
+
+  /**
+   * Records each dead-lettered message once (by topic, partition, offset and Kafka timestamp),
+   * with its original bytes for replay, and queues it for the DLQ topic.
+   */
+  private async deadLetter(manager: EntityManager, letters: DeadLetter[]): Promise<DeadLetter[]> {
+    if (letters.length === 0) return [];
     const identity = (partition: number, offset: string, timestamp: string) =>
       `${partition}:${offset}:${timestamp}`;
     const rows: { partition: number; offset: string; kafka_timestamp: string }[] =
       await manager.query(
-        `INSERT INTO "metering"."dead_letters" ("topic", "partition", "offset", "kafka_timestamp", "reason", "detail")
-       SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::text[])
-       ON CONFLICT DO NOTHING RETURNING "partition", "offset", "kafka_timestamp"`,
+        `INSERT INTO "metering"."dead_letters" ("topic", "partition", "offset", "kafka_timestamp",
+           "reason", "detail", "key", "value", "headers")
+         SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::text[],
+           $6::text[], $7::text[], $8::bytea[], $9::jsonb[])
+         ON CONFLICT DO NOTHING RETURNING "partition", "offset", "kafka_timestamp"`,
         [
           letters.map((l) => l.message.topic),
           letters.map((l) => l.message.partition),
@@ -137,70 +175,52 @@ export class UsageIngestService {
           letters.map((l) => l.message.timestamp),
           letters.map((l) => l.reason),
           letters.map((l) => l.detail.slice(0, 2000)),
+          letters.map((l) => l.message.key?.toString() ?? null),
+          letters.map((l) => l.message.value ?? Buffer.alloc(0)),
+          letters.map((l) => JSON.stringify(l.message.headers)),
         ],
       );
     const fresh = new Set(rows.map((r) => identity(r.partition, r.offset, r.kafka_timestamp)));
-    const outbox: OutboxMessage[] = letters
-      .filter((l) =>
-        fresh.has(identity(l.message.partition, l.message.offset, l.message.timestamp)),
-      )
-      .map((l) => ({
-        topic: TOPICS.usageDeadLetter,
-        key: l.message.key?.toString() ?? null,
-        value: l.message.value ?? Buffer.alloc(0),
-        headers: {
-          ...l.message.headers,
-          [DEAD_LETTER_HEADERS.reason]: l.reason,
-          [DEAD_LETTER_HEADERS.detail]: l.detail.slice(0, 2000),
-          [DEAD_LETTER_HEADERS.topic]: l.message.topic,
-          [DEAD_LETTER_HEADERS.partition]: String(l.message.partition),
-          [DEAD_LETTER_HEADERS.offset]: l.message.offset,
-        },
-      }));
+    const sent = letters.filter((l) =>
+      fresh.has(identity(l.message.partition, l.message.offset, l.message.timestamp)),
+    );
+    const outbox: OutboxMessage[] = sent.map((l) => ({
+      topic: TOPICS.usageDeadLetter,
+      key: l.message.key?.toString() ?? null,
+      value: l.message.value ?? Buffer.alloc(0),
+      headers: {
+        ...l.message.headers,
+        [DEAD_LETTER_HEADERS.reason]: l.reason,
+        [DEAD_LETTER_HEADERS.detail]: l.detail.slice(0, 2000),
+        [DEAD_LETTER_HEADERS.topic]: l.message.topic,
+        [DEAD_LETTER_HEADERS.partition]: String(l.message.partition),
+        [DEAD_LETTER_HEADERS.offset]: l.message.offset,
+      },
+    }));
     await enqueueOutbox(manager, METERING_SCHEMA, outbox);
-    return outbox.length;
+    return sent;
   }
 
-  /** One usage.recorded message per customer and meter of this batch. */
-  private usageRecorded(events: MeteredEvent[]): OutboxMessage[] {
-    const byCustomerMeter = new Map<string, Recorded>();
-    for (const { event, values } of events) {
-      for (const { meterKey, value } of values) {
-        const key = `${event.subject}\u0000${meterKey}`;
-        const r = byCustomerMeter.get(key) ?? {
-          customerId: event.subject,
-          meterKey,
-          quantity: 0,
-          leased: new Map<string, number>(),
-          first: event.time,
-          last: event.time,
-        };
-        r.quantity += value;
-        if (event.leaseid) r.leased.set(event.leaseid, (r.leased.get(event.leaseid) ?? 0) + value);
-        if (Date.parse(event.time) < Date.parse(r.first)) r.first = event.time;
-        if (Date.parse(event.time) > Date.parse(r.last)) r.last = event.time;
-        byCustomerMeter.set(key, r);
-      }
-    }
-    const recordedAt = new Date().toISOString();
-    return [...byCustomerMeter.values()]
-      .filter((r) => r.quantity > 0)
-      .map((r) => {
-        const leased: LeasedUsage[] = [...r.leased].map(([leaseId, quantity]) => ({
-          leaseId,
-          quantity,
-        }));
-        const message: UsageRecordedEvent = {
-          id: randomUUID(),
-          customerId: r.customerId,
-          meterKey: r.meterKey,
-          quantity: r.quantity,
-          leased,
-          firstEventAt: r.first,
-          lastEventAt: r.last,
-          recordedAt,
-        };
-        return { topic: TOPICS.usageRecorded, key: r.customerId, value: JSON.stringify(message) };
-      });
+  /** Keeps events no meter reads yet; defining such a meter sends them through again. */
+  private async hold(manager: EntityManager, held: HeldEvent[]): Promise<number> {
+    if (held.length === 0) return 0;
+    const rows: unknown[] = await manager.query(
+      `INSERT INTO "metering"."held_events" ("topic", "partition", "offset", "kafka_timestamp",
+         "event_type", "key", "value", "headers")
+       SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::text[],
+         $6::text[], $7::bytea[], $8::jsonb[])
+       ON CONFLICT DO NOTHING RETURNING 1`,
+      [
+        held.map((h) => h.message.topic),
+        held.map((h) => h.message.partition),
+        held.map((h) => h.message.offset),
+        held.map((h) => h.message.timestamp),
+        held.map((h) => h.eventType),
+        held.map((h) => h.message.key?.toString() ?? null),
+        held.map((h) => h.message.value ?? Buffer.alloc(0)),
+        held.map((h) => JSON.stringify(h.message.headers)),
+      ],
+    );
+    return rows.length;
   }
 }

@@ -1,4 +1,17 @@
-import { IsDateString, IsOptional, IsString, Length } from 'class-validator';
+import { Transform } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsDateString,
+  IsIn,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+} from 'class-validator';
+import { csv } from '@paygate/config';
+
+export const GRANULARITIES = ['minute', 'hour', 'day', 'month'] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
 
 export class UsageQueryDto {
   @IsString()
@@ -9,11 +22,25 @@ export class UsageQueryDto {
   @Length(1, 64)
   meterKey!: string;
 
+  /** Inclusive start (RFC 3339); buckets are UTC. */
   @IsOptional()
   @IsDateString({ strict: true })
   from?: string;
 
+  /** Exclusive end (RFC 3339). */
   @IsOptional()
   @IsDateString({ strict: true })
   to?: string;
+
+  /** Split the window into buckets of this size; without it only the total is returned. */
+  @IsOptional()
+  @IsIn(GRANULARITIES)
+  granularity?: Granularity;
+
+  /** Comma-separated group names of the meter to split by. */
+  @IsOptional()
+  @Transform(({ value }) => csv(value))
+  @ArrayMaxSize(8)
+  @Matches(/^[a-z][a-z0-9_]{0,63}$/, { each: true, message: 'groupBy names are lowercase' })
+  groupBy?: string[];
 }

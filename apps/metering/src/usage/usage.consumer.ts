@@ -5,7 +5,6 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { TOPICS } from '@paygate/contracts';
 import { BatchConsumer, createKafka } from '@paygate/messaging';
 import { MeteringConfig } from '../config/metering.config';
 import { UsageIngestService } from './usage-ingest.service';
@@ -24,7 +23,8 @@ export class UsageConsumer implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationBootstrap(): Promise<void> {
     this.consumer = new BatchConsumer(createKafka('paygate-metering', this.config.KAFKA_BROKERS), {
       groupId: this.config.USAGE_GROUP_ID,
-      topic: TOPICS.usage,
+      topic: this.config.USAGE_TOPIC,
+      partitionsConsumedConcurrently: this.config.PARTITIONS_CONCURRENTLY,
     });
     await this.consumer.start(async (messages) => {
       const result = await this.ingest.ingest(messages);

@@ -1,15 +1,16 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { AdminTokenGuard } from '@paygate/http';
 import { UsageQueryDto } from './usage-query.dto';
-import { UsageQueryService, UsageTotal } from './usage-query.service';
+import { UsageQueryService, UsageReport } from './usage-query.service';
 
 @Controller('v1/usage')
 @UseGuards(AdminTokenGuard)
 export class UsageController {
   constructor(private readonly usage: UsageQueryService) {}
 
+  /** Usage of one customer's meter over a window, with its total, buckets and groups. */
   @Get()
-  total(@Query() query: UsageQueryDto): Promise<UsageTotal> {
-    return this.usage.total(query);
+  report(@Query() query: UsageQueryDto): Promise<UsageReport> {
+    return this.usage.report(query);
   }
 }

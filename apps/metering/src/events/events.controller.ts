@@ -1,0 +1,42 @@
+import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { ProblemException } from '@paygate/problem-details';
+import type { FastifyRequest } from 'fastify';
+import { CLOUDEVENTS_BATCH_JSON, CLOUDEVENTS_JSON, validateIntake } from './event-intake';
+import { EventsPublisher } from './events.publisher';
+import { ServiceTokenGuard } from './service-token.guard';
+
+const ACCEPTED_TYPES = [CLOUDEVENTS_JSON, CLOUDEVENTS_BATCH_JSON, 'application/json'];
+
+/**
+ * Usage ingestion over HTTP for services that cannot speak Kafka. The answer is 202 only once
+ * the broker acknowledged every event (acks from all in-sync replicas); anything else is an
+ * error the caller retries, and the retried events are deduplicated by (source, id).
+ */
+@Controller('events')
+@UseGuards(ServiceTokenGuard)
+export class EventsController {
+  constructor(private readonly publisher: EventsPublisher) {}
+
+  @Post()
+  @HttpCode(202)
+  async publish(
+    @Req() request: FastifyRequest,
+    @Body() body: unknown,
+  ): Promise<{ accepted: number }> {
+    const contentType = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (!ACCEPTED_TYPES.includes(contentType)) {
+      throw new ProblemException({
+        code: 'unsupported-media-type',
+        detail: `Send ${CLOUDEVENTS_JSON} or ${CLOUDEVENTS_BATCH_JSON}.`,
+      });
+    }
+    const intake = validateIntake(body, contentType);
+    if (!intake.ok)
+      throw new ProblemException({
+        code: 'validation-failed',
+        extensions: { errors: intake.errors },
+      });
+    await this.publisher.publish(intake.events);
+    return { accepted: intake.events.length };
+  }
+}

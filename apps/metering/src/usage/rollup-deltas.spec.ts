@@ -1,0 +1,75 @@
+import type { Meter } from '../meters/meter';
+import { rollupDeltas } from './rollup-deltas';
+import type { MeteredEvent } from './usage-batch';
+import { usageRecordedMessages } from './usage-recorded';
+
+const sum: Meter = {
+  key: 'tokens',
+  version: 2,
+  eventType: 't',
+  aggregation: 'sum',
+  valuePath: '$.n',
+  groupBy: {},
+};
+const max: Meter = { ...sum, key: 'peak', aggregation: 'max' };
+const latest: Meter = { ...sum, key: 'gauge', aggregation: 'latest' };
+const uniq: Meter = { ...sum, key: 'users', aggregation: 'unique_count' };
+
+const metered = (time: string, n: number, user: string, lease?: string): MeteredEvent => ({
+  event: {
+    specversion: '1.0',
+    id: time + user,
+    source: 's',
+    type: 't',
+    subject: 'c1',
+    time,
+    data: {},
+    leaseid: lease,
+  },
+  timeMs: Date.parse(time),
+  readings: [
+    { meter: sum, amount: n, distinct: null, group: '{}' },
+    { meter: max, amount: n, distinct: null, group: '{}' },
+    { meter: latest, amount: n, distinct: null, group: '{}' },
+    { meter: uniq, amount: 1, distinct: user, group: '{}' },
+  ],
+});
+
+describe('rollupDeltas', () => {
+  const events = [
+    metered('2026-11-24T10:00:10Z', 5, 'ann', 'L1'),
+    metered('2026-11-24T10:00:50Z', 2, 'bob'),
+    metered('2026-11-24T10:00:20Z', 9, 'ann', 'L1'),
+    metered('2026-11-24T10:01:00Z', 1, 'ann'),
+  ];
+
+  it('folds every aggregation per meter, version and minute', () => {
+    const { deltas, uniques } = rollupDeltas(events);
+    const first = (key: string) =>
+      deltas.find((d) => d.meterKey === key && d.bucketMs === Date.parse('2026-11-24T10:00:00Z'))!;
+    expect(first('tokens')).toMatchObject({ sum: 16, count: 3, meterVersion: 2 });
+    expect(first('peak').max).toBe(9);
+    // The latest event time wins, not the last one to arrive.
+    expect(first('gauge')).toMatchObject({
+      latest: 2,
+      latestMs: Date.parse('2026-11-24T10:00:50Z'),
+    });
+    expect(uniques.filter((u) => u.bucketMs === Date.parse('2026-11-24T10:00:00Z'))).toHaveLength(
+      2,
+    );
+    expect(deltas.filter((d) => d.meterKey === 'tokens').map((d) => d.sum)).toEqual([16, 1]);
+  });
+
+  it('sends only additive meters to the ledger, with leased units per lease', () => {
+    const [message, ...rest] = usageRecordedMessages(events, new Date('2026-11-24T10:02:00Z'));
+    expect(rest).toEqual([]);
+    expect(message).toMatchObject({
+      customerId: 'c1',
+      meterKey: 'tokens',
+      quantity: 17,
+      leased: [{ leaseId: 'L1', quantity: 14 }],
+      firstEventAt: '2026-11-24T10:00:10.000Z',
+      lastEventAt: '2026-11-24T10:01:00.000Z',
+    });
+  });
+});

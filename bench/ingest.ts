@@ -1,0 +1,201 @@
+/**
+ * bench/ingest: sustained usage ingestion through the real metering service (its own process,
+ * real Kafka and Postgres, dedupe on), from the first publish to the last rollup committed,
+ * and event → usage.recorded latency. Baseline in the same run: the same events through the
+ * same broker into a consumer that does nothing (the transport's own ceiling).
+ *   npm run bench   (BENCH_EVENTS, BENCH_CUSTOMERS, DATABASE_URL, KAFKA_BROKERS)
+ */
+import 'reflect-metadata';
+import { TOPICS, type UsageRecordedEvent } from '@paygate/contracts';
+import {
+  BatchConsumer,
+  MessageProducer,
+  OutboundMessage,
+  createKafka,
+  deleteTopics,
+  ensureTopics,
+  startGroupAtEnd,
+} from '@paygate/messaging';
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { usageLoad } from './load/usage-events';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 300_000);
+const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 200);
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate_bench';
+const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const METERING_PORT = 13902;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function publish(messages: OutboundMessage[]): Promise<void> {
+  const producer = new MessageProducer(createKafka('bench-ingest-producer', BROKERS));
+  await producer.connect();
+  const chunk = 5000;
+  for (let i = 0; i < messages.length; i += chunk) {
+    await producer.sendBatch(messages.slice(i, i + chunk));
+  }
+  await producer.disconnect();
+}
+
+/** The transport alone: publish and consume the same messages, doing nothing with them. */
+async function baseline(messages: OutboundMessage[], topic: string): Promise<number> {
+  const kafka = createKafka('bench-ingest-baseline', BROKERS);
+  const groupId = `bench-baseline-${randomUUID()}`;
+  const consumer = new BatchConsumer(kafka, { groupId, topic });
+  let seen = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  await consumer.start(async (batch) => {
+    seen += batch.length;
+    if (seen >= messages.length) done();
+  });
+  await sleep(3000); // joined and assigned
+  const started = Date.now();
+  await publish(messages);
+  await finished;
+  const seconds = (Date.now() - started) / 1000;
+  await consumer.stop();
+  return messages.length / seconds;
+}
+
+function startMetering(groupId: string, topic: string): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    [join(__dirname, '..', 'apps', 'metering', 'src', 'main.js')],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL,
+        KAFKA_BROKERS: BROKERS.join(','),
+        HTTP_PORT: String(METERING_PORT),
+        USAGE_GROUP_ID: groupId,
+        USAGE_TOPIC: topic,
+        LOG_LEVEL: 'warn',
+        ADMIN_TOKEN: 'bench-admin-token-0123456789',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  return child;
+}
+
+async function waitReady(): Promise<void> {
+  for (let i = 0; i < 120; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${METERING_PORT}/ready`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  throw new Error('metering did not become ready');
+}
+
+const percentile = (sorted: { ms: number; weight: number }[], q: number): number => {
+  const total = sorted.reduce((s, x) => s + x.weight, 0);
+  let acc = 0;
+  for (const x of sorted) {
+    acc += x.weight;
+    if (acc >= q * total) return x.ms;
+  }
+  return sorted[sorted.length - 1]?.ms ?? NaN;
+};
+
+async function main(): Promise<void> {
+  const runId = `bench-${randomUUID().slice(0, 8)}`;
+  // Topics of its own: nothing else consumes the load, and it is gone afterwards.
+  const baselineTopic = `${TOPICS.usage}.${runId}-baseline`;
+  const topic = `${TOPICS.usage}.${runId}`;
+  const kafka = createKafka('bench-ingest', BROKERS);
+  await ensureTopics(kafka, [
+    { name: baselineTopic, partitions: 6 },
+    { name: topic, partitions: 6 },
+  ]);
+  const shape = {
+    runId,
+    events: EVENTS,
+    customers: CUSTOMERS,
+    duplicateShare: 0.05,
+    malformedShare: 0,
+  };
+  const recordedGroup = `bench-recorded-${randomUUID()}`;
+  const recorded = new BatchConsumer(kafka, {
+    groupId: recordedGroup,
+    topic: TOPICS.usageRecorded,
+  });
+  const db = new Client({ connectionString: DATABASE_URL });
+  let metering: ChildProcess | undefined;
+  try {
+    const warm = usageLoad({ ...shape, topic: baselineTopic });
+    console.log(
+      `bench/ingest: ${EVENTS} events (${warm.duplicates} duplicates), ${CUSTOMERS} customers, one metering process`,
+    );
+    const transport = await baseline(warm.messages, baselineTopic);
+
+    // The pipeline; usage.recorded is watched for latency from the topic's current end.
+    await startGroupAtEnd(kafka, recordedGroup, TOPICS.usageRecorded);
+    const latencies: { ms: number; weight: number }[] = [];
+    await recorded.start(async (batch) => {
+      const now = Date.now();
+      for (const m of batch) {
+        const event = JSON.parse(m.value!.toString()) as UsageRecordedEvent;
+        if (!event.customerId.startsWith(runId)) continue;
+        // Upper bound for the message's events: it is as late as its earliest event.
+        latencies.push({ ms: now - Date.parse(event.firstEventAt), weight: event.quantity });
+      }
+    });
+    metering = startMetering(`bench-metering-${runId}`, topic);
+    await db.connect();
+    await waitReady();
+    await sleep(3000); // the consumer joined its group
+    // Event times are made now, so latency counts from (just before) each event's publish.
+    const load = usageLoad({ ...shape, topic });
+    const started = Date.now();
+    const publishing = publish(load.messages);
+    let committed = 0;
+    while (committed < load.uniqueEvents) {
+      await sleep(100);
+      const { rows } = await db.query(
+        `SELECT COALESCE(SUM("event_count"), 0)::bigint AS n FROM "metering"."rollups"
+         WHERE "customer_id" LIKE $1 AND "meter_key" = 'api_requests'`,
+        [`${runId}-%`],
+      );
+      committed = Number(rows[0].n);
+      if (Date.now() - started > 600_000) throw new Error(`stalled at ${committed} events`);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    await publishing;
+    const waitFrom = Date.now();
+    const units = sumUnits(load.expectedUnits);
+    while (latencies.reduce((s, l) => s + l.weight, 0) < units && Date.now() - waitFrom < 30_000) {
+      await sleep(100);
+    }
+    latencies.sort((a, b) => a.ms - b.ms);
+    const pipeline = EVENTS / seconds;
+    console.log(
+      `  transport baseline (publish → no-op consumer): ${transport.toFixed(0)} events/s`,
+    );
+    console.log(
+      `  ingest (publish → rollups committed, dedupe on): ${pipeline.toFixed(0)} events/s`,
+    );
+    console.log(`  ratio ingest/transport: ${(pipeline / transport).toFixed(2)}`);
+    console.log(
+      `  event → usage.recorded latency: p50 ${percentile(latencies, 0.5)} ms, p99 ${percentile(latencies, 0.99)} ms`,
+    );
+  } finally {
+    metering?.kill('SIGTERM');
+    await recorded.stop();
+    await db.end().catch(() => undefined);
+    await deleteTopics(kafka, [baselineTopic, topic]);
+  }
+}
+
+const sumUnits = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
