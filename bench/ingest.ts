@@ -104,23 +104,42 @@ const percentile = (sorted: { ms: number; weight: number }[], q: number): number
   return sorted[sorted.length - 1]?.ms ?? NaN;
 };
 
+/** Polls until the rollups hold `expected` events of the run's customers under `prefix`. */
+async function waitCommitted(db: Client, prefix: string, expected: number): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const { rows } = await db.query(
+      `SELECT COALESCE(SUM("event_count"), 0)::bigint AS n FROM "metering"."rollups"
+       WHERE "customer_id" LIKE $1 AND "meter_key" = 'api_requests'`,
+      [`${prefix}-%`],
+    );
+    if (Number(rows[0].n) >= expected) return;
+    if (Date.now() - started > 600_000) throw new Error(`stalled at ${rows[0].n} of ${expected}`);
+    await sleep(100);
+  }
+}
+
+async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 async function main(): Promise<void> {
   const runId = `bench-${randomUUID().slice(0, 8)}`;
-  // Topics of its own: nothing else consumes the load, and it is gone afterwards.
-  const baselineTopic = `${TOPICS.usage}.${runId}-baseline`;
-  const topic = `${TOPICS.usage}.${runId}`;
-  const kafka = createKafka('bench-ingest', BROKERS);
-  await ensureTopics(kafka, [
-    { name: baselineTopic, partitions: 6 },
-    { name: topic, partitions: 6 },
-  ]);
-  const shape = {
-    runId,
-    events: EVENTS,
-    customers: CUSTOMERS,
-    duplicateShare: 0.05,
-    malformedShare: 0,
+  // Topics of its own: nothing else consumes the load, and they are gone afterwards.
+  const topics = {
+    baseline: `${TOPICS.usage}.${runId}-baseline`,
+    live: `${TOPICS.usage}.${runId}-live`,
+    backlog: `${TOPICS.usage}.${runId}-backlog`,
   };
+  const kafka = createKafka('bench-ingest', BROKERS);
+  await ensureTopics(
+    kafka,
+    Object.values(topics).map((name) => ({ name, partitions: 6 })),
+  );
+  const shape = { events: EVENTS, customers: CUSTOMERS, duplicateShare: 0.05, malformedShare: 0 };
   const recordedGroup = `bench-recorded-${randomUUID()}`;
   const recorded = new BatchConsumer(kafka, {
     groupId: recordedGroup,
@@ -129,67 +148,73 @@ async function main(): Promise<void> {
   const db = new Client({ connectionString: DATABASE_URL });
   let metering: ChildProcess | undefined;
   try {
-    const warm = usageLoad({ ...shape, topic: baselineTopic });
+    await db.connect();
+    const warm = usageLoad({ ...shape, runId: `${runId}w`, topic: topics.baseline });
     console.log(
       `bench/ingest: ${EVENTS} events (${warm.duplicates} duplicates), ${CUSTOMERS} customers, one metering process`,
     );
-    const transport = await baseline(warm.messages, baselineTopic);
+    const transport = await baseline(warm.messages, topics.baseline);
 
-    // The pipeline; usage.recorded is watched for latency from the topic's current end.
+    // Live: publishing and ingestion at once, first publish → last rollup committed.
     await startGroupAtEnd(kafka, recordedGroup, TOPICS.usageRecorded);
     const latencies: { ms: number; weight: number }[] = [];
+    const liveRun = `${runId}l`;
     await recorded.start(async (batch) => {
       const now = Date.now();
       for (const m of batch) {
         const event = JSON.parse(m.value!.toString()) as UsageRecordedEvent;
-        if (!event.customerId.startsWith(runId)) continue;
+        if (!event.customerId.startsWith(liveRun)) continue;
         // Upper bound for the message's events: it is as late as its earliest event.
         latencies.push({ ms: now - Date.parse(event.firstEventAt), weight: event.quantity });
       }
     });
-    metering = startMetering(`bench-metering-${runId}`, topic);
-    await db.connect();
+    metering = startMetering(`bench-metering-${runId}-live`, topics.live);
     await waitReady();
     await sleep(3000); // the consumer joined its group
-    // Event times are made now, so latency counts from (just before) each event's publish.
-    const load = usageLoad({ ...shape, topic });
-    const started = Date.now();
-    const publishing = publish(load.messages);
-    let committed = 0;
-    while (committed < load.uniqueEvents) {
-      await sleep(100);
-      const { rows } = await db.query(
-        `SELECT COALESCE(SUM("event_count"), 0)::bigint AS n FROM "metering"."rollups"
-         WHERE "customer_id" LIKE $1 AND "meter_key" = 'api_requests'`,
-        [`${runId}-%`],
-      );
-      committed = Number(rows[0].n);
-      if (Date.now() - started > 600_000) throw new Error(`stalled at ${committed} events`);
-    }
-    const seconds = (Date.now() - started) / 1000;
+    // Event times are made just before publishing, so latency counts from each event's making.
+    const live = usageLoad({ ...shape, runId: liveRun, topic: topics.live });
+    let started = Date.now();
+    const publishing = publish(live.messages);
+    await waitCommitted(db, liveRun, live.uniqueEvents);
+    const liveRate = EVENTS / ((Date.now() - started) / 1000);
     await publishing;
+    const units = sumUnits(live.expectedUnits);
     const waitFrom = Date.now();
-    const units = sumUnits(load.expectedUnits);
     while (latencies.reduce((s, l) => s + l.weight, 0) < units && Date.now() - waitFrom < 30_000) {
       await sleep(100);
     }
     latencies.sort((a, b) => a.ms - b.ms);
-    const pipeline = EVENTS / seconds;
+    await stopProcess(metering);
+
+    // Backlog: the same load published first, then drained by a starting consumer.
+    const backlogRun = `${runId}b`;
+    const backlog = usageLoad({ ...shape, runId: backlogRun, topic: topics.backlog });
+    await publish(backlog.messages);
+    metering = startMetering(`bench-metering-${runId}-backlog`, topics.backlog);
+    // Timed from the first committed batch: process start and the group join are not ingest.
+    await waitCommitted(db, backlogRun, 1);
+    started = Date.now();
+    await waitCommitted(db, backlogRun, backlog.uniqueEvents);
+    const drainRate = EVENTS / ((Date.now() - started) / 1000);
+
     console.log(
       `  transport baseline (publish → no-op consumer): ${transport.toFixed(0)} events/s`,
     );
     console.log(
-      `  ingest (publish → rollups committed, dedupe on): ${pipeline.toFixed(0)} events/s`,
+      `  ingest live (publish → rollups committed, dedupe on): ${liveRate.toFixed(0)} events/s`,
     );
-    console.log(`  ratio ingest/transport: ${(pipeline / transport).toFixed(2)}`);
+    console.log(`  ratio live/transport: ${(liveRate / transport).toFixed(2)}`);
     console.log(
-      `  event → usage.recorded latency: p50 ${percentile(latencies, 0.5)} ms, p99 ${percentile(latencies, 0.99)} ms`,
+      `  ingest backlog drain (first → last batch committed): ${drainRate.toFixed(0)} events/s`,
+    );
+    console.log(
+      `  event → usage.recorded latency (live): p50 ${percentile(latencies, 0.5)} ms, p99 ${percentile(latencies, 0.99)} ms`,
     );
   } finally {
-    metering?.kill('SIGTERM');
+    await stopProcess(metering);
     await recorded.stop();
     await db.end().catch(() => undefined);
-    await deleteTopics(kafka, [baselineTopic, topic]);
+    await deleteTopics(kafka, Object.values(topics));
   }
 }
 

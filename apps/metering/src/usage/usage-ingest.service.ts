@@ -26,6 +26,12 @@ export interface IngestResult {
 
 const isoOf = (ms: number) => new Date(ms).toISOString();
 
+/** The first occurrence of each key, in arrival order (latest-wins rollups depend on it). */
+function inOrder(events: MeteredEvent[], byKey: Map<string, MeteredEvent>): MeteredEvent[] {
+  const first = new Set(byKey.values());
+  return events.filter((e) => first.has(e));
+}
+
 /**
  * Applies one consumed batch in one transaction: claims each event's dedupe key, adds the new
  * events to the minute rollups, and queues usage.recorded and dead letters in the outbox.
@@ -84,26 +90,35 @@ export class UsageIngestService {
   /** Inserts dedupe rows; returns the events whose key was not seen before (once each). */
   private async claim(manager: EntityManager, events: MeteredEvent[]): Promise<MeteredEvent[]> {
     if (events.length === 0) return [];
+    // In-batch duplicates are dropped here: only a key's first occurrence goes to the database.
+    const byKey = new Map<string, MeteredEvent>();
+    for (const e of events) {
+      const key = dedupeKey(e.event);
+      if (!byKey.has(key)) byKey.set(key, e);
+    }
     // Sorted keys: two consumers claiming overlapping keys wait on each other, never deadlock.
-    const keyed = events.map((e) => ({ key: dedupeKey(e.event), e }));
-    const order = [...keyed].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const rows: { source: string; id: string }[] = await manager.query(
-      `INSERT INTO "metering"."events" ("source", "id", "time")
-       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-       ON CONFLICT DO NOTHING RETURNING "source", "id"`,
+    const keys = [...byKey.keys()].sort();
+    const candidates = keys.map((k) => byKey.get(k)!);
+    // Only the positions of keys claimed before come back (few), not every inserted row.
+    const taken: { n: string }[] = await manager.query(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::float8[]) WITH ORDINALITY AS u(s, i, t, n)),
+       claimed AS (
+         INSERT INTO "metering"."events" ("source", "id", "time")
+         SELECT s, i, to_timestamp(t / 1000.0) FROM input ORDER BY n
+         ON CONFLICT DO NOTHING RETURNING "source", "id")
+       SELECT input.n FROM input LEFT JOIN claimed c ON c."source" = input.s AND c."id" = input.i
+       WHERE c."id" IS NULL`,
       [
-        order.map((k) => k.e.event.source),
-        order.map((k) => k.e.event.id),
-        order.map((k) => isoOf(k.e.timeMs)),
+        candidates.map((e) => e.event.source),
+        candidates.map((e) => e.event.id),
+        candidates.map((e) => e.timeMs),
       ],
     );
-    const claimed = new Set(rows.map((r) => `${r.source}\u0000${r.id}`));
-    const fresh: MeteredEvent[] = [];
-    for (const { key, e } of keyed) {
-      // delete() makes an in-batch duplicate count once: only its first occurrence is fresh.
-      if (claimed.delete(key)) fresh.push(e);
-    }
-    return fresh;
+    if (taken.length === 0)
+      return candidates.length === events.length ? events : inOrder(events, byKey);
+    const seen = new Set(taken.map((r) => candidates[Number(r.n) - 1]));
+    return inOrder(events, byKey).filter((e) => !seen.has(e));
   }
 
   private async addToRollups(manager: EntityManager, rows: RollupDelta[]): Promise<void> {
