@@ -106,6 +106,7 @@ down() {
 case "${1:-up}" in
   up) up ;;
   down) down ;;
+  restart) down; up ;;
   status) resolve; write_config; if answers; then echo "up"; else echo "down"; exit 1; fi ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|restart|status" >&2; exit 2 ;;
 esac

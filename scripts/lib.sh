@@ -26,6 +26,16 @@ ensure_kafka() {
   fi
 }
 
+# kcat (librdkafka's CLI) publishes events in the tests the way non-Node services do.
+ensure_kcat() {
+  command -v kcat >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing kcat from Debian's packages"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null
+  fi
+  command -v kcat >/dev/null 2>&1 || { log "kcat is needed by the tests: install the kcat package"; return 1; }
+}
+
 ensure_postgres() {
   if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && [ -z "${DATABASE_URL:-}" ]; then
     log "PostgreSQL does not answer on 127.0.0.1:5432; trying to start the local cluster"

@@ -7,6 +7,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$root"
 
 ensure_deps
+ensure_kcat
 build
 ensure_postgres
 started_kafka=""

@@ -102,7 +102,8 @@ export class Stack {
       this.processes.map(
         ({ child }) =>
           new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
+            // A process that died of a signal has a signalCode and no exitCode.
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
             const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
             child.once('exit', () => {
               clearTimeout(kill);
@@ -114,26 +115,64 @@ export class Stack {
     );
   }
 
+  /**
+   * Starts one more process of a service under its own name and port (a second metering
+   * instance, or one restarted after a kill), and waits until it is ready.
+   */
+  async startInstance(
+    name: string,
+    service: Service,
+    port: number,
+    env: Record<string, string>,
+  ): Promise<void> {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const config = testConfig();
+    this.spawn(name, `dist/apps/${service}/src/main.js`, {
+      DATABASE_URL: config.databaseUrl,
+      KAFKA_BROKERS: config.kafkaBrokers.join(','),
+      ADMIN_TOKEN,
+      LOG_LEVEL: 'info',
+      HTTP_PORT: String(port),
+      ...env,
+    });
+    await this.waitUntilReady(name, `http://127.0.0.1:${port}`);
+  }
+
+  /** Kills a named process (SIGKILL by default: no shutdown hooks, like a crash). */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const index = this.processes.findIndex((p) => p.name === name && p.child.exitCode === null);
+    if (index < 0) return;
+    const { child } = this.processes[index];
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+    this.processes.splice(index, 1);
+  }
+
   private spawn(name: string, script: string, env: Record<string, string>): void {
     const child = spawn(process.execPath, [join(root, script)], {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const log = createWriteStream(join(ARTIFACTS, `${this.label}${name}.log`));
+    const log = createWriteStream(join(ARTIFACTS, `${this.label}${name}.log`), { flags: 'a' });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     this.processes.push({ name, child });
   }
 
-  private async waitReady(service: 'entitlement' | 'metering' | 'gateway'): Promise<void> {
+  private waitReady(service: Service): Promise<void> {
+    return this.waitUntilReady(service, this.url(service));
+  }
+
+  private async waitUntilReady(service: string, url: string): Promise<void> {
     const deadline = Date.now() + 60_000;
-    const proc = this.processes.find((p) => p.name === service);
+    const proc = this.processes.find((p) => p.name === service && p.child.exitCode === null);
     while (Date.now() < deadline) {
       if (proc?.child.exitCode !== null)
         throw new Error(`${service} exited; see test-artifacts/${this.label}${service}.log`);
       try {
-        const response = await fetch(`${this.url(service)}/ready`);
+        const response = await fetch(`${url}/ready`);
         if (response.ok) return;
       } catch {
         // not listening yet

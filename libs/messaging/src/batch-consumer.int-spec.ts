@@ -66,4 +66,53 @@ describe('BatchConsumer (real Kafka)', () => {
     await admin.disconnect();
     expect(offsets.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '10' })]);
   });
+
+  it('publishes what the handler returns in one transaction with the offset commit', async () => {
+    const outTopic = `itest.batch-out.${randomUUID()}`;
+    const txGroup = `itest-tx-${randomUUID()}`;
+    await ensureTopics(kafka, [{ name: outTopic, partitions: 1 }]);
+    await producer.sendBatch([{ topic, key: 'k', value: 'tx-1' }]);
+    // Only the message just sent: the topic holds the first test's too.
+    const admin = kafka.admin();
+    await admin.connect();
+    const [end] = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({
+      groupId: txGroup,
+      topic,
+      partitions: [{ partition: 0, offset: String(Number(end.high) - 1) }],
+    });
+    await admin.disconnect();
+
+    let attempts = 0;
+    const consumer = new BatchConsumer(kafka, {
+      groupId: txGroup,
+      topic,
+      transactionalId: `itest-tx-${randomUUID()}`,
+    });
+    await consumer.start(async (messages) => {
+      attempts += 1;
+      return messages.map((m) => ({ topic: outTopic, key: null, value: `out-${m.value}` }));
+    });
+    const outputs: string[] = [];
+    const reader = kafka.consumer({ groupId: `itest-reader-${randomUUID()}` });
+    await reader.connect();
+    await reader.subscribe({ topic: outTopic, fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ message }) => void outputs.push(String(message.value)),
+    });
+    try {
+      await waitFor(() => outputs.length >= 1);
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      await reader.disconnect();
+      await consumer.stop();
+    }
+    expect(attempts).toBe(1);
+    expect(outputs).toEqual(['out-tx-1']);
+    const check = kafka.admin();
+    await check.connect();
+    const [offsets] = await check.fetchOffsets({ groupId: txGroup, topics: [topic] });
+    await check.disconnect();
+    expect(offsets.partitions[0].offset).toBe(end.high);
+  });
 });

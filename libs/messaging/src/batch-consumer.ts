@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { OutboundMessage } from './producer';
 
 export interface InboundMessage {
   topic: string;
@@ -13,15 +14,28 @@ export interface InboundMessage {
 
 /**
  * Handles one batch of one partition. It must have durably applied every message (or decided
- * to dead-letter it) before it resolves: the offset is committed right after.
+ * to dead-letter it) before it resolves: the offset is committed right after. Messages it
+ * returns are published in one Kafka transaction with that offset commit (consumers with a
+ * transactionalId), so they appear exactly once however often the batch is redelivered.
  */
-export type BatchHandler = (messages: InboundMessage[]) => Promise<void>;
+export type BatchHandler = (messages: InboundMessage[]) => Promise<void | OutboundMessage[]>;
 
 export interface BatchConsumerOptions {
   groupId: string;
   topic: string;
   fromBeginning?: boolean;
   maxBytesPerPartition?: number;
+  /**
+   * How long the group waits for a silent member before giving its partitions to others: the
+   * pause a crashed instance causes (kafkajs has no static membership to shorten a restart).
+   */
+  sessionTimeoutMs?: number;
+  /**
+   * Makes the consumer transactional: messages returned by the handler are sent in a Kafka
+   * transaction together with the batch's offset commit. Keep it stable per instance (a
+   * restarted instance fences its dead predecessor's open transaction at once).
+   */
+  transactionalId?: string;
   /** Batches of different partitions handled at once; one partition is always in order. */
   partitionsConsumedConcurrently?: number;
 }
@@ -42,6 +56,9 @@ function headersOf(raw: Record<string, unknown> | undefined): Record<string, str
 export class BatchConsumer {
   private readonly logger = new Logger(BatchConsumer.name);
   private readonly consumer: Consumer;
+  private readonly producer?: Producer;
+  /** kafkajs runs one transaction at a time per producer; batches take turns for it. */
+  private transactions: Promise<unknown> = Promise.resolve();
 
   constructor(
     kafka: Kafka,
@@ -50,13 +67,22 @@ export class BatchConsumer {
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
+    if (options.transactionalId) {
+      this.producer = kafka.producer({
+        transactionalId: options.transactionalId,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionTimeout: 30_000,
+      });
+    }
   }
 
   async start(handler: BatchHandler): Promise<void> {
+    await this.producer?.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({
       topic: this.options.topic,
@@ -77,24 +103,67 @@ export class BatchConsumer {
           headers: headersOf(m.headers as Record<string, unknown> | undefined),
           timestamp: m.timestamp,
         }));
-        await handler(messages);
+        const outbound = await handler(messages);
         const last = messages[messages.length - 1].offset;
-        // Resolving moves kafkajs' fetch position; committing makes it survive a restart.
+        const next = {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: (BigInt(last) + 1n).toString(),
+        };
+        if (outbound && outbound.length > 0) {
+          if (!this.producer)
+            throw new Error('a handler returned messages but the consumer has no transactionalId');
+          await this.commitWith(outbound, next);
+        } else {
+          await this.consumer.commitOffsets([next]);
+        }
+        // Resolving moves kafkajs' fetch position; the commit above makes it survive a restart.
         resolveOffset(last);
-        await this.consumer.commitOffsets([
-          {
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: (BigInt(last) + 1n).toString(),
-          },
-        ]);
         await heartbeat();
       },
     });
     this.logger.log(`consuming ${this.options.topic} as ${this.options.groupId}`);
   }
 
-  stop(): Promise<void> {
-    return this.consumer.disconnect();
+  /** Sends the messages and commits the offset atomically (read_committed readers see both or neither). */
+  private commitWith(
+    messages: OutboundMessage[],
+    next: { topic: string; partition: number; offset: string },
+  ): Promise<void> {
+    const run = this.transactions.then(async () => {
+      const transaction = await this.producer!.transaction();
+      try {
+        const byTopic = new Map<string, OutboundMessage[]>();
+        for (const m of messages) {
+          const list = byTopic.get(m.topic) ?? [];
+          list.push(m);
+          byTopic.set(m.topic, list);
+        }
+        for (const [topic, list] of byTopic) {
+          await transaction.send({
+            topic,
+            acks: -1,
+            messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+          });
+        }
+        await transaction.sendOffsets({
+          consumerGroupId: this.options.groupId,
+          topics: [
+            { topic: next.topic, partitions: [{ partition: next.partition, offset: next.offset }] },
+          ],
+        });
+        await transaction.commit();
+      } catch (err) {
+        await transaction.abort().catch(() => undefined);
+        throw err;
+      }
+    });
+    this.transactions = run.catch(() => undefined);
+    return run;
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+    await this.producer?.disconnect();
   }
 }

@@ -53,6 +53,12 @@ export class MeteringConfig extends DatabaseServiceConfig {
   @Max(16)
   PARTITIONS_CONCURRENTLY: number = 3;
 
+  /** A crashed instance's partitions move to the others after this long (broker min 6000). */
+  @IsInt()
+  @Min(6000)
+  @Max(300_000)
+  CONSUMER_SESSION_TIMEOUT_MS: number = 10_000;
+
   /** Bearer tokens of services allowed to POST /events; empty disables HTTP ingestion. */
   @Transform(({ value }) => csv(value))
   @IsString({ each: true })

@@ -105,20 +105,20 @@ describe('UsageIngestService (real Postgres)', () => {
       message(event(customer, 'b', 3)),
       message(event(customer, 'a', 2, { leaseid: 'lease-a' })),
     ];
-    expect(await ingest.ingest(batch)).toEqual({
+    expect((await ingest.ingest(batch)).counts).toEqual({
       accepted: 2,
       duplicates: 1,
       deadLettered: 0,
       held: 0,
     });
     // The same batch again, as after a crash before the offset commit.
-    expect(await ingest.ingest(batch)).toEqual({
+    expect((await ingest.ingest(batch)).counts).toEqual({
       accepted: 0,
       duplicates: 3,
       deadLettered: 0,
       held: 0,
     });
-    expect(await ingest.ingest([message(event(customer, 'b', 3))])).toMatchObject({
+    expect((await ingest.ingest([message(event(customer, 'b', 3))])).counts).toMatchObject({
       accepted: 0,
       duplicates: 1,
     });
@@ -136,31 +136,32 @@ describe('UsageIngestService (real Postgres)', () => {
     });
   });
 
-  it('queues each bad offset for the dead-letter topic once, with the reason, and replays it', async () => {
+  it('records each bad offset once, hands its DLQ copy to the consumer each time, and replays it', async () => {
     const customer = `itest-${randomUUID()}`;
     const bad = message('{"not": json');
     const type = `itest.replay.${randomUUID()}`;
     const unknown = message(event(customer, 'u', 1, { type }));
     const late = message(event(customer, 'l', 1, { time: '2020-01-01T00:00:00Z' }));
     const good = message(event(customer, 'g', 1));
-    expect(await ingest.ingest([bad, unknown, late, good])).toEqual({
-      accepted: 1,
-      duplicates: 0,
-      deadLettered: 3,
-      held: 0,
-    });
-    expect(await ingest.ingest([bad, unknown, late, good])).toEqual({
-      accepted: 0,
-      duplicates: 1,
-      deadLettered: 0,
-      held: 0,
-    });
-
-    const letters: { headers: Record<string, string>; value: Buffer }[] = await dataSource.query(
-      `SELECT "headers", "value" FROM "metering"."outbox"
-       WHERE "topic" = $1 AND "headers"->>$2 = $3 ORDER BY "id"`,
-      [TOPICS.usageDeadLetter, DEAD_LETTER_HEADERS.topic, topic],
+    const first = await ingest.ingest([bad, unknown, late, good]);
+    expect(first.counts).toEqual({ accepted: 1, duplicates: 0, deadLettered: 3, held: 0 });
+    // Redelivered (the Kafka transaction of the first attempt never committed): recorded once,
+    // but the DLQ copies come back again for the transaction that commits this time.
+    const again = await ingest.ingest([bad, unknown, late, good]);
+    expect(again.counts).toEqual({ accepted: 0, duplicates: 1, deadLettered: 0, held: 0 });
+    expect(again.deadLetters).toEqual(first.deadLetters);
+    const recorded: unknown[] = await dataSource.query(
+      `SELECT 1 FROM "metering"."dead_letters" WHERE "topic" = $1`,
+      [topic],
     );
+    expect(recorded).toHaveLength(3);
+
+    const letters = first.deadLetters.map((l) => ({
+      headers: l.headers!,
+      value: Buffer.from(l.value),
+      topic: l.topic,
+    }));
+    expect(letters.every((l) => l.topic === TOPICS.usageDeadLetter)).toBe(true);
     expect(letters.map((l) => l.headers[DEAD_LETTER_HEADERS.reason])).toEqual([
       'malformed-json',
       'unknown-meter',
@@ -250,8 +251,8 @@ describe('UsageIngestService (real Postgres)', () => {
       message(event(customer, 'h1', 1, { type })),
       message(event(customer, 'h2', 2, { type })),
     ];
-    expect(await holdingIngest.ingest(held)).toMatchObject({ held: 2, deadLettered: 0 });
-    expect(await holdingIngest.ingest(held)).toMatchObject({ held: 0 });
+    expect((await holdingIngest.ingest(held)).counts).toMatchObject({ held: 2, deadLettered: 0 });
+    expect((await holdingIngest.ingest(held)).counts).toMatchObject({ held: 0 });
     await meters.create({
       key: `held_${randomUUID().slice(0, 8)}`,
       eventType: type,

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DEAD_LETTER_HEADERS, TOPICS } from '@paygate/contracts';
 import { Clock } from '@paygate/clock';
-import { OutboxMessage, enqueueOutbox } from '@paygate/database';
-import type { InboundMessage } from '@paygate/messaging';
+import { enqueueOutbox } from '@paygate/database';
+import type { InboundMessage, OutboundMessage } from '@paygate/messaging';
 import { counter } from '@paygate/observability';
 import { DataSource, EntityManager } from 'typeorm';
 import { MeteringConfig } from '../config/metering.config';
@@ -20,11 +20,38 @@ const deadLetterCounter = counter('paygate_usage_dead_letters_total', 'Dead lett
 export interface IngestResult {
   accepted: number;
   duplicates: number;
+  /** Dead letters recorded for the first time (a redelivered batch records none again). */
   deadLettered: number;
   held: number;
 }
 
+export interface IngestOutcome {
+  counts: IngestResult;
+  /**
+   * DLQ messages for every dead letter of the batch, redelivered or not: the consumer sends
+   * them in the Kafka transaction that commits the batch's offset, so each appears once.
+   */
+  deadLetters: OutboundMessage[];
+}
+
 const isoOf = (ms: number) => new Date(ms).toISOString();
+
+/** The DLQ copy of a refused message: original key, bytes and headers, plus why and whence. */
+function dlqMessage(l: DeadLetter): OutboundMessage {
+  return {
+    topic: TOPICS.usageDeadLetter,
+    key: l.message.key?.toString() ?? null,
+    value: l.message.value ?? Buffer.alloc(0),
+    headers: {
+      ...l.message.headers,
+      [DEAD_LETTER_HEADERS.reason]: l.reason,
+      [DEAD_LETTER_HEADERS.detail]: l.detail.slice(0, 2000),
+      [DEAD_LETTER_HEADERS.topic]: l.message.topic,
+      [DEAD_LETTER_HEADERS.partition]: String(l.message.partition),
+      [DEAD_LETTER_HEADERS.offset]: l.message.offset,
+    },
+  };
+}
 
 /** The first occurrence of each key, in arrival order (latest-wins rollups depend on it). */
 function inOrder(events: MeteredEvent[], byKey: Map<string, MeteredEvent>): MeteredEvent[] {
@@ -34,9 +61,9 @@ function inOrder(events: MeteredEvent[], byKey: Map<string, MeteredEvent>): Mete
 
 /**
  * Applies one consumed batch in one transaction: claims each event's dedupe key, adds the new
- * events to the minute rollups, and queues usage.recorded and dead letters in the outbox.
- * Nothing is published directly, so a crash anywhere before commit leaves no trace, and a
- * crash after it finds every key already claimed on redelivery.
+ * events to the minute rollups, records dead letters and queues usage.recorded in the outbox.
+ * A crash before commit leaves no trace, and a crash after it finds every key already claimed
+ * on redelivery. Dead letters go back to the consumer, which publishes them with the offset.
  */
 @Injectable()
 export class UsageIngestService {
@@ -47,7 +74,7 @@ export class UsageIngestService {
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
-  async ingest(messages: InboundMessage[]): Promise<IngestResult> {
+  async ingest(messages: InboundMessage[]): Promise<IngestOutcome> {
     const now = this.clock.now();
     const batch = classifyBatch(messages, {
       metersFor: (type) => this.meters.forType(type),
@@ -61,7 +88,7 @@ export class UsageIngestService {
       const { deltas, uniques } = rollupDeltas(fresh);
       await this.addToRollups(manager, deltas);
       await this.addUniqueValues(manager, uniques);
-      const deadLettered = await this.deadLetter(manager, batch.deadLetters);
+      const deadLettered = await this.recordDeadLetters(manager, batch.deadLetters);
       const held = await this.hold(manager, batch.held);
       await enqueueOutbox(
         manager,
@@ -75,7 +102,7 @@ export class UsageIngestService {
       return {
         accepted: fresh.length,
         duplicates: batch.accepted.length - fresh.length,
-        deadLettered: deadLettered.length,
+        deadLettered,
         held,
       };
     });
@@ -83,8 +110,10 @@ export class UsageIngestService {
     eventsCounter.inc({ outcome: 'duplicate' }, result.duplicates);
     eventsCounter.inc({ outcome: 'dead-lettered' }, result.deadLettered);
     eventsCounter.inc({ outcome: 'held' }, result.held);
-    for (const l of batch.deadLetters) deadLetterCounter.inc({ reason: l.reason });
-    return result;
+    if (result.deadLettered > 0) {
+      for (const l of batch.deadLetters) deadLetterCounter.inc({ reason: l.reason });
+    }
+    return { counts: result, deadLetters: batch.deadLetters.map(dlqMessage) };
   }
 
   /** Inserts dedupe rows; returns the events whose key was not seen before (once each). */
@@ -170,50 +199,29 @@ export class UsageIngestService {
 
   /**
    * Records each dead-lettered message once (by topic, partition, offset and Kafka timestamp),
-   * with its original bytes for replay, and queues it for the DLQ topic.
+   * with its original bytes for replay; returns how many were new.
    */
-  private async deadLetter(manager: EntityManager, letters: DeadLetter[]): Promise<DeadLetter[]> {
-    if (letters.length === 0) return [];
-    const identity = (partition: number, offset: string, timestamp: string) =>
-      `${partition}:${offset}:${timestamp}`;
-    const rows: { partition: number; offset: string; kafka_timestamp: string }[] =
-      await manager.query(
-        `INSERT INTO "metering"."dead_letters" ("topic", "partition", "offset", "kafka_timestamp",
-           "reason", "detail", "key", "value", "headers")
-         SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::text[],
-           $6::text[], $7::text[], $8::bytea[], $9::jsonb[])
-         ON CONFLICT DO NOTHING RETURNING "partition", "offset", "kafka_timestamp"`,
-        [
-          letters.map((l) => l.message.topic),
-          letters.map((l) => l.message.partition),
-          letters.map((l) => l.message.offset),
-          letters.map((l) => l.message.timestamp),
-          letters.map((l) => l.reason),
-          letters.map((l) => l.detail.slice(0, 2000)),
-          letters.map((l) => l.message.key?.toString() ?? null),
-          letters.map((l) => l.message.value ?? Buffer.alloc(0)),
-          letters.map((l) => JSON.stringify(l.message.headers)),
-        ],
-      );
-    const fresh = new Set(rows.map((r) => identity(r.partition, r.offset, r.kafka_timestamp)));
-    const sent = letters.filter((l) =>
-      fresh.has(identity(l.message.partition, l.message.offset, l.message.timestamp)),
+  private async recordDeadLetters(manager: EntityManager, letters: DeadLetter[]): Promise<number> {
+    if (letters.length === 0) return 0;
+    const rows: unknown[] = await manager.query(
+      `INSERT INTO "metering"."dead_letters" ("topic", "partition", "offset", "kafka_timestamp",
+         "reason", "detail", "key", "value", "headers")
+       SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::text[],
+         $6::text[], $7::text[], $8::bytea[], $9::jsonb[])
+       ON CONFLICT DO NOTHING RETURNING 1`,
+      [
+        letters.map((l) => l.message.topic),
+        letters.map((l) => l.message.partition),
+        letters.map((l) => l.message.offset),
+        letters.map((l) => l.message.timestamp),
+        letters.map((l) => l.reason),
+        letters.map((l) => l.detail.slice(0, 2000)),
+        letters.map((l) => l.message.key?.toString() ?? null),
+        letters.map((l) => l.message.value ?? Buffer.alloc(0)),
+        letters.map((l) => JSON.stringify(l.message.headers)),
+      ],
     );
-    const outbox: OutboxMessage[] = sent.map((l) => ({
-      topic: TOPICS.usageDeadLetter,
-      key: l.message.key?.toString() ?? null,
-      value: l.message.value ?? Buffer.alloc(0),
-      headers: {
-        ...l.message.headers,
-        [DEAD_LETTER_HEADERS.reason]: l.reason,
-        [DEAD_LETTER_HEADERS.detail]: l.detail.slice(0, 2000),
-        [DEAD_LETTER_HEADERS.topic]: l.message.topic,
-        [DEAD_LETTER_HEADERS.partition]: String(l.message.partition),
-        [DEAD_LETTER_HEADERS.offset]: l.message.offset,
-      },
-    }));
-    await enqueueOutbox(manager, METERING_SCHEMA, outbox);
-    return sent;
+    return rows.length;
   }
 
   /** Keeps events no meter reads yet; defining such a meter sends them through again. */

@@ -6,6 +6,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { BatchConsumer, createKafka } from '@paygate/messaging';
+import { hostname } from 'node:os';
 import { MeteringConfig } from '../config/metering.config';
 import { UsageIngestService } from './usage-ingest.service';
 
@@ -25,10 +26,14 @@ export class UsageConsumer implements OnApplicationBootstrap, OnApplicationShutd
       groupId: this.config.USAGE_GROUP_ID,
       topic: this.config.USAGE_TOPIC,
       partitionsConsumedConcurrently: this.config.PARTITIONS_CONCURRENTLY,
+      sessionTimeoutMs: this.config.CONSUMER_SESSION_TIMEOUT_MS,
+      // Stable per instance, so a restarted instance fences its predecessor's open transaction.
+      transactionalId: `${this.config.USAGE_GROUP_ID}-${hostname()}-${this.config.HTTP_PORT}`,
     });
     await this.consumer.start(async (messages) => {
-      const result = await this.ingest.ingest(messages);
-      this.logger.debug({ ...result, partition: messages[0].partition }, 'batch applied');
+      const { counts, deadLetters } = await this.ingest.ingest(messages);
+      this.logger.debug({ ...counts, partition: messages[0].partition }, 'batch applied');
+      return deadLetters;
     });
   }
 

@@ -1,0 +1,247 @@
+import { TOPICS } from '@paygate/contracts';
+import { createKafka, ensureTopics } from '@paygate/messaging';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { testConfig } from '../libs/testing/src/test-config';
+import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
+
+const SERVICE_TOKEN = 'e2e-service-token-0123456789';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked by the assertions
+type Json = any;
+const json = (response: Response): Promise<Json> => response.json();
+
+/**
+ * The metering service's own surfaces against real processes: meters over REST, HTTP
+ * ingestion, events published with kcat (librdkafka, structured and binary mode), usage
+ * reports and dead-letter replay.
+ */
+describe('metering API (e2e)', () => {
+  const stack = new Stack(
+    {
+      entitlementHttp: 13701,
+      entitlementGrpc: 15751,
+      metering: 13702,
+      gateway: 18780,
+      upstream: 14700,
+    },
+    'metering-api-',
+  );
+  const run = randomUUID().slice(0, 8);
+  const topic = `${TOPICS.usage}.e2e-api-${run}`;
+  const type = `dev.example.llm.completion.${run}`;
+  const meterKey = `llm_tokens_${run}`;
+  const customer = `cust-${run}`;
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+  let base: string;
+
+  beforeAll(async () => {
+    await ensureTopics(createKafka('e2e-metering-api', testConfig().kafkaBrokers), [
+      { name: topic, partitions: 3 },
+    ]);
+    await stack.start(['metering'], {
+      USAGE_TOPIC: topic,
+      USAGE_GROUP_ID: `e2e-api-${run}`,
+      SERVICE_TOKENS: SERVICE_TOKEN,
+    });
+    base = stack.url('metering');
+  });
+  afterAll(() => stack.stop());
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = admin) =>
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  const event = (id: string, data: Record<string, unknown>, eventType = type) => ({
+    specversion: '1.0',
+    id,
+    source: `e2e/${run}`,
+    type: eventType,
+    subject: customer,
+    time: new Date().toISOString(),
+    data,
+  });
+
+  const usage = (query: string) =>
+    fetch(`${base}/v1/usage?customerId=${customer}&meterKey=${meterKey}${query}`, {
+      headers: admin,
+    }).then(json);
+
+  it('manages meters with problem+json for bad input', async () => {
+    const created = await post('/v1/meters', {
+      key: meterKey,
+      eventType: type,
+      aggregation: 'sum',
+      valuePath: '$.tokens',
+      groupBy: { model: '$.model' },
+    });
+    expect(created.status).toBe(201);
+    expect(await created.json()).toMatchObject({ key: meterKey, version: 1 });
+
+    const again = await post('/v1/meters', {
+      key: meterKey,
+      eventType: type,
+      aggregation: 'count',
+    });
+    expect(again.status).toBe(409);
+    expect(again.headers.get('content-type')).toContain('application/problem+json');
+
+    const bad = await post('/v1/meters', { key: 'Bad Key', aggregation: 'median', groupBy: [] });
+    expect(bad.status).toBe(400);
+    const problem = await json(bad);
+    expect(problem.errors.map((e: { field: string }) => e.field).sort()).toEqual(
+      ['aggregation', 'eventType', 'groupBy', 'key'].sort(),
+    );
+    const missingPath = await post('/v1/meters', {
+      key: `x_${run}`,
+      eventType: type,
+      aggregation: 'max',
+    });
+    expect(missingPath.status).toBe(400);
+
+    const unknown = await fetch(`${base}/v1/meters/nope_${run}`, { headers: admin });
+    expect(unknown.status).toBe(404);
+    // The aggregation of a meter cannot change: its history was made with it.
+    const patch = await fetch(`${base}/v1/meters/${meterKey}`, {
+      method: 'PATCH',
+      headers: admin,
+      body: JSON.stringify({ aggregation: 'max' }),
+    });
+    expect(patch.status).toBe(400);
+  });
+
+  it('takes events over HTTP only with a service token, valid media type and valid events', async () => {
+    const batchType = { 'content-type': 'application/cloudevents-batch+json' };
+    const token = { authorization: `Bearer ${SERVICE_TOKEN}` };
+    expect((await post('/events', [event('h0', { tokens: 1 })], batchType)).status).toBe(401);
+    const wrongType = await post('/events', 'tokens=1', {
+      ...token,
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(wrongType.status).toBe(415);
+    const invalid = await post(
+      '/events',
+      [event('h1', { tokens: 1 }), { ...event('h2', { tokens: 1 }), time: 'yesterday' }],
+      { ...token, ...batchType },
+    );
+    expect(invalid.status).toBe(400);
+    expect((await json(invalid)).errors).toEqual([
+      { field: '[1].time', message: expect.stringContaining('RFC 3339') },
+    ]);
+    const malformed = await post('/events', '[{"specversion":', { ...token, ...batchType });
+    expect(malformed.status).toBe(400);
+
+    const accepted = await post(
+      '/events',
+      [
+        event('h1', { tokens: 100, model: 'small' }),
+        event('h2', { tokens: 300, model: 'large' }),
+        event('h1', { tokens: 100, model: 'small' }),
+      ],
+      { ...token, ...batchType },
+    );
+    expect(accepted.status).toBe(202);
+    expect(await accepted.json()).toEqual({ accepted: 3 });
+    const single = await post('/events', event('h3', { tokens: 5, model: 'small' }), {
+      ...token,
+      'content-type': 'application/cloudevents+json',
+    });
+    expect(single.status).toBe(202);
+
+    const report = await eventually(
+      () => usage('&granularity=day&groupBy=model'),
+      (r) => r.total?.events >= 3,
+    );
+    expect(report.total).toEqual({ value: 405, events: 3 });
+    expect(report.buckets.map((b: { group: object; value: number }) => [b.group, b.value])).toEqual(
+      [
+        [{ model: 'large' }, 300],
+        [{ model: 'small' }, 105],
+      ],
+    );
+  });
+
+  it('consumes events published with kcat in structured and binary mode', async () => {
+    const brokers = testConfig().kafkaBrokers.join(',');
+    const structured = JSON.stringify(event('k1', { tokens: 7, model: 'kcat' }));
+    execFileSync('kcat', ['-P', '-b', brokers, '-t', topic, '-k', customer], {
+      input: `${structured}\n`,
+    });
+    execFileSync(
+      'kcat',
+      [
+        '-P',
+        '-b',
+        brokers,
+        '-t',
+        topic,
+        '-k',
+        customer,
+        '-H',
+        'ce_specversion=1.0',
+        '-H',
+        'ce_id=k2',
+        '-H',
+        `ce_source=e2e/${run}`,
+        '-H',
+        `ce_type=${type}`,
+        '-H',
+        `ce_subject=${customer}`,
+        '-H',
+        `ce_time=${new Date().toISOString()}`,
+        '-H',
+        'content-type=application/json',
+      ],
+      { input: `${JSON.stringify({ tokens: 11, model: 'kcat' })}\n` },
+    );
+    const report = await eventually(
+      () => usage('&groupBy=model'),
+      (r) => r.buckets?.some((b: { group: { model: string } }) => b.group.model === 'kcat'),
+    );
+    const kcat = report.buckets.find((b: { group: { model: string } }) => b.group.model === 'kcat');
+    expect(kcat).toMatchObject({ value: 18, events: 2 });
+  });
+
+  it('dead-letters an event of an unmetered type and replays it once the meter exists', async () => {
+    const laterType = `${type}.later`;
+    const token = {
+      authorization: `Bearer ${SERVICE_TOKEN}`,
+      'content-type': 'application/cloudevents+json',
+    };
+    expect((await post('/events', event('r1', { tokens: 9 }, laterType), token)).status).toBe(202);
+    const letters = await eventually(
+      () =>
+        fetch(`${base}/v1/dead-letters?reason=unknown-meter&limit=100`, { headers: admin }).then(
+          json,
+        ),
+      (l) =>
+        l.deadLetters.some(
+          (d: { topic: string; detail: string }) =>
+            d.topic === topic && d.detail.includes(laterType),
+        ),
+    );
+    expect(letters.deadLetters[0]).toMatchObject({ reason: 'unknown-meter', replayedAt: null });
+
+    const laterKey = `later_${run}`;
+    await post('/v1/meters', {
+      key: laterKey,
+      eventType: laterType,
+      aggregation: 'sum',
+      valuePath: '$.tokens',
+    });
+    const replay = await post('/v1/dead-letters/replay', { reason: 'unknown-meter' });
+    expect(replay.status).toBe(202);
+    expect((await json(replay)).replayed).toBeGreaterThanOrEqual(1);
+    const report = await eventually(
+      () =>
+        fetch(`${base}/v1/usage?customerId=${customer}&meterKey=${laterKey}`, {
+          headers: admin,
+        }).then(json),
+      (r) => r.total?.events === 1,
+    );
+    expect(report.total).toEqual({ value: 9, events: 1 });
+  });
+});

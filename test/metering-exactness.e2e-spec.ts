@@ -1,0 +1,217 @@
+import { DEAD_LETTER_HEADERS, TOPICS } from '@paygate/contracts';
+import { MessageProducer, OutboundMessage, createKafka, ensureTopics } from '@paygate/messaging';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { UsageLoad, prng, usageLoad } from '../bench/load/usage-events';
+import { testConfig } from '../libs/testing/src/test-config';
+import { Stack, eventually } from './support/stack';
+
+const root = join(__dirname, '..');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One query on a fresh connection: this suite restarts Postgres under its own feet. */
+async function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: testConfig().databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+/** Publishes in chunks, re-sending a chunk until the broker takes it (it may be restarting). */
+async function publish(messages: OutboundMessage[]): Promise<void> {
+  const producer = new MessageProducer(createKafka('e2e-exactness', testConfig().kafkaBrokers));
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += 2000) {
+      for (;;) {
+        try {
+          await producer.sendBatch(messages.slice(i, i + 2000));
+          break;
+        } catch {
+          // A re-sent chunk may duplicate messages on the topic: the consumer dedupes them.
+          await sleep(500);
+        }
+      }
+    }
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+  }
+}
+
+async function unitsByCustomer(runId: string): Promise<Map<string, number>> {
+  const rows = await query<{ customer_id: string; units: string }>(
+    `SELECT "customer_id", SUM("value_sum")::bigint AS units FROM "metering"."rollups"
+     WHERE "customer_id" LIKE $1 AND "meter_key" = 'api_requests' GROUP BY 1`,
+    [`${runId}-%`],
+  );
+  return new Map(rows.map((r) => [r.customer_id, Number(r.units)]));
+}
+
+const sameTotals = (a: Map<string, number>, b: Map<string, number>) =>
+  a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+
+/**
+ * Every malformed message was dead-lettered exactly once: in the dead_letters table, and on the
+ * DLQ topic as read_committed readers see it (sent in the transaction that commits its offset).
+ */
+async function expectDeadLettered(topic: string, load: UsageLoad): Promise<void> {
+  const [{ n }] = await query<{ n: string }>(
+    `SELECT count(*) AS n FROM "metering"."dead_letters" WHERE "topic" = $1`,
+    [topic],
+  );
+  expect(Number(n)).toBe(load.malformed);
+  const kafka = createKafka('e2e-dlq-reader', testConfig().kafkaBrokers);
+  const consumer = kafka.consumer({ groupId: `e2e-dlq-${randomUUID()}` });
+  const offsets: string[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic: TOPICS.usageDeadLetter, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const headers = message.headers ?? {};
+      if (String(headers[DEAD_LETTER_HEADERS.topic]) !== topic) return;
+      offsets.push(
+        `${String(headers[DEAD_LETTER_HEADERS.partition])}:${String(headers[DEAD_LETTER_HEADERS.offset])}`,
+      );
+    },
+  });
+  try {
+    await eventually(
+      async () => offsets.length,
+      () => new Set(offsets).size >= load.malformed,
+      120_000,
+    );
+    await sleep(2000); // a duplicate would arrive by now
+  } finally {
+    await consumer.disconnect();
+  }
+  expect({ total: offsets.length, distinct: new Set(offsets).size }).toEqual({
+    total: load.malformed,
+    distinct: load.malformed,
+  });
+}
+
+/**
+ * Exactly-once effect of usage ingestion under crashes: two metering instances share one
+ * consumer group (so every kill is also a rebalance mid-batch), and the broker and Postgres are
+ * restarted during ingestion. Final rollups must equal the expected sums exactly.
+ */
+describe('metering exactness under crashes and restarts (e2e)', () => {
+  const stack = new Stack(
+    {
+      entitlementHttp: 13601,
+      entitlementGrpc: 15651,
+      metering: 13602,
+      gateway: 18680,
+      upstream: 14600,
+    },
+    'exactness-',
+  );
+  const ports: Record<string, number> = { 'metering-a': 13611, 'metering-b': 13612 };
+
+  const instanceEnv = (topic: string, groupId: string) => ({
+    USAGE_TOPIC: topic,
+    USAGE_GROUP_ID: groupId,
+    // The broker's minimum: a killed instance's partitions move to the other one quickly.
+    CONSUMER_SESSION_TIMEOUT_MS: '6000',
+  });
+
+  async function startMeterings(topic: string, groupId: string): Promise<void> {
+    await Promise.all(
+      Object.entries(ports).map(([name, port]) =>
+        stack.startInstance(name, 'metering', port, {
+          USAGE_TOPIC: topic,
+          USAGE_GROUP_ID: groupId,
+        }),
+      ),
+    );
+  }
+
+  async function newTopic(label: string): Promise<string> {
+    const topic = `${TOPICS.usage}.e2e-${label}-${randomUUID().slice(0, 8)}`;
+    await ensureTopics(createKafka('e2e-exactness-admin', testConfig().kafkaBrokers), [
+      { name: topic, partitions: 6 },
+    ]);
+    return topic;
+  }
+
+  afterEach(() => stack.stop());
+
+  it('counts 200,000 events exactly through kill -9 of either instance at random points', async () => {
+    const seed = Date.now() % 100_000;
+    const random = prng(seed);
+    const runId = `crash${randomUUID().slice(0, 8)}`;
+    const topic = await newTopic('crash');
+    const groupId = `e2e-crash-${runId}`;
+    const load = usageLoad(
+      { runId, topic, events: 200_000, customers: 50, duplicateShare: 0.05, malformedShare: 0.01 },
+      seed,
+    );
+    await startMeterings(topic, groupId);
+    const publishing = publish(load.messages);
+    const kills: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await sleep(500 + Math.floor(random() * 2500));
+      const name = random() < 0.5 ? 'metering-a' : 'metering-b';
+      kills.push(name);
+      await stack.kill(name, 'SIGKILL');
+      await stack.startInstance(name, 'metering', ports[name], instanceEnv(topic, groupId));
+    }
+    await publishing;
+    const expected = load.expectedUnits;
+    const totals = await eventually(
+      () => unitsByCustomer(runId),
+      (actual) => sameTotals(actual, expected),
+      240_000,
+    ).catch((err: Error) => {
+      throw new Error(`seed ${seed}, kills ${kills.join(',')}: ${err.message.slice(0, 500)}`);
+    });
+    expect(sameTotals(totals, expected)).toBe(true);
+    await sleep(2000); // nothing more arrives afterwards (no late double count)
+    expect(sameTotals(await unitsByCustomer(runId), expected)).toBe(true);
+    await expectDeadLettered(topic, load);
+  });
+
+  it('counts exactly through a broker restart and a Postgres restart during ingestion', async () => {
+    const status = execFileSync('bash', [join(root, 'scripts', 'kafka.sh'), 'status'], {
+      encoding: 'utf8',
+    });
+    // The broker is restarted with the project's script, so it must be the one it runs.
+    expect(status).toMatch(/up/);
+    const runId = `restart${randomUUID().slice(0, 8)}`;
+    const topic = await newTopic('restart');
+    const load = usageLoad({
+      runId,
+      topic,
+      events: 60_000,
+      customers: 20,
+      duplicateShare: 0.05,
+      malformedShare: 0.01,
+    });
+    await startMeterings(topic, `e2e-restart-${runId}`);
+    const half = Math.floor(load.messages.length / 2);
+    await publish(load.messages.slice(0, half));
+    execFileSync('bash', [join(root, 'scripts', 'kafka.sh'), 'restart'], { stdio: 'inherit' });
+    const publishing = publish(load.messages.slice(half));
+    await sleep(1500);
+    const cluster = execFileSync('bash', ['-c', 'ls /etc/postgresql | head -n1'], {
+      encoding: 'utf8',
+    }).trim();
+    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', cluster, 'main', 'restart'], {
+      stdio: 'inherit',
+    });
+    await publishing;
+    await eventually(
+      () => unitsByCustomer(runId),
+      (actual) => sameTotals(actual, load.expectedUnits),
+      240_000,
+    );
+    await sleep(2000);
+    expect(sameTotals(await unitsByCustomer(runId), load.expectedUnits)).toBe(true);
+    await expectDeadLettered(topic, load);
+  });
+});
