@@ -12,6 +12,8 @@ ensure_kafka
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/paygate}"
 # A development token; set ADMIN_TOKEN to your own secret for anything but a local demo.
 export ADMIN_TOKEN="${ADMIN_TOKEN:-paygate-dev-admin-token}"
+# Bearer token(s) for POST /events (HTTP usage ingestion), comma-separated.
+export SERVICE_TOKENS="${SERVICE_TOKENS:-paygate-dev-service-token}"
 node dist/scripts/setup.js
 
 PORT=4000 start_process demo-upstream node dist/scripts/demo-upstream.js

@@ -4,6 +4,7 @@ import { createHttpApp, run, serveOpenApi } from '@paygate/http';
 import { MeteringConfig } from './config/metering.config';
 import { CLOUDEVENTS_BATCH_JSON, CLOUDEVENTS_JSON } from './events/event-intake';
 import { MeteringModule } from './metering.module';
+import swaggerMetadata from './swagger-metadata';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig(MeteringConfig);
@@ -15,7 +16,7 @@ async function bootstrap(): Promise<void> {
   await serveOpenApi(app, {
     title: 'paygate metering',
     description: 'Meters, usage queries, dead letters and HTTP usage ingestion.',
-    metadata: async () => (await import('./swagger-metadata')).default(),
+    metadata: swaggerMetadata,
   });
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
 }

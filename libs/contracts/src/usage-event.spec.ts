@@ -1,4 +1,9 @@
-import { USAGE_EVENT_LIMITS, parseUsageEvent } from './usage-event';
+import {
+  USAGE_EVENT_LIMITS,
+  decodeUsageEvent,
+  parseUsageEvent,
+  validateUsageEvent,
+} from './usage-event';
 
 const valid = {
   specversion: '1.0',
@@ -74,5 +79,76 @@ describe('parseUsageEvent', () => {
 
   it('refuses a non-object JSON value', () => {
     expect(parseUsageEvent('[1,2]')).toMatchObject({ ok: false, reason: 'invalid' });
+  });
+});
+
+describe('usage-event.schema.json', () => {
+  // The schema is the published contract; the validator is what runs. They must agree.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const schema = require('../schema/usage-event.schema.json') as {
+    required: string[];
+    properties: Record<string, { maxLength?: number }>;
+    examples: unknown[];
+  };
+
+  it('accepts its own examples', () => {
+    for (const example of schema.examples) expect(validateUsageEvent(example).ok).toBe(true);
+  });
+
+  it('requires what the validator requires, with the same limits', () => {
+    const required = validateUsageEvent({});
+    expect(required.ok).toBe(false);
+    const fields = required.ok ? [] : required.errors.map((e) => e.field);
+    expect([...fields].sort()).toEqual([...schema.required].sort());
+    expect(schema.properties.id.maxLength).toBe(USAGE_EVENT_LIMITS.maxIdLength);
+    expect(schema.properties.source.maxLength).toBe(USAGE_EVENT_LIMITS.maxSourceLength);
+    expect(schema.properties.type.maxLength).toBe(USAGE_EVENT_LIMITS.maxTypeLength);
+    expect(schema.properties.subject.maxLength).toBe(USAGE_EVENT_LIMITS.maxSubjectLength);
+  });
+});
+
+describe('decodeUsageEvent (binary mode)', () => {
+  const headers = {
+    ce_specversion: '1.0',
+    ce_id: 'b-1',
+    ce_source: 'svc',
+    ce_type: 't',
+    ce_subject: 'c1',
+    ce_time: '2026-11-24T10:00:00Z',
+  };
+
+  it('reads attributes from ce_ headers and data from the value', () => {
+    const result = decodeUsageEvent(Buffer.from('{"units":3}'), {
+      ...headers,
+      'content-type': 'application/json; charset=utf-8',
+    });
+    expect(result).toEqual({
+      ok: true,
+      event: {
+        specversion: '1.0',
+        id: 'b-1',
+        source: 'svc',
+        type: 't',
+        subject: 'c1',
+        time: '2026-11-24T10:00:00Z',
+        datacontenttype: 'application/json',
+        data: { units: 3 },
+      },
+    });
+  });
+
+  it('refuses bad data, missing attributes and oversized events', () => {
+    expect(decodeUsageEvent(Buffer.from('{'), headers)).toMatchObject({
+      ok: false,
+      reason: 'malformed-json',
+    });
+    const noTime: Record<string, string> = { ...headers };
+    delete noTime.ce_time;
+    expect(decodeUsageEvent(Buffer.from('{}'), noTime)).toMatchObject({
+      ok: false,
+      reason: 'invalid',
+    });
+    const big = Buffer.from(JSON.stringify({ pad: 'x'.repeat(USAGE_EVENT_LIMITS.maxBytes) }));
+    expect(decodeUsageEvent(big, headers)).toMatchObject({ ok: false, reason: 'too-large' });
   });
 });

@@ -1,4 +1,6 @@
+import { Transform } from 'class-transformer';
 import {
+  IsBoolean,
   IsIn,
   IsOptional,
   IsString,
@@ -94,4 +96,11 @@ export class UpdateMeterDto {
   @IsString()
   @Length(0, 500)
   description?: string;
+}
+
+export class ListMetersDto {
+  @IsOptional()
+  @Transform(({ value }) => value === 'true' || value === true)
+  @IsBoolean()
+  includeArchived?: boolean;
 }

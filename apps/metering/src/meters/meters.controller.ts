@@ -10,17 +10,8 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { AdminTokenGuard } from '@paygate/http';
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional } from 'class-validator';
-import { CreateMeterDto, UpdateMeterDto } from './meter.dto';
+import { CreateMeterDto, ListMetersDto, UpdateMeterDto } from './meter.dto';
 import { MeterVersionView, MeterView, MetersService } from './meters.service';
-
-export class ListMetersDto {
-  @IsOptional()
-  @Transform(({ value }) => value === 'true' || value === true)
-  @IsBoolean()
-  includeArchived?: boolean;
-}
 
 @Controller('v1/meters')
 @UseGuards(AdminTokenGuard)

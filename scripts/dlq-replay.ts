@@ -1,0 +1,55 @@
+/**
+ * Replays dead letters: puts not-yet-replayed ones back on their original topic, once each,
+ * through the metering outbox (a running metering service publishes them).
+ *   node dist/scripts/dlq-replay.js [--reason unknown-meter] [--since 2026-11-25T00:00:00Z] [--limit 1000]
+ *   (DATABASE_URL)
+ */
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { meteringDataSource } from '../apps/metering/src/database/metering.data-source';
+import { DeadLettersService } from '../apps/metering/src/dead-letters/dead-letters.service';
+import { DEAD_LETTER_REASONS } from '../apps/metering/src/usage/usage-batch';
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      reason: { type: 'string' },
+      since: { type: 'string' },
+      limit: { type: 'string' },
+    },
+  });
+  if (values.reason && !(DEAD_LETTER_REASONS as readonly string[]).includes(values.reason)) {
+    console.error(`--reason must be one of ${DEAD_LETTER_REASONS.join(', ')}`);
+    return 2;
+  }
+  if (values.since && Number.isNaN(Date.parse(values.since))) {
+    console.error('--since must be an RFC 3339 date-time');
+    return 2;
+  }
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+    console.error('--limit must be a positive integer');
+    return 2;
+  }
+  const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate';
+  const dataSource = await meteringDataSource(url, 1).initialize();
+  try {
+    const replayed = await new DeadLettersService(dataSource).replay({
+      reason: values.reason,
+      since: values.since,
+      limit,
+    });
+    console.log(`replayed ${replayed} dead letter(s)`);
+    return 0;
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(2);
+  },
+);
