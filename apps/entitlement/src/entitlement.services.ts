@@ -29,7 +29,7 @@ export function createEntitlementServices(
 ) {
   const alerts = new AlertsService(alertSettings);
   const changes = new EntitlementChanges(clock);
-  const customers = new CustomersService(dataSource);
+  const customers = new CustomersService(dataSource, changes);
   const plans = new PlansService(dataSource);
   const ledger = new LedgerService(dataSource);
   const usage = new FeatureUsageService();

@@ -5,6 +5,7 @@ import { ADMIN_TOKEN, AdminTokenGuard } from '@paygate/http';
 import { HealthController, MetricsController, loggerModule } from '@paygate/observability';
 import { MeteringConfig } from './config/metering.config';
 import { METERING_SCHEMA, meteringDataSource } from './database/metering.data-source';
+import { CustomerDirectory } from './customers/customer-directory';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { DeadLettersService } from './dead-letters/dead-letters.service';
 import { EventsController } from './events/events.controller';
@@ -48,6 +49,7 @@ export class MeteringModule {
         UsageQueryService,
         UsageConsumer,
         DedupePruner,
+        CustomerDirectory,
         DeadLettersService,
       ],
     };

@@ -4,6 +4,7 @@
  * decisions at once instead of waiting for a TTL.
  */
 export const ENTITLEMENT_CHANGE_REASONS = [
+  'customer-created',
   'subscription-created',
   'subscription-changed',
   'credits-granted',

@@ -20,6 +20,7 @@ describe('entitlement.changed through the outbox (real Postgres)', () => {
   it('queues a change for each event that can change a decision, in its transaction', async () => {
     const tenant = await fx.seedTenant({ credits: 1 });
     expect((await changes(tenant.customerId)).map((c) => c.reason)).toEqual([
+      'customer-created',
       'subscription-created',
       'credits-granted',
       'api-key-created',
@@ -30,13 +31,13 @@ describe('entitlement.changed through the outbox (real Postgres)', () => {
     await fx.apiKeys.revoke(tenant.apiKeyId);
     await fx.apiKeys.revoke(tenant.apiKeyId);
     const all = await changes(tenant.customerId);
-    expect(all.slice(3).map((c) => c.reason)).toEqual([
+    expect(all.slice(4).map((c) => c.reason)).toEqual([
       'balance-exhausted',
       'subscription-changed',
       'api-key-revoked',
     ]);
-    expect(all[5]).toMatchObject({ customerId: tenant.customerId, apiKeyId: tenant.apiKeyId });
-    expect(all[4]).toMatchObject({ subscriptionId: tenant.subscriptionId });
+    expect(all[6]).toMatchObject({ customerId: tenant.customerId, apiKeyId: tenant.apiKeyId });
+    expect(all[5]).toMatchObject({ subscriptionId: tenant.subscriptionId });
   });
 
   it('queues nothing for a replayed grant or a refused check', async () => {

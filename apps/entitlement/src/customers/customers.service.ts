@@ -1,16 +1,25 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource, MoreThan } from 'typeorm';
+import { EntitlementChanges } from '../changes/entitlement-changes';
 import { Customer } from './customer.entity';
 import { CreateCustomerDto, ListCustomersDto, UpdateCustomerDto } from './customer.dto';
 
 @Injectable()
 export class CustomersService {
-  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    private readonly changes: EntitlementChanges,
+  ) {}
 
+  /** Creates a customer and announces it (metering may hold or refuse unknown customers' usage). */
   create(dto: CreateCustomerDto): Promise<Customer> {
-    const repo = this.dataSource.getRepository(Customer);
-    return repo.save(repo.create({ name: dto.name, email: dto.email ?? null }));
+    return this.dataSource.transaction(async (manager) => {
+      const repo = manager.getRepository(Customer);
+      const customer = await repo.save(repo.create({ name: dto.name, email: dto.email ?? null }));
+      await this.changes.record(manager, customer.id, 'customer-created');
+      return customer;
+    });
   }
 
   async get(id: string): Promise<Customer> {

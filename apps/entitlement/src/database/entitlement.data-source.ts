@@ -1,5 +1,6 @@
 import { createServiceDataSource } from '@paygate/database';
 import type { DataSource } from 'typeorm';
+import { AnnounceCustomers1764200000000 } from './migrations/1764200000000-announce-customers';
 import { ApiKey } from '../api-keys/api-key.entity';
 import { Customer } from '../customers/customer.entity';
 import { PlanFeature } from '../plans/plan-feature.entity';
@@ -28,6 +29,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       CreditGrants1764100000003,
       IdempotencyKeys1764100000004,
       WebhookDeliveries1764100000005,
+      AnnounceCustomers1764200000000,
     ],
   });
 }

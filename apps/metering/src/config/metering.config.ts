@@ -2,7 +2,7 @@ import { TOPICS } from '@paygate/contracts';
 import { DatabaseServiceConfig, csv } from '@paygate/config';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
-import type { UnknownMeterPolicy } from '../usage/usage-batch';
+import type { UnknownCustomerPolicy, UnknownMeterPolicy } from '../usage/usage-batch';
 
 // Explicit property types: decorator metadata needs them to convert env strings.
 export class MeteringConfig extends DatabaseServiceConfig {
@@ -46,6 +46,14 @@ export class MeteringConfig extends DatabaseServiceConfig {
   /** Events of a type no meter reads: dead-letter them, or hold them until a meter does. */
   @IsIn(['dead-letter', 'hold'])
   UNKNOWN_METER_POLICY: UnknownMeterPolicy = 'dead-letter';
+
+  /**
+   * Events for a customer the entitlement service has not announced: accept them (default;
+   * usage may be recorded before the customer is created), dead-letter them, or hold them
+   * until the customer is created.
+   */
+  @IsIn(['accept', 'dead-letter', 'hold'])
+  UNKNOWN_CUSTOMER_POLICY: UnknownCustomerPolicy = 'accept';
 
   /** Kafka batches of different partitions applied at once (each in its own transaction). */
   @IsInt()

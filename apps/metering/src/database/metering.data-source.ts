@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { InitialSchema1764000000001 } from './migrations/1764000000001-initial-schema';
 import { DeadLetterIdentity1764100000001 } from './migrations/1764100000001-dead-letter-identity';
 import { MetersGroupsWindows1764200000001 } from './migrations/1764200000001-meters-groups-windows';
+import { UnknownCustomers1764200000002 } from './migrations/1764200000002-unknown-customers';
 
 export const METERING_SCHEMA = 'metering';
 
@@ -18,6 +19,7 @@ export function meteringDataSource(url: string, poolSize?: number): DataSource {
       InitialSchema1764000000001,
       DeadLetterIdentity1764100000001,
       MetersGroupsWindows1764200000001,
+      UnknownCustomers1764200000002,
     ],
   });
 }

@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { enqueueOutbox } from '@paygate/database';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource, EntityManager } from 'typeorm';
-import { METERING_SCHEMA } from '../database/metering.data-source';
+import { lockHolds, meterHoldKey, releaseHeld } from '../customers/holds';
 import type { CreateMeterDto, UpdateMeterDto } from './meter.dto';
 import { Aggregation } from './meter';
 import { MeterRow, MetersRepository } from './meters.repository';
@@ -195,26 +194,8 @@ export class MetersService {
     );
   }
 
-  /**
-   * Sends events held for this type back to the topic they came from, through the outbox so that the
-   * meter and the release commit together. They were never claimed, so they count once.
-   */
   private async releaseHeld(manager: EntityManager, eventType: string): Promise<void> {
-    const rows: {
-      topic: string;
-      key: string | null;
-      value: Buffer;
-      headers: Record<string, string>;
-    }[] = await manager.query(
-      `WITH released AS (DELETE FROM "metering"."held_events" WHERE "event_type" = $1
-           RETURNING "key", "value", "headers", "topic", "partition", "offset")
-         SELECT "topic", "key", "value", "headers" FROM released ORDER BY "topic", "partition", "offset"`,
-      [eventType],
-    );
-    await enqueueOutbox(
-      manager,
-      METERING_SCHEMA,
-      rows.map((r) => ({ topic: r.topic, key: r.key, value: r.value, headers: r.headers })),
-    );
+    await lockHolds(manager, [meterHoldKey(eventType)]);
+    await releaseHeld(manager, 'unknown-meter', 'event_type', eventType);
   }
 }

@@ -23,6 +23,8 @@ const options = (extra: Partial<ClassifyOptions> = {}): ClassifyOptions => ({
   lateWindowMs: 3_600_000,
   futureSkewMs: 300_000,
   unknownMeter: 'dead-letter',
+  unknownCustomer: 'accept',
+  customerKnown: (subject) => subject === 'c1',
   ...extra,
 });
 
@@ -122,6 +124,27 @@ describe('classifyBatch', () => {
     );
     expect(deadLetters).toEqual([]);
     expect(held.map((h) => h.eventType)).toEqual(['not.yet.metered']);
+  });
+});
+
+describe('classifyBatch with an unknown-customer policy', () => {
+  const stranger = () => ({ ...event({ units: 1, caller: 'a' }), subject: 'nobody' });
+
+  it('accepts anyone by default, and dead-letters or holds strangers when asked', () => {
+    expect(classifyBatch([message(stranger())], options()).accepted).toHaveLength(1);
+    const refused = classifyBatch(
+      [message(stranger())],
+      options({ unknownCustomer: 'dead-letter' }),
+    );
+    expect(refused.deadLetters.map((d) => [d.reason, d.subject])).toEqual([
+      ['unknown-customer', 'nobody'],
+    ]);
+    const held = classifyBatch(
+      [message(stranger()), message(event({ units: 1, caller: 'a' }))],
+      options({ unknownCustomer: 'hold' }),
+    );
+    expect(held.held.map((h) => [h.reason, h.subject])).toEqual([['unknown-customer', 'nobody']]);
+    expect(held.accepted).toHaveLength(1);
   });
 });
 

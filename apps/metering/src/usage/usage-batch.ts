@@ -7,6 +7,7 @@ export const DEAD_LETTER_REASONS = [
   'too-large',
   'invalid',
   'unknown-meter',
+  'unknown-customer',
   'invalid-value',
   'late',
 ] as const;
@@ -16,11 +17,18 @@ export interface DeadLetter {
   message: InboundMessage;
   reason: DeadLetterReason;
   detail: string;
+  /** For unknown-customer and unknown-meter letters: whom and what they were about. */
+  subject?: string;
+  eventType?: string;
 }
+
+export type HoldReason = 'unknown-meter' | 'unknown-customer';
 
 export interface HeldEvent {
   message: InboundMessage;
+  reason: HoldReason;
   eventType: string;
+  subject: string;
 }
 
 export interface MeteredEvent {
@@ -33,11 +41,12 @@ export interface MeteredEvent {
 export interface ClassifiedBatch {
   accepted: MeteredEvent[];
   deadLetters: DeadLetter[];
-  /** Events of a type no meter reads yet, kept until one does (unknown-meter policy "hold"). */
+  /** Events kept until their meter or customer exists (the unknown-* policies "hold"). */
   held: HeldEvent[];
 }
 
 export type UnknownMeterPolicy = 'dead-letter' | 'hold';
+export type UnknownCustomerPolicy = 'accept' | 'dead-letter' | 'hold';
 
 export interface ClassifyOptions {
   metersFor: (type: string) => Meter[];
@@ -47,6 +56,9 @@ export interface ClassifyOptions {
   /** Events whose time is later than now plus this are refused as invalid. */
   futureSkewMs: number;
   unknownMeter: UnknownMeterPolicy;
+  unknownCustomer: UnknownCustomerPolicy;
+  /** Whether the customer was announced; only asked when the policy is not "accept". */
+  customerKnown: (subject: string) => boolean;
 }
 
 /** Validates a batch and computes each event's meter readings; pure, so it is unit-tested. */
@@ -84,14 +96,39 @@ export function classifyBatch(
       });
       continue;
     }
+    if (options.unknownCustomer !== 'accept' && !options.customerKnown(event.subject)) {
+      if (options.unknownCustomer === 'hold') {
+        held.push({
+          message,
+          reason: 'unknown-customer',
+          eventType: event.type,
+          subject: event.subject,
+        });
+      } else {
+        deadLetters.push({
+          message,
+          reason: 'unknown-customer',
+          detail: `customer ${event.subject} is not known to the entitlement service`,
+          subject: event.subject,
+        });
+      }
+      continue;
+    }
     const meters = options.metersFor(event.type);
     if (meters.length === 0) {
-      if (options.unknownMeter === 'hold') held.push({ message, eventType: event.type });
-      else {
+      if (options.unknownMeter === 'hold') {
+        held.push({
+          message,
+          reason: 'unknown-meter',
+          eventType: event.type,
+          subject: event.subject,
+        });
+      } else {
         deadLetters.push({
           message,
           reason: 'unknown-meter',
           detail: `no meter reads event type ${event.type}`,
+          eventType: event.type,
         });
       }
       continue;

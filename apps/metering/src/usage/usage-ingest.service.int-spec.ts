@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { MeteringConfig } from '../config/metering.config';
 import { meteringDataSource } from '../database/metering.data-source';
+import { CustomerDirectory } from '../customers/customer-directory';
 import { DeadLettersService } from '../dead-letters/dead-letters.service';
 import { MetersRepository } from '../meters/meters.repository';
 import { MetersService } from '../meters/meters.service';
@@ -20,6 +21,7 @@ describe('UsageIngestService (real Postgres)', () => {
   let meters: MetersService;
   let usage: UsageQueryService;
   let deadLetters: DeadLettersService;
+  let customers: CustomerDirectory;
   const clock = new FixedClock(new Date());
   const topic = `test-usage-${randomUUID()}`;
   let offset = 0;
@@ -29,12 +31,17 @@ describe('UsageIngestService (real Postgres)', () => {
     dataSource = await meteringDataSource(testConfig().databaseUrl, 4).initialize();
     const repository = new MetersRepository(dataSource, config);
     await repository.reload();
-    ingest = new UsageIngestService(dataSource, repository, config, clock);
+    customers = new CustomerDirectory(dataSource, config);
+    ingest = new UsageIngestService(dataSource, repository, config, clock, customers);
     holdingIngest = new UsageIngestService(
       dataSource,
       repository,
-      Object.assign(new MeteringConfig(), { UNKNOWN_METER_POLICY: 'hold' }),
+      Object.assign(new MeteringConfig(), {
+        UNKNOWN_METER_POLICY: 'hold',
+        UNKNOWN_CUSTOMER_POLICY: 'hold',
+      }),
       clock,
+      customers,
     );
     meters = new MetersService(dataSource, repository);
     usage = new UsageQueryService(dataSource);
@@ -246,6 +253,7 @@ describe('UsageIngestService (real Postgres)', () => {
 
   it('holds events of unknown types and releases them, through the outbox, when a meter appears', async () => {
     const customer = `itest-${randomUUID()}`;
+    await customers.announce([customer]);
     const type = `itest.held.${randomUUID()}`;
     const held = [
       message(event(customer, 'h1', 1, { type })),
@@ -289,5 +297,24 @@ describe('UsageIngestService (real Postgres)', () => {
       [`${id}%`],
     );
     expect(left.map((r) => r.id)).toEqual([`${id}-new`]);
+  });
+
+  it('holds events of customers not yet announced and releases them when the customer is', async () => {
+    const customer = `itest-${randomUUID()}`;
+    const held = [message(event(customer, 'x1', 1)), message(event(customer, 'x2', 2))];
+    expect((await holdingIngest.ingest(held)).counts).toMatchObject({ held: 2, accepted: 0 });
+    expect(await customers.announce([customer])).toBe(2);
+    expect(await customers.announce([customer])).toBe(0);
+    const released: { value: Buffer }[] = await dataSource.query(
+      `SELECT "value" FROM "metering"."outbox" WHERE "topic" = $1 AND convert_from("value", 'UTF8') LIKE $2
+       ORDER BY "id"`,
+      [topic, `%${customer}/x%`],
+    );
+    expect(released).toHaveLength(2);
+    // Once known, its events are counted straight away.
+    expect((await holdingIngest.ingest([message(event(customer, 'x3', 3))])).counts).toMatchObject({
+      accepted: 1,
+      held: 0,
+    });
   });
 });

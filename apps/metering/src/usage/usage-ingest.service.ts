@@ -9,7 +9,16 @@ import { MeteringConfig } from '../config/metering.config';
 import { METERING_SCHEMA } from '../database/metering.data-source';
 import { MetersRepository } from '../meters/meters.repository';
 import { RollupDelta, UniqueValue, rollupDeltas } from './rollup-deltas';
-import { DeadLetter, HeldEvent, MeteredEvent, classifyBatch, dedupeKey } from './usage-batch';
+import {
+  ClassifiedBatch,
+  DeadLetter,
+  HeldEvent,
+  MeteredEvent,
+  classifyBatch,
+  dedupeKey,
+} from './usage-batch';
+import { CustomerDirectory } from '../customers/customer-directory';
+import { customerHoldKey, lockHolds, meterHoldKey } from '../customers/holds';
 import { usageRecordedMessages } from './usage-recorded';
 
 const eventsCounter = counter('paygate_usage_events_total', 'Usage events by outcome', ['outcome']);
@@ -35,6 +44,19 @@ export interface IngestOutcome {
 }
 
 const isoOf = (ms: number) => new Date(ms).toISOString();
+
+/** Customers and event types a classification found unknown (held or dead-lettered). */
+function unknownOf(batch: ClassifiedBatch): { customers: Set<string>; types: Set<string> } {
+  const customers = new Set<string>();
+  const types = new Set<string>();
+  for (const h of batch.held)
+    h.reason === 'unknown-customer' ? customers.add(h.subject) : types.add(h.eventType);
+  for (const l of batch.deadLetters) {
+    if (l.reason === 'unknown-customer' && l.subject) customers.add(l.subject);
+    if (l.reason === 'unknown-meter' && l.eventType) types.add(l.eventType);
+  }
+  return { customers, types };
+}
 
 /** The DLQ copy of a refused message: original key, bytes and headers, plus why and whence. */
 function dlqMessage(l: DeadLetter): OutboundMessage {
@@ -72,18 +94,14 @@ export class UsageIngestService {
     private readonly meters: MetersRepository,
     @Inject(MeteringConfig) private readonly config: MeteringConfig,
     @Inject(Clock) private readonly clock: Clock,
+    private readonly customers: CustomerDirectory,
   ) {}
 
   async ingest(messages: InboundMessage[]): Promise<IngestOutcome> {
     const now = this.clock.now();
-    const batch = classifyBatch(messages, {
-      metersFor: (type) => this.meters.forType(type),
-      nowMs: now.getTime(),
-      lateWindowMs: this.config.LATE_WINDOW_HOURS * 3_600_000,
-      futureSkewMs: this.config.FUTURE_SKEW_SECONDS * 1000,
-      unknownMeter: this.config.UNKNOWN_METER_POLICY,
-    });
+    const batch = await this.classify(messages, now);
     const result = await this.dataSource.transaction(async (manager) => {
+      await this.confirmHolds(manager, batch.held);
       const fresh = await this.claim(manager, batch.accepted);
       const { deltas, uniques } = rollupDeltas(fresh);
       await this.addToRollups(manager, deltas);
@@ -114,6 +132,52 @@ export class UsageIngestService {
       for (const l of batch.deadLetters) deadLetterCounter.inc({ reason: l.reason });
     }
     return { counts: result, deadLetters: batch.deadLetters.map(dlqMessage) };
+  }
+
+  /**
+   * Classifies with the in-memory meters and known customers; when something looks unknown,
+   * those caches are refreshed from the database once and the batch classified again, so a
+   * meter or customer created a moment ago (perhaps on another instance) is not missed.
+   */
+  private async classify(messages: InboundMessage[], now: Date): Promise<ClassifiedBatch> {
+    const run = () =>
+      classifyBatch(messages, {
+        metersFor: (type) => this.meters.forType(type),
+        nowMs: now.getTime(),
+        lateWindowMs: this.config.LATE_WINDOW_HOURS * 3_600_000,
+        futureSkewMs: this.config.FUTURE_SKEW_SECONDS * 1000,
+        unknownMeter: this.config.UNKNOWN_METER_POLICY,
+        unknownCustomer: this.config.UNKNOWN_CUSTOMER_POLICY,
+        customerKnown: (subject) => this.customers.isKnown(subject),
+      });
+    const batch = run();
+    const unknown = unknownOf(batch);
+    if (unknown.customers.size === 0 && unknown.types.size === 0) return batch;
+    if (unknown.types.size > 0) await this.meters.reload();
+    await this.customers.prefetch(unknown.customers);
+    return run();
+  }
+
+  /**
+   * Holding must not race a release: under the hold locks, a meter or customer that appeared
+   * since classification fails the batch, which is then delivered again and classified anew.
+   */
+  private async confirmHolds(manager: EntityManager, held: HeldEvent[]): Promise<void> {
+    if (held.length === 0) return;
+    const types = [
+      ...new Set(held.filter((h) => h.reason === 'unknown-meter').map((h) => h.eventType)),
+    ];
+    const subjects = [
+      ...new Set(held.filter((h) => h.reason === 'unknown-customer').map((h) => h.subject)),
+    ];
+    await lockHolds(manager, [...types.map(meterHoldKey), ...subjects.map(customerHoldKey)]);
+    const appeared: unknown[] = await manager.query(
+      `SELECT 1 FROM "metering"."meters" WHERE "archived_at" IS NULL AND "event_type" = ANY($1)
+       UNION ALL SELECT 1 FROM "metering"."known_customers" WHERE "customer_id" = ANY($2)`,
+      [types, subjects],
+    );
+    if (appeared.length > 0)
+      throw new Error('a meter or customer appeared while holding its events; batch retried');
   }
 
   /** Inserts dedupe rows; returns the events whose key was not seen before (once each). */
@@ -229,9 +293,9 @@ export class UsageIngestService {
     if (held.length === 0) return 0;
     const rows: unknown[] = await manager.query(
       `INSERT INTO "metering"."held_events" ("topic", "partition", "offset", "kafka_timestamp",
-         "event_type", "key", "value", "headers")
+         "event_type", "key", "value", "headers", "reason", "subject")
        SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::text[],
-         $6::text[], $7::bytea[], $8::jsonb[])
+         $6::text[], $7::bytea[], $8::jsonb[], $9::text[], $10::text[])
        ON CONFLICT DO NOTHING RETURNING 1`,
       [
         held.map((h) => h.message.topic),
@@ -242,6 +306,8 @@ export class UsageIngestService {
         held.map((h) => h.message.key?.toString() ?? null),
         held.map((h) => h.message.value ?? Buffer.alloc(0)),
         held.map((h) => JSON.stringify(h.message.headers)),
+        held.map((h) => h.reason),
+        held.map((h) => h.subject),
       ],
     );
     return rows.length;

@@ -1,0 +1,47 @@
+import { enqueueOutbox } from '@paygate/database';
+import type { EntityManager } from 'typeorm';
+import { METERING_SCHEMA } from '../database/metering.data-source';
+import type { HoldReason } from '../usage/usage-batch';
+
+/**
+ * The lock that orders "hold an event" against "release what is held" for one meter event
+ * type or one customer: without it an event held just after the release ran would stay held.
+ * Transactions take these before anything else, in sorted order.
+ */
+export async function lockHolds(manager: EntityManager, keys: string[]): Promise<void> {
+  for (const key of [...new Set(keys)].sort()) {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [key]);
+  }
+}
+
+export const meterHoldKey = (eventType: string) => `hold:type:${eventType}`;
+export const customerHoldKey = (customerId: string) => `hold:customer:${customerId}`;
+
+/**
+ * Sends held events back to the topic they came from, through the outbox so that the release
+ * commits with what caused it. They were never claimed, so they count once.
+ */
+export async function releaseHeld(
+  manager: EntityManager,
+  reason: HoldReason,
+  column: 'event_type' | 'subject',
+  value: string,
+): Promise<number> {
+  const rows: {
+    topic: string;
+    key: string | null;
+    value: Buffer;
+    headers: Record<string, string>;
+  }[] = await manager.query(
+    `WITH released AS (DELETE FROM "metering"."held_events" WHERE "reason" = $1 AND "${column}" = $2
+         RETURNING "topic", "partition", "offset", "key", "value", "headers")
+       SELECT "topic", "key", "value", "headers" FROM released ORDER BY "topic", "partition", "offset"`,
+    [reason, value],
+  );
+  await enqueueOutbox(
+    manager,
+    METERING_SCHEMA,
+    rows.map((r) => ({ topic: r.topic, key: r.key, value: r.value, headers: r.headers })),
+  );
+  return rows.length;
+}
