@@ -49,8 +49,10 @@ const isoOf = (ms: number) => new Date(ms).toISOString();
 function unknownOf(batch: ClassifiedBatch): { customers: Set<string>; types: Set<string> } {
   const customers = new Set<string>();
   const types = new Set<string>();
-  for (const h of batch.held)
-    h.reason === 'unknown-customer' ? customers.add(h.subject) : types.add(h.eventType);
+  for (const h of batch.held) {
+    if (h.reason === 'unknown-customer') customers.add(h.subject);
+    else types.add(h.eventType);
+  }
   for (const l of batch.deadLetters) {
     if (l.reason === 'unknown-customer' && l.subject) customers.add(l.subject);
     if (l.reason === 'unknown-meter' && l.eventType) types.add(l.eventType);
