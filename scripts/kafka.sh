@@ -106,7 +106,12 @@ down() {
 case "${1:-up}" in
   up) up ;;
   down) down ;;
-  restart) down; up ;;
+  restart)
+    # Only a broker this checkout runs can be restarted; anything else would be a silent no-op.
+    if ! { [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null; }; then
+      log "no broker of this checkout is running; refusing to restart"; exit 1
+    fi
+    down; up ;;
   status) resolve; write_config; if answers; then echo "up"; else echo "down"; exit 1; fi ;;
   *) echo "usage: $0 up|down|restart|status" >&2; exit 2 ;;
 esac

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Logger, Post, Req, UseGuards } from '@nestjs/common';
 import { ProblemException } from '@paygate/problem-details';
 import type { FastifyRequest } from 'fastify';
 import { CLOUDEVENTS_BATCH_JSON, CLOUDEVENTS_JSON, validateIntake } from './event-intake';
@@ -15,6 +15,8 @@ const ACCEPTED_TYPES = [CLOUDEVENTS_JSON, CLOUDEVENTS_BATCH_JSON, 'application/j
 @Controller('events')
 @UseGuards(ServiceTokenGuard)
 export class EventsController {
+  private readonly logger = new Logger(EventsController.name);
+
   constructor(private readonly publisher: EventsPublisher) {}
 
   @Post()
@@ -36,7 +38,17 @@ export class EventsController {
         code: 'validation-failed',
         extensions: { errors: intake.errors },
       });
-    await this.publisher.publish(intake.events);
+    try {
+      await this.publisher.publish(intake.events);
+    } catch (err) {
+      this.logger.warn({ err, events: intake.events.length }, 'events not acknowledged by Kafka');
+      // Not acknowledged means not accepted: the caller retries, and dedupe makes that safe.
+      throw new ProblemException({
+        code: 'service-unavailable',
+        detail: 'The events could not be handed to Kafka. Retry the same request shortly.',
+        headers: { 'retry-after': '1' },
+      });
+    }
     return { accepted: intake.events.length };
   }
 }

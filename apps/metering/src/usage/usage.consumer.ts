@@ -6,9 +6,23 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { BatchConsumer, createKafka } from '@paygate/messaging';
+import { histogram } from '@paygate/observability';
 import { hostname } from 'node:os';
 import { MeteringConfig } from '../config/metering.config';
 import { UsageIngestService } from './usage-ingest.service';
+
+const batchSeconds = histogram(
+  'paygate_usage_batch_seconds',
+  'Time to apply one consumed usage batch (classify, claim, rollups, outbox)',
+  [],
+  [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+);
+const batchSize = histogram(
+  'paygate_usage_batch_events',
+  'Events per consumed batch',
+  [],
+  [1, 10, 100, 1000, 5000, 10000, 50000],
+);
 
 /** Thin Kafka edge: each batch goes to the ingest service; the offset commits after it. */
 @Injectable()
@@ -31,7 +45,10 @@ export class UsageConsumer implements OnApplicationBootstrap, OnApplicationShutd
       transactionalId: `${this.config.USAGE_GROUP_ID}-${hostname()}-${this.config.HTTP_PORT}`,
     });
     await this.consumer.start(async (messages) => {
+      const stop = batchSeconds.startTimer();
       const { counts, deadLetters } = await this.ingest.ingest(messages);
+      stop();
+      batchSize.observe(messages.length);
       this.logger.debug({ ...counts, partition: messages[0].partition }, 'batch applied');
       return deadLetters;
     });
