@@ -80,6 +80,19 @@ describe('paygate spine (e2e)', () => {
     expect(problem.detail).toEqual(expect.any(String));
     expect(problem.link).toContain(demo.customerId);
     expect(problem.requestId).toBe(refused.headers.get('x-request-id'));
+    expect(refused.headers.get('content-language')).toBe('en');
+    // The same refusal for a caller who reads French: translated, with the numbers.
+    const inFrench = await callGateway('/demo/hello', {
+      'x-api-key': demo.apiKey,
+      'accept-language': 'fr-CH, fr;q=0.9, en;q=0.5',
+    });
+    expect(inFrench.status).toBe(402);
+    expect(inFrench.headers.get('content-language')).toBe('fr');
+    expect(await inFrench.json()).toMatchObject({
+      title: 'Crédits insuffisants',
+      detail: 'Cette requête coûte 1 crédits mais votre solde est de 0. Rechargez pour continuer.',
+      code: 'INSUFFICIENT_CREDITS',
+    });
     expect(upstream.hits() - hitsBefore).toBe(3);
 
     const usage = await eventually(

@@ -9,7 +9,14 @@ import {
 import type { ProblemCode } from '@paygate/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from './domain-error';
-import { PROBLEM_CONTENT_TYPE, ProblemException, ProblemInput, buildProblem } from './problem';
+import { negotiateLanguage } from './language';
+import {
+  PROBLEM_CONTENT_TYPE,
+  ProblemException,
+  ProblemInput,
+  buildProblem,
+  problemLanguage,
+} from './problem';
 
 const STATUS_TO_CODE: Record<number, ProblemCode> = {
   [HttpStatus.BAD_REQUEST]: 'validation-failed',
@@ -71,12 +78,19 @@ export function sendProblem(
   request: FastifyRequest,
   input: ProblemInput,
 ): void {
-  const body = buildProblem(input, { instance: request.url, requestId: String(request.id) });
+  const language = problemLanguage(input, negotiateLanguage(request.headers['accept-language']));
+  const body = buildProblem(input, {
+    instance: request.url,
+    requestId: String(request.id),
+    language,
+  });
   void reply
     .status(body.status)
     .headers({
       ...input.headers,
       'content-type': PROBLEM_CONTENT_TYPE,
+      'content-language': language,
+      vary: 'Accept-Language',
       'x-request-id': String(request.id),
     })
     .send(body);

@@ -1,5 +1,6 @@
 import type { ProblemCode } from '@paygate/contracts';
 import { PROBLEM_REGISTRY, PROBLEM_TYPE_BASE, renderDetail, upperSnake } from './problem-registry';
+import { PROBLEM_TRANSLATIONS, ProblemLanguage } from './translations';
 
 /** RFC 9457 problem details body, with paygate's extension members. */
 export interface ProblemBody {
@@ -29,11 +30,20 @@ export class ProblemException extends Error {
   }
 }
 
+/**
+ * The problem body in the asked language (English when none is given). A detail the caller
+ * wrote itself (input.detail) is English, and so is then the whole body, so that
+ * Content-Language is true: see problemLanguage.
+ */
 export function buildProblem(
   input: ProblemInput,
-  context: { instance: string; requestId: string },
+  context: { instance: string; requestId: string; language?: ProblemLanguage },
 ): ProblemBody {
-  const definition = PROBLEM_REGISTRY[input.code];
+  const language = problemLanguage(input, context.language);
+  const definition =
+    language === 'en'
+      ? PROBLEM_REGISTRY[input.code]
+      : { ...PROBLEM_REGISTRY[input.code], ...PROBLEM_TRANSLATIONS[language][input.code] };
   const extensions = Object.fromEntries(
     Object.entries(input.extensions ?? {}).filter(
       ([, v]) => v !== undefined && v !== null && v !== '',
@@ -52,3 +62,11 @@ export function buildProblem(
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** The language a problem is actually written in, given the one asked for. */
+export function problemLanguage(
+  input: ProblemInput,
+  asked: ProblemLanguage = 'en',
+): ProblemLanguage {
+  return input.detail === undefined ? asked : 'en';
+}

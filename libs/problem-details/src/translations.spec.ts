@@ -1,0 +1,58 @@
+import { PROBLEM_CODES } from '@paygate/contracts';
+import { negotiateLanguage } from './language';
+import { buildProblem } from './problem';
+import { PROBLEM_REGISTRY } from './problem-registry';
+import { PROBLEM_TRANSLATIONS } from './translations';
+
+const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+describe('problem translations', () => {
+  it.each(Object.keys(PROBLEM_TRANSLATIONS))(
+    '%s keeps every placeholder of the English text',
+    (language) => {
+      const catalogue = PROBLEM_TRANSLATIONS[language as keyof typeof PROBLEM_TRANSLATIONS];
+      for (const code of PROBLEM_CODES) {
+        expect({ code, placeholders: placeholders(catalogue[code].detail) }).toEqual({
+          code,
+          placeholders: placeholders(PROBLEM_REGISTRY[code].detail),
+        });
+      }
+    },
+  );
+
+  it('renders the numbers into the translated detail', () => {
+    const body = buildProblem(
+      { code: 'insufficient-credits', extensions: { required: 3, balance: 1 } },
+      { instance: '/x', requestId: 'r', language: 'de' },
+    );
+    expect(body).toMatchObject({
+      title: 'Guthaben nicht ausreichend',
+      detail:
+        'Diese Anfrage kostet 3 Credits, Ihr Guthaben beträgt 1. Laden Sie auf, um fortzufahren.',
+      code: 'INSUFFICIENT_CREDITS',
+      required: 3,
+    });
+  });
+
+  it('keeps a detail written by the caller, in English', () => {
+    const body = buildProblem(
+      { code: 'not-found', detail: 'Meter x does not exist.' },
+      { instance: '/x', requestId: 'r', language: 'ja' },
+    );
+    expect(body).toMatchObject({ title: 'Not found', detail: 'Meter x does not exist.' });
+  });
+});
+
+describe('negotiateLanguage', () => {
+  it.each([
+    [undefined, 'en'],
+    ['de-CH, de;q=0.9, en;q=0.5', 'de'],
+    ['fr-FR', 'fr'],
+    ['pt-BR, es;q=0.8', 'es'],
+    ['ja;q=0.2, en;q=0.1', 'ja'],
+    ['pt', 'en'],
+    ['en;q=0, de;q=0', 'en'],
+  ])('%s → %s', (header, language) => {
+    expect(negotiateLanguage(header)).toBe(language);
+  });
+});

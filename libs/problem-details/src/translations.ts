@@ -1,0 +1,363 @@
+import type { ProblemCode } from '@paygate/contracts';
+
+/** Languages problem titles and details are served in; English is the registry's own text. */
+export const PROBLEM_LANGUAGES = ['en', 'de', 'fr', 'es', 'ja'] as const;
+export type ProblemLanguage = (typeof PROBLEM_LANGUAGES)[number];
+
+export interface Translation {
+  title: string;
+  /** Same `{name}` placeholders as the English detail. */
+  detail: string;
+}
+
+type Catalogue = Record<ProblemCode, Translation>;
+
+// Each catalogue is a Record over every code: a new code without its translations fails to
+// compile, so no language silently falls back to English.
+const de: Catalogue = {
+  unauthenticated: {
+    title: 'Nicht authentifiziert',
+    detail:
+      'Ein gültiger API-Schlüssel ist erforderlich. Senden Sie ihn als "Authorization: Bearer <Schlüssel>" oder "X-API-Key".',
+  },
+  forbidden: { title: 'Verboten', detail: 'Dieser API-Schlüssel darf das nicht.' },
+  'subscription-expired': {
+    title: 'Abonnement abgelaufen',
+    detail: 'Ihr Abonnement für {plan} ist beendet. Verlängern Sie es, um fortzufahren.',
+  },
+  'subscription-past-due': {
+    title: 'Zahlung überfällig',
+    detail:
+      'Ihre letzte Zahlung für {plan} ist fehlgeschlagen und die Kulanzfrist ist abgelaufen. Aktualisieren Sie Ihre Zahlungsmethode, um fortzufahren.',
+  },
+  'account-suspended': {
+    title: 'Konto gesperrt',
+    detail:
+      'Ihr Konto ist wegen Nichtzahlung gesperrt. Begleichen Sie den offenen Betrag, um fortzufahren.',
+  },
+  'payment-pending': {
+    title: 'Zahlung ausstehend',
+    detail: 'Ihre Zahlung wird bearbeitet. Versuchen Sie es gleich noch einmal.',
+  },
+  'insufficient-credits': {
+    title: 'Guthaben nicht ausreichend',
+    detail:
+      'Diese Anfrage kostet {required} Credits, Ihr Guthaben beträgt {balance}. Laden Sie auf, um fortzufahren.',
+  },
+  'quota-exhausted': {
+    title: 'Kontingent aufgebraucht',
+    detail:
+      'Sie haben {used} von {limit} Einheiten von {feature} in {plan} verbraucht. Wechseln Sie den Tarif, um fortzufahren.',
+  },
+  'feature-not-in-plan': {
+    title: 'Funktion nicht im Tarif',
+    detail:
+      'Die Funktion {feature} ist nicht Teil von {plan}. Wechseln Sie den Tarif, um sie zu nutzen.',
+  },
+  'rate-limited': {
+    title: 'Zu viele Anfragen',
+    detail: 'Bitte langsamer: Das Anfragelimit Ihres Tarifs ist erreicht.',
+  },
+  'validation-failed': {
+    title: 'Ungültige Anfrage',
+    detail: 'Die Anfrage ist ungültig; die fehlerhaften Felder stehen unter errors.',
+  },
+  'not-found': { title: 'Nicht gefunden', detail: 'Die Ressource existiert nicht.' },
+  conflict: {
+    title: 'Konflikt',
+    detail: 'Die Anfrage steht im Widerspruch zum aktuellen Zustand.',
+  },
+  'payload-too-large': {
+    title: 'Anfrage zu groß',
+    detail: 'Der Anfragekörper ist größer als erlaubt.',
+  },
+  'unsupported-media-type': {
+    title: 'Nicht unterstützter Medientyp',
+    detail: 'Der Inhaltstyp des Anfragekörpers wird von diesem Endpunkt nicht akzeptiert.',
+  },
+  'method-not-allowed': {
+    title: 'Methode nicht erlaubt',
+    detail: 'Dieser Endpunkt unterstützt die Anfragemethode nicht.',
+  },
+  'entitlement-unavailable': {
+    title: 'Berechtigungsdienst nicht erreichbar',
+    detail: 'Der Zugriff konnte gerade nicht geprüft werden. Versuchen Sie es gleich noch einmal.',
+  },
+  'service-unavailable': {
+    title: 'Dienst nicht verfügbar',
+    detail: 'Der Dienst nimmt gerade keine Anfragen an. Versuchen Sie es gleich noch einmal.',
+  },
+  'upstream-unavailable': {
+    title: 'Upstream nicht erreichbar',
+    detail: 'Der Upstream-Dienst war nicht erreichbar.',
+  },
+  'upstream-timeout': {
+    title: 'Upstream-Zeitüberschreitung',
+    detail: 'Der Upstream-Dienst hat nicht rechtzeitig geantwortet.',
+  },
+  'internal-error': {
+    title: 'Interner Fehler',
+    detail: 'Bei uns ist etwas schiefgelaufen. Nennen Sie dem Support die Request-ID.',
+  },
+};
+
+const fr: Catalogue = {
+  unauthenticated: {
+    title: 'Non authentifié',
+    detail:
+      'Une clé d’API valide est requise. Envoyez-la comme "Authorization: Bearer <clé>" ou "X-API-Key".',
+  },
+  forbidden: { title: 'Interdit', detail: 'Cette clé d’API n’est pas autorisée à faire cela.' },
+  'subscription-expired': {
+    title: 'Abonnement expiré',
+    detail: 'Votre abonnement à {plan} est terminé. Renouvelez-le pour continuer.',
+  },
+  'subscription-past-due': {
+    title: 'Paiement en retard',
+    detail:
+      'Votre dernier paiement pour {plan} a échoué et le délai de grâce est écoulé. Mettez à jour votre moyen de paiement pour continuer.',
+  },
+  'account-suspended': {
+    title: 'Compte suspendu',
+    detail: 'Votre compte est suspendu pour défaut de paiement. Réglez le solde dû pour continuer.',
+  },
+  'payment-pending': {
+    title: 'Paiement en attente',
+    detail: 'Votre paiement est en cours de traitement. Réessayez dans un instant.',
+  },
+  'insufficient-credits': {
+    title: 'Crédits insuffisants',
+    detail:
+      'Cette requête coûte {required} crédits mais votre solde est de {balance}. Rechargez pour continuer.',
+  },
+  'quota-exhausted': {
+    title: 'Quota épuisé',
+    detail:
+      'Vous avez utilisé {used} des {limit} unités de {feature} incluses dans {plan}. Passez à une offre supérieure pour continuer.',
+  },
+  'feature-not-in-plan': {
+    title: 'Fonctionnalité non incluse',
+    detail:
+      'La fonctionnalité {feature} ne fait pas partie de {plan}. Changez d’offre pour l’utiliser.',
+  },
+  'rate-limited': {
+    title: 'Trop de requêtes',
+    detail: 'Ralentissez : la limite de débit de votre offre est atteinte.',
+  },
+  'validation-failed': {
+    title: 'Requête invalide',
+    detail: 'La requête n’est pas valide ; voir errors pour les champs en cause.',
+  },
+  'not-found': { title: 'Introuvable', detail: 'La ressource n’existe pas.' },
+  conflict: { title: 'Conflit', detail: 'La requête est en conflit avec l’état actuel.' },
+  'payload-too-large': {
+    title: 'Requête trop volumineuse',
+    detail: 'Le corps de la requête dépasse la taille autorisée.',
+  },
+  'unsupported-media-type': {
+    title: 'Type de média non pris en charge',
+    detail: 'Ce point d’accès n’accepte pas le type de contenu du corps de la requête.',
+  },
+  'method-not-allowed': {
+    title: 'Méthode non autorisée',
+    detail: 'Ce point d’accès ne prend pas en charge la méthode de la requête.',
+  },
+  'entitlement-unavailable': {
+    title: 'Service des droits indisponible',
+    detail: 'L’accès n’a pas pu être vérifié pour le moment. Réessayez dans un instant.',
+  },
+  'service-unavailable': {
+    title: 'Service indisponible',
+    detail: 'Le service n’accepte pas de requêtes pour le moment. Réessayez dans un instant.',
+  },
+  'upstream-unavailable': {
+    title: 'Service amont indisponible',
+    detail: 'Le service amont n’a pas pu être joint.',
+  },
+  'upstream-timeout': {
+    title: 'Délai du service amont dépassé',
+    detail: 'Le service amont n’a pas répondu à temps.',
+  },
+  'internal-error': {
+    title: 'Erreur interne',
+    detail:
+      'Une erreur s’est produite de notre côté. Indiquez l’identifiant de requête au support.',
+  },
+};
+
+const es: Catalogue = {
+  unauthenticated: {
+    title: 'No autenticado',
+    detail:
+      'Se necesita una clave de API válida. Envíela como "Authorization: Bearer <clave>" o "X-API-Key".',
+  },
+  forbidden: { title: 'Prohibido', detail: 'Esta clave de API no tiene permiso para hacer esto.' },
+  'subscription-expired': {
+    title: 'Suscripción vencida',
+    detail: 'Su suscripción a {plan} ha terminado. Renuévela para continuar.',
+  },
+  'subscription-past-due': {
+    title: 'Pago vencido',
+    detail:
+      'Su último pago de {plan} falló y el periodo de gracia ha terminado. Actualice su método de pago para continuar.',
+  },
+  'account-suspended': {
+    title: 'Cuenta suspendida',
+    detail:
+      'Su cuenta está suspendida por falta de pago. Salde el importe pendiente para continuar.',
+  },
+  'payment-pending': {
+    title: 'Pago pendiente',
+    detail: 'Su pago se está procesando. Vuelva a intentarlo en breve.',
+  },
+  'insufficient-credits': {
+    title: 'Créditos insuficientes',
+    detail:
+      'Esta solicitud cuesta {required} créditos pero su saldo es {balance}. Recargue para continuar.',
+  },
+  'quota-exhausted': {
+    title: 'Cuota agotada',
+    detail:
+      'Ha usado {used} de las {limit} unidades de {feature} incluidas en {plan}. Mejore su plan para continuar.',
+  },
+  'feature-not-in-plan': {
+    title: 'Función no incluida en el plan',
+    detail: 'La función {feature} no forma parte de {plan}. Mejore su plan para usarla.',
+  },
+  'rate-limited': {
+    title: 'Demasiadas solicitudes',
+    detail: 'Reduzca el ritmo: se alcanzó el límite de solicitudes de su plan.',
+  },
+  'validation-failed': {
+    title: 'Solicitud no válida',
+    detail: 'La solicitud no es válida; consulte errors para ver los campos con problemas.',
+  },
+  'not-found': { title: 'No encontrado', detail: 'El recurso no existe.' },
+  conflict: { title: 'Conflicto', detail: 'La solicitud entra en conflicto con el estado actual.' },
+  'payload-too-large': {
+    title: 'Solicitud demasiado grande',
+    detail: 'El cuerpo de la solicitud supera el tamaño permitido.',
+  },
+  'unsupported-media-type': {
+    title: 'Tipo de medio no admitido',
+    detail: 'Este punto de acceso no acepta el tipo de contenido del cuerpo de la solicitud.',
+  },
+  'method-not-allowed': {
+    title: 'Método no permitido',
+    detail: 'Este punto de acceso no admite el método de la solicitud.',
+  },
+  'entitlement-unavailable': {
+    title: 'Servicio de derechos no disponible',
+    detail: 'No se pudo comprobar el acceso en este momento. Vuelva a intentarlo en breve.',
+  },
+  'service-unavailable': {
+    title: 'Servicio no disponible',
+    detail: 'El servicio no acepta solicitudes en este momento. Vuelva a intentarlo en breve.',
+  },
+  'upstream-unavailable': {
+    title: 'Servicio de origen no disponible',
+    detail: 'No se pudo contactar con el servicio de origen.',
+  },
+  'upstream-timeout': {
+    title: 'Tiempo de espera del servicio de origen',
+    detail: 'El servicio de origen no respondió a tiempo.',
+  },
+  'internal-error': {
+    title: 'Error interno',
+    detail:
+      'Algo salió mal por nuestra parte. Indique el id de la solicitud al contactar con soporte.',
+  },
+};
+
+const ja: Catalogue = {
+  unauthenticated: {
+    title: '認証されていません',
+    detail:
+      '有効な API キーが必要です。"Authorization: Bearer <キー>" または "X-API-Key" で送信してください。',
+  },
+  forbidden: {
+    title: '禁止されています',
+    detail: 'この API キーではこの操作は許可されていません。',
+  },
+  'subscription-expired': {
+    title: 'サブスクリプションの期限切れ',
+    detail: '{plan} のサブスクリプションは終了しました。続けるには更新してください。',
+  },
+  'subscription-past-due': {
+    title: '支払い期限超過',
+    detail:
+      '{plan} の前回のお支払いに失敗し、猶予期間が終了しました。続けるにはお支払い方法を更新してください。',
+  },
+  'account-suspended': {
+    title: 'アカウント停止中',
+    detail: '未払いのためアカウントが停止されています。続けるには未払い残高をお支払いください。',
+  },
+  'payment-pending': {
+    title: '支払い処理中',
+    detail: 'お支払いを処理しています。しばらくしてから再度お試しください。',
+  },
+  'insufficient-credits': {
+    title: 'クレジット不足',
+    detail:
+      'このリクエストには {required} クレジットが必要ですが、残高は {balance} です。続けるにはチャージしてください。',
+  },
+  'quota-exhausted': {
+    title: '利用枠の上限に達しました',
+    detail:
+      '{plan} に含まれる {feature} の {limit} 単位のうち {used} 単位を使用しました。続けるにはプランをアップグレードしてください。',
+  },
+  'feature-not-in-plan': {
+    title: 'プランに含まれない機能',
+    detail:
+      '{feature} は {plan} に含まれていません。利用するにはプランをアップグレードしてください。',
+  },
+  'rate-limited': {
+    title: 'リクエストが多すぎます',
+    detail: 'リクエストの頻度を下げてください。プランのレート制限に達しました。',
+  },
+  'validation-failed': {
+    title: '無効なリクエスト',
+    detail: 'リクエストが無効です。問題のあるフィールドは errors を参照してください。',
+  },
+  'not-found': { title: '見つかりません', detail: 'リソースが存在しません。' },
+  conflict: { title: '競合', detail: 'リクエストが現在の状態と競合しています。' },
+  'payload-too-large': {
+    title: 'リクエストが大きすぎます',
+    detail: 'リクエスト本文が許可されたサイズを超えています。',
+  },
+  'unsupported-media-type': {
+    title: 'サポートされていないメディアタイプ',
+    detail: 'このエンドポイントはリクエスト本文のコンテンツタイプを受け付けません。',
+  },
+  'method-not-allowed': {
+    title: '許可されていないメソッド',
+    detail: 'このエンドポイントはリクエストメソッドをサポートしていません。',
+  },
+  'entitlement-unavailable': {
+    title: '権利確認サービスを利用できません',
+    detail: '現在アクセスを確認できませんでした。しばらくしてから再度お試しください。',
+  },
+  'service-unavailable': {
+    title: 'サービスを利用できません',
+    detail: 'サービスは現在リクエストを受け付けていません。しばらくしてから再度お試しください。',
+  },
+  'upstream-unavailable': {
+    title: 'アップストリームに接続できません',
+    detail: 'アップストリームのサービスに接続できませんでした。',
+  },
+  'upstream-timeout': {
+    title: 'アップストリームのタイムアウト',
+    detail: 'アップストリームのサービスが時間内に応答しませんでした。',
+  },
+  'internal-error': {
+    title: '内部エラー',
+    detail: 'こちら側で問題が発生しました。サポートへの連絡時はリクエスト ID をお伝えください。',
+  },
+};
+
+export const PROBLEM_TRANSLATIONS: Record<Exclude<ProblemLanguage, 'en'>, Catalogue> = {
+  de,
+  fr,
+  es,
+  ja,
+};
