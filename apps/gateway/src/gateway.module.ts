@@ -8,6 +8,7 @@ import {
 import { HealthController, MetricsController, loggerModule } from '@paygate/observability';
 import { GatewayConfig } from './config/gateway.config';
 import { ENTITLEMENT_CLIENT, EntitlementClient } from './decisions/entitlement.client';
+import { RateLimitsService } from './rate-limits/rate-limits.service';
 import { ProxyHandler } from './proxy/proxy.handler';
 import { RoutesService } from './routes/routes.service';
 import { UsagePublisher } from './usage/usage.publisher';
@@ -39,6 +40,7 @@ export class GatewayModule {
         EntitlementClient,
         UsagePublisher,
         ProxyHandler,
+        RateLimitsService,
       ],
     };
   }

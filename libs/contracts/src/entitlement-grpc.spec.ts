@@ -4,6 +4,7 @@ import {
   type CheckResponse,
   type Denial,
   type ReleaseRequest,
+  type RateLimit,
   type Warning,
   ENTITLEMENT_GRPC_PACKAGE,
   ENTITLEMENT_GRPC_SERVICE,
@@ -45,6 +46,7 @@ describe('entitlement proto', () => {
     denial: true,
     plan: true,
     warnings: true,
+    rateLimit: true,
   };
   const denial: Record<keyof Denial, true> = {
     code: true,
@@ -59,6 +61,7 @@ describe('entitlement proto', () => {
   };
   const releaseRequest: Record<keyof ReleaseRequest, true> = { leaseId: true, reason: true };
   const warning: Record<keyof Warning, true> = { code: true, until: true, used: true, limit: true };
+  const rateLimit: Record<keyof RateLimit, true> = { requests: true, windowSeconds: true };
 
   it('has exactly the fields the typed bindings declare', () => {
     expect(fieldsOf('CheckRequest')).toEqual(keys(checkRequest));
@@ -66,5 +69,6 @@ describe('entitlement proto', () => {
     expect(fieldsOf('Denial')).toEqual(keys(denial));
     expect(fieldsOf('ReleaseRequest')).toEqual(keys(releaseRequest));
     expect(fieldsOf('Warning')).toEqual(keys(warning));
+    expect(fieldsOf('RateLimit')).toEqual(keys(rateLimit));
   });
 });

@@ -62,6 +62,13 @@ export interface CheckResponse {
   plan: string;
   denial?: Denial | null;
   warnings: Warning[];
+  /** The plan's rate limit for the feature; absent (null) when it has none. */
+  rateLimit?: RateLimit | null;
+}
+
+export interface RateLimit {
+  requests: number;
+  windowSeconds: number;
 }
 
 export interface ReleaseRequest {

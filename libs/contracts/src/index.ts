@@ -27,6 +27,7 @@ export type {
   ReleaseRequest,
   ReleaseResponse,
   EntitlementServiceClient,
+  RateLimit,
   Warning,
   WarningCode,
 } from './entitlement-grpc';

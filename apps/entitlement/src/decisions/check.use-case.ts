@@ -33,6 +33,8 @@ interface FeatureRow {
   unit_price: string;
   usage_period: UsagePeriod;
   soft_limit_percent: number | null;
+  rate_limit_requests: number | null;
+  rate_limit_window_seconds: number | null;
 }
 
 /** A warning once the feature's soft-limit share of its included units is used. */
@@ -112,7 +114,8 @@ export class CheckUseCase {
     }
 
     const [feature]: FeatureRow[] = await this.dataSource.query(
-      `SELECT "kind", "included_units", "limit_policy", "unit_price", "usage_period", "soft_limit_percent"
+      `SELECT "kind", "included_units", "limit_policy", "unit_price", "usage_period", "soft_limit_percent",
+         "rate_limit_requests", "rate_limit_window_seconds"
        FROM "entitlement"."plan_features"
        WHERE "plan_id" = $1 AND "feature_key" = $2`,
       [subscription.planId, input.feature],
@@ -124,7 +127,17 @@ export class CheckUseCase {
         denial: { code: 'feature-not-in-plan', plan, feature: input.feature },
       };
     }
-    const extra = warnings.length > 0 ? { warnings } : {};
+    const rateLimit =
+      feature.rate_limit_requests && feature.rate_limit_window_seconds
+        ? {
+            requests: feature.rate_limit_requests,
+            windowSeconds: feature.rate_limit_window_seconds,
+          }
+        : undefined;
+    const extra = {
+      ...(warnings.length > 0 ? { warnings } : {}),
+      ...(rateLimit ? { rateLimit } : {}),
+    };
     if (feature.kind === 'boolean' || input.cost === 0)
       return { allowed: true, customerId, plan, ...extra };
 
@@ -134,7 +147,11 @@ export class CheckUseCase {
       );
       if (!decision.allowed) return decision;
       const all = [...warnings, ...(decision.warnings ?? [])];
-      return all.length > 0 ? { ...decision, warnings: all } : decision;
+      return {
+        ...decision,
+        ...(all.length > 0 ? { warnings: all } : {}),
+        ...(rateLimit ? { rateLimit } : {}),
+      };
     } catch (err) {
       if (err instanceof Refusal) return err.decision;
       throw err;

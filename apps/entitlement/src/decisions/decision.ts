@@ -27,6 +27,7 @@ export type Decision =
       plan: string;
       leaseId?: string;
       warnings?: DecisionWarning[];
+      rateLimit?: { requests: number; windowSeconds: number };
     }
   | { allowed: false; customerId?: string; denial: DenialReason };
 

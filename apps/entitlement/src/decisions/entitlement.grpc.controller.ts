@@ -78,6 +78,7 @@ export class EntitlementGrpcController {
           used: w.used,
           limit: w.limit,
         })),
+        rateLimit: decision.rateLimit ?? null,
       };
     }
     const d = decision.denial;

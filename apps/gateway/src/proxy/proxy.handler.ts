@@ -7,6 +7,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { apiKeyFrom } from '../auth/api-key';
 import { GatewayConfig } from '../config/gateway.config';
 import { EntitlementClient, EntitlementUnavailableError } from '../decisions/entitlement.client';
+import { RateLimitState, rateLimitHeaders } from '../rate-limits/fixed-window-limiter';
+import { RateLimitsService } from '../rate-limits/rate-limits.service';
 import { RouteDefinition } from '../routes/route';
 import { RoutesService } from '../routes/routes.service';
 import { servedRequestEvent } from '../usage/usage-event.factory';
@@ -49,6 +51,19 @@ function warningHeader(decision: CheckResponse): string | undefined {
     .join(', ');
 }
 
+/** 429 with Retry-After and the RateLimit fields; distinct from quota (402). */
+function rateLimited(feature: string, state: RateLimitState): ProblemInput {
+  return {
+    code: 'rate-limited',
+    headers: { 'retry-after': String(state.resetSeconds), ...rateLimitHeaders(feature, state) },
+    extensions: {
+      feature,
+      limit: state.limit,
+      resetsAt: new Date(Date.now() + state.resetSeconds * 1000).toISOString(),
+    },
+  };
+}
+
 /** Headers that identify the caller to paygate and must not reach the upstream. */
 const CREDENTIAL_HEADERS = ['authorization', 'x-api-key'];
 
@@ -64,6 +79,7 @@ export class ProxyHandler {
     private readonly routes: RoutesService,
     private readonly entitlement: EntitlementClient,
     private readonly usage: UsagePublisher,
+    private readonly rateLimits: RateLimitsService,
     @Inject(GatewayConfig) private readonly config: GatewayConfig,
   ) {}
 
@@ -83,6 +99,8 @@ export class ProxyHandler {
         extensions: { limit: this.config.BODY_LIMIT_BYTES },
       });
     }
+    const early = this.rateLimits.beforeDecision(apiKey, route.feature, Date.now());
+    if (early) return this.refuse(request, reply, route.name, rateLimited(route.feature, early));
     let decision: CheckResponse;
     try {
       decision = await this.entitlement.check({
@@ -109,7 +127,12 @@ export class ProxyHandler {
         decision.customerId,
       );
     }
-    this.forward(request, reply, route, decision);
+    const rate = this.rateLimits.afterDecision(apiKey, route.feature, decision, Date.now());
+    if (rate && !rate.allowed) {
+      this.releaseLease(decision.leaseId, 'rate limited');
+      return this.refuse(request, reply, route.name, rateLimited(route.feature, rate));
+    }
+    this.forward(request, reply, route, decision, rate);
   }
 
   private forward(
@@ -117,6 +140,7 @@ export class ProxyHandler {
     reply: FastifyReply,
     route: RouteDefinition,
     decision: CheckResponse,
+    rate: RateLimitState | undefined,
   ): void {
     const stop = upstreamLatency.startTimer({ route: route.name });
     reply.from(this.routes.upstreamUrl(route, request.url), {
@@ -145,6 +169,7 @@ export class ProxyHandler {
         requests.inc({ route: route.name, status: String(upstream.statusCode), code: '' });
         const warning = warningHeader(decision);
         if (warning) void res.header(WARNING_HEADER, warning);
+        if (rate) void res.headers(rateLimitHeaders(route.feature, rate));
         void res.send(upstream.stream);
       },
       onError: (res, { error }) => {

@@ -1,0 +1,79 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import type { CheckResponse, RateLimit } from '@paygate/contracts';
+import { counter } from '@paygate/observability';
+import { createHash } from 'node:crypto';
+import { FixedWindowLimiter, RateLimitState } from './fixed-window-limiter';
+
+const limited = counter(
+  'paygate_gateway_rate_limited_total',
+  '429 answers by when they were decided',
+  ['stage'],
+);
+
+/** How long a key's plan rate limit is trusted without a new decision confirming it. */
+const POLICY_TTL_MS = 30_000;
+
+interface CachedPolicy {
+  customerId: string;
+  policy: RateLimit;
+  expiresMs: number;
+}
+
+/**
+ * Plan rate limits at the edge. The policy arrives with each decision; once known, a key
+ * over its limit is refused before any remote call (no lease reserved, nothing to release).
+ */
+@Injectable()
+export class RateLimitsService implements OnModuleDestroy {
+  private readonly limiter = new FixedWindowLimiter();
+  private readonly policies = new Map<string, CachedPolicy>();
+  private longestWindowMs = 60_000;
+  private readonly sweeper = setInterval(() => this.sweep(Date.now()), 10_000).unref();
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** A refusal decided from the cached policy, or undefined to ask the entitlement service. */
+  beforeDecision(apiKey: string, feature: string, nowMs: number): RateLimitState | undefined {
+    const cached = this.policies.get(policyKey(apiKey, feature));
+    if (!cached || cached.expiresMs <= nowMs) return undefined;
+    const state = this.limiter.exhausted(`${cached.customerId}:${feature}`, cached.policy, nowMs);
+    if (state) limited.inc({ stage: 'before-decision' });
+    return state;
+  }
+
+  /** Counts an allowed request against its plan's limit; undefined when the plan has none. */
+  afterDecision(
+    apiKey: string,
+    feature: string,
+    decision: CheckResponse,
+    nowMs: number,
+  ): RateLimitState | undefined {
+    const key = policyKey(apiKey, feature);
+    const policy = decision.rateLimit;
+    if (!policy || !policy.requests || !policy.windowSeconds) {
+      this.policies.delete(key);
+      return undefined;
+    }
+    this.policies.set(key, {
+      customerId: decision.customerId,
+      policy,
+      expiresMs: nowMs + POLICY_TTL_MS,
+    });
+    this.longestWindowMs = Math.max(this.longestWindowMs, policy.windowSeconds * 1000);
+    const state = this.limiter.take(`${decision.customerId}:${feature}`, policy, nowMs);
+    if (!state.allowed) limited.inc({ stage: 'after-decision' });
+    return state;
+  }
+
+  private sweep(nowMs: number): void {
+    this.limiter.sweep(nowMs, this.longestWindowMs);
+    for (const [key, cached] of this.policies)
+      if (cached.expiresMs <= nowMs) this.policies.delete(key);
+  }
+}
+
+// Keys are held hashed: the cache outlives requests, and a memory dump should not leak keys.
+const policyKey = (apiKey: string, feature: string) =>
+  `${createHash('sha256').update(apiKey).digest('base64url')}:${feature}`;
