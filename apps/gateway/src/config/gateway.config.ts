@@ -17,9 +17,14 @@ export class GatewayConfig extends ServiceConfig {
   @Min(10)
   DECISION_TIMEOUT_MS: number = 2000;
 
-  /** JSON file with the route table (see config/routes.example.json). */
+  /** Route table, JSON or YAML (.yaml/.yml); reloaded when it changes or on SIGHUP. */
   @IsString()
   ROUTES_FILE: string = 'config/routes.json';
+
+  /** How often the route file is checked for changes. */
+  @IsInt()
+  @Min(100)
+  ROUTES_POLL_MS: number = 1000;
 
   @IsInt()
   @Min(1)

@@ -84,12 +84,24 @@ export class ProxyHandler {
   ) {}
 
   async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const route = this.routes.match(request.url.split('?')[0]);
-    if (!route)
+    const match = this.routes.match({
+      path: request.url.split('?')[0],
+      host: request.headers.host,
+      method: request.method,
+    });
+    if (!match.route) {
+      if (match.allowedMethods.length > 0) {
+        return this.refuse(request, reply, 'unmatched', {
+          code: 'method-not-allowed',
+          headers: { allow: match.allowedMethods.join(', ') },
+        });
+      }
       return this.refuse(request, reply, 'unmatched', {
         code: 'not-found',
         detail: 'No route matches this path.',
       });
+    }
+    const route = match.route;
     const apiKey = apiKeyFrom(request.headers);
     if (!apiKey) return this.refuse(request, reply, route.name, this.unauthenticated());
     const length = Number(request.headers['content-length'] ?? 0);

@@ -23,11 +23,51 @@ const table = JSON.stringify({
 describe('route table', () => {
   const routes = parseRouteTable(table, 'test');
 
+  const name = (path: string, host?: string, method?: string) =>
+    matchRoute(routes, { path, host, method }).route?.name;
+
   it('picks the longest matching prefix on segment boundaries', () => {
-    expect(matchRoute(routes, '/api/search/x')?.name).toBe('search');
-    expect(matchRoute(routes, '/api/searching')?.name).toBe('api');
-    expect(matchRoute(routes, '/api')?.name).toBe('api');
-    expect(matchRoute(routes, '/apix')).toBeUndefined();
+    expect(name('/api/search/x')).toBe('search');
+    expect(name('/api/searching')).toBe('api');
+    expect(name('/api')).toBe('api');
+    expect(name('/apix')).toBeUndefined();
+  });
+
+  it('matches hosts (port ignored, wildcards for subdomains) and methods, 405 with the allowed ones', () => {
+    const yaml = `
+routes:
+  - name: eu
+    pathPrefix: /v1
+    hosts: ["*.eu.example.com"]
+    upstream: http://eu:4000
+    feature: requests
+    cost: 1
+  - name: any
+    pathPrefix: /v1
+    upstream: http://any:4000
+    feature: requests
+    cost: 1
+  - name: writes
+    pathPrefix: /v1/orders
+    methods: [POST, PUT]
+    upstream: http://orders:4000
+    feature: orders
+    cost: 2
+`;
+    const table = parseRouteTable(yaml, 'routes.yaml');
+    const match = (path: string, host?: string, method?: string) =>
+      matchRoute(table, { path, host, method });
+    expect(match('/v1/x', 'api.eu.example.com:8443').route?.name).toBe('eu');
+    expect(match('/v1/x', 'API.EU.EXAMPLE.COM').route?.name).toBe('eu');
+    expect(match('/v1/x', 'eu.example.com').route?.name).toBe('any');
+    expect(match('/v1/orders', 'h', 'POST').route?.name).toBe('writes');
+    // A GET falls back to the shorter prefix that takes any method.
+    expect(match('/v1/orders', 'h', 'GET').route?.name).toBe('any');
+    expect(matchRoute(table.slice(2), { path: '/v1/orders', method: 'DELETE' })).toEqual({
+      route: undefined,
+      allowedMethods: ['POST', 'PUT'],
+    });
+    expect(() => parseRouteTable('routes: [', 'bad.yml')).toThrow(/not valid YAML/);
   });
 
   it('builds upstream URLs, stripping the prefix when asked and keeping the query', () => {

@@ -2,17 +2,24 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { flattenValidationErrors } from '@paygate/problem-details';
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { RouteDefinition, RouteTable } from './route';
 
 export class RouteTableError extends Error {}
 
-/** Parses and validates a route table; any mistake stops the gateway at start, naming the field. */
-export function parseRouteTable(json: string, origin: string): RouteDefinition[] {
+/**
+ * Parses and validates a route table, YAML when the origin ends in .yaml/.yml and JSON
+ * otherwise; any mistake is an error naming the field.
+ */
+export function parseRouteTable(text: string, origin: string): RouteDefinition[] {
+  const yaml = /\.ya?ml$/i.test(origin);
   let raw: unknown;
   try {
-    raw = JSON.parse(json);
+    raw = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    throw new RouteTableError(`${origin}: not valid JSON (${(err as Error).message})`);
+    throw new RouteTableError(
+      `${origin}: not valid ${yaml ? 'YAML' : 'JSON'} (${(err as Error).message})`,
+    );
   }
   const table = plainToInstance(RouteTable, raw);
   const errors = validateSync(table, { whitelist: true, forbidNonWhitelisted: true });
@@ -32,17 +39,54 @@ export function loadRouteTable(path: string): RouteDefinition[] {
   return parseRouteTable(readFileSync(path, 'utf8'), path);
 }
 
-/** Longest matching prefix wins; a prefix matches whole path segments only. */
-export function matchRoute(routes: RouteDefinition[], path: string): RouteDefinition | undefined {
+export interface RouteRequest {
+  path: string;
+  /** Host header (a port is ignored); undefined matches only routes without hosts. */
+  host?: string;
+  method?: string;
+}
+
+export type RouteMatch =
+  { route: RouteDefinition } | { route: undefined; allowedMethods: string[] };
+
+function hostMatches(route: RouteDefinition, host: string | undefined): boolean {
+  if (!route.hosts || route.hosts.length === 0) return true;
+  if (!host) return false;
+  const name = host.replace(/:\d+$/, '').toLowerCase();
+  return route.hosts.some((h) => {
+    const pattern = h.toLowerCase();
+    return pattern.startsWith('*.') ? name.endsWith(pattern.slice(1)) : name === pattern;
+  });
+}
+
+function prefixMatches(route: RouteDefinition, path: string): boolean {
+  const prefix = route.pathPrefix.endsWith('/') ? route.pathPrefix.slice(0, -1) : route.pathPrefix;
+  return path === prefix || path.startsWith(prefix + '/') || prefix === '';
+}
+
+/** More specific first: a longer prefix, then a route bound to hosts over one for any host. */
+function moreSpecific(a: RouteDefinition, b: RouteDefinition): boolean {
+  if (a.pathPrefix.length !== b.pathPrefix.length) return a.pathPrefix.length > b.pathPrefix.length;
+  return (a.hosts?.length ?? 0) > 0 && (b.hosts?.length ?? 0) === 0;
+}
+
+/**
+ * The most specific route for host and path whose methods include the request's. When routes
+ * match host and path but none takes the method, their methods are returned (a 405).
+ */
+export function matchRoute(routes: RouteDefinition[], request: RouteRequest): RouteMatch {
   let best: RouteDefinition | undefined;
+  const allowed = new Set<string>();
   for (const route of routes) {
-    const prefix = route.pathPrefix.endsWith('/')
-      ? route.pathPrefix.slice(0, -1)
-      : route.pathPrefix;
-    const matches = path === prefix || path.startsWith(prefix + '/') || prefix === '';
-    if (matches && (!best || route.pathPrefix.length > best.pathPrefix.length)) best = route;
+    if (!prefixMatches(route, request.path) || !hostMatches(route, request.host)) continue;
+    const method = request.method?.toUpperCase();
+    if (route.methods && method && !route.methods.includes(method)) {
+      route.methods.forEach((m) => allowed.add(m));
+      continue;
+    }
+    if (!best || moreSpecific(route, best)) best = route;
   }
-  return best;
+  return best ? { route: best } : { route: undefined, allowedMethods: [...allowed].sort() };
 }
 
 /** The upstream URL for a request path (with its query string). */

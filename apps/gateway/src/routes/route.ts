@@ -3,6 +3,7 @@ import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
+  IsIn,
   IsInt,
   IsOptional,
   IsString,
@@ -11,6 +12,8 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 export class RouteDefinition {
   @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/)
@@ -41,6 +44,21 @@ export class RouteDefinition {
   @IsArray()
   @IsString({ each: true })
   scopes?: string[];
+
+  /** Host names this route serves (Host header, port ignored); `*.example.com` for subdomains. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @Matches(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i, {
+    each: true,
+  })
+  hosts?: string[];
+
+  /** HTTP methods this route serves; all when absent. */
+  @IsOptional()
+  @IsArray()
+  @IsIn(HTTP_METHODS, { each: true })
+  methods?: string[];
 }
 
 export class RouteTable {
