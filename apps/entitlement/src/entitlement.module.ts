@@ -20,6 +20,7 @@ import { EntitlementChanges } from './changes/entitlement-changes';
 import { CreditsController } from './credits/credits.controller';
 import { CreditsService } from './credits/credits.service';
 import { GrantSweeper } from './credits/grant-sweeper';
+import { LeaseExpiry } from './decisions/lease-expiry';
 import { GrantsService } from './credits/grants.service';
 import { LedgerService } from './credits/ledger.service';
 import { CustomersController } from './customers/customers.controller';
@@ -93,6 +94,7 @@ export class EntitlementModule {
         LedgerService,
         GrantsService,
         GrantSweeper,
+        LeaseExpiry,
         CreditsService,
         FeatureUsageService,
         LeaseSettlementService,

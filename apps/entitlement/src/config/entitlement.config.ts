@@ -61,4 +61,13 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   @IsInt()
   @Min(0)
   ALERT_LOW_BALANCE?: number;
+
+  /**
+   * A lease still held this long after its decision is released (its gateway crashed, or
+   * gave up waiting for the decision). Longer than any request plus the usage pipeline's
+   * normal delay; usage that arrives later is still charged, as ordinary usage.
+   */
+  @IsInt()
+  @Min(60)
+  LEASE_TTL_SECONDS: number = 900;
 }

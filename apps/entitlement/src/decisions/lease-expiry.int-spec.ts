@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import { EntitlementFixture } from '../entitlement.fixture';
+import { LeaseExpiry } from './lease-expiry';
+
+describe('LeaseExpiry (real Postgres)', () => {
+  let fx: EntitlementFixture;
+
+  beforeAll(async () => {
+    fx = await EntitlementFixture.open(4);
+  });
+  afterAll(() => fx.close());
+
+  it('returns an abandoned lease, and usage arriving for it later is charged once as ordinary usage', async () => {
+    const tenant = await fx.seedTenant({ credits: 2 });
+    const leaseOf = async () => {
+      const d = await fx.check.execute(fx.checkInput(tenant.apiKey));
+      return d.allowed ? d.leaseId! : '';
+    };
+    const abandoned = await leaseOf();
+    const fresh = await leaseOf();
+    await fx.dataSource.query(
+      `UPDATE "entitlement"."leases" SET "created_at" = now() - interval '1 hour' WHERE "id" = $1`,
+      [abandoned],
+    );
+    const expiry = new LeaseExpiry(fx.dataSource, fx.settlement, fx.clock, {
+      LEASE_TTL_SECONDS: 900,
+    });
+    expect(await expiry.sweep()).toBeGreaterThanOrEqual(1);
+    const statuses: { id: string; status: string }[] = await fx.dataSource.query(
+      `SELECT "id", "status" FROM "entitlement"."leases" WHERE "id" = ANY($1)`,
+      [[abandoned, fresh]],
+    );
+    expect(Object.fromEntries(statuses.map((s) => [s.id, s.status]))).toEqual({
+      [abandoned]: 'released',
+      [fresh]: 'held',
+    });
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 1, reserved: 1 });
+
+    // The request had been served after all: its usage event arrives late.
+    const late = {
+      id: randomUUID(),
+      customerId: tenant.customerId,
+      meterKey: 'api_requests',
+      quantity: 1,
+      leased: [{ leaseId: abandoned, quantity: 1 }],
+      firstEventAt: new Date().toISOString(),
+      lastEventAt: new Date().toISOString(),
+      recordedAt: new Date().toISOString(),
+    };
+    await fx.charge.execute(late);
+    await fx.charge.execute(late);
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 0, reserved: 1 });
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+});

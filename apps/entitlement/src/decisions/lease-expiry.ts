@@ -1,0 +1,67 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { Clock } from '@paygate/clock';
+import { counter } from '@paygate/observability';
+import { DataSource } from 'typeorm';
+import { EntitlementConfig } from '../config/entitlement.config';
+import { LeaseSettlementService } from './lease-settlement.service';
+
+const SWEEP_INTERVAL_MS = 30_000;
+const LEASES_PER_SWEEP = 1000;
+const expired = counter('paygate_leases_expired_total', 'Held leases released for being too old');
+
+/**
+ * Returns the units of leases nobody closed: a gateway that crashed, or a decision whose
+ * caller gave up (deadline) after it had reserved. Safe for money either way: usage that
+ * arrives later for an expired lease is charged as ordinary usage (settle finds it released),
+ * so nothing is lost and nothing is counted twice.
+ */
+@Injectable()
+export class LeaseExpiry implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(LeaseExpiry.name);
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    private readonly settlement: LeaseSettlementService,
+    @Inject(Clock) private readonly clock: Clock,
+    @Inject(EntitlementConfig)
+    private readonly config: Pick<EntitlementConfig, 'LEASE_TTL_SECONDS'>,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.sweep().catch((err: unknown) => this.logger.warn({ err }, 'lease expiry failed'));
+    }, SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Releases held leases older than the TTL, each in its own short transaction. */
+  async sweep(): Promise<number> {
+    const cutoff = new Date(this.clock.now().getTime() - this.config.LEASE_TTL_SECONDS * 1000);
+    const due: { id: string }[] = await this.dataSource.query(
+      `SELECT "id" FROM "entitlement"."leases" WHERE "status" = 'held' AND "created_at" < $1
+       ORDER BY "created_at" LIMIT $2`,
+      [cutoff, LEASES_PER_SWEEP],
+    );
+    let released = 0;
+    for (const { id } of due) {
+      const done = await this.dataSource.transaction((manager) =>
+        this.settlement.release(manager, id, 'lease expired'),
+      );
+      if (done) released += 1;
+    }
+    expired.inc(released);
+    if (released > 0) this.logger.log({ released }, 'expired leases released');
+    return released;
+  }
+}
