@@ -16,19 +16,17 @@ import {
   ensureTopics,
   startGroupAtEnd,
 } from '@paygate/messaging';
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Client } from 'pg';
 import { usageLoad } from './load/usage-events';
+import { sleep, startService, stopProcess, waitReady } from './support/processes';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 300_000);
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 200);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate_bench';
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const METERING_PORT = 13902;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function publish(messages: OutboundMessage[]): Promise<void> {
   const producer = new MessageProducer(createKafka('bench-ingest-producer', BROKERS));
@@ -62,37 +60,22 @@ async function baseline(messages: OutboundMessage[], topic: string): Promise<num
 }
 
 function startMetering(groupId: string, topic: string): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [join(__dirname, '..', 'apps', 'metering', 'src', 'main.js')],
+  // BENCH_METERING_NODE_ARGS="--cpu-prof" profiles the service under load.
+  const nodeArgs = (process.env.BENCH_METERING_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return startService(
+    'metering',
     {
-      env: {
-        ...process.env,
-        DATABASE_URL,
-        KAFKA_BROKERS: BROKERS.join(','),
-        HTTP_PORT: String(METERING_PORT),
-        USAGE_GROUP_ID: groupId,
-        USAGE_TOPIC: topic,
-        LOG_LEVEL: 'warn',
-        ADMIN_TOKEN: 'bench-admin-token-0123456789',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      DATABASE_URL,
+      KAFKA_BROKERS: BROKERS.join(','),
+      HTTP_PORT: String(METERING_PORT),
+      USAGE_GROUP_ID: groupId,
+      USAGE_TOPIC: topic,
     },
+    nodeArgs,
   );
-  return child;
 }
 
-async function waitReady(): Promise<void> {
-  for (let i = 0; i < 120; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${METERING_PORT}/ready`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(250);
-  }
-  throw new Error('metering did not become ready');
-}
+const waitMetering = () => waitReady(`http://127.0.0.1:${METERING_PORT}/ready`, 'metering');
 
 const percentile = (sorted: { ms: number; weight: number }[], q: number): number => {
   const total = sorted.reduce((s, x) => s + x.weight, 0);
@@ -117,13 +100,6 @@ async function waitCommitted(db: Client, prefix: string, expected: number): Prom
     if (Date.now() - started > 600_000) throw new Error(`stalled at ${rows[0].n} of ${expected}`);
     await sleep(100);
   }
-}
-
-async function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 async function main(): Promise<void> {
@@ -169,7 +145,7 @@ async function main(): Promise<void> {
       }
     });
     metering = startMetering(`bench-metering-${runId}-live`, topics.live);
-    await waitReady();
+    await waitMetering();
     await sleep(3000); // the consumer joined its group
     // Event times are made just before publishing, so latency counts from each event's making.
     const live = usageLoad({ ...shape, runId: liveRun, topic: topics.live });

@@ -11,3 +11,10 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/paygate_
 node dist/scripts/setup.js
 node dist/bench/decision.js
 node dist/bench/ingest.js
+# nginx (installing it may start the packaged service on :80; the bench runs its own) and wrk.
+ensure_command wrk wrk
+if ! command -v nginx >/dev/null 2>&1; then
+  ensure_command nginx nginx-light
+  service nginx stop >/dev/null 2>&1 || true
+fi
+node dist/bench/gateway.js

@@ -26,15 +26,19 @@ ensure_kafka() {
   fi
 }
 
-# kcat (librdkafka's CLI) publishes events in the tests the way non-Node services do.
-ensure_kcat() {
-  command -v kcat >/dev/null 2>&1 && return 0
+# ensure_command CMD PACKAGE: installs a Debian package when its command is missing.
+ensure_command() {
+  local cmd="$1" package="$2"
+  command -v "$cmd" >/dev/null 2>&1 && return 0
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    log "installing kcat from Debian's packages"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null
+    log "installing $package from Debian's packages"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
   fi
-  command -v kcat >/dev/null 2>&1 || { log "kcat is needed by the tests: install the kcat package"; return 1; }
+  command -v "$cmd" >/dev/null 2>&1 || { log "$cmd is needed: install the $package package"; return 1; }
 }
+
+# kcat (librdkafka's CLI) publishes events in the tests the way non-Node services do.
+ensure_kcat() { ensure_command kcat kcat; }
 
 ensure_postgres() {
   if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && [ -z "${DATABASE_URL:-}" ]; then

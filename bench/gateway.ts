@@ -1,0 +1,178 @@
+/**
+ * bench/gateway: requests/s and latency p50/p99, measured by wrk in one run on this machine,
+ * for (a) the demo upstream directly, (b) nginx as a plain reverse proxy in front of it, and
+ * (c) the paygate gateway in front of it with auth, a decision per request (credit lease) and
+ * metering on; prints the ratios. Needs nginx and wrk (bench/run.sh installs them).
+ *   npm run bench   (BENCH_GATEWAY_SECONDS, BENCH_GATEWAY_CONNECTIONS, DATABASE_URL, KAFKA_BROKERS)
+ */
+import 'reflect-metadata';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { seedDemoCustomer } from '../scripts/seed-demo';
+import { BENCH_ADMIN_TOKEN, startService, stopProcess, waitReady } from './support/processes';
+
+const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_GATEWAY_CONNECTIONS ?? 32);
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate_bench';
+const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+const PORTS = {
+  upstream: 14950,
+  nginx: 14951,
+  entitlement: 14961,
+  grpc: 16961,
+  metering: 14962,
+  gateway: 14963,
+};
+
+interface Result {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+}
+
+/** wrk's "--latency" report: Requests/sec and the 50/99 % latency lines, in milliseconds. */
+function parseWrk(output: string): Result {
+  const ms = (line: string | undefined) => {
+    const m = /([\d.]+)(us|ms|s)\b/.exec(line ?? '');
+    if (!m) return NaN;
+    const value = Number(m[1]);
+    return m[2] === 'us' ? value / 1000 : m[2] === 's' ? value * 1000 : value;
+  };
+  const lines = output.split('\n');
+  return {
+    perSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? NaN),
+    p50: ms(lines.find((l) => /^\s+50%/.test(l))),
+    p99: ms(lines.find((l) => /^\s+99%/.test(l))),
+    non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0),
+  };
+}
+
+function wrk(url: string, headers: string[] = []): Result {
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency'];
+  for (const h of headers) args.push('-H', h);
+  return parseWrk(execFileSync('wrk', [...args, url], { encoding: 'utf8' }));
+}
+
+function startNginx(dir: string): ChildProcess {
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  upstream demo { server 127.0.0.1:${PORTS.upstream}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${PORTS.nginx};
+    location /demo/ {
+      proxy_pass http://demo/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`,
+  );
+  return spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'paygate-bench-gateway-'));
+  const children: ChildProcess[] = [];
+  try {
+    const upstream = spawn(
+      process.execPath,
+      [join(__dirname, '..', 'scripts', 'demo-upstream.js')],
+      {
+        env: { ...process.env, PORT: String(PORTS.upstream) },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    children.push(upstream, startNginx(dir));
+    const routes = join(dir, 'routes.json');
+    writeFileSync(
+      routes,
+      JSON.stringify({
+        routes: [
+          {
+            name: 'demo',
+            pathPrefix: '/demo',
+            upstream: `http://127.0.0.1:${PORTS.upstream}`,
+            stripPrefix: true,
+            feature: 'requests',
+            cost: 1,
+          },
+        ],
+      }),
+    );
+    const common = { DATABASE_URL, KAFKA_BROKERS: BROKERS };
+    children.push(
+      startService('entitlement', {
+        ...common,
+        HTTP_PORT: String(PORTS.entitlement),
+        GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
+        USAGE_RECORDED_GROUP_ID: 'bench-gateway-entitlement',
+      }),
+      startService('metering', {
+        ...common,
+        HTTP_PORT: String(PORTS.metering),
+        USAGE_GROUP_ID: 'bench-gateway-metering',
+      }),
+      startService('gateway', {
+        ...common,
+        HTTP_PORT: String(PORTS.gateway),
+        ENTITLEMENT_GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
+        ROUTES_FILE: routes,
+        USAGE_EVENT_SOURCE: 'bench-gateway',
+      }),
+    );
+    await waitReady(`http://127.0.0.1:${PORTS.upstream}/`, 'upstream');
+    await waitReady(`http://127.0.0.1:${PORTS.nginx}/demo/`, 'nginx');
+    for (const [name, port] of [
+      ['entitlement', PORTS.entitlement],
+      ['metering', PORTS.metering],
+      ['gateway', PORTS.gateway],
+    ] as const) {
+      await waitReady(`http://127.0.0.1:${port}/ready`, name);
+    }
+    const demo = await seedDemoCustomer(
+      `http://127.0.0.1:${PORTS.entitlement}`,
+      BENCH_ADMIN_TOKEN,
+      100_000_000,
+      'Bench gateway',
+    );
+
+    console.log(
+      `bench/gateway: wrk, 1 thread, ${CONNECTIONS} connections, ${SECONDS} s per target, one customer`,
+    );
+    const direct = wrk(`http://127.0.0.1:${PORTS.upstream}/hello`);
+    const nginx = wrk(`http://127.0.0.1:${PORTS.nginx}/demo/hello`);
+    const paygate = wrk(`http://127.0.0.1:${PORTS.gateway}/demo/hello`, [
+      `x-api-key: ${demo.apiKey}`,
+    ]);
+    const row = (name: string, r: Result) =>
+      console.log(
+        `  ${name.padEnd(34)} ${r.perSecond.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${r.non2xx ? `  (${r.non2xx} non-2xx)` : ''}`,
+      );
+    row('(a) upstream direct', direct);
+    row('(b) nginx reverse proxy', nginx);
+    row('(c) paygate gateway (auth+lease+meter)', paygate);
+    console.log(`  ratio (b)/(a) throughput: ${(nginx.perSecond / direct.perSecond).toFixed(2)}`);
+    console.log(`  ratio (c)/(b) throughput: ${(paygate.perSecond / nginx.perSecond).toFixed(3)}`);
+    console.log(`  p99 added by paygate over nginx: ${(paygate.p99 - nginx.p99).toFixed(2)} ms`);
+  } finally {
+    for (const child of children.reverse()) await stopProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,40 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts one paygate service from dist/ as its own process. `nodeArgs` (e.g. --cpu-prof) come
+ * before the script, so a service can be profiled under load.
+ */
+export function startService(
+  service: 'entitlement' | 'metering' | 'gateway',
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): ChildProcess {
+  const main = join(__dirname, '..', '..', 'apps', service, 'src', 'main.js');
+  return spawn(process.execPath, [...nodeArgs, main], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ADMIN_TOKEN: BENCH_ADMIN_TOKEN, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+export async function waitReady(url: string, what: string): Promise<void> {
+  for (let i = 0; i < 240; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`${what} did not become ready at ${url}`);
+}
+
+export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
