@@ -174,7 +174,7 @@ describe('metering exactness under crashes and restarts (e2e)', () => {
     await sleep(2000); // nothing more arrives afterwards (no late double count)
     expect(sameTotals(await unitsByCustomer(runId), expected)).toBe(true);
     await expectDeadLettered(topic, load);
-  });
+  }, 420_000);
 
   it('counts exactly through a broker restart and a Postgres restart during ingestion', async () => {
     const status = execFileSync('bash', [join(root, 'scripts', 'kafka.sh'), 'status'], {
@@ -213,5 +213,5 @@ describe('metering exactness under crashes and restarts (e2e)', () => {
     await sleep(2000);
     expect(sameTotals(await unitsByCustomer(runId), load.expectedUnits)).toBe(true);
     await expectDeadLettered(topic, load);
-  });
+  }, 420_000);
 });

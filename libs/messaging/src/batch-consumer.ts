@@ -56,12 +56,14 @@ function headersOf(raw: Record<string, unknown> | undefined): Record<string, str
 export class BatchConsumer {
   private readonly logger = new Logger(BatchConsumer.name);
   private readonly consumer: Consumer;
-  private readonly producer?: Producer;
+  /** The transactional producer; replaced after a failed transaction (see commitWith). */
+  private producer?: Producer;
+  private producerConnected = false;
   /** kafkajs runs one transaction at a time per producer; batches take turns for it. */
   private transactions: Promise<unknown> = Promise.resolve();
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly options: BatchConsumerOptions,
   ) {
     this.consumer = kafka.consumer({
@@ -71,18 +73,29 @@ export class BatchConsumer {
       heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
-    if (options.transactionalId) {
-      this.producer = kafka.producer({
-        transactionalId: options.transactionalId,
+  }
+
+  /** Connected transactional producer, made anew after a failure (new epoch, fences the old). */
+  private async transactionalProducer(): Promise<Producer> {
+    if (!this.producer) {
+      this.producer = this.kafka.producer({
+        transactionalId: this.options.transactionalId,
         idempotent: true,
         maxInFlightRequests: 1,
         transactionTimeout: 30_000,
+        retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 5_000 },
       });
+      this.producerConnected = false;
     }
+    if (!this.producerConnected) {
+      await this.producer.connect();
+      this.producerConnected = true;
+    }
+    return this.producer;
   }
 
   async start(handler: BatchHandler): Promise<void> {
-    await this.producer?.connect();
+    if (this.options.transactionalId) await this.transactionalProducer();
     await this.consumer.connect();
     await this.consumer.subscribe({
       topic: this.options.topic,
@@ -111,7 +124,7 @@ export class BatchConsumer {
           offset: (BigInt(last) + 1n).toString(),
         };
         if (outbound && outbound.length > 0) {
-          if (!this.producer)
+          if (!this.options.transactionalId)
             throw new Error('a handler returned messages but the consumer has no transactionalId');
           await this.commitWith(outbound, next);
         } else {
@@ -131,7 +144,8 @@ export class BatchConsumer {
     next: { topic: string; partition: number; offset: string },
   ): Promise<void> {
     const run = this.transactions.then(async () => {
-      const transaction = await this.producer!.transaction();
+      const producer = await this.transactionalProducer();
+      const transaction = await producer.transaction();
       try {
         const byTopic = new Map<string, OutboundMessage[]>();
         for (const m of messages) {
@@ -155,6 +169,13 @@ export class BatchConsumer {
         await transaction.commit();
       } catch (err) {
         await transaction.abort().catch(() => undefined);
+        // kafkajs can keep a failed transaction's state (e.g. after a broker restart left it
+        // "ongoing"); a new producer with the same transactional id starts clean and makes
+        // the coordinator abort whatever the old one left open. The batch is then retried.
+        this.logger.warn({ err: (err as Error).message }, 'transaction failed; producer renewed');
+        this.producer = undefined;
+        this.producerConnected = false;
+        await producer.disconnect().catch(() => undefined);
         throw err;
       }
     });
@@ -164,6 +185,6 @@ export class BatchConsumer {
 
   async stop(): Promise<void> {
     await this.consumer.disconnect();
-    await this.producer?.disconnect();
+    if (this.producerConnected) await this.producer?.disconnect();
   }
 }
