@@ -4,6 +4,7 @@ export {
   metricsRegistry,
   httpRequestDuration,
   counter,
+  gauge,
   histogram,
   MetricsController,
 } from './metrics';

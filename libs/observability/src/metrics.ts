@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry per process; apps add their domain metrics to it. */
 export const metricsRegistry = new Registry();
@@ -15,6 +15,10 @@ export const httpRequestDuration = new Histogram({
 
 export function counter(name: string, help: string, labelNames: string[] = []): Counter<string> {
   return new Counter({ name, help, labelNames, registers: [metricsRegistry] });
+}
+
+export function gauge(name: string, help: string, labelNames: string[] = []): Gauge<string> {
+  return new Gauge({ name, help, labelNames, registers: [metricsRegistry] });
 }
 
 export function histogram(

@@ -34,6 +34,14 @@ export class GatewayConfig extends ServiceConfig {
   @Min(10)
   UPSTREAM_TIMEOUT_MS: number = 30_000;
 
+  /**
+   * Usage events kept in memory while Kafka does not take them. When full, metered requests
+   * are refused (503) instead of served unmetered: back-pressure, never a silent drop.
+   */
+  @IsInt()
+  @Min(100)
+  USAGE_BUFFER_MAX: number = 100_000;
+
   /** CloudEvents `source` of the usage events this gateway publishes. */
   @IsString()
   USAGE_EVENT_SOURCE: string = 'paygate-gateway';

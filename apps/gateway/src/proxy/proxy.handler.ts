@@ -111,6 +111,14 @@ export class ProxyHandler {
         extensions: { limit: this.config.BODY_LIMIT_BYTES },
       });
     }
+    if (route.cost > 0 && this.usage.saturated) {
+      // Kafka has not taken usage for a while and the buffer is full: serving now would
+      // mean serving unmetered, so the gateway pushes back instead.
+      return this.refuse(request, reply, route.name, {
+        code: 'service-unavailable',
+        headers: { 'retry-after': '1' },
+      });
+    }
     const early = this.rateLimits.beforeDecision(apiKey, route.feature, Date.now());
     if (early) return this.refuse(request, reply, route.name, rateLimited(route.feature, early));
     let decision: CheckResponse;

@@ -4,33 +4,58 @@ import {
   Logger,
   OnApplicationBootstrap,
   OnApplicationShutdown,
+  Optional,
 } from '@nestjs/common';
 import { TOPICS, type UsageEvent } from '@paygate/contracts';
 import { MessageProducer, createKafka, type OutboundMessage } from '@paygate/messaging';
-import { counter } from '@paygate/observability';
+import { counter, gauge } from '@paygate/observability';
 import { GatewayConfig } from '../config/gateway.config';
 
 const published = counter('paygate_gateway_usage_events_total', 'Usage events by publish outcome', [
   'outcome',
 ]);
 
+const buffered = gauge('paygate_gateway_usage_buffer_events', 'Usage events waiting for Kafka');
+
 const FLUSH_INTERVAL_MS = 5;
 const MAX_BATCH = 1000;
+
+/** What the publisher needs of a producer (the real one, or a stand-in in unit tests). */
+export type UsageProducer = Pick<MessageProducer, 'connect' | 'disconnect' | 'sendBatch'>;
+export const USAGE_PRODUCER = Symbol('USAGE_PRODUCER');
 
 /**
  * Publishes usage events in small batches through the idempotent producer. A failed send puts
  * the batch back at the head of the queue and is retried; on shutdown the queue is flushed.
+ * The queue is bounded: once full it reports saturation, and the gateway stops admitting
+ * metered requests until Kafka takes events again.
  */
 @Injectable()
 export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(UsagePublisher.name);
-  private readonly producer: MessageProducer;
+  private readonly producer: UsageProducer;
+  private readonly capacity: number;
   private queue: OutboundMessage[] = [];
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
 
-  constructor(@Inject(GatewayConfig) config: GatewayConfig) {
-    this.producer = new MessageProducer(createKafka('paygate-gateway', config.KAFKA_BROKERS));
+  constructor(
+    @Inject(GatewayConfig) config: Pick<GatewayConfig, 'KAFKA_BROKERS' | 'USAGE_BUFFER_MAX'>,
+    @Optional() @Inject(USAGE_PRODUCER) producer?: UsageProducer,
+  ) {
+    this.producer =
+      producer ?? new MessageProducer(createKafka('paygate-gateway', config.KAFKA_BROKERS));
+    this.capacity = config.USAGE_BUFFER_MAX;
+    buffered.set(0);
+  }
+
+  /** True while the buffer is full: a served request could not be metered now. */
+  get saturated(): boolean {
+    return this.queue.length >= this.capacity;
+  }
+
+  get buffered(): number {
+    return this.queue.length;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -53,6 +78,7 @@ export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShut
 
   publish(event: UsageEvent): void {
     this.queue.push({ topic: TOPICS.usage, key: event.subject, value: JSON.stringify(event) });
+    buffered.set(this.queue.length);
     if (!this.timer && !this.flushing)
       this.timer = setTimeout(() => this.startFlush(), FLUSH_INTERVAL_MS);
   }
@@ -72,6 +98,7 @@ export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShut
     try {
       await this.producer.sendBatch(batch);
       published.inc({ outcome: 'sent' }, batch.length);
+      buffered.set(this.queue.length);
     } catch (err) {
       this.queue.unshift(...batch);
       published.inc({ outcome: 'retried' }, batch.length);
