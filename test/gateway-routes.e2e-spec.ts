@@ -1,6 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, Stack, eventually } from './support/stack';
+import type { Server } from 'node:http';
+import { startDemoUpstream } from '../scripts/demo-upstream';
+import { seedDemoCustomer } from '../scripts/seed-demo';
+import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually } from './support/stack';
 
 /**
  * The gateway's route table in YAML, matched by host, path and method, and reloaded without a
@@ -26,7 +29,10 @@ describe('gateway routes (e2e)', () => {
     feature: requests
     cost: 1${extra}`;
 
+  let upstream: { server: Server; hits: () => number };
+
   beforeAll(async () => {
+    upstream = await startDemoUpstream(stack.ports.upstream);
     await stack.start(['entitlement']);
     writeFileSync(file, `routes:${route('demo', '/demo', '\n    methods: [GET]')}\n`);
     await stack.startInstance('gateway-routes', 'gateway', 18981, {
@@ -36,7 +42,10 @@ describe('gateway routes (e2e)', () => {
       USAGE_EVENT_SOURCE: 'paygate-gateway-routes-e2e',
     });
   });
-  afterAll(() => stack.stop());
+  afterAll(async () => {
+    await stack.stop();
+    await new Promise((resolve) => upstream?.server.close(resolve));
+  });
 
   it('answers 405 with Allow for a method no route takes', async () => {
     const response = await fetch(`${gateway}/demo/x`, { method: 'DELETE' });
@@ -62,5 +71,38 @@ describe('gateway routes (e2e)', () => {
     expect((await fetch(`${gateway}/reports/1`)).status).toBe(401);
     const metrics = await (await fetch(`${gateway}/metrics`)).text();
     expect(metrics).toMatch(/paygate_gateway_route_reloads_total\{outcome="refused"\} [1-9]/);
+  });
+
+  it('prices a request from a header, within the bounds of its route', async () => {
+    const demo = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 10, 'Priced');
+    writeFileSync(
+      file,
+      `routes:${route('demo', '/demo', '\n    methods: [GET]')}${route(
+        'priced',
+        '/priced',
+        '\n    stripPrefix: true\n    costFrom: { header: X-Units, max: 5 }',
+      )}\n`,
+    );
+    const send = (units?: string) =>
+      fetch(`${gateway}/priced/x`, {
+        headers: { 'x-api-key': demo.apiKey, ...(units ? { 'x-units': units } : {}) },
+      });
+    await eventually(
+      async () => (await send('4')).status,
+      (status) => status === 200,
+      10_000,
+    );
+    const refused = await send('6');
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { errors: unknown }).errors).toEqual([
+      { field: 'X-Units', messages: ['must be a whole number of units from 1 to 5'] },
+    ]);
+    expect((await send()).status).toBe(200); // no header: the route's cost, 1
+    const balance = (await (
+      await fetch(`${stack.url('entitlement')}/v1/customers/${demo.customerId}/balance`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
+    ).json()) as { available: number };
+    expect(balance.available).toBe(10 - 4 - 1);
   });
 });

@@ -9,6 +9,7 @@ import { GatewayConfig } from '../config/gateway.config';
 import { EntitlementClient, EntitlementUnavailableError } from '../decisions/entitlement.client';
 import { RateLimitState, rateLimitHeaders } from '../rate-limits/fixed-window-limiter';
 import { RateLimitsService } from '../rate-limits/rate-limits.service';
+import { requestCost } from '../routes/request-cost';
 import { RouteDefinition } from '../routes/route';
 import { RoutesService } from '../routes/routes.service';
 import { servedRequestEvent } from '../usage/usage-event.factory';
@@ -111,7 +112,16 @@ export class ProxyHandler {
         extensions: { limit: this.config.BODY_LIMIT_BYTES },
       });
     }
-    if (route.cost > 0 && this.usage.saturated) {
+    const priced = requestCost(route, request.headers);
+    if (!priced.ok) {
+      return this.refuse(request, reply, route.name, {
+        code: 'validation-failed',
+        detail: `${priced.field} ${priced.message}.`,
+        extensions: { errors: [{ field: priced.field, messages: [priced.message] }] },
+      });
+    }
+    const cost = priced.cost;
+    if (cost > 0 && this.usage.saturated) {
       // Kafka has not taken usage for a while and the buffer is full: serving now would
       // mean serving unmetered, so the gateway pushes back instead.
       return this.refuse(request, reply, route.name, {
@@ -126,7 +136,7 @@ export class ProxyHandler {
       decision = await this.entitlement.check({
         apiKey,
         feature: route.feature,
-        cost: route.cost,
+        cost,
         requestId: String(request.id),
         requiredScopes: route.scopes ?? [],
       });
@@ -152,7 +162,7 @@ export class ProxyHandler {
       this.releaseLease(decision.leaseId, 'rate limited');
       return this.refuse(request, reply, route.name, rateLimited(route.feature, rate));
     }
-    this.forward(request, reply, route, decision, rate);
+    this.forward(request, reply, route, decision, rate, cost);
   }
 
   private forward(
@@ -161,6 +171,7 @@ export class ProxyHandler {
     route: RouteDefinition,
     decision: CheckResponse,
     rate: RateLimitState | undefined,
+    cost: number,
   ): void {
     const stop = upstreamLatency.startTimer({ route: route.name });
     reply.from(this.routes.upstreamUrl(route, request.url), {
@@ -182,7 +193,7 @@ export class ProxyHandler {
               route: route.name,
               method: request.method,
               status: upstream.statusCode,
-              units: route.cost,
+              units: cost,
             }),
           );
         }

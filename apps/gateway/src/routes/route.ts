@@ -15,6 +15,26 @@ import {
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
+/**
+ * A request's cost from the request itself: a header naming the units (`header`), or one unit
+ * per started `perBodyBytes` of the body (Content-Length required). `cost` is the minimum and
+ * the header's default; `max` caps what one request may reserve.
+ */
+export class CostRule {
+  @IsOptional()
+  @Matches(/^[a-z0-9-]{1,64}$/i)
+  header?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  perBodyBytes?: number;
+
+  @IsInt()
+  @Min(1)
+  max!: number;
+}
+
 export class RouteDefinition {
   @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/)
   name!: string;
@@ -35,10 +55,15 @@ export class RouteDefinition {
   @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/)
   feature!: string;
 
-  /** Units one request costs. */
+  /** Units one request costs (the minimum, when costFrom is set). */
   @IsInt()
   @Min(0)
   cost!: number;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CostRule)
+  costFrom?: CostRule;
 
   @IsOptional()
   @IsArray()

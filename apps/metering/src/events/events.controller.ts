@@ -33,11 +33,11 @@ export class EventsController {
       });
     }
     const intake = validateIntake(body, contentType);
-    if (!intake.ok)
-      throw new ProblemException({
-        code: 'validation-failed',
-        extensions: { errors: intake.errors },
-      });
+    if (!intake.ok) {
+      // The same shape as every other validation problem: the field and its messages.
+      const errors = intake.errors.map((e) => ({ field: e.field, messages: [e.message] }));
+      throw new ProblemException({ code: 'validation-failed', extensions: { errors } });
+    }
     try {
       await this.publisher.publish(intake.events);
     } catch (err) {
