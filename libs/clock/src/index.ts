@@ -1,1 +1,2 @@
 export { Clock, SystemClock, FixedClock } from './clock';
+export { every } from './every';

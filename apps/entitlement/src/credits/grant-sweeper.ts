@@ -5,7 +5,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { Clock } from '@paygate/clock';
+import { Clock, every } from '@paygate/clock';
 import { DataSource } from 'typeorm';
 import { GrantsService } from './grants.service';
 
@@ -19,7 +19,7 @@ const CUSTOMERS_PER_SWEEP = 500;
 @Injectable()
 export class GrantSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(GrantSweeper.name);
-  private timer?: NodeJS.Timeout;
+  private stop?: () => void;
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
@@ -28,14 +28,15 @@ export class GrantSweeper implements OnApplicationBootstrap, OnApplicationShutdo
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.sweep().catch((err: unknown) => this.logger.warn({ err }, 'grant sweep failed'));
-    }, SWEEP_INTERVAL_MS);
-    this.timer.unref();
+    this.stop = every(
+      SWEEP_INTERVAL_MS,
+      () => this.sweep(),
+      (err) => this.logger.warn({ err }, 'grant sweep failed'),
+    );
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.stop?.();
   }
 
   /** Settles due grants customer by customer, each in its own short transaction. */

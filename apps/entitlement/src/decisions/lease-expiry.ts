@@ -5,7 +5,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { Clock } from '@paygate/clock';
+import { Clock, every } from '@paygate/clock';
 import { counter } from '@paygate/observability';
 import { DataSource } from 'typeorm';
 import { EntitlementConfig } from '../config/entitlement.config';
@@ -24,7 +24,7 @@ const expired = counter('paygate_leases_expired_total', 'Held leases released fo
 @Injectable()
 export class LeaseExpiry implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LeaseExpiry.name);
-  private timer?: NodeJS.Timeout;
+  private stop?: () => void;
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
@@ -35,14 +35,15 @@ export class LeaseExpiry implements OnApplicationBootstrap, OnApplicationShutdow
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.sweep().catch((err: unknown) => this.logger.warn({ err }, 'lease expiry failed'));
-    }, SWEEP_INTERVAL_MS);
-    this.timer.unref();
+    this.stop = every(
+      SWEEP_INTERVAL_MS,
+      () => this.sweep(),
+      (err) => this.logger.warn({ err }, 'lease expiry failed'),
+    );
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.stop?.();
   }
 
   /** Releases held leases older than the TTL, each in its own short transaction. */

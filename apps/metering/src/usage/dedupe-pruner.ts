@@ -5,6 +5,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
+import { every } from '@paygate/clock';
 import { counter } from '@paygate/observability';
 import { DataSource } from 'typeorm';
 import { MeteringConfig } from '../config/metering.config';
@@ -22,7 +23,7 @@ const pruned = counter(
 @Injectable()
 export class DedupePruner implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DedupePruner.name);
-  private timer?: NodeJS.Timeout;
+  private stop?: () => void;
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
@@ -30,14 +31,15 @@ export class DedupePruner implements OnApplicationBootstrap, OnApplicationShutdo
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.pruneOnce().catch((err: unknown) => this.logger.warn({ err }, 'dedupe pruning failed'));
-    }, 60_000);
-    this.timer.unref();
+    this.stop = every(
+      60_000,
+      () => this.pruneOnce(),
+      (err) => this.logger.warn({ err }, 'dedupe pruning failed'),
+    );
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.stop?.();
   }
 
   /** Deletes expired keys until none are left; returns how many went. */
