@@ -185,6 +185,13 @@ export class Stack {
   }
 }
 
+/** JSON that shows Maps and Sets too (JSON.stringify prints them as {}). */
+function printable(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v instanceof Map ? Object.fromEntries(v) : v instanceof Set ? [...v] : v,
+  ).slice(0, 2000);
+}
+
 export async function eventually<T>(
   probe: () => Promise<T>,
   accept: (value: T) => boolean,
@@ -194,7 +201,7 @@ export async function eventually<T>(
   let last = await probe();
   while (!accept(last)) {
     if (Date.now() > deadline)
-      throw new Error(`condition not met in time; last value: ${JSON.stringify(last)}`);
+      throw new Error(`condition not met in time; last value: ${printable(last)}`);
     await new Promise((r) => setTimeout(r, 200));
     last = await probe();
   }

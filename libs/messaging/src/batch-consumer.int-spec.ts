@@ -115,4 +115,35 @@ describe('BatchConsumer (real Kafka)', () => {
     await check.disconnect();
     expect(offsets.partitions[0].offset).toBe(end.high);
   });
+
+  it('keeps consuming after a handler error kafkajs treats as fatal (a TypeError)', async () => {
+    // kafkajs stops a consumer for good on a TypeError; a bug hit by one batch, or a driver
+    // error of that class, must not leave the instance running but consuming nothing.
+    const bugGroup = `itest-bug-${randomUUID()}`;
+    await producer.sendBatch([{ topic, key: 'k', value: 'after-bug' }]);
+    const admin = kafka.admin();
+    await admin.connect();
+    const [end] = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({
+      groupId: bugGroup,
+      topic,
+      partitions: [{ partition: 0, offset: String(Number(end.high) - 1) }],
+    });
+    await admin.disconnect();
+    let calls = 0;
+    const seen: string[] = [];
+    const consumer = new BatchConsumer(kafka, { groupId: bugGroup, topic });
+    await consumer.start(async (messages) => {
+      calls += 1;
+      if (calls === 1) (undefined as unknown as { x: () => void }).x();
+      seen.push(...messages.map((m) => String(m.value)));
+    });
+    try {
+      await waitFor(() => seen.length >= 1);
+    } finally {
+      await consumer.stop();
+    }
+    expect(calls).toBe(2);
+    expect(seen).toEqual(['after-bug']);
+  });
 });

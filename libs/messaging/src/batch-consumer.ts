@@ -1,6 +1,69 @@
 import { Logger } from '@nestjs/common';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { counter } from '@paygate/observability';
+import type { Consumer, ConsumerRunConfig, Kafka, Producer } from 'kafkajs';
 import type { OutboundMessage } from './producer';
+
+const batchFailures = counter(
+  'paygate_consumer_batch_failures_total',
+  'Batches whose handling or offset commit failed; they are delivered again',
+  ['group'],
+);
+const consumerCrashes = counter(
+  'paygate_consumer_crashes_total',
+  'Times the Kafka client stopped a consumer; it is restarted',
+  ['group'],
+);
+
+/**
+ * kafkajs retries a failed batch only if the error looks retriable; anything else (a
+ * TypeError, a fenced or exhausted producer after a broker restart) stops the consumer for
+ * good while the process keeps running. A failed batch is always worth retrying: nothing of
+ * it was committed.
+ */
+class BatchFailedError extends Error {
+  readonly retriable = true;
+  constructor(reason: unknown) {
+    super(`batch failed: ${reason instanceof Error ? reason.message : String(reason)}`);
+    this.name = 'BatchFailedError';
+  }
+}
+
+const UNRECOVERABLE_FOR_KAFKAJS = ['RangeError', 'ReferenceError', 'SyntaxError', 'TypeError'];
+/** Errors kafkajs answers by rejoining the group: they must reach it unchanged. */
+const REJOIN_TYPES = [
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+];
+
+/** The error as kafkajs should see it: as is when it retries it (or rejoins a rebalancing group). */
+function asRetriable(err: unknown): unknown {
+  const e = err as { name?: string; retriable?: boolean; type?: string } | undefined;
+  const retriedAnyway =
+    REJOIN_TYPES.includes(e?.type ?? '') ||
+    (e?.retriable !== false && !UNRECOVERABLE_FOR_KAFKAJS.includes(e?.name ?? ''));
+  return err instanceof Error && retriedAnyway ? err : new BatchFailedError(err);
+}
+
+/**
+ * Longest a transaction (or the producer's connect) may take: kafkajs' own retries give up
+ * well within it, so only a call that would never return reaches it.
+ */
+const TRANSACTION_DEADLINE_MS = 60_000;
+
+/** Rejects if `work` has not settled in `ms`: a hung client call must not hold every partition. */
+async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish in ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface InboundMessage {
   topic: string;
@@ -56,11 +119,12 @@ function headersOf(raw: Record<string, unknown> | undefined): Record<string, str
 export class BatchConsumer {
   private readonly logger = new Logger(BatchConsumer.name);
   private readonly consumer: Consumer;
-  /** The transactional producer; replaced after a failed transaction (see commitWith). */
+  /** The connected transactional producer; replaced after a failed transaction (see commitWith). */
   private producer?: Producer;
-  private producerConnected = false;
   /** kafkajs runs one transaction at a time per producer; batches take turns for it. */
   private transactions: Promise<unknown> = Promise.resolve();
+  private stopping = false;
+  private restartTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly kafka: Kafka,
@@ -77,21 +141,22 @@ export class BatchConsumer {
 
   /** Connected transactional producer, made anew after a failure (new epoch, fences the old). */
   private async transactionalProducer(): Promise<Producer> {
-    if (!this.producer) {
-      this.producer = this.kafka.producer({
-        transactionalId: this.options.transactionalId,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        transactionTimeout: 30_000,
-        retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 5_000 },
-      });
-      this.producerConnected = false;
+    if (this.producer) return this.producer;
+    const producer = this.kafka.producer({
+      transactionalId: this.options.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 30_000,
+      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 5_000 },
+    });
+    try {
+      await within(TRANSACTION_DEADLINE_MS, 'producer connect', producer.connect());
+    } catch (err) {
+      void producer.disconnect().catch(() => undefined);
+      throw err;
     }
-    if (!this.producerConnected) {
-      await this.producer.connect();
-      this.producerConnected = true;
-    }
-    return this.producer;
+    this.producer = producer;
+    return producer;
   }
 
   async start(handler: BatchHandler): Promise<void> {
@@ -101,7 +166,36 @@ export class BatchConsumer {
       topic: this.options.topic,
       fromBeginning: this.options.fromBeginning ?? true,
     });
-    await this.consumer.run({
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      consumerCrashes.inc({ group: this.options.groupId });
+      this.logger.error(
+        { err: payload.error.message, restart: payload.restart, group: this.options.groupId },
+        'consumer crashed',
+      );
+      // kafkajs restarts only after retriable errors; any other crash would leave this
+      // instance silently consuming nothing, so it is restarted here.
+      if (!payload.restart) this.restartLater(handler);
+    });
+    await this.consumer.run(this.runConfig(handler));
+    this.logger.log(`consuming ${this.options.topic} as ${this.options.groupId}`);
+  }
+
+  private restartLater(handler: BatchHandler): void {
+    if (this.stopping) return;
+    this.restartTimer = setTimeout(() => {
+      this.consumer
+        .connect()
+        .then(() => this.consumer.run(this.runConfig(handler)))
+        .then(() => this.logger.warn({ group: this.options.groupId }, 'consumer restarted'))
+        .catch((err: Error) => {
+          this.logger.error({ err: err.message }, 'consumer restart failed; trying again');
+          this.restartLater(handler);
+        });
+    }, 2_000);
+  }
+
+  private runConfig(handler: BatchHandler): ConsumerRunConfig {
+    return {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
@@ -116,26 +210,32 @@ export class BatchConsumer {
           headers: headersOf(m.headers as Record<string, unknown> | undefined),
           timestamp: m.timestamp,
         }));
-        const outbound = await handler(messages);
         const last = messages[messages.length - 1].offset;
-        const next = {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: (BigInt(last) + 1n).toString(),
-        };
-        if (outbound && outbound.length > 0) {
-          if (!this.options.transactionalId)
-            throw new Error('a handler returned messages but the consumer has no transactionalId');
-          await this.commitWith(outbound, next);
-        } else {
-          await this.consumer.commitOffsets([next]);
+        try {
+          const outbound = await handler(messages);
+          const next = {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: (BigInt(last) + 1n).toString(),
+          };
+          if (outbound && outbound.length > 0) {
+            if (!this.options.transactionalId)
+              throw new Error(
+                'a handler returned messages but the consumer has no transactionalId',
+              );
+            await this.commitWith(outbound, next);
+          } else {
+            await this.consumer.commitOffsets([next]);
+          }
+        } catch (err) {
+          batchFailures.inc({ group: this.options.groupId });
+          throw asRetriable(err);
         }
         // Resolving moves kafkajs' fetch position; the commit above makes it survive a restart.
         resolveOffset(last);
         await heartbeat();
       },
-    });
-    this.logger.log(`consuming ${this.options.topic} as ${this.options.groupId}`);
+    };
   }
 
   /** Sends the messages and commits the offset atomically (read_committed readers see both or neither). */
@@ -145,37 +245,20 @@ export class BatchConsumer {
   ): Promise<void> {
     const run = this.transactions.then(async () => {
       const producer = await this.transactionalProducer();
-      const transaction = await producer.transaction();
       try {
-        const byTopic = new Map<string, OutboundMessage[]>();
-        for (const m of messages) {
-          const list = byTopic.get(m.topic) ?? [];
-          list.push(m);
-          byTopic.set(m.topic, list);
-        }
-        for (const [topic, list] of byTopic) {
-          await transaction.send({
-            topic,
-            acks: -1,
-            messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-          });
-        }
-        await transaction.sendOffsets({
-          consumerGroupId: this.options.groupId,
-          topics: [
-            { topic: next.topic, partitions: [{ partition: next.partition, offset: next.offset }] },
-          ],
-        });
-        await transaction.commit();
+        await within(
+          TRANSACTION_DEADLINE_MS,
+          'transaction',
+          this.transact(producer, messages, next),
+        );
       } catch (err) {
-        await transaction.abort().catch(() => undefined);
         // kafkajs can keep a failed transaction's state (e.g. after a broker restart left it
-        // "ongoing"); a new producer with the same transactional id starts clean and makes
-        // the coordinator abort whatever the old one left open. The batch is then retried.
+        // "ongoing", or a call that never returns); a new producer with the same transactional
+        // id starts clean, fences this one and makes the coordinator abort whatever it left
+        // open. The batch is then retried.
         this.logger.warn({ err: (err as Error).message }, 'transaction failed; producer renewed');
-        this.producer = undefined;
-        this.producerConnected = false;
-        await producer.disconnect().catch(() => undefined);
+        if (this.producer === producer) this.producer = undefined;
+        void producer.disconnect().catch(() => undefined);
         throw err;
       }
     });
@@ -183,8 +266,43 @@ export class BatchConsumer {
     return run;
   }
 
+  private async transact(
+    producer: Producer,
+    messages: OutboundMessage[],
+    next: { topic: string; partition: number; offset: string },
+  ): Promise<void> {
+    const transaction = await producer.transaction();
+    try {
+      const byTopic = new Map<string, OutboundMessage[]>();
+      for (const m of messages) {
+        const list = byTopic.get(m.topic) ?? [];
+        list.push(m);
+        byTopic.set(m.topic, list);
+      }
+      for (const [topic, list] of byTopic) {
+        await transaction.send({
+          topic,
+          acks: -1,
+          messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+        });
+      }
+      await transaction.sendOffsets({
+        consumerGroupId: this.options.groupId,
+        topics: [
+          { topic: next.topic, partitions: [{ partition: next.partition, offset: next.offset }] },
+        ],
+      });
+      await transaction.commit();
+    } catch (err) {
+      await transaction.abort().catch(() => undefined);
+      throw err;
+    }
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
     await this.consumer.disconnect();
-    if (this.producerConnected) await this.producer?.disconnect();
+    await this.producer?.disconnect();
   }
 }
