@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { counter } from '@paygate/observability';
-import type { Consumer, ConsumerRunConfig, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, ConsumerRunConfig, Kafka, Producer } from 'kafkajs';
 import type { OutboundMessage } from './producer';
 
 const batchFailures = counter(
@@ -124,6 +124,12 @@ export class BatchConsumer {
   /** kafkajs runs one transaction at a time per producer; batches take turns for it. */
   private transactions: Promise<unknown> = Promise.resolve();
   private stopping = false;
+  /**
+   * Partitions whose last transaction failed on the client: the broker may still have
+   * committed it (e.g. the client lost the answer in a broker restart).
+   */
+  private readonly doubtful = new Set<string>();
+  private admin?: Admin;
   private restartTimer?: NodeJS.Timeout;
 
   constructor(
@@ -212,7 +218,8 @@ export class BatchConsumer {
         }));
         const last = messages[messages.length - 1].offset;
         try {
-          const outbound = await handler(messages);
+          const pending = await this.notYetCommitted(messages);
+          const outbound = pending.length > 0 ? await handler(pending) : undefined;
           const next = {
             topic: batch.topic,
             partition: batch.partition,
@@ -238,6 +245,54 @@ export class BatchConsumer {
     };
   }
 
+  /**
+   * The messages a batch still has to apply. After a doubtful transaction the group's committed
+   * offset tells whether it committed (its dead letters are then on their topic already), so
+   * the retry re-sends nothing that is already there. It is read after the producer was
+   * renewed: the new epoch is granted only once the old transaction is complete.
+   */
+  private async notYetCommitted(messages: InboundMessage[]): Promise<InboundMessage[]> {
+    const { topic, partition } = messages[0];
+    const key = `${topic}:${partition}`;
+    if (!this.doubtful.has(key)) return messages;
+    const check = this.transactions.then(() =>
+      within(
+        TRANSACTION_DEADLINE_MS,
+        'committed offset check',
+        this.committedOffset(topic, partition),
+      ),
+    );
+    this.transactions = check.catch(() => undefined);
+    const committed = await check;
+    this.doubtful.delete(key);
+    const pending = messages.filter((m) => BigInt(m.offset) >= committed);
+    this.logger.warn(
+      {
+        topic,
+        partition,
+        committed: committed.toString(),
+        skipped: messages.length - pending.length,
+      },
+      'checked the outcome of a failed transaction',
+    );
+    return pending;
+  }
+
+  private async committedOffset(topic: string, partition: number): Promise<bigint> {
+    await this.transactionalProducer();
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    const [offsets] = await this.admin.fetchOffsets({
+      groupId: this.options.groupId,
+      topics: [topic],
+    });
+    const found = offsets?.partitions.find((p) => p.partition === partition);
+    return found ? BigInt(found.offset) : -1n;
+  }
+
   /** Sends the messages and commits the offset atomically (read_committed readers see both or neither). */
   private commitWith(
     messages: OutboundMessage[],
@@ -257,6 +312,7 @@ export class BatchConsumer {
         // id starts clean, fences this one and makes the coordinator abort whatever it left
         // open. The batch is then retried.
         this.logger.warn({ err: (err as Error).message }, 'transaction failed; producer renewed');
+        this.doubtful.add(`${next.topic}:${next.partition}`);
         if (this.producer === producer) this.producer = undefined;
         void producer.disconnect().catch(() => undefined);
         throw err;
@@ -304,5 +360,6 @@ export class BatchConsumer {
     clearTimeout(this.restartTimer);
     await this.consumer.disconnect();
     await this.producer?.disconnect();
+    await this.admin?.disconnect();
   }
 }
