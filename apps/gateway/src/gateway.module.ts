@@ -8,6 +8,8 @@ import {
 import { HealthController, MetricsController, loggerModule } from '@paygate/observability';
 import { GatewayConfig } from './config/gateway.config';
 import { ENTITLEMENT_CLIENT, EntitlementClient } from './decisions/entitlement.client';
+import { EntitlementChangesListener } from './leases/entitlement-changes.listener';
+import { LeasesService } from './leases/leases.service';
 import { RateLimitsService } from './rate-limits/rate-limits.service';
 import { ProxyHandler } from './proxy/proxy.handler';
 import { RoutesService } from './routes/routes.service';
@@ -38,6 +40,8 @@ export class GatewayModule {
         { provide: GatewayConfig, useValue: config },
         RoutesService,
         EntitlementClient,
+        LeasesService,
+        EntitlementChangesListener,
         UsagePublisher,
         ProxyHandler,
         RateLimitsService,

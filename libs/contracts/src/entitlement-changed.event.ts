@@ -24,3 +24,20 @@ export interface EntitlementChangedEvent {
   subscriptionId?: string;
   apiKeyId?: string;
 }
+
+/** The event in a Kafka message value, or undefined when it is not one (logged by the caller). */
+export function parseEntitlementChangedEvent(
+  value: Buffer | string | null,
+): EntitlementChangedEvent | undefined {
+  let event: unknown;
+  try {
+    event = JSON.parse(value?.toString() ?? '');
+  } catch {
+    return undefined;
+  }
+  const e = event as Partial<EntitlementChangedEvent> | null;
+  const known = ENTITLEMENT_CHANGE_REASONS as readonly string[];
+  return e && typeof e.customerId === 'string' && known.includes(e.reason ?? '')
+    ? (e as EntitlementChangedEvent)
+    : undefined;
+}

@@ -38,6 +38,7 @@ describe('entitlement proto', () => {
     cost: true,
     requestId: true,
     requiredScopes: true,
+    leaseUnits: true,
   };
   const checkResponse: Record<keyof CheckResponse, true> = {
     allowed: true,
@@ -47,6 +48,7 @@ describe('entitlement proto', () => {
     plan: true,
     warnings: true,
     rateLimit: true,
+    leaseUnits: true,
   };
   const denial: Record<keyof Denial, true> = {
     code: true,
@@ -59,7 +61,11 @@ describe('entitlement proto', () => {
     resetsAt: true,
     link: true,
   };
-  const releaseRequest: Record<keyof ReleaseRequest, true> = { leaseId: true, reason: true };
+  const releaseRequest: Record<keyof ReleaseRequest, true> = {
+    leaseId: true,
+    reason: true,
+    units: true,
+  };
   const warning: Record<keyof Warning, true> = { code: true, until: true, used: true, limit: true };
   const rateLimit: Record<keyof RateLimit, true> = { requests: true, windowSeconds: true };
 

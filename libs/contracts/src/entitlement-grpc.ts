@@ -30,6 +30,8 @@ export interface CheckRequest {
   cost: number;
   requestId: string;
   requiredScopes: string[];
+  /** Units to reserve in all (this request and the next ones); 0 means `cost`. */
+  leaseUnits?: number;
 }
 
 export interface Denial {
@@ -64,6 +66,8 @@ export interface CheckResponse {
   warnings: Warning[];
   /** The plan's rate limit for the feature; absent (null) when it has none. */
   rateLimit?: RateLimit | null;
+  /** Units reserved under leaseId (at least the request's cost). */
+  leaseUnits?: number;
 }
 
 export interface RateLimit {
@@ -74,6 +78,8 @@ export interface RateLimit {
 export interface ReleaseRequest {
   leaseId: string;
   reason: string;
+  /** Units to give back; 0 or absent means all the lease still holds. */
+  units?: number;
 }
 
 export interface ReleaseResponse {

@@ -31,5 +31,8 @@ export type {
   Warning,
   WarningCode,
 } from './entitlement-grpc';
-export { ENTITLEMENT_CHANGE_REASONS } from './entitlement-changed.event';
+export {
+  ENTITLEMENT_CHANGE_REASONS,
+  parseEntitlementChangedEvent,
+} from './entitlement-changed.event';
 export type { EntitlementChangedEvent, EntitlementChangeReason } from './entitlement-changed.event';

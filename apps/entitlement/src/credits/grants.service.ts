@@ -185,26 +185,36 @@ export class GrantsService {
   }
 
   /**
-   * Puts a released lease's credits back into the grants they came from. Credits of a grant
-   * that expired meanwhile expire at once; credits with no record (leases from before grants
-   * existed) come back as a grant of their own.
+   * Puts credits a lease gives back into the grants they came from. Credits of a grant that
+   * expired meanwhile expire at once; credits with no record (leases from before grants
+   * existed) come back as a grant of their own. A lease may give back in several steps
+   * (`step` keeps each step's ledger entries apart).
    */
   async restore(
     manager: EntityManager,
     customerId: string,
     leaseId: string,
     credits: number,
+    step: string,
   ): Promise<void> {
     const allocations: { grant_id: string; amount: string }[] = await manager.query(
-      `WITH released AS (
-         DELETE FROM "entitlement"."lease_grant_allocations" WHERE "lease_id" = $1 RETURNING "grant_id", "amount"
-       ) SELECT * FROM released ORDER BY "grant_id"`,
+      `SELECT "grant_id", "amount" FROM "entitlement"."lease_grant_allocations"
+       WHERE "lease_id" = $1 ORDER BY "grant_id" FOR UPDATE`,
       [leaseId],
     );
-    let restored = 0;
+    let left = credits;
     for (const a of allocations) {
-      const amount = toSafeInt(a.amount);
-      restored += amount;
+      if (left === 0) break;
+      const amount = Math.min(left, toSafeInt(a.amount));
+      left -= amount;
+      await manager.query(
+        `WITH taken AS (
+           UPDATE "entitlement"."lease_grant_allocations" SET "amount" = "amount" - $3
+           WHERE "lease_id" = $1 AND "grant_id" = $2 AND "amount" > $3 RETURNING 1
+         ) DELETE FROM "entitlement"."lease_grant_allocations"
+           WHERE "lease_id" = $1 AND "grant_id" = $2 AND "amount" = $3 AND NOT EXISTS (SELECT 1 FROM taken)`,
+        [leaseId, a.grant_id, amount],
+      );
       const [grant]: { status: string }[] = await manager.query(
         `SELECT "status" FROM "entitlement"."grants" WHERE "id" = $1 FOR UPDATE`,
         [a.grant_id],
@@ -219,18 +229,18 @@ export class GrantsService {
           customerId,
           type: 'expire',
           amount: -amount,
-          idempotencyKey: `lease:${leaseId}:expire:${a.grant_id}`,
+          idempotencyKey: `lease:${leaseId}:expire:${a.grant_id}:${step}`,
           leaseId,
           description: 'returned credits of an expired grant',
         });
       }
     }
-    if (credits > restored) {
+    if (left > 0) {
       await manager.query(
         `INSERT INTO "entitlement"."grants" ("customer_id", "source", "amount", "remaining", "effective_at",
            "status", "idempotency_key", "description")
          VALUES ($1, 'returned', $2, $2, $3, 'active', $4, 'credits returned by a lease')`,
-        [customerId, credits - restored, this.clock.now(), `lease:${leaseId}:returned`],
+        [customerId, left, this.clock.now(), `lease:${leaseId}:returned:${step}`],
       );
     }
   }

@@ -168,8 +168,13 @@ export class LedgerService {
     const [available, reserved] = await Promise.all([
       this.available(manager, customerId),
       manager.query(
-        `SELECT COALESCE(SUM("credits"), 0) AS "reserved" FROM "entitlement"."leases"
-         WHERE "customer_id" = $1 AND "status" = 'held'`,
+        // Credits of open lease units (neither settled by usage nor given back). Returned
+        // units refund the credit-paid part first, so that part shrinks with "returned".
+        `SELECT COALESCE(SUM(("credits" / "beyond_units") * LEAST(
+                  "units" - "consumed" - "returned",
+                  "beyond_units" - LEAST("returned", "beyond_units"))), 0) AS "reserved"
+         FROM "entitlement"."leases"
+         WHERE "customer_id" = $1 AND "status" = 'held' AND "beyond_units" > 0`,
         [customerId],
       ) as Promise<{ reserved: string }[]>,
     ]);

@@ -12,6 +12,7 @@ import { FeatureUsagePeriods1764100000002 } from './migrations/1764100000002-fea
 import { CreditGrants1764100000003 } from './migrations/1764100000003-credit-grants';
 import { IdempotencyKeys1764100000004 } from './migrations/1764100000004-idempotency-keys';
 import { WebhookDeliveries1764100000005 } from './migrations/1764100000005-webhook-deliveries';
+import { MultiUnitLeases1764300000000 } from './migrations/1764300000000-multi-unit-leases';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -30,6 +31,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       IdempotencyKeys1764100000004,
       WebhookDeliveries1764100000005,
       AnnounceCustomers1764200000000,
+      MultiUnitLeases1764300000000,
     ],
   });
 }

@@ -128,4 +128,79 @@ describe('CheckUseCase (real Postgres)', () => {
     expect(flag).toEqual({ allowed: true, customerId: tenant.customerId, plan: tenant.planKey });
     expect((await fx.ledger.balance(tenant.customerId)).available).toBe(5);
   });
+
+  describe('leases of several units', () => {
+    const leaseRow = async (id: string) =>
+      (
+        await fx.dataSource.query(
+          `SELECT "units"::int, "consumed"::int, "returned"::int, "status" FROM "entitlement"."leases" WHERE "id" = $1`,
+          [id],
+        )
+      )[0];
+    const usedUnits = async (subscriptionId: string) =>
+      (
+        await fx.dataSource.query(
+          `SELECT COALESCE(SUM("used"), 0)::int AS used FROM "entitlement"."feature_usage" WHERE "subscription_id" = $1`,
+          [subscriptionId],
+        )
+      )[0].used;
+
+    it('grants what included units allow, shrinking to the rest near the end', async () => {
+      const tenant = await fx.seedTenant({ feature: { includedUnits: 10, limitPolicy: 'block' } });
+      const lease = (units: number) =>
+        fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: units });
+      expect(await lease(4)).toMatchObject({ allowed: true, leaseUnits: 4 });
+      expect(await lease(100)).toMatchObject({ allowed: true, leaseUnits: 6 });
+      expect(await lease(100)).toMatchObject({
+        allowed: false,
+        denial: { code: 'quota-exhausted' },
+      });
+      expect(await usedUnits(tenant.subscriptionId)).toBe(10);
+    });
+
+    it('grants what the balance pays for and refunds returned units, additively and once', async () => {
+      const tenant = await fx.seedTenant({ credits: 11, feature: { unitPrice: 2 } });
+      const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: 50 });
+      expect(d).toMatchObject({ allowed: true, leaseUnits: 5 });
+      const leaseId = d.allowed ? d.leaseId! : '';
+      expect((await fx.ledger.balance(tenant.customerId)).available).toBe(1);
+      const release = (units?: number) =>
+        fx.dataSource.transaction((m) => fx.settlement.release(m, leaseId, 'test', units));
+      // Two units were served and settled; the gateway gives back one, then the rest.
+      await fx.dataSource.transaction((m) => fx.settlement.settle(m, leaseId, 2));
+      expect(await release(1)).toBe(true);
+      expect(await leaseRow(leaseId)).toEqual({
+        units: 5,
+        consumed: 2,
+        returned: 1,
+        status: 'held',
+      });
+      expect(await release()).toBe(true);
+      expect(await release()).toBe(false);
+      expect(await leaseRow(leaseId)).toEqual({
+        units: 5,
+        consumed: 2,
+        returned: 3,
+        status: 'settled',
+      });
+      expect((await fx.ledger.balance(tenant.customerId)).available).toBe(7);
+      expect(await usedUnits(tenant.subscriptionId)).toBe(2);
+      // Usage reported later under the closed lease is not covered: it is charged normally.
+      expect(await fx.dataSource.transaction((m) => fx.settlement.settle(m, leaseId, 1))).toBe(0);
+      expect(await fx.ledger.findDrift()).toEqual([]);
+    });
+
+    it('never grants more than the balance under concurrent lease requests', async () => {
+      const tenant = await fx.seedTenant({ credits: 100 });
+      const decisions = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: 7 }),
+        ),
+      );
+      const granted = decisions.reduce((n, d) => n + (d.allowed ? (d.leaseUnits ?? 0) : 0), 0);
+      expect(granted).toBe(100);
+      expect((await fx.ledger.balance(tenant.customerId)).available).toBe(0);
+      expect(await fx.ledger.findDrift()).toEqual([]);
+    });
+  });
 });

@@ -162,6 +162,7 @@ export class CheckUseCase {
   private crossedThresholds(
     customerId: string,
     input: CheckInput,
+    units: number,
     included: number,
     usedBefore: number,
     windowStart: Date,
@@ -173,13 +174,13 @@ export class CheckUseCase {
       usagePercents,
       included,
       usedBefore,
-      usedBefore + input.cost,
+      usedBefore + units,
     ).map((percent) => ({
       type: 'usage.threshold',
       customerId,
       feature: input.feature,
       percent,
-      used: usedBefore + input.cost,
+      used: usedBefore + units,
       limit: included,
       windowStart: windowStart.toISOString(),
     }));
@@ -234,10 +235,26 @@ export class CheckUseCase {
         },
       });
     }
-    if (beyond > 0 && feature.limit_policy === 'credits') {
-      credits = beyond * toSafeInt(feature.unit_price);
-      // Grants that became effective or expired since the last change count first.
-      if (credits > 0) await this.grants.settleDue(manager, customerId);
+    // Units granted beyond the cost, for the gateway to admit later requests locally: from
+    // included units first, then (policy credits) as far as the balance goes, or without limit
+    // (policy overage). Near the end of the balance the lease shrinks to the cost itself.
+    const extraWanted = Math.max(0, (input.leaseUnits ?? input.cost) - input.cost);
+    const extraIncluded = Math.min(extraWanted, Math.max(0, included - used - input.cost));
+    let extraBeyond = 0;
+    if (feature.limit_policy === 'overage') extraBeyond = extraWanted - extraIncluded;
+    if (feature.limit_policy === 'credits') {
+      const price = toSafeInt(feature.unit_price);
+      const wanted = extraWanted - extraIncluded;
+      if (beyond > 0 || wanted > 0) await this.grants.settleDue(manager, customerId);
+      if (price === 0) extraBeyond = wanted;
+      else if (wanted > 0) {
+        const available = await this.ledger.available(manager, customerId);
+        extraBeyond = Math.min(
+          wanted,
+          Math.max(0, Math.floor((available - beyond * price) / price)),
+        );
+      }
+      credits = (beyond + extraBeyond) * price;
       left =
         credits > 0 ? await this.ledger.takeIfAvailable(manager, customerId, credits) : undefined;
       // Emptying the balance changes every later decision: tell the gateways.
@@ -251,16 +268,18 @@ export class CheckUseCase {
             plan,
             feature: input.feature,
             balance: await this.ledger.available(manager, customerId),
-            required: credits,
+            required: beyond * price,
           },
         });
       }
     }
+    const units = input.cost + extraIncluded + extraBeyond;
     const lease = { id: randomUUID() };
     await manager.query(
       `INSERT INTO "entitlement"."leases"
-         ("id", "customer_id", "subscription_id", "feature_key", "period_start", "request_id", "units", "credits", "status")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'held')`,
+         ("id", "customer_id", "subscription_id", "feature_key", "period_start", "request_id", "units", "credits",
+          "beyond_units", "status")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'held')`,
       [
         lease.id,
         customerId,
@@ -268,8 +287,9 @@ export class CheckUseCase {
         input.feature,
         periodStart,
         input.requestId,
-        input.cost,
+        units,
         credits,
+        beyond + extraBeyond,
       ],
     );
     if (credits > 0) {
@@ -283,17 +303,18 @@ export class CheckUseCase {
         description: `request ${input.requestId}`,
       });
     }
-    await this.usage.add(manager, subscription.id, input.feature, periodStart, input.cost);
+    await this.usage.add(manager, subscription.id, input.feature, periodStart, units);
     await this.alerts.queue(
       manager,
-      this.crossedThresholds(customerId, input, included, used, window.start, left, credits),
+      this.crossedThresholds(customerId, input, units, included, used, window.start, left, credits),
     );
-    const soft = softLimitWarning(feature, included, used + input.cost, window.end);
+    const soft = softLimitWarning(feature, included, used + units, window.end);
     return {
       allowed: true,
       customerId,
       plan,
       leaseId: lease.id,
+      leaseUnits: units,
       ...(soft ? { warnings: [soft] } : {}),
     };
   }

@@ -26,6 +26,8 @@ export type Decision =
       customerId: string;
       plan: string;
       leaseId?: string;
+      /** Units reserved under leaseId: the request's cost plus any granted for later ones. */
+      leaseUnits?: number;
       warnings?: DecisionWarning[];
       rateLimit?: { requests: number; windowSeconds: number };
     }
@@ -37,4 +39,6 @@ export interface CheckInput {
   cost: number;
   requestId: string;
   requiredScopes: string[];
+  /** Units to reserve in all (≥ cost), as far as included units and credits go. */
+  leaseUnits?: number;
 }

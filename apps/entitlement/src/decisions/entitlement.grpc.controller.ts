@@ -43,12 +43,16 @@ export class EntitlementGrpcController {
       throw invalid('cost must be a non-negative integer');
     if (!request.requestId || request.requestId.length > 128)
       throw invalid('requestId is required');
+    const leaseUnits = request.leaseUnits ?? 0;
+    if (!Number.isSafeInteger(leaseUnits) || leaseUnits < 0)
+      throw invalid('leaseUnits must be a non-negative integer');
     const decision = await this.checkUseCase.execute({
       apiKey: request.apiKey,
       feature: request.feature,
       cost: request.cost,
       requestId: request.requestId,
       requiredScopes: request.requiredScopes ?? [],
+      leaseUnits: Math.max(leaseUnits, request.cost),
     });
     decisions.inc({ outcome: decision.allowed ? 'allowed' : decision.denial.code });
     return this.toResponse(decision);
@@ -57,8 +61,16 @@ export class EntitlementGrpcController {
   @GrpcMethod(ENTITLEMENT_GRPC_SERVICE, 'Release')
   async release(request: ReleaseRequest): Promise<ReleaseResponse> {
     if (!isUUID(request.leaseId ?? '')) throw invalid('leaseId must be a UUID');
+    const units = request.units ?? 0;
+    if (!Number.isSafeInteger(units) || units < 0)
+      throw invalid('units must be a non-negative integer');
     const released = await this.dataSource.transaction((manager) =>
-      this.settlement.release(manager, request.leaseId, request.reason || 'released by gateway'),
+      this.settlement.release(
+        manager,
+        request.leaseId,
+        request.reason || 'released by gateway',
+        units,
+      ),
     );
     return { released };
   }
@@ -70,6 +82,7 @@ export class EntitlementGrpcController {
         allowed: true,
         customerId,
         leaseId: decision.leaseId ?? '',
+        leaseUnits: decision.leaseUnits ?? 0,
         plan: decision.plan,
         denial: null,
         warnings: (decision.warnings ?? []).map((w) => ({

@@ -13,12 +13,20 @@ interface LeaseRow {
   period_start: Date;
   units: string;
   credits: string;
-  status: 'held' | 'settled' | 'released';
+  beyond_units: string;
+  consumed: string;
+  returned: string;
 }
 
+/** Units of a lease that are neither settled by usage nor given back. */
+const openUnits = (lease: LeaseRow) =>
+  toSafeInt(lease.units) - toSafeInt(lease.consumed) - toSafeInt(lease.returned);
+
 /**
- * Closes leases. Locks are taken in the same order as CheckUseCase (lease, usage counter,
- * balance) so a release never deadlocks against a concurrent check of the same customer.
+ * Closes leases, in parts: usage settles units (`consumed`), gateways and the expiry sweep
+ * give unused ones back (`returned`); a unit is one or the other, never both. Locks are taken
+ * in the same order as CheckUseCase (lease, usage counter, balance) so a release never
+ * deadlocks against a concurrent check of the same customer.
  */
 @Injectable()
 export class LeaseSettlementService {
@@ -28,13 +36,31 @@ export class LeaseSettlementService {
     private readonly grants: GrantsService,
   ) {}
 
-  /** Gives a held lease's units and credits back; false if it was already closed or is unknown. */
-  async release(manager: EntityManager, leaseId: string, reason: string): Promise<boolean> {
-    const lease = await this.lockHeld(manager, leaseId);
+  /**
+   * Gives back up to `units` of a lease's open units (all of them when omitted): they leave the
+   * usage counter, and those paid with credits are refunded. False if nothing was open.
+   */
+  async release(
+    manager: EntityManager,
+    leaseId: string,
+    reason: string,
+    units?: number,
+  ): Promise<boolean> {
+    const lease = await this.lock(manager, leaseId);
     if (!lease) return false;
+    const open = openUnits(lease);
+    const giving = Math.min(open, units && units > 0 ? units : open);
+    if (giving <= 0) return false;
+    const returnedBefore = toSafeInt(lease.returned);
+    const returnedAfter = returnedBefore + giving;
     await manager.query(
-      `UPDATE "entitlement"."leases" SET "status" = 'released', "closed_at" = now() WHERE "id" = $1`,
-      [leaseId],
+      // Status: 'held' while units are open, then 'released' if none was used, else 'settled'.
+      `UPDATE "entitlement"."leases" SET "returned" = $2::bigint,
+         "status" = CASE WHEN "consumed" + $2::bigint < "units" THEN 'held'
+                         WHEN "consumed" = 0 THEN 'released' ELSE 'settled' END,
+         "closed_at" = CASE WHEN "consumed" + $2::bigint = "units" THEN now() END
+       WHERE "id" = $1`,
+      [leaseId, returnedAfter],
     );
     await this.usage.lock(manager, lease.subscription_id, lease.feature_key, lease.period_start);
     await this.usage.add(
@@ -42,47 +68,55 @@ export class LeaseSettlementService {
       lease.subscription_id,
       lease.feature_key,
       lease.period_start,
-      -toSafeInt(lease.units),
+      -giving,
     );
-    const credits = toSafeInt(lease.credits);
+    // Units paid with credits are given back first: the lease's included units stay used.
+    const beyond = toSafeInt(lease.beyond_units);
+    const refundUnits = Math.min(returnedAfter, beyond) - Math.min(returnedBefore, beyond);
+    const credits = beyond > 0 ? (refundUnits * toSafeInt(lease.credits)) / beyond : 0;
     if (credits > 0) {
       await this.ledger.append(manager, {
         customerId: lease.customer_id,
         type: 'release',
         amount: credits,
-        idempotencyKey: `lease:${leaseId}:release`,
+        idempotencyKey: `lease:${leaseId}:release:${returnedAfter}`,
         leaseId,
         description: reason,
       });
-      await this.grants.restore(manager, lease.customer_id, leaseId, credits);
+      await this.grants.restore(
+        manager,
+        lease.customer_id,
+        leaseId,
+        credits,
+        String(returnedAfter),
+      );
     }
     return true;
   }
 
   /**
-   * Marks a lease as consumed by metered usage and returns how many of its units that usage
-   * may count as already paid for: a held lease's units (its cost was taken when it was
-   * reserved), and again a settled lease's units, so a second report of the same usage is
-   * never charged twice. A released or unknown lease covers nothing: that usage is charged.
+   * Settles up to `quantity` units of a lease with metered usage and returns how many it
+   * covered: those were paid for when it was reserved. Units given back (or never part of the
+   * lease) cover nothing, so that usage is charged as ordinary usage, once.
    */
-  async settle(manager: EntityManager, leaseId: string): Promise<number> {
-    const [lease]: LeaseRow[] = await manager.query(
-      `SELECT * FROM "entitlement"."leases" WHERE "id" = $1 FOR UPDATE`,
-      [leaseId],
+  async settle(manager: EntityManager, leaseId: string, quantity: number): Promise<number> {
+    const lease = await this.lock(manager, leaseId);
+    if (!lease) return 0;
+    const covered = Math.min(quantity, openUnits(lease));
+    if (covered <= 0) return 0;
+    await manager.query(
+      `UPDATE "entitlement"."leases" SET "consumed" = "consumed" + $2::bigint,
+         "status" = CASE WHEN "consumed" + $2::bigint + "returned" < "units" THEN 'held' ELSE 'settled' END,
+         "closed_at" = CASE WHEN "consumed" + $2::bigint + "returned" = "units" THEN now() END
+       WHERE "id" = $1`,
+      [leaseId, covered],
     );
-    if (!lease || lease.status === 'released') return 0;
-    if (lease.status === 'held') {
-      await manager.query(
-        `UPDATE "entitlement"."leases" SET "status" = 'settled', "closed_at" = now() WHERE "id" = $1`,
-        [leaseId],
-      );
-    }
-    return toSafeInt(lease.units);
+    return covered;
   }
 
-  private async lockHeld(manager: EntityManager, leaseId: string): Promise<LeaseRow | undefined> {
+  private async lock(manager: EntityManager, leaseId: string): Promise<LeaseRow | undefined> {
     const [lease]: LeaseRow[] = await manager.query(
-      `SELECT * FROM "entitlement"."leases" WHERE "id" = $1 AND "status" = 'held' FOR UPDATE`,
+      `SELECT * FROM "entitlement"."leases" WHERE "id" = $1 FOR UPDATE`,
       [leaseId],
     );
     return lease;

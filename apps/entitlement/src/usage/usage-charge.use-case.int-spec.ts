@@ -43,13 +43,16 @@ describe('UsageChargeUseCase (real Postgres)', () => {
     expect(statuses).toEqual([{ status: 'settled' }]);
   });
 
-  it('never charges leased units twice, even when the same usage is reported in two messages', async () => {
-    const tenant = await fx.seedTenant({ credits: 2 });
-    const d = await fx.check.execute(fx.checkInput(tenant.apiKey));
-    const leased = [{ leaseId: d.allowed ? d.leaseId! : '', quantity: 1 }];
-    await fx.charge.execute(recorded(tenant.customerId, 1, leased));
-    await fx.charge.execute(recorded(tenant.customerId, 1, leased));
-    expect((await fx.ledger.balance(tenant.customerId)).available).toBe(1);
+  it('lets a lease cover at most its units: more usage under it is charged once, as ordinary usage', async () => {
+    const tenant = await fx.seedTenant({ credits: 5 });
+    const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: 2 });
+    expect(d).toMatchObject({ allowed: true, leaseUnits: 2 });
+    const leaseId = d.allowed ? d.leaseId! : '';
+    // Three requests reported under a two-unit lease, in two messages.
+    await fx.charge.execute(recorded(tenant.customerId, 2, [{ leaseId, quantity: 2 }]));
+    await fx.charge.execute(recorded(tenant.customerId, 1, [{ leaseId, quantity: 1 }]));
+    expect((await fx.ledger.balance(tenant.customerId)).available).toBe(2);
+    expect(await fx.ledger.findDrift()).toEqual([]);
   });
 
   it('charges usage reported without a lease from credits, once', async () => {

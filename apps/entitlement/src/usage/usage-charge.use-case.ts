@@ -51,7 +51,7 @@ export class UsageChargeUseCase {
       if (claimed.length === 0) return 'duplicate';
       let covered = 0;
       for (const leased of event.leased) {
-        covered += Math.min(leased.quantity, await this.leases.settle(manager, leased.leaseId));
+        covered += await this.leases.settle(manager, leased.leaseId, leased.quantity);
       }
       const unleased = event.quantity - covered;
       if (unleased <= 0) return 'applied';

@@ -42,6 +42,41 @@ export class GatewayConfig extends ServiceConfig {
   @Min(100)
   USAGE_BUFFER_MAX: number = 100_000;
 
+  /**
+   * Most units one lease reserves for this replica (ARCHITECTURE.md §4). Larger leases mean
+   * fewer remote calls; units a replica holds unused are refused elsewhere until returned.
+   * 1 asks the entitlement service for every metered request.
+   */
+  @IsInt()
+  @Min(1)
+  LEASE_MAX_UNITS: number = 100;
+
+  /** A lease is sized for this much of the recent request rate (plus what waits now). */
+  @IsInt()
+  @Min(1)
+  LEASE_AHEAD_MS: number = 1000;
+
+  /** Unused lease units go back to the ledger after this long without a request using them. */
+  @IsInt()
+  @Min(50)
+  LEASE_IDLE_MS: number = 2000;
+
+  /**
+   * And at the latest this long after they were granted (far below LEASE_TTL_SECONDS). Also
+   * how late a change that no event announces (a grace period or subscription running out)
+   * can reach requests admitted from a lease.
+   */
+  @IsInt()
+  @Min(100)
+  LEASE_MAX_AGE_MS: number = 10_000;
+
+  /**
+   * Consumer group for entitlement.changed (key revocations, plan changes drop leases at once).
+   * Every replica needs its own: each must see every change.
+   */
+  @IsString()
+  CHANGES_GROUP_ID: string = '';
+
   /** CloudEvents `source` of the usage events this gateway publishes. */
   @IsString()
   USAGE_EVENT_SOURCE: string = 'paygate-gateway';

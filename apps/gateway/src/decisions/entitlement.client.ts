@@ -6,6 +6,8 @@ import {
   type CheckRequest,
   type CheckResponse,
   type EntitlementServiceClient,
+  type ReleaseRequest,
+  type ReleaseResponse,
 } from '@paygate/contracts';
 import { histogram } from '@paygate/observability';
 import { firstValueFrom } from 'rxjs';
@@ -58,13 +60,11 @@ export class EntitlementClient implements OnModuleInit {
     }
   }
 
-  async release(leaseId: string, reason: string): Promise<boolean> {
+  /** Gives `units` of a lease back (all it still holds when 0). */
+  async release(leaseId: string, reason: string, units = 0): Promise<boolean> {
     const response = await this.call(
-      this.service.release as unknown as GrpcMethod<
-        { leaseId: string; reason: string },
-        { released: boolean }
-      >,
-      { leaseId, reason },
+      this.service.release as unknown as GrpcMethod<ReleaseRequest, ReleaseResponse>,
+      { leaseId, reason, units },
     );
     return response.released;
   }

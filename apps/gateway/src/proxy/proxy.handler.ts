@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { apiKeyFrom } from '../auth/api-key';
 import { GatewayConfig } from '../config/gateway.config';
 import { EntitlementClient, EntitlementUnavailableError } from '../decisions/entitlement.client';
+import { LeasesService } from '../leases/leases.service';
 import { RateLimitState, rateLimitHeaders } from '../rate-limits/fixed-window-limiter';
 import { RateLimitsService } from '../rate-limits/rate-limits.service';
 import { requestCost } from '../routes/request-cost';
@@ -79,6 +80,7 @@ export class ProxyHandler {
   constructor(
     private readonly routes: RoutesService,
     private readonly entitlement: EntitlementClient,
+    private readonly leases: LeasesService,
     private readonly usage: UsagePublisher,
     private readonly rateLimits: RateLimitsService,
     @Inject(GatewayConfig) private readonly config: GatewayConfig,
@@ -133,13 +135,15 @@ export class ProxyHandler {
     if (early) return this.refuse(request, reply, route.name, rateLimited(route.feature, early));
     let decision: CheckResponse;
     try {
-      decision = await this.entitlement.check({
+      const ask = {
         apiKey,
         feature: route.feature,
         cost,
         requestId: String(request.id),
         requiredScopes: route.scopes ?? [],
-      });
+      };
+      // Metered requests are admitted from leases; the rest need a decision each.
+      decision = cost > 0 ? await this.leases.admit(ask) : await this.entitlement.check(ask);
     } catch (err) {
       if (!(err instanceof EntitlementUnavailableError)) throw err;
       this.logger.warn({ err: err.message, requestId: request.id }, 'entitlement unavailable');
@@ -159,7 +163,7 @@ export class ProxyHandler {
     }
     const rate = this.rateLimits.afterDecision(apiKey, route.feature, decision, Date.now());
     if (rate && !rate.allowed) {
-      this.releaseLease(decision.leaseId, 'rate limited');
+      this.giveBack(decision.leaseId, cost, 'rate limited');
       return this.refuse(request, reply, route.name, rateLimited(route.feature, rate));
     }
     this.forward(request, reply, route, decision, rate, cost);
@@ -182,7 +186,7 @@ export class ProxyHandler {
         stop();
         if (upstream.statusCode >= 500) {
           // A failed upstream did not serve the customer: give the units back, meter nothing.
-          this.releaseLease(decision.leaseId, `upstream answered ${upstream.statusCode}`);
+          this.giveBack(decision.leaseId, cost, `upstream answered ${upstream.statusCode}`);
         } else {
           this.usage.publish(
             servedRequestEvent(this.config.USAGE_EVENT_SOURCE, {
@@ -205,7 +209,7 @@ export class ProxyHandler {
       },
       onError: (res, { error }) => {
         stop();
-        this.releaseLease(decision.leaseId, `upstream error: ${error.message}`);
+        this.giveBack(decision.leaseId, cost, `upstream error: ${error.message}`);
         const timedOut = (error as { statusCode?: number }).statusCode === 504;
         this.logger.warn(
           { err: error.message, requestId: request.id, route: route.name },
@@ -236,14 +240,9 @@ export class ProxyHandler {
     return out;
   }
 
-  private releaseLease(leaseId: string, reason: string): void {
-    if (!leaseId) return;
-    this.entitlement.release(leaseId, reason).catch((err: unknown) => {
-      this.logger.error(
-        { err: (err as Error).message, leaseId },
-        'lease release failed; units stay reserved',
-      );
-    });
+  /** The units of a request that was not served: not charged, free for another request. */
+  private giveBack(leaseId: string, units: number, reason: string): void {
+    if (leaseId && units > 0) this.leases.giveBack(leaseId, units, reason);
   }
 
   private unauthenticated(): ProblemInput {

@@ -5,7 +5,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { EntitlementChangedEvent, TOPICS } from '@paygate/contracts';
+import { TOPICS, parseEntitlementChangedEvent } from '@paygate/contracts';
 import { BatchConsumer, createKafka } from '@paygate/messaging';
 import { DataSource } from 'typeorm';
 import { MeteringConfig } from '../config/metering.config';
@@ -35,13 +35,11 @@ export class CustomerDirectory implements OnApplicationBootstrap, OnApplicationS
     await this.consumer.start(async (messages) => {
       const created: string[] = [];
       for (const m of messages) {
-        try {
-          const event = JSON.parse(m.value?.toString() ?? '') as EntitlementChangedEvent;
-          if (event.reason === 'customer-created' && typeof event.customerId === 'string') {
-            created.push(event.customerId);
-          }
-        } catch {
+        const event = parseEntitlementChangedEvent(m.value);
+        if (!event) {
           this.logger.warn({ offset: m.offset }, 'unreadable entitlement.changed message skipped');
+        } else if (event.reason === 'customer-created') {
+          created.push(event.customerId);
         }
       }
       await this.announce(created);

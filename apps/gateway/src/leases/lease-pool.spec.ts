@@ -1,0 +1,180 @@
+import type { CheckRequest, CheckResponse } from '@paygate/contracts';
+import { randomUUID } from 'node:crypto';
+import { LeaseCalls, LeasePool, LeasePoolOptions } from './lease-pool';
+
+/**
+ * A ledger with the entitlement service's lease rules (grant at least the cost or refuse, at
+ * most what is available), answering after a tick like a remote call.
+ */
+class FakeLedger implements LeaseCalls {
+  checks: CheckRequest[] = [];
+  releases: { leaseId: string; units: number }[] = [];
+  private readonly leases = new Map<string, number>();
+
+  constructor(public available: number) {}
+
+  async check(request: CheckRequest): Promise<CheckResponse> {
+    this.checks.push(request);
+    await new Promise((r) => setImmediate(r));
+    const base = { customerId: 'cust-1', plan: 'pro', warnings: [], rateLimit: null };
+    if (this.available < request.cost) {
+      return {
+        ...base,
+        allowed: false,
+        leaseId: '',
+        denial: {
+          code: 'insufficient-credits',
+          plan: 'pro',
+          feature: request.feature,
+          resetsAt: '',
+          link: '',
+        },
+      };
+    }
+    const units = Math.min(Math.max(request.leaseUnits ?? 0, request.cost), this.available);
+    this.available -= units;
+    const leaseId = randomUUID();
+    this.leases.set(leaseId, units);
+    return { ...base, allowed: true, leaseId, leaseUnits: units, denial: null };
+  }
+
+  async release(leaseId: string, units: number): Promise<void> {
+    this.releases.push({ leaseId, units });
+    this.available += units;
+  }
+}
+
+const options: LeasePoolOptions = {
+  maxUnits: 8,
+  aheadMs: 1000,
+  idleMs: 2000,
+  maxAgeMs: 60_000,
+  renewAtShare: 0.25,
+};
+
+const request = (apiKey = 'pg_key', cost = 1) => ({
+  apiKey,
+  feature: 'requests',
+  cost,
+  requestId: randomUUID(),
+  requiredScopes: [],
+});
+
+describe('LeasePool', () => {
+  it('admits exactly the available units under concurrency, with far fewer remote calls', async () => {
+    const ledger = new FakeLedger(20);
+    const pool = new LeasePool(ledger, options);
+    const answers = await Promise.all(Array.from({ length: 50 }, () => pool.admit(request())));
+    expect(answers.filter((a) => a.allowed)).toHaveLength(20);
+    expect(answers.filter((a) => !a.allowed)).toHaveLength(30);
+    expect(answers.find((a) => !a.allowed)?.denial?.code).toBe('insufficient-credits');
+    expect(ledger.available).toBe(0);
+    expect(pool.heldUnits()).toBe(0);
+    expect(ledger.checks.length).toBeLessThanOrEqual(6);
+    // Leases never ask for more than the configured maximum.
+    expect(Math.max(...ledger.checks.map((c) => c.leaseUnits ?? 0))).toBeLessThanOrEqual(8);
+  });
+
+  it('gives unused units back after the idle time, and only those', async () => {
+    let now = 0;
+    const ledger = new FakeLedger(100);
+    const pool = new LeasePool(ledger, options, () => now);
+    await Promise.all(Array.from({ length: 5 }, () => pool.admit(request())));
+    const held = pool.heldUnits();
+    expect(held).toBeGreaterThan(0);
+    expect(ledger.available + held + 5).toBe(100);
+    now = 1999;
+    expect(await pool.sweep()).toBe(0);
+    now = 2000;
+    expect(await pool.sweep()).toBe(held);
+    expect(pool.heldUnits()).toBe(0);
+    expect(ledger.available).toBe(95);
+  });
+
+  it('puts the units of a request that was not served back into its lease', async () => {
+    const ledger = new FakeLedger(100);
+    const pool = new LeasePool(ledger, options);
+    const first = await Promise.all(Array.from({ length: 3 }, () => pool.admit(request())));
+    const held = pool.heldUnits();
+    expect(held).toBeGreaterThan(0);
+    // The last request took its unit from the lease the pool still holds units of.
+    await pool.giveBack(first[2].leaseId, 1, 'upstream failed');
+    expect(pool.heldUnits()).toBe(held + 1);
+    expect(ledger.releases).toEqual([]);
+  });
+
+  it('returns a request of a lease it no longer holds to the ledger', async () => {
+    const ledger = new FakeLedger(1);
+    const pool = new LeasePool(ledger, options);
+    const answer = await pool.admit(request());
+    expect(answer.allowed).toBe(true);
+    await pool.giveBack(answer.leaseId, 1, 'upstream failed');
+    expect(ledger.releases).toEqual([{ leaseId: answer.leaseId, units: 1 }]);
+    expect(ledger.available).toBe(1);
+  });
+
+  it('forgets a customer at once: unused units go back and the next request asks again', async () => {
+    const ledger = new FakeLedger(100);
+    const pool = new LeasePool(ledger, options);
+    await Promise.all(Array.from({ length: 3 }, () => pool.admit(request())));
+    const checks = ledger.checks.length;
+    const held = pool.heldUnits();
+    expect(await pool.forgetCustomer('cust-1', 'api-key-revoked')).toBe(held);
+    await pool.admit(request());
+    expect(ledger.checks.length).toBe(checks + 1);
+  });
+
+  it('does not keep a grant that was in flight when the customer was forgotten', async () => {
+    let now = 0;
+    const ledger = new FakeLedger(100);
+    const pool = new LeasePool(ledger, options, () => now);
+    expect((await pool.admit(request())).allowed).toBe(true);
+    // Three more: one takes the unit left, the others wait for a new lease...
+    const admitted = Promise.all(Array.from({ length: 3 }, () => pool.admit(request())));
+    // ...and the customer's key is revoked while that lease request is on its way.
+    await pool.forgetCustomer('cust-1', 'api-key-revoked');
+    const answers = await admitted;
+    expect(answers.every((a) => a.allowed)).toBe(true);
+    const [stale] = ledger.checks.slice(1, 2);
+    expect(stale.leaseUnits).toBeGreaterThan(1);
+    // The waiting requests asked again instead of using it; the next sweep gives it back whole.
+    expect(ledger.checks).toHaveLength(3);
+    now = 1;
+    await pool.sweep();
+    expect(ledger.releases.map((r) => r.units)).toEqual([stale.leaseUnits]);
+    expect(ledger.available + pool.heldUnits() + 4).toBe(100);
+  });
+
+  it('keeps keys apart and refuses each on its own', async () => {
+    const ledger = new FakeLedger(2);
+    const pool = new LeasePool(ledger, { ...options, maxUnits: 1 });
+    const a = await pool.admit(request('pg_a'));
+    const b = await pool.admit(request('pg_b'));
+    const c = await pool.admit(request('pg_c'));
+    expect([a.allowed, b.allowed, c.allowed]).toEqual([true, true, false]);
+  });
+
+  it('refuses a request that costs more than is left while cheaper ones still pass', async () => {
+    const ledger = new FakeLedger(3);
+    const pool = new LeasePool(ledger, { ...options, maxUnits: 1 });
+    expect((await pool.admit(request('pg_key', 5))).allowed).toBe(false);
+    expect((await pool.admit(request('pg_key', 2))).allowed).toBe(true);
+    expect((await pool.admit(request('pg_key', 1))).allowed).toBe(true);
+    expect((await pool.admit(request('pg_key', 1))).allowed).toBe(false);
+  });
+
+  it('passes a failed refill on to the requests waiting for it', async () => {
+    const calls: LeaseCalls = {
+      check: async () => {
+        await new Promise((r) => setImmediate(r));
+        throw new Error('entitlement unavailable');
+      },
+      release: async () => undefined,
+    };
+    const pool = new LeasePool(calls, options);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 4 }, () => pool.admit(request())),
+    );
+    expect(outcomes.every((o) => o.status === 'rejected')).toBe(true);
+  });
+});

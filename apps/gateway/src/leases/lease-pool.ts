@@ -1,0 +1,263 @@
+import type { CheckRequest, CheckResponse } from '@paygate/contracts';
+import { createHash } from 'node:crypto';
+
+/** The two remote calls a pool makes (the entitlement service's Check and Release). */
+export interface LeaseCalls {
+  check(request: CheckRequest): Promise<CheckResponse>;
+  release(leaseId: string, units: number, reason: string): Promise<void>;
+}
+
+export interface LeasePoolOptions {
+  /** Most units one lease may reserve: what a replica can hold that others cannot use. */
+  maxUnits: number;
+  /** A lease is sized for this much of the recent request rate (plus what is waiting now). */
+  aheadMs: number;
+  /** Unused units go back to the ledger after this long without a request using them. */
+  idleMs: number;
+  /** And at the latest this long after they were granted (well inside the service's TTL). */
+  maxAgeMs: number;
+  /** A new lease is fetched in the background once a lease has less than this share left. */
+  renewAtShare: number;
+}
+
+export type AdmissionRequest = Omit<CheckRequest, 'leaseUnits'>;
+
+interface HeldLease {
+  grant: CheckResponse;
+  units: number;
+  admitted: number;
+  obtainedAt: number;
+  lastUsedAt: number;
+}
+
+interface Refill {
+  cost: number;
+  outcome: Promise<CheckResponse>;
+}
+
+/** The leases of one API key for one feature (and scope set) on this replica. */
+class LeaseBook {
+  readonly leases: HeldLease[] = [];
+  refill?: Refill;
+  waitingUnits = 0;
+  customerId?: string;
+  /** Bumped when the book's leases are dropped: a grant asked for before is not kept. */
+  generation = 0;
+  lastActivity = 0;
+  private windowStart = 0;
+  private unitsThisWindow = 0;
+  private unitsLastWindow = 0;
+
+  constructor(private readonly rateWindowMs: number) {}
+
+  noteDemand(units: number, now: number): void {
+    if (now - this.windowStart >= this.rateWindowMs) {
+      this.unitsLastWindow =
+        now - this.windowStart >= 2 * this.rateWindowMs ? 0 : this.unitsThisWindow;
+      this.unitsThisWindow = 0;
+      this.windowStart = now;
+    }
+    this.unitsThisWindow += units;
+    this.lastActivity = now;
+  }
+
+  /** Units per window recently asked for: the larger of the last full window and this one. */
+  recentDemand(): number {
+    return Math.max(this.unitsLastWindow, this.unitsThisWindow);
+  }
+
+  open(): number {
+    return this.leases.reduce((n, l) => n + l.units - l.admitted, 0);
+  }
+}
+
+/**
+ * Admits metered requests from leases: units the entitlement service reserved in its ledger
+ * before any of them is used, so admission is exact (nothing is served that was not paid for)
+ * while most requests make no remote call. One refill per key and feature is in flight at a
+ * time; requests that arrive meanwhile wait for it. A lease is sized from the demand (what
+ * waits now plus the recent rate), and the service shrinks it near the end of the balance.
+ * Units a replica did not use go back after `idleMs`, on shutdown, or when the customer's
+ * entitlements change.
+ */
+export class LeasePool {
+  private readonly books = new Map<string, LeaseBook>();
+
+  constructor(
+    private readonly calls: LeaseCalls,
+    private readonly options: LeasePoolOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** An allowed answer (leaseId: the lease the request's units came from) or a refusal. */
+  async admit(request: AdmissionRequest): Promise<CheckResponse> {
+    const key = bookKey(request);
+    let book = this.books.get(key);
+    if (!book) {
+      book = new LeaseBook(Math.max(1, this.options.aheadMs));
+      this.books.set(key, book);
+    }
+    const cost = request.cost;
+    book.noteDemand(cost, this.now());
+    book.waitingUnits += cost;
+    try {
+      for (;;) {
+        const taken = this.take(book, cost, request);
+        if (taken) return taken;
+        const pending = book.refill;
+        if (pending) {
+          // A refusal for this cost or less is a refusal for this request too.
+          const outcome = await pending.outcome;
+          if (!outcome.allowed && cost >= pending.cost) return outcome;
+          continue;
+        }
+        const outcome = await this.refill(book, request, cost);
+        if (!outcome.allowed) return outcome;
+      }
+    } finally {
+      book.waitingUnits -= cost;
+    }
+  }
+
+  /**
+   * Units of an admitted request that was not served (upstream failed, rate limited): back to
+   * its lease when this replica still holds it, else to the ledger.
+   */
+  async giveBack(leaseId: string, units: number, reason: string): Promise<void> {
+    for (const book of this.books.values()) {
+      const lease = book.leases.find((l) => l.grant.leaseId === leaseId);
+      if (lease) {
+        lease.admitted -= units;
+        return;
+      }
+    }
+    await this.calls.release(leaseId, units, reason);
+  }
+
+  /** Returns units that sat unused too long; call it every few hundred milliseconds. */
+  async sweep(): Promise<number> {
+    const now = this.now();
+    const due: Promise<number>[] = [];
+    for (const [key, book] of this.books) {
+      for (const lease of [...book.leases]) {
+        const idle = now - lease.lastUsedAt >= this.options.idleMs;
+        const old = now - lease.obtainedAt >= this.options.maxAgeMs;
+        if (idle || old) due.push(this.close(book, lease, idle ? 'idle' : 'lease age'));
+      }
+      if (book.leases.length === 0 && !book.refill && book.waitingUnits === 0) {
+        if (now - book.lastActivity >= this.options.idleMs) this.books.delete(key);
+      }
+    }
+    return (await Promise.all(due)).reduce((a, b) => a + b, 0);
+  }
+
+  /** Drops a customer's leases (their key or plan changed): next requests ask again. */
+  async forgetCustomer(customerId: string, reason: string): Promise<number> {
+    return this.drop(
+      [...this.books.values()].filter((b) => b.customerId === customerId),
+      reason,
+    );
+  }
+
+  /** Gives every unused unit back (shutdown). */
+  async releaseAll(reason: string): Promise<number> {
+    return this.drop([...this.books.values()], reason);
+  }
+
+  /**
+   * Closes the books' leases. The books stay (requests may be waiting on them); a grant still
+   * in flight is not kept (see refill).
+   */
+  private async drop(books: LeaseBook[], reason: string): Promise<number> {
+    const due: Promise<number>[] = [];
+    for (const book of books) {
+      book.generation += 1;
+      for (const lease of [...book.leases]) due.push(this.close(book, lease, reason));
+    }
+    return (await Promise.all(due)).reduce((a, b) => a + b, 0);
+  }
+
+  /** Units granted to this replica and not yet admitted. */
+  heldUnits(): number {
+    let n = 0;
+    for (const book of this.books.values()) n += book.open();
+    return n;
+  }
+
+  private take(
+    book: LeaseBook,
+    cost: number,
+    request: AdmissionRequest,
+  ): CheckResponse | undefined {
+    const now = this.now();
+    const lease = book.leases.find(
+      (l) => l.units - l.admitted >= cost && now - l.obtainedAt < this.options.maxAgeMs,
+    );
+    if (!lease) return undefined;
+    lease.admitted += cost;
+    lease.lastUsedAt = now;
+    if (lease.admitted === lease.units) book.leases.splice(book.leases.indexOf(lease), 1);
+    this.renewEarly(book, request);
+    return lease.grant;
+  }
+
+  /** Fetches the next lease before this one runs out, so steady traffic never waits. */
+  private renewEarly(book: LeaseBook, request: AdmissionRequest): void {
+    if (book.refill) return;
+    const open = book.open();
+    const granted = book.leases.reduce((n, l) => n + l.units, 0);
+    if (granted === 0 || open > granted * this.options.renewAtShare) return;
+    if (book.recentDemand() <= open) return;
+    // A refusal here is not an answer to anyone; the next request that finds nothing asks again.
+    void this.refill(
+      book,
+      { ...request, cost: 1, requestId: `${request.requestId}:renew` },
+      1,
+    ).catch(() => undefined);
+  }
+
+  private refill(book: LeaseBook, request: AdmissionRequest, cost: number): Promise<CheckResponse> {
+    const wanted = Math.max(
+      cost,
+      Math.min(this.options.maxUnits, book.waitingUnits + book.recentDemand()),
+    );
+    const generation = book.generation;
+    const outcome = this.calls.check({ ...request, leaseUnits: wanted }).then((grant) => {
+      if (grant.allowed) {
+        book.customerId = grant.customerId;
+        // Without a lease (a feature with nothing to meter) the answer admits this request only.
+        const units = grant.leaseId && grant.leaseUnits ? grant.leaseUnits : cost;
+        const now = this.now();
+        // Asked for before the customer's leases were dropped: nothing is admitted from it, and
+        // the next sweep gives it back (it counts as too old).
+        const obtainedAt = book.generation === generation ? now : now - this.options.maxAgeMs;
+        book.leases.push({ grant, units, admitted: 0, obtainedAt, lastUsedAt: now });
+      }
+      return grant;
+    });
+    const refill: Refill = { cost, outcome };
+    book.refill = refill;
+    const clear = () => {
+      if (book.refill === refill) book.refill = undefined;
+    };
+    outcome.then(clear, clear);
+    return outcome;
+  }
+
+  private async close(book: LeaseBook, lease: HeldLease, reason: string): Promise<number> {
+    const index = book.leases.indexOf(lease);
+    if (index >= 0) book.leases.splice(index, 1);
+    const unused = lease.units - lease.admitted;
+    if (unused <= 0 || !lease.grant.leaseId) return 0;
+    await this.calls.release(lease.grant.leaseId, unused, reason);
+    return unused;
+  }
+}
+
+// Keys are held hashed: leases outlive requests, and a memory dump should not leak keys.
+function bookKey(request: AdmissionRequest): string {
+  const scopes = [...(request.requiredScopes ?? [])].sort().join(',');
+  return createHash('sha256')
+    .update(`${request.apiKey}\0${request.feature}\0${scopes}`)
+    .digest('base64url');
+}

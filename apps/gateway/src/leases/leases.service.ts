@@ -1,0 +1,100 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { every } from '@paygate/clock';
+import type { CheckResponse } from '@paygate/contracts';
+import { counter, gauge } from '@paygate/observability';
+import { GatewayConfig } from '../config/gateway.config';
+import { EntitlementClient } from '../decisions/entitlement.client';
+import { AdmissionRequest, LeasePool } from './lease-pool';
+
+const SWEEP_INTERVAL_MS = 250;
+
+const leaseRequests = counter(
+  'paygate_gateway_lease_requests_total',
+  'Leases asked of the entitlement service, by outcome',
+  ['outcome'],
+);
+const leaseUnits = counter(
+  'paygate_gateway_lease_units_total',
+  'Lease units granted to and returned by this replica',
+  ['event'],
+);
+const heldUnits = gauge('paygate_gateway_lease_units_held', 'Lease units held and not yet used');
+
+/** The gateway's lease pool, wired to the entitlement service, swept and drained on shutdown. */
+@Injectable()
+export class LeasesService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(LeasesService.name);
+  private readonly pool: LeasePool;
+  private stopSweeps?: () => void;
+
+  constructor(
+    private readonly entitlement: EntitlementClient,
+    @Inject(GatewayConfig) config: GatewayConfig,
+  ) {
+    this.pool = new LeasePool(
+      {
+        check: async (request) => {
+          const grant = await this.entitlement.check(request);
+          leaseRequests.inc({ outcome: grant.allowed ? 'granted' : 'refused' });
+          if (grant.allowed) leaseUnits.inc({ event: 'granted' }, grant.leaseUnits ?? 0);
+          return grant;
+        },
+        release: async (leaseId, units, reason) => {
+          await this.entitlement.release(leaseId, reason, units);
+          leaseUnits.inc({ event: 'returned' }, units);
+        },
+      },
+      {
+        maxUnits: config.LEASE_MAX_UNITS,
+        aheadMs: config.LEASE_AHEAD_MS,
+        idleMs: config.LEASE_IDLE_MS,
+        maxAgeMs: config.LEASE_MAX_AGE_MS,
+        renewAtShare: 0.25,
+      },
+    );
+  }
+
+  onModuleInit(): void {
+    this.stopSweeps = every(
+      SWEEP_INTERVAL_MS,
+      async () => {
+        await this.pool.sweep();
+        heldUnits.set(this.pool.heldUnits());
+      },
+      (err) =>
+        // The units stay reserved until the entitlement service's lease TTL returns them.
+        this.logger.warn({ err: (err as Error).message }, 'returning idle lease units failed'),
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopSweeps?.();
+    const returned = await this.pool.releaseAll('gateway shutdown').catch((err: Error) => {
+      this.logger.warn({ err: err.message }, 'returning lease units on shutdown failed');
+      return 0;
+    });
+    this.logger.log({ returned }, 'lease units returned on shutdown');
+  }
+
+  admit(request: AdmissionRequest): Promise<CheckResponse> {
+    return this.pool.admit(request);
+  }
+
+  /** Units of an admitted request that was not served; never lost if the call fails (TTL). */
+  giveBack(leaseId: string, units: number, reason: string): void {
+    this.pool.giveBack(leaseId, units, reason).catch((err: unknown) => {
+      this.logger.error(
+        { err: (err as Error).message, leaseId },
+        'returning lease units failed; they come back at the lease TTL',
+      );
+    });
+  }
+
+  /** A change to the customer's keys or plan: their leases go back, the next request asks. */
+  async forgetCustomer(customerId: string, reason: string): Promise<void> {
+    await this.pool.forgetCustomer(customerId, reason).catch((err: Error) => {
+      // Forgotten all the same (no more admissions); the units come back at the lease TTL.
+      this.logger.warn({ err: err.message, customerId }, 'returning lease units failed');
+    });
+  }
+}
