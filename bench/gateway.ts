@@ -124,13 +124,18 @@ async function main(): Promise<void> {
         HTTP_PORT: String(PORTS.metering),
         USAGE_GROUP_ID: 'bench-gateway-metering',
       }),
-      startService('gateway', {
-        ...common,
-        HTTP_PORT: String(PORTS.gateway),
-        ENTITLEMENT_GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
-        ROUTES_FILE: routes,
-        USAGE_EVENT_SOURCE: 'bench-gateway',
-      }),
+      startService(
+        'gateway',
+        {
+          ...common,
+          HTTP_PORT: String(PORTS.gateway),
+          ENTITLEMENT_GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
+          ROUTES_FILE: routes,
+          USAGE_EVENT_SOURCE: 'bench-gateway',
+        },
+        // e.g. --cpu-prof: where the gateway spends its time under load.
+        (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      ),
     );
     await waitReady(`http://127.0.0.1:${PORTS.upstream}/`, 'upstream');
     await waitReady(`http://127.0.0.1:${PORTS.nginx}/demo/`, 'nginx');

@@ -145,6 +145,35 @@ describe('LeasePool', () => {
     expect(ledger.available + pool.heldUnits() + 4).toBe(100);
   });
 
+  it('keeps an answer that reserves nothing (boolean feature) until the customer is forgotten', async () => {
+    const checks: CheckRequest[] = [];
+    const calls: LeaseCalls = {
+      check: async (r) => {
+        checks.push(r);
+        return {
+          allowed: true,
+          customerId: 'cust-1',
+          plan: 'pro',
+          leaseId: '',
+          warnings: [],
+          denial: null,
+        };
+      },
+      release: async () => undefined,
+    };
+    const pool = new LeasePool(calls, options);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => pool.admit(request())));
+    expect(answers.every((a) => a.allowed)).toBe(true);
+    expect(checks).toHaveLength(1);
+    expect(pool.heldUnits()).toBe(0);
+    // A request of cost 0 has its own book: it never rides on a paid answer, nor the reverse.
+    await pool.admit(request('pg_key', 0));
+    expect(checks).toHaveLength(2);
+    await pool.forgetCustomer('cust-1', 'subscription-changed');
+    await pool.admit(request());
+    expect(checks).toHaveLength(3);
+  });
+
   it('keeps keys apart and refuses each on its own', async () => {
     const ledger = new FakeLedger(2);
     const pool = new LeasePool(ledger, { ...options, maxUnits: 1 });

@@ -24,6 +24,10 @@ export type AdmissionRequest = Omit<CheckRequest, 'leaseUnits'>;
 
 interface HeldLease {
   grant: CheckResponse;
+  /**
+   * Infinite for an allowed answer without a lease (a boolean feature, or a request of cost
+   * 0): nothing to count, so it admits every such request until it is dropped or idle/old.
+   */
   units: number;
   admitted: number;
   obtainedAt: number;
@@ -66,8 +70,13 @@ class LeaseBook {
     return Math.max(this.unitsLastWindow, this.unitsThisWindow);
   }
 
+  /** Units held and not yet admitted (counted leases only). */
   open(): number {
-    return this.leases.reduce((n, l) => n + l.units - l.admitted, 0);
+    return this.counted().reduce((n, l) => n + l.units - l.admitted, 0);
+  }
+
+  counted(): HeldLease[] {
+    return this.leases.filter((l) => Number.isFinite(l.units));
   }
 }
 
@@ -78,7 +87,8 @@ class LeaseBook {
  * time; requests that arrive meanwhile wait for it. A lease is sized from the demand (what
  * waits now plus the recent rate), and the service shrinks it near the end of the balance.
  * Units a replica did not use go back after `idleMs`, on shutdown, or when the customer's
- * entitlements change.
+ * entitlements change. An allowed answer that reserves nothing (a boolean feature, a request
+ * of cost 0) is kept the same way and admits alike requests of the key without a remote call.
  */
 export class LeasePool {
   private readonly books = new Map<string, LeaseBook>();
@@ -91,6 +101,7 @@ export class LeasePool {
 
   /** An allowed answer (leaseId: the lease the request's units came from) or a refusal. */
   async admit(request: AdmissionRequest): Promise<CheckResponse> {
+    // Requests of cost 0 keep their own book: an answer for them never admits a paid one.
     const key = bookKey(request);
     let book = this.books.get(key);
     if (!book) {
@@ -205,7 +216,7 @@ export class LeasePool {
   private renewEarly(book: LeaseBook, request: AdmissionRequest): void {
     if (book.refill) return;
     const open = book.open();
-    const granted = book.leases.reduce((n, l) => n + l.units, 0);
+    const granted = book.counted().reduce((n, l) => n + l.units, 0);
     if (granted === 0 || open > granted * this.options.renewAtShare) return;
     if (book.recentDemand() <= open) return;
     // A refusal here is not an answer to anyone; the next request that finds nothing asks again.
@@ -225,8 +236,7 @@ export class LeasePool {
     const outcome = this.calls.check({ ...request, leaseUnits: wanted }).then((grant) => {
       if (grant.allowed) {
         book.customerId = grant.customerId;
-        // Without a lease (a feature with nothing to meter) the answer admits this request only.
-        const units = grant.leaseId && grant.leaseUnits ? grant.leaseUnits : cost;
+        const units = grant.leaseId ? grant.leaseUnits || cost : Number.POSITIVE_INFINITY;
         const now = this.now();
         // Asked for before the customer's leases were dropped: nothing is admitted from it, and
         // the next sweep gives it back (it counts as too old).
@@ -258,6 +268,8 @@ export class LeasePool {
 function bookKey(request: AdmissionRequest): string {
   const scopes = [...(request.requiredScopes ?? [])].sort().join(',');
   return createHash('sha256')
-    .update(`${request.apiKey}\0${request.feature}\0${scopes}`)
+    .update(
+      `${request.apiKey}\0${request.feature}\0${scopes}\0${request.cost > 0 ? 'paid' : 'free'}`,
+    )
     .digest('base64url');
 }

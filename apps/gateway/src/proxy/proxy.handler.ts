@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import { apiKeyFrom } from '../auth/api-key';
 import { GatewayConfig } from '../config/gateway.config';
-import { EntitlementClient, EntitlementUnavailableError } from '../decisions/entitlement.client';
+import { EntitlementUnavailableError } from '../decisions/entitlement.client';
 import { LeasesService } from '../leases/leases.service';
 import { RateLimitState, rateLimitHeaders } from '../rate-limits/fixed-window-limiter';
 import { RateLimitsService } from '../rate-limits/rate-limits.service';
@@ -79,7 +79,6 @@ export class ProxyHandler {
 
   constructor(
     private readonly routes: RoutesService,
-    private readonly entitlement: EntitlementClient,
     private readonly leases: LeasesService,
     private readonly usage: UsagePublisher,
     private readonly rateLimits: RateLimitsService,
@@ -142,8 +141,7 @@ export class ProxyHandler {
         requestId: String(request.id),
         requiredScopes: route.scopes ?? [],
       };
-      // Metered requests are admitted from leases; the rest need a decision each.
-      decision = cost > 0 ? await this.leases.admit(ask) : await this.entitlement.check(ask);
+      decision = await this.leases.admit(ask);
     } catch (err) {
       if (!(err instanceof EntitlementUnavailableError)) throw err;
       this.logger.warn({ err: err.message, requestId: request.id }, 'entitlement unavailable');
