@@ -19,6 +19,12 @@ export function startDemoUpstream(
         res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"demo failure"}');
         return;
       }
+      if (req.url?.startsWith('/hop')) {
+        // Connection-specific fields of this hop, which a proxy must not pass on.
+        res.setHeader('connection', 'x-upstream-hop');
+        res.setHeader('x-upstream-hop', 'private');
+        res.setHeader('keep-alive', 'timeout=5');
+      }
       res.writeHead(200, { 'content-type': 'application/json', 'x-demo-upstream': 'yes' });
       res.end(
         JSON.stringify({
@@ -28,6 +34,7 @@ export function startDemoUpstream(
           customerId: req.headers['x-paygate-customer-id'] ?? null,
           requestId: req.headers['x-request-id'] ?? null,
           receivedBytes: Buffer.concat(chunks).length,
+          headers: req.headers,
         }),
       );
     });

@@ -2,7 +2,7 @@ import { DEAD_LETTER_HEADERS, TOPICS } from '@paygate/contracts';
 import { MessageProducer, createKafka } from '@paygate/messaging';
 import { testConfig } from '@paygate/testing';
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { DemoCustomer, seedDemoCustomer } from '../scripts/seed-demo';
 import { ADMIN_TOKEN, Stack, eventually, readTopicUntil } from './support/stack';
@@ -121,6 +121,50 @@ describe('paygate spine (e2e)', () => {
       expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
       expect(await response.json()).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
     }
+  });
+
+  it('passes no hop-by-hop field either way and adds Forwarded and X-Forwarded-*', async () => {
+    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 5, 'E2E hops');
+    // node:http, since fetch refuses to send connection-specific fields at all.
+    const { headers, body } = await new Promise<{ headers: IncomingHttpHeaders; body: Json }>(
+      (resolve, reject) => {
+        const req = httpRequest(
+          `${stack.url('gateway')}/demo/hop`,
+          {
+            headers: {
+              'x-api-key': customer.apiKey,
+              connection: 'keep-alive, x-client-hop',
+              'x-client-hop': 'private',
+              'keep-alive': 'timeout=5',
+              te: 'trailers',
+              'proxy-authorization': 'Basic cHJveHk6c2VjcmV0',
+              forwarded: 'for=192.0.2.60;proto=https',
+            },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({ headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString()) }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      },
+    );
+    const sent = body.headers as Record<string, string>;
+    for (const name of ['x-client-hop', 'keep-alive', 'te', 'proxy-authorization', 'x-api-key'])
+      expect(sent[name]).toBeUndefined();
+    expect(sent.forwarded).toMatch(
+      /^for=192\.0\.2\.60;proto=https, for=127\.0\.0\.1;proto=http;host="127\.0\.0\.1:\d+"$/,
+    );
+    expect(sent['x-forwarded-for']).toBe('127.0.0.1');
+    expect(sent['x-paygate-customer-id']).toBe(customer.customerId);
+    expect(headers['x-upstream-hop']).toBeUndefined();
+    // The gateway's own server may announce its own keep-alive; the upstream's is not passed.
+    expect(headers['keep-alive']).not.toBe('timeout=5');
+    expect(headers['x-demo-upstream']).toBe('yes');
   });
 
   it('gives the credit back when the upstream fails', async () => {

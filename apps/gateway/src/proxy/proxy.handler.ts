@@ -8,6 +8,7 @@ import { apiKeyFrom } from '../auth/api-key';
 import { GatewayConfig } from '../config/gateway.config';
 import { EntitlementUnavailableError } from '../decisions/entitlement.client';
 import { LeasesService } from '../leases/leases.service';
+import { forwardedHeader, withoutHopByHop } from './hop-by-hop';
 import { RateLimitState, rateLimitHeaders } from '../rate-limits/fixed-window-limiter';
 import { RateLimitsService } from '../rate-limits/rate-limits.service';
 import { requestCost } from '../routes/request-cost';
@@ -180,6 +181,8 @@ export class ProxyHandler {
       timeout: this.config.UPSTREAM_TIMEOUT_MS,
       rewriteRequestHeaders: (_req, headers) =>
         this.upstreamHeaders(request, headers, decision.customerId),
+      // The upstream's connection-specific fields describe its hop, not the caller's.
+      rewriteHeaders: (headers) => withoutHopByHop(headers),
       onResponse: (_req, res, upstream) => {
         stop();
         if (upstream.statusCode >= 500) {
@@ -225,7 +228,7 @@ export class ProxyHandler {
     headers: IncomingHttpHeaders,
     customerId: string,
   ): IncomingHttpHeaders {
-    const out: IncomingHttpHeaders = { ...headers };
+    const out: IncomingHttpHeaders = withoutHopByHop(headers);
     for (const name of CREDENTIAL_HEADERS) delete out[name];
     const priorFor = request.headers['x-forwarded-for'];
     out['x-forwarded-for'] = priorFor
@@ -233,6 +236,11 @@ export class ProxyHandler {
       : request.socket.remoteAddress;
     out['x-forwarded-proto'] = request.protocol;
     out['x-forwarded-host'] = request.headers.host;
+    out.forwarded = forwardedHeader(request.headers.forwarded, {
+      for: request.socket.remoteAddress,
+      proto: request.protocol,
+      host: request.headers.host,
+    });
     out['x-request-id'] = String(request.id);
     out['x-paygate-customer-id'] = customerId;
     return out;

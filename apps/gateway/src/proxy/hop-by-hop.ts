@@ -1,0 +1,54 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * Fields that describe one connection, not the message (RFC 9110 §7.6.1; Transfer-Encoding and
+ * Upgrade per RFC 9112), so a proxy must not forward them either way. Proxy-Authorization
+ * belongs to the hop that asked for it.
+ */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+]);
+
+/** The headers without hop-by-hop fields and without any field that Connection names. */
+export function withoutHopByHop<T extends IncomingHttpHeaders | Record<string, unknown>>(
+  headers: T,
+): T {
+  const named = new Set(
+    String(headers.connection ?? '')
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (!HOP_BY_HOP.has(lower) && !named.has(lower)) out[name] = value;
+  }
+  return out as T;
+}
+
+/** An RFC 7239 node: IPv6 addresses are bracketed and quoted. */
+function forwardedNode(address: string | undefined): string {
+  if (!address) return 'unknown';
+  return address.includes(':') ? `"[${address}]"` : address;
+}
+
+/** One `Forwarded` element (RFC 7239) for this hop, appended to what earlier proxies sent. */
+export function forwardedHeader(
+  prior: string | string[] | undefined,
+  hop: { for?: string; proto: string; host?: string },
+): string {
+  const params = [`for=${forwardedNode(hop.for)}`, `proto=${hop.proto}`];
+  if (hop.host) params.push(`host="${hop.host.replace(/["\\]/g, '')}"`);
+  const element = params.join(';');
+  const before = Array.isArray(prior) ? prior.join(', ') : prior;
+  return before ? `${before}, ${element}` : element;
+}
