@@ -27,6 +27,7 @@ export const STRIPE_WEBHOOK_SECRET = 'whsec_e2e_0123456789abcdef';
  */
 export class Stack {
   private readonly processes: { name: string; child: ChildProcess }[] = [];
+  private readonly envs = new Map<Service, Record<string, string>>();
 
   /** `label` prefixes the log files, so two stacks in one test keep separate logs. */
   constructor(
@@ -92,8 +93,10 @@ export class Stack {
       ROUTES_FILE: routesFile,
       USAGE_EVENT_SOURCE: 'paygate-gateway-e2e',
     };
-    for (const service of services)
-      this.spawn(service, `dist/apps/${service}/src/main.js`, { ...env[service], ...extraEnv });
+    for (const service of services) {
+      this.envs.set(service, { ...env[service], ...extraEnv });
+      this.spawn(service, `dist/apps/${service}/src/main.js`, this.envs.get(service)!);
+    }
     await Promise.all(services.map((s) => this.waitReady(s)));
   }
 
@@ -136,6 +139,14 @@ export class Stack {
       ...env,
     });
     await this.waitUntilReady(name, `http://127.0.0.1:${port}`);
+  }
+
+  /** Starts a service of this stack again, as it was started, after it was killed. */
+  async restart(service: Service): Promise<void> {
+    const env = this.envs.get(service);
+    if (!env) throw new Error(`${service} was not started by this stack`);
+    this.spawn(service, `dist/apps/${service}/src/main.js`, env);
+    await this.waitReady(service);
   }
 
   /** Kills a named process (SIGKILL by default: no shutdown hooks, like a crash). */

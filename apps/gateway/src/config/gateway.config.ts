@@ -71,6 +71,14 @@ export class GatewayConfig extends ServiceConfig {
   LEASE_MAX_AGE_MS: number = 10_000;
 
   /**
+   * Routes with `failurePolicy: open` keep admitting a key while the entitlement service is
+   * unreachable only if it was allowed this recently (and at most LEASE_MAX_UNITS units).
+   */
+  @IsInt()
+  @Min(0)
+  FAIL_OPEN_MAX_AGE_MS: number = 300_000;
+
+  /**
    * Consumer group for entitlement.changed (key revocations, plan changes drop leases at once).
    * Every replica needs its own: each must see every change.
    */

@@ -174,6 +174,37 @@ describe('LeasePool', () => {
     expect(checks).toHaveLength(3);
   });
 
+  it('fails open only for keys admitted lately, within a unit budget, reset by the next grant', async () => {
+    let now = 0;
+    const ledger = new FakeLedger(1);
+    let down = false;
+    const calls: LeaseCalls = {
+      check: (r) => (down ? Promise.reject(new Error('unavailable')) : ledger.check(r)),
+      release: (id, units) => ledger.release(id, units),
+    };
+    const pool = new LeasePool(calls, options, () => now);
+    const limits = { maxUnits: 2, maxAgeMs: 1000 };
+    expect(pool.admitFailingOpen(request(), limits)).toBeUndefined(); // never seen
+    expect((await pool.admit(request())).allowed).toBe(true);
+    down = true;
+    await expect(pool.admit(request())).rejects.toThrow('unavailable');
+    const open = pool.admitFailingOpen(request(), limits);
+    expect(open).toMatchObject({ allowed: true, customerId: 'cust-1', leaseId: '' });
+    expect(pool.admitFailingOpen(request(), limits)?.allowed).toBe(true);
+    expect(pool.admitFailingOpen(request(), limits)).toBeUndefined(); // budget of 2 spent
+    expect(pool.admitFailingOpen(request('pg_other'), limits)).toBeUndefined();
+    down = false;
+    ledger.available = 5;
+    expect((await pool.admit(request())).allowed).toBe(true);
+    now = 500;
+    expect(pool.admitFailingOpen(request(), limits)?.allowed).toBe(true); // budget reset
+    now = 2000;
+    expect(pool.admitFailingOpen(request(), limits)).toBeUndefined(); // too long ago
+    await pool.forgetCustomer('cust-1', 'api-key-revoked');
+    now = 0;
+    expect(pool.admitFailingOpen(request(), limits)).toBeUndefined(); // dropped with the key
+  });
+
   it('keeps keys apart and refuses each on its own', async () => {
     const ledger = new FakeLedger(2);
     const pool = new LeasePool(ledger, { ...options, maxUnits: 1 });

@@ -47,6 +47,10 @@ class LeaseBook {
   customerId?: string;
   /** Bumped when the book's leases are dropped: a grant asked for before is not kept. */
   generation = 0;
+  /** The last allowed answer and when it came, for the fail-open policy. */
+  lastGrant?: { grant: CheckResponse; at: number };
+  /** Units admitted without a lease while the service could not answer (reset by a grant). */
+  failOpenUnits = 0;
   lastActivity = 0;
   private windowStart = 0;
   private unitsThisWindow = 0;
@@ -176,6 +180,24 @@ export class LeasePool {
   }
 
   /**
+   * For a route that fails open, while the entitlement service cannot answer: admits a key
+   * that was allowed within `maxAgeMs`, up to `maxUnits` per key and feature until the service
+   * answers again. Nothing is reserved: the usage is charged when it arrives (possibly below
+   * zero, by at most those units). Undefined when the key is not known well enough.
+   */
+  admitFailingOpen(
+    request: AdmissionRequest,
+    limits: { maxUnits: number; maxAgeMs: number },
+  ): CheckResponse | undefined {
+    const book = this.books.get(bookKey(request));
+    const last = book?.lastGrant;
+    if (!book || !last || this.now() - last.at > limits.maxAgeMs) return undefined;
+    if (book.failOpenUnits + request.cost > limits.maxUnits) return undefined;
+    book.failOpenUnits += request.cost;
+    return { ...last.grant, leaseId: '', leaseUnits: 0 };
+  }
+
+  /**
    * Closes the books' leases. The books stay (requests may be waiting on them); a grant still
    * in flight is not kept (see refill).
    */
@@ -183,6 +205,7 @@ export class LeasePool {
     const due: Promise<number>[] = [];
     for (const book of books) {
       book.generation += 1;
+      book.lastGrant = undefined;
       for (const lease of [...book.leases]) due.push(this.close(book, lease, reason));
     }
     return (await Promise.all(due)).reduce((a, b) => a + b, 0);
@@ -236,6 +259,8 @@ export class LeasePool {
     const outcome = this.calls.check({ ...request, leaseUnits: wanted }).then((grant) => {
       if (grant.allowed) {
         book.customerId = grant.customerId;
+        book.failOpenUnits = 0;
+        if (book.generation === generation) book.lastGrant = { grant, at: this.now() };
         const units = grant.leaseId ? grant.leaseUnits || cost : Number.POSITIVE_INFINITY;
         const now = this.now();
         // Asked for before the customer's leases were dropped: nothing is admitted from it, and

@@ -18,6 +18,11 @@ const leaseUnits = counter(
   'Lease units granted to and returned by this replica',
   ['event'],
 );
+const failOpen = counter(
+  'paygate_gateway_fail_open_total',
+  'Requests of fail-open routes while the entitlement service could not answer, by outcome',
+  ['outcome'],
+);
 const heldUnits = gauge('paygate_gateway_lease_units_held', 'Lease units held and not yet used');
 
 /** The gateway's lease pool, wired to the entitlement service, swept and drained on shutdown. */
@@ -25,12 +30,14 @@ const heldUnits = gauge('paygate_gateway_lease_units_held', 'Lease units held an
 export class LeasesService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(LeasesService.name);
   private readonly pool: LeasePool;
+  private readonly failOpen: { maxUnits: number; maxAgeMs: number };
   private stopSweeps?: () => void;
 
   constructor(
     private readonly entitlement: EntitlementClient,
     @Inject(GatewayConfig) config: GatewayConfig,
   ) {
+    this.failOpen = { maxUnits: config.LEASE_MAX_UNITS, maxAgeMs: config.FAIL_OPEN_MAX_AGE_MS };
     this.pool = new LeasePool(
       {
         check: async (request) => {
@@ -78,6 +85,13 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
 
   admit(request: AdmissionRequest): Promise<CheckResponse> {
     return this.pool.admit(request);
+  }
+
+  /** See LeasePool.admitFailingOpen; bounded by LEASE_MAX_UNITS and FAIL_OPEN_MAX_AGE_MS. */
+  admitFailingOpen(request: AdmissionRequest): CheckResponse | undefined {
+    const admitted = this.pool.admitFailingOpen(request, this.failOpen);
+    failOpen.inc({ outcome: admitted ? 'admitted' : 'refused' });
+    return admitted;
   }
 
   /** Units of an admitted request that was not served; never lost if the call fails (TTL). */

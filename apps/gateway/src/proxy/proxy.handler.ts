@@ -142,7 +142,14 @@ export class ProxyHandler {
         requestId: String(request.id),
         requiredScopes: route.scopes ?? [],
       };
-      decision = await this.leases.admit(ask);
+      decision = await this.leases.admit(ask).catch((err: unknown) => {
+        const open =
+          err instanceof EntitlementUnavailableError && route.failurePolicy === 'open'
+            ? this.leases.admitFailingOpen(ask)
+            : undefined;
+        if (!open) throw err;
+        return open;
+      });
     } catch (err) {
       if (!(err instanceof EntitlementUnavailableError)) throw err;
       this.logger.warn({ err: err.message, requestId: request.id }, 'entitlement unavailable');

@@ -79,6 +79,15 @@ export class RouteDefinition {
   })
   hosts?: string[];
 
+  /**
+   * When the entitlement service cannot answer: `closed` (default) answers 503
+   * entitlement-unavailable; `open` keeps admitting keys it admitted lately, within a bounded
+   * number of units that are charged once the service is back (README, failure policy).
+   */
+  @IsOptional()
+  @IsIn(['closed', 'open'])
+  failurePolicy?: 'closed' | 'open';
+
   /** HTTP methods this route serves; all when absent. */
   @IsOptional()
   @IsArray()

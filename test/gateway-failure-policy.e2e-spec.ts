@@ -1,0 +1,100 @@
+import { writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { startDemoUpstream } from '../scripts/demo-upstream';
+import { seedDemoCustomer } from '../scripts/seed-demo';
+import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually } from './support/stack';
+
+/**
+ * The route failure policy while the entitlement service is down (killed, then restarted):
+ * `closed` answers 503 once its live lease is spent; `open` goes on for keys it admitted
+ * lately, within LEASE_MAX_UNITS units, and those units are charged when the service is back.
+ */
+describe('gateway failure policy (e2e)', () => {
+  const stack = new Stack(
+    {
+      entitlementHttp: 13801,
+      entitlementGrpc: 15851,
+      metering: 13802,
+      gateway: 18880,
+      upstream: 14800,
+    },
+    'failure-',
+  );
+  let upstream: { server: Server; hits: () => number };
+
+  beforeAll(async () => {
+    upstream = await startDemoUpstream(stack.ports.upstream);
+    const routes = join(ARTIFACTS, 'routes.failure-policy.json');
+    const target = `http://127.0.0.1:${stack.ports.upstream}`;
+    const route = (name: string, failurePolicy: string) => ({
+      name,
+      pathPrefix: `/${name}`,
+      upstream: target,
+      stripPrefix: true,
+      feature: 'requests',
+      cost: 1,
+      failurePolicy,
+    });
+    await stack.start(['entitlement', 'metering']);
+    writeFileSync(
+      routes,
+      JSON.stringify({ routes: [route('open', 'open'), route('closed', 'closed')] }),
+    );
+    await stack.start(['gateway'], { ROUTES_FILE: routes, LEASE_MAX_UNITS: '2' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack.stop();
+    await new Promise((resolve) => upstream?.server.close(resolve));
+  });
+
+  it('fails closed or open per route, and charges what it let through once the service is back', async () => {
+    const openCustomer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 10, 'Open');
+    const closedCustomer = await seedDemoCustomer(
+      stack.url('entitlement'),
+      ADMIN_TOKEN,
+      10,
+      'Closed',
+    );
+    const send = (path: string, apiKey: string) =>
+      fetch(`${stack.url('gateway')}${path}`, { headers: { 'x-api-key': apiKey } });
+    // While the service answers: each key gets a lease of two units and uses one.
+    expect((await send('/open/x', openCustomer.apiKey)).status).toBe(200);
+    expect((await send('/closed/x', closedCustomer.apiKey)).status).toBe(200);
+
+    await stack.kill('entitlement');
+    // The second unit of each lease is still good.
+    expect((await send('/open/x', openCustomer.apiKey)).status).toBe(200);
+    expect((await send('/closed/x', closedCustomer.apiKey)).status).toBe(200);
+    const closed = await send('/closed/x', closedCustomer.apiKey);
+    expect(closed.status).toBe(503);
+    expect(closed.headers.get('retry-after')).toBe('1');
+    expect(await closed.json()).toMatchObject({ code: 'ENTITLEMENT_UNAVAILABLE' });
+    // Open: a key admitted lately goes on, for at most LEASE_MAX_UNITS (2) units...
+    const open = [];
+    for (let i = 0; i < 3; i++) open.push((await send('/open/x', openCustomer.apiKey)).status);
+    expect(open).toEqual([200, 200, 503]);
+    // ...and a key it has never admitted does not.
+    expect((await send('/open/x', `pg_test_${'x'.repeat(32)}`)).status).toBe(503);
+
+    await stack.restart('entitlement');
+    // Two leased units and two let through unleased: 10 − 4, charged once, nothing reserved.
+    const balance = await eventually(
+      async () =>
+        (await (
+          await fetch(
+            `${stack.url('entitlement')}/v1/customers/${openCustomer.customerId}/balance`,
+            {
+              headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+            },
+          )
+        ).json()) as { available: number; reserved: number },
+      (b) => b.available === 6 && b.reserved === 0,
+      60_000,
+    );
+    expect(balance).toMatchObject({ available: 6, reserved: 0 });
+    const metrics = await (await fetch(`${stack.url('gateway')}/metrics`)).text();
+    expect(metrics).toMatch(/paygate_gateway_fail_open_total\{outcome="admitted"\} 2/);
+  }, 120_000);
+});
