@@ -14,6 +14,11 @@ export function startDemoUpstream(
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      // A slow upstream, for timeouts: /slow answers after two seconds.
+      if (req.url?.startsWith('/slow')) {
+        setTimeout(() => res.writeHead(200).end('{"slow":true}'), 2000).unref();
+        return;
+      }
       hits += 1;
       if (req.url?.startsWith('/fail')) {
         res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"demo failure"}');

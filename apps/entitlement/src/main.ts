@@ -14,7 +14,10 @@ import swaggerMetadata from './swagger-metadata';
 async function bootstrap(): Promise<void> {
   const config = loadConfig(EntitlementConfig);
   // Raw bodies are kept so webhook signatures can be verified over the exact bytes.
-  const app = await createHttpApp(EntitlementModule.forRoot(config), { rawBody: true });
+  const app = await createHttpApp(EntitlementModule.forRoot(config), {
+    rawBody: true,
+    problemStatuses: config.PROBLEM_STATUSES,
+  });
   // gRPC edge: validation and error mapping live in its controller, not in the HTTP filter.
   app.connectMicroservice<MicroserviceOptions>({
     transport: Transport.GRPC,

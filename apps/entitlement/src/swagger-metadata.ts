@@ -57,6 +57,12 @@ export default async () => {
               id: { required: true, type: () => String },
               name: { required: true, type: () => String },
               email: { required: true, type: () => String, nullable: true },
+              blocked: {
+                required: true,
+                type: () => Boolean,
+                description:
+                  'Blocked by an operator: every request is refused with 403 forbidden (paying does not help).',
+              },
               createdAt: { required: true, type: () => Date },
             },
           },
@@ -127,6 +133,7 @@ export default async () => {
                 enum: [
                   'trialing',
                   'active',
+                  'incomplete',
                   'past_due',
                   'unpaid',
                   'suspended',
@@ -172,6 +179,12 @@ export default async () => {
             UpdateCustomerDto: {
               name: { required: false, type: () => String, minLength: 1, maxLength: 200 },
               email: { required: false, type: () => String, format: 'email' },
+              blocked: {
+                required: false,
+                type: () => Boolean,
+                description:
+                  'Blocks (true) or unblocks (false) every request of the customer: 403 forbidden.',
+              },
             },
             ListCustomersDto: {
               after: {
@@ -247,6 +260,7 @@ export default async () => {
                 enum: [
                   'trialing',
                   'active',
+                  'incomplete',
                   'past_due',
                   'unpaid',
                   'suspended',
@@ -274,6 +288,7 @@ export default async () => {
                 enum: [
                   'trialing',
                   'active',
+                  'incomplete',
                   'past_due',
                   'unpaid',
                   'suspended',

@@ -13,6 +13,7 @@ async function bootstrap(): Promise<void> {
   const app = await createHttpApp(GatewayModule.forRoot(config), {
     bodyLimit: config.BODY_LIMIT_BYTES,
     rawBodies: true,
+    problemStatuses: config.PROBLEM_STATUSES,
   });
   const fastify = app.getHttpAdapter().getInstance();
   // Keep-alive connection pools to the upstreams (undici).

@@ -12,6 +12,7 @@ async function bootstrap(): Promise<void> {
   if (windows) throw new ConfigError(`Invalid configuration:\n  ${windows}`);
   const app = await createHttpApp(MeteringModule.forRoot(config), {
     jsonContentTypes: [CLOUDEVENTS_JSON, CLOUDEVENTS_BATCH_JSON],
+    problemStatuses: config.PROBLEM_STATUSES,
   });
   await serveOpenApi(app, {
     title: 'paygate metering',

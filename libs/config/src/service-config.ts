@@ -15,6 +15,10 @@ export class ServiceConfig {
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
   LOG_LEVEL: string = 'info';
+
+  /** Per-deployment problem statuses, e.g. "feature-not-in-plan=403" (ARCHITECTURE.md §3). */
+  @IsString()
+  PROBLEM_STATUSES: string = '';
 }
 
 /** Services that own a database schema and serve an operator API. */

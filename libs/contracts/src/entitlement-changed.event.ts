@@ -5,6 +5,7 @@
  */
 export const ENTITLEMENT_CHANGE_REASONS = [
   'customer-created',
+  'customer-changed',
   'subscription-created',
   'subscription-changed',
   'credits-granted',

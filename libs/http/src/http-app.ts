@@ -2,7 +2,11 @@ import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { REQUEST_ID_HEADER, httpRequestDuration, requestIdFor } from '@paygate/observability';
-import { ProblemDetailsFilter, problemValidationPipe } from '@paygate/problem-details';
+import {
+  ProblemDetailsFilter,
+  problemValidationPipe,
+  setProblemStatuses,
+} from '@paygate/problem-details';
 import { Logger } from 'nestjs-pino';
 
 export interface HttpAppOptions {
@@ -17,6 +21,8 @@ export interface HttpAppOptions {
   rawBody?: boolean;
   /** More media types parsed as JSON, like application/cloudevents+json. */
   jsonContentTypes?: string[];
+  /** PROBLEM_STATUSES of the service's config (see setProblemStatuses). */
+  problemStatuses?: string;
 }
 
 /**
@@ -28,6 +34,7 @@ export async function createHttpApp(
   module: Type<unknown> | DynamicModule,
   options: HttpAppOptions = {},
 ): Promise<NestFastifyApplication> {
+  setProblemStatuses(options.problemStatuses ?? '');
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     genReqId: requestIdFor,

@@ -1,4 +1,11 @@
-export { PROBLEM_REGISTRY, PROBLEM_TYPE_BASE, upperSnake, renderDetail } from './problem-registry';
+export {
+  PROBLEM_REGISTRY,
+  PROBLEM_TYPE_BASE,
+  upperSnake,
+  renderDetail,
+  problemStatus,
+  setProblemStatuses,
+} from './problem-registry';
 export type { ProblemDefinition } from './problem-registry';
 export { ProblemException, buildProblem, problemLanguage, PROBLEM_CONTENT_TYPE } from './problem';
 export { negotiateLanguage } from './language';

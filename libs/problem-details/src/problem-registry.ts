@@ -7,6 +7,36 @@ export interface ProblemDefinition {
   detail: string;
 }
 
+const statusOverrides = new Map<ProblemCode, number>();
+
+/** The HTTP status a code answers with in this deployment. */
+export function problemStatus(code: ProblemCode): number {
+  return statusOverrides.get(code) ?? PROBLEM_REGISTRY[code].status;
+}
+
+/**
+ * Per-deployment statuses (ARCHITECTURE.md §3), e.g. "feature-not-in-plan=403": some
+ * operators answer 403 where paygate's default is 402. Throws, naming the entry, on an
+ * unknown code or a status outside 400–599; an empty spec restores the defaults.
+ */
+export function setProblemStatuses(spec: string): void {
+  const parsed = new Map<ProblemCode, number>();
+  for (const entry of spec
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const [code, status] = entry.split('=').map((p) => p.trim());
+    if (!(code in PROBLEM_REGISTRY))
+      throw new Error(`PROBLEM_STATUSES: "${entry}" names no problem code`);
+    const value = Number(status);
+    if (!Number.isInteger(value) || value < 400 || value > 599)
+      throw new Error(`PROBLEM_STATUSES: "${entry}" needs a status from 400 to 599`);
+    parsed.set(code as ProblemCode, value);
+  }
+  statusOverrides.clear();
+  for (const [code, status] of parsed) statusOverrides.set(code, status);
+}
+
 /** Base of every problem `type` URI; a problem's type is `${PROBLEM_TYPE_BASE}${code}`. */
 export const PROBLEM_TYPE_BASE = 'https://paygate.dev/problems/';
 

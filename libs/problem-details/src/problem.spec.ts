@@ -1,6 +1,11 @@
 import { PROBLEM_CODES } from '@paygate/contracts';
 import { buildProblem } from './problem';
-import { PROBLEM_REGISTRY, upperSnake } from './problem-registry';
+import {
+  PROBLEM_REGISTRY,
+  problemStatus,
+  setProblemStatuses,
+  upperSnake,
+} from './problem-registry';
 
 describe('problem details', () => {
   it('defines every contract code with an HTTP error status', () => {
@@ -52,5 +57,25 @@ describe('problem details', () => {
 
   it('writes codes in UPPER_SNAKE for clients', () => {
     expect(upperSnake('subscription-past-due')).toBe('SUBSCRIPTION_PAST_DUE');
+  });
+});
+
+describe('per-deployment problem statuses', () => {
+  afterEach(() => setProblemStatuses(''));
+
+  it('answers a code with the status the deployment chose, and restores the defaults', () => {
+    setProblemStatuses('feature-not-in-plan=403, quota-exhausted = 403');
+    const context = { instance: '/x', requestId: 'r' };
+    expect(buildProblem({ code: 'feature-not-in-plan' }, context).status).toBe(403);
+    expect(buildProblem({ code: 'quota-exhausted' }, context).status).toBe(403);
+    expect(buildProblem({ code: 'insufficient-credits' }, context).status).toBe(402);
+    setProblemStatuses('');
+    expect(buildProblem({ code: 'feature-not-in-plan' }, context).status).toBe(402);
+  });
+
+  it('refuses unknown codes and statuses outside 400–599, naming the entry', () => {
+    expect(() => setProblemStatuses('no-such-code=403')).toThrow(/"no-such-code=403" names no/);
+    expect(() => setProblemStatuses('forbidden=302')).toThrow(/"forbidden=302" needs a status/);
+    expect(problemStatus('forbidden')).toBe(403);
   });
 });

@@ -1,5 +1,11 @@
 import type { ProblemCode } from '@paygate/contracts';
-import { PROBLEM_REGISTRY, PROBLEM_TYPE_BASE, renderDetail, upperSnake } from './problem-registry';
+import {
+  PROBLEM_REGISTRY,
+  PROBLEM_TYPE_BASE,
+  problemStatus,
+  renderDetail,
+  upperSnake,
+} from './problem-registry';
 import { PROBLEM_TRANSLATIONS, ProblemLanguage } from './translations';
 
 /** RFC 9457 problem details body, with paygate's extension members. */
@@ -52,7 +58,7 @@ export function buildProblem(
   return {
     type: `${PROBLEM_TYPE_BASE}${input.code}`,
     title: definition.title,
-    status: definition.status,
+    status: problemStatus(input.code),
     detail: input.detail ?? renderDetail(definition.detail, extensions),
     instance: context.instance,
     code: upperSnake(input.code),

@@ -1,5 +1,5 @@
 import { PageQueryDto } from '@paygate/http';
-import { IsEmail, IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { IsBoolean, IsEmail, IsOptional, IsString, IsUUID, Length } from 'class-validator';
 
 export class CreateCustomerDto {
   @IsString()
@@ -20,6 +20,11 @@ export class UpdateCustomerDto {
   @IsOptional()
   @IsEmail()
   email?: string;
+
+  /** Blocks (true) or unblocks (false) every request of the customer: 403 forbidden. */
+  @IsOptional()
+  @IsBoolean()
+  blocked?: boolean;
 }
 
 export class ListCustomersDto extends PageQueryDto {

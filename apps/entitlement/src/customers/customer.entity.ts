@@ -11,6 +11,10 @@ export class Customer {
   @Column('text', { nullable: true })
   email!: string | null;
 
+  /** Blocked by an operator: every request is refused with 403 forbidden (paying does not help). */
+  @Column('boolean', { default: false })
+  blocked!: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

@@ -29,10 +29,19 @@ export class CustomersService {
   }
 
   async update(id: string, dto: UpdateCustomerDto): Promise<Customer> {
-    const customer = await this.get(id);
-    if (dto.name !== undefined) customer.name = dto.name;
-    if (dto.email !== undefined) customer.email = dto.email;
-    return this.dataSource.getRepository(Customer).save(customer);
+    return this.dataSource.transaction(async (manager) => {
+      const repo = manager.getRepository(Customer);
+      const customer = await repo.findOneBy({ id });
+      if (!customer) throw new DomainError('not-found', `Customer ${id} does not exist.`);
+      if (dto.name !== undefined) customer.name = dto.name;
+      if (dto.email !== undefined) customer.email = dto.email;
+      if (dto.blocked !== undefined && dto.blocked !== customer.blocked) {
+        customer.blocked = dto.blocked;
+        // Gateways drop what they keep for the customer, so the block holds within a second.
+        await this.changes.record(manager, customer.id, 'customer-changed');
+      }
+      return repo.save(customer);
+    });
   }
 
   /** Pages in id order (ids are random, so the order is stable, not chronological). */

@@ -13,6 +13,8 @@ import { CreditGrants1764100000003 } from './migrations/1764100000003-credit-gra
 import { IdempotencyKeys1764100000004 } from './migrations/1764100000004-idempotency-keys';
 import { WebhookDeliveries1764100000005 } from './migrations/1764100000005-webhook-deliveries';
 import { MultiUnitLeases1764300000000 } from './migrations/1764300000000-multi-unit-leases';
+import { SubscriptionIncomplete1764300000001 } from './migrations/1764300000001-subscription-incomplete';
+import { CustomerBlocked1764300000002 } from './migrations/1764300000002-customer-blocked';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -32,6 +34,8 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       WebhookDeliveries1764100000005,
       AnnounceCustomers1764200000000,
       MultiUnitLeases1764300000000,
+      SubscriptionIncomplete1764300000001,
+      CustomerBlocked1764300000002,
     ],
   });
 }

@@ -21,6 +21,7 @@ import { usageWindow } from './usage-window';
 
 interface KeyRow {
   customer_id: string;
+  blocked: boolean;
   scopes: string[];
   revoked_at: Date | null;
   expires_at: Date | null;
@@ -80,7 +81,9 @@ export class CheckUseCase {
 
   async execute(input: CheckInput): Promise<Decision> {
     const [key]: KeyRow[] = await this.dataSource.query(
-      `SELECT "customer_id", "scopes", "revoked_at", "expires_at" FROM "entitlement"."api_keys" WHERE "key_hash" = $1`,
+      `SELECT k."customer_id", k."scopes", k."revoked_at", k."expires_at", c."blocked"
+       FROM "entitlement"."api_keys" k JOIN "entitlement"."customers" c ON c."id" = k."customer_id"
+       WHERE k."key_hash" = $1`,
       [hashApiKey(input.apiKey)],
     );
     const now = this.clock.now();
@@ -88,7 +91,7 @@ export class CheckUseCase {
       return { allowed: false, denial: { code: 'unauthenticated' } };
     }
     const customerId = key.customer_id;
-    if (!input.requiredScopes.every((s) => key.scopes.includes(s))) {
+    if (key.blocked || !input.requiredScopes.every((s) => key.scopes.includes(s))) {
       return { allowed: false, customerId, denial: { code: 'forbidden' } };
     }
     const subscription = await this.subscriptions.current(customerId);

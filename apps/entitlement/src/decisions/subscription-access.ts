@@ -10,6 +10,8 @@ export function accessDeniedBy(status: SubscriptionStatus): ProblemCode | null {
     case 'trialing':
     case 'active':
       return null;
+    case 'incomplete':
+      return 'payment-pending';
     case 'past_due':
       return 'subscription-past-due';
     case 'unpaid':

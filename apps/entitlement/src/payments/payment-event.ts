@@ -5,6 +5,7 @@
 export type PaymentEvent =
   | { kind: 'invoice-paid'; subscriptionId: string }
   | { kind: 'payment-failed'; subscriptionId: string }
+  | { kind: 'payment-pending'; subscriptionId: string }
   | { kind: 'subscription-deleted'; subscriptionId: string }
   | { kind: 'credits-purchased'; customerId: string; credits: number };
 

@@ -8,6 +8,7 @@ import { ProviderEvent } from './payment-event';
 const STATUS_AFTER: Record<string, SubscriptionStatus> = {
   'invoice-paid': 'active',
   'payment-failed': 'past_due',
+  'payment-pending': 'incomplete',
   'subscription-deleted': 'canceled',
 };
 

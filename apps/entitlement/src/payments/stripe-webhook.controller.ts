@@ -32,6 +32,8 @@ export function toPaymentEvent(event: Stripe.Event): PaymentEvent | undefined {
       return valid(subscriptionId) ? { kind: 'invoice-paid', subscriptionId } : undefined;
     case 'invoice.payment_failed':
       return valid(subscriptionId) ? { kind: 'payment-failed', subscriptionId } : undefined;
+    case 'invoice.payment_action_required':
+      return valid(subscriptionId) ? { kind: 'payment-pending', subscriptionId } : undefined;
     case 'customer.subscription.deleted':
       return valid(subscriptionId) ? { kind: 'subscription-deleted', subscriptionId } : undefined;
     case 'checkout.session.completed': {

@@ -31,7 +31,7 @@ interface Row {
 }
 
 /** Statuses whose period keeps rolling; the others have ended or wait for an operator. */
-const ROLLING: SubscriptionStatus[] = ['trialing', 'active', 'past_due'];
+const ROLLING: SubscriptionStatus[] = ['trialing', 'active', 'incomplete', 'past_due'];
 
 /**
  * A customer's current subscription, with its period brought up to date first. The roll is

@@ -10,6 +10,8 @@ import {
 export const SUBSCRIPTION_STATUSES = [
   'trialing',
   'active',
+  // The first payment (or a payment needing the customer's action) is being processed.
+  'incomplete',
   'past_due',
   'unpaid',
   'suspended',

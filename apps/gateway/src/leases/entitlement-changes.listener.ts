@@ -14,6 +14,7 @@ import { LeasesService } from './leases.service';
 /** Changes after which leases already granted may no longer be right for the customer. */
 const INVALIDATING: ReadonlySet<EntitlementChangeReason> = new Set([
   'api-key-revoked',
+  'customer-changed',
   'subscription-changed',
   'subscription-created',
 ]);

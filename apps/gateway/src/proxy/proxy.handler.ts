@@ -67,6 +67,8 @@ function rateLimited(feature: string, state: RateLimitState): ProblemInput {
   };
 }
 
+const PAYMENT_PENDING_RETRY_AFTER_SECONDS = 30;
+
 /** Headers that identify the caller to paygate and must not reach the upstream. */
 const CREDENTIAL_HEADERS = ['authorization', 'x-api-key'];
 
@@ -268,6 +270,10 @@ export class ProxyHandler {
     if (d.code === 'unauthenticated') return this.unauthenticated();
     return {
       code: d.code,
+      // A payment being processed settles within seconds to minutes: worth asking again.
+      ...(d.code === 'payment-pending'
+        ? { headers: { 'retry-after': String(PAYMENT_PENDING_RETRY_AFTER_SECONDS) } }
+        : {}),
       extensions: {
         link: d.link,
         plan: d.plan,

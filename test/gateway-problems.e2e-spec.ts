@@ -1,0 +1,227 @@
+import { writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { startDemoUpstream } from '../scripts/demo-upstream';
+import { DemoCustomer, seedDemoCustomer } from '../scripts/seed-demo';
+import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually } from './support/stack';
+
+// Problem bodies are checked with matchers, so they are left untyped here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+/**
+ * Every problem the gateway answers (ARCHITECTURE.md §3), each through a real request, with
+ * its status, code and headers. (429 is in rate-limits, 503 entitlement-unavailable in
+ * failure-policy, 400 validation-failed in gateway-routes, 503 service-unavailable in the
+ * usage publisher's unit test: Kafka would have to refuse usage for a while.)
+ */
+describe('gateway problems (e2e)', () => {
+  const stack = new Stack(
+    {
+      entitlementHttp: 13901,
+      entitlementGrpc: 15951,
+      metering: 13902,
+      gateway: 18980,
+      upstream: 14900,
+    },
+    'problems-',
+  );
+  const overridden = 18981;
+  let upstream: { server: Server; hits: () => number };
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+  const operator = async (method: string, path: string, body?: unknown): Promise<Json> => {
+    const response = await fetch(`${stack.url('entitlement')}${path}`, {
+      method,
+      headers: admin,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status}`);
+    return response.status === 204 ? undefined : response.json();
+  };
+  const customer = (name: string, credits = 10) =>
+    seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, credits, name);
+  const call = (
+    path: string,
+    apiKey?: string,
+    init: RequestInit = {},
+    base = stack.url('gateway'),
+  ) =>
+    fetch(`${base}${path}`, {
+      ...init,
+      headers: { ...(apiKey ? { 'x-api-key': apiKey } : {}), ...(init.headers ?? {}) },
+    });
+
+  /** Answers as a problem with this status and code; returns the response for more checks. */
+  async function expectProblem(response: Response, status: number, code: string): Promise<Json> {
+    expect({
+      status: response.status,
+      code: ((await response.clone().json()) as Json).code,
+    }).toEqual({
+      status,
+      code,
+    });
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(response.headers.get('x-request-id')).toBeTruthy();
+    return response.json();
+  }
+
+  beforeAll(async () => {
+    upstream = await startDemoUpstream(stack.ports.upstream);
+    const target = `http://127.0.0.1:${stack.ports.upstream}`;
+    const routes = join(ARTIFACTS, 'routes.problems.json');
+    const route = (name: string, extra: object = {}) => ({
+      name,
+      pathPrefix: `/${name}`,
+      upstream: target,
+      stripPrefix: true,
+      feature: 'requests',
+      cost: 1,
+      ...extra,
+    });
+    writeFileSync(
+      routes,
+      JSON.stringify({
+        routes: [
+          route('demo'),
+          route('scoped', { scopes: ['admin'] }),
+          route('premium', { feature: 'premium' }),
+          route('getonly', { methods: ['GET'] }),
+          // Nothing listens on port 9 here: the connection is refused.
+          route('dead', { upstream: 'http://127.0.0.1:9' }),
+          route('slow', { stripPrefix: false }),
+        ],
+      }),
+    );
+    const env = { ROUTES_FILE: routes, BODY_LIMIT_BYTES: '1024', UPSTREAM_TIMEOUT_MS: '500' };
+    await stack.start(['entitlement', 'metering', 'gateway'], env);
+    await stack.startInstance('gateway-403', 'gateway', overridden, {
+      ...env,
+      ENTITLEMENT_GRPC_URL: `127.0.0.1:${stack.ports.entitlementGrpc}`,
+      PROBLEM_STATUSES: 'feature-not-in-plan=403',
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack.stop();
+    await new Promise((resolve) => upstream?.server.close(resolve));
+  });
+
+  it('401 unauthenticated, with WWW-Authenticate', async () => {
+    const response = await call('/demo/x');
+    await expectProblem(response, 401, 'UNAUTHENTICATED');
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="paygate"');
+  });
+
+  it('403 forbidden: a key without the route scope, and a customer an operator blocked', async () => {
+    const scoped = await customer('Scopes');
+    await expectProblem(await call('/scoped/x', scoped.apiKey), 403, 'FORBIDDEN');
+    const blocked = await customer('Blocked');
+    expect((await call('/demo/x', blocked.apiKey)).status).toBe(200);
+    await operator('PATCH', `/v1/customers/${blocked.customerId}`, { blocked: true });
+    // Within a second the gateway drops what it kept for the customer.
+    const refused = await eventually(
+      () => call('/demo/x', blocked.apiKey),
+      (r) => r.status === 403,
+      5_000,
+    );
+    await expectProblem(refused, 403, 'FORBIDDEN');
+    await operator('PATCH', `/v1/customers/${blocked.customerId}`, { blocked: false });
+    await eventually(
+      async () => (await call('/demo/x', blocked.apiKey)).status,
+      (s) => s === 200,
+      5_000,
+    );
+  });
+
+  it.each([
+    ['canceled', 'SUBSCRIPTION_EXPIRED'],
+    ['suspended', 'ACCOUNT_SUSPENDED'],
+    ['incomplete', 'PAYMENT_PENDING'],
+  ])('402 for a %s subscription: %s, with the link', async (status, code) => {
+    const c: DemoCustomer = await customer(`Status ${status}`);
+    await operator('PATCH', `/v1/subscriptions/${c.subscriptionId}`, { status });
+    const problem = await expectProblem(await call('/demo/x', c.apiKey), 402, code);
+    expect(problem).toMatchObject({ plan: 'pay-as-you-go' });
+    expect(problem.link).toContain(c.customerId);
+  });
+
+  it('402 payment-pending says when to ask again (Retry-After)', async () => {
+    const c = await customer('Pending');
+    await operator('PATCH', `/v1/subscriptions/${c.subscriptionId}`, { status: 'incomplete' });
+    const response = await call('/demo/x', c.apiKey);
+    await expectProblem(response, 402, 'PAYMENT_PENDING');
+    expect(response.headers.get('retry-after')).toBe('30');
+  });
+
+  it('402 quota-exhausted with the numbers, under a plan that blocks past its included units', async () => {
+    const plan = await operator('POST', '/v1/plans', {
+      key: `blocking-${Date.now()}`,
+      name: 'Blocking',
+      features: [
+        {
+          key: 'requests',
+          kind: 'metered',
+          meterKey: 'api_requests',
+          includedUnits: 2,
+          limitPolicy: 'block',
+          unitPrice: 0,
+        },
+      ],
+    });
+    const c = await operator('POST', '/v1/customers', { name: 'Quota' });
+    await operator('POST', `/v1/customers/${c.id}/subscriptions`, {
+      planId: plan.id,
+      status: 'active',
+    });
+    const key = await operator('POST', `/v1/customers/${c.id}/api-keys`, { name: 'e2e' });
+    expect((await call('/demo/x', key.key)).status).toBe(200);
+    expect((await call('/demo/x', key.key)).status).toBe(200);
+    const problem = await expectProblem(await call('/demo/x', key.key), 402, 'QUOTA_EXHAUSTED');
+    expect(problem).toMatchObject({ feature: 'requests', limit: 2, used: 2 });
+    expect(problem.resetsAt).toEqual(expect.any(String));
+  });
+
+  it('402 feature-not-in-plan, or 403 where the deployment says so (PROBLEM_STATUSES)', async () => {
+    const c = await customer('Premium');
+    const problem = await expectProblem(
+      await call('/premium/x', c.apiKey),
+      402,
+      'FEATURE_NOT_IN_PLAN',
+    );
+    expect(problem).toMatchObject({ feature: 'premium', plan: 'pay-as-you-go' });
+    const base = `http://127.0.0.1:${overridden}`;
+    await expectProblem(await call('/premium/x', c.apiKey, {}, base), 403, 'FEATURE_NOT_IN_PLAN');
+  });
+
+  it('404 not-found and 405 method-not-allowed with Allow', async () => {
+    const c = await customer('Routes');
+    await expectProblem(await call('/nowhere', c.apiKey), 404, 'NOT_FOUND');
+    const response = await call('/getonly/x', c.apiKey, { method: 'POST', body: '{}' });
+    await expectProblem(response, 405, 'METHOD_NOT_ALLOWED');
+    expect(response.headers.get('allow')).toBe('GET');
+  });
+
+  it('413 payload-too-large past BODY_LIMIT_BYTES, without charging', async () => {
+    const c = await customer('Large', 3);
+    const response = await call('/demo/x', c.apiKey, {
+      method: 'POST',
+      body: 'x'.repeat(2048),
+      headers: { 'content-type': 'text/plain' },
+    });
+    const problem = await expectProblem(response, 413, 'PAYLOAD_TOO_LARGE');
+    expect(problem.limit).toBe(1024);
+  });
+
+  it('502 upstream-unavailable and 504 upstream-timeout give the units back', async () => {
+    const c = await customer('Upstreams', 2);
+    await expectProblem(await call('/dead/x', c.apiKey), 502, 'UPSTREAM_UNAVAILABLE');
+    await expectProblem(await call('/slow/x', c.apiKey), 504, 'UPSTREAM_TIMEOUT');
+    // Neither request was served, so both units are still the customer's.
+    const balance = await eventually(
+      () => operator('GET', `/v1/customers/${c.customerId}/balance`),
+      (b) => b.available === 2,
+      10_000,
+    );
+    expect(balance).toMatchObject({ available: 2, reserved: 0 });
+  });
+});
