@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { request as httpRequest, type Server } from 'node:http';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { DemoCustomer, seedDemoCustomer } from '../scripts/seed-demo';
@@ -210,6 +211,44 @@ describe('gateway problems (e2e)', () => {
     });
     const problem = await expectProblem(response, 413, 'PAYLOAD_TOO_LARGE');
     expect(problem.limit).toBe(1024);
+    // Without Content-Length (chunked) the body is measured as it streams.
+    const chunked = await new Promise<{ status: number; body: Json }>((resolve, reject) => {
+      const req = httpRequest(`${stack.url('gateway')}/demo/x`, {
+        method: 'POST',
+        headers: { 'x-api-key': c.apiKey, 'content-type': 'text/plain' },
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(Buffer.concat(chunks).toString()),
+          }),
+        );
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 4; i++) req.write('y'.repeat(1000));
+      req.end();
+    });
+    expect(chunked.status).toBe(413);
+    expect(chunked.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', limit: 1024 });
+    // A small chunked body goes through.
+    const small = await call('/demo/x', c.apiKey, {
+      method: 'POST',
+      body: Readable.from([Buffer.from('hello')]) as unknown as RequestInit['body'],
+      headers: { 'content-type': 'text/plain' },
+      duplex: 'half',
+    } as RequestInit);
+    expect(small.status).toBe(200);
+    expect(((await small.json()) as Json).receivedBytes).toBe(5);
+    // Nothing was charged for the refused bodies.
+    const balance = await eventually(
+      () => operator('GET', `/v1/customers/${c.customerId}/balance`),
+      (b) => b.available === 2,
+      10_000,
+    );
+    expect(balance.available).toBe(2);
   });
 
   it('502 upstream-unavailable and 504 upstream-timeout give the units back', async () => {

@@ -4,10 +4,12 @@ import { counter, histogram } from '@paygate/observability';
 import { ProblemInput, sendProblem } from '@paygate/problem-details';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { apiKeyFrom } from '../auth/api-key';
 import { GatewayConfig } from '../config/gateway.config';
 import { EntitlementUnavailableError } from '../decisions/entitlement.client';
 import { LeasesService } from '../leases/leases.service';
+import { BodyLimit } from './body-limit';
 import { forwardedHeader, withoutHopByHop } from './hop-by-hop';
 import { RateLimitState, rateLimitHeaders } from '../rate-limits/fixed-window-limiter';
 import { RateLimitsService } from '../rate-limits/rate-limits.service';
@@ -68,6 +70,9 @@ function rateLimited(feature: string, state: RateLimitState): ProblemInput {
 }
 
 const PAYMENT_PENDING_RETRY_AFTER_SECONDS = 30;
+
+const isStream = (body: unknown): body is Readable =>
+  typeof (body as Readable | undefined)?.pipe === 'function';
 
 /** Headers that identify the caller to paygate and must not reach the upstream. */
 const CREDENTIAL_HEADERS = ['authorization', 'x-api-key'];
@@ -186,6 +191,13 @@ export class ProxyHandler {
     cost: number,
   ): void {
     const stop = upstreamLatency.startTimer({ route: route.name });
+    // A body without Content-Length is measured as it streams through.
+    let limiter: BodyLimit | undefined;
+    if (request.headers['content-length'] === undefined && isStream(request.body)) {
+      limiter = new BodyLimit(this.config.BODY_LIMIT_BYTES);
+      request.body.on('error', (err) => limiter?.destroy(err));
+      request.body = request.body.pipe(limiter);
+    }
     reply.from(this.routes.upstreamUrl(route, request.url), {
       timeout: this.config.UPSTREAM_TIMEOUT_MS,
       rewriteRequestHeaders: (_req, headers) =>
@@ -220,6 +232,12 @@ export class ProxyHandler {
       onError: (res, { error }) => {
         stop();
         this.giveBack(decision.leaseId, cost, `upstream error: ${error.message}`);
+        if (limiter?.exceeded) {
+          return this.refuse(request, res as unknown as FastifyReply, route.name, {
+            code: 'payload-too-large',
+            extensions: { limit: this.config.BODY_LIMIT_BYTES },
+          });
+        }
         const timedOut = (error as { statusCode?: number }).statusCode === 504;
         this.logger.warn(
           { err: error.message, requestId: request.id, route: route.name },
