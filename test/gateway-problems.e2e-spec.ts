@@ -90,6 +90,7 @@ describe('gateway problems (e2e)', () => {
           // Nothing listens on port 9 here: the connection is refused.
           route('dead', { upstream: 'http://127.0.0.1:9' }),
           route('slow', { stripPrefix: false }),
+          route('metered5xx', { meterUpstreamErrors: true }),
         ],
       }),
     );
@@ -249,6 +250,30 @@ describe('gateway problems (e2e)', () => {
       10_000,
     );
     expect(balance.available).toBe(2);
+  });
+
+  it('meters an upstream 5xx only on a route that says so (meterUpstreamErrors)', async () => {
+    const c = await customer('Upstream errors', 3);
+    expect((await call('/demo/fail', c.apiKey)).status).toBe(503);
+    expect((await call('/metered5xx/fail', c.apiKey)).status).toBe(503);
+    const usage = await eventually(
+      async () =>
+        (await (
+          await fetch(
+            `${stack.url('metering')}/v1/usage?customerId=${c.customerId}&meterKey=api_requests`,
+            { headers: admin },
+          )
+        ).json()) as Json,
+      (u) => u.total.value >= 1,
+      30_000,
+    );
+    expect(usage.total).toEqual({ value: 1, events: 1 });
+    const balance = await eventually(
+      () => operator('GET', `/v1/customers/${c.customerId}/balance`),
+      (b) => b.available === 2 && b.reserved === 0,
+      30_000,
+    );
+    expect(balance).toMatchObject({ available: 2, reserved: 0 });
   });
 
   it('502 upstream-unavailable and 504 upstream-timeout give the units back', async () => {

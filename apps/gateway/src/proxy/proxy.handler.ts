@@ -206,7 +206,7 @@ export class ProxyHandler {
       rewriteHeaders: (headers) => withoutHopByHop(headers),
       onResponse: (_req, res, upstream) => {
         stop();
-        if (upstream.statusCode >= 500) {
+        if (upstream.statusCode >= 500 && !route.meterUpstreamErrors) {
           // A failed upstream did not serve the customer: give the units back, meter nothing.
           this.giveBack(decision.leaseId, cost, `upstream answered ${upstream.statusCode}`);
         } else {

@@ -88,6 +88,15 @@ export class RouteDefinition {
   @IsIn(['closed', 'open'])
   failurePolicy?: 'closed' | 'open';
 
+  /**
+   * Meter (and charge) requests the upstream answered with a 5xx too. Off by default: a
+   * failed upstream did not serve the customer. Connection errors and timeouts are never
+   * metered (no answer reached the caller).
+   */
+  @IsOptional()
+  @IsBoolean()
+  meterUpstreamErrors?: boolean;
+
   /** HTTP methods this route serves; all when absent. */
   @IsOptional()
   @IsArray()
