@@ -1,0 +1,15 @@
+export { createPaygateClient } from './paygate-client';
+export type { PaygateClient, PaygateClientOptions } from './paygate-client';
+export {
+  ForbiddenError,
+  PaymentRequiredError,
+  ProblemError,
+  RateLimitedError,
+  UnauthenticatedError,
+  problemFromResponse,
+  retryAfterSeconds,
+  PROBLEM_CONTENT_TYPE,
+} from './problem-errors';
+export type { ProblemBody } from './problem-errors';
+export { mayRepeat, nextDelayMs } from './retry-policy';
+export type { RetryOptions } from './retry-policy';

@@ -1,0 +1,135 @@
+import { writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import {
+  ForbiddenError,
+  PaymentRequiredError,
+  RateLimitedError,
+  UnauthenticatedError,
+  createPaygateClient,
+} from '../libs/client/src';
+import { startDemoUpstream } from '../scripts/demo-upstream';
+import { seedDemoCustomer } from '../scripts/seed-demo';
+import { ADMIN_TOKEN, ARTIFACTS, Stack } from './support/stack';
+
+/** The client library against the real gateway: each problem arrives as its typed error. */
+describe('client library against the gateway (e2e)', () => {
+  const stack = new Stack(
+    {
+      entitlementHttp: 14001,
+      entitlementGrpc: 16051,
+      metering: 14002,
+      gateway: 19080,
+      upstream: 15000,
+    },
+    'client-',
+  );
+  let upstream: { server: Server; hits: () => number };
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+  const operator = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${stack.url('entitlement')}${path}`, {
+      method,
+      headers: admin,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status}`);
+    return (await response.json()) as T;
+  };
+
+  beforeAll(async () => {
+    upstream = await startDemoUpstream(stack.ports.upstream);
+    const routes = join(ARTIFACTS, 'routes.client.json');
+    const target = `http://127.0.0.1:${stack.ports.upstream}`;
+    const route = (name: string, extra: object = {}) => ({
+      name,
+      pathPrefix: `/${name}`,
+      upstream: target,
+      stripPrefix: true,
+      feature: 'requests',
+      cost: 1,
+      ...extra,
+    });
+    writeFileSync(
+      routes,
+      JSON.stringify({ routes: [route('demo'), route('admin', { scopes: ['admin'] })] }),
+    );
+    await stack.start(['entitlement', 'metering', 'gateway'], { ROUTES_FILE: routes });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack.stop();
+    await new Promise((resolve) => upstream?.server.close(resolve));
+  });
+
+  const client = (apiKey?: string, onPaymentRequired?: (e: PaymentRequiredError) => void) =>
+    createPaygateClient({ baseUrl: stack.url('gateway'), apiKey, onPaymentRequired });
+
+  it('UnauthenticatedError for an unknown key, ForbiddenError for a missing scope', async () => {
+    const unknown = await client('pg_live_unknown')
+      .fetch('/demo/x')
+      .catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(UnauthenticatedError);
+    expect((unknown as UnauthenticatedError).requestId).toBeTruthy();
+    const c = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 5, 'Client scopes');
+    await expect(client(c.apiKey).fetch('/admin/x')).rejects.toBeInstanceOf(ForbiddenError);
+  });
+
+  it('PaymentRequiredError with the link and numbers, the hook called, and through after a top-up', async () => {
+    const c = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 1, 'Client 402');
+    const seen: PaymentRequiredError[] = [];
+    const api = client(c.apiKey, (e) => void seen.push(e));
+    expect(await api.json('/demo/x')).toMatchObject({ customerId: c.customerId });
+    const error = (await api.fetch('/demo/x').catch((e: unknown) => e)) as PaymentRequiredError;
+    expect(error).toBeInstanceOf(PaymentRequiredError);
+    expect({ code: error.code, balance: error.balance, required: error.required }).toEqual({
+      code: 'INSUFFICIENT_CREDITS',
+      balance: 0,
+      required: 1,
+    });
+    expect(error.link).toContain(c.customerId);
+    expect(error.requestId).toBeTruthy();
+    expect(seen).toEqual([error]);
+    await operator('POST', `/v1/customers/${c.customerId}/grants`, { amount: 1 });
+    expect(await api.json('/demo/x')).toMatchObject({ customerId: c.customerId });
+  });
+
+  it('RateLimitedError with retryAfter, handed back at once when the wait is too long', async () => {
+    const plan = await operator<{ id: string }>('POST', '/v1/plans', {
+      key: `client-limited-${Date.now()}`,
+      name: 'Limited',
+      features: [
+        {
+          key: 'requests',
+          kind: 'metered',
+          meterKey: 'api_requests',
+          includedUnits: 100,
+          limitPolicy: 'block',
+          unitPrice: 0,
+          rateLimitRequests: 1,
+          rateLimitWindowSeconds: 86_400,
+        },
+      ],
+    });
+    const customer = await operator<{ id: string }>('POST', '/v1/customers', {
+      name: 'Client 429',
+    });
+    await operator('POST', `/v1/customers/${customer.id}/subscriptions`, {
+      planId: plan.id,
+      status: 'active',
+    });
+    const key = await operator<{ key: string }>('POST', `/v1/customers/${customer.id}/api-keys`, {
+      name: 'e2e',
+    });
+    const api = createPaygateClient({
+      baseUrl: stack.url('gateway'),
+      apiKey: key.key,
+      retry: { maxDelayMs: 1000 },
+    });
+    expect((await api.fetch('/demo/x')).status).toBe(200);
+    const started = upstream.hits();
+    const error = (await api.fetch('/demo/x').catch((e: unknown) => e)) as RateLimitedError;
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error.retryAfter).toBeGreaterThan(1);
+    expect(upstream.hits()).toBe(started);
+  });
+});
