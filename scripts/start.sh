@@ -17,7 +17,7 @@ export SERVICE_TOKENS="${SERVICE_TOKENS:-paygate-dev-service-token}"
 node dist/scripts/setup.js
 
 PORT=4000 start_process demo-upstream node dist/scripts/demo-upstream.js
-HTTP_PORT=3001 start_process entitlement node dist/apps/entitlement/src/main.js
+HTTP_PORT=3001 BILLING_PAYMENT_PROVIDER=demo start_process entitlement node dist/apps/entitlement/src/main.js
 HTTP_PORT=3002 start_process metering node dist/apps/metering/src/main.js
 wait_ready entitlement http://127.0.0.1:3001/ready
 HTTP_PORT=8080 ROUTES_FILE="$root/config/routes.json" start_process gateway node dist/apps/gateway/src/main.js

@@ -78,7 +78,9 @@ describe('paygate spine (e2e)', () => {
       feature: 'requests',
     });
     expect(problem.detail).toEqual(expect.any(String));
-    expect(problem.link).toContain(demo.customerId);
+    // A signed, expiring token, never the bare customer id.
+    expect(problem.link).toMatch(/\/billing\/[\w-]+\.[\w-]+$/);
+    expect(problem.link).not.toContain(demo.customerId);
     expect(problem.requestId).toBe(refused.headers.get('x-request-id'));
     expect(refused.headers.get('content-language')).toBe('en');
     // The same refusal for a caller who reads French: translated, with the numbers.

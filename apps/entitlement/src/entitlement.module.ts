@@ -37,10 +37,33 @@ import { PlansService } from './plans/plans.service';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 import { SubscriptionLifecycleService } from './subscriptions/subscription-lifecycle.service';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
+import { BillingController } from './billing/billing.controller';
+import { BillingLinks } from './billing/billing-links';
+import { DemoPaymentProvider } from './billing/demo-payment.provider';
+import { PAYMENT_PROVIDER, PaymentProvider } from './billing/payment-provider';
+import { StripeCheckoutProvider } from './billing/stripe-checkout.provider';
 import { PeriodUsageController } from './usage/period-usage.controller';
 import { PeriodUsageService } from './usage/period-usage.service';
 import { UsageChargeUseCase } from './usage/usage-charge.use-case';
 import { UsageRecordedConsumer } from './usage/usage-recorded.consumer';
+
+/** The billing page's payment adapter, as configured (none: the page only informs). */
+function paymentProvider(
+  config: EntitlementConfig,
+  demo: DemoPaymentProvider,
+): PaymentProvider | null {
+  switch (config.BILLING_PAYMENT_PROVIDER) {
+    case 'demo':
+      return demo;
+    case 'stripe':
+      return new StripeCheckoutProvider(config.STRIPE_SECRET_KEY ?? '', {
+        currency: config.BILLING_CURRENCY,
+        unitAmountCents: config.BILLING_CREDIT_PRICE_CENTS,
+      });
+    default:
+      return null;
+  }
+}
 
 @Module({})
 export class EntitlementModule {
@@ -57,6 +80,7 @@ export class EntitlementModule {
         EntitlementGrpcController,
         StripeWebhookController,
         PeriodUsageController,
+        BillingController,
         HealthController,
         MetricsController,
       ],
@@ -103,6 +127,14 @@ export class EntitlementModule {
         UsageRecordedConsumer,
         PaymentEventsUseCase,
         PeriodUsageService,
+        BillingLinks,
+        DemoPaymentProvider,
+        {
+          provide: PAYMENT_PROVIDER,
+          inject: [DemoPaymentProvider],
+          useFactory: (demo: DemoPaymentProvider): PaymentProvider | null =>
+            paymentProvider(config, demo),
+        },
       ],
     };
   }

@@ -385,6 +385,19 @@ export default async () => {
             },
           },
         ],
+        [
+          import('./billing/billing.controller'),
+          {
+            BillingController: {
+              page: {},
+              topUp: {},
+              pay: {
+                summary:
+                  'Demo provider only: the open invoice is paid at once and the subscription is active again.',
+              },
+            },
+          },
+        ],
         [import('./usage/period-usage.controller'), { PeriodUsageController: { current: {} } }],
       ],
     },

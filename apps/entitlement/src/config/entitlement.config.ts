@@ -1,6 +1,7 @@
 import { DatabaseServiceConfig, csv } from '@paygate/config';
 import { Transform } from 'class-transformer';
 import {
+  IsIn,
   IsInt,
   IsOptional,
   IsString,
@@ -22,9 +23,39 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   @IsString()
   GRPC_URL: string = '127.0.0.1:50051';
 
-  /** Where a 402's `link` sends the customer; {customerId} is replaced. */
+  /**
+   * Where a refusal's `link` sends the customer: {token} becomes a signed, expiring token
+   * (the built-in billing page at /billing/{token} reads it; a portal of your own can verify
+   * it the same way). {customerId} is replaced too, for portals that log the customer in.
+   */
   @IsString()
-  BILLING_PORTAL_URL_TEMPLATE: string = 'http://127.0.0.1:3001/billing/{customerId}';
+  BILLING_PORTAL_URL_TEMPLATE: string = 'http://127.0.0.1:3001/billing/{token}';
+
+  /** Signs billing links; unset: a key derived from ADMIN_TOKEN. */
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  BILLING_LINK_SECRET?: string;
+
+  @IsInt()
+  @Min(60)
+  BILLING_LINK_TTL_SECONDS: number = 86_400;
+
+  /**
+   * What the billing page's buttons do: `none` (the page only informs), `demo` (credits and
+   * payments succeed at once: for demos and tests, never production), `stripe` (Stripe
+   * Checkout; needs STRIPE_SECRET_KEY).
+   */
+  @IsIn(['none', 'demo', 'stripe'])
+  BILLING_PAYMENT_PROVIDER: 'none' | 'demo' | 'stripe' = 'none';
+
+  /** Stripe Checkout top-ups: currency and price of one credit in its smallest unit. */
+  @IsString()
+  BILLING_CURRENCY: string = 'eur';
+
+  @IsInt()
+  @Min(1)
+  BILLING_CREDIT_PRICE_CENTS: number = 1;
 
   @IsString()
   USAGE_RECORDED_GROUP_ID: string = 'paygate-entitlement';
@@ -34,8 +65,10 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   @IsString()
   STRIPE_WEBHOOK_SECRET?: string;
 
-  @IsOptional()
+  /** Stripe API key (sk_...): required with BILLING_PAYMENT_PROVIDER=stripe. */
+  @ValidateIf((c: EntitlementConfig) => c.BILLING_PAYMENT_PROVIDER === 'stripe')
   @IsString()
+  @MinLength(8)
   STRIPE_SECRET_KEY?: string;
 
   /** Operator URL that receives signed threshold alerts; unset disables alerts. */

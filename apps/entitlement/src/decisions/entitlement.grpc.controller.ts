@@ -11,7 +11,7 @@ import {
 } from '@paygate/contracts';
 import { counter } from '@paygate/observability';
 import { DataSource } from 'typeorm';
-import { EntitlementConfig } from '../config/entitlement.config';
+import { BillingLinks } from '../billing/billing-links';
 import { CheckUseCase } from './check.use-case';
 import { Decision } from './decision';
 import { LeaseSettlementService } from './lease-settlement.service';
@@ -31,7 +31,7 @@ export class EntitlementGrpcController {
     private readonly checkUseCase: CheckUseCase,
     private readonly settlement: LeaseSettlementService,
     @Inject(DataSource) private readonly dataSource: DataSource,
-    @Inject(EntitlementConfig) private readonly config: EntitlementConfig,
+    private readonly links: BillingLinks,
   ) {}
 
   @GrpcMethod(ENTITLEMENT_GRPC_SERVICE, 'Check')
@@ -96,12 +96,7 @@ export class EntitlementGrpcController {
     }
     const d = decision.denial;
     const link =
-      customerId && d.code !== 'unauthenticated'
-        ? this.config.BILLING_PORTAL_URL_TEMPLATE.replace(
-            '{customerId}',
-            encodeURIComponent(customerId),
-          )
-        : '';
+      customerId && d.code !== 'unauthenticated' ? this.links.linkFor(customerId, d.code) : '';
     return {
       allowed: false,
       customerId,

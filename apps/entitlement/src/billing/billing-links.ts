@@ -1,0 +1,89 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '@paygate/clock';
+import { PROBLEM_CODES, type ProblemCode } from '@paygate/contracts';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { EntitlementConfig } from '../config/entitlement.config';
+
+const TOKEN_VERSION = 1;
+
+export interface BillingLinkClaims {
+  customerId: string;
+  /** Why the customer was sent: the problem code of the refusal. */
+  code: ProblemCode;
+}
+
+/**
+ * Signed, expiring billing links (HMAC-SHA256): a 402's `link` opens the customer's billing
+ * page without a login, and knowing a customer id alone opens nothing.
+ */
+@Injectable()
+export class BillingLinks {
+  private readonly secret: Buffer;
+
+  constructor(
+    @Inject(EntitlementConfig)
+    private readonly config: Pick<
+      EntitlementConfig,
+      | 'BILLING_LINK_SECRET'
+      | 'ADMIN_TOKEN'
+      | 'BILLING_PORTAL_URL_TEMPLATE'
+      | 'BILLING_LINK_TTL_SECONDS'
+    >,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {
+    // Without a secret of its own, one derived from the admin token (never the token itself).
+    this.secret = this.config.BILLING_LINK_SECRET
+      ? Buffer.from(this.config.BILLING_LINK_SECRET)
+      : createHmac('sha256', this.config.ADMIN_TOKEN).update('paygate billing links').digest();
+  }
+
+  /** The URL a refusal's `link` points to. */
+  linkFor(customerId: string, code: ProblemCode): string {
+    return this.config.BILLING_PORTAL_URL_TEMPLATE.replace(
+      '{token}',
+      this.tokenFor({ customerId, code }),
+    ).replace('{customerId}', encodeURIComponent(customerId));
+  }
+
+  /**
+   * Compact, so links stay short: version, customer UUID, the code's index and the expiry
+   * (seconds, uint32) in 22 bytes, then 128 bits of HMAC-SHA256; both base64url.
+   */
+  tokenFor(claims: BillingLinkClaims): string {
+    const expires =
+      Math.floor(this.clock.now().getTime() / 1000) + this.config.BILLING_LINK_TTL_SECONDS;
+    const bytes = Buffer.alloc(22);
+    bytes.writeUInt8(TOKEN_VERSION, 0);
+    Buffer.from(claims.customerId.replace(/-/g, ''), 'hex').copy(bytes, 1);
+    // By index: PROBLEM_CODES only ever grows at its end, so links in flight keep their meaning.
+    bytes.writeUInt8(PROBLEM_CODES.indexOf(claims.code), 17);
+    bytes.writeUInt32BE(expires, 18);
+    const payload = bytes.toString('base64url');
+    return `${payload}.${this.sign(payload)}`;
+  }
+
+  /** The claims of a genuine, unexpired token; undefined otherwise. */
+  verify(token: string): BillingLinkClaims | undefined {
+    const [payload, signature, extra] = token.split('.');
+    if (!payload || !signature || extra !== undefined) return undefined;
+    const expected = Buffer.from(this.sign(payload));
+    const given = Buffer.from(signature);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    const bytes = Buffer.from(payload, 'base64url');
+    if (bytes.length !== 22 || bytes.readUInt8(0) !== TOKEN_VERSION) return undefined;
+    if (bytes.readUInt32BE(18) < this.clock.now().getTime() / 1000) return undefined;
+    const code = PROBLEM_CODES[bytes.readUInt8(17)];
+    if (code === undefined) return undefined;
+    const hex = bytes.subarray(1, 17).toString('hex');
+    const customerId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    return { customerId, code };
+  }
+
+  private sign(payload: string): string {
+    return createHmac('sha256', this.secret)
+      .update(payload)
+      .digest()
+      .subarray(0, 16)
+      .toString('base64url');
+  }
+}

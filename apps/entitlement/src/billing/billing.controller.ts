@@ -1,0 +1,131 @@
+import { Body, Controller, Get, Headers, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { DomainError, negotiateLanguage } from '@paygate/problem-details';
+import { Type } from 'class-transformer';
+import { IsInt, IsUUID, Max, Min } from 'class-validator';
+import type { FastifyReply } from 'fastify';
+import { LedgerService } from '../credits/ledger.service';
+import { CustomersService } from '../customers/customers.service';
+import { SubscriptionLifecycleService } from '../subscriptions/subscription-lifecycle.service';
+import { SubscriptionsService } from '../subscriptions/subscriptions.service';
+import { PeriodUsageService } from '../usage/period-usage.service';
+import { BillingLinkClaims, BillingLinks } from './billing-links';
+import { renderBillingPage } from './billing-page';
+import { PAYMENT_PROVIDER, PaymentProvider } from './payment-provider';
+
+export class TopUpForm {
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  credits!: number;
+
+  /** One per rendered form: a double submit buys once. */
+  @IsUUID()
+  nonce!: string;
+}
+
+/** Statuses a paid invoice brings back to active. */
+const UNPAID = new Set(['incomplete', 'past_due', 'unpaid', 'suspended']);
+
+/**
+ * The page a refusal's `link` opens: who, why (the refusal's code, in the browser's
+ * language), plan, balance and usage, and the payment provider's actions. The signed token in
+ * the path is the only credential; every form posts back to the same path.
+ */
+@ApiExcludeController()
+@Controller('billing')
+export class BillingController {
+  constructor(
+    private readonly links: BillingLinks,
+    private readonly customers: CustomersService,
+    private readonly ledger: LedgerService,
+    private readonly usage: PeriodUsageService,
+    private readonly lifecycle: SubscriptionLifecycleService,
+    private readonly subscriptions: SubscriptionsService,
+    @Inject(PAYMENT_PROVIDER) private readonly provider: PaymentProvider | null,
+  ) {}
+
+  @Get(':token')
+  async page(
+    @Param('token') token: string,
+    @Headers('accept-language') acceptLanguage: string | undefined,
+    @Query('notice') notice: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const claims = this.claims(token);
+    const [customer, balance, usage, subscription] = await Promise.all([
+      this.customers.get(claims.customerId),
+      this.ledger.balance(claims.customerId),
+      this.usage.current(claims.customerId),
+      this.lifecycle.current(claims.customerId),
+    ]);
+    const html = renderBillingPage({
+      language: negotiateLanguage(acceptLanguage),
+      customer,
+      code: claims.code,
+      plan: usage.plan,
+      subscriptionStatus: subscription?.status ?? null,
+      balance: balance.available,
+      usage: usage.features,
+      actions: {
+        topUp: this.provider !== null,
+        settlePayment:
+          this.provider?.name === 'demo' &&
+          subscription !== undefined &&
+          UNPAID.has(subscription.status),
+      },
+      basePath: `/billing/${token}`,
+      notice: notice === 'done' ? 'done' : undefined,
+    });
+    await reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer')
+      .header('content-language', negotiateLanguage(acceptLanguage))
+      .header('vary', 'Accept-Language')
+      .send(html);
+  }
+
+  @Post(':token/top-up')
+  async topUp(
+    @Param('token') token: string,
+    @Body() form: TopUpForm,
+    @Headers('host') host: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const claims = this.claims(token);
+    if (!this.provider) throw new DomainError('not-found', 'No payment provider is set up.');
+    const page = `http://${host ?? 'localhost'}/billing/${token}`;
+    const outcome = await this.provider.topUp({
+      customerId: claims.customerId,
+      credits: form.credits,
+      returnUrl: page,
+      idempotencyKey: form.nonce,
+    });
+    await reply.redirect(
+      outcome.kind === 'redirect' ? outcome.url : `/billing/${token}?notice=done`,
+      303,
+    );
+  }
+
+  /** Demo provider only: the open invoice is paid at once and the subscription is active again. */
+  @Post(':token/pay')
+  async pay(@Param('token') token: string, @Res() reply: FastifyReply): Promise<void> {
+    const claims = this.claims(token);
+    if (this.provider?.name !== 'demo')
+      throw new DomainError('not-found', 'Paying here needs the demo payment provider.');
+    const subscription = await this.lifecycle.current(claims.customerId);
+    if (!subscription || !UNPAID.has(subscription.status))
+      throw new DomainError('conflict', 'There is no open invoice to pay.');
+    await this.subscriptions.update(subscription.id, { status: 'active' });
+    await reply.redirect(`/billing/${token}?notice=done`, 303);
+  }
+
+  private claims(token: string): BillingLinkClaims {
+    const claims = this.links.verify(token);
+    // The same answer for a forged, a foreign and an expired link: nothing to learn from it.
+    if (!claims) throw new DomainError('not-found', 'This billing link is invalid or has expired.');
+    return claims;
+  }
+}
