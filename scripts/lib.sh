@@ -40,6 +40,9 @@ ensure_command() {
 # kcat (librdkafka's CLI) publishes events in the tests the way non-Node services do.
 ensure_kcat() { ensure_command kcat kcat; }
 
+# Debian's Chromium runs the browser end-to-end test (through playwright-core).
+ensure_chromium() { ensure_command chromium chromium; }
+
 ensure_postgres() {
   if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && [ -z "${DATABASE_URL:-}" ]; then
     log "PostgreSQL does not answer on 127.0.0.1:5432; trying to start the local cluster"

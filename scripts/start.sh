@@ -20,7 +20,7 @@ PORT=4000 start_process demo-upstream node dist/scripts/demo-upstream.js
 HTTP_PORT=3001 BILLING_PAYMENT_PROVIDER=demo start_process entitlement node dist/apps/entitlement/src/main.js
 HTTP_PORT=3002 start_process metering node dist/apps/metering/src/main.js
 wait_ready entitlement http://127.0.0.1:3001/ready
-HTTP_PORT=8080 ROUTES_FILE="$root/config/routes.json" start_process gateway node dist/apps/gateway/src/main.js
+HTTP_PORT=8080 DEMO_APP_DIR=dist/demo/spa ROUTES_FILE="$root/config/routes.json" start_process gateway node dist/apps/gateway/src/main.js
 wait_ready metering http://127.0.0.1:3002/ready
 wait_ready gateway http://127.0.0.1:8080/ready
 log "entitlement :3001 (REST) :50051 (gRPC), metering :3002, gateway :8080, demo upstream :4000; logs in $run_dir"

@@ -8,6 +8,7 @@ cd "$root"
 
 ensure_deps
 ensure_kcat
+ensure_chromium
 build
 ensure_postgres
 started_kafka=""

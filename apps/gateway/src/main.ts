@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import replyFrom from '@fastify/reply-from';
+import fastifyStatic from '@fastify/static';
+import { resolve } from 'node:path';
 import { loadConfig } from '@paygate/config';
 import { createHttpApp, run } from '@paygate/http';
 import { GatewayConfig } from './config/gateway.config';
@@ -21,6 +23,13 @@ async function bootstrap(): Promise<void> {
     undici: { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 },
     disableRequestLogging: true,
   });
+  if (config.DEMO_APP_DIR) {
+    // Same origin as the API it calls, so the demo needs no CORS.
+    await fastify.register(fastifyStatic, {
+      root: resolve(config.DEMO_APP_DIR),
+      prefix: '/_paygate/demo/',
+    });
+  }
   const proxy = app.get(ProxyHandler);
   // Every path that is not one of the gateway's own endpoints (/health, /ready, /metrics) is
   // proxied; static routes win over this wildcard in Fastify's router.

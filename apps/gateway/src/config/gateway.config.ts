@@ -1,5 +1,5 @@
 import { ServiceConfig } from '@paygate/config';
-import { IsInt, IsString, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 
 // Explicit property types: decorator metadata needs them to convert env strings.
 export class GatewayConfig extends ServiceConfig {
@@ -84,6 +84,14 @@ export class GatewayConfig extends ServiceConfig {
    */
   @IsString()
   CHANGES_GROUP_ID: string = '';
+
+  /**
+   * Serves the demo single-page app (dist/demo/spa) at /_paygate/demo/ from this folder; unset,
+   * the gateway serves nothing but its own endpoints and the routes.
+   */
+  @IsOptional()
+  @IsString()
+  DEMO_APP_DIR?: string;
 
   /** CloudEvents `source` of the usage events this gateway publishes. */
   @IsString()
