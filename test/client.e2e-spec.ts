@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   ForbiddenError,
   PaymentRequiredError,
+  ProblemError,
   RateLimitedError,
   UnauthenticatedError,
   createPaygateClient,
@@ -72,6 +73,17 @@ describe('client library against the gateway (e2e)', () => {
     expect((unknown as UnauthenticatedError).requestId).toBeTruthy();
     const c = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 5, 'Client scopes');
     await expect(client(c.apiKey).fetch('/admin/x')).rejects.toBeInstanceOf(ForbiddenError);
+  });
+
+  it('ProblemError for any other problem, e.g. no route (404), with its code', async () => {
+    const c = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 5, 'Client 404');
+    const error = (await client(c.apiKey)
+      .fetch('/nowhere')
+      .catch((e: unknown) => e)) as ProblemError;
+    expect(error).toBeInstanceOf(ProblemError);
+    expect(error).not.toBeInstanceOf(PaymentRequiredError);
+    expect({ status: error.status, code: error.code }).toEqual({ status: 404, code: 'NOT_FOUND' });
+    expect(error.requestId).toBeTruthy();
   });
 
   it('PaymentRequiredError with the link and numbers, the hook called, and through after a top-up', async () => {
