@@ -40,6 +40,7 @@ describe('billing page (e2e)', () => {
     await stack.start(['entitlement', 'metering', 'gateway'], {
       BILLING_PORTAL_URL_TEMPLATE: `http://127.0.0.1:${stack.ports.entitlementHttp}/billing/{token}`,
       BILLING_PAYMENT_PROVIDER: 'demo',
+      BILLING_UPGRADE_PLANS: 'e2e-unlimited',
     });
   }, 120_000);
 
@@ -121,5 +122,38 @@ describe('billing page (e2e)', () => {
       5_000,
     );
     expect((await post(`${link}/pay`)).status).toBe(409);
+  });
+
+  it('offers the configured upgrade and applies it at once', async () => {
+    await fetch(`${stack.url('entitlement')}/v1/plans`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({
+        key: 'e2e-unlimited',
+        name: 'Unlimited',
+        features: [
+          {
+            key: 'requests',
+            kind: 'metered',
+            meterKey: 'api_requests',
+            includedUnits: 0,
+            limitPolicy: 'overage',
+            unitPrice: 0,
+          },
+        ],
+      }),
+    });
+    const c = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'Upgrader');
+    const { link } = (await (await call(c.apiKey)).json()) as Json;
+    const html = await (await fetch(link)).text();
+    expect(html).toContain('data-testid="upgrade-e2e-unlimited"');
+    expect((await post(`${link}/plan`, { plan: 'not-offered' })).status).toBe(404);
+    expect((await post(`${link}/plan`, { plan: 'e2e-unlimited' })).status).toBe(303);
+    await eventually(
+      async () => (await call(c.apiKey)).status,
+      (status) => status === 200,
+      5_000,
+    );
+    expect(await (await fetch(link)).text()).toMatch(/data-testid="plan">e2e-unlimited</);
   });
 });

@@ -395,6 +395,10 @@ export default async () => {
                 summary:
                   'Demo provider only: the open invoice is paid at once and the subscription is active again.',
               },
+              changePlan: {
+                summary:
+                  'Demo provider only: the plan changes at once (an upgrade, paid for on the spot).',
+              },
             },
           },
         ],

@@ -17,7 +17,7 @@ export interface BillingPageView {
   balance: number;
   usage: FeatureUsageView[];
   /** Which actions the configured payment provider offers. */
-  actions: { topUp: boolean; settlePayment: boolean };
+  actions: { topUp: boolean; settlePayment: boolean; upgrades: { key: string; name: string }[] };
   /** Relative form targets (the page's own path). */
   basePath: string;
   notice?: string;
@@ -35,6 +35,7 @@ const LABELS: Record<ProblemLanguage, Record<string, string>> = {
     topUp: 'Top up credits',
     credits: 'Credits',
     pay: 'Pay the open invoice',
+    upgrade: 'Switch to',
     none: 'Payments are not set up here: contact your provider.',
     done: 'Done. Your next request goes through.',
   },
@@ -48,6 +49,7 @@ const LABELS: Record<ProblemLanguage, Record<string, string>> = {
     topUp: 'Guthaben aufladen',
     credits: 'Credits',
     pay: 'Offene Rechnung bezahlen',
+    upgrade: 'Wechseln zu',
     none: 'Zahlungen sind hier nicht eingerichtet: wenden Sie sich an Ihren Anbieter.',
     done: 'Erledigt. Ihre nächste Anfrage geht durch.',
   },
@@ -61,6 +63,7 @@ const LABELS: Record<ProblemLanguage, Record<string, string>> = {
     topUp: 'Recharger des crédits',
     credits: 'Crédits',
     pay: 'Payer la facture en attente',
+    upgrade: 'Passer à',
     none: 'Les paiements ne sont pas configurés ici : contactez votre fournisseur.',
     done: 'C’est fait. Votre prochaine requête passera.',
   },
@@ -74,6 +77,7 @@ const LABELS: Record<ProblemLanguage, Record<string, string>> = {
     topUp: 'Recargar créditos',
     credits: 'Créditos',
     pay: 'Pagar la factura pendiente',
+    upgrade: 'Cambiar a',
     none: 'Los pagos no están configurados aquí: contacte con su proveedor.',
     done: 'Hecho. Su próxima solicitud pasará.',
   },
@@ -87,6 +91,7 @@ const LABELS: Record<ProblemLanguage, Record<string, string>> = {
     topUp: 'クレジットをチャージ',
     credits: 'クレジット',
     pay: '未払いの請求を支払う',
+    upgrade: 'プランを変更',
     none: 'ここでは支払いが設定されていません。提供元にお問い合わせください。',
     done: '完了しました。次のリクエストは通ります。',
   },
@@ -130,6 +135,12 @@ export function renderBillingPage(view: BillingPageView): string {
   if (view.actions.settlePayment) {
     actions.push(`<form method="post" action="${escapeHtml(view.basePath)}/pay">
   <button type="submit" data-testid="pay">${escapeHtml(t.pay)}</button>
+</form>`);
+  }
+  for (const plan of view.actions.upgrades) {
+    actions.push(`<form method="post" action="${escapeHtml(view.basePath)}/plan">
+  <input type="hidden" name="plan" value="${escapeHtml(plan.key)}">
+  <button type="submit" data-testid="upgrade-${escapeHtml(plan.key)}">${escapeHtml(t.upgrade)}: ${escapeHtml(plan.name)}</button>
 </form>`);
   }
   if (actions.length === 0) actions.push(`<p>${escapeHtml(t.none)}</p>`);

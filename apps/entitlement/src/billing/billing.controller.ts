@@ -2,7 +2,9 @@ import { Body, Controller, Get, Headers, Inject, Param, Post, Query, Res } from 
 import { ApiExcludeController } from '@nestjs/swagger';
 import { DomainError, negotiateLanguage } from '@paygate/problem-details';
 import { Type } from 'class-transformer';
-import { IsInt, IsUUID, Max, Min } from 'class-validator';
+import { IsInt, IsUUID, Matches, Max, Min } from 'class-validator';
+import { DataSource } from 'typeorm';
+import { EntitlementConfig } from '../config/entitlement.config';
 import type { FastifyReply } from 'fastify';
 import { LedgerService } from '../credits/ledger.service';
 import { CustomersService } from '../customers/customers.service';
@@ -25,6 +27,11 @@ export class TopUpForm {
   nonce!: string;
 }
 
+export class PlanForm {
+  @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/)
+  plan!: string;
+}
+
 /** Statuses a paid invoice brings back to active. */
 const UNPAID = new Set(['incomplete', 'past_due', 'unpaid', 'suspended']);
 
@@ -44,6 +51,9 @@ export class BillingController {
     private readonly lifecycle: SubscriptionLifecycleService,
     private readonly subscriptions: SubscriptionsService,
     @Inject(PAYMENT_PROVIDER) private readonly provider: PaymentProvider | null,
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(EntitlementConfig)
+    private readonly config: Pick<EntitlementConfig, 'BILLING_UPGRADE_PLANS'>,
   ) {}
 
   @Get(':token')
@@ -74,6 +84,10 @@ export class BillingController {
           this.provider?.name === 'demo' &&
           subscription !== undefined &&
           UNPAID.has(subscription.status),
+        upgrades:
+          this.provider?.name === 'demo' && subscription
+            ? (await this.upgradePlans()).filter((p) => p.key !== subscription.planKey)
+            : [],
       },
       basePath: `/billing/${token}`,
       notice: notice === 'done' ? 'done' : undefined,
@@ -120,6 +134,34 @@ export class BillingController {
       throw new DomainError('conflict', 'There is no open invoice to pay.');
     await this.subscriptions.update(subscription.id, { status: 'active' });
     await reply.redirect(`/billing/${token}?notice=done`, 303);
+  }
+
+  /** Demo provider only: the plan changes at once (an upgrade, paid for on the spot). */
+  @Post(':token/plan')
+  async changePlan(
+    @Param('token') token: string,
+    @Body() form: PlanForm,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const claims = this.claims(token);
+    if (this.provider?.name !== 'demo')
+      throw new DomainError('not-found', 'Changing plans here needs the demo payment provider.');
+    const plan = (await this.upgradePlans()).find((p) => p.key === form.plan);
+    if (!plan) throw new DomainError('not-found', `Plan ${form.plan} is not offered here.`);
+    const subscription = await this.lifecycle.current(claims.customerId);
+    if (!subscription) throw new DomainError('conflict', 'There is no subscription to change.');
+    await this.subscriptions.update(subscription.id, { planId: plan.id, planChange: 'now' });
+    await reply.redirect(`/billing/${token}?notice=done`, 303);
+  }
+
+  /** The latest version of each plan BILLING_UPGRADE_PLANS offers. */
+  private upgradePlans(): Promise<{ id: string; key: string; name: string }[]> {
+    if (this.config.BILLING_UPGRADE_PLANS.length === 0) return Promise.resolve([]);
+    return this.dataSource.query(
+      `SELECT DISTINCT ON ("key") "id", "key", "name" FROM "entitlement"."plans"
+       WHERE "key" = ANY($1) ORDER BY "key", "version" DESC`,
+      [this.config.BILLING_UPGRADE_PLANS],
+    );
   }
 
   private claims(token: string): BillingLinkClaims {

@@ -49,6 +49,11 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   @IsIn(['none', 'demo', 'stripe'])
   BILLING_PAYMENT_PROVIDER: 'none' | 'demo' | 'stripe' = 'none';
 
+  /** Plan keys the billing page offers as upgrades (demo provider: applied at once). */
+  @Transform(({ value }) => csv(value))
+  @IsString({ each: true })
+  BILLING_UPGRADE_PLANS: string[] = [];
+
   /** Stripe Checkout top-ups: currency and price of one credit in its smallest unit. */
   @IsString()
   BILLING_CURRENCY: string = 'eur';
