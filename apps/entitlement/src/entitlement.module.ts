@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import Stripe from 'stripe';
 import { HealthController, MetricsController, loggerModule } from '@paygate/observability';
 import { DataSource } from 'typeorm';
 import { ApiKeysController } from './api-keys/api-keys.controller';
@@ -56,7 +57,7 @@ function paymentProvider(
     case 'demo':
       return demo;
     case 'stripe':
-      return new StripeCheckoutProvider(config.STRIPE_SECRET_KEY ?? '', {
+      return new StripeCheckoutProvider(new Stripe(config.STRIPE_SECRET_KEY ?? ''), {
         currency: config.BILLING_CURRENCY,
         unitAmountCents: config.BILLING_CREDIT_PRICE_CENTS,
       });

@@ -1,17 +1,31 @@
+import Stripe from 'stripe';
 import { StripeCheckoutProvider } from './stripe-checkout.provider';
+
+/** Stripe's SDK over a recording fetch: the request it would send, and a canned answer. */
+function recordingStripe(status: number, body: object) {
+  const calls: { url: string; init: RequestInit }[] = [];
+  const fetchFn = (async (url: string | URL, init: RequestInit = {}) => {
+    calls.push({ url: String(url), init });
+    return new Response(JSON.stringify(body), {
+      status,
+      headers: { 'content-type': 'application/json', 'request-id': 'req_1' },
+    });
+  }) as typeof fetch;
+  const stripe = new Stripe('sk_test_x', {
+    httpClient: Stripe.createFetchHttpClient(fetchFn),
+    maxNetworkRetries: 0,
+  });
+  return { stripe, calls };
+}
 
 describe('Stripe Checkout provider', () => {
   it('creates a payment-mode session whose metadata the webhook grants from, and redirects', async () => {
-    const calls: { url: string; init: RequestInit }[] = [];
-    const fetchFn = (async (url: string | URL, init: RequestInit = {}) => {
-      calls.push({ url: String(url), init });
-      return new Response(JSON.stringify({ url: 'https://checkout.stripe.com/c/pay/cs_test_1' }));
-    }) as typeof fetch;
-    const provider = new StripeCheckoutProvider(
-      'sk_test_x',
-      { currency: 'eur', unitAmountCents: 10 },
-      fetchFn,
-    );
+    const { stripe, calls } = recordingStripe(200, {
+      id: 'cs_test_1',
+      object: 'checkout.session',
+      url: 'https://checkout.stripe.com/c/pay/cs_test_1',
+    });
+    const provider = new StripeCheckoutProvider(stripe, { currency: 'eur', unitAmountCents: 10 });
     const outcome = await provider.topUp({
       customerId: 'c-1',
       credits: 500,
@@ -23,9 +37,9 @@ describe('Stripe Checkout provider', () => {
       url: 'https://checkout.stripe.com/c/pay/cs_test_1',
     });
     expect(calls[0].url).toBe('https://api.stripe.com/v1/checkout/sessions');
-    const headers = calls[0].init.headers as Record<string, string>;
-    expect(headers.authorization).toBe('Bearer sk_test_x');
-    expect(headers['idempotency-key']).toBe('top-up-1');
+    const headers = new Headers(calls[0].init.headers);
+    expect(headers.get('authorization')).toBe('Bearer sk_test_x');
+    expect(headers.get('idempotency-key')).toBe('top-up-1');
     const form = new URLSearchParams(String(calls[0].init.body));
     expect(Object.fromEntries(form)).toMatchObject({
       mode: 'payment',
@@ -37,14 +51,12 @@ describe('Stripe Checkout provider', () => {
   });
 
   it('fails loudly when Stripe refuses', async () => {
-    const fetchFn = (async () => new Response('{"error":{}}', { status: 401 })) as typeof fetch;
-    const provider = new StripeCheckoutProvider(
-      'sk_bad',
-      { currency: 'eur', unitAmountCents: 1 },
-      fetchFn,
-    );
+    const { stripe } = recordingStripe(401, {
+      error: { type: 'invalid_request_error', message: 'Invalid API Key provided' },
+    });
+    const provider = new StripeCheckoutProvider(stripe, { currency: 'eur', unitAmountCents: 1 });
     await expect(
       provider.topUp({ customerId: 'c', credits: 1, returnUrl: 'https://x', idempotencyKey: 'k' }),
-    ).rejects.toThrow('Stripe Checkout answered 401');
+    ).rejects.toThrow('Invalid API Key provided');
   });
 });
