@@ -17,7 +17,7 @@ describe('payment provider webhooks (e2e)', () => {
   const stripe = new Stripe('sk_test_unused');
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
-  beforeAll(() => stack.start());
+  beforeAll(() => stack.start(undefined, { STRIPE_PLAN_PRICES: 'price_e2e_team=e2e-team' }));
   afterAll(() => stack.stop());
 
   const send = (payload: object, secret = STRIPE_WEBHOOK_SECRET) => {
@@ -86,6 +86,47 @@ describe('payment provider webhooks (e2e)', () => {
       })
     ).json();
     expect(balance).toMatchObject({ available: 25 });
+  });
+
+  it("learns the Stripe customer from an invoice and follows a plan change made in Stripe's portal", async () => {
+    const demo = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'E2E portal');
+    const metadata = { paygate_subscription_id: demo.subscriptionId };
+    const cus = `cus_e2e${demo.customerId.replace(/-/g, '').slice(0, 12)}`;
+    await send(
+      stripeEvent(`evt_inv_${demo.customerId}`, 'invoice.paid', {
+        object: 'invoice',
+        customer: cus,
+        subscription_details: { metadata },
+      }),
+    );
+    const customer = await (
+      await fetch(`${stack.url('entitlement')}/v1/customers/${demo.customerId}`, { headers: admin })
+    ).json();
+    expect(customer).toMatchObject({ stripeCustomerId: cus });
+
+    const team = await (
+      await fetch(`${stack.url('entitlement')}/v1/plans`, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          key: 'e2e-team',
+          name: 'Team',
+          features: [{ key: 'export', kind: 'boolean' }],
+        }),
+      })
+    ).json();
+    const updated = stripeEvent(`evt_upd_${demo.customerId}`, 'customer.subscription.updated', {
+      object: 'subscription',
+      metadata,
+      items: { data: [{ price: { id: 'price_e2e_team' } }] },
+    });
+    expect(await (await send(updated)).json()).toEqual({ received: true, outcome: 'applied' });
+    const [subscription] = (await (
+      await fetch(`${stack.url('entitlement')}/v1/customers/${demo.customerId}/subscriptions`, {
+        headers: admin,
+      })
+    ).json()) as { planId: string }[];
+    expect(subscription.planId).toBe((team as { id: string }).id);
   });
 
   it('refuses a bad signature with a 400 problem and acknowledges unknown events', async () => {

@@ -63,6 +63,13 @@ export default async () => {
                 description:
                   'Blocked by an operator: every request is refused with 403 forbidden (paying does not help).',
               },
+              stripeCustomerId: {
+                required: true,
+                type: () => String,
+                nullable: true,
+                description:
+                  'The customer at Stripe (cus_...): learnt from payment webhooks, or set by an operator.',
+              },
               createdAt: { required: true, type: () => Date },
             },
           },
@@ -184,6 +191,13 @@ export default async () => {
                 type: () => Boolean,
                 description:
                   'Blocks (true) or unblocks (false) every request of the customer: 403 forbidden.',
+              },
+              stripeCustomerId: {
+                required: false,
+                type: () => String,
+                description:
+                  "The customer's id at Stripe, for the billing page's Stripe customer portal.",
+                pattern: '^cus_[A-Za-z0-9]{1,255}$',
               },
             },
             ListCustomersDto: {
@@ -394,6 +408,10 @@ export default async () => {
               pay: {
                 summary:
                   'Demo provider only: the open invoice is paid at once and the subscription is active again.',
+              },
+              manage: {
+                summary:
+                  "The provider's own page (Stripe's customer portal) for a customer it knows.",
               },
               changePlan: {
                 summary:

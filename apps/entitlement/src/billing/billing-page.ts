@@ -17,7 +17,13 @@ export interface BillingPageView {
   balance: number;
   usage: FeatureUsageView[];
   /** Which actions the configured payment provider offers. */
-  actions: { topUp: boolean; settlePayment: boolean; upgrades: { key: string; name: string }[] };
+  actions: {
+    topUp: boolean;
+    settlePayment: boolean;
+    upgrades: { key: string; name: string }[];
+    /** The provider's own page (Stripe's customer portal). */
+    manage: boolean;
+  };
   /** Relative form targets (the page's own path). */
   basePath: string;
   notice?: string;
@@ -36,6 +42,7 @@ const LABELS: Record<ProblemLanguage, Record<string, string>> = {
     credits: 'Credits',
     pay: 'Pay the open invoice',
     upgrade: 'Switch to',
+    manage: 'Payment method, invoices and plan',
     none: 'Payments are not set up here: contact your provider.',
     done: 'Done. Your next request goes through.',
   },
@@ -50,6 +57,7 @@ const LABELS: Record<ProblemLanguage, Record<string, string>> = {
     credits: 'Credits',
     pay: 'Offene Rechnung bezahlen',
     upgrade: 'Wechseln zu',
+    manage: 'Zahlungsmethode, Rechnungen und Tarif',
     none: 'Zahlungen sind hier nicht eingerichtet: wenden Sie sich an Ihren Anbieter.',
     done: 'Erledigt. Ihre nächste Anfrage geht durch.',
   },
@@ -64,6 +72,7 @@ const LABELS: Record<ProblemLanguage, Record<string, string>> = {
     credits: 'Crédits',
     pay: 'Payer la facture en attente',
     upgrade: 'Passer à',
+    manage: 'Moyen de paiement, factures et offre',
     none: 'Les paiements ne sont pas configurés ici : contactez votre fournisseur.',
     done: 'C’est fait. Votre prochaine requête passera.',
   },
@@ -78,6 +87,7 @@ const LABELS: Record<ProblemLanguage, Record<string, string>> = {
     credits: 'Créditos',
     pay: 'Pagar la factura pendiente',
     upgrade: 'Cambiar a',
+    manage: 'Método de pago, facturas y plan',
     none: 'Los pagos no están configurados aquí: contacte con su proveedor.',
     done: 'Hecho. Su próxima solicitud pasará.',
   },
@@ -92,6 +102,7 @@ const LABELS: Record<ProblemLanguage, Record<string, string>> = {
     credits: 'クレジット',
     pay: '未払いの請求を支払う',
     upgrade: 'プランを変更',
+    manage: '支払い方法・請求書・プラン',
     none: 'ここでは支払いが設定されていません。提供元にお問い合わせください。',
     done: '完了しました。次のリクエストは通ります。',
   },
@@ -141,6 +152,11 @@ export function renderBillingPage(view: BillingPageView): string {
     actions.push(`<form method="post" action="${escapeHtml(view.basePath)}/plan">
   <input type="hidden" name="plan" value="${escapeHtml(plan.key)}">
   <button type="submit" data-testid="upgrade-${escapeHtml(plan.key)}">${escapeHtml(t.upgrade)}: ${escapeHtml(plan.name)}</button>
+</form>`);
+  }
+  if (view.actions.manage) {
+    actions.push(`<form method="post" action="${escapeHtml(view.basePath)}/manage">
+  <button type="submit" data-testid="manage">${escapeHtml(t.manage)}</button>
 </form>`);
   }
   if (actions.length === 0) actions.push(`<p>${escapeHtml(t.none)}</p>`);

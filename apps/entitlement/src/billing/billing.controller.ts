@@ -84,6 +84,7 @@ export class BillingController {
           this.provider?.name === 'demo' &&
           subscription !== undefined &&
           UNPAID.has(subscription.status),
+        manage: this.provider?.manage !== undefined && customer.stripeCustomerId !== null,
         upgrades:
           this.provider?.name === 'demo' && subscription
             ? (await this.upgradePlans()).filter((p) => p.key !== subscription.planKey)
@@ -134,6 +135,24 @@ export class BillingController {
       throw new DomainError('conflict', 'There is no open invoice to pay.');
     await this.subscriptions.update(subscription.id, { status: 'active' });
     await reply.redirect(`/billing/${token}?notice=done`, 303);
+  }
+
+  /** The provider's own page (Stripe's customer portal) for a customer it knows. */
+  @Post(':token/manage')
+  async manage(
+    @Param('token') token: string,
+    @Headers('host') host: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const claims = this.claims(token);
+    const customer = await this.customers.get(claims.customerId);
+    if (!this.provider?.manage || !customer.stripeCustomerId)
+      throw new DomainError('not-found', 'The payment provider does not know this customer yet.');
+    const outcome = await this.provider.manage({
+      providerCustomerId: customer.stripeCustomerId,
+      returnUrl: `http://${host ?? 'localhost'}/billing/${token}`,
+    });
+    await reply.redirect(outcome.kind === 'redirect' ? outcome.url : `/billing/${token}`, 303);
   }
 
   /** Demo provider only: the plan changes at once (an upgrade, paid for on the spot). */

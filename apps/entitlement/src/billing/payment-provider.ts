@@ -18,6 +18,11 @@ export interface TopUp {
 export interface PaymentProvider {
   readonly name: 'demo' | 'stripe';
   topUp(request: TopUp): Promise<PaymentOutcome>;
+  /**
+   * The provider's own page for the payment method, open invoices and plan changes (Stripe's
+   * customer portal), for a customer the provider knows.
+   */
+  manage?(request: { providerCustomerId: string; returnUrl: string }): Promise<PaymentOutcome>;
 }
 
 export const PAYMENT_PROVIDER = Symbol('PAYMENT_PROVIDER');

@@ -50,6 +50,23 @@ describe('Stripe Checkout provider', () => {
     });
   });
 
+  it("opens Stripe's customer portal for a customer Stripe knows", async () => {
+    const { stripe, calls } = recordingStripe(200, {
+      id: 'bps_1',
+      object: 'billing_portal.session',
+      url: 'https://billing.stripe.com/p/session/test_1',
+    });
+    const provider = new StripeCheckoutProvider(stripe, { currency: 'eur', unitAmountCents: 1 });
+    expect(
+      await provider.manage({ providerCustomerId: 'cus_Q1', returnUrl: 'https://pay.example/b/t' }),
+    ).toEqual({ kind: 'redirect', url: 'https://billing.stripe.com/p/session/test_1' });
+    expect(calls[0].url).toBe('https://api.stripe.com/v1/billing_portal/sessions');
+    expect(Object.fromEntries(new URLSearchParams(String(calls[0].init.body)))).toEqual({
+      customer: 'cus_Q1',
+      return_url: 'https://pay.example/b/t',
+    });
+  });
+
   it('fails loudly when Stripe refuses', async () => {
     const { stripe } = recordingStripe(401, {
       error: { type: 'invalid_request_error', message: 'Invalid API Key provided' },

@@ -2,7 +2,8 @@ import Stripe from 'stripe';
 import type { PaymentOutcome, PaymentProvider, TopUp } from './payment-provider';
 
 /**
- * Top-ups through Stripe Checkout (payment mode), with Stripe's own SDK: the customer pays on
+ * Stripe behind the billing page, with Stripe's own SDK. Top-ups through Checkout (payment
+ * mode): the customer pays on
  * Stripe's page, and the webhook's checkout.session.completed (metadata paygate_customer_id
  * and credits) grants the credits once. One credit is sold at `unitAmountCents`.
  */
@@ -35,6 +36,21 @@ export class StripeCheckoutProvider implements PaymentProvider {
       { idempotencyKey: request.idempotencyKey },
     );
     if (!session.url) throw new Error('Stripe Checkout returned no URL');
+    return { kind: 'redirect', url: session.url };
+  }
+
+  /**
+   * Stripe's customer portal: payment method, open invoices, and plan changes (which come back
+   * as customer.subscription.updated, mapped by STRIPE_PLAN_PRICES).
+   */
+  async manage(request: {
+    providerCustomerId: string;
+    returnUrl: string;
+  }): Promise<PaymentOutcome> {
+    const session = await this.stripe.billingPortal.sessions.create({
+      customer: request.providerCustomerId,
+      return_url: request.returnUrl,
+    });
     return { kind: 'redirect', url: session.url };
   }
 }

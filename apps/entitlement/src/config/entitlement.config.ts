@@ -3,6 +3,7 @@ import { Transform } from 'class-transformer';
 import {
   IsIn,
   IsInt,
+  IsObject,
   IsOptional,
   IsString,
   IsUrl,
@@ -11,6 +12,15 @@ import {
   MinLength,
   ValidateIf,
 } from 'class-validator';
+
+/** "price_1=pro,price_2=team" → { price_1: 'pro', price_2: 'team' }; an object stays as is. */
+function priceMap(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const entries = csv(value).map((entry) => entry.split('=').map((p) => p.trim()));
+  // A malformed entry leaves the string, which then fails validation naming the variable.
+  if (entries.some((e) => e.length !== 2 || !e[0] || !e[1])) return value;
+  return Object.fromEntries(entries);
+}
 
 // Explicit property types: decorator metadata needs them to convert env strings.
 export class EntitlementConfig extends DatabaseServiceConfig {
@@ -48,6 +58,14 @@ export class EntitlementConfig extends DatabaseServiceConfig {
    */
   @IsIn(['none', 'demo', 'stripe'])
   BILLING_PAYMENT_PROVIDER: 'none' | 'demo' | 'stripe' = 'none';
+
+  /**
+   * Stripe price id → paygate plan key, e.g. "price_123=pro,price_456=team": a plan change in
+   * Stripe's customer portal (customer.subscription.updated) moves the paygate subscription.
+   */
+  @Transform(({ value }) => priceMap(value))
+  @IsObject()
+  STRIPE_PLAN_PRICES: Record<string, string> = {};
 
   /** Plan keys the billing page offers as upgrades (demo provider: applied at once). */
   @Transform(({ value }) => csv(value))

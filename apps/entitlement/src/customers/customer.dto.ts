@@ -1,5 +1,5 @@
 import { PageQueryDto } from '@paygate/http';
-import { IsBoolean, IsEmail, IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { IsBoolean, IsEmail, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
 
 export class CreateCustomerDto {
   @IsString()
@@ -25,6 +25,11 @@ export class UpdateCustomerDto {
   @IsOptional()
   @IsBoolean()
   blocked?: boolean;
+
+  /** The customer's id at Stripe, for the billing page's Stripe customer portal. */
+  @IsOptional()
+  @Matches(/^cus_[A-Za-z0-9]{1,255}$/)
+  stripeCustomerId?: string;
 }
 
 export class ListCustomersDto extends PageQueryDto {

@@ -15,6 +15,10 @@ export class Customer {
   @Column('boolean', { default: false })
   blocked!: boolean;
 
+  /** The customer at Stripe (cus_...): learnt from payment webhooks, or set by an operator. */
+  @Column('text', { name: 'stripe_customer_id', nullable: true })
+  stripeCustomerId!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

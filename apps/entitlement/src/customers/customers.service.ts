@@ -35,6 +35,7 @@ export class CustomersService {
       if (!customer) throw new DomainError('not-found', `Customer ${id} does not exist.`);
       if (dto.name !== undefined) customer.name = dto.name;
       if (dto.email !== undefined) customer.email = dto.email;
+      if (dto.stripeCustomerId !== undefined) customer.stripeCustomerId = dto.stripeCustomerId;
       if (dto.blocked !== undefined && dto.blocked !== customer.blocked) {
         customer.blocked = dto.blocked;
         // Gateways drop what they keep for the customer, so the block holds within a second.

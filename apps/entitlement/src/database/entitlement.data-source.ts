@@ -15,6 +15,7 @@ import { WebhookDeliveries1764100000005 } from './migrations/1764100000005-webho
 import { MultiUnitLeases1764300000000 } from './migrations/1764300000000-multi-unit-leases';
 import { SubscriptionIncomplete1764300000001 } from './migrations/1764300000001-subscription-incomplete';
 import { CustomerBlocked1764300000002 } from './migrations/1764300000002-customer-blocked';
+import { StripeCustomer1764300000003 } from './migrations/1764300000003-stripe-customer';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -36,6 +37,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       MultiUnitLeases1764300000000,
       SubscriptionIncomplete1764300000001,
       CustomerBlocked1764300000002,
+      StripeCustomer1764300000003,
     ],
   });
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { DomainError } from '@paygate/problem-details';
 import { DataSource } from 'typeorm';
 import { GrantsService } from '../credits/grants.service';
 import { SubscriptionStatus } from '../subscriptions/subscription.entity';
@@ -39,12 +40,33 @@ export class PaymentEventsUseCase {
           idempotencyKey: `payment:${provider}:${id}`,
           description: `${provider} purchase ${id}`,
         });
+      } else if (event.kind === 'plan-changed') {
+        const [plan]: { id: string }[] = await manager.query(
+          `SELECT "id" FROM "entitlement"."plans" WHERE "key" = $1 ORDER BY "version" DESC LIMIT 1`,
+          [event.planKey],
+        );
+        // Thrown, so the provider delivers the event again once the plan exists.
+        if (!plan) throw new DomainError('not-found', `Plan ${event.planKey} does not exist.`);
+        await this.subscriptions.update(
+          event.subscriptionId,
+          { planId: plan.id, planChange: 'now' },
+          manager,
+        );
       } else {
         await this.subscriptions.update(
           event.subscriptionId,
           { status: STATUS_AFTER[event.kind] },
           manager,
         );
+        if (provider === 'stripe' && 'providerCustomerId' in event && event.providerCustomerId) {
+          // Learnt once, for the billing page's link to Stripe's customer portal.
+          await manager.query(
+            `UPDATE "entitlement"."customers" SET "stripe_customer_id" = $1
+             WHERE "id" = (SELECT "customer_id" FROM "entitlement"."subscriptions" WHERE "id" = $2)
+               AND "stripe_customer_id" IS NULL`,
+            [event.providerCustomerId, event.subscriptionId],
+          );
+        }
       }
       return 'applied';
     });

@@ -36,6 +36,30 @@ describe('toPaymentEvent (Stripe → paygate)', () => {
     });
   });
 
+  it('names the Stripe customer of an invoice, and maps a portal plan change by its price', () => {
+    expect(
+      toPaymentEvent(
+        event('invoice.payment_action_required', {
+          customer: 'cus_Q1',
+          subscription_details: { metadata: { paygate_subscription_id: SUB } },
+        }),
+      ),
+    ).toEqual({ kind: 'payment-pending', subscriptionId: SUB, providerCustomerId: 'cus_Q1' });
+    const prices: Record<string, string> = { price_pro: 'pro' };
+    const updated = (price: string) =>
+      event('customer.subscription.updated', {
+        metadata: { paygate_subscription_id: SUB },
+        items: { data: [{ price: { id: price } }] },
+      });
+    expect(toPaymentEvent(updated('price_pro'), (p) => prices[p])).toEqual({
+      kind: 'plan-changed',
+      subscriptionId: SUB,
+      planKey: 'pro',
+    });
+    // A price no plan is mapped to (e.g. a quantity change on the same plan) changes nothing.
+    expect(toPaymentEvent(updated('price_other'), (p) => prices[p])).toBeUndefined();
+  });
+
   it('turns a paid checkout with paygate metadata into a credit purchase', () => {
     expect(
       toPaymentEvent(

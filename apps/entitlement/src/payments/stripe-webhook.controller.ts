@@ -15,13 +15,22 @@ type Metadata = Record<string, string> | null | undefined;
  * Stripe subscription (invoices carry it in `subscription_details`), and `paygate_customer_id`
  * plus `credits` on a Checkout Session that buys credits.
  */
-export function toPaymentEvent(event: Stripe.Event): PaymentEvent | undefined {
+export function toPaymentEvent(
+  event: Stripe.Event,
+  planForPrice: (priceId: string) => string | undefined = () => undefined,
+): PaymentEvent | undefined {
   const object = event.data.object as unknown as {
     metadata?: Metadata;
     subscription_details?: { metadata?: Metadata } | null;
     parent?: { subscription_details?: { metadata?: Metadata } | null } | null;
     payment_status?: string;
+    customer?: string | { id?: string } | null;
+    items?: { data?: { price?: { id?: string } | null }[] } | null;
   };
+  const stripeCustomer =
+    typeof object.customer === 'string' ? object.customer : (object.customer?.id ?? undefined);
+  const providerCustomerId = stripeCustomer?.startsWith('cus_') ? stripeCustomer : undefined;
+  const withCustomer = providerCustomerId ? { providerCustomerId } : {};
   const subscriptionId =
     object.metadata?.paygate_subscription_id ??
     object.subscription_details?.metadata?.paygate_subscription_id ??
@@ -29,11 +38,25 @@ export function toPaymentEvent(event: Stripe.Event): PaymentEvent | undefined {
   const valid = (id: string | undefined): id is string => id !== undefined && isUUID(id);
   switch (event.type) {
     case 'invoice.paid':
-      return valid(subscriptionId) ? { kind: 'invoice-paid', subscriptionId } : undefined;
+      return valid(subscriptionId)
+        ? { kind: 'invoice-paid', subscriptionId, ...withCustomer }
+        : undefined;
     case 'invoice.payment_failed':
-      return valid(subscriptionId) ? { kind: 'payment-failed', subscriptionId } : undefined;
+      return valid(subscriptionId)
+        ? { kind: 'payment-failed', subscriptionId, ...withCustomer }
+        : undefined;
     case 'invoice.payment_action_required':
-      return valid(subscriptionId) ? { kind: 'payment-pending', subscriptionId } : undefined;
+      return valid(subscriptionId)
+        ? { kind: 'payment-pending', subscriptionId, ...withCustomer }
+        : undefined;
+    case 'customer.subscription.updated': {
+      // A plan change in Stripe's customer portal: the new price names the paygate plan.
+      const price = object.items?.data?.[0]?.price?.id;
+      const planKey = price ? planForPrice(price) : undefined;
+      return valid(subscriptionId) && planKey
+        ? { kind: 'plan-changed', subscriptionId, planKey }
+        : undefined;
+    }
     case 'customer.subscription.deleted':
       return valid(subscriptionId) ? { kind: 'subscription-deleted', subscriptionId } : undefined;
     case 'checkout.session.completed': {
@@ -86,7 +109,7 @@ export class StripeWebhookController {
         extensions: { errors: [{ field: 'Stripe-Signature', messages: [(err as Error).message] }] },
       });
     }
-    const paymentEvent = toPaymentEvent(event);
+    const paymentEvent = toPaymentEvent(event, (price) => this.config.STRIPE_PLAN_PRICES[price]);
     if (!paymentEvent) {
       // Acknowledged so Stripe does not retry an event paygate has no use for.
       this.logger.log({ type: event.type, id: event.id }, 'stripe event ignored');
