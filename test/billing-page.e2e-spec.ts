@@ -63,6 +63,7 @@ describe('billing page (e2e)', () => {
     const html = await page.text();
     expect(html).toContain('data-code="insufficient-credits"');
     expect(html).toContain('Guthaben nicht ausreichend');
+    expect(html).toContain('Diese Anfrage kostet 1 Credits, Ihr Guthaben beträgt 0.');
     expect(html).toContain('Billing Co');
     expect(html).toMatch(/data-testid="balance">0</);
     expect(html).toMatch(/data-testid="usage-requests">1 \/ 0</);

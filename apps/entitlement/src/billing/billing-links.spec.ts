@@ -19,6 +19,12 @@ describe('billing links', () => {
     expect(link).not.toContain(customerId);
     const token = link.split('/').pop()!;
     expect(links.verify(token)).toEqual({ customerId, code: 'insufficient-credits' });
+    const withCost = links.linkFor(customerId, 'insufficient-credits', 3).split('/').pop()!;
+    expect(links.verify(withCost)).toEqual({
+      customerId,
+      code: 'insufficient-credits',
+      required: 3,
+    });
   });
 
   it('refuses a changed, foreign or expired token', () => {

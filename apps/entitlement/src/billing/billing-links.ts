@@ -5,11 +5,14 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { EntitlementConfig } from '../config/entitlement.config';
 
 const TOKEN_VERSION = 1;
+const TOKEN_BYTES = 26;
 
 export interface BillingLinkClaims {
   customerId: string;
   /** Why the customer was sent: the problem code of the refusal. */
   code: ProblemCode;
+  /** What the refused request needed (credits or units), when the refusal said. */
+  required?: number;
 }
 
 /**
@@ -38,26 +41,28 @@ export class BillingLinks {
   }
 
   /** The URL a refusal's `link` points to. */
-  linkFor(customerId: string, code: ProblemCode): string {
+  linkFor(customerId: string, code: ProblemCode, required?: number): string {
     return this.config.BILLING_PORTAL_URL_TEMPLATE.replace(
       '{token}',
-      this.tokenFor({ customerId, code }),
+      this.tokenFor({ customerId, code, required }),
     ).replace('{customerId}', encodeURIComponent(customerId));
   }
 
   /**
-   * Compact, so links stay short: version, customer UUID, the code's index and the expiry
-   * (seconds, uint32) in 22 bytes, then 128 bits of HMAC-SHA256; both base64url.
+   * Compact, so links stay short: version, customer UUID, the code's index, the expiry
+   * (seconds, uint32) and what was required (uint32, 0 when unknown) in 26 bytes, then 128
+   * bits of HMAC-SHA256; both base64url.
    */
   tokenFor(claims: BillingLinkClaims): string {
     const expires =
       Math.floor(this.clock.now().getTime() / 1000) + this.config.BILLING_LINK_TTL_SECONDS;
-    const bytes = Buffer.alloc(22);
+    const bytes = Buffer.alloc(TOKEN_BYTES);
     bytes.writeUInt8(TOKEN_VERSION, 0);
     Buffer.from(claims.customerId.replace(/-/g, ''), 'hex').copy(bytes, 1);
     // By index: PROBLEM_CODES only ever grows at its end, so links in flight keep their meaning.
     bytes.writeUInt8(PROBLEM_CODES.indexOf(claims.code), 17);
     bytes.writeUInt32BE(expires, 18);
+    bytes.writeUInt32BE(Math.min(Math.max(claims.required ?? 0, 0), 0xffffffff), 22);
     const payload = bytes.toString('base64url');
     return `${payload}.${this.sign(payload)}`;
   }
@@ -70,13 +75,14 @@ export class BillingLinks {
     const given = Buffer.from(signature);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     const bytes = Buffer.from(payload, 'base64url');
-    if (bytes.length !== 22 || bytes.readUInt8(0) !== TOKEN_VERSION) return undefined;
+    if (bytes.length !== TOKEN_BYTES || bytes.readUInt8(0) !== TOKEN_VERSION) return undefined;
     if (bytes.readUInt32BE(18) < this.clock.now().getTime() / 1000) return undefined;
     const code = PROBLEM_CODES[bytes.readUInt8(17)];
     if (code === undefined) return undefined;
     const hex = bytes.subarray(1, 17).toString('hex');
     const customerId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-    return { customerId, code };
+    const required = bytes.readUInt32BE(22);
+    return { customerId, code, ...(required > 0 ? { required } : {}) };
   }
 
   private sign(payload: string): string {

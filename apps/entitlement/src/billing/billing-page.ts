@@ -12,6 +12,8 @@ export interface BillingPageView {
   language: ProblemLanguage;
   customer: { name: string; email: string | null };
   code: ProblemCode;
+  /** What the refused request needed, from the link. */
+  required?: number;
   plan: string | null;
   subscriptionStatus: string | null;
   balance: number;
@@ -125,6 +127,7 @@ export function renderBillingPage(view: BillingPageView): string {
   const detail = renderDetail(problem.detail, {
     plan: view.plan ?? '',
     balance: view.balance,
+    required: view.required,
     feature: quota?.feature,
     used: quota?.used,
     limit: quota?.included,

@@ -74,6 +74,7 @@ export class BillingController {
       language: negotiateLanguage(acceptLanguage),
       customer,
       code: claims.code,
+      required: claims.required,
       plan: usage.plan,
       subscriptionStatus: subscription?.status ?? null,
       balance: balance.available,

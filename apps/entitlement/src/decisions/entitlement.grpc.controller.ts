@@ -96,7 +96,9 @@ export class EntitlementGrpcController {
     }
     const d = decision.denial;
     const link =
-      customerId && d.code !== 'unauthenticated' ? this.links.linkFor(customerId, d.code) : '';
+      customerId && d.code !== 'unauthenticated'
+        ? this.links.linkFor(customerId, d.code, d.required)
+        : '';
     return {
       allowed: false,
       customerId,
