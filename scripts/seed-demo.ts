@@ -102,6 +102,9 @@ Demo customer ${demo.customerId} has ${credits} credits; each request costs 1.
 
   # balance (operator API)
   curl -s ${baseUrl}/v1/customers/${demo.customerId}/balance -H 'Authorization: Bearer ${token}'
+
+  # in a browser: the demo app; once blocked, its "Fix it" opens the billing page (demo payments)
+  ${gateway}/_paygate/demo/?key=${demo.apiKey}
 `);
     })
     .catch((err: unknown) => {
