@@ -1,6 +1,4 @@
-import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import {
   ForbiddenError,
   PaymentRequiredError,
@@ -11,7 +9,7 @@ import {
 } from '../libs/client/src';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer } from '../scripts/seed-demo';
-import { ADMIN_TOKEN, ARTIFACTS, Stack } from './support/stack';
+import { ADMIN_TOKEN, Stack } from './support/stack';
 
 /** The client library against the real gateway: each problem arrives as its typed error. */
 describe('client library against the gateway (e2e)', () => {
@@ -26,34 +24,12 @@ describe('client library against the gateway (e2e)', () => {
     'client-',
   );
   let upstream: { server: Server; hits: () => number };
-  const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
-  const operator = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${stack.url('entitlement')}${path}`, {
-      method,
-      headers: admin,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status}`);
-    return (await response.json()) as T;
-  };
+  const operator = <T>(method: string, path: string, body?: unknown) =>
+    stack.operator<T>(method, path, body);
 
   beforeAll(async () => {
     upstream = await startDemoUpstream(stack.ports.upstream);
-    const routes = join(ARTIFACTS, 'routes.client.json');
-    const target = `http://127.0.0.1:${stack.ports.upstream}`;
-    const route = (name: string, extra: object = {}) => ({
-      name,
-      pathPrefix: `/${name}`,
-      upstream: target,
-      stripPrefix: true,
-      feature: 'requests',
-      cost: 1,
-      ...extra,
-    });
-    writeFileSync(
-      routes,
-      JSON.stringify({ routes: [route('demo'), route('admin', { scopes: ['admin'] })] }),
-    );
+    const routes = stack.writeRoutes('client', { demo: {}, admin: { scopes: ['admin'] } });
     await stack.start(['entitlement', 'metering', 'gateway'], { ROUTES_FILE: routes });
   }, 120_000);
 

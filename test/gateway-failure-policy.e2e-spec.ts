@@ -1,9 +1,7 @@
-import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer } from '../scripts/seed-demo';
-import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually } from './support/stack';
+import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
 
 /**
  * The route failure policy while the entitlement service is down (killed, then restarted):
@@ -25,22 +23,11 @@ describe('gateway failure policy (e2e)', () => {
 
   beforeAll(async () => {
     upstream = await startDemoUpstream(stack.ports.upstream);
-    const routes = join(ARTIFACTS, 'routes.failure-policy.json');
-    const target = `http://127.0.0.1:${stack.ports.upstream}`;
-    const route = (name: string, failurePolicy: string) => ({
-      name,
-      pathPrefix: `/${name}`,
-      upstream: target,
-      stripPrefix: true,
-      feature: 'requests',
-      cost: 1,
-      failurePolicy,
-    });
     await stack.start(['entitlement', 'metering']);
-    writeFileSync(
-      routes,
-      JSON.stringify({ routes: [route('open', 'open'), route('closed', 'closed')] }),
-    );
+    const routes = stack.writeRoutes('failure-policy', {
+      open: { failurePolicy: 'open' },
+      closed: { failurePolicy: 'closed' },
+    });
     await stack.start(['gateway'], { ROUTES_FILE: routes, LEASE_MAX_UNITS: '2' });
   }, 120_000);
 

@@ -1,10 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import { request as httpRequest, type Server } from 'node:http';
 import { Readable } from 'node:stream';
-import { join } from 'node:path';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { DemoCustomer, seedDemoCustomer } from '../scripts/seed-demo';
-import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually } from './support/stack';
+import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
 
 // Problem bodies are checked with matchers, so they are left untyped here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -30,15 +28,8 @@ describe('gateway problems (e2e)', () => {
   const overridden = 18981;
   let upstream: { server: Server; hits: () => number };
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
-  const operator = async (method: string, path: string, body?: unknown): Promise<Json> => {
-    const response = await fetch(`${stack.url('entitlement')}${path}`, {
-      method,
-      headers: admin,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status}`);
-    return response.status === 204 ? undefined : response.json();
-  };
+  const operator = (method: string, path: string, body?: unknown): Promise<Json> =>
+    stack.operator<Json>(method, path, body);
   const customer = (name: string, credits = 10) =>
     seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, credits, name);
   const call = (
@@ -68,32 +59,16 @@ describe('gateway problems (e2e)', () => {
 
   beforeAll(async () => {
     upstream = await startDemoUpstream(stack.ports.upstream);
-    const target = `http://127.0.0.1:${stack.ports.upstream}`;
-    const routes = join(ARTIFACTS, 'routes.problems.json');
-    const route = (name: string, extra: object = {}) => ({
-      name,
-      pathPrefix: `/${name}`,
-      upstream: target,
-      stripPrefix: true,
-      feature: 'requests',
-      cost: 1,
-      ...extra,
+    const routes = stack.writeRoutes('problems', {
+      demo: {},
+      scoped: { scopes: ['admin'] },
+      premium: { feature: 'premium' },
+      getonly: { methods: ['GET'] },
+      // Nothing listens on port 9 here: the connection is refused.
+      dead: { upstream: 'http://127.0.0.1:9' },
+      slow: { stripPrefix: false },
+      metered5xx: { meterUpstreamErrors: true },
     });
-    writeFileSync(
-      routes,
-      JSON.stringify({
-        routes: [
-          route('demo'),
-          route('scoped', { scopes: ['admin'] }),
-          route('premium', { feature: 'premium' }),
-          route('getonly', { methods: ['GET'] }),
-          // Nothing listens on port 9 here: the connection is refused.
-          route('dead', { upstream: 'http://127.0.0.1:9' }),
-          route('slow', { stripPrefix: false }),
-          route('metered5xx', { meterUpstreamErrors: true }),
-        ],
-      }),
-    );
     const env = { ROUTES_FILE: routes, BODY_LIMIT_BYTES: '1024', UPSTREAM_TIMEOUT_MS: '500' };
     await stack.start(['entitlement', 'metering', 'gateway'], env);
     await stack.startInstance('gateway-403', 'gateway', overridden, {

@@ -51,22 +51,7 @@ export class Stack {
   ): Promise<void> {
     mkdirSync(ARTIFACTS, { recursive: true });
     const config = testConfig();
-    const routesFile = join(ARTIFACTS, 'routes.e2e.json');
-    writeFileSync(
-      routesFile,
-      JSON.stringify({
-        routes: [
-          {
-            name: 'demo',
-            pathPrefix: '/demo',
-            upstream: `http://127.0.0.1:${this.ports.upstream}`,
-            stripPrefix: true,
-            feature: 'requests',
-            cost: 1,
-          },
-        ],
-      }),
-    );
+    const routesFile = this.writeRoutes('e2e', { demo: {} });
     const common = {
       DATABASE_URL: config.databaseUrl,
       KAFKA_BROKERS: config.kafkaBrokers.join(','),
@@ -139,6 +124,38 @@ export class Stack {
       ...env,
     });
     await this.waitUntilReady(name, `http://127.0.0.1:${port}`);
+  }
+
+  /**
+   * Writes a route table to test-artifacts/routes.<label>.json and returns its path: one route
+   * per name, at /<name>, to this stack's upstream, feature `requests`, cost 1, prefix
+   * stripped; each route's object overrides any of that.
+   */
+  writeRoutes(label: string, routes: Record<string, object>): string {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const file = join(ARTIFACTS, `routes.${label}.json`);
+    const table = Object.entries(routes).map(([name, extra]) => ({
+      name,
+      pathPrefix: `/${name}`,
+      upstream: `http://127.0.0.1:${this.ports.upstream}`,
+      stripPrefix: true,
+      feature: 'requests',
+      cost: 1,
+      ...extra,
+    }));
+    writeFileSync(file, JSON.stringify({ routes: table }));
+    return file;
+  }
+
+  /** A call to the operator API; throws on an error status, undefined for 204. */
+  async operator<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.url('entitlement')}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status}`);
+    return (response.status === 204 ? undefined : await response.json()) as T;
   }
 
   /** Starts a service of this stack again, as it was started, after it was killed. */

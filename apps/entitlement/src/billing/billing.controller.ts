@@ -32,6 +32,10 @@ export class PlanForm {
   plan!: string;
 }
 
+/** The page's absolute address, where a payment provider sends the customer back. */
+const pageUrl = (host: string | undefined, token: string) =>
+  `http://${host ?? 'localhost'}/billing/${token}`;
+
 /** Statuses a paid invoice brings back to active. */
 const UNPAID = new Set(['incomplete', 'past_due', 'unpaid', 'suspended']);
 
@@ -112,11 +116,10 @@ export class BillingController {
   ): Promise<void> {
     const claims = this.claims(token);
     if (!this.provider) throw new DomainError('not-found', 'No payment provider is set up.');
-    const page = `http://${host ?? 'localhost'}/billing/${token}`;
     const outcome = await this.provider.topUp({
       customerId: claims.customerId,
       credits: form.credits,
-      returnUrl: page,
+      returnUrl: pageUrl(host, token),
       idempotencyKey: form.nonce,
     });
     await reply.redirect(
@@ -151,7 +154,7 @@ export class BillingController {
       throw new DomainError('not-found', 'The payment provider does not know this customer yet.');
     const outcome = await this.provider.manage({
       providerCustomerId: customer.stripeCustomerId,
-      returnUrl: `http://${host ?? 'localhost'}/billing/${token}`,
+      returnUrl: pageUrl(host, token),
     });
     await reply.redirect(outcome.kind === 'redirect' ? outcome.url : `/billing/${token}`, 303);
   }
