@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedDemoCustomer } from '../scripts/seed-demo';
+import { ProcessGroups, measureCpu, pidsMatching } from './support/cpu';
 import { BENCH_ADMIN_TOKEN, startService, stopProcess, waitReady } from './support/processes';
 
 const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 10);
@@ -27,6 +28,7 @@ const PORTS = {
 };
 
 interface Result {
+  requests: number;
   perSecond: number;
   p50: number;
   p99: number;
@@ -43,6 +45,7 @@ function parseWrk(output: string): Result {
   };
   const lines = output.split('\n');
   return {
+    requests: Number(/(\d+) requests in/.exec(output)?.[1] ?? NaN),
     perSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? NaN),
     p50: ms(lines.find((l) => /^\s+50%/.test(l))),
     p99: ms(lines.find((l) => /^\s+99%/.test(l))),
@@ -50,10 +53,26 @@ function parseWrk(output: string): Result {
   };
 }
 
-function wrk(url: string, headers: string[] = []): Result {
+interface Measured extends Result {
+  /** CPU seconds per process group during the run. */
+  cpu: Record<string, number>;
+}
+
+function wrk(url: string, groups: ProcessGroups, headers: string[] = []): Measured {
   const args = ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency'];
   for (const h of headers) args.push('-H', h);
-  return parseWrk(execFileSync('wrk', [...args, url], { encoding: 'utf8' }));
+  const stop = measureCpu(groups);
+  const result = parseWrk(execFileSync('wrk', [...args, url], { encoding: 'utf8' }));
+  return { ...result, cpu: stop() };
+}
+
+/** "gateway 212 µs, kafka 80 µs, …": CPU per request of each process group, largest first. */
+function cpuPerRequest(r: Measured): string {
+  return Object.entries(r.cpu)
+    .filter(([, seconds]) => seconds > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, seconds]) => `${name} ${((seconds / r.requests) * 1e6).toFixed(0)} µs`)
+    .join(', ');
 }
 
 function startNginx(dir: string): ChildProcess {
@@ -94,7 +113,8 @@ async function main(): Promise<void> {
         stdio: ['ignore', 'ignore', 'inherit'],
       },
     );
-    children.push(upstream, startNginx(dir));
+    const nginxProcess = startNginx(dir);
+    children.push(upstream, nginxProcess);
     const routes = join(dir, 'routes.json');
     writeFileSync(
       routes,
@@ -112,18 +132,28 @@ async function main(): Promise<void> {
       }),
     );
     const common = { DATABASE_URL, KAFKA_BROKERS: BROKERS };
-    children.push(
-      startService('entitlement', {
-        ...common,
-        HTTP_PORT: String(PORTS.entitlement),
-        GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
-        USAGE_RECORDED_GROUP_ID: 'bench-gateway-entitlement',
-      }),
-      startService('metering', {
-        ...common,
-        HTTP_PORT: String(PORTS.metering),
-        USAGE_GROUP_ID: 'bench-gateway-metering',
-      }),
+    // e.g. --cpu-prof: where each service spends its time under load (a profile per pid).
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const [entitlement, metering, gateway] = [
+      startService(
+        'entitlement',
+        {
+          ...common,
+          HTTP_PORT: String(PORTS.entitlement),
+          GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
+          USAGE_RECORDED_GROUP_ID: 'bench-gateway-entitlement',
+        },
+        nodeArgs,
+      ),
+      startService(
+        'metering',
+        {
+          ...common,
+          HTTP_PORT: String(PORTS.metering),
+          USAGE_GROUP_ID: 'bench-gateway-metering',
+        },
+        nodeArgs,
+      ),
       startService(
         'gateway',
         {
@@ -133,10 +163,21 @@ async function main(): Promise<void> {
           ROUTES_FILE: routes,
           USAGE_EVENT_SOURCE: 'bench-gateway',
         },
-        // e.g. --cpu-prof: where the gateway spends its time under load.
-        (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
+        nodeArgs,
       ),
-    );
+    ];
+    children.push(entitlement, metering, gateway);
+    const pid = (child: ChildProcess) => () => (child.pid ? [child.pid] : []);
+    const groups: ProcessGroups = {
+      upstream: pid(upstream),
+      // nginx's master forks the worker that does the work.
+      nginx: () => pidsMatching(new RegExp(`nginx: (master|worker)`)),
+      gateway: pid(gateway),
+      entitlement: pid(entitlement),
+      metering: pid(metering),
+      kafka: () => pidsMatching(/kafka\.Kafka/),
+      postgres: () => pidsMatching(/^postgres/),
+    };
     await waitReady(`http://127.0.0.1:${PORTS.upstream}/`, 'upstream');
     await waitReady(`http://127.0.0.1:${PORTS.nginx}/demo/`, 'nginx');
     for (const [name, port] of [
@@ -156,14 +197,15 @@ async function main(): Promise<void> {
     console.log(
       `bench/gateway: wrk, 1 thread, ${CONNECTIONS} connections, ${SECONDS} s per target, one customer`,
     );
-    const direct = wrk(`http://127.0.0.1:${PORTS.upstream}/hello`);
-    const nginx = wrk(`http://127.0.0.1:${PORTS.nginx}/demo/hello`);
-    const paygate = wrk(`http://127.0.0.1:${PORTS.gateway}/demo/hello`, [
+    const direct = wrk(`http://127.0.0.1:${PORTS.upstream}/hello`, groups);
+    const nginx = wrk(`http://127.0.0.1:${PORTS.nginx}/demo/hello`, groups);
+    const paygate = wrk(`http://127.0.0.1:${PORTS.gateway}/demo/hello`, groups, [
       `x-api-key: ${demo.apiKey}`,
     ]);
-    const row = (name: string, r: Result) =>
+    const row = (name: string, r: Measured) =>
       console.log(
-        `  ${name.padEnd(34)} ${r.perSecond.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${r.non2xx ? `  (${r.non2xx} non-2xx)` : ''}`,
+        `  ${name.padEnd(34)} ${r.perSecond.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${r.non2xx ? `  (${r.non2xx} non-2xx)` : ''}\n` +
+          `      CPU per request: ${cpuPerRequest(r)}`,
       );
     row('(a) upstream direct', direct);
     row('(b) nginx reverse proxy', nginx);
@@ -171,6 +213,13 @@ async function main(): Promise<void> {
     console.log(`  ratio (b)/(a) throughput: ${(nginx.perSecond / direct.perSecond).toFixed(2)}`);
     console.log(`  ratio (c)/(b) throughput: ${(paygate.perSecond / nginx.perSecond).toFixed(3)}`);
     console.log(`  p99 added by paygate over nginx: ${(paygate.p99 - nginx.p99).toFixed(2)} ms`);
+    // Requests per CPU-second of the proxy process itself: its throughput per core were it
+    // alone on a core, which this shared machine (wrk, upstream, Kafka, Postgres) never is.
+    const perCore = (r: Measured, group: string) => (r.requests / r.cpu[group]).toFixed(0);
+    console.log(
+      `  requests per CPU-second: nginx ${perCore(nginx, 'nginx')}, gateway ${perCore(paygate, 'gateway')}` +
+        `, whole paygate stack ${(paygate.requests / ['gateway', 'entitlement', 'metering', 'kafka', 'postgres'].reduce((sum, g) => sum + paygate.cpu[g], 0)).toFixed(0)}`,
+    );
   } finally {
     for (const child of children.reverse()) await stopProcess(child);
     rmSync(dir, { recursive: true, force: true });

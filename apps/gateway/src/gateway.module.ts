@@ -12,6 +12,7 @@ import { EntitlementChangesListener } from './leases/entitlement-changes.listene
 import { LeasesService } from './leases/leases.service';
 import { RateLimitsService } from './rate-limits/rate-limits.service';
 import { ProxyHandler } from './proxy/proxy.handler';
+import { UpstreamForwarder } from './proxy/upstream-forwarder';
 import { RoutesService } from './routes/routes.service';
 import { UsagePublisher } from './usage/usage.publisher';
 
@@ -21,7 +22,8 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
-        loggerModule('gateway', config.LOG_LEVEL),
+        // Access lines come from registerAccessLog; see LoggerOptions.requestScoped.
+        loggerModule('gateway', config.LOG_LEVEL, { requestScoped: false }),
         ClientsModule.register([
           {
             name: ENTITLEMENT_CLIENT,
@@ -44,6 +46,7 @@ export class GatewayModule {
         EntitlementChangesListener,
         UsagePublisher,
         ProxyHandler,
+        UpstreamForwarder,
         RateLimitsService,
       ],
     };

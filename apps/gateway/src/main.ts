@@ -1,11 +1,11 @@
 import 'reflect-metadata';
-import replyFrom from '@fastify/reply-from';
 import fastifyStatic from '@fastify/static';
 import { resolve } from 'node:path';
 import { loadConfig } from '@paygate/config';
 import { createHttpApp, run } from '@paygate/http';
 import { GatewayConfig } from './config/gateway.config';
 import { GatewayModule } from './gateway.module';
+import { registerAccessLog } from './proxy/access-log';
 import { ProxyHandler } from './proxy/proxy.handler';
 
 const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -18,11 +18,7 @@ async function bootstrap(): Promise<void> {
     problemStatuses: config.PROBLEM_STATUSES,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  // Keep-alive connection pools to the upstreams (undici).
-  await fastify.register(replyFrom, {
-    undici: { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 },
-    disableRequestLogging: true,
-  });
+  registerAccessLog(fastify, config.LOG_LEVEL);
   if (config.DEMO_APP_DIR) {
     // Same origin as the API it calls, so the demo needs no CORS.
     await fastify.register(fastifyStatic, {

@@ -2,12 +2,24 @@ import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
 import { REQUEST_ID_HEADER } from './request-id';
 
+export interface LoggerOptions {
+  /**
+   * Bind a request-scoped logger to every request (pino-http: a child logger per request in
+   * an AsyncLocalStorage, a "request completed" line). Default true. A proxy on the hot path
+   * turns it off and writes its own access line: the per-request child logger and the async
+   * hooks AsyncLocalStorage switches on cost it more than the rest of its own work.
+   */
+  requestScoped?: boolean;
+}
+
 /**
  * Structured JSON logs (pino) with the request id on every line of a request.
  * Health and metrics scrapes are not logged: they would drown the useful lines.
  */
-export function loggerModule(service: string, level: string) {
+export function loggerModule(service: string, level: string, options: LoggerOptions = {}) {
   return LoggerModule.forRoot({
+    // No routes: the middleware (and its AsyncLocalStorage) never runs; the root logger stays.
+    ...(options.requestScoped === false ? { forRoutes: [] } : {}),
     pinoHttp: {
       level,
       base: { service },

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import type { ProblemCode } from '@paygate/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { DomainError } from './domain-error';
 import { negotiateLanguage } from './language';
 import {
@@ -84,14 +85,21 @@ export function sendProblem(
     requestId: String(request.id),
     language,
   });
-  void reply
-    .status(body.status)
-    .headers({
-      ...input.headers,
-      'content-type': PROBLEM_CONTENT_TYPE,
-      'content-language': language,
-      vary: 'Accept-Language',
-      'x-request-id': String(request.id),
-    })
-    .send(body);
+  const headers = {
+    ...input.headers,
+    'content-type': PROBLEM_CONTENT_TYPE,
+    'content-language': language,
+    vary: 'Accept-Language',
+    'x-request-id': String(request.id),
+  };
+  if (!reply.sent) {
+    void reply.status(body.status).headers(headers).send(body);
+    return;
+  }
+  // A hijacked reply (the gateway streaming from its upstream) is written directly, as long
+  // as nothing of it has been.
+  const raw = reply.raw;
+  if (raw.headersSent || raw.destroyed) return;
+  raw.writeHead(body.status, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...headers });
+  raw.end(JSON.stringify(body));
 }

@@ -3,7 +3,7 @@ import type { CheckResponse } from '@paygate/contracts';
 import { counter, histogram } from '@paygate/observability';
 import { ProblemInput, sendProblem } from '@paygate/problem-details';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { apiKeyFrom } from '../auth/api-key';
 import { GatewayConfig } from '../config/gateway.config';
@@ -16,6 +16,7 @@ import { RateLimitsService } from '../rate-limits/rate-limits.service';
 import { requestCost } from '../routes/request-cost';
 import { RouteDefinition } from '../routes/route';
 import { RoutesService } from '../routes/routes.service';
+import { UpstreamForwarder } from './upstream-forwarder';
 import { servedRequestEvent } from '../usage/usage-event.factory';
 import { UsagePublisher } from '../usage/usage.publisher';
 
@@ -90,6 +91,7 @@ export class ProxyHandler {
     private readonly leases: LeasesService,
     private readonly usage: UsagePublisher,
     private readonly rateLimits: RateLimitsService,
+    private readonly forwarder: UpstreamForwarder,
     @Inject(GatewayConfig) private readonly config: GatewayConfig,
   ) {}
 
@@ -193,69 +195,95 @@ export class ProxyHandler {
     const stop = upstreamLatency.startTimer({ route: route.name });
     // A body without Content-Length is measured as it streams through.
     let limiter: BodyLimit | undefined;
-    if (request.headers['content-length'] === undefined && isStream(request.body)) {
+    let body = isStream(request.body) ? request.body : undefined;
+    if (body && request.headers['content-length'] === undefined) {
+      const streamed = body;
       limiter = new BodyLimit(this.config.BODY_LIMIT_BYTES);
-      request.body.on('error', (err) => limiter?.destroy(err));
-      request.body = request.body.pipe(limiter);
+      streamed.on('error', (err) => limiter?.destroy(err));
+      body = streamed.pipe(limiter);
     }
-    reply.from(this.routes.upstreamUrl(route, request.url), {
-      timeout: this.config.UPSTREAM_TIMEOUT_MS,
-      rewriteRequestHeaders: (_req, headers) =>
-        this.upstreamHeaders(request, headers, decision.customerId),
-      // The upstream's connection-specific fields describe its hop, not the caller's.
-      rewriteHeaders: (headers) => withoutHopByHop(headers),
-      onResponse: (_req, res, upstream) => {
-        stop();
-        if (upstream.statusCode >= 500 && !route.meterUpstreamErrors) {
-          // A failed upstream did not serve the customer: give the units back, meter nothing.
-          this.giveBack(decision.leaseId, cost, `upstream answered ${upstream.statusCode}`);
-        } else {
-          this.usage.publish(
-            servedRequestEvent(this.config.USAGE_EVENT_SOURCE, {
-              customerId: decision.customerId,
-              leaseId: decision.leaseId,
-              requestId: String(request.id),
-              feature: route.feature,
-              route: route.name,
-              method: request.method,
-              status: upstream.statusCode,
-              units: cost,
-            }),
+    // The answer is written to the raw response as it streams from the upstream; Fastify's
+    // onResponse hooks (metrics, access log) still run when it finishes.
+    reply.hijack();
+    const target = this.routes.upstreamTarget(route, request.url);
+    this.forwarder.forward(
+      {
+        ...target,
+        method: request.method,
+        headers: this.upstreamHeaders(request, decision.customerId),
+        body,
+        timeoutMs: this.config.UPSTREAM_TIMEOUT_MS,
+      },
+      reply.raw,
+      {
+        onResponse: (status, headers) => {
+          stop();
+          this.served(request, route, decision, cost, status);
+          // The upstream's connection-specific fields describe its hop, not the caller's.
+          const out: OutgoingHttpHeaders = withoutHopByHop(headers);
+          Object.assign(out, reply.getHeaders());
+          const warning = warningHeader(decision);
+          if (warning) out[WARNING_HEADER] = warning;
+          if (rate) Object.assign(out, rateLimitHeaders(route.feature, rate));
+          return out;
+        },
+        onFailure: (error, failure) => {
+          stop();
+          this.giveBack(decision.leaseId, cost, `upstream ${failure}: ${error.message}`);
+          if (failure === 'cancelled') return;
+          if (limiter?.exceeded) {
+            return this.refuse(request, reply, route.name, {
+              code: 'payload-too-large',
+              extensions: { limit: this.config.BODY_LIMIT_BYTES },
+            });
+          }
+          this.logger.warn(
+            { err: error.message, requestId: request.id, route: route.name },
+            'upstream failed',
           );
-        }
-        requests.inc({ route: route.name, status: String(upstream.statusCode), code: '' });
-        const warning = warningHeader(decision);
-        if (warning) void res.header(WARNING_HEADER, warning);
-        if (rate) void res.headers(rateLimitHeaders(route.feature, rate));
-        void res.send(upstream.stream);
-      },
-      onError: (res, { error }) => {
-        stop();
-        this.giveBack(decision.leaseId, cost, `upstream error: ${error.message}`);
-        if (limiter?.exceeded) {
-          return this.refuse(request, res as unknown as FastifyReply, route.name, {
-            code: 'payload-too-large',
-            extensions: { limit: this.config.BODY_LIMIT_BYTES },
+          return this.refuse(request, reply, route.name, {
+            code: failure === 'timeout' ? 'upstream-timeout' : 'upstream-unavailable',
           });
-        }
-        const timedOut = (error as { statusCode?: number }).statusCode === 504;
-        this.logger.warn(
-          { err: error.message, requestId: request.id, route: route.name },
-          'upstream failed',
-        );
-        return this.refuse(request, res as unknown as FastifyReply, route.name, {
-          code: timedOut ? 'upstream-timeout' : 'upstream-unavailable',
-        });
+        },
       },
-    });
+    );
   }
 
-  private upstreamHeaders(
+  /** The upstream answered: meter the request, or give its units back if it failed. */
+  private served(
     request: FastifyRequest,
-    headers: IncomingHttpHeaders,
-    customerId: string,
-  ): IncomingHttpHeaders {
-    const out: IncomingHttpHeaders = withoutHopByHop(headers);
+    route: RouteDefinition,
+    decision: CheckResponse,
+    cost: number,
+    status: number,
+  ): void {
+    if (status >= 500 && !route.meterUpstreamErrors) {
+      // A failed upstream did not serve the customer: give the units back, meter nothing.
+      this.giveBack(decision.leaseId, cost, `upstream answered ${status}`);
+    } else {
+      this.usage.publish(
+        servedRequestEvent(this.config.USAGE_EVENT_SOURCE, {
+          customerId: decision.customerId,
+          leaseId: decision.leaseId,
+          requestId: String(request.id),
+          feature: route.feature,
+          route: route.name,
+          method: request.method,
+          status,
+          units: cost,
+        }),
+      );
+    }
+    requests.inc({ route: route.name, status: String(status), code: '' });
+  }
+
+  /** The caller's headers as the upstream gets them. */
+  private upstreamHeaders(request: FastifyRequest, customerId: string): IncomingHttpHeaders {
+    const out: IncomingHttpHeaders = withoutHopByHop(request.headers);
+    // undici sets Host to the upstream's; the caller's is passed on as X-Forwarded-Host.
+    delete out.host;
+    // The gateway answers Expect: 100-continue itself; undici refuses to send it on.
+    delete out.expect;
     for (const name of CREDENTIAL_HEADERS) delete out[name];
     const priorFor = request.headers['x-forwarded-for'];
     out['x-forwarded-for'] = priorFor

@@ -1,4 +1,4 @@
-import { RouteTableError, matchRoute, parseRouteTable, upstreamUrl } from './route-table';
+import { RouteTableError, matchRoute, parseRouteTable, upstreamTarget } from './route-table';
 
 const table = JSON.stringify({
   routes: [
@@ -70,11 +70,18 @@ routes:
     expect(() => parseRouteTable('routes: [', 'bad.yml')).toThrow(/not valid YAML/);
   });
 
-  it('builds upstream URLs, stripping the prefix when asked and keeping the query', () => {
+  it('targets the upstream origin and path, stripping the prefix when asked, keeping the query', () => {
     const [api, search] = routes;
-    expect(upstreamUrl(api, '/api/a?b=1')).toBe('http://127.0.0.1:4000/api/a?b=1');
-    expect(upstreamUrl(search, '/api/search/q?x=1')).toBe('http://127.0.0.1:4001/v2/q?x=1');
-    expect(upstreamUrl(search, '/api/search?x=1')).toBe('http://127.0.0.1:4001/v2/?x=1');
+    const target = (origin: string, path: string) => ({ origin, path });
+    expect(upstreamTarget(api, '/api/a?b=1')).toEqual(
+      target('http://127.0.0.1:4000', '/api/a?b=1'),
+    );
+    expect(upstreamTarget(search, '/api/search/q?x=1')).toEqual(
+      target('http://127.0.0.1:4001', '/v2/q?x=1'),
+    );
+    expect(upstreamTarget(search, '/api/search?x=1')).toEqual(
+      target('http://127.0.0.1:4001', '/v2/?x=1'),
+    );
   });
 
   it('refuses invalid tables with the failing fields named', () => {

@@ -89,9 +89,29 @@ export function matchRoute(routes: RouteDefinition[], request: RouteRequest): Ro
   return best ? { route: best } : { route: undefined, allowedMethods: [...allowed].sort() };
 }
 
-/** The upstream URL for a request path (with its query string). */
-export function upstreamUrl(route: RouteDefinition, url: string): string {
-  const base = route.upstream.endsWith('/') ? route.upstream.slice(0, -1) : route.upstream;
+/** Where a request goes: the upstream's origin (one connection pool each) and the path. */
+export interface UpstreamTarget {
+  origin: string;
+  /** Path and query string on the upstream. */
+  path: string;
+}
+
+// A route's upstream URL parsed once, not per request.
+const parsedUpstreams = new WeakMap<RouteDefinition, { origin: string; basePath: string }>();
+
+function parsedUpstream(route: RouteDefinition): { origin: string; basePath: string } {
+  let parsed = parsedUpstreams.get(route);
+  if (!parsed) {
+    const url = new URL(route.upstream);
+    parsed = { origin: url.origin, basePath: url.pathname.replace(/\/$/, '') };
+    parsedUpstreams.set(route, parsed);
+  }
+  return parsed;
+}
+
+/** The upstream origin and path for a request path (with its query string). */
+export function upstreamTarget(route: RouteDefinition, url: string): UpstreamTarget {
+  const { origin, basePath } = parsedUpstream(route);
   let rest = url;
   if (route.stripPrefix) {
     const prefix = route.pathPrefix.endsWith('/')
@@ -100,5 +120,5 @@ export function upstreamUrl(route: RouteDefinition, url: string): string {
     rest = url.slice(prefix.length);
     if (rest === '' || rest.startsWith('?')) rest = '/' + rest;
   }
-  return base + rest;
+  return { origin, path: basePath + rest };
 }

@@ -3,7 +3,14 @@ import { counter } from '@paygate/observability';
 import { unwatchFile, watchFile } from 'node:fs';
 import { GatewayConfig } from '../config/gateway.config';
 import { RouteDefinition } from './route';
-import { RouteMatch, RouteRequest, loadRouteTable, matchRoute, upstreamUrl } from './route-table';
+import {
+  RouteMatch,
+  RouteRequest,
+  UpstreamTarget,
+  loadRouteTable,
+  matchRoute,
+  upstreamTarget,
+} from './route-table';
 
 const reloads = counter('paygate_gateway_route_reloads_total', 'Route table reloads by outcome', [
   'outcome',
@@ -58,7 +65,7 @@ export class RoutesService implements OnModuleInit, OnModuleDestroy {
     return matchRoute(this.routes, request);
   }
 
-  upstreamUrl(route: RouteDefinition, url: string): string {
-    return upstreamUrl(route, url);
+  upstreamTarget(route: RouteDefinition, url: string): UpstreamTarget {
+    return upstreamTarget(route, url);
   }
 }

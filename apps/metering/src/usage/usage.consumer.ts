@@ -41,6 +41,8 @@ export class UsageConsumer implements OnApplicationBootstrap, OnApplicationShutd
       topic: this.config.USAGE_TOPIC,
       partitionsConsumedConcurrently: this.config.PARTITIONS_CONCURRENTLY,
       sessionTimeoutMs: this.config.CONSUMER_SESSION_TIMEOUT_MS,
+      fetchMinBytes: this.config.FETCH_MIN_BYTES,
+      fetchMaxWaitMs: this.config.FETCH_MAX_WAIT_MS,
       // Stable per instance, so a restarted instance fences its predecessor's open transaction.
       transactionalId: `${this.config.USAGE_GROUP_ID}-${hostname()}-${this.config.HTTP_PORT}`,
     });
