@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { request as httpRequest, type Server } from 'node:http';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { DemoCustomer, seedDemoCustomer } from '../scripts/seed-demo';
-import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
+import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually } from './support/stack';
 
 // Problem bodies are checked with matchers, so they are left untyped here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -262,5 +264,33 @@ describe('gateway problems (e2e)', () => {
       10_000,
     );
     expect(balance).toMatchObject({ available: 2, reserved: 0 });
+  });
+
+  it('writes one JSON access line per request, with its request id', async () => {
+    const c = await customer('Access log', 2);
+    const requestId = `access-${Date.now()}`;
+    const served = await call('/demo/x?secret=1', c.apiKey, {
+      headers: { 'x-request-id': requestId },
+    });
+    expect(served.status).toBe(200);
+    const lines = await eventually(
+      async () =>
+        readFileSync(join(ARTIFACTS, 'problems-gateway.log'), 'utf8')
+          .split('\n')
+          .filter((line) => line.includes(requestId))
+          .map((line) => JSON.parse(line) as Json),
+      (found) => found.length > 0,
+      5_000,
+    );
+    expect(lines).toEqual([
+      expect.objectContaining({
+        service: 'gateway',
+        msg: 'request completed',
+        requestId,
+        // The query string stays out of the logs: it may carry secrets.
+        req: { method: 'GET', url: '/demo/x' },
+        res: { statusCode: 200 },
+      }),
+    ]);
   });
 });
