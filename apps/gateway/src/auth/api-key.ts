@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** Longer values cannot be keys paygate issued; they are refused here, without a remote call. */
@@ -13,4 +14,12 @@ export function apiKeyFrom(headers: IncomingHttpHeaders): string | undefined {
     key = headers['x-api-key'].trim() || undefined;
   }
   return key && key.length <= MAX_API_KEY_LENGTH ? key : undefined;
+}
+
+/**
+ * What the gateway keeps of a key in its caches (leases, rate-limit policies): its SHA-256,
+ * computed once per request. The caches outlive requests; a memory dump should not leak keys.
+ */
+export function apiKeyId(apiKey: string): string {
+  return createHash('sha256').update(apiKey).digest('base64url');
 }

@@ -1,5 +1,5 @@
 import type { CheckRequest, CheckResponse } from '@paygate/contracts';
-import { createHash } from 'node:crypto';
+import { apiKeyId } from '../auth/api-key';
 
 /** The two remote calls a pool makes (the entitlement service's Check and Release). */
 export interface LeaseCalls {
@@ -20,7 +20,10 @@ export interface LeasePoolOptions {
   renewAtShare: number;
 }
 
-export type AdmissionRequest = Omit<CheckRequest, 'leaseUnits'>;
+export type AdmissionRequest = Omit<CheckRequest, 'leaseUnits'> & {
+  /** The key's apiKeyId when the caller has it already (else computed here). */
+  keyId?: string;
+};
 
 interface HeldLease {
   grant: CheckResponse;
@@ -256,7 +259,7 @@ export class LeasePool {
       Math.min(this.options.maxUnits, book.waitingUnits + book.recentDemand()),
     );
     const generation = book.generation;
-    const outcome = this.calls.check({ ...request, leaseUnits: wanted }).then((grant) => {
+    const outcome = this.calls.check(checkRequest(request, wanted)).then((grant) => {
       if (grant.allowed) {
         book.customerId = grant.customerId;
         book.failOpenUnits = 0;
@@ -289,12 +292,15 @@ export class LeasePool {
   }
 }
 
-// Keys are held hashed: leases outlive requests, and a memory dump should not leak keys.
+/** The remote Check for a request: what the entitlement service knows, not the key's id. */
+function checkRequest(request: AdmissionRequest, leaseUnits: number): CheckRequest {
+  const { apiKey, feature, cost, requestId, requiredScopes } = request;
+  return { apiKey, feature, cost, requestId, requiredScopes, leaseUnits };
+}
+
+// Keys are held hashed (apiKeyId): leases outlive requests, and a memory dump should not leak keys.
 function bookKey(request: AdmissionRequest): string {
   const scopes = [...(request.requiredScopes ?? [])].sort().join(',');
-  return createHash('sha256')
-    .update(
-      `${request.apiKey}\0${request.feature}\0${scopes}\0${request.cost > 0 ? 'paid' : 'free'}`,
-    )
-    .digest('base64url');
+  const keyId = request.keyId ?? apiKeyId(request.apiKey);
+  return `${keyId}\0${request.feature}\0${scopes}\0${request.cost > 0 ? 'paid' : 'free'}`;
 }

@@ -21,16 +21,20 @@ const HOP_BY_HOP = new Set([
 export function withoutHopByHop<T extends IncomingHttpHeaders | Record<string, unknown>>(
   headers: T,
 ): T {
-  const named = new Set(
-    String(headers.connection ?? '')
-      .split(',')
-      .map((name) => name.trim().toLowerCase())
-      .filter(Boolean),
-  );
+  // Runs twice per proxied request: no Set unless Connection names fields, no entries array.
+  const connection = headers.connection;
+  const named = connection
+    ? new Set(
+        String(connection)
+          .split(',')
+          .map((name) => name.trim().toLowerCase())
+          .filter(Boolean),
+      )
+    : undefined;
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
     const lower = name.toLowerCase();
-    if (!HOP_BY_HOP.has(lower) && !named.has(lower)) out[name] = value;
+    if (!HOP_BY_HOP.has(lower) && !named?.has(lower)) out[name] = headers[name];
   }
   return out as T;
 }

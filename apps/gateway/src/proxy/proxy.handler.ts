@@ -5,7 +5,7 @@ import { ProblemInput, sendProblem } from '@paygate/problem-details';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { apiKeyFrom } from '../auth/api-key';
+import { apiKeyFrom, apiKeyId } from '../auth/api-key';
 import { GatewayConfig } from '../config/gateway.config';
 import { EntitlementUnavailableError } from '../decisions/entitlement.client';
 import { LeasesService } from '../leases/leases.service';
@@ -140,12 +140,14 @@ export class ProxyHandler {
         headers: { 'retry-after': '1' },
       });
     }
-    const early = this.rateLimits.beforeDecision(apiKey, route.feature, Date.now());
+    const keyId = apiKeyId(apiKey);
+    const early = this.rateLimits.beforeDecision(keyId, route.feature, Date.now());
     if (early) return this.refuse(request, reply, route.name, rateLimited(route.feature, early));
     let decision: CheckResponse;
     try {
       const ask = {
         apiKey,
+        keyId,
         feature: route.feature,
         cost,
         requestId: String(request.id),
@@ -176,7 +178,7 @@ export class ProxyHandler {
         decision.customerId,
       );
     }
-    const rate = this.rateLimits.afterDecision(apiKey, route.feature, decision, Date.now());
+    const rate = this.rateLimits.afterDecision(keyId, route.feature, decision, Date.now());
     if (rate && !rate.allowed) {
       this.giveBack(decision.leaseId, cost, 'rate limited');
       return this.refuse(request, reply, route.name, rateLimited(route.feature, rate));

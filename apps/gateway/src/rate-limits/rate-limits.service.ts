@@ -1,7 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import type { CheckResponse, RateLimit } from '@paygate/contracts';
 import { counter } from '@paygate/observability';
-import { createHash } from 'node:crypto';
 import { FixedWindowLimiter, RateLimitState } from './fixed-window-limiter';
 
 const limited = counter(
@@ -34,9 +33,12 @@ export class RateLimitsService implements OnModuleDestroy {
     clearInterval(this.sweeper);
   }
 
-  /** A refusal decided from the cached policy, or undefined to ask the entitlement service. */
-  beforeDecision(apiKey: string, feature: string, nowMs: number): RateLimitState | undefined {
-    const cached = this.policies.get(policyKey(apiKey, feature));
+  /**
+   * A refusal decided from the cached policy, or undefined to ask the entitlement service.
+   * `keyId` is the key's apiKeyId.
+   */
+  beforeDecision(keyId: string, feature: string, nowMs: number): RateLimitState | undefined {
+    const cached = this.policies.get(`${keyId}:${feature}`);
     if (!cached || cached.expiresMs <= nowMs) return undefined;
     const state = this.limiter.exhausted(`${cached.customerId}:${feature}`, cached.policy, nowMs);
     if (state) limited.inc({ stage: 'before-decision' });
@@ -45,12 +47,12 @@ export class RateLimitsService implements OnModuleDestroy {
 
   /** Counts an allowed request against its plan's limit; undefined when the plan has none. */
   afterDecision(
-    apiKey: string,
+    keyId: string,
     feature: string,
     decision: CheckResponse,
     nowMs: number,
   ): RateLimitState | undefined {
-    const key = policyKey(apiKey, feature);
+    const key = `${keyId}:${feature}`;
     const policy = decision.rateLimit;
     if (!policy || !policy.requests || !policy.windowSeconds) {
       this.policies.delete(key);
@@ -73,7 +75,3 @@ export class RateLimitsService implements OnModuleDestroy {
       if (cached.expiresMs <= nowMs) this.policies.delete(key);
   }
 }
-
-// Keys are held hashed: the cache outlives requests, and a memory dump should not leak keys.
-const policyKey = (apiKey: string, feature: string) =>
-  `${createHash('sha256').update(apiKey).digest('base64url')}:${feature}`;
