@@ -1,6 +1,6 @@
 import { testConfig } from '@paygate/testing';
 import { randomUUID } from 'node:crypto';
-import { BatchConsumer, InboundMessage } from './batch-consumer';
+import { BatchConsumer, InboundMessage, transactionalIdOf } from './batch-consumer';
 import { createKafka, ensureTopics } from './kafka';
 import { MessageProducer } from './producer';
 
@@ -87,7 +87,7 @@ describe('BatchConsumer (real Kafka)', () => {
     const consumer = new BatchConsumer(kafka, {
       groupId: txGroup,
       topic,
-      transactionalId: `itest-tx-${randomUUID()}`,
+      transactionalIdPrefix: `itest-tx-${randomUUID()}`,
     });
     await consumer.start(async (messages) => {
       attempts += 1;
@@ -145,5 +145,68 @@ describe('BatchConsumer (real Kafka)', () => {
     }
     expect(calls).toBe(2);
     expect(seen).toEqual(['after-bug']);
+  });
+
+  it("fences the transaction a partition's previous owner left, so its batch is not applied twice", async () => {
+    const inTopic = `itest.batch-fence-in.${randomUUID()}`;
+    const outTopic = `itest.batch-fence-out.${randomUUID()}`;
+    const fenceGroup = `itest-fence-${randomUUID()}`;
+    await ensureTopics(kafka, [
+      { name: inTopic, partitions: 1 },
+      { name: outTopic, partitions: 1 },
+    ]);
+    await producer.sendBatch([{ topic: inTopic, key: 'k', value: 'm0' }]);
+    // The partition's previous owner applied the batch and sent its letter in a transaction
+    // with the offset, but its commit had not reached the broker when the partition moved.
+    const zombie = kafka.producer({
+      transactionalId: transactionalIdOf(fenceGroup, inTopic, 0),
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 },
+    });
+    await zombie.connect();
+    const open = await zombie.transaction();
+    await open.send({ topic: outTopic, acks: -1, messages: [{ key: null, value: 'out-m0' }] });
+    await open.sendOffsets({
+      consumerGroupId: fenceGroup,
+      topics: [{ topic: inTopic, partitions: [{ partition: 0, offset: '1' }] }],
+    });
+
+    const consumer = new BatchConsumer(kafka, {
+      groupId: fenceGroup,
+      topic: inTopic,
+      transactionalIdPrefix: fenceGroup,
+    });
+    let applied = 0;
+    await consumer.start(async (messages) => {
+      applied += messages.length;
+      return messages.map((m) => ({ topic: outTopic, key: null, value: `out-${m.value}` }));
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    const outputs: string[] = [];
+    const reader = kafka.consumer({ groupId: `itest-fence-reader-${randomUUID()}` });
+    try {
+      await waitFor(async () => {
+        const [offsets] = await admin.fetchOffsets({ groupId: fenceGroup, topics: [inTopic] });
+        return offsets.partitions[0]?.offset === '1';
+      });
+      // The new owner's producer fenced the old one: its late commit cannot land any more.
+      await expect(open.commit()).rejects.toThrow();
+      await reader.connect();
+      await reader.subscribe({ topic: outTopic, fromBeginning: true });
+      await reader.run({
+        eachMessage: async ({ message }) => void outputs.push(String(message.value)),
+      });
+      await waitFor(() => outputs.length >= 1);
+      await new Promise((r) => setTimeout(r, 1500)); // a second copy would arrive by now
+    } finally {
+      await reader.disconnect();
+      await admin.disconnect();
+      await consumer.stop();
+      await zombie.disconnect().catch(() => undefined);
+    }
+    expect(applied).toBe(1);
+    expect(outputs).toEqual(['out-m0']);
   });
 });

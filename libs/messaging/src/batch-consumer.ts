@@ -79,7 +79,7 @@ export interface InboundMessage {
  * Handles one batch of one partition. It must have durably applied every message (or decided
  * to dead-letter it) before it resolves: the offset is committed right after. Messages it
  * returns are published in one Kafka transaction with that offset commit (consumers with a
- * transactionalId), so they appear exactly once however often the batch is redelivered.
+ * transactionalIdPrefix), so they appear exactly once however often the batch is redelivered.
  */
 export type BatchHandler = (messages: InboundMessage[]) => Promise<void | OutboundMessage[]>;
 
@@ -95,10 +95,11 @@ export interface BatchConsumerOptions {
   sessionTimeoutMs?: number;
   /**
    * Makes the consumer transactional: messages returned by the handler are sent in a Kafka
-   * transaction together with the batch's offset commit. Keep it stable per instance (a
-   * restarted instance fences its dead predecessor's open transaction at once).
+   * transaction together with the batch's offset commit, by one producer per input partition
+   * with the transactional id `<prefix>.<topic>.<partition>`, the same on every instance of
+   * the group (see transactionalIdOf). Use one prefix per consumer group.
    */
-  transactionalId?: string;
+  transactionalIdPrefix?: string;
   /** Batches of different partitions handled at once; one partition is always in order. */
   partitionsConsumedConcurrently?: number;
   /**
@@ -128,17 +129,23 @@ function headersOf(raw: Record<string, unknown> | undefined): Record<string, str
 export class BatchConsumer {
   private readonly logger = new Logger(BatchConsumer.name);
   private readonly consumer: Consumer;
-  /** The connected transactional producer; replaced after a failed transaction (see commitWith). */
-  private producer?: Producer;
-  /** kafkajs runs one transaction at a time per producer; batches take turns for it. */
-  private transactions: Promise<unknown> = Promise.resolve();
+  /**
+   * The connected transactional producer of each input partition this instance consumed
+   * (`topic:partition`); replaced after a failed transaction (see commitWith), dropped when
+   * the partition goes to another member.
+   */
+  private readonly producers = new Map<string, Producer>();
+  /** Producers a running batch uses: disconnected only once it is done (see eachBatch). */
+  private readonly inUse = new Set<Producer>();
   private stopping = false;
   /**
-   * Partitions whose last transaction failed on the client: the broker may still have
-   * committed it (e.g. the client lost the answer in a broker restart).
+   * Partitions whose committed offset must be read before their next batch: their producer is
+   * new (a previous owner's transaction may have committed after kafkajs fetched the offset),
+   * or their last transaction failed on the client (the broker may still have committed it,
+   * e.g. when the client lost the answer in a broker restart).
    */
   private readonly doubtful = new Set<string>();
-  private admin?: Admin;
+  private admin?: Promise<Admin>;
   private restartTimer?: NodeJS.Timeout;
 
   constructor(
@@ -156,11 +163,22 @@ export class BatchConsumer {
     });
   }
 
-  /** Connected transactional producer, made anew after a failure (new epoch, fences the old). */
-  private async transactionalProducer(): Promise<Producer> {
-    if (this.producer) return this.producer;
+  /**
+   * The partition's connected transactional producer. Making one fences every earlier producer
+   * of the same id, on any instance, and the broker grants it only once the transaction such a
+   * producer left is complete (committed or aborted): afterwards the group's committed offset
+   * is final, so the partition is marked for a read of it before its next batch.
+   */
+  private async transactionalProducer(
+    prefix: string,
+    topic: string,
+    partition: number,
+  ): Promise<Producer> {
+    const key = `${topic}:${partition}`;
+    const held = this.producers.get(key);
+    if (held) return held;
     const producer = this.kafka.producer({
-      transactionalId: this.options.transactionalId,
+      transactionalId: transactionalIdOf(prefix, topic, partition),
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: 30_000,
@@ -172,12 +190,33 @@ export class BatchConsumer {
       void producer.disconnect().catch(() => undefined);
       throw err;
     }
-    this.producer = producer;
+    this.producers.set(key, producer);
+    this.doubtful.add(key);
+    this.logger.log({ topic, partition }, 'transactional producer of the partition ready');
     return producer;
   }
 
+  /** Producers of partitions this member no longer has: another member fences them anyway. */
+  private dropProducersNotIn(assignment: Record<string, number[]>): void {
+    const assigned = new Set(
+      Object.entries(assignment).flatMap(([topic, partitions]) =>
+        partitions.map((p) => `${topic}:${p}`),
+      ),
+    );
+    for (const [key, producer] of this.producers) {
+      if (assigned.has(key)) continue;
+      this.producers.delete(key);
+      this.doubtful.delete(key);
+      if (!this.inUse.has(producer)) void producer.disconnect().catch(() => undefined);
+    }
+  }
+
   async start(handler: BatchHandler): Promise<void> {
-    if (this.options.transactionalId) await this.transactionalProducer();
+    if (this.options.transactionalIdPrefix) {
+      this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) =>
+        this.dropProducersNotIn(payload.memberAssignment),
+      );
+    }
     await this.consumer.connect();
     await this.consumer.subscribe({
       topic: this.options.topic,
@@ -228,7 +267,13 @@ export class BatchConsumer {
           timestamp: m.timestamp,
         }));
         const last = messages[messages.length - 1].offset;
+        const key = `${batch.topic}:${batch.partition}`;
+        let producer: Producer | undefined;
         try {
+          // The batch keeps the producer it checked the committed offset with: a producer made
+          // later (after a rebalance dropped this one) would need that check again.
+          producer = await this.partitionProducer(batch.topic, batch.partition);
+          if (producer) this.inUse.add(producer);
           const pending = await this.notYetCommitted(messages);
           const outbound = pending.length > 0 ? await handler(pending) : undefined;
           const next = {
@@ -237,17 +282,24 @@ export class BatchConsumer {
             offset: (BigInt(last) + 1n).toString(),
           };
           if (outbound && outbound.length > 0) {
-            if (!this.options.transactionalId)
+            if (!producer)
               throw new Error(
-                'a handler returned messages but the consumer has no transactionalId',
+                'a handler returned messages but the consumer has no transactionalIdPrefix',
               );
-            await this.commitWith(outbound, next);
+            await this.commitWith(producer, outbound, next);
           } else {
             await this.consumer.commitOffsets([next]);
           }
         } catch (err) {
           batchFailures.inc({ group: this.options.groupId });
           throw asRetriable(err);
+        } finally {
+          if (producer) {
+            this.inUse.delete(producer);
+            // Dropped meanwhile (partition revoked, or renewed after a failure).
+            if (this.producers.get(key) !== producer)
+              void producer.disconnect().catch(() => undefined);
+          }
         }
         // Resolving moves kafkajs' fetch position; the commit above makes it survive a restart.
         resolveOffset(last);
@@ -257,46 +309,50 @@ export class BatchConsumer {
   }
 
   /**
-   * The messages a batch still has to apply. After a doubtful transaction the group's committed
-   * offset tells whether it committed (its dead letters are then on their topic already), so
-   * the retry re-sends nothing that is already there. It is read after the producer was
-   * renewed: the new epoch is granted only once the old transaction is complete.
+   * The messages a batch still has to apply. For a partition this instance has just taken, or
+   * after a doubtful transaction, the group's committed offset tells what a transaction
+   * committed meanwhile (its dead letters are then on their topic already), so nothing that is
+   * there is sent again. It is read after the partition's producer was made: the broker grants
+   * a new producer only once the transaction its predecessor left is complete.
    */
   private async notYetCommitted(messages: InboundMessage[]): Promise<InboundMessage[]> {
     const { topic, partition } = messages[0];
     const key = `${topic}:${partition}`;
     if (!this.doubtful.has(key)) return messages;
-    const check = this.transactions.then(() =>
-      within(
-        TRANSACTION_DEADLINE_MS,
-        'committed offset check',
-        this.committedOffset(topic, partition),
-      ),
+    const committed = await within(
+      TRANSACTION_DEADLINE_MS,
+      'committed offset check',
+      this.committedOffset(topic, partition),
     );
-    this.transactions = check.catch(() => undefined);
-    const committed = await check;
     this.doubtful.delete(key);
     const pending = messages.filter((m) => BigInt(m.offset) >= committed);
-    this.logger.warn(
-      {
-        topic,
-        partition,
-        committed: committed.toString(),
-        skipped: messages.length - pending.length,
-      },
-      'checked the outcome of a failed transaction',
-    );
+    if (pending.length < messages.length) {
+      this.logger.warn(
+        {
+          topic,
+          partition,
+          committed: committed.toString(),
+          skipped: messages.length - pending.length,
+        },
+        'skipped messages a completed transaction had committed',
+      );
+    }
     return pending;
   }
 
   private async committedOffset(topic: string, partition: number): Promise<bigint> {
-    await this.transactionalProducer();
     if (!this.admin) {
       const admin = this.kafka.admin();
-      await admin.connect();
-      this.admin = admin;
+      this.admin = admin.connect().then(
+        () => admin,
+        (err: unknown) => {
+          this.admin = undefined;
+          throw err;
+        },
+      );
     }
-    const [offsets] = await this.admin.fetchOffsets({
+    const admin = await this.admin;
+    const [offsets] = await admin.fetchOffsets({
       groupId: this.options.groupId,
       topics: [topic],
     });
@@ -304,33 +360,34 @@ export class BatchConsumer {
     return found ? BigInt(found.offset) : -1n;
   }
 
+  /** The partition's transactional producer, if the consumer is transactional. */
+  private partitionProducer(topic: string, partition: number): Promise<Producer | undefined> {
+    const prefix = this.options.transactionalIdPrefix;
+    return prefix
+      ? this.transactionalProducer(prefix, topic, partition)
+      : Promise.resolve(undefined);
+  }
+
   /** Sends the messages and commits the offset atomically (read_committed readers see both or neither). */
-  private commitWith(
+  private async commitWith(
+    producer: Producer,
     messages: OutboundMessage[],
     next: { topic: string; partition: number; offset: string },
   ): Promise<void> {
-    const run = this.transactions.then(async () => {
-      const producer = await this.transactionalProducer();
-      try {
-        await within(
-          TRANSACTION_DEADLINE_MS,
-          'transaction',
-          this.transact(producer, messages, next),
-        );
-      } catch (err) {
-        // kafkajs can keep a failed transaction's state (e.g. after a broker restart left it
-        // "ongoing", or a call that never returns); a new producer with the same transactional
-        // id starts clean, fences this one and makes the coordinator abort whatever it left
-        // open. The batch is then retried.
-        this.logger.warn({ err: (err as Error).message }, 'transaction failed; producer renewed');
-        this.doubtful.add(`${next.topic}:${next.partition}`);
-        if (this.producer === producer) this.producer = undefined;
-        void producer.disconnect().catch(() => undefined);
-        throw err;
-      }
-    });
-    this.transactions = run.catch(() => undefined);
-    return run;
+    const key = `${next.topic}:${next.partition}`;
+    try {
+      await within(TRANSACTION_DEADLINE_MS, 'transaction', this.transact(producer, messages, next));
+    } catch (err) {
+      // kafkajs can keep a failed transaction's state (e.g. after a broker restart left it
+      // "ongoing", or a call that never returns), and a producer fenced by the partition's new
+      // owner stays fenced; a new producer with the same transactional id starts clean, fences
+      // this one and makes the coordinator complete whatever it left open. The batch is then
+      // retried from the committed offset.
+      this.logger.warn({ err: (err as Error).message }, 'transaction failed; producer renewed');
+      if (this.producers.get(key) === producer) this.producers.delete(key);
+      this.doubtful.add(key);
+      throw err;
+    }
   }
 
   private async transact(
@@ -370,7 +427,21 @@ export class BatchConsumer {
     this.stopping = true;
     clearTimeout(this.restartTimer);
     await this.consumer.disconnect();
-    await this.producer?.disconnect();
-    await this.admin?.disconnect();
+    await Promise.all([...this.producers.values()].map((p) => p.disconnect()));
+    this.producers.clear();
+    await (await this.admin?.catch(() => undefined))?.disconnect();
   }
+}
+
+/**
+ * One transactional id per input partition, the same on every member of the group (Kafka's
+ * exactly-once design before KIP-447, which kafkajs does not implement): whoever consumes the
+ * partition next fences whoever consumed it before, even an instance that still believes it
+ * owns the partition, and waits for the transaction that one left open to complete. kafkajs
+ * cannot ask for stable offsets (KIP-447's require_stable), so this is what keeps a
+ * transaction that commits during a rebalance from having its batch applied, and its dead
+ * letters sent, a second time.
+ */
+export function transactionalIdOf(prefix: string, topic: string, partition: number): string {
+  return `${prefix}.${topic}.${partition}`;
 }

@@ -7,7 +7,6 @@ import {
 } from '@nestjs/common';
 import { BatchConsumer, createKafka } from '@paygate/messaging';
 import { histogram } from '@paygate/observability';
-import { hostname } from 'node:os';
 import { MeteringConfig } from '../config/metering.config';
 import { UsageIngestService } from './usage-ingest.service';
 
@@ -43,8 +42,8 @@ export class UsageConsumer implements OnApplicationBootstrap, OnApplicationShutd
       sessionTimeoutMs: this.config.CONSUMER_SESSION_TIMEOUT_MS,
       fetchMinBytes: this.config.FETCH_MIN_BYTES,
       fetchMaxWaitMs: this.config.FETCH_MAX_WAIT_MS,
-      // Stable per instance, so a restarted instance fences its predecessor's open transaction.
-      transactionalId: `${this.config.USAGE_GROUP_ID}-${hostname()}-${this.config.HTTP_PORT}`,
+      // Shared by the group's instances: a partition's producer id is the same on each of them.
+      transactionalIdPrefix: this.config.USAGE_GROUP_ID,
     });
     await this.consumer.start(async (messages) => {
       const stop = batchSeconds.startTimer();
