@@ -223,6 +223,54 @@ describe('LeasePool', () => {
     expect((await pool.admit(request('pg_key', 1))).allowed).toBe(false);
   });
 
+  it('renews early enough that steady traffic never waits when a refill outlasts the last quarter', async () => {
+    // A lease of 100 units at one request per ms lasts 100 ms; its last quarter, 25 ms, is
+    // shorter than a refill's 40 ms round trip.
+    let now = 0;
+    const due: { at: number; run: () => void }[] = [];
+    const ledger = new FakeLedger(1_000_000);
+    const slow: LeaseCalls = {
+      check: (req) =>
+        new Promise((resolve, reject) =>
+          due.push({ at: now + 40, run: () => void ledger.check(req).then(resolve, reject) }),
+        ),
+      release: (leaseId, units) => ledger.release(leaseId, units),
+    };
+    let waits = 0;
+    const pool = new LeasePool(
+      slow,
+      { ...options, maxUnits: 100, onWait: () => waits++ },
+      () => now,
+    );
+    const flush = async () => {
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    };
+    const tick = async () => {
+      now += 1;
+      for (const call of due.filter((c) => c.at <= now)) {
+        due.splice(due.indexOf(call), 1);
+        call.run();
+      }
+      await flush();
+    };
+    let waitsAfterWarmUp = 0;
+    for (let i = 0; i < 3000; i++) {
+      if (i === 1500) waitsAfterWarmUp = waits;
+      let done = false;
+      const answer = pool.admit(request()).then((a) => {
+        done = true;
+        return a;
+      });
+      await flush();
+      while (!done) await tick();
+      expect((await answer).allowed).toBe(true);
+      await tick();
+    }
+    expect(waits - waitsAfterWarmUp).toBe(0);
+    // Never more than two leases' worth held: the one in use and the next.
+    expect(pool.heldUnits()).toBeLessThanOrEqual(200);
+  });
+
   it('passes a failed refill on to the requests waiting for it', async () => {
     const calls: LeaseCalls = {
       check: async () => {

@@ -23,6 +23,15 @@ const failOpen = counter(
   'Requests of fail-open routes while the entitlement service could not answer, by outcome',
   ['outcome'],
 );
+const admissions = counter(
+  'paygate_gateway_admissions_total',
+  'Admissions asked of the lease pool (metered and cost-0 requests)',
+);
+// Their share of admissions is what a renewal that comes too late costs in latency.
+const admissionWaits = counter(
+  'paygate_gateway_admission_waits_total',
+  'Admissions that found no held lease with room and waited for a remote call',
+);
 const heldUnits = gauge('paygate_gateway_lease_units_held', 'Lease units held and not yet used');
 
 /** The gateway's lease pool, wired to the entitlement service, swept and drained on shutdown. */
@@ -57,6 +66,7 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
         idleMs: config.LEASE_IDLE_MS,
         maxAgeMs: config.LEASE_MAX_AGE_MS,
         renewAtShare: 0.25,
+        onWait: () => admissionWaits.inc(),
       },
     );
   }
@@ -84,6 +94,7 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
   }
 
   admit(request: AdmissionRequest): Promise<CheckResponse> {
+    admissions.inc();
     return this.pool.admit(request);
   }
 
