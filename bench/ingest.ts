@@ -20,6 +20,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { usageLoad } from './load/usage-events';
+import { ProcessGroups, measureCpu, pidsMatching } from './support/cpu';
 import { sleep, startService, stopProcess, waitReady } from './support/processes';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 300_000);
@@ -104,6 +105,15 @@ async function waitCommitted(db: Client, prefix: string, expected: number): Prom
   }
 }
 
+/** "metering 9.1 µs, postgres 7.0 µs, …": CPU per event of each process group, largest first. */
+function cpuPerEvent(cpu: Record<string, number>, events: number): string {
+  return Object.entries(cpu)
+    .filter(([, seconds]) => seconds > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, seconds]) => `${name} ${((seconds / events) * 1e6).toFixed(1)} µs`)
+    .join(', ');
+}
+
 /** Where the usage.recorded watcher hands messages of the paced phase. */
 let pacedSink: (event: UsageRecordedEvent, now: number) => void = () => undefined;
 
@@ -151,14 +161,23 @@ async function main(): Promise<void> {
       }
     });
     metering = startMetering(`bench-metering-${runId}-live`, topics.live);
+    const groups: ProcessGroups = {
+      // This process publishes the load (and watches usage.recorded).
+      publisher: () => [process.pid],
+      metering: () => (metering?.pid ? [metering.pid] : []),
+      kafka: () => pidsMatching(/kafka\.Kafka/),
+      postgres: () => pidsMatching(/^postgres/),
+    };
     await waitMetering();
     await sleep(3000); // the consumer joined its group
     // Event times are made just before publishing, so latency counts from each event's making.
     const live = usageLoad({ ...shape, runId: liveRun, topic: topics.live });
     let started = Date.now();
+    let cpuUntil = measureCpu(groups);
     const publishing = publish(live.messages);
     await waitCommitted(db, liveRun, live.uniqueEvents);
     const liveRate = EVENTS / ((Date.now() - started) / 1000);
+    const liveCpu = cpuUntil();
     await publishing;
     const units = sumUnits(live.expectedUnits);
     const waitFrom = Date.now();
@@ -212,8 +231,10 @@ async function main(): Promise<void> {
     // Timed from the first committed batch: process start and the group join are not ingest.
     await waitCommitted(db, backlogRun, 1);
     started = Date.now();
+    cpuUntil = measureCpu(groups);
     await waitCommitted(db, backlogRun, backlog.uniqueEvents);
     const drainRate = EVENTS / ((Date.now() - started) / 1000);
+    const drainCpu = cpuUntil();
 
     console.log(
       `  transport baseline (publish → no-op consumer): ${transport.toFixed(0)} events/s`,
@@ -221,10 +242,12 @@ async function main(): Promise<void> {
     console.log(
       `  ingest live (publish → rollups committed, dedupe on): ${liveRate.toFixed(0)} events/s`,
     );
+    console.log(`      CPU per event: ${cpuPerEvent(liveCpu, EVENTS)}`);
     console.log(`  ratio live/transport: ${(liveRate / transport).toFixed(2)}`);
     console.log(
       `  ingest backlog drain (first → last batch committed): ${drainRate.toFixed(0)} events/s`,
     );
+    console.log(`      CPU per event: ${cpuPerEvent(drainCpu, EVENTS)}`);
     console.log(
       `  event → usage.recorded latency (live, with its backlog): p50 ${percentile(latencies, 0.5)} ms, p99 ${percentile(latencies, 0.99)} ms`,
     );
