@@ -3,7 +3,10 @@
  * real Kafka and Postgres, dedupe on), from the first publish to the last rollup committed,
  * and event → usage.recorded latency. Baseline in the same run: the same events through the
  * same broker into a consumer that does nothing (the transport's own ceiling).
- *   npm run bench   (BENCH_EVENTS, BENCH_CUSTOMERS, DATABASE_URL, KAFKA_BROKERS)
+ * The load is published by kcat (librdkafka) unless BENCH_PUBLISHER=kafkajs: publishers are
+ * other services, elsewhere in production; on these two shared cores kafkajs' producer costs
+ * about as much CPU per event as the metering service, so it would measure mostly itself.
+ *   npm run bench   (BENCH_EVENTS, BENCH_CUSTOMERS, BENCH_PUBLISHER, DATABASE_URL, KAFKA_BROKERS)
  */
 import 'reflect-metadata';
 import { TOPICS, type UsageRecordedEvent } from '@paygate/contracts';
@@ -16,11 +19,14 @@ import {
   ensureTopics,
   startGroupAtEnd,
 } from '@paygate/messaging';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { usageLoad } from './load/usage-events';
-import { ProcessGroups, measureCpu, pidsMatching } from './support/cpu';
+import { ProcessGroups, measureCpu, pidsMatching, reapedChildrenSeconds } from './support/cpu';
 import { sleep, startService, stopProcess, waitReady } from './support/processes';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 300_000);
@@ -30,8 +36,38 @@ const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 10);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate_bench';
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const METERING_PORT = 13902;
+const PUBLISHER = process.env.BENCH_PUBLISHER === 'kafkajs' ? 'kafkajs' : 'kcat';
+const scratch = mkdtempSync(join(tmpdir(), 'paygate-bench-ingest-'));
+
+/**
+ * Publishes the messages (all of one topic) and resolves once the broker has them all. For
+ * kcat they are written to a file first (key TAB value per line: JSON has neither raw), so
+ * the timed part is kcat's producing alone.
+ */
+function publisher(messages: OutboundMessage[]): () => Promise<void> {
+  if (PUBLISHER === 'kafkajs') return () => publishWithKafkajs(messages);
+  const file = join(scratch, `${randomUUID()}.tsv`);
+  writeFileSync(file, messages.map((m) => `${m.key}\t${m.value}`).join('\n') + '\n');
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      const args = ['-P', '-b', BROKERS.join(','), '-t', messages[0].topic, '-K', '\t'];
+      const child = spawn('kcat', [...args, '-X', 'linger.ms=5', '-l', file], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        rmSync(file, { force: true });
+        if (code === 0) resolve();
+        else reject(new Error(`kcat exited with ${code}`));
+      });
+    });
+}
 
 async function publish(messages: OutboundMessage[]): Promise<void> {
+  await publisher(messages)();
+}
+
+async function publishWithKafkajs(messages: OutboundMessage[]): Promise<void> {
   const producer = new MessageProducer(createKafka('bench-ingest-producer', BROKERS));
   await producer.connect();
   const chunk = 5000;
@@ -54,8 +90,9 @@ async function baseline(messages: OutboundMessage[], topic: string): Promise<num
     if (seen >= messages.length) done();
   });
   await sleep(3000); // joined and assigned
+  const send = publisher(messages);
   const started = Date.now();
-  await publish(messages);
+  await send();
   await finished;
   const seconds = (Date.now() - started) / 1000;
   await consumer.stop();
@@ -142,7 +179,7 @@ async function main(): Promise<void> {
     await db.connect();
     const warm = usageLoad({ ...shape, runId: `${runId}w`, topic: topics.baseline });
     console.log(
-      `bench/ingest: ${EVENTS} events (${warm.duplicates} duplicates), ${CUSTOMERS} customers, one metering process`,
+      `bench/ingest: ${EVENTS} events (${warm.duplicates} duplicates), ${CUSTOMERS} customers, one metering process, published by ${PUBLISHER}`,
     );
     const transport = await baseline(warm.messages, topics.baseline);
 
@@ -162,8 +199,8 @@ async function main(): Promise<void> {
     });
     metering = startMetering(`bench-metering-${runId}-live`, topics.live);
     const groups: ProcessGroups = {
-      // This process publishes the load (and watches usage.recorded).
-      publisher: () => [process.pid],
+      // This process watches usage.recorded and the rollups (and publishes with kafkajs).
+      bench: () => [process.pid],
       metering: () => (metering?.pid ? [metering.pid] : []),
       kafka: () => pidsMatching(/kafka\.Kafka/),
       postgres: () => pidsMatching(/^postgres/),
@@ -172,13 +209,16 @@ async function main(): Promise<void> {
     await sleep(3000); // the consumer joined its group
     // Event times are made just before publishing, so latency counts from each event's making.
     const live = usageLoad({ ...shape, runId: liveRun, topic: topics.live });
+    const sendLive = publisher(live.messages);
     let started = Date.now();
     let cpuUntil = measureCpu(groups);
-    const publishing = publish(live.messages);
+    const reapedBefore = reapedChildrenSeconds();
+    const publishing = sendLive();
     await waitCommitted(db, liveRun, live.uniqueEvents);
     const liveRate = EVENTS / ((Date.now() - started) / 1000);
+    await publishing; // kcat has exited and been reaped: its CPU is this process's children's
     const liveCpu = cpuUntil();
-    await publishing;
+    if (PUBLISHER === 'kcat') liveCpu.kcat = reapedChildrenSeconds() - reapedBefore;
     const units = sumUnits(live.expectedUnits);
     const waitFrom = Date.now();
     while (latencies.reduce((s, l) => s + l.weight, 0) < units && Date.now() - waitFrom < 30_000) {
@@ -259,6 +299,7 @@ async function main(): Promise<void> {
     await recorded.stop();
     await db.end().catch(() => undefined);
     await deleteTopics(kafka, Object.values(topics));
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 

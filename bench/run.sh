@@ -10,6 +10,7 @@ ensure_kafka
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/paygate_bench}"
 node dist/scripts/setup.js
 node dist/bench/decision.js
+ensure_kcat # bench/ingest publishes with it
 node dist/bench/ingest.js
 # nginx (installing it may start the packaged service on :80; the bench runs its own) and wrk.
 ensure_command wrk wrk

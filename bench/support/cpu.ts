@@ -56,3 +56,14 @@ export function measureCpu(groups: ProcessGroups): () => Record<string, number> 
     return seconds;
   };
 }
+
+/**
+ * CPU seconds of this process's children that have exited and been reaped (cutime + cstime
+ * of /proc/self/stat): how a short-lived helper such as a kcat publisher is counted, since its
+ * own /proc entry is gone by the time a window closes.
+ */
+export function reapedChildrenSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+}
