@@ -89,6 +89,13 @@ interface Admissions {
   waited: number;
   decisions: number;
   decisionSeconds: number;
+  /** Since the previous scrape (prom-client resets its event-loop histogram on each). */
+  eventLoopP99Seconds: number;
+  eventLoopMaxSeconds: number;
+  gcSeconds: number;
+  majorGcSeconds: number;
+  majorGcs: number;
+  heapUsedBytes: number;
 }
 
 async function admissions(port: number): Promise<Admissions> {
@@ -100,6 +107,12 @@ async function admissions(port: number): Promise<Admissions> {
     waited: sum(/^paygate_gateway_admission_waits_total ([\d.e+]+)$/gm),
     decisions: sum(/^paygate_gateway_decision_seconds_count\{[^}]*\} ([\d.e+]+)$/gm),
     decisionSeconds: sum(/^paygate_gateway_decision_seconds_sum\{[^}]*\} ([\d.e+]+)$/gm),
+    eventLoopP99Seconds: sum(/^nodejs_eventloop_lag_p99_seconds ([\d.e+-]+)$/gm),
+    eventLoopMaxSeconds: sum(/^nodejs_eventloop_lag_max_seconds ([\d.e+-]+)$/gm),
+    gcSeconds: sum(/^nodejs_gc_duration_seconds_sum\{[^}]*\} ([\d.e+-]+)$/gm),
+    majorGcSeconds: sum(/^nodejs_gc_duration_seconds_sum\{kind="major"\} ([\d.e+-]+)$/gm),
+    majorGcs: sum(/^nodejs_gc_duration_seconds_count\{kind="major"\} ([\d.e+-]+)$/gm),
+    heapUsedBytes: sum(/^nodejs_heap_size_used_bytes ([\d.e+-]+)$/gm),
   };
 }
 
@@ -111,7 +124,10 @@ function admissionsBetween(before: Admissions, after: Admissions): string {
   const mean = ((after.decisionSeconds - before.decisionSeconds) / decisions) * 1000;
   return (
     `${((waited / admitted) * 100).toFixed(2)} % of ${admitted} admissions waited for a lease; ` +
-    `${decisions} remote decisions, mean ${mean.toFixed(1)} ms`
+    `${decisions} remote decisions, mean ${mean.toFixed(1)} ms; gateway event-loop delay ` +
+    `p99 ${(after.eventLoopP99Seconds * 1000).toFixed(1)} ms, max ${(after.eventLoopMaxSeconds * 1000).toFixed(1)} ms; ` +
+    `GC ${((after.gcSeconds - before.gcSeconds) * 1000).toFixed(0)} ms (${after.majorGcs - before.majorGcs} major, ` +
+    `${((after.majorGcSeconds - before.majorGcSeconds) * 1000).toFixed(0)} ms), heap used ${(after.heapUsedBytes / 2 ** 20).toFixed(0)} MiB`
   );
 }
 
@@ -307,10 +323,21 @@ async function main(): Promise<void> {
       pacedResults.push(result);
     }
     const [pacedDirect, pacedNginx, pacedBare, pacedPaygate] = pacedResults;
+    // The control for (c)'s tail: the bare proxy at the same rate while (c) runs, so that it
+    // shares the cores with the metering, entitlement, Kafka and Postgres work (c) causes.
+    const [, bareBeside] = await Promise.all([
+      paced(pacedTargets[3][1], pacedTargets[3][2], PACED_RATE, PACED_SECONDS),
+      paced(pacedTargets[2][1], {}, PACED_RATE, PACED_SECONDS),
+    ]);
+    pacedRow('(d) bare Node proxy, beside (c)', bareBeside);
     console.log(
       `  p99 added at ${PACED_RATE} req/s: by paygate over nginx ${(pacedPaygate.p99 - pacedNginx.p99).toFixed(2)} ms, ` +
         `over the bare Node proxy ${(pacedPaygate.p99 - pacedBare.p99).toFixed(2)} ms, over the upstream ${(pacedPaygate.p99 - pacedDirect.p99).toFixed(2)} ms; ` +
         `p50 added over nginx ${(pacedPaygate.p50 - pacedNginx.p50).toFixed(2)} ms`,
+    );
+    console.log(
+      `  p99 of the bare Node proxy alone ${pacedBare.p99.toFixed(2)} ms, beside (c) ${bareBeside.p99.toFixed(2)} ms: ` +
+        `what the shared cores add to any proxy while paygate's pipeline runs`,
     );
   } finally {
     for (const child of children.reverse()) await stopProcess(child);
