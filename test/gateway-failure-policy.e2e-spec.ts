@@ -6,7 +6,7 @@ import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
 /**
  * The route failure policy while the entitlement service is down (killed, then restarted):
  * `closed` answers 503 once its live lease is spent; `open` goes on for keys it admitted
- * lately, within LEASE_MAX_UNITS units, and those units are charged when the service is back.
+ * lately, within FAIL_OPEN_MAX_UNITS units, and those units are charged when the service is back.
  */
 describe('gateway failure policy (e2e)', () => {
   const stack = new Stack(
@@ -28,7 +28,11 @@ describe('gateway failure policy (e2e)', () => {
       open: { failurePolicy: 'open' },
       closed: { failurePolicy: 'closed' },
     });
-    await stack.start(['gateway'], { ROUTES_FILE: routes, LEASE_MAX_UNITS: '2' });
+    await stack.start(['gateway'], {
+      ROUTES_FILE: routes,
+      LEASE_MAX_UNITS: '2',
+      FAIL_OPEN_MAX_UNITS: '2',
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -58,7 +62,7 @@ describe('gateway failure policy (e2e)', () => {
     expect(closed.status).toBe(503);
     expect(closed.headers.get('retry-after')).toBe('1');
     expect(await closed.json()).toMatchObject({ code: 'ENTITLEMENT_UNAVAILABLE' });
-    // Open: a key admitted lately goes on, for at most LEASE_MAX_UNITS (2) units...
+    // Open: a key admitted lately goes on, for at most FAIL_OPEN_MAX_UNITS (2) units...
     const open = [];
     for (let i = 0; i < 3; i++) open.push((await send('/open/x', openCustomer.apiKey)).status);
     expect(open).toEqual([200, 200, 503]);

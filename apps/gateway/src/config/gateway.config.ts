@@ -45,11 +45,13 @@ export class GatewayConfig extends ServiceConfig {
   /**
    * Most units one lease reserves for this replica (ARCHITECTURE.md §4). Larger leases mean
    * fewer remote calls; units a replica holds unused are refused elsewhere until returned.
+   * Leases are sized to the key's recent rate (LEASE_AHEAD_MS), so this caps busy keys only:
+   * at 1,000 requests/s a lease of 100 lasts 100 ms, a few refills' round trips under load.
    * 1 asks the entitlement service for every metered request.
    */
   @IsInt()
   @Min(1)
-  LEASE_MAX_UNITS: number = 100;
+  LEASE_MAX_UNITS: number = 1000;
 
   /** A lease is sized for this much of the recent request rate (plus what waits now). */
   @IsInt()
@@ -71,8 +73,16 @@ export class GatewayConfig extends ServiceConfig {
   LEASE_MAX_AGE_MS: number = 10_000;
 
   /**
+   * Units a route with `failurePolicy: open` admits per key and feature without a lease while
+   * the entitlement service is unreachable: how far below zero such a key can go per outage.
+   */
+  @IsInt()
+  @Min(0)
+  FAIL_OPEN_MAX_UNITS: number = 100;
+
+  /**
    * Routes with `failurePolicy: open` keep admitting a key while the entitlement service is
-   * unreachable only if it was allowed this recently (and at most LEASE_MAX_UNITS units).
+   * unreachable only if it was allowed this recently (and at most FAIL_OPEN_MAX_UNITS units).
    */
   @IsInt()
   @Min(0)

@@ -46,7 +46,10 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
     private readonly entitlement: EntitlementClient,
     @Inject(GatewayConfig) config: GatewayConfig,
   ) {
-    this.failOpen = { maxUnits: config.LEASE_MAX_UNITS, maxAgeMs: config.FAIL_OPEN_MAX_AGE_MS };
+    this.failOpen = {
+      maxUnits: config.FAIL_OPEN_MAX_UNITS,
+      maxAgeMs: config.FAIL_OPEN_MAX_AGE_MS,
+    };
     this.pool = new LeasePool(
       {
         check: async (request) => {
@@ -98,7 +101,7 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
     return this.pool.admit(request);
   }
 
-  /** See LeasePool.admitFailingOpen; bounded by LEASE_MAX_UNITS and FAIL_OPEN_MAX_AGE_MS. */
+  /** See LeasePool.admitFailingOpen; bounded by FAIL_OPEN_MAX_UNITS and FAIL_OPEN_MAX_AGE_MS. */
   admitFailingOpen(request: AdmissionRequest): CheckResponse | undefined {
     const admitted = this.pool.admitFailingOpen(request, this.failOpen);
     failOpen.inc({ outcome: admitted ? 'admitted' : 'refused' });
