@@ -1,6 +1,7 @@
 import { testConfig } from '@paygate/testing';
 import { randomUUID } from 'node:crypto';
-import { BatchConsumer, InboundMessage, transactionalIdOf } from './batch-consumer';
+import { BatchConsumer, InboundMessage } from './batch-consumer';
+import { transactionalIdOf } from './partition-transactions';
 import { createKafka, ensureTopics } from './kafka';
 import { MessageProducer } from './producer';
 

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { counter } from '@paygate/observability';
-import type { Admin, Consumer, ConsumerRunConfig, Kafka, Producer } from 'kafkajs';
+import type { Consumer, ConsumerRunConfig, Kafka, Producer } from 'kafkajs';
+import { PartitionTransactions } from './partition-transactions';
 import type { OutboundMessage } from './producer';
 
 const batchFailures = counter(
@@ -44,25 +45,6 @@ function asRetriable(err: unknown): unknown {
     REJOIN_TYPES.includes(e?.type ?? '') ||
     (e?.retriable !== false && !UNRECOVERABLE_FOR_KAFKAJS.includes(e?.name ?? ''));
   return err instanceof Error && retriedAnyway ? err : new BatchFailedError(err);
-}
-
-/**
- * Longest a transaction (or the producer's connect) may take: kafkajs' own retries give up
- * well within it, so only a call that would never return reaches it.
- */
-const TRANSACTION_DEADLINE_MS = 60_000;
-
-/** Rejects if `work` has not settled in `ms`: a hung client call must not hold every partition. */
-async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish in ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export interface InboundMessage {
@@ -129,29 +111,22 @@ function headersOf(raw: Record<string, unknown> | undefined): Record<string, str
 export class BatchConsumer {
   private readonly logger = new Logger(BatchConsumer.name);
   private readonly consumer: Consumer;
-  /**
-   * The connected transactional producer of each input partition this instance consumed
-   * (`topic:partition`); replaced after a failed transaction (see commitWith), dropped when
-   * the partition goes to another member.
-   */
-  private readonly producers = new Map<string, Producer>();
-  /** Producers a running batch uses: disconnected only once it is done (see eachBatch). */
-  private readonly inUse = new Set<Producer>();
+  /** Present for consumers with a transactionalIdPrefix. */
+  private readonly transactions?: PartitionTransactions;
   private stopping = false;
-  /**
-   * Partitions whose committed offset must be read before their next batch: their producer is
-   * new (a previous owner's transaction may have committed after kafkajs fetched the offset),
-   * or their last transaction failed on the client (the broker may still have committed it,
-   * e.g. when the client lost the answer in a broker restart).
-   */
-  private readonly doubtful = new Set<string>();
-  private admin?: Promise<Admin>;
   private restartTimer?: NodeJS.Timeout;
 
   constructor(
-    private readonly kafka: Kafka,
+    kafka: Kafka,
     private readonly options: BatchConsumerOptions,
   ) {
+    if (options.transactionalIdPrefix) {
+      this.transactions = new PartitionTransactions(
+        kafka,
+        options.groupId,
+        options.transactionalIdPrefix,
+      );
+    }
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
@@ -163,58 +138,11 @@ export class BatchConsumer {
     });
   }
 
-  /**
-   * The partition's connected transactional producer. Making one fences every earlier producer
-   * of the same id, on any instance, and the broker grants it only once the transaction such a
-   * producer left is complete (committed or aborted): afterwards the group's committed offset
-   * is final, so the partition is marked for a read of it before its next batch.
-   */
-  private async transactionalProducer(
-    prefix: string,
-    topic: string,
-    partition: number,
-  ): Promise<Producer> {
-    const key = `${topic}:${partition}`;
-    const held = this.producers.get(key);
-    if (held) return held;
-    const producer = this.kafka.producer({
-      transactionalId: transactionalIdOf(prefix, topic, partition),
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: 30_000,
-      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 5_000 },
-    });
-    try {
-      await within(TRANSACTION_DEADLINE_MS, 'producer connect', producer.connect());
-    } catch (err) {
-      void producer.disconnect().catch(() => undefined);
-      throw err;
-    }
-    this.producers.set(key, producer);
-    this.doubtful.add(key);
-    this.logger.log({ topic, partition }, 'transactional producer of the partition ready');
-    return producer;
-  }
-
-  /** Producers of partitions this member no longer has: another member fences them anyway. */
-  private dropProducersNotIn(assignment: Record<string, number[]>): void {
-    const assigned = new Set(
-      Object.entries(assignment).flatMap(([topic, partitions]) =>
-        partitions.map((p) => `${topic}:${p}`),
-      ),
-    );
-    for (const [key, producer] of this.producers) {
-      if (assigned.has(key)) continue;
-      this.producers.delete(key);
-      this.doubtful.delete(key);
-      if (!this.inUse.has(producer)) void producer.disconnect().catch(() => undefined);
-    }
-  }
-
   async start(handler: BatchHandler): Promise<void> {
-    if (this.options.transactionalIdPrefix) {
+    const transactions = this.transactions;
+    if (transactions) {
       this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) =>
-        this.dropProducersNotIn(payload.memberAssignment),
+        transactions.dropNotIn(payload.memberAssignment),
       );
     }
     await this.consumer.connect();
@@ -267,14 +195,11 @@ export class BatchConsumer {
           timestamp: m.timestamp,
         }));
         const last = messages[messages.length - 1].offset;
-        const key = `${batch.topic}:${batch.partition}`;
+        const transactions = this.transactions;
         let producer: Producer | undefined;
         try {
-          // The batch keeps the producer it checked the committed offset with: a producer made
-          // later (after a rebalance dropped this one) would need that check again.
-          producer = await this.partitionProducer(batch.topic, batch.partition);
-          if (producer) this.inUse.add(producer);
-          const pending = await this.notYetCommitted(messages);
+          producer = await transactions?.acquire(batch.topic, batch.partition);
+          const pending = transactions ? await transactions.notYetCommitted(messages) : messages;
           const outbound = pending.length > 0 ? await handler(pending) : undefined;
           const next = {
             topic: batch.topic,
@@ -282,11 +207,11 @@ export class BatchConsumer {
             offset: (BigInt(last) + 1n).toString(),
           };
           if (outbound && outbound.length > 0) {
-            if (!producer)
+            if (!transactions || !producer)
               throw new Error(
                 'a handler returned messages but the consumer has no transactionalIdPrefix',
               );
-            await this.commitWith(producer, outbound, next);
+            await transactions.commitWith(producer, outbound, next);
           } else {
             await this.consumer.commitOffsets([next]);
           }
@@ -294,12 +219,7 @@ export class BatchConsumer {
           batchFailures.inc({ group: this.options.groupId });
           throw asRetriable(err);
         } finally {
-          if (producer) {
-            this.inUse.delete(producer);
-            // Dropped meanwhile (partition revoked, or renewed after a failure).
-            if (this.producers.get(key) !== producer)
-              void producer.disconnect().catch(() => undefined);
-          }
+          if (producer) transactions?.release(batch.topic, batch.partition, producer);
         }
         // Resolving moves kafkajs' fetch position; the commit above makes it survive a restart.
         resolveOffset(last);
@@ -308,140 +228,10 @@ export class BatchConsumer {
     };
   }
 
-  /**
-   * The messages a batch still has to apply. For a partition this instance has just taken, or
-   * after a doubtful transaction, the group's committed offset tells what a transaction
-   * committed meanwhile (its dead letters are then on their topic already), so nothing that is
-   * there is sent again. It is read after the partition's producer was made: the broker grants
-   * a new producer only once the transaction its predecessor left is complete.
-   */
-  private async notYetCommitted(messages: InboundMessage[]): Promise<InboundMessage[]> {
-    const { topic, partition } = messages[0];
-    const key = `${topic}:${partition}`;
-    if (!this.doubtful.has(key)) return messages;
-    const committed = await within(
-      TRANSACTION_DEADLINE_MS,
-      'committed offset check',
-      this.committedOffset(topic, partition),
-    );
-    this.doubtful.delete(key);
-    const pending = messages.filter((m) => BigInt(m.offset) >= committed);
-    if (pending.length < messages.length) {
-      this.logger.warn(
-        {
-          topic,
-          partition,
-          committed: committed.toString(),
-          skipped: messages.length - pending.length,
-        },
-        'skipped messages a completed transaction had committed',
-      );
-    }
-    return pending;
-  }
-
-  private async committedOffset(topic: string, partition: number): Promise<bigint> {
-    if (!this.admin) {
-      const admin = this.kafka.admin();
-      this.admin = admin.connect().then(
-        () => admin,
-        (err: unknown) => {
-          this.admin = undefined;
-          throw err;
-        },
-      );
-    }
-    const admin = await this.admin;
-    const [offsets] = await admin.fetchOffsets({
-      groupId: this.options.groupId,
-      topics: [topic],
-    });
-    const found = offsets?.partitions.find((p) => p.partition === partition);
-    return found ? BigInt(found.offset) : -1n;
-  }
-
-  /** The partition's transactional producer, if the consumer is transactional. */
-  private partitionProducer(topic: string, partition: number): Promise<Producer | undefined> {
-    const prefix = this.options.transactionalIdPrefix;
-    return prefix
-      ? this.transactionalProducer(prefix, topic, partition)
-      : Promise.resolve(undefined);
-  }
-
-  /** Sends the messages and commits the offset atomically (read_committed readers see both or neither). */
-  private async commitWith(
-    producer: Producer,
-    messages: OutboundMessage[],
-    next: { topic: string; partition: number; offset: string },
-  ): Promise<void> {
-    const key = `${next.topic}:${next.partition}`;
-    try {
-      await within(TRANSACTION_DEADLINE_MS, 'transaction', this.transact(producer, messages, next));
-    } catch (err) {
-      // kafkajs can keep a failed transaction's state (e.g. after a broker restart left it
-      // "ongoing", or a call that never returns), and a producer fenced by the partition's new
-      // owner stays fenced; a new producer with the same transactional id starts clean, fences
-      // this one and makes the coordinator complete whatever it left open. The batch is then
-      // retried from the committed offset.
-      this.logger.warn({ err: (err as Error).message }, 'transaction failed; producer renewed');
-      if (this.producers.get(key) === producer) this.producers.delete(key);
-      this.doubtful.add(key);
-      throw err;
-    }
-  }
-
-  private async transact(
-    producer: Producer,
-    messages: OutboundMessage[],
-    next: { topic: string; partition: number; offset: string },
-  ): Promise<void> {
-    const transaction = await producer.transaction();
-    try {
-      const byTopic = new Map<string, OutboundMessage[]>();
-      for (const m of messages) {
-        const list = byTopic.get(m.topic) ?? [];
-        list.push(m);
-        byTopic.set(m.topic, list);
-      }
-      for (const [topic, list] of byTopic) {
-        await transaction.send({
-          topic,
-          acks: -1,
-          messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-        });
-      }
-      await transaction.sendOffsets({
-        consumerGroupId: this.options.groupId,
-        topics: [
-          { topic: next.topic, partitions: [{ partition: next.partition, offset: next.offset }] },
-        ],
-      });
-      await transaction.commit();
-    } catch (err) {
-      await transaction.abort().catch(() => undefined);
-      throw err;
-    }
-  }
-
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
     await this.consumer.disconnect();
-    await Promise.all([...this.producers.values()].map((p) => p.disconnect()));
-    this.producers.clear();
-    await (await this.admin?.catch(() => undefined))?.disconnect();
+    await this.transactions?.stop();
   }
-}
-
-/**
- * One transactional id per input partition, the same on every member of the group (Kafka's
- * exactly-once design before KIP-447, which kafkajs does not implement): whoever consumes the
- * partition next fences whoever consumed it before, even an instance that still believes it
- * owns the partition, and waits for the transaction that one left open to complete. kafkajs
- * cannot ask for stable offsets (KIP-447's require_stable), so this is what keeps a
- * transaction that commits during a rebalance from having its batch applied, and its dead
- * letters sent, a second time.
- */
-export function transactionalIdOf(prefix: string, topic: string, partition: number): string {
-  return `${prefix}.${topic}.${partition}`;
 }

@@ -2,5 +2,6 @@ export { createKafka, deleteTopics, ensureTopics, startGroupAtEnd } from './kafk
 export type { TopicSpec } from './kafka';
 export { MessageProducer } from './producer';
 export type { OutboundMessage } from './producer';
-export { BatchConsumer, transactionalIdOf } from './batch-consumer';
+export { BatchConsumer } from './batch-consumer';
+export { transactionalIdOf } from './partition-transactions';
 export type { InboundMessage, BatchHandler, BatchConsumerOptions } from './batch-consumer';
