@@ -126,12 +126,10 @@ export class LeasePool {
     book.noteDemand(cost, this.now());
     book.waitingUnits += cost;
     try {
-      const atOnce = this.take(book, cost, request);
-      if (atOnce) return atOnce;
-      this.options.onWait?.();
-      for (;;) {
+      for (let attempt = 0; ; attempt++) {
         const taken = this.take(book, cost, request);
         if (taken) return taken;
+        if (attempt === 0) this.options.onWait?.();
         const pending = book.refill;
         if (pending) {
           // A refusal for this cost or less is a refusal for this request too.
