@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedDemoCustomer } from '../scripts/seed-demo';
-import { ProcessGroups, measureCpu, pidsMatching } from './support/cpu';
+import { ProcessGroups, cpuPerUnit, measureCpu, pidsMatching } from './support/cpu';
 import { PacedResult, paced } from './support/paced';
 import { BENCH_ADMIN_TOKEN, startService, stopProcess, waitReady } from './support/processes';
 
@@ -74,17 +74,8 @@ function wrk(url: string, groups: ProcessGroups, headers: string[] = []): Measur
   return { ...result, cpu: stop() };
 }
 
-/** "gateway 212 µs, kafka 80 µs, …": CPU per request of each process group, largest first. */
-function cpuPerRequest(r: Measured): string {
-  return Object.entries(r.cpu)
-    .filter(([, seconds]) => seconds > 0)
-    .sort((a, b) => b[1] - a[1])
-    .map(([name, seconds]) => `${name} ${((seconds / r.requests) * 1e6).toFixed(0)} µs`)
-    .join(', ');
-}
-
-/** The gateway's own counts of how admissions were decided (from its /metrics). */
-interface Admissions {
+/** What the gateway's /metrics says of its admissions, decisions, event loop and GC. */
+interface GatewayStats {
   admitted: number;
   waited: number;
   decisions: number;
@@ -98,7 +89,7 @@ interface Admissions {
   heapUsedBytes: number;
 }
 
-async function admissions(port: number): Promise<Admissions> {
+async function gatewayStats(port: number): Promise<GatewayStats> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const sum = (pattern: RegExp) =>
     [...text.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0);
@@ -117,7 +108,7 @@ async function admissions(port: number): Promise<Admissions> {
 }
 
 /** "0.4 % of 59,000 admissions waited for a lease; 590 decisions, mean 12.3 ms". */
-function admissionsBetween(before: Admissions, after: Admissions): string {
+function statsBetween(before: GatewayStats, after: GatewayStats): string {
   const admitted = after.admitted - before.admitted;
   const waited = after.waited - before.waited;
   const decisions = after.decisions - before.decisions;
@@ -265,21 +256,21 @@ async function main(): Promise<void> {
     );
     const direct = wrk(`http://127.0.0.1:${PORTS.upstream}/hello`, groups);
     const nginx = wrk(`http://127.0.0.1:${PORTS.nginx}/demo/hello`, groups);
-    const beforeWrk = await admissions(PORTS.gateway);
+    const beforeWrk = await gatewayStats(PORTS.gateway);
     const paygate = wrk(`http://127.0.0.1:${PORTS.gateway}/demo/hello`, groups, [
       `x-api-key: ${demo.apiKey}`,
     ]);
-    const wrkAdmissions = admissionsBetween(beforeWrk, await admissions(PORTS.gateway));
+    const wrkStats = statsBetween(beforeWrk, await gatewayStats(PORTS.gateway));
     const bare = wrk(`http://127.0.0.1:${PORTS.bareProxy}/hello`, groups);
     const row = (name: string, r: Measured) =>
       console.log(
         `  ${name.padEnd(34)} ${r.perSecond.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${r.non2xx ? `  (${r.non2xx} non-2xx)` : ''}\n` +
-          `      CPU per request: ${cpuPerRequest(r)}`,
+          `      CPU per request: ${cpuPerUnit(r.cpu, r.requests, 0)}`,
       );
     row('(a) upstream direct', direct);
     row('(b) nginx reverse proxy', nginx);
     row('(c) paygate gateway (auth+lease+meter)', paygate);
-    console.log(`      ${wrkAdmissions}`);
+    console.log(`      ${wrkStats}`);
     row('(d) bare Node proxy (node:http+undici)', bare);
     console.log(`  ratio (b)/(a) throughput: ${(nginx.perSecond / direct.perSecond).toFixed(2)}`);
     console.log(`  ratio (c)/(b) throughput: ${(paygate.perSecond / nginx.perSecond).toFixed(3)}`);
@@ -303,32 +294,41 @@ async function main(): Promise<void> {
       console.log(
         `  ${name.padEnd(34)} p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${r.max.toFixed(2)} ms${r.failed ? `  (${r.failed} failed)` : ''}`,
       );
-    const pacedTargets = [
-      ['(a) upstream direct', `http://127.0.0.1:${PORTS.upstream}/hello`, {}],
-      ['(b) nginx reverse proxy', `http://127.0.0.1:${PORTS.nginx}/demo/hello`, {}],
-      ['(d) bare Node proxy', `http://127.0.0.1:${PORTS.bareProxy}/hello`, {}],
-      [
-        '(c) paygate gateway (auth+lease+meter)',
-        `http://127.0.0.1:${PORTS.gateway}/demo/hello`,
-        { 'x-api-key': demo.apiKey },
-      ],
-    ] as const;
+    type Target = { name: string; url: string; headers: Record<string, string> };
+    const bareTarget: Target = {
+      name: '(d) bare Node proxy',
+      url: `http://127.0.0.1:${PORTS.bareProxy}/hello`,
+      headers: {},
+    };
+    const gatewayTarget: Target = {
+      name: '(c) paygate gateway (auth+lease+meter)',
+      url: `http://127.0.0.1:${PORTS.gateway}/demo/hello`,
+      headers: { 'x-api-key': demo.apiKey },
+    };
+    const pacedTargets: Target[] = [
+      { name: '(a) upstream direct', url: `http://127.0.0.1:${PORTS.upstream}/hello`, headers: {} },
+      {
+        name: '(b) nginx reverse proxy',
+        url: `http://127.0.0.1:${PORTS.nginx}/demo/hello`,
+        headers: {},
+      },
+      bareTarget,
+      gatewayTarget,
+    ];
+    const pace = (t: Target) => paced(t.url, t.headers, PACED_RATE, PACED_SECONDS);
     const pacedResults: PacedResult[] = [];
-    for (const [name, url, headers] of pacedTargets) {
-      const before = await admissions(PORTS.gateway);
-      const result = await paced(url, headers, PACED_RATE, PACED_SECONDS);
-      pacedRow(name, result);
-      if (url.includes(String(PORTS.gateway)))
-        console.log(`      ${admissionsBetween(before, await admissions(PORTS.gateway))}`);
+    for (const target of pacedTargets) {
+      const before = await gatewayStats(PORTS.gateway);
+      const result = await pace(target);
+      pacedRow(target.name, result);
+      if (target === gatewayTarget)
+        console.log(`      ${statsBetween(before, await gatewayStats(PORTS.gateway))}`);
       pacedResults.push(result);
     }
     const [pacedDirect, pacedNginx, pacedBare, pacedPaygate] = pacedResults;
     // The control for (c)'s tail: the bare proxy at the same rate while (c) runs, so that it
     // shares the cores with the metering, entitlement, Kafka and Postgres work (c) causes.
-    const [, bareBeside] = await Promise.all([
-      paced(pacedTargets[3][1], pacedTargets[3][2], PACED_RATE, PACED_SECONDS),
-      paced(pacedTargets[2][1], {}, PACED_RATE, PACED_SECONDS),
-    ]);
+    const [, bareBeside] = await Promise.all([pace(gatewayTarget), pace(bareTarget)]);
     pacedRow('(d) bare Node proxy, beside (c)', bareBeside);
     console.log(
       `  p99 added at ${PACED_RATE} req/s: by paygate over nginx ${(pacedPaygate.p99 - pacedNginx.p99).toFixed(2)} ms, ` +

@@ -26,7 +26,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { usageLoad } from './load/usage-events';
-import { ProcessGroups, measureCpu, pidsMatching, reapedChildrenSeconds } from './support/cpu';
+import {
+  ProcessGroups,
+  cpuPerUnit,
+  measureCpu,
+  pidsMatching,
+  reapedChildrenSeconds,
+} from './support/cpu';
 import { sleep, startService, stopProcess, waitReady } from './support/processes';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 300_000);
@@ -140,15 +146,6 @@ async function waitCommitted(db: Client, prefix: string, expected: number): Prom
     if (Date.now() - started > 600_000) throw new Error(`stalled at ${rows[0].n} of ${expected}`);
     await sleep(100);
   }
-}
-
-/** "metering 9.1 µs, postgres 7.0 µs, …": CPU per event of each process group, largest first. */
-function cpuPerEvent(cpu: Record<string, number>, events: number): string {
-  return Object.entries(cpu)
-    .filter(([, seconds]) => seconds > 0)
-    .sort((a, b) => b[1] - a[1])
-    .map(([name, seconds]) => `${name} ${((seconds / events) * 1e6).toFixed(1)} µs`)
-    .join(', ');
 }
 
 /** Where the usage.recorded watcher hands messages of the paced phase. */
@@ -282,12 +279,12 @@ async function main(): Promise<void> {
     console.log(
       `  ingest live (publish → rollups committed, dedupe on): ${liveRate.toFixed(0)} events/s`,
     );
-    console.log(`      CPU per event: ${cpuPerEvent(liveCpu, EVENTS)}`);
+    console.log(`      CPU per event: ${cpuPerUnit(liveCpu, EVENTS, 1)}`);
     console.log(`  ratio live/transport: ${(liveRate / transport).toFixed(2)}`);
     console.log(
       `  ingest backlog drain (first → last batch committed): ${drainRate.toFixed(0)} events/s`,
     );
-    console.log(`      CPU per event: ${cpuPerEvent(drainCpu, EVENTS)}`);
+    console.log(`      CPU per event: ${cpuPerUnit(drainCpu, EVENTS, 1)}`);
     console.log(
       `  event → usage.recorded latency (live, with its backlog): p50 ${percentile(latencies, 0.5)} ms, p99 ${percentile(latencies, 0.99)} ms`,
     );
