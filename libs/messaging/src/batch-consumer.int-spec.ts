@@ -148,7 +148,13 @@ describe('BatchConsumer (real Kafka)', () => {
     expect(seen).toEqual(['after-bug']);
   });
 
-  it("fences the transaction a partition's previous owner left, so its batch is not applied twice", async () => {
+  /**
+   * The partition's previous owner applied the batch and sent its output in a transaction with
+   * the offset, but its commit had not reached the broker when the partition moved. It tries
+   * that commit late: after the new owner committed, or while the new owner handles the batch
+   * (after it took the partition and checked the committed offset, before its own transaction).
+   */
+  async function previousOwnerCommitsLate(when: 'after' | 'during'): Promise<void> {
     const inTopic = `itest.batch-fence-in.${randomUUID()}`;
     const outTopic = `itest.batch-fence-out.${randomUUID()}`;
     const fenceGroup = `itest-fence-${randomUUID()}`;
@@ -157,8 +163,6 @@ describe('BatchConsumer (real Kafka)', () => {
       { name: outTopic, partitions: 1 },
     ]);
     await producer.sendBatch([{ topic: inTopic, key: 'k', value: 'm0' }]);
-    // The partition's previous owner applied the batch and sent its letter in a transaction
-    // with the offset, but its commit had not reached the broker when the partition moved.
     const zombie = kafka.producer({
       transactionalId: transactionalIdOf(fenceGroup, inTopic, 0),
       idempotent: true,
@@ -172,6 +176,11 @@ describe('BatchConsumer (real Kafka)', () => {
       consumerGroupId: fenceGroup,
       topics: [{ topic: inTopic, partitions: [{ partition: 0, offset: '1' }] }],
     });
+    const lateCommit = () =>
+      open.commit().then(
+        () => 'committed',
+        () => 'fenced',
+      );
 
     const consumer = new BatchConsumer(kafka, {
       groupId: fenceGroup,
@@ -179,8 +188,10 @@ describe('BatchConsumer (real Kafka)', () => {
       transactionalIdPrefix: fenceGroup,
     });
     let applied = 0;
+    let duringBatch: string | undefined;
     await consumer.start(async (messages) => {
       applied += messages.length;
+      if (when === 'during' && duringBatch === undefined) duringBatch = await lateCommit();
       return messages.map((m) => ({ topic: outTopic, key: null, value: `out-${m.value}` }));
     });
     const admin = kafka.admin();
@@ -192,8 +203,9 @@ describe('BatchConsumer (real Kafka)', () => {
         const [offsets] = await admin.fetchOffsets({ groupId: fenceGroup, topics: [inTopic] });
         return offsets.partitions[0]?.offset === '1';
       });
-      // The new owner's producer fenced the old one: its late commit cannot land any more.
-      await expect(open.commit()).rejects.toThrow();
+      // The new owner's producer fenced the old one when it took the partition: the late
+      // commit cannot land any more.
+      expect(when === 'during' ? duringBatch : await lateCommit()).toBe('fenced');
       await reader.connect();
       await reader.subscribe({ topic: outTopic, fromBeginning: true });
       await reader.run({
@@ -209,5 +221,11 @@ describe('BatchConsumer (real Kafka)', () => {
     }
     expect(applied).toBe(1);
     expect(outputs).toEqual(['out-m0']);
-  });
+  }
+
+  it("fences the transaction a partition's previous owner left, so its batch is not applied twice", () =>
+    previousOwnerCommitsLate('after'));
+
+  it('fences the previous owner as it takes the partition, before its first transaction', () =>
+    previousOwnerCommitsLate('during'));
 });

@@ -142,7 +142,7 @@ export class BatchConsumer {
     const transactions = this.transactions;
     if (transactions) {
       this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) =>
-        transactions.dropNotIn(payload.memberAssignment),
+        transactions.assign(payload.memberAssignment),
       );
     }
     await this.consumer.connect();

@@ -45,6 +45,8 @@ export class PartitionTransactions {
    */
   private readonly doubtful = new Set<string>();
   private admin?: Promise<Admin>;
+  /** The partitions of this member's current assignment (`topic:partition`), from assign(). */
+  private assigned = new Set<string>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -57,6 +59,11 @@ export class PartitionTransactions {
    * (after a rebalance dropped this one) would need the committed-offset check again.
    */
   async acquire(topic: string, partition: number): Promise<Producer> {
+    // A batch kafkajs fetched before a rebalance may still run after it: its producer would
+    // fence the partition's new owner, and a transactional offset commit carries no group
+    // generation to stop it.
+    if (!this.assigned.has(`${topic}:${partition}`))
+      throw new Error(`${topic}:${partition} is no longer assigned to this member`);
     const producer = await this.producerOf(topic, partition);
     this.inUse.add(producer);
     return producer;
@@ -87,7 +94,7 @@ export class PartitionTransactions {
       retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 5_000 },
     });
     try {
-      await within(TRANSACTION_DEADLINE_MS, 'producer connect', producer.connect());
+      await within(TRANSACTION_DEADLINE_MS, 'producer connect', this.initialise(producer));
     } catch (err) {
       void producer.disconnect().catch(() => undefined);
       throw err;
@@ -98,13 +105,30 @@ export class PartitionTransactions {
     return producer;
   }
 
-  /** Producers of partitions this member no longer has: another member fences them anyway. */
-  dropNotIn(assignment: Record<string, number[]>): void {
+  /**
+   * Connects the producer and registers its transactional id with the coordinator, which is
+   * what fences the id's earlier producers and waits for the transaction they left. kafkajs'
+   * connect() does not do that (it asks for an idempotent producer id without the
+   * transactional id); its first transaction() does, so an empty one is begun and aborted
+   * (the abort itself sends nothing).
+   */
+  private async initialise(producer: Producer): Promise<void> {
+    await producer.connect();
+    const registration = await producer.transaction();
+    await registration.abort();
+  }
+
+  /**
+   * The member's new assignment (each group join): producers of partitions it no longer has
+   * are dropped (another member fences them anyway), and no new one is made for them.
+   */
+  assign(assignment: Record<string, number[]>): void {
     const assigned = new Set(
       Object.entries(assignment).flatMap(([topic, partitions]) =>
         partitions.map((p) => `${topic}:${p}`),
       ),
     );
+    this.assigned = assigned;
     for (const [key, producer] of this.producers) {
       if (assigned.has(key)) continue;
       this.producers.delete(key);
