@@ -82,11 +82,10 @@ const exact = (gap: { differing: unknown[] }) => gap.differing.length === 0;
 
 /**
  * The DLQ coordinates (`partition:offset`) of `topic`'s letters as a read_committed reader sees
- * them, read with kcat (librdkafka). Not with kafkajs: its consumer (2.2.4) steps into at most
- * one aborted transaction per message it filters, so when several of a fetch's aborted
- * transactions began before the same message (one producer per input partition writes to the
- * DLQ topic, and a broker restart aborts several at once), later ones' letters get through and
- * a retried batch's aborted letters look like repeats. librdkafka filters them as the Java client does.
+ * them, read with kcat (librdkafka): a client independent of the one under test. Unpatched
+ * kafkajs 2.2.4 delivered letters of aborted transactions here (a batch retried after a broker
+ * restart aborted its transaction), which looked like repeats; see
+ * libs/messaging/src/aborted-transactions.int-spec.ts and patches/kafkajs+2.2.4.patch.
  */
 function committedLetters(topic: string): string[] {
   const out = execFileSync(
