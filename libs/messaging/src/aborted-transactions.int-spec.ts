@@ -23,15 +23,22 @@ describe('aborted transactions (real Kafka)', () => {
     await plain.disconnect();
   });
 
-  async function transactional(): Promise<Producer> {
-    const producer = kafka.producer({
-      transactionalId: `itest-aborted-${randomUUID()}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
-    producers.push(producer);
-    return producer;
+  /** A new one-partition topic and two transactions open on it, of two producers. */
+  async function twoTransactionsOn(label: string) {
+    const topic = `itest.aborted-${label}.${randomUUID()}`;
+    await ensureTopics(kafka, [{ name: topic, partitions: 1 }]);
+    const transactions: Transaction[] = [];
+    for (let i = 0; i < 2; i++) {
+      const producer = kafka.producer({
+        transactionalId: `itest-aborted-${randomUUID()}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
+      await producer.connect();
+      producers.push(producer);
+      transactions.push(await producer.transaction());
+    }
+    return { topic, transactions };
   }
 
   async function send(tx: Transaction, topic: string, value: string): Promise<void> {
@@ -67,11 +74,10 @@ describe('aborted transactions (real Kafka)', () => {
   }
 
   it('skips a fetch that starts inside two aborted transactions', async () => {
-    const topic = `itest.aborted-inside.${randomUUID()}`;
-    await ensureTopics(kafka, [{ name: topic, partitions: 1 }]);
-    const [p1, p2] = [await transactional(), await transactional()];
-    const t1 = await p1.transaction();
-    const t2 = await p2.transaction();
+    const {
+      topic,
+      transactions: [t1, t2],
+    } = await twoTransactionsOn('inside');
     await send(t1, topic, 'aborted-1'); // offset 0
     await send(t2, topic, 'aborted-2'); // offset 1
     await send(t2, topic, 'aborted-3'); // offset 2
@@ -83,11 +89,10 @@ describe('aborted transactions (real Kafka)', () => {
   });
 
   it('skips aborted transactions listed in the order they ended, not by first offset', async () => {
-    const topic = `itest.aborted-order.${randomUUID()}`;
-    await ensureTopics(kafka, [{ name: topic, partitions: 1 }]);
-    const [p1, p2] = [await transactional(), await transactional()];
-    const early = await p1.transaction();
-    const late = await p2.transaction();
+    const {
+      topic,
+      transactions: [early, late],
+    } = await twoTransactionsOn('order');
     await send(early, topic, 'aborted-first'); // offset 0: begins first ...
     await send(late, topic, 'aborted-second'); // offset 1
     await late.abort(); // marker at 2
