@@ -57,7 +57,7 @@ describe('aborted transactions (real Kafka)', () => {
     });
     await admin.disconnect();
     const seen: string[] = [];
-    const consumer = new BatchConsumer(client, { groupId, topic });
+    const consumer = new BatchConsumer(client, { groupId, topic, fetchMaxWaitMs: 100 });
     await consumer.start(async (messages) => {
       seen.push(...messages.map((m) => m.value?.toString() ?? ''));
     });
