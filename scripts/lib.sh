@@ -5,9 +5,14 @@ mkdir -p "$run_dir"
 
 log() { echo "[paygate] $*" >&2; }
 
-# Installs dependencies when node_modules is missing or older than the lockfile.
+# Installs dependencies when node_modules is missing or older than the lockfile or a patch
+# in patches/ (patch-package applies those at install).
 ensure_deps() {
-  if [ ! -d "$root/node_modules" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+  local stamp="$root/node_modules/.package-lock.json" stale=""
+  for f in "$root/package-lock.json" "$root"/patches/*.patch; do
+    if [ -e "$f" ] && [ "$f" -nt "$stamp" ]; then stale="yes"; fi
+  done
+  if [ ! -d "$root/node_modules" ] || [ -n "$stale" ]; then
     log "installing npm dependencies"
     (cd "$root" && npm ci --no-audit --no-fund)
   fi
