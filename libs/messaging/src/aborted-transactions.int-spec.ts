@@ -1,5 +1,5 @@
 import { testConfig } from '@paygate/testing';
-import type { Kafka, Producer, Transaction } from 'kafkajs';
+import type { Producer, Transaction } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { BatchConsumer } from './batch-consumer';
 import { createKafka, ensureTopics } from './kafka';
@@ -46,9 +46,9 @@ describe('aborted transactions (real Kafka)', () => {
   }
 
   /** What a new group's BatchConsumer hands its handler, starting at `from`. */
-  async function consumed(client: Kafka, topic: string, from: number): Promise<string[]> {
+  async function consumed(topic: string, from: number): Promise<string[]> {
     const groupId = `itest-aborted-${randomUUID()}`;
-    const admin = client.admin();
+    const admin = kafka.admin();
     await admin.connect();
     await admin.setOffsets({
       groupId,
@@ -57,7 +57,7 @@ describe('aborted transactions (real Kafka)', () => {
     });
     await admin.disconnect();
     const seen: string[] = [];
-    const consumer = new BatchConsumer(client, { groupId, topic, fetchMaxWaitMs: 100 });
+    const consumer = new BatchConsumer(kafka, { groupId, topic, fetchMaxWaitMs: 100 });
     await consumer.start(async (messages) => {
       seen.push(...messages.map((m) => m.value?.toString() ?? ''));
     });
@@ -85,7 +85,7 @@ describe('aborted transactions (real Kafka)', () => {
     await t2.abort(); // marker at 4
     await plain.sendBatch([{ topic, key: 'k', value: 'committed' }]); // offset 5
     // From offset 2 the fetch lists both aborted transactions, both begun before its first message.
-    expect(await consumed(kafka, topic, 2)).toEqual(['committed']);
+    expect(await consumed(topic, 2)).toEqual(['committed']);
   });
 
   it('skips aborted transactions listed in the order they ended, not by first offset', async () => {
@@ -98,6 +98,6 @@ describe('aborted transactions (real Kafka)', () => {
     await late.abort(); // marker at 2
     await early.abort(); // ... and ends last (marker at 3)
     await plain.sendBatch([{ topic, key: 'k', value: 'committed' }]); // offset 4
-    expect(await consumed(kafka, topic, 0)).toEqual(['committed']);
+    expect(await consumed(topic, 0)).toEqual(['committed']);
   });
 });
