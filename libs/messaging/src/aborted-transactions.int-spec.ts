@@ -1,4 +1,4 @@
-import { testConfig } from '@paygate/testing';
+import { testConfig, waitFor } from '@paygate/testing';
 import type { Producer, Transaction } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { BatchConsumer } from './batch-consumer';
@@ -62,11 +62,7 @@ describe('aborted transactions (real Kafka)', () => {
       seen.push(...messages.map((m) => m.value?.toString() ?? ''));
     });
     try {
-      const deadline = Date.now() + 30_000;
-      while (!seen.includes('committed')) {
-        if (Date.now() > deadline) throw new Error(`nothing committed arrived; saw ${seen}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitFor(() => seen.includes('committed'), { state: () => `saw ${seen.join(', ')}` });
     } finally {
       await consumer.stop();
     }

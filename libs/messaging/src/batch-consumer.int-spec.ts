@@ -1,17 +1,9 @@
-import { testConfig } from '@paygate/testing';
+import { testConfig, waitFor } from '@paygate/testing';
 import { randomUUID } from 'node:crypto';
 import { BatchConsumer, InboundMessage } from './batch-consumer';
 import { transactionalIdOf } from './partition-transactions';
 import { createKafka, ensureTopics } from './kafka';
 import { MessageProducer } from './producer';
-
-const waitFor = async (predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 describe('BatchConsumer (real Kafka)', () => {
   const kafka = createKafka('itest', testConfig().kafkaBrokers);

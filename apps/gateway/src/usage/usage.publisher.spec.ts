@@ -1,3 +1,4 @@
+import { waitFor } from '@paygate/testing';
 import type { OutboundMessage } from '@paygate/messaging';
 import type { UsageEvent } from '@paygate/contracts';
 import { UsagePublisher, UsageProducer } from './usage.publisher';
@@ -11,14 +12,6 @@ const event = (i: number): UsageEvent => ({
   time: '2026-11-25T10:00:00Z',
   data: { units: 1 },
 });
-
-const waitFor = async (predicate: () => boolean) => {
-  const deadline = Date.now() + 5000;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('UsagePublisher buffering', () => {
   it('keeps every event while the broker refuses them, reports saturation, and drains after', async () => {
@@ -39,7 +32,7 @@ describe('UsagePublisher buffering', () => {
     expect(publisher.saturated).toBe(true);
 
     up = true;
-    await waitFor(() => publisher.buffered === 0);
+    await waitFor(() => publisher.buffered === 0, { timeoutMs: 5000, intervalMs: 10 });
     expect(publisher.saturated).toBe(false);
     expect(sent.map((m) => JSON.parse(String(m.value)).id)).toEqual(['e0', 'e1', 'e2']);
     await publisher.onApplicationShutdown();
