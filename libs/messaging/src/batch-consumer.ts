@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { counter } from '@paygate/observability';
 import type { Consumer, ConsumerRunConfig, Kafka, Producer } from 'kafkajs';
+import { DEFAULT_MAX_CHUNK_BYTES } from './outbound-chunks';
 import { PartitionTransactions } from './partition-transactions';
 import type { OutboundMessage } from './producer';
 
@@ -93,6 +94,12 @@ export interface BatchConsumerOptions {
    */
   fetchMinBytes?: number;
   fetchMaxWaitMs?: number;
+  /**
+   * Most bytes of handler output sent in one request (default DEFAULT_MAX_CHUNK_BYTES, below
+   * the broker's default `message.max.bytes`): larger outputs go in several sends of the same
+   * transaction. No single output message may be larger.
+   */
+  maxChunkBytes?: number;
 }
 
 function headersOf(raw: Record<string, unknown> | undefined): Record<string, string> {
@@ -125,6 +132,7 @@ export class BatchConsumer {
         kafka,
         options.groupId,
         options.transactionalIdPrefix,
+        options.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES,
       );
     }
     this.consumer = kafka.consumer({

@@ -5,3 +5,4 @@ export type { OutboundMessage } from './producer';
 export { BatchConsumer } from './batch-consumer';
 export { transactionalIdOf } from './partition-transactions';
 export type { InboundMessage, BatchHandler, BatchConsumerOptions } from './batch-consumer';
+export { DEFAULT_MAX_CHUNK_BYTES, OutboundTooLargeError, outboundSize } from './outbound-chunks';

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { InboundMessage } from './batch-consumer';
+import { chunkBySize } from './outbound-chunks';
 import type { OutboundMessage } from './producer';
 
 /**
@@ -52,6 +53,7 @@ export class PartitionTransactions {
     private readonly kafka: Kafka,
     private readonly groupId: string,
     private readonly prefix: string,
+    private readonly maxChunkBytes: number,
   ) {}
 
   /**
@@ -225,11 +227,15 @@ export class PartitionTransactions {
         byTopic.set(m.topic, list);
       }
       for (const [topic, list] of byTopic) {
-        await transaction.send({
-          topic,
-          acks: -1,
-          messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-        });
+        // Chunks below the broker's record-batch limit: one send of a whole batch's dead
+        // letters can exceed it even when every message fits (see outbound-chunks).
+        for (const chunk of chunkBySize(list, this.maxChunkBytes)) {
+          await transaction.send({
+            topic,
+            acks: -1,
+            messages: chunk.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+          });
+        }
       }
       await transaction.sendOffsets({
         consumerGroupId: this.groupId,

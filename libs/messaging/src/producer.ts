@@ -1,5 +1,6 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
+import { DEFAULT_MAX_CHUNK_BYTES, chunkBySize } from './outbound-chunks';
 
 export interface OutboundMessage {
   topic: string;
@@ -36,18 +37,21 @@ export class MessageProducer {
   /** Sends messages grouped by topic in one request; resolves once the broker acknowledged all. */
   async sendBatch(messages: OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const byTopic = new Map<string, OutboundMessage[]>();
-    for (const m of messages) {
-      const list = byTopic.get(m.topic) ?? [];
-      list.push(m);
-      byTopic.set(m.topic, list);
+    // Chunked below the broker's record-batch limit (see outbound-chunks), in order.
+    for (const chunk of chunkBySize(messages, DEFAULT_MAX_CHUNK_BYTES)) {
+      const byTopic = new Map<string, OutboundMessage[]>();
+      for (const m of chunk) {
+        const list = byTopic.get(m.topic) ?? [];
+        list.push(m);
+        byTopic.set(m.topic, list);
+      }
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, list]) => ({
+          topic,
+          messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+        })),
+      });
     }
-    await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, list]) => ({
-        topic,
-        messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-      })),
-    });
   }
 }
