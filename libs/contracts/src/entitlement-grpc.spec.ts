@@ -65,6 +65,7 @@ describe('entitlement proto', () => {
     leaseId: true,
     reason: true,
     units: true,
+    close: true,
   };
   const warning: Record<keyof Warning, true> = { code: true, until: true, used: true, limit: true };
   const rateLimit: Record<keyof RateLimit, true> = { requests: true, windowSeconds: true };

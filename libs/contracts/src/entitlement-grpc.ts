@@ -78,8 +78,10 @@ export interface RateLimit {
 export interface ReleaseRequest {
   leaseId: string;
   reason: string;
-  /** Units to give back; 0 or absent means all the lease still holds. */
+  /** Units to give back; 0 or absent means all the lease still holds (none with `close`). */
   units?: number;
+  /** The gateway closes the lease: what it did not give back was served (never expires back). */
+  close?: boolean;
 }
 
 export interface ReleaseResponse {

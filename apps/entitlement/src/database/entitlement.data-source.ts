@@ -16,6 +16,7 @@ import { MultiUnitLeases1764300000000 } from './migrations/1764300000000-multi-u
 import { SubscriptionIncomplete1764300000001 } from './migrations/1764300000001-subscription-incomplete';
 import { CustomerBlocked1764300000002 } from './migrations/1764300000002-customer-blocked';
 import { StripeCustomer1764300000003 } from './migrations/1764300000003-stripe-customer';
+import { LeaseClosedByGateway1764400000000 } from './migrations/1764400000000-lease-closed-by-gateway';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -38,6 +39,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       SubscriptionIncomplete1764300000001,
       CustomerBlocked1764300000002,
       StripeCustomer1764300000003,
+      LeaseClosedByGateway1764400000000,
     ],
   });
 }

@@ -64,13 +64,11 @@ export class EntitlementGrpcController {
     const units = request.units ?? 0;
     if (!Number.isSafeInteger(units) || units < 0)
       throw invalid('units must be a non-negative integer');
+    const reason = (request.reason || 'released by gateway').slice(0, 200);
     const released = await this.dataSource.transaction((manager) =>
-      this.settlement.release(
-        manager,
-        request.leaseId,
-        request.reason || 'released by gateway',
-        units,
-      ),
+      request.close
+        ? this.settlement.close(manager, request.leaseId, reason, units)
+        : this.settlement.release(manager, request.leaseId, reason, units),
     );
     return { released };
   }

@@ -52,4 +52,49 @@ describe('LeaseExpiry (real Postgres)', () => {
     expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 0, reserved: 1 });
     expect(await fx.ledger.findDrift()).toEqual([]);
   });
+
+  it('never returns the served units of a lease its gateway closed, however late usage comes', async () => {
+    const tenant = await fx.seedTenant({ credits: 10 });
+    const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: 10 });
+    expect(d).toMatchObject({ allowed: true, leaseUnits: 10 });
+    const leaseId = d.allowed ? d.leaseId! : '';
+    // The gateway served 7 and closed the lease, giving back the 3 it never admitted.
+    await fx.dataSource.transaction((m) => fx.settlement.close(m, leaseId, 'idle', 3));
+    // A request of the 7 failed upstream after the close: its unit goes back too.
+    await fx.dataSource.transaction((m) => fx.settlement.release(m, leaseId, 'upstream failed', 1));
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 4, reserved: 6 });
+
+    // Metering stalls far past the lease TTL: the sweep leaves the closed lease alone.
+    await fx.dataSource.query(
+      `UPDATE "entitlement"."leases" SET "created_at" = now() - interval '10 hours' WHERE "id" = $1`,
+      [leaseId],
+    );
+    const expiry = new LeaseExpiry(fx.dataSource, fx.settlement, fx.clock, {
+      LEASE_TTL_SECONDS: 900,
+    });
+    await expiry.sweep();
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 4, reserved: 6 });
+
+    // Metering catches up: the 6 served units settle the lease, nothing is charged twice.
+    const usage = {
+      id: randomUUID(),
+      customerId: tenant.customerId,
+      meterKey: 'api_requests',
+      quantity: 6,
+      leased: [{ leaseId, quantity: 6 }],
+      firstEventAt: new Date().toISOString(),
+      lastEventAt: new Date().toISOString(),
+      recordedAt: new Date().toISOString(),
+    };
+    await fx.charge.execute(usage);
+    await fx.charge.execute(usage);
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 4, reserved: 0 });
+    const [lease]: { status: string; consumed: string; returned: string }[] =
+      await fx.dataSource.query(
+        `SELECT "status", "consumed", "returned" FROM "entitlement"."leases" WHERE "id" = $1`,
+        [leaseId],
+      );
+    expect(lease).toEqual({ status: 'settled', consumed: '6', returned: '4' });
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
 });

@@ -17,9 +17,11 @@ const expired = counter('paygate_leases_expired_total', 'Held leases released fo
 
 /**
  * Returns the units of leases nobody closed: a gateway that crashed, or a decision whose
- * caller gave up (deadline) after it had reserved. Safe for money either way: usage that
- * arrives later for an expired lease is charged as ordinary usage (settle finds it released),
- * so nothing is lost and nothing is counted twice.
+ * caller gave up (deadline) after it had reserved. A lease its gateway closed never expires:
+ * its open units were served and wait for their usage events, however late metering is (a
+ * stalled meter must not make served requests free). Usage that arrives later for an expired
+ * lease is charged as ordinary usage (settle finds it released), so nothing is lost and
+ * nothing is counted twice; see the README's lease section for the bound this leaves.
  */
 @Injectable()
 export class LeaseExpiry implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -50,7 +52,7 @@ export class LeaseExpiry implements OnApplicationBootstrap, OnApplicationShutdow
   async sweep(): Promise<number> {
     const cutoff = new Date(this.clock.now().getTime() - this.config.LEASE_TTL_SECONDS * 1000);
     const due: { id: string }[] = await this.dataSource.query(
-      `SELECT "id" FROM "entitlement"."leases" WHERE "status" = 'held' AND "created_at" < $1
+      `SELECT "id" FROM "entitlement"."leases" WHERE "status" = 'held' AND "created_at" < $1 AND "gateway_closed_at" IS NULL
        ORDER BY "created_at" LIMIT $2`,
       [cutoff, LEASES_PER_SWEEP],
     );

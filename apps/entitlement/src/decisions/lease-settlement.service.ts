@@ -37,6 +37,29 @@ export class LeaseSettlementService {
   ) {}
 
   /**
+   * The gateway's last word on a lease: it gives back `units` (possibly 0) and reports that
+   * every other open unit was served. Those stay open until usage settles them, and the expiry
+   * sweep leaves them alone, so a stalled or late meter never turns served requests into free
+   * ones. True if the lease exists.
+   */
+  async close(
+    manager: EntityManager,
+    leaseId: string,
+    reason: string,
+    units: number,
+  ): Promise<boolean> {
+    const lease = await this.lock(manager, leaseId);
+    if (!lease) return false;
+    if (units > 0) await this.giveBack(manager, lease, reason, units);
+    await manager.query(
+      `UPDATE "entitlement"."leases" SET "gateway_closed_at" = COALESCE("gateway_closed_at", now())
+       WHERE "id" = $1`,
+      [leaseId],
+    );
+    return true;
+  }
+
+  /**
    * Gives back up to `units` of a lease's open units (all of them when omitted): they leave the
    * usage counter, and those paid with credits are refunded. False if nothing was open.
    */
@@ -48,6 +71,16 @@ export class LeaseSettlementService {
   ): Promise<boolean> {
     const lease = await this.lock(manager, leaseId);
     if (!lease) return false;
+    return this.giveBack(manager, lease, reason, units);
+  }
+
+  private async giveBack(
+    manager: EntityManager,
+    lease: LeaseRow,
+    reason: string,
+    units?: number,
+  ): Promise<boolean> {
+    const leaseId = lease.id;
     const open = openUnits(lease);
     const giving = Math.min(open, units && units > 0 ? units : open);
     if (giving <= 0) return false;

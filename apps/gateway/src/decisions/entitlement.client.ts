@@ -60,11 +60,14 @@ export class EntitlementClient implements OnModuleInit {
     }
   }
 
-  /** Gives `units` of a lease back (all it still holds when 0). */
-  async release(leaseId: string, reason: string, units = 0): Promise<boolean> {
+  /**
+   * Gives `units` of a lease back (all it still holds when 0). With `close`, gives back exactly
+   * `units` and reports the rest of the lease as served (see ReleaseRequest in the proto).
+   */
+  async release(leaseId: string, reason: string, units = 0, close = false): Promise<boolean> {
     const response = await this.call(
       this.service.release as unknown as GrpcMethod<ReleaseRequest, ReleaseResponse>,
-      { leaseId, reason, units },
+      { leaseId, reason, units, close },
     );
     return response.released;
   }

@@ -9,7 +9,8 @@ import { LeaseCalls, LeasePool, LeasePoolOptions } from './lease-pool';
 class FakeLedger implements LeaseCalls {
   checks: CheckRequest[] = [];
   releases: { leaseId: string; units: number }[] = [];
-  private readonly leases = new Map<string, number>();
+  closes: { leaseId: string; units: number }[] = [];
+  readonly leases = new Map<string, number>();
 
   constructor(public available: number) {}
 
@@ -40,6 +41,11 @@ class FakeLedger implements LeaseCalls {
 
   async release(leaseId: string, units: number): Promise<void> {
     this.releases.push({ leaseId, units });
+    this.available += units;
+  }
+
+  async close(leaseId: string, units: number): Promise<void> {
+    this.closes.push({ leaseId, units });
     this.available += units;
   }
 }
@@ -73,6 +79,24 @@ describe('LeasePool', () => {
     expect(ledger.checks.length).toBeLessThanOrEqual(6);
     // Leases never ask for more than the configured maximum.
     expect(Math.max(...ledger.checks.map((c) => c.leaseUnits ?? 0))).toBeLessThanOrEqual(8);
+  });
+
+  it('closes every lease exactly once, saying how much of it was not served', async () => {
+    let now = 0;
+    const ledger = new FakeLedger(50);
+    const pool = new LeasePool(ledger, options, () => now);
+    const answers = await Promise.all(Array.from({ length: 30 }, () => pool.admit(request())));
+    expect(answers.every((a) => a.allowed)).toBe(true);
+    now = 2000;
+    await pool.sweep();
+    await new Promise((r) => setImmediate(r));
+    // Used-up leases were closed as they ran out (0 back), the last one by the idle sweep.
+    const closed = ledger.closes.map((c) => c.leaseId).sort();
+    expect(closed).toEqual([...ledger.leases.keys()].sort());
+    const returned = ledger.closes.reduce((n, c) => n + c.units, 0);
+    const granted = [...ledger.leases.values()].reduce((n, u) => n + u, 0);
+    expect(granted - returned).toBe(30);
+    expect(ledger.releases).toEqual([]);
   });
 
   it('gives unused units back after the idle time, and only those', async () => {
@@ -141,7 +165,9 @@ describe('LeasePool', () => {
     expect(ledger.checks).toHaveLength(3);
     now = 1;
     await pool.sweep();
-    expect(ledger.releases.map((r) => r.units)).toEqual([stale.leaseUnits]);
+    expect(ledger.closes.filter((c) => c.units > 0).map((r) => r.units)).toEqual([
+      stale.leaseUnits,
+    ]);
     expect(ledger.available + pool.heldUnits() + 4).toBe(100);
   });
 
@@ -160,6 +186,7 @@ describe('LeasePool', () => {
         };
       },
       release: async () => undefined,
+      close: async () => undefined,
     };
     const pool = new LeasePool(calls, options);
     const answers = await Promise.all(Array.from({ length: 10 }, () => pool.admit(request())));
@@ -181,6 +208,7 @@ describe('LeasePool', () => {
     const calls: LeaseCalls = {
       check: (r) => (down ? Promise.reject(new Error('unavailable')) : ledger.check(r)),
       release: (id, units) => ledger.release(id, units),
+      close: (id, units) => ledger.close(id, units),
     };
     const pool = new LeasePool(calls, options, () => now);
     const limits = { maxUnits: 2, maxAgeMs: 1000 };
@@ -235,6 +263,7 @@ describe('LeasePool', () => {
           due.push({ at: now + 40, run: () => void ledger.check(req).then(resolve, reject) }),
         ),
       release: (leaseId, units) => ledger.release(leaseId, units),
+      close: (leaseId, units) => ledger.close(leaseId, units),
     };
     let waits = 0;
     const pool = new LeasePool(
@@ -278,6 +307,7 @@ describe('LeasePool', () => {
         throw new Error('entitlement unavailable');
       },
       release: async () => undefined,
+      close: async () => undefined,
     };
     const pool = new LeasePool(calls, options);
     const outcomes = await Promise.allSettled(

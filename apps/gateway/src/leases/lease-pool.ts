@@ -1,10 +1,16 @@
 import type { CheckRequest, CheckResponse } from '@paygate/contracts';
 import { apiKeyId } from '../auth/api-key';
 
-/** The two remote calls a pool makes (the entitlement service's Check and Release). */
+/** The remote calls a pool makes (the entitlement service's Check and Release). */
 export interface LeaseCalls {
   check(request: CheckRequest): Promise<CheckResponse>;
+  /** Gives back units of requests that were admitted but not served. */
   release(leaseId: string, units: number, reason: string): Promise<void>;
+  /**
+   * The pool is done with a lease: `units` were never admitted and go back, every other unit
+   * was served (or is given back later by `release`), so the service never expires them back.
+   */
+  close(leaseId: string, units: number, reason: string): Promise<void>;
 }
 
 export interface LeasePoolOptions {
@@ -99,7 +105,8 @@ class LeaseBook {
  * time; requests that arrive meanwhile wait for it. A lease is sized from the demand (what
  * waits now plus the recent rate), and the service shrinks it near the end of the balance.
  * Units a replica did not use go back after `idleMs`, on shutdown, or when the customer's
- * entitlements change. An allowed answer that reserves nothing (a boolean feature, a request
+ * entitlements change; every lease is closed once it is left (see close), which tells the
+ * service that the units it admitted were served. An allowed answer that reserves nothing (a boolean feature, a request
  * of cost 0) is kept the same way and admits alike requests of the key without a remote call.
  */
 export class LeasePool {
@@ -241,7 +248,8 @@ export class LeasePool {
     if (!lease) return undefined;
     lease.admitted += cost;
     lease.lastUsedAt = now;
-    if (lease.admitted === lease.units) book.leases.splice(book.leases.indexOf(lease), 1);
+    // Used up: closed at once, so the service knows every unit of it was served.
+    if (lease.admitted === lease.units) void this.close(book, lease, 'used up').catch(() => 0);
     this.renewEarly(book, request);
     return lease.grant;
   }
@@ -299,12 +307,17 @@ export class LeasePool {
     return outcome;
   }
 
+  /**
+   * Takes a lease out of the book and closes it remotely: its unadmitted units go back, and the
+   * service learns that the rest were served (each lease is closed once, whether used up, idle,
+   * old or dropped), so its expiry never hands served units back to the balance.
+   */
   private async close(book: LeaseBook, lease: HeldLease, reason: string): Promise<number> {
     const index = book.leases.indexOf(lease);
     if (index >= 0) book.leases.splice(index, 1);
-    const unused = lease.units - lease.admitted;
-    if (unused <= 0 || !lease.grant.leaseId) return 0;
-    await this.calls.release(lease.grant.leaseId, unused, reason);
+    if (!lease.grant.leaseId) return 0;
+    const unused = Math.max(0, lease.units - lease.admitted);
+    await this.calls.close(lease.grant.leaseId, unused, reason);
     return unused;
   }
 }

@@ -7,6 +7,10 @@ import { EntitlementClient } from '../decisions/entitlement.client';
 import { AdmissionRequest, LeasePool } from './lease-pool';
 
 const SWEEP_INTERVAL_MS = 250;
+/** Lease closes that failed are tried again this often, for at most CLOSE_RETRY_FOR_MS. */
+const CLOSE_RETRY_MS = 1_000;
+const CLOSE_RETRY_FOR_MS = 10 * 60_000;
+const MAX_PENDING_CLOSES = 100_000;
 
 const leaseRequests = counter(
   'paygate_gateway_lease_requests_total',
@@ -33,6 +37,22 @@ const admissionWaits = counter(
   'Admissions that found no held lease with room and waited for a remote call',
 );
 const heldUnits = gauge('paygate_gateway_lease_units_held', 'Lease units held and not yet used');
+const closes = counter(
+  'paygate_gateway_lease_closes_total',
+  'Leases closed with the entitlement service (served units reported), by outcome',
+  ['outcome'],
+);
+const pendingClosesGauge = gauge(
+  'paygate_gateway_lease_closes_pending',
+  'Lease closes that failed and wait to be tried again',
+);
+
+interface PendingClose {
+  units: number;
+  reason: string;
+  since: number;
+  nextAt: number;
+}
 
 /** The gateway's lease pool, wired to the entitlement service, swept and drained on shutdown. */
 @Injectable()
@@ -41,6 +61,11 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
   private readonly pool: LeasePool;
   private readonly failOpen: { maxUnits: number; maxAgeMs: number };
   private stopSweeps?: () => void;
+  /**
+   * Closes the service has not acknowledged yet: until it has, the lease's served units could
+   * come back to the balance at its TTL, so a failed close is tried again (not just logged).
+   */
+  private readonly pendingCloses = new Map<string, PendingClose>();
 
   constructor(
     private readonly entitlement: EntitlementClient,
@@ -62,6 +87,7 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
           await this.entitlement.release(leaseId, reason, units);
           leaseUnits.inc({ event: 'returned' }, units);
         },
+        close: (leaseId, units, reason) => this.close(leaseId, units, reason),
       },
       {
         maxUnits: config.LEASE_MAX_UNITS,
@@ -79,6 +105,7 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
       SWEEP_INTERVAL_MS,
       async () => {
         await this.pool.sweep();
+        await this.retryCloses();
         heldUnits.set(this.pool.heldUnits());
       },
       (err) =>
@@ -93,7 +120,56 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
       this.logger.warn({ err: err.message }, 'returning lease units on shutdown failed');
       return 0;
     });
-    this.logger.log({ returned }, 'lease units returned on shutdown');
+    await this.retryCloses(true);
+    this.logger.log(
+      { returned, unclosed: this.pendingCloses.size },
+      'lease units returned on shutdown',
+    );
+  }
+
+  /** Closes a lease remotely; a failure is queued and tried again, never thrown at the pool. */
+  private async close(leaseId: string, units: number, reason: string): Promise<void> {
+    try {
+      await this.entitlement.release(leaseId, reason, units, true);
+      closes.inc({ outcome: 'closed' });
+      if (units > 0) leaseUnits.inc({ event: 'returned' }, units);
+    } catch (err) {
+      closes.inc({ outcome: 'failed' });
+      if (this.pendingCloses.size >= MAX_PENDING_CLOSES) {
+        this.logger.error({ leaseId }, 'too many unacknowledged lease closes; one dropped');
+        return;
+      }
+      const now = Date.now();
+      const earlier = this.pendingCloses.get(leaseId);
+      this.pendingCloses.set(leaseId, {
+        units,
+        reason,
+        since: earlier?.since ?? now,
+        nextAt: now + CLOSE_RETRY_MS,
+      });
+      pendingClosesGauge.set(this.pendingCloses.size);
+      this.logger.warn(
+        { err: (err as Error).message, leaseId },
+        'closing a lease failed; retrying',
+      );
+    }
+  }
+
+  private async retryCloses(all = false): Promise<void> {
+    const now = Date.now();
+    for (const [leaseId, pending] of [...this.pendingCloses]) {
+      if (!all && pending.nextAt > now) continue;
+      this.pendingCloses.delete(leaseId);
+      if (now - pending.since > CLOSE_RETRY_FOR_MS) {
+        closes.inc({ outcome: 'abandoned' });
+        this.logger.error({ leaseId }, 'lease close abandoned; the lease expires at its TTL');
+        continue;
+      }
+      await this.close(leaseId, pending.units, pending.reason);
+      const again = this.pendingCloses.get(leaseId);
+      if (again) again.since = pending.since;
+    }
+    pendingClosesGauge.set(this.pendingCloses.size);
   }
 
   admit(request: AdmissionRequest): Promise<CheckResponse> {
