@@ -6,7 +6,11 @@ export interface UsageRecordedEvent {
   id: string;
   customerId: string;
   meterKey: string;
-  /** Total units recorded in this message, leased ones included. */
+  /**
+   * Total units recorded in this message, leased ones included. A safe integer (at most
+   * 2^53 − 1, exact as a JSON number): metering splits a larger total into several messages,
+   * and a consumer refuses a message past the bound (isUsageRecordedEvent) rather than round it.
+   */
   quantity: number;
   /** Units that were admitted from a lease and are already reserved in the ledger. */
   leased: LeasedUsage[];
@@ -18,6 +22,7 @@ export interface UsageRecordedEvent {
 
 export interface LeasedUsage {
   leaseId: string;
+  /** A safe integer; the leased quantities of a message add up to at most its quantity. */
   quantity: number;
 }
 

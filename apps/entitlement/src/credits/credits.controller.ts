@@ -15,7 +15,7 @@ import { AdminTokenGuard } from '@paygate/http';
 import { CreateGrantDto, LedgerQueryDto } from './credit.dto';
 import { CreditsService } from './credits.service';
 import { GrantView } from './grants.service';
-import { BalanceView, LedgerEntryView } from './ledger.service';
+import { ExactBalanceView, LedgerEntryView } from './ledger.service';
 
 @Controller('v1/customers/:customerId')
 @UseGuards(AdminTokenGuard)
@@ -24,7 +24,9 @@ export class CreditsController {
 
   /**
    * Adds credits as a grant (priority, effective date, expiry). With an Idempotency-Key a
-   * replay returns the first response; the same key with another body is a 409.
+   * replay returns the first response; the same key with another body is a 409. A grant that
+   * would take the balance (with reserved and not yet effective credits) past MAX_BALANCE,
+   * 2^53 − 1, is a 400 validation-failed naming `amount`, the bound and the balance.
    */
   @Post('grants')
   async grant(
@@ -46,8 +48,9 @@ export class CreditsController {
     return this.credits.listGrants(customerId);
   }
 
+  /** `available` and `reserved` are JSON numbers, or exact decimal strings past ±(2^53 − 1). */
   @Get('balance')
-  balance(@Param('customerId', ParseUUIDPipe) customerId: string): Promise<BalanceView> {
+  balance(@Param('customerId', ParseUUIDPipe) customerId: string): Promise<ExactBalanceView> {
     return this.credits.balance(customerId);
   }
 

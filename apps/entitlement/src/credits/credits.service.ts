@@ -6,7 +6,7 @@ import { DomainError } from '@paygate/problem-details';
 import { CustomersService } from '../customers/customers.service';
 import { CreateGrantDto } from './credit.dto';
 import { GrantView, GrantsService } from './grants.service';
-import { BalanceView, LedgerEntryView, LedgerService } from './ledger.service';
+import { ExactBalanceView, LedgerEntryView, LedgerService } from './ledger.service';
 
 @Injectable()
 export class CreditsService {
@@ -73,11 +73,12 @@ export class CreditsService {
     });
   }
 
-  async balance(customerId: string): Promise<BalanceView> {
+  /** Exact: JSON numbers within ±(2^53 − 1), decimal strings beyond (see MAX_BALANCE). */
+  async balance(customerId: string): Promise<ExactBalanceView> {
     await this.customers.get(customerId);
     // Expiries and effective dates that passed since the last change apply before reading.
     await this.dataSource.transaction((manager) => this.grants.settleDue(manager, customerId));
-    return this.ledger.balance(customerId);
+    return this.ledger.exactBalance(customerId);
   }
 
   async history(

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@paygate/clock';
-import { toSafeInt } from '@paygate/database';
+import { toExactInt, toSafeInt } from '@paygate/database';
 import { DomainError } from '@paygate/problem-details';
 import type { EntityManager } from 'typeorm';
 import { EntitlementChanges } from '../changes/entitlement-changes';
-import { LedgerService } from './ledger.service';
+import { LedgerService, MAX_BALANCE } from './ledger.service';
 
 export const GRANT_SOURCES = ['purchase', 'promotional', 'manual'] as const;
 export type GrantSource = (typeof GRANT_SOURCES)[number] | 'migrated' | 'returned';
@@ -117,12 +117,51 @@ export class GrantsService {
       }
       return { grant: toView(existing), replayed: true };
     }
+    await this.refusePastBound(manager, input.customerId, input.amount);
     await this.settleDue(manager, input.customerId);
     const [current]: GrantRow[] = await manager.query(
       `SELECT * FROM "entitlement"."grants" WHERE "id" = $1`,
       [inserted.id],
     );
     return { grant: toView(current), replayed: false };
+  }
+
+  /**
+   * Keeps every balance within MAX_BALANCE: under the customer's balance row lock (so two
+   * concurrent grants cannot both pass), refuses a grant that would take what the balance can
+   * reach (see LedgerService.committed; the new grant is already counted there as pending) past
+   * the bound. A replay of a grant that was accepted never gets here, so it still answers.
+   */
+  private async refusePastBound(
+    manager: EntityManager,
+    customerId: string,
+    amount: number,
+  ): Promise<void> {
+    await this.lockBalance(manager, customerId);
+    const committed = await this.ledger.committed(manager, customerId);
+    if (committed <= BigInt(MAX_BALANCE)) return;
+    const before = committed - BigInt(amount);
+    const room = BigInt(MAX_BALANCE) - before;
+    const roomText = room > 0n ? room.toString() : '0';
+    throw new DomainError(
+      'validation-failed',
+      `A grant of ${amount} credits would take the balance past the maximum of ${MAX_BALANCE} credits ` +
+        `(the balance with reserved and not yet effective credits is ${before}); at most ${roomText} can be granted.`,
+      {
+        errors: [
+          {
+            field: 'amount',
+            messages: [
+              `must keep the balance (with reserved and not yet effective credits, now ${before}) ` +
+                `at or below ${MAX_BALANCE}: at most ${roomText}`,
+            ],
+          },
+        ],
+        maxBalance: MAX_BALANCE,
+        balance: toExactInt(before),
+        maxGrant: toExactInt(room > 0n ? room : 0n),
+      },
+    );
   }
 
   /** Activates grants that became effective and expires those past their expiry. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { toSafeInt } from '@paygate/database';
+import { type ExactInt, MAX_EXACT_INT, toExactInt, toSafeInt } from '@paygate/database';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource, EntityManager } from 'typeorm';
 
@@ -17,22 +17,43 @@ export interface LedgerEntryInput {
   description?: string;
 }
 
+/**
+ * The documented bound on a customer's credits: 2^53 − 1, the largest integer a JSON number
+ * carries exactly. A grant that would take the balance (with reserved credits and grants not
+ * yet effective, which can come back into it) past the bound is refused with a 400, so balances
+ * stay exact JSON numbers; anything past it that is already stored is read exactly, as a string.
+ */
+export const MAX_BALANCE = MAX_EXACT_INT;
+
 export interface LedgerEntryView {
   id: number;
   type: LedgerEntryType;
-  amount: number;
+  /** Signed; a JSON number, or an exact decimal string past ±(2^53 − 1). */
+  amount: ExactInt;
   idempotencyKey: string;
   leaseId: string | null;
   description: string | null;
   createdAt: string;
 }
 
+/** The balance as numbers for display and decisions; past ±(2^53 − 1) they saturate. */
 export interface BalanceView {
   customerId: string;
   /** Credits that can be spent now (reserved credits already taken out). */
   available: number;
   /** Credits held by open leases. */
   reserved: number;
+}
+
+/**
+ * The balance as the API answers it: exact, JSON numbers within ±(2^53 − 1) (always, while
+ * grants respect MAX_BALANCE) and decimal strings beyond (ledger data from before the bound, or
+ * usage overdrawing by more than 2^53 − 1).
+ */
+export interface ExactBalanceView {
+  customerId: string;
+  available: ExactInt;
+  reserved: ExactInt;
 }
 
 interface LedgerRow {
@@ -50,12 +71,21 @@ interface LedgerRow {
 const toView = (r: LedgerRow): LedgerEntryView => ({
   id: toSafeInt(r.id),
   type: r.type,
-  amount: toSafeInt(r.amount),
+  amount: toExactInt(r.amount),
   idempotencyKey: r.idempotency_key,
   leaseId: r.lease_id,
   description: r.description,
   createdAt: new Date(r.created_at).toISOString(),
 });
+
+/**
+ * Credits of open lease units (neither settled by usage nor given back). Returned units refund
+ * the credit-paid part first, so that part shrinks with "returned". Numeric, so it never
+ * overflows.
+ */
+const RESERVED_SQL = `COALESCE(SUM(("credits" / "beyond_units")::numeric * LEAST(
+    "units" - "consumed" - "returned",
+    "beyond_units" - LEAST("returned", "beyond_units"))), 0)`;
 
 /**
  * The append-only ledger and its balance projection. Every change of a balance is an entry
@@ -155,30 +185,68 @@ export class LedgerService {
     );
   }
 
+  /**
+   * The spendable balance as a number for decisions. Never throws: past ±(2^53 − 1) (possible
+   * only with data from before MAX_BALANCE, or usage overdrawing by more) it saturates at the
+   * bound, which decides every safe-integer cost the same way as the exact value.
+   */
   async available(manager: EntityManager, customerId: string): Promise<number> {
+    return toSafeInt(await this.availableText(manager, customerId));
+  }
+
+  private async availableText(manager: EntityManager, customerId: string): Promise<string> {
     const rows: { available: string }[] = await manager.query(
       `SELECT "available" FROM "entitlement"."balances" WHERE "customer_id" = $1`,
       [customerId],
     );
-    return rows.length === 1 ? toSafeInt(rows[0].available) : 0;
+    return rows.length === 1 ? rows[0].available : '0';
   }
 
+  private async reservedText(manager: EntityManager, customerId: string): Promise<string> {
+    const [row]: { reserved: string }[] = await manager.query(
+      `SELECT ${RESERVED_SQL} AS "reserved" FROM "entitlement"."leases"
+       WHERE "customer_id" = $1 AND "status" = 'held' AND "beyond_units" > 0`,
+      [customerId],
+    );
+    return row.reserved;
+  }
+
+  /** For display (the billing page); numbers saturate past ±(2^53 − 1), see available(). */
   async balance(customerId: string): Promise<BalanceView> {
+    const { available, reserved } = await this.balanceText(customerId);
+    return { customerId, available: toSafeInt(available), reserved: toSafeInt(reserved) };
+  }
+
+  /** For the API: exact whatever the size (numbers, or decimal strings past the bound). */
+  async exactBalance(customerId: string): Promise<ExactBalanceView> {
+    const { available, reserved } = await this.balanceText(customerId);
+    return { customerId, available: toExactInt(available), reserved: toExactInt(reserved) };
+  }
+
+  private async balanceText(customerId: string): Promise<{ available: string; reserved: string }> {
     const manager = this.dataSource.manager;
     const [available, reserved] = await Promise.all([
-      this.available(manager, customerId),
-      manager.query(
-        // Credits of open lease units (neither settled by usage nor given back). Returned
-        // units refund the credit-paid part first, so that part shrinks with "returned".
-        `SELECT COALESCE(SUM(("credits" / "beyond_units") * LEAST(
-                  "units" - "consumed" - "returned",
-                  "beyond_units" - LEAST("returned", "beyond_units"))), 0) AS "reserved"
-         FROM "entitlement"."leases"
-         WHERE "customer_id" = $1 AND "status" = 'held' AND "beyond_units" > 0`,
-        [customerId],
-      ) as Promise<{ reserved: string }[]>,
+      this.availableText(manager, customerId),
+      this.reservedText(manager, customerId),
     ]);
-    return { customerId, available, reserved: toSafeInt(reserved[0].reserved) };
+    return { available, reserved };
+  }
+
+  /**
+   * What the customer's balance could reach without a new grant: the balance, the credits
+   * open leases may give back, and grants that are not effective yet. Exact (Postgres numeric).
+   * Read under the balance row lock by GrantsService to keep every balance within MAX_BALANCE.
+   */
+  async committed(manager: EntityManager, customerId: string): Promise<bigint> {
+    const [row]: { committed: string }[] = await manager.query(
+      `SELECT (COALESCE((SELECT "available" FROM "entitlement"."balances" WHERE "customer_id" = $1), 0)::numeric
+             + (SELECT ${RESERVED_SQL} FROM "entitlement"."leases"
+                WHERE "customer_id" = $1 AND "status" = 'held' AND "beyond_units" > 0)
+             + (SELECT COALESCE(SUM("amount"), 0) FROM "entitlement"."grants"
+                WHERE "customer_id" = $1 AND "status" = 'pending'))::text AS "committed"`,
+      [customerId],
+    );
+    return BigInt(row.committed);
   }
 
   async history(customerId: string, limit: number, beforeId?: number): Promise<LedgerEntryView[]> {
@@ -195,7 +263,7 @@ export class LedgerService {
    * Rewrites every stored balance from the ledger, under a lock that holds off concurrent
    * balance changes, and returns the rows it had to correct.
    */
-  async rebuild(): Promise<{ customerId: string; stored: number; ledger: number }[]> {
+  async rebuild(): Promise<{ customerId: string; stored: ExactInt; ledger: ExactInt }[]> {
     return this.dataSource.transaction(async (manager) => {
       await manager.query(`LOCK TABLE "entitlement"."balances" IN EXCLUSIVE MODE`);
       const drift = await this.findDrift(manager);
@@ -212,7 +280,7 @@ export class LedgerService {
   /** Customers whose stored balance differs from the sum of their ledger (should be none). */
   async findDrift(
     manager: EntityManager = this.dataSource.manager,
-  ): Promise<{ customerId: string; stored: number; ledger: number }[]> {
+  ): Promise<{ customerId: string; stored: ExactInt; ledger: ExactInt }[]> {
     const rows: { customer_id: string; stored: string; ledger: string }[] = await manager.query(
       `SELECT COALESCE(b."customer_id", l."customer_id") AS "customer_id",
               COALESCE(b."available", 0) AS "stored", COALESCE(l."sum", 0) AS "ledger"
@@ -223,8 +291,8 @@ export class LedgerService {
     );
     return rows.map((r) => ({
       customerId: r.customer_id,
-      stored: toSafeInt(r.stored),
-      ledger: toSafeInt(r.ledger),
+      stored: toExactInt(r.stored),
+      ledger: toExactInt(r.ledger),
     }));
   }
 }

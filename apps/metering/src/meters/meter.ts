@@ -67,9 +67,17 @@ export function groupKey(meter: Meter, data: Record<string, unknown>): string {
 }
 
 /**
+ * The bound on one event's value: 2^53 − 1, the largest integer a JSON number carries exactly
+ * (a larger one has already been rounded by JSON.parse). Sums of many events go past it; the
+ * usage API answers those exactly, as decimal strings.
+ */
+export const MAX_EVENT_VALUE = Number.MAX_SAFE_INTEGER;
+
+/**
  * What an event adds to a meter. Amounts are whole numbers (sum and count become ledger
- * amounts; max and latest use the same integer columns), so a fractional or missing value is
- * refused and the event dead-lettered; sum additionally refuses negative amounts.
+ * amounts; max and latest use the same integer columns), so a fractional or missing value, or
+ * one past ±MAX_EVENT_VALUE, is refused (`invalid-value`) and the event dead-lettered; sum
+ * additionally refuses negative amounts.
  */
 export function meterValue(meter: Meter, event: UsageEvent): MeterValue {
   const reading = (amount: number, distinct: string | null = null): MeterValue => ({
@@ -87,9 +95,12 @@ export function meterValue(meter: Meter, event: UsageEvent): MeterValue {
     }
     return reading(1, String(raw));
   }
-  const min = meter.aggregation === 'sum' ? 0 : Number.MIN_SAFE_INTEGER;
-  if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < min) {
-    const what = meter.aggregation === 'sum' ? 'a non-negative integer' : 'an integer';
+  const min = meter.aggregation === 'sum' ? 0 : -MAX_EVENT_VALUE;
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min || raw > MAX_EVENT_VALUE) {
+    const what =
+      meter.aggregation === 'sum'
+        ? `a non-negative integer up to ${MAX_EVENT_VALUE}`
+        : `an integer from ${-MAX_EVENT_VALUE} to ${MAX_EVENT_VALUE}`;
     return { ok: false, detail: `meter ${meter.key}: ${meter.valuePath} must be ${what}` };
   }
   return reading(raw);

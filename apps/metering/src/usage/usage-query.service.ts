@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { toSafeInt } from '@paygate/database';
+import { type ExactInt, toExactInt } from '@paygate/database';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource } from 'typeorm';
 import type { Aggregation } from '../meters/meter';
@@ -10,8 +10,14 @@ export interface UsageBucket {
   start?: string;
   /** Values of the requested groups (null where events had none). */
   group?: Record<string, string | null>;
-  value: number | null;
-  events: number;
+  /**
+   * The aggregated value: a JSON number within ±(2^53 − 1), an exact decimal string beyond
+   * (sums of many large values; Postgres numeric, never rounded). Null for max and latest
+   * without events.
+   */
+  value: ExactInt | null;
+  /** Number of events: a JSON number, or an exact decimal string past 2^53 − 1. */
+  events: ExactInt;
 }
 
 export interface UsageReport {
@@ -22,7 +28,8 @@ export interface UsageReport {
   to: string | null;
   granularity: Granularity | null;
   groupBy: string[];
-  total: { value: number | null; events: number };
+  /** Same types as a bucket's value and events. */
+  total: { value: ExactInt | null; events: ExactInt };
   buckets: UsageBucket[];
 }
 
@@ -135,8 +142,8 @@ export class UsageQueryService {
     return rows.map((r) => ({
       ...(r.start !== null ? { start: new Date(r.start).toISOString() } : {}),
       ...(r.grp !== null ? { group: r.grp } : {}),
-      value: r.value === null ? null : toSafeInt(r.value),
-      events: toSafeInt(r.events),
+      value: r.value === null ? null : toExactInt(r.value),
+      events: toExactInt(r.events),
     }));
   }
 }
