@@ -1,4 +1,5 @@
 export {
+  PROBLEM_DETAIL_VARIANTS,
   PROBLEM_REGISTRY,
   PROBLEM_TYPE_BASE,
   upperSnake,
@@ -6,10 +7,14 @@ export {
   problemStatus,
   setProblemStatuses,
 } from './problem-registry';
-export type { ProblemDefinition } from './problem-registry';
+export type { ProblemDefinition, ProblemDetailVariant } from './problem-registry';
 export { ProblemException, buildProblem, problemLanguage, PROBLEM_CONTENT_TYPE } from './problem';
 export { negotiateLanguage } from './language';
-export { PROBLEM_LANGUAGES, PROBLEM_TRANSLATIONS } from './translations';
+export {
+  PROBLEM_DETAIL_VARIANT_TRANSLATIONS,
+  PROBLEM_LANGUAGES,
+  PROBLEM_TRANSLATIONS,
+} from './translations';
 export type { ProblemLanguage } from './translations';
 export type { ProblemBody, ProblemInput } from './problem';
 export { ProblemDetailsFilter, sendProblem, toProblemInput } from './problem-details.filter';

@@ -147,6 +147,19 @@ export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
   },
 };
 
+/**
+ * Details for one particular case of a code, translated like the codes' own
+ * (translations.ts): a problem names one as its `variant` instead of writing an English
+ * `detail`, so the body stays in the asked language.
+ */
+export const PROBLEM_DETAIL_VARIANTS = {
+  /** validation-failed of POST /events: the request's events are taken whole or not at all. */
+  'events-refused':
+    'No event of this request was accepted: one invalid event refuses the whole request. errors names each invalid event by its index and field; correct them and send the request again.',
+} as const satisfies Record<string, string>;
+
+export type ProblemDetailVariant = keyof typeof PROBLEM_DETAIL_VARIANTS;
+
 /** UPPER_SNAKE form of a code for the `code` member that clients switch on. */
 export function upperSnake(code: ProblemCode): string {
   return code.toUpperCase().replace(/-/g, '_');

@@ -1,12 +1,18 @@
 import type { ProblemCode } from '@paygate/contracts';
 import {
+  PROBLEM_DETAIL_VARIANTS,
   PROBLEM_REGISTRY,
   PROBLEM_TYPE_BASE,
+  ProblemDetailVariant,
   problemStatus,
   renderDetail,
   upperSnake,
 } from './problem-registry';
-import { PROBLEM_TRANSLATIONS, ProblemLanguage } from './translations';
+import {
+  PROBLEM_DETAIL_VARIANT_TRANSLATIONS,
+  PROBLEM_TRANSLATIONS,
+  ProblemLanguage,
+} from './translations';
 
 /** RFC 9457 problem details body, with paygate's extension members. */
 export interface ProblemBody {
@@ -24,6 +30,8 @@ export interface ProblemInput {
   code: ProblemCode;
   /** Overrides the registry's rendered detail (e.g. which field is missing). */
   detail?: string;
+  /** A translated detail for one case of the code, used instead of the code's own. */
+  variant?: ProblemDetailVariant;
   /** Extension members: numbers behind the decision, failing fields, link... */
   extensions?: Record<string, unknown>;
   headers?: Record<string, string>;
@@ -55,11 +63,16 @@ export function buildProblem(
       ([, v]) => v !== undefined && v !== null && v !== '',
     ),
   );
+  const template = !input.variant
+    ? definition.detail
+    : language === 'en'
+      ? PROBLEM_DETAIL_VARIANTS[input.variant]
+      : PROBLEM_DETAIL_VARIANT_TRANSLATIONS[language][input.variant];
   return {
     type: `${PROBLEM_TYPE_BASE}${input.code}`,
     title: definition.title,
     status: problemStatus(input.code),
-    detail: input.detail ?? renderDetail(definition.detail, extensions),
+    detail: input.detail ?? renderDetail(template, extensions),
     instance: context.instance,
     code: upperSnake(input.code),
     requestId: context.requestId,

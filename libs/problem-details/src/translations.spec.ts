@@ -1,8 +1,12 @@
 import { PROBLEM_CODES } from '@paygate/contracts';
 import { negotiateLanguage } from './language';
-import { buildProblem } from './problem';
-import { PROBLEM_REGISTRY } from './problem-registry';
-import { PROBLEM_TRANSLATIONS } from './translations';
+import { buildProblem, problemLanguage } from './problem';
+import {
+  PROBLEM_DETAIL_VARIANTS,
+  PROBLEM_REGISTRY,
+  ProblemDetailVariant,
+} from './problem-registry';
+import { PROBLEM_DETAIL_VARIANT_TRANSLATIONS, PROBLEM_TRANSLATIONS } from './translations';
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -54,5 +58,41 @@ describe('negotiateLanguage', () => {
     ['en;q=0, de;q=0', 'en'],
   ])('%s → %s', (header, language) => {
     expect(negotiateLanguage(header)).toBe(language);
+  });
+});
+
+describe('problem detail variants', () => {
+  it.each(Object.keys(PROBLEM_DETAIL_VARIANT_TRANSLATIONS))(
+    '%s has every variant, with the placeholders of the English text',
+    (language) => {
+      const catalogue =
+        PROBLEM_DETAIL_VARIANT_TRANSLATIONS[
+          language as keyof typeof PROBLEM_DETAIL_VARIANT_TRANSLATIONS
+        ];
+      for (const variant of Object.keys(PROBLEM_DETAIL_VARIANTS) as ProblemDetailVariant[]) {
+        expect(catalogue[variant]).toBeTruthy();
+        expect(placeholders(catalogue[variant])).toEqual(
+          placeholders(PROBLEM_DETAIL_VARIANTS[variant]),
+        );
+      }
+    },
+  );
+
+  it('serves a variant in the asked language, instead of the code detail', () => {
+    const input = {
+      code: 'validation-failed',
+      variant: 'events-refused',
+      extensions: { errors: [{ field: '[3].time', messages: ['too old'] }] },
+    } as const;
+    const de = buildProblem(input, { instance: '/events', requestId: 'r', language: 'de' });
+    expect(de).toMatchObject({
+      title: 'Ungültige Anfrage',
+      detail: PROBLEM_DETAIL_VARIANT_TRANSLATIONS.de['events-refused'],
+      errors: input.extensions.errors,
+    });
+    expect(buildProblem(input, { instance: '/events', requestId: 'r' }).detail).toBe(
+      PROBLEM_DETAIL_VARIANTS['events-refused'],
+    );
+    expect(problemLanguage(input, 'ja')).toBe('ja');
   });
 });

@@ -1,4 +1,5 @@
 import type { ProblemCode } from '@paygate/contracts';
+import type { ProblemDetailVariant } from './problem-registry';
 
 /** Languages problem titles and details are served in; English is the registry's own text. */
 export const PROBLEM_LANGUAGES = ['en', 'de', 'fr', 'es', 'ja'] as const;
@@ -360,4 +361,27 @@ export const PROBLEM_TRANSLATIONS: Record<Exclude<ProblemLanguage, 'en'>, Catalo
   fr,
   es,
   ja,
+};
+
+/** PROBLEM_DETAIL_VARIANTS in every other language; a missing one fails to compile. */
+export const PROBLEM_DETAIL_VARIANT_TRANSLATIONS: Record<
+  Exclude<ProblemLanguage, 'en'>,
+  Record<ProblemDetailVariant, string>
+> = {
+  de: {
+    'events-refused':
+      'Kein Ereignis dieser Anfrage wurde angenommen: Ein ungültiges Ereignis weist die ganze Anfrage ab. errors nennt jedes ungültige Ereignis mit Index und Feld; korrigieren Sie diese und senden Sie die Anfrage erneut.',
+  },
+  fr: {
+    'events-refused':
+      'Aucun événement de cette requête n’a été accepté : un seul événement invalide fait refuser toute la requête. errors indique chaque événement invalide par son index et son champ ; corrigez-les et renvoyez la requête.',
+  },
+  es: {
+    'events-refused':
+      'No se aceptó ningún evento de esta solicitud: un solo evento no válido rechaza toda la solicitud. errors indica cada evento no válido por su índice y campo; corríjalos y vuelva a enviar la solicitud.',
+  },
+  ja: {
+    'events-refused':
+      'このリクエストのイベントは 1 件も受け付けられていません。無効なイベントが 1 件でもあるとリクエスト全体が拒否されます。errors に無効なイベントがインデックスとフィールドごとに示されています。修正してからリクエストを再送してください。',
+  },
 };
