@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { signAlert } from '../apps/entitlement/src/alerts/alert-dispatcher';
+import { signAlert } from '../libs/alerts/src';
 import { seedDemoCustomer } from '../scripts/seed-demo';
 import { EntitlementGrpcClient } from './support/grpc-client';
 import { ADMIN_TOKEN, Stack, eventually } from './support/stack';

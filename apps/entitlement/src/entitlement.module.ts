@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import Stripe from 'stripe';
+import { consumerReadiness } from '@paygate/messaging';
 import { HealthController, MetricsController, loggerModule } from '@paygate/observability';
 import { DataSource } from 'typeorm';
 import { ApiKeysController } from './api-keys/api-keys.controller';
@@ -14,7 +15,8 @@ import {
 } from '@paygate/http';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { EntitlementConfig } from './config/entitlement.config';
-import { AlertDispatcher } from './alerts/alert-dispatcher';
+import { AlertDispatcher, ConsumerStallAlerts } from '@paygate/alerts';
+import { TOPICS } from '@paygate/contracts';
 import { AlertSettings } from './alerts/alert-settings';
 import { AlertsService } from './alerts/alerts.service';
 import { EntitlementChanges } from './changes/entitlement-changes';
@@ -89,7 +91,12 @@ export class EntitlementModule {
         { provide: EntitlementConfig, useValue: config },
         { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
         { provide: Clock, useClass: SystemClock },
-        ...databaseProviders(() => entitlementDataSource(config.DATABASE_URL)),
+        ...databaseProviders(() => entitlementDataSource(config.DATABASE_URL), {
+          inject: [UsageRecordedConsumer],
+          checks: (usage: UsageRecordedConsumer) => [
+            consumerReadiness('usage-recorded-consumer', () => usage.progress()),
+          ],
+        }),
         outboxRelayProvider(ENTITLEMENT_SCHEMA, 'paygate-entitlement-outbox', config.KAFKA_BROKERS),
         {
           provide: IDEMPOTENCY_STORE,
@@ -108,7 +115,33 @@ export class EntitlementModule {
           ),
         },
         AlertsService,
-        AlertDispatcher,
+        {
+          provide: AlertDispatcher,
+          inject: [DataSource, AlertSettings],
+          useFactory: (dataSource: DataSource, settings: AlertSettings) =>
+            new AlertDispatcher(dataSource, settings, ENTITLEMENT_SCHEMA),
+        },
+        {
+          provide: ConsumerStallAlerts,
+          inject: [DataSource, AlertSettings, UsageRecordedConsumer],
+          useFactory: (
+            dataSource: DataSource,
+            settings: AlertSettings,
+            usage: UsageRecordedConsumer,
+          ) =>
+            new ConsumerStallAlerts(
+              dataSource,
+              ENTITLEMENT_SCHEMA,
+              settings,
+              {
+                service: 'entitlement',
+                consumer: 'usage-recorded-consumer',
+                group: config.USAGE_RECORDED_GROUP_ID,
+                topic: TOPICS.usageRecorded,
+              },
+              () => usage.progress(),
+            ),
+        },
         AdminTokenGuard,
         EntitlementChanges,
         CustomersService,

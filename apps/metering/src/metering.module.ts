@@ -2,6 +2,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { Clock, SystemClock } from '@paygate/clock';
 import { databaseProviders, outboxRelayProvider } from '@paygate/database';
 import { ADMIN_TOKEN, AdminTokenGuard } from '@paygate/http';
+import { AlertDispatcher, ConsumerStallAlerts } from '@paygate/alerts';
+import { consumerReadiness } from '@paygate/messaging';
+import { DataSource } from 'typeorm';
 import { HealthController, MetricsController, loggerModule } from '@paygate/observability';
 import { MeteringConfig } from './config/metering.config';
 import { METERING_SCHEMA, meteringDataSource } from './database/metering.data-source';
@@ -19,10 +22,15 @@ import { UsageController } from './usage/usage.controller';
 import { UsageConsumer } from './usage/usage.consumer';
 import { UsageIngestService } from './usage/usage-ingest.service';
 import { UsageQueryService } from './usage/usage-query.service';
+import { UnmatchedEventsRepository } from './usage/unmatched-events.repository';
 
 @Module({})
 export class MeteringModule {
   static forRoot(config: MeteringConfig): DynamicModule {
+    const alertTarget = {
+      url: config.ALERT_WEBHOOK_URL,
+      secret: config.ALERT_WEBHOOK_SECRET ?? '',
+    };
     return {
       module: MeteringModule,
       imports: [loggerModule('metering', config.LOG_LEVEL)],
@@ -38,8 +46,36 @@ export class MeteringModule {
         { provide: MeteringConfig, useValue: config },
         { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
         { provide: Clock, useClass: SystemClock },
-        ...databaseProviders(() => meteringDataSource(config.DATABASE_URL)),
+        ...databaseProviders(() => meteringDataSource(config.DATABASE_URL), {
+          inject: [UsageConsumer],
+          checks: (usage: UsageConsumer) => [
+            consumerReadiness('usage-consumer', () => usage.progress()),
+          ],
+        }),
         outboxRelayProvider(METERING_SCHEMA, 'paygate-metering-outbox', config.KAFKA_BROKERS),
+        {
+          provide: AlertDispatcher,
+          inject: [DataSource],
+          useFactory: (dataSource: DataSource) =>
+            new AlertDispatcher(dataSource, alertTarget, METERING_SCHEMA),
+        },
+        {
+          provide: ConsumerStallAlerts,
+          inject: [DataSource, UsageConsumer],
+          useFactory: (dataSource: DataSource, usage: UsageConsumer) =>
+            new ConsumerStallAlerts(
+              dataSource,
+              METERING_SCHEMA,
+              alertTarget,
+              {
+                service: 'metering',
+                consumer: 'usage-consumer',
+                group: config.USAGE_GROUP_ID,
+                topic: config.USAGE_TOPIC,
+              },
+              () => usage.progress(),
+            ),
+        },
         EventsPublisher,
         AdminTokenGuard,
         ServiceTokenGuard,
@@ -47,6 +83,7 @@ export class MeteringModule {
         MetersService,
         UsageIngestService,
         UsageQueryService,
+        UnmatchedEventsRepository,
         UsageConsumer,
         DedupePruner,
         CustomerDirectory,

@@ -1,14 +1,46 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
+import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { counter } from '@paygate/observability';
 import { createHmac } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { AlertSettings } from './alert-settings';
+import type { EntityManager } from 'typeorm';
+
+/** Where alerts go: the operator's webhook URL and the HMAC key that signs them. */
+export interface AlertTarget {
+  url: string | undefined;
+  secret: string;
+}
+
+/** The deliveries table of a service's schema (each service owns its own). */
+export function webhookDeliveriesTableSql(schema: string): string[] {
+  return [
+    `CREATE TABLE "${schema}"."webhook_deliveries" (
+      "id" uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+      "type" text NOT NULL,
+      "payload" jsonb NOT NULL,
+      "attempts" int NOT NULL DEFAULT 0,
+      "next_attempt_at" timestamptz NOT NULL DEFAULT now(),
+      "delivered_at" timestamptz,
+      "last_error" text,
+      "created_at" timestamptz NOT NULL DEFAULT now()
+    )`,
+    `CREATE INDEX "webhook_deliveries_due" ON "${schema}"."webhook_deliveries" ("next_attempt_at")
+      WHERE "delivered_at" IS NULL`,
+  ];
+}
+
+/** Queues alerts for delivery, in the caller's transaction when it passes one. */
+export async function queueAlerts(
+  manager: EntityManager | DataSource,
+  schema: string,
+  alerts: { type: string }[],
+): Promise<void> {
+  for (const alert of alerts) {
+    await manager.query(
+      `INSERT INTO "${schema}"."webhook_deliveries" ("type", "payload") VALUES ($1, $2::jsonb)`,
+      [alert.type, JSON.stringify(alert)],
+    );
+  }
+}
 
 const POLL_MS = 500;
 const MAX_ATTEMPTS = 12;
@@ -32,17 +64,18 @@ export function signAlert(secret: string, body: string, timestamp: number): stri
 /**
  * Delivers queued alerts with at-least-once semantics: a delivery is marked done only after a
  * 2xx; failures retry with exponential backoff (1 s, 2 s, 4 s ... capped at 1 h) up to
- * MAX_ATTEMPTS. Receivers dedupe on the Paygate-Event-Id header.
+ * MAX_ATTEMPTS. Receivers dedupe on the Paygate-Event-Id header. Each service runs its own
+ * over the deliveries table of its own schema.
  */
-@Injectable()
 export class AlertDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(AlertDispatcher.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
 
   constructor(
-    @Inject(DataSource) private readonly dataSource: DataSource,
-    @Inject(AlertSettings) private readonly settings: AlertSettings,
+    private readonly dataSource: DataSource,
+    private readonly settings: AlertTarget,
+    private readonly schema: string,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -67,7 +100,7 @@ export class AlertDispatcher implements OnApplicationBootstrap, OnApplicationShu
     if (!url) return 0;
     return this.dataSource.transaction(async (manager) => {
       const due: { id: string; payload: unknown; attempts: number }[] = await manager.query(
-        `SELECT "id", "payload", "attempts" FROM "entitlement"."webhook_deliveries"
+        `SELECT "id", "payload", "attempts" FROM "${this.schema}"."webhook_deliveries"
          WHERE "delivered_at" IS NULL AND "next_attempt_at" <= now() AND "attempts" < $1
          ORDER BY "created_at" LIMIT 50 FOR UPDATE SKIP LOCKED`,
         [MAX_ATTEMPTS],
@@ -80,14 +113,14 @@ export class AlertDispatcher implements OnApplicationBootstrap, OnApplicationShu
           delivered += 1;
           deliveries.inc({ outcome: 'delivered' });
           await manager.query(
-            `UPDATE "entitlement"."webhook_deliveries" SET "delivered_at" = now(), "attempts" = "attempts" + 1 WHERE "id" = $1`,
+            `UPDATE "${this.schema}"."webhook_deliveries" SET "delivered_at" = now(), "attempts" = "attempts" + 1 WHERE "id" = $1`,
             [d.id],
           );
         } else {
           deliveries.inc({ outcome: 'failed' });
           const backoffSeconds = Math.min(2 ** d.attempts, 3600);
           await manager.query(
-            `UPDATE "entitlement"."webhook_deliveries"
+            `UPDATE "${this.schema}"."webhook_deliveries"
              SET "attempts" = "attempts" + 1, "last_error" = $2, "next_attempt_at" = now() + make_interval(secs => $3)
              WHERE "id" = $1`,
             [d.id, error.slice(0, 500), backoffSeconds],

@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { ArrayNotEmpty, IsIn, IsString, MinLength } from 'class-validator';
+import { ArrayNotEmpty, IsIn, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
 import { csv } from './load-config';
 
 // Explicit property types: decorator metadata needs them to convert env strings.
@@ -19,6 +19,16 @@ export class ServiceConfig {
   /** Per-deployment problem statuses, e.g. "feature-not-in-plan=403" (ARCHITECTURE.md §3). */
   @IsString()
   PROBLEM_STATUSES: string = '';
+
+  /**
+   * A Kafka consumer of the service that has lag and has not advanced for this long is
+   * stalled: `/ready` fails naming it, `paygate_consumer_stalled` is 1, and an alert is sent
+   * (where the service has an alert webhook).
+   */
+  @IsInt()
+  @Min(5)
+  @Max(86_400)
+  CONSUMER_STALL_SECONDS: number = 60;
 }
 
 /** Services that own a database schema and serve an operator API. */

@@ -15,4 +15,11 @@ export const DEAD_LETTER_HEADERS = {
   topic: 'paygate-dlq-original-topic',
   partition: 'paygate-dlq-original-partition',
   offset: 'paygate-dlq-original-offset',
+  /** Present when the copy's value is only the first bytes of the original: "true". */
+  valueCut: 'paygate-dlq-value-cut',
+  /** The original value's size in bytes and SHA-256 (hex), on cut letters. */
+  valueBytes: 'paygate-dlq-value-bytes',
+  valueSha256: 'paygate-dlq-value-sha256',
+  /** On letters whose original headers were too large to copy: their size in bytes. */
+  headersCut: 'paygate-dlq-headers-cut',
 } as const;

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { counter } from '@paygate/observability';
-import type { Consumer, ConsumerRunConfig, Kafka, Producer } from 'kafkajs';
+import { counter, gauge } from '@paygate/observability';
+import type { Admin, Consumer, ConsumerRunConfig, Kafka, Producer } from 'kafkajs';
+import { ConsumerProgress, type ProgressSnapshot } from './consumer-progress';
 import { DEFAULT_MAX_CHUNK_BYTES } from './outbound-chunks';
 import { PartitionTransactions } from './partition-transactions';
 import type { OutboundMessage } from './producer';
@@ -9,6 +10,21 @@ const batchFailures = counter(
   'paygate_consumer_batch_failures_total',
   'Batches whose handling or offset commit failed; they are delivered again',
   ['group'],
+);
+const lagGauge = gauge(
+  'paygate_consumer_lag',
+  'Messages on the partitions assigned to this instance that it has not applied yet',
+  ['group', 'topic'],
+);
+const oldestGauge = gauge(
+  'paygate_consumer_oldest_unapplied_seconds',
+  'Age of the oldest message this instance has not applied yet (0 without lag)',
+  ['group', 'topic'],
+);
+const stalledGauge = gauge(
+  'paygate_consumer_stalled',
+  '1 while a partition of this instance has had lag without progress for the stall time',
+  ['group', 'topic'],
 );
 const consumerCrashes = counter(
   'paygate_consumer_crashes_total',
@@ -94,6 +110,10 @@ export interface BatchConsumerOptions {
    */
   fetchMinBytes?: number;
   fetchMaxWaitMs?: number;
+  /** A partition with lag that has not advanced for this long counts as stalled (default 60 s). */
+  stallMs?: number;
+  /** How often lag is measured from the broker's offsets (default 5 s). */
+  progressPollMs?: number;
   /**
    * Most bytes of handler output sent in one request (default DEFAULT_MAX_CHUNK_BYTES, below
    * the broker's default `message.max.bytes`): larger outputs go in several sends of the same
@@ -122,11 +142,16 @@ export class BatchConsumer {
   private readonly transactions?: PartitionTransactions;
   private stopping = false;
   private restartTimer?: NodeJS.Timeout;
+  private readonly progressTracker: ConsumerProgress;
+  private pollTimer?: NodeJS.Timeout;
+  private polling?: Promise<void>;
+  private admin?: Admin;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly options: BatchConsumerOptions,
   ) {
+    this.progressTracker = new ConsumerProgress(options.stallMs ?? 60_000);
     if (options.transactionalIdPrefix) {
       this.transactions = new PartitionTransactions(
         kafka,
@@ -148,11 +173,17 @@ export class BatchConsumer {
 
   async start(handler: BatchHandler): Promise<void> {
     const transactions = this.transactions;
-    if (transactions) {
-      this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) =>
-        transactions.assign(payload.memberAssignment),
-      );
-    }
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      transactions?.assign(payload.memberAssignment);
+      this.progressTracker.assign(payload.memberAssignment[this.options.topic] ?? []);
+    });
+    // Batches of control records or aborted messages only never reach eachBatch; kafkajs
+    // moves past them, and so does the lag (else a topic ending in a transaction marker
+    // would look behind forever).
+    this.consumer.on(this.consumer.events.START_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize === 0 && payload.topic === this.options.topic)
+        this.progressTracker.noteApplied(payload.partition, BigInt(payload.lastOffset) + 1n);
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({
       topic: this.options.topic,
@@ -169,7 +200,45 @@ export class BatchConsumer {
       if (!payload.restart) this.restartLater(handler);
     });
     await this.consumer.run(this.runConfig(handler));
+    this.pollTimer = setInterval(() => {
+      this.polling ??= this.pollProgress().finally(() => (this.polling = undefined));
+    }, this.options.progressPollMs ?? 5_000);
     this.logger.log(`consuming ${this.options.topic} as ${this.options.groupId}`);
+  }
+
+  /** Lag, the oldest unapplied message's age, and the stalled partitions of this instance. */
+  progress(): ProgressSnapshot {
+    return this.progressTracker.snapshot();
+  }
+
+  /**
+   * High watermarks and the group's committed offsets from the broker: what the consumer
+   * itself reports stops when it hangs or receives nothing, this does not. A failed query
+   * leaves the last figures, so a consumer cut off from its broker stalls in them too.
+   */
+  private async pollProgress(): Promise<void> {
+    const { topic, groupId } = this.options;
+    try {
+      if (!this.admin) {
+        const admin = this.kafka.admin();
+        await admin.connect();
+        this.admin = admin;
+      }
+      const [highs, committed] = await Promise.all([
+        this.admin.fetchTopicOffsets(topic),
+        this.admin.fetchOffsets({ groupId, topics: [topic] }),
+      ]);
+      for (const h of highs) this.progressTracker.noteHigh(h.partition, h.high);
+      for (const p of committed[0]?.partitions ?? []) {
+        if (BigInt(p.offset) >= 0n) this.progressTracker.noteApplied(p.partition, p.offset);
+      }
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, group: groupId }, 'lag query failed');
+    }
+    const snapshot = this.progressTracker.snapshot();
+    lagGauge.set({ group: groupId, topic }, snapshot.lag);
+    oldestGauge.set({ group: groupId, topic }, snapshot.oldestUnappliedMs / 1000);
+    stalledGauge.set({ group: groupId, topic }, snapshot.stalled.length > 0 ? 1 : 0);
   }
 
   private restartLater(handler: BatchHandler): void {
@@ -203,6 +272,12 @@ export class BatchConsumer {
           timestamp: m.timestamp,
         }));
         const last = messages[messages.length - 1].offset;
+        this.progressTracker.noteHigh(batch.partition, batch.highWatermark);
+        this.progressTracker.noteAttempt(
+          batch.partition,
+          messages[0].offset,
+          Number(messages[0].timestamp),
+        );
         const transactions = this.transactions;
         let producer: Producer | undefined;
         try {
@@ -231,6 +306,7 @@ export class BatchConsumer {
         }
         // Resolving moves kafkajs' fetch position; the commit above makes it survive a restart.
         resolveOffset(last);
+        this.progressTracker.noteApplied(batch.partition, BigInt(last) + 1n);
         await heartbeat();
       },
     };
@@ -239,6 +315,9 @@ export class BatchConsumer {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
+    clearInterval(this.pollTimer);
+    await this.polling;
+    await this.admin?.disconnect().catch(() => undefined);
     await this.consumer.disconnect();
     await this.transactions?.stop();
   }

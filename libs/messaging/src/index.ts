@@ -6,3 +6,6 @@ export { BatchConsumer } from './batch-consumer';
 export { transactionalIdOf } from './partition-transactions';
 export type { InboundMessage, BatchHandler, BatchConsumerOptions } from './batch-consumer';
 export { DEFAULT_MAX_CHUNK_BYTES, OutboundTooLargeError, outboundSize } from './outbound-chunks';
+export { ConsumerProgress } from './consumer-progress';
+export type { PartitionProgress, ProgressSnapshot } from './consumer-progress';
+export { consumerReadiness } from './consumer-readiness';

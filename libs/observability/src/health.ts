@@ -26,13 +26,16 @@ export class HealthController {
   @Get('ready')
   async ready(): Promise<{ status: 'ready'; checks: Record<string, 'ok'> }> {
     const results: Record<string, string> = {};
+    // Why each failing check fails, in its own words (never a stack trace).
+    const reasons: Record<string, string> = {};
     await Promise.all(
       this.checks.map(async (c) => {
         try {
           await c.check();
           results[c.name] = 'ok';
-        } catch {
+        } catch (err) {
           results[c.name] = 'failing';
+          reasons[c.name] = String((err as Error)?.message ?? err).slice(0, 500);
         }
       }),
     );
@@ -41,7 +44,7 @@ export class HealthController {
       throw new ProblemException({
         code: 'service-unavailable',
         detail: `Not ready: ${failing.map(([k]) => k).join(', ')}`,
-        extensions: { checks: results },
+        extensions: { checks: results, reasons },
       });
     }
     return { status: 'ready', checks: results as Record<string, 'ok'> };

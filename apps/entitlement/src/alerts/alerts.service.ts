@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { queueAlerts } from '@paygate/alerts';
+import { ENTITLEMENT_SCHEMA } from '../database/entitlement.data-source';
 import type { EntityManager } from 'typeorm';
 import { AlertSettings } from './alert-settings';
 import { Alert } from './alert';
@@ -13,11 +15,6 @@ export class AlertsService {
 
   async queue(manager: EntityManager, alerts: Alert[]): Promise<void> {
     if (!this.settings.url || alerts.length === 0) return;
-    for (const alert of alerts) {
-      await manager.query(
-        `INSERT INTO "entitlement"."webhook_deliveries" ("type", "payload") VALUES ($1, $2::jsonb)`,
-        [alert.type, JSON.stringify(alert)],
-      );
-    }
+    await queueAlerts(manager, ENTITLEMENT_SCHEMA, alerts);
   }
 }

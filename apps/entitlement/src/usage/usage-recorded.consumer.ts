@@ -7,7 +7,13 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { TOPICS, isUsageRecordedEvent } from '@paygate/contracts';
-import { BatchConsumer, InboundMessage, createKafka } from '@paygate/messaging';
+import { isolatable } from '@paygate/database';
+import {
+  BatchConsumer,
+  InboundMessage,
+  createKafka,
+  type ProgressSnapshot,
+} from '@paygate/messaging';
 import { counter } from '@paygate/observability';
 import { EntitlementConfig } from '../config/entitlement.config';
 import { UsageChargeUseCase } from './usage-charge.use-case';
@@ -34,8 +40,14 @@ export class UsageRecordedConsumer implements OnApplicationBootstrap, OnApplicat
     this.consumer = new BatchConsumer(kafka, {
       groupId: this.config.USAGE_RECORDED_GROUP_ID,
       topic: TOPICS.usageRecorded,
+      stallMs: this.config.CONSUMER_STALL_SECONDS * 1000,
     });
     await this.consumer.start((messages) => this.handle(messages));
+  }
+
+  /** Lag and stall of this instance's partitions (undefined before it started). */
+  progress(): ProgressSnapshot | undefined {
+    return this.consumer?.progress();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -60,7 +72,24 @@ export class UsageRecordedConsumer implements OnApplicationBootstrap, OnApplicat
         processed.inc({ outcome: 'invalid' });
         continue;
       }
-      processed.inc({ outcome: await this.charge.execute(event) });
+      try {
+        processed.inc({ outcome: await this.charge.execute(event) });
+      } catch (err) {
+        // Infrastructure failures are retried with the batch (nothing of this message was
+        // committed). A message the database refuses for what it carries would fail the same
+        // way forever and stop every customer behind it: it is logged in full and skipped.
+        if (!isolatable(err)) throw err;
+        this.logger.error(
+          {
+            err: (err as Error).message,
+            partition: message.partition,
+            offset: message.offset,
+            event,
+          },
+          'usage.recorded message refused by the database; skipped',
+        );
+        processed.inc({ outcome: 'unprocessable' });
+      }
     }
   }
 }

@@ -1,8 +1,23 @@
 import { TOPICS } from '@paygate/contracts';
 import { DatabaseServiceConfig, csv } from '@paygate/config';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
-import type { UnknownCustomerPolicy, UnknownMeterPolicy } from '../usage/usage-batch';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Max,
+  Min,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
+import { DEFAULT_MAX_CHUNK_BYTES } from '@paygate/messaging';
+import {
+  UNKNOWN_METER_POLICIES,
+  type UnknownCustomerPolicy,
+  type UnknownMeterPolicy,
+} from '../usage/usage-batch';
 
 // Explicit property types: decorator metadata needs them to convert env strings.
 export class MeteringConfig extends DatabaseServiceConfig {
@@ -43,9 +58,28 @@ export class MeteringConfig extends DatabaseServiceConfig {
   @Max(86_400)
   FUTURE_SKEW_SECONDS: number = 300;
 
-  /** Events of a type no meter reads: dead-letter them, or hold them until a meter does. */
-  @IsIn(['dead-letter', 'hold'])
-  UNKNOWN_METER_POLICY: UnknownMeterPolicy = 'dead-letter';
+  /**
+   * Events of a type no meter reads: skip them (default: counted per type in the usage API and
+   * in `paygate_usage_unmatched_events_total`, not errors), dead-letter them, or hold them until
+   * a meter does.
+   */
+  @IsIn(UNKNOWN_METER_POLICIES)
+  UNKNOWN_METER_POLICY: UnknownMeterPolicy = 'skip';
+
+  /**
+   * Dead letters keep at most this many bytes of the refused message's value (on the DLQ topic
+   * and in the table); a longer value is cut, with its size and SHA-256 recorded.
+   */
+  @IsInt()
+  @Min(1024)
+  @Max(DEFAULT_MAX_CHUNK_BYTES)
+  DEAD_LETTER_MAX_VALUE_BYTES: number = 256 * 1024;
+
+  /** Most bytes of one DLQ message, headers included: under the topic's max.message.bytes. */
+  @IsInt()
+  @Min(64 * 1024)
+  @Max(DEFAULT_MAX_CHUNK_BYTES)
+  DEAD_LETTER_MAX_BYTES: number = DEFAULT_MAX_CHUNK_BYTES;
 
   /**
    * Events for a customer the entitlement service has not announced: accept them (default;
@@ -83,6 +117,17 @@ export class MeteringConfig extends DatabaseServiceConfig {
   @Min(0)
   @Max(5_000)
   FETCH_MAX_WAIT_MS: number = 100;
+
+  /** Where operational alerts (a stalled usage consumer) are POSTed, signed; unset: none. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  ALERT_WEBHOOK_URL?: string;
+
+  /** HMAC key of the Paygate-Signature header; required with ALERT_WEBHOOK_URL. */
+  @ValidateIf((c: MeteringConfig) => c.ALERT_WEBHOOK_URL !== undefined)
+  @IsString()
+  @MinLength(16)
+  ALERT_WEBHOOK_SECRET?: string;
 
   /** Bearer tokens of services allowed to POST /events; empty disables HTTP ingestion. */
   @Transform(({ value }) => csv(value))

@@ -4,6 +4,8 @@ import { InitialSchema1764000000001 } from './migrations/1764000000001-initial-s
 import { DeadLetterIdentity1764100000001 } from './migrations/1764100000001-dead-letter-identity';
 import { MetersGroupsWindows1764200000001 } from './migrations/1764200000001-meters-groups-windows';
 import { UnknownCustomers1764200000002 } from './migrations/1764200000002-unknown-customers';
+import { UnmatchedAndCutLetters1764300000001 } from './migrations/1764300000001-unmatched-and-cut-letters';
+import { WebhookDeliveries1764300000002 } from './migrations/1764300000002-webhook-deliveries';
 
 export const METERING_SCHEMA = 'metering';
 
@@ -20,6 +22,8 @@ export function meteringDataSource(url: string, poolSize?: number): DataSource {
       DeadLetterIdentity1764100000001,
       MetersGroupsWindows1764200000001,
       UnknownCustomers1764200000002,
+      UnmatchedAndCutLetters1764300000001,
+      WebhookDeliveries1764300000002,
     ],
   });
 }

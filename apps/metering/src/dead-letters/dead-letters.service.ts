@@ -73,7 +73,7 @@ export class DeadLettersService {
       ] = await manager.query(
         `WITH picked AS (
              SELECT "topic", "partition", "offset", "kafka_timestamp" FROM "metering"."dead_letters"
-             WHERE "replayed_at" IS NULL AND "value" IS NOT NULL
+             WHERE "replayed_at" IS NULL AND "value" IS NOT NULL AND NOT "value_cut"
                AND ($1::text IS NULL OR "reason" = $1) AND ($2::timestamptz IS NULL OR "created_at" >= $2)
              ORDER BY "created_at", "partition", "offset" LIMIT $3 FOR UPDATE SKIP LOCKED)
            UPDATE "metering"."dead_letters" d SET "replayed_at" = now() FROM picked p

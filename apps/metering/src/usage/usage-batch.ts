@@ -1,6 +1,7 @@
 import { UsageEvent, decodeUsageEvent } from '@paygate/contracts';
 import type { InboundMessage } from '@paygate/messaging';
-import { Meter, MeterReading, meterValue } from '../meters/meter';
+import type { Meter, MeterReading } from '../meters/meter';
+import { admitEvent } from './event-admission';
 
 export const DEAD_LETTER_REASONS = [
   'malformed-json',
@@ -10,6 +11,8 @@ export const DEAD_LETTER_REASONS = [
   'unknown-customer',
   'invalid-value',
   'late',
+  // The database refused what the event carries (found by isolating it from its batch).
+  'unprocessable',
 ] as const;
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
@@ -31,6 +34,12 @@ export interface HeldEvent {
   subject: string;
 }
 
+/** An event no meter reads (policy `skip`): counted per type, not an error. */
+export interface UnmatchedEvent {
+  message: InboundMessage;
+  eventType: string;
+}
+
 export interface MeteredEvent {
   event: UsageEvent;
   /** Epoch milliseconds of event.time, parsed once. */
@@ -43,9 +52,12 @@ export interface ClassifiedBatch {
   deadLetters: DeadLetter[];
   /** Events kept until their meter or customer exists (the unknown-* policies "hold"). */
   held: HeldEvent[];
+  /** Events no meter reads, under the unknown-meter policy "skip". */
+  unmatched: UnmatchedEvent[];
 }
 
-export type UnknownMeterPolicy = 'dead-letter' | 'hold';
+export const UNKNOWN_METER_POLICIES = ['skip', 'dead-letter', 'hold'] as const;
+export type UnknownMeterPolicy = (typeof UNKNOWN_METER_POLICIES)[number];
 export type UnknownCustomerPolicy = 'accept' | 'dead-letter' | 'hold';
 
 export interface ClassifyOptions {
@@ -69,6 +81,7 @@ export function classifyBatch(
   const accepted: MeteredEvent[] = [];
   const deadLetters: DeadLetter[] = [];
   const held: HeldEvent[] = [];
+  const unmatched: UnmatchedEvent[] = [];
   for (const message of messages) {
     const parsed = decodeUsageEvent(message.value, message.headers);
     if (!parsed.ok) {
@@ -79,21 +92,10 @@ export function classifyBatch(
       continue;
     }
     const { event } = parsed;
-    const timeMs = Date.parse(event.time);
-    if (timeMs < options.nowMs - options.lateWindowMs) {
-      deadLetters.push({
-        message,
-        reason: 'late',
-        detail: `time ${event.time} is older than the late-event window of ${options.lateWindowMs / 3_600_000} h`,
-      });
-      continue;
-    }
-    if (timeMs > options.nowMs + options.futureSkewMs) {
-      deadLetters.push({
-        message,
-        reason: 'invalid',
-        detail: `time: ${event.time} is more than ${options.futureSkewMs / 1000} s in the future`,
-      });
+    // The time first (no meters: nothing else checked), before whom or what it is about.
+    const timing = admitEvent(event, [], options);
+    if (!timing.ok) {
+      deadLetters.push({ message, reason: timing.reason, detail: timing.detail });
       continue;
     }
     if (options.unknownCustomer !== 'accept' && !options.customerKnown(event.subject)) {
@@ -116,7 +118,9 @@ export function classifyBatch(
     }
     const meters = options.metersFor(event.type);
     if (meters.length === 0) {
-      if (options.unknownMeter === 'hold') {
+      if (options.unknownMeter === 'skip') {
+        unmatched.push({ message, eventType: event.type });
+      } else if (options.unknownMeter === 'hold') {
         held.push({
           message,
           reason: 'unknown-meter',
@@ -133,20 +137,15 @@ export function classifyBatch(
       }
       continue;
     }
-    const readings: MeterReading[] = [];
-    const failures: string[] = [];
-    for (const meter of meters) {
-      const v = meterValue(meter, event);
-      if (v.ok) readings.push(v.reading);
-      else failures.push(v.detail);
-    }
-    if (failures.length > 0) {
-      deadLetters.push({ message, reason: 'invalid-value', detail: failures.join('; ') });
+    // The same rule as the HTTP intake's (event-admission.ts), now with the type's meters.
+    const admitted = admitEvent(event, meters, options);
+    if (!admitted.ok) {
+      deadLetters.push({ message, reason: admitted.reason, detail: admitted.detail });
       continue;
     }
-    accepted.push({ event, timeMs, readings });
+    accepted.push({ event, timeMs: admitted.timeMs, readings: admitted.readings });
   }
-  return { accepted, deadLetters, held };
+  return { accepted, deadLetters, held, unmatched };
 }
 
 export const dedupeKey = (e: UsageEvent) => `${e.source}\u0000${e.id}`;

@@ -13,6 +13,7 @@ import { MetersService } from '../meters/meters.service';
 import { DedupePruner } from './dedupe-pruner';
 import { UsageIngestService } from './usage-ingest.service';
 import { UsageQueryService } from './usage-query.service';
+import { UnmatchedEventsRepository } from './unmatched-events.repository';
 
 describe('UsageIngestService (real Postgres)', () => {
   let dataSource: DataSource;
@@ -25,14 +26,28 @@ describe('UsageIngestService (real Postgres)', () => {
   const clock = new FixedClock(new Date());
   const topic = `test-usage-${randomUUID()}`;
   let offset = 0;
-  const config = Object.assign(new MeteringConfig(), { METER_REFRESH_MS: 60_000 });
+  const config = Object.assign(new MeteringConfig(), {
+    METER_REFRESH_MS: 60_000,
+    UNKNOWN_METER_POLICY: 'dead-letter',
+  });
+  let skipping: UsageIngestService;
+  let unmatched: UnmatchedEventsRepository;
 
   beforeAll(async () => {
     dataSource = await meteringDataSource(testConfig().databaseUrl, 4).initialize();
     const repository = new MetersRepository(dataSource, config);
     await repository.reload();
     customers = new CustomerDirectory(dataSource, config);
-    ingest = new UsageIngestService(dataSource, repository, config, clock, customers);
+    unmatched = new UnmatchedEventsRepository(dataSource);
+    ingest = new UsageIngestService(dataSource, repository, config, clock, customers, unmatched);
+    skipping = new UsageIngestService(
+      dataSource,
+      repository,
+      new MeteringConfig(),
+      clock,
+      customers,
+      unmatched,
+    );
     holdingIngest = new UsageIngestService(
       dataSource,
       repository,
@@ -42,6 +57,7 @@ describe('UsageIngestService (real Postgres)', () => {
       }),
       clock,
       customers,
+      unmatched,
     );
     meters = new MetersService(dataSource, repository);
     usage = new UsageQueryService(dataSource);
@@ -117,6 +133,7 @@ describe('UsageIngestService (real Postgres)', () => {
       duplicates: 1,
       deadLettered: 0,
       held: 0,
+      unmatched: 0,
     });
     // The same batch again, as after a crash before the offset commit.
     expect((await ingest.ingest(batch)).counts).toEqual({
@@ -124,6 +141,7 @@ describe('UsageIngestService (real Postgres)', () => {
       duplicates: 3,
       deadLettered: 0,
       held: 0,
+      unmatched: 0,
     });
     expect((await ingest.ingest([message(event(customer, 'b', 3))])).counts).toMatchObject({
       accepted: 0,
@@ -151,11 +169,23 @@ describe('UsageIngestService (real Postgres)', () => {
     const late = message(event(customer, 'l', 1, { time: '2020-01-01T00:00:00Z' }));
     const good = message(event(customer, 'g', 1));
     const first = await ingest.ingest([bad, unknown, late, good]);
-    expect(first.counts).toEqual({ accepted: 1, duplicates: 0, deadLettered: 3, held: 0 });
+    expect(first.counts).toEqual({
+      accepted: 1,
+      duplicates: 0,
+      deadLettered: 3,
+      held: 0,
+      unmatched: 0,
+    });
     // Redelivered (the Kafka transaction of the first attempt never committed): recorded once,
     // but the DLQ copies come back again for the transaction that commits this time.
     const again = await ingest.ingest([bad, unknown, late, good]);
-    expect(again.counts).toEqual({ accepted: 0, duplicates: 1, deadLettered: 0, held: 0 });
+    expect(again.counts).toEqual({
+      accepted: 0,
+      duplicates: 1,
+      deadLettered: 0,
+      held: 0,
+      unmatched: 0,
+    });
     expect(again.deadLetters).toEqual(first.deadLetters);
     const recorded: unknown[] = await dataSource.query(
       `SELECT 1 FROM "metering"."dead_letters" WHERE "topic" = $1`,
@@ -193,6 +223,78 @@ describe('UsageIngestService (real Postgres)', () => {
     );
     expect(replayed).toHaveLength(1);
     expect(replayed[0].headers[DEAD_LETTER_HEADERS.reason]).toBeUndefined();
+  });
+
+  it('skips events no meter reads (default policy): counted per type once, redelivery included', async () => {
+    const customer = `itest-${randomUUID()}`;
+    const type = `itest.unmatched.${randomUUID()}`;
+    const batch = [
+      message(event(customer, 'u1', 1, { type })),
+      message(event(customer, 'g1', 1)),
+      message(event(customer, 'u2', 1, { type })),
+    ];
+    expect((await skipping.ingest(batch)).counts).toEqual({
+      accepted: 1,
+      duplicates: 0,
+      deadLettered: 0,
+      held: 0,
+      unmatched: 2,
+    });
+    // Delivered again (its Kafka transaction failed): nothing counted twice, no dead letter.
+    const again = await skipping.ingest(batch);
+    expect(again.counts).toMatchObject({ unmatched: 0, deadLettered: 0, duplicates: 1 });
+    expect(again.deadLetters).toEqual([]);
+    const counts = await unmatched.list(undefined, undefined);
+    expect(counts.find((c) => c.eventType === type)).toMatchObject({ count: '2' });
+  });
+
+  it('isolates a message the database refuses: its neighbours are applied, it is dead-lettered', async () => {
+    const customer = `itest-${randomUUID()}`;
+    // Valid JSON and a valid event, but Postgres text cannot hold NUL: the claim fails.
+    const poison = message(event(customer, 'nul\u0000id', 1));
+    const batch = [
+      message(event(customer, 'p1', 1)),
+      message(event(customer, 'p2', 1)),
+      poison,
+      message(event(customer, 'p3', 1)),
+    ];
+    const outcome = await ingest.ingest(batch);
+    expect(outcome.counts).toMatchObject({ accepted: 3, deadLettered: 1 });
+    expect(outcome.deadLetters).toHaveLength(1);
+    expect(outcome.deadLetters[0].headers?.[DEAD_LETTER_HEADERS.reason]).toBe('unprocessable');
+    expect(outcome.deadLetters[0].headers?.[DEAD_LETTER_HEADERS.offset]).toBe(poison.offset);
+    expect(await rollup(customer)).toEqual([
+      { bucket_start: new Date(minute(15)), value: 3, event_count: 3 },
+    ]);
+    // And again, as a redelivery: nothing applied twice, the letter handed back once more.
+    const again = await ingest.ingest(batch);
+    expect(again.counts).toMatchObject({ accepted: 0, duplicates: 3, deadLettered: 0 });
+    expect(again.deadLetters).toHaveLength(1);
+  });
+
+  it('cuts a dead letter too large to keep whole, recording its size and SHA-256', async () => {
+    const big = message(
+      JSON.stringify({ ...event(`itest-${randomUUID()}`, 'big', 1), pad: 'x'.repeat(900_000) }),
+    );
+    const outcome = await ingest.ingest([big]);
+    expect(outcome.counts).toMatchObject({ deadLettered: 1 });
+    const letter = outcome.deadLetters[0];
+    expect((letter.value as Buffer).length).toBe(config.DEAD_LETTER_MAX_VALUE_BYTES);
+    expect(letter.headers?.[DEAD_LETTER_HEADERS.valueBytes]).toBe(String(big.value!.length));
+    const [row]: {
+      value: Buffer;
+      value_bytes: string;
+      value_sha256: string;
+      value_cut: boolean;
+    }[] = await dataSource.query(
+      `SELECT "value", "value_bytes", "value_sha256", "value_cut" FROM "metering"."dead_letters"
+         WHERE "topic" = $1 AND "offset" = $2`,
+      [topic, big.offset],
+    );
+    expect(row.value_cut).toBe(true);
+    expect(row.value.length).toBe(config.DEAD_LETTER_MAX_VALUE_BYTES);
+    expect(row.value_bytes).toBe(String(big.value!.length));
+    expect(row.value_sha256).toBe(letter.headers?.[DEAD_LETTER_HEADERS.valueSha256]);
   });
 
   it('aggregates sum, max, latest and unique_count per group and answers by hour and group', async () => {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DEAD_LETTER_HEADERS, TOPICS } from '@paygate/contracts';
+import { TOPICS } from '@paygate/contracts';
 import { Clock } from '@paygate/clock';
-import { enqueueOutbox } from '@paygate/database';
+import { enqueueOutbox, isolatable } from '@paygate/database';
 import type { InboundMessage, OutboundMessage } from '@paygate/messaging';
 import { counter } from '@paygate/observability';
 import { DataSource, EntityManager } from 'typeorm';
@@ -20,11 +20,20 @@ import {
 import { CustomerDirectory } from '../customers/customer-directory';
 import { customerHoldKey, lockHolds, meterHoldKey } from '../customers/holds';
 import { usageRecordedMessages } from './usage-recorded';
+import { dlqMessage, letterValue, pgText } from '../dead-letters/dead-letter-copy';
+import { UnmatchedEventsRepository } from './unmatched-events.repository';
 
 const eventsCounter = counter('paygate_usage_events_total', 'Usage events by outcome', ['outcome']);
 const deadLetterCounter = counter('paygate_usage_dead_letters_total', 'Dead letters by reason', [
   'reason',
 ]);
+// Types are what publishers send, not a closed set: a flood of made-up types grows this series
+// (bounded by the per-type cut above); the usage API's unmatched counts are the durable record.
+const unmatchedCounter = counter(
+  'paygate_usage_unmatched_events_total',
+  'Events of a type no meter reads, skipped (policy skip), by type',
+  ['type'],
+);
 
 export interface IngestResult {
   accepted: number;
@@ -32,6 +41,23 @@ export interface IngestResult {
   /** Dead letters recorded for the first time (a redelivered batch records none again). */
   deadLettered: number;
   held: number;
+  /** Events no meter reads, counted for the first time (policy skip). */
+  unmatched: number;
+}
+
+const NO_COUNTS: IngestResult = {
+  accepted: 0,
+  duplicates: 0,
+  deadLettered: 0,
+  held: 0,
+  unmatched: 0,
+};
+
+function merged(a: IngestOutcome, b: IngestOutcome): IngestOutcome {
+  const counts = { ...NO_COUNTS };
+  for (const k of Object.keys(counts) as (keyof IngestResult)[])
+    counts[k] = a.counts[k] + b.counts[k];
+  return { counts, deadLetters: [...a.deadLetters, ...b.deadLetters] };
 }
 
 export interface IngestOutcome {
@@ -60,23 +86,6 @@ function unknownOf(batch: ClassifiedBatch): { customers: Set<string>; types: Set
   return { customers, types };
 }
 
-/** The DLQ copy of a refused message: original key, bytes and headers, plus why and whence. */
-function dlqMessage(l: DeadLetter): OutboundMessage {
-  return {
-    topic: TOPICS.usageDeadLetter,
-    key: l.message.key?.toString() ?? null,
-    value: l.message.value ?? Buffer.alloc(0),
-    headers: {
-      ...l.message.headers,
-      [DEAD_LETTER_HEADERS.reason]: l.reason,
-      [DEAD_LETTER_HEADERS.detail]: l.detail.slice(0, 2000),
-      [DEAD_LETTER_HEADERS.topic]: l.message.topic,
-      [DEAD_LETTER_HEADERS.partition]: String(l.message.partition),
-      [DEAD_LETTER_HEADERS.offset]: l.message.offset,
-    },
-  };
-}
-
 /** The first occurrence of each key, in arrival order (latest-wins rollups depend on it). */
 function inOrder(events: MeteredEvent[], byKey: Map<string, MeteredEvent>): MeteredEvent[] {
   const first = new Set(byKey.values());
@@ -97,11 +106,45 @@ export class UsageIngestService {
     @Inject(MeteringConfig) private readonly config: MeteringConfig,
     @Inject(Clock) private readonly clock: Clock,
     private readonly customers: CustomerDirectory,
+    private readonly unmatched: UnmatchedEventsRepository,
   ) {}
 
+  /**
+   * Applies a batch, message by message in effect: when the database (or the code) refuses
+   * something a message carries, the batch is split in halves, each applied in its own
+   * transaction, down to the one message at fault, which is dead-lettered as `unprocessable`;
+   * so no message can make its partition fail forever. Infrastructure failures (database or
+   * broker unreachable) are thrown as they are, and the consumer retries the batch with
+   * back-off. Applying in several transactions is safe for the same reason a redelivery is:
+   * every write is keyed (dedupe keys, dead-letter identity, unmatched progress mark).
+   */
   async ingest(messages: InboundMessage[]): Promise<IngestOutcome> {
+    try {
+      return await this.apply(messages);
+    } catch (err) {
+      if (!isolatable(err)) throw err;
+      if (messages.length === 1) return this.apply(messages, err);
+      const half = Math.ceil(messages.length / 2);
+      const first = await this.ingest(messages.slice(0, half));
+      return merged(first, await this.ingest(messages.slice(half)));
+    }
+  }
+
+  /** One transaction; `refusal` dead-letters the (single) message instead of applying it. */
+  private async apply(messages: InboundMessage[], refusal?: unknown): Promise<IngestOutcome> {
     const now = this.clock.now();
-    const batch = await this.classify(messages, now);
+    const batch: ClassifiedBatch = refusal
+      ? {
+          accepted: [],
+          held: [],
+          unmatched: [],
+          deadLetters: messages.map((message) => ({
+            message,
+            reason: 'unprocessable',
+            detail: pgText(`refused by the database: ${(refusal as Error).message}`),
+          })),
+        }
+      : await this.classify(messages, now);
     const result = await this.dataSource.transaction(async (manager) => {
       await this.confirmHolds(manager, batch.held);
       const fresh = await this.claim(manager, batch.accepted);
@@ -110,6 +153,7 @@ export class UsageIngestService {
       await this.addUniqueValues(manager, uniques);
       const deadLettered = await this.recordDeadLetters(manager, batch.deadLetters);
       const held = await this.hold(manager, batch.held);
+      const unmatched = await this.unmatched.count(manager, batch.unmatched, now.getTime());
       await enqueueOutbox(
         manager,
         METERING_SCHEMA,
@@ -124,16 +168,25 @@ export class UsageIngestService {
         duplicates: batch.accepted.length - fresh.length,
         deadLettered,
         held,
+        unmatched,
       };
     });
     eventsCounter.inc({ outcome: 'accepted' }, result.accepted);
+    eventsCounter.inc({ outcome: 'unmatched' }, result.unmatched);
+    for (const u of batch.unmatched) unmatchedCounter.inc({ type: u.eventType.slice(0, 100) });
     eventsCounter.inc({ outcome: 'duplicate' }, result.duplicates);
     eventsCounter.inc({ outcome: 'dead-lettered' }, result.deadLettered);
     eventsCounter.inc({ outcome: 'held' }, result.held);
     if (result.deadLettered > 0) {
       for (const l of batch.deadLetters) deadLetterCounter.inc({ reason: l.reason });
     }
-    return { counts: result, deadLetters: batch.deadLetters.map(dlqMessage) };
+    const { DEAD_LETTER_MAX_VALUE_BYTES: maxValue, DEAD_LETTER_MAX_BYTES: maxBytes } = this.config;
+    return {
+      counts: result,
+      deadLetters: batch.deadLetters.map((l) =>
+        dlqMessage(l, TOPICS.usageDeadLetter, maxValue, maxBytes),
+      ),
+    };
   }
 
   /**
@@ -269,11 +322,14 @@ export class UsageIngestService {
    */
   private async recordDeadLetters(manager: EntityManager, letters: DeadLetter[]): Promise<number> {
     if (letters.length === 0) return 0;
+    const kept = letters.map((l) =>
+      letterValue(l.message.value, this.config.DEAD_LETTER_MAX_VALUE_BYTES),
+    );
     const rows: unknown[] = await manager.query(
       `INSERT INTO "metering"."dead_letters" ("topic", "partition", "offset", "kafka_timestamp",
-         "reason", "detail", "key", "value", "headers")
+         "reason", "detail", "key", "value", "headers", "value_bytes", "value_sha256", "value_cut")
        SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::text[],
-         $6::text[], $7::text[], $8::bytea[], $9::jsonb[])
+         $6::text[], $7::text[], $8::bytea[], $9::jsonb[], $10::bigint[], $11::text[], $12::boolean[])
        ON CONFLICT DO NOTHING RETURNING 1`,
       [
         letters.map((l) => l.message.topic),
@@ -281,10 +337,16 @@ export class UsageIngestService {
         letters.map((l) => l.message.offset),
         letters.map((l) => l.message.timestamp),
         letters.map((l) => l.reason),
-        letters.map((l) => l.detail.slice(0, 2000)),
-        letters.map((l) => l.message.key?.toString() ?? null),
-        letters.map((l) => l.message.value ?? Buffer.alloc(0)),
-        letters.map((l) => JSON.stringify(l.message.headers)),
+        // Whatever bytes a message carries, its letter must be recordable (Postgres text has no NUL).
+        letters.map((l) => pgText(l.detail.slice(0, 2000))),
+        letters.map((l) =>
+          l.message.key ? pgText(l.message.key.toString().slice(0, 1024)) : null,
+        ),
+        kept.map((k) => k.value),
+        letters.map((l) => pgText(JSON.stringify(l.message.headers))),
+        letters.map((l) => l.message.value?.length ?? 0),
+        kept.map((k) => k.cut?.sha256 ?? null),
+        kept.map((k) => Boolean(k.cut)),
       ],
     );
     return rows.length;

@@ -5,7 +5,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { BatchConsumer, createKafka } from '@paygate/messaging';
+import { BatchConsumer, createKafka, type ProgressSnapshot } from '@paygate/messaging';
 import { histogram } from '@paygate/observability';
 import { MeteringConfig } from '../config/metering.config';
 import { UsageIngestService } from './usage-ingest.service';
@@ -42,6 +42,8 @@ export class UsageConsumer implements OnApplicationBootstrap, OnApplicationShutd
       sessionTimeoutMs: this.config.CONSUMER_SESSION_TIMEOUT_MS,
       fetchMinBytes: this.config.FETCH_MIN_BYTES,
       fetchMaxWaitMs: this.config.FETCH_MAX_WAIT_MS,
+      stallMs: this.config.CONSUMER_STALL_SECONDS * 1000,
+      maxChunkBytes: this.config.DEAD_LETTER_MAX_BYTES,
       // Shared by the group's instances: a partition's producer id is the same on each of them.
       transactionalIdPrefix: this.config.USAGE_GROUP_ID,
     });
@@ -53,6 +55,11 @@ export class UsageConsumer implements OnApplicationBootstrap, OnApplicationShutd
       this.logger.debug({ ...counts, partition: messages[0].partition }, 'batch applied');
       return deadLetters;
     });
+  }
+
+  /** Lag and stall of this instance's partitions (undefined before it started). */
+  progress(): ProgressSnapshot | undefined {
+    return this.consumer?.progress();
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,0 +1,18 @@
+import { isolatable } from './failure-kind';
+
+describe('isolatable', () => {
+  it.each([
+    [{ code: '22003' }, true], // numeric out of range
+    [{ code: '22P05' }, true], // untranslatable character (NUL)
+    [{ driverError: { code: '54000' } }, true], // index row too large
+    [{ code: '23514' }, true], // check violation
+    [new RangeError('bad'), true],
+    [{ code: '08006' }, false], // connection failure
+    [{ code: '57P01' }, false], // admin shutdown
+    [{ code: '40001' }, false], // serialization failure
+    [new Error('Connection terminated unexpectedly'), false],
+    [undefined, false],
+  ])('%j → %s', (err, expected) => {
+    expect(isolatable(err)).toBe(expected);
+  });
+});

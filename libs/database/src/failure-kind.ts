@@ -1,0 +1,14 @@
+/**
+ * Whether a failed batch should be split to find the message at fault, rather than retried
+ * whole. Postgres data exceptions (class 22: out of range, bad encoding, invalid text),
+ * integrity violations (23) and program limits (54: e.g. an index row too large) are caused by
+ * what a message carries, and so are the JavaScript errors that mean "this value broke the
+ * code"; everything else (connections, timeouts, serialization, shutdown) is infrastructure,
+ * retried whole with back-off until it passes.
+ */
+export function isolatable(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown; driverError?: { code?: unknown } } | null;
+  const code = String(e?.driverError?.code ?? e?.code ?? '');
+  if (/^(22|23|54)/.test(code)) return true;
+  return ['TypeError', 'RangeError', 'SyntaxError'].includes(String(e?.name ?? ''));
+}

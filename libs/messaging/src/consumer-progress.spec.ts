@@ -1,0 +1,64 @@
+import { ConsumerProgress } from './consumer-progress';
+
+describe('ConsumerProgress', () => {
+  let now = 0;
+  const clock = () => now;
+
+  beforeEach(() => (now = 1_000_000));
+
+  it('is stalled only after the stall time with lag and no advance, and recovers', () => {
+    const p = new ConsumerProgress(60_000, clock);
+    p.assign([0, 1]);
+    p.noteApplied(0, '10');
+    p.noteHigh(0, '10');
+    p.noteApplied(1, '5');
+    p.noteHigh(1, '5');
+    expect(p.snapshot()).toMatchObject({ lag: 0, stalled: [], oldestUnappliedMs: 0 });
+
+    // Messages arrive on partition 1 and a batch keeps failing.
+    now += 1_000;
+    p.noteHigh(1, '25');
+    p.noteAttempt(1, '5', now - 500);
+    now += 59_000;
+    expect(p.snapshot().stalled).toEqual([]);
+    now += 1_000;
+    const stuck = p.snapshot();
+    expect(stuck.lag).toBe(20);
+    expect(stuck.stalled.map((s) => s.partition)).toEqual([1]);
+    expect(stuck.oldestUnappliedMs).toBe(60_500);
+
+    // It applies part of the backlog: no longer stalled, still lagging.
+    p.noteApplied(1, '15');
+    expect(p.snapshot()).toMatchObject({ lag: 10, stalled: [] });
+    p.noteApplied(1, '25');
+    expect(p.snapshot()).toMatchObject({ lag: 0, stalled: [], oldestUnappliedMs: 0 });
+  });
+
+  it('does not call an idle partition stalled however long it is idle', () => {
+    const p = new ConsumerProgress(60_000, clock);
+    p.assign([0]);
+    p.noteApplied(0, '3');
+    p.noteHigh(0, '3');
+    now += 3_600_000;
+    p.noteHigh(0, '4');
+    expect(p.snapshot()).toMatchObject({ lag: 1, stalled: [] });
+  });
+
+  it('handles offsets past 2^53 exactly', () => {
+    const p = new ConsumerProgress(1, clock);
+    p.assign([0]);
+    p.noteApplied(0, '9007199254740993');
+    p.noteHigh(0, '9007199254740995');
+    expect(p.snapshot().lag).toBe(2);
+  });
+
+  it('forgets partitions that went to another member', () => {
+    const p = new ConsumerProgress(1, clock);
+    p.assign([0, 1]);
+    p.noteApplied(1, '0');
+    p.noteHigh(1, '9');
+    p.assign([0]);
+    now += 10;
+    expect(p.snapshot()).toMatchObject({ lag: 0, stalled: [], partitions: [{ partition: 0 }] });
+  });
+});

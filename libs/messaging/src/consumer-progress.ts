@@ -1,0 +1,135 @@
+/** One partition as the progress tracker sees it. */
+export interface PartitionProgress {
+  partition: number;
+  /** Messages on the partition past what this consumer applied (or skipped as control records). */
+  lag: number;
+  /** Since when the partition has had lag without the consumer moving forward (ms, epoch). */
+  stuckSince?: number;
+  /** Epoch ms of the oldest message not yet applied, when known (its Kafka timestamp). */
+  oldestUnappliedAt?: number;
+}
+
+export interface ProgressSnapshot {
+  /** Total lag over the partitions assigned to this member. */
+  lag: number;
+  /** Age of the oldest unapplied message (0 without lag). */
+  oldestUnappliedMs: number;
+  /** Partitions with lag that have not advanced for the stall time. */
+  stalled: PartitionProgress[];
+  partitions: PartitionProgress[];
+}
+
+interface State {
+  /** Next offset to apply: after the last applied (or skipped) message. */
+  position?: bigint;
+  high?: bigint;
+  /** When the position last moved, or lag was last seen at 0 or first seen after that. */
+  advancedAt: number;
+  lagging: boolean;
+  oldestUnappliedAt?: number;
+}
+
+/**
+ * What a consumer has and has not applied, per assigned partition, for `/ready`, metrics and
+ * stall alerts: lag (high watermark minus position) and how long the position has not moved
+ * while there was lag. The consumer reports what it applies; high watermarks and committed
+ * offsets also come from a periodic broker query, so a consumer that receives nothing at all
+ * (hung handler, crashed fetch loop) is still seen as stuck. Offsets are int64: BigInt.
+ */
+export class ConsumerProgress {
+  private readonly partitions = new Map<number, State>();
+
+  constructor(
+    private readonly stallMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The member's partitions after a rebalance: the others are someone else's business. */
+  assign(partitions: number[]): void {
+    const keep = new Set(partitions);
+    for (const p of [...this.partitions.keys()]) if (!keep.has(p)) this.partitions.delete(p);
+    for (const p of partitions) {
+      if (!this.partitions.has(p))
+        this.partitions.set(p, { advancedAt: this.now(), lagging: false });
+    }
+  }
+
+  /** The broker's high watermark (next offset to be written) of a partition. */
+  noteHigh(partition: number, high: string | bigint): void {
+    const s = this.partitions.get(partition);
+    if (!s) return;
+    const h = BigInt(high);
+    if (s.high === undefined || h > s.high) s.high = h;
+    this.settle(s);
+  }
+
+  /** Everything before `next` is applied (committed) or needs no applying (control records). */
+  noteApplied(partition: number, next: string | bigint): void {
+    const s = this.partitions.get(partition);
+    if (!s) return;
+    const n = BigInt(next);
+    if (s.position === undefined || n > s.position) {
+      s.position = n;
+      s.advancedAt = this.now();
+      s.oldestUnappliedAt = undefined;
+    }
+    this.settle(s);
+  }
+
+  /** A batch is being attempted: its first message is the oldest one not applied yet. */
+  noteAttempt(partition: number, firstOffset: string, timestampMs: number): void {
+    const s = this.partitions.get(partition);
+    if (!s) return;
+    if (s.position === undefined || BigInt(firstOffset) >= s.position) {
+      if (s.oldestUnappliedAt === undefined && Number.isFinite(timestampMs))
+        s.oldestUnappliedAt = timestampMs;
+    }
+  }
+
+  snapshot(): ProgressSnapshot {
+    const now = this.now();
+    const partitions: PartitionProgress[] = [];
+    for (const [partition, s] of this.partitions) {
+      this.settle(s);
+      const lag = this.lagOf(s);
+      partitions.push({
+        partition,
+        lag,
+        ...(lag > 0 ? { stuckSince: s.advancedAt } : {}),
+        ...(lag > 0 && s.oldestUnappliedAt !== undefined
+          ? { oldestUnappliedAt: s.oldestUnappliedAt }
+          : {}),
+      });
+    }
+    const stalled = partitions.filter(
+      (p) => p.stuckSince !== undefined && now - p.stuckSince >= this.stallMs,
+    );
+    const oldest = partitions
+      .filter((p) => p.lag > 0)
+      .map((p) => p.oldestUnappliedAt ?? p.stuckSince ?? now);
+    return {
+      lag: partitions.reduce((n, p) => n + p.lag, 0),
+      oldestUnappliedMs: oldest.length > 0 ? Math.max(0, now - Math.min(...oldest)) : 0,
+      stalled,
+      partitions,
+    };
+  }
+
+  private lagOf(s: State): number {
+    if (s.high === undefined || s.position === undefined) return 0;
+    const lag = s.high - s.position;
+    return lag > 0n ? Number(lag) : 0;
+  }
+
+  /** No lag is progress too: the stall clock starts when lag appears, not before. */
+  private settle(s: State): void {
+    if (this.lagOf(s) === 0) {
+      s.advancedAt = this.now();
+      s.lagging = false;
+      s.oldestUnappliedAt = undefined;
+    } else if (!s.lagging) {
+      s.advancedAt = this.now();
+      s.lagging = true;
+    }
+  }
+}
