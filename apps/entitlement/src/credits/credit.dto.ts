@@ -6,7 +6,7 @@ import { GRANT_SOURCES, GrantSource } from './grants.service';
 export class CreateGrantDto {
   @IsInt()
   @Min(1)
-  @Max(Number.MAX_SAFE_INTEGER)
+  @Max(9_007_199_254_740_991) // Number.MAX_SAFE_INTEGER; a literal, so OpenAPI shows it
   amount!: number;
 
   @IsOptional()
@@ -39,5 +39,6 @@ export class LedgerQueryDto extends PageQueryDto {
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(9_007_199_254_740_991) // Number.MAX_SAFE_INTEGER; a literal, so OpenAPI shows it
   before?: number;
 }

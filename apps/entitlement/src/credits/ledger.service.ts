@@ -9,8 +9,8 @@ export type LedgerEntryType =
 export interface LedgerEntryInput {
   customerId: string;
   type: LedgerEntryType;
-  /** Signed change to the available balance. */
-  amount: number;
+  /** Signed change to the available balance (a bigint is sent to Postgres as exact text). */
+  amount: number | bigint;
   idempotencyKey: string;
   requestHash?: string;
   leaseId?: string;

@@ -35,18 +35,22 @@ export class PlanFeatureDto {
   @Matches(KEY)
   meterKey?: string;
 
+  /** At most 2^53 − 1: stored as bigint, read back as an exact JSON number. */
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(9_007_199_254_740_991) // Number.MAX_SAFE_INTEGER; a literal, so OpenAPI shows it
   includedUnits?: number;
 
   @IsOptional()
   @IsIn(LIMIT_POLICIES)
   limitPolicy?: LimitPolicy;
 
+  /** At most 2^53 − 1: stored as bigint, read back as an exact JSON number. */
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(9_007_199_254_740_991) // Number.MAX_SAFE_INTEGER; a literal, so OpenAPI shows it
   unitPrice?: number;
 
   @IsOptional()
@@ -65,6 +69,7 @@ export class PlanFeatureDto {
   )
   @IsInt()
   @Min(1)
+  @Max(2_147_483_647) // the column is Postgres int
   rateLimitRequests?: number;
 
   @ValidateIf(

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { UsageRecordedEvent } from '@paygate/contracts';
-import { toSafeInt } from '@paygate/database';
+import { MAX_EXACT_INT, toBigInt, toSafeInt } from '@paygate/database';
+import { counter } from '@paygate/observability';
 import { DataSource, EntityManager } from 'typeorm';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
@@ -20,6 +21,20 @@ interface MeteredFeatureRow {
 }
 
 export type ChargeOutcome = 'applied' | 'duplicate' | 'unbillable';
+
+/**
+ * The ledger's bound: ledger amounts and balances are Postgres bigint, ±(2^63 − 1). A debit
+ * (units × unit price, both safe integers, so up to about 2^106) is computed exactly with
+ * BigInt and recorded exactly as long as the entry and the balance after it stay within this;
+ * past it, what fits is recorded and the rest is logged and counted, never thrown (a thrown
+ * message would be retried, or skipped with its units, forever).
+ */
+export const LEDGER_BOUND = 2n ** 63n - 1n;
+
+const capped = counter(
+  'paygate_usage_debits_capped_total',
+  'Usage debits cut to the ledger bound (credits past it are logged, not charged)',
+);
 
 /**
  * Turns recorded usage into balance changes, exactly once per message id. Units admitted from
@@ -84,20 +99,77 @@ export class UsageChargeUseCase {
     const fromIncluded = Math.min(units, Math.max(0, toSafeInt(feature.included_units) - used));
     const beyond = units - fromIncluded;
     if (beyond > 0 && feature.limit_policy === 'credits') {
-      const credits = beyond * toSafeInt(feature.unit_price);
-      if (credits > 0) {
-        await this.grants.settleDue(manager, event.customerId);
-        await this.grants.burn(manager, event.customerId, credits);
-        await this.ledger.append(manager, {
-          customerId: event.customerId,
-          type: 'debit',
-          amount: -credits,
-          idempotencyKey: `usage-recorded:${event.id}:debit`,
-          description: `${beyond} ${event.meterKey} units`,
-        });
-      }
+      const exact = BigInt(beyond) * toBigInt(feature.unit_price);
+      if (exact > 0n) await this.debit(manager, event, beyond, exact);
     }
     await this.usage.add(manager, subscription.id, feature.feature_key, window.start, units);
     return 'applied';
+  }
+
+  /**
+   * Draws `exact` credits (exactly, as a bigint) for `beyond` units: from the grants first, then
+   * as a ledger debit that may overdraw. Under the balance row lock, the debit is cut so that
+   * the entry and the balance stay within LEDGER_BOUND; whatever is cut is logged and counted.
+   */
+  private async debit(
+    manager: EntityManager,
+    event: UsageRecordedEvent,
+    beyond: number,
+    exact: bigint,
+  ): Promise<void> {
+    const available = await this.lockedAvailable(manager, event.customerId);
+    const room = available + LEDGER_BOUND;
+    const limit = room < LEDGER_BOUND ? room : LEDGER_BOUND;
+    const credits = exact <= limit ? exact : limit > 0n ? limit : 0n;
+    if (credits < exact) {
+      capped.inc();
+      this.logger.error(
+        {
+          customerId: event.customerId,
+          meterKey: event.meterKey,
+          messageId: event.id,
+          units: beyond,
+          debit: exact.toString(),
+          charged: credits.toString(),
+          notCharged: (exact - credits).toString(),
+          ledgerBound: LEDGER_BOUND.toString(),
+        },
+        'usage debit past the ledger bound: charged what fits, the rest is not charged',
+      );
+    }
+    if (credits === 0n) return;
+    await this.grants.settleDue(manager, event.customerId);
+    // Grants hold at most MAX_BALANCE (2^53 − 1) credits together, so burning at most that
+    // many takes exactly what burning the whole debit would; the ledger gets the exact debit.
+    await this.grants.burn(
+      manager,
+      event.customerId,
+      Number(credits < BigInt(MAX_EXACT_INT) ? credits : BigInt(MAX_EXACT_INT)),
+    );
+    await this.ledger.append(manager, {
+      customerId: event.customerId,
+      type: 'debit',
+      amount: -credits,
+      idempotencyKey: `usage-recorded:${event.id}:debit`,
+      description:
+        `${beyond} ${event.meterKey} units` +
+        (credits < exact ? ` (${exact - credits} credits past the ledger bound not charged)` : ''),
+    });
+  }
+
+  /**
+   * The available balance, exactly, under the customer's balance row lock (taken before the
+   * grants', as every credit change does), so the bound check holds until commit.
+   */
+  private async lockedAvailable(manager: EntityManager, customerId: string): Promise<bigint> {
+    await manager.query(
+      `INSERT INTO "entitlement"."balances" ("customer_id", "available") VALUES ($1, 0) ON CONFLICT DO NOTHING`,
+      [customerId],
+    );
+    const [row]: { available: string }[] = await manager.query(
+      `SELECT "available" FROM "entitlement"."balances" WHERE "customer_id" = $1 FOR UPDATE`,
+      [customerId],
+    );
+    return toBigInt(row.available);
   }
 }

@@ -6,6 +6,7 @@ import { MetersGroupsWindows1764200000001 } from './migrations/1764200000001-met
 import { UnknownCustomers1764200000002 } from './migrations/1764200000002-unknown-customers';
 import { UnmatchedAndCutLetters1764300000001 } from './migrations/1764300000001-unmatched-and-cut-letters';
 import { WebhookDeliveries1764300000002 } from './migrations/1764300000002-webhook-deliveries';
+import { RollupSumsNumeric1764400000001 } from './migrations/1764400000001-rollup-sums-numeric';
 
 export const METERING_SCHEMA = 'metering';
 
@@ -24,6 +25,7 @@ export function meteringDataSource(url: string, poolSize?: number): DataSource {
       UnknownCustomers1764200000002,
       UnmatchedAndCutLetters1764300000001,
       WebhookDeliveries1764300000002,
+      RollupSumsNumeric1764400000001,
     ],
   });
 }

@@ -47,7 +47,7 @@ describe('rollupDeltas', () => {
     const { deltas, uniques } = rollupDeltas(events);
     const first = (key: string) =>
       deltas.find((d) => d.meterKey === key && d.bucketMs === Date.parse('2026-11-24T10:00:00Z'))!;
-    expect(first('tokens')).toMatchObject({ sum: 16, count: 3, meterVersion: 2 });
+    expect(first('tokens')).toMatchObject({ sum: 16n, count: 3, meterVersion: 2 });
     expect(first('peak').max).toBe(9);
     // The latest event time wins, not the last one to arrive.
     expect(first('gauge')).toMatchObject({
@@ -57,7 +57,24 @@ describe('rollupDeltas', () => {
     expect(uniques.filter((u) => u.bucketMs === Date.parse('2026-11-24T10:00:00Z'))).toHaveLength(
       2,
     );
-    expect(deltas.filter((d) => d.meterKey === 'tokens').map((d) => d.sum)).toEqual([16, 1]);
+    expect(deltas.filter((d) => d.meterKey === 'tokens').map((d) => d.sum)).toEqual([16n, 1n]);
+  });
+
+  it('sums past 2^53 − 1 exactly within one batch (a number would round)', () => {
+    const max = Number.MAX_SAFE_INTEGER;
+    const big = [
+      metered('2026-11-24T10:00:10Z', max, 'ann'),
+      metered('2026-11-24T10:00:20Z', max, 'bob'),
+      metered('2026-11-24T10:00:30Z', 1, 'cid'),
+    ];
+    const { deltas } = rollupDeltas(big);
+    const tokens = deltas.find((d) => d.meterKey === 'tokens')!;
+    expect(tokens.sum).toBe(2n * BigInt(max) + 1n);
+    expect(tokens.sum.toString()).toBe('18014398509481983');
+    expect(tokens.count).toBe(3);
+    // Single values stay numbers: the largest, and the latest by event time.
+    expect(deltas.find((d) => d.meterKey === 'peak')!.max).toBe(max);
+    expect(deltas.find((d) => d.meterKey === 'gauge')!.latest).toBe(1);
   });
 
   it('sends only additive meters to the ledger, with leased units per lease', () => {

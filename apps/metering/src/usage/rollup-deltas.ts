@@ -1,14 +1,19 @@
 import { createHash } from 'node:crypto';
 import { bucketStart, type MeteredEvent } from './usage-batch';
 
-/** One rollup row's change from one batch; merged into the stored row by the upsert. */
+/**
+ * One rollup row's change from one batch; merged into the stored row by the upsert. `sum` is a
+ * bigint: every value is a safe integer, but a few of them near 2^53 − 1 already add up past
+ * it, where a JS number would round. `max` and `latest` are single values (safe integers) and
+ * `count` is at most the batch's size, so they stay numbers.
+ */
 export interface RollupDelta {
   customerId: string;
   meterKey: string;
   meterVersion: number;
   group: string;
   bucketMs: number;
-  sum: number;
+  sum: bigint;
   max: number;
   latest: number;
   latestMs: number;
@@ -58,14 +63,14 @@ export function rollupDeltas(events: MeteredEvent[]): {
           meterVersion: meter.version,
           group,
           bucketMs,
-          sum: amount,
+          sum: BigInt(amount),
           max: amount,
           latest: amount,
           latestMs: timeMs,
           count: 1,
         });
       } else {
-        row.sum += amount;
+        row.sum += BigInt(amount);
         row.count += 1;
         if (amount > row.max) row.max = amount;
         if (timeMs >= row.latestMs) {

@@ -275,7 +275,7 @@ export class UsageIngestService {
       `INSERT INTO "metering"."rollups" AS r ("customer_id", "meter_key", "meter_version",
          "group_key", "bucket_start", "value_sum", "value_max", "latest_value", "latest_at", "event_count")
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::timestamptz[],
-         $6::bigint[], $7::bigint[], $8::bigint[], $9::timestamptz[], $10::bigint[])
+         $6::numeric[], $7::bigint[], $8::bigint[], $9::timestamptz[], $10::bigint[])
        ON CONFLICT ("customer_id", "meter_key", "bucket_start", "group_key", "meter_version") DO UPDATE
          SET "value_sum" = r."value_sum" + EXCLUDED."value_sum",
              "value_max" = GREATEST(r."value_max", EXCLUDED."value_max"),
