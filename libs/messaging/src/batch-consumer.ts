@@ -208,7 +208,12 @@ export class BatchConsumer {
 
   /** Lag, the oldest unapplied message's age, and the stalled partitions of this instance. */
   progress(): ProgressSnapshot {
-    return this.progressTracker.snapshot();
+    const snapshot = this.progressTracker.snapshot();
+    const labels = { group: this.options.groupId, topic: this.options.topic };
+    lagGauge.set(labels, snapshot.lag);
+    oldestGauge.set(labels, snapshot.oldestUnappliedMs / 1000);
+    stalledGauge.set(labels, snapshot.stalled.length > 0 ? 1 : 0);
+    return snapshot;
   }
 
   /**
@@ -228,17 +233,17 @@ export class BatchConsumer {
         this.admin.fetchTopicOffsets(topic),
         this.admin.fetchOffsets({ groupId, topics: [topic] }),
       ]);
-      for (const h of highs) this.progressTracker.noteHigh(h.partition, h.high);
-      for (const p of committed[0]?.partitions ?? []) {
-        if (BigInt(p.offset) >= 0n) this.progressTracker.noteApplied(p.partition, p.offset);
+      for (const h of highs) {
+        const c = committed[0]?.partitions.find((p) => p.partition === h.partition);
+        // Nothing committed yet (-1): the group starts at the partition's low watermark.
+        const applied = c && BigInt(c.offset) >= 0n ? c.offset : h.low;
+        this.progressTracker.noteApplied(h.partition, applied);
+        this.progressTracker.noteHigh(h.partition, h.high);
       }
     } catch (err) {
       this.logger.warn({ err: (err as Error).message, group: groupId }, 'lag query failed');
     }
-    const snapshot = this.progressTracker.snapshot();
-    lagGauge.set({ group: groupId, topic }, snapshot.lag);
-    oldestGauge.set({ group: groupId, topic }, snapshot.oldestUnappliedMs / 1000);
-    stalledGauge.set({ group: groupId, topic }, snapshot.stalled.length > 0 ? 1 : 0);
+    this.progress();
   }
 
   private restartLater(handler: BatchHandler): void {

@@ -62,3 +62,15 @@ describe('ConsumerProgress', () => {
     expect(p.snapshot()).toMatchObject({ lag: 0, stalled: [], partitions: [{ partition: 0 }] });
   });
 });
+
+describe('ConsumerProgress on a partition the group never committed on', () => {
+  it('starts from the first attempted batch, so a first batch that hangs is a stall', () => {
+    let now = 0;
+    const p = new ConsumerProgress(1000, () => now);
+    p.assign([0]);
+    p.noteHigh(0, '3');
+    p.noteAttempt(0, '0', 0);
+    now = 1000;
+    expect(p.snapshot()).toMatchObject({ lag: 3, stalled: [{ partition: 0, lag: 3 }] });
+  });
+});

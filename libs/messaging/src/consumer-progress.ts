@@ -80,10 +80,13 @@ export class ConsumerProgress {
   noteAttempt(partition: number, firstOffset: string, timestampMs: number): void {
     const s = this.partitions.get(partition);
     if (!s) return;
-    if (s.position === undefined || BigInt(firstOffset) >= s.position) {
+    // A partition the group never committed on: it starts where its first batch does.
+    if (s.position === undefined) s.position = BigInt(firstOffset);
+    if (BigInt(firstOffset) >= s.position) {
       if (s.oldestUnappliedAt === undefined && Number.isFinite(timestampMs))
         s.oldestUnappliedAt = timestampMs;
     }
+    this.settle(s);
   }
 
   snapshot(): ProgressSnapshot {

@@ -119,11 +119,19 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   ALERT_LOW_BALANCE?: number;
 
   /**
-   * A lease still held this long after its decision is released (its gateway crashed, or
-   * gave up waiting for the decision). Longer than any request plus the usage pipeline's
-   * normal delay; usage that arrives later is still charged, as ordinary usage.
+   * A lease still held this long after its decision, and never closed by its gateway, is
+   * released (its gateway crashed, or gave up waiting for the decision). Must be well above
+   * the gateway's LEASE_MAX_AGE_MS (gateways close every lease they leave; a closed lease
+   * never expires). Usage that arrives later for an expired lease is still charged, as
+   * ordinary usage.
    */
   @IsInt()
-  @Min(60)
+  @Min(5)
   LEASE_TTL_SECONDS: number = 900;
+
+  /** How often leases past LEASE_TTL_SECONDS are looked for. */
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  LEASE_EXPIRY_SWEEP_SECONDS: number = 30;
 }

@@ -24,6 +24,7 @@ describe('LeaseExpiry (real Postgres)', () => {
     );
     const expiry = new LeaseExpiry(fx.dataSource, fx.settlement, fx.clock, {
       LEASE_TTL_SECONDS: 900,
+      LEASE_EXPIRY_SWEEP_SECONDS: 30,
     });
     expect(await expiry.sweep()).toBeGreaterThanOrEqual(1);
     const statuses: { id: string; status: string }[] = await fx.dataSource.query(
@@ -71,6 +72,7 @@ describe('LeaseExpiry (real Postgres)', () => {
     );
     const expiry = new LeaseExpiry(fx.dataSource, fx.settlement, fx.clock, {
       LEASE_TTL_SECONDS: 900,
+      LEASE_EXPIRY_SWEEP_SECONDS: 30,
     });
     await expiry.sweep();
     expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 4, reserved: 6 });

@@ -11,7 +11,6 @@ import { DataSource } from 'typeorm';
 import { EntitlementConfig } from '../config/entitlement.config';
 import { LeaseSettlementService } from './lease-settlement.service';
 
-const SWEEP_INTERVAL_MS = 30_000;
 const LEASES_PER_SWEEP = 1000;
 const expired = counter('paygate_leases_expired_total', 'Held leases released for being too old');
 
@@ -33,12 +32,15 @@ export class LeaseExpiry implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly settlement: LeaseSettlementService,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(EntitlementConfig)
-    private readonly config: Pick<EntitlementConfig, 'LEASE_TTL_SECONDS'>,
+    private readonly config: Pick<
+      EntitlementConfig,
+      'LEASE_TTL_SECONDS' | 'LEASE_EXPIRY_SWEEP_SECONDS'
+    >,
   ) {}
 
   onApplicationBootstrap(): void {
     this.stop = every(
-      SWEEP_INTERVAL_MS,
+      this.config.LEASE_EXPIRY_SWEEP_SECONDS * 1000,
       () => this.sweep(),
       (err) => this.logger.warn({ err }, 'lease expiry failed'),
     );

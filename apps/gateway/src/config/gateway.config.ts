@@ -1,3 +1,4 @@
+import { TOPICS } from '@paygate/contracts';
 import { ServiceConfig } from '@paygate/config';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 
@@ -102,6 +103,10 @@ export class GatewayConfig extends ServiceConfig {
   @IsOptional()
   @IsString()
   DEMO_APP_DIR?: string;
+
+  /** The topic usage events are published to (metering's USAGE_TOPIC). */
+  @IsString()
+  USAGE_TOPIC: string = TOPICS.usage;
 
   /** CloudEvents `source` of the usage events this gateway publishes. */
   @IsString()

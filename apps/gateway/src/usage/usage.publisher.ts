@@ -35,17 +35,21 @@ export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShut
   private readonly logger = new Logger(UsagePublisher.name);
   private readonly producer: UsageProducer;
   private readonly capacity: number;
+  private readonly topic: string;
   private queue: OutboundMessage[] = [];
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
 
   constructor(
-    @Inject(GatewayConfig) config: Pick<GatewayConfig, 'KAFKA_BROKERS' | 'USAGE_BUFFER_MAX'>,
+    @Inject(GatewayConfig)
+    config: Pick<GatewayConfig, 'KAFKA_BROKERS' | 'USAGE_BUFFER_MAX'> &
+      Partial<Pick<GatewayConfig, 'USAGE_TOPIC'>>,
     @Optional() @Inject(USAGE_PRODUCER) producer?: UsageProducer,
   ) {
     this.producer =
       producer ?? new MessageProducer(createKafka('paygate-gateway', config.KAFKA_BROKERS));
     this.capacity = config.USAGE_BUFFER_MAX;
+    this.topic = config.USAGE_TOPIC ?? TOPICS.usage;
     buffered.set(0);
   }
 
@@ -77,7 +81,7 @@ export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShut
   }
 
   publish(event: UsageEvent): void {
-    this.queue.push({ topic: TOPICS.usage, key: event.subject, value: JSON.stringify(event) });
+    this.queue.push({ topic: this.topic, key: event.subject, value: JSON.stringify(event) });
     buffered.set(this.queue.length);
     if (!this.timer && !this.flushing)
       this.timer = setTimeout(() => this.startFlush(), FLUSH_INTERVAL_MS);

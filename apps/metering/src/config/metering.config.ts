@@ -1,4 +1,4 @@
-import { TOPICS } from '@paygate/contracts';
+import { TOPICS, USAGE_EVENT_LIMITS } from '@paygate/contracts';
 import { DatabaseServiceConfig, csv } from '@paygate/config';
 import { Transform } from 'class-transformer';
 import {
@@ -68,12 +68,15 @@ export class MeteringConfig extends DatabaseServiceConfig {
 
   /**
    * Dead letters keep at most this many bytes of the refused message's value (on the DLQ topic
-   * and in the table); a longer value is cut, with its size and SHA-256 recorded.
+   * and in the table); a longer value is cut, with its size and SHA-256 recorded. The default
+   * is the largest event metering accepts (USAGE_EVENT_LIMITS.maxBytes): every letter that a
+   * replay could ever turn into usage is kept whole, and a flood of oversized messages costs
+   * the DLQ and the table no more than that each.
    */
   @IsInt()
   @Min(1024)
   @Max(DEFAULT_MAX_CHUNK_BYTES)
-  DEAD_LETTER_MAX_VALUE_BYTES: number = 256 * 1024;
+  DEAD_LETTER_MAX_VALUE_BYTES: number = USAGE_EVENT_LIMITS.maxBytes;
 
   /** Most bytes of one DLQ message, headers included: under the topic's max.message.bytes. */
   @IsInt()
