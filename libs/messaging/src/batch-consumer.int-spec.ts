@@ -4,6 +4,7 @@ import { BatchConsumer, InboundMessage } from './batch-consumer';
 import { transactionalIdOf } from './partition-transactions';
 import { createKafka, ensureTopics } from './kafka';
 import { MessageProducer } from './producer';
+import { Client } from 'pg';
 
 describe('BatchConsumer (real Kafka)', () => {
   const kafka = createKafka('itest', testConfig().kafkaBrokers);
@@ -107,6 +108,74 @@ describe('BatchConsumer (real Kafka)', () => {
     const [offsets] = await check.fetchOffsets({ groupId: txGroup, topics: [topic] });
     await check.disconnect();
     expect(offsets.partitions[0].offset).toBe(end.high);
+  });
+
+  it('redelivers a batch whose Kafka commit failed after its database commit; keyed writes apply it once', async () => {
+    // The failure "one outcome per batch" is about: the handler's Postgres transaction has
+    // committed, then the Kafka transaction (its output and the offset) fails. Here it fails
+    // for real: the first attempt returns a message larger than the send limit, refused
+    // inside the transaction, which is aborted.
+    const outTopic = `itest.batch-out2.${randomUUID()}`;
+    const group = `itest-between-${randomUUID()}`;
+    const table = `itest_applied_${randomUUID().replace(/-/g, '')}`;
+    await ensureTopics(kafka, [{ name: outTopic, partitions: 1 }]);
+    const db = new Client({ connectionString: testConfig().databaseUrl });
+    await db.connect();
+    await db.query(`CREATE TABLE "${table}" ("offset" bigint PRIMARY KEY, "value" text)`);
+    await producer.sendBatch(
+      Array.from({ length: 5 }, (_, i) => ({ topic, key: 'k', value: `between-${i}` })),
+    );
+    const admin = kafka.admin();
+    await admin.connect();
+    const [end] = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({
+      groupId: group,
+      topic,
+      partitions: [{ partition: 0, offset: String(Number(end.high) - 5) }],
+    });
+    await admin.disconnect();
+
+    let attempts = 0;
+    let applied = 0;
+    const consumer = new BatchConsumer(kafka, {
+      groupId: group,
+      topic,
+      transactionalIdPrefix: `itest-between-${randomUUID()}`,
+      maxChunkBytes: 1024,
+    });
+    await consumer.start(async (messages) => {
+      attempts += 1;
+      const { rowCount } = await db.query(
+        `INSERT INTO "${table}" SELECT * FROM unnest($1::bigint[], $2::text[]) ON CONFLICT DO NOTHING`,
+        [messages.map((m) => m.offset), messages.map((m) => String(m.value))],
+      );
+      applied += rowCount ?? 0;
+      return messages.map((m) => ({
+        topic: outTopic,
+        key: null,
+        value: attempts === 1 ? 'x'.repeat(4096) : `out-${m.value}`,
+      }));
+    });
+    const outputs: string[] = [];
+    const reader = kafka.consumer({ groupId: `itest-reader-${randomUUID()}` });
+    await reader.connect();
+    await reader.subscribe({ topic: outTopic, fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ message }) => void outputs.push(String(message.value)),
+    });
+    try {
+      await waitFor(() => outputs.length >= 5);
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      await reader.disconnect();
+      await consumer.stop();
+    }
+    const [{ n }] = (await db.query(`SELECT count(*)::int AS n FROM "${table}"`)).rows;
+    await db.query(`DROP TABLE "${table}"`);
+    await db.end();
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    expect({ applied, rows: n }).toEqual({ applied: 5, rows: 5 });
+    expect(outputs).toEqual(Array.from({ length: 5 }, (_, i) => `out-between-${i}`));
   });
 
   it('keeps consuming after a handler error kafkajs treats as fatal (a TypeError)', async () => {
