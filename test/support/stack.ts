@@ -1,7 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKafka } from '../../libs/messaging/src/kafka';
+import { createKafka, startGroupAtEnd } from '../../libs/messaging/src/kafka';
+import { TOPICS } from '../../libs/contracts/src/topics';
 import { testConfig } from '../../libs/testing/src/test-config';
 import { randomUUID } from 'node:crypto';
 
@@ -19,6 +20,13 @@ export interface StackPorts {
 }
 
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
+
+/**
+ * Consumer groups of this test file's stacks: their own, so that two test runs on one broker
+ * (a developer's and CI's, or parallel runs against separate databases) never share a group,
+ * which would hand one run's events to the other's services. They start at the topics' end.
+ */
+const RUN = randomUUID().slice(0, 8);
 export const STRIPE_WEBHOOK_SECRET = 'whsec_e2e_0123456789abcdef';
 
 /**
@@ -63,13 +71,13 @@ export class Stack {
       ...common,
       HTTP_PORT: String(this.ports.entitlementHttp),
       GRPC_URL: `127.0.0.1:${this.ports.entitlementGrpc}`,
-      USAGE_RECORDED_GROUP_ID: 'paygate-e2e-entitlement',
+      USAGE_RECORDED_GROUP_ID: `paygate-e2e-entitlement-${RUN}`,
       STRIPE_WEBHOOK_SECRET,
     };
     env.metering = {
       ...common,
       HTTP_PORT: String(this.ports.metering),
-      USAGE_GROUP_ID: 'paygate-e2e-metering',
+      USAGE_GROUP_ID: `paygate-e2e-metering-${RUN}`,
     };
     env.gateway = {
       ...common,
@@ -78,6 +86,14 @@ export class Stack {
       ROUTES_FILE: routesFile,
       USAGE_EVENT_SOURCE: 'paygate-gateway-e2e',
     };
+    const kafka = createKafka('e2e-stack', config.kafkaBrokers);
+    // A group that still has members (a stack started again after a kill) keeps its offsets.
+    await startGroupAtEnd(
+      kafka,
+      env.entitlement.USAGE_RECORDED_GROUP_ID,
+      TOPICS.usageRecorded,
+    ).catch(() => undefined);
+    await startGroupAtEnd(kafka, env.metering.USAGE_GROUP_ID, TOPICS.usage).catch(() => undefined);
     for (const service of services) {
       this.envs.set(service, { ...env[service], ...extraEnv });
       this.spawn(service, `dist/apps/${service}/src/main.js`, this.envs.get(service)!);
