@@ -43,6 +43,8 @@ describe('metering API (e2e)', () => {
       USAGE_TOPIC: topic,
       USAGE_GROUP_ID: `e2e-api-${run}`,
       SERVICE_TOKENS: SERVICE_TOKEN,
+      // The replay case below needs unmetered events dead-lettered (the default skips them).
+      UNKNOWN_METER_POLICY: 'dead-letter',
     });
     base = stack.url('metering');
   });
