@@ -3,24 +3,13 @@ import { MessageProducer, OutboundMessage, createKafka, ensureTopics } from '@pa
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { UsageLoad, prng, usageLoad } from '../bench/load/usage-events';
 import { testConfig } from '../libs/testing/src/test-config';
+import { query } from './support/database';
 import { Stack, eventually } from './support/stack';
 
 const root = join(__dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** One query on a fresh connection: this suite restarts Postgres under its own feet. */
-async function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: testConfig().databaseUrl });
-  await client.connect();
-  try {
-    return (await client.query(sql, params)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
 
 /** Publishes in chunks, re-sending a chunk until the broker takes it (it may be restarting). */
 async function publish(messages: OutboundMessage[]): Promise<void> {

@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer } from '../scripts/seed-demo';
 import { testConfig } from '../libs/testing/src/test-config';
+import { query } from './support/database';
 import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
 
 // JSON bodies are read field by field, so they are left untyped here.
@@ -15,16 +16,6 @@ type Json = any;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const brokers = testConfig().kafkaBrokers;
-
-async function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: testConfig().databaseUrl });
-  await client.connect();
-  try {
-    return (await client.query(sql, params)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
 
 /** Messages on `topic` the group has not committed past: the consumer group's lag. */
 async function groupLag(groupId: string, topic: string): Promise<number> {

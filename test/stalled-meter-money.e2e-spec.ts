@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer } from '../scripts/seed-demo';
-import { testConfig } from '../libs/testing/src/test-config';
+import { query } from './support/database';
 import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
 
 // JSON bodies are read field by field, so they are left untyped here.
@@ -13,16 +12,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MAX = Number.MAX_SAFE_INTEGER;
 const SERVICE_TOKEN = 'e2e-money-service-token-0123456789';
 const LEASE_TTL_SECONDS = 5;
-
-async function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: testConfig().databaseUrl });
-  await client.connect();
-  try {
-    return (await client.query(sql, params)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * Money is exact whatever metering does: a served request is charged exactly once even when

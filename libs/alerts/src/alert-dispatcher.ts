@@ -10,24 +10,6 @@ export interface AlertTarget {
   secret: string;
 }
 
-/** The deliveries table of a service's schema (each service owns its own). */
-export function webhookDeliveriesTableSql(schema: string): string[] {
-  return [
-    `CREATE TABLE "${schema}"."webhook_deliveries" (
-      "id" uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-      "type" text NOT NULL,
-      "payload" jsonb NOT NULL,
-      "attempts" int NOT NULL DEFAULT 0,
-      "next_attempt_at" timestamptz NOT NULL DEFAULT now(),
-      "delivered_at" timestamptz,
-      "last_error" text,
-      "created_at" timestamptz NOT NULL DEFAULT now()
-    )`,
-    `CREATE INDEX "webhook_deliveries_due" ON "${schema}"."webhook_deliveries" ("next_attempt_at")
-      WHERE "delivered_at" IS NULL`,
-  ];
-}
-
 /** Queues alerts for delivery, in the caller's transaction when it passes one. */
 export async function queueAlerts(
   manager: EntityManager | DataSource,
@@ -62,7 +44,8 @@ export function signAlert(secret: string, body: string, timestamp: number): stri
 }
 
 /**
- * Delivers queued alerts with at-least-once semantics: a delivery is marked done only after a
+ * Delivers queued alerts (rows of the service's `<schema>.webhook_deliveries`, whose migration
+ * each service keeps) with at-least-once semantics: a delivery is marked done only after a
  * 2xx; failures retry with exponential backoff (1 s, 2 s, 4 s ... capped at 1 h) up to
  * MAX_ATTEMPTS. Receivers dedupe on the Paygate-Event-Id header. Each service runs its own
  * over the deliveries table of its own schema.

@@ -1,9 +1,4 @@
-export {
-  AlertDispatcher,
-  queueAlerts,
-  signAlert,
-  webhookDeliveriesTableSql,
-} from './alert-dispatcher';
+export { AlertDispatcher, queueAlerts, signAlert } from './alert-dispatcher';
 export type { AlertTarget } from './alert-dispatcher';
 export { ConsumerStallAlerts } from './consumer-stall-alerts';
 export type { ConsumerAlert, StalledConsumer } from './consumer-stall-alerts';

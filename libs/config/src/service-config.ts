@@ -1,5 +1,16 @@
 import { Transform } from 'class-transformer';
-import { ArrayNotEmpty, IsIn, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
+import {
+  ArrayNotEmpty,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Max,
+  Min,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
 import { csv } from './load-config';
 
 // Explicit property types: decorator metadata needs them to convert env strings.
@@ -40,4 +51,18 @@ export class DatabaseServiceConfig extends ServiceConfig {
   @IsString()
   @MinLength(16)
   ADMIN_TOKEN!: string;
+
+  /**
+   * Operator URL that receives the service's signed alerts (entitlement: usage thresholds and
+   * low balances; both: a stalled consumer); unset disables alerts.
+   */
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  ALERT_WEBHOOK_URL?: string;
+
+  /** HMAC key of the Paygate-Signature header; required with ALERT_WEBHOOK_URL. */
+  @ValidateIf((c: DatabaseServiceConfig) => c.ALERT_WEBHOOK_URL !== undefined)
+  @IsString()
+  @MinLength(16)
+  ALERT_WEBHOOK_SECRET?: string;
 }

@@ -16,6 +16,42 @@ describe('BatchConsumer (real Kafka)', () => {
     await ensureTopics(kafka, [{ name: topic, partitions: 1 }]);
     await producer.connect();
   });
+  /**
+   * Reads `outTopic` from the beginning until `count` messages arrived (and a second more, so a
+   * repeat would show), then stops the reader and `consumer`; the values read.
+   */
+  async function outputsOf(outTopic: string, count: number, consumer: BatchConsumer) {
+    const outputs: string[] = [];
+    const reader = kafka.consumer({ groupId: `itest-reader-${randomUUID()}` });
+    await reader.connect();
+    await reader.subscribe({ topic: outTopic, fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ message }) => void outputs.push(String(message.value)),
+    });
+    try {
+      await waitFor(() => outputs.length >= count);
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      await reader.disconnect();
+      await consumer.stop();
+    }
+    return outputs;
+  }
+
+  /** Points a new group at the last `back` messages of the topic (it holds other tests' too). */
+  async function startGroupAt(group: string, back: number): Promise<string> {
+    const admin = kafka.admin();
+    await admin.connect();
+    const [end] = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({
+      groupId: group,
+      topic,
+      partitions: [{ partition: 0, offset: String(Number(end.high) - back) }],
+    });
+    await admin.disconnect();
+    return end.high;
+  }
+
   afterAll(async () => {
     await producer.disconnect();
     const admin = kafka.admin();
@@ -67,15 +103,7 @@ describe('BatchConsumer (real Kafka)', () => {
     await ensureTopics(kafka, [{ name: outTopic, partitions: 1 }]);
     await producer.sendBatch([{ topic, key: 'k', value: 'tx-1' }]);
     // Only the message just sent: the topic holds the first test's too.
-    const admin = kafka.admin();
-    await admin.connect();
-    const [end] = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({
-      groupId: txGroup,
-      topic,
-      partitions: [{ partition: 0, offset: String(Number(end.high) - 1) }],
-    });
-    await admin.disconnect();
+    const high = await startGroupAt(txGroup, 1);
 
     let attempts = 0;
     const consumer = new BatchConsumer(kafka, {
@@ -87,27 +115,14 @@ describe('BatchConsumer (real Kafka)', () => {
       attempts += 1;
       return messages.map((m) => ({ topic: outTopic, key: null, value: `out-${m.value}` }));
     });
-    const outputs: string[] = [];
-    const reader = kafka.consumer({ groupId: `itest-reader-${randomUUID()}` });
-    await reader.connect();
-    await reader.subscribe({ topic: outTopic, fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ message }) => void outputs.push(String(message.value)),
-    });
-    try {
-      await waitFor(() => outputs.length >= 1);
-      await new Promise((r) => setTimeout(r, 1000));
-    } finally {
-      await reader.disconnect();
-      await consumer.stop();
-    }
+    const outputs = await outputsOf(outTopic, 1, consumer);
     expect(attempts).toBe(1);
     expect(outputs).toEqual(['out-tx-1']);
     const check = kafka.admin();
     await check.connect();
     const [offsets] = await check.fetchOffsets({ groupId: txGroup, topics: [topic] });
     await check.disconnect();
-    expect(offsets.partitions[0].offset).toBe(end.high);
+    expect(offsets.partitions[0].offset).toBe(high);
   });
 
   it('redelivers a batch whose Kafka commit failed after its database commit; keyed writes apply it once', async () => {
@@ -125,15 +140,7 @@ describe('BatchConsumer (real Kafka)', () => {
     await producer.sendBatch(
       Array.from({ length: 5 }, (_, i) => ({ topic, key: 'k', value: `between-${i}` })),
     );
-    const admin = kafka.admin();
-    await admin.connect();
-    const [end] = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({
-      groupId: group,
-      topic,
-      partitions: [{ partition: 0, offset: String(Number(end.high) - 5) }],
-    });
-    await admin.disconnect();
+    await startGroupAt(group, 5);
 
     let attempts = 0;
     let applied = 0;
@@ -156,20 +163,7 @@ describe('BatchConsumer (real Kafka)', () => {
         value: attempts === 1 ? 'x'.repeat(4096) : `out-${m.value}`,
       }));
     });
-    const outputs: string[] = [];
-    const reader = kafka.consumer({ groupId: `itest-reader-${randomUUID()}` });
-    await reader.connect();
-    await reader.subscribe({ topic: outTopic, fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ message }) => void outputs.push(String(message.value)),
-    });
-    try {
-      await waitFor(() => outputs.length >= 5);
-      await new Promise((r) => setTimeout(r, 1000));
-    } finally {
-      await reader.disconnect();
-      await consumer.stop();
-    }
+    const outputs = await outputsOf(outTopic, 5, consumer);
     const [{ n }] = (await db.query(`SELECT count(*)::int AS n FROM "${table}"`)).rows;
     await db.query(`DROP TABLE "${table}"`);
     await db.end();
@@ -183,15 +177,7 @@ describe('BatchConsumer (real Kafka)', () => {
     // error of that class, must not leave the instance running but consuming nothing.
     const bugGroup = `itest-bug-${randomUUID()}`;
     await producer.sendBatch([{ topic, key: 'k', value: 'after-bug' }]);
-    const admin = kafka.admin();
-    await admin.connect();
-    const [end] = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({
-      groupId: bugGroup,
-      topic,
-      partitions: [{ partition: 0, offset: String(Number(end.high) - 1) }],
-    });
-    await admin.disconnect();
+    await startGroupAt(bugGroup, 1);
     let calls = 0;
     const seen: string[] = [];
     const consumer = new BatchConsumer(kafka, { groupId: bugGroup, topic });

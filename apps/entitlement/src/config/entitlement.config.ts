@@ -6,7 +6,6 @@ import {
   IsObject,
   IsOptional,
   IsString,
-  IsUrl,
   Max,
   Min,
   MinLength,
@@ -93,17 +92,6 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   @IsString()
   @MinLength(8)
   STRIPE_SECRET_KEY?: string;
-
-  /** Operator URL that receives signed threshold alerts; unset disables alerts. */
-  @IsOptional()
-  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
-  ALERT_WEBHOOK_URL?: string;
-
-  /** HMAC key of the Paygate-Signature header; required with ALERT_WEBHOOK_URL. */
-  @ValidateIf((c: EntitlementConfig) => c.ALERT_WEBHOOK_URL !== undefined)
-  @IsString()
-  @MinLength(16)
-  ALERT_WEBHOOK_SECRET?: string;
 
   /** Shares of a feature's included units that raise a usage.threshold alert. */
   @Transform(({ value }) => csv(value).map(Number))

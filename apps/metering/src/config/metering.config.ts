@@ -1,17 +1,7 @@
 import { TOPICS, USAGE_EVENT_LIMITS } from '@paygate/contracts';
 import { DatabaseServiceConfig, csv } from '@paygate/config';
 import { Transform } from 'class-transformer';
-import {
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUrl,
-  Max,
-  Min,
-  MinLength,
-  ValidateIf,
-} from 'class-validator';
+import { IsIn, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
 import { DEFAULT_MAX_CHUNK_BYTES } from '@paygate/messaging';
 import {
   UNKNOWN_METER_POLICIES,
@@ -120,17 +110,6 @@ export class MeteringConfig extends DatabaseServiceConfig {
   @Min(0)
   @Max(5_000)
   FETCH_MAX_WAIT_MS: number = 100;
-
-  /** Where operational alerts (a stalled usage consumer) are POSTed, signed; unset: none. */
-  @IsOptional()
-  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
-  ALERT_WEBHOOK_URL?: string;
-
-  /** HMAC key of the Paygate-Signature header; required with ALERT_WEBHOOK_URL. */
-  @ValidateIf((c: MeteringConfig) => c.ALERT_WEBHOOK_URL !== undefined)
-  @IsString()
-  @MinLength(16)
-  ALERT_WEBHOOK_SECRET?: string;
 
   /** Bearer tokens of services allowed to POST /events; empty disables HTTP ingestion. */
   @Transform(({ value }) => csv(value))
