@@ -17,6 +17,7 @@ import { SubscriptionIncomplete1764300000001 } from './migrations/1764300000001-
 import { CustomerBlocked1764300000002 } from './migrations/1764300000002-customer-blocked';
 import { StripeCustomer1764300000003 } from './migrations/1764300000003-stripe-customer';
 import { LeaseClosedByGateway1764400000000 } from './migrations/1764400000000-lease-closed-by-gateway';
+import { OutboxParking1764400000001 } from './migrations/1764400000001-outbox-parking';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -40,6 +41,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       CustomerBlocked1764300000002,
       StripeCustomer1764300000003,
       LeaseClosedByGateway1764400000000,
+      OutboxParking1764400000001,
     ],
   });
 }

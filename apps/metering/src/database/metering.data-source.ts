@@ -7,6 +7,7 @@ import { UnknownCustomers1764200000002 } from './migrations/1764200000002-unknow
 import { UnmatchedAndCutLetters1764300000001 } from './migrations/1764300000001-unmatched-and-cut-letters';
 import { WebhookDeliveries1764300000002 } from './migrations/1764300000002-webhook-deliveries';
 import { RollupSumsNumeric1764400000001 } from './migrations/1764400000001-rollup-sums-numeric';
+import { OutboxParking1764400000002 } from './migrations/1764400000002-outbox-parking';
 
 export const METERING_SCHEMA = 'metering';
 
@@ -26,6 +27,7 @@ export function meteringDataSource(url: string, poolSize?: number): DataSource {
       UnmatchedAndCutLetters1764300000001,
       WebhookDeliveries1764300000002,
       RollupSumsNumeric1764400000001,
+      OutboxParking1764400000002,
     ],
   });
 }
