@@ -2,13 +2,11 @@ import 'reflect-metadata';
 import fastifyStatic from '@fastify/static';
 import { resolve } from 'node:path';
 import { loadConfig } from '@paygate/config';
-import { createHttpApp, run } from '@paygate/http';
+import { SUPPORTED_METHODS, createHttpApp, run } from '@paygate/http';
 import { GatewayConfig } from './config/gateway.config';
 import { GatewayModule } from './gateway.module';
 import { registerAccessLog } from './proxy/access-log';
 import { ProxyHandler } from './proxy/proxy.handler';
-
-const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig(GatewayConfig);
@@ -27,10 +25,11 @@ async function bootstrap(): Promise<void> {
     });
   }
   const proxy = app.get(ProxyHandler);
-  // Every path that is not one of the gateway's own endpoints (/health, /ready, /metrics) is
-  // proxied; static routes win over this wildcard in Fastify's router.
+  // Every path that is not one of the gateway's own endpoints (/health, /ready; /metrics is on
+  // the admin listener) is proxied; static routes win over this wildcard in Fastify's router.
   fastify.route({
-    method: [...PROXIED_METHODS],
+    // Every method paygate implements; any other is a 501 before routing (http-edge.ts).
+    method: [...SUPPORTED_METHODS],
     url: '/*',
     // Returning the reply tells Fastify the answer is sent later (by the proxy), not now.
     handler: async (request, reply) => {

@@ -9,7 +9,17 @@ export const ADMIN_TOKEN = Symbol('ADMIN_TOKEN');
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**
- * Accepts "Authorization: Bearer <token>" for any of a set of tokens. Both sides are hashed
+ * The credentials of "Authorization: Bearer <token>". The scheme name is case-insensitive
+ * (RFC 9110 §11.1: "bearer" and "BEARER" too, as the gateway reads API keys), followed by one
+ * or more spaces; surrounding whitespace is not part of the token.
+ */
+export function bearerToken(header: string | string[] | undefined): string {
+  if (typeof header !== 'string') return '';
+  return /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)?.[1] ?? '';
+}
+
+/**
+ * Accepts "Authorization: Bearer <token>" (any case of "Bearer") for any of a set of tokens. Both sides are hashed
  * first so each comparison is constant-time whatever the lengths.
  */
 export class BearerTokens {
@@ -24,8 +34,7 @@ export class BearerTokens {
 
   /** Throws a 401 problem unless the request carries one of the tokens. */
   check(request: FastifyRequest, what: string): void {
-    const header = request.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+    const token = bearerToken(request.headers.authorization);
     if (token) {
       const actual = digest(token);
       // Every token is compared, so timing tells nothing about which one nearly matched.

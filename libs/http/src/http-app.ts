@@ -1,3 +1,4 @@
+import { Logger as NestLogger } from '@nestjs/common';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -5,12 +6,17 @@ import { REQUEST_ID_HEADER, httpRequestDuration, requestIdFor } from '@paygate/o
 import {
   ProblemDetailsFilter,
   problemValidationPipe,
+  sendProblem,
   setProblemStatuses,
 } from '@paygate/problem-details';
 import { Logger } from 'nestjs-pino';
+import { registerBodyParsers } from './body-parsers';
+import { edgeProblem, onClientError, onConnect, onFrameworkError } from './http-edge';
+import { INPUT_LIMITS } from './input-limits';
+import { NullFieldsPipe } from './null-fields.pipe';
 
 export interface HttpAppOptions {
-  /** Largest accepted request body in bytes; larger bodies get a 413 problem. */
+  /** Largest accepted request body in bytes (default INPUT_LIMITS.bodyBytes); larger: 413. */
   bodyLimit?: number;
   /**
    * Leave request bodies unparsed: every content type arrives as the raw stream, so a proxy
@@ -23,6 +29,11 @@ export interface HttpAppOptions {
   jsonContentTypes?: string[];
   /** PROBLEM_STATUSES of the service's config (see setProblemStatuses). */
   problemStatuses?: string;
+  /**
+   * Path prefixes whose endpoints take HTML form posts (application/x-www-form-urlencoded);
+   * elsewhere a form body is a 415. Default: the billing page's `/billing/`.
+   */
+  formPathPrefixes?: string[];
 }
 
 /**
@@ -36,25 +47,35 @@ export async function createHttpApp(
 ): Promise<NestFastifyApplication> {
   setProblemStatuses(options.problemStatuses ?? '');
   const adapter = new FastifyAdapter({
-    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    bodyLimit: options.bodyLimit ?? INPUT_LIMITS.bodyBytes,
     genReqId: requestIdFor,
     // Behind a load balancer the caller's address is in X-Forwarded-For.
     trustProxy: true,
+    // Node's parser refuses larger request lines and headers (431, or 414: see http-edge.ts).
+    http: { maxHeaderSize: INPUT_LIMITS.headerBytes },
+    // Requests Node's parser refuses, and the router's errors, are problems too.
+    clientErrorHandler: onClientError,
+    frameworkErrors: onFrameworkError,
+    // A path parameter is bounded by the URL limit alone, not Fastify's default 100 characters.
+    routerOptions: { maxParamLength: INPUT_LIMITS.urlLength },
   });
   const fastify = adapter.getInstance();
+  fastify.server.on('connect', onConnect);
   if (options.rawBodies) {
     fastify.removeAllContentTypeParsers();
     fastify.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-  }
-  if (options.jsonContentTypes?.length) {
-    fastify.addContentTypeParser(
-      options.jsonContentTypes,
-      { parseAs: 'string' },
-      fastify.getDefaultJsonParser('error', 'error'),
-    );
+  } else {
+    registerBodyParsers(fastify, {
+      rawBody: options.rawBody ?? false,
+      jsonContentTypes: options.jsonContentTypes ?? [],
+      formPathPrefixes: options.formPathPrefixes ?? ['/billing/'],
+    });
   }
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
+    const problem = edgeProblem(fastify, request);
+    // Answered here: the request goes no further (done is not called).
+    if (problem) return sendProblem(reply, request, problem);
     done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {
@@ -70,15 +91,29 @@ export async function createHttpApp(
   });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     bufferLogs: true,
-    bodyParser: !options.rawBodies,
-    rawBody: options.rawBody ?? false,
+    // The parsers are registerBodyParsers' (or the raw stream's), not Nest's defaults.
+    bodyParser: false,
   });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ProblemDetailsFilter());
-  app.useGlobalPipes(problemValidationPipe());
-  app.enableShutdownHooks();
+  app.useGlobalPipes(new NullFieldsPipe(), problemValidationPipe());
+  // Closed by run() on SIGTERM/SIGINT (not enableShutdownHooks: see run()).
+  openApps.add(app);
+  fastify.addHook('onClose', (_instance, done) => {
+    openApps.delete(app);
+    done();
+  });
   return app;
 }
+
+/** The apps createHttpApp made in this process that are not closed yet. */
+const openApps = new Set<INestApplication>();
+
+/**
+ * How long a signalled process may take to close before it exits anyway: under the 10 s a
+ * container gets between SIGTERM and SIGKILL (`docker stop`, `docker compose down`).
+ */
+export const SHUTDOWN_DEADLINE_MS = 5_000;
 
 export async function listen(
   app: INestApplication,
@@ -88,10 +123,51 @@ export async function listen(
   await app.listen(port, host);
 }
 
-/** Starts an app's bootstrap and exits non-zero with the reason when it fails. */
+/**
+ * Starts an app's bootstrap and exits non-zero with the reason when it fails. On SIGTERM or
+ * SIGINT it closes the process's apps (Nest's close: the listener stops accepting, in-flight
+ * requests finish, then the shutdown hooks flush producers, commit offsets and give leases
+ * back) and exits 0; a process that has not closed after SHUTDOWN_DEADLINE_MS exits 1 with a
+ * log line. The exit is explicit because what is left (idle Postgres pool clients, a signal
+ * re-raised at PID 1 of a container, which the kernel ignores) would keep the process alive
+ * until it is killed.
+ */
 export function run(bootstrap: () => Promise<unknown>): void {
-  bootstrap().catch((err: unknown) => {
+  const started = bootstrap().catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);
   });
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    const logger = new NestLogger('Shutdown');
+    if (stopping) {
+      logger.warn({ signal }, 'second signal while shutting down; exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    const since = Date.now();
+    logger.log({ signal }, 'shutting down: no new requests, in-flight ones finish');
+    setTimeout(() => {
+      logger.error(
+        { signal, deadlineMs: SHUTDOWN_DEADLINE_MS },
+        'shutdown did not finish in time; exiting anyway',
+      );
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    // A signal during start-up closes the apps once they are up (or the deadline exits).
+    void started
+      .then(() => Promise.all([...openApps].map((app) => app.close())))
+      .then(
+        () => {
+          logger.log({ signal, ms: Date.now() - since }, 'shut down');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err: (err as Error)?.message ?? err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }

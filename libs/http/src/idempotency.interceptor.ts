@@ -18,6 +18,21 @@ export interface IdempotencyStore {
 }
 
 export const IDEMPOTENCY_STORE = Symbol('IDEMPOTENCY_STORE');
+
+/**
+ * A response holding a one-time secret (a new API key) says what a replay of it answers
+ * instead; the interceptor stores that and never the secret (see CreatedApiKey).
+ */
+export interface ReplaysWithoutSecret {
+  idempotentReplay(): unknown;
+}
+
+/** What is kept for a replay of this response body. */
+export function replayBody(body: unknown): unknown {
+  const replay = (body as Partial<ReplaysWithoutSecret> | null)?.idempotentReplay;
+  return typeof replay === 'function' ? replay.call(body) : (body ?? null);
+}
+
 const KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -26,7 +41,8 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * response is kept; a retry with the same key and the same request gets that response again
  * (`Idempotent-Replayed: true`) without running twice; the same key with another request, or
  * while the first is still running, is a 409. A request that failed keeps nothing, so it can
- * be retried with its key.
+ * be retried with its key. One-time secrets are not kept: a body with idempotentReplay() is
+ * stored (and replayed) as what that returns.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
@@ -69,7 +85,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
           case 'new':
             return next.handle().pipe(
               mergeMap(async (body: unknown) => {
-                await this.store.complete(key, reply.statusCode, body ?? null);
+                await this.store.complete(key, reply.statusCode, replayBody(body));
                 return body;
               }),
               catchError(async (err: unknown) => {

@@ -6,3 +6,7 @@ export type { IdempotencyStore, IdempotencyClaim } from './idempotency.intercept
 export { serveOpenApi } from './openapi';
 export type { OpenApiOptions } from './openapi';
 export { PageQueryDto } from './page-query.dto';
+export { INPUT_LIMITS, SUPPORTED_METHODS } from './input-limits';
+export { checkParsedInput } from './body-parsers';
+export { NullFieldsPipe } from './null-fields.pipe';
+export { clientErrorProblem, rawProblemResponse } from './http-edge';

@@ -25,6 +25,10 @@ const STATUS_TO_CODE: Record<number, ProblemCode> = {
   [HttpStatus.FORBIDDEN]: 'forbidden',
   [HttpStatus.NOT_FOUND]: 'not-found',
   [HttpStatus.METHOD_NOT_ALLOWED]: 'method-not-allowed',
+  [HttpStatus.REQUEST_TIMEOUT]: 'request-timeout',
+  [HttpStatus.URI_TOO_LONG]: 'uri-too-long',
+  [HttpStatus.NOT_IMPLEMENTED]: 'not-implemented',
+  431: 'request-header-fields-too-large',
   [HttpStatus.CONFLICT]: 'conflict',
   [HttpStatus.PAYLOAD_TOO_LARGE]: 'payload-too-large',
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'unsupported-media-type',
@@ -45,7 +49,7 @@ export function toProblemInput(exception: unknown): ProblemInput | undefined {
   }
   const status = statusOf(exception);
   if (status === undefined) return undefined;
-  const code = STATUS_TO_CODE[status] ?? 'validation-failed';
+  const code = STATUS_TO_CODE[status] ?? 'bad-request';
   // Client errors from the framework (bad JSON, unknown route) say what went wrong; that text
   // comes from the framework, not from our internals, so it is safe to show.
   const message =

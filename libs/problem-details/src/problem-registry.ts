@@ -120,6 +120,31 @@ export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
     title: 'Method not allowed',
     detail: 'This endpoint does not support the request method.',
   },
+  'bad-request': {
+    status: 400,
+    title: 'Bad request',
+    detail: 'The request is malformed and cannot be processed.',
+  },
+  'request-timeout': {
+    status: 408,
+    title: 'Request timeout',
+    detail: 'The request was not received in time.',
+  },
+  'uri-too-long': {
+    status: 414,
+    title: 'URI too long',
+    detail: 'The request URI is longer than allowed.',
+  },
+  'request-header-fields-too-large': {
+    status: 431,
+    title: 'Request header fields too large',
+    detail: 'The request headers are larger than allowed.',
+  },
+  'not-implemented': {
+    status: 501,
+    title: 'Not implemented',
+    detail: 'The request method is not supported by this server.',
+  },
   'entitlement-unavailable': {
     status: 503,
     title: 'Entitlement service unavailable',

@@ -5,9 +5,9 @@ import {
   PROBLEM_TYPE_BASE,
   ProblemDetailVariant,
   problemStatus,
-  renderDetail,
   upperSnake,
 } from './problem-registry';
+import { PROBLEM_DETAIL_FALLBACKS, renderFilledDetail } from './detail-fallbacks';
 import {
   PROBLEM_DETAIL_VARIANT_TRANSLATIONS,
   PROBLEM_TRANSLATIONS,
@@ -72,7 +72,15 @@ export function buildProblem(
     type: `${PROBLEM_TYPE_BASE}${input.code}`,
     title: definition.title,
     status: problemStatus(input.code),
-    detail: input.detail ?? renderDetail(template, extensions),
+    // Members the template names but the problem lacks: a fallback that needs fewer of them.
+    detail:
+      input.detail ??
+      renderFilledDetail(
+        input.variant
+          ? [template]
+          : [template, ...(PROBLEM_DETAIL_FALLBACKS[language][input.code] ?? [])],
+        extensions,
+      ),
     instance: context.instance,
     code: upperSnake(input.code),
     requestId: context.requestId,

@@ -80,6 +80,26 @@ const de: Catalogue = {
     title: 'Methode nicht erlaubt',
     detail: 'Dieser Endpunkt unterstützt die Anfragemethode nicht.',
   },
+  'bad-request': {
+    title: 'Fehlerhafte Anfrage',
+    detail: 'Die Anfrage ist fehlerhaft und kann nicht verarbeitet werden.',
+  },
+  'request-timeout': {
+    title: 'Zeitüberschreitung der Anfrage',
+    detail: 'Die Anfrage ist nicht rechtzeitig eingegangen.',
+  },
+  'uri-too-long': {
+    title: 'URI zu lang',
+    detail: 'Die Anfrage-URI ist länger als erlaubt.',
+  },
+  'request-header-fields-too-large': {
+    title: 'Header-Felder zu groß',
+    detail: 'Die Header der Anfrage sind größer als erlaubt.',
+  },
+  'not-implemented': {
+    title: 'Nicht implementiert',
+    detail: 'Die Anfragemethode wird von diesem Server nicht unterstützt.',
+  },
   'entitlement-unavailable': {
     title: 'Berechtigungsdienst nicht erreichbar',
     detail: 'Der Zugriff konnte gerade nicht geprüft werden. Versuchen Sie es gleich noch einmal.',
@@ -162,6 +182,26 @@ const fr: Catalogue = {
   'method-not-allowed': {
     title: 'Méthode non autorisée',
     detail: 'Ce point d’accès ne prend pas en charge la méthode de la requête.',
+  },
+  'bad-request': {
+    title: 'Requête incorrecte',
+    detail: 'La requête est mal formée et ne peut pas être traitée.',
+  },
+  'request-timeout': {
+    title: 'Délai de requête dépassé',
+    detail: 'La requête n’a pas été reçue à temps.',
+  },
+  'uri-too-long': {
+    title: 'URI trop longue',
+    detail: 'L’URI de la requête est plus longue que permis.',
+  },
+  'request-header-fields-too-large': {
+    title: 'En-têtes trop volumineux',
+    detail: 'Les en-têtes de la requête sont plus volumineux que permis.',
+  },
+  'not-implemented': {
+    title: 'Non implémenté',
+    detail: 'La méthode de la requête n’est pas prise en charge par ce serveur.',
   },
   'entitlement-unavailable': {
     title: 'Service des droits indisponible',
@@ -246,6 +286,26 @@ const es: Catalogue = {
   'method-not-allowed': {
     title: 'Método no permitido',
     detail: 'Este punto de acceso no admite el método de la solicitud.',
+  },
+  'bad-request': {
+    title: 'Solicitud incorrecta',
+    detail: 'La solicitud está mal formada y no se puede procesar.',
+  },
+  'request-timeout': {
+    title: 'Tiempo de solicitud agotado',
+    detail: 'La solicitud no se recibió a tiempo.',
+  },
+  'uri-too-long': {
+    title: 'URI demasiado larga',
+    detail: 'La URI de la solicitud es más larga de lo permitido.',
+  },
+  'request-header-fields-too-large': {
+    title: 'Encabezados demasiado grandes',
+    detail: 'Los encabezados de la solicitud son más grandes de lo permitido.',
+  },
+  'not-implemented': {
+    title: 'No implementado',
+    detail: 'Este servidor no admite el método de la solicitud.',
   },
   'entitlement-unavailable': {
     title: 'Servicio de derechos no disponible',
@@ -333,6 +393,26 @@ const ja: Catalogue = {
   'method-not-allowed': {
     title: '許可されていないメソッド',
     detail: 'このエンドポイントはリクエストメソッドをサポートしていません。',
+  },
+  'bad-request': {
+    title: '不正なリクエスト',
+    detail: 'リクエストの形式が正しくないため処理できません。',
+  },
+  'request-timeout': {
+    title: 'リクエストタイムアウト',
+    detail: 'リクエストが時間内に受信されませんでした。',
+  },
+  'uri-too-long': {
+    title: 'URI が長すぎます',
+    detail: 'リクエスト URI が許可されている長さを超えています。',
+  },
+  'request-header-fields-too-large': {
+    title: 'ヘッダーが大きすぎます',
+    detail: 'リクエストヘッダーが許可されているサイズを超えています。',
+  },
+  'not-implemented': {
+    title: '未実装',
+    detail: 'このサーバーはリクエストメソッドをサポートしていません。',
   },
   'entitlement-unavailable': {
     title: '権利確認サービスを利用できません',

@@ -14,6 +14,7 @@ import { forwardedHeader, withoutHopByHop } from './hop-by-hop';
 import { RateLimitState, rateLimitHeaders } from '../rate-limits/fixed-window-limiter';
 import { RateLimitsService } from '../rate-limits/rate-limits.service';
 import { requestCost } from '../routes/request-cost';
+import { normalizeRequestTarget } from '../routes/request-path';
 import { RouteDefinition } from '../routes/route';
 import { RoutesService } from '../routes/routes.service';
 import { UpstreamForwarder } from './upstream-forwarder';
@@ -96,8 +97,15 @@ export class ProxyHandler {
   ) {}
 
   async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    // Routed and forwarded in one normalized form (no dot segments, `//` or encoded dots).
+    const target = normalizeRequestTarget(request.url);
+    if (!target.ok)
+      return this.refuse(request, reply, 'unmatched', {
+        code: 'bad-request',
+        detail: target.reason,
+      });
     const match = this.routes.match({
-      path: request.url.split('?')[0],
+      path: target.path,
       host: request.headers.host,
       method: request.method,
     });
@@ -183,7 +191,7 @@ export class ProxyHandler {
       this.giveBack(decision.leaseId, cost, 'rate limited');
       return this.refuse(request, reply, route.name, rateLimited(route.feature, rate));
     }
-    this.forward(request, reply, route, decision, rate, cost);
+    this.forward(request, reply, route, decision, rate, cost, target.path + target.query);
   }
 
   private forward(
@@ -193,6 +201,7 @@ export class ProxyHandler {
     decision: CheckResponse,
     rate: RateLimitState | undefined,
     cost: number,
+    url: string,
   ): void {
     const stop = upstreamLatency.startTimer({ route: route.name });
     // A body without Content-Length is measured as it streams through.
@@ -207,7 +216,7 @@ export class ProxyHandler {
     // The answer is written to the raw response as it streams from the upstream; Fastify's
     // onResponse hooks (metrics, access log) still run when it finishes.
     reply.hijack();
-    const target = this.routes.upstreamTarget(route, request.url);
+    const target = this.routes.upstreamTarget(route, url);
     this.forwarder.forward(
       {
         ...target,

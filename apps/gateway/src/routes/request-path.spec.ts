@@ -1,0 +1,53 @@
+import { normalizeRequestTarget } from './request-path';
+
+describe('normalizeRequestTarget', () => {
+  const path = (url: string) => {
+    const target = normalizeRequestTarget(url);
+    return target.ok ? target.path + target.query : `refused: ${target.reason}`;
+  };
+
+  it.each([
+    ['/demo/hello', '/demo/hello'],
+    ['/demo/hello?x=/../y', '/demo/hello?x=/../y'],
+    ['/demo/../admin', '/admin'],
+    ['/demo/./a/../b/', '/demo/b/'],
+    ['/demo/%2e%2e/admin', '/admin'],
+    ['/demo/%2E%2e/admin', '/admin'],
+    ['/demo/.%2e/admin', '/admin'],
+    ['/demo/%2e/x', '/demo/x'],
+    ['/../../etc', '/etc'],
+    ['/demo//x///y', '/demo/x/y'],
+    ['//demo/x', '/demo/x'],
+    ['/demo/..', '/'],
+    ['/demo/x/..', '/demo/'],
+    ['/demo/%61dmin', '/demo/admin'],
+    ['/demo/%7e', '/demo/~'],
+    ['/demo/%e2%82%ac', '/demo/%E2%82%AC'],
+    ['/demo/a%20b?q=%zz', '/demo/a%20b?q=%zz'],
+    ['/demo/...', '/demo/...'],
+    ['/demo/.hidden', '/demo/.hidden'],
+  ])('%s → %s', (url, expected) => {
+    expect(path(url)).toBe(expected);
+  });
+
+  it.each([
+    ['/demo/%2fadmin', 'encoded slash'],
+    ['/demo/%2Fadmin', 'encoded slash'],
+    ['/demo/%5cadmin', 'encoded slash or backslash'],
+    ['/demo/a\\b', 'backslash'],
+    ['/demo/..;/admin', 'dot segment with parameters'],
+    ['/demo/.;x/admin', 'dot segment with parameters'],
+    ['/demo/%zz', 'malformed percent-encoding'],
+    ['/demo/%4', 'malformed percent-encoding'],
+    ['http://host/demo/../admin', 'must start with'],
+    ['*', 'must start with'],
+  ])('refuses %s (%s)', (url, reason) => {
+    expect(path(url)).toMatch(new RegExp(`^refused: .*${reason}`));
+  });
+
+  it('leaves an ordinary path untouched (the same string)', () => {
+    const url = '/demo/a/b.json?x=1';
+    const target = normalizeRequestTarget(url);
+    expect(target).toEqual({ ok: true, path: '/demo/a/b.json', query: '?x=1' });
+  });
+});

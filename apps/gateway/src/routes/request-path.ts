@@ -1,0 +1,59 @@
+export type NormalizedTarget =
+  { ok: true; path: string; query: string } | { ok: false; reason: string };
+
+/** Anything that may need normalizing: a percent sign, a backslash, `//`, `/.` or `/..`. */
+const NEEDS_WORK = /[%\\]|\/\/|\/\.\.?(?:[/;]|$)/;
+
+const UNRESERVED = /[A-Za-z0-9\-._~]/;
+
+/**
+ * The request target as the gateway routes and forwards it, normalized per RFC 3986 §6.2.2:
+ * percent-encoded unreserved characters decoded (`%2e` is a dot, `%41` an A), the other
+ * escapes' hex upper-cased, dot segments removed (§5.2.4) and empty segments (`//`) dropped.
+ * What cannot be normalized without changing its meaning for some upstream is refused:
+ * encoded slashes and backslashes (`%2f`, `%5c`), raw backslashes, `..;`-style segments,
+ * malformed escapes and a target that is not an absolute path. The route is matched on the
+ * result, and the upstream receives exactly that path, so it never sees one that would have
+ * matched a different route.
+ */
+export function normalizeRequestTarget(url: string): NormalizedTarget {
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const query = q < 0 ? '' : url.slice(q);
+  if (!rawPath.startsWith('/')) return { ok: false, reason: 'The path must start with "/".' };
+  if (!NEEDS_WORK.test(rawPath)) return { ok: true, path: rawPath, query };
+  if (rawPath.includes('\\'))
+    return { ok: false, reason: 'The path must not contain a backslash.' };
+  let decoded = '';
+  for (let i = 0; i < rawPath.length; i++) {
+    const char = rawPath[i];
+    if (char !== '%') {
+      decoded += char;
+      continue;
+    }
+    const hex = rawPath.slice(i + 1, i + 3);
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex))
+      return { ok: false, reason: 'The path has a malformed percent-encoding.' };
+    const byte = String.fromCharCode(parseInt(hex, 16));
+    if (byte === '/' || byte === '\\')
+      return { ok: false, reason: 'The path must not contain an encoded slash or backslash.' };
+    decoded += UNRESERVED.test(byte) ? byte : `%${hex.toUpperCase()}`;
+    i += 2;
+  }
+  const segments = decoded.split('/').slice(1);
+  const out: string[] = [];
+  for (const segment of segments) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') {
+      out.pop();
+      continue;
+    }
+    // Some servers read `..;x` as `..` (a path parameter after a dot segment).
+    if (/^\.\.?;/.test(segment))
+      return { ok: false, reason: 'The path has a dot segment with parameters.' };
+    out.push(segment);
+  }
+  const last = segments[segments.length - 1];
+  const trailing = out.length > 0 && (last === '' || last === '.' || last === '..');
+  return { ok: true, path: `/${out.join('/')}${trailing ? '/' : ''}`, query };
+}

@@ -1,0 +1,35 @@
+import { checkParsedInput } from './body-parsers';
+
+describe('checkParsedInput', () => {
+  it('accepts ordinary bodies', () => {
+    expect(checkParsedInput({ name: 'x', features: [{ key: 'a', units: 1 }], n: null })).toEqual(
+      [],
+    );
+  });
+
+  it('names a NUL in a string or a key by its field path', () => {
+    expect(checkParsedInput({ a: [{ b: 'x\u0000' }], ['k\u0000']: 1 })).toEqual([
+      { field: 'k\u0000', messages: ['names must not contain NUL (\\u0000)'] },
+      { field: 'a.0.b', messages: ['must not contain NUL (\\u0000)'] },
+    ]);
+    expect(checkParsedInput('\u0000')).toEqual([
+      { field: 'body', messages: ['must not contain NUL (\\u0000)'] },
+    ]);
+  });
+
+  it('refuses nesting beyond the limit, naming where, without recursion', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const problems = checkParsedInput({ name: deep }, 64);
+    expect(problems).toHaveLength(1);
+    expect(problems[0].field).toBe(['name', ...Array<string>(63).fill('0')].join('.'));
+    expect(problems[0].messages).toEqual(['must not be nested more than 64 levels deep']);
+  });
+
+  it('takes exactly the limit', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 64; i++) deep = { a: deep };
+    expect(checkParsedInput(deep, 64)).toEqual([]);
+    expect(checkParsedInput({ b: deep }, 64)).toHaveLength(1);
+  });
+});

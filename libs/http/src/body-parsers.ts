@@ -1,0 +1,115 @@
+import { FieldProblem, ProblemException } from '@paygate/problem-details';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { parse as parseQueryString } from 'node:querystring';
+import { INPUT_LIMITS } from './input-limits';
+
+/** At most this many failing fields are listed; one is enough to correct the request. */
+const MAX_LISTED = 20;
+
+const fieldPath = (parent: string, key: string | number) =>
+  parent ? `${parent}.${key}` : String(key);
+
+/**
+ * Checks a parsed body without recursion (a body may be nested a million levels): no
+ * object or array deeper than `maxDepth`, no NUL in any string or key (Postgres refuses
+ * NUL in text and jsonb). Returns the failing fields, empty when the body is fine.
+ */
+export function checkParsedInput(
+  value: unknown,
+  maxDepth: number = INPUT_LIMITS.jsonDepth,
+): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: '', depth: 0 }];
+  while (stack.length > 0 && problems.length < MAX_LISTED) {
+    const node = stack.pop()!;
+    if (typeof node.value === 'string') {
+      if (node.value.includes('\u0000'))
+        problems.push({ field: node.path || 'body', messages: ['must not contain NUL (\\u0000)'] });
+      continue;
+    }
+    if (node.value === null || typeof node.value !== 'object') continue;
+    const depth = node.depth + 1;
+    if (depth > maxDepth) {
+      problems.push({
+        field: node.path || 'body',
+        messages: [`must not be nested more than ${maxDepth} levels deep`],
+      });
+      continue;
+    }
+    if (Array.isArray(node.value)) {
+      for (let i = node.value.length - 1; i >= 0; i--)
+        stack.push({ value: node.value[i], path: fieldPath(node.path, i), depth });
+      continue;
+    }
+    const entries = Object.entries(node.value as Record<string, unknown>);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i];
+      const path = fieldPath(node.path, key);
+      if (key.includes('\u0000')) {
+        problems.push({ field: path, messages: ['names must not contain NUL (\\u0000)'] });
+        continue;
+      }
+      stack.push({ value: child, path, depth });
+    }
+  }
+  return problems;
+}
+
+export function inputProblem(errors: FieldProblem[]): ProblemException {
+  return new ProblemException({ code: 'validation-failed', extensions: { errors } });
+}
+
+export interface BodyParserOptions {
+  /** Keep the exact bytes as `request.rawBody` (webhook signatures). */
+  rawBody: boolean;
+  /** Media types parsed as JSON besides application/json. */
+  jsonContentTypes: string[];
+  /** Paths (prefixes) that take HTML form posts; everywhere else a form body is a 415. */
+  formPathPrefixes: string[];
+}
+
+type RawBodyRequest = FastifyRequest & { rawBody?: Buffer };
+
+/**
+ * The only body parsers of a JSON service: JSON (Fastify's own, which refuses prototype
+ * poisoning, plus the depth and NUL checks above) for application/json and the service's
+ * other JSON types, and HTML forms on the paths that serve forms. Fastify's text/plain parser
+ * is removed, so any other content type is a 415 problem.
+ */
+export function registerBodyParsers(fastify: FastifyInstance, options: BodyParserOptions): void {
+  const { bodyLimit } = fastify.initialConfig;
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser(['application/json', 'text/plain']);
+  fastify.addContentTypeParser(
+    ['application/json', ...options.jsonContentTypes],
+    { parseAs: 'buffer', bodyLimit },
+    (request: RawBodyRequest, body, done) => {
+      if (options.rawBody) request.rawBody = body as Buffer;
+      parseJson(request, body as unknown as string, (err, value) => {
+        if (err) return done(err, undefined);
+        const problems = checkParsedInput(value);
+        return problems.length > 0 ? done(inputProblem(problems), undefined) : done(null, value);
+      });
+    },
+  );
+  fastify.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'buffer', bodyLimit },
+    (request: RawBodyRequest, body, done) => {
+      const path = request.url.split('?')[0];
+      if (!options.formPathPrefixes.some((prefix) => path.startsWith(prefix))) {
+        return done(
+          new ProblemException({
+            code: 'unsupported-media-type',
+            detail: 'This endpoint takes application/json.',
+          }),
+          undefined,
+        );
+      }
+      if (options.rawBody) request.rawBody = body as Buffer;
+      const value = { ...parseQueryString((body as Buffer).toString('utf8')) };
+      const problems = checkParsedInput(value);
+      return problems.length > 0 ? done(inputProblem(problems), undefined) : done(null, value);
+    },
+  );
+}

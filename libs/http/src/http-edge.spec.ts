@@ -1,0 +1,46 @@
+import { clientErrorProblem, rawProblemResponse } from './http-edge';
+import { INPUT_LIMITS } from './input-limits';
+
+const parserError = (code: string, packet?: string) =>
+  Object.assign(new Error(code), {
+    code,
+    rawPacket: packet === undefined ? undefined : Buffer.from(packet, 'latin1'),
+  });
+
+describe('clientErrorProblem', () => {
+  it.each([
+    ['HPE_INVALID_METHOD', 'FOO /x HTTP/1.1\r\n', 'not-implemented'],
+    ['HPE_INVALID_METHOD', 'GARBAGE\r\n\r\n', 'bad-request'],
+    ['HPE_LF_EXPECTED', 'GET / HTTP/1.1\nHost: x\n\n', 'bad-request'],
+    ['HPE_INVALID_HEADER_TOKEN', 'GET / HTTP/1.1\r\nBad Header: y\r\n', 'bad-request'],
+    ['HPE_HEADER_OVERFLOW', 'GET / HTTP/1.1\r\nX-Big: aaaa', 'request-header-fields-too-large'],
+    [
+      'HPE_HEADER_OVERFLOW',
+      `GET /${'a'.repeat(INPUT_LIMITS.urlLength + 1)} HTTP/1.1\r\n`,
+      'uri-too-long',
+    ],
+    ['ERR_HTTP_REQUEST_TIMEOUT', undefined, 'request-timeout'],
+  ])('%s on %j → %s', (code, packet, expected) => {
+    expect(clientErrorProblem(parserError(code, packet)).code).toBe(expected);
+  });
+});
+
+describe('rawProblemResponse', () => {
+  it('is a complete HTTP/1.1 problem response that closes the connection', () => {
+    const raw = rawProblemResponse({ code: 'bad-request' }, 'req-1');
+    const [head, body] = raw.split('\r\n\r\n');
+    expect(head.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(head).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/);
+    expect(head).toMatch(/\r\nX-Request-Id: req-1\r\n/);
+    expect(head).toMatch(/\r\nConnection: close$/);
+    expect(head).toContain(`Content-Length: ${Buffer.byteLength(body)}`);
+    expect(JSON.parse(body)).toEqual({
+      type: 'https://paygate.dev/problems/bad-request',
+      title: 'Bad request',
+      status: 400,
+      detail: 'The request is malformed and cannot be processed.',
+      code: 'BAD_REQUEST',
+      requestId: 'req-1',
+    });
+  });
+});

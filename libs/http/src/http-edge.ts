@@ -1,0 +1,165 @@
+import { Logger } from '@nestjs/common';
+import {
+  PROBLEM_CONTENT_TYPE,
+  ProblemInput,
+  buildProblem,
+  problemStatus,
+  sendProblem,
+} from '@paygate/problem-details';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { INPUT_LIMITS, SUPPORTED_METHODS } from './input-limits';
+
+const logger = new Logger('HttpEdge');
+
+/** A `%` not followed by two hex digits. */
+const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
+
+/** RFC 9110 token, the shape of a method name. */
+const METHOD_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** The first line of a raw packet (what was received of the request line). */
+function requestLineOf(packet: Buffer | undefined): string {
+  if (!packet) return '';
+  const end = packet.indexOf(0x0a);
+  return packet.subarray(0, end < 0 ? packet.length : end).toString('latin1');
+}
+
+/** `METHOD SP target SP HTTP/x.y`: a well-formed request line whatever its method. */
+function isWellFormedRequestLine(line: string): boolean {
+  const parts = line.replace(/\r$/, '').split(' ');
+  return parts.length === 3 && METHOD_TOKEN.test(parts[0]) && /^HTTP\/\d\.\d$/.test(parts[2] ?? '');
+}
+
+/** The problem for an error of Node's HTTP parser (llhttp) or its timeouts. */
+export function clientErrorProblem(
+  err: NodeJS.ErrnoException & { rawPacket?: Buffer },
+): ProblemInput {
+  switch (err.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { code: 'request-timeout' };
+    case 'HPE_HEADER_OVERFLOW': {
+      const line = requestLineOf(err.rawPacket);
+      // A packet whose first line alone is over the URL limit: the target is too long.
+      return line.length > INPUT_LIMITS.urlLength
+        ? { code: 'uri-too-long', extensions: { limit: INPUT_LIMITS.urlLength } }
+        : {
+            code: 'request-header-fields-too-large',
+            extensions: { limit: INPUT_LIMITS.headerBytes },
+          };
+    }
+    case 'HPE_INVALID_METHOD':
+      return isWellFormedRequestLine(requestLineOf(err.rawPacket))
+        ? { code: 'not-implemented' }
+        : { code: 'bad-request', detail: 'The request line is malformed.' };
+    default:
+      return { code: 'bad-request', detail: 'The request line or a header is malformed.' };
+  }
+}
+
+/** A complete problem response as bytes, for a socket no Fastify reply exists for. */
+export function rawProblemResponse(input: ProblemInput, requestId: string = randomUUID()): string {
+  const body = JSON.stringify(buildProblem(input, { instance: '', requestId }), (key, v) =>
+    key === 'instance' ? undefined : (v as unknown),
+  );
+  const status = problemStatus(input.code);
+  const headers: Record<string, string> = {
+    'Content-Type': PROBLEM_CONTENT_TYPE,
+    'Content-Length': String(Buffer.byteLength(body)),
+    'Content-Language': 'en',
+    'X-Request-Id': requestId,
+    'Cache-Control': 'no-store',
+    ...input.headers,
+    Connection: 'close',
+  };
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** Writes a problem to a socket and closes it: the connection cannot be trusted any more. */
+function answerAndClose(socket: Duplex, input: ProblemInput, requestId?: string): void {
+  if (socket.destroyed) return;
+  // Node's own handler answers only while no response is under way on the socket.
+  const pending = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || pending?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const closer = setTimeout(() => socket.destroy(), 5_000);
+  closer.unref();
+  socket.end(rawProblemResponse(input, requestId), () => {
+    clearTimeout(closer);
+    socket.destroy();
+  });
+}
+
+/**
+ * Fastify's `clientErrorHandler`: a request Node's parser refused (malformed request line or
+ * header, bare LF, headers too large, unknown method, timeouts) is answered with a problem
+ * and its own request id, then the socket is closed.
+ */
+export function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // A reset connection has nobody left to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const input = clientErrorProblem(err);
+  logger.debug({ err: err.message, code: err.code, answer: input.code }, 'client error');
+  answerAndClose(socket, input);
+}
+
+/**
+ * CONNECT (a tunnel request) is not served by any paygate surface: Node closes such a socket
+ * without a word unless someone listens, so it is answered with a 501 problem and closed.
+ */
+export function onConnect(req: IncomingMessage, socket: Duplex): void {
+  const given = req.headers['x-request-id'];
+  const id =
+    typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : undefined;
+  answerAndClose(socket, { code: 'not-implemented' }, id);
+}
+
+const FRAMEWORK_ERRORS: Record<string, ProblemInput> = {
+  FST_ERR_BAD_URL: { code: 'bad-request', detail: 'The request path is not validly encoded.' },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    code: 'uri-too-long',
+    extensions: { limit: INPUT_LIMITS.urlLength },
+  },
+};
+
+/** Fastify's `frameworkErrors`: router errors (bad percent-encoding, too long) as problems. */
+export function onFrameworkError(
+  error: Error & { code?: string },
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  sendProblem(reply, request, FRAMEWORK_ERRORS[error.code ?? ''] ?? { code: 'bad-request' });
+}
+
+/**
+ * What every request must pass before routing goes further: a target no longer than the
+ * limit, no NUL anywhere in it, and for a path no route takes: 501 for a method paygate does
+ * not implement, 405 with Allow when other methods are routed there, else the 404 follows.
+ * Returns the problem to answer with, or undefined to go on.
+ */
+export function edgeProblem(
+  fastify: FastifyInstance,
+  request: FastifyRequest,
+): ProblemInput | undefined {
+  const url = request.raw.url ?? '';
+  if (url.length > INPUT_LIMITS.urlLength)
+    return { code: 'uri-too-long', extensions: { limit: INPUT_LIMITS.urlLength } };
+  if (url.includes('%00') || url.includes('\u0000'))
+    return { code: 'bad-request', detail: 'The request target must not contain NUL (%00).' };
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  if (path.includes('%') && BAD_ESCAPE.test(path))
+    return { code: 'bad-request', detail: 'The request path has a malformed percent-encoding.' };
+  if (request.routeOptions.url !== undefined) return undefined;
+  if (!SUPPORTED_METHODS.includes(request.method)) return { code: 'not-implemented' };
+  const allowed = SUPPORTED_METHODS.filter(
+    (method) => method !== request.method && fastify.findRoute({ method, url: path }) !== null,
+  );
+  if (allowed.length === 0) return undefined;
+  return { code: 'method-not-allowed', headers: { allow: allowed.join(', ') } };
+}

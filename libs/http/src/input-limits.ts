@@ -1,0 +1,20 @@
+/**
+ * The limits every paygate HTTP surface puts on its input, in one place (README "Bad input").
+ * What exceeds one is answered with a problem, never a 5xx:
+ *
+ * - body: larger than `bodyBytes` (a service may lower it, the gateway's BODY_LIMIT_BYTES) → 413;
+ * - JSON nested deeper than `jsonDepth` objects/arrays, or a NUL (`\u0000`) in any string or
+ *   key → 400 naming the field;
+ * - request line and headers together larger than `headerBytes` → 431 (414 when the request
+ *   line alone is);
+ * - request target longer than `urlLength` → 414.
+ */
+export const INPUT_LIMITS = {
+  bodyBytes: 1024 * 1024,
+  jsonDepth: 64,
+  headerBytes: 16 * 1024,
+  urlLength: 8 * 1024,
+} as const;
+
+/** The methods paygate's services implement; anything else is a 501. */
+export const SUPPORTED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
