@@ -90,7 +90,8 @@ interface GatewayStats {
 }
 
 async function gatewayStats(port: number): Promise<GatewayStats> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  // On the gateway's admin listener: 127.0.0.1, HTTP_PORT + 1000 (ADMIN_HTTP_PORT unset).
+  const text = await (await fetch(`http://127.0.0.1:${port + 1000}/metrics`)).text();
   const sum = (pattern: RegExp) =>
     [...text.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0);
   return {

@@ -1,13 +1,17 @@
 /**
  * Replays dead letters: puts not-yet-replayed ones back on their original topic, once each,
  * through the metering outbox (a running metering service publishes them).
- *   node dist/scripts/dlq-replay.js [--reason unknown-meter] [--since 2026-11-25T00:00:00Z] [--limit 1000]
+ * One reason at a time (required), at most 1,000 per run:
+ *   node dist/scripts/dlq-replay.js --reason unknown-meter [--since 2026-11-25T00:00:00Z] [--limit 1000]
  *   (DATABASE_URL)
  */
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { meteringDataSource } from '../apps/metering/src/database/metering.data-source';
-import { DeadLettersService } from '../apps/metering/src/dead-letters/dead-letters.service';
+import {
+  DeadLettersService,
+  REPLAY_MAX_LIMIT,
+} from '../apps/metering/src/dead-letters/dead-letters.service';
 import { DEAD_LETTER_REASONS } from '../apps/metering/src/usage/usage-batch';
 
 async function main(): Promise<number> {
@@ -18,7 +22,7 @@ async function main(): Promise<number> {
       limit: { type: 'string' },
     },
   });
-  if (values.reason && !(DEAD_LETTER_REASONS as readonly string[]).includes(values.reason)) {
+  if (!values.reason || !(DEAD_LETTER_REASONS as readonly string[]).includes(values.reason)) {
     console.error(`--reason must be one of ${DEAD_LETTER_REASONS.join(', ')}`);
     return 2;
   }
@@ -27,19 +31,21 @@ async function main(): Promise<number> {
     return 2;
   }
   const limit = values.limit === undefined ? undefined : Number(values.limit);
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
-    console.error('--limit must be a positive integer');
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0 && limit <= REPLAY_MAX_LIMIT)) {
+    console.error(`--limit must be an integer from 1 to ${REPLAY_MAX_LIMIT}`);
     return 2;
   }
   const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate';
   const dataSource = await meteringDataSource(url, 1).initialize();
   try {
-    const replayed = await new DeadLettersService(dataSource).replay({
+    const report = await new DeadLettersService(dataSource).replayReport({
       reason: values.reason,
       since: values.since,
       limit,
     });
-    console.log(`replayed ${replayed} dead letter(s)`);
+    console.log(
+      `replayed ${report.replayed} dead letter(s) of reason ${values.reason}; ${report.remaining} left`,
+    );
     return 0;
   } finally {
     await dataSource.destroy();

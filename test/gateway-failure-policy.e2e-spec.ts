@@ -85,7 +85,7 @@ describe('gateway failure policy (e2e)', () => {
       60_000,
     );
     expect(balance).toMatchObject({ available: 6, reserved: 0 });
-    const metrics = await (await fetch(`${stack.url('gateway')}/metrics`)).text();
+    const metrics = await (await fetch(stack.metricsUrl('gateway'))).text();
     expect(metrics).toMatch(/paygate_gateway_fail_open_total\{outcome="admitted"\} 2/);
   }, 120_000);
 });

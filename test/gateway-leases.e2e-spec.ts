@@ -82,7 +82,7 @@ describe('gateway leases (e2e)', () => {
       60_000,
     );
     expect(balance).toEqual({ customerId: demo.customerId, available: 0, reserved: 0 });
-    const metrics = await (await fetch(`${stack.url('gateway')}/metrics`)).text();
+    const metrics = await (await fetch(stack.metricsUrl('gateway'))).text();
     expect(metrics).toMatch(/paygate_gateway_lease_units_total\{event="granted"\} [1-9]/);
   }, 180_000);
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer } from '../scripts/seed-demo';
-import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually } from './support/stack';
+import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually, metricsUrl } from './support/stack';
 
 /**
  * The gateway's route table in YAML, matched by host, path and method, and reloaded without a
@@ -69,7 +69,7 @@ describe('gateway routes (e2e)', () => {
     writeFileSync(file, 'routes: [ {name: broken');
     await new Promise((r) => setTimeout(r, 1000));
     expect((await fetch(`${gateway}/reports/1`)).status).toBe(401);
-    const metrics = await (await fetch(`${gateway}/metrics`)).text();
+    const metrics = await (await fetch(metricsUrl(Number(new URL(gateway).port)))).text();
     expect(metrics).toMatch(/paygate_gateway_route_reloads_total\{outcome="refused"\} [1-9]/);
   });
 

@@ -308,7 +308,7 @@ describe('metering under a flood of unmetered, oversized and malformed messages 
         `paygate_consumer_stalled\\{group="${groupId}",topic="[^"]+"\\} 1`,
       );
       await eventually(
-        async () => (await fetch(`${stack.url('metering')}/metrics`, { headers: admin })).text(),
+        async () => (await fetch(stack.metricsUrl('metering'), { headers: admin })).text(),
         (metrics) => stalledLine.test(metrics),
         10_000,
       );

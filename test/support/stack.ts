@@ -22,6 +22,17 @@ export interface StackPorts {
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
 
 /**
+ * Each service's admin listener (/metrics, 127.0.0.1) is on its HTTP port + 5000 in tests
+ * (13x01 → 18x01, 14x01 → 19x01, gateways 18x80/19x80 → 23x80/24x80): clear of every port
+ * the test files use, which the services' default of + 1000 is not.
+ */
+export const ADMIN_PORT_OFFSET = 5000;
+
+/** The /metrics address of a service listening on this HTTP port (see ADMIN_PORT_OFFSET). */
+export const metricsUrl = (httpPort: number): string =>
+  `http://127.0.0.1:${httpPort + ADMIN_PORT_OFFSET}/metrics`;
+
+/**
  * Consumer groups of this test file's stacks: their own, so that two test runs on one broker
  * (a developer's and CI's, or parallel runs against separate databases) never share a group,
  * which would hand one run's events to the other's services. They start at the topics' end.
@@ -52,6 +63,11 @@ export class Stack {
     return `http://127.0.0.1:${port}`;
   }
 
+  /** A service's /metrics, on its admin listener (not on url(service)). */
+  metricsUrl(service: 'entitlement' | 'metering' | 'gateway'): string {
+    return metricsUrl(Number(new URL(this.url(service)).port));
+  }
+
   /** Starts the services (all three unless named), each as its own process. */
   async start(
     services: Service[] = ['entitlement', 'metering', 'gateway'],
@@ -70,6 +86,7 @@ export class Stack {
     env.entitlement = {
       ...common,
       HTTP_PORT: String(this.ports.entitlementHttp),
+      ADMIN_HTTP_PORT: String(this.ports.entitlementHttp + ADMIN_PORT_OFFSET),
       GRPC_URL: `127.0.0.1:${this.ports.entitlementGrpc}`,
       USAGE_RECORDED_GROUP_ID: `paygate-e2e-entitlement-${RUN}`,
       STRIPE_WEBHOOK_SECRET,
@@ -77,11 +94,13 @@ export class Stack {
     env.metering = {
       ...common,
       HTTP_PORT: String(this.ports.metering),
+      ADMIN_HTTP_PORT: String(this.ports.metering + ADMIN_PORT_OFFSET),
       USAGE_GROUP_ID: `paygate-e2e-metering-${RUN}`,
     };
     env.gateway = {
       ...common,
       HTTP_PORT: String(this.ports.gateway),
+      ADMIN_HTTP_PORT: String(this.ports.gateway + ADMIN_PORT_OFFSET),
       ENTITLEMENT_GRPC_URL: `127.0.0.1:${this.ports.entitlementGrpc}`,
       ROUTES_FILE: routesFile,
       USAGE_EVENT_SOURCE: 'paygate-gateway-e2e',
@@ -137,6 +156,7 @@ export class Stack {
       ADMIN_TOKEN,
       LOG_LEVEL: 'info',
       HTTP_PORT: String(port),
+      ADMIN_HTTP_PORT: String(port + ADMIN_PORT_OFFSET),
       ...env,
     });
     await this.waitUntilReady(name, `http://127.0.0.1:${port}`);

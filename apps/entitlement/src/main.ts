@@ -6,6 +6,7 @@ import {
   ENTITLEMENT_PROTO_PATH,
 } from '@paygate/contracts';
 import { createHttpApp, run, serveOpenApi } from '@paygate/http';
+import { adminListenerOptions, withAdminListener } from '@paygate/observability';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { EntitlementConfig } from './config/entitlement.config';
 import { EntitlementModule } from './entitlement.module';
@@ -14,10 +15,14 @@ import swaggerMetadata from './swagger-metadata';
 async function bootstrap(): Promise<void> {
   const config = loadConfig(EntitlementConfig);
   // Raw bodies are kept so webhook signatures can be verified over the exact bytes.
-  const app = await createHttpApp(EntitlementModule.forRoot(config), {
-    rawBody: true,
-    problemStatuses: config.PROBLEM_STATUSES,
-  });
+  const app = await createHttpApp(
+    // /metrics on the admin listener (127.0.0.1, HTTP_PORT + 1000), not on the public port.
+    withAdminListener(EntitlementModule.forRoot(config), adminListenerOptions(config)),
+    {
+      rawBody: true,
+      problemStatuses: config.PROBLEM_STATUSES,
+    },
+  );
   // gRPC edge: validation and error mapping live in its controller, not in the HTTP filter.
   app.connectMicroservice<MicroserviceOptions>({
     transport: Transport.GRPC,
@@ -26,6 +31,8 @@ async function bootstrap(): Promise<void> {
       protoPath: ENTITLEMENT_PROTO_PATH,
       url: config.GRPC_URL,
       loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
+      // Decisions in flight from gateways finish on shutdown instead of being cancelled.
+      gracefulShutdown: true,
     },
   });
   await serveOpenApi(app, {

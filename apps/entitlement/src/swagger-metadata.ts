@@ -214,7 +214,7 @@ export default async () => {
           import('./credits/credit.dto'),
           {
             CreateGrantDto: {
-              amount: { required: true, type: () => Number, minimum: 1 },
+              amount: { required: true, type: () => Number, minimum: 1, maximum: 9007199254740991 },
               description: { required: false, type: () => String, minLength: 1, maxLength: 500 },
               source: { required: false, enum: ['purchase', 'promotional', 'manual'] },
               priority: {
@@ -227,7 +227,14 @@ export default async () => {
               effectiveAt: { required: false, type: () => String },
               expiresAt: { required: false, type: () => String },
             },
-            LedgerQueryDto: { before: { required: false, type: () => Number, minimum: 1 } },
+            LedgerQueryDto: {
+              before: {
+                required: false,
+                type: () => Number,
+                minimum: 1,
+                maximum: 9007199254740991,
+              },
+            },
           },
         ],
         [
@@ -237,15 +244,34 @@ export default async () => {
               key: { required: true, type: () => String },
               kind: { required: true, enum: ['boolean', 'metered'] },
               meterKey: { required: false, type: () => String },
-              includedUnits: { required: false, type: () => Number, minimum: 0 },
+              includedUnits: {
+                required: false,
+                type: () => Number,
+                description:
+                  'At most 2^53 \u2212 1: stored as bigint, read back as an exact JSON number.',
+                minimum: 0,
+                maximum: 9007199254740991,
+              },
               limitPolicy: { required: false, enum: ['block', 'credits', 'overage'] },
-              unitPrice: { required: false, type: () => Number, minimum: 0 },
+              unitPrice: {
+                required: false,
+                type: () => Number,
+                description:
+                  'At most 2^53 \u2212 1: stored as bigint, read back as an exact JSON number.',
+                minimum: 0,
+                maximum: 9007199254740991,
+              },
               usagePeriod: {
                 required: false,
                 enum: ['year', 'none', 'billing', 'hour', 'day', 'week', 'month'],
               },
               softLimitPercent: { required: false, type: () => Number, minimum: 1, maximum: 100 },
-              rateLimitRequests: { required: false, type: () => Number, minimum: 1 },
+              rateLimitRequests: {
+                required: false,
+                type: () => Number,
+                minimum: 1,
+                maximum: 2147483647,
+              },
               rateLimitWindowSeconds: {
                 required: false,
                 type: () => Number,
@@ -332,7 +358,11 @@ export default async () => {
           import('./api-keys/api-keys.controller'),
           {
             ApiKeysController: {
-              create: { type: Object },
+              create: {
+                summary:
+                  "The key's secret is in this response only. A replay with the same Idempotency-Key answers\n`key: null`, `keyRedacted: true` and a `redaction` note instead (CreatedApiKey).",
+                type: Object,
+              },
               list: { type: [t['./api-keys/api-key.entity'].ApiKey] },
               revoke: {},
             },
@@ -344,11 +374,15 @@ export default async () => {
             CreditsController: {
               grant: {
                 summary:
-                  'Adds credits as a grant (priority, effective date, expiry). With an Idempotency-Key a\nreplay returns the first response; the same key with another body is a 409.',
+                  'Adds credits as a grant (priority, effective date, expiry). With an Idempotency-Key a\nreplay returns the first response; the same key with another body is a 409. A grant that\nwould take the balance (with reserved and not yet effective credits) past MAX_BALANCE,\n2^53 \u2212 1, is a 400 validation-failed naming `amount`, the bound and the balance.',
                 type: Object,
               },
               grants: { summary: 'Grants in burn order, expired ones last.', type: [Object] },
-              balance: { type: Object },
+              balance: {
+                summary:
+                  '`available` and `reserved` are JSON numbers, or exact decimal strings past \u00B1(2^53 \u2212 1).',
+                type: Object,
+              },
               ledger: {},
             },
           },

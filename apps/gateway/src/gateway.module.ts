@@ -5,7 +5,13 @@ import {
   ENTITLEMENT_PROTO_LOADER_OPTIONS,
   ENTITLEMENT_PROTO_PATH,
 } from '@paygate/contracts';
-import { HealthController, MetricsController, loggerModule } from '@paygate/observability';
+import {
+  AdminListenerModule,
+  HealthController,
+  MetricsController,
+  adminListenerOptions,
+  loggerModule,
+} from '@paygate/observability';
 import { GatewayConfig } from './config/gateway.config';
 import { ENTITLEMENT_CLIENT, EntitlementClient } from './decisions/entitlement.client';
 import { EntitlementChangesListener } from './leases/entitlement-changes.listener';
@@ -24,6 +30,8 @@ export class GatewayModule {
       imports: [
         // Access lines come from registerAccessLog; see LoggerOptions.requestScoped.
         loggerModule('gateway', config.LOG_LEVEL, { requestScoped: false }),
+        // /metrics (402s per customer) on its own listener, not on the proxy's public port.
+        AdminListenerModule.forRoot(adminListenerOptions(config)),
         ClientsModule.register([
           {
             name: ENTITLEMENT_CLIENT,

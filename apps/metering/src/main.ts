@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from '@paygate/config';
 import { createHttpApp, run, serveOpenApi } from '@paygate/http';
+import { adminListenerOptions, withAdminListener } from '@paygate/observability';
 import { MeteringConfig } from './config/metering.config';
 import { CLOUDEVENTS_BATCH_JSON, CLOUDEVENTS_JSON } from './events/event-intake';
 import { MeteringModule } from './metering.module';
@@ -10,10 +11,14 @@ async function bootstrap(): Promise<void> {
   const config = loadConfig(MeteringConfig);
   const windows = MeteringConfig.windowsError(config);
   if (windows) throw new ConfigError(`Invalid configuration:\n  ${windows}`);
-  const app = await createHttpApp(MeteringModule.forRoot(config), {
-    jsonContentTypes: [CLOUDEVENTS_JSON, CLOUDEVENTS_BATCH_JSON],
-    problemStatuses: config.PROBLEM_STATUSES,
-  });
+  const app = await createHttpApp(
+    // /metrics on the admin listener (127.0.0.1, HTTP_PORT + 1000), not on the public port.
+    withAdminListener(MeteringModule.forRoot(config), adminListenerOptions(config)),
+    {
+      jsonContentTypes: [CLOUDEVENTS_JSON, CLOUDEVENTS_BATCH_JSON],
+      problemStatuses: config.PROBLEM_STATUSES,
+    },
+  );
   await serveOpenApi(app, {
     title: 'paygate metering',
     description: 'Meters, usage queries, dead letters and HTTP usage ingestion.',

@@ -26,13 +26,23 @@ export default async () => {
             },
             ReplayDeadLettersDto: {
               reason: {
-                required: false,
+                required: true,
                 type: () => String,
                 description:
                   'Replay only letters with this reason, e.g. unknown-meter after the meter was defined.',
               },
-              since: { required: false, type: () => String },
-              limit: { required: false, type: () => Number, minimum: 1, maximum: 100000 },
+              since: {
+                required: false,
+                type: () => String,
+                description: 'Only letters dead-lettered at or after this time (RFC 3339).',
+              },
+              limit: {
+                required: false,
+                type: () => Number,
+                description: 'At most this many: 1 to 1,000, default 1,000 (REPLAY_MAX_LIMIT).',
+                minimum: 1,
+                maximum: 1000,
+              },
             },
           },
         ],
@@ -113,11 +123,37 @@ export default async () => {
             },
           },
         ],
+        [
+          import('./usage/unmatched-query.dto'),
+          {
+            UnmatchedQueryDto: {
+              from: {
+                required: false,
+                type: () => String,
+                description: 'First UTC day counted (YYYY-MM-DD), inclusive; all days when absent.',
+              },
+              to: {
+                required: false,
+                type: () => String,
+                description: 'Last UTC day counted (YYYY-MM-DD), inclusive.',
+              },
+            },
+          },
+        ],
       ],
       controllers: [
         [
           import('./dead-letters/dead-letters.controller'),
-          { DeadLettersController: { recent: {}, replay: {} } },
+          {
+            DeadLettersController: {
+              recent: {},
+              replay: {
+                summary:
+                  'One reason at a time, at most 1,000 letters; answers which went and how many are left.',
+                type: Object,
+              },
+            },
+          },
         ],
         [import('./events/events.controller'), { EventsController: { publish: {} } }],
         [
@@ -139,6 +175,10 @@ export default async () => {
           import('./usage/usage.controller'),
           {
             UsageController: {
+              unmatchedEvents: {
+                summary:
+                  'Events whose type no meter reads, counted per type (UTC days of arrival): what publishers\nsend that nothing bills, so an operator can add the meter or fix the publisher.',
+              },
               report: {
                 summary:
                   "Usage of one customer's meter over a window, with its total, buckets and groups.",

@@ -10,3 +10,11 @@ export {
 } from './metrics';
 export { HealthController, READINESS_CHECKS } from './health';
 export type { ReadinessCheck } from './health';
+export {
+  ADMIN_LISTENER,
+  AdminListenerModule,
+  AdminServer,
+  adminListenerOptions,
+  withAdminListener,
+} from './admin-server';
+export type { AdminListenerConfig, AdminListenerOptions } from './admin-server';

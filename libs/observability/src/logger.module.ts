@@ -13,6 +13,15 @@ export interface LoggerOptions {
 }
 
 /**
+ * A request's URL as logs may keep it: without the query (where callers put what they should
+ * not) and without the signed token of a billing link, which opens that customer's billing
+ * page for a day to whoever reads it.
+ */
+export function loggableUrl(url: string | undefined): string {
+  return (url ?? '').split('?')[0].replace(/^\/billing\/[^/]+/, '/billing/[token]');
+}
+
+/**
  * Structured JSON logs (pino) with the request id on every line of a request.
  * Health and metrics scrapes are not logged: they would drown the useful lines.
  */
@@ -30,7 +39,10 @@ export function loggerModule(service: string, level: string, options: LoggerOpti
         ignore: (req: IncomingMessage) => /^\/(health|ready|metrics)\b/.test(req.url ?? ''),
       },
       serializers: {
-        req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
+        req: (req: { method: string; url: string }) => ({
+          method: req.method,
+          url: loggableUrl(req.url),
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
       redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],

@@ -1,5 +1,12 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import {
+  Controller,
+  Inject,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ADMIN_LISTENER, AdminListenerOptions, AdminServer } from './admin-server';
 
 /** One registry per process; apps add their domain metrics to it. */
 export const metricsRegistry = new Registry();
@@ -36,11 +43,29 @@ export function histogram(
   });
 }
 
+/**
+ * Serves `/metrics` on the admin listener (AdminListenerModule: 127.0.0.1 and HTTP_PORT + 1000
+ * by default), never on the app's public port: the metrics name customers. A controller with
+ * no public route, so that every app module that lists it gets the listener, started with the
+ * app and closed with it.
+ */
 @Controller()
-export class MetricsController {
-  @Get('metrics')
-  @Header('content-type', metricsRegistry.contentType)
-  metrics(): Promise<string> {
-    return metricsRegistry.metrics();
+export class MetricsController implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly server: AdminServer;
+
+  constructor(@Inject(ADMIN_LISTENER) options: AdminListenerOptions) {
+    this.server = new AdminServer(options, metricsRegistry);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.server.start();
+    const address = this.server.address();
+    new Logger('AdminServer').log(
+      `/metrics on http://${address?.host}:${address?.port} (admin listener, not the public port)`,
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.server.close();
   }
 }

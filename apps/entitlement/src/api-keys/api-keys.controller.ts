@@ -12,18 +12,23 @@ import {
 import { AdminTokenGuard } from '@paygate/http';
 import { ApiKey } from './api-key.entity';
 import { CreateApiKeyDto } from './api-key.dto';
-import { ApiKeysService, CreatedApiKey } from './api-keys.service';
+import { ApiKeysService } from './api-keys.service';
+import type { ApiKeyWithSecret } from './created-api-key';
 
 @Controller('v1')
 @UseGuards(AdminTokenGuard)
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
+  /**
+   * The key's secret is in this response only. A replay with the same Idempotency-Key answers
+   * `key: null`, `keyRedacted: true` and a `redaction` note instead (CreatedApiKey).
+   */
   @Post('customers/:customerId/api-keys')
   create(
     @Param('customerId', ParseUUIDPipe) customerId: string,
     @Body() dto: CreateApiKeyDto,
-  ): Promise<CreatedApiKey> {
+  ): Promise<ApiKeyWithSecret> {
     return this.keys.create(customerId, dto);
   }
 

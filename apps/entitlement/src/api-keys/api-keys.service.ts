@@ -6,16 +6,9 @@ import { CustomersService } from '../customers/customers.service';
 import { ApiKey } from './api-key.entity';
 import { CreateApiKeyDto } from './api-key.dto';
 import { generateApiKey } from './api-key-hash';
+import { CreatedApiKey } from './created-api-key';
 
-export interface CreatedApiKey {
-  id: string;
-  customerId: string;
-  /** The secret; it is returned here once and never stored. */
-  key: string;
-  prefix: string;
-  scopes: string[];
-  expiresAt: Date | null;
-}
+export { CreatedApiKey };
 
 @Injectable()
 export class ApiKeysService {
@@ -43,14 +36,7 @@ export class ApiKeysService {
       await this.changes.record(manager, customerId, 'api-key-created', { apiKeyId: key.id });
       return key;
     });
-    return {
-      id: saved.id,
-      customerId,
-      key,
-      prefix,
-      scopes: saved.scopes,
-      expiresAt: saved.expiresAt,
-    };
+    return new CreatedApiKey(saved.id, customerId, key, prefix, saved.scopes, saved.expiresAt);
   }
 
   list(customerId: string): Promise<ApiKey[]> {

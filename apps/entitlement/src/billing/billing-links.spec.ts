@@ -52,4 +52,21 @@ describe('billing links', () => {
     expect(derived.verify(token)?.customerId).toBe(customerId);
     expect(links.verify(token)).toBeUndefined();
   });
+
+  it('binds a form token to its billing link: UUID-shaped, made here, not made up', () => {
+    const token = links.tokenFor({ customerId, code: 'insufficient-credits' });
+    const form = links.formToken(token);
+    expect(form).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(links.formToken(token)).not.toBe(form);
+    expect(links.verifyFormToken(token, form)).toBe(true);
+    // A made-up nonce (what a cross-site form would send), another link's, another secret's.
+    expect(links.verifyFormToken(token, '2b1e7f0c-3d4a-4b5c-8d6e-7f8091a2b3c4')).toBe(false);
+    const otherLink = links.tokenFor({ customerId, code: 'quota-exhausted', required: 2 });
+    expect(links.verifyFormToken(otherLink, form)).toBe(false);
+    const other = new BillingLinks({ ...config, BILLING_LINK_SECRET: 'another-0123456789' }, clock);
+    expect(other.verifyFormToken(token, form)).toBe(false);
+    const flipped = form.slice(0, -1) + (form.endsWith('0') ? '1' : '0');
+    expect(links.verifyFormToken(token, flipped)).toBe(false);
+    expect(links.verifyFormToken(token, 'not-a-uuid')).toBe(false);
+  });
 });

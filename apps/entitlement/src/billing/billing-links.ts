@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@paygate/clock';
 import { PROBLEM_CODES, type ProblemCode } from '@paygate/contracts';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EntitlementConfig } from '../config/entitlement.config';
 
 const TOKEN_VERSION = 1;
@@ -83,6 +83,41 @@ export class BillingLinks {
     const customerId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
     const required = bytes.readUInt32BE(22);
     return { customerId, code, ...(required > 0 ? { required } : {}) };
+  }
+
+  /**
+   * The CSRF token of one rendered form of this billing page: UUID-shaped (it is also the
+   * payment's idempotency key, the form's `nonce`), 64 random bits and 62 bits of
+   * HMAC-SHA256 over them and the page's billing token. Only this service can make one, and
+   * one made for another customer's (or an expired) link is refused.
+   */
+  formToken(billingToken: string): string {
+    const bytes = Buffer.alloc(16);
+    randomBytes(8).copy(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40; // UUID version 4
+    this.formMac(billingToken, bytes.subarray(0, 8)).copy(bytes, 8);
+    const hex = bytes.toString('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  /** Whether formToken made this token for this billing token. */
+  verifyFormToken(billingToken: string, formToken: string): boolean {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(formToken))
+      return false;
+    const bytes = Buffer.from(formToken.replace(/-/g, ''), 'hex');
+    return timingSafeEqual(this.formMac(billingToken, bytes.subarray(0, 8)), bytes.subarray(8));
+  }
+
+  private formMac(billingToken: string, random: Buffer): Buffer {
+    const mac = createHmac('sha256', this.secret)
+      .update('paygate billing form\n')
+      .update(billingToken)
+      .update('\n')
+      .update(random)
+      .digest()
+      .subarray(0, 8);
+    mac[0] = (mac[0] & 0x3f) | 0x80; // UUID variant
+    return mac;
   }
 
   private sign(payload: string): string {

@@ -1,4 +1,5 @@
-import { renderBillingPage, type BillingPageView } from './billing-page';
+import { createHash } from 'node:crypto';
+import { BILLING_PAGE_CSP, renderBillingPage, type BillingPageView } from './billing-page';
 
 const view = (over: Partial<BillingPageView> = {}): BillingPageView => ({
   language: 'en',
@@ -21,6 +22,7 @@ const view = (over: Partial<BillingPageView> = {}): BillingPageView => ({
   ],
   actions: { topUp: false, settlePayment: false, upgrades: [], manage: false },
   basePath: '/billing/t.k',
+  formToken: '0f4c9a1e-5b2d-4c3e-8f7a-6b5c4d3e2f10',
   ...over,
 });
 
@@ -51,5 +53,26 @@ describe('billing page', () => {
     for (const action of ['top-up', 'pay', 'plan', 'manage'])
       expect(html).toContain(`action="/billing/t.k/${action}"`);
     expect(html).toContain('Recharger des crédits');
+  });
+
+  it('runs no script and loads only its own stylesheet, allowed by hash in its CSP', () => {
+    const html = renderBillingPage(view({ actions: { ...view().actions, topUp: true } }));
+    expect(html).not.toMatch(/<script|\son\w+=|javascript:/i);
+    const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]);
+    expect(styles).toHaveLength(1);
+    const hash = createHash('sha256').update(styles[0]).digest('base64');
+    expect(BILLING_PAGE_CSP).toContain(`style-src 'sha256-${hash}'`);
+    expect(BILLING_PAGE_CSP).toContain("default-src 'none'");
+    expect(BILLING_PAGE_CSP).toContain("frame-ancestors 'none'");
+    expect(BILLING_PAGE_CSP).not.toContain('unsafe-inline');
+    expect(html).toContain('name="nonce" value="0f4c9a1e-5b2d-4c3e-8f7a-6b5c4d3e2f10"');
+  });
+
+  it('fills the reason without the members the link lacks (no "{")', () => {
+    const html = renderBillingPage(
+      view({ code: 'feature-not-in-plan', plan: null, usage: [], required: undefined }),
+    );
+    expect(html).toContain('This feature is not part of your plan. Upgrade to use it.');
+    expect(html).not.toMatch(/\{\w+\}/);
   });
 });

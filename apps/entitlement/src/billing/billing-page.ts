@@ -1,11 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { ProblemCode } from '@paygate/contracts';
-import {
-  PROBLEM_REGISTRY,
-  PROBLEM_TRANSLATIONS,
-  renderDetail,
-  type ProblemLanguage,
-} from '@paygate/problem-details';
+import { buildProblem, type ProblemLanguage } from '@paygate/problem-details';
 import type { FeatureUsageView } from '../usage/period-usage.service';
 
 export interface BillingPageView {
@@ -28,6 +23,11 @@ export interface BillingPageView {
   };
   /** Relative form targets (the page's own path). */
   basePath: string;
+  /**
+   * The top-up form's CSRF token (BillingLinks.formToken of this page's billing token), sent
+   * back as its `nonce`: also the payment's idempotency key, so the form buys once.
+   */
+  formToken: string;
   notice?: string;
 }
 
@@ -116,22 +116,57 @@ const escapeHtml = (value: unknown) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
   );
 
+const STYLE = `
+body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1b1b1f}
+.reason{border-left:4px solid #c2410c;background:#fff7ed;padding:.75rem 1rem;margin:1rem 0}
+table{border-collapse:collapse}td{padding:.25rem 1rem .25rem 0}
+form{margin:.75rem 0}button{padding:.5rem 1rem;font-size:1rem}
+.notice{background:#ecfdf5;border-left:4px solid #047857;padding:.75rem 1rem}
+`;
+
+/**
+ * The page's Content-Security-Policy: nothing loads or runs but its own stylesheet (by hash;
+ * there is no script at all), forms post only to the page itself or to the payment
+ * provider's pages it redirects to, and no other site can frame it.
+ */
+export const BILLING_PAGE_CSP = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
+  "img-src 'self'",
+  "form-action 'self' https://checkout.stripe.com https://billing.stripe.com",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+/** Headers of every billing page response: no caching, sniffing, referrer or framing. */
+export const BILLING_SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': BILLING_PAGE_CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+  'x-frame-options': 'DENY',
+};
+
 /** A self-contained HTML page (no scripts, no external assets): forms post to the page's path. */
 export function renderBillingPage(view: BillingPageView): string {
   const t = LABELS[view.language];
-  const problem = {
-    ...PROBLEM_REGISTRY[view.code],
-    ...(view.language === 'en' ? {} : PROBLEM_TRANSLATIONS[view.language][view.code]),
-  };
   const quota = view.usage.find((u) => u.limitPolicy === 'block') ?? view.usage[0];
-  const detail = renderDetail(problem.detail, {
-    plan: view.plan ?? '',
-    balance: view.balance,
-    required: view.required,
-    feature: quota?.feature,
-    used: quota?.used,
-    limit: quota?.included,
-  }).replace(/\{\w+\}/g, '…');
+  // The refusal as its problem would say it (what the page does not know is left out).
+  const problem = buildProblem(
+    {
+      code: view.code,
+      extensions: {
+        plan: view.plan,
+        balance: view.balance,
+        required: view.required,
+        feature: quota?.feature,
+        used: quota?.used,
+        limit: quota?.included,
+      },
+    },
+    { instance: view.basePath, requestId: '', language: view.language },
+  );
+  const detail = problem.detail;
   const usageRows = view.usage
     .map(
       (u) =>
@@ -142,7 +177,7 @@ export function renderBillingPage(view: BillingPageView): string {
   if (view.actions.topUp) {
     actions.push(`<form method="post" action="${escapeHtml(view.basePath)}/top-up">
   <label>${escapeHtml(t.credits)} <input name="credits" type="number" min="1" max="1000000" value="100" required></label>
-  <input type="hidden" name="nonce" value="${escapeHtml(cryptoNonce())}">
+  <input type="hidden" name="nonce" value="${escapeHtml(view.formToken)}">
   <button type="submit" data-testid="top-up">${escapeHtml(t.topUp)}</button>
 </form>`);
   }
@@ -170,13 +205,7 @@ export function renderBillingPage(view: BillingPageView): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>${escapeHtml(t.heading)} – ${escapeHtml(view.customer.name)}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1b1b1f}
-.reason{border-left:4px solid #c2410c;background:#fff7ed;padding:.75rem 1rem;margin:1rem 0}
-table{border-collapse:collapse}td{padding:.25rem 1rem .25rem 0}
-form{margin:.75rem 0}button{padding:.5rem 1rem;font-size:1rem}
-.notice{background:#ecfdf5;border-left:4px solid #047857;padding:.75rem 1rem}
-</style>
+<style>${STYLE}</style>
 </head>
 <body>
 <h1>${escapeHtml(t.heading)}: ${escapeHtml(view.customer.name)}</h1>
@@ -195,8 +224,4 @@ ${actions.join('\n')}
 </body>
 </html>
 `;
-}
-
-function cryptoNonce(): string {
-  return randomUUID();
 }

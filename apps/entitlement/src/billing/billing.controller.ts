@@ -3,6 +3,8 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { DomainError, negotiateLanguage } from '@paygate/problem-details';
 import { Type } from 'class-transformer';
 import { IsInt, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IDEMPOTENCY_STORE, type IdempotencyStore } from '@paygate/http';
+import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { EntitlementConfig } from '../config/entitlement.config';
 import type { FastifyReply } from 'fastify';
@@ -12,7 +14,7 @@ import { SubscriptionLifecycleService } from '../subscriptions/subscription-life
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
 import { PeriodUsageService } from '../usage/period-usage.service';
 import { BillingLinkClaims, BillingLinks } from './billing-links';
-import { renderBillingPage } from './billing-page';
+import { BILLING_SECURITY_HEADERS, renderBillingPage } from './billing-page';
 import { PAYMENT_PROVIDER, PaymentProvider } from './payment-provider';
 
 export class TopUpForm {
@@ -22,7 +24,10 @@ export class TopUpForm {
   @Max(1_000_000)
   credits!: number;
 
-  /** One per rendered form: a double submit buys once. */
+  /**
+   * The form's CSRF token (BillingLinks.formToken: made for this page's billing token), one
+   * per rendered form; also the payment's idempotency key, so a double submit buys once.
+   */
   @IsUUID()
   nonce!: string;
 }
@@ -35,6 +40,41 @@ export class PlanForm {
 /** The page's absolute address, where a payment provider sends the customer back. */
 const pageUrl = (host: string | undefined, token: string) =>
   `http://${host ?? 'localhost'}/billing/${token}`;
+
+/** The origin of a URL, or undefined for something that is none. */
+const originOf = (url: string) => {
+  try {
+    const { protocol, host } = new URL(url.replace('{token}', 't').replace('{customerId}', 'c'));
+    return protocol === 'http:' || protocol === 'https:' ? `${protocol}//${host}` : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Whether a form post may come from the billing page: Sec-Fetch-Site, when sent, is
+ * same-origin (or none: typed by the user); Origin, when sent, is the page's own, or "null"
+ * together with Sec-Fetch-Site: same-origin.
+ */
+export function isSameOrigin(
+  headers: Record<string, string | undefined>,
+  portalUrlTemplate: string,
+): boolean {
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  const origin = headers.origin;
+  if (origin === undefined) return true;
+  // What browsers send from a page with Referrer-Policy: no-referrer (this one): it counts
+  // only with the browser's own (unforgeable) word that the post is same-origin.
+  if (origin === 'null') return site === 'same-origin';
+  const given = originOf(origin);
+  if (!given) return false;
+  const own = new Set([originOf(portalUrlTemplate)]);
+  if (headers.host)
+    for (const scheme of ['http', 'https']) own.add(originOf(`${scheme}://${headers.host}/`));
+  own.delete(undefined);
+  return own.has(given);
+}
 
 /** Statuses a paid invoice brings back to active. */
 const UNPAID = new Set(['incomplete', 'past_due', 'unpaid', 'suspended']);
@@ -56,8 +96,13 @@ export class BillingController {
     private readonly subscriptions: SubscriptionsService,
     @Inject(PAYMENT_PROVIDER) private readonly provider: PaymentProvider | null,
     @Inject(DataSource) private readonly dataSource: DataSource,
+    /** Where each top-up form's use is recorded (the idempotency table): once per form. */
+    @Inject(IDEMPOTENCY_STORE) private readonly forms: IdempotencyStore,
     @Inject(EntitlementConfig)
-    private readonly config: Pick<EntitlementConfig, 'BILLING_UPGRADE_PLANS'>,
+    private readonly config: Pick<
+      EntitlementConfig,
+      'BILLING_UPGRADE_PLANS' | 'BILLING_PORTAL_URL_TEMPLATE'
+    >,
   ) {}
 
   @Get(':token')
@@ -96,12 +141,12 @@ export class BillingController {
             : [],
       },
       basePath: `/billing/${token}`,
+      formToken: this.links.formToken(token),
       notice: notice === 'done' ? 'done' : undefined,
     });
     await reply
+      .headers(BILLING_SECURITY_HEADERS)
       .header('content-type', 'text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .header('referrer-policy', 'no-referrer')
       .header('content-language', negotiateLanguage(acceptLanguage))
       .header('vary', 'Accept-Language')
       .send(html);
@@ -111,44 +156,80 @@ export class BillingController {
   async topUp(
     @Param('token') token: string,
     @Body() form: TopUpForm,
-    @Headers('host') host: string | undefined,
+    @Headers() headers: Record<string, string | undefined>,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const claims = this.claims(token);
-    if (!this.provider) throw new DomainError('not-found', 'No payment provider is set up.');
-    const outcome = await this.provider.topUp({
-      customerId: claims.customerId,
-      credits: form.credits,
-      returnUrl: pageUrl(host, token),
-      idempotencyKey: form.nonce,
-    });
-    await reply.redirect(
-      outcome.kind === 'redirect' ? outcome.url : `/billing/${token}?notice=done`,
-      303,
+    const claims = this.postFromPage(token, headers);
+    const provider = this.provider;
+    if (!provider) throw new DomainError('not-found', 'No payment provider is set up.');
+    // Only a form this page rendered: a made-up or another link's nonce buys nothing.
+    if (!this.links.verifyFormToken(token, form.nonce))
+      throw new DomainError(
+        'forbidden',
+        'This form was not issued by this billing page. Open the page again and submit its form.',
+      );
+    // Single use: the first submission buys; the same one again (a double click, a reload)
+    // is answered as the first without buying twice; the token with another amount is a 409.
+    const key = `billing-form:${form.nonce}`;
+    const claim = await this.forms.claim(
+      key,
+      createHash('sha256').update(`${token}\n${form.credits}`).digest('hex'),
     );
+    if (claim.state === 'mismatch' || claim.state === 'in-progress')
+      throw new DomainError(
+        'conflict',
+        'This form was already used. Open the billing page again for a new one.',
+      );
+    // What is kept is the provider's redirect, if any (not this page's address: its token).
+    let redirect: string | null;
+    if (claim.state === 'done') {
+      redirect = (claim.body as { redirect: string | null }).redirect;
+    } else {
+      try {
+        const outcome = await provider.topUp({
+          customerId: claims.customerId,
+          credits: form.credits,
+          returnUrl: pageUrl(headers.host, token),
+          idempotencyKey: form.nonce,
+        });
+        redirect = outcome.kind === 'redirect' ? outcome.url : null;
+      } catch (err) {
+        await this.forms.abandon(key);
+        throw err;
+      }
+      await this.forms.complete(key, 303, { redirect });
+    }
+    await reply
+      .headers(BILLING_SECURITY_HEADERS)
+      .redirect(redirect ?? `/billing/${token}?notice=done`, 303);
   }
 
   /** Demo provider only: the open invoice is paid at once and the subscription is active again. */
   @Post(':token/pay')
-  async pay(@Param('token') token: string, @Res() reply: FastifyReply): Promise<void> {
-    const claims = this.claims(token);
+  async pay(
+    @Param('token') token: string,
+    @Headers() headers: Record<string, string | undefined>,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const claims = this.postFromPage(token, headers);
     if (this.provider?.name !== 'demo')
       throw new DomainError('not-found', 'Paying here needs the demo payment provider.');
     const subscription = await this.lifecycle.current(claims.customerId);
     if (!subscription || !UNPAID.has(subscription.status))
       throw new DomainError('conflict', 'There is no open invoice to pay.');
     await this.subscriptions.update(subscription.id, { status: 'active' });
-    await reply.redirect(`/billing/${token}?notice=done`, 303);
+    await reply.headers(BILLING_SECURITY_HEADERS).redirect(`/billing/${token}?notice=done`, 303);
   }
 
   /** The provider's own page (Stripe's customer portal) for a customer it knows. */
   @Post(':token/manage')
   async manage(
     @Param('token') token: string,
-    @Headers('host') host: string | undefined,
+    @Headers() headers: Record<string, string | undefined>,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const claims = this.claims(token);
+    const claims = this.postFromPage(token, headers);
+    const host = headers.host;
     const customer = await this.customers.get(claims.customerId);
     if (!this.provider?.manage || !customer.stripeCustomerId)
       throw new DomainError('not-found', 'The payment provider does not know this customer yet.');
@@ -156,7 +237,9 @@ export class BillingController {
       providerCustomerId: customer.stripeCustomerId,
       returnUrl: pageUrl(host, token),
     });
-    await reply.redirect(outcome.kind === 'redirect' ? outcome.url : `/billing/${token}`, 303);
+    await reply
+      .headers(BILLING_SECURITY_HEADERS)
+      .redirect(outcome.kind === 'redirect' ? outcome.url : `/billing/${token}`, 303);
   }
 
   /** Demo provider only: the plan changes at once (an upgrade, paid for on the spot). */
@@ -164,9 +247,10 @@ export class BillingController {
   async changePlan(
     @Param('token') token: string,
     @Body() form: PlanForm,
+    @Headers() headers: Record<string, string | undefined>,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const claims = this.claims(token);
+    const claims = this.postFromPage(token, headers);
     if (this.provider?.name !== 'demo')
       throw new DomainError('not-found', 'Changing plans here needs the demo payment provider.');
     const plan = (await this.upgradePlans()).find((p) => p.key === form.plan);
@@ -174,7 +258,7 @@ export class BillingController {
     const subscription = await this.lifecycle.current(claims.customerId);
     if (!subscription) throw new DomainError('conflict', 'There is no subscription to change.');
     await this.subscriptions.update(subscription.id, { planId: plan.id, planChange: 'now' });
-    await reply.redirect(`/billing/${token}?notice=done`, 303);
+    await reply.headers(BILLING_SECURITY_HEADERS).redirect(`/billing/${token}?notice=done`, 303);
   }
 
   /** The latest version of each plan BILLING_UPGRADE_PLANS offers. */
@@ -185,6 +269,26 @@ export class BillingController {
        WHERE "key" = ANY($1) ORDER BY "key", "version" DESC`,
       [this.config.BILLING_UPGRADE_PLANS],
     );
+  }
+
+  /**
+   * The claims of a form post that comes from the billing page itself: a browser's `Origin`
+   * (and `Sec-Fetch-Site`, where sent) must be this page's origin (the request's Host, or
+   * BILLING_PORTAL_URL_TEMPLATE's behind a proxy). A cross-site post is refused before
+   * anything happens; clients that send neither (no browser, so no ambient credentials to
+   * abuse) pass on to the form token check.
+   */
+  private postFromPage(
+    token: string,
+    headers: Record<string, string | undefined>,
+  ): BillingLinkClaims {
+    const claims = this.claims(token);
+    if (!isSameOrigin(headers, this.config.BILLING_PORTAL_URL_TEMPLATE))
+      throw new DomainError(
+        'forbidden',
+        'Billing forms are accepted only from the billing page itself (Origin check).',
+      );
+    return claims;
   }
 
   private claims(token: string): BillingLinkClaims {

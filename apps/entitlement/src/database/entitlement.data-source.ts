@@ -18,6 +18,7 @@ import { CustomerBlocked1764300000002 } from './migrations/1764300000002-custome
 import { StripeCustomer1764300000003 } from './migrations/1764300000003-stripe-customer';
 import { LeaseClosedByGateway1764400000000 } from './migrations/1764400000000-lease-closed-by-gateway';
 import { OutboxParking1764400000001 } from './migrations/1764400000001-outbox-parking';
+import { RedactReplayedApiKeys1764500000015 } from './migrations/1764500000015-redact-replayed-api-keys';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -42,6 +43,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       StripeCustomer1764300000003,
       LeaseClosedByGateway1764400000000,
       OutboxParking1764400000001,
+      RedactReplayedApiKeys1764500000015,
     ],
   });
 }

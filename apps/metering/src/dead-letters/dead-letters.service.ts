@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { enqueueOutbox, toSafeInt } from '@paygate/database';
+import { DomainError } from '@paygate/problem-details';
 import { DataSource } from 'typeorm';
 import { METERING_SCHEMA } from '../database/metering.data-source';
 
@@ -17,6 +18,28 @@ export interface DeadLetterFilter {
   reason?: string;
   since?: string;
   limit?: number;
+}
+
+/** How many letters one replay puts back at most, and when the request names no limit. */
+export const REPLAY_MAX_LIMIT = 1_000;
+
+/** What a replay puts back: letters of one reason, optionally since a time, at most limit. */
+export interface ReplayFilter {
+  reason: string;
+  since?: string;
+  limit?: number;
+}
+
+/** What a replay did. */
+export interface ReplayReport {
+  /** How many letters went back on their topic. */
+  replayed: number;
+  /** The filter as applied (the default limit filled in). */
+  filter: { reason: string; since: string | null; limit: number };
+  /** Letters the same filter still matches: more requests replay them. */
+  remaining: number;
+  /** Each letter replayed, by its original position. */
+  letters: { topic: string; partition: number; offset: number }[];
 }
 
 interface Row {
@@ -53,18 +76,32 @@ export class DeadLettersService {
     }));
   }
 
+  /** See replayReport; the number of letters put back. */
+  async replay(filter: ReplayFilter): Promise<number> {
+    return (await this.replayReport(filter)).replayed;
+  }
+
   /**
-   * Puts not-yet-replayed dead letters back on the topic they came from with their original key, bytes
-   * and headers, through the outbox in the same transaction that marks them replayed: each is
-   * replayed once. A replayed event that is still bad is dead-lettered again (new offset), and
-   * one that was accepted meanwhile is dropped as a duplicate.
+   * Puts not-yet-replayed dead letters of one reason back on the topic they came from with
+   * their original key, bytes and headers, through the outbox in the same transaction that
+   * marks them replayed: each is replayed once. A replayed event that is still bad is
+   * dead-lettered again (new offset), and one that was accepted meanwhile is dropped as a
+   * duplicate. The filter is explicit (a reason; never "all" for a missing or null one) and
+   * the batch bounded (REPLAY_MAX_LIMIT); the answer says which letters went and how many
+   * are left.
    */
-  async replay(filter: DeadLetterFilter): Promise<number> {
+  async replayReport(filter: ReplayFilter): Promise<ReplayReport> {
+    if (typeof filter.reason !== 'string' || filter.reason === '')
+      throw new DomainError('validation-failed', 'A replay needs the reason of the letters.');
+    const limit = Math.min(filter.limit ?? REPLAY_MAX_LIMIT, REPLAY_MAX_LIMIT);
+    const since = filter.since ?? null;
     return this.dataSource.transaction(async (manager) => {
       // An UPDATE … RETURNING comes back from TypeORM as [rows, count].
       const [rows]: [
         {
           topic: string;
+          partition: number;
+          offset: string;
           key: string | null;
           value: Buffer | null;
           headers: Record<string, string>;
@@ -74,12 +111,12 @@ export class DeadLettersService {
         `WITH picked AS (
              SELECT "topic", "partition", "offset", "kafka_timestamp" FROM "metering"."dead_letters"
              WHERE "replayed_at" IS NULL AND "value" IS NOT NULL AND NOT "value_cut"
-               AND ($1::text IS NULL OR "reason" = $1) AND ($2::timestamptz IS NULL OR "created_at" >= $2)
+               AND "reason" = $1 AND ($2::timestamptz IS NULL OR "created_at" >= $2)
              ORDER BY "created_at", "partition", "offset" LIMIT $3 FOR UPDATE SKIP LOCKED)
            UPDATE "metering"."dead_letters" d SET "replayed_at" = now() FROM picked p
            WHERE (d."topic", d."partition", d."offset", d."kafka_timestamp") = (p."topic", p."partition", p."offset", p."kafka_timestamp")
-           RETURNING d."topic", d."key", d."value", d."headers"`,
-        [filter.reason ?? null, filter.since ?? null, filter.limit ?? 10_000],
+           RETURNING d."topic", d."partition", d."offset", d."key", d."value", d."headers"`,
+        [filter.reason, since, limit],
       );
       await enqueueOutbox(
         manager,
@@ -91,7 +128,22 @@ export class DeadLettersService {
           headers: r.headers,
         })),
       );
-      return rows.length;
+      const [{ remaining }]: { remaining: string }[] = await manager.query(
+        `SELECT count(*) AS "remaining" FROM "metering"."dead_letters"
+         WHERE "replayed_at" IS NULL AND "value" IS NOT NULL AND NOT "value_cut"
+           AND "reason" = $1 AND ($2::timestamptz IS NULL OR "created_at" >= $2)`,
+        [filter.reason, since],
+      );
+      return {
+        replayed: rows.length,
+        filter: { reason: filter.reason, since, limit },
+        remaining: Number(remaining),
+        letters: rows.map((r) => ({
+          topic: r.topic,
+          partition: r.partition,
+          offset: toSafeInt(r.offset),
+        })),
+      };
     });
   }
 }

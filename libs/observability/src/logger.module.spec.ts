@@ -1,0 +1,10 @@
+import { loggableUrl } from './logger.module';
+
+describe('logged request URLs', () => {
+  it('keep the path, without the query or a billing link token', () => {
+    expect(loggableUrl('/v1/customers/abc?key=pg_live_secret')).toBe('/v1/customers/abc');
+    expect(loggableUrl('/billing/AQID.sig/top-up')).toBe('/billing/[token]/top-up');
+    expect(loggableUrl('/billing/AQID.sig?notice=done')).toBe('/billing/[token]');
+    expect(loggableUrl(undefined)).toBe('');
+  });
+});
