@@ -52,7 +52,24 @@ export function startDemoUpstream(
 if (require.main === module) {
   const port = Number(process.env.PORT ?? 4000);
   const host = process.env.HOST ?? '127.0.0.1';
-  void startDemoUpstream(port, host).then(() =>
-    console.log(`[demo-upstream] listening on ${host}:${port}`),
-  );
+  void startDemoUpstream(port, host).then(({ server }) => {
+    console.log(`[demo-upstream] listening on ${host}:${port}`);
+    // SIGTERM (docker stop, npm run stop) or Ctrl-C: stop accepting, let the requests in
+    // flight finish, exit 0; whatever is still open after 5 s is cut and the exit is 1.
+    const stop = (signal: NodeJS.Signals): void => {
+      console.log(`[demo-upstream] ${signal}: closing`);
+      setTimeout(() => {
+        console.error('[demo-upstream] requests still open after 5 s; exiting anyway');
+        server.closeAllConnections();
+        process.exit(1);
+      }, 5_000).unref();
+      server.close(() => process.exit(0));
+      // Keep-alive connections are closed as soon as their request is answered (close() alone
+      // would wait for each one's keep-alive timeout).
+      server.closeIdleConnections();
+      setInterval(() => server.closeIdleConnections(), 100).unref();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
 }

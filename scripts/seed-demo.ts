@@ -86,6 +86,8 @@ if (require.main === module) {
   const token = process.env.ADMIN_TOKEN ?? '';
   const credits = Number(process.env.DEMO_CREDITS ?? 3);
   const gateway = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
+  // The address to print when the seed reaches the service by another one (a container).
+  const publicBaseUrl = process.env.ENTITLEMENT_PUBLIC_URL ?? baseUrl;
   seedDemoCustomer(baseUrl, token, credits)
     .then((demo) => {
       console.log(`
@@ -101,7 +103,7 @@ Demo customer ${demo.customerId} has ${credits} credits; each request costs 1.
   curl -i ${gateway}/demo/hello
 
   # balance (operator API)
-  curl -s ${baseUrl}/v1/customers/${demo.customerId}/balance -H 'Authorization: Bearer ${token}'
+  curl -s ${publicBaseUrl}/v1/customers/${demo.customerId}/balance -H 'Authorization: Bearer ${token}'
 
   # in a browser: the demo app; once blocked, its "Fix it" opens the billing page (demo payments)
   ${gateway}/_paygate/demo/?key=${demo.apiKey}

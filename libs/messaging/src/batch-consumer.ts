@@ -109,6 +109,11 @@ export interface BatchConsumerOptions {
    * Default 1 byte: no gathering.
    */
   fetchMinBytes?: number;
+  /**
+   * Default 1 s. It also bounds stop(): kafkajs' disconnect waits for the fetch in flight,
+   * which an idle topic's broker holds this long (with kafkajs' 5 s default, every idle
+   * consumer made its service's shutdown take 5 s).
+   */
   fetchMaxWaitMs?: number;
   /** A partition with lag that has not advanced for this long counts as stalled (default 60 s). */
   stallMs?: number;
@@ -164,7 +169,7 @@ export class BatchConsumer {
       groupId: options.groupId,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       minBytes: options.fetchMinBytes ?? 1,
-      maxWaitTimeInMs: options.fetchMaxWaitMs ?? 5_000,
+      maxWaitTimeInMs: options.fetchMaxWaitMs ?? 1_000,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },

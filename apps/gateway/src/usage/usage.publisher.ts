@@ -19,6 +19,8 @@ const buffered = gauge('paygate_gateway_usage_buffer_events', 'Usage events wait
 
 const FLUSH_INTERVAL_MS = 5;
 const MAX_BATCH = 1000;
+/** How long shutdown keeps trying to publish what is buffered. */
+const SHUTDOWN_FLUSH_MS = 3_000;
 
 /** What the publisher needs of a producer (the real one, or a stand-in in unit tests). */
 export type UsageProducer = Pick<MessageProducer, 'connect' | 'disconnect' | 'sendBatch'>;
@@ -69,9 +71,10 @@ export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationShutdown(): Promise<void> {
     clearTimeout(this.timer);
     await this.flushing;
-    // Bounded, so a broker that is down cannot hold the process forever; what is left is
-    // logged with its count so the loss is visible, never silent.
-    const deadline = Date.now() + 10_000;
+    // Bounded, so a broker that is down cannot hold the process forever (and well inside the
+    // process's SHUTDOWN_DEADLINE_MS); what is left is logged with its count so the loss is
+    // visible, never silent.
+    const deadline = Date.now() + SHUTDOWN_FLUSH_MS;
     while (this.queue.length > 0 && Date.now() < deadline) await this.flush();
     if (this.queue.length > 0) {
       published.inc({ outcome: 'lost' }, this.queue.length);
