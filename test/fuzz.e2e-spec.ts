@@ -236,6 +236,9 @@ describe('fuzzing every HTTP surface (e2e, property-based)', () => {
   let upstream: Awaited<ReturnType<typeof startDemoUpstream>>;
   let paying: Awaited<ReturnType<typeof seedDemoCustomer>>;
   let billingPath = '';
+  // The metering cases touch only this meter: archiving or changing the shared api_requests
+  // meter (a DELETE or PATCH case) would stop later suites' usage from being metered.
+  const fuzzMeter = `fuzz_${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
     upstream = await startDemoUpstream(stack.ports.upstream);
@@ -248,6 +251,17 @@ describe('fuzzing every HTTP surface (e2e, property-based)', () => {
     });
     const problem: Json = await refused.json();
     billingPath = new URL(problem.link).pathname;
+    const meter = await fetch(`${stack.url('metering')}/v1/meters`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        key: fuzzMeter,
+        eventType: `dev.paygate.e2e.${fuzzMeter}`,
+        aggregation: 'sum',
+        valuePath: '$.n',
+      }),
+    });
+    expect(meter.status).toBe(201);
   }, 120_000);
 
   afterAll(async () => {
@@ -364,7 +378,7 @@ describe('fuzzing every HTTP surface (e2e, property-based)', () => {
         .tuple(
           fc.constantFrom(...surfaces),
           fc.option(method, { freq: 4 }),
-          param('api_requests'),
+          param(fuzzMeter),
           query,
         )
         .chain(([[m, path, template, token], other, p, q]) =>
@@ -457,7 +471,14 @@ describe('fuzzing every HTTP surface (e2e, property-based)', () => {
     );
   }, 600_000);
 
-  it('leaves every service healthy and ready', async () => {
+  it('leaves every service healthy and ready, and the shared meter as it was', async () => {
+    const shared: Json = await (
+      await fetch(`${stack.url('metering')}/v1/meters/api_requests`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
+    ).json();
+    expect(shared).toMatchObject({ key: 'api_requests', eventType: 'dev.paygate.request.served' });
+    expect(shared.archivedAt ?? null).toBeNull();
     for (const service of ['entitlement', 'metering', 'gateway'] as const) {
       expect((await fetch(`${stack.url(service)}/health`)).status).toBe(200);
       expect((await fetch(`${stack.url(service)}/ready`)).status).toBe(200);
