@@ -24,6 +24,20 @@ export class ServiceConfig {
   @IsString()
   HTTP_HOST: string = '127.0.0.1';
 
+  /**
+   * The admin listener (/metrics): 127.0.0.1 unless set, a port of its own (default
+   * HTTP_PORT + 1000: gateway 9080, entitlement 4001, metering 4002); never the public port
+   * (README "Secrets and admin endpoints").
+   */
+  @IsString()
+  ADMIN_HTTP_HOST: string = '127.0.0.1';
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  ADMIN_HTTP_PORT?: number;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
   LOG_LEVEL: string = 'info';
 

@@ -28,19 +28,6 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   @Max(65535)
   HTTP_PORT: number = 3001;
 
-  /**
-   * The admin listener (/metrics): 127.0.0.1 unless set, a port of its own (default
-   * HTTP_PORT + 1000, here 4001); never the public port (README "Secrets and admin endpoints").
-   */
-  @IsString()
-  ADMIN_HTTP_HOST: string = '127.0.0.1';
-
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(65535)
-  ADMIN_HTTP_PORT?: number;
-
   /** host:port the gRPC decision service listens on. */
   @IsString()
   GRPC_URL: string = '127.0.0.1:50051';

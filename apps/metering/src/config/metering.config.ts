@@ -1,7 +1,7 @@
 import { TOPICS, USAGE_EVENT_LIMITS } from '@paygate/contracts';
 import { DatabaseServiceConfig, csv } from '@paygate/config';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
+import { IsIn, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
 import { DEFAULT_MAX_CHUNK_BYTES } from '@paygate/messaging';
 import {
   UNKNOWN_METER_POLICIES,
@@ -15,19 +15,6 @@ export class MeteringConfig extends DatabaseServiceConfig {
   @Min(1)
   @Max(65535)
   HTTP_PORT: number = 3002;
-
-  /**
-   * The admin listener (/metrics): 127.0.0.1 unless set, a port of its own (default
-   * HTTP_PORT + 1000, here 4002); never the public port (README "Secrets and admin endpoints").
-   */
-  @IsString()
-  ADMIN_HTTP_HOST: string = '127.0.0.1';
-
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(65535)
-  ADMIN_HTTP_PORT?: number;
 
   @IsString()
   USAGE_GROUP_ID: string = 'paygate-metering';
