@@ -53,9 +53,11 @@ describe('usage past 2^53 − 1 (real Postgres)', () => {
     await dataSource.destroy();
   });
 
+  // Minutes from the start of the hour two hours back: minute(70) is still in the past at any
+  // time of day (one hour back, it was in the future during an hour's first minutes).
   const minute = (n: number) => {
     const base = clock.now().getTime();
-    return new Date(base - (base % 3_600_000) - 3_600_000 + n * 60_000).toISOString();
+    return new Date(base - (base % 3_600_000) - 2 * 3_600_000 + n * 60_000).toISOString();
   };
 
   /** Raw JSON, so that values past 2^53 reach the consumer as they were sent. */
