@@ -28,7 +28,9 @@ export class UnmatchedEventsRepository {
     const byPartition = new Map<string, UnmatchedEvent[]>();
     for (const e of events) {
       const key = `${e.message.topic}\u0000${e.message.partition}`;
-      byPartition.set(key, [...(byPartition.get(key) ?? []), e]);
+      const list = byPartition.get(key);
+      if (list) list.push(e);
+      else byPartition.set(key, [e]);
     }
     const perType = new Map<string, number>();
     for (const list of byPartition.values()) {
