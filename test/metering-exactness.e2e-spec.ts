@@ -1,10 +1,11 @@
-import { DEAD_LETTER_HEADERS, TOPICS } from '@paygate/contracts';
+import { TOPICS } from '@paygate/contracts';
 import { MessageProducer, OutboundMessage, createKafka, ensureTopics } from '@paygate/messaging';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { UsageLoad, prng, usageLoad } from '../bench/load/usage-events';
 import { testConfig } from '../libs/testing/src/test-config';
+import { committedLetters } from './support/dead-letter-topic';
 import { query } from './support/database';
 import { Stack, eventually } from './support/stack';
 
@@ -70,44 +71,6 @@ async function usageGap(runId: string, expected: Map<string, number>) {
 const exact = (gap: { differing: unknown[] }) => gap.differing.length === 0;
 
 /**
- * The DLQ coordinates (`partition:offset`) of `topic`'s letters as a read_committed reader sees
- * them, read with kcat (librdkafka): a client independent of the one under test. Unpatched
- * kafkajs 2.2.4 delivered letters of aborted transactions here (a batch retried after a broker
- * restart aborted its transaction), which looked like repeats; see
- * libs/messaging/src/aborted-transactions.int-spec.ts and patches/kafkajs+2.2.4.patch.
- */
-function committedLetters(topic: string): string[] {
-  const out = execFileSync(
-    'kcat',
-    [
-      '-C',
-      '-b',
-      testConfig().kafkaBrokers.join(','),
-      '-t',
-      TOPICS.usageDeadLetter,
-      '-X',
-      'isolation.level=read_committed',
-      '-e',
-      '-q',
-      '-J',
-    ],
-    { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024, timeout: 120_000 },
-  );
-  const letters: string[] = [];
-  for (const line of out.split('\n')) {
-    if (line.trim() === '') continue;
-    const flat = (JSON.parse(line) as { headers?: string[] }).headers ?? [];
-    const headers = new Map<string, string>();
-    for (let i = 0; i + 1 < flat.length; i += 2) headers.set(flat[i], flat[i + 1]);
-    if (headers.get(DEAD_LETTER_HEADERS.topic) !== topic) continue;
-    letters.push(
-      `${headers.get(DEAD_LETTER_HEADERS.partition)}:${headers.get(DEAD_LETTER_HEADERS.offset)}`,
-    );
-  }
-  return letters;
-}
-
-/**
  * Every malformed message was dead-lettered exactly once in the dead_letters table, and is on
  * the DLQ topic exactly once as read_committed readers see it (sent in the transaction that
  * commits its offset).
@@ -119,12 +82,12 @@ async function expectDeadLettered(topic: string, load: UsageLoad): Promise<void>
   );
   expect(Number(n)).toBe(load.malformed);
   await eventually(
-    async () => new Set(committedLetters(topic)).size,
+    async () => new Set(committedLetters(topic).map((l) => l.coordinate)).size,
     (distinct) => distinct >= load.malformed,
     120_000,
   );
   await sleep(2000); // a repeat sent late would be there by now
-  const letters = committedLetters(topic);
+  const letters = committedLetters(topic).map((l) => l.coordinate);
   expect(new Set(letters).size).toBe(load.malformed);
   const repeated = letters.filter((o, i) => letters.indexOf(o) !== i);
   expect(repeated).toEqual([]);

@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer } from '../scripts/seed-demo';
 import { testConfig } from '../libs/testing/src/test-config';
+import { committedLetters } from './support/dead-letter-topic';
 import { query } from './support/database';
 import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
 
@@ -45,40 +46,6 @@ function kcatPublish(topic: string, lines: string[]): void {
     maxBuffer: 256 * 1024 * 1024,
     timeout: 120_000,
   });
-}
-
-/** The DLQ letters of `topic` as a read_committed librdkafka reader sees them. */
-function committedLetters(topic: string): { coordinate: string; reason: string; cut: string }[] {
-  const out = execFileSync(
-    'kcat',
-    [
-      '-C',
-      '-b',
-      brokers.join(','),
-      '-t',
-      TOPICS.usageDeadLetter,
-      '-X',
-      'isolation.level=read_committed',
-      '-e',
-      '-q',
-      '-J',
-    ],
-    { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024, timeout: 180_000 },
-  );
-  const letters: { coordinate: string; reason: string; cut: string }[] = [];
-  for (const line of out.split('\n')) {
-    if (line.trim() === '') continue;
-    const flat = (JSON.parse(line) as { headers?: string[] }).headers ?? [];
-    const headers = new Map<string, string>();
-    for (let i = 0; i + 1 < flat.length; i += 2) headers.set(flat[i], flat[i + 1]);
-    if (headers.get(DEAD_LETTER_HEADERS.topic) !== topic) continue;
-    letters.push({
-      coordinate: `${headers.get(DEAD_LETTER_HEADERS.partition)}:${headers.get(DEAD_LETTER_HEADERS.offset)}`,
-      reason: headers.get(DEAD_LETTER_HEADERS.reason) ?? '',
-      cut: headers.get(DEAD_LETTER_HEADERS.valueCut) ?? '',
-    });
-  }
-  return letters;
 }
 
 /**
@@ -257,7 +224,11 @@ describe('metering under a flood of unmetered, oversized and malformed messages 
       { reason: 'malformed-json', n: '1000', cut: '0' },
       { reason: 'too-large', n: '1000', cut: '1000' },
     ]);
-    const letters = committedLetters(topic);
+    const letters = committedLetters(topic).map((l) => ({
+      coordinate: l.coordinate,
+      reason: l.headers.get(DEAD_LETTER_HEADERS.reason) ?? '',
+      cut: l.headers.get(DEAD_LETTER_HEADERS.valueCut) ?? '',
+    }));
     expect(new Set(letters.map((l) => l.coordinate)).size).toBe(2000);
     expect(letters).toHaveLength(2000);
     expect(letters.filter((l) => l.reason === 'too-large' && l.cut === 'true')).toHaveLength(1000);
