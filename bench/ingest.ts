@@ -9,7 +9,7 @@
  *   npm run bench   (BENCH_EVENTS, BENCH_CUSTOMERS, BENCH_PUBLISHER, DATABASE_URL, KAFKA_BROKERS)
  */
 import 'reflect-metadata';
-import { TOPICS, type UsageRecordedEvent } from '@paygate/contracts';
+import { topicNames, type UsageRecordedEvent } from '@paygate/contracts';
 import {
   BatchConsumer,
   MessageProducer,
@@ -105,7 +105,7 @@ async function baseline(messages: OutboundMessage[], topic: string): Promise<num
   return messages.length / seconds;
 }
 
-function startMetering(groupId: string, topic: string): ChildProcess {
+function startMetering(groupId: string, topic: string, kafkaPrefix: string): ChildProcess {
   // BENCH_METERING_NODE_ARGS="--cpu-prof" profiles the service under load.
   const nodeArgs = (process.env.BENCH_METERING_NODE_ARGS ?? '').split(' ').filter(Boolean);
   return startService(
@@ -114,6 +114,7 @@ function startMetering(groupId: string, topic: string): ChildProcess {
       DATABASE_URL,
       KAFKA_BROKERS: BROKERS.join(','),
       HTTP_PORT: String(METERING_PORT),
+      KAFKA_PREFIX: kafkaPrefix,
       USAGE_GROUP_ID: groupId,
       USAGE_TOPIC: topic,
     },
@@ -153,11 +154,16 @@ let pacedSink: (event: UsageRecordedEvent, now: number) => void = () => undefine
 
 async function main(): Promise<void> {
   const runId = `bench-${randomUUID().slice(0, 8)}`;
-  // Topics of its own: nothing else consumes the load, and they are gone afterwards.
+  // Topics of its own (metering's outputs too, through KAFKA_PREFIX): nothing else consumes
+  // the load or its usage.recorded, and they are gone afterwards.
+  const kafkaPrefix = `${runId}.`;
+  const deployment = topicNames(kafkaPrefix);
   const topics = {
-    baseline: `${TOPICS.usage}.${runId}-baseline`,
-    live: `${TOPICS.usage}.${runId}-live`,
-    backlog: `${TOPICS.usage}.${runId}-backlog`,
+    baseline: `${deployment.usage}-baseline`,
+    live: `${deployment.usage}-live`,
+    backlog: `${deployment.usage}-backlog`,
+    recorded: deployment.usageRecorded,
+    deadLetters: deployment.usageDeadLetter,
   };
   const kafka = createKafka('bench-ingest', BROKERS);
   await ensureTopics(
@@ -168,7 +174,7 @@ async function main(): Promise<void> {
   const recordedGroup = `bench-recorded-${randomUUID()}`;
   const recorded = new BatchConsumer(kafka, {
     groupId: recordedGroup,
-    topic: TOPICS.usageRecorded,
+    topic: topics.recorded,
   });
   const db = new Client({ connectionString: DATABASE_URL });
   let metering: ChildProcess | undefined;
@@ -181,7 +187,7 @@ async function main(): Promise<void> {
     const transport = await baseline(warm.messages, topics.baseline);
 
     // Live: publishing and ingestion at once, first publish → last rollup committed.
-    await startGroupAtEnd(kafka, recordedGroup, TOPICS.usageRecorded);
+    await startGroupAtEnd(kafka, recordedGroup, topics.recorded);
     const latencies: { ms: number; weight: number }[] = [];
     const liveRun = `${runId}l`;
     await recorded.start(async (batch) => {
@@ -194,7 +200,7 @@ async function main(): Promise<void> {
         latencies.push({ ms: now - Date.parse(event.firstEventAt), weight: event.quantity });
       }
     });
-    metering = startMetering(`bench-metering-${runId}-live`, topics.live);
+    metering = startMetering(`bench-metering-${runId}-live`, topics.live, kafkaPrefix);
     const groups: ProcessGroups = {
       // This process watches usage.recorded and the rollups (and publishes with kafkajs).
       bench: () => [process.pid],
@@ -264,7 +270,7 @@ async function main(): Promise<void> {
     const backlogRun = `${runId}b`;
     const backlog = usageLoad({ ...shape, runId: backlogRun, topic: topics.backlog });
     await publish(backlog.messages);
-    metering = startMetering(`bench-metering-${runId}-backlog`, topics.backlog);
+    metering = startMetering(`bench-metering-${runId}-backlog`, topics.backlog, kafkaPrefix);
     // Timed from the first committed batch: process start and the group join are not ingest.
     await waitCommitted(db, backlogRun, 1);
     started = Date.now();

@@ -1,22 +1,26 @@
 /**
  * Prepares a database and a broker for paygate: creates the database if missing, applies every
- * service's committed migrations to its own schema, and creates the Kafka topics.
- *   node dist/scripts/setup.js   (DATABASE_URL, KAFKA_BROKERS)
+ * service's committed migrations to its own schema, and creates the Kafka topics (of the
+ * deployment named by KAFKA_PREFIX).
+ *   node dist/scripts/setup.js   (DATABASE_URL, KAFKA_BROKERS, KAFKA_PREFIX)
  */
 import 'reflect-metadata';
-import { TOPICS } from '@paygate/contracts';
+import { topicNames } from '@paygate/contracts';
 import { migrate } from '@paygate/database';
 import { createKafka, ensureTopics } from '@paygate/messaging';
 import { Client } from 'pg';
 import { entitlementDataSource } from '../apps/entitlement/src/database/entitlement.data-source';
 import { meteringDataSource } from '../apps/metering/src/database/metering.data-source';
 
-export const TOPIC_SPECS = [
-  { name: TOPICS.usage, partitions: 6 },
-  { name: TOPICS.usageDeadLetter, partitions: 1 },
-  { name: TOPICS.usageRecorded, partitions: 6 },
-  { name: TOPICS.entitlementChanged, partitions: 3 },
-];
+export function topicSpecs(prefix: string) {
+  const topics = topicNames(prefix);
+  return [
+    { name: topics.usage, partitions: 6 },
+    { name: topics.usageDeadLetter, partitions: 1 },
+    { name: topics.usageRecorded, partitions: 6 },
+    { name: topics.entitlementChanged, partitions: 3 },
+  ];
+}
 
 export async function createDatabaseIfMissing(url: string): Promise<void> {
   const target = new URL(url);
@@ -40,7 +44,11 @@ export async function createDatabaseIfMissing(url: string): Promise<void> {
   }
 }
 
-export async function setup(databaseUrl: string, brokers: string[]): Promise<void> {
+export async function setup(
+  databaseUrl: string,
+  brokers: string[],
+  kafkaPrefix = '',
+): Promise<void> {
   await createDatabaseIfMissing(databaseUrl);
   for (const dataSource of [
     entitlementDataSource(databaseUrl, 2),
@@ -49,14 +57,19 @@ export async function setup(databaseUrl: string, brokers: string[]): Promise<voi
     const applied = await migrate(dataSource);
     for (const name of applied) console.log(`[setup] applied migration ${name}`);
   }
-  await ensureTopics(createKafka('paygate-setup', brokers), TOPIC_SPECS);
-  console.log(`[setup] database ${new URL(databaseUrl).pathname.slice(1)} and topics are ready`);
+  const specs = topicSpecs(kafkaPrefix);
+  await ensureTopics(createKafka('paygate-setup', brokers), specs);
+  console.log(
+    `[setup] database ${new URL(databaseUrl).pathname.slice(1)} and topics ` +
+      `${specs.map((s) => s.name).join(', ')} are ready`,
+  );
 }
 
 if (require.main === module) {
   setup(
     process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate',
     (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    process.env.KAFKA_PREFIX ?? '',
   ).catch((err: unknown) => {
     console.error('[setup] failed:', err instanceof Error ? err.message : err);
     process.exit(1);

@@ -1,9 +1,11 @@
-import { TOPICS } from '@paygate/contracts';
 import { createKafka, ensureTopics } from '@paygate/messaging';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { testConfig } from '../libs/testing/src/test-config';
 import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
+
+/** This run's topics (test/support/global-setup.ts gives each run a prefix of its own). */
+const topics = testConfig().topics;
 
 const SERVICE_TOKEN = 'e2e-service-token-0123456789';
 
@@ -28,7 +30,7 @@ describe('metering API (e2e)', () => {
     'metering-api-',
   );
   const run = randomUUID().slice(0, 8);
-  const topic = `${TOPICS.usage}.e2e-api-${run}`;
+  const topic = `${topics.usage}.e2e-api-${run}`;
   const type = `dev.example.llm.completion.${run}`;
   const meterKey = `llm_tokens_${run}`;
   const customer = `cust-${run}`;

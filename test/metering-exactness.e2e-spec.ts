@@ -1,4 +1,3 @@
-import { TOPICS } from '@paygate/contracts';
 import { MessageProducer, OutboundMessage, createKafka, ensureTopics } from '@paygate/messaging';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -8,6 +7,9 @@ import { testConfig } from '../libs/testing/src/test-config';
 import { committedLetters } from './support/dead-letter-topic';
 import { query } from './support/database';
 import { Stack, eventually } from './support/stack';
+
+/** This run's topics (test/support/global-setup.ts gives each run a prefix of its own). */
+const topics = testConfig().topics;
 
 const root = join(__dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -130,7 +132,7 @@ describe('metering exactness under crashes and restarts (e2e)', () => {
   }
 
   async function newTopic(label: string): Promise<string> {
-    const topic = `${TOPICS.usage}.e2e-${label}-${randomUUID().slice(0, 8)}`;
+    const topic = `${topics.usage}.e2e-${label}-${randomUUID().slice(0, 8)}`;
     await ensureTopics(createKafka('e2e-exactness-admin', testConfig().kafkaBrokers), [
       { name: topic, partitions: 6 },
     ]);

@@ -1,4 +1,4 @@
-import { DEAD_LETTER_HEADERS, TOPICS } from '@paygate/contracts';
+import { DEAD_LETTER_HEADERS } from '@paygate/contracts';
 import { MessageProducer, createKafka, ensureTopics } from '@paygate/messaging';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -10,6 +10,9 @@ import { testConfig } from '../libs/testing/src/test-config';
 import { committedLetters } from './support/dead-letter-topic';
 import { query } from './support/database';
 import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
+
+/** This run's topics (test/support/global-setup.ts gives each run a prefix of its own). */
+const topics = testConfig().topics;
 
 // JSON bodies are read field by field, so they are left untyped here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -69,7 +72,7 @@ describe('metering under a flood of unmetered, oversized and malformed messages 
   const alerts: Json[] = [];
   let alertReceiver: Server;
   const runId = randomUUID().slice(0, 8);
-  const topic = `${TOPICS.usage}.e2e-flood-${runId}`;
+  const topic = `${topics.usage}.e2e-flood-${runId}`;
   const groupId = `e2e-flood-${runId}`;
   let upstream: Awaited<ReturnType<typeof startDemoUpstream>>;
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };

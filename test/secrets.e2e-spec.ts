@@ -4,11 +4,13 @@ import { readFileSync, readdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { TOPICS } from '../libs/contracts/src/topics';
 import { testConfig } from '../libs/testing/src/test-config';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer } from '../scripts/seed-demo';
 import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually, readTopicUntil } from './support/stack';
+
+/** This run's topics (test/support/global-setup.ts gives each run a prefix of its own). */
+const topics = testConfig().topics;
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -347,7 +349,7 @@ describe('secrets and admin endpoints (e2e)', () => {
     });
     expect(report.letters).toHaveLength(1);
     expect(report.letters[0]).toEqual({
-      topic: TOPICS.usage,
+      topic: topics.usage,
       partition: expect.any(Number),
       offset: expect.any(Number),
     });
@@ -380,7 +382,7 @@ describe('secrets and admin endpoints (e2e)', () => {
   it('has none of the keys it created in the database, on any topic, or in any log', async () => {
     expect(keys.length).toBeGreaterThanOrEqual(7);
     // The changes are on the topic before anything is read (outbox relay).
-    await readTopicUntil(TOPICS.entitlementChanged, (m) => m.value.includes(keyIds[1]));
+    await readTopicUntil(topics.entitlementChanged, (m) => m.value.includes(keyIds[1]));
     await stack.stop();
 
     // Another test run may have Postgres stopped for a while (metering-exactness): retry.
@@ -402,7 +404,7 @@ describe('secrets and admin endpoints (e2e)', () => {
     expect(prefixes.found).toHaveLength(keys.length);
 
     const brokers = testConfig().kafkaBrokers.join(',');
-    for (const topic of Object.values(TOPICS)) {
+    for (const topic of Object.values(topics)) {
       const read = await scan(
         'kcat',
         ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\t%h\t%s\n'],
@@ -415,7 +417,7 @@ describe('secrets and admin endpoints (e2e)', () => {
         found: [],
       });
       // Positive control: the usage and change topics do carry these customers' events.
-      if (topic === TOPICS.usage || topic === TOPICS.entitlementChanged)
+      if (topic === topics.usage || topic === topics.entitlementChanged)
         expect(read.found.length).toBeGreaterThan(0);
     }
 

@@ -1,4 +1,4 @@
-import { DEAD_LETTER_HEADERS, TOPICS } from '@paygate/contracts';
+import { DEAD_LETTER_HEADERS } from '@paygate/contracts';
 import { MessageProducer, createKafka } from '@paygate/messaging';
 import { testConfig } from '@paygate/testing';
 import { randomUUID } from 'node:crypto';
@@ -6,6 +6,9 @@ import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'n
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { DemoCustomer, seedDemoCustomer } from '../scripts/seed-demo';
 import { ADMIN_TOKEN, Stack, eventually, readTopicUntil } from './support/stack';
+
+/** This run's topics (test/support/global-setup.ts gives each run a prefix of its own). */
+const topics = testConfig().topics;
 
 // JSON bodies are checked field by field with matchers, so they are left untyped here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -227,15 +230,15 @@ describe('paygate spine (e2e)', () => {
     const producer = new MessageProducer(kafka);
     await producer.connect();
     await producer.sendBatch([
-      { topic: TOPICS.usage, key: 'x', value: `{"id": "${marker}", broken` },
+      { topic: topics.usage, key: 'x', value: `{"id": "${marker}", broken` },
     ]);
     await producer.disconnect();
 
-    const found = await readTopicUntil(TOPICS.usageDeadLetter, (m) => m.value.includes(marker));
+    const found = await readTopicUntil(topics.usageDeadLetter, (m) => m.value.includes(marker));
     expect(found).toHaveLength(1);
     expect(found[0].headers).toMatchObject({
       [DEAD_LETTER_HEADERS.reason]: 'malformed-json',
-      [DEAD_LETTER_HEADERS.topic]: TOPICS.usage,
+      [DEAD_LETTER_HEADERS.topic]: topics.usage,
     });
 
     const listed = await getJson(`${stack.url('metering')}/v1/dead-letters?limit=20`);
@@ -265,7 +268,7 @@ describe('paygate spine (e2e)', () => {
       (status) => status === 401,
       5_000,
     );
-    const changes = await readTopicUntil(TOPICS.entitlementChanged, (m) =>
+    const changes = await readTopicUntil(topics.entitlementChanged, (m) =>
       m.value.includes(customer.apiKeyId),
     );
     expect(changes.map((m) => JSON.parse(m.value).reason).sort()).toEqual([

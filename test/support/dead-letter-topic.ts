@@ -1,6 +1,9 @@
-import { DEAD_LETTER_HEADERS, TOPICS } from '../../libs/contracts/src/topics';
+import { DEAD_LETTER_HEADERS } from '../../libs/contracts/src/topics';
 import { execFileSync } from 'node:child_process';
 import { testConfig } from '../../libs/testing/src/test-config';
+
+/** This run's topics (test/support/global-setup.ts gives each run a prefix of its own). */
+const topics = testConfig().topics;
 
 export interface CommittedLetter {
   /** `partition:offset` of the original message. */
@@ -23,7 +26,7 @@ export function committedLetters(topic: string): CommittedLetter[] {
       '-b',
       testConfig().kafkaBrokers.join(','),
       '-t',
-      TOPICS.usageDeadLetter,
+      topics.usageDeadLetter,
       '-X',
       'isolation.level=read_committed',
       '-e',

@@ -2,8 +2,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createKafka, startGroupAtEnd } from '../../libs/messaging/src/kafka';
-import { TOPICS } from '../../libs/contracts/src/topics';
 import { testConfig } from '../../libs/testing/src/test-config';
+import { topicNames } from '../../libs/contracts/src/topics';
 import { randomUUID } from 'node:crypto';
 
 const root = join(__dirname, '..', '..');
@@ -37,7 +37,7 @@ export const metricsUrl = (httpPort: number): string =>
  * (a developer's and CI's, or parallel runs against separate databases) never share a group,
  * which would hand one run's events to the other's services. They start at the topics' end.
  */
-const RUN = randomUUID().slice(0, 8);
+export const RUN = randomUUID().slice(0, 8);
 export const STRIPE_WEBHOOK_SECRET = 'whsec_e2e_0123456789abcdef';
 
 /**
@@ -79,6 +79,7 @@ export class Stack {
     const common = {
       DATABASE_URL: config.databaseUrl,
       KAFKA_BROKERS: config.kafkaBrokers.join(','),
+      KAFKA_PREFIX: config.kafkaPrefix,
       ADMIN_TOKEN,
       LOG_LEVEL: 'info',
     };
@@ -107,12 +108,17 @@ export class Stack {
     };
     const kafka = createKafka('e2e-stack', config.kafkaBrokers);
     // A group that still has members (a stack started again after a kill) keeps its offsets.
+    // The deployment's prefix: the run's, or another one given to this stack.
+    const kafkaPrefix = extraEnv.KAFKA_PREFIX ?? config.kafkaPrefix;
+    const topics = topicNames(kafkaPrefix);
     await startGroupAtEnd(
       kafka,
-      env.entitlement.USAGE_RECORDED_GROUP_ID,
-      TOPICS.usageRecorded,
+      kafkaPrefix + env.entitlement.USAGE_RECORDED_GROUP_ID,
+      topics.usageRecorded,
     ).catch(() => undefined);
-    await startGroupAtEnd(kafka, env.metering.USAGE_GROUP_ID, TOPICS.usage).catch(() => undefined);
+    await startGroupAtEnd(kafka, kafkaPrefix + env.metering.USAGE_GROUP_ID, topics.usage).catch(
+      () => undefined,
+    );
     for (const service of services) {
       this.envs.set(service, { ...env[service], ...extraEnv });
       this.spawn(service, `dist/apps/${service}/src/main.js`, this.envs.get(service)!);
@@ -153,6 +159,7 @@ export class Stack {
     this.spawn(name, `dist/apps/${service}/src/main.js`, {
       DATABASE_URL: config.databaseUrl,
       KAFKA_BROKERS: config.kafkaBrokers.join(','),
+      KAFKA_PREFIX: config.kafkaPrefix,
       ADMIN_TOKEN,
       LOG_LEVEL: 'info',
       HTTP_PORT: String(port),
@@ -286,7 +293,9 @@ export async function readTopicUntil(
   match: (m: SeenMessage) => boolean,
 ): Promise<SeenMessage[]> {
   const kafka = createKafka('e2e-reader', testConfig().kafkaBrokers);
-  const consumer = kafka.consumer({ groupId: `e2e-reader-${randomUUID()}` });
+  const consumer = kafka.consumer({
+    groupId: `${testConfig().kafkaPrefix}e2e-reader-${randomUUID()}`,
+  });
   const found: SeenMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

@@ -17,7 +17,13 @@ export class EntitlementFixture {
   readonly services: EntitlementServices;
 
   private constructor(readonly dataSource: DataSource) {
-    this.services = createEntitlementServices(dataSource, this.clock);
+    // The run's topics: outbox rows a later stack relays never reach a deployment's topics.
+    this.services = createEntitlementServices(
+      dataSource,
+      this.clock,
+      undefined,
+      testConfig().topics,
+    );
   }
 
   static async open(poolSize = 20): Promise<EntitlementFixture> {

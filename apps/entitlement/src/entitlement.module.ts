@@ -16,10 +16,9 @@ import {
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { EntitlementConfig } from './config/entitlement.config';
 import { AlertDispatcher, ConsumerStallAlerts } from '@paygate/alerts';
-import { TOPICS } from '@paygate/contracts';
 import { AlertSettings } from './alerts/alert-settings';
 import { AlertsService } from './alerts/alerts.service';
-import { EntitlementChanges } from './changes/entitlement-changes';
+import { ENTITLEMENT_TOPICS, EntitlementChanges } from './changes/entitlement-changes';
 import { CreditsController } from './credits/credits.controller';
 import { CreditsService } from './credits/credits.service';
 import { GrantSweeper } from './credits/grant-sweeper';
@@ -91,6 +90,7 @@ export class EntitlementModule {
         { provide: EntitlementConfig, useValue: config },
         { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
         { provide: Clock, useClass: SystemClock },
+        { provide: ENTITLEMENT_TOPICS, useValue: config.topics },
         ...databaseProviders(() => entitlementDataSource(config.DATABASE_URL), {
           inject: [UsageRecordedConsumer],
           checks: (usage: UsageRecordedConsumer) => [
@@ -136,8 +136,8 @@ export class EntitlementModule {
               {
                 service: 'entitlement',
                 consumer: 'usage-recorded-consumer',
-                group: config.USAGE_RECORDED_GROUP_ID,
-                topic: TOPICS.usageRecorded,
+                group: config.usageRecordedGroup,
+                topic: config.topics.usageRecorded,
               },
               () => usage.progress(),
             ),

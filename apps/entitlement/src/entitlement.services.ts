@@ -1,4 +1,5 @@
 import type { Clock } from '@paygate/clock';
+import { TOPICS, type Topics } from '@paygate/contracts';
 import { AlertSettings } from './alerts/alert-settings';
 import { AlertsService } from './alerts/alerts.service';
 import type { DataSource } from 'typeorm';
@@ -26,9 +27,10 @@ export function createEntitlementServices(
   dataSource: DataSource,
   clock: Clock,
   alertSettings: AlertSettings = AlertSettings.disabled(),
+  topics: Topics = TOPICS,
 ) {
   const alerts = new AlertsService(alertSettings);
-  const changes = new EntitlementChanges(clock);
+  const changes = new EntitlementChanges(clock, topics);
   const customers = new CustomersService(dataSource, changes);
   const plans = new PlansService(dataSource);
   const ledger = new LedgerService(dataSource);

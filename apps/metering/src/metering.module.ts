@@ -70,8 +70,8 @@ export class MeteringModule {
               {
                 service: 'metering',
                 consumer: 'usage-consumer',
-                group: config.USAGE_GROUP_ID,
-                topic: config.USAGE_TOPIC,
+                group: config.usageGroup,
+                topic: config.usageTopic,
               },
               () => usage.progress(),
             ),

@@ -33,4 +33,28 @@ describe('loadConfig', () => {
       /LOG_LEVEL/,
     );
   });
+
+  it('puts KAFKA_PREFIX before every topic and group name, and refuses names Kafka would not take', () => {
+    const plain = loadConfig(AppConfig, { ADMIN_TOKEN: 'x'.repeat(16) });
+    expect(plain.topics.usage).toBe('paygate.usage.v1');
+    expect(plain.kafkaName('paygate-metering')).toBe('paygate-metering');
+
+    const staging = loadConfig(AppConfig, {
+      ADMIN_TOKEN: 'x'.repeat(16),
+      KAFKA_PREFIX: 'staging.',
+    });
+    expect(staging.topics).toEqual({
+      usage: 'staging.paygate.usage.v1',
+      usageDeadLetter: 'staging.paygate.usage.v1.dlq',
+      usageRecorded: 'staging.paygate.usage-recorded.v1',
+      entitlementChanged: 'staging.paygate.entitlement-changed.v1',
+    });
+    expect(staging.kafkaName('paygate-metering')).toBe('staging.paygate-metering');
+
+    for (const bad of ['a b', 'a/b', 'x'.repeat(65), 'ü.']) {
+      expect(() =>
+        loadConfig(AppConfig, { ADMIN_TOKEN: 'x'.repeat(16), KAFKA_PREFIX: bad }),
+      ).toThrow(/KAFKA_PREFIX/);
+    }
+  });
 });

@@ -6,11 +6,13 @@ import {
   IsOptional,
   IsString,
   IsUrl,
+  Matches,
   Max,
   Min,
   MinLength,
   ValidateIf,
 } from 'class-validator';
+import { KAFKA_PREFIX_PATTERN, topicNames, type Topics } from '@paygate/contracts';
 import { csv } from './load-config';
 
 // Explicit property types: decorator metadata needs them to convert env strings.
@@ -20,6 +22,14 @@ export class ServiceConfig {
   @Transform(({ value }) => csv(value))
   @ArrayNotEmpty()
   KAFKA_BROKERS: string[] = ['127.0.0.1:9092'];
+
+  /**
+   * Put before every topic, consumer group and transactional id of this deployment (e.g.
+   * "staging."), so that deployments sharing a broker never read or write each other's
+   * messages; the tests use a fresh one per run. Empty: the plain names (paygate.usage.v1, ...).
+   */
+  @Matches(KAFKA_PREFIX_PATTERN, { message: 'KAFKA_PREFIX: up to 64 of A-Z a-z 0-9 . _ -' })
+  KAFKA_PREFIX: string = '';
 
   @IsString()
   HTTP_HOST: string = '127.0.0.1';
@@ -54,6 +64,16 @@ export class ServiceConfig {
   @Min(5)
   @Max(86_400)
   CONSUMER_STALL_SECONDS: number = 60;
+
+  /** This deployment's topics (KAFKA_PREFIX applied). */
+  get topics(): Topics {
+    return topicNames(this.KAFKA_PREFIX);
+  }
+
+  /** A consumer group or transactional id of this deployment (KAFKA_PREFIX applied). */
+  kafkaName(name: string): string {
+    return `${this.KAFKA_PREFIX}${name}`;
+  }
 }
 
 /** Services that own a database schema and serve an operator API. */

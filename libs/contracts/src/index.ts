@@ -1,5 +1,5 @@
-export { TOPICS, DEAD_LETTER_HEADERS } from './topics';
-export type { TopicName } from './topics';
+export { TOPICS, DEAD_LETTER_HEADERS, KAFKA_PREFIX_PATTERN, topicNames } from './topics';
+export type { Topics } from './topics';
 export { PROBLEM_CODES, isProblemCode } from './problem-codes';
 export type { ProblemCode } from './problem-codes';
 export {

@@ -8,7 +8,7 @@ import { OutboxRelay } from './outbox-relay';
 describe('OutboxRelay (real Postgres and Kafka)', () => {
   const kafka = createKafka('itest-outbox', testConfig().kafkaBrokers);
   const producer = new MessageProducer(kafka);
-  const topic = `itest.outbox.${randomUUID()}`;
+  const topic = `${testConfig().kafkaPrefix}itest.outbox.${randomUUID()}`;
   // The metering schema's outbox (migrated by the global setup); rows of this test only.
   const schema = 'metering';
   let dataSource: DataSource;

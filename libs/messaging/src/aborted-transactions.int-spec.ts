@@ -25,7 +25,7 @@ describe('aborted transactions (real Kafka)', () => {
 
   /** A new one-partition topic and two transactions open on it, of two producers. */
   async function twoTransactionsOn(label: string) {
-    const topic = `itest.aborted-${label}.${randomUUID()}`;
+    const topic = `${testConfig().kafkaPrefix}itest.aborted-${label}.${randomUUID()}`;
     await ensureTopics(kafka, [{ name: topic, partitions: 1 }]);
     const transactions: Transaction[] = [];
     for (let i = 0; i < 2; i++) {

@@ -8,7 +8,7 @@ import { Client } from 'pg';
 
 describe('BatchConsumer (real Kafka)', () => {
   const kafka = createKafka('itest', testConfig().kafkaBrokers);
-  const topic = `itest.batch.${randomUUID()}`;
+  const topic = `${testConfig().kafkaPrefix}itest.batch.${randomUUID()}`;
   const groupId = `itest-${randomUUID()}`;
   const producer = new MessageProducer(kafka);
 
@@ -98,7 +98,7 @@ describe('BatchConsumer (real Kafka)', () => {
   });
 
   it('publishes what the handler returns in one transaction with the offset commit', async () => {
-    const outTopic = `itest.batch-out.${randomUUID()}`;
+    const outTopic = `${testConfig().kafkaPrefix}itest.batch-out.${randomUUID()}`;
     const txGroup = `itest-tx-${randomUUID()}`;
     await ensureTopics(kafka, [{ name: outTopic, partitions: 1 }]);
     await producer.sendBatch([{ topic, key: 'k', value: 'tx-1' }]);
@@ -130,7 +130,7 @@ describe('BatchConsumer (real Kafka)', () => {
     // committed, then the Kafka transaction (its output and the offset) fails. Here it fails
     // for real: the first attempt returns a message larger than the send limit, refused
     // inside the transaction, which is aborted.
-    const outTopic = `itest.batch-out2.${randomUUID()}`;
+    const outTopic = `${testConfig().kafkaPrefix}itest.batch-out2.${randomUUID()}`;
     const group = `itest-between-${randomUUID()}`;
     const table = `itest_applied_${randomUUID().replace(/-/g, '')}`;
     await ensureTopics(kafka, [{ name: outTopic, partitions: 1 }]);
@@ -202,8 +202,8 @@ describe('BatchConsumer (real Kafka)', () => {
    * (after it took the partition and checked the committed offset, before its own transaction).
    */
   async function previousOwnerCommitsLate(when: 'after' | 'during'): Promise<void> {
-    const inTopic = `itest.batch-fence-in.${randomUUID()}`;
-    const outTopic = `itest.batch-fence-out.${randomUUID()}`;
+    const inTopic = `${testConfig().kafkaPrefix}itest.batch-fence-in.${randomUUID()}`;
+    const outTopic = `${testConfig().kafkaPrefix}itest.batch-fence-out.${randomUUID()}`;
     const fenceGroup = `itest-fence-${randomUUID()}`;
     await ensureTopics(kafka, [
       { name: inTopic, partitions: 1 },

@@ -1,4 +1,5 @@
-import { TOPICS, type EntitlementChangedEvent } from '@paygate/contracts';
+import type { EntitlementChangedEvent } from '@paygate/contracts';
+import { testConfig } from '@paygate/testing';
 import { EntitlementFixture } from '../entitlement.fixture';
 
 describe('entitlement.changed through the outbox (real Postgres)', () => {
@@ -12,7 +13,7 @@ describe('entitlement.changed through the outbox (real Postgres)', () => {
   const changes = async (customerId: string): Promise<EntitlementChangedEvent[]> => {
     const rows: { value: Buffer }[] = await fx.dataSource.query(
       `SELECT "value" FROM "entitlement"."outbox" WHERE "topic" = $1 AND "key" = $2 ORDER BY "id"`,
-      [TOPICS.entitlementChanged, customerId],
+      [testConfig().topics.entitlementChanged, customerId],
     );
     return rows.map((r) => JSON.parse(r.value.toString()) as EntitlementChangedEvent);
   };

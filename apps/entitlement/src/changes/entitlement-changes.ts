@@ -4,11 +4,15 @@ import {
   TOPICS,
   type EntitlementChangeReason,
   type EntitlementChangedEvent,
+  type Topics,
 } from '@paygate/contracts';
 import { enqueueOutbox } from '@paygate/database';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { ENTITLEMENT_SCHEMA } from '../database/entitlement.data-source';
+
+/** Nest token of the deployment's topic names in the entitlement app. */
+export const ENTITLEMENT_TOPICS = Symbol('ENTITLEMENT_TOPICS');
 
 /**
  * Announces an entitlement change through the outbox, in the transaction that made the change:
@@ -16,7 +20,15 @@ import { ENTITLEMENT_SCHEMA } from '../database/entitlement.data-source';
  */
 @Injectable()
 export class EntitlementChanges {
-  constructor(@Inject(Clock) private readonly clock: Clock) {}
+  private readonly topic: string;
+
+  /** `topics`: the deployment's (EntitlementModule gives its config's, KAFKA_PREFIX applied). */
+  constructor(
+    @Inject(Clock) private readonly clock: Clock,
+    @Inject(ENTITLEMENT_TOPICS) topics: Topics = TOPICS,
+  ) {
+    this.topic = topics.entitlementChanged;
+  }
 
   async record(
     manager: EntityManager,
@@ -32,7 +44,7 @@ export class EntitlementChanges {
       ...ids,
     };
     await enqueueOutbox(manager, ENTITLEMENT_SCHEMA, [
-      { topic: TOPICS.entitlementChanged, key: customerId, value: JSON.stringify(event) },
+      { topic: this.topic, key: customerId, value: JSON.stringify(event) },
     ]);
   }
 }

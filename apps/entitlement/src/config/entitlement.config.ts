@@ -79,8 +79,15 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   @Min(1)
   BILLING_CREDIT_PRICE_CENTS: number = 1;
 
+  /** The usage.recorded consumer group, before KAFKA_PREFIX. */
   @IsString()
+  @MinLength(1)
   USAGE_RECORDED_GROUP_ID: string = 'paygate-entitlement';
+
+  /** The usage.recorded consumer's group, KAFKA_PREFIX applied. */
+  get usageRecordedGroup(): string {
+    return this.kafkaName(this.USAGE_RECORDED_GROUP_ID);
+  }
 
   /** Signing secret of the Stripe webhook endpoint (whsec_...); unset disables /v1/webhooks/stripe. */
   @IsOptional()

@@ -6,7 +6,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { TOPICS, isUsageRecordedEvent } from '@paygate/contracts';
+import { isUsageRecordedEvent } from '@paygate/contracts';
 import { isolatable } from '@paygate/database';
 import {
   BatchConsumer,
@@ -38,8 +38,8 @@ export class UsageRecordedConsumer implements OnApplicationBootstrap, OnApplicat
   async onApplicationBootstrap(): Promise<void> {
     const kafka = createKafka('paygate-entitlement', this.config.KAFKA_BROKERS);
     this.consumer = new BatchConsumer(kafka, {
-      groupId: this.config.USAGE_RECORDED_GROUP_ID,
-      topic: TOPICS.usageRecorded,
+      groupId: this.config.usageRecordedGroup,
+      topic: this.config.topics.usageRecorded,
       stallMs: this.config.CONSUMER_STALL_SECONDS * 1000,
     });
     await this.consumer.start((messages) => this.handle(messages));

@@ -1,4 +1,3 @@
-import { TOPICS } from '@paygate/contracts';
 import { ServiceConfig } from '@paygate/config';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 
@@ -104,9 +103,17 @@ export class GatewayConfig extends ServiceConfig {
   @IsString()
   DEMO_APP_DIR?: string;
 
-  /** The topic usage events are published to (metering's USAGE_TOPIC). */
+  /**
+   * The topic usage events are published to (metering's USAGE_TOPIC), as a full name; unset,
+   * the deployment's (KAFKA_PREFIX + paygate.usage.v1).
+   */
   @IsString()
-  USAGE_TOPIC: string = TOPICS.usage;
+  USAGE_TOPIC: string = '';
+
+  /** The topic usage events go to: USAGE_TOPIC, or the deployment's usage topic. */
+  get usageTopic(): string {
+    return this.USAGE_TOPIC || this.topics.usage;
+  }
 
   /** CloudEvents `source` of the usage events this gateway publishes. */
   @IsString()

@@ -5,7 +5,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { EntitlementChangeReason, TOPICS, parseEntitlementChangedEvent } from '@paygate/contracts';
+import { EntitlementChangeReason, parseEntitlementChangedEvent } from '@paygate/contracts';
 import { BatchConsumer, createKafka } from '@paygate/messaging';
 import { hostname } from 'node:os';
 import { GatewayConfig } from '../config/gateway.config';
@@ -38,9 +38,10 @@ export class EntitlementChangesListener implements OnApplicationBootstrap, OnApp
     this.consumer = new BatchConsumer(
       createKafka('paygate-gateway-changes', this.config.KAFKA_BROKERS),
       {
-        groupId:
+        groupId: this.config.kafkaName(
           this.config.CHANGES_GROUP_ID || `paygate-gateway-${hostname()}-${this.config.HTTP_PORT}`,
-        topic: TOPICS.entitlementChanged,
+        ),
+        topic: this.config.topics.entitlementChanged,
         // Leases start empty: only changes from now on can concern them.
         fromBeginning: false,
       },

@@ -45,13 +45,13 @@ export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     @Inject(GatewayConfig)
     config: Pick<GatewayConfig, 'KAFKA_BROKERS' | 'USAGE_BUFFER_MAX'> &
-      Partial<Pick<GatewayConfig, 'USAGE_TOPIC'>>,
+      Partial<Pick<GatewayConfig, 'usageTopic'>>,
     @Optional() @Inject(USAGE_PRODUCER) producer?: UsageProducer,
   ) {
     this.producer =
       producer ?? new MessageProducer(createKafka('paygate-gateway', config.KAFKA_BROKERS));
     this.capacity = config.USAGE_BUFFER_MAX;
-    this.topic = config.USAGE_TOPIC ?? TOPICS.usage;
+    this.topic = config.usageTopic ?? TOPICS.usage;
     buffered.set(0);
   }
 

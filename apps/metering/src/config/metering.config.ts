@@ -1,4 +1,4 @@
-import { TOPICS, USAGE_EVENT_LIMITS } from '@paygate/contracts';
+import { USAGE_EVENT_LIMITS } from '@paygate/contracts';
 import { DatabaseServiceConfig, csv } from '@paygate/config';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
@@ -16,12 +16,27 @@ export class MeteringConfig extends DatabaseServiceConfig {
   @Max(65535)
   HTTP_PORT: number = 3002;
 
+  /** The usage consumer group (KAFKA_PREFIX applied), also its transactional-id prefix. */
   @IsString()
+  @MinLength(1)
   USAGE_GROUP_ID: string = 'paygate-metering';
 
-  /** The usage topic consumed; another one isolates a benchmark or a migration. */
+  /**
+   * The usage topic consumed, as a full name (no prefix applied); unset, the deployment's
+   * (KAFKA_PREFIX + paygate.usage.v1). Another one isolates a benchmark or a migration.
+   */
   @IsString()
-  USAGE_TOPIC: string = TOPICS.usage;
+  USAGE_TOPIC: string = '';
+
+  /** The topic consumed: USAGE_TOPIC, or the deployment's usage topic. */
+  get usageTopic(): string {
+    return this.USAGE_TOPIC || this.topics.usage;
+  }
+
+  /** The usage consumer's group (and transactional-id prefix), KAFKA_PREFIX applied. */
+  get usageGroup(): string {
+    return this.kafkaName(this.USAGE_GROUP_ID);
+  }
 
   /** How often meter definitions are reloaded from the database. */
   @IsInt()

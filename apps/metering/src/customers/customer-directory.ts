@@ -5,7 +5,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { TOPICS, parseEntitlementChangedEvent } from '@paygate/contracts';
+import { parseEntitlementChangedEvent } from '@paygate/contracts';
 import { BatchConsumer, createKafka } from '@paygate/messaging';
 import { DataSource } from 'typeorm';
 import { MeteringConfig } from '../config/metering.config';
@@ -30,7 +30,10 @@ export class CustomerDirectory implements OnApplicationBootstrap, OnApplicationS
   async onApplicationBootstrap(): Promise<void> {
     this.consumer = new BatchConsumer(
       createKafka('paygate-metering-customers', this.config.KAFKA_BROKERS),
-      { groupId: `${this.config.USAGE_GROUP_ID}-customers`, topic: TOPICS.entitlementChanged },
+      {
+        groupId: `${this.config.usageGroup}-customers`,
+        topic: this.config.topics.entitlementChanged,
+      },
     );
     await this.consumer.start(async (messages) => {
       const created: string[] = [];

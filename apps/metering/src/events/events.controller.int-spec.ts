@@ -39,6 +39,7 @@ describe('POST /events (in-process, real Postgres)', () => {
   beforeAll(async () => {
     const config = Object.assign(new MeteringConfig(), {
       DATABASE_URL: testConfig().databaseUrl,
+      KAFKA_PREFIX: testConfig().kafkaPrefix,
       SERVICE_TOKENS: [TOKEN],
       METER_REFRESH_MS: 60_000,
     });

@@ -10,7 +10,7 @@ export class EventsPublisher implements OnModuleInit, OnApplicationShutdown {
   private readonly topic: string;
 
   constructor(@Inject(MeteringConfig) config: MeteringConfig) {
-    this.topic = config.USAGE_TOPIC;
+    this.topic = config.usageTopic;
     this.producer = new MessageProducer(
       createKafka('paygate-metering-events', config.KAFKA_BROKERS),
     );

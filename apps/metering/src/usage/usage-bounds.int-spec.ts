@@ -1,4 +1,4 @@
-import { DEAD_LETTER_HEADERS, TOPICS, type UsageRecordedEvent } from '@paygate/contracts';
+import { DEAD_LETTER_HEADERS, type UsageRecordedEvent } from '@paygate/contracts';
 import { FixedClock } from '@paygate/clock';
 import type { InboundMessage } from '@paygate/messaging';
 import { testConfig } from '@paygate/testing';
@@ -23,9 +23,12 @@ describe('usage past 2^53 − 1 (real Postgres)', () => {
   let meters: MetersService;
   let usage: UsageQueryService;
   const clock = new FixedClock(new Date());
-  const topic = `test-usage-bounds-${randomUUID()}`;
+  const topic = `${testConfig().kafkaPrefix}test-usage-bounds-${randomUUID()}`;
   let offset = 0;
-  const config = Object.assign(new MeteringConfig(), { METER_REFRESH_MS: 60_000 });
+  const config = Object.assign(new MeteringConfig(), {
+    KAFKA_PREFIX: testConfig().kafkaPrefix,
+    METER_REFRESH_MS: 60_000,
+  });
 
   beforeAll(async () => {
     dataSource = await meteringDataSource(testConfig().databaseUrl, 4).initialize();
@@ -86,7 +89,7 @@ describe('usage past 2^53 − 1 (real Postgres)', () => {
   const recorded = async (customer: string): Promise<UsageRecordedEvent[]> => {
     const rows: { value: Buffer }[] = await dataSource.query(
       `SELECT "value" FROM "metering"."outbox" WHERE "topic" = $1 AND "key" = $2 ORDER BY "id"`,
-      [TOPICS.usageRecorded, customer],
+      [testConfig().topics.usageRecorded, customer],
     );
     return rows.map((r) => JSON.parse(r.value.toString()) as UsageRecordedEvent);
   };

@@ -1,4 +1,4 @@
-import { DEAD_LETTER_HEADERS, TOPICS, type UsageRecordedEvent } from '@paygate/contracts';
+import { DEAD_LETTER_HEADERS, type UsageRecordedEvent } from '@paygate/contracts';
 import { FixedClock } from '@paygate/clock';
 import type { InboundMessage } from '@paygate/messaging';
 import { testConfig } from '@paygate/testing';
@@ -24,9 +24,10 @@ describe('UsageIngestService (real Postgres)', () => {
   let deadLetters: DeadLettersService;
   let customers: CustomerDirectory;
   const clock = new FixedClock(new Date());
-  const topic = `test-usage-${randomUUID()}`;
+  const topic = `${testConfig().kafkaPrefix}test-usage-${randomUUID()}`;
   let offset = 0;
   const config = Object.assign(new MeteringConfig(), {
+    KAFKA_PREFIX: testConfig().kafkaPrefix,
     METER_REFRESH_MS: 60_000,
     UNKNOWN_METER_POLICY: 'dead-letter',
   });
@@ -43,7 +44,7 @@ describe('UsageIngestService (real Postgres)', () => {
     skipping = new UsageIngestService(
       dataSource,
       repository,
-      new MeteringConfig(),
+      Object.assign(new MeteringConfig(), { KAFKA_PREFIX: testConfig().kafkaPrefix }),
       clock,
       customers,
       unmatched,
@@ -52,6 +53,7 @@ describe('UsageIngestService (real Postgres)', () => {
       dataSource,
       repository,
       Object.assign(new MeteringConfig(), {
+        KAFKA_PREFIX: testConfig().kafkaPrefix,
         UNKNOWN_METER_POLICY: 'hold',
         UNKNOWN_CUSTOMER_POLICY: 'hold',
       }),
@@ -116,7 +118,7 @@ describe('UsageIngestService (real Postgres)', () => {
   const outboxFor = async (customer: string): Promise<UsageRecordedEvent[]> => {
     const rows: { value: Buffer }[] = await dataSource.query(
       `SELECT "value" FROM "metering"."outbox" WHERE "topic" = $1 AND "key" = $2 ORDER BY "id"`,
-      [TOPICS.usageRecorded, customer],
+      [testConfig().topics.usageRecorded, customer],
     );
     return rows.map((r) => JSON.parse(r.value.toString()) as UsageRecordedEvent);
   };
@@ -198,7 +200,7 @@ describe('UsageIngestService (real Postgres)', () => {
       value: Buffer.from(l.value),
       topic: l.topic,
     }));
-    expect(letters.every((l) => l.topic === TOPICS.usageDeadLetter)).toBe(true);
+    expect(letters.every((l) => l.topic === testConfig().topics.usageDeadLetter)).toBe(true);
     expect(letters.map((l) => l.headers[DEAD_LETTER_HEADERS.reason])).toEqual([
       'malformed-json',
       'unknown-meter',
@@ -391,7 +393,10 @@ describe('UsageIngestService (real Postgres)', () => {
     );
     const pruner = new DedupePruner(
       dataSource,
-      Object.assign(new MeteringConfig(), { DEDUPE_WINDOW_HOURS: 168 }),
+      Object.assign(new MeteringConfig(), {
+        KAFKA_PREFIX: testConfig().kafkaPrefix,
+        DEDUPE_WINDOW_HOURS: 168,
+      }),
     );
     expect(await pruner.pruneOnce(1)).toBeGreaterThanOrEqual(1);
     const left: { id: string }[] = await dataSource.query(

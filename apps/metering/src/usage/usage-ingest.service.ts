@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { TOPICS } from '@paygate/contracts';
 import { Clock } from '@paygate/clock';
 import { enqueueOutbox, isolatable } from '@paygate/database';
 import type { InboundMessage, OutboundMessage } from '@paygate/messaging';
@@ -158,7 +157,7 @@ export class UsageIngestService {
         manager,
         METERING_SCHEMA,
         usageRecordedMessages(fresh, now).map((m) => ({
-          topic: TOPICS.usageRecorded,
+          topic: this.config.topics.usageRecorded,
           key: m.customerId,
           value: JSON.stringify(m),
         })),
@@ -184,7 +183,7 @@ export class UsageIngestService {
     return {
       counts: result,
       deadLetters: batch.deadLetters.map((l) =>
-        dlqMessage(l, TOPICS.usageDeadLetter, maxValue, maxBytes),
+        dlqMessage(l, this.config.topics.usageDeadLetter, maxValue, maxBytes),
       ),
     };
   }

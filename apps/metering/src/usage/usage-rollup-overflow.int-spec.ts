@@ -29,9 +29,12 @@ describe('minute sums past bigint (real Postgres)', () => {
   let meters: MetersService;
   let usage: UsageQueryService;
   const clock = new FixedClock(new Date());
-  const topic = `test-rollup-overflow-${randomUUID()}`;
+  const topic = `${testConfig().kafkaPrefix}test-rollup-overflow-${randomUUID()}`;
   let offset = 0;
-  const config = Object.assign(new MeteringConfig(), { METER_REFRESH_MS: 60_000 });
+  const config = Object.assign(new MeteringConfig(), {
+    KAFKA_PREFIX: testConfig().kafkaPrefix,
+    METER_REFRESH_MS: 60_000,
+  });
 
   beforeAll(async () => {
     dataSource = await meteringDataSource(testConfig().databaseUrl, 4).initialize();

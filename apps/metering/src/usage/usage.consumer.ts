@@ -36,8 +36,8 @@ export class UsageConsumer implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationBootstrap(): Promise<void> {
     this.consumer = new BatchConsumer(createKafka('paygate-metering', this.config.KAFKA_BROKERS), {
-      groupId: this.config.USAGE_GROUP_ID,
-      topic: this.config.USAGE_TOPIC,
+      groupId: this.config.usageGroup,
+      topic: this.config.usageTopic,
       partitionsConsumedConcurrently: this.config.PARTITIONS_CONCURRENTLY,
       sessionTimeoutMs: this.config.CONSUMER_SESSION_TIMEOUT_MS,
       fetchMinBytes: this.config.FETCH_MIN_BYTES,
@@ -45,7 +45,7 @@ export class UsageConsumer implements OnApplicationBootstrap, OnApplicationShutd
       stallMs: this.config.CONSUMER_STALL_SECONDS * 1000,
       maxChunkBytes: this.config.DEAD_LETTER_MAX_BYTES,
       // Shared by the group's instances: a partition's producer id is the same on each of them.
-      transactionalIdPrefix: this.config.USAGE_GROUP_ID,
+      transactionalIdPrefix: this.config.usageGroup,
     });
     await this.consumer.start(async (messages) => {
       const stop = batchSeconds.startTimer();
