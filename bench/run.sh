@@ -8,6 +8,8 @@ build
 ensure_postgres
 ensure_kafka
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/paygate_bench}"
+# Topics and groups of their own (docs/deployment.md): a bench never touches npm start's.
+export KAFKA_PREFIX="${KAFKA_PREFIX:-paygate-bench.}"
 node dist/scripts/setup.js
 node dist/bench/decision.js
 ensure_kcat # bench/ingest publishes with it

