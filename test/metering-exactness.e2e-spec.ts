@@ -48,7 +48,8 @@ async function groupMembers(groupId: string): Promise<number> {
   const admin = createKafka('e2e-exactness-admin', testConfig().kafkaBrokers).admin();
   await admin.connect();
   try {
-    const { groups } = await admin.describeGroups([groupId]);
+    // The services put the run's KAFKA_PREFIX before the USAGE_GROUP_ID they are given.
+    const { groups } = await admin.describeGroups([testConfig().kafkaPrefix + groupId]);
     return groups[0]?.members.length ?? 0;
   } finally {
     await admin.disconnect();

@@ -73,7 +73,9 @@ describe('metering under a flood of unmetered, oversized and malformed messages 
   let alertReceiver: Server;
   const runId = randomUUID().slice(0, 8);
   const topic = `${topics.usage}.e2e-flood-${runId}`;
-  const groupId = `e2e-flood-${runId}`;
+  const usageGroupId = `e2e-flood-${runId}`;
+  // The group as the service names it: the run's KAFKA_PREFIX before USAGE_GROUP_ID.
+  const groupId = testConfig().kafkaPrefix + usageGroupId;
   let upstream: Awaited<ReturnType<typeof startDemoUpstream>>;
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
   const getJson = async (url: string): Promise<Json> =>
@@ -93,7 +95,7 @@ describe('metering under a flood of unmetered, oversized and malformed messages 
     upstream = await startDemoUpstream(stack.ports.upstream);
     await stack.start(['entitlement', 'metering', 'gateway'], {
       USAGE_TOPIC: topic,
-      USAGE_GROUP_ID: groupId,
+      USAGE_GROUP_ID: usageGroupId,
       CONSUMER_STALL_SECONDS: '10',
       ALERT_WEBHOOK_URL: `http://127.0.0.1:${alertPort}/alerts`,
       ALERT_WEBHOOK_SECRET: 'e2e-flood-alert-secret-0123',
