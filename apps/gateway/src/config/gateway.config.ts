@@ -1,5 +1,16 @@
-import { ServiceConfig } from '@paygate/config';
-import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { ServiceConfig, csv } from '@paygate/config';
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+} from 'class-validator';
+import type { PaymentSettings } from '../routes/route-table';
 
 // Explicit property types: decorator metadata needs them to convert env strings.
 export class GatewayConfig extends ServiceConfig {
@@ -118,4 +129,64 @@ export class GatewayConfig extends ServiceConfig {
   /** CloudEvents `source` of the usage events this gateway publishes. */
   @IsString()
   USAGE_EVENT_SOURCE: string = 'paygate-gateway';
+
+  /**
+   * Key of the HMAC that binds each payment challenge's id to its realm, method, intent,
+   * request and expiry, so a credential is checked without stored state. Required when a route
+   * has a `price`; every gateway replica needs the same one.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
+  PAYMENT_CHALLENGE_SECRET?: string;
+
+  /** `realm` of the Payment challenges; the request's host when unset. */
+  @IsOptional()
+  @IsString()
+  PAYMENT_REALM?: string;
+
+  /** How long an offer (challenge) can be paid. */
+  @IsInt()
+  @Min(30)
+  @Max(3600)
+  PAYMENT_CHALLENGE_TTL_SECONDS: number = 300;
+
+  /**
+   * Enables the built-in test payment method (network `paygate:test`: vouchers signed by a
+   * local Ed25519 test wallet, settled locally) for demos and tests; routes priced in it are
+   * refused while it is off.
+   */
+  @Transform(({ value }) => value === true || value === 'true' || value === '1')
+  @IsBoolean()
+  PAYMENT_TEST_METHOD: boolean = false;
+
+  /**
+   * x402 facilitators per network, "eip155:8453=https://facilitator.example/x402,…": payments
+   * on a network are verified and settled through its facilitator.
+   */
+  @Transform(({ value }) => csv(value))
+  @Matches(/^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}=https?:\/\/\S+$/, {
+    each: true,
+    message: 'PAYMENT_FACILITATORS: comma-separated <CAIP-2 network>=<facilitator URL>',
+  })
+  PAYMENT_FACILITATORS: string[] = [];
+
+  /** Facilitator base URL per network (PAYMENT_FACILITATORS). */
+  get facilitators(): Map<string, string> {
+    return new Map(
+      this.PAYMENT_FACILITATORS.map((entry) => {
+        const at = entry.indexOf('=');
+        return [entry.slice(0, at), entry.slice(at + 1)];
+      }),
+    );
+  }
+
+  /** What route tables are checked against (a priced route must be payable). */
+  get paymentSettings(): PaymentSettings {
+    return {
+      challengeSecret: this.PAYMENT_CHALLENGE_SECRET,
+      testMethod: this.PAYMENT_TEST_METHOD,
+      facilitatorNetworks: [...this.facilitators.keys()],
+    };
+  }
 }

@@ -1,4 +1,10 @@
-import { RouteTableError, matchRoute, parseRouteTable, upstreamTarget } from './route-table';
+import {
+  RouteTableError,
+  checkPayableRoutes,
+  matchRoute,
+  parseRouteTable,
+  upstreamTarget,
+} from './route-table';
 
 const table = JSON.stringify({
   routes: [
@@ -103,5 +109,71 @@ routes:
       ],
     });
     expect(() => parseRouteTable(dup, 'dup.json')).toThrow(/used twice/);
+  });
+
+  describe('prices', () => {
+    const priced = (price: unknown) =>
+      JSON.stringify({
+        routes: [
+          {
+            name: 'paid',
+            pathPrefix: '/paid',
+            upstream: 'http://127.0.0.1:4000',
+            feature: 'requests',
+            cost: 1,
+            price,
+          },
+        ],
+      });
+    const usdc = {
+      network: 'eip155:84532',
+      asset: '0x036CbD53842c5426634e7929541eC2318f3dCF7e',
+      payTo: '0x209693Bc6afc0C5328bA36FaF03C514EF312287C',
+      amountPerUnit: '1000',
+    };
+
+    it('takes assets with exact amounts (past 2^53) and names every bad field', () => {
+      const [route] = parseRouteTable(
+        priced({ assets: [{ ...usdc, amountPerCall: '123456789012345678901234567890' }] }),
+        'p',
+      );
+      expect(route.price?.assets[0].amountPerCall).toBe('123456789012345678901234567890');
+      const bad = () =>
+        parseRouteTable(
+          priced({
+            assets: [{ ...usdc, network: 'base', amountPerUnit: '1.5', payTo: '' }],
+          }),
+          'p',
+        );
+      expect(bad).toThrow(RouteTableError);
+      expect(bad).toThrow(/network[\s\S]*payTo[\s\S]*amountPerUnit|amountPerUnit/);
+      expect(() => parseRouteTable(priced({ assets: [] }), 'p')).toThrow(/assets/);
+      expect(() =>
+        parseRouteTable(priced({ assets: [{ ...usdc, amountPerUnit: -1 }] }), 'p'),
+      ).toThrow(/amountPerUnit/);
+    });
+
+    it('refuses a priced route nobody could pay: no secret, test method off, no facilitator', () => {
+      const routes = parseRouteTable(
+        priced({ assets: [usdc, { ...usdc, network: 'paygate:test' }] }),
+        'p',
+      );
+      const check = (settings: Partial<Parameters<typeof checkPayableRoutes>[1]>) => () =>
+        checkPayableRoutes(
+          routes,
+          { testMethod: false, facilitatorNetworks: [], ...settings },
+          'p',
+        );
+      expect(check({})).toThrow(
+        /PAYMENT_CHALLENGE_SECRET[\s\S]*eip155:84532[\s\S]*PAYMENT_TEST_METHOD/,
+      );
+      expect(
+        check({
+          challengeSecret: 'x'.repeat(32),
+          testMethod: true,
+          facilitatorNetworks: ['eip155:84532'],
+        }),
+      ).not.toThrow();
+    });
   });
 });

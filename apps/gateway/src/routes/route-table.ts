@@ -3,7 +3,7 @@ import { validateSync } from 'class-validator';
 import { flattenValidationErrors } from '@paygate/problem-details';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { RouteDefinition, RouteTable } from './route';
+import { RouteDefinition, RouteTable, TEST_PAYMENT_NETWORK } from './route';
 
 export class RouteTableError extends Error {}
 
@@ -35,8 +35,45 @@ export function parseRouteTable(text: string, origin: string): RouteDefinition[]
   return table.routes;
 }
 
-export function loadRouteTable(path: string): RouteDefinition[] {
-  return parseRouteTable(readFileSync(path, 'utf8'), path);
+/** What the gateway's config says about direct payments, for checking a route table. */
+export interface PaymentSettings {
+  challengeSecret?: string;
+  testMethod: boolean;
+  /** Networks with a configured facilitator. */
+  facilitatorNetworks: string[];
+}
+
+export function loadRouteTable(path: string, payments?: PaymentSettings): RouteDefinition[] {
+  const routes = parseRouteTable(readFileSync(path, 'utf8'), path);
+  if (payments) checkPayableRoutes(routes, payments, path);
+  return routes;
+}
+
+/**
+ * A priced route must be payable: a challenge secret to sign its offers, and for each asset's
+ * network either the enabled test method or a facilitator to verify and settle with.
+ */
+export function checkPayableRoutes(
+  routes: RouteDefinition[],
+  payments: PaymentSettings,
+  origin: string,
+): void {
+  const problems: string[] = [];
+  for (const route of routes) {
+    if (!route.price) continue;
+    if (!payments.challengeSecret)
+      problems.push(`${route.name}: has a price but PAYMENT_CHALLENGE_SECRET is not set`);
+    for (const asset of route.price.assets) {
+      if (asset.network === TEST_PAYMENT_NETWORK) {
+        if (!payments.testMethod)
+          problems.push(`${route.name}: ${TEST_PAYMENT_NETWORK} needs PAYMENT_TEST_METHOD=true`);
+      } else if (!payments.facilitatorNetworks.includes(asset.network)) {
+        problems.push(`${route.name}: no PAYMENT_FACILITATORS entry for ${asset.network}`);
+      }
+    }
+  }
+  if (problems.length > 0)
+    throw new RouteTableError(`${origin}: routes that cannot be paid\n  ${problems.join('\n  ')}`);
 }
 
 export interface RouteRequest {

@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
+  ArrayMinSize,
   IsArray,
   IsBoolean,
   IsIn,
@@ -8,6 +9,7 @@ import {
   IsOptional,
   IsString,
   IsUrl,
+  Length,
   Matches,
   Min,
   ValidateNested,
@@ -33,6 +35,52 @@ export class CostRule {
   @IsInt()
   @Min(1)
   max!: number;
+}
+
+/** A whole amount in an asset's smallest unit, as decimal digits (exact past 2^53). */
+const AMOUNT = /^(0|[1-9][0-9]{0,38})$/;
+
+/** CAIP-2 chain id: namespace ":" reference (e.g. eip155:8453, solana:5eykt4U…). */
+export const CAIP2_NETWORK = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/;
+
+/** The network of the built-in test method (offline vouchers); refused unless enabled. */
+export const TEST_PAYMENT_NETWORK = 'paygate:test';
+
+/**
+ * One asset a route can be paid in directly: its 402s offer it as an x402 `accepts` entry and
+ * a `WWW-Authenticate: Payment` challenge. A request of cost N costs
+ * amountPerCall + N × amountPerUnit of the asset.
+ */
+export class PayableAssetDefinition {
+  @Matches(CAIP2_NETWORK, { message: 'network must be a CAIP-2 id like eip155:8453' })
+  network!: string;
+
+  /** The asset's id on its network (a token contract address, for example). */
+  @IsString()
+  @Length(1, 128)
+  asset!: string;
+
+  /** Who receives the payment on that network. */
+  @IsString()
+  @Length(1, 128)
+  payTo!: string;
+
+  @Matches(AMOUNT, { message: 'amountPerUnit must be a whole number of the smallest unit' })
+  amountPerUnit!: string;
+
+  @IsOptional()
+  @Matches(AMOUNT, { message: 'amountPerCall must be a whole number of the smallest unit' })
+  amountPerCall?: string;
+}
+
+/** What a route's requests cost when paid directly instead of from credits. */
+export class RoutePrice {
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(8)
+  @ValidateNested({ each: true })
+  @Type(() => PayableAssetDefinition)
+  assets!: PayableAssetDefinition[];
 }
 
 export class RouteDefinition {
@@ -96,6 +144,15 @@ export class RouteDefinition {
   @IsOptional()
   @IsBoolean()
   meterUpstreamErrors?: boolean;
+
+  /**
+   * Payable assets: a 402 that a payment can cure (insufficient credits) carries offers in
+   * them (x402 v2 PAYMENT-REQUIRED and Payment-scheme challenges) besides its problem body.
+   */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RoutePrice)
+  price?: RoutePrice;
 
   /** HTTP methods this route serves; all when absent. */
   @IsOptional()

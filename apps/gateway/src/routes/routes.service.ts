@@ -28,7 +28,7 @@ export class RoutesService implements OnModuleInit, OnModuleDestroy {
   private readonly onHangup = () => this.reload('SIGHUP');
 
   constructor(@Inject(GatewayConfig) private readonly config: GatewayConfig) {
-    this.routes = loadRouteTable(config.ROUTES_FILE);
+    this.routes = loadRouteTable(config.ROUTES_FILE, config.paymentSettings);
   }
 
   onModuleInit(): void {
@@ -47,7 +47,7 @@ export class RoutesService implements OnModuleInit, OnModuleDestroy {
   /** Swaps in the file's table if it is valid; returns whether it did. */
   reload(cause: string): boolean {
     try {
-      this.routes = loadRouteTable(this.config.ROUTES_FILE);
+      this.routes = loadRouteTable(this.config.ROUTES_FILE, this.config.paymentSettings);
       reloads.inc({ outcome: 'applied' });
       this.logger.log({ routes: this.routes.length, cause }, 'route table reloaded');
       return true;
