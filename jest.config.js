@@ -7,14 +7,19 @@ const shared = {
   preset: 'ts-jest',
   testEnvironment: 'node',
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+    // mppx ships ES modules only, which Jest can require() only on Node 24.9+: compile them.
+    '/node_modules/mppx/.+\\.js$': '<rootDir>/libs/payments/jest-esm-transform.js',
+  },
+  transformIgnorePatterns: ['/node_modules/(?!mppx/)'],
 };
 
 module.exports = {
   // Integration and e2e tests wait on real brokers and processes; unit tests finish long before.
   testTimeout: 180_000,
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,scripts}/**/*.spec.ts'] },
     {
       ...shared,
       displayName: 'integration',
