@@ -17,6 +17,7 @@ import { ENTITLEMENT_CLIENT, EntitlementClient } from './decisions/entitlement.c
 import { EntitlementChangesListener } from './leases/entitlement-changes.listener';
 import { LeasesService } from './leases/leases.service';
 import { RateLimitsService } from './rate-limits/rate-limits.service';
+import { PaymentOffers } from './payments/payment-offers';
 import { ProxyHandler } from './proxy/proxy.handler';
 import { UpstreamForwarder } from './proxy/upstream-forwarder';
 import { RoutesService } from './routes/routes.service';
@@ -56,6 +57,7 @@ export class GatewayModule {
         ProxyHandler,
         UpstreamForwarder,
         RateLimitsService,
+        PaymentOffers,
       ],
     };
   }

@@ -34,7 +34,8 @@ export interface ProblemInput {
   variant?: ProblemDetailVariant;
   /** Extension members: numbers behind the decision, failing fields, link... */
   extensions?: Record<string, unknown>;
-  headers?: Record<string, string>;
+  /** Response headers; a list is sent as one header line per value (WWW-Authenticate). */
+  headers?: Record<string, string | string[]>;
 }
 
 /** Thrown by edges (never by domain services) to answer with a problem. */

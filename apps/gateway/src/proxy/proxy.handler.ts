@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CheckResponse } from '@paygate/contracts';
 import { counter, histogram } from '@paygate/observability';
 import { ProblemInput, sendProblem } from '@paygate/problem-details';
+import { PaymentOffers } from '../payments/payment-offers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -94,6 +95,7 @@ export class ProxyHandler {
     private readonly rateLimits: RateLimitsService,
     private readonly forwarder: UpstreamForwarder,
     @Inject(GatewayConfig) private readonly config: GatewayConfig,
+    private readonly offers: PaymentOffers,
   ) {}
 
   async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -182,7 +184,7 @@ export class ProxyHandler {
         request,
         reply,
         route.name,
-        this.denialProblem(decision),
+        this.withOffers(route, request, this.denialProblem(decision), decision),
         decision.customerId,
       );
     }
@@ -319,6 +321,26 @@ export class ProxyHandler {
 
   private unauthenticated(): ProblemInput {
     return { code: 'unauthenticated', headers: { 'www-authenticate': 'Bearer realm="paygate"' } };
+  }
+
+  /** A payable refusal on a priced route gains the payment offers (PaymentOffers). */
+  private withOffers(
+    route: RouteDefinition,
+    request: FastifyRequest,
+    problem: ProblemInput,
+    decision: CheckResponse,
+  ): ProblemInput {
+    const d = decision.denial;
+    // The credits the request lacks: required minus available, when the denial says both.
+    const shortfall =
+      d?.required !== undefined && d.balance !== undefined ? d.required - d.balance : 1;
+    const offers = this.offers.forRefusal(route, request, problem.code, shortfall);
+    if (!offers) return problem;
+    return {
+      ...problem,
+      headers: { ...problem.headers, ...offers.headers },
+      extensions: { ...problem.extensions, payment: offers.member },
+    };
   }
 
   private denialProblem(decision: CheckResponse): ProblemInput {

@@ -48,8 +48,9 @@ export const TEST_PAYMENT_NETWORK = 'paygate:test';
 
 /**
  * One asset a route can be paid in directly: its 402s offer it as an x402 `accepts` entry and
- * a `WWW-Authenticate: Payment` challenge. A request of cost N costs
- * amountPerCall + N × amountPerUnit of the asset.
+ * a `WWW-Authenticate: Payment` challenge. An offer of N credits (what the refused request
+ * lacks) costs amountPerCall + N × amountPerUnit of the asset: amountPerUnit is the price of
+ * one credit.
  */
 export class PayableAssetDefinition {
   @Matches(CAIP2_NETWORK, { message: 'network must be a CAIP-2 id like eip155:8453' })
