@@ -3,8 +3,10 @@
 # Docker"): build the image, bring the stack up, wait until every service is healthy, seed the
 # demo customer, then from outside the containers: the demo key gets 200, 200, 200 and a 402
 # problem, the operator API answers, a usage event POSTed to metering's /events shows up in the
-# usage API, and `down` finishes within 10 s with every paygate service exiting 0. Cleans up
-# (volumes too) whatever happens, and stops the Docker engine only if it started it.
+# usage API; then the scale phase (scripts/compose-scale.js): metering scaled to 2 replicas, one
+# SIGKILLed, back to 1, while usage events flow, and every distinct event counted exactly once;
+# and `down` finishes within 10 s with every paygate service exiting 0. Cleans up (volumes too)
+# whatever happens, and stops the Docker engine only if it started it.
 #
 # On a machine without an image registry the private engine and stand-in images of
 # ../shared/containers are used (their README); a machine whose own Docker engine answers and
@@ -122,7 +124,7 @@ done
 step "docker-compose build" 900 "${dc[@]}" build
 step "docker-compose up -d" 300 "${dc[@]}" up -d
 
-services=(postgres kafka entitlement metering demo-upstream gateway)
+services=(postgres kafka entitlement metering metering-lb demo-upstream gateway)
 # Until every long-running service reports healthy; a service that exits or turns unhealthy
 # fails at once.
 wait_healthy() {
@@ -204,6 +206,12 @@ done
 timings+=("usage seen: $(since "$t0") s")
 log "usage API: $usage"
 
+# 6b. Scaling (README "Scaling"): usage events flow through 127.0.0.1:3002 while metering goes
+# from 1 to 2 replicas, one is SIGKILLed and compose scales back to 1; the usage API must then
+# show every distinct event exactly once, and both replicas must have owned partitions.
+step "scale phase (metering 1 → 2, SIGKILL, → 1)" 420 \
+  node scripts/compose-scale.js "$METERING" "$customer" "${dc[@]}"
+
 # 7. down: every paygate service exits 0 (graceful) and the whole stop takes at most 10 s.
 events_log=$(mktemp)
 timeout 60 docker events --filter "label=com.docker.compose.project=$project" --filter event=die \
@@ -221,7 +229,7 @@ kill "$events_pid" 2>/dev/null || true
 wait "$events_pid" 2>/dev/null || true
 log "exit code and stop time of each container (s after down began):" \
   "$(awk -v t0="$t0" '{ printf "%s %s +%.1f; ", $1, $2, $3 / 1e9 - t0 }' "$events_log")"
-for svc in entitlement metering gateway demo-upstream; do
+for svc in entitlement metering metering-lb gateway demo-upstream; do
   code=$(awk -v s="$svc" '$1 == s { print $2 }' "$events_log" | tail -1)
   [ "$code" = 0 ] || fail "$svc exited with ${code:-no exit seen} on down, expected 0"
 done
