@@ -26,6 +26,12 @@ export const PROBLEM_CODES = [
   'upstream-unavailable',
   'upstream-timeout',
   'internal-error',
+  // Append only: billing links carry a code's index (apps/entitlement/src/billing).
+  'payment-invalid',
+  'payment-expired',
+  'payment-underpaid',
+  'payment-replayed',
+  'payment-unavailable',
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

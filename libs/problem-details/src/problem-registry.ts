@@ -78,6 +78,34 @@ export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
     detail:
       'This request costs {required} credits but your balance is {balance}. Top up to continue.',
   },
+  'payment-invalid': {
+    status: 402,
+    title: 'Payment not accepted',
+    detail:
+      'The payment sent with this request was not accepted. Pay one of the offers in this response to continue.',
+  },
+  'payment-expired': {
+    status: 402,
+    title: 'Payment offer expired',
+    detail:
+      'The offer this payment answers has expired. Pay one of the fresh offers in this response.',
+  },
+  'payment-underpaid': {
+    status: 402,
+    title: 'Payment too low',
+    detail: 'The payment is less than the offer asks for. Pay one of the offers in this response.',
+  },
+  'payment-replayed': {
+    status: 402,
+    title: 'Payment already used',
+    detail: 'This payment has already been used. Send a new payment to continue.',
+  },
+  'payment-unavailable': {
+    status: 503,
+    title: 'Payments unavailable',
+    detail:
+      'Payments cannot be completed right now. Try again shortly with the same payment: it is used at most once.',
+  },
   'quota-exhausted': {
     status: 402,
     title: 'Quota exhausted',

@@ -22,7 +22,12 @@ describe('problem details', () => {
         'account-suspended',
         'feature-not-in-plan',
         'insufficient-credits',
+        // A payment sent with the request that could not be used (docs/payments.md).
+        'payment-expired',
+        'payment-invalid',
         'payment-pending',
+        'payment-replayed',
+        'payment-underpaid',
         'quota-exhausted',
         'subscription-expired',
         'subscription-past-due',

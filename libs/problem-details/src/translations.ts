@@ -45,6 +45,30 @@ const de: Catalogue = {
     detail:
       'Diese Anfrage kostet {required} Credits, Ihr Guthaben beträgt {balance}. Laden Sie auf, um fortzufahren.',
   },
+  'payment-invalid': {
+    title: 'Zahlung nicht angenommen',
+    detail:
+      'Die mit dieser Anfrage gesendete Zahlung wurde nicht angenommen. Bezahlen Sie eines der Angebote dieser Antwort, um fortzufahren.',
+  },
+  'payment-expired': {
+    title: 'Zahlungsangebot abgelaufen',
+    detail:
+      'Das Angebot, auf das sich diese Zahlung bezieht, ist abgelaufen. Bezahlen Sie eines der neuen Angebote dieser Antwort.',
+  },
+  'payment-underpaid': {
+    title: 'Zahlung zu niedrig',
+    detail:
+      'Die Zahlung ist geringer als im Angebot verlangt. Bezahlen Sie eines der Angebote dieser Antwort.',
+  },
+  'payment-replayed': {
+    title: 'Zahlung bereits verwendet',
+    detail: 'Diese Zahlung wurde bereits verwendet. Senden Sie eine neue Zahlung, um fortzufahren.',
+  },
+  'payment-unavailable': {
+    title: 'Zahlungen nicht verfügbar',
+    detail:
+      'Zahlungen können gerade nicht abgeschlossen werden. Versuchen Sie es gleich mit derselben Zahlung noch einmal: Sie wird höchstens einmal verwendet.',
+  },
   'quota-exhausted': {
     title: 'Kontingent aufgebraucht',
     detail:
@@ -151,6 +175,30 @@ const fr: Catalogue = {
     detail:
       'Cette requête coûte {required} crédits mais votre solde est de {balance}. Rechargez pour continuer.',
   },
+  'payment-invalid': {
+    title: 'Paiement refusé',
+    detail:
+      'Le paiement envoyé avec cette requête n’a pas été accepté. Payez l’une des offres de cette réponse pour continuer.',
+  },
+  'payment-expired': {
+    title: 'Offre de paiement expirée',
+    detail:
+      'L’offre à laquelle répond ce paiement a expiré. Payez l’une des nouvelles offres de cette réponse.',
+  },
+  'payment-underpaid': {
+    title: 'Paiement insuffisant',
+    detail:
+      'Le paiement est inférieur à ce que demande l’offre. Payez l’une des offres de cette réponse.',
+  },
+  'payment-replayed': {
+    title: 'Paiement déjà utilisé',
+    detail: 'Ce paiement a déjà été utilisé. Envoyez un nouveau paiement pour continuer.',
+  },
+  'payment-unavailable': {
+    title: 'Paiements indisponibles',
+    detail:
+      'Les paiements ne peuvent pas être finalisés pour le moment. Réessayez dans un instant avec le même paiement : il n’est utilisé qu’une fois.',
+  },
   'quota-exhausted': {
     title: 'Quota épuisé',
     detail:
@@ -255,6 +303,30 @@ const es: Catalogue = {
     title: 'Créditos insuficientes',
     detail:
       'Esta solicitud cuesta {required} créditos pero su saldo es {balance}. Recargue para continuar.',
+  },
+  'payment-invalid': {
+    title: 'Pago no aceptado',
+    detail:
+      'El pago enviado con esta solicitud no fue aceptado. Pague una de las ofertas de esta respuesta para continuar.',
+  },
+  'payment-expired': {
+    title: 'Oferta de pago caducada',
+    detail:
+      'La oferta a la que responde este pago ha caducado. Pague una de las nuevas ofertas de esta respuesta.',
+  },
+  'payment-underpaid': {
+    title: 'Pago insuficiente',
+    detail:
+      'El pago es inferior a lo que pide la oferta. Pague una de las ofertas de esta respuesta.',
+  },
+  'payment-replayed': {
+    title: 'Pago ya utilizado',
+    detail: 'Este pago ya se ha utilizado. Envíe un nuevo pago para continuar.',
+  },
+  'payment-unavailable': {
+    title: 'Pagos no disponibles',
+    detail:
+      'Los pagos no se pueden completar en este momento. Vuelva a intentarlo en breve con el mismo pago: se usa como máximo una vez.',
   },
   'quota-exhausted': {
     title: 'Cuota agotada',
@@ -361,6 +433,30 @@ const ja: Catalogue = {
     title: 'クレジット不足',
     detail:
       'このリクエストには {required} クレジットが必要ですが、残高は {balance} です。続けるにはチャージしてください。',
+  },
+  'payment-invalid': {
+    title: '支払いが受け付けられませんでした',
+    detail:
+      'このリクエストで送信された支払いは受け付けられませんでした。続行するには、このレスポンスのいずれかのオファーを支払ってください。',
+  },
+  'payment-expired': {
+    title: '支払いオファーの期限切れ',
+    detail:
+      'この支払いが応答するオファーは期限切れです。このレスポンスの新しいオファーのいずれかを支払ってください。',
+  },
+  'payment-underpaid': {
+    title: '支払い額の不足',
+    detail:
+      '支払い額がオファーの要求額を下回っています。このレスポンスのいずれかのオファーを支払ってください。',
+  },
+  'payment-replayed': {
+    title: '使用済みの支払い',
+    detail: 'この支払いはすでに使用されています。続行するには新しい支払いを送信してください。',
+  },
+  'payment-unavailable': {
+    title: '支払いを利用できません',
+    detail:
+      '現在、支払いを完了できません。しばらくしてから同じ支払いで再試行してください。支払いが使われるのは一度だけです。',
   },
   'quota-exhausted': {
     title: '利用枠の上限に達しました',
