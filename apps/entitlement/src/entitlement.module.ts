@@ -32,6 +32,7 @@ import { CheckUseCase } from './decisions/check.use-case';
 import { EntitlementGrpcController } from './decisions/entitlement.grpc.controller';
 import { FeatureUsageService } from './decisions/feature-usage.service';
 import { LeaseSettlementService } from './decisions/lease-settlement.service';
+import { RecordPaymentUseCase } from './direct-payments/record-payment.use-case';
 import { PaymentEventsUseCase } from './payments/payment-events.use-case';
 import { StripeWebhookController } from './payments/stripe-webhook.controller';
 import { PlansController } from './plans/plans.controller';
@@ -160,6 +161,7 @@ export class EntitlementModule {
         UsageChargeUseCase,
         UsageRecordedConsumer,
         PaymentEventsUseCase,
+        RecordPaymentUseCase,
         PeriodUsageService,
         BillingLinks,
         DemoPaymentProvider,

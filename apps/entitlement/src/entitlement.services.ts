@@ -12,6 +12,7 @@ import { CustomersService } from './customers/customers.service';
 import { CheckUseCase } from './decisions/check.use-case';
 import { FeatureUsageService } from './decisions/feature-usage.service';
 import { LeaseSettlementService } from './decisions/lease-settlement.service';
+import { RecordPaymentUseCase } from './direct-payments/record-payment.use-case';
 import { PaymentEventsUseCase } from './payments/payment-events.use-case';
 import { PlansService } from './plans/plans.service';
 import { SubscriptionLifecycleService } from './subscriptions/subscription-lifecycle.service';
@@ -41,6 +42,7 @@ export function createEntitlementServices(
   const subscriptions = new SubscriptionsService(dataSource, customers, plans, clock, changes);
   return {
     payments: new PaymentEventsUseCase(dataSource, subscriptions, grants),
+    recordPayment: new RecordPaymentUseCase(dataSource, grants, ledger),
     periodUsage: new PeriodUsageService(dataSource, customers, lifecycle, clock),
     changes,
     customers,

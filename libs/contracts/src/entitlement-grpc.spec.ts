@@ -4,6 +4,8 @@ import {
   type CheckResponse,
   type Denial,
   type ReleaseRequest,
+  type RecordPaymentRequest,
+  type RecordPaymentResponse,
   type RateLimit,
   type Warning,
   ENTITLEMENT_GRPC_PACKAGE,
@@ -22,12 +24,12 @@ describe('entitlement proto', () => {
     return type.type.field.map((f) => f.name).sort();
   };
 
-  it('exposes Check and Release on the versioned service', () => {
+  it('exposes Check, Release and RecordPayment on the versioned service', () => {
     const service = definition[`${ENTITLEMENT_GRPC_PACKAGE}.${ENTITLEMENT_GRPC_SERVICE}`] as Record<
       string,
       unknown
     >;
-    expect(Object.keys(service).sort()).toEqual(['Check', 'Release']);
+    expect(Object.keys(service).sort()).toEqual(['Check', 'RecordPayment', 'Release']);
   });
 
   // Records keyed by each interface: a key missing here, or one the interface lacks, fails to compile.
@@ -67,6 +69,22 @@ describe('entitlement proto', () => {
     units: true,
     close: true,
   };
+  const recordPaymentRequest: Record<keyof RecordPaymentRequest, true> = {
+    customerId: true,
+    paymentId: true,
+    credits: true,
+    network: true,
+    asset: true,
+    amount: true,
+    payer: true,
+    transaction: true,
+    requestId: true,
+  };
+  const recordPaymentResponse: Record<keyof RecordPaymentResponse, true> = {
+    replayed: true,
+    grantId: true,
+    balance: true,
+  };
   const warning: Record<keyof Warning, true> = { code: true, until: true, used: true, limit: true };
   const rateLimit: Record<keyof RateLimit, true> = { requests: true, windowSeconds: true };
 
@@ -77,5 +95,7 @@ describe('entitlement proto', () => {
     expect(fieldsOf('ReleaseRequest')).toEqual(keys(releaseRequest));
     expect(fieldsOf('Warning')).toEqual(keys(warning));
     expect(fieldsOf('RateLimit')).toEqual(keys(rateLimit));
+    expect(fieldsOf('RecordPaymentRequest')).toEqual(keys(recordPaymentRequest));
+    expect(fieldsOf('RecordPaymentResponse')).toEqual(keys(recordPaymentResponse));
   });
 });

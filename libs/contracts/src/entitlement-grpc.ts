@@ -88,8 +88,36 @@ export interface ReleaseResponse {
   released: boolean;
 }
 
+/** A payment the gateway settled (machine-payable 402), to turn into credits exactly once. */
+export interface RecordPaymentRequest {
+  customerId: string;
+  /** Unique per payment: `<network>:<payer>:<nonce>` (1..512 characters). */
+  paymentId: string;
+  /** Credits bought: a positive integer, at most 2^53 − 1. */
+  credits: number;
+  /** CAIP-2 chain id, e.g. `eip155:8453`. */
+  network: string;
+  asset: string;
+  /** Paid, in the asset's smallest unit: a decimal string (may exceed 2^53). */
+  amount: string;
+  payer: string;
+  /** The facilitator's settlement reference (a transaction hash on chain). */
+  transaction: string;
+  requestId: string;
+}
+
+export interface RecordPaymentResponse {
+  /** The payment was recorded before (a replayed credential or a retry): nothing granted now. */
+  replayed: boolean;
+  /** The payment's grant (created by the first call). */
+  grantId: string;
+  /** The customer's available credits after the call. */
+  balance: number;
+}
+
 /** The client side as @nestjs/microservices' ClientGrpc exposes it. */
 export interface EntitlementServiceClient {
   check(request: CheckRequest): Observable<CheckResponse>;
   release(request: ReleaseRequest): Observable<ReleaseResponse>;
+  recordPayment(request: RecordPaymentRequest): Observable<RecordPaymentResponse>;
 }

@@ -26,6 +26,8 @@ export type {
   Denial,
   ReleaseRequest,
   ReleaseResponse,
+  RecordPaymentRequest,
+  RecordPaymentResponse,
   EntitlementServiceClient,
   RateLimit,
   Warning,

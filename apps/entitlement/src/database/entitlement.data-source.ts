@@ -19,6 +19,7 @@ import { StripeCustomer1764300000003 } from './migrations/1764300000003-stripe-c
 import { LeaseClosedByGateway1764400000000 } from './migrations/1764400000000-lease-closed-by-gateway';
 import { OutboxParking1764400000001 } from './migrations/1764400000001-outbox-parking';
 import { RedactReplayedApiKeys1764500000015 } from './migrations/1764500000015-redact-replayed-api-keys';
+import { DirectPayments1764500000016 } from './migrations/1764500000016-direct-payments';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -44,6 +45,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       LeaseClosedByGateway1764400000000,
       OutboxParking1764400000001,
       RedactReplayedApiKeys1764500000015,
+      DirectPayments1764500000016,
     ],
   });
 }

@@ -6,12 +6,17 @@ import {
   ENTITLEMENT_GRPC_SERVICE,
   type CheckRequest,
   type CheckResponse,
+  type RecordPaymentRequest,
+  type RecordPaymentResponse,
   type ReleaseRequest,
   type ReleaseResponse,
 } from '@paygate/contracts';
 import { counter } from '@paygate/observability';
+import { DomainError } from '@paygate/problem-details';
 import { DataSource } from 'typeorm';
 import { BillingLinks } from '../billing/billing-links';
+import { parseRecordPayment } from '../direct-payments/record-payment.input';
+import { RecordPaymentUseCase } from '../direct-payments/record-payment.use-case';
 import { CheckUseCase } from './check.use-case';
 import { Decision } from './decision';
 import { LeaseSettlementService } from './lease-settlement.service';
@@ -24,6 +29,20 @@ function invalid(message: string): RpcException {
   return new RpcException({ code: status.INVALID_ARGUMENT, message });
 }
 
+/** gRPC status of each domain error code; other errors are left to Nest (UNKNOWN). */
+const DOMAIN_STATUS: Record<DomainError['code'], status> = {
+  'validation-failed': status.INVALID_ARGUMENT,
+  'not-found': status.NOT_FOUND,
+  conflict: status.ALREADY_EXISTS,
+  forbidden: status.PERMISSION_DENIED,
+};
+
+function toRpc(err: unknown): unknown {
+  return err instanceof DomainError
+    ? new RpcException({ code: DOMAIN_STATUS[err.code], message: err.message })
+    : err;
+}
+
 /** The gRPC edge: validates payloads, delegates, and maps decisions to the wire shape. */
 @Controller()
 export class EntitlementGrpcController {
@@ -32,6 +51,7 @@ export class EntitlementGrpcController {
     private readonly settlement: LeaseSettlementService,
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly links: BillingLinks,
+    private readonly recordPaymentUseCase: RecordPaymentUseCase,
   ) {}
 
   @GrpcMethod(ENTITLEMENT_GRPC_SERVICE, 'Check')
@@ -71,6 +91,20 @@ export class EntitlementGrpcController {
         : this.settlement.release(manager, request.leaseId, reason, units),
     );
     return { released };
+  }
+
+  /** Domain errors (bad fields, unknown customer, balance bound) map to gRPC status codes. */
+  @GrpcMethod(ENTITLEMENT_GRPC_SERVICE, 'RecordPayment')
+  async recordPayment(request: RecordPaymentRequest): Promise<RecordPaymentResponse> {
+    try {
+      const payment = parseRecordPayment(request);
+      return await this.recordPaymentUseCase.execute({
+        ...payment,
+        requestId: payment.requestId ?? undefined,
+      });
+    } catch (err) {
+      throw toRpc(err);
+    }
   }
 
   private toResponse(decision: Decision): CheckResponse {

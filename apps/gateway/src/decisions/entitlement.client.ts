@@ -1,4 +1,4 @@
-import { Metadata } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { ClientGrpc } from '@nestjs/microservices';
 import {
@@ -6,6 +6,8 @@ import {
   type CheckRequest,
   type CheckResponse,
   type EntitlementServiceClient,
+  type RecordPaymentRequest,
+  type RecordPaymentResponse,
   type ReleaseRequest,
   type ReleaseResponse,
 } from '@paygate/contracts';
@@ -24,6 +26,30 @@ const decisionLatency = histogram(
 
 /** Thrown when the decision service cannot answer (down, deadline exceeded). */
 export class EntitlementUnavailableError extends Error {}
+
+/**
+ * Thrown by recordPayment when the decision service answered and refused the call for what it
+ * asks (a malformed field, credits past the balance bound, an unknown customer): the same call
+ * would be refused again, unlike an EntitlementUnavailableError. `code` is the gRPC status.
+ */
+export class EntitlementRefusedError extends Error {
+  constructor(
+    readonly code: status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** gRPC statuses that refuse the request itself (anything else: the service is unavailable). */
+const REFUSALS: ReadonlySet<number> = new Set([
+  status.INVALID_ARGUMENT,
+  status.NOT_FOUND,
+  status.ALREADY_EXISTS,
+  status.PERMISSION_DENIED,
+  status.FAILED_PRECONDITION,
+  status.OUT_OF_RANGE,
+]);
 
 type GrpcMethod<Req, Res> = (
   request: Req,
@@ -72,7 +98,28 @@ export class EntitlementClient implements OnModuleInit {
     return response.released;
   }
 
-  private async call<Req, Res>(method: GrpcMethod<Req, Res>, request: Req): Promise<Res> {
+  /**
+   * Turns a settled payment into credits, once per `paymentId`: a repeat (a replayed
+   * credential, or this call retried after an unavailable answer) answers `replayed` and
+   * grants nothing. Throws EntitlementUnavailableError when the service cannot answer (safe to
+   * retry), EntitlementRefusedError when it refuses the payment (retrying would not help).
+   */
+  async recordPayment(request: RecordPaymentRequest): Promise<RecordPaymentResponse> {
+    return this.call(
+      this.service.recordPayment as unknown as GrpcMethod<
+        RecordPaymentRequest,
+        RecordPaymentResponse
+      >,
+      request,
+      true,
+    );
+  }
+
+  private async call<Req, Res>(
+    method: GrpcMethod<Req, Res>,
+    request: Req,
+    refusals = false,
+  ): Promise<Res> {
     const metadata = new Metadata();
     try {
       return await firstValueFrom(
@@ -81,6 +128,10 @@ export class EntitlementClient implements OnModuleInit {
         }),
       );
     } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (refusals && typeof code === 'number' && REFUSALS.has(code)) {
+        throw new EntitlementRefusedError(code, (err as Error).message);
+      }
       throw new EntitlementUnavailableError((err as Error).message);
     }
   }

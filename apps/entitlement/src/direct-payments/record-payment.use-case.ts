@@ -1,0 +1,106 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { counter } from '@paygate/observability';
+import { DomainError } from '@paygate/problem-details';
+import { DataSource, type EntityManager } from 'typeorm';
+import { GrantsService } from '../credits/grants.service';
+import { LedgerService } from '../credits/ledger.service';
+import { directPayments } from './direct-payments.repository';
+import { type RecordPaymentInput, parseRecordPayment } from './record-payment.input';
+
+export interface RecordPaymentResult {
+  /** The payment was recorded before: this call changed nothing. */
+  replayed: boolean;
+  /** The grant the payment created (on its first call). */
+  grantId: string;
+  /** The customer's available credits after the call (saturating at ±(2^53 − 1)). */
+  balance: number;
+}
+
+const recorded = counter(
+  'paygate_direct_payments_total',
+  'Settled payments turned into credits, by outcome',
+  ['outcome'],
+);
+
+/**
+ * Turns a payment the gateway settled (machine-payable 402) into credits, exactly once per
+ * payment id. In one transaction: the payment row is inserted first (its primary key is the
+ * payment id), then the grant, whose id the row then takes. A second call with the same id,
+ * concurrent or later, finds the row and answers `replayed` without changing anything: its
+ * insert waits for the first transaction and, once that committed, does nothing; its next
+ * statement (READ COMMITTED) then reads the committed row. If the first rolled back (e.g. a
+ * grant past the balance bound), the second inserts and grants as if it were the first.
+ */
+@Injectable()
+export class RecordPaymentUseCase {
+  private readonly logger = new Logger(RecordPaymentUseCase.name);
+
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    private readonly grants: GrantsService,
+    private readonly ledger: LedgerService,
+  ) {}
+
+  /**
+   * @throws DomainError `validation-failed` naming the bad fields (nothing stored), also for a
+   *   grant that would take the balance past MAX_BALANCE; `not-found` for an unknown customer.
+   */
+  async execute(input: RecordPaymentInput): Promise<RecordPaymentResult> {
+    const payment = parseRecordPayment(input);
+    const result = await this.dataSource.transaction(async (manager) => {
+      if (!(await directPayments.customerExists(manager, payment.customerId)))
+        throw new DomainError('not-found', `Customer ${payment.customerId} does not exist.`);
+
+      if (!(await directPayments.claim(manager, payment))) {
+        const existing = await directPayments.find(manager, payment.paymentId);
+        // Rows are never deleted, and the claim only fails on a committed one.
+        if (!existing) throw new Error(`payment ${payment.paymentId} conflicted but is missing`);
+        if (existing.customer_id !== payment.customerId) {
+          this.logger.warn(
+            {
+              paymentId: payment.paymentId,
+              customerId: payment.customerId,
+              recordedFor: existing.customer_id,
+              requestId: payment.requestId,
+            },
+            'payment credential replayed by another customer',
+          );
+        }
+        return {
+          replayed: true,
+          grantId: existing.grant_id,
+          balance: await this.balance(manager, payment.customerId),
+        };
+      }
+
+      const { grant, replayed } = await this.grants.create(manager, {
+        customerId: payment.customerId,
+        amount: payment.credits,
+        source: 'purchase',
+        idempotencyKey: `direct-payment:${payment.paymentId}`,
+        description: `direct payment ${payment.paymentId}`,
+      });
+      // The grant's key is taken only with the payment's row, so this is another grant's key.
+      if (replayed) {
+        throw new DomainError(
+          'conflict',
+          `The grant key of payment ${payment.paymentId} is already used by another grant.`,
+        );
+      }
+      await directPayments.attachGrant(manager, payment.paymentId, grant.id);
+      return {
+        replayed: false,
+        grantId: grant.id,
+        balance: await this.ledger.available(manager, payment.customerId),
+      };
+    });
+    recorded.inc({ outcome: result.replayed ? 'replayed' : 'granted' });
+    return result;
+  }
+
+  /** Grants that became effective or expired since the last change apply before reading. */
+  private async balance(manager: EntityManager, customerId: string): Promise<number> {
+    await this.grants.settleDue(manager, customerId);
+    return this.ledger.available(manager, customerId);
+  }
+}

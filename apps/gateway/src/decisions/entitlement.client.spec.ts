@@ -1,0 +1,133 @@
+import {
+  Server,
+  ServerCredentials,
+  loadPackageDefinition,
+  status,
+  type ServerUnaryCall,
+  type sendUnaryData,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { type ClientGrpc, ClientProxyFactory, Transport } from '@nestjs/microservices';
+import {
+  ENTITLEMENT_GRPC_PACKAGE,
+  ENTITLEMENT_PROTO_LOADER_OPTIONS,
+  ENTITLEMENT_PROTO_PATH,
+  type RecordPaymentRequest,
+  type RecordPaymentResponse,
+} from '@paygate/contracts';
+import type { GatewayConfig } from '../config/gateway.config';
+import {
+  EntitlementClient,
+  EntitlementRefusedError,
+  EntitlementUnavailableError,
+} from './entitlement.client';
+
+type Handler = (
+  call: ServerUnaryCall<RecordPaymentRequest, RecordPaymentResponse>,
+  callback: sendUnaryData<RecordPaymentResponse>,
+) => void;
+
+const payment: RecordPaymentRequest = {
+  customerId: '6f1c1f38-3f7e-4bd5-9a51-4c3c2f0a9b10',
+  paymentId: 'paygate:test:0xabc:42',
+  credits: 25,
+  network: 'paygate:test',
+  asset: 'USD',
+  amount: '123456789012345678901234567890',
+  payer: '0xabc',
+  transaction: 'tx-1',
+  requestId: 'req-1',
+};
+
+/** The real proto over a local grpc-js server, with RecordPayment answered by `handler`. */
+describe('EntitlementClient.recordPayment', () => {
+  const timeoutMs = 300;
+  let server: Server;
+  let port: number;
+  let handler: Handler;
+  let proxy: ClientGrpc & { close(): unknown };
+
+  const clientFor = (url: string) => {
+    proxy = ClientProxyFactory.create({
+      transport: Transport.GRPC,
+      options: {
+        package: ENTITLEMENT_GRPC_PACKAGE,
+        protoPath: ENTITLEMENT_PROTO_PATH,
+        url,
+        loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
+      },
+    }) as unknown as ClientGrpc & { close(): unknown };
+    const client = new EntitlementClient(proxy, {
+      DECISION_TIMEOUT_MS: timeoutMs,
+    } as GatewayConfig);
+    client.onModuleInit();
+    return client;
+  };
+
+  beforeAll(async () => {
+    const definition = loadSync(ENTITLEMENT_PROTO_PATH, { ...ENTITLEMENT_PROTO_LOADER_OPTIONS });
+    const pkg = loadPackageDefinition(definition) as unknown as {
+      paygate: { entitlement: { v1: { EntitlementService: { service: ServiceDefinition } } } };
+    };
+    server = new Server();
+    server.addService(pkg.paygate.entitlement.v1.EntitlementService.service, {
+      check: (_: unknown, cb: sendUnaryData<unknown>) => cb({ code: status.UNIMPLEMENTED }),
+      release: (_: unknown, cb: sendUnaryData<unknown>) => cb({ code: status.UNIMPLEMENTED }),
+      recordPayment: ((call, callback) => handler(call, callback)) as Handler,
+    });
+    port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      ),
+    );
+  });
+  afterEach(() => proxy?.close());
+  afterAll(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
+
+  it('sends every field over the proto and returns the answer', async () => {
+    let received: RecordPaymentRequest | undefined;
+    handler = (call, callback) => {
+      received = call.request;
+      callback(null, { replayed: false, grantId: 'g-1', balance: 9_007_199_254_740_991 });
+    };
+    const answer = await clientFor(`127.0.0.1:${port}`).recordPayment(payment);
+    expect(received).toEqual(payment);
+    expect(answer).toEqual({ replayed: false, grantId: 'g-1', balance: 9_007_199_254_740_991 });
+  });
+
+  it('refuses with the status when the service refuses the payment', async () => {
+    handler = (_, callback) =>
+      callback({ code: status.INVALID_ARGUMENT, details: 'Invalid payment: credits …' });
+    const err = await clientFor(`127.0.0.1:${port}`)
+      .recordPayment(payment)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EntitlementRefusedError);
+    expect(err).not.toBeInstanceOf(EntitlementUnavailableError);
+    expect(err).toMatchObject({ code: status.INVALID_ARGUMENT });
+
+    handler = (_, callback) => callback({ code: status.NOT_FOUND, details: 'no customer' });
+    await expect(clientFor(`127.0.0.1:${port}`).recordPayment(payment)).rejects.toMatchObject({
+      code: status.NOT_FOUND,
+    });
+  });
+
+  it('is unavailable past the deadline, on a server error, and when nothing listens', async () => {
+    handler = () => undefined; // never answers
+    const started = Date.now();
+    await expect(clientFor(`127.0.0.1:${port}`).recordPayment(payment)).rejects.toBeInstanceOf(
+      EntitlementUnavailableError,
+    );
+    expect(Date.now() - started).toBeLessThan(timeoutMs + 2000);
+
+    handler = (_, callback) => callback({ code: status.INTERNAL, details: 'boom' });
+    await expect(clientFor(`127.0.0.1:${port}`).recordPayment(payment)).rejects.toBeInstanceOf(
+      EntitlementUnavailableError,
+    );
+
+    // Port 1: nothing listens there.
+    await expect(clientFor('127.0.0.1:1').recordPayment(payment)).rejects.toBeInstanceOf(
+      EntitlementUnavailableError,
+    );
+  });
+});
