@@ -17,7 +17,14 @@ import { ENTITLEMENT_CLIENT, EntitlementClient } from './decisions/entitlement.c
 import { EntitlementChangesListener } from './leases/entitlement-changes.listener';
 import { LeasesService } from './leases/leases.service';
 import { RateLimitsService } from './rate-limits/rate-limits.service';
+import { PAYMENT_FACILITATOR, PaymentAcceptance } from './payments/payment-acceptance';
 import { PaymentOffers } from './payments/payment-offers';
+import {
+  FacilitatorRouter,
+  HttpFacilitator,
+  TEST_NETWORK,
+  TestFacilitator,
+} from '@paygate/payments';
 import { ProxyHandler } from './proxy/proxy.handler';
 import { UpstreamForwarder } from './proxy/upstream-forwarder';
 import { RoutesService } from './routes/routes.service';
@@ -58,6 +65,21 @@ export class GatewayModule {
         UpstreamForwarder,
         RateLimitsService,
         PaymentOffers,
+        PaymentAcceptance,
+        {
+          // paygate:test only when enabled (its settlements live in this process: demos and
+          // tests); every other network through its x402 facilitator (PAYMENT_FACILITATORS).
+          provide: PAYMENT_FACILITATOR,
+          useFactory: () =>
+            new FacilitatorRouter(
+              config.PAYMENT_TEST_METHOD
+                ? { [TEST_NETWORK]: new TestFacilitator({ enabled: true }) }
+                : {},
+              config.facilitators.size > 0
+                ? new HttpFacilitator({ facilitators: Object.fromEntries(config.facilitators) })
+                : undefined,
+            ),
+        },
       ],
     };
   }

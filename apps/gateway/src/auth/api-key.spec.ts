@@ -20,4 +20,12 @@ describe('apiKeyFrom', () => {
     expect(apiKeyFrom({ 'x-api-key': '  ' })).toBeUndefined();
     expect(apiKeyFrom({})).toBeUndefined();
   });
+
+  it('takes X-API-Key next to another Authorization scheme (a payment credential), never next to a broken Bearer', () => {
+    expect(
+      apiKeyFrom({ authorization: 'Payment eyJjaGFsbGVuZ2UiOnt9fQ', 'x-api-key': 'pg_live_abc' }),
+    ).toBe('pg_live_abc');
+    expect(apiKeyFrom({ authorization: 'Bearer', 'x-api-key': 'pg_live_abc' })).toBeUndefined();
+    expect(apiKeyFrom({ authorization: 'Bearer a b', 'x-api-key': 'pg_live_abc' })).toBeUndefined();
+  });
 });

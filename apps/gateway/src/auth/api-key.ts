@@ -8,9 +8,11 @@ export const MAX_API_KEY_LENGTH = 512;
 export function apiKeyFrom(headers: IncomingHttpHeaders): string | undefined {
   const authorization = headers.authorization;
   let key: string | undefined;
-  if (authorization) {
+  if (authorization && /^Bearer(\s|$)/i.test(authorization)) {
     key = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
   } else if (typeof headers['x-api-key'] === 'string') {
+    // Also when Authorization carries another scheme: `Authorization: Payment …` (a payment
+    // credential, docs/payments.md) goes with the key in X-API-Key.
     key = headers['x-api-key'].trim() || undefined;
   }
   return key && key.length <= MAX_API_KEY_LENGTH ? key : undefined;

@@ -34,6 +34,11 @@ export interface LeasePoolOptions {
 export type AdmissionRequest = Omit<CheckRequest, 'leaseUnits'> & {
   /** The key's apiKeyId when the caller has it already (else computed here). */
   keyId?: string;
+  /**
+   * The request's own payment was just credited (pay and retry): a refusal of a call that was
+   * already under way says nothing about it, so it waits for an answer that came after.
+   */
+  paid?: boolean;
 };
 
 interface HeldLease {
@@ -141,7 +146,7 @@ export class LeasePool {
         if (pending) {
           // A refusal for this cost or less is a refusal for this request too.
           const outcome = await pending.outcome;
-          if (!outcome.allowed && cost >= pending.cost) return outcome;
+          if (!outcome.allowed && cost >= pending.cost && !request.paid) return outcome;
           continue;
         }
         const outcome = await this.refill(book, request, cost);

@@ -71,7 +71,7 @@ export class PaymentOffers {
   }
 
   /** The absolute URL the payment buys: the caller's view of it (host and path as sent). */
-  private resourceUrl(request: FastifyRequest): string {
+  resourceUrl(request: FastifyRequest): string {
     const host = String(request.headers.host ?? '127.0.0.1');
     return `${request.protocol}://${host}${request.url}`;
   }

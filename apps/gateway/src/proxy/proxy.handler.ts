@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CheckResponse } from '@paygate/contracts';
 import { counter, histogram } from '@paygate/observability';
 import { ProblemInput, sendProblem } from '@paygate/problem-details';
+import { PaymentAcceptance } from '../payments/payment-acceptance';
 import { PaymentOffers } from '../payments/payment-offers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
@@ -78,7 +79,13 @@ const isStream = (body: unknown): body is Readable =>
   typeof (body as Readable | undefined)?.pipe === 'function';
 
 /** Headers that identify the caller to paygate and must not reach the upstream. */
-const CREDENTIAL_HEADERS = ['authorization', 'x-api-key'];
+const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'payment-signature'];
+
+/** The credits a refused request lacks: required minus available, when the denial says both. */
+function shortfallOf(decision: CheckResponse): number {
+  const d = decision.denial;
+  return d?.required !== undefined && d.balance !== undefined ? d.required - d.balance : 1;
+}
 
 /**
  * The policy enforcement point: match a route, authenticate, ask for a decision, and either
@@ -96,6 +103,7 @@ export class ProxyHandler {
     private readonly forwarder: UpstreamForwarder,
     @Inject(GatewayConfig) private readonly config: GatewayConfig,
     private readonly offers: PaymentOffers,
+    private readonly payments: PaymentAcceptance,
   ) {}
 
   async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -153,16 +161,16 @@ export class ProxyHandler {
     const keyId = apiKeyId(apiKey);
     const early = this.rateLimits.beforeDecision(keyId, route.feature, Date.now());
     if (early) return this.refuse(request, reply, route.name, rateLimited(route.feature, early));
+    const ask = {
+      apiKey,
+      keyId,
+      feature: route.feature,
+      cost,
+      requestId: String(request.id),
+      requiredScopes: route.scopes ?? [],
+    };
     let decision: CheckResponse;
     try {
-      const ask = {
-        apiKey,
-        keyId,
-        feature: route.feature,
-        cost,
-        requestId: String(request.id),
-        requiredScopes: route.scopes ?? [],
-      };
       decision = await this.leases.admit(ask).catch((err: unknown) => {
         const open =
           err instanceof EntitlementUnavailableError && route.failurePolicy === 'open'
@@ -178,6 +186,41 @@ export class ProxyHandler {
         code: 'entitlement-unavailable',
         headers: { 'retry-after': '1' },
       });
+    }
+    if (
+      route.price &&
+      decision.customerId &&
+      (decision.allowed || decision.denial?.code === 'insufficient-credits')
+    ) {
+      // A payment sent with the request is taken (docs/payments.md, pay and retry): checked,
+      // settled and credited; a refused request is then decided again. An admitted one pays
+      // too: every request that carries a payment adds its credits, so requests of one
+      // customer never live on each other's payments.
+      const paid = await this.payments.accept(
+        route,
+        request,
+        decision.customerId,
+        decision.allowed ? cost : shortfallOf(decision),
+      );
+      if (paid.kind === 'refused') {
+        if (decision.allowed) this.giveBack(decision.leaseId, cost, 'payment refused');
+        return this.refuse(request, reply, route.name, paid.problem, decision.customerId);
+      }
+      if (paid.kind === 'credited') {
+        // The receipt goes on whatever answers: the credits are the customer's either way.
+        for (const [name, value] of Object.entries(paid.receipt)) reply.header(name, value);
+        if (!decision.allowed) {
+          try {
+            decision = await this.admitAfterPayment(ask, decision.customerId);
+          } catch (err) {
+            if (!(err instanceof EntitlementUnavailableError)) throw err;
+            return this.refuse(request, reply, route.name, {
+              code: 'entitlement-unavailable',
+              headers: { 'retry-after': '1' },
+            });
+          }
+        }
+      }
     }
     if (!decision.allowed) {
       return this.refuse(
@@ -323,6 +366,30 @@ export class ProxyHandler {
     return { code: 'unauthenticated', headers: { 'www-authenticate': 'Bearer realm="paygate"' } };
   }
 
+  /**
+   * Decides a request again once its payment was credited. Other requests of the customer
+   * may have been admitted a moment before paying for themselves (their credits land right
+   * after): while their payments are being completed here, a refusal for credits waits for
+   * them and asks again, so a paid request is not refused for credits another one is about
+   * to replace.
+   */
+  private async admitAfterPayment(
+    ask: Parameters<LeasesService['admit']>[0],
+    customerId: string,
+  ): Promise<CheckResponse> {
+    for (let attempt = 0; ; attempt++) {
+      const decision = await this.leases.admit({ ...ask, paid: true });
+      if (
+        decision.allowed ||
+        decision.denial?.code !== 'insufficient-credits' ||
+        attempt >= 10 ||
+        !this.payments.busy(customerId)
+      )
+        return decision;
+      await this.payments.idle(customerId);
+    }
+  }
+
   /** A payable refusal on a priced route gains the payment offers (PaymentOffers). */
   private withOffers(
     route: RouteDefinition,
@@ -330,11 +397,7 @@ export class ProxyHandler {
     problem: ProblemInput,
     decision: CheckResponse,
   ): ProblemInput {
-    const d = decision.denial;
-    // The credits the request lacks: required minus available, when the denial says both.
-    const shortfall =
-      d?.required !== undefined && d.balance !== undefined ? d.required - d.balance : 1;
-    const offers = this.offers.forRefusal(route, request, problem.code, shortfall);
+    const offers = this.offers.forRefusal(route, request, problem.code, shortfallOf(decision));
     if (!offers) return problem;
     return {
       ...problem,

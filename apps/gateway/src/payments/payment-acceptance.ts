@@ -1,0 +1,267 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { counter } from '@paygate/observability';
+import {
+  type MalformedPayment,
+  type ParsedPayment,
+  type PaymentFacilitator,
+  type PaymentRequirement,
+  parsePaymentCredential,
+  receiptHeaders,
+  verifyChallengeId,
+} from '@paygate/payments';
+import type { ProblemInput } from '@paygate/problem-details';
+import type { FastifyRequest } from 'fastify';
+import { GatewayConfig } from '../config/gateway.config';
+import { EntitlementClient } from '../decisions/entitlement.client';
+import type { RouteDefinition } from '../routes/route';
+import { PaymentOffers } from './payment-offers';
+
+/** Nest token of the facilitator the gateway verifies and settles with (gateway.module.ts). */
+export const PAYMENT_FACILITATOR = Symbol('PAYMENT_FACILITATOR');
+
+const payments = counter(
+  'paygate_gateway_payments_total',
+  'Payment credentials sent with requests, by outcome',
+  ['outcome'],
+);
+
+/**
+ * Credits an amount buys in an asset: (amount − amountPerCall) / amountPerUnit, rounded down;
+ * an asset priced at 0 per unit sells what the request lacks.
+ */
+export function creditsPaid(
+  amount: string,
+  asset: { amountPerUnit: string; amountPerCall?: string },
+  shortfall: number,
+): bigint {
+  const perUnit = BigInt(asset.amountPerUnit);
+  const rest = BigInt(amount) - BigInt(asset.amountPerCall ?? '0');
+  if (rest < 0n) return 0n;
+  return perUnit === 0n ? BigInt(Math.max(1, shortfall)) : rest / perUnit;
+}
+
+/** What became of a payment credential sent with a request. */
+export type PaymentOutcome =
+  /** No credential: the refusal stands (with offers). */
+  | { kind: 'none' }
+  /** A credential that was not accepted: answer with this problem (fresh offers included). */
+  | { kind: 'refused'; problem: ProblemInput }
+  /** Settled and credited once: ask again and serve; the receipt goes on the response. */
+  | { kind: 'credited'; credits: number; receipt: Record<string, string> };
+
+/** The most credits one payment buys: far inside the ledger's bound, checked before settling. */
+export const MAX_CREDITS_PER_PAYMENT = 1_000_000_000;
+
+/**
+ * Pay and retry (docs/payments.md): a request refused for insufficient credits that carries a
+ * payment credential (x402 `PAYMENT-SIGNATURE` or `Authorization: Payment`) has it checked
+ * (challenge id, then the facilitator's verify against what the request lacks now), settled,
+ * and credited to the customer once per payment by the entitlement service, before the
+ * request is decided again. Order matters for the money: nothing is settled unless the
+ * request needs it and the payment is valid; a settlement is credited at most once (the
+ * entitlement service keys it by payment id, and settling is idempotent per payment id), so a
+ * retry with the same credential after a failure in between is safe.
+ */
+@Injectable()
+export class PaymentAcceptance {
+  private readonly logger = new Logger(PaymentAcceptance.name);
+  /** Payments being completed per customer, and who waits for them to end. */
+  private readonly inFlight = new Map<string, { count: number; waiters: (() => void)[] }>();
+
+  constructor(
+    @Inject(GatewayConfig) private readonly config: GatewayConfig,
+    @Inject(PAYMENT_FACILITATOR) private readonly facilitator: PaymentFacilitator,
+    private readonly entitlement: EntitlementClient,
+    private readonly offers: PaymentOffers,
+  ) {}
+
+  /** Whether a payment of this customer is being completed on this gateway. */
+  busy(customerId: string): boolean {
+    return (this.inFlight.get(customerId)?.count ?? 0) > 0;
+  }
+
+  /** Resolves once no payment of the customer is being completed here (or after `maxMs`). */
+  idle(customerId: string, maxMs = 5000): Promise<void> {
+    const entry = this.inFlight.get(customerId);
+    if (!entry || entry.count === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, maxMs);
+      entry.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Takes the payment credential a request carries, if any: checked, settled and credited
+   * before the request is (again) decided. It buys as many credits as it pays for
+   * (`amountPerCall + N × amountPerUnit` of its asset); `shortfall` only sizes the fresh offers
+   * of a refusal.
+   */
+  async accept(
+    route: RouteDefinition,
+    request: FastifyRequest,
+    customerId: string,
+    shortfall: number,
+    now = new Date(),
+  ): Promise<PaymentOutcome> {
+    const secret = this.config.PAYMENT_CHALLENGE_SECRET;
+    if (!route.price || !secret) return { kind: 'none' };
+    const parsed = parsePaymentCredential(request.headers);
+    if (parsed === undefined) return { kind: 'none' };
+    const entry = this.inFlight.get(customerId) ?? { count: 0, waiters: [] };
+    this.inFlight.set(customerId, entry);
+    entry.count++;
+    try {
+      return await this.complete(route, request, customerId, shortfall, now, secret, parsed);
+    } finally {
+      if (--entry.count === 0) {
+        this.inFlight.delete(customerId);
+        for (const wake of entry.waiters.splice(0)) wake();
+      }
+    }
+  }
+
+  private async complete(
+    route: RouteDefinition,
+    request: FastifyRequest,
+    customerId: string,
+    shortfall: number,
+    now: Date,
+    secret: string,
+    parsed: ParsedPayment | MalformedPayment,
+  ): Promise<PaymentOutcome> {
+    if (!route.price) return { kind: 'none' };
+    const refuse = (
+      code: ProblemInput['code'],
+      reason: string,
+      headers: Record<string, string> = {},
+    ): PaymentOutcome => {
+      payments.inc({ outcome: reason });
+      const offers = this.offers.forRefusal(route, request, 'insufficient-credits', shortfall, now);
+      return {
+        kind: 'refused',
+        problem: {
+          code,
+          headers: { ...headers, ...offers?.headers },
+          extensions: { reason, ...(offers ? { payment: offers.member } : {}) },
+        },
+      };
+    };
+    if ('error' in parsed) return refuse('payment-invalid', 'malformed');
+    if (parsed.protocol === 'payment-auth') {
+      const check = verifyChallengeId(parsed, {
+        secret,
+        realm: this.offers.realm(request),
+        now,
+      });
+      if (!check.valid) {
+        return check.reason === 'expired'
+          ? refuse('payment-expired', 'expired')
+          : refuse('payment-invalid', check.reason);
+      }
+    }
+    if (!route.price.assets.some((a) => a.network === parsed.network))
+      return refuse('payment-invalid', 'wrong-network');
+    const asset = route.price.assets.find(
+      (a) => a.network === parsed.network && a.asset === parsed.asset,
+    );
+    if (!asset) return refuse('payment-invalid', 'wrong-asset');
+    const bought = creditsPaid(parsed.amount, asset, shortfall);
+    if (bought < 1n) return refuse('payment-underpaid', 'underpaid');
+    // Checked before anything settles: a payment the ledger could not take is never taken.
+    if (bought > BigInt(MAX_CREDITS_PER_PAYMENT)) return refuse('payment-invalid', 'too-large');
+    const units = Number(bought);
+    const requirement = this.requirement(route, request, units, now);
+
+    let verdict;
+    try {
+      verdict = await this.facilitator.verify(parsed, requirement);
+    } catch (err) {
+      return this.unavailable(parsed, 'verify', err);
+    }
+    if (!verdict.valid) {
+      if (verdict.reason === 'underpaid') return refuse('payment-underpaid', 'underpaid');
+      if (verdict.reason === 'expired') return refuse('payment-expired', 'expired');
+      return refuse('payment-invalid', verdict.reason);
+    }
+
+    let settled;
+    try {
+      settled = await this.facilitator.settle(parsed, requirement);
+    } catch (err) {
+      return this.unavailable(parsed, 'settle', err);
+    }
+    if (!settled.settled) {
+      // A timeout may have settled after all: the same credential, sent again, settles to the
+      // same result and is credited once.
+      if (/timeout|unavailable/.test(settled.reason))
+        return this.unavailable(parsed, 'settle', new Error(settled.reason));
+      return refuse('payment-invalid', settled.reason);
+    }
+
+    let recorded;
+    try {
+      recorded = await this.entitlement.recordPayment({
+        customerId,
+        paymentId: parsed.paymentId,
+        credits: units,
+        network: parsed.network,
+        asset: parsed.asset,
+        amount: parsed.amount,
+        payer: parsed.payer,
+        transaction: settled.transaction,
+        requestId: String(request.id),
+      });
+    } catch (err) {
+      return this.unavailable(parsed, 'record', err);
+    }
+    if (recorded.replayed) return refuse('payment-replayed', 'replayed');
+    payments.inc({ outcome: 'credited' });
+    this.logger.log(
+      {
+        requestId: request.id,
+        customerId,
+        network: parsed.network,
+        amount: parsed.amount,
+        credits: units,
+        transaction: settled.transaction,
+      },
+      'payment credited',
+    );
+    return {
+      kind: 'credited',
+      credits: units,
+      receipt: receiptHeaders(parsed, { transaction: settled.transaction, settledAt: now }),
+    };
+  }
+
+  private requirement(
+    route: RouteDefinition,
+    request: FastifyRequest,
+    units: number,
+    now: Date,
+  ): PaymentRequirement {
+    return {
+      resource: this.offers.resourceUrl(request),
+      units,
+      intent: 'charge',
+      assets: (route.price?.assets ?? []).map((a) => ({ ...a })),
+      expiresAt: new Date(now.getTime() + this.config.PAYMENT_CHALLENGE_TTL_SECONDS * 1000),
+    };
+  }
+
+  /** The facilitator or the ledger could not answer: 503, and the same payment may be retried. */
+  private unavailable(payment: ParsedPayment, step: string, err: unknown): PaymentOutcome {
+    payments.inc({ outcome: 'unavailable' });
+    this.logger.warn(
+      { err: (err as Error).message, step, network: payment.network },
+      'payment could not be completed',
+    );
+    return {
+      kind: 'refused',
+      problem: { code: 'payment-unavailable', headers: { 'retry-after': '1' } },
+    };
+  }
+}
