@@ -400,7 +400,17 @@ export default async () => {
         ],
         [
           import('./decisions/entitlement.grpc.controller'),
-          { EntitlementGrpcController: { check: { type: Object }, release: { type: Object } } },
+          {
+            EntitlementGrpcController: {
+              check: { type: Object },
+              release: { type: Object },
+              recordPayment: {
+                summary:
+                  'Domain errors (bad fields, unknown customer, balance bound) map to gRPC status codes.',
+                type: Object,
+              },
+            },
+          },
         ],
         [
           import('./payments/stripe-webhook.controller'),
