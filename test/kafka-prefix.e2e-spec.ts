@@ -5,9 +5,9 @@ import { execFileSync } from 'node:child_process';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { DemoCustomer, seedDemoCustomer } from '../scripts/seed-demo';
+import { dropTestDatabase } from './support/database';
 import { ADMIN_TOKEN, RUN, Stack, eventually } from './support/stack';
 
 // JSON bodies are checked field by field with matchers, so they are left untyped here.
@@ -70,18 +70,7 @@ describe('deployments on one broker never share topics (e2e)', () => {
     }
   };
 
-  async function dropDatabaseB(): Promise<void> {
-    const url = new URL(databaseB);
-    const name = url.pathname.slice(1);
-    url.pathname = '/postgres';
-    const client = new Client({ connectionString: url.toString() });
-    await client.connect();
-    try {
-      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    } finally {
-      await client.end();
-    }
-  }
+  const dropDatabaseB = () => dropTestDatabase(databaseB);
 
   /** Every message of a topic as text (kcat, read to its end); '' for a topic that does not exist. */
   function topicText(topic: string): string {

@@ -1,14 +1,11 @@
 import { decodePaymentRequiredHeader } from '@x402/core/http';
 import { PaymentRequiredV2Schema } from '@x402/core/schemas';
 import { Challenge } from 'mppx';
-import { request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer, type DemoCustomer } from '../scripts/seed-demo';
+import { headerValues, rawGet } from './support/raw-call';
 import { ADMIN_TOKEN, Stack } from './support/stack';
-
-// JSON bodies are checked field by field with matchers, so they are left untyped here.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
 
 const SECRET = 'e2e-payment-challenge-secret-0123456789';
 const USDC = {
@@ -48,45 +45,9 @@ describe('payment offers on payable 402s (e2e)', () => {
   let demo: DemoCustomer;
 
   /** One request through the gateway, with every header line as sent (repeats kept). */
-  const call = (
-    path: string,
-    headers: Record<string, string>,
-  ): Promise<{
-    status: number;
-    headers: IncomingMessage['headers'];
-    lines: string[][];
-    body: Json;
-  }> =>
-    new Promise((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: stack.ports.gateway,
-          path,
-          headers: { host: 'api.example.test', ...headers },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => {
-            const lines: string[][] = [];
-            for (let i = 0; i < res.rawHeaders.length; i += 2)
-              lines.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              lines,
-              body: text ? JSON.parse(text) : undefined,
-            });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
-  const values = (lines: string[][], name: string) =>
-    lines.filter(([n]) => n === name).map(([, v]) => v);
+  const call = (path: string, headers: Record<string, string>) =>
+    rawGet(stack.ports.gateway, path, headers, 'api.example.test');
+  const values = headerValues;
 
   beforeAll(async () => {
     upstream = (await startDemoUpstream(stack.ports.upstream)).server;
@@ -116,7 +77,7 @@ describe('payment offers on payable 402s (e2e)', () => {
     const issuedFrom = Date.now();
     const refused = await call('/paid/hello?x=1', auth);
     expect(refused.status).toBe(402);
-    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(values(refused, 'content-type')[0]).toMatch(/^application\/problem\+json/);
     // The human path as before: the problem, the numbers, the billing link.
     expect(refused.body).toMatchObject({
       type: 'https://paygate.dev/problems/insufficient-credits',
@@ -127,9 +88,7 @@ describe('payment offers on payable 402s (e2e)', () => {
     });
 
     // Payment auth scheme: one challenge per asset, each its own header line, parsed by mppx.
-    const challenges = values(refused.lines, 'www-authenticate').map((v) =>
-      Challenge.deserialize(v),
-    );
+    const challenges = values(refused, 'www-authenticate').map((v) => Challenge.deserialize(v));
     expect(challenges).toHaveLength(2);
     for (const challenge of challenges) {
       expect(challenge.realm).toBe('api.example.test');
@@ -156,7 +115,7 @@ describe('payment offers on payable 402s (e2e)', () => {
     ).toBe(false);
 
     // x402 v2: PAYMENT-REQUIRED decoded and schema-checked by @x402/core.
-    const [header] = values(refused.lines, 'payment-required');
+    const [header] = values(refused, 'payment-required');
     const required = decodePaymentRequiredHeader(header);
     expect(PaymentRequiredV2Schema.safeParse(required).success).toBe(true);
     expect(required).toMatchObject({
@@ -190,13 +149,13 @@ describe('payment offers on payable 402s (e2e)', () => {
     const unpriced = await call('/free/hello', auth);
     expect(unpriced.status).toBe(402);
     expect(unpriced.body.payment).toBeUndefined();
-    expect(values(unpriced.lines, 'payment-required')).toEqual([]);
-    expect(values(unpriced.lines, 'www-authenticate')).toEqual([]);
+    expect(values(unpriced, 'payment-required')).toEqual([]);
+    expect(values(unpriced, 'www-authenticate')).toEqual([]);
     // An unknown key: 401 with its Bearer challenge only.
     const unknown = await call('/paid/hello', { authorization: 'Bearer pg_live_unknown' });
     expect(unknown.status).toBe(401);
-    expect(values(unknown.lines, 'payment-required')).toEqual([]);
-    expect(values(unknown.lines, 'www-authenticate').join()).not.toMatch(/^Payment|, Payment/);
+    expect(values(unknown, 'payment-required')).toEqual([]);
+    expect(values(unknown, 'www-authenticate').join()).not.toMatch(/^Payment|, Payment/);
     expect(unknown.body.payment).toBeUndefined();
   });
 });

@@ -1,30 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { Client } from 'pg';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TEST_KAFKA_PREFIX, testConfig } from '../../libs/testing/src/test-config';
+import { dropTestDatabase } from './database';
 
 const root = join(__dirname, '..', '..');
-
-/**
- * Every run starts from an empty test database: runs never see each other's rows, whichever
- * broker (fresh or reused) they run against.
- */
-async function recreateDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.slice(1));
-  if (!/_test$/.test(name))
-    throw new Error(`refusing to drop ${name}: test databases end in _test`);
-  target.pathname = '/postgres';
-  const client = new Client({ connectionString: target.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-}
 
 /** What a run's generated prefix looks like; the teardown deletes only topics of such a one. */
 export const GENERATED_PREFIX = /^paygate-test-[0-9a-f]{8}\.$/;
@@ -47,7 +28,9 @@ export default async function globalSetup(): Promise<void> {
   if (!existsSync(script))
     throw new Error('dist/ is missing: run `npm run build` (npm test does it for you)');
   const config = testConfig();
-  await recreateDatabase(config.databaseUrl);
+  // Every run starts from an empty test database: runs never see each other's rows,
+  // whichever broker (fresh or reused) they run against.
+  await dropTestDatabase(config.databaseUrl);
   execFileSync(process.execPath, [script], {
     stdio: 'inherit',
     env: {

@@ -10,7 +10,7 @@
 import { HTTPFacilitatorClient } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
 import { evm } from 'mppx';
-import { totalAmount } from './amount';
+import { matchOffer } from './offer-match';
 import { x402Scheme } from './networks';
 import { parseRfc3339 } from './time';
 import type {
@@ -156,18 +156,12 @@ export class HttpFacilitator implements PaymentFacilitator {
     const client = this.clients.get(payment.network);
     if (!client) return { valid: false, reason: 'wrong-network' };
     // The cheap checks first, against the server's own offer: no round trip to refuse them.
-    const offers = requirement.assets.filter((asset) => asset.network === payment.network);
-    if (offers.length === 0) return { valid: false, reason: 'wrong-network' };
-    const sameAsset = offers.filter((asset) => asset.asset === payment.asset);
-    if (sameAsset.length === 0) return { valid: false, reason: 'wrong-asset' };
-    const offer = sameAsset.find((asset) => asset.payTo === payment.payTo);
-    if (!offer) return { valid: false, reason: 'wrong-recipient' };
-    if (
-      BigInt(payment.amount) <
-      totalAmount(requirement.units, offer.amountPerUnit, offer.amountPerCall)
-    ) {
-      return { valid: false, reason: 'underpaid' };
-    }
+    const match = matchOffer(requirement, {
+      ...payment,
+      onNetwork: (network) => network === payment.network,
+    });
+    if ('reason' in match) return { valid: false, reason: match.reason };
+    const offer = match.offer;
     if (
       payment.protocol === 'x402' &&
       (payment.raw as PaymentPayload).accepted.scheme !== x402Scheme(requirement.intent)

@@ -4,7 +4,7 @@
  * PaymentPayload and of the Payment credential alike). Refuses everything unless enabled, so a
  * deployment cannot take test vouchers for real credits by accident.
  */
-import { totalAmount } from './amount';
+import { matchOffer } from './offer-match';
 import { isTestNetwork } from './networks';
 import { TestSettlementLedger } from './test-settlement-ledger';
 import { parseTestVoucherPayload, TestVoucher, verifyTestVoucher } from './test-voucher';
@@ -70,18 +70,8 @@ export class TestFacilitator implements PaymentFacilitator {
   async verify(payment: ParsedPayment, requirement: PaymentRequirement): Promise<VerifyResult> {
     const voucher = this.signedVoucher(payment);
     if ('reason' in voucher) return { valid: false, reason: voucher.reason };
-    const offers = requirement.assets.filter((asset) => isTestNetwork(asset.network));
-    if (offers.length === 0) return { valid: false, reason: 'wrong-network' };
-    const sameAsset = offers.filter((asset) => asset.asset === voucher.asset);
-    if (sameAsset.length === 0) return { valid: false, reason: 'wrong-asset' };
-    const offer = sameAsset.find((asset) => asset.payTo === voucher.payTo);
-    if (!offer) return { valid: false, reason: 'wrong-recipient' };
-    if (
-      BigInt(voucher.amount) <
-      totalAmount(requirement.units, offer.amountPerUnit, offer.amountPerCall)
-    ) {
-      return { valid: false, reason: 'underpaid' };
-    }
+    const match = matchOffer(requirement, { ...voucher, onNetwork: isTestNetwork });
+    if ('reason' in match) return { valid: false, reason: match.reason };
     if (this.expired(voucher)) return { valid: false, reason: 'expired' };
     return { valid: true };
   }

@@ -1,0 +1,52 @@
+import { request as httpRequest } from 'node:http';
+
+/** An answer with every header line as sent (repeats kept: one WWW-Authenticate per offer). */
+export interface RawAnswer {
+  status: number;
+  /** [lower-case name, value] per header line, in order. */
+  lines: [string, string][];
+  /** Parsed JSON, or the text when it is not JSON, or undefined when empty. */
+  // JSON bodies are checked field by field with matchers, so they are left untyped.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+/**
+ * One GET to 127.0.0.1:`port` with `headers` (Host defaults to `host`), read with node:http
+ * rather than fetch, which joins repeated header lines into one.
+ */
+export function rawGet(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  host: string,
+): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path, headers: { host, ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => {
+          const lines: [string, string][] = [];
+          for (let i = 0; i < res.rawHeaders.length; i += 2)
+            lines.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
+          let body: RawAnswer['body'] = text || undefined;
+          try {
+            body = text ? JSON.parse(text) : undefined;
+          } catch {
+            // not JSON: kept as text
+          }
+          resolve({ status: res.statusCode ?? 0, lines, body });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The values of every line of one header, in order. */
+export const headerValues = (answer: Pick<RawAnswer, 'lines'>, name: string): string[] =>
+  answer.lines.filter(([n]) => n === name).map(([, v]) => v);
