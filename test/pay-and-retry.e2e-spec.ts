@@ -1,10 +1,12 @@
+import { createPaygateClient } from '../libs/client/src';
 import { TestWallet } from '@paygate/payments';
 import { decodePaymentResponseHeader } from '@x402/core/http';
 import { Receipt } from 'mppx';
-import { request as httpRequest, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer, type DemoCustomer } from '../scripts/seed-demo';
 import { query } from './support/database';
+import { headerValues, rawGet } from './support/raw-call';
 import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
 
 // JSON bodies are checked field by field with matchers, so they are left untyped here.
@@ -18,12 +20,6 @@ const TEST_ASSET = {
   payTo: 'paygate-demo',
   amountPerUnit: '250',
 };
-
-interface Answer {
-  status: number;
-  lines: [string, string][];
-  body: Json;
-}
 
 /**
  * Pay and retry on the real stack (issue 17): a customer without credits gets a 402 with
@@ -49,37 +45,9 @@ describe('pay and retry (e2e)', () => {
   const getJson = async (url: string): Promise<Json> =>
     (await fetch(url, { headers: admin })).json();
 
-  const call = (path: string, headers: Record<string, string>): Promise<Answer> =>
-    new Promise((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: stack.ports.gateway,
-          path,
-          headers: { host: 'pay.example.test', ...headers },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => {
-            const lines: [string, string][] = [];
-            for (let i = 0; i < res.rawHeaders.length; i += 2)
-              lines.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
-            let body: Json = text;
-            try {
-              body = JSON.parse(text);
-            } catch {
-              // not JSON: kept as text
-            }
-            resolve({ status: res.statusCode ?? 0, lines, body });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
-  const header = (a: Answer, name: string) => a.lines.filter(([n]) => n === name).map(([, v]) => v);
+  const call = (path: string, headers: Record<string, string>) =>
+    rawGet(stack.ports.gateway, path, headers, 'pay.example.test');
+  const header = headerValues;
   const balance = (c: DemoCustomer) =>
     eventually(
       () => getJson(`${stack.url('entitlement')}/v1/customers/${c.customerId}/balance`),
@@ -220,5 +188,39 @@ describe('pay and retry (e2e)', () => {
       [customer.customerId],
     );
     expect(rows[0].n).toBe(0);
+  });
+
+  it('the client library pays its way within its budget: one payment per refused call, none past the budget', async () => {
+    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'client');
+    const wallet = TestWallet.generate();
+    const client = createPaygateClient({
+      baseUrl: stack.url('gateway'),
+      apiKey: customer.apiKey,
+      payments: {
+        // One credit costs 250 TEST: at most one per call, three in all.
+        maxPerCall: { 'paygate:test/TEST': '250' },
+        maxPerSession: { 'paygate:test/TEST': '750' },
+        wallet: async ({ offers, paymentRequired }) => {
+          const offer = offers.find((o) => o.network === 'paygate:test');
+          if (!offer || !paymentRequired) return undefined;
+          return { offer, headers: { 'payment-signature': wallet.payX402(paymentRequired) } };
+        },
+      },
+    });
+    for (let i = 0; i < 3; i++) {
+      const body: Json = await client.json('/paid/hello');
+      expect(body).toMatchObject({ path: '/hello', customerId: customer.customerId });
+    }
+    expect(client.paid()).toEqual({ 'paygate:test/TEST': '750' });
+    await expect(client.fetch('/paid/hello')).rejects.toMatchObject({
+      status: 402,
+      code: 'INSUFFICIENT_CREDITS',
+    });
+    expect(client.paid()).toEqual({ 'paygate:test/TEST': '750' });
+    const rows = await query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "entitlement"."direct_payments" WHERE "customer_id" = $1`,
+      [customer.customerId],
+    );
+    expect(rows[0].n).toBe(3);
   });
 });

@@ -13,3 +13,5 @@ export {
 export type { ProblemBody } from './problem-errors';
 export { mayRepeat, nextDelayMs } from './retry-policy';
 export type { RetryOptions } from './retry-policy';
+export { PaymentBudget, offersOf } from './payments';
+export type { PaymentCredential, PaymentOffer, PaymentOptions, PaymentRequest } from './payments';
