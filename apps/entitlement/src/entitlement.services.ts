@@ -42,7 +42,7 @@ export function createEntitlementServices(
   const subscriptions = new SubscriptionsService(dataSource, customers, plans, clock, changes);
   return {
     payments: new PaymentEventsUseCase(dataSource, subscriptions, grants),
-    recordPayment: new RecordPaymentUseCase(dataSource, grants, ledger),
+    recordPayment: new RecordPaymentUseCase(dataSource, grants, ledger, clock, changes),
     periodUsage: new PeriodUsageService(dataSource, customers, lifecycle, clock),
     changes,
     customers,

@@ -19,6 +19,7 @@ import { LeasesService } from './leases/leases.service';
 import { RateLimitsService } from './rate-limits/rate-limits.service';
 import { PAYMENT_FACILITATOR, PaymentAcceptance } from './payments/payment-acceptance';
 import { PaymentOffers } from './payments/payment-offers';
+import { PayAndRetry } from './payments/pay-and-retry';
 import {
   FacilitatorRouter,
   HttpFacilitator,
@@ -66,6 +67,7 @@ export class GatewayModule {
         RateLimitsService,
         PaymentOffers,
         PaymentAcceptance,
+        PayAndRetry,
         {
           // paygate:test only when enabled (its settlements live in this process: demos and
           // tests); every other network through its x402 facilitator (PAYMENT_FACILITATORS).

@@ -41,6 +41,8 @@ describe('entitlement proto', () => {
     requestId: true,
     requiredScopes: true,
     leaseUnits: true,
+    customerId: true,
+    payerPlan: true,
   };
   const checkResponse: Record<keyof CheckResponse, true> = {
     allowed: true,
@@ -79,11 +81,13 @@ describe('entitlement proto', () => {
     payer: true,
     transaction: true,
     requestId: true,
+    payerPlan: true,
   };
   const recordPaymentResponse: Record<keyof RecordPaymentResponse, true> = {
     replayed: true,
     grantId: true,
     balance: true,
+    customerId: true,
   };
   const warning: Record<keyof Warning, true> = { code: true, until: true, used: true, limit: true };
   const rateLimit: Record<keyof RateLimit, true> = { requests: true, windowSeconds: true };

@@ -32,6 +32,10 @@ export interface CheckRequest {
   requiredScopes: string[];
   /** Units to reserve in all (this request and the next ones); 0 means `cost`. */
   leaseUnits?: number;
+  /** Instead of apiKey: a customer a settled payment identified (anonymous pay-per-call). */
+  customerId?: string;
+  /** With neither apiKey nor customerId: the price of the call under this plan (a quote). */
+  payerPlan?: string;
 }
 
 export interface Denial {
@@ -104,6 +108,8 @@ export interface RecordPaymentRequest {
   /** The facilitator's settlement reference (a transaction hash on chain). */
   transaction: string;
   requestId: string;
+  /** Anonymous pay-per-call: customerId empty, the payer's account is the customer (this plan). */
+  payerPlan?: string;
 }
 
 export interface RecordPaymentResponse {
@@ -113,6 +119,8 @@ export interface RecordPaymentResponse {
   grantId: string;
   /** The customer's available credits after the call. */
   balance: number;
+  /** The customer credited (the payer's account with payerPlan). */
+  customerId: string;
 }
 
 /** The client side as @nestjs/microservices' ClientGrpc exposes it. */

@@ -32,6 +32,7 @@ export const PROBLEM_CODES = [
   'payment-underpaid',
   'payment-replayed',
   'payment-unavailable',
+  'payment-required',
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

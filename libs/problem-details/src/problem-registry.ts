@@ -106,6 +106,12 @@ export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
     detail:
       'Payments cannot be completed right now. Try again shortly with the same payment: it is used at most once.',
   },
+  'payment-required': {
+    status: 402,
+    title: 'Payment required',
+    detail:
+      'This resource is paid per call and needs no account: pay one of the offers in this response and send the request again with the payment.',
+  },
   'quota-exhausted': {
     status: 402,
     title: 'Quota exhausted',

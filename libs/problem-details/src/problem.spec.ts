@@ -27,6 +27,7 @@ describe('problem details', () => {
         'payment-invalid',
         'payment-pending',
         'payment-replayed',
+        'payment-required',
         'payment-underpaid',
         'quota-exhausted',
         'subscription-expired',

@@ -64,6 +64,11 @@ const de: Catalogue = {
     title: 'Zahlung bereits verwendet',
     detail: 'Diese Zahlung wurde bereits verwendet. Senden Sie eine neue Zahlung, um fortzufahren.',
   },
+  'payment-required': {
+    title: 'Zahlung erforderlich',
+    detail:
+      'Diese Ressource wird pro Aufruf bezahlt und braucht kein Konto: Bezahlen Sie eines der Angebote dieser Antwort und senden Sie die Anfrage mit der Zahlung erneut.',
+  },
   'payment-unavailable': {
     title: 'Zahlungen nicht verfügbar',
     detail:
@@ -194,6 +199,11 @@ const fr: Catalogue = {
     title: 'Paiement déjà utilisé',
     detail: 'Ce paiement a déjà été utilisé. Envoyez un nouveau paiement pour continuer.',
   },
+  'payment-required': {
+    title: 'Paiement requis',
+    detail:
+      'Cette ressource se paie à l’appel et ne demande aucun compte : payez l’une des offres de cette réponse et renvoyez la requête avec le paiement.',
+  },
   'payment-unavailable': {
     title: 'Paiements indisponibles',
     detail:
@@ -322,6 +332,11 @@ const es: Catalogue = {
   'payment-replayed': {
     title: 'Pago ya utilizado',
     detail: 'Este pago ya se ha utilizado. Envíe un nuevo pago para continuar.',
+  },
+  'payment-required': {
+    title: 'Pago requerido',
+    detail:
+      'Este recurso se paga por llamada y no necesita cuenta: pague una de las ofertas de esta respuesta y envíe de nuevo la solicitud con el pago.',
   },
   'payment-unavailable': {
     title: 'Pagos no disponibles',
@@ -452,6 +467,11 @@ const ja: Catalogue = {
   'payment-replayed': {
     title: '使用済みの支払い',
     detail: 'この支払いはすでに使用されています。続行するには新しい支払いを送信してください。',
+  },
+  'payment-required': {
+    title: '支払いが必要です',
+    detail:
+      'このリソースは呼び出しごとの支払いで、アカウントは不要です。このレスポンスのいずれかのオファーを支払い、支払いを付けてリクエストを再送してください。',
   },
   'payment-unavailable': {
     title: '支払いを利用できません',

@@ -20,6 +20,7 @@ import { LeaseClosedByGateway1764400000000 } from './migrations/1764400000000-le
 import { OutboxParking1764400000001 } from './migrations/1764400000001-outbox-parking';
 import { RedactReplayedApiKeys1764500000015 } from './migrations/1764500000015-redact-replayed-api-keys';
 import { DirectPayments1764500000016 } from './migrations/1764500000016-direct-payments';
+import { PayerAccounts1764500000017 } from './migrations/1764500000017-payer-accounts';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -46,6 +47,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       OutboxParking1764400000001,
       RedactReplayedApiKeys1764500000015,
       DirectPayments1764500000016,
+      PayerAccounts1764500000017,
     ],
   });
 }

@@ -80,20 +80,11 @@ export class CheckUseCase {
   ) {}
 
   async execute(input: CheckInput): Promise<Decision> {
-    const [key]: KeyRow[] = await this.dataSource.query(
-      `SELECT k."customer_id", k."scopes", k."revoked_at", k."expires_at", c."blocked"
-       FROM "entitlement"."api_keys" k JOIN "entitlement"."customers" c ON c."id" = k."customer_id"
-       WHERE k."key_hash" = $1`,
-      [hashApiKey(input.apiKey)],
-    );
+    if (!input.apiKey && !input.customerId && input.payerPlan) return this.quote(input);
+    const caller = await this.identify(input);
+    if ('denial' in caller) return caller;
+    const customerId = caller.customerId;
     const now = this.clock.now();
-    if (!key || key.revoked_at || (key.expires_at && key.expires_at <= now)) {
-      return { allowed: false, denial: { code: 'unauthenticated' } };
-    }
-    const customerId = key.customer_id;
-    if (key.blocked || !input.requiredScopes.every((s) => key.scopes.includes(s))) {
-      return { allowed: false, customerId, denial: { code: 'forbidden' } };
-    }
     const subscription = await this.subscriptions.current(customerId);
     if (!subscription) {
       return {
@@ -159,6 +150,72 @@ export class CheckUseCase {
       if (err instanceof Refusal) return err.decision;
       throw err;
     }
+  }
+
+  /**
+   * The customer asking: by API key (valid, unexpired, with the route's scopes), or named by
+   * the gateway after a payment it settled for this request identified the payer (no key, so
+   * no scopes). Either way a blocked customer is refused.
+   */
+  private async identify(input: CheckInput): Promise<{ customerId: string } | Decision> {
+    if (!input.apiKey && input.customerId) {
+      const [customer]: { blocked: boolean }[] = await this.dataSource.query(
+        `SELECT "blocked" FROM "entitlement"."customers" WHERE "id" = $1`,
+        [input.customerId],
+      );
+      if (!customer) return { allowed: false, denial: { code: 'unauthenticated' } };
+      if (customer.blocked)
+        return { allowed: false, customerId: input.customerId, denial: { code: 'forbidden' } };
+      return { customerId: input.customerId };
+    }
+    const [key]: KeyRow[] = await this.dataSource.query(
+      `SELECT k."customer_id", k."scopes", k."revoked_at", k."expires_at", c."blocked"
+       FROM "entitlement"."api_keys" k JOIN "entitlement"."customers" c ON c."id" = k."customer_id"
+       WHERE k."key_hash" = $1`,
+      [hashApiKey(input.apiKey)],
+    );
+    const now = this.clock.now();
+    if (!key || key.revoked_at || (key.expires_at && key.expires_at <= now)) {
+      return { allowed: false, denial: { code: 'unauthenticated' } };
+    }
+    if (key.blocked || !input.requiredScopes.every((s) => key.scopes.includes(s))) {
+      return { allowed: false, customerId: key.customer_id, denial: { code: 'forbidden' } };
+    }
+    return { customerId: key.customer_id };
+  }
+
+  /**
+   * The price of a call for a caller without an account (anonymous pay-per-call): its cost in
+   * credits under the payer plan's newest version, as a `payment-required` refusal the
+   * gateway turns into offers. Nothing is read or reserved for anyone.
+   */
+  private async quote(input: CheckInput): Promise<Decision> {
+    const plan = input.payerPlan as string;
+    const [feature]: { kind: string; limit_policy: LimitPolicy; unit_price: string }[] =
+      await this.dataSource.query(
+        `SELECT f."kind", f."limit_policy", f."unit_price"
+         FROM "entitlement"."plan_features" f
+         WHERE f."feature_key" = $2 AND f."plan_id" = (
+           SELECT "id" FROM "entitlement"."plans" WHERE "key" = $1 ORDER BY "version" DESC LIMIT 1)`,
+        [plan, input.feature],
+      );
+    if (!feature) {
+      return {
+        allowed: false,
+        denial: { code: 'feature-not-in-plan', plan, feature: input.feature },
+      };
+    }
+    const price = feature.limit_policy === 'credits' ? toSafeInt(feature.unit_price) : 0;
+    return {
+      allowed: false,
+      denial: {
+        code: 'payment-required',
+        plan,
+        feature: input.feature,
+        balance: 0,
+        required: Math.min(Number.MAX_SAFE_INTEGER, input.cost * price),
+      },
+    };
   }
 
   /** Thresholds this admission crossed: shares of the included units, and a low balance. */

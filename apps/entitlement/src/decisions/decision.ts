@@ -33,8 +33,16 @@ export type Decision =
     }
   | { allowed: false; customerId?: string; denial: DenialReason };
 
+/**
+ * Who asks is one of: `apiKey`; `customerId`, a customer a payment settled for this request
+ * identified (anonymous pay-per-call); or, for a quote, nobody yet: `payerPlan`, the plan whose
+ * price an anonymous caller pays.
+ */
 export interface CheckInput {
+  /** Empty when customerId or payerPlan is given. */
   apiKey: string;
+  customerId?: string;
+  payerPlan?: string;
   feature: string;
   cost: number;
   requestId: string;

@@ -21,6 +21,7 @@ import { CheckUseCase } from './check.use-case';
 import { Decision } from './decision';
 import { LeaseSettlementService } from './lease-settlement.service';
 
+/** Feature and plan keys. */
 const FEATURE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 const decisions = counter('paygate_decisions_total', 'Check decisions by outcome', ['outcome']);
@@ -56,8 +57,15 @@ export class EntitlementGrpcController {
 
   @GrpcMethod(ENTITLEMENT_GRPC_SERVICE, 'Check')
   async check(request: CheckRequest): Promise<CheckResponse> {
-    if (!request.apiKey || request.apiKey.length > 512)
-      throw invalid('apiKey is required (at most 512 characters)');
+    const callers = [request.apiKey, request.customerId, request.payerPlan].filter(Boolean);
+    if (callers.length !== 1)
+      throw invalid('exactly one of apiKey, customerId and payerPlan is required');
+    if (request.apiKey && request.apiKey.length > 512)
+      throw invalid('apiKey must be at most 512 characters');
+    if (request.customerId && !isUUID(request.customerId))
+      throw invalid('customerId must be a UUID');
+    if (request.payerPlan && !FEATURE.test(request.payerPlan))
+      throw invalid('payerPlan must be a plan key');
     if (!FEATURE.test(request.feature ?? '')) throw invalid('feature must be a feature key');
     if (!Number.isSafeInteger(request.cost) || request.cost < 0)
       throw invalid('cost must be a non-negative integer');
@@ -68,6 +76,8 @@ export class EntitlementGrpcController {
       throw invalid('leaseUnits must be a non-negative integer');
     const decision = await this.checkUseCase.execute({
       apiKey: request.apiKey,
+      ...(request.customerId ? { customerId: request.customerId } : {}),
+      ...(request.payerPlan ? { payerPlan: request.payerPlan } : {}),
       feature: request.feature,
       cost: request.cost,
       requestId: request.requestId,

@@ -120,11 +120,17 @@ describe('EntitlementService.RecordPayment over gRPC (real Postgres)', () => {
     const payment = paymentFor(tenant.customerId);
 
     const first = await call({ ...payment });
-    expect(first).toEqual({ replayed: false, grantId: expect.any(String), balance: 13 });
+    expect(first).toEqual({
+      replayed: false,
+      grantId: expect.any(String),
+      balance: 13,
+      customerId: tenant.customerId,
+    });
     expect(await call({ ...payment })).toEqual({
       replayed: true,
       grantId: first.grantId,
       balance: 13,
+      customerId: tenant.customerId,
     });
     const [row]: { amount: string }[] = await fx.dataSource.query(
       `SELECT "amount"::text AS "amount" FROM "entitlement"."direct_payments" WHERE "payment_id" = $1`,

@@ -14,6 +14,9 @@ export const CAIP2_NETWORK = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/;
 /** The smallest unit of an asset: a decimal integer of at most 78 digits (numeric(78,0), uint256). */
 export const PAYMENT_AMOUNT = /^(0|[1-9][0-9]{0,77})$/;
 
+/** A plan key, as plans are created with (plan.dto.ts). */
+const PLAN_KEY = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
 export const PAYMENT_LIMITS = {
   paymentId: 512,
   network: 64,
@@ -34,7 +37,13 @@ export function parseRecordPayment(input: RecordPaymentInput): RecordPayment {
   const errors: { field: string; messages: string[] }[] = [];
   const fail = (field: string, message: string) => errors.push({ field, messages: [message] });
 
-  if (typeof input.customerId !== 'string' || !isUUID(input.customerId))
+  const payerPlan = input.payerPlan ?? '';
+  if (payerPlan) {
+    // Anonymous pay-per-call: the payer's account is the customer (see PayerAccounts).
+    if (typeof payerPlan !== 'string' || !PLAN_KEY.test(payerPlan))
+      fail('payerPlan', 'must be a plan key');
+    if (input.customerId) fail('customerId', 'must be empty with payerPlan');
+  } else if (typeof input.customerId !== 'string' || !isUUID(input.customerId))
     fail('customerId', 'must be a UUID');
   if (!isText(input.paymentId, PAYMENT_LIMITS.paymentId))
     fail('paymentId', `must be 1 to ${PAYMENT_LIMITS.paymentId} characters`);
@@ -74,5 +83,6 @@ export function parseRecordPayment(input: RecordPaymentInput): RecordPayment {
     payer: input.payer,
     transaction: input.transaction,
     requestId: requestId || null,
+    payerPlan: payerPlan || undefined,
   };
 }

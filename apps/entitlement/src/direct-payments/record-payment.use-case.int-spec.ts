@@ -66,7 +66,12 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
 
     const result = await record(payment);
 
-    expect(result).toEqual({ replayed: false, grantId: expect.any(String), balance: 43 });
+    expect(result).toEqual({
+      replayed: false,
+      grantId: expect.any(String),
+      balance: 43,
+      customerId: tenant.customerId,
+    });
     expect(await available(tenant.customerId)).toBe(43);
     const grant = (await grantsOf(tenant.customerId)).find((g) => g.id === result.grantId);
     expect(grant).toMatchObject({
@@ -105,7 +110,12 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
     // Same payment id, whatever else the replay says.
     const again = await record({ ...payment, credits: 700, transaction: 'tx-other' });
 
-    expect(again).toEqual({ replayed: true, grantId: first.grantId, balance: 7 });
+    expect(again).toEqual({
+      replayed: true,
+      grantId: first.grantId,
+      balance: 7,
+      customerId: tenant.customerId,
+    });
     expect(await available(tenant.customerId)).toBe(7);
     expect(await grantsOf(tenant.customerId)).toHaveLength(1);
     expect(await rowsOf(payment.paymentId)).toEqual([
@@ -227,7 +237,13 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
 
     const replay = await record({ ...payment, customerId: other.customerId });
 
-    expect(replay).toEqual({ replayed: true, grantId: first.grantId, balance: 2 });
+    // The customer named: a replay by another customer credits nobody.
+    expect(replay).toEqual({
+      replayed: true,
+      grantId: first.grantId,
+      balance: 2,
+      customerId: other.customerId,
+    });
     expect(await available(other.customerId)).toBe(2);
     expect(await available(payer.customerId)).toBe(9);
     expect(await rowsOf(payment.paymentId)).toEqual([

@@ -2,10 +2,17 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { counter } from '@paygate/observability';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource, type EntityManager } from 'typeorm';
+import { Clock } from '@paygate/clock';
+import { EntitlementChanges } from '../changes/entitlement-changes';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
 import { directPayments } from './direct-payments.repository';
-import { type RecordPaymentInput, parseRecordPayment } from './record-payment.input';
+import { payerAccountOf, payerAccounts } from './payer-accounts.repository';
+import {
+  type RecordPayment,
+  type RecordPaymentInput,
+  parseRecordPayment,
+} from './record-payment.input';
 
 export interface RecordPaymentResult {
   /** The payment was recorded before: this call changed nothing. */
@@ -14,6 +21,8 @@ export interface RecordPaymentResult {
   grantId: string;
   /** The customer's available credits after the call (saturating at ±(2^53 − 1)). */
   balance: number;
+  /** The customer credited: the request's, or the payer's account (payerPlan). */
+  customerId: string;
 }
 
 const recorded = counter(
@@ -39,63 +48,104 @@ export class RecordPaymentUseCase {
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly grants: GrantsService,
     private readonly ledger: LedgerService,
+    @Inject(Clock) private readonly clock: Clock,
+    private readonly changes: EntitlementChanges,
   ) {}
 
   /**
    * @throws DomainError `validation-failed` naming the bad fields (nothing stored), also for a
-   *   grant that would take the balance past MAX_BALANCE; `not-found` for an unknown customer.
+   *   grant that would take the balance past MAX_BALANCE; `not-found` for an unknown customer
+   *   or payer plan.
    */
   async execute(input: RecordPaymentInput): Promise<RecordPaymentResult> {
-    const payment = parseRecordPayment(input);
+    const parsed = parseRecordPayment(input);
     const result = await this.dataSource.transaction(async (manager) => {
-      if (!(await directPayments.customerExists(manager, payment.customerId)))
-        throw new DomainError('not-found', `Customer ${payment.customerId} does not exist.`);
-
-      if (!(await directPayments.claim(manager, payment))) {
-        const existing = await directPayments.find(manager, payment.paymentId);
-        // Rows are never deleted, and the claim only fails on a committed one.
-        if (!existing) throw new Error(`payment ${payment.paymentId} conflicted but is missing`);
-        if (existing.customer_id !== payment.customerId) {
-          this.logger.warn(
-            {
-              paymentId: payment.paymentId,
-              customerId: payment.customerId,
-              recordedFor: existing.customer_id,
-              requestId: payment.requestId,
-            },
-            'payment credential replayed by another customer',
-          );
-        }
-        return {
-          replayed: true,
-          grantId: existing.grant_id,
-          balance: await this.balance(manager, payment.customerId),
-        };
-      }
-
-      const { grant, replayed } = await this.grants.create(manager, {
-        customerId: payment.customerId,
-        amount: payment.credits,
-        source: 'purchase',
-        idempotencyKey: `direct-payment:${payment.paymentId}`,
-        description: `direct payment ${payment.paymentId}`,
-      });
-      // The grant's key is taken only with the payment's row, so this is another grant's key.
-      if (replayed) {
-        throw new DomainError(
-          'conflict',
-          `The grant key of payment ${payment.paymentId} is already used by another grant.`,
-        );
-      }
-      await directPayments.attachGrant(manager, payment.paymentId, grant.id);
-      return {
-        replayed: false,
-        grantId: grant.id,
-        balance: await this.ledger.available(manager, payment.customerId),
-      };
+      const payment = { ...parsed, customerId: await this.customerOf(manager, parsed) };
+      const done = await this.record(manager, payment);
+      return { ...done, customerId: payment.customerId };
     });
     recorded.inc({ outcome: result.replayed ? 'replayed' : 'granted' });
     return result;
+  }
+
+  /**
+   * The customer to credit: the one named, or (anonymous pay-per-call) the payer's account,
+   * created on its first payment with a subscription to the payer plan, in this transaction:
+   * a payment that is not recorded leaves no customer behind.
+   */
+  private async customerOf(manager: EntityManager, payment: RecordPayment): Promise<string> {
+    if (!payment.payerPlan) {
+      if (!(await directPayments.customerExists(manager, payment.customerId)))
+        throw new DomainError('not-found', `Customer ${payment.customerId} does not exist.`);
+      return payment.customerId;
+    }
+    // A payment recorded before (a replay) names its customer already: nobody new is made.
+    const earlier = await directPayments.find(manager, payment.paymentId);
+    if (earlier) return earlier.customer_id;
+    const planId = await payerAccounts.latestPlanId(manager, payment.payerPlan);
+    if (!planId) throw new DomainError('not-found', `Plan ${payment.payerPlan} does not exist.`);
+    const account = payerAccountOf(payment.network, payment.payer);
+    const { customerId, created } = await payerAccounts.findOrCreate(
+      manager,
+      account,
+      planId,
+      this.clock.now(),
+    );
+    if (created) {
+      // Announced like any new customer: metering may hold or refuse unknown customers' usage.
+      await this.changes.record(manager, customerId, 'customer-created');
+      await this.changes.record(manager, customerId, 'subscription-created', created);
+      this.logger.log({ account, customerId }, 'payer account created');
+    }
+    return customerId;
+  }
+
+  private async record(
+    manager: EntityManager,
+    payment: RecordPayment,
+  ): Promise<Omit<RecordPaymentResult, 'customerId'>> {
+    if (!(await directPayments.claim(manager, payment))) {
+      const existing = await directPayments.find(manager, payment.paymentId);
+      // Rows are never deleted, and the claim only fails on a committed one.
+      if (!existing) throw new Error(`payment ${payment.paymentId} conflicted but is missing`);
+      if (existing.customer_id !== payment.customerId) {
+        this.logger.warn(
+          {
+            paymentId: payment.paymentId,
+            customerId: payment.customerId,
+            recordedFor: existing.customer_id,
+            requestId: payment.requestId,
+          },
+          'payment credential replayed by another customer',
+        );
+      }
+      return {
+        replayed: true,
+        grantId: existing.grant_id,
+        balance: await this.balance(manager, payment.customerId),
+      };
+    }
+
+    const { grant, replayed } = await this.grants.create(manager, {
+      customerId: payment.customerId,
+      amount: payment.credits,
+      source: 'purchase',
+      idempotencyKey: `direct-payment:${payment.paymentId}`,
+      description: `direct payment ${payment.paymentId}`,
+    });
+    // The grant's key is taken only with the payment's row, so this is another grant's key.
+    if (replayed) {
+      throw new DomainError(
+        'conflict',
+        `The grant key of payment ${payment.paymentId} is already used by another grant.`,
+      );
+    }
+    await directPayments.attachGrant(manager, payment.paymentId, grant.id);
+    return {
+      replayed: false,
+      grantId: grant.id,
+      balance: await this.ledger.available(manager, payment.customerId),
+    };
   }
 
   /** Grants that became effective or expired since the last change apply before reading. */

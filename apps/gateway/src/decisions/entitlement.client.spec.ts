@@ -89,11 +89,22 @@ describe('EntitlementClient.recordPayment', () => {
     let received: RecordPaymentRequest | undefined;
     handler = (call, callback) => {
       received = call.request;
-      callback(null, { replayed: false, grantId: 'g-1', balance: 9_007_199_254_740_991 });
+      callback(null, {
+        replayed: false,
+        customerId: payment.customerId,
+        grantId: 'g-1',
+        balance: 9_007_199_254_740_991,
+      });
     };
     const answer = await clientFor(`127.0.0.1:${port}`).recordPayment(payment);
-    expect(received).toEqual(payment);
-    expect(answer).toEqual({ replayed: false, grantId: 'g-1', balance: 9_007_199_254_740_991 });
+    // Proto3 strings arrive as '' when not sent (payerPlan: a keyed customer's payment).
+    expect(received).toEqual({ ...payment, payerPlan: '' });
+    expect(answer).toEqual({
+      replayed: false,
+      customerId: payment.customerId,
+      grantId: 'g-1',
+      balance: 9_007_199_254_740_991,
+    });
   });
 
   it('refuses with the status when the service refuses the payment', async () => {

@@ -329,8 +329,16 @@ export class LeasePool {
 
 /** The remote Check for a request: what the entitlement service knows, not the key's id. */
 function checkRequest(request: AdmissionRequest, leaseUnits: number): CheckRequest {
-  const { apiKey, feature, cost, requestId, requiredScopes } = request;
-  return { apiKey, feature, cost, requestId, requiredScopes, leaseUnits };
+  const { apiKey, customerId, feature, cost, requestId, requiredScopes } = request;
+  return {
+    apiKey,
+    ...(customerId ? { customerId } : {}),
+    feature,
+    cost,
+    requestId,
+    requiredScopes,
+    leaseUnits,
+  };
 }
 
 // Keys are held hashed (apiKeyId): leases outlive requests, and a memory dump should not leak keys.

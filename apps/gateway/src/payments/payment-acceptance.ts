@@ -40,6 +40,12 @@ export function creditsPaid(
   return perUnit === 0n ? BigInt(Math.max(1, shortfall)) : rest / perUnit;
 }
 
+/**
+ * Whom a payment credits: a customer the API key identified, or (anonymous pay-per-call) the
+ * payer itself, whose account becomes a customer subscribed to `plan` on its first payment.
+ */
+export type Payer = { customerId: string } | { plan: string };
+
 /** What became of a payment credential sent with a request. */
 export type PaymentOutcome =
   /** No credential: the refusal stands (with offers). */
@@ -47,7 +53,15 @@ export type PaymentOutcome =
   /** A credential that was not accepted: answer with this problem (fresh offers included). */
   | { kind: 'refused'; problem: ProblemInput }
   /** Settled and credited once: ask again and serve; the receipt goes on the response. */
-  | { kind: 'credited'; credits: number; receipt: Record<string, string> };
+  | {
+      kind: 'credited';
+      credits: number;
+      receipt: Record<string, string>;
+      /** The customer credited (the payer's account for anonymous pay-per-call). */
+      customerId: string;
+      /** What busy() and idle() know this payer's payments by. */
+      payerKey: string;
+    };
 
 /** The most credits one payment buys: far inside the ledger's bound, checked before settling. */
 export const MAX_CREDITS_PER_PAYMENT = 1_000_000_000;
@@ -75,14 +89,14 @@ export class PaymentAcceptance {
     private readonly offers: PaymentOffers,
   ) {}
 
-  /** Whether a payment of this customer is being completed on this gateway. */
-  busy(customerId: string): boolean {
-    return (this.inFlight.get(customerId)?.count ?? 0) > 0;
+  /** Whether a payment of this payer (see `payerKey`) is being completed on this gateway. */
+  busy(payerKey: string): boolean {
+    return (this.inFlight.get(payerKey)?.count ?? 0) > 0;
   }
 
-  /** Resolves once no payment of the customer is being completed here (or after `maxMs`). */
-  idle(customerId: string, maxMs = 5000): Promise<void> {
-    const entry = this.inFlight.get(customerId);
+  /** Resolves once no payment of the payer is being completed here (or after `maxMs`). */
+  idle(payerKey: string, maxMs = 5000): Promise<void> {
+    const entry = this.inFlight.get(payerKey);
     if (!entry || entry.count === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, maxMs);
@@ -102,7 +116,7 @@ export class PaymentAcceptance {
   async accept(
     route: RouteDefinition,
     request: FastifyRequest,
-    customerId: string,
+    payer: Payer,
     shortfall: number,
     now = new Date(),
   ): Promise<PaymentOutcome> {
@@ -110,14 +124,15 @@ export class PaymentAcceptance {
     if (!route.price || !secret) return { kind: 'none' };
     const parsed = parsePaymentCredential(request.headers);
     if (parsed === undefined) return { kind: 'none' };
-    const entry = this.inFlight.get(customerId) ?? { count: 0, waiters: [] };
-    this.inFlight.set(customerId, entry);
+    const key = payerKeyOf(payer, parsed);
+    const entry = this.inFlight.get(key) ?? { count: 0, waiters: [] };
+    this.inFlight.set(key, entry);
     entry.count++;
     try {
-      return await this.complete(route, request, customerId, shortfall, now, secret, parsed);
+      return await this.complete(route, request, payer, shortfall, now, secret, parsed);
     } finally {
       if (--entry.count === 0) {
-        this.inFlight.delete(customerId);
+        this.inFlight.delete(key);
         for (const wake of entry.waiters.splice(0)) wake();
       }
     }
@@ -126,7 +141,7 @@ export class PaymentAcceptance {
   private async complete(
     route: RouteDefinition,
     request: FastifyRequest,
-    customerId: string,
+    payer: Payer,
     shortfall: number,
     now: Date,
     secret: string,
@@ -204,7 +219,9 @@ export class PaymentAcceptance {
     let recorded;
     try {
       recorded = await this.entitlement.recordPayment({
-        customerId,
+        ...('customerId' in payer
+          ? { customerId: payer.customerId }
+          : { customerId: '', payerPlan: payer.plan }),
         paymentId: parsed.paymentId,
         credits: units,
         network: parsed.network,
@@ -219,6 +236,7 @@ export class PaymentAcceptance {
     }
     if (recorded.replayed) return refuse('payment-replayed', 'replayed');
     payments.inc({ outcome: 'credited' });
+    const customerId = recorded.customerId || ('customerId' in payer ? payer.customerId : '');
     this.logger.log(
       {
         requestId: request.id,
@@ -234,6 +252,8 @@ export class PaymentAcceptance {
       kind: 'credited',
       credits: units,
       receipt: receiptHeaders(parsed, { transaction: settled.transaction, settledAt: now }),
+      customerId,
+      payerKey: payerKeyOf(payer, parsed),
     };
   }
 
@@ -264,4 +284,10 @@ export class PaymentAcceptance {
       problem: { code: 'payment-unavailable', headers: { 'retry-after': '1' } },
     };
   }
+}
+
+/** A keyed customer's payments go by the customer; an anonymous payer's by its account. */
+function payerKeyOf(payer: Payer, payment: ParsedPayment | MalformedPayment): string {
+  if ('customerId' in payer) return payer.customerId;
+  return 'error' in payment ? 'anonymous' : `payer:${payment.network}:${payment.payer}`;
 }

@@ -4,8 +4,11 @@ import type { FastifyRequest } from 'fastify';
 import { GatewayConfig } from '../config/gateway.config';
 import type { RouteDefinition } from '../routes/route';
 
-/** Refusals a payment can cure: more credits admit the request. Others get no offers. */
-const PAYABLE_CODES = new Set(['insufficient-credits']);
+/**
+ * Refusals a payment can cure: more credits admit the request, or (anonymous pay-per-call) a
+ * payment is all the request needs. Others get no offers.
+ */
+const PAYABLE_CODES = new Set(['insufficient-credits', 'payment-required']);
 
 /** What a payable 402 adds to its problem: the challenges' headers and the `payment` member. */
 export interface PaymentOfferParts {

@@ -2,13 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CheckResponse } from '@paygate/contracts';
 import { counter, histogram } from '@paygate/observability';
 import { ProblemInput, sendProblem } from '@paygate/problem-details';
-import { PaymentAcceptance } from '../payments/payment-acceptance';
-import { PaymentOffers } from '../payments/payment-offers';
+import { PayAndRetry } from '../payments/pay-and-retry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { apiKeyFrom, apiKeyId } from '../auth/api-key';
 import { GatewayConfig } from '../config/gateway.config';
+import { denialProblem, unauthenticated } from '../decisions/denial-problem';
 import { EntitlementUnavailableError } from '../decisions/entitlement.client';
 import { LeasesService } from '../leases/leases.service';
 import { BodyLimit } from './body-limit';
@@ -73,19 +73,11 @@ function rateLimited(feature: string, state: RateLimitState): ProblemInput {
   };
 }
 
-const PAYMENT_PENDING_RETRY_AFTER_SECONDS = 30;
-
 const isStream = (body: unknown): body is Readable =>
   typeof (body as Readable | undefined)?.pipe === 'function';
 
 /** Headers that identify the caller to paygate and must not reach the upstream. */
 const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'payment-signature'];
-
-/** The credits a refused request lacks: required minus available, when the denial says both. */
-function shortfallOf(decision: CheckResponse): number {
-  const d = decision.denial;
-  return d?.required !== undefined && d.balance !== undefined ? d.required - d.balance : 1;
-}
 
 /**
  * The policy enforcement point: match a route, authenticate, ask for a decision, and either
@@ -102,8 +94,7 @@ export class ProxyHandler {
     private readonly rateLimits: RateLimitsService,
     private readonly forwarder: UpstreamForwarder,
     @Inject(GatewayConfig) private readonly config: GatewayConfig,
-    private readonly offers: PaymentOffers,
-    private readonly payments: PaymentAcceptance,
+    private readonly payAndRetry: PayAndRetry,
   ) {}
 
   async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -133,7 +124,8 @@ export class ProxyHandler {
     }
     const route = match.route;
     const apiKey = apiKeyFrom(request.headers);
-    if (!apiKey) return this.refuse(request, reply, route.name, this.unauthenticated());
+    const anonymous = !apiKey && this.payAndRetry.allowsAnonymous(route);
+    if (!apiKey && !anonymous) return this.refuse(request, reply, route.name, unauthenticated());
     const length = Number(request.headers['content-length'] ?? 0);
     if (length > this.config.BODY_LIMIT_BYTES) {
       return this.refuse(request, reply, route.name, {
@@ -158,6 +150,8 @@ export class ProxyHandler {
         headers: { 'retry-after': '1' },
       });
     }
+    // Only a route that sells anonymous calls gets this far without a key.
+    if (!apiKey) return this.payPerCall(request, reply, route, cost, target.path + target.query);
     const keyId = apiKeyId(apiKey);
     const early = this.rateLimits.beforeDecision(keyId, route.feature, Date.now());
     if (early) return this.refuse(request, reply, route.name, rateLimited(route.feature, early));
@@ -187,47 +181,16 @@ export class ProxyHandler {
         headers: { 'retry-after': '1' },
       });
     }
-    if (
-      route.price &&
-      decision.customerId &&
-      (decision.allowed || decision.denial?.code === 'insufficient-credits')
-    ) {
-      // A payment sent with the request is taken (docs/payments.md, pay and retry): checked,
-      // settled and credited; a refused request is then decided again. An admitted one pays
-      // too: every request that carries a payment adds its credits, so requests of one
-      // customer never live on each other's payments.
-      const paid = await this.payments.accept(
-        route,
-        request,
-        decision.customerId,
-        decision.allowed ? cost : shortfallOf(decision),
-      );
-      if (paid.kind === 'refused') {
-        if (decision.allowed) this.giveBack(decision.leaseId, cost, 'payment refused');
-        return this.refuse(request, reply, route.name, paid.problem, decision.customerId);
-      }
-      if (paid.kind === 'credited') {
-        // The receipt goes on whatever answers: the credits are the customer's either way.
-        for (const [name, value] of Object.entries(paid.receipt)) reply.header(name, value);
-        if (!decision.allowed) {
-          try {
-            decision = await this.admitAfterPayment(ask, decision.customerId);
-          } catch (err) {
-            if (!(err instanceof EntitlementUnavailableError)) throw err;
-            return this.refuse(request, reply, route.name, {
-              code: 'entitlement-unavailable',
-              headers: { 'retry-after': '1' },
-            });
-          }
-        }
-      }
-    }
+    const paid = await this.payAndRetry.keyed(route, request, reply, ask, decision);
+    if (paid.kind === 'refused')
+      return this.refuse(request, reply, route.name, paid.problem, paid.customerId);
+    decision = paid.decision;
     if (!decision.allowed) {
       return this.refuse(
         request,
         reply,
         route.name,
-        this.withOffers(route, request, this.denialProblem(decision), decision),
+        this.payAndRetry.withOffers(route, request, denialProblem(decision), decision),
         decision.customerId,
       );
     }
@@ -237,6 +200,31 @@ export class ProxyHandler {
       return this.refuse(request, reply, route.name, rateLimited(route.feature, rate));
     }
     this.forward(request, reply, route, decision, rate, cost, target.path + target.query);
+  }
+
+  /**
+   * A request without an API key on a route that sells anonymous calls: served only once its
+   * own payment was settled and credited to the payer's account (PayAndRetry.anonymous), then
+   * rate-limited and metered for that customer like a keyed request.
+   */
+  private async payPerCall(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: RouteDefinition,
+    cost: number,
+    url: string,
+  ): Promise<void> {
+    const paid = await this.payAndRetry.anonymous(route, request, reply, cost);
+    if (paid.kind === 'refused')
+      return this.refuse(request, reply, route.name, paid.problem, paid.customerId);
+    const { decision } = paid;
+    const keyId = paid.keyId as string;
+    const rate = this.rateLimits.afterDecision(keyId, route.feature, decision, Date.now());
+    if (rate && !rate.allowed) {
+      this.giveBack(decision.leaseId, cost, 'rate limited');
+      return this.refuse(request, reply, route.name, rateLimited(route.feature, rate));
+    }
+    this.forward(request, reply, route, decision, rate, cost, url);
   }
 
   private forward(
@@ -360,73 +348,6 @@ export class ProxyHandler {
   /** The units of a request that was not served: not charged, free for another request. */
   private giveBack(leaseId: string, units: number, reason: string): void {
     if (leaseId && units > 0) this.leases.giveBack(leaseId, units, reason);
-  }
-
-  private unauthenticated(): ProblemInput {
-    return { code: 'unauthenticated', headers: { 'www-authenticate': 'Bearer realm="paygate"' } };
-  }
-
-  /**
-   * Decides a request again once its payment was credited. Other requests of the customer
-   * may have been admitted a moment before paying for themselves (their credits land right
-   * after): while their payments are being completed here, a refusal for credits waits for
-   * them and asks again, so a paid request is not refused for credits another one is about
-   * to replace.
-   */
-  private async admitAfterPayment(
-    ask: Parameters<LeasesService['admit']>[0],
-    customerId: string,
-  ): Promise<CheckResponse> {
-    for (let attempt = 0; ; attempt++) {
-      const decision = await this.leases.admit({ ...ask, paid: true });
-      if (
-        decision.allowed ||
-        decision.denial?.code !== 'insufficient-credits' ||
-        attempt >= 10 ||
-        !this.payments.busy(customerId)
-      )
-        return decision;
-      await this.payments.idle(customerId);
-    }
-  }
-
-  /** A payable refusal on a priced route gains the payment offers (PaymentOffers). */
-  private withOffers(
-    route: RouteDefinition,
-    request: FastifyRequest,
-    problem: ProblemInput,
-    decision: CheckResponse,
-  ): ProblemInput {
-    const offers = this.offers.forRefusal(route, request, problem.code, shortfallOf(decision));
-    if (!offers) return problem;
-    return {
-      ...problem,
-      headers: { ...problem.headers, ...offers.headers },
-      extensions: { ...problem.extensions, payment: offers.member },
-    };
-  }
-
-  private denialProblem(decision: CheckResponse): ProblemInput {
-    const d = decision.denial;
-    if (!d) return { code: 'forbidden' };
-    if (d.code === 'unauthenticated') return this.unauthenticated();
-    return {
-      code: d.code,
-      // A payment being processed settles within seconds to minutes: worth asking again.
-      ...(d.code === 'payment-pending'
-        ? { headers: { 'retry-after': String(PAYMENT_PENDING_RETRY_AFTER_SECONDS) } }
-        : {}),
-      extensions: {
-        link: d.link,
-        plan: d.plan,
-        feature: d.feature,
-        balance: d.balance,
-        required: d.required,
-        limit: d.limit,
-        used: d.used,
-        resetsAt: d.resetsAt,
-      },
-    };
   }
 
   private refuse(

@@ -175,5 +175,18 @@ routes:
         }),
       ).not.toThrow();
     });
+
+    it('takes an anonymous plan by key, and refuses a bad key or a free anonymous route', () => {
+      const [route] = parseRouteTable(priced({ assets: [usdc], anonymousPlan: 'per-call' }), 'p');
+      expect(route.price?.anonymousPlan).toBe('per-call');
+      expect(() =>
+        parseRouteTable(priced({ assets: [usdc], anonymousPlan: 'Per Call!' }), 'p'),
+      ).toThrow(/anonymousPlan/);
+      const free = { ...route, cost: 0 };
+      const payable = { challengeSecret: 'x'.repeat(32), testMethod: false };
+      expect(() =>
+        checkPayableRoutes([free], { ...payable, facilitatorNetworks: [usdc.network] }, 'p'),
+      ).toThrow(/anonymousPlan needs a cost of at least 1/);
+    });
   });
 });

@@ -63,6 +63,10 @@ export function checkPayableRoutes(
     if (!route.price) continue;
     if (!payments.challengeSecret)
       problems.push(`${route.name}: has a price but PAYMENT_CHALLENGE_SECRET is not set`);
+    // An anonymous call is admitted by the credits its payment bought: a free one would take
+    // the payment and charge nothing for the call.
+    if (route.price.anonymousPlan && route.cost < 1)
+      problems.push(`${route.name}: anonymousPlan needs a cost of at least 1`);
     for (const asset of route.price.assets) {
       if (asset.network === TEST_PAYMENT_NETWORK) {
         if (!payments.testMethod)

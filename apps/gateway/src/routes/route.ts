@@ -82,6 +82,17 @@ export class RoutePrice {
   @ValidateNested({ each: true })
   @Type(() => PayableAssetDefinition)
   assets!: PayableAssetDefinition[];
+
+  /**
+   * Anonymous pay-per-call: a request without an API key may pay for itself. Without a
+   * payment it gets a 402 `payment-required` with the offers for what the call costs under
+   * this plan (its newest version); with one, the payer's account ("<network>:<address>")
+   * becomes a customer subscribed to this plan on its first payment, and the request is
+   * decided and metered for that customer like any other.
+   */
+  @IsOptional()
+  @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/, { message: 'anonymousPlan must be a plan key' })
+  anonymousPlan?: string;
 }
 
 export class RouteDefinition {

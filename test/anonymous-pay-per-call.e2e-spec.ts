@@ -1,0 +1,292 @@
+import { createPaygateClient } from '../libs/client/src';
+import { TestWallet } from '@paygate/payments';
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
+import { Challenge, Receipt } from 'mppx';
+import type { Server } from 'node:http';
+import { startDemoUpstream } from '../scripts/demo-upstream';
+import { seedDemoCustomer } from '../scripts/seed-demo';
+import { query } from './support/database';
+import { headerValues, rawGet } from './support/raw-call';
+import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
+
+// JSON bodies are checked field by field with matchers, so they are left untyped here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+const SECRET = 'e2e-anonymous-pay-per-call-secret-0123456789';
+const TEST_ASSET = {
+  network: 'paygate:test',
+  asset: 'TEST',
+  payTo: 'paygate-demo',
+  amountPerUnit: '250',
+};
+
+/**
+ * Anonymous pay-per-call on the real stack (issue 17): a caller without an API key gets a 402
+ * `payment-required` with both challenges, pays with the offline test wallet and is served
+ * with a receipt; its account becomes a customer (one per payer) whose usage is metered and
+ * whose payments are credited once. Replays, tampered and expired challenges are refused with
+ * fresh offers; 100 concurrent paid calls settle 100 payments that the ledger and metering
+ * agree on.
+ */
+describe('anonymous pay-per-call (e2e)', () => {
+  const stack = new Stack(
+    {
+      entitlementHttp: 17521,
+      entitlementGrpc: 17551,
+      metering: 17522,
+      gateway: 17580,
+      upstream: 17500,
+    },
+    'anon-',
+  );
+  let upstream: Server;
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const getJson = async (url: string): Promise<Json> =>
+    (await fetch(url, { headers: admin })).json();
+  const call = (path: string, headers: Record<string, string> = {}) =>
+    rawGet(stack.ports.gateway, path, headers, 'anon.example.test');
+  const header = headerValues;
+
+  /** The customer a payer's account became, once it paid. */
+  const customerOf = async (wallet: TestWallet): Promise<string | undefined> => {
+    const [row] = await query<{ customer_id: string }>(
+      `SELECT "customer_id" FROM "entitlement"."payer_accounts" WHERE "account" = $1`,
+      [wallet.accountId],
+    );
+    return row?.customer_id;
+  };
+  const balance = (customerId: string) =>
+    eventually(
+      () => getJson(`${stack.url('entitlement')}/v1/customers/${customerId}/balance`),
+      (b) => b.reserved === 0,
+    );
+  const paymentsOf = async (customerId: string) =>
+    (
+      await query<{ n: number; credits: string | null }>(
+        `SELECT count(*)::int AS n, sum("credits")::text AS credits
+         FROM "entitlement"."direct_payments" WHERE "customer_id" = $1`,
+        [customerId],
+      )
+    )[0];
+
+  beforeAll(async () => {
+    upstream = (await startDemoUpstream(stack.ports.upstream)).server;
+    const routes = stack.writeRoutes('anon', {
+      // Anonymous calls priced by the demo plan (1 credit a request, 250 TEST a credit).
+      open: { price: { assets: [TEST_ASSET], anonymousPlan: 'pay-as-you-go' } },
+      // A priced route without anonymousPlan still wants a key.
+      keyed: { price: { assets: [TEST_ASSET] } },
+    });
+    await stack.start(undefined, {
+      ROUTES_FILE: routes,
+      PAYMENT_CHALLENGE_SECRET: SECRET,
+      PAYMENT_REALM: 'anon.example.test',
+      PAYMENT_TEST_METHOD: 'true',
+      PAYMENT_CHALLENGE_TTL_SECONDS: '30',
+    });
+    // The plan anonymous payers are subscribed to (its newest version).
+    await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'plan owner');
+  });
+
+  afterAll(async () => {
+    await stack.stop();
+    await new Promise((resolve) => upstream?.close(resolve));
+  });
+
+  it('no key: 402 payment-required with both challenges, decoded by @x402/core and mppx; a keyed route still answers 401', async () => {
+    const refused = await call('/open/hello');
+    expect(refused.status).toBe(402);
+    expect(header(refused, 'content-type')[0]).toMatch(/application\/problem\+json/);
+    expect(refused.body).toMatchObject({
+      type: 'https://paygate.dev/problems/payment-required',
+      status: 402,
+      plan: 'pay-as-you-go',
+      feature: 'requests',
+      required: 1,
+      payment: expect.any(Object),
+    });
+    const [required] = header(refused, 'payment-required');
+    const decoded = decodePaymentRequiredHeader(required);
+    expect(decoded).toMatchObject({
+      x402Version: 2,
+      resource: { url: expect.stringContaining('/open/hello') },
+      accepts: [
+        expect.objectContaining({
+          network: 'paygate:test',
+          asset: 'TEST',
+          payTo: 'paygate-demo',
+          amount: '250',
+        }),
+      ],
+    });
+    const challenges = header(refused, 'www-authenticate');
+    // One Payment challenge per asset, and Bearer for callers who have a key.
+    expect(challenges).toHaveLength(2);
+    expect(challenges.some((c) => c.startsWith('Bearer'))).toBe(true);
+    const payment = challenges.find((c) => c.startsWith('Payment'));
+    expect(Challenge.deserialize(payment as string)).toMatchObject({
+      realm: 'anon.example.test',
+      method: 'paygate',
+      intent: 'charge',
+    });
+
+    const keyed = await call('/keyed/hello');
+    expect(keyed.status).toBe(401);
+    expect(header(keyed, 'payment-required')).toHaveLength(0);
+  });
+
+  it('x402: pays, is served with PAYMENT-RESPONSE as a new customer; a replay is refused', async () => {
+    const wallet = TestWallet.generate();
+    const [offer] = header(await call('/open/hello'), 'payment-required');
+    const signature = wallet.payX402(offer);
+    const served = await call('/open/hello', { 'payment-signature': signature });
+    expect(served.status).toBe(200);
+    const customerId = await customerOf(wallet);
+    expect(customerId).toEqual(expect.any(String));
+    // The upstream serves it for the payer's customer and never sees the credential.
+    expect(served.body).toMatchObject({ path: '/hello', customerId });
+    expect(JSON.stringify(served.body)).not.toContain(signature.slice(0, 40));
+    expect(decodePaymentResponseHeader(header(served, 'payment-response')[0])).toMatchObject({
+      success: true,
+      network: 'paygate:test',
+      payer: wallet.address,
+    });
+    expect(await balance(customerId as string)).toMatchObject({ available: 0, reserved: 0 });
+
+    const replay = await call('/open/hello', { 'payment-signature': signature });
+    expect(replay.status).toBe(402);
+    expect(replay.body).toMatchObject({
+      type: 'https://paygate.dev/problems/payment-replayed',
+      reason: 'replayed',
+    });
+    expect(header(replay, 'payment-required')).toHaveLength(1);
+    expect(await paymentsOf(customerId as string)).toEqual({ n: 1, credits: '1' });
+
+    // The same payer paying again is the same customer.
+    const again = await call('/open/hello', { 'payment-signature': wallet.payX402(offer) });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ customerId });
+    const [{ n }] = await query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "entitlement"."payer_accounts" WHERE "customer_id" = $1`,
+      [customerId],
+    );
+    expect(n).toBe(1);
+  });
+
+  it('Payment scheme: pays a challenge and gets a Payment-Receipt; tampered and expired challenges get fresh offers and create nobody', async () => {
+    const wallet = TestWallet.generate();
+    const refused = await call('/open/hello');
+    const challenges = header(refused, 'www-authenticate');
+    const authorization = wallet.payChallenge(challenges);
+
+    const [scheme, token] = authorization.split(' ');
+    const credential = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    credential.challenge.id = `${credential.challenge.id.slice(0, -2)}AA`;
+    const tampered = `${scheme} ${Buffer.from(JSON.stringify(credential)).toString('base64url')}`;
+    const refusedTampered = await call('/open/hello', { authorization: tampered });
+    expect(refusedTampered.status).toBe(402);
+    expect(refusedTampered.body).toMatchObject({
+      type: 'https://paygate.dev/problems/payment-invalid',
+      reason: 'invalid-challenge',
+    });
+    expect(header(refusedTampered, 'www-authenticate').length).toBeGreaterThanOrEqual(1);
+    expect(await customerOf(wallet)).toBeUndefined();
+
+    const served = await call('/open/hello', { authorization });
+    expect(served.status).toBe(200);
+    expect(Receipt.deserialize(header(served, 'payment-receipt')[0])).toMatchObject({
+      status: 'success',
+    });
+    const customerId = await customerOf(wallet);
+    expect(served.body).toMatchObject({ customerId });
+
+    const late = TestWallet.generate();
+    const lateAuthorization = late.payChallenge(
+      header(await call('/open/hello'), 'www-authenticate'),
+    );
+    // PAYMENT_CHALLENGE_TTL_SECONDS is 30 in this stack.
+    await new Promise((r) => setTimeout(r, 31_000));
+    const expired = await call('/open/hello', { authorization: lateAuthorization });
+    expect(expired.status).toBe(402);
+    expect(expired.body).toMatchObject({ type: 'https://paygate.dev/problems/payment-expired' });
+    expect(header(expired, 'www-authenticate')[0]).not.toBe(lateAuthorization);
+    expect(await customerOf(late)).toBeUndefined();
+  });
+
+  it('a payer named in a credential it did not sign is not served from that payer’s balance', async () => {
+    const victim = TestWallet.generate();
+    const [offer] = header(await call('/open/hello'), 'payment-required');
+    // The victim buys 3 credits (750 TEST: it may pay more than asked); 1 is spent on the call,
+    // 2 stay on its balance.
+    const asked = JSON.parse(Buffer.from(offer, 'base64').toString('utf8'));
+    asked.accepts[0].amount = '750';
+    const three = victim.payX402(Buffer.from(JSON.stringify(asked)).toString('base64'));
+    expect((await call('/open/hello', { 'payment-signature': three })).status).toBe(200);
+    const victimId = (await customerOf(victim)) as string;
+    expect(await balance(victimId)).toMatchObject({ available: 2 });
+
+    // The attacker rewrites a voucher of its own to name the victim: the signature fails.
+    const forged = JSON.parse(
+      Buffer.from(TestWallet.generate().payX402(offer), 'base64').toString('utf8'),
+    );
+    forged.payload.voucher.payer = victim.address;
+    const answer = await call('/open/hello', {
+      'payment-signature': Buffer.from(JSON.stringify(forged)).toString('base64'),
+    });
+    expect(answer.status).toBe(402);
+    expect(answer.body).toMatchObject({ type: 'https://paygate.dev/problems/payment-invalid' });
+    expect(await balance(victimId)).toMatchObject({ available: 2 });
+  });
+
+  it('100 concurrent paid calls of one payer: 100 served, 100 payments credited once, one customer, ledger and metering agree', async () => {
+    const wallet = TestWallet.generate();
+    const [offer] = header(await call('/open/hello'), 'payment-required');
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        call('/open/hello', { 'payment-signature': wallet.payX402(offer) }),
+      ),
+    );
+    expect(
+      answers
+        .filter((a) => a.status !== 200)
+        .map((a) => `${a.status} ${a.body?.code} ${a.body?.reason ?? ''}`),
+    ).toEqual([]);
+    const customerId = (await customerOf(wallet)) as string;
+    expect(new Set(answers.map((a) => a.body?.customerId))).toEqual(new Set([customerId]));
+    expect(await paymentsOf(customerId)).toEqual({ n: 100, credits: '100' });
+    expect(await balance(customerId)).toMatchObject({ available: 0, reserved: 0 });
+    const usage = await eventually(
+      () =>
+        getJson(`${stack.url('metering')}/v1/usage?customerId=${customerId}&meterKey=api_requests`),
+      (u) => u.total.value >= 100,
+    );
+    expect(usage.total).toEqual({ value: 100, events: 100 });
+  });
+
+  it('the client library without an API key pays its way within its budget', async () => {
+    const wallet = TestWallet.generate();
+    const client = createPaygateClient({
+      baseUrl: stack.url('gateway'),
+      payments: {
+        maxPerCall: { 'paygate:test/TEST': '250' },
+        maxPerSession: { 'paygate:test/TEST': '500' },
+        wallet: async ({ offers, paymentRequired }) => {
+          const offer = offers.find((o) => o.network === 'paygate:test');
+          if (!offer || !paymentRequired) return undefined;
+          return { offer, headers: { 'payment-signature': wallet.payX402(paymentRequired) } };
+        },
+      },
+    });
+    for (let i = 0; i < 2; i++) {
+      const body: Json = await client.json('/open/hello');
+      expect(body).toMatchObject({ path: '/hello' });
+    }
+    await expect(client.fetch('/open/hello')).rejects.toMatchObject({
+      status: 402,
+      code: 'PAYMENT_REQUIRED',
+    });
+    expect(client.paid()).toEqual({ 'paygate:test/TEST': '500' });
+    expect(await paymentsOf((await customerOf(wallet)) as string)).toEqual({ n: 2, credits: '2' });
+  });
+});
