@@ -293,20 +293,25 @@ export class BatchConsumer {
         try {
           producer = await transactions?.acquire(batch.topic, batch.partition);
           const pending = transactions ? await transactions.notYetCommitted(messages) : messages;
-          const outbound = pending.length > 0 ? await handler(pending) : undefined;
           const next = {
             topic: batch.topic,
             partition: batch.partition,
             offset: (BigInt(last) + 1n).toString(),
           };
-          if (outbound && outbound.length > 0) {
-            if (!transactions || !producer)
-              throw new Error(
-                'a handler returned messages but the consumer has no transactionalIdPrefix',
-              );
-            await transactions.commitWith(producer, outbound, next);
-          } else {
-            await this.consumer.commitOffsets([next]);
+          // Everything was committed already: committing this batch's end would move the
+          // group's offset back below what a transaction committed.
+          if (pending.length > 0) {
+            const outbound = await handler(pending);
+            if (outbound && outbound.length > 0) {
+              if (!transactions || !producer)
+                throw new Error(
+                  'a handler returned messages but the consumer has no transactionalIdPrefix',
+                );
+              await transactions.commitWith(producer, outbound, next);
+            } else {
+              await this.consumer.commitOffsets([next]);
+              transactions?.noteCommitted(next.topic, next.partition, next.offset);
+            }
           }
         } catch (err) {
           batchFailures.inc({ group: this.options.groupId });

@@ -48,6 +48,15 @@ export class PartitionTransactions {
   private admin?: Promise<Admin>;
   /** The partitions of this member's current assignment (`topic:partition`), from assign(). */
   private assigned = new Set<string>();
+  /**
+   * Per partition, the offset below which everything is known committed: what this member's
+   * own commits reached, or what the committed-offset check read. kafkajs may fetch from
+   * below it for a long while (after a rebalance it starts from the group's committed offset,
+   * which lags a transaction whose markers the broker has not written yet, and over a broker
+   * restart that lag was seen at 10,000 messages), and every such batch, not only the first
+   * one after a check, must be skipped: applying it again would send its dead letters again.
+   */
+  private readonly floors = new Map<string, bigint>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -131,6 +140,7 @@ export class PartitionTransactions {
       ),
     );
     this.assigned = assigned;
+    for (const key of this.floors.keys()) if (!assigned.has(key)) this.floors.delete(key);
     for (const [key, producer] of this.producers) {
       if (assigned.has(key)) continue;
       this.producers.delete(key);
@@ -140,35 +150,49 @@ export class PartitionTransactions {
   }
 
   /**
-   * The messages a batch still has to apply. For a partition this instance has just taken, or
-   * after a doubtful transaction, the group's committed offset tells what a transaction
-   * committed meanwhile (its dead letters are then on their topic already), so nothing that is
-   * there is sent again. It is read after the partition's producer was made: the broker grants
-   * a new producer only once the transaction its predecessor left is complete.
+   * The messages a batch still has to apply: those at or above the partition's floor (see
+   * floors). For a partition this instance has just taken, or after a doubtful transaction,
+   * the group's committed offset raises the floor to what a transaction committed meanwhile
+   * (its dead letters are then on their topic already), so nothing that is there is sent
+   * again. It is read after the partition's producer was made: the broker grants a new
+   * producer only once the transaction its predecessor left is complete.
    */
   async notYetCommitted(messages: InboundMessage[]): Promise<InboundMessage[]> {
     const { topic, partition } = messages[0];
     const key = `${topic}:${partition}`;
-    if (!this.doubtful.has(key)) return messages;
-    const committed = await within(
-      TRANSACTION_DEADLINE_MS,
-      'committed offset check',
-      this.committedOffset(topic, partition),
-    );
-    this.doubtful.delete(key);
-    const pending = messages.filter((m) => BigInt(m.offset) >= committed);
+    if (this.doubtful.has(key)) {
+      const committed = await within(
+        TRANSACTION_DEADLINE_MS,
+        'committed offset check',
+        this.committedOffset(topic, partition),
+      );
+      this.doubtful.delete(key);
+      this.raiseFloor(key, committed);
+    }
+    const floor = this.floors.get(key);
+    if (floor === undefined) return messages;
+    const pending = messages.filter((m) => BigInt(m.offset) >= floor);
     if (pending.length < messages.length) {
       this.logger.warn(
         {
           topic,
           partition,
-          committed: committed.toString(),
+          committed: floor.toString(),
           skipped: messages.length - pending.length,
         },
         'skipped messages a completed transaction had committed',
       );
     }
     return pending;
+  }
+
+  /** This member committed up to `next` (exclusive) on the partition, by any means. */
+  noteCommitted(topic: string, partition: number, next: string): void {
+    this.raiseFloor(`${topic}:${partition}`, BigInt(next));
+  }
+
+  private raiseFloor(key: string, offset: bigint): void {
+    if (offset > (this.floors.get(key) ?? -1n)) this.floors.set(key, offset);
   }
 
   private async committedOffset(topic: string, partition: number): Promise<bigint> {
@@ -200,6 +224,7 @@ export class PartitionTransactions {
     const key = `${next.topic}:${next.partition}`;
     try {
       await within(TRANSACTION_DEADLINE_MS, 'transaction', this.transact(producer, messages, next));
+      this.noteCommitted(next.topic, next.partition, next.offset);
     } catch (err) {
       // kafkajs can keep a failed transaction's state (e.g. after a broker restart left it
       // "ongoing", or a call that never returns), and a producer fenced by the partition's new
