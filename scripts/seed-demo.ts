@@ -102,6 +102,10 @@ Demo customer ${demo.customerId} has ${credits} credits; each request costs 1.
   # no key: 401
   curl -i ${gateway}/demo/hello
 
+  # no key, pays per call: 402 with x402 and Payment-scheme offers (a program pays them:
+  # npm run example:pay, docs/payments.md)
+  curl -i ${gateway}/paid/hello
+
   # balance (operator API)
   curl -s ${publicBaseUrl}/v1/customers/${demo.customerId}/balance -H 'Authorization: Bearer ${token}'
 

@@ -4,6 +4,7 @@ import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/
 import { Challenge, Receipt } from 'mppx';
 import type { Server } from 'node:http';
 import { startDemoUpstream } from '../scripts/demo-upstream';
+import { payPerCallExample } from '../scripts/pay-per-call-example';
 import { seedDemoCustomer } from '../scripts/seed-demo';
 import { query } from './support/database';
 import { headerValues, rawGet } from './support/raw-call';
@@ -74,7 +75,7 @@ describe('anonymous pay-per-call (e2e)', () => {
     upstream = (await startDemoUpstream(stack.ports.upstream)).server;
     const routes = stack.writeRoutes('anon', {
       // Anonymous calls priced by the demo plan (1 credit a request, 250 TEST a credit).
-      open: { price: { assets: [TEST_ASSET], anonymousPlan: 'pay-as-you-go' } },
+      paid: { price: { assets: [TEST_ASSET], anonymousPlan: 'pay-as-you-go' } },
       // A priced route without anonymousPlan still wants a key.
       keyed: { price: { assets: [TEST_ASSET] } },
     });
@@ -95,7 +96,7 @@ describe('anonymous pay-per-call (e2e)', () => {
   });
 
   it('no key: 402 payment-required with both challenges, decoded by @x402/core and mppx; a keyed route still answers 401', async () => {
-    const refused = await call('/open/hello');
+    const refused = await call('/paid/hello');
     expect(refused.status).toBe(402);
     expect(header(refused, 'content-type')[0]).toMatch(/application\/problem\+json/);
     expect(refused.body).toMatchObject({
@@ -110,7 +111,7 @@ describe('anonymous pay-per-call (e2e)', () => {
     const decoded = decodePaymentRequiredHeader(required);
     expect(decoded).toMatchObject({
       x402Version: 2,
-      resource: { url: expect.stringContaining('/open/hello') },
+      resource: { url: expect.stringContaining('/paid/hello') },
       accepts: [
         expect.objectContaining({
           network: 'paygate:test',
@@ -138,9 +139,9 @@ describe('anonymous pay-per-call (e2e)', () => {
 
   it('x402: pays, is served with PAYMENT-RESPONSE as a new customer; a replay is refused', async () => {
     const wallet = TestWallet.generate();
-    const [offer] = header(await call('/open/hello'), 'payment-required');
+    const [offer] = header(await call('/paid/hello'), 'payment-required');
     const signature = wallet.payX402(offer);
-    const served = await call('/open/hello', { 'payment-signature': signature });
+    const served = await call('/paid/hello', { 'payment-signature': signature });
     expect(served.status).toBe(200);
     const customerId = await customerOf(wallet);
     expect(customerId).toEqual(expect.any(String));
@@ -154,7 +155,7 @@ describe('anonymous pay-per-call (e2e)', () => {
     });
     expect(await balance(customerId as string)).toMatchObject({ available: 0, reserved: 0 });
 
-    const replay = await call('/open/hello', { 'payment-signature': signature });
+    const replay = await call('/paid/hello', { 'payment-signature': signature });
     expect(replay.status).toBe(402);
     expect(replay.body).toMatchObject({
       type: 'https://paygate.dev/problems/payment-replayed',
@@ -164,7 +165,7 @@ describe('anonymous pay-per-call (e2e)', () => {
     expect(await paymentsOf(customerId as string)).toEqual({ n: 1, credits: '1' });
 
     // The same payer paying again is the same customer.
-    const again = await call('/open/hello', { 'payment-signature': wallet.payX402(offer) });
+    const again = await call('/paid/hello', { 'payment-signature': wallet.payX402(offer) });
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ customerId });
     const [{ n }] = await query<{ n: number }>(
@@ -176,7 +177,7 @@ describe('anonymous pay-per-call (e2e)', () => {
 
   it('Payment scheme: pays a challenge and gets a Payment-Receipt; tampered and expired challenges get fresh offers and create nobody', async () => {
     const wallet = TestWallet.generate();
-    const refused = await call('/open/hello');
+    const refused = await call('/paid/hello');
     const challenges = header(refused, 'www-authenticate');
     const authorization = wallet.payChallenge(challenges);
 
@@ -184,7 +185,7 @@ describe('anonymous pay-per-call (e2e)', () => {
     const credential = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
     credential.challenge.id = `${credential.challenge.id.slice(0, -2)}AA`;
     const tampered = `${scheme} ${Buffer.from(JSON.stringify(credential)).toString('base64url')}`;
-    const refusedTampered = await call('/open/hello', { authorization: tampered });
+    const refusedTampered = await call('/paid/hello', { authorization: tampered });
     expect(refusedTampered.status).toBe(402);
     expect(refusedTampered.body).toMatchObject({
       type: 'https://paygate.dev/problems/payment-invalid',
@@ -193,7 +194,7 @@ describe('anonymous pay-per-call (e2e)', () => {
     expect(header(refusedTampered, 'www-authenticate').length).toBeGreaterThanOrEqual(1);
     expect(await customerOf(wallet)).toBeUndefined();
 
-    const served = await call('/open/hello', { authorization });
+    const served = await call('/paid/hello', { authorization });
     expect(served.status).toBe(200);
     expect(Receipt.deserialize(header(served, 'payment-receipt')[0])).toMatchObject({
       status: 'success',
@@ -203,11 +204,11 @@ describe('anonymous pay-per-call (e2e)', () => {
 
     const late = TestWallet.generate();
     const lateAuthorization = late.payChallenge(
-      header(await call('/open/hello'), 'www-authenticate'),
+      header(await call('/paid/hello'), 'www-authenticate'),
     );
     // PAYMENT_CHALLENGE_TTL_SECONDS is 30 in this stack.
     await new Promise((r) => setTimeout(r, 31_000));
-    const expired = await call('/open/hello', { authorization: lateAuthorization });
+    const expired = await call('/paid/hello', { authorization: lateAuthorization });
     expect(expired.status).toBe(402);
     expect(expired.body).toMatchObject({ type: 'https://paygate.dev/problems/payment-expired' });
     expect(header(expired, 'www-authenticate')[0]).not.toBe(lateAuthorization);
@@ -216,13 +217,13 @@ describe('anonymous pay-per-call (e2e)', () => {
 
   it('a payer named in a credential it did not sign is not served from that payer’s balance', async () => {
     const victim = TestWallet.generate();
-    const [offer] = header(await call('/open/hello'), 'payment-required');
+    const [offer] = header(await call('/paid/hello'), 'payment-required');
     // The victim buys 3 credits (750 TEST: it may pay more than asked); 1 is spent on the call,
     // 2 stay on its balance.
     const asked = JSON.parse(Buffer.from(offer, 'base64').toString('utf8'));
     asked.accepts[0].amount = '750';
     const three = victim.payX402(Buffer.from(JSON.stringify(asked)).toString('base64'));
-    expect((await call('/open/hello', { 'payment-signature': three })).status).toBe(200);
+    expect((await call('/paid/hello', { 'payment-signature': three })).status).toBe(200);
     const victimId = (await customerOf(victim)) as string;
     expect(await balance(victimId)).toMatchObject({ available: 2 });
 
@@ -231,7 +232,7 @@ describe('anonymous pay-per-call (e2e)', () => {
       Buffer.from(TestWallet.generate().payX402(offer), 'base64').toString('utf8'),
     );
     forged.payload.voucher.payer = victim.address;
-    const answer = await call('/open/hello', {
+    const answer = await call('/paid/hello', {
       'payment-signature': Buffer.from(JSON.stringify(forged)).toString('base64'),
     });
     expect(answer.status).toBe(402);
@@ -241,10 +242,10 @@ describe('anonymous pay-per-call (e2e)', () => {
 
   it('100 concurrent paid calls of one payer: 100 served, 100 payments credited once, one customer, ledger and metering agree', async () => {
     const wallet = TestWallet.generate();
-    const [offer] = header(await call('/open/hello'), 'payment-required');
+    const [offer] = header(await call('/paid/hello'), 'payment-required');
     const answers = await Promise.all(
       Array.from({ length: 100 }, () =>
-        call('/open/hello', { 'payment-signature': wallet.payX402(offer) }),
+        call('/paid/hello', { 'payment-signature': wallet.payX402(offer) }),
       ),
     );
     expect(
@@ -279,14 +280,25 @@ describe('anonymous pay-per-call (e2e)', () => {
       },
     });
     for (let i = 0; i < 2; i++) {
-      const body: Json = await client.json('/open/hello');
+      const body: Json = await client.json('/paid/hello');
       expect(body).toMatchObject({ path: '/hello' });
     }
-    await expect(client.fetch('/open/hello')).rejects.toMatchObject({
+    await expect(client.fetch('/paid/hello')).rejects.toMatchObject({
       status: 402,
       code: 'PAYMENT_REQUIRED',
     });
     expect(client.paid()).toEqual({ 'paygate:test/TEST': '500' });
     expect(await paymentsOf((await customerOf(wallet)) as string)).toEqual({ n: 2, credits: '2' });
+  });
+
+  it('the runnable example (npm run example:pay) pays its way through the priced route, then stops at its budget', async () => {
+    const lines: string[] = [];
+    const result = await payPerCallExample(stack.url('gateway'), (line) => lines.push(line));
+    expect(result).toEqual({
+      served: 3,
+      spent: { 'paygate:test/TEST': '750' },
+      refusedAfterBudget: true,
+    });
+    expect(lines.filter((l) => l.includes('with a payment receipt'))).toHaveLength(3);
   });
 });
