@@ -301,4 +301,20 @@ describe('anonymous pay-per-call (e2e)', () => {
     });
     expect(lines.filter((l) => l.includes('with a payment receipt'))).toHaveLength(3);
   });
+
+  it('serves an OpenAPI document of its routes with the payment headers and problem types', async () => {
+    const response = await fetch(`${stack.url('gateway')}/_paygate/openapi.json`);
+    expect(response.status).toBe(200);
+    const doc: Json = await response.json();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/paid/{path}', '/keyed/{path}']),
+    );
+    expect(doc.paths['/paid/{path}'].get.responses['402'].$ref).toBe(
+      '#/components/responses/PaymentRequiredWithOffers',
+    );
+    expect(doc.components.schemas.Problem.properties.type.enum).toContain(
+      'https://paygate.dev/problems/payment-required',
+    );
+  });
 });

@@ -5,8 +5,10 @@ import { loadConfig } from '@paygate/config';
 import { SUPPORTED_METHODS, createHttpApp, run } from '@paygate/http';
 import { GatewayConfig } from './config/gateway.config';
 import { GatewayModule } from './gateway.module';
+import { gatewayOpenApi } from './openapi/gateway-openapi';
 import { registerAccessLog } from './proxy/access-log';
 import { ProxyHandler } from './proxy/proxy.handler';
+import { RoutesService } from './routes/routes.service';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig(GatewayConfig);
@@ -24,6 +26,10 @@ async function bootstrap(): Promise<void> {
       prefix: '/_paygate/demo/',
     });
   }
+  const routes = app.get(RoutesService);
+  // What the gateway adds to the APIs behind it, for their callers (and their programs): the
+  // current routes, their problems and payment headers. Nothing in it is secret.
+  fastify.get('/_paygate/openapi.json', async () => gatewayOpenApi([...routes.table]));
   const proxy = app.get(ProxyHandler);
   // Every path that is not one of the gateway's own endpoints (/health, /ready; /metrics is on
   // the admin listener) is proxied; static routes win over this wildcard in Fastify's router.

@@ -61,6 +61,11 @@ export class RoutesService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /** The routes in force (the last table that loaded). */
+  get table(): readonly RouteDefinition[] {
+    return this.routes;
+  }
+
   match(request: RouteRequest): RouteMatch {
     return matchRoute(this.routes, request);
   }
