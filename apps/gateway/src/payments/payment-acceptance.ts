@@ -4,7 +4,6 @@ import {
   type MalformedPayment,
   type ParsedPayment,
   type PaymentFacilitator,
-  type PaymentRequirement,
   parsePaymentCredential,
   receiptHeaders,
   verifyChallengeId,
@@ -147,19 +146,15 @@ export class PaymentAcceptance {
     secret: string,
     parsed: ParsedPayment | MalformedPayment,
   ): Promise<PaymentOutcome> {
-    if (!route.price) return { kind: 'none' };
-    const refuse = (
-      code: ProblemInput['code'],
-      reason: string,
-      headers: Record<string, string> = {},
-    ): PaymentOutcome => {
+    const assets = route.price?.assets ?? [];
+    const refuse = (code: ProblemInput['code'], reason: string): PaymentOutcome => {
       payments.inc({ outcome: reason });
       const offers = this.offers.forRefusal(route, request, 'insufficient-credits', shortfall, now);
       return {
         kind: 'refused',
         problem: {
           code,
-          headers: { ...headers, ...offers?.headers },
+          headers: { ...offers?.headers },
           extensions: { reason, ...(offers ? { payment: offers.member } : {}) },
         },
       };
@@ -177,18 +172,16 @@ export class PaymentAcceptance {
           : refuse('payment-invalid', check.reason);
       }
     }
-    if (!route.price.assets.some((a) => a.network === parsed.network))
+    if (!assets.some((a) => a.network === parsed.network))
       return refuse('payment-invalid', 'wrong-network');
-    const asset = route.price.assets.find(
-      (a) => a.network === parsed.network && a.asset === parsed.asset,
-    );
+    const asset = assets.find((a) => a.network === parsed.network && a.asset === parsed.asset);
     if (!asset) return refuse('payment-invalid', 'wrong-asset');
     const bought = creditsPaid(parsed.amount, asset, shortfall);
     if (bought < 1n) return refuse('payment-underpaid', 'underpaid');
     // Checked before anything settles: a payment the ledger could not take is never taken.
     if (bought > BigInt(MAX_CREDITS_PER_PAYMENT)) return refuse('payment-invalid', 'too-large');
     const units = Number(bought);
-    const requirement = this.requirement(route, request, units, now);
+    const requirement = this.offers.requirementFor(route, request, units, now);
 
     let verdict;
     try {
@@ -254,21 +247,6 @@ export class PaymentAcceptance {
       receipt: receiptHeaders(parsed, { transaction: settled.transaction, settledAt: now }),
       customerId,
       payerKey: payerKeyOf(payer, parsed),
-    };
-  }
-
-  private requirement(
-    route: RouteDefinition,
-    request: FastifyRequest,
-    units: number,
-    now: Date,
-  ): PaymentRequirement {
-    return {
-      resource: this.offers.resourceUrl(request),
-      units,
-      intent: 'charge',
-      assets: (route.price?.assets ?? []).map((a) => ({ ...a })),
-      expiresAt: new Date(now.getTime() + this.config.PAYMENT_CHALLENGE_TTL_SECONDS * 1000),
     };
   }
 

@@ -41,19 +41,7 @@ export class PaymentOffers {
   ): PaymentOfferParts | undefined {
     const secret = this.config.PAYMENT_CHALLENGE_SECRET;
     if (!route.price || !secret || !PAYABLE_CODES.has(code)) return undefined;
-    const requirement: PaymentRequirement = {
-      resource: this.resourceUrl(request),
-      units: Math.max(1, shortfall),
-      intent: 'charge',
-      assets: route.price.assets.map((a) => ({
-        network: a.network,
-        asset: a.asset,
-        payTo: a.payTo,
-        amountPerUnit: a.amountPerUnit,
-        ...(a.amountPerCall ? { amountPerCall: a.amountPerCall } : {}),
-      })),
-      expiresAt: new Date(now.getTime() + this.config.PAYMENT_CHALLENGE_TTL_SECONDS * 1000),
-    };
+    const requirement = this.requirementFor(route, request, Math.max(1, shortfall), now);
     const built = buildPaymentChallenges(requirement, {
       secret,
       realm: this.realm(request),
@@ -65,6 +53,31 @@ export class PaymentOffers {
         'payment-required': built.paymentRequired,
       },
       member: built.problemMember,
+    };
+  }
+
+  /**
+   * What `units` credits of the route cost, in each of its assets, for this request: the offers
+   * of a 402 and what a payment for them is verified and settled against.
+   */
+  requirementFor(
+    route: RouteDefinition,
+    request: FastifyRequest,
+    units: number,
+    now: Date,
+  ): PaymentRequirement {
+    return {
+      resource: this.resourceUrl(request),
+      units,
+      intent: 'charge',
+      assets: (route.price?.assets ?? []).map((a) => ({
+        network: a.network,
+        asset: a.asset,
+        payTo: a.payTo,
+        amountPerUnit: a.amountPerUnit,
+        ...(a.amountPerCall ? { amountPerCall: a.amountPerCall } : {}),
+      })),
+      expiresAt: new Date(now.getTime() + this.config.PAYMENT_CHALLENGE_TTL_SECONDS * 1000),
     };
   }
 
