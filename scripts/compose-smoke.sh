@@ -182,6 +182,25 @@ node -e 'const b=JSON.parse(process.argv[1]); if (typeof b.available !== "number
   "$balance" || fail "balance answer without an available balance: $balance"
 log "operator API: balance $balance"
 
+# 5b. Stripe webhooks are on with the development secret: a signed invoice.payment_failed
+# moves the demo subscription to past_due, a signed invoice.paid back to active.
+subscription=$(curl -sS --max-time 10 -f -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" \
+  "$ENTITLEMENT/v1/customers/$customer/subscriptions" |
+  node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0,"utf8"))[0].id)') ||
+  fail "GET subscriptions"
+for change in "invoice.payment_failed past_due" "invoice.paid active"; do
+  read -r type expected <<<"$change"
+  out=$(timeout 60 "${dc[@]}" run --rm --no-deps -T seed \
+    node dist/scripts/stripe-test-event.js "$type" "$subscription" 2>&1) ||
+    { echo "$out" >&2; fail "stripe webhook $type"; }
+  [[ $out == *'"outcome":"applied"'* ]] || fail "stripe webhook $type answered: $out"
+  status=$(curl -sS --max-time 10 -f -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" \
+    "$ENTITLEMENT/v1/customers/$customer/subscriptions" |
+    node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0,"utf8"))[0].status)')
+  [ "$status" = "$expected" ] || fail "after $type the subscription is $status, expected $expected"
+  log "stripe webhook $type: subscription $status"
+done
+
 # 6. A usage event through metering's HTTP ingest, seen in the usage API together with the
 # gateway's three: api_requests = 3 + 5.
 event=$(node -e 'console.log(JSON.stringify({specversion:"1.0",id:"smoke-"+Date.now(),

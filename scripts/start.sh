@@ -16,7 +16,10 @@ export SERVICE_TOKENS="${SERVICE_TOKENS:-paygate-dev-service-token}"
 node dist/scripts/setup.js
 
 PORT=4000 start_process demo-upstream node dist/scripts/demo-upstream.js
-HTTP_PORT=3001 BILLING_PAYMENT_PROVIDER=demo start_process entitlement node dist/apps/entitlement/src/main.js
+# Stripe webhooks on, with a development secret (npm run stripe:event sends signed test events);
+# set STRIPE_WEBHOOK_SECRET to your endpoint's whsec_… for a real Stripe account.
+HTTP_PORT=3001 BILLING_PAYMENT_PROVIDER=demo STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_paygate_dev_only}" \
+  start_process entitlement node dist/apps/entitlement/src/main.js
 HTTP_PORT=3002 start_process metering node dist/apps/metering/src/main.js
 wait_ready entitlement http://127.0.0.1:3001/ready
 # The demo's priced route (/paid) is paid with the offline test method; both are for a local

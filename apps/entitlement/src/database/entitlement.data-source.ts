@@ -21,6 +21,7 @@ import { OutboxParking1764400000001 } from './migrations/1764400000001-outbox-pa
 import { RedactReplayedApiKeys1764500000015 } from './migrations/1764500000015-redact-replayed-api-keys';
 import { DirectPayments1764500000016 } from './migrations/1764500000016-direct-payments';
 import { PayerAccounts1764500000017 } from './migrations/1764500000017-payer-accounts';
+import { ProviderEventOrder1764500000018 } from './migrations/1764500000018-provider-event-order';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -48,6 +49,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       RedactReplayedApiKeys1764500000015,
       DirectPayments1764500000016,
       PayerAccounts1764500000017,
+      ProviderEventOrder1764500000018,
     ],
   });
 }

@@ -64,7 +64,12 @@ describe('PaymentEventsUseCase past the balance bound (real Postgres)', () => {
       fx.services.payments.execute({
         provider: 'stripe',
         id: `evt_${randomUUID()}`,
-        event: { kind: 'plan-changed', subscriptionId: randomUUID(), planKey: 'no-such-plan' },
+        event: {
+          kind: 'plan-changed',
+          subscriptionId: randomUUID(),
+          planKey: 'no-such-plan',
+          order: [1],
+        },
       }),
     ).rejects.toMatchObject({ code: 'not-found' });
   });

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { counter } from '@paygate/observability';
 import { DomainError } from '@paygate/problem-details';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { GrantsService } from '../credits/grants.service';
 import { SubscriptionStatus } from '../subscriptions/subscription.entity';
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
-import { ProviderEvent } from './payment-event';
+import type { PaymentEvent, ProviderEvent } from './payment-event';
 
 const STATUS_AFTER: Record<string, SubscriptionStatus> = {
   'invoice-paid': 'active',
@@ -14,7 +14,11 @@ const STATUS_AFTER: Record<string, SubscriptionStatus> = {
   'subscription-deleted': 'canceled',
 };
 
-export type PaymentOutcome = 'applied' | 'duplicate' | 'over-bound';
+/**
+ * `stale`: an event older than one already applied to the subscription (or about a canceled
+ * one): acknowledged, nothing changed.
+ */
+export type PaymentOutcome = 'applied' | 'duplicate' | 'over-bound' | 'stale';
 
 const processed = counter('paygate_payment_events_total', 'Payment provider events by outcome', [
   'outcome',
@@ -83,6 +87,8 @@ export class PaymentEventsUseCase {
           return 'over-bound';
         }
       } else if (event.kind === 'plan-changed') {
+        if (!(await this.newer(manager, event.subscriptionId, 'provider_plan_order', event.order)))
+          return this.stale(provider, id, event);
         const [plan]: { id: string }[] = await manager.query(
           `SELECT "id" FROM "entitlement"."plans" WHERE "key" = $1 ORDER BY "version" DESC LIMIT 1`,
           [event.planKey],
@@ -95,6 +101,9 @@ export class PaymentEventsUseCase {
           manager,
         );
       } else {
+        const order = event.kind === 'subscription-deleted' ? undefined : event.order;
+        if (!(await this.newer(manager, event.subscriptionId, 'provider_status_order', order)))
+          return this.stale(provider, id, event);
         await this.subscriptions.update(
           event.subscriptionId,
           { status: STATUS_AFTER[event.kind] },
@@ -113,4 +122,47 @@ export class PaymentEventsUseCase {
       return 'applied';
     });
   }
+
+  /**
+   * Whether the event is newer than every provider event applied to the subscription's status
+   * (or plan) before, and if so records its order, under the subscription's row lock, so
+   * concurrent deliveries apply in order or not at all. A canceled subscription takes no more
+   * status events (`order` undefined: a cancellation, final); an unknown one is left to
+   * SubscriptionsService.update, which names it.
+   */
+  private async newer(
+    manager: EntityManager,
+    subscriptionId: string,
+    column: 'provider_status_order' | 'provider_plan_order',
+    order: number[] | undefined,
+  ): Promise<boolean> {
+    const [row]: { status: SubscriptionStatus; last: string[] | null }[] = await manager.query(
+      `SELECT "status", "${column}"::text[] AS "last" FROM "entitlement"."subscriptions"
+       WHERE "id" = $1 FOR UPDATE`,
+      [subscriptionId],
+    );
+    if (!row) return true;
+    if (column === 'provider_status_order' && row.status === 'canceled') return false;
+    if (order === undefined) return true;
+    if (row.last && compareOrders(order, row.last.map(Number)) <= 0) return false;
+    await manager.query(
+      `UPDATE "entitlement"."subscriptions" SET "${column}" = $2::bigint[] WHERE "id" = $1`,
+      [subscriptionId, order],
+    );
+    return true;
+  }
+
+  private stale(provider: string, id: string, event: PaymentEvent): PaymentOutcome {
+    this.logger.log(
+      { provider, eventId: id, kind: event.kind },
+      'provider event older than the subscription state: acknowledged, not applied',
+    );
+    return 'stale';
+  }
+}
+
+/** Element by element; a prefix is smaller. */
+export function compareOrders(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
 }

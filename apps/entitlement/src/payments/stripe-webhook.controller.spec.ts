@@ -1,11 +1,12 @@
 import type Stripe from 'stripe';
+import { compareOrders } from './payment-events.use-case';
 import { toPaymentEvent } from './stripe-webhook.controller';
 
 const SUB = '6f1c2b1e-1d7a-4a55-9d3e-2b6f1b0f4a10';
 const CUS = '0b8a6a1e-5c1f-4b1e-8f63-3c2f5b7a9e21';
 
 const event = (type: string, object: Record<string, unknown>) =>
-  ({ id: 'evt_1', type, data: { object } }) as unknown as Stripe.Event;
+  ({ id: 'evt_1', type, created: 1_000, data: { object } }) as unknown as Stripe.Event;
 
 describe('toPaymentEvent (Stripe → paygate)', () => {
   it('maps invoice and subscription events through the paygate subscription id in metadata', () => {
@@ -18,6 +19,8 @@ describe('toPaymentEvent (Stripe → paygate)', () => {
     ).toEqual({
       kind: 'invoice-paid',
       subscriptionId: SUB,
+      // No invoice timestamp or attempt: the event's own time stands in.
+      order: [1_000, 1, 0, 1_000],
     });
     expect(
       toPaymentEvent(
@@ -25,7 +28,7 @@ describe('toPaymentEvent (Stripe → paygate)', () => {
           parent: { subscription_details: { metadata: { paygate_subscription_id: SUB } } },
         }),
       ),
-    ).toEqual({ kind: 'payment-failed', subscriptionId: SUB });
+    ).toEqual({ kind: 'payment-failed', subscriptionId: SUB, order: [1_000, 0, 0, 1_000] });
     expect(
       toPaymentEvent(
         event('customer.subscription.deleted', { metadata: { paygate_subscription_id: SUB } }),
@@ -44,7 +47,12 @@ describe('toPaymentEvent (Stripe → paygate)', () => {
           subscription_details: { metadata: { paygate_subscription_id: SUB } },
         }),
       ),
-    ).toEqual({ kind: 'payment-pending', subscriptionId: SUB, providerCustomerId: 'cus_Q1' });
+    ).toEqual({
+      kind: 'payment-pending',
+      subscriptionId: SUB,
+      providerCustomerId: 'cus_Q1',
+      order: [1_000, 0, 0, 1_000],
+    });
     const prices: Record<string, string> = { price_pro: 'pro' };
     const updated = (price: string) =>
       event('customer.subscription.updated', {
@@ -55,6 +63,7 @@ describe('toPaymentEvent (Stripe → paygate)', () => {
       kind: 'plan-changed',
       subscriptionId: SUB,
       planKey: 'pro',
+      order: [1_000],
     });
     // A price no plan is mapped to (e.g. a quantity change on the same plan) changes nothing.
     expect(toPaymentEvent(updated('price_other'), (p) => prices[p])).toBeUndefined();
@@ -94,5 +103,28 @@ describe('toPaymentEvent (Stripe → paygate)', () => {
       ),
     ).toBeUndefined();
     expect(toPaymentEvent(event('charge.refunded', {}))).toBeUndefined();
+  });
+
+  it('orders invoice events by invoice, then paid over not paid, then attempt, then sending time', () => {
+    const invoice = (type: string, created: number, attempt: number, sent: number) =>
+      toPaymentEvent({
+        id: 'evt',
+        type,
+        created: sent,
+        data: {
+          object: {
+            created,
+            attempt_count: attempt,
+            subscription_details: { metadata: { paygate_subscription_id: SUB } },
+          },
+        },
+      } as unknown as Stripe.Event) as { order: number[] };
+    const failedFirst = invoice('invoice.payment_failed', 100, 1, 110);
+    const paidSameSecond = invoice('invoice.paid', 100, 1, 110);
+    const nextInvoiceFailed = invoice('invoice.payment_failed', 200, 1, 210);
+    expect(compareOrders(paidSameSecond.order, failedFirst.order)).toBeGreaterThan(0);
+    expect(compareOrders(nextInvoiceFailed.order, paidSameSecond.order)).toBeGreaterThan(0);
+    expect(compareOrders(failedFirst.order, failedFirst.order)).toBe(0);
+    expect(compareOrders([5], [5, 0])).toBeLessThan(0);
   });
 });

@@ -26,6 +26,8 @@ export function toPaymentEvent(
     payment_status?: string;
     customer?: string | { id?: string } | null;
     items?: { data?: { price?: { id?: string } | null }[] } | null;
+    created?: number;
+    attempt_count?: number;
   };
   const stripeCustomer =
     typeof object.customer === 'string' ? object.customer : (object.customer?.id ?? undefined);
@@ -36,25 +38,35 @@ export function toPaymentEvent(
     object.subscription_details?.metadata?.paygate_subscription_id ??
     object.parent?.subscription_details?.metadata?.paygate_subscription_id;
   const valid = (id: string | undefined): id is string => id !== undefined && isUUID(id);
+  // Invoices in the order they were created; within one invoice, paid is final (an invoice
+  // once paid does not fail again), then the payment attempt, then when the event was sent
+  // (whole seconds: events of one second are told apart by the rest).
+  const sent = wholeSeconds(event.created) ?? 0;
+  const invoiceOrder = (paid: boolean) => [
+    wholeSeconds(object.created) ?? sent,
+    paid ? 1 : 0,
+    wholeSeconds(object.attempt_count) ?? 0,
+    sent,
+  ];
   switch (event.type) {
     case 'invoice.paid':
       return valid(subscriptionId)
-        ? { kind: 'invoice-paid', subscriptionId, ...withCustomer }
+        ? { kind: 'invoice-paid', subscriptionId, ...withCustomer, order: invoiceOrder(true) }
         : undefined;
     case 'invoice.payment_failed':
       return valid(subscriptionId)
-        ? { kind: 'payment-failed', subscriptionId, ...withCustomer }
+        ? { kind: 'payment-failed', subscriptionId, ...withCustomer, order: invoiceOrder(false) }
         : undefined;
     case 'invoice.payment_action_required':
       return valid(subscriptionId)
-        ? { kind: 'payment-pending', subscriptionId, ...withCustomer }
+        ? { kind: 'payment-pending', subscriptionId, ...withCustomer, order: invoiceOrder(false) }
         : undefined;
     case 'customer.subscription.updated': {
       // A plan change in Stripe's customer portal: the new price names the paygate plan.
       const price = object.items?.data?.[0]?.price?.id;
       const planKey = price ? planForPrice(price) : undefined;
       return valid(subscriptionId) && planKey
-        ? { kind: 'plan-changed', subscriptionId, planKey }
+        ? { kind: 'plan-changed', subscriptionId, planKey, order: [sent] }
         : undefined;
     }
     case 'customer.subscription.deleted':
@@ -69,6 +81,11 @@ export function toPaymentEvent(
     default:
       return undefined;
   }
+}
+
+/** A non-negative whole number from a provider's object, or undefined. */
+function wholeSeconds(value: unknown): number | undefined {
+  return Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined;
 }
 
 @Controller('v1/webhooks')
