@@ -11,6 +11,7 @@ export {
   validateUsageEvent,
 } from './usage-event';
 export type { UsageEvent, UsageEventParseResult, FieldError } from './usage-event';
+export { timestampMs } from './cloudevents-rules';
 export { isUsageRecordedEvent } from './usage-recorded.event';
 export type { UsageRecordedEvent, LeasedUsage } from './usage-recorded.event';
 export {

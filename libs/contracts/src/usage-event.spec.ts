@@ -91,6 +91,24 @@ describe('usage-event.schema.json', () => {
     examples: unknown[];
   };
 
+  it('takes the JSON media types the validator takes', () => {
+    const pattern = new RegExp(
+      (schema.properties.datacontenttype as unknown as { pattern: string }).pattern,
+    );
+    for (const type of [
+      'application/json',
+      'APPLICATION/JSON',
+      'application/json; charset=utf-8',
+      'application/vnd.example+json',
+      'text/plain',
+      'application/xml',
+      'application/jsonx',
+    ]) {
+      const example = { ...(schema.examples[0] as object), datacontenttype: type };
+      expect(pattern.test(type)).toBe(validateUsageEvent(example).ok);
+    }
+  });
+
   it('accepts its own examples', () => {
     for (const example of schema.examples) expect(validateUsageEvent(example).ok).toBe(true);
   });
@@ -131,7 +149,8 @@ describe('decodeUsageEvent (binary mode)', () => {
         type: 't',
         subject: 'c1',
         time: '2026-11-24T10:00:00Z',
-        datacontenttype: 'application/json',
+        // The content type as sent, parameters included (HTTP and Kafka bindings).
+        datacontenttype: 'application/json; charset=utf-8',
         data: { units: 3 },
       },
     });

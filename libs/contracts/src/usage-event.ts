@@ -1,3 +1,14 @@
+import {
+  EXTENSION_NAME,
+  MAX_EXTENSION_NAME,
+  allowableString,
+  isAbsoluteUri,
+  isJsonMediaType,
+  isUriReference,
+  timestampMs,
+  validExtensionValue,
+} from './cloudevents-rules';
+
 /**
  * Usage events: CloudEvents 1.0 structured JSON on TOPICS.usage, keyed by customer.
  * `source` + `id` is the dedupe key, `subject` the customer, `time` places it in a period.
@@ -37,10 +48,18 @@ export type UsageEventParseResult =
   | { ok: true; event: UsageEvent }
   | { ok: false; reason: 'malformed-json' | 'too-large' | 'invalid'; errors: FieldError[] };
 
-// RFC 3339 date-time: full date, 'T', time with optional fraction, and a mandatory offset.
-const RFC3339 =
-  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
-const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+/** The attributes CloudEvents defines (§3.1, §3.2), besides paygate's two extensions. */
+const CONTEXT_ATTRIBUTES = new Set([
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'subject',
+  'time',
+  'datacontenttype',
+  'dataschema',
+  'data',
+]);
 
 function requireString(
   body: Record<string, unknown>,
@@ -53,6 +72,11 @@ function requireString(
     errors.push({ field, message: `${field} must be a non-empty string` });
   } else if (value.length > maxLength) {
     errors.push({ field, message: `${field} must be at most ${maxLength} characters` });
+  } else if (!allowableString(value)) {
+    errors.push({
+      field,
+      message: `${field} must not hold control characters, lone surrogates or noncharacters`,
+    });
   }
 }
 
@@ -72,17 +96,39 @@ export function validateUsageEvent(value: unknown): UsageEventParseResult {
   }
   requireString(body, 'id', USAGE_EVENT_LIMITS.maxIdLength, errors);
   requireString(body, 'source', USAGE_EVENT_LIMITS.maxSourceLength, errors);
+  if (typeof body.source === 'string' && body.source !== '' && !isUriReference(body.source))
+    errors.push({ field: 'source', message: 'source must be a URI-reference (RFC 3986)' });
   requireString(body, 'type', USAGE_EVENT_LIMITS.maxTypeLength, errors);
   requireString(body, 'subject', USAGE_EVENT_LIMITS.maxSubjectLength, errors);
-  if (
-    typeof body.time !== 'string' ||
-    !RFC3339.test(body.time) ||
-    Number.isNaN(Date.parse(body.time))
-  ) {
-    errors.push({ field: 'time', message: 'time must be an RFC 3339 date-time with offset' });
+  if (typeof body.time !== 'string' || timestampMs(body.time) === undefined) {
+    errors.push({
+      field: 'time',
+      message: 'time must be an RFC 3339 date-time with offset, on a real calendar date',
+    });
   }
-  if (body.datacontenttype !== undefined && body.datacontenttype !== 'application/json') {
-    errors.push({ field: 'datacontenttype', message: 'datacontenttype must be application/json' });
+  // null is the JSON format's way of leaving an optional attribute unset (§3 of the format).
+  if (body.datacontenttype === null) delete body.datacontenttype;
+  if (
+    body.datacontenttype !== undefined &&
+    (typeof body.datacontenttype !== 'string' || !isJsonMediaType(body.datacontenttype))
+  ) {
+    errors.push({
+      field: 'datacontenttype',
+      message: 'datacontenttype must be a JSON media type (application/json or a +json type)',
+    });
+  }
+  if (body.dataschema === null) delete body.dataschema;
+  if (
+    body.dataschema !== undefined &&
+    (typeof body.dataschema !== 'string' || !isAbsoluteUri(body.dataschema))
+  ) {
+    errors.push({ field: 'dataschema', message: 'dataschema must be an absolute URI' });
+  }
+  if ('data_base64' in body) {
+    errors.push({
+      field: 'data_base64',
+      message: 'binary data (data_base64) is not metered: data must be a JSON object',
+    });
   }
   if (typeof body.data !== 'object' || body.data === null || Array.isArray(body.data)) {
     errors.push({ field: 'data', message: 'data must be a JSON object' });
@@ -93,8 +139,19 @@ export function validateUsageEvent(value: unknown): UsageEventParseResult {
     }
   }
   for (const key of Object.keys(body)) {
-    if (!EXTENSION_NAME.test(key)) {
-      errors.push({ field: key, message: 'attribute names must be lowercase letters and digits' });
+    if (CONTEXT_ATTRIBUTES.has(key) || key === 'data_base64') continue;
+    if (!EXTENSION_NAME.test(key) || key.length > MAX_EXTENSION_NAME) {
+      errors.push({
+        field: key,
+        message: `extension names must be lowercase ASCII letters and digits, at most ${MAX_EXTENSION_NAME}`,
+      });
+    } else if (body[key] === null) {
+      delete body[key];
+    } else if (!validExtensionValue(body[key])) {
+      errors.push({
+        field: key,
+        message: 'extension values must be strings, booleans or 32-bit integers',
+      });
     }
   }
   if (errors.length > 0) return { ok: false, reason: 'invalid', errors };
@@ -112,7 +169,11 @@ export function decodeUsageEvent(
   value: Buffer | null,
   headers: Record<string, string>,
 ): UsageEventParseResult {
-  if (headers[`${BINARY_MODE_PREFIX}specversion`] === undefined) return parseUsageEvent(value);
+  // Structured mode is told by its content type; such a message may carry ce_ headers too
+  // (Kafka binding §3.2), which then say nothing the event does not.
+  const structured = /^application\/cloudevents\+json\b/i.test(headers['content-type'] ?? '');
+  if (structured || headers[`${BINARY_MODE_PREFIX}specversion`] === undefined)
+    return parseUsageEvent(value);
   let size = value?.length ?? 0;
   const body: Record<string, unknown> = {};
   for (const [name, headerValue] of Object.entries(headers)) {
@@ -122,9 +183,9 @@ export function decodeUsageEvent(
   }
   if (size > USAGE_EVENT_LIMITS.maxBytes) return tooLarge(size);
   const contentType = headers['content-type'];
-  if (contentType !== undefined) body.datacontenttype = contentType.split(';')[0].trim();
+  if (contentType !== undefined) body.datacontenttype = contentType;
   try {
-    body.data = value === null || value.length === 0 ? {} : JSON.parse(value.toString());
+    body.data = value === null || value.length === 0 ? {} : JSON.parse(UTF8.decode(value));
   } catch (err) {
     return {
       ok: false,
@@ -145,6 +206,8 @@ function tooLarge(size: number): UsageEventParseResult {
   };
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Parses raw bytes from Kafka or HTTP into a validated usage event. */
 export function parseUsageEvent(raw: Buffer | string | null): UsageEventParseResult {
   if (raw === null) {
@@ -158,7 +221,8 @@ export function parseUsageEvent(raw: Buffer | string | null): UsageEventParseRes
   if (size > USAGE_EVENT_LIMITS.maxBytes) return tooLarge(size);
   let value: unknown;
   try {
-    value = JSON.parse(raw.toString());
+    // Invalid UTF-8 is refused, not decoded to U+FFFD (two different ids, one dedupe key).
+    value = JSON.parse(typeof raw === 'string' ? raw : UTF8.decode(raw));
   } catch (err) {
     return {
       ok: false,

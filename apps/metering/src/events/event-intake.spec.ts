@@ -118,8 +118,13 @@ describe('validateIntake', () => {
 
   it('refuses a wrong envelope as such, not as refused events', () => {
     const tooMany = Array.from({ length: MAX_EVENTS_PER_REQUEST + 1 }, (_, i) => event(`e${i}`));
+    // An empty batch is valid (CloudEvents JSON format): nothing accepted, nothing refused.
+    expect(validateIntake([], CLOUDEVENTS_BATCH_JSON, rules)).toEqual({
+      ok: true,
+      events: [],
+      meterDependent: false,
+    });
     for (const [body, type] of [
-      [[], CLOUDEVENTS_BATCH_JSON],
       [event('e0'), CLOUDEVENTS_BATCH_JSON],
       [[event('e0')], CLOUDEVENTS_JSON],
       [tooMany, CLOUDEVENTS_BATCH_JSON],

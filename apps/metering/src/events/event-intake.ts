@@ -49,7 +49,8 @@ export function validateIntake(
     return envelope(`a batch needs ${CLOUDEVENTS_BATCH_JSON}`);
   }
   const items: unknown[] = batch ? (body as unknown[]) : [body];
-  if (items.length === 0) return envelope('the batch is empty');
+  // An empty batch is a valid batch (CloudEvents JSON format §4): nothing to accept.
+  if (items.length === 0) return { ok: true, events: [], meterDependent: false };
   if (items.length > MAX_EVENTS_PER_REQUEST) {
     return envelope(`at most ${MAX_EVENTS_PER_REQUEST} events per request`);
   }

@@ -187,11 +187,19 @@ describe('POST /events (in-process, real Postgres)', () => {
   });
 
   it('keeps the generic detail for a wrong envelope', async () => {
-    const empty = await post([]);
-    expect(empty.statusCode).toBe(400);
-    expect(empty.json()).toMatchObject({
+    const wrong = await post({ not: 'a batch' });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json()).toMatchObject({
       detail: 'The request is not valid; see errors for the failing fields.',
-      errors: [{ field: '', messages: ['the batch is empty'] }],
+      errors: [{ field: '', messages: [expect.stringContaining('must be a JSON array')] }],
     });
+  });
+
+  it('accepts an empty batch (valid CloudEvents JSON), publishing nothing', async () => {
+    published.length = 0;
+    const empty = await post([]);
+    expect(empty.statusCode).toBe(202);
+    expect(empty.json()).toEqual({ accepted: 0 });
+    expect(published).toEqual([]);
   });
 });

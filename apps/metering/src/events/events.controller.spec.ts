@@ -115,13 +115,25 @@ describe('EventsController', () => {
 
   it('keeps the generic detail for a wrong envelope', async () => {
     const refused = await controller(recording())
-      .publish(request('application/cloudevents-batch+json'), [])
+      .publish(request('application/cloudevents-batch+json'), event)
       .catch((err: unknown) => err);
     expect((refused as ProblemException).problem).toMatchObject({
       code: 'validation-failed',
       variant: undefined,
-      extensions: { errors: [{ field: '', messages: ['the batch is empty'] }] },
+      extensions: {
+        errors: [
+          { field: '', messages: ['application/cloudevents-batch+json must be a JSON array'] },
+        ],
+      },
     });
+  });
+
+  it('accepts an empty batch, and publishes nothing', async () => {
+    const published = recording();
+    await expect(
+      controller(published).publish(request('application/cloudevents-batch+json'), []),
+    ).resolves.toEqual({ accepted: 0 });
+    expect(published.published).toEqual([]);
   });
 
   it('reloads the meters once before trusting an unknown type, and refuses by the fresh ones', async () => {

@@ -1,4 +1,5 @@
 import type { FieldError, UsageEvent } from '@paygate/contracts';
+import { timestampMs } from '@paygate/contracts';
 import { Meter, MeterReading, meterValue } from '../meters/meter';
 
 /** The time window an event must fall in; ClassifyOptions and the HTTP intake both carry it. */
@@ -39,7 +40,8 @@ export function admitEvent(
   meters: readonly Meter[],
   window: AdmissionWindow,
 ): Admission {
-  const timeMs = Date.parse(event.time);
+  // Valid by now (validateUsageEvent); a leap second counts in the minute it names.
+  const timeMs = timestampMs(event.time) ?? Date.parse(event.time);
   if (timeMs < window.nowMs - window.lateWindowMs) {
     const detail = `time ${event.time} is older than the late-event window of ${window.lateWindowMs / 3_600_000} h`;
     return { ok: false, reason: 'late', detail, errors: [{ field: 'time', message: detail }] };

@@ -252,8 +252,20 @@ describe('UsageIngestService (real Postgres)', () => {
 
   it('isolates a message the database refuses: its neighbours are applied, it is dead-lettered', async () => {
     const customer = `itest-${randomUUID()}`;
-    // Valid JSON and a valid event, but Postgres text cannot hold NUL: the claim fails.
-    const poison = message(event(customer, 'nul\u0000id', 1));
+    // A valid event (data is the publisher's JSON), but the group it names holds a NUL, which
+    // Postgres text cannot: writing its rollup fails in the database.
+    const type = `itest.grouped.${randomUUID()}`;
+    await meters.create({
+      key: `grouped_${randomUUID().slice(0, 8)}`,
+      eventType: type,
+      aggregation: 'sum',
+      valuePath: '$.tokens',
+      groupBy: { model: '$.model' },
+    });
+    const poison = message({
+      ...event(customer, 'p-nul', 0, { type }),
+      data: { tokens: 1, model: 'nul\u0000' },
+    });
     const batch = [
       message(event(customer, 'p1', 1)),
       message(event(customer, 'p2', 1)),
