@@ -202,4 +202,59 @@ describe('POST /events (in-process, real Postgres)', () => {
     expect(empty.json()).toEqual({ accepted: 0 });
     expect(published).toEqual([]);
   });
+
+  describe('binary content mode (HTTP binding §3.1: ce- headers, the body is data)', () => {
+    const binary = (headers: Record<string, string>, data: unknown = { tokens: 5 }) =>
+      app.inject({
+        method: 'POST',
+        url: '/events',
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          'content-type': 'application/json; charset=utf-8',
+          'ce-specversion': '1.0',
+          'ce-type': type,
+          'ce-time': '2026-11-24T09:59:00Z',
+          'ce-id': `bin-${randomUUID()}`,
+          'ce-source': '/mycontext/subcontext',
+          'ce-subject': 'cust-1',
+          ...headers,
+        },
+        payload: JSON.stringify(data),
+      });
+
+    it('accepts an event in ce- headers, percent-decoded, with the content type as sent', async () => {
+      published.length = 0;
+      const answer = await binary({ 'ce-myextension': 'caf%C3%A9' });
+      expect(answer.statusCode).toBe(202);
+      expect(answer.json()).toEqual({ accepted: 1 });
+      expect(published).toEqual([
+        expect.objectContaining({
+          specversion: '1.0',
+          type,
+          source: '/mycontext/subcontext',
+          subject: 'cust-1',
+          datacontenttype: 'application/json; charset=utf-8',
+          myextension: 'café',
+          data: { tokens: 5 },
+        }),
+      ]);
+    });
+
+    it('refuses a bad binary event by its attributes, and non-JSON data with a 415', async () => {
+      published.length = 0;
+      const noSubject = await binary({ 'ce-subject': '' });
+      expect(noSubject.statusCode).toBe(400);
+      expect(noSubject.json().errors).toEqual([
+        { field: 'subject', messages: ['subject must be a non-empty string'] },
+      ]);
+      const badEncoding = await binary({ 'ce-id': '%E0%A4%A' });
+      expect(badEncoding.statusCode).toBe(400);
+      expect(badEncoding.json().errors).toEqual([
+        { field: 'ce-id', messages: ['must be percent-encoded UTF-8'] },
+      ]);
+      const text = await binary({ 'content-type': 'text/plain' }, 'hello');
+      expect(text.statusCode).toBe(415);
+      expect(published).toEqual([]);
+    });
+  });
 });

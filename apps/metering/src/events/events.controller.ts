@@ -12,6 +12,7 @@ import {
   validateIntake,
 } from './event-intake';
 import { EventsPublisher } from './events.publisher';
+import { binaryModeEvent, isBinaryMode } from './http-binary-mode';
 import { ServiceTokenGuard } from './service-token.guard';
 
 const ACCEPTED_TYPES = [CLOUDEVENTS_JSON, CLOUDEVENTS_BATCH_JSON, 'application/json'];
@@ -49,12 +50,32 @@ export class EventsController {
     @Req() request: FastifyRequest,
     @Body() body: unknown,
   ): Promise<{ accepted: number }> {
-    const contentType = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    let contentType = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (!ACCEPTED_TYPES.includes(contentType)) {
       throw new ProblemException({
         code: 'unsupported-media-type',
-        detail: `Send ${CLOUDEVENTS_JSON} or ${CLOUDEVENTS_BATCH_JSON}.`,
+        detail: `Send ${CLOUDEVENTS_JSON} or ${CLOUDEVENTS_BATCH_JSON}, or one event in binary mode (ce- headers) with application/json data.`,
       });
+    }
+    if (isBinaryMode(request.headers)) {
+      // Binary content mode (HTTP binding §3.1): the event is in the headers, its data the body.
+      if (contentType !== 'application/json') {
+        throw new ProblemException({
+          code: 'unsupported-media-type',
+          detail: 'A binary-mode event (ce- headers) carries application/json data.',
+        });
+      }
+      const binary = binaryModeEvent(request.headers, body);
+      if (!binary.ok) {
+        throw new ProblemException({
+          code: 'validation-failed',
+          extensions: {
+            errors: [{ field: binary.field, messages: ['must be percent-encoded UTF-8'] }],
+          },
+        });
+      }
+      body = binary.event;
+      contentType = CLOUDEVENTS_JSON;
     }
     const intake = await this.validate(body, contentType);
     if (!intake.ok) {
