@@ -113,4 +113,22 @@ describe('CloudEvents 1.0.2 rules on usage events', () => {
     });
     expect(result).toMatchObject({ ok: true, event: { id: 'e-1', data: { units: 1 } } });
   });
+
+  it('refuses a member repeated in one object, on Kafka in both modes', () => {
+    const text = JSON.stringify(valid).replace('"units":1', '"units":1,"units":1000');
+    expect(parseUsageEvent(text)).toMatchObject({
+      ok: false,
+      reason: 'invalid',
+      errors: [{ message: 'member "units" appears twice in one JSON object' }],
+    });
+    const binary = decodeUsageEvent(Buffer.from('{"units":1,"units":2}'), {
+      ce_specversion: '1.0',
+      ce_id: 'b',
+      ce_source: 's',
+      ce_type: 't',
+      ce_subject: 'c',
+      ce_time: '2026-11-24T10:00:00Z',
+    });
+    expect(binary).toMatchObject({ ok: false, reason: 'invalid' });
+  });
 });

@@ -12,6 +12,7 @@ export {
 } from './usage-event';
 export type { UsageEvent, UsageEventParseResult, FieldError } from './usage-event';
 export { timestampMs } from './cloudevents-rules';
+export { repeatedMember } from './repeated-members';
 export { isUsageRecordedEvent } from './usage-recorded.event';
 export type { UsageRecordedEvent, LeasedUsage } from './usage-recorded.event';
 export {

@@ -1,3 +1,4 @@
+import { repeatedMember } from './repeated-members';
 import {
   EXTENSION_NAME,
   MAX_EXTENSION_NAME,
@@ -185,7 +186,10 @@ export function decodeUsageEvent(
   const contentType = headers['content-type'];
   if (contentType !== undefined) body.datacontenttype = contentType;
   try {
-    body.data = value === null || value.length === 0 ? {} : JSON.parse(UTF8.decode(value));
+    const text = value === null || value.length === 0 ? '{}' : UTF8.decode(value);
+    body.data = JSON.parse(text);
+    const twice = repeated(text);
+    if (twice) return twice;
   } catch (err) {
     return {
       ok: false,
@@ -194,6 +198,17 @@ export function decodeUsageEvent(
     };
   }
   return validateUsageEvent(body);
+}
+
+/** A member repeated in one object: what it means depends on the reader, so it is refused. */
+export function repeated(text: string): UsageEventParseResult | undefined {
+  const name = repeatedMember(text);
+  if (name === undefined) return undefined;
+  return {
+    ok: false,
+    reason: 'invalid',
+    errors: [{ field: '', message: `member "${name}" appears twice in one JSON object` }],
+  };
 }
 
 function tooLarge(size: number): UsageEventParseResult {
@@ -220,9 +235,11 @@ export function parseUsageEvent(raw: Buffer | string | null): UsageEventParseRes
   const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
   if (size > USAGE_EVENT_LIMITS.maxBytes) return tooLarge(size);
   let value: unknown;
+  let text: string;
   try {
     // Invalid UTF-8 is refused, not decoded to U+FFFD (two different ids, one dedupe key).
-    value = JSON.parse(typeof raw === 'string' ? raw : UTF8.decode(raw));
+    text = typeof raw === 'string' ? raw : UTF8.decode(raw);
+    value = JSON.parse(text);
   } catch (err) {
     return {
       ok: false,
@@ -230,5 +247,5 @@ export function parseUsageEvent(raw: Buffer | string | null): UsageEventParseRes
       errors: [{ field: '', message: (err as Error).message }],
     };
   }
-  return validateUsageEvent(value);
+  return repeated(text) ?? validateUsageEvent(value);
 }

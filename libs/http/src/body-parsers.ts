@@ -1,3 +1,4 @@
+import { repeatedMember } from '@paygate/contracts';
 import { FieldProblem, ProblemException } from '@paygate/problem-details';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parse as parseQueryString } from 'node:querystring';
@@ -70,6 +71,9 @@ export interface BodyParserOptions {
 
 type RawBodyRequest = FastifyRequest & { rawBody?: Buffer };
 
+/** Strict: bytes that are not UTF-8 are refused, not turned into U+FFFD. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * The only body parsers of a JSON service: JSON (Fastify's own, which refuses prototype
  * poisoning, plus the depth and NUL checks above) for application/json and the service's
@@ -85,9 +89,19 @@ export function registerBodyParsers(fastify: FastifyInstance, options: BodyParse
     { parseAs: 'buffer', bodyLimit },
     (request: RawBodyRequest, body, done) => {
       if (options.rawBody) request.rawBody = body as Buffer;
-      parseJson(request, body as unknown as string, (err, value) => {
+      let text: string;
+      try {
+        text = UTF8.decode(body as Buffer);
+      } catch {
+        return done(inputProblem([{ field: 'body', messages: ['must be UTF-8'] }]), undefined);
+      }
+      parseJson(request, text, (err, value) => {
         if (err) return done(err, undefined);
         const problems = checkParsedInput(value);
+        // A name given twice in one object means what each reader decides (RFC 8259 §4).
+        const twice = problems.length === 0 ? repeatedMember(text) : undefined;
+        if (twice !== undefined)
+          problems.push({ field: twice, messages: ['must appear once in its object'] });
         return problems.length > 0 ? done(inputProblem(problems), undefined) : done(null, value);
       });
     },

@@ -257,4 +257,35 @@ describe('POST /events (in-process, real Postgres)', () => {
       expect(published).toEqual([]);
     });
   });
+
+  it('refuses a member repeated in one object, and bytes that are not UTF-8, naming them', async () => {
+    published.length = 0;
+    const send = (payload: string | Buffer) =>
+      app.inject({
+        method: 'POST',
+        url: '/events',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': CLOUDEVENTS_JSON },
+        payload,
+      });
+    const one = JSON.stringify(event(`dup-${randomUUID()}`));
+    const twice = await send(
+      one.replace('"data":{"tokens":5}', '"data":{"tokens":5,"tokens":500}'),
+    );
+    expect(twice.statusCode).toBe(400);
+    expect(twice.json().errors).toEqual([
+      { field: 'tokens', messages: ['must appear once in its object'] },
+    ]);
+    // The bytes of a lone surrogate (CESU-8) in the id: a lenient decoder makes them U+FFFD.
+    const bytes = Buffer.from(one);
+    const at = bytes.indexOf('"dup-') + 1;
+    const broken = Buffer.concat([
+      bytes.subarray(0, at),
+      Buffer.from([0xed, 0xa0, 0x80]),
+      bytes.subarray(at),
+    ]);
+    const notUtf8 = await send(broken);
+    expect(notUtf8.statusCode).toBe(400);
+    expect(notUtf8.json().errors).toEqual([{ field: 'body', messages: ['must be UTF-8'] }]);
+    expect(published).toEqual([]);
+  });
 });
