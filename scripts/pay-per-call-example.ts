@@ -14,7 +14,7 @@
 import { TestWallet } from '@paygate/payments';
 import { PaymentRequiredError, createPaygateClient } from '../libs/client/src';
 
-/** One credit costs 250 TEST on the demo's priced route (config/routes.json). */
+/** One credit costs 250 TEST on the demo's priced route (config/routes.demo.json). */
 const PER_CALL = '250';
 const CALLS_WITHIN_BUDGET = 3;
 

@@ -22,11 +22,11 @@ HTTP_PORT=3001 BILLING_PAYMENT_PROVIDER=demo STRIPE_WEBHOOK_SECRET="${STRIPE_WEB
   start_process entitlement node dist/apps/entitlement/src/main.js
 HTTP_PORT=3002 start_process metering node dist/apps/metering/src/main.js
 wait_ready entitlement http://127.0.0.1:3001/ready
-# The demo's priced route (/paid) is paid with the offline test method; both are for a local
-# demo only (docs/payments.md): set your own secret and facilitators for real payments.
+# The demo routes add a priced route (/paid) paid with the offline test method; both are for a
+# local demo only (docs/payments.md): set your own routes, secret and facilitators for real use.
 export PAYMENT_CHALLENGE_SECRET="${PAYMENT_CHALLENGE_SECRET:-paygate-dev-challenge-secret-not-for-production}"
 export PAYMENT_TEST_METHOD="${PAYMENT_TEST_METHOD:-true}"
-HTTP_PORT=8080 DEMO_APP_DIR=dist/demo/spa ROUTES_FILE="$root/config/routes.json" start_process gateway node dist/apps/gateway/src/main.js
+HTTP_PORT=8080 DEMO_APP_DIR=dist/demo/spa ROUTES_FILE="${ROUTES_FILE:-$root/config/routes.demo.json}" start_process gateway node dist/apps/gateway/src/main.js
 wait_ready metering http://127.0.0.1:3002/ready
 wait_ready gateway http://127.0.0.1:8080/ready
 log "entitlement :3001 (REST) :50051 (gRPC), metering :3002, gateway :8080, demo upstream :4000; logs in $run_dir"

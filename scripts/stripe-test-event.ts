@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import Stripe from 'stripe';
 
+/** What npm start and compose set (EntitlementConfig's DEV_STRIPE_WEBHOOK_SECRET). */
 export const DEV_WEBHOOK_SECRET = 'whsec_paygate_dev_only';
 
 const OBJECTS: Record<string, 'invoice' | 'subscription'> = {

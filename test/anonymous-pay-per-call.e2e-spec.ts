@@ -317,4 +317,25 @@ describe('anonymous pay-per-call (e2e)', () => {
       'https://paygate.dev/problems/payment-required',
     );
   });
+
+  it('a payer whose account is blocked is refused before its payment is settled: nothing taken', async () => {
+    const wallet = TestWallet.generate();
+    const [offer] = header(await call('/paid/hello'), 'payment-required');
+    expect((await call('/paid/hello', { 'payment-signature': wallet.payX402(offer) })).status).toBe(
+      200,
+    );
+    const customerId = (await customerOf(wallet)) as string;
+    const blocked = await fetch(`${stack.url('entitlement')}/v1/customers/${customerId}`, {
+      method: 'PATCH',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ blocked: true }),
+    });
+    expect(blocked.status).toBe(200);
+    const refused = await call('/paid/hello', { 'payment-signature': wallet.payX402(offer) });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ type: 'https://paygate.dev/problems/forbidden' });
+    // No receipt: nothing was settled, and nothing recorded.
+    expect(header(refused, 'payment-response')).toHaveLength(0);
+    expect(await paymentsOf(customerId)).toEqual({ n: 1, credits: '1' });
+  });
 });

@@ -109,7 +109,7 @@ export default async () => {
               usagePeriod: {
                 required: true,
                 description: 'The window in which the included units are counted.',
-                enum: ['year', 'none', 'billing', 'hour', 'day', 'week', 'month'],
+                enum: ['year', 'month', 'day', 'hour', 'none', 'billing', 'week'],
               },
               softLimitPercent: {
                 required: true,
@@ -150,7 +150,7 @@ export default async () => {
               },
               currentPeriodStart: { required: true, type: () => Date },
               currentPeriodEnd: { required: true, type: () => Date },
-              billingInterval: { required: true, enum: ['year', 'day', 'week', 'month'] },
+              billingInterval: { required: true, enum: ['year', 'month', 'day', 'week'] },
               billingAnchor: {
                 required: true,
                 type: () => Date,
@@ -263,7 +263,7 @@ export default async () => {
               },
               usagePeriod: {
                 required: false,
-                enum: ['year', 'none', 'billing', 'hour', 'day', 'week', 'month'],
+                enum: ['year', 'month', 'day', 'hour', 'none', 'billing', 'week'],
               },
               softLimitPercent: { required: false, type: () => Number, minimum: 1, maximum: 100 },
               rateLimitRequests: {
@@ -308,7 +308,7 @@ export default async () => {
                   'expired',
                 ],
               },
-              billingInterval: { required: false, enum: ['year', 'day', 'week', 'month'] },
+              billingInterval: { required: false, enum: ['year', 'month', 'day', 'week'] },
               currentPeriodStart: {
                 required: false,
                 type: () => String,

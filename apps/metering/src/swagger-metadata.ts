@@ -111,7 +111,7 @@ export default async () => {
                 required: false,
                 description:
                   'Split the window into buckets of this size; without it only the total is returned.',
-                enum: ['minute', 'hour', 'day', 'month'],
+                enum: ['month', 'day', 'hour', 'minute'],
               },
               groupBy: {
                 required: false,

@@ -81,6 +81,10 @@ describe('CloudEvents 1.0.2 rules on usage events', () => {
     expect(fields({ id: 'a\ud800b' })).toEqual(['id']);
     expect(fields({ subject: '\udc00' })).toEqual(['subject']);
     expect(check({ id: 'emoji \ud83d\ude00 ok' })).toMatchObject({ ok: true });
+    // Noncharacters: U+FFFE, and U+1FFFE / U+10FFFF as surrogate pairs.
+    expect(fields({ id: 'a\ufffe' })).toEqual(['id']);
+    expect(fields({ id: 'a\ud83f\udffe' })).toEqual(['id']);
+    expect(fields({ id: 'a\udbff\udfff' })).toEqual(['id']);
     // The bytes of a lone surrogate (CESU-8), which a lenient decoder turns into U+FFFD.
     const json = Buffer.from(JSON.stringify({ ...valid, id: 'X' }));
     const at = json.indexOf('"X"') + 1;

@@ -7,11 +7,12 @@
 
 /**
  * §2 String: "Sequence of allowable Unicode characters"; control characters (U+0000–U+001F,
- * U+007F–U+009F), lone surrogates and noncharacters are not allowable. A lone surrogate would
+ * U+007F–U+009F), lone surrogates and noncharacters (U+FDD0–U+FDEF and the last two code points
+ * of every plane, U+nFFFE and U+nFFFF, as surrogate pairs past the first) are not allowable. A lone surrogate would
  * otherwise become U+FFFD on the way to Postgres, and two different ids one dedupe key.
  */
 const NOT_ALLOWABLE =
-  /[\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+  /[\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]|[\ud83f\ud87f\ud8bf\ud8ff\ud93f\ud97f\ud9bf\ud9ff\uda3f\uda7f\udabf\udaff\udb3f\udb7f\udbbf\udbff][\udffe\udfff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export function allowableString(value: string): boolean {
   return !NOT_ALLOWABLE.test(value);

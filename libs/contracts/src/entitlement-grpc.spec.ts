@@ -43,6 +43,7 @@ describe('entitlement proto', () => {
     leaseUnits: true,
     customerId: true,
     payerPlan: true,
+    payerAccount: true,
   };
   const checkResponse: Record<keyof CheckResponse, true> = {
     allowed: true,

@@ -36,6 +36,8 @@ export interface CheckRequest {
   customerId?: string;
   /** With neither apiKey nor customerId: the price of the call under this plan (a quote). */
   payerPlan?: string;
+  /** With payerPlan: the verified payer's account; its own customer decides when it has one. */
+  payerAccount?: string;
 }
 
 export interface Denial {

@@ -13,6 +13,7 @@ export {
 export type { UsageEvent, UsageEventParseResult, FieldError } from './usage-event';
 export { timestampMs } from './cloudevents-rules';
 export { repeatedMember } from './repeated-members';
+export { payerAccountOf } from './payer-account';
 export { isUsageRecordedEvent } from './usage-recorded.event';
 export type { UsageRecordedEvent, LeasedUsage } from './usage-recorded.event';
 export {

@@ -292,7 +292,9 @@ export class BatchConsumer {
         let producer: Producer | undefined;
         try {
           producer = await transactions?.acquire(batch.topic, batch.partition);
-          const pending = transactions ? await transactions.notYetCommitted(messages) : messages;
+          const pending = transactions
+            ? await transactions.notYetCommitted(messages, batch.highWatermark)
+            : messages;
           const next = {
             topic: batch.topic,
             partition: batch.partition,

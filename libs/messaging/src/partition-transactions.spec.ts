@@ -49,4 +49,14 @@ describe('PartitionTransactions floors', () => {
     t.assign({ usage: [0] });
     expect(offsets(await t.notYetCommitted(batch(98, 99)))).toEqual([98, 99]);
   });
+
+  it('drops the floor when the log ends below it (the log started over): nothing skipped', async () => {
+    const t = transactions();
+    t.noteCommitted('usage', 0, '100');
+    expect(await t.notYetCommitted(batch(0, 4), '5')).toHaveLength(5);
+    expect(await t.notYetCommitted(batch(5, 9), '10')).toHaveLength(5);
+    // While the log continues past it, the floor stands.
+    t.noteCommitted('usage', 0, '100');
+    expect(await t.notYetCommitted(batch(90, 94), '500')).toEqual([]);
+  });
 });

@@ -157,9 +157,24 @@ export class PartitionTransactions {
    * again. It is read after the partition's producer was made: the broker grants a new
    * producer only once the transaction its predecessor left is complete.
    */
-  async notYetCommitted(messages: InboundMessage[]): Promise<InboundMessage[]> {
+  async notYetCommitted(
+    messages: InboundMessage[],
+    highWatermark?: string,
+  ): Promise<InboundMessage[]> {
     const { topic, partition } = messages[0];
     const key = `${topic}:${partition}`;
+    const known = this.floors.get(key);
+    if (known !== undefined && highWatermark !== undefined && BigInt(highWatermark) < known) {
+      // The log ends below what was committed: it started over (the topic was recreated, or
+      // an unclean leader election cut it). The floor (and the group's offset) say nothing
+      // about these new messages: nothing is skipped rather than usage lost (the database
+      // dedupes what is applied twice).
+      this.logger.warn(
+        { topic, partition, floor: known.toString(), highWatermark },
+        'partition log ends below the committed offset; nothing skipped',
+      );
+      this.floors.delete(key);
+    }
     if (this.doubtful.has(key)) {
       const committed = await within(
         TRANSACTION_DEADLINE_MS,

@@ -9,8 +9,28 @@ import {
   Max,
   Min,
   MinLength,
+  Validate,
   ValidateIf,
+  type ValidationArguments,
+  ValidatorConstraint,
+  type ValidatorConstraintInterface,
 } from 'class-validator';
+
+/** The webhook secret of local demos (npm start, compose; npm run stripe:event signs with it). */
+export const DEV_STRIPE_WEBHOOK_SECRET = 'whsec_paygate_dev_only';
+
+/** The public development secret where real money moves: with Stripe payments. */
+@ValidatorConstraint({ name: 'devSecretOnlyInDemos' })
+class DevSecretOnlyInDemos implements ValidatorConstraintInterface {
+  validate(value: unknown, args: ValidationArguments): boolean {
+    const config = args.object as { BILLING_PAYMENT_PROVIDER?: string };
+    return !(config.BILLING_PAYMENT_PROVIDER === 'stripe' && value === DEV_STRIPE_WEBHOOK_SECRET);
+  }
+
+  defaultMessage(): string {
+    return "STRIPE_WEBHOOK_SECRET is the public development secret: set your endpoint's whsec_… with BILLING_PAYMENT_PROVIDER=stripe";
+  }
+}
 
 /** "price_1=pro,price_2=team" → { price_1: 'pro', price_2: 'team' }; an object stays as is. */
 function priceMap(value: unknown): unknown {
@@ -89,9 +109,15 @@ export class EntitlementConfig extends DatabaseServiceConfig {
     return this.kafkaName(this.USAGE_RECORDED_GROUP_ID);
   }
 
-  /** Signing secret of the Stripe webhook endpoint (whsec_...); unset disables /v1/webhooks/stripe. */
+  /**
+   * Signing secret of the Stripe webhook endpoint (whsec_...); unset disables
+   * /v1/webhooks/stripe. `npm start` and the compose file set DEV_STRIPE_WEBHOOK_SECRET, which is
+   * public (anyone who can reach the port could sign events with it): refused with real Stripe
+   * payments (BILLING_PAYMENT_PROVIDER=stripe), and logged as a warning at start otherwise.
+   */
   @IsOptional()
   @IsString()
+  @Validate(DevSecretOnlyInDemos)
   STRIPE_WEBHOOK_SECRET?: string;
 
   /** Stripe API key (sk_...): required with BILLING_PAYMENT_PROVIDER=stripe. */

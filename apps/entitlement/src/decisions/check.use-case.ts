@@ -14,6 +14,7 @@ import {
   CurrentSubscription,
   SubscriptionLifecycleService,
 } from '../subscriptions/subscription-lifecycle.service';
+import { payerAccounts } from '../direct-payments/payer-accounts.repository';
 import { CheckInput, Decision, DecisionWarning } from './decision';
 import { FeatureUsageService } from './feature-usage.service';
 import { accessDeniedBy } from './subscription-access';
@@ -190,6 +191,10 @@ export class CheckUseCase {
    * gateway turns into offers. Nothing is read or reserved for anyone.
    */
   private async quote(input: CheckInput): Promise<Decision> {
+    const account = input.payerAccount
+      ? await payerAccounts.find(this.dataSource.manager, input.payerAccount)
+      : undefined;
+    if (account) return this.quoteFor(account, input);
     const plan = input.payerPlan as string;
     const [feature]: { kind: string; limit_policy: LimitPolicy; unit_price: string }[] =
       await this.dataSource.query(
@@ -211,6 +216,44 @@ export class CheckUseCase {
       denial: {
         code: 'payment-required',
         plan,
+        feature: input.feature,
+        balance: 0,
+        required: Math.min(Number.MAX_SAFE_INTEGER, input.cost * price),
+      },
+    };
+  }
+
+  /**
+   * The price of a call for a payer that is a customer already: its own state decides first
+   * (blocked, subscription status, the feature in its plan version: a cost-0 check, which
+   * reserves nothing), then its plan version prices the call. What the gateway asks after a
+   * payment verified and before it is settled, so a payment a refusal would follow is never
+   * taken.
+   */
+  private async quoteFor(customerId: string, input: CheckInput): Promise<Decision> {
+    const own = await this.execute({
+      ...input,
+      apiKey: '',
+      customerId,
+      payerPlan: undefined,
+      cost: 0,
+    });
+    if (!own.allowed) return own;
+    const subscription = await this.subscriptions.current(customerId);
+    const [feature]: { limit_policy: LimitPolicy; unit_price: string }[] = subscription
+      ? await this.dataSource.query(
+          `SELECT "limit_policy", "unit_price" FROM "entitlement"."plan_features"
+           WHERE "plan_id" = $1 AND "feature_key" = $2`,
+          [subscription.planId, input.feature],
+        )
+      : [];
+    const price = feature?.limit_policy === 'credits' ? toSafeInt(feature.unit_price) : 0;
+    return {
+      allowed: false,
+      customerId,
+      denial: {
+        code: 'payment-required',
+        plan: own.plan,
         feature: input.feature,
         balance: 0,
         required: Math.min(Number.MAX_SAFE_INTEGER, input.cost * price),

@@ -43,6 +43,8 @@ export interface CheckInput {
   apiKey: string;
   customerId?: string;
   payerPlan?: string;
+  /** With payerPlan: the verified payer's account (its customer, if any, decides). */
+  payerAccount?: string;
   feature: string;
   cost: number;
   requestId: string;

@@ -66,6 +66,8 @@ export class EntitlementGrpcController {
       throw invalid('customerId must be a UUID');
     if (request.payerPlan && !FEATURE.test(request.payerPlan))
       throw invalid('payerPlan must be a plan key');
+    if (request.payerAccount && request.payerAccount.length > 330)
+      throw invalid('payerAccount must be at most 330 characters');
     if (!FEATURE.test(request.feature ?? '')) throw invalid('feature must be a feature key');
     if (!Number.isSafeInteger(request.cost) || request.cost < 0)
       throw invalid('cost must be a non-negative integer');
@@ -78,6 +80,7 @@ export class EntitlementGrpcController {
       apiKey: request.apiKey,
       ...(request.customerId ? { customerId: request.customerId } : {}),
       ...(request.payerPlan ? { payerPlan: request.payerPlan } : {}),
+      ...(request.payerPlan && request.payerAccount ? { payerAccount: request.payerAccount } : {}),
       feature: request.feature,
       cost: request.cost,
       requestId: request.requestId,

@@ -486,4 +486,41 @@ describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
       expect(await available(paid.customerId)).toBe(10);
     });
   });
+
+  describe('quotes for a verified payer (payerAccount): its own customer decides', () => {
+    it('prices by its own plan version, refuses a blocked one, and falls back to the plan for a new payer', async () => {
+      const v1 = await payerPlan(2);
+      const payer = newPayer();
+      const account = `paygate:test:${payer}`;
+      const first = await record(paymentOf(v1.key, payer, { credits: 1 }));
+      await payerPlan(7, {}, v1.key); // a newer version: the payer stays on v1
+      const quote = (payerAccount: string) =>
+        check({
+          apiKey: '',
+          payerPlan: v1.key,
+          payerAccount,
+          feature: 'requests',
+          cost: 3,
+          requestId: `q-${randomUUID()}`,
+          requiredScopes: [],
+        });
+      const leasesBefore = await leaseCount();
+      expect(await quote(account)).toMatchObject({
+        allowed: false,
+        customerId: first.customerId,
+        denial: { code: 'payment-required', required: 6, balance: 0 },
+      });
+      expect(await quote(`paygate:test:${newPayer()}`)).toMatchObject({
+        allowed: false,
+        denial: { code: 'payment-required', required: 21 },
+      });
+      await fx.customers.update(first.customerId, { blocked: true });
+      expect(await quote(account)).toMatchObject({
+        allowed: false,
+        customerId: first.customerId,
+        denial: { code: 'forbidden' },
+      });
+      expect(await leaseCount()).toBe(leasesBefore);
+    });
+  });
 });

@@ -70,11 +70,3 @@ export const payerAccounts = {
     return { customerId: customer.id, created: { subscriptionId: subscription.id } };
   },
 };
-
-/**
- * A payer's account id (CAIP-10): "<network>:<address>". EVM addresses are case-insensitive
- * (the checksum is only a spelling), so they are lowercased: one payer, one account.
- */
-export function payerAccountOf(network: string, payer: string): string {
-  return `${network}:${network.startsWith('eip155:') ? payer.toLowerCase() : payer}`;
-}

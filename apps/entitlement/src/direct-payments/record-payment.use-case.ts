@@ -3,11 +3,12 @@ import { counter } from '@paygate/observability';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource, type EntityManager } from 'typeorm';
 import { Clock } from '@paygate/clock';
+import { payerAccountOf } from '@paygate/contracts';
 import { EntitlementChanges } from '../changes/entitlement-changes';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
 import { directPayments } from './direct-payments.repository';
-import { payerAccountOf, payerAccounts } from './payer-accounts.repository';
+import { payerAccounts } from './payer-accounts.repository';
 import {
   type RecordPayment,
   type RecordPaymentInput,

@@ -4,7 +4,7 @@ import type { RawBodyRequest } from '@nestjs/common';
 import { ProblemException } from '@paygate/problem-details';
 import type { FastifyRequest } from 'fastify';
 import Stripe from 'stripe';
-import { EntitlementConfig } from '../config/entitlement.config';
+import { DEV_STRIPE_WEBHOOK_SECRET, EntitlementConfig } from '../config/entitlement.config';
 import { PaymentEvent } from './payment-event';
 import { PaymentEventsUseCase } from './payment-events.use-case';
 
@@ -99,6 +99,10 @@ export class StripeWebhookController {
     private readonly payments: PaymentEventsUseCase,
   ) {
     this.stripe = new Stripe(config.STRIPE_SECRET_KEY ?? 'sk_unused_webhooks_only');
+    if (config.STRIPE_WEBHOOK_SECRET === DEV_STRIPE_WEBHOOK_SECRET)
+      this.logger.warn(
+        'Stripe webhooks use the public development secret: anyone who reaches this port can sign events (set STRIPE_WEBHOOK_SECRET for anything but a local demo)',
+      );
   }
 
   /** Verifies the Stripe-Signature over the raw body, then applies the event once. */

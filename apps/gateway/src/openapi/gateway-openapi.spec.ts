@@ -99,4 +99,33 @@ describe('gatewayOpenApi', () => {
     expect(demo.security).toEqual([{ bearer: [] }, { apiKey: [] }]);
     expect(demo.responses.default.headers['PAYMENT-RESPONSE']).toBeUndefined();
   });
+
+  it('keeps every method of routes that share a prefix', () => {
+    const shared = parseRouteTable(
+      JSON.stringify({
+        routes: [
+          {
+            name: 'read',
+            pathPrefix: '/api',
+            upstream: 'http://u',
+            feature: 'f',
+            cost: 0,
+            methods: ['GET'],
+          },
+          {
+            name: 'write',
+            pathPrefix: '/api',
+            upstream: 'http://u',
+            feature: 'f',
+            cost: 1,
+            methods: ['POST'],
+          },
+        ],
+      }),
+      'shared',
+    );
+    const merged: Json = gatewayOpenApi(shared);
+    expect(merged.paths['/api/{path}'].get.operationId).toBe('read.get');
+    expect(merged.paths['/api/{path}'].post.operationId).toBe('write.post');
+  });
 });

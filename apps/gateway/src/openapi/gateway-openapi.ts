@@ -14,7 +14,8 @@ export function gatewayOpenApi(routes: RouteDefinition[]): Record<string, unknow
   const paths: Record<string, unknown> = {};
   for (const route of routes) {
     const base = route.pathPrefix.replace(/\/+$/, '');
-    const operations: Record<string, unknown> = {
+    // Routes may share a prefix (split by methods or hosts): their operations share the path.
+    const operations = (paths[`${base}/{path}`] as Record<string, unknown> | undefined) ?? {
       parameters: [
         {
           name: 'path',
@@ -25,8 +26,11 @@ export function gatewayOpenApi(routes: RouteDefinition[]): Record<string, unknow
         },
       ],
     };
-    for (const method of route.methods ?? HTTP_METHODS)
-      operations[method.toLowerCase()] = operation(route, method);
+    for (const method of route.methods ?? HTTP_METHODS) {
+      const key = method.toLowerCase();
+      // Host-bound routes of one prefix and method: the first in the table is documented.
+      if (!(key in operations)) operations[key] = operation(route, method);
+    }
     paths[`${base}/{path}`] = operations;
   }
   return {

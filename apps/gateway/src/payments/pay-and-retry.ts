@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { CheckResponse } from '@paygate/contracts';
+import { type CheckResponse, payerAccountOf } from '@paygate/contracts';
+import type { ParsedPayment } from '@paygate/payments';
 import type { ProblemInput } from '@paygate/problem-details';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { denialProblem, shortfallOf } from '../decisions/denial-problem';
@@ -34,7 +35,7 @@ const unavailable: ProblemInput = {
  */
 @Injectable()
 export class PayAndRetry {
-  private readonly quotes = new Map<string, { decision: CheckResponse; at: number }>();
+  private readonly quotes = new Map<string, { decision: Promise<CheckResponse>; at: number }>();
 
   constructor(
     private readonly leases: LeasesService,
@@ -113,7 +114,21 @@ export class PayAndRetry {
     if (quote.denial?.code !== 'payment-required')
       return { kind: 'refused', problem: denialProblem(quote) };
     const price = Math.max(1, shortfallOf(quote));
-    const paid = await this.payments.accept(route, request, { plan }, price);
+    // Once the payer is proven, its own account (if it has one) decides before anything is
+    // settled: a blocked payer, or one whose plan version lacks the feature, pays nothing.
+    const beforeSettle = async (payment: ParsedPayment): Promise<ProblemInput | undefined> => {
+      const own = await this.entitlement.check({
+        apiKey: '',
+        payerPlan: plan,
+        payerAccount: payerAccountOf(payment.network, payment.payer),
+        feature: route.feature,
+        cost,
+        requestId: String(request.id),
+        requiredScopes: [],
+      });
+      return own.denial?.code === 'payment-required' ? undefined : denialProblem(own);
+    };
+    const paid = await this.payments.accept(route, request, { plan, beforeSettle }, price);
     if (paid.kind === 'refused') return { kind: 'refused', problem: paid.problem };
     if (paid.kind === 'none') {
       const problem = this.withOffers(route, request, denialProblem(quote), quote);
@@ -190,14 +205,19 @@ export class PayAndRetry {
         decision.allowed ||
         decision.denial?.code !== 'insufficient-credits' ||
         attempt >= 10 ||
-        !this.payments.busy(payerKey)
+        // Asked once more in any case: the lease pool may have answered with a renewal it
+        // had asked for before this payment's credits landed.
+        (attempt >= 1 && !this.payments.busy(payerKey))
       )
         return decision;
       await this.payments.idle(payerKey);
     }
   }
 
-  /** What a call costs under the plan, cached briefly: a flood of unpaid calls asks once. */
+  /**
+   * What a call costs under the plan, cached briefly and shared while asked: a flood of unpaid
+   * calls asks once per plan, feature and cost every QUOTE_TTL_MS.
+   */
   private async quote(
     plan: string,
     feature: string,
@@ -208,7 +228,7 @@ export class PayAndRetry {
     const now = Date.now();
     const cached = this.quotes.get(key);
     if (cached && now - cached.at < QUOTE_TTL_MS) return cached.decision;
-    const decision = await this.entitlement.check({
+    const decision = this.entitlement.check({
       apiKey: '',
       payerPlan: plan,
       feature,
@@ -218,6 +238,10 @@ export class PayAndRetry {
     });
     if (this.quotes.size >= MAX_QUOTES) this.quotes.clear();
     this.quotes.set(key, { decision, at: now });
+    // A failed answer is not kept: the next call asks again.
+    decision.catch(() => {
+      if (this.quotes.get(key)?.decision === decision) this.quotes.delete(key);
+    });
     return decision;
   }
 }

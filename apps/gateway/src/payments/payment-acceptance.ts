@@ -43,7 +43,16 @@ export function creditsPaid(
  * Whom a payment credits: a customer the API key identified, or (anonymous pay-per-call) the
  * payer itself, whose account becomes a customer subscribed to `plan` on its first payment.
  */
-export type Payer = { customerId: string } | { plan: string };
+export type Payer =
+  | { customerId: string }
+  | {
+      plan: string;
+      /**
+       * Asked once the payment verified (the payer is proven) and before it is settled: a
+       * problem refuses it then, so no payment is taken for a request that would be refused.
+       */
+      beforeSettle?: (payment: ParsedPayment) => Promise<ProblemInput | undefined>;
+    };
 
 /** What became of a payment credential sent with a request. */
 export type PaymentOutcome =
@@ -193,6 +202,19 @@ export class PaymentAcceptance {
       if (verdict.reason === 'underpaid') return refuse('payment-underpaid', 'underpaid');
       if (verdict.reason === 'expired') return refuse('payment-expired', 'expired');
       return refuse('payment-invalid', verdict.reason);
+    }
+
+    if ('plan' in payer && payer.beforeSettle) {
+      let refusal: ProblemInput | undefined;
+      try {
+        refusal = await payer.beforeSettle(parsed);
+      } catch (err) {
+        return this.unavailable(parsed, 'account check', err);
+      }
+      if (refusal) {
+        payments.inc({ outcome: 'refused-before-settling' });
+        return { kind: 'refused', problem: refusal };
+      }
     }
 
     let settled;

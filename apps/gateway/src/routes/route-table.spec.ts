@@ -187,6 +187,13 @@ routes:
       expect(() =>
         checkPayableRoutes([free], { ...payable, facilitatorNetworks: [usdc.network] }, 'p'),
       ).toThrow(/anonymousPlan needs a cost of at least 1/);
+      expect(() =>
+        checkPayableRoutes(
+          [{ ...route, scopes: ['admin'] }],
+          { ...payable, facilitatorNetworks: [usdc.network] },
+          'p',
+        ),
+      ).toThrow(/anonymousPlan cannot go with scopes/);
     });
   });
 });

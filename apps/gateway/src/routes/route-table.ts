@@ -67,6 +67,9 @@ export function checkPayableRoutes(
     // the payment and charge nothing for the call.
     if (route.price.anonymousPlan && route.cost < 1)
       problems.push(`${route.name}: anonymousPlan needs a cost of at least 1`);
+    // Scopes belong to API keys; an anonymous payer has none, so they would not hold.
+    if (route.price.anonymousPlan && (route.scopes?.length ?? 0) > 0)
+      problems.push(`${route.name}: anonymousPlan cannot go with scopes`);
     for (const asset of route.price.assets) {
       if (asset.network === TEST_PAYMENT_NETWORK) {
         if (!payments.testMethod)

@@ -240,6 +240,23 @@ describe('POST /events (in-process, real Postgres)', () => {
       ]);
     });
 
+    it('reads a structured event that also carries ce- headers as structured (its media type decides)', async () => {
+      published.length = 0;
+      const structured = await app.inject({
+        method: 'POST',
+        url: '/events',
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          'content-type': CLOUDEVENTS_JSON,
+          'ce-specversion': '1.0',
+          'ce-id': 'ignored',
+        },
+        payload: JSON.stringify(event(`structured-${randomUUID()}`)),
+      });
+      expect(structured.statusCode).toBe(202);
+      expect(published).toEqual([expect.objectContaining({ data: { tokens: 5 } })]);
+    });
+
     it('refuses a bad binary event by its attributes, and non-JSON data with a 415', async () => {
       published.length = 0;
       const noSubject = await binary({ 'ce-subject': '' });

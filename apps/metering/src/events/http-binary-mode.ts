@@ -3,9 +3,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 /** HTTP protocol binding §3.1.3: each context attribute as a `ce-` header. */
 const PREFIX = 'ce-';
 
-/** Whether a request is in binary content mode: it carries the spec version as a header. */
+/**
+ * Whether a request is in binary content mode: it carries the spec version as a header and
+ * its body is not a structured event or batch (the media type decides, HTTP binding §3: a
+ * structured request may carry ce- headers too).
+ */
 export function isBinaryMode(headers: IncomingHttpHeaders): boolean {
-  return headers[`${PREFIX}specversion`] !== undefined;
+  const structured = /^\s*application\/cloudevents/i.test(String(headers['content-type'] ?? ''));
+  return !structured && headers[`${PREFIX}specversion`] !== undefined;
 }
 
 export type BinaryEvent =

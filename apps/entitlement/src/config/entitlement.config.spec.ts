@@ -1,0 +1,38 @@
+import 'reflect-metadata';
+import { ConfigError, loadConfig } from '@paygate/config';
+import { DEV_STRIPE_WEBHOOK_SECRET, EntitlementConfig } from './entitlement.config';
+
+const base = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/paygate',
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  ADMIN_TOKEN: 'x'.repeat(32),
+};
+
+describe('EntitlementConfig: the development webhook secret', () => {
+  it('is taken for demos, and refused with real Stripe payments', () => {
+    expect(
+      loadConfig(EntitlementConfig, {
+        ...base,
+        BILLING_PAYMENT_PROVIDER: 'demo',
+        STRIPE_WEBHOOK_SECRET: DEV_STRIPE_WEBHOOK_SECRET,
+      }).STRIPE_WEBHOOK_SECRET,
+    ).toBe(DEV_STRIPE_WEBHOOK_SECRET);
+    const real = () =>
+      loadConfig(EntitlementConfig, {
+        ...base,
+        BILLING_PAYMENT_PROVIDER: 'stripe',
+        STRIPE_SECRET_KEY: 'sk_test_0123456789',
+        STRIPE_WEBHOOK_SECRET: DEV_STRIPE_WEBHOOK_SECRET,
+      });
+    expect(real).toThrow(ConfigError);
+    expect(real).toThrow(/STRIPE_WEBHOOK_SECRET: .*public development secret/);
+    expect(
+      loadConfig(EntitlementConfig, {
+        ...base,
+        BILLING_PAYMENT_PROVIDER: 'stripe',
+        STRIPE_SECRET_KEY: 'sk_test_0123456789',
+        STRIPE_WEBHOOK_SECRET: 'whsec_mine',
+      }).STRIPE_WEBHOOK_SECRET,
+    ).toBe('whsec_mine');
+  });
+});
