@@ -88,6 +88,15 @@ if (require.main === module) {
   const gateway = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
   // The address to print when the seed reaches the service by another one (a container).
   const publicBaseUrl = process.env.ENTITLEMENT_PUBLIC_URL ?? baseUrl;
+  // The priced route is in npm start's demo routes only (config/routes.demo.json).
+  const payPerCall =
+    process.env.DEMO_PAY_PER_CALL === 'true'
+      ? `  # no key, pays per call: 402 with x402 and Payment-scheme offers (a program pays them:
+  # npm run example:pay, docs/payments.md)
+  curl -i ${gateway}/paid/hello
+
+`
+      : '';
   seedDemoCustomer(baseUrl, token, credits)
     .then((demo) => {
       console.log(`
@@ -102,11 +111,7 @@ Demo customer ${demo.customerId} has ${credits} credits; each request costs 1.
   # no key: 401
   curl -i ${gateway}/demo/hello
 
-  # no key, pays per call: 402 with x402 and Payment-scheme offers (a program pays them:
-  # npm run example:pay, docs/payments.md)
-  curl -i ${gateway}/paid/hello
-
-  # balance (operator API)
+${payPerCall}  # balance (operator API)
   curl -s ${publicBaseUrl}/v1/customers/${demo.customerId}/balance -H 'Authorization: Bearer ${token}'
 
   # in a browser: the demo app; once blocked, its "Fix it" opens the billing page (demo payments)

@@ -31,5 +31,6 @@ wait_ready metering http://127.0.0.1:3002/ready
 wait_ready gateway http://127.0.0.1:8080/ready
 log "entitlement :3001 (REST) :50051 (gRPC), metering :3002, gateway :8080, demo upstream :4000; logs in $run_dir"
 
-ENTITLEMENT_URL=http://127.0.0.1:3001 GATEWAY_URL=http://127.0.0.1:8080 DEMO_CREDITS=3 node dist/scripts/seed-demo.js
+ENTITLEMENT_URL=http://127.0.0.1:3001 GATEWAY_URL=http://127.0.0.1:8080 DEMO_CREDITS=3 DEMO_PAY_PER_CALL=true \
+  node dist/scripts/seed-demo.js
 log "stop everything with: npm run stop"
