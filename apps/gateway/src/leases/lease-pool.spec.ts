@@ -161,14 +161,32 @@ describe('LeasePool', () => {
     expect(answers.every((a) => a.allowed)).toBe(true);
     const [stale] = ledger.checks.slice(1, 2);
     expect(stale.leaseUnits).toBeGreaterThan(1);
-    // The waiting requests asked again instead of using it; the next sweep gives it back whole.
+    // The waiting requests asked again instead of using it, and it went back whole at once.
     expect(ledger.checks).toHaveLength(3);
-    now = 1;
-    await pool.sweep();
     expect(ledger.closes.filter((c) => c.units > 0).map((r) => r.units)).toEqual([
       stale.leaseUnits,
     ]);
+    now = 1;
+    await pool.sweep();
     expect(ledger.available + pool.heldUnits() + 4).toBe(100);
+  });
+
+  it('gives a grant in flight back before asking again, so a balance of one unit admits', async () => {
+    // A paid request: its credit landed, and the change it caused drops the customer's
+    // leases while its own lease request is on the way. Kept until a sweep, that grant would
+    // hold the only unit and the request's next ask would be refused.
+    const ledger = new FakeLedger(1);
+    const pool = new LeasePool(ledger, options);
+    expect((await pool.admit(request())).allowed).toBe(true);
+    expect((await pool.admit(request())).allowed).toBe(false);
+    ledger.available += 1; // the payment's credit
+    const admitted = pool.admit(request());
+    await pool.forgetCustomer('cust-1', 'credits-granted');
+    const answer = await admitted;
+    expect(answer.allowed).toBe(true);
+    // The stale grant went back whole, and the request was admitted from the next one.
+    expect(ledger.closes.filter((c) => c.units > 0)).toHaveLength(1);
+    expect(ledger.available).toBe(0);
   });
 
   it('keeps an answer that reserves nothing (boolean feature) until the customer is forgotten', async () => {

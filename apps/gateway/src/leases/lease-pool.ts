@@ -288,19 +288,25 @@ export class LeasePool {
     );
     const generation = book.generation;
     const startedAt = this.now();
-    const outcome = this.calls.check(checkRequest(request, wanted)).then((grant) => {
+    const outcome = this.calls.check(checkRequest(request, wanted)).then(async (grant) => {
       this.refillMs = 0.8 * this.refillMs + 0.2 * (this.now() - startedAt);
-      if (grant.allowed) {
-        book.customerId = grant.customerId;
-        book.failOpenUnits = 0;
-        if (book.generation === generation) book.lastGrant = { grant, at: this.now() };
-        const units = grant.leaseId ? grant.leaseUnits || cost : Number.POSITIVE_INFINITY;
-        const now = this.now();
-        // Asked for before the customer's leases were dropped: nothing is admitted from it, and
-        // the next sweep gives it back (it counts as too old).
-        const obtainedAt = book.generation === generation ? now : now - this.options.maxAgeMs;
-        book.leases.push({ grant, units, admitted: 0, obtainedAt, lastUsedAt: now });
+      if (!grant.allowed) return grant;
+      book.customerId = grant.customerId;
+      book.failOpenUnits = 0;
+      if (book.generation !== generation) {
+        // Asked for before the customer's leases were dropped (a key, plan or balance change):
+        // nothing is admitted from it, and its units go back before anyone asks again, so the
+        // next answer counts them (a payment's own credits would otherwise sit in it).
+        if (grant.leaseId)
+          await this.calls
+            .close(grant.leaseId, grant.leaseUnits || cost, 'dropped while asked')
+            .catch(() => undefined);
+        return grant;
       }
+      book.lastGrant = { grant, at: this.now() };
+      const units = grant.leaseId ? grant.leaseUnits || cost : Number.POSITIVE_INFINITY;
+      const now = this.now();
+      book.leases.push({ grant, units, admitted: 0, obtainedAt: now, lastUsedAt: now });
       return grant;
     });
     const refill: Refill = { cost, outcome };
