@@ -32,6 +32,7 @@ import { CheckUseCase } from './decisions/check.use-case';
 import { EntitlementGrpcController } from './decisions/entitlement.grpc.controller';
 import { FeatureUsageService } from './decisions/feature-usage.service';
 import { LeaseSettlementService } from './decisions/lease-settlement.service';
+import { PaymentSettlementsUseCase } from './direct-payments/payment-settlements.use-case';
 import { RecordPaymentUseCase } from './direct-payments/record-payment.use-case';
 import { PaymentEventsUseCase } from './payments/payment-events.use-case';
 import { StripeWebhookController } from './payments/stripe-webhook.controller';
@@ -162,6 +163,7 @@ export class EntitlementModule {
         UsageRecordedConsumer,
         PaymentEventsUseCase,
         RecordPaymentUseCase,
+        PaymentSettlementsUseCase,
         PeriodUsageService,
         BillingLinks,
         DemoPaymentProvider,

@@ -12,6 +12,7 @@ import { CustomersService } from './customers/customers.service';
 import { CheckUseCase } from './decisions/check.use-case';
 import { FeatureUsageService } from './decisions/feature-usage.service';
 import { LeaseSettlementService } from './decisions/lease-settlement.service';
+import { PaymentSettlementsUseCase } from './direct-payments/payment-settlements.use-case';
 import { RecordPaymentUseCase } from './direct-payments/record-payment.use-case';
 import { PaymentEventsUseCase } from './payments/payment-events.use-case';
 import { PlansService } from './plans/plans.service';
@@ -43,6 +44,7 @@ export function createEntitlementServices(
   return {
     payments: new PaymentEventsUseCase(dataSource, subscriptions, grants),
     recordPayment: new RecordPaymentUseCase(dataSource, grants, ledger, clock, changes),
+    paymentSettlements: new PaymentSettlementsUseCase(dataSource, grants, clock),
     periodUsage: new PeriodUsageService(dataSource, customers, lifecycle, clock),
     changes,
     customers,

@@ -409,6 +409,8 @@ export default async () => {
                   'Domain errors (bad fields, unknown customer, balance bound) map to gRPC status codes.',
                 type: Object,
               },
+              claimSettlements: { type: Object },
+              completeSettlement: { type: Object },
             },
           },
         ],

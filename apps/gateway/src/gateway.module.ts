@@ -20,6 +20,7 @@ import { RateLimitsService } from './rate-limits/rate-limits.service';
 import { PAYMENT_FACILITATOR, PaymentAcceptance } from './payments/payment-acceptance';
 import { PaymentOffers } from './payments/payment-offers';
 import { PayAndRetry } from './payments/pay-and-retry';
+import { UptoSettlements } from './payments/upto-settlements';
 import {
   FacilitatorRouter,
   HttpFacilitator,
@@ -50,6 +51,13 @@ export class GatewayModule {
               protoPath: ENTITLEMENT_PROTO_PATH,
               url: config.ENTITLEMENT_GRPC_URL,
               loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
+              channelOptions: {
+                // Found again within two seconds of coming back: grpc-js otherwise backs off
+                // up to 120 s after failed connects (a gateway started before the service, a
+                // restart), failing every request and settlement round in between.
+                'grpc.initial_reconnect_backoff_ms': 250,
+                'grpc.max_reconnect_backoff_ms': 2000,
+              },
             },
           },
         ]),
@@ -68,6 +76,7 @@ export class GatewayModule {
         PaymentOffers,
         PaymentAcceptance,
         PayAndRetry,
+        UptoSettlements,
         {
           // paygate:test only when enabled (its settlements live in this process: demos and
           // tests); every other network through its x402 facilitator (PAYMENT_FACILITATORS).

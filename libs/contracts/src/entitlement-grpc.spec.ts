@@ -4,6 +4,10 @@ import {
   type CheckResponse,
   type Denial,
   type ReleaseRequest,
+  type ClaimSettlementsRequest,
+  type CompleteSettlementRequest,
+  type PaymentAuthorization,
+  type PaymentSettlement,
   type RecordPaymentRequest,
   type RecordPaymentResponse,
   type RateLimit,
@@ -29,7 +33,13 @@ describe('entitlement proto', () => {
       string,
       unknown
     >;
-    expect(Object.keys(service).sort()).toEqual(['Check', 'RecordPayment', 'Release']);
+    expect(Object.keys(service).sort()).toEqual([
+      'Check',
+      'ClaimSettlements',
+      'CompleteSettlement',
+      'RecordPayment',
+      'Release',
+    ]);
   });
 
   // Records keyed by each interface: a key missing here, or one the interface lacks, fails to compile.
@@ -83,12 +93,41 @@ describe('entitlement proto', () => {
     transaction: true,
     requestId: true,
     payerPlan: true,
+    authorization: true,
+  };
+  const paymentAuthorization: Record<keyof PaymentAuthorization, true> = {
+    holdUntilMs: true,
+    protocol: true,
+    credential: true,
+    requirement: true,
+    amountPerUnit: true,
+    amountPerCall: true,
+  };
+  const claimSettlementsRequest: Record<keyof ClaimSettlementsRequest, true> = {
+    limit: true,
+    claimSeconds: true,
+  };
+  const paymentSettlement: Record<keyof PaymentSettlement, true> = {
+    paymentId: true,
+    customerId: true,
+    protocol: true,
+    credential: true,
+    requirement: true,
+    amount: true,
+    creditsUsed: true,
+  };
+  const completeSettlementRequest: Record<keyof CompleteSettlementRequest, true> = {
+    paymentId: true,
+    settled: true,
+    transaction: true,
+    failure: true,
   };
   const recordPaymentResponse: Record<keyof RecordPaymentResponse, true> = {
     replayed: true,
     grantId: true,
     balance: true,
     customerId: true,
+    authorizationOpen: true,
   };
   const warning: Record<keyof Warning, true> = { code: true, until: true, used: true, limit: true };
   const rateLimit: Record<keyof RateLimit, true> = { requests: true, windowSeconds: true };
@@ -102,5 +141,9 @@ describe('entitlement proto', () => {
     expect(fieldsOf('RateLimit')).toEqual(keys(rateLimit));
     expect(fieldsOf('RecordPaymentRequest')).toEqual(keys(recordPaymentRequest));
     expect(fieldsOf('RecordPaymentResponse')).toEqual(keys(recordPaymentResponse));
+    expect(fieldsOf('PaymentAuthorization')).toEqual(keys(paymentAuthorization));
+    expect(fieldsOf('ClaimSettlementsRequest')).toEqual(keys(claimSettlementsRequest));
+    expect(fieldsOf('PaymentSettlement')).toEqual(keys(paymentSettlement));
+    expect(fieldsOf('CompleteSettlementRequest')).toEqual(keys(completeSettlementRequest));
   });
 });

@@ -112,6 +112,22 @@ export interface RecordPaymentRequest {
   requestId: string;
   /** Anonymous pay-per-call: customerId empty, the payer's account is the customer (this plan). */
   payerPlan?: string;
+  /** An `upto` payment: authorized, not settled yet (`transaction` empty); see the proto. */
+  authorization?: PaymentAuthorization | null;
+}
+
+/** An `upto` authorization: held until holdUntilMs, then settled for the credits used. */
+export interface PaymentAuthorization {
+  /** Hold end, ms since the epoch (a safe integer). */
+  holdUntilMs: number;
+  protocol: 'x402' | 'payment-auth' | string;
+  /** The credential header's value as the request carried it. */
+  credential: string;
+  /** The PaymentRequirement it was verified against, as JSON. */
+  requirement: string;
+  /** Smallest-unit decimal strings: settled = amountPerCall + used × amountPerUnit (≤ amount). */
+  amountPerUnit: string;
+  amountPerCall: string;
 }
 
 export interface RecordPaymentResponse {
@@ -123,6 +139,42 @@ export interface RecordPaymentResponse {
   balance: number;
   /** The customer credited (the payer's account with payerPlan). */
   customerId: string;
+  /** Replayed `upto` authorization still within its hold: the request may be decided. */
+  authorizationOpen?: boolean;
+}
+
+export interface ClaimSettlementsRequest {
+  /** 1..100 */
+  limit: number;
+  /** 10..3600 */
+  claimSeconds: number;
+}
+
+/** An `upto` authorization whose hold ended, to settle for what was used. */
+export interface PaymentSettlement {
+  paymentId: string;
+  customerId: string;
+  protocol: string;
+  credential: string;
+  requirement: string;
+  /** To settle, smallest unit, decimal string (> 0). */
+  amount: string;
+  creditsUsed: number;
+}
+
+export interface ClaimSettlementsResponse {
+  settlements: PaymentSettlement[];
+}
+
+export interface CompleteSettlementRequest {
+  paymentId: string;
+  settled: boolean;
+  transaction: string;
+  failure: string;
+}
+
+export interface CompleteSettlementResponse {
+  completed: boolean;
 }
 
 /** The client side as @nestjs/microservices' ClientGrpc exposes it. */
@@ -130,4 +182,6 @@ export interface EntitlementServiceClient {
   check(request: CheckRequest): Observable<CheckResponse>;
   release(request: ReleaseRequest): Observable<ReleaseResponse>;
   recordPayment(request: RecordPaymentRequest): Observable<RecordPaymentResponse>;
+  claimSettlements(request: ClaimSettlementsRequest): Observable<ClaimSettlementsResponse>;
+  completeSettlement(request: CompleteSettlementRequest): Observable<CompleteSettlementResponse>;
 }

@@ -49,6 +49,8 @@ export interface PaymentProblemMember {
   /** RFC 3339; the same instant as the challenges' `expires`. */
   expires: string;
   offers: PaymentOffer[];
+  /** Other ways to pay for the same resource (an `upto` authorization next to a charge). */
+  alternatives?: Omit<PaymentProblemMember, 'alternatives'>[];
 }
 
 export interface PaymentChallenges {
@@ -77,13 +79,46 @@ function paymentAuthRequest(asset: PayableAsset, amount: string): Record<string,
   });
 }
 
+/**
+ * The offers for one requirement, or for several ways to pay for the same resource (a charge
+ * and an `upto` authorization, say): one `PAYMENT-REQUIRED` whose `accepts` lists them all in
+ * order, every Payment challenge, and the problem member of the first with the others as its
+ * `alternatives`.
+ */
 export function buildPaymentChallenges(
-  requirement: PaymentRequirement,
+  requirements: PaymentRequirement | PaymentRequirement[],
   options: ChallengeOptions,
 ): PaymentChallenges {
   if (options.secret.length < MIN_SECRET_LENGTH) {
     throw new RangeError(`the challenge secret must be at least ${MIN_SECRET_LENGTH} characters`);
   }
+  const [first, ...rest] = [requirements].flat();
+  if (!first) throw new RangeError('no requirement to offer');
+  if (rest.some((other) => other.resource !== first.resource)) {
+    throw new RangeError('every requirement must be for the same resource');
+  }
+  const parts = [first, ...rest].map((requirement) => offersFor(requirement, options));
+  const paymentRequired: PaymentRequired = {
+    x402Version: 2,
+    ...(options.error ? { error: options.error } : {}),
+    resource: {
+      url: first.resource,
+      ...(first.description ? { description: first.description } : {}),
+    },
+    accepts: parts.flatMap((part) => part.accepts),
+  };
+  const [member, ...alternatives] = parts.map((part) => part.member);
+  return {
+    wwwAuthenticate: parts.flatMap((part) => part.wwwAuthenticate),
+    paymentRequired: encodePaymentRequiredHeader(paymentRequired),
+    problemMember: alternatives.length > 0 ? { ...member, alternatives } : member,
+  };
+}
+
+function offersFor(
+  requirement: PaymentRequirement,
+  options: ChallengeOptions,
+): { accepts: PaymentRequirements[]; wwwAuthenticate: string[]; member: PaymentProblemMember } {
   if (requirement.assets.length === 0) throw new RangeError('no payable assets to offer');
   if (!URL.canParse(requirement.resource)) {
     throw new RangeError(`the resource must be an absolute URL, got ${requirement.resource}`);
@@ -137,19 +172,10 @@ export function buildPaymentChallenges(
     offers.push(offer);
   }
 
-  const paymentRequired: PaymentRequired = {
-    x402Version: 2,
-    ...(options.error ? { error: options.error } : {}),
-    resource: {
-      url: requirement.resource,
-      ...(requirement.description ? { description: requirement.description } : {}),
-    },
-    accepts,
-  };
   return {
+    accepts,
     wwwAuthenticate,
-    paymentRequired: encodePaymentRequiredHeader(paymentRequired),
-    problemMember: {
+    member: {
       resource: requirement.resource,
       units: requirement.units,
       intent: requirement.intent,

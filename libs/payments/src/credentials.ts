@@ -22,6 +22,7 @@ import {
   TEST_PAYMENT_METHOD,
 } from './networks';
 import { parseTestVoucherPayload } from './test-voucher';
+import { parseRfc3339 } from './time';
 import type { MalformedPayment, ParsedPayment } from './types';
 
 /** Largest credential header read, in characters; bigger ones are refused before decoding. */
@@ -58,15 +59,30 @@ function headerValues(headers: HeaderBag, name: string): string[] {
 
 const PAYMENT_SCHEME = /^\s*payment(\s|$)/i;
 
+interface Signer {
+  payer: string;
+  nonce: string;
+  /** From when the signed payload is void, where it says (read here, checked by facilitators). */
+  validBefore?: Date;
+}
+
+/** A Unix time in seconds as EIP-3009 and Permit2 sign it (decimal string), as a Date. */
+function unixSeconds(value: unknown): Date | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const seconds = Number(value);
+  return Number.isSafeInteger(seconds) && seconds >= 0 ? new Date(seconds * 1000) : undefined;
+}
+
 /** The payer and nonce of a network's signed payload, or why it is not one. */
-function payerAndNonce(
-  network: string,
-  payload: unknown,
-): { payer: string; nonce: string } | MalformedPayment {
+function payerAndNonce(network: string, payload: unknown): Signer | MalformedPayment {
   if (isTestNetwork(network)) {
     const voucher = parseTestVoucherPayload(payload);
     if (!voucher) return malformed('the payload is not a paygate:test voucher');
-    return { payer: voucher.voucher.payer, nonce: voucher.voucher.nonce };
+    return {
+      payer: voucher.voucher.payer,
+      nonce: voucher.voucher.nonce,
+      validBefore: parseRfc3339(voucher.voucher.validBefore),
+    };
   }
   if (evmChainId(network) !== undefined && isRecord(payload)) {
     // x402 `exact`/`upto` on EVM: EIP-3009 `authorization` or Permit2 `permit2Authorization`.
@@ -74,7 +90,11 @@ function payerAndNonce(
     if (isRecord(signed) && typeof signed.from === 'string' && EVM_ADDRESS.test(signed.from)) {
       const nonce = signed.nonce;
       if (typeof nonce === 'string' && EVM_NONCE.test(nonce)) {
-        return { payer: signed.from, nonce };
+        return {
+          payer: signed.from,
+          nonce,
+          validBefore: unixSeconds(signed.validBefore ?? signed.deadline),
+        };
       }
     }
     return malformed('the payload is not an EVM transfer authorization');
@@ -87,7 +107,7 @@ function payerAndNonce(
  * them per authorizer), so the payer is part of the key. EVM addresses and hex nonces are
  * case-insensitive, so they are lowercased: one payment must have one id.
  */
-function paymentIdOf(network: string, signer: { payer: string; nonce: string }): string {
+function paymentIdOf(network: string, signer: Signer): string {
   if (evmChainId(network) !== undefined) {
     return `${network}:${signer.payer.toLowerCase()}:${signer.nonce.toLowerCase()}`;
   }
@@ -95,9 +115,10 @@ function paymentIdOf(network: string, signer: { payer: string; nonce: string }):
 }
 
 function parseX402(header: string): ParsedPayment | MalformedPayment {
+  const credential = header.trim();
   let decoded: unknown;
   try {
-    decoded = decodePaymentSignatureHeader(header.trim());
+    decoded = decodePaymentSignatureHeader(credential);
   } catch {
     return malformed('PAYMENT-SIGNATURE is not base64-encoded JSON');
   }
@@ -109,7 +130,8 @@ function parseX402(header: string): ParsedPayment | MalformedPayment {
     );
   }
   const { accepted, payload } = parsed.data;
-  if (!intentOfScheme(accepted.scheme)) {
+  const intent = intentOfScheme(accepted.scheme);
+  if (!intent) {
     return malformed(`the x402 scheme ${accepted.scheme} is not accepted`);
   }
   if (!isDecimalAmount(accepted.amount)) {
@@ -122,6 +144,9 @@ function parseX402(header: string): ParsedPayment | MalformedPayment {
   if ('error' in signer) return signer;
   return {
     protocol: 'x402',
+    intent,
+    credential,
+    ...(signer.validBefore ? { validBefore: signer.validBefore } : {}),
     network: accepted.network,
     asset: accepted.asset,
     payTo: accepted.payTo,
@@ -178,6 +203,9 @@ function parsePaymentAuth(header: string): ParsedPayment | MalformedPayment {
   if ('error' in signer) return signer;
   return {
     protocol: 'payment-auth',
+    intent: challenge.intent,
+    credential: header.trim(),
+    ...(signer.validBefore ? { validBefore: signer.validBefore } : {}),
     challengeId: challenge.id,
     network,
     asset: currency,
@@ -218,4 +246,12 @@ export function parsePaymentCredential(
     return malformed(`Authorization is longer than ${MAX_CREDENTIAL_LENGTH} characters`);
   }
   return parsePaymentAuth(authorization);
+}
+
+/** The request headers that carry a credential again (to settle an `upto` authorization later). */
+export function credentialHeaders(
+  protocol: ParsedPayment['protocol'],
+  credential: string,
+): Record<string, string> {
+  return protocol === 'x402' ? { 'payment-signature': credential } : { authorization: credential };
 }

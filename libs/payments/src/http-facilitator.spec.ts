@@ -133,6 +133,33 @@ describe('HttpFacilitator', () => {
     }
   });
 
+  it('settles an x402 upto payment for what is owed: the requirement names that amount', async () => {
+    const upto = { ...req, intent: 'upto' as const };
+    const payment = x402Payment({ scheme: 'upto' });
+    expect(payment.intent).toBe('upto');
+    expect(payment.validBefore).toEqual(new Date(1772366700 * 1000));
+    await expect(http.verify(payment, upto)).resolves.toEqual({ valid: true });
+    await expect(http.settle(payment, upto, '1200')).resolves.toMatchObject({ settled: true });
+    const settle = fake.calls.find((call) => call.path === '/settle');
+    expect(settle?.body.paymentRequirements).toEqual({
+      ...accepted,
+      scheme: 'upto',
+      amount: '1200',
+    });
+    // The signed payload still carries the authorized maximum.
+    expect(settle?.body.paymentPayload).toMatchObject({ accepted: { amount: '3000' } });
+    fake.calls.length = 0;
+    await expect(http.settle(payment, upto, '3001')).resolves.toEqual({
+      settled: false,
+      reason: 'settlement-exceeds-amount',
+    });
+    await expect(http.settle(payment, upto, '0')).resolves.toEqual({
+      settled: true,
+      transaction: '',
+    });
+    expect(fake.calls).toEqual([]);
+  });
+
   function evmCredential(nonce: string): ParsedPayment {
     const challenge = Challenge.deserialize(challenges.wwwAuthenticate[1]);
     return parsed({

@@ -10,6 +10,7 @@
 import { HTTPFacilitatorClient } from '@x402/core/http';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
 import { evm } from 'mppx';
+import { isDecimalAmount } from './amount';
 import { matchOffer } from './offer-match';
 import { x402Scheme } from './networks';
 import { parseRfc3339 } from './time';
@@ -105,6 +106,7 @@ export class HttpFacilitator implements PaymentFacilitator {
     payment: ParsedPayment,
     requirement?: PaymentRequirement,
     offer?: PayableAsset,
+    amount = payment.amount,
   ): X402Pair | { reason: string } {
     if (payment.protocol === 'x402') {
       const paymentPayload = payment.raw as PaymentPayload;
@@ -115,7 +117,9 @@ export class HttpFacilitator implements PaymentFacilitator {
           ...accepted,
           ...(requirement ? { scheme: x402Scheme(requirement.intent) } : {}),
           ...(offer ? { asset: offer.asset, payTo: offer.payTo, extra: { ...offer.extra } } : {}),
-          amount: payment.amount,
+          // `upto`: the server settles what is owed by naming it as the requirement's amount
+          // (at most the permitted amount, which the signed payload carries).
+          amount,
         },
       };
     }
@@ -183,17 +187,29 @@ export class HttpFacilitator implements PaymentFacilitator {
   /**
    * Settles through the network's facilitator. Pass the requirement verify was given, so the
    * settlement carries the server's `extra` (an EIP-3009 domain, say) rather than the echo.
+   * An `upto` payment settles `amount` (the x402 `upto` scheme: at most the permitted amount;
+   * nothing at all for '0', which needs no transaction).
    */
-  async settle(payment: ParsedPayment, requirement?: PaymentRequirement): Promise<SettleResult> {
+  async settle(
+    payment: ParsedPayment,
+    requirement?: PaymentRequirement,
+    amount?: string,
+  ): Promise<SettleResult> {
     const client = this.clients.get(payment.network);
     if (!client) return { settled: false, reason: 'wrong-network' };
+    const owed = payment.intent === 'upto' && amount !== undefined ? amount : payment.amount;
+    if (!isDecimalAmount(owed)) return { settled: false, reason: 'invalid-amount' };
+    if (BigInt(owed) > BigInt(payment.amount)) {
+      return { settled: false, reason: 'settlement-exceeds-amount' };
+    }
+    if (owed === '0') return { settled: true, transaction: '' };
     const offer = requirement?.assets.find(
       (asset) =>
         asset.network === payment.network &&
         asset.asset === payment.asset &&
         asset.payTo === payment.payTo,
     );
-    const pair = this.pair(payment, requirement, offer);
+    const pair = this.pair(payment, requirement, offer, owed);
     if ('reason' in pair) return { settled: false, reason: pair.reason };
     try {
       const response = await client.settle(pair.paymentPayload, pair.paymentRequirements);

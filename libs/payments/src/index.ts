@@ -24,7 +24,7 @@ export type {
   PaymentOffer,
   PaymentProblemMember,
 } from './challenges';
-export { MAX_CREDENTIAL_LENGTH, parsePaymentCredential } from './credentials';
+export { credentialHeaders, MAX_CREDENTIAL_LENGTH, parsePaymentCredential } from './credentials';
 export type { HeaderBag } from './credentials';
 export { FacilitatorRouter } from './facilitator-router';
 export { HttpFacilitator } from './http-facilitator';

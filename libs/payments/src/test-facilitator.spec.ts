@@ -319,4 +319,63 @@ describe('TestFacilitator settlement', () => {
     });
     expect(test.ledger.received(payee.address, 'credit')).toBe(300n);
   });
+
+  describe('upto', () => {
+    const upto = { ...requirement(), intent: 'upto' as const };
+    const offered = buildPaymentChallenges(upto, options);
+
+    it('parses the intent and the voucher validity, verifies against an upto requirement only', async () => {
+      const payment = x402(walletAt('alice').payX402(offered.paymentRequired, { intent: 'upto' }));
+      expect(payment.intent).toBe('upto');
+      expect(payment.validBefore).toBeInstanceOf(Date);
+      const test = facilitator();
+      await expect(test.verify(payment, upto)).resolves.toEqual({ valid: true });
+      await expect(test.verify(payment, requirement())).resolves.toEqual({
+        valid: false,
+        reason: 'wrong-scheme',
+      });
+    });
+
+    it('settles what is owed, at most the authorized amount; nothing for 0; once per payment', async () => {
+      const test = facilitator();
+      const payment = x402(walletAt('alice').payX402(offered.paymentRequired, { intent: 'upto' }));
+      await expect(test.settle(payment, upto, '301')).resolves.toEqual({
+        settled: false,
+        reason: 'settlement-exceeds-amount',
+      });
+      await expect(test.settle(payment, upto, '0')).resolves.toEqual({
+        settled: true,
+        transaction: '',
+      });
+      expect(test.ledger.size).toBe(0);
+      const first = await test.settle(payment, upto, '120');
+      expect(first).toMatchObject({ settled: true });
+      await expect(test.settle(payment, upto, '120')).resolves.toEqual(first);
+      await expect(test.settle(payment, upto, '130')).resolves.toEqual({
+        settled: false,
+        reason: 'payment-id-reused',
+      });
+      expect(test.ledger.received(payee.address, 'credit')).toBe(120n);
+    });
+
+    it('a Payment credential answering an upto challenge settles the same way', async () => {
+      const test = facilitator();
+      const payment = paymentAuth(
+        walletAt('bob').payChallenge(offered.wwwAuthenticate, { intent: 'upto' }),
+      );
+      expect(payment.intent).toBe('upto');
+      await expect(test.verify(payment, upto)).resolves.toEqual({ valid: true });
+      await expect(test.settle(payment, upto, '100')).resolves.toMatchObject({ settled: true });
+      expect(test.ledger.received(payee.address, 'credit')).toBe(100n);
+    });
+
+    it('an exact payment settles its own amount whatever amount is asked', async () => {
+      const test = facilitator();
+      const payment = x402(walletAt('carol').payX402(challenges.paymentRequired));
+      await expect(test.settle(payment, requirement(), '1')).resolves.toMatchObject({
+        settled: true,
+      });
+      expect(test.ledger.received(payee.address, 'credit')).toBe(300n);
+    });
+  });
 });

@@ -4,6 +4,7 @@
  * PaymentPayload and of the Payment credential alike). Refuses everything unless enabled, so a
  * deployment cannot take test vouchers for real credits by accident.
  */
+import { isDecimalAmount } from './amount';
 import { matchOffer } from './offer-match';
 import { isTestNetwork } from './networks';
 import { TestSettlementLedger } from './test-settlement-ledger';
@@ -70,6 +71,7 @@ export class TestFacilitator implements PaymentFacilitator {
   async verify(payment: ParsedPayment, requirement: PaymentRequirement): Promise<VerifyResult> {
     const voucher = this.signedVoucher(payment);
     if ('reason' in voucher) return { valid: false, reason: voucher.reason };
+    if (payment.intent !== requirement.intent) return { valid: false, reason: 'wrong-scheme' };
     const match = matchOffer(requirement, { ...voucher, onNetwork: isTestNetwork });
     if ('reason' in match) return { valid: false, reason: match.reason };
     if (this.expired(voucher)) return { valid: false, reason: 'expired' };
@@ -78,11 +80,22 @@ export class TestFacilitator implements PaymentFacilitator {
 
   /**
    * Settles a verified payment. The signature is checked again (settle must not move money on
-   * an unchecked claim); a paymentId already in the ledger returns its first settlement.
+   * an unchecked claim); a paymentId already in the ledger returns its first settlement. An
+   * `upto` payment settles `amount` (at most what the voucher authorizes; '0' moves nothing).
    */
-  async settle(payment: ParsedPayment): Promise<SettleResult> {
+  async settle(
+    payment: ParsedPayment,
+    _requirement?: PaymentRequirement,
+    amount?: string,
+  ): Promise<SettleResult> {
     const voucher = this.signedVoucher(payment);
     if ('reason' in voucher) return { settled: false, reason: voucher.reason };
+    const owed = payment.intent === 'upto' && amount !== undefined ? amount : voucher.amount;
+    if (!isDecimalAmount(owed)) return { settled: false, reason: 'invalid-amount' };
+    if (BigInt(owed) > BigInt(voucher.amount)) {
+      return { settled: false, reason: 'settlement-exceeds-amount' };
+    }
+    if (owed === '0') return { settled: true, transaction: '' };
     const existing = this.ledger.get(payment.paymentId);
     if (existing) {
       // The same signer and nonce over different terms is not a replay but a second voucher
@@ -90,7 +103,7 @@ export class TestFacilitator implements PaymentFacilitator {
       const same =
         existing.payTo === voucher.payTo &&
         existing.asset === voucher.asset &&
-        existing.amount === voucher.amount;
+        existing.amount === owed;
       return same
         ? { settled: true, transaction: existing.transaction }
         : { settled: false, reason: 'payment-id-reused' };
@@ -101,7 +114,7 @@ export class TestFacilitator implements PaymentFacilitator {
       payer: voucher.payer,
       payTo: voucher.payTo,
       asset: voucher.asset,
-      amount: voucher.amount,
+      amount: owed,
       settledAt: this.now(),
     });
     return { settled: true, transaction: settlement.transaction };

@@ -32,6 +32,12 @@ export interface TestWalletOptions {
 export interface PayOptions {
   /** Refuse offers above this amount (smallest unit). */
   maxAmount?: bigint;
+  /** Take only offers of this intent (`upto`: an authorization of at most the amount). */
+  intent?: 'charge' | 'upto';
+}
+
+function ofIntent(intent: string | undefined, options: PayOptions | undefined): boolean {
+  return options?.intent === undefined || intent === options.intent;
 }
 
 /** PKCS#8 DER prefix of an Ed25519 private key (RFC 8410); the 32-byte seed follows it. */
@@ -110,6 +116,7 @@ export class TestWallet {
       (offer) =>
         offer.network === TEST_NETWORK &&
         intentOfScheme(offer.scheme) !== undefined &&
+        ofIntent(intentOfScheme(offer.scheme), options) &&
         withinLimit(offer.amount, options),
     );
     if (index < 0) throw new Error('no paygate:test offer within the limit');
@@ -138,6 +145,7 @@ export class TestWallet {
       return (
         candidate.method === TEST_PAYMENT_METHOD &&
         (candidate.intent === 'charge' || candidate.intent === 'upto') &&
+        ofIntent(candidate.intent, options) &&
         details?.network === TEST_NETWORK &&
         typeof candidate.request.currency === 'string' &&
         typeof candidate.request.recipient === 'string' &&

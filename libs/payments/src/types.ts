@@ -32,7 +32,7 @@ export interface PaymentRequirement {
   units: number;
   /**
    * `charge`: pay exactly the amount. `upto`: authorize at most the amount (x402 `upto`
-   * scheme); this lib settles the authorized amount.
+   * scheme); settle() then takes the amount actually owed, at most the authorized one.
    */
   intent: 'charge' | 'upto';
   /** The offers, one per asset; an empty list offers nothing. */
@@ -45,6 +45,12 @@ export interface PaymentRequirement {
 export interface ParsedPayment {
   /** `x402`: the PAYMENT-SIGNATURE header. `payment-auth`: `Authorization: Payment …`. */
   protocol: 'x402' | 'payment-auth';
+  /** `charge` (x402 `exact`): pay the amount. `upto`: authorize at most the amount. */
+  intent: 'charge' | 'upto';
+  /** The header's value as sent (trimmed): what settles an `upto` authorization later. */
+  credential: string;
+  /** When the signed payload stops being valid, where it says (test voucher, EIP-3009, Permit2). */
+  validBefore?: Date;
   /** The echoed Payment challenge id (payment-auth only); check it with verifyChallengeId. */
   challengeId?: string;
   /** CAIP-2 network of the payment. */
@@ -101,7 +107,15 @@ export interface PaymentFacilitator {
    * server-side terms, like the x402 `extra`, take them from it). Idempotent per paymentId on
    * paygate:test; on chain a signed nonce can be used once, so a second settle fails there.
    */
-  settle(payment: ParsedPayment, requirement?: PaymentRequirement): Promise<SettleResult>;
+  settle(
+    payment: ParsedPayment,
+    requirement?: PaymentRequirement,
+    /**
+     * `upto` only: what to settle, in the smallest unit (≤ the authorized amount; '0' settles
+     * nothing). Without it the payment's own amount is settled.
+     */
+    amount?: string,
+  ): Promise<SettleResult>;
 }
 
 /** A settled payment, for the receipt headers. A ParsedPayment plus the settle result fits. */

@@ -16,7 +16,7 @@ export class CreateGrantDto {
 
   @IsOptional()
   @IsIn(GRANT_SOURCES)
-  source?: Exclude<GrantSource, 'migrated' | 'returned'>;
+  source?: Exclude<GrantSource, 'migrated' | 'returned' | 'authorization'>;
 
   /** Lower burns first. */
   @IsOptional()

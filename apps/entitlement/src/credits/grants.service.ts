@@ -7,7 +7,13 @@ import { EntitlementChanges } from '../changes/entitlement-changes';
 import { LedgerService, MAX_BALANCE } from './ledger.service';
 
 export const GRANT_SOURCES = ['purchase', 'promotional', 'manual'] as const;
-export type GrantSource = (typeof GRANT_SOURCES)[number] | 'migrated' | 'returned';
+/**
+ * Besides what operators grant: 'migrated' (credits from before grants), 'returned' (credits a
+ * lease gave back with no grant to take them) and 'authorization' (an `upto` payment's credits,
+ * spendable until its hold ends; see RecordPaymentUseCase).
+ */
+export type GrantSource =
+  (typeof GRANT_SOURCES)[number] | 'migrated' | 'returned' | 'authorization';
 
 export interface GrantInput {
   customerId: string;
@@ -225,9 +231,11 @@ export class GrantsService {
 
   /**
    * Puts credits a lease gives back into the grants they came from. Credits of a grant that
-   * expired meanwhile expire at once; credits with no record (leases from before grants
-   * existed) come back as a grant of their own. A lease may give back in several steps
-   * (`step` keeps each step's ledger entries apart).
+   * expired meanwhile expire at once (counted in its `expired`), except an authorization's:
+   * what of those did not expire at the hold's end is settled as used, so the customer paid
+   * for them and keeps them. They come back, like credits with no record (leases from before
+   * grants existed), as a grant of their own. A lease may give back in several steps (`step`
+   * keeps each step's ledger entries apart).
    */
   async restore(
     manager: EntityManager,
@@ -242,6 +250,8 @@ export class GrantsService {
       [leaseId],
     );
     let left = credits;
+    // Credits of ended authorizations: the customer's, in the returned grant with `left`.
+    let paidFor = 0;
     for (const a of allocations) {
       if (left === 0) break;
       const amount = Math.min(left, toSafeInt(a.amount));
@@ -254,8 +264,8 @@ export class GrantsService {
            WHERE "lease_id" = $1 AND "grant_id" = $2 AND "amount" = $3 AND NOT EXISTS (SELECT 1 FROM taken)`,
         [leaseId, a.grant_id, amount],
       );
-      const [grant]: { status: string }[] = await manager.query(
-        `SELECT "status" FROM "entitlement"."grants" WHERE "id" = $1 FOR UPDATE`,
+      const [grant]: { status: string; source: GrantSource }[] = await manager.query(
+        `SELECT "status", "source" FROM "entitlement"."grants" WHERE "id" = $1 FOR UPDATE`,
         [a.grant_id],
       );
       if (grant.status === 'active') {
@@ -263,7 +273,13 @@ export class GrantsService {
           `UPDATE "entitlement"."grants" SET "remaining" = "remaining" + $2 WHERE "id" = $1`,
           [a.grant_id, amount],
         );
+      } else if (grant.source === 'authorization') {
+        paidFor += amount;
       } else {
+        await manager.query(
+          `UPDATE "entitlement"."grants" SET "expired" = "expired" + $2 WHERE "id" = $1`,
+          [a.grant_id, amount],
+        );
         await this.ledger.append(manager, {
           customerId,
           type: 'expire',
@@ -274,12 +290,13 @@ export class GrantsService {
         });
       }
     }
-    if (left > 0) {
+    const returned = left + paidFor;
+    if (returned > 0) {
       await manager.query(
         `INSERT INTO "entitlement"."grants" ("customer_id", "source", "amount", "remaining", "effective_at",
            "status", "idempotency_key", "description")
          VALUES ($1, 'returned', $2, $2, $3, 'active', $4, 'credits returned by a lease')`,
-        [customerId, left, this.clock.now(), `lease:${leaseId}:returned:${step}`],
+        [customerId, returned, this.clock.now(), `lease:${leaseId}:returned:${step}`],
       );
     }
   }
@@ -321,7 +338,8 @@ export class GrantsService {
   private async expire(manager: EntityManager, grantId: string): Promise<void> {
     const [grant]: { customer_id: string; remaining: string }[] = await manager.query(
       `WITH expired AS (
-         UPDATE "entitlement"."grants" g SET "status" = 'expired', "remaining" = 0
+         UPDATE "entitlement"."grants" g
+         SET "status" = 'expired', "remaining" = 0, "expired" = g."expired" + old."remaining"
          FROM (SELECT "id", "remaining" FROM "entitlement"."grants" WHERE "id" = $1) old
          WHERE g."id" = old."id" RETURNING g."customer_id", old."remaining"
        ) SELECT * FROM expired`,

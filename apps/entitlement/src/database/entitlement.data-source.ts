@@ -22,6 +22,7 @@ import { RedactReplayedApiKeys1764500000015 } from './migrations/1764500000015-r
 import { DirectPayments1764500000016 } from './migrations/1764500000016-direct-payments';
 import { PayerAccounts1764500000017 } from './migrations/1764500000017-payer-accounts';
 import { ProviderEventOrder1764500000018 } from './migrations/1764500000018-provider-event-order';
+import { UptoAuthorizations1764500000019 } from './migrations/1764500000019-upto-authorizations';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -50,6 +51,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       DirectPayments1764500000016,
       PayerAccounts1764500000017,
       ProviderEventOrder1764500000018,
+      UptoAuthorizations1764500000019,
     ],
   });
 }

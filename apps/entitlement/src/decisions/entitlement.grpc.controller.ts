@@ -6,6 +6,10 @@ import {
   ENTITLEMENT_GRPC_SERVICE,
   type CheckRequest,
   type CheckResponse,
+  type ClaimSettlementsRequest,
+  type ClaimSettlementsResponse,
+  type CompleteSettlementRequest,
+  type CompleteSettlementResponse,
   type RecordPaymentRequest,
   type RecordPaymentResponse,
   type ReleaseRequest,
@@ -15,7 +19,7 @@ import { counter } from '@paygate/observability';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource } from 'typeorm';
 import { BillingLinks } from '../billing/billing-links';
-import { parseRecordPayment } from '../direct-payments/record-payment.input';
+import { PaymentSettlementsUseCase } from '../direct-payments/payment-settlements.use-case';
 import { RecordPaymentUseCase } from '../direct-payments/record-payment.use-case';
 import { CheckUseCase } from './check.use-case';
 import { Decision } from './decision';
@@ -53,6 +57,7 @@ export class EntitlementGrpcController {
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly links: BillingLinks,
     private readonly recordPaymentUseCase: RecordPaymentUseCase,
+    private readonly paymentSettlements: PaymentSettlementsUseCase,
   ) {}
 
   @GrpcMethod(ENTITLEMENT_GRPC_SERVICE, 'Check')
@@ -110,11 +115,29 @@ export class EntitlementGrpcController {
   @GrpcMethod(ENTITLEMENT_GRPC_SERVICE, 'RecordPayment')
   async recordPayment(request: RecordPaymentRequest): Promise<RecordPaymentResponse> {
     try {
-      const payment = parseRecordPayment(request);
-      return await this.recordPaymentUseCase.execute({
-        ...payment,
-        requestId: payment.requestId ?? undefined,
-      });
+      // The use case checks every field: a new authorization's hold against its own clock.
+      return await this.recordPaymentUseCase.execute(request);
+    } catch (err) {
+      throw toRpc(err);
+    }
+  }
+
+  @GrpcMethod(ENTITLEMENT_GRPC_SERVICE, 'ClaimSettlements')
+  async claimSettlements(request: ClaimSettlementsRequest): Promise<ClaimSettlementsResponse> {
+    try {
+      const claimed = await this.paymentSettlements.claim(request.limit, request.claimSeconds);
+      return { settlements: claimed };
+    } catch (err) {
+      throw toRpc(err);
+    }
+  }
+
+  @GrpcMethod(ENTITLEMENT_GRPC_SERVICE, 'CompleteSettlement')
+  async completeSettlement(
+    request: CompleteSettlementRequest,
+  ): Promise<CompleteSettlementResponse> {
+    try {
+      return { completed: await this.paymentSettlements.complete(request) };
     } catch (err) {
       throw toRpc(err);
     }

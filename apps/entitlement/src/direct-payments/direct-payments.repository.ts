@@ -20,6 +20,22 @@ export interface DirectPaymentRow {
   grant_id: string;
   request_id: string | null;
   created_at: Date;
+  /** 'charge': settled when recorded; 'upto': an authorization, settled when its hold ended. */
+  intent: 'charge' | 'upto';
+  status: 'authorized' | 'settling' | 'settled' | 'failed';
+  /** The authorization's terms (intent 'upto' only); amounts exact, as text. */
+  hold_until: Date | null;
+  protocol: string | null;
+  credential: string | null;
+  requirement: string | null;
+  amount_per_unit: string | null;
+  amount_per_call: string | null;
+  /** Set once its hold ended (see PaymentSettlementsUseCase). */
+  credits_used: string | null;
+  settle_amount: string | null;
+  claimed_until: Date | null;
+  settled_at: Date | null;
+  failure: string | null;
 }
 
 /** The SQL of "entitlement"."direct_payments" (see the DirectPayments migration). */
@@ -36,12 +52,15 @@ export const directPayments = {
    * Claims the payment id: true when this transaction inserted the row. When another
    * transaction holds an uncommitted row with the id, this waits for it to end: false once it
    * committed (the row is then visible to the caller's next statement), true if it rolled back.
+   * A payment with an authorization is recorded as an open `upto` authorization.
    */
   async claim(manager: EntityManager, payment: RecordPayment): Promise<boolean> {
+    const upto = payment.authorization;
     const rows: unknown[] = await manager.query(
       `INSERT INTO "entitlement"."direct_payments" ("payment_id", "customer_id", "network", "asset",
-         "amount", "payer", "transaction", "credits", "grant_id", "request_id")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         "amount", "payer", "transaction", "credits", "grant_id", "request_id", "intent", "status",
+         "hold_until", "protocol", "credential", "requirement", "amount_per_unit", "amount_per_call")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
        ON CONFLICT ("payment_id") DO NOTHING RETURNING "payment_id"`,
       [
         payment.paymentId,
@@ -54,6 +73,14 @@ export const directPayments = {
         payment.credits,
         PENDING_GRANT_ID,
         payment.requestId,
+        upto ? 'upto' : 'charge',
+        upto ? 'authorized' : 'settled',
+        upto?.holdUntil ?? null,
+        upto?.protocol ?? null,
+        upto?.credential ?? null,
+        upto?.requirement ?? null,
+        upto?.amountPerUnit ?? null,
+        upto?.amountPerCall ?? null,
       ],
     );
     return rows.length === 1;

@@ -133,6 +133,7 @@ describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
         grantId: expect.any(String),
         balance: 10,
         customerId: expect.any(String),
+        authorizationOpen: false,
       });
       await expectOneCustomer(account, first.customerId, v2.id);
       expect(await available(first.customerId)).toBe(10);
@@ -148,6 +149,7 @@ describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
         grantId: expect.any(String),
         balance: 15,
         customerId: first.customerId,
+        authorizationOpen: false,
       });
       expect(second.grantId).not.toBe(first.grantId);
       await expectOneCustomer(account, first.customerId, v2.id);
@@ -260,6 +262,7 @@ describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
         grantId: first.grantId,
         balance: 7,
         customerId: first.customerId,
+        authorizationOpen: false,
       });
       expect(await available(first.customerId)).toBe(7);
       expect(await fx.credits.listGrants(first.customerId)).toHaveLength(1);

@@ -1,104 +1,27 @@
-import {
-  type Client,
-  type ServiceError,
-  credentials,
-  loadPackageDefinition,
-  status,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { Module, type INestMicroservice } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
-import {
-  ENTITLEMENT_GRPC_PACKAGE,
-  ENTITLEMENT_PROTO_LOADER_OPTIONS,
-  ENTITLEMENT_PROTO_PATH,
-  type RecordPaymentRequest,
-  type RecordPaymentResponse,
-} from '@paygate/contracts';
-import { createServer } from 'node:net';
+import { status } from '@grpc/grpc-js';
+import type { RecordPaymentRequest, RecordPaymentResponse } from '@paygate/contracts';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import { BillingLinks } from '../billing/billing-links';
-import { CheckUseCase } from '../decisions/check.use-case';
-import { EntitlementGrpcController } from '../decisions/entitlement.grpc.controller';
-import { LeaseSettlementService } from '../decisions/lease-settlement.service';
 import { EntitlementFixture } from '../entitlement.fixture';
-import { RecordPaymentUseCase } from './record-payment.use-case';
-
-type Stub = Client & {
-  recordPayment(
-    request: Record<string, unknown>,
-    callback: (err: ServiceError | null, response: RecordPaymentResponse) => void,
-  ): void;
-};
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+import { EntitlementGrpcFixture } from './entitlement-grpc.fixture';
 
 /** RecordPayment over the real proto and Nest's gRPC server, with its status codes. */
 describe('EntitlementService.RecordPayment over gRPC (real Postgres)', () => {
   let fx: EntitlementFixture;
-  let app: INestMicroservice;
-  let stub: Stub;
+  let grpc: EntitlementGrpcFixture;
 
   beforeAll(async () => {
     fx = await EntitlementFixture.open(5);
-    @Module({
-      controllers: [EntitlementGrpcController],
-      providers: [
-        { provide: CheckUseCase, useValue: fx.check },
-        { provide: LeaseSettlementService, useValue: fx.settlement },
-        { provide: DataSource, useValue: fx.dataSource },
-        { provide: BillingLinks, useValue: {} },
-        { provide: RecordPaymentUseCase, useValue: fx.services.recordPayment },
-      ],
-    })
-    class GrpcOnlyModule {}
-    const url = `127.0.0.1:${await freePort()}`;
-    app = await NestFactory.createMicroservice<MicroserviceOptions>(GrpcOnlyModule, {
-      logger: false,
-      transport: Transport.GRPC,
-      options: {
-        package: ENTITLEMENT_GRPC_PACKAGE,
-        protoPath: ENTITLEMENT_PROTO_PATH,
-        url,
-        loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
-      },
-    });
-    await app.listen();
-    const definition = loadSync(ENTITLEMENT_PROTO_PATH, { ...ENTITLEMENT_PROTO_LOADER_OPTIONS });
-    const pkg = loadPackageDefinition(definition) as unknown as {
-      paygate: {
-        entitlement: {
-          v1: { EntitlementService: new (address: string, creds: unknown) => Stub };
-        };
-      };
-    };
-    stub = new pkg.paygate.entitlement.v1.EntitlementService(url, credentials.createInsecure());
+    grpc = await EntitlementGrpcFixture.start(fx);
   });
+  beforeEach(() => fx.clock.set(new Date()));
   afterAll(async () => {
-    stub?.close();
-    await app?.close();
+    await grpc?.close();
     await fx?.close();
   });
 
   const call = (request: Record<string, unknown>) =>
-    new Promise<RecordPaymentResponse>((resolve, reject) =>
-      stub.recordPayment(request, (err, response) => (err ? reject(err) : resolve(response))),
-    );
-  const statusOf = (request: Record<string, unknown>) =>
-    call(request).then(
-      () => ({ code: status.OK, details: '' }),
-      (err: ServiceError) => ({ code: err.code, details: err.details }),
-    );
+    grpc.call<RecordPaymentResponse>('recordPayment', request);
+  const statusOf = (request: Record<string, unknown>) => grpc.statusOf('recordPayment', request);
 
   const paymentFor = (customerId: string): RecordPaymentRequest => {
     const nonce = randomUUID();
@@ -125,12 +48,14 @@ describe('EntitlementService.RecordPayment over gRPC (real Postgres)', () => {
       grantId: expect.any(String),
       balance: 13,
       customerId: tenant.customerId,
+      authorizationOpen: false,
     });
     expect(await call({ ...payment })).toEqual({
       replayed: true,
       grantId: first.grantId,
       balance: 13,
       customerId: tenant.customerId,
+      authorizationOpen: false,
     });
     const [row]: { amount: string }[] = await fx.dataSource.query(
       `SELECT "amount"::text AS "amount" FROM "entitlement"."direct_payments" WHERE "payment_id" = $1`,
@@ -156,5 +81,46 @@ describe('EntitlementService.RecordPayment over gRPC (real Postgres)', () => {
     expect(huge).toMatchObject({ code: status.INVALID_ARGUMENT });
     expect(huge.details).toContain('credits');
     expect((await fx.credits.balance(tenant.customerId)).available).toBe(0);
+  });
+
+  it('records an upto authorization, and answers its replay within the hold as open', async () => {
+    const tenant = await fx.seedTenant({});
+    // Far ahead: no claim of another spec, on a clock that moved less, ends this hold.
+    const holdUntilMs = fx.clock.now().getTime() + 23 * 60 * 60 * 1000;
+    const payment = {
+      ...paymentFor(tenant.customerId),
+      transaction: '',
+      authorization: {
+        holdUntilMs,
+        protocol: 'x402',
+        credential: 'credential',
+        requirement: '{"scheme":"upto"}',
+        amountPerUnit: '1000',
+        amountPerCall: '5',
+      },
+    };
+
+    expect(await call(payment)).toMatchObject({ replayed: false, authorizationOpen: false });
+    expect(await call(payment)).toMatchObject({ replayed: true, authorizationOpen: true });
+    fx.clock.set(new Date(holdUntilMs));
+    expect(await call(payment)).toMatchObject({ replayed: true, authorizationOpen: false });
+  });
+
+  it('refuses a bad authorization with INVALID_ARGUMENT naming its fields', async () => {
+    const tenant = await fx.seedTenant({});
+    const bad = await statusOf({
+      ...paymentFor(tenant.customerId), // a transaction: an authorization has none
+      authorization: {
+        holdUntilMs: fx.clock.now().getTime() + 60_000,
+        protocol: 'nope',
+        credential: 'credential',
+        requirement: '{}',
+        amountPerUnit: '1',
+        amountPerCall: '0',
+      },
+    });
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.details).toContain('authorization.protocol');
+    expect(bad.details).toContain('transaction');
   });
 });

@@ -1,5 +1,12 @@
 import { DomainError } from '@paygate/problem-details';
-import { type RecordPaymentInput, parseRecordPayment } from './record-payment.input';
+import {
+  MAX_HOLD_MS,
+  type RecordPaymentInput,
+  checkHold,
+  parseRecordPayment,
+} from './record-payment.input';
+
+const now = new Date('2026-01-01T00:00:00Z');
 
 const valid: RecordPaymentInput = {
   customerId: '6f1c1f38-3f7e-4bd5-9a51-4c3c2f0a9b10',
@@ -76,5 +83,67 @@ describe('parseRecordPayment', () => {
   it('keeps the largest payment id', () => {
     const paymentId = 'p'.repeat(512);
     expect(parseRecordPayment({ ...valid, paymentId }).paymentId).toBe(paymentId);
+  });
+
+  describe('with an authorization (upto)', () => {
+    const authorization = {
+      holdUntilMs: now.getTime() + 60_000,
+      protocol: 'x402',
+      credential: 'eyJ4NDAyVmVyc2lvbiI6Mn0=',
+      requirement: '{"scheme":"upto"}',
+      amountPerUnit: '1000',
+      amountPerCall: '0',
+    };
+    const upto = { ...valid, transaction: '', authorization };
+
+    it('accepts it, with the hold end as a date and no transaction', () => {
+      expect(parseRecordPayment(upto)).toEqual({
+        ...valid,
+        transaction: '',
+        authorization: {
+          ...authorization,
+          holdUntilMs: undefined,
+          holdUntil: new Date(authorization.holdUntilMs),
+        },
+      });
+      const paymentAuth = { ...authorization, protocol: 'payment-auth' };
+      expect(
+        parseRecordPayment({ ...upto, authorization: paymentAuth }).authorization?.protocol,
+      ).toBe('payment-auth');
+    });
+
+    it('leaves it out when absent (null, as proto3 sends it)', () => {
+      expect(parseRecordPayment({ ...valid, authorization: null }).authorization).toBeUndefined();
+    });
+
+    it.each([
+      ['transaction', {}, { transaction: '0xdeadbeef' }],
+      ['authorization.holdUntilMs', { holdUntilMs: now.getTime() + 1.5 }, {}],
+      ['authorization.holdUntilMs', { holdUntilMs: 0 }, {}],
+      ['authorization.protocol', { protocol: 'x403' }, {}],
+      ['authorization.credential', { credential: '' }, {}],
+      ['authorization.credential', { credential: 'c'.repeat(16_385) }, {}],
+      ['authorization.requirement', { requirement: '{not json' }, {}],
+      ['authorization.requirement', { requirement: '' }, {}],
+      ['authorization.amountPerUnit', { amountPerUnit: '-1' }, {}],
+      ['authorization.amountPerCall', { amountPerCall: '1'.repeat(79) }, {}],
+    ] as [string, object, Partial<RecordPaymentInput>][])(
+      'refuses a bad %s',
+      (field, terms, payment) => {
+        const input = { ...upto, ...payment, authorization: { ...authorization, ...terms } };
+        expect(fieldsOf(input as RecordPaymentInput)).toEqual([field]);
+      },
+    );
+
+    it('checks that a new hold ends in the future, at most 24 h ahead', () => {
+      const hold = (ms: number) => () =>
+        checkHold({ ...parseRecordPayment(upto).authorization!, holdUntil: new Date(ms) }, now);
+      expect(hold(now.getTime() + 1)).not.toThrow();
+      expect(hold(now.getTime() + MAX_HOLD_MS)).not.toThrow();
+      for (const ms of [now.getTime(), now.getTime() - 1, now.getTime() + MAX_HOLD_MS + 1]) {
+        expect(hold(ms)).toThrow(DomainError);
+        expect(hold(ms)).toThrow(/authorization\.holdUntilMs/);
+      }
+    });
   });
 });

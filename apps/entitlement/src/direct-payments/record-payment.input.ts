@@ -1,13 +1,29 @@
 import { isUUID } from 'class-validator';
-import type { RecordPaymentRequest } from '@paygate/contracts';
-import { DomainError } from '@paygate/problem-details';
+import type { PaymentAuthorization, RecordPaymentRequest } from '@paygate/contracts';
 import { MAX_BALANCE } from '../credits/ledger.service';
+import { FieldErrors } from './field-errors';
 
-/** A settled payment to turn into credits, as the gateway reports it (see RecordPaymentRequest). */
+/** A payment to turn into credits (settled, or an `upto` authorization), see RecordPaymentRequest. */
 export type RecordPaymentInput = Omit<RecordPaymentRequest, 'requestId'> & { requestId?: string };
 
-/** The input once checked: `requestId` is null when the gateway sent none. */
-export type RecordPayment = Omit<RecordPaymentInput, 'requestId'> & { requestId: string | null };
+/** An `upto` payment's authorization once checked (see PaymentAuthorization). */
+export interface Authorization {
+  holdUntil: Date;
+  protocol: 'x402' | 'payment-auth';
+  credential: string;
+  requirement: string;
+  amountPerUnit: string;
+  amountPerCall: string;
+}
+
+/**
+ * The input once checked: `requestId` is null when the gateway sent none; `authorization` is
+ * left out for a payment settled already (proto3 sends an absent message as null).
+ */
+export type RecordPayment = Omit<RecordPaymentInput, 'requestId' | 'authorization'> & {
+  requestId: string | null;
+  authorization?: Authorization;
+};
 
 /** CAIP-2 chain id: namespace ":" reference, as routes accept it (e.g. eip155:8453). */
 export const CAIP2_NETWORK = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/;
@@ -24,18 +40,41 @@ export const PAYMENT_LIMITS = {
   payer: 256,
   transaction: 512,
   requestId: 128,
+  credential: 16_384,
+  requirement: 16_384,
 } as const;
 
-const isText = (value: unknown, max: number): value is string =>
+/** How far ahead an authorization's hold may end: what an `upto` offer holds at most. */
+export const MAX_HOLD_MS = 24 * 60 * 60 * 1000;
+
+const AUTHORIZATION_PROTOCOLS: readonly string[] = ['x402', 'payment-auth'];
+
+/** Text of 1 to `max` characters. */
+export const isText = (value: unknown, max: number): value is string =>
   typeof value === 'string' && value.length >= 1 && value.length <= max;
+
+const isAmount = (value: unknown): value is string =>
+  typeof value === 'string' && PAYMENT_AMOUNT.test(value);
+
+const isJson = (text: string): boolean => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+type Fail = FieldErrors['fail'];
 
 /**
  * Checks a payment before anything is stored. Every bad field is named, in a
  * `validation-failed` DomainError (gRPC INVALID_ARGUMENT) with `errors: [{ field, messages }]`.
+ * An authorization's hold is checked against the time by checkHold, for a new payment only.
  */
 export function parseRecordPayment(input: RecordPaymentInput): RecordPayment {
-  const errors: { field: string; messages: string[] }[] = [];
-  const fail = (field: string, message: string) => errors.push({ field, messages: [message] });
+  const errors = new FieldErrors();
+  const fail = errors.fail;
 
   const payerPlan = input.payerPlan ?? '';
   if (payerPlan) {
@@ -56,23 +95,23 @@ export function parseRecordPayment(input: RecordPaymentInput): RecordPayment {
     fail('network', 'must be a CAIP-2 chain id like eip155:8453');
   if (!isText(input.asset, PAYMENT_LIMITS.asset))
     fail('asset', `must be 1 to ${PAYMENT_LIMITS.asset} characters`);
-  if (typeof input.amount !== 'string' || !PAYMENT_AMOUNT.test(input.amount))
+  if (!isAmount(input.amount))
     fail('amount', 'must be a non-negative decimal integer of at most 78 digits');
   if (!isText(input.payer, PAYMENT_LIMITS.payer))
     fail('payer', `must be 1 to ${PAYMENT_LIMITS.payer} characters`);
-  if (!isText(input.transaction, PAYMENT_LIMITS.transaction))
+  // An authorization is not settled yet: the settlement's reference comes with CompleteSettlement.
+  const authorization = input.authorization
+    ? parseAuthorization(input.authorization, fail)
+    : undefined;
+  if (authorization) {
+    if (input.transaction) fail('transaction', 'must be empty with authorization');
+  } else if (!isText(input.transaction, PAYMENT_LIMITS.transaction))
     fail('transaction', `must be 1 to ${PAYMENT_LIMITS.transaction} characters`);
   const requestId = input.requestId ?? '';
   if (typeof requestId !== 'string' || requestId.length > PAYMENT_LIMITS.requestId)
     fail('requestId', `must be at most ${PAYMENT_LIMITS.requestId} characters`);
 
-  if (errors.length > 0) {
-    throw new DomainError(
-      'validation-failed',
-      `Invalid payment: ${errors.map((e) => `${e.field} ${e.messages[0]}`).join('; ')}.`,
-      { errors },
-    );
-  }
+  errors.throwIfAny('payment');
   return {
     customerId: input.customerId,
     paymentId: input.paymentId,
@@ -81,8 +120,50 @@ export function parseRecordPayment(input: RecordPaymentInput): RecordPayment {
     asset: input.asset,
     amount: input.amount,
     payer: input.payer,
-    transaction: input.transaction,
+    transaction: input.transaction ?? '',
     requestId: requestId || null,
     payerPlan: payerPlan || undefined,
+    authorization,
+  };
+}
+
+/**
+ * A new authorization's hold ends in the future, at most MAX_HOLD_MS ahead. Not checked by
+ * parseRecordPayment: a replay of a recorded payment (answered `replayed`) may come after it.
+ * @throws DomainError `validation-failed` naming authorization.holdUntilMs.
+ */
+export function checkHold(authorization: Authorization, now: Date): void {
+  const holdUntil = authorization.holdUntil.getTime();
+  const errors = new FieldErrors();
+  if (holdUntil <= now.getTime() || holdUntil > now.getTime() + MAX_HOLD_MS)
+    errors.fail(HOLD_UNTIL, `must be in the future, at most ${MAX_HOLD_MS / 3_600_000} h ahead`);
+  errors.throwIfAny('payment');
+}
+
+const HOLD_UNTIL = 'authorization.holdUntilMs';
+
+/** The authorization's fields, named `authorization.<field>` when bad. */
+function parseAuthorization(input: PaymentAuthorization, fail: Fail): Authorization {
+  const field = (name: keyof PaymentAuthorization) => `authorization.${name}`;
+  const holdUntilMs = input.holdUntilMs;
+  if (!Number.isSafeInteger(holdUntilMs) || holdUntilMs <= 0)
+    fail(HOLD_UNTIL, 'must be a time in ms since the Unix epoch');
+  if (!AUTHORIZATION_PROTOCOLS.includes(input.protocol))
+    fail(field('protocol'), `must be one of ${AUTHORIZATION_PROTOCOLS.join(', ')}`);
+  if (!isText(input.credential, PAYMENT_LIMITS.credential))
+    fail(field('credential'), `must be 1 to ${PAYMENT_LIMITS.credential} characters`);
+  if (!isText(input.requirement, PAYMENT_LIMITS.requirement) || !isJson(input.requirement))
+    fail(field('requirement'), `must be JSON of 1 to ${PAYMENT_LIMITS.requirement} characters`);
+  for (const name of ['amountPerUnit', 'amountPerCall'] as const) {
+    if (!isAmount(input[name]))
+      fail(field(name), 'must be a non-negative decimal integer of at most 78 digits');
+  }
+  return {
+    holdUntil: new Date(holdUntilMs),
+    protocol: input.protocol as Authorization['protocol'],
+    credential: input.credential,
+    requirement: input.requirement,
+    amountPerUnit: input.amountPerUnit,
+    amountPerCall: input.amountPerCall,
   };
 }

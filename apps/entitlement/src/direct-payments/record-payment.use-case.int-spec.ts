@@ -71,6 +71,7 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
       grantId: expect.any(String),
       balance: 43,
       customerId: tenant.customerId,
+      authorizationOpen: false,
     });
     expect(await available(tenant.customerId)).toBe(43);
     const grant = (await grantsOf(tenant.customerId)).find((g) => g.id === result.grantId);
@@ -115,6 +116,7 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
       grantId: first.grantId,
       balance: 7,
       customerId: tenant.customerId,
+      authorizationOpen: false,
     });
     expect(await available(tenant.customerId)).toBe(7);
     expect(await grantsOf(tenant.customerId)).toHaveLength(1);
@@ -243,6 +245,7 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
       grantId: first.grantId,
       balance: 2,
       customerId: other.customerId,
+      authorizationOpen: false,
     });
     expect(await available(other.customerId)).toBe(2);
     expect(await available(payer.customerId)).toBe(9);

@@ -7,11 +7,12 @@ import { payerAccountOf } from '@paygate/contracts';
 import { EntitlementChanges } from '../changes/entitlement-changes';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
-import { directPayments } from './direct-payments.repository';
+import { type DirectPaymentRow, directPayments } from './direct-payments.repository';
 import { payerAccounts } from './payer-accounts.repository';
 import {
   type RecordPayment,
   type RecordPaymentInput,
+  checkHold,
   parseRecordPayment,
 } from './record-payment.input';
 
@@ -24,6 +25,11 @@ export interface RecordPaymentResult {
   balance: number;
   /** The customer credited: the request's, or the payer's account (payerPlan). */
   customerId: string;
+  /**
+   * Replayed by its customer, and an `upto` authorization still within its hold: what is left
+   * of its credits is the customer's to spend. False otherwise.
+   */
+  authorizationOpen: boolean;
 }
 
 const recorded = counter(
@@ -40,6 +46,10 @@ const recorded = counter(
  * insert waits for the first transaction and, once that committed, does nothing; its next
  * statement (READ COMMITTED) then reads the committed row. If the first rolled back (e.g. a
  * grant past the balance bound), the second inserts and grants as if it were the first.
+ *
+ * A payment with an authorization (`upto`) was not settled: its credits are granted as an
+ * authorization, burned before any other credits and expiring when its hold ends; what was
+ * used of them is settled after that (PaymentSettlementsUseCase), the rest is never charged.
  */
 @Injectable()
 export class RecordPaymentUseCase {
@@ -60,9 +70,10 @@ export class RecordPaymentUseCase {
    */
   async execute(input: RecordPaymentInput): Promise<RecordPaymentResult> {
     const parsed = parseRecordPayment(input);
+    const now = this.clock.now();
     const result = await this.dataSource.transaction(async (manager) => {
       const payment = { ...parsed, customerId: await this.customerOf(manager, parsed) };
-      const done = await this.record(manager, payment);
+      const done = await this.record(manager, payment, now);
       return { ...done, customerId: payment.customerId };
     });
     recorded.inc({ outcome: result.replayed ? 'replayed' : 'granted' });
@@ -104,6 +115,7 @@ export class RecordPaymentUseCase {
   private async record(
     manager: EntityManager,
     payment: RecordPayment,
+    now: Date,
   ): Promise<Omit<RecordPaymentResult, 'customerId'>> {
     if (!(await directPayments.claim(manager, payment))) {
       const existing = await directPayments.find(manager, payment.paymentId);
@@ -124,15 +136,29 @@ export class RecordPaymentUseCase {
         replayed: true,
         grantId: existing.grant_id,
         balance: await this.balance(manager, payment.customerId),
+        authorizationOpen:
+          existing.customer_id === payment.customerId && this.holdOpen(existing, this.clock.now()),
       };
     }
 
+    const upto = payment.authorization;
+    // Refused here, rolling the row back: a replay (above) may come after the hold ended.
+    if (upto) checkHold(upto, now);
     const { grant, replayed } = await this.grants.create(manager, {
       customerId: payment.customerId,
       amount: payment.credits,
-      source: 'purchase',
       idempotencyKey: `direct-payment:${payment.paymentId}`,
-      description: `direct payment ${payment.paymentId}`,
+      ...(upto
+        ? {
+            source: 'authorization',
+            // Spent first: what the customer uses of an authorization is all it pays for it.
+            priority: 0,
+            // The hold was checked against `now`: the grant is effective from then on.
+            effectiveAt: now,
+            expiresAt: upto.holdUntil,
+            description: `upto authorization ${payment.paymentId}`,
+          }
+        : { source: 'purchase', description: `direct payment ${payment.paymentId}` }),
     });
     // The grant's key is taken only with the payment's row, so this is another grant's key.
     if (replayed) {
@@ -146,7 +172,18 @@ export class RecordPaymentUseCase {
       replayed: false,
       grantId: grant.id,
       balance: await this.ledger.available(manager, payment.customerId),
+      authorizationOpen: false,
     };
+  }
+
+  /** An authorization whose credits are still spendable (its hold did not end). */
+  private holdOpen(payment: DirectPaymentRow, now: Date): boolean {
+    return (
+      payment.intent === 'upto' &&
+      payment.status === 'authorized' &&
+      payment.hold_until !== null &&
+      payment.hold_until > now
+    );
   }
 
   /** Grants that became effective or expired since the last change apply before reading. */

@@ -171,6 +171,12 @@ export class GatewayConfig extends ServiceConfig {
   })
   PAYMENT_FACILITATORS: string[] = [];
 
+  /** How often this gateway looks for `upto` authorizations whose hold ended, to settle them. */
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  PAYMENT_SETTLE_INTERVAL_MS: number = 5000;
+
   /** Facilitator base URL per network (PAYMENT_FACILITATORS). */
   get facilitators(): Map<string, string> {
     return new Map(
@@ -187,6 +193,7 @@ export class GatewayConfig extends ServiceConfig {
       challengeSecret: this.PAYMENT_CHALLENGE_SECRET,
       testMethod: this.PAYMENT_TEST_METHOD,
       facilitatorNetworks: [...this.facilitators.keys()],
+      challengeTtlSeconds: this.PAYMENT_CHALLENGE_TTL_SECONDS,
     };
   }
 }

@@ -6,6 +6,11 @@ import {
   type CheckRequest,
   type CheckResponse,
   type EntitlementServiceClient,
+  type ClaimSettlementsRequest,
+  type ClaimSettlementsResponse,
+  type CompleteSettlementRequest,
+  type CompleteSettlementResponse,
+  type PaymentSettlement,
   type RecordPaymentRequest,
   type RecordPaymentResponse,
   type ReleaseRequest,
@@ -113,6 +118,32 @@ export class EntitlementClient implements OnModuleInit {
       request,
       true,
     );
+  }
+
+  /** `upto` authorizations whose hold ended, claimed for this gateway to settle (see the proto). */
+  async claimSettlements(limit: number, claimSeconds: number): Promise<PaymentSettlement[]> {
+    const response = await this.call(
+      this.service.claimSettlements as unknown as GrpcMethod<
+        ClaimSettlementsRequest,
+        ClaimSettlementsResponse
+      >,
+      { limit, claimSeconds },
+      true,
+    );
+    return response.settlements ?? [];
+  }
+
+  /** Reports what became of a claimed settlement; false when it was not being settled. */
+  async completeSettlement(request: CompleteSettlementRequest): Promise<boolean> {
+    const response = await this.call(
+      this.service.completeSettlement as unknown as GrpcMethod<
+        CompleteSettlementRequest,
+        CompleteSettlementResponse
+      >,
+      request,
+      true,
+    );
+    return response.completed;
   }
 
   private async call<Req, Res>(

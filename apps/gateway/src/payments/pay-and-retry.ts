@@ -16,6 +16,12 @@ const QUOTE_TTL_MS = 10_000;
 /** Distinct (plan, feature, cost) quotes kept; the cache starts over past it. */
 const MAX_QUOTES = 10_000;
 
+/**
+ * This long before an `upto` hold ends, this gateway gives back the customer's leases: units
+ * it holds unused then go back to the authorization and expire with it, uncharged.
+ */
+const HOLD_RETURN_MS = 1500;
+
 /** Where a request stands once any payment it carried was taken. */
 export type PaidAdmission =
   /** Decide with this (allowed, or refused with offers where a payment can cure it). */
@@ -78,6 +84,7 @@ export class PayAndRetry {
     }
     // The receipt goes on whatever answers: the credits are the customer's either way.
     for (const [name, value] of Object.entries(paid.receipt)) reply.header(name, value);
+    this.returnLeasesAtHoldEnd(paid.customerId, paid.holdUntil);
     if (decision.allowed) return { kind: 'decided', decision };
     try {
       return { kind: 'decided', decision: await this.admitAfterPayment(ask, paid.payerKey) };
@@ -146,6 +153,7 @@ export class PayAndRetry {
       };
     }
     for (const [name, value] of Object.entries(paid.receipt)) reply.header(name, value);
+    this.returnLeasesAtHoldEnd(paid.customerId, paid.holdUntil);
     const keyId = `payer:${paid.customerId}`;
     const ask: AdmissionRequest = {
       apiKey: '',
@@ -169,6 +177,21 @@ export class PayAndRetry {
       if (!(err instanceof EntitlementUnavailableError)) throw err;
       return { kind: 'refused', problem: unavailable, customerId: paid.customerId };
     }
+  }
+
+  /**
+   * An `upto` authorization is settled for the credits drawn from it when its hold ends; a
+   * unit this gateway holds in a lease then counts as drawn (it comes back to the customer as
+   * credits, paid for). So the leases go back a moment before: what was not used stays
+   * uncharged. Other replicas return theirs when idle (LEASE_IDLE_MS) or old (LEASE_MAX_AGE_MS).
+   */
+  private returnLeasesAtHoldEnd(customerId: string, holdUntil: number | undefined): void {
+    if (holdUntil === undefined) return;
+    const timer = setTimeout(
+      () => void this.leases.forgetCustomer(customerId, 'upto hold ends'),
+      Math.max(0, holdUntil - HOLD_RETURN_MS - Date.now()),
+    );
+    timer.unref();
   }
 
   /** A payable refusal on a priced route gains the payment offers (PaymentOffers). */

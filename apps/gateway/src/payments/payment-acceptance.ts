@@ -4,6 +4,7 @@ import {
   type MalformedPayment,
   type ParsedPayment,
   type PaymentFacilitator,
+  type PaymentRequirement,
   parsePaymentCredential,
   receiptHeaders,
   verifyChallengeId,
@@ -13,6 +14,7 @@ import type { FastifyRequest } from 'fastify';
 import { GatewayConfig } from '../config/gateway.config';
 import { EntitlementClient } from '../decisions/entitlement.client';
 import type { RouteDefinition } from '../routes/route';
+import { UPTO_DEFAULT_HOLD_SECONDS, UPTO_SETTLE_MARGIN_SECONDS } from '../routes/route-table';
 import { PaymentOffers } from './payment-offers';
 
 /** Nest token of the facilitator the gateway verifies and settles with (gateway.module.ts). */
@@ -69,6 +71,8 @@ export type PaymentOutcome =
       customerId: string;
       /** What busy() and idle() know this payer's payments by. */
       payerKey: string;
+      /** A new `upto` authorization: when its hold ends (ms since the epoch). */
+      holdUntil?: number;
     };
 
 /** The most credits one payment buys: far inside the ledger's bound, checked before settling. */
@@ -190,7 +194,12 @@ export class PaymentAcceptance {
     // Checked before anything settles: a payment the ledger could not take is never taken.
     if (bought > BigInt(MAX_CREDITS_PER_PAYMENT)) return refuse('payment-invalid', 'too-large');
     const units = Number(bought);
-    const requirement = this.offers.requirementFor(route, request, units, now);
+    const upto = route.price?.upto;
+    if (parsed.intent === 'upto' && !upto) return refuse('payment-invalid', 'wrong-scheme');
+    const requirement = this.offers.requirementFor(route, request, units, now, parsed.intent);
+    const holdUntil = upto
+      ? holdEnd(parsed, upto.holdSeconds ?? UPTO_DEFAULT_HOLD_SECONDS, now)
+      : 0;
 
     let verdict;
     try {
@@ -215,6 +224,14 @@ export class PaymentAcceptance {
         payments.inc({ outcome: 'refused-before-settling' });
         return { kind: 'refused', problem: refusal };
       }
+    }
+
+    if (parsed.intent === 'upto') {
+      // Settled later, for what is used (UptoSettlements): it must still be valid by then.
+      if (holdUntil - now.getTime() < MIN_HOLD_MS)
+        return refuse('payment-expired', 'expires-too-soon');
+      const replayed = () => refuse('payment-replayed', 'replayed');
+      return this.authorize(request, payer, parsed, units, asset, requirement, holdUntil, replayed);
     }
 
     let settled;
@@ -272,6 +289,75 @@ export class PaymentAcceptance {
     };
   }
 
+  /**
+   * An `upto` payment, verified: recorded as an authorization whose credits are spendable now
+   * and until `holdUntil`; nothing is settled here. A replay of an authorization still within
+   * its hold decides the request on what is left of it (the payer sends the same credential
+   * again for each request of the hold); any other replay is refused like a spent payment.
+   */
+  private async authorize(
+    request: FastifyRequest,
+    payer: Payer,
+    parsed: ParsedPayment,
+    units: number,
+    asset: { amountPerUnit: string; amountPerCall?: string },
+    requirement: PaymentRequirement,
+    holdUntil: number,
+    replayed: () => PaymentOutcome,
+  ): Promise<PaymentOutcome> {
+    let recorded;
+    try {
+      recorded = await this.entitlement.recordPayment({
+        ...('customerId' in payer
+          ? { customerId: payer.customerId }
+          : { customerId: '', payerPlan: payer.plan }),
+        paymentId: parsed.paymentId,
+        credits: units,
+        network: parsed.network,
+        asset: parsed.asset,
+        amount: parsed.amount,
+        payer: parsed.payer,
+        transaction: '',
+        requestId: String(request.id),
+        authorization: {
+          holdUntilMs: holdUntil,
+          protocol: parsed.protocol,
+          credential: parsed.credential,
+          requirement: JSON.stringify(requirement),
+          amountPerUnit: asset.amountPerUnit,
+          amountPerCall: asset.amountPerCall ?? '0',
+        },
+      });
+    } catch (err) {
+      return this.unavailable(parsed, 'record', err);
+    }
+    const customerId = recorded.customerId || ('customerId' in payer ? payer.customerId : '');
+    if (recorded.replayed && !recorded.authorizationOpen) return replayed();
+    payments.inc({ outcome: recorded.replayed ? 'authorization-reused' : 'authorized' });
+    if (!recorded.replayed) {
+      this.logger.log(
+        {
+          requestId: request.id,
+          customerId,
+          network: parsed.network,
+          authorized: parsed.amount,
+          credits: units,
+          holdUntil: new Date(holdUntil).toISOString(),
+        },
+        'payment authorized',
+      );
+    }
+    return {
+      kind: 'credited',
+      credits: recorded.replayed ? 0 : units,
+      // Nothing settled yet: the settlement is made when the hold ends (UptoSettlements).
+      receipt: {},
+      customerId,
+      payerKey: payerKeyOf(payer, parsed),
+      ...(recorded.replayed ? {} : { holdUntil }),
+    };
+  }
+
   /** The facilitator or the ledger could not answer: 503, and the same payment may be retried. */
   private unavailable(payment: ParsedPayment, step: string, err: unknown): PaymentOutcome {
     payments.inc({ outcome: 'unavailable' });
@@ -284,6 +370,21 @@ export class PaymentAcceptance {
       problem: { code: 'payment-unavailable', headers: { 'retry-after': '1' } },
     };
   }
+}
+
+/**
+ * An authorization's hold ends this long before its signed payload stops being valid at the
+ * latest: time for the settlement loop to pick it up and the facilitator to answer.
+ */
+const SETTLE_MARGIN_MS = UPTO_SETTLE_MARGIN_SECONDS * 1000;
+/** A hold shorter than this is refused: the payment expires too soon to be used. */
+const MIN_HOLD_MS = 1_000;
+
+/** When an authorization's hold ends: after holdSeconds, or earlier if its payload expires. */
+function holdEnd(payment: ParsedPayment, holdSeconds: number, now: Date): number {
+  const wanted = now.getTime() + holdSeconds * 1000;
+  const valid = payment.validBefore ? payment.validBefore.getTime() - SETTLE_MARGIN_MS : wanted;
+  return Math.min(wanted, valid);
 }
 
 /** A keyed customer's payments go by the customer; an anonymous payer's by its account. */

@@ -41,8 +41,16 @@ export class PaymentOffers {
   ): PaymentOfferParts | undefined {
     const secret = this.config.PAYMENT_CHALLENGE_SECRET;
     if (!route.price || !secret || !PAYABLE_CODES.has(code)) return undefined;
-    const requirement = this.requirementFor(route, request, Math.max(1, shortfall), now);
-    const built = buildPaymentChallenges(requirement, {
+    const units = Math.max(1, shortfall);
+    const requirements = [this.requirementFor(route, request, units, now)];
+    // An authorization holds at least what the request lacks.
+    const upto = route.price.upto;
+    if (upto) {
+      requirements.push(
+        this.requirementFor(route, request, Math.max(upto.units, units), now, 'upto'),
+      );
+    }
+    const built = buildPaymentChallenges(requirements, {
       secret,
       realm: this.realm(request),
       now,
@@ -58,18 +66,20 @@ export class PaymentOffers {
 
   /**
    * What `units` credits of the route cost, in each of its assets, for this request: the offers
-   * of a 402 and what a payment for them is verified and settled against.
+   * of a 402 and what a payment for them is verified and settled against. `upto`: at most
+   * that much, authorized now and settled for what is used (route.price.upto).
    */
   requirementFor(
     route: RouteDefinition,
     request: FastifyRequest,
     units: number,
     now: Date,
+    intent: PaymentRequirement['intent'] = 'charge',
   ): PaymentRequirement {
     return {
       resource: this.resourceUrl(request),
       units,
-      intent: 'charge',
+      intent,
       assets: (route.price?.assets ?? []).map((a) => ({
         network: a.network,
         asset: a.asset,

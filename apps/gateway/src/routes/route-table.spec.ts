@@ -195,5 +195,27 @@ routes:
         ),
       ).toThrow(/anonymousPlan cannot go with scopes/);
     });
+
+    it('takes upto authorizations within bounds whose hold fits in the offer lifetime', () => {
+      const [route] = parseRouteTable(
+        priced({ assets: [usdc], upto: { units: 100, holdSeconds: 120 } }),
+        'p',
+      );
+      expect(route.price?.upto).toEqual({ units: 100, holdSeconds: 120 });
+      for (const upto of [{ units: 0 }, { units: 1_000_001 }, { units: 5, holdSeconds: 4 }]) {
+        expect(() => parseRouteTable(priced({ assets: [usdc], upto }), 'p')).toThrow(/upto/);
+      }
+      const settings = {
+        challengeSecret: 'x'.repeat(32),
+        testMethod: false,
+        facilitatorNetworks: [usdc.network],
+      };
+      expect(() =>
+        checkPayableRoutes([route], { ...settings, challengeTtlSeconds: 149 }, 'p'),
+      ).toThrow(/upto.holdSeconds 120 needs PAYMENT_CHALLENGE_TTL_SECONDS of at least 150/);
+      expect(() =>
+        checkPayableRoutes([route], { ...settings, challengeTtlSeconds: 150 }, 'p'),
+      ).not.toThrow();
+    });
   });
 });

@@ -41,7 +41,14 @@ export interface PaymentSettings {
   testMethod: boolean;
   /** Networks with a configured facilitator. */
   facilitatorNetworks: string[];
+  /** How long an offer can be paid (PAYMENT_CHALLENGE_TTL_SECONDS). */
+  challengeTtlSeconds?: number;
 }
+
+/** Seconds between an `upto` hold's end and when its payment stops being valid, at least. */
+export const UPTO_SETTLE_MARGIN_SECONDS = 30;
+/** How long an `upto` authorization's credits stay spendable unless the route says. */
+export const UPTO_DEFAULT_HOLD_SECONDS = 60;
 
 export function loadRouteTable(path: string, payments?: PaymentSettings): RouteDefinition[] {
   const routes = parseRouteTable(readFileSync(path, 'utf8'), path);
@@ -70,6 +77,15 @@ export function checkPayableRoutes(
     // Scopes belong to API keys; an anonymous payer has none, so they would not hold.
     if (route.price.anonymousPlan && (route.scopes?.length ?? 0) > 0)
       problems.push(`${route.name}: anonymousPlan cannot go with scopes`);
+    // A payment signed for the offer's lifetime must outlive the hold and its settlement.
+    const hold = route.price.upto ? (route.price.upto.holdSeconds ?? UPTO_DEFAULT_HOLD_SECONDS) : 0;
+    if (hold > 0 && payments.challengeTtlSeconds !== undefined) {
+      const needed = hold + UPTO_SETTLE_MARGIN_SECONDS;
+      if (payments.challengeTtlSeconds < needed)
+        problems.push(
+          `${route.name}: upto.holdSeconds ${hold} needs PAYMENT_CHALLENGE_TTL_SECONDS of at least ${needed}`,
+        );
+    }
     for (const asset of route.price.assets) {
       if (asset.network === TEST_PAYMENT_NETWORK) {
         if (!payments.testMethod)

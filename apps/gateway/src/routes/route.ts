@@ -11,6 +11,7 @@ import {
   IsUrl,
   Length,
   Matches,
+  Max,
   Min,
   ValidateNested,
 } from 'class-validator';
@@ -74,6 +75,26 @@ export class PayableAssetDefinition {
   amountPerCall?: string;
 }
 
+/**
+ * `upto` authorizations (x402 scheme `upto`, Payment intent `upto`): a payer authorizes at
+ * most `units` credits' worth; the credits are spendable at once and until `holdSeconds` have
+ * passed, then what was used is settled and the rest is never charged (docs/payments.md).
+ */
+export class RouteUpto {
+  /** Credits one authorization holds (what the offer asks to authorize, at least the shortfall). */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  units!: number;
+
+  /** How long the credits stay spendable before what was used is settled (default 60). */
+  @IsOptional()
+  @IsInt()
+  @Min(5)
+  @Max(3600)
+  holdSeconds?: number;
+}
+
 /** What a route's requests cost when paid directly instead of from credits. */
 export class RoutePrice {
   @IsArray()
@@ -93,6 +114,12 @@ export class RoutePrice {
   @IsOptional()
   @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/, { message: 'anonymousPlan must be a plan key' })
   anonymousPlan?: string;
+
+  /** Also offer `upto` authorizations next to the exact charge (see RouteUpto). */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RouteUpto)
+  upto?: RouteUpto;
 }
 
 export class RouteDefinition {

@@ -1,0 +1,110 @@
+import {
+  type Client,
+  type ServiceError,
+  credentials,
+  loadPackageDefinition,
+  status,
+} from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { Module, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
+import {
+  ENTITLEMENT_GRPC_PACKAGE,
+  ENTITLEMENT_PROTO_LOADER_OPTIONS,
+  ENTITLEMENT_PROTO_PATH,
+} from '@paygate/contracts';
+import { createServer } from 'node:net';
+import { DataSource } from 'typeorm';
+import { BillingLinks } from '../billing/billing-links';
+import { CheckUseCase } from '../decisions/check.use-case';
+import { EntitlementGrpcController } from '../decisions/entitlement.grpc.controller';
+import { LeaseSettlementService } from '../decisions/lease-settlement.service';
+import type { EntitlementFixture } from '../entitlement.fixture';
+import { PaymentSettlementsUseCase } from './payment-settlements.use-case';
+import { RecordPaymentUseCase } from './record-payment.use-case';
+
+/** The unary methods the direct-payment specs call, as grpc-js names them. */
+type Method = 'recordPayment' | 'claimSettlements' | 'completeSettlement';
+type Callback = (err: ServiceError | null, response: unknown) => void;
+type Stub = Client & Record<Method, (request: object, callback: Callback) => void>;
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+/**
+ * The entitlement gRPC controller over the real proto and Nest's gRPC server, on an
+ * EntitlementFixture's services, and a plain grpc-js client of it.
+ */
+export class EntitlementGrpcFixture {
+  private constructor(
+    private readonly app: INestMicroservice,
+    private readonly stub: Stub,
+  ) {}
+
+  static async start(fx: EntitlementFixture): Promise<EntitlementGrpcFixture> {
+    @Module({
+      controllers: [EntitlementGrpcController],
+      providers: [
+        { provide: CheckUseCase, useValue: fx.check },
+        { provide: LeaseSettlementService, useValue: fx.settlement },
+        { provide: DataSource, useValue: fx.dataSource },
+        { provide: BillingLinks, useValue: {} },
+        { provide: RecordPaymentUseCase, useValue: fx.services.recordPayment },
+        { provide: PaymentSettlementsUseCase, useValue: fx.services.paymentSettlements },
+      ],
+    })
+    class GrpcOnlyModule {}
+    const url = `127.0.0.1:${await freePort()}`;
+    const app = await NestFactory.createMicroservice<MicroserviceOptions>(GrpcOnlyModule, {
+      logger: false,
+      transport: Transport.GRPC,
+      options: {
+        package: ENTITLEMENT_GRPC_PACKAGE,
+        protoPath: ENTITLEMENT_PROTO_PATH,
+        url,
+        loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
+      },
+    });
+    await app.listen();
+    const definition = loadSync(ENTITLEMENT_PROTO_PATH, { ...ENTITLEMENT_PROTO_LOADER_OPTIONS });
+    const pkg = loadPackageDefinition(definition) as unknown as {
+      paygate: {
+        entitlement: {
+          v1: { EntitlementService: new (address: string, creds: unknown) => Stub };
+        };
+      };
+    };
+    const stub = new pkg.paygate.entitlement.v1.EntitlementService(
+      url,
+      credentials.createInsecure(),
+    );
+    return new EntitlementGrpcFixture(app, stub);
+  }
+
+  call<T>(method: Method, request: object): Promise<T> {
+    return new Promise<T>((resolve, reject) =>
+      this.stub[method](request, (err, response) => (err ? reject(err) : resolve(response as T))),
+    );
+  }
+
+  /** The call's gRPC status code and details (OK and '' when it succeeded). */
+  statusOf(method: Method, request: object): Promise<{ code: status; details: string }> {
+    return this.call(method, request).then(
+      () => ({ code: status.OK, details: '' }),
+      (err: ServiceError) => ({ code: err.code, details: err.details }),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.stub.close();
+    await this.app.close();
+  }
+}

@@ -1,0 +1,156 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { every } from '@paygate/clock';
+import type { PaymentSettlement } from '@paygate/contracts';
+import { counter } from '@paygate/observability';
+import {
+  credentialHeaders,
+  type PaymentFacilitator,
+  type PaymentRequirement,
+  parsePaymentCredential,
+} from '@paygate/payments';
+import { GatewayConfig } from '../config/gateway.config';
+import { EntitlementClient } from '../decisions/entitlement.client';
+import { PAYMENT_FACILITATOR } from './payment-acceptance';
+
+const settlements = counter(
+  'paygate_gateway_upto_settlements_total',
+  'upto authorizations this gateway settled after their hold, by outcome',
+  ['outcome'],
+);
+
+/** Authorizations claimed per round, and how long this gateway has to settle them. */
+const CLAIM_LIMIT = 20;
+const CLAIM_SECONDS = 60;
+
+/** Facilitator answers that may succeed later: the claim lapses and the settlement is retried. */
+const TRANSIENT = /timeout|unavailable/;
+
+/**
+ * Settles `upto` authorizations once their hold ended (docs/payments.md): the entitlement
+ * service hands out those due with the amount the credits used are worth (ClaimSettlements),
+ * this gateway settles that amount through the facilitator and reports the outcome. Any
+ * replica may do it; a claim that lapses (this process died mid-way) is handed to another.
+ * Settling one payment id twice is safe on paygate:test (idempotent) and refused on chain
+ * (the nonce is spent), which is why a transient failure is retried only after the claim
+ * lapsed, never at once.
+ */
+@Injectable()
+export class UptoSettlements implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(UptoSettlements.name);
+  private stop?: () => void;
+  private running?: Promise<number>;
+  private failing = false;
+
+  constructor(
+    @Inject(GatewayConfig) private readonly config: GatewayConfig,
+    @Inject(PAYMENT_FACILITATOR) private readonly facilitator: PaymentFacilitator,
+    private readonly entitlement: EntitlementClient,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.stop = every(
+      this.config.PAYMENT_SETTLE_INTERVAL_MS,
+      () => this.settleDue(),
+      (err) => {
+        // Once per outage: the rounds go on every interval while the service is away.
+        if (this.failing) return;
+        this.failing = true;
+        this.logger.warn({ err: (err as Error).message }, 'settlement rounds failing');
+      },
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stop?.();
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One round: claims what is due and settles it; returns how many were settled. */
+  settleDue(): Promise<number> {
+    // Rounds never overlap: a slow facilitator must not make this replica claim more.
+    if (this.running) return this.running;
+    this.running = this.round().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async round(): Promise<number> {
+    const due = await this.entitlement.claimSettlements(CLAIM_LIMIT, CLAIM_SECONDS);
+    if (this.failing) {
+      this.failing = false;
+      this.logger.log('settlement rounds working again');
+    }
+    let settled = 0;
+    for (const settlement of due) {
+      if (await this.settle(settlement)) settled++;
+    }
+    return settled;
+  }
+
+  private async settle(settlement: PaymentSettlement): Promise<boolean> {
+    const { paymentId } = settlement;
+    const payment = parsePaymentCredential(
+      credentialHeaders(
+        settlement.protocol === 'x402' ? 'x402' : 'payment-auth',
+        settlement.credential,
+      ),
+    );
+    if (!payment || 'error' in payment || payment.paymentId !== paymentId) {
+      return this.fail(settlement, 'the stored credential does not read back');
+    }
+    const stored = JSON.parse(settlement.requirement) as PaymentRequirement;
+    const requirement = { ...stored, expiresAt: new Date(stored.expiresAt) };
+    let result;
+    try {
+      result = await this.facilitator.settle(payment, requirement, settlement.amount);
+    } catch (err) {
+      result = { settled: false as const, reason: `unavailable: ${(err as Error).message}` };
+    }
+    if (!result.settled) {
+      if (TRANSIENT.test(result.reason)) {
+        settlements.inc({ outcome: 'retry' });
+        this.logger.warn({ paymentId, reason: result.reason }, 'settlement to be retried');
+        return false;
+      }
+      return this.fail(settlement, result.reason);
+    }
+    await this.entitlement.completeSettlement({
+      paymentId,
+      settled: true,
+      transaction: result.transaction,
+      failure: '',
+    });
+    settlements.inc({ outcome: 'settled' });
+    this.logger.log(
+      {
+        paymentId,
+        customerId: settlement.customerId,
+        amount: settlement.amount,
+        creditsUsed: settlement.creditsUsed,
+        transaction: result.transaction,
+      },
+      'authorization settled',
+    );
+    return true;
+  }
+
+  private async fail(settlement: PaymentSettlement, reason: string): Promise<boolean> {
+    await this.entitlement.completeSettlement({
+      paymentId: settlement.paymentId,
+      settled: false,
+      transaction: '',
+      failure: reason.slice(0, 500),
+    });
+    settlements.inc({ outcome: 'failed' });
+    this.logger.error(
+      { paymentId: settlement.paymentId, customerId: settlement.customerId, reason },
+      'authorization could not be settled: its used credits are unpaid',
+    );
+    return false;
+  }
+}
