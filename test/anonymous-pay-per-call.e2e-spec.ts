@@ -78,6 +78,8 @@ describe('anonymous pay-per-call (e2e)', () => {
       paid: { price: { assets: [TEST_ASSET], anonymousPlan: 'pay-as-you-go' } },
       // A priced route without anonymousPlan still wants a key.
       keyed: { price: { assets: [TEST_ASSET] } },
+      // Anonymous calls under a plan with a rate limit of 2 a day.
+      limited: { price: { assets: [TEST_ASSET], anonymousPlan: 'anon-limited' } },
     });
     await stack.start(undefined, {
       ROUTES_FILE: routes,
@@ -88,6 +90,22 @@ describe('anonymous pay-per-call (e2e)', () => {
     });
     // The plan anonymous payers are subscribed to (its newest version).
     await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'plan owner');
+    await stack.operator('POST', '/v1/plans', {
+      key: 'anon-limited',
+      name: 'Anonymous, rate limited',
+      features: [
+        {
+          key: 'requests',
+          kind: 'metered',
+          meterKey: 'api_requests',
+          includedUnits: 0,
+          limitPolicy: 'credits',
+          unitPrice: 1,
+          rateLimitRequests: 2,
+          rateLimitWindowSeconds: 86_400,
+        },
+      ],
+    });
   });
 
   afterAll(async () => {
@@ -238,6 +256,24 @@ describe('anonymous pay-per-call (e2e)', () => {
     expect(answer.status).toBe(402);
     expect(answer.body).toMatchObject({ type: 'https://paygate.dev/problems/payment-invalid' });
     expect(await balance(victimId)).toMatchObject({ available: 2 });
+  });
+
+  it('a payer over its rate limit is refused with a 429 before its payment is settled: nothing taken', async () => {
+    const wallet = TestWallet.generate();
+    const [offer] = header(await call('/limited/hello'), 'payment-required');
+    for (let i = 0; i < 2; i++) {
+      const served = await call('/limited/hello', { 'payment-signature': wallet.payX402(offer) });
+      expect(served.status).toBe(200);
+    }
+    const customerId = (await customerOf(wallet)) as string;
+    const limited = await call('/limited/hello', { 'payment-signature': wallet.payX402(offer) });
+    expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({ type: 'https://paygate.dev/problems/rate-limited' });
+    expect(header(limited, 'retry-after')).toHaveLength(1);
+    // No receipt: nothing was settled, and nothing was credited.
+    expect(header(limited, 'payment-response')).toHaveLength(0);
+    expect(await paymentsOf(customerId)).toEqual({ n: 2, credits: '2' });
+    expect(await balance(customerId)).toMatchObject({ available: 0, reserved: 0 });
   });
 
   it('100 concurrent paid calls of one payer: 100 served, 100 payments credited once, one customer, ledger and metering agree', async () => {

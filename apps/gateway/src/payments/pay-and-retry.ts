@@ -7,6 +7,8 @@ import { denialProblem, shortfallOf } from '../decisions/denial-problem';
 import { EntitlementClient, EntitlementUnavailableError } from '../decisions/entitlement.client';
 import type { AdmissionRequest } from '../leases/lease-pool';
 import { LeasesService } from '../leases/leases.service';
+import { rateLimited } from '../rate-limits/rate-limited.problem';
+import { RateLimitsService } from '../rate-limits/rate-limits.service';
 import type { RouteDefinition } from '../routes/route';
 import { PaymentAcceptance } from './payment-acceptance';
 import { PaymentOffers } from './payment-offers';
@@ -48,6 +50,7 @@ export class PayAndRetry {
     private readonly payments: PaymentAcceptance,
     private readonly offers: PaymentOffers,
     private readonly entitlement: EntitlementClient,
+    private readonly rateLimits: RateLimitsService,
   ) {}
 
   /** Whether a request without an API key may pay for itself on this route. */
@@ -133,7 +136,12 @@ export class PayAndRetry {
         requestId: String(request.id),
         requiredScopes: [],
       });
-      return own.denial?.code === 'payment-required' ? undefined : denialProblem(own);
+      if (own.denial?.code !== 'payment-required') return denialProblem(own);
+      // A payer over its plan's rate limit would pay and then be refused: refused first.
+      const limited = own.customerId
+        ? this.rateLimits.beforeDecision(`payer:${own.customerId}`, route.feature, Date.now())
+        : undefined;
+      return limited ? rateLimited(route.feature, limited) : undefined;
     };
     const paid = await this.payments.accept(route, request, { plan, beforeSettle }, price);
     if (paid.kind === 'refused') return { kind: 'refused', problem: paid.problem };

@@ -15,6 +15,7 @@ import { BodyLimit } from './body-limit';
 import { forwardedHeader, withoutHopByHop } from './hop-by-hop';
 import { RateLimitState, rateLimitHeaders } from '../rate-limits/fixed-window-limiter';
 import { RateLimitsService } from '../rate-limits/rate-limits.service';
+import { rateLimited } from '../rate-limits/rate-limited.problem';
 import { requestCost } from '../routes/request-cost';
 import { normalizeRequestTarget } from '../routes/request-path';
 import { RouteDefinition } from '../routes/route';
@@ -58,19 +59,6 @@ function warningHeader(decision: CheckResponse): string | undefined {
       return [w.code, ...params].join('; ');
     })
     .join(', ');
-}
-
-/** 429 with Retry-After and the RateLimit fields; distinct from quota (402). */
-function rateLimited(feature: string, state: RateLimitState): ProblemInput {
-  return {
-    code: 'rate-limited',
-    headers: { 'retry-after': String(state.resetSeconds), ...rateLimitHeaders(feature, state) },
-    extensions: {
-      feature,
-      limit: state.limit,
-      resetsAt: new Date(Date.now() + state.resetSeconds * 1000).toISOString(),
-    },
-  };
 }
 
 const isStream = (body: unknown): body is Readable =>
