@@ -20,6 +20,7 @@ import { RateLimitsService } from './rate-limits/rate-limits.service';
 import { PAYMENT_FACILITATOR, PaymentAcceptance } from './payments/payment-acceptance';
 import { PaymentOffers } from './payments/payment-offers';
 import { PayAndRetry } from './payments/pay-and-retry';
+import { UptoAuthorizations } from './payments/upto-authorizations';
 import { UptoSettlements } from './payments/upto-settlements';
 import {
   FacilitatorRouter,
@@ -76,6 +77,7 @@ export class GatewayModule {
         PaymentOffers,
         PaymentAcceptance,
         PayAndRetry,
+        UptoAuthorizations,
         UptoSettlements,
         {
           // paygate:test only when enabled (its settlements live in this process: demos and

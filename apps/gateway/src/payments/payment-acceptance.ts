@@ -14,8 +14,9 @@ import type { FastifyRequest } from 'fastify';
 import { GatewayConfig } from '../config/gateway.config';
 import { EntitlementClient } from '../decisions/entitlement.client';
 import type { RouteDefinition } from '../routes/route';
-import { UPTO_DEFAULT_HOLD_SECONDS, UPTO_SETTLE_MARGIN_SECONDS } from '../routes/route-table';
+import { UPTO_DEFAULT_HOLD_SECONDS } from '../routes/route-table';
 import { PaymentOffers } from './payment-offers';
+import { holdEnd, MIN_HOLD_MS, UptoAuthorizations } from './upto-authorizations';
 
 /** Nest token of the facilitator the gateway verifies and settles with (gateway.module.ts). */
 export const PAYMENT_FACILITATOR = Symbol('PAYMENT_FACILITATOR');
@@ -99,6 +100,7 @@ export class PaymentAcceptance {
     @Inject(PAYMENT_FACILITATOR) private readonly facilitator: PaymentFacilitator,
     private readonly entitlement: EntitlementClient,
     private readonly offers: PaymentOffers,
+    private readonly authorizations: UptoAuthorizations,
   ) {}
 
   /** Whether a payment of this payer (see `payerKey`) is being completed on this gateway. */
@@ -305,56 +307,30 @@ export class PaymentAcceptance {
     holdUntil: number,
     replayed: () => PaymentOutcome,
   ): Promise<PaymentOutcome> {
-    let recorded;
+    let outcome;
     try {
-      recorded = await this.entitlement.recordPayment({
-        ...('customerId' in payer
-          ? { customerId: payer.customerId }
-          : { customerId: '', payerPlan: payer.plan }),
-        paymentId: parsed.paymentId,
-        credits: units,
-        network: parsed.network,
-        asset: parsed.asset,
-        amount: parsed.amount,
-        payer: parsed.payer,
-        transaction: '',
-        requestId: String(request.id),
-        authorization: {
-          holdUntilMs: holdUntil,
-          protocol: parsed.protocol,
-          credential: parsed.credential,
-          requirement: JSON.stringify(requirement),
-          amountPerUnit: asset.amountPerUnit,
-          amountPerCall: asset.amountPerCall ?? '0',
-        },
-      });
+      outcome = await this.authorizations.open(
+        String(request.id),
+        'customerId' in payer ? { customerId: payer.customerId } : { payerPlan: payer.plan },
+        parsed,
+        units,
+        asset,
+        requirement,
+        holdUntil,
+      );
     } catch (err) {
       return this.unavailable(parsed, 'record', err);
     }
-    const customerId = recorded.customerId || ('customerId' in payer ? payer.customerId : '');
-    if (recorded.replayed && !recorded.authorizationOpen) return replayed();
-    payments.inc({ outcome: recorded.replayed ? 'authorization-reused' : 'authorized' });
-    if (!recorded.replayed) {
-      this.logger.log(
-        {
-          requestId: request.id,
-          customerId,
-          network: parsed.network,
-          authorized: parsed.amount,
-          credits: units,
-          holdUntil: new Date(holdUntil).toISOString(),
-        },
-        'payment authorized',
-      );
-    }
+    if (outcome.kind === 'replayed') return replayed();
+    payments.inc({ outcome: outcome.kind === 'opened' ? 'authorized' : 'authorization-reused' });
     return {
       kind: 'credited',
-      credits: recorded.replayed ? 0 : units,
+      credits: outcome.kind === 'opened' ? units : 0,
       // Nothing settled yet: the settlement is made when the hold ends (UptoSettlements).
       receipt: {},
-      customerId,
+      customerId: outcome.customerId,
       payerKey: payerKeyOf(payer, parsed),
-      ...(recorded.replayed ? {} : { holdUntil }),
+      ...(outcome.kind === 'opened' ? { holdUntil: outcome.holdUntil } : {}),
     };
   }
 
@@ -370,21 +346,6 @@ export class PaymentAcceptance {
       problem: { code: 'payment-unavailable', headers: { 'retry-after': '1' } },
     };
   }
-}
-
-/**
- * An authorization's hold ends this long before its signed payload stops being valid at the
- * latest: time for the settlement loop to pick it up and the facilitator to answer.
- */
-const SETTLE_MARGIN_MS = UPTO_SETTLE_MARGIN_SECONDS * 1000;
-/** A hold shorter than this is refused: the payment expires too soon to be used. */
-const MIN_HOLD_MS = 1_000;
-
-/** When an authorization's hold ends: after holdSeconds, or earlier if its payload expires. */
-function holdEnd(payment: ParsedPayment, holdSeconds: number, now: Date): number {
-  const wanted = now.getTime() + holdSeconds * 1000;
-  const valid = payment.validBefore ? payment.validBefore.getTime() - SETTLE_MARGIN_MS : wanted;
-  return Math.min(wanted, valid);
 }
 
 /** A keyed customer's payments go by the customer; an anonymous payer's by its account. */
