@@ -1,0 +1,201 @@
+import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from '@x402/core/http';
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startDemoUpstream } from '../scripts/demo-upstream';
+import { seedDemoCustomer, type DemoCustomer } from '../scripts/seed-demo';
+import { query } from './support/database';
+import { headerValues, rawGet } from './support/raw-call';
+import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
+
+// JSON bodies are checked field by field with matchers, so they are left untyped here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+const SECRET = 'e2e-facilitator-outage-secret-0123456789';
+const NETWORK = 'eip155:84532';
+const ASSET = {
+  network: NETWORK,
+  asset: '0x036CbD53842c5426634e7929541eC2318f3dCF7e',
+  payTo: '0x209693Bc6afc0C5328bA36FaF03C514EF312287C',
+  amountPerUnit: '1000',
+};
+const PAYER = '0x857b06519E91e3A54538791bDbb0E22373e36b66';
+
+/**
+ * A stand-in x402 facilitator on loopback, speaking the facilitator API the gateway's
+ * HttpFacilitator uses (POST /verify, /settle): it settles a nonce once and answers a repeated
+ * settle with the first transaction, as an idempotent facilitator does. `beforeSettle` lets a
+ * test act between the settlement and the gateway's next step.
+ */
+class LoopbackFacilitator {
+  readonly settlements = new Map<string, string>();
+  readonly calls: string[] = [];
+  beforeSettle?: () => Promise<void>;
+  private server?: Server;
+
+  async start(): Promise<string> {
+    this.server = createServer((request: IncomingMessage, response) => {
+      let text = '';
+      request.on('data', (chunk) => (text += chunk));
+      request.on('end', () => {
+        void this.answer(request.url ?? '', text ? JSON.parse(text) : {}).then((body) => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify(body));
+        });
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  private async answer(path: string, body: Json): Promise<object> {
+    this.calls.push(path);
+    const nonce: string = body.paymentPayload?.payload?.authorization?.nonce ?? '';
+    if (path.endsWith('/verify')) return { isValid: true, payer: PAYER };
+    if (path.endsWith('/settle')) {
+      await this.beforeSettle?.();
+      const transaction = this.settlements.get(nonce) ?? `0x${randomBytes(32).toString('hex')}`;
+      this.settlements.set(nonce, transaction);
+      return { success: true, transaction, network: NETWORK, payer: PAYER };
+    }
+    return {};
+  }
+
+  stop(): Promise<unknown> {
+    return new Promise((resolve) => this.server?.close(resolve));
+  }
+}
+
+/**
+ * A payment settled through an x402 facilitator (HTTP, not the built-in test method) whose
+ * crediting fails because the entitlement service died in between (issue 17): the caller gets
+ * a 503 `payment-unavailable`, sends the same credential again once the service is back, and
+ * is served; the payment is settled once and credited once.
+ */
+describe('facilitator payments across an entitlement outage (e2e)', () => {
+  const stack = new Stack(
+    {
+      entitlementHttp: 17821,
+      entitlementGrpc: 17851,
+      metering: 17822,
+      gateway: 17880,
+      upstream: 17800,
+    },
+    'fac-',
+  );
+  const facilitator = new LoopbackFacilitator();
+  let upstream: Server;
+  const call = (path: string, headers: Record<string, string>) =>
+    rawGet(stack.ports.gateway, path, headers, 'fac.example.test');
+
+  /** A PAYMENT-SIGNATURE for the 402's first offer, as an EIP-3009 authorization. */
+  const pay = (paymentRequired: string): string => {
+    const required = decodePaymentRequiredHeader(paymentRequired);
+    const accepted = required.accepts[0];
+    return encodePaymentSignatureHeader({
+      x402Version: 2,
+      resource: required.resource,
+      accepted,
+      payload: {
+        signature: `0x${'11'.repeat(65)}`,
+        authorization: {
+          from: PAYER,
+          to: accepted.payTo,
+          value: accepted.amount,
+          validAfter: '0',
+          validBefore: String(Math.floor(Date.now() / 1000) + 300),
+          nonce: `0x${randomBytes(32).toString('hex')}`,
+        },
+      },
+    });
+  };
+  const paymentsOf = async (customer: DemoCustomer) =>
+    query<{ payment_id: string; transaction: string; credits: string }>(
+      `SELECT "payment_id", "transaction", "credits"::text FROM "entitlement"."direct_payments"
+       WHERE "customer_id" = $1`,
+      [customer.customerId],
+    );
+
+  beforeAll(async () => {
+    const facilitatorUrl = await facilitator.start();
+    upstream = (await startDemoUpstream(stack.ports.upstream)).server;
+    const routes = stack.writeRoutes('fac', { paid: { price: { assets: [ASSET] } } });
+    await stack.start(undefined, {
+      ROUTES_FILE: routes,
+      PAYMENT_CHALLENGE_SECRET: SECRET,
+      PAYMENT_REALM: 'fac.example.test',
+      PAYMENT_FACILITATORS: `${NETWORK}=${facilitatorUrl}`,
+    });
+  });
+
+  afterAll(async () => {
+    await stack.stop();
+    await new Promise((resolve) => upstream?.close(resolve));
+    await facilitator.stop();
+  });
+
+  it('pays through the facilitator: verified, settled, credited, served with PAYMENT-RESPONSE', async () => {
+    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'fac');
+    const key = { 'x-api-key': customer.apiKey };
+    const refused = await call('/paid/a', key);
+    expect(refused.status).toBe(402);
+    const served = await call('/paid/a', {
+      ...key,
+      'payment-signature': pay(headerValues(refused, 'payment-required')[0]),
+    });
+    expect(served.status).toBe(200);
+    expect(headerValues(served, 'payment-response')).toHaveLength(1);
+    expect(facilitator.calls.slice(-2)).toEqual(['/verify', '/settle']);
+    expect(await paymentsOf(customer)).toHaveLength(1);
+  });
+
+  it('entitlement down between settle and credit: 503, then the same credential is served once it is back, settled and credited once', async () => {
+    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'outage');
+    const key = { 'x-api-key': customer.apiKey };
+    const refused = await call('/paid/a', key);
+    const signature = pay(headerValues(refused, 'payment-required')[0]);
+
+    // The settlement goes through; the entitlement service dies before it can be credited.
+    facilitator.beforeSettle = async () => {
+      facilitator.beforeSettle = undefined;
+      await stack.kill('entitlement');
+    };
+    const failed = await call('/paid/a', { ...key, 'payment-signature': signature });
+    expect(failed.status).toBe(503);
+    expect(failed.body).toMatchObject({
+      type: 'https://paygate.dev/problems/payment-unavailable',
+    });
+    expect(headerValues(failed, 'retry-after')).toEqual(['1']);
+    expect(facilitator.settlements.size).toBe(2);
+
+    await stack.restart('entitlement');
+    const served = await eventually(
+      () => call('/paid/a', { ...key, 'payment-signature': signature }),
+      (answer) => answer.status !== 503,
+      30_000,
+    );
+    expect(served.status).toBe(200);
+    expect(headerValues(served, 'payment-response')).toHaveLength(1);
+    // One settlement of that nonce, one payment row, its credit spent by the request.
+    expect(facilitator.settlements.size).toBe(2);
+    const payments = await paymentsOf(customer);
+    expect(payments).toHaveLength(1);
+    expect([...facilitator.settlements.values()]).toContain(payments[0].transaction);
+    const balance: Json = await eventually(
+      async () =>
+        (
+          await fetch(`${stack.url('entitlement')}/v1/customers/${customer.customerId}/balance`, {
+            headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+          })
+        ).json(),
+      (b: Json) => b.reserved === 0,
+    );
+    expect(balance).toMatchObject({ available: 0, reserved: 0 });
+
+    // And once credited, the credential is spent.
+    const replay = await call('/paid/a', { ...key, 'payment-signature': signature });
+    expect(replay.status).toBe(402);
+    expect(replay.body).toMatchObject({ type: 'https://paygate.dev/problems/payment-replayed' });
+  });
+});
