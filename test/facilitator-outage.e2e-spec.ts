@@ -1,7 +1,7 @@
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from '@x402/core/http';
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { LoopbackFacilitator } from '../libs/payments/src/loopback-facilitator.fixture';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer, type DemoCustomer } from '../scripts/seed-demo';
 import { query } from './support/database';
@@ -23,48 +23,23 @@ const ASSET = {
 const PAYER = '0x857b06519E91e3A54538791bDbb0E22373e36b66';
 
 /**
- * A stand-in x402 facilitator on loopback, speaking the facilitator API the gateway's
- * HttpFacilitator uses (POST /verify, /settle): it settles a nonce once and answers a repeated
- * settle with the first transaction, as an idempotent facilitator does. `beforeSettle` lets a
- * test act between the settlement and the gateway's next step.
+ * The loopback facilitator as an idempotent one: it settles a nonce once and answers a
+ * repeated settle with the first transaction. `beforeSettle` lets a test act between the
+ * settlement and the gateway's next step.
  */
-class LoopbackFacilitator {
+class IdempotentFacilitator extends LoopbackFacilitator {
   readonly settlements = new Map<string, string>();
-  readonly calls: string[] = [];
   beforeSettle?: () => Promise<void>;
-  private server?: Server;
 
-  async start(): Promise<string> {
-    this.server = createServer((request: IncomingMessage, response) => {
-      let text = '';
-      request.on('data', (chunk) => (text += chunk));
-      request.on('end', () => {
-        void this.answer(request.url ?? '', text ? JSON.parse(text) : {}).then((body) => {
-          response.writeHead(200, { 'content-type': 'application/json' });
-          response.end(JSON.stringify(body));
-        });
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-
-  private async answer(path: string, body: Json): Promise<object> {
-    this.calls.push(path);
+  override respond = async (path: string, body: Json) => {
     const nonce: string = body.paymentPayload?.payload?.authorization?.nonce ?? '';
-    if (path.endsWith('/verify')) return { isValid: true, payer: PAYER };
-    if (path.endsWith('/settle')) {
-      await this.beforeSettle?.();
-      const transaction = this.settlements.get(nonce) ?? `0x${randomBytes(32).toString('hex')}`;
-      this.settlements.set(nonce, transaction);
-      return { success: true, transaction, network: NETWORK, payer: PAYER };
-    }
-    return {};
-  }
-
-  stop(): Promise<unknown> {
-    return new Promise((resolve) => this.server?.close(resolve));
-  }
+    if (path === '/verify') return { status: 200, body: { isValid: true, payer: PAYER } };
+    if (path !== '/settle') return undefined;
+    await this.beforeSettle?.();
+    const transaction = this.settlements.get(nonce) ?? `0x${randomBytes(32).toString('hex')}`;
+    this.settlements.set(nonce, transaction);
+    return { status: 200, body: { success: true, transaction, network: NETWORK, payer: PAYER } };
+  };
 }
 
 /**
@@ -84,7 +59,7 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
     },
     'fac-',
   );
-  const facilitator = new LoopbackFacilitator();
+  const facilitator = new IdempotentFacilitator();
   let upstream: Server;
   const call = (path: string, headers: Record<string, string>) =>
     rawGet(stack.ports.gateway, path, headers, 'fac.example.test');
@@ -146,7 +121,7 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
     });
     expect(served.status).toBe(200);
     expect(headerValues(served, 'payment-response')).toHaveLength(1);
-    expect(facilitator.calls.slice(-2)).toEqual(['/verify', '/settle']);
+    expect(facilitator.calls.slice(-2).map((c) => c.path)).toEqual(['/verify', '/settle']);
     expect(await paymentsOf(customer)).toHaveLength(1);
   });
 

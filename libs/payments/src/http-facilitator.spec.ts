@@ -1,11 +1,10 @@
-import { createServer, IncomingMessage, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { encodePaymentSignatureHeader } from '@x402/core/http';
 import { Challenge, Credential, evm } from 'mppx';
 import { buildPaymentChallenges } from './challenges';
 import { parsePaymentCredential } from './credentials';
 import { FacilitatorRouter } from './facilitator-router';
 import { HttpFacilitator } from './http-facilitator';
+import { type FacilitatorAnswer, LoopbackFacilitator } from './loopback-facilitator.fixture';
 import {
   EVM_PAY_TO,
   NOW,
@@ -22,10 +21,9 @@ const PAYER = '0x857b06519E91e3A54538791bDbb0E22373e36b66';
 const SIGNATURE = `0x${'11'.repeat(65)}`;
 const NONCE = `0x${'ab'.repeat(32)}`;
 
-/** A stand-in x402 facilitator on loopback: records what it is sent, answers as told. */
-class FakeFacilitator {
-  readonly calls: Array<{ path: string; body: Record<string, unknown> }> = [];
-  answer: Record<string, { status: number; body: unknown }> = {
+/** The loopback facilitator with the answers these specs start from. */
+class FakeFacilitator extends LoopbackFacilitator {
+  override answer: Record<string, FacilitatorAnswer> = {
     '/verify': { status: 200, body: { isValid: true, payer: PAYER } },
     '/settle': {
       status: 200,
@@ -40,26 +38,9 @@ class FakeFacilitator {
       },
     },
   };
-  private server?: Server;
 
-  async start(): Promise<string> {
-    this.server = createServer((request: IncomingMessage, response) => {
-      let text = '';
-      request.on('data', (chunk) => (text += chunk));
-      request.on('end', () => {
-        const path = (request.url ?? '').replace(/^\/facilitator/, '');
-        this.calls.push({ path, body: text ? JSON.parse(text) : {} });
-        const { status, body } = this.answer[path] ?? { status: 404, body: {} };
-        response.writeHead(status, { 'content-type': 'application/json' });
-        response.end(JSON.stringify(body));
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/facilitator`;
-  }
-
-  async stop(): Promise<void> {
-    await new Promise((resolve) => this.server?.close(resolve));
+  override start(): Promise<string> {
+    return super.start('/facilitator');
   }
 }
 
