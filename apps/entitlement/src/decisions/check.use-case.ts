@@ -15,6 +15,7 @@ import {
   SubscriptionLifecycleService,
 } from '../subscriptions/subscription-lifecycle.service';
 import { payerAccounts } from '../direct-payments/payer-accounts.repository';
+import { plans } from '../plans/plans.repository';
 import { CheckInput, Decision, DecisionWarning } from './decision';
 import { FeatureUsageService } from './feature-usage.service';
 import { accessDeniedBy } from './subscription-access';
@@ -196,14 +197,10 @@ export class CheckUseCase {
       : undefined;
     if (account) return this.quoteFor(account, input);
     const plan = input.payerPlan as string;
-    const [feature]: { kind: string; limit_policy: LimitPolicy; unit_price: string }[] =
-      await this.dataSource.query(
-        `SELECT f."kind", f."limit_policy", f."unit_price"
-         FROM "entitlement"."plan_features" f
-         WHERE f."feature_key" = $2 AND f."plan_id" = (
-           SELECT "id" FROM "entitlement"."plans" WHERE "key" = $1 ORDER BY "version" DESC LIMIT 1)`,
-        [plan, input.feature],
-      );
+    const planId = await plans.newestId(this.dataSource.manager, plan);
+    const feature = planId
+      ? await plans.feature(this.dataSource.manager, planId, input.feature)
+      : undefined;
     if (!feature) {
       return {
         allowed: false,
@@ -240,13 +237,9 @@ export class CheckUseCase {
     });
     if (!own.allowed) return own;
     const subscription = await this.subscriptions.current(customerId);
-    const [feature]: { limit_policy: LimitPolicy; unit_price: string }[] = subscription
-      ? await this.dataSource.query(
-          `SELECT "limit_policy", "unit_price" FROM "entitlement"."plan_features"
-           WHERE "plan_id" = $1 AND "feature_key" = $2`,
-          [subscription.planId, input.feature],
-        )
-      : [];
+    const feature = subscription
+      ? await plans.feature(this.dataSource.manager, subscription.planId, input.feature)
+      : undefined;
     const price = feature?.limit_policy === 'credits' ? toSafeInt(feature.unit_price) : 0;
     return {
       allowed: false,

@@ -19,15 +19,6 @@ export const payerAccounts = {
     return row?.customer_id;
   },
 
-  /** The newest version of a plan, by key. */
-  async latestPlanId(manager: EntityManager, planKey: string): Promise<string | undefined> {
-    const [row]: { id: string }[] = await manager.query(
-      `SELECT "id" FROM "entitlement"."plans" WHERE "key" = $1 ORDER BY "version" DESC LIMIT 1`,
-      [planKey],
-    );
-    return row?.id;
-  },
-
   /**
    * The payer's customer: found, or created with an active subscription to the plan. Concurrent
    * first payments of one payer wait on a transaction-scoped advisory lock on the account, so

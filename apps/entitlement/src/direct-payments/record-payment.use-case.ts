@@ -8,6 +8,7 @@ import { EntitlementChanges } from '../changes/entitlement-changes';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
 import { type DirectPaymentRow, directPayments } from './direct-payments.repository';
+import { plans } from '../plans/plans.repository';
 import { payerAccounts } from './payer-accounts.repository';
 import {
   type RecordPayment,
@@ -94,7 +95,7 @@ export class RecordPaymentUseCase {
     // A payment recorded before (a replay) names its customer already: nobody new is made.
     const earlier = await directPayments.find(manager, payment.paymentId);
     if (earlier) return earlier.customer_id;
-    const planId = await payerAccounts.latestPlanId(manager, payment.payerPlan);
+    const planId = await plans.newestId(manager, payment.payerPlan);
     if (!planId) throw new DomainError('not-found', `Plan ${payment.payerPlan} does not exist.`);
     const account = payerAccountOf(payment.network, payment.payer);
     const { customerId, created } = await payerAccounts.findOrCreate(

@@ -3,6 +3,7 @@ import { counter } from '@paygate/observability';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource, type EntityManager } from 'typeorm';
 import { GrantsService } from '../credits/grants.service';
+import { plans } from '../plans/plans.repository';
 import { SubscriptionStatus } from '../subscriptions/subscription.entity';
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
 import type { PaymentEvent, ProviderEvent } from './payment-event';
@@ -89,15 +90,12 @@ export class PaymentEventsUseCase {
       } else if (event.kind === 'plan-changed') {
         if (!(await this.newer(manager, event.subscriptionId, 'provider_plan_order', event.order)))
           return this.stale(provider, id, event);
-        const [plan]: { id: string }[] = await manager.query(
-          `SELECT "id" FROM "entitlement"."plans" WHERE "key" = $1 ORDER BY "version" DESC LIMIT 1`,
-          [event.planKey],
-        );
+        const planId = await plans.newestId(manager, event.planKey);
         // Thrown, so the provider delivers the event again once the plan exists.
-        if (!plan) throw new DomainError('not-found', `Plan ${event.planKey} does not exist.`);
+        if (!planId) throw new DomainError('not-found', `Plan ${event.planKey} does not exist.`);
         await this.subscriptions.update(
           event.subscriptionId,
-          { planId: plan.id, planChange: 'now' },
+          { planId, planChange: 'now' },
           manager,
         );
       } else {
