@@ -170,4 +170,37 @@ describe('decodeUsageEvent (binary mode)', () => {
     const big = Buffer.from(JSON.stringify({ pad: 'x'.repeat(USAGE_EVENT_LIMITS.maxBytes) }));
     expect(decodeUsageEvent(big, headers)).toMatchObject({ ok: false, reason: 'too-large' });
   });
+
+  it('refuses a ce_ header or content-type that was not valid UTF-8 (no U+FFFD ids)', () => {
+    const lenient = { ...headers, ce_id: 'b\ufffd1', 'content-type': 'application/json' };
+    expect(decodeUsageEvent(Buffer.from('{}'), lenient, ['ce_id'])).toEqual({
+      ok: false,
+      reason: 'invalid',
+      errors: [{ field: 'id', message: 'header ce_id is not valid UTF-8' }],
+    });
+    expect(decodeUsageEvent(Buffer.from('{}'), lenient, ['content-type'])).toMatchObject({
+      ok: false,
+      errors: [{ field: 'datacontenttype', message: 'header content-type is not valid UTF-8' }],
+    });
+    // Other headers mean nothing to the event, and neither do ce_ headers in structured mode.
+    expect(decodeUsageEvent(Buffer.from('{}'), headers, ['traceparent'])).toMatchObject({
+      ok: true,
+    });
+    const structured = JSON.stringify({
+      specversion: '1.0',
+      id: 's-1',
+      source: 'svc',
+      type: 't',
+      subject: 'c1',
+      time: '2026-11-24T10:00:00Z',
+      data: {},
+    });
+    expect(
+      decodeUsageEvent(
+        Buffer.from(structured),
+        { 'content-type': 'application/cloudevents+json', ce_id: '\ufffd' },
+        ['ce_id'],
+      ),
+    ).toMatchObject({ ok: true, event: { id: 's-1' } });
+  });
 });

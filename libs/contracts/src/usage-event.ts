@@ -164,17 +164,34 @@ export const BINARY_MODE_PREFIX = 'ce_';
 
 /**
  * Decodes a Kafka message in either CloudEvents mode: binary when it carries `ce_specversion`,
- * structured JSON otherwise. Headers are the message's headers as strings.
+ * structured JSON otherwise. Headers are the message's headers as strings; `undecodable` names
+ * those whose bytes were not valid UTF-8: the message is refused when one of them is
+ * `content-type` or, in binary mode, a `ce_` attribute (a lenient U+FFFD decoding would make
+ * two different ids one dedupe key).
  */
 export function decodeUsageEvent(
   value: Buffer | null,
   headers: Record<string, string>,
+  undecodable: readonly string[] = [],
 ): UsageEventParseResult {
   // Structured mode is told by its content type; such a message may carry ce_ headers too
   // (Kafka binding §3.2), which then say nothing the event does not.
   const structured = /^application\/cloudevents\+json\b/i.test(headers['content-type'] ?? '');
-  if (structured || headers[`${BINARY_MODE_PREFIX}specversion`] === undefined)
-    return parseUsageEvent(value);
+  const binary = !structured && headers[`${BINARY_MODE_PREFIX}specversion`] !== undefined;
+  const unreadable = undecodable.filter(
+    (name) => name === 'content-type' || (binary && name.startsWith(BINARY_MODE_PREFIX)),
+  );
+  if (unreadable.length > 0) {
+    return {
+      ok: false,
+      reason: 'invalid',
+      errors: unreadable.map((name) => ({
+        field: name === 'content-type' ? 'datacontenttype' : name.slice(BINARY_MODE_PREFIX.length),
+        message: `header ${name} is not valid UTF-8`,
+      })),
+    };
+  }
+  if (!binary) return parseUsageEvent(value);
   let size = value?.length ?? 0;
   const body: Record<string, unknown> = {};
   for (const [name, headerValue] of Object.entries(headers)) {

@@ -5,6 +5,7 @@ import { ConsumerProgress, type ProgressSnapshot } from './consumer-progress';
 import { DEFAULT_MAX_CHUNK_BYTES } from './outbound-chunks';
 import { PartitionTransactions } from './partition-transactions';
 import type { OutboundMessage } from './producer';
+import { headersOf } from './message-headers';
 
 const batchFailures = counter(
   'paygate_consumer_batch_failures_total',
@@ -71,6 +72,11 @@ export interface InboundMessage {
   key: Buffer | null;
   value: Buffer | null;
   headers: Record<string, string>;
+  /**
+   * Headers whose bytes are not valid UTF-8 (their `headers` value is a lenient decoding):
+   * a handler that reads such a header must refuse the message. Absent when there are none.
+   */
+  undecodableHeaders?: string[];
   timestamp: string;
 }
 
@@ -125,14 +131,6 @@ export interface BatchConsumerOptions {
    * transaction. No single output message may be larger.
    */
   maxChunkBytes?: number;
-}
-
-function headersOf(raw: Record<string, unknown> | undefined): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(raw ?? {})) {
-    if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
-  }
-  return headers;
 }
 
 /**
@@ -272,15 +270,21 @@ export class BatchConsumer {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
-        const messages: InboundMessage[] = batch.messages.map((m) => ({
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: m.offset,
-          key: m.key,
-          value: m.value,
-          headers: headersOf(m.headers as Record<string, unknown> | undefined),
-          timestamp: m.timestamp,
-        }));
+        const messages: InboundMessage[] = batch.messages.map((m) => {
+          const { headers, undecodable } = headersOf(
+            m.headers as Record<string, unknown> | undefined,
+          );
+          return {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key,
+            value: m.value,
+            headers,
+            ...(undecodable.length > 0 ? { undecodableHeaders: undecodable } : {}),
+            timestamp: m.timestamp,
+          };
+        });
         const last = messages[messages.length - 1].offset;
         this.progressTracker.noteHigh(batch.partition, batch.highWatermark);
         this.progressTracker.noteAttempt(

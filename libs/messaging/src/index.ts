@@ -9,3 +9,5 @@ export { DEFAULT_MAX_CHUNK_BYTES, OutboundTooLargeError, outboundSize } from './
 export { ConsumerProgress } from './consumer-progress';
 export type { PartitionProgress, ProgressSnapshot } from './consumer-progress';
 export { consumerReadiness } from './consumer-readiness';
+export { headersOf } from './message-headers';
+export type { DecodedHeaders } from './message-headers';

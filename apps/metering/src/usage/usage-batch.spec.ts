@@ -90,6 +90,28 @@ describe('classifyBatch', () => {
     expect(accepted[0].event).toMatchObject({ id: 'bin-1', subject: 'c9', data: { units: 7 } });
   });
 
+  it('dead-letters a binary-mode event whose ce_ header was not valid UTF-8', () => {
+    const bad = message(
+      { units: 1 },
+      {
+        ce_specversion: '1.0',
+        ce_id: 'bin-\ufffd',
+        ce_source: 'kcat',
+        ce_type: 'dev.paygate.request.served',
+        ce_subject: 'c9',
+        ce_time: '2026-11-24T10:00:00Z',
+      },
+    );
+    const { accepted, deadLetters } = classifyBatch(
+      [{ ...bad, undecodableHeaders: ['ce_id'] }],
+      options(),
+    );
+    expect(accepted).toEqual([]);
+    expect(deadLetters).toEqual([
+      expect.objectContaining({ reason: 'invalid', detail: 'id: header ce_id is not valid UTF-8' }),
+    ]);
+  });
+
   it('dead-letters bad JSON, invalid events, unknown types and bad values with a reason', () => {
     const { accepted, deadLetters } = classifyBatch(
       [

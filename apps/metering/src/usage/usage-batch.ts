@@ -83,7 +83,7 @@ export function classifyBatch(
   const held: HeldEvent[] = [];
   const unmatched: UnmatchedEvent[] = [];
   for (const message of messages) {
-    const parsed = decodeUsageEvent(message.value, message.headers);
+    const parsed = decodeUsageEvent(message.value, message.headers, message.undecodableHeaders);
     if (!parsed.ok) {
       const detail = parsed.errors
         .map((e) => (e.field ? `${e.field}: ${e.message}` : e.message))
