@@ -5,6 +5,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Consumer, Producer } from 'kafkajs';
 import { testConfig } from '../libs/testing/src/test-config';
+// The spec's JSON schema (cloudevents/spec, v1), compiled by the SDK; no exports map hides it.
+import validateSchema from 'cloudevents/dist/schema/v1';
 import {
   Expectation,
   FeatureCase,
@@ -25,9 +27,12 @@ import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually } from './support/stack';
  * README.md ("Publishing usage events") that refuses it. A refusal outside the table, or an
  * acceptance inside it, fails the test.
  *
- * No official CloudEvents JSON schema is available offline (no `cloudevents` package in
- * node_modules), so accepted events are not validated against it here.
+ * Every event sent (the fixture with those two changes) and every event accepted is also held
+ * to the spec's own JSON schema, as the CloudEvents SDK for JavaScript ships it compiled: so a
+ * refusal is always of a valid event (a deviation), and nothing paygate passes on is invalid.
  */
+
+const validateCloudEventSchema = validateSchema as typeof validateSchema & { errors?: unknown[] };
 
 type Mode = 'HTTP binary' | 'HTTP structured' | 'HTTP batch' | 'Kafka binary' | 'Kafka structured';
 const HTTP_MODES: Mode[] = ['HTTP binary', 'HTTP structured', 'HTTP batch'];
@@ -243,6 +248,11 @@ const RUNS: Run[] = [
 const deviation = (r: Run) => DEVIATIONS[`${r.name} × ${r.mode}`] ?? DEVIATIONS[r.name];
 
 /** The event paygate must have made of the fixture: its attributes and data, adjusted. */
+/** What the CloudEvents 1.0 JSON schema finds wrong with an event (nothing: valid). */
+function specErrors(event: Record<string, unknown>): unknown[] {
+  return validateCloudEventSchema(event) ? [] : [...(validateCloudEventSchema.errors ?? [])];
+}
+
 const expectedEvent = (r: Run) => ({
   ...r.expected.attributes,
   subject: r.subject,
@@ -417,6 +427,8 @@ describe('CloudEvents conformance fixtures (e2e)', () => {
   it.each(ordered.map((r) => [`${r.name} × ${r.mode}`, r] as const))(
     '%s',
     async (_title, r) => {
+      // The fixture as sent is a valid CloudEvent: whatever paygate refuses is a deviation.
+      expect(specErrors(expectedEvent(r))).toEqual([]);
       const outcome = await (r.http ? sendHttp(r) : sendKafka(r));
       results.push({ run: r, outcome });
       const expectedRefusal = deviation(r);
@@ -426,6 +438,7 @@ describe('CloudEvents conformance fixtures (e2e)', () => {
           refusedBy: undefined,
         });
         expect(outcome.event).toEqual(expectedEvent(r));
+        expect(specErrors(outcome.event)).toEqual([]);
       } else {
         expect({ refused: outcome.detail, deviation: expectedRefusal?.rule }).toEqual({
           refused: outcome.detail,
