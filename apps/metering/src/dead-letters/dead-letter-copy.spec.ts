@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DEAD_LETTER_HEADERS } from '@paygate/contracts';
 import { outboundSize } from '@paygate/messaging';
 import type { InboundMessage } from '@paygate/messaging';
-import { dlqMessage, letterValue, pgText } from './dead-letter-copy';
+import { dlqMessage, keptHeaders, letterValue, pgText } from './dead-letter-copy';
 
 const inbound = (value: Buffer, headers: Record<string, string> = {}): InboundMessage => ({
   topic: 'usage',
@@ -67,5 +67,21 @@ describe('dead-letter copies', () => {
     expect(letterValue(null, 10)).toEqual({ value: Buffer.alloc(0) });
     expect(letterValue(Buffer.from('abcdef'), 3).value.toString()).toBe('abc');
     expect(pgText('a\u0000b')).toBe('a\uFFFDb');
+  });
+
+  it('leaves out headers that were not valid UTF-8: a replay never carries their lossy text', () => {
+    const message = {
+      ...inbound(Buffer.from('{}'), { ce_id: 'a\uFFFDb', ce_source: 'svc' }),
+      undecodableHeaders: ['ce_id'],
+    };
+    expect(keptHeaders(message)).toEqual({ ce_source: 'svc' });
+    const m = dlqMessage(
+      { message, reason: 'invalid', detail: 'id: header ce_id is not valid UTF-8' },
+      'dlq',
+      1024,
+      900 * 1024,
+    );
+    expect(m.headers?.ce_id).toBeUndefined();
+    expect(m.headers).toMatchObject({ ce_source: 'svc', [DEAD_LETTER_HEADERS.reason]: 'invalid' });
   });
 });

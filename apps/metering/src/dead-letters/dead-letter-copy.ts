@@ -28,6 +28,20 @@ export function letterValue(original: Buffer | null, maxBytes: number): LetterVa
   };
 }
 
+/**
+ * The original headers a letter can keep as they were sent: those that were not valid UTF-8
+ * are left out (their text is a lossy decoding), so a replay never carries an altered value;
+ * the letter's detail names them.
+ */
+export function keptHeaders(message: {
+  headers: Record<string, string>;
+  undecodableHeaders?: string[];
+}): Record<string, string> {
+  const lossy = new Set(message.undecodableHeaders ?? []);
+  if (lossy.size === 0) return message.headers;
+  return Object.fromEntries(Object.entries(message.headers).filter(([name]) => !lossy.has(name)));
+}
+
 function headerBytes(headers: Record<string, string>): number {
   let n = 0;
   for (const [k, v] of Object.entries(headers)) n += Buffer.byteLength(k) + Buffer.byteLength(v);
@@ -54,10 +68,11 @@ export function dlqMessage(
     [DEAD_LETTER_HEADERS.partition]: String(message.partition),
     [DEAD_LETTER_HEADERS.offset]: message.offset,
   };
-  const originalHeaderBytes = headerBytes(message.headers);
+  const original = keptHeaders(message);
+  const originalHeaderBytes = headerBytes(original);
   const headers: Record<string, string> =
     originalHeaderBytes <= HEADERS_BUDGET_BYTES
-      ? { ...message.headers, ...own }
+      ? { ...original, ...own }
       : { ...own, [DEAD_LETTER_HEADERS.headersCut]: String(originalHeaderBytes) };
   let key = message.key?.toString() ?? null;
   if (key && Buffer.byteLength(key) > HEADERS_BUDGET_BYTES) key = key.slice(0, 1024);

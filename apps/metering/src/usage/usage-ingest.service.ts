@@ -19,7 +19,7 @@ import {
 import { CustomerDirectory } from '../customers/customer-directory';
 import { customerHoldKey, lockHolds, meterHoldKey } from '../customers/holds';
 import { usageRecordedMessages } from './usage-recorded';
-import { dlqMessage, letterValue, pgText } from '../dead-letters/dead-letter-copy';
+import { dlqMessage, keptHeaders, letterValue, pgText } from '../dead-letters/dead-letter-copy';
 import { UnmatchedEventsRepository } from './unmatched-events.repository';
 
 const eventsCounter = counter('paygate_usage_events_total', 'Usage events by outcome', ['outcome']);
@@ -342,7 +342,7 @@ export class UsageIngestService {
           l.message.key ? pgText(l.message.key.toString().slice(0, 1024)) : null,
         ),
         kept.map((k) => k.value),
-        letters.map((l) => pgText(JSON.stringify(l.message.headers))),
+        letters.map((l) => pgText(JSON.stringify(keptHeaders(l.message)))),
         letters.map((l) => l.message.value?.length ?? 0),
         kept.map((k) => k.cut?.sha256 ?? null),
         kept.map((k) => Boolean(k.cut)),
