@@ -23,18 +23,36 @@ const ASSET = {
 const PAYER = '0x857b06519E91e3A54538791bDbb0E22373e36b66';
 
 /**
- * The loopback facilitator as an idempotent one: it settles a nonce once and answers a
- * repeated settle with the first transaction. `beforeSettle` lets a test act between the
+ * The loopback facilitator settling EIP-3009 authorizations by nonce. Idempotent by default (a
+ * repeated settle answers the first transaction); with `refuseRepeats`, like a chain, a spent
+ * nonce neither verifies nor settles again. `beforeSettle` lets a test act between the
  * settlement and the gateway's next step.
  */
-class IdempotentFacilitator extends LoopbackFacilitator {
+class NonceFacilitator extends LoopbackFacilitator {
   readonly settlements = new Map<string, string>();
+  refuseRepeats = false;
   beforeSettle?: () => Promise<void>;
 
   override respond = async (path: string, body: Json) => {
     const nonce: string = body.paymentPayload?.payload?.authorization?.nonce ?? '';
-    if (path === '/verify') return { status: 200, body: { isValid: true, payer: PAYER } };
+    const spent = this.refuseRepeats && this.settlements.has(nonce);
+    if (path === '/verify') {
+      return spent
+        ? { status: 200, body: { isValid: false, invalidReason: 'nonce_already_used' } }
+        : { status: 200, body: { isValid: true, payer: PAYER } };
+    }
     if (path !== '/settle') return undefined;
+    if (spent) {
+      return {
+        status: 200,
+        body: {
+          success: false,
+          errorReason: 'nonce_already_used',
+          transaction: '',
+          network: NETWORK,
+        },
+      };
+    }
     await this.beforeSettle?.();
     const transaction = this.settlements.get(nonce) ?? `0x${randomBytes(32).toString('hex')}`;
     this.settlements.set(nonce, transaction);
@@ -59,7 +77,7 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
     },
     'fac-',
   );
-  const facilitator = new IdempotentFacilitator();
+  const facilitator = new NonceFacilitator();
   let upstream: Server;
   const call = (path: string, headers: Record<string, string>) =>
     rawGet(stack.ports.gateway, path, headers, 'fac.example.test');
@@ -125,6 +143,8 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
     expect(await paymentsOf(customer)).toHaveLength(1);
   });
 
+  afterEach(() => (facilitator.refuseRepeats = false));
+
   it('entitlement down between settle and credit: 503, then the same credential is served once it is back, settled and credited once', async () => {
     const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'outage');
     const key = { 'x-api-key': customer.apiKey };
@@ -172,5 +192,46 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
     const replay = await call('/paid/a', { ...key, 'payment-signature': signature });
     expect(replay.status).toBe(402);
     expect(replay.body).toMatchObject({ type: 'https://paygate.dev/problems/payment-replayed' });
+  });
+
+  it('a facilitator that never settles twice: the credit is retried in the background, and the retried request is served from it without a second settlement', async () => {
+    facilitator.refuseRepeats = true;
+    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'chain');
+    const key = { 'x-api-key': customer.apiKey };
+    const refused = await call('/paid/a', key);
+    const signature = pay(headerValues(refused, 'payment-required')[0]);
+    facilitator.beforeSettle = async () => {
+      facilitator.beforeSettle = undefined;
+      await stack.kill('entitlement');
+    };
+    const settlementsBefore = facilitator.calls.filter((c) => c.path === '/settle').length;
+    const failed = await call('/paid/a', { ...key, 'payment-signature': signature });
+    expect(failed.status).toBe(503);
+    await stack.restart('entitlement');
+
+    // Without any retry by the caller, the payment is credited once the service is back.
+    const [payment] = await eventually(
+      () => paymentsOf(customer),
+      (rows) => rows.length === 1,
+      30_000,
+    );
+    expect([...facilitator.settlements.values()]).toContain(payment.transaction);
+    const balance = (await (
+      await fetch(`${stack.url('entitlement')}/v1/customers/${customer.customerId}/balance`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
+    ).json()) as Json;
+    expect(balance.available).toBe(1);
+
+    // The caller's retry is served from that credit, and nothing is settled again.
+    const served = await call('/paid/a', { ...key, 'payment-signature': signature });
+    expect(served.status).toBe(200);
+    expect(headerValues(served, 'payment-response')).toHaveLength(1);
+    expect(facilitator.calls.filter((c) => c.path === '/settle').length).toBe(
+      settlementsBefore + 1,
+    );
+    expect(await paymentsOf(customer)).toHaveLength(1);
+    const replay = await call('/paid/a', { ...key, 'payment-signature': signature });
+    expect(replay.status).toBe(402);
   });
 });

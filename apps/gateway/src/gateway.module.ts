@@ -20,6 +20,7 @@ import { RateLimitsService } from './rate-limits/rate-limits.service';
 import { PAYMENT_FACILITATOR, PaymentAcceptance } from './payments/payment-acceptance';
 import { PaymentOffers } from './payments/payment-offers';
 import { PayAndRetry } from './payments/pay-and-retry';
+import { UncreditedPayments } from './payments/uncredited-payments';
 import { UptoAuthorizations } from './payments/upto-authorizations';
 import { UptoSettlements } from './payments/upto-settlements';
 import {
@@ -78,6 +79,7 @@ export class GatewayModule {
         PaymentAcceptance,
         PayAndRetry,
         UptoAuthorizations,
+        UncreditedPayments,
         UptoSettlements,
         {
           // paygate:test only when enabled (its settlements live in this process: demos and

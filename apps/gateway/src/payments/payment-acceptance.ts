@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { RecordPaymentRequest, RecordPaymentResponse } from '@paygate/contracts';
 import { counter } from '@paygate/observability';
 import {
   type MalformedPayment,
@@ -12,10 +13,19 @@ import {
 import type { ProblemInput } from '@paygate/problem-details';
 import type { FastifyRequest } from 'fastify';
 import { GatewayConfig } from '../config/gateway.config';
-import { EntitlementClient } from '../decisions/entitlement.client';
+import { EntitlementClient, EntitlementUnavailableError } from '../decisions/entitlement.client';
 import type { RouteDefinition } from '../routes/route';
 import { UPTO_DEFAULT_HOLD_SECONDS } from '../routes/route-table';
 import { PaymentOffers } from './payment-offers';
+import {
+  creditsPaid,
+  MAX_CREDITS_PER_PAYMENT,
+  type Payer,
+  payerKeyOf,
+  type PaymentOutcome,
+  samePayer,
+} from './payment-outcome';
+import { type Uncredited, UncreditedPayments } from './uncredited-payments';
 import { holdEnd, MIN_HOLD_MS, UptoAuthorizations } from './upto-authorizations';
 
 /** Nest token of the facilitator the gateway verifies and settles with (gateway.module.ts). */
@@ -28,66 +38,15 @@ const payments = counter(
 );
 
 /**
- * Credits an amount buys in an asset: (amount − amountPerCall) / amountPerUnit, rounded down;
- * an asset priced at 0 per unit sells what the request lacks.
- */
-export function creditsPaid(
-  amount: string,
-  asset: { amountPerUnit: string; amountPerCall?: string },
-  shortfall: number,
-): bigint {
-  const perUnit = BigInt(asset.amountPerUnit);
-  const rest = BigInt(amount) - BigInt(asset.amountPerCall ?? '0');
-  if (rest < 0n) return 0n;
-  return perUnit === 0n ? BigInt(Math.max(1, shortfall)) : rest / perUnit;
-}
-
-/**
- * Whom a payment credits: a customer the API key identified, or (anonymous pay-per-call) the
- * payer itself, whose account becomes a customer subscribed to `plan` on its first payment.
- */
-export type Payer =
-  | { customerId: string }
-  | {
-      plan: string;
-      /**
-       * Asked once the payment verified (the payer is proven) and before it is settled: a
-       * problem refuses it then, so no payment is taken for a request that would be refused.
-       */
-      beforeSettle?: (payment: ParsedPayment) => Promise<ProblemInput | undefined>;
-    };
-
-/** What became of a payment credential sent with a request. */
-export type PaymentOutcome =
-  /** No credential: the refusal stands (with offers). */
-  | { kind: 'none' }
-  /** A credential that was not accepted: answer with this problem (fresh offers included). */
-  | { kind: 'refused'; problem: ProblemInput }
-  /** Settled and credited once: ask again and serve; the receipt goes on the response. */
-  | {
-      kind: 'credited';
-      credits: number;
-      receipt: Record<string, string>;
-      /** The customer credited (the payer's account for anonymous pay-per-call). */
-      customerId: string;
-      /** What busy() and idle() know this payer's payments by. */
-      payerKey: string;
-      /** A new `upto` authorization: when its hold ends (ms since the epoch). */
-      holdUntil?: number;
-    };
-
-/** The most credits one payment buys: far inside the ledger's bound, checked before settling. */
-export const MAX_CREDITS_PER_PAYMENT = 1_000_000_000;
-
-/**
  * Pay and retry (docs/payments.md): a request refused for insufficient credits that carries a
  * payment credential (x402 `PAYMENT-SIGNATURE` or `Authorization: Payment`) has it checked
  * (challenge id, then the facilitator's verify against what the request lacks now), settled,
  * and credited to the customer once per payment by the entitlement service, before the
  * request is decided again. Order matters for the money: nothing is settled unless the
  * request needs it and the payment is valid; a settlement is credited at most once (the
- * entitlement service keys it by payment id, and settling is idempotent per payment id), so a
- * retry with the same credential after a failure in between is safe.
+ * entitlement service keys it by payment id). A settlement the service could not credit is
+ * never settled again (a facilitator may refuse the repeat): UncreditedPayments retries the
+ * credit, and the same credential sent again is credited without a second settlement.
  */
 @Injectable()
 export class PaymentAcceptance {
@@ -101,6 +60,7 @@ export class PaymentAcceptance {
     private readonly entitlement: EntitlementClient,
     private readonly offers: PaymentOffers,
     private readonly authorizations: UptoAuthorizations,
+    private readonly uncredited: UncreditedPayments,
   ) {}
 
   /** Whether a payment of this payer (see `payerKey`) is being completed on this gateway. */
@@ -203,6 +163,18 @@ export class PaymentAcceptance {
       ? holdEnd(parsed, upto.holdSeconds ?? UPTO_DEFAULT_HOLD_SECONDS, now)
       : 0;
 
+    // The same credential again after it was settled but not credited: credit it, never settle
+    // it twice. Only for the same payer (the customer the key named, or the same payer plan).
+    const earlier =
+      parsed.intent === 'charge'
+        ? this.uncredited.find(parsed.paymentId, parsed.credential)
+        : undefined;
+    if (earlier && samePayer(payer, earlier.record)) {
+      return this.creditSettled(request, payer, parsed, earlier, now, () =>
+        refuse('payment-replayed', 'replayed'),
+      );
+    }
+
     let verdict;
     try {
       verdict = await this.facilitator.verify(parsed, requirement);
@@ -250,25 +222,67 @@ export class PaymentAcceptance {
       return refuse('payment-invalid', settled.reason);
     }
 
+    const record: RecordPaymentRequest = {
+      ...('customerId' in payer
+        ? { customerId: payer.customerId }
+        : { customerId: '', payerPlan: payer.plan }),
+      paymentId: parsed.paymentId,
+      credits: units,
+      network: parsed.network,
+      asset: parsed.asset,
+      amount: parsed.amount,
+      payer: parsed.payer,
+      transaction: settled.transaction,
+      requestId: String(request.id),
+    };
     let recorded;
     try {
-      recorded = await this.entitlement.recordPayment({
-        ...('customerId' in payer
-          ? { customerId: payer.customerId }
-          : { customerId: '', payerPlan: payer.plan }),
-        paymentId: parsed.paymentId,
-        credits: units,
-        network: parsed.network,
-        asset: parsed.asset,
-        amount: parsed.amount,
-        payer: parsed.payer,
-        transaction: settled.transaction,
-        requestId: String(request.id),
-      });
+      recorded = await this.entitlement.recordPayment(record);
     } catch (err) {
+      // Settled, not credited: never settled again (a facilitator may refuse the repeat); the
+      // credit is retried in the background and by this credential's next request.
+      if (err instanceof EntitlementUnavailableError)
+        this.uncredited.add(parsed.credential, record);
       return this.unavailable(parsed, 'record', err);
     }
     if (recorded.replayed) return refuse('payment-replayed', 'replayed');
+    return this.credited(request, payer, parsed, record, recorded, now);
+  }
+
+  /**
+   * A credential this gateway settled before while the entitlement service could not credit it
+   * (UncreditedPayments): credited now without settling again, or served from the credit the
+   * background made meanwhile.
+   */
+  private async creditSettled(
+    request: FastifyRequest,
+    payer: Payer,
+    parsed: ParsedPayment,
+    earlier: Uncredited,
+    now: Date,
+    replayed: () => PaymentOutcome,
+  ): Promise<PaymentOutcome> {
+    let recorded = earlier.kind === 'credited' ? earlier.response : undefined;
+    if (!recorded) {
+      try {
+        recorded = await this.entitlement.recordPayment(earlier.record);
+      } catch (err) {
+        return this.unavailable(parsed, 'record', err);
+      }
+    }
+    this.uncredited.done(parsed.paymentId);
+    if (recorded.replayed && earlier.kind !== 'credited') return replayed();
+    return this.credited(request, payer, parsed, earlier.record, recorded, now);
+  }
+
+  private credited(
+    request: FastifyRequest,
+    payer: Payer,
+    parsed: ParsedPayment,
+    record: RecordPaymentRequest,
+    recorded: RecordPaymentResponse,
+    now: Date,
+  ): PaymentOutcome {
     payments.inc({ outcome: 'credited' });
     const customerId = recorded.customerId || ('customerId' in payer ? payer.customerId : '');
     this.logger.log(
@@ -277,15 +291,15 @@ export class PaymentAcceptance {
         customerId,
         network: parsed.network,
         amount: parsed.amount,
-        credits: units,
-        transaction: settled.transaction,
+        credits: record.credits,
+        transaction: record.transaction,
       },
       'payment credited',
     );
     return {
       kind: 'credited',
-      credits: units,
-      receipt: receiptHeaders(parsed, { transaction: settled.transaction, settledAt: now }),
+      credits: record.credits,
+      receipt: receiptHeaders(parsed, { transaction: record.transaction, settledAt: now }),
       customerId,
       payerKey: payerKeyOf(payer, parsed),
     };
@@ -346,10 +360,4 @@ export class PaymentAcceptance {
       problem: { code: 'payment-unavailable', headers: { 'retry-after': '1' } },
     };
   }
-}
-
-/** A keyed customer's payments go by the customer; an anonymous payer's by its account. */
-function payerKeyOf(payer: Payer, payment: ParsedPayment | MalformedPayment): string {
-  if ('customerId' in payer) return payer.customerId;
-  return 'error' in payment ? 'anonymous' : `payer:${payment.network}:${payment.payer}`;
 }
