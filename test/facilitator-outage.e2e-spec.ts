@@ -145,18 +145,25 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
 
   afterEach(() => (facilitator.refuseRepeats = false));
 
-  it('entitlement down between settle and credit: 503, then the same credential is served once it is back, settled and credited once', async () => {
-    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'outage');
+  /**
+   * A customer without credits pays the 402's offer; the settlement goes through and the
+   * entitlement service dies before it can be credited.
+   */
+  const paidWhileEntitlementDies = async (name: string) => {
+    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, name);
     const key = { 'x-api-key': customer.apiKey };
     const refused = await call('/paid/a', key);
     const signature = pay(headerValues(refused, 'payment-required')[0]);
-
-    // The settlement goes through; the entitlement service dies before it can be credited.
     facilitator.beforeSettle = async () => {
       facilitator.beforeSettle = undefined;
       await stack.kill('entitlement');
     };
     const failed = await call('/paid/a', { ...key, 'payment-signature': signature });
+    return { customer, key, signature, failed };
+  };
+
+  it('entitlement down between settle and credit: 503, then the same credential is served once it is back, settled and credited once', async () => {
+    const { customer, key, signature, failed } = await paidWhileEntitlementDies('outage');
     expect(failed.status).toBe(503);
     expect(failed.body).toMatchObject({
       type: 'https://paygate.dev/problems/payment-unavailable',
@@ -196,16 +203,8 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
 
   it('a facilitator that never settles twice: the credit is retried in the background, and the retried request is served from it without a second settlement', async () => {
     facilitator.refuseRepeats = true;
-    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'chain');
-    const key = { 'x-api-key': customer.apiKey };
-    const refused = await call('/paid/a', key);
-    const signature = pay(headerValues(refused, 'payment-required')[0]);
-    facilitator.beforeSettle = async () => {
-      facilitator.beforeSettle = undefined;
-      await stack.kill('entitlement');
-    };
     const settlementsBefore = facilitator.calls.filter((c) => c.path === '/settle').length;
-    const failed = await call('/paid/a', { ...key, 'payment-signature': signature });
+    const { customer, key, signature, failed } = await paidWhileEntitlementDies('chain');
     expect(failed.status).toBe(503);
     await stack.restart('entitlement');
 
