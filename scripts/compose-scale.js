@@ -74,6 +74,9 @@ function run(file, args, input) {
         else resolve(stdout);
       },
     );
+    // A command that exits before reading its input closes the pipe: EPIPE on stdin is not an
+    // outcome (the exit callback above reports that), and unhandled it would end this script.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input ?? '');
   });
 }
