@@ -202,15 +202,6 @@ export class LedgerService {
     return rows.length === 1 ? rows[0].available : '0';
   }
 
-  private async reservedText(manager: EntityManager, customerId: string): Promise<string> {
-    const [row]: { reserved: string }[] = await manager.query(
-      `SELECT ${RESERVED_SQL} AS "reserved" FROM "entitlement"."leases"
-       WHERE "customer_id" = $1 AND "status" = 'held' AND "beyond_units" > 0`,
-      [customerId],
-    );
-    return row.reserved;
-  }
-
   /** For display (the billing page); numbers saturate past ±(2^53 − 1), see available(). */
   async balance(customerId: string): Promise<BalanceView> {
     const { available, reserved } = await this.balanceText(customerId);
@@ -223,13 +214,18 @@ export class LedgerService {
     return { customerId, available: toExactInt(available), reserved: toExactInt(reserved) };
   }
 
+  /**
+   * One statement, so one snapshot: a lease given back between two separate reads would show
+   * its credits in neither `available` nor `reserved` (or in both).
+   */
   private async balanceText(customerId: string): Promise<{ available: string; reserved: string }> {
-    const manager = this.dataSource.manager;
-    const [available, reserved] = await Promise.all([
-      this.availableText(manager, customerId),
-      this.reservedText(manager, customerId),
-    ]);
-    return { available, reserved };
+    const [row]: { available: string; reserved: string }[] = await this.dataSource.query(
+      `SELECT COALESCE((SELECT "available" FROM "entitlement"."balances" WHERE "customer_id" = $1), 0)::text AS "available",
+              (SELECT ${RESERVED_SQL} FROM "entitlement"."leases"
+                WHERE "customer_id" = $1 AND "status" = 'held' AND "beyond_units" > 0)::text AS "reserved"`,
+      [customerId],
+    );
+    return row;
   }
 
   /**
