@@ -103,12 +103,22 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
       },
     });
   };
-  const paymentsOf = async (customer: DemoCustomer) =>
-    query<{ payment_id: string; transaction: string; credits: string }>(
-      `SELECT "payment_id", "transaction", "credits"::text FROM "entitlement"."direct_payments"
-       WHERE "customer_id" = $1`,
+  /** The customer's payments, journaled or settled. */
+  const journalOf = async (customer: DemoCustomer) =>
+    query<{ payment_id: string; status: string; transaction: string; credits: string }>(
+      `SELECT "payment_id", "status", "transaction", "credits"::text
+       FROM "entitlement"."direct_payments" WHERE "customer_id" = $1`,
       [customer.customerId],
     );
+  /** The customer's settled payments (a payment is journaled before it is settled). */
+  const paymentsOf = async (customer: DemoCustomer) =>
+    (await journalOf(customer)).filter((p) => p.status === 'settled');
+  const balanceOf = async (customer: DemoCustomer): Promise<Json> =>
+    (
+      await fetch(`${stack.url('entitlement')}/v1/customers/${customer.customerId}/balance`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
+    ).json();
 
   beforeAll(async () => {
     const facilitatorUrl = await facilitator.start();
@@ -119,6 +129,9 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
       PAYMENT_CHALLENGE_SECRET: SECRET,
       PAYMENT_REALM: 'fac.example.test',
       PAYMENT_FACILITATORS: `${NETWORK}=${facilitatorUrl}`,
+      // A journaled payment whose gateway died is settled by the rounds 10 s after its journal.
+      PAYMENT_JOURNAL_CLAIM_SECONDS: '10',
+      PAYMENT_SETTLE_INTERVAL_MS: '250',
     });
   });
 
@@ -185,12 +198,7 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
     expect(payments).toHaveLength(1);
     expect([...facilitator.settlements.values()]).toContain(payments[0].transaction);
     const balance: Json = await eventually(
-      async () =>
-        (
-          await fetch(`${stack.url('entitlement')}/v1/customers/${customer.customerId}/balance`, {
-            headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-          })
-        ).json(),
+      () => balanceOf(customer),
       (b: Json) => b.reserved === 0,
     );
     expect(balance).toMatchObject({ available: 0, reserved: 0 });
@@ -215,12 +223,7 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
       30_000,
     );
     expect([...facilitator.settlements.values()]).toContain(payment.transaction);
-    const balance = (await (
-      await fetch(`${stack.url('entitlement')}/v1/customers/${customer.customerId}/balance`, {
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      })
-    ).json()) as Json;
-    expect(balance.available).toBe(1);
+    expect((await balanceOf(customer)).available).toBe(1);
 
     // The caller's retry is served from that credit, and nothing is settled again.
     const served = await call('/paid/a', { ...key, 'payment-signature': signature });
@@ -232,5 +235,42 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
     expect(await paymentsOf(customer)).toHaveLength(1);
     const replay = await call('/paid/a', { ...key, 'payment-signature': signature });
     expect(replay.status).toBe(402);
+  });
+
+  it('gateway killed between settle and credit: the journal hands the payment to the settlement rounds, which credit it once; nothing lost, nothing settled twice', async () => {
+    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'killed');
+    const key = { 'x-api-key': customer.apiKey };
+    const refused = await call('/paid/a', key);
+    const signature = pay(headerValues(refused, 'payment-required')[0]);
+    const settlesBefore = facilitator.calls.filter((c) => c.path === '/settle').length;
+    facilitator.beforeSettle = async () => {
+      facilitator.beforeSettle = undefined;
+      await stack.kill('gateway');
+    };
+    await expect(call('/paid/a', { ...key, 'payment-signature': signature })).rejects.toThrow();
+    // Settled by the facilitator, journaled and not credited: the gateway died in between.
+    expect(await journalOf(customer)).toEqual([
+      expect.objectContaining({ status: 'settling', transaction: '', credits: '1' }),
+    ]);
+    expect((await balanceOf(customer)).available).toBe(0);
+
+    await stack.restart('gateway');
+    // Once the dead gateway's claim lapsed, the rounds settle it again (the facilitator answers
+    // a repeat with the same transaction) and credit it.
+    const [payment] = await eventually(
+      () => paymentsOf(customer),
+      (rows) => rows.length === 1,
+      40_000,
+    );
+    expect([...facilitator.settlements.values()]).toContain(payment.transaction);
+    expect(facilitator.calls.filter((c) => c.path === '/settle').length).toBe(settlesBefore + 2);
+    expect(await balanceOf(customer)).toMatchObject({ available: 1, reserved: 0 });
+
+    // The payer's credit serves its next call; the credential itself is spent.
+    const replay = await call('/paid/a', { ...key, 'payment-signature': signature });
+    expect(replay.status).toBe(402);
+    expect(replay.body).toMatchObject({ type: 'https://paygate.dev/problems/payment-replayed' });
+    expect((await call('/paid/a', key)).status).toBe(200);
+    expect(await journalOf(customer)).toHaveLength(1);
   });
 });

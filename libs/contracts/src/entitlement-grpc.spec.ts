@@ -7,6 +7,7 @@ import {
   type ClaimSettlementsRequest,
   type CompleteSettlementRequest,
   type PaymentAuthorization,
+  type PaymentSettling,
   type PaymentSettlement,
   type RecordPaymentRequest,
   type RecordPaymentResponse,
@@ -94,6 +95,13 @@ describe('entitlement proto', () => {
     requestId: true,
     payerPlan: true,
     authorization: true,
+    settling: true,
+  };
+  const paymentSettling: Record<keyof PaymentSettling, true> = {
+    protocol: true,
+    credential: true,
+    requirement: true,
+    claimSeconds: true,
   };
   const paymentAuthorization: Record<keyof PaymentAuthorization, true> = {
     holdUntilMs: true,
@@ -121,6 +129,7 @@ describe('entitlement proto', () => {
     settled: true,
     transaction: true,
     failure: true,
+    retry: true,
   };
   const recordPaymentResponse: Record<keyof RecordPaymentResponse, true> = {
     replayed: true,
@@ -128,6 +137,7 @@ describe('entitlement proto', () => {
     balance: true,
     customerId: true,
     authorizationOpen: true,
+    claimed: true,
   };
   const warning: Record<keyof Warning, true> = { code: true, until: true, used: true, limit: true };
   const rateLimit: Record<keyof RateLimit, true> = { requests: true, windowSeconds: true };
@@ -142,6 +152,7 @@ describe('entitlement proto', () => {
     expect(fieldsOf('RecordPaymentRequest')).toEqual(keys(recordPaymentRequest));
     expect(fieldsOf('RecordPaymentResponse')).toEqual(keys(recordPaymentResponse));
     expect(fieldsOf('PaymentAuthorization')).toEqual(keys(paymentAuthorization));
+    expect(fieldsOf('PaymentSettling')).toEqual(keys(paymentSettling));
     expect(fieldsOf('ClaimSettlementsRequest')).toEqual(keys(claimSettlementsRequest));
     expect(fieldsOf('PaymentSettlement')).toEqual(keys(paymentSettlement));
     expect(fieldsOf('CompleteSettlementRequest')).toEqual(keys(completeSettlementRequest));

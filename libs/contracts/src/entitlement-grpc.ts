@@ -114,6 +114,17 @@ export interface RecordPaymentRequest {
   payerPlan?: string;
   /** An `upto` payment: authorized, not settled yet (`transaction` empty); see the proto. */
   authorization?: PaymentAuthorization | null;
+  /** An `exact` payment journaled before it is settled (`transaction` empty); see the proto. */
+  settling?: PaymentSettling | null;
+}
+
+/** What any gateway needs to settle a journaled `exact` payment, and the caller's claim on it. */
+export interface PaymentSettling {
+  protocol: 'x402' | 'payment-auth' | string;
+  credential: string;
+  requirement: string;
+  /** 10..3600 */
+  claimSeconds: number;
 }
 
 /** An `upto` authorization: held until holdUntilMs, then settled for the credits used. */
@@ -141,6 +152,8 @@ export interface RecordPaymentResponse {
   customerId: string;
   /** Replayed `upto` authorization still within its hold: the request may be decided. */
   authorizationOpen?: boolean;
+  /** With `settling`: the caller holds the settlement now (false and not replayed: another does). */
+  claimed?: boolean;
 }
 
 export interface ClaimSettlementsRequest {
@@ -150,7 +163,10 @@ export interface ClaimSettlementsRequest {
   claimSeconds: number;
 }
 
-/** An `upto` authorization whose hold ended, to settle for what was used. */
+/**
+ * To settle: an `upto` authorization whose hold ended (for what was used), or an `exact`
+ * payment whose journaled settlement was never reported (its gateway died: the full amount).
+ */
 export interface PaymentSettlement {
   paymentId: string;
   customerId: string;
@@ -171,6 +187,8 @@ export interface CompleteSettlementRequest {
   settled: boolean;
   transaction: string;
   failure: string;
+  /** Not settled, and not refused either (timeout, unavailable): the claim ends now. */
+  retry?: boolean;
 }
 
 export interface CompleteSettlementResponse {

@@ -32,6 +32,7 @@ export type {
   RecordPaymentRequest,
   RecordPaymentResponse,
   PaymentAuthorization,
+  PaymentSettling,
   ClaimSettlementsRequest,
   ClaimSettlementsResponse,
   PaymentSettlement,

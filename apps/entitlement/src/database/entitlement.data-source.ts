@@ -23,6 +23,7 @@ import { DirectPayments1764500000016 } from './migrations/1764500000016-direct-p
 import { PayerAccounts1764500000017 } from './migrations/1764500000017-payer-accounts';
 import { ProviderEventOrder1764500000018 } from './migrations/1764500000018-provider-event-order';
 import { UptoAuthorizations1764500000019 } from './migrations/1764500000019-upto-authorizations';
+import { SettlementJournal1764500000020 } from './migrations/1764500000020-settlement-journal';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -52,6 +53,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       PayerAccounts1764500000017,
       ProviderEventOrder1764500000018,
       UptoAuthorizations1764500000019,
+      SettlementJournal1764500000020,
     ],
   });
 }

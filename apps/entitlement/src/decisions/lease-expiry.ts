@@ -20,7 +20,7 @@ const expired = counter('paygate_leases_expired_total', 'Held leases released fo
  * its open units were served and wait for their usage events, however late metering is (a
  * stalled meter must not make served requests free). Usage that arrives later for an expired
  * lease is charged as ordinary usage (settle finds it released), so nothing is lost and
- * nothing is counted twice; see the README's lease section for the bound this leaves.
+ * nothing is counted twice; see docs/decisions-and-leases.md for the bound this leaves.
  */
 @Injectable()
 export class LeaseExpiry implements OnApplicationBootstrap, OnApplicationShutdown {

@@ -134,6 +134,7 @@ describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
         balance: 10,
         customerId: expect.any(String),
         authorizationOpen: false,
+        claimed: false,
       });
       await expectOneCustomer(account, first.customerId, v2.id);
       expect(await available(first.customerId)).toBe(10);
@@ -150,6 +151,7 @@ describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
         balance: 15,
         customerId: first.customerId,
         authorizationOpen: false,
+        claimed: false,
       });
       expect(second.grantId).not.toBe(first.grantId);
       await expectOneCustomer(account, first.customerId, v2.id);
@@ -263,6 +265,7 @@ describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
         balance: 7,
         customerId: first.customerId,
         authorizationOpen: false,
+        claimed: false,
       });
       expect(await available(first.customerId)).toBe(7);
       expect(await fx.credits.listGrants(first.customerId)).toHaveLength(1);

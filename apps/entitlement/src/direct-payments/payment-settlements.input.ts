@@ -18,9 +18,13 @@ export interface ClaimSettlements {
 }
 
 /** The outcome of settling a claimed authorization (see CompleteSettlementRequest). */
-export type CompleteSettlement = Omit<CompleteSettlementRequest, 'transaction' | 'failure'> & {
+export type CompleteSettlement = Omit<
+  CompleteSettlementRequest,
+  'transaction' | 'failure' | 'retry'
+> & {
   transaction?: string;
   failure?: string;
+  retry?: boolean;
 };
 
 const inRange = (value: unknown, range: { min: number; max: number }): value is number =>
@@ -57,11 +61,15 @@ export function parseCompleteSettlement(input: CompleteSettlement): Required<Com
     errors.fail('transaction', `must be at most ${transaction} characters`);
   const failure = input.failure ?? '';
   if (typeof failure !== 'string') errors.fail('failure', 'must be text');
+  const retry = input.retry ?? false;
+  if (typeof retry !== 'boolean') errors.fail('retry', 'must be true or false');
+  else if (retry && input.settled) errors.fail('retry', 'must be false when settled');
   errors.throwIfAny('settlement');
   return {
     paymentId: input.paymentId,
     settled: input.settled,
     transaction: reference,
     failure: failure.slice(0, SETTLEMENT_LIMITS.failure),
+    retry,
   };
 }

@@ -8,22 +8,26 @@ export interface Owed {
 }
 
 /**
- * The SQL of `upto` authorizations' settlement, on "entitlement"."direct_payments" (see the
- * UptoAuthorizations migration): 'authorized' until the hold ended, then 'settling' while a
- * claimer settles it (until `claimed_until`), then 'settled' or 'failed'.
+ * The SQL of settlements after the fact, on "entitlement"."direct_payments": `upto`
+ * authorizations (see the UptoAuthorizations migration) are 'authorized' until the hold ended,
+ * then 'settling' while a claimer settles it (until `claimed_until`), then 'settled' or
+ * 'failed'; journaled charges (SettlementJournal migration) are 'settling' from the start, and
+ * handed out once their claim lapsed.
  */
 export const paymentSettlements = {
   /**
-   * Locks up to `limit` authorizations, oldest hold first, whose hold ended by `now` and that
-   * nobody is settling (never claimed, or the claim lapsed). Rows another transaction locked
-   * are skipped, so concurrent claimers each get different ones.
+   * Locks up to `limit` payments to settle, oldest first, that nobody is settling (never
+   * claimed, or the claim lapsed): authorizations whose hold ended by `now`, and journaled
+   * charges. Rows another transaction locked are skipped, so concurrent claimers each get
+   * different ones.
    */
   async lockDue(manager: EntityManager, now: Date, limit: number): Promise<DirectPaymentRow[]> {
     return manager.query(
       `SELECT * FROM "entitlement"."direct_payments"
-       WHERE "status" IN ('authorized', 'settling') AND "hold_until" <= $1
-         AND ("claimed_until" IS NULL OR "claimed_until" <= $1)
-       ORDER BY "hold_until" LIMIT $2 FOR UPDATE SKIP LOCKED`,
+       WHERE ("status" IN ('authorized', 'settling') AND "hold_until" <= $1
+              AND ("claimed_until" IS NULL OR "claimed_until" <= $1))
+          OR ("intent" = 'charge' AND "status" = 'settling' AND "claimed_until" <= $1)
+       ORDER BY COALESCE("hold_until", "claimed_until") LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [now, limit],
     );
   },
@@ -84,6 +88,21 @@ export const paymentSettlements = {
       transaction,
       now,
     ]);
+  },
+
+  /**
+   * Not settled and not refused (it may have gone through): the claim ends now, so it is handed
+   * out again at once. False unless the payment was being settled.
+   */
+  async endClaim(manager: EntityManager, paymentId: string, now: Date): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
+      `WITH ended AS (
+         UPDATE "entitlement"."direct_payments" SET "claimed_until" = $2
+         WHERE "payment_id" = $1 AND "status" = 'settling' RETURNING "payment_id"
+       ) SELECT * FROM ended`,
+      [paymentId, now],
+    );
+    return rows.length === 1;
   },
 
   /** Refused for good: null unless the payment was being settled (then nothing changed). */

@@ -4,7 +4,8 @@ import type { PaymentSettlement } from '@paygate/contracts';
 import { counter } from '@paygate/observability';
 import { DataSource, type EntityManager } from 'typeorm';
 import { GrantsService } from '../credits/grants.service';
-import type { DirectPaymentRow } from './direct-payments.repository';
+import { grantCharge } from './charge-grants';
+import { type DirectPaymentRow, directPayments } from './direct-payments.repository';
 import {
   type CompleteSettlement,
   parseClaimSettlements,
@@ -14,8 +15,9 @@ import { type Owed, paymentSettlements } from './payment-settlements.repository'
 
 const settlements = counter(
   'paygate_payment_settlements_total',
-  'Ended upto authorizations by outcome: settled, failed, nothing-used (closed, nothing owed)',
-  ['outcome'],
+  'Settlements reported after the fact (upto authorizations, journaled charges) by intent and ' +
+    'outcome: settled, failed, retry, nothing-used (closed, nothing owed)',
+  ['intent', 'outcome'],
 );
 
 /** An authorization's terms, exact: amounts may exceed 2^53. */
@@ -37,8 +39,9 @@ function settlementAmount(terms: Terms, used: bigint): bigint {
 }
 
 /**
- * Settles `upto` authorizations once their hold ended (the gateway settles; this service
- * decides what). An authorization's grant expires at the hold's end with what was not used,
+ * Settles payments after the fact (the gateway settles; this service decides what): journaled
+ * charges whose gateway never reported their settlement (for their full amount, granting their
+ * credits once settled), and `upto` authorizations once their hold ended. An authorization's grant expires at the hold's end with what was not used,
  * so what was used is its credits less what of them expired: credits burned, still held by a
  * lease, or paying off an overdraft. A lease that gives credits back after that returns them
  * to the customer, not to the authorization (see GrantsService.restore): they were paid for.
@@ -89,29 +92,60 @@ export class PaymentSettlementsUseCase {
       }
       return { claimed: handedOut, closed: owingNothing };
     });
-    if (closed > 0) settlements.inc({ outcome: 'nothing-used' }, closed);
+    if (closed > 0) settlements.inc({ intent: 'upto', outcome: 'nothing-used' }, closed);
     return claimed;
   }
 
   /**
-   * Records how settling a claimed authorization ended: true if it was being settled, false
-   * (and nothing changes) otherwise: unknown, never claimed, or completed before.
+   * Records how settling a claimed payment ended: true if it was being settled, false (and
+   * nothing changes) otherwise: unknown, never claimed, or completed before. A settled charge
+   * gets its credits now; `retry` ends the claim so that it is handed out again at once.
    * @throws DomainError `validation-failed` naming the bad fields.
    */
   async complete(input: CompleteSettlement): Promise<boolean> {
     const outcome = parseCompleteSettlement(input);
-    const manager = this.dataSource.manager;
-    const payment = outcome.settled
-      ? await paymentSettlements.markSettled(
-          manager,
-          outcome.paymentId,
-          outcome.transaction,
-          this.clock.now(),
-        )
-      : await paymentSettlements.markFailed(manager, outcome.paymentId, outcome.failure);
+    const now = this.clock.now();
+    if (outcome.retry) {
+      const ended = await paymentSettlements.endClaim(
+        this.dataSource.manager,
+        outcome.paymentId,
+        now,
+      );
+      if (ended) settlements.inc({ intent: 'any', outcome: 'retry' });
+      return ended;
+    }
+    const payment = await this.dataSource.transaction(async (manager) => {
+      if (!outcome.settled)
+        return paymentSettlements.markFailed(manager, outcome.paymentId, outcome.failure);
+      const charge = await directPayments.settleCharge(
+        manager,
+        outcome.paymentId,
+        outcome.transaction,
+        now,
+      );
+      if (!charge)
+        return paymentSettlements.markSettled(manager, outcome.paymentId, outcome.transaction, now);
+      await grantCharge(this.grants, manager, {
+        paymentId: charge.payment_id,
+        customerId: charge.customer_id,
+        credits: Number(charge.credits),
+      });
+      return charge;
+    });
     if (!payment) return false;
-    settlements.inc({ outcome: outcome.settled ? 'settled' : 'failed' });
-    if (!outcome.settled) {
+    settlements.inc({ intent: payment.intent, outcome: outcome.settled ? 'settled' : 'failed' });
+    if (!outcome.settled && payment.intent === 'charge') {
+      // Nothing was granted for it. A facilitator that refuses a repeat refuses a payment its
+      // first gateway settled before dying: if so, that settlement (reported later) still wins.
+      this.logger.warn(
+        {
+          paymentId: payment.payment_id,
+          customerId: payment.customer_id,
+          failure: outcome.failure,
+        },
+        'journaled payment could not be settled: no credits granted',
+      );
+    } else if (!outcome.settled) {
       // The customer used the credits and the payer is not charged for them: a loss to report.
       this.logger.warn(
         {
@@ -133,7 +167,7 @@ export class PaymentSettlementsUseCase {
    */
   private async owed(manager: EntityManager, payment: DirectPaymentRow): Promise<Owed | null> {
     await this.grants.settleDue(manager, payment.customer_id);
-    const grant = await paymentSettlements.grant(manager, payment.grant_id);
+    const grant = await paymentSettlements.grant(manager, payment.grant_id ?? '');
     if (grant.status !== 'expired') {
       this.logger.warn(
         { paymentId: payment.payment_id, grantId: payment.grant_id, holdUntil: payment.hold_until },

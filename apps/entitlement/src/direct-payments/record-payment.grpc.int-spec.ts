@@ -49,6 +49,7 @@ describe('EntitlementService.RecordPayment over gRPC (real Postgres)', () => {
       balance: 13,
       customerId: tenant.customerId,
       authorizationOpen: false,
+      claimed: false,
     });
     expect(await call({ ...payment })).toEqual({
       replayed: true,
@@ -56,6 +57,7 @@ describe('EntitlementService.RecordPayment over gRPC (real Postgres)', () => {
       balance: 13,
       customerId: tenant.customerId,
       authorizationOpen: false,
+      claimed: false,
     });
     const [row]: { amount: string }[] = await fx.dataSource.query(
       `SELECT "amount"::text AS "amount" FROM "entitlement"."direct_payments" WHERE "payment_id" = $1`,

@@ -1,5 +1,9 @@
 import { isUUID } from 'class-validator';
-import type { PaymentAuthorization, RecordPaymentRequest } from '@paygate/contracts';
+import type {
+  PaymentAuthorization,
+  PaymentSettling,
+  RecordPaymentRequest,
+} from '@paygate/contracts';
 import { MAX_BALANCE } from '../credits/ledger.service';
 import { FieldErrors } from './field-errors';
 
@@ -16,13 +20,22 @@ export interface Authorization {
   amountPerCall: string;
 }
 
+/** An `exact` payment journaled before its settlement, once checked (see PaymentSettling). */
+export interface Settling {
+  protocol: 'x402' | 'payment-auth';
+  credential: string;
+  requirement: string;
+  claimSeconds: number;
+}
+
 /**
- * The input once checked: `requestId` is null when the gateway sent none; `authorization` is
- * left out for a payment settled already (proto3 sends an absent message as null).
+ * The input once checked: `requestId` is null when the gateway sent none; `authorization` and
+ * `settling` are left out when absent (proto3 sends an absent message as null).
  */
-export type RecordPayment = Omit<RecordPaymentInput, 'requestId' | 'authorization'> & {
+export type RecordPayment = Omit<RecordPaymentInput, 'requestId' | 'authorization' | 'settling'> & {
   requestId: string | null;
   authorization?: Authorization;
+  settling?: Settling;
 };
 
 /** CAIP-2 chain id: namespace ":" reference, as routes accept it (e.g. eip155:8453). */
@@ -46,6 +59,9 @@ export const PAYMENT_LIMITS = {
 
 /** How far ahead an authorization's hold may end: what an `upto` offer holds at most. */
 export const MAX_HOLD_MS = 24 * 60 * 60 * 1000;
+
+/** How long a journaled settlement is the caller's (as ClaimSettlements' claims). */
+export const SETTLING_CLAIM_SECONDS = { min: 10, max: 3600 } as const;
 
 const AUTHORIZATION_PROTOCOLS: readonly string[] = ['x402', 'payment-auth'];
 
@@ -103,8 +119,12 @@ export function parseRecordPayment(input: RecordPaymentInput): RecordPayment {
   const authorization = input.authorization
     ? parseAuthorization(input.authorization, fail)
     : undefined;
-  if (authorization) {
-    if (input.transaction) fail('transaction', 'must be empty with authorization');
+  // Nor is a journaled payment: its reference comes when its settlement is reported.
+  const settling = input.settling ? parseSettling(input.settling, fail) : undefined;
+  if (authorization && settling) fail('settling', 'must be absent with authorization');
+  if (authorization || settling) {
+    if (input.transaction)
+      fail('transaction', `must be empty with ${authorization ? 'authorization' : 'settling'}`);
   } else if (!isText(input.transaction, PAYMENT_LIMITS.transaction))
     fail('transaction', `must be 1 to ${PAYMENT_LIMITS.transaction} characters`);
   const requestId = input.requestId ?? '';
@@ -124,6 +144,7 @@ export function parseRecordPayment(input: RecordPaymentInput): RecordPayment {
     requestId: requestId || null,
     payerPlan: payerPlan || undefined,
     authorization,
+    settling,
   };
 }
 
@@ -142,18 +163,42 @@ export function checkHold(authorization: Authorization, now: Date): void {
 
 const HOLD_UNTIL = 'authorization.holdUntilMs';
 
+/** What settles a payment later: protocol, credential, requirement (named `<prefix>.<field>`). */
+function checkTerms(
+  input: { protocol: unknown; credential: unknown; requirement: unknown },
+  prefix: string,
+  fail: Fail,
+): void {
+  if (!AUTHORIZATION_PROTOCOLS.includes(input.protocol as string))
+    fail(`${prefix}.protocol`, `must be one of ${AUTHORIZATION_PROTOCOLS.join(', ')}`);
+  if (!isText(input.credential, PAYMENT_LIMITS.credential))
+    fail(`${prefix}.credential`, `must be 1 to ${PAYMENT_LIMITS.credential} characters`);
+  if (!isText(input.requirement, PAYMENT_LIMITS.requirement) || !isJson(input.requirement))
+    fail(`${prefix}.requirement`, `must be JSON of 1 to ${PAYMENT_LIMITS.requirement} characters`);
+}
+
+/** The journal's fields, named `settling.<field>` when bad. */
+function parseSettling(input: PaymentSettling, fail: Fail): Settling {
+  checkTerms(input, 'settling', fail);
+  const { min, max } = SETTLING_CLAIM_SECONDS;
+  const claimSeconds = input.claimSeconds;
+  if (!Number.isSafeInteger(claimSeconds) || claimSeconds < min || claimSeconds > max)
+    fail('settling.claimSeconds', `must be an integer from ${min} to ${max}`);
+  return {
+    protocol: input.protocol as Settling['protocol'],
+    credential: input.credential,
+    requirement: input.requirement,
+    claimSeconds,
+  };
+}
+
 /** The authorization's fields, named `authorization.<field>` when bad. */
 function parseAuthorization(input: PaymentAuthorization, fail: Fail): Authorization {
   const field = (name: keyof PaymentAuthorization) => `authorization.${name}`;
   const holdUntilMs = input.holdUntilMs;
   if (!Number.isSafeInteger(holdUntilMs) || holdUntilMs <= 0)
     fail(HOLD_UNTIL, 'must be a time in ms since the Unix epoch');
-  if (!AUTHORIZATION_PROTOCOLS.includes(input.protocol))
-    fail(field('protocol'), `must be one of ${AUTHORIZATION_PROTOCOLS.join(', ')}`);
-  if (!isText(input.credential, PAYMENT_LIMITS.credential))
-    fail(field('credential'), `must be 1 to ${PAYMENT_LIMITS.credential} characters`);
-  if (!isText(input.requirement, PAYMENT_LIMITS.requirement) || !isJson(input.requirement))
-    fail(field('requirement'), `must be JSON of 1 to ${PAYMENT_LIMITS.requirement} characters`);
+  checkTerms(input, 'authorization', fail);
   for (const name of ['amountPerUnit', 'amountPerCall'] as const) {
     if (!isAmount(input[name]))
       fail(field(name), 'must be a non-negative decimal integer of at most 78 digits');

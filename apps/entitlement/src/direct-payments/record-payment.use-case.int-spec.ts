@@ -72,6 +72,7 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
       balance: 43,
       customerId: tenant.customerId,
       authorizationOpen: false,
+      claimed: false,
     });
     expect(await available(tenant.customerId)).toBe(43);
     const grant = (await grantsOf(tenant.customerId)).find((g) => g.id === result.grantId);
@@ -117,6 +118,7 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
       balance: 7,
       customerId: tenant.customerId,
       authorizationOpen: false,
+      claimed: false,
     });
     expect(await available(tenant.customerId)).toBe(7);
     expect(await grantsOf(tenant.customerId)).toHaveLength(1);
@@ -246,6 +248,7 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
       balance: 2,
       customerId: other.customerId,
       authorizationOpen: false,
+      claimed: false,
     });
     expect(await available(other.customerId)).toBe(2);
     expect(await available(payer.customerId)).toBe(9);

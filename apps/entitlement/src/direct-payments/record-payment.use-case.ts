@@ -7,6 +7,7 @@ import { payerAccountOf } from '@paygate/contracts';
 import { EntitlementChanges } from '../changes/entitlement-changes';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
+import { grantCharge } from './charge-grants';
 import { type DirectPaymentRow, directPayments } from './direct-payments.repository';
 import { plans } from '../plans/plans.repository';
 import { payerAccounts } from './payer-accounts.repository';
@@ -31,6 +32,11 @@ export interface RecordPaymentResult {
    * of its credits is the customer's to spend. False otherwise.
    */
   authorizationOpen: boolean;
+  /**
+   * A journaled payment (`settling`): the caller holds its settlement now and must settle it and
+   * report the outcome. False and not `replayed`: another caller is settling it.
+   */
+  claimed: boolean;
 }
 
 const recorded = counter(
@@ -51,6 +57,12 @@ const recorded = counter(
  * A payment with an authorization (`upto`) was not settled: its credits are granted as an
  * authorization, burned before any other credits and expiring when its hold ends; what was
  * used of them is settled after that (PaymentSettlementsUseCase), the rest is never charged.
+ *
+ * An `exact` payment is journaled before the gateway settles it (`settling`): the row holds
+ * what settles it and is the caller's until its claim lapses, and grants nothing. Its
+ * settlement is reported by this call again with the transaction (or by CompleteSettlement),
+ * which grants the credits once. A gateway that dies between settling and reporting leaves the
+ * row to lapse: ClaimSettlements hands it to any gateway, and the payer's retry may take it over.
  */
 @Injectable()
 export class RecordPaymentUseCase {
@@ -118,48 +130,34 @@ export class RecordPaymentUseCase {
     payment: RecordPayment,
     now: Date,
   ): Promise<Omit<RecordPaymentResult, 'customerId'>> {
-    if (!(await directPayments.claim(manager, payment))) {
+    if (!(await directPayments.claim(manager, payment, now))) {
       const existing = await directPayments.find(manager, payment.paymentId);
       // Rows are never deleted, and the claim only fails on a committed one.
       if (!existing) throw new Error(`payment ${payment.paymentId} conflicted but is missing`);
-      if (existing.customer_id !== payment.customerId) {
-        this.logger.warn(
-          {
-            paymentId: payment.paymentId,
-            customerId: payment.customerId,
-            recordedFor: existing.customer_id,
-            requestId: payment.requestId,
-          },
-          'payment credential replayed by another customer',
-        );
-      }
-      return {
-        replayed: true,
-        grantId: existing.grant_id,
-        balance: await this.balance(manager, payment.customerId),
-        authorizationOpen:
-          existing.customer_id === payment.customerId && this.holdOpen(existing, this.clock.now()),
-      };
+      return this.recorded(manager, payment, existing, now);
+    }
+    if (payment.settling) {
+      return { replayed: false, grantId: '', balance: 0, authorizationOpen: false, claimed: true };
     }
 
     const upto = payment.authorization;
-    // Refused here, rolling the row back: a replay (above) may come after the hold ended.
-    if (upto) checkHold(upto, now);
+    if (!upto) {
+      const grantId = await grantCharge(this.grants, manager, payment);
+      return this.granted(manager, payment, grantId);
+    }
+    // Refused here, rolling the row back: a replay (below) may come after the hold ended.
+    checkHold(upto, now);
     const { grant, replayed } = await this.grants.create(manager, {
       customerId: payment.customerId,
       amount: payment.credits,
       idempotencyKey: `direct-payment:${payment.paymentId}`,
-      ...(upto
-        ? {
-            source: 'authorization',
-            // Spent first: what the customer uses of an authorization is all it pays for it.
-            priority: 0,
-            // The hold was checked against `now`: the grant is effective from then on.
-            effectiveAt: now,
-            expiresAt: upto.holdUntil,
-            description: `upto authorization ${payment.paymentId}`,
-          }
-        : { source: 'purchase', description: `direct payment ${payment.paymentId}` }),
+      source: 'authorization',
+      // Spent first: what the customer uses of an authorization is all it pays for it.
+      priority: 0,
+      // The hold was checked against `now`: the grant is effective from then on.
+      effectiveAt: now,
+      expiresAt: upto.holdUntil,
+      description: `upto authorization ${payment.paymentId}`,
     });
     // The grant's key is taken only with the payment's row, so this is another grant's key.
     if (replayed) {
@@ -169,11 +167,75 @@ export class RecordPaymentUseCase {
       );
     }
     await directPayments.attachGrant(manager, payment.paymentId, grant.id);
+    return this.granted(manager, payment, grant.id);
+  }
+
+  /**
+   * The payment id was recorded before: a journaled charge is taken over or completed by its
+   * customer's gateway; anything else is a replay that changes nothing.
+   */
+  private async recorded(
+    manager: EntityManager,
+    payment: RecordPayment,
+    existing: DirectPaymentRow,
+    now: Date,
+  ): Promise<Omit<RecordPaymentResult, 'customerId'>> {
+    const ours = existing.customer_id === payment.customerId;
+    if (!ours) {
+      this.logger.warn(
+        {
+          paymentId: payment.paymentId,
+          customerId: payment.customerId,
+          recordedFor: existing.customer_id,
+          requestId: payment.requestId,
+        },
+        'payment credential replayed by another customer',
+      );
+    }
+    const journaled = existing.intent === 'charge' && existing.status !== 'settled';
+    if (ours && journaled && !payment.authorization) {
+      if (payment.settling) {
+        const claimedUntil = new Date(now.getTime() + payment.settling.claimSeconds * 1000);
+        const claimed = await directPayments.takeOver(
+          manager,
+          payment.paymentId,
+          now,
+          claimedUntil,
+        );
+        return { replayed: false, grantId: '', balance: 0, authorizationOpen: false, claimed };
+      }
+      // Its settlement, reported: the credits are granted now, once.
+      const row = await directPayments.settleCharge(
+        manager,
+        payment.paymentId,
+        payment.transaction,
+        now,
+      );
+      if (row) {
+        const grantId = await grantCharge(this.grants, manager, payment);
+        return this.granted(manager, payment, grantId);
+      }
+    }
+    return {
+      replayed: true,
+      grantId: existing.grant_id ?? '',
+      balance: await this.balance(manager, payment.customerId),
+      authorizationOpen: ours && this.holdOpen(existing, this.clock.now()),
+      claimed: false,
+    };
+  }
+
+  private async granted(
+    manager: EntityManager,
+    payment: RecordPayment,
+    grantId: string,
+  ): Promise<Omit<RecordPaymentResult, 'customerId'>> {
     return {
       replayed: false,
-      grantId: grant.id,
+      grantId,
       balance: await this.ledger.available(manager, payment.customerId),
       authorizationOpen: false,
+      claimed: false,
     };
   }
 

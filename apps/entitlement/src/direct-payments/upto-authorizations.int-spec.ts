@@ -43,6 +43,7 @@ describe('upto authorizations (real Postgres)', () => {
       balance: 10,
       customerId: tenant.customerId,
       authorizationOpen: false,
+      claimed: false,
     });
     expect(await paymentRow(fx, payment.paymentId)).toEqual({
       customer_id: tenant.customerId,
@@ -115,11 +116,13 @@ describe('upto authorizations (real Postgres)', () => {
       balance: 4,
       customerId: tenant.customerId,
       authorizationOpen: true,
+      claimed: false,
     });
     // A credential replayed by another customer opens nothing for it.
     expect(await record({ ...payment, customerId: other.customerId })).toMatchObject({
       replayed: true,
       authorizationOpen: false,
+      claimed: false,
     });
 
     fx.clock.advance(MINUTE - 1);
@@ -131,6 +134,7 @@ describe('upto authorizations (real Postgres)', () => {
       balance: 0,
       customerId: tenant.customerId,
       authorizationOpen: false,
+      claimed: false,
     });
     expect(await grantRow(fx, first.grantId)).toMatchObject({
       status: 'expired',

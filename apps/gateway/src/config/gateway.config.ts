@@ -171,11 +171,24 @@ export class GatewayConfig extends ServiceConfig {
   })
   PAYMENT_FACILITATORS: string[] = [];
 
-  /** How often this gateway looks for `upto` authorizations whose hold ended, to settle them. */
+  /**
+   * How often this gateway looks for payments to settle after the fact: `upto` authorizations
+   * whose hold ended, and journaled payments whose gateway never reported their settlement.
+   */
   @IsInt()
   @Min(100)
   @Max(600_000)
   PAYMENT_SETTLE_INTERVAL_MS: number = 5000;
+
+  /**
+   * How long a payment this gateway journaled is its own to settle and report: after that
+   * (it died between settling and crediting), any gateway settles it, and the payer's retry may.
+   * Longer than the facilitator takes to settle.
+   */
+  @IsInt()
+  @Min(10)
+  @Max(3600)
+  PAYMENT_JOURNAL_CLAIM_SECONDS: number = 30;
 
   /** Facilitator base URL per network (PAYMENT_FACILITATORS). */
   get facilitators(): Map<string, string> {

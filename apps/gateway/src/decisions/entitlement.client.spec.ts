@@ -98,13 +98,14 @@ describe('EntitlementClient.recordPayment', () => {
     };
     const answer = await clientFor(`127.0.0.1:${port}`).recordPayment(payment);
     // Proto3 strings arrive as '' when not sent (payerPlan: a keyed customer's payment).
-    expect(received).toEqual({ ...payment, payerPlan: '', authorization: null });
+    expect(received).toEqual({ ...payment, payerPlan: '', authorization: null, settling: null });
     expect(answer).toEqual({
       replayed: false,
       customerId: payment.customerId,
       grantId: 'g-1',
       balance: 9_007_199_254_740_991,
       authorizationOpen: false,
+      claimed: false,
     });
   });
 

@@ -170,9 +170,7 @@ export class PaymentAcceptance {
         ? this.uncredited.find(parsed.paymentId, parsed.credential)
         : undefined;
     if (earlier && samePayer(payer, earlier.record)) {
-      return this.creditSettled(request, payer, parsed, earlier, now, () =>
-        refuse('payment-replayed', 'replayed'),
-      );
+      return this.creditSettled(request, payer, parsed, earlier, now);
     }
 
     let verdict;
@@ -208,20 +206,6 @@ export class PaymentAcceptance {
       return this.authorize(request, payer, parsed, units, asset, requirement, holdUntil, replayed);
     }
 
-    let settled;
-    try {
-      settled = await this.facilitator.settle(parsed, requirement);
-    } catch (err) {
-      return this.unavailable(parsed, 'settle', err);
-    }
-    if (!settled.settled) {
-      // A timeout may have settled after all: the same credential, sent again, settles to the
-      // same result and is credited once.
-      if (/timeout|unavailable/.test(settled.reason))
-        return this.unavailable(parsed, 'settle', new Error(settled.reason));
-      return refuse('payment-invalid', settled.reason);
-    }
-
     const record: RecordPaymentRequest = {
       ...('customerId' in payer
         ? { customerId: payer.customerId }
@@ -232,21 +216,87 @@ export class PaymentAcceptance {
       asset: parsed.asset,
       amount: parsed.amount,
       payer: parsed.payer,
-      transaction: settled.transaction,
+      transaction: '',
       requestId: String(request.id),
     };
+    // Journaled before it is settled: a gateway that dies after settling leaves behind what
+    // settles and credits it, and the journal hands the payment to one request at a time.
+    let journal;
+    try {
+      journal = await this.entitlement.recordPayment({
+        ...record,
+        settling: {
+          protocol: parsed.protocol,
+          credential: parsed.credential,
+          requirement: JSON.stringify(requirement),
+          claimSeconds: this.config.PAYMENT_JOURNAL_CLAIM_SECONDS,
+        },
+      });
+    } catch (err) {
+      return this.unavailable(parsed, 'journal', err);
+    }
+    if (journal.replayed) return refuse('payment-replayed', 'replayed');
+    if (!journal.claimed) {
+      // Another request (here or on another replica) is settling it: ask again shortly.
+      return this.unavailable(parsed, 'journal', new Error('being settled by another request'));
+    }
+
+    let settled;
+    try {
+      settled = await this.facilitator.settle(parsed, requirement);
+    } catch (err) {
+      return this.notSettled(parsed, err);
+    }
+    if (!settled.settled) {
+      // A timeout may have settled after all: the same credential, sent again, settles to the
+      // same result and is credited once.
+      if (/timeout|unavailable/.test(settled.reason))
+        return this.notSettled(parsed, new Error(settled.reason));
+      void this.entitlement
+        .completeSettlement({
+          paymentId: parsed.paymentId,
+          settled: false,
+          transaction: '',
+          failure: settled.reason.slice(0, 500),
+        })
+        // Unreported, the claim lapses and the payment is settled (and refused) again.
+        .catch(() => undefined);
+      return refuse('payment-invalid', settled.reason);
+    }
+
+    const report = { ...record, transaction: settled.transaction };
     let recorded;
     try {
-      recorded = await this.entitlement.recordPayment(record);
+      recorded = await this.entitlement.recordPayment(report);
     } catch (err) {
-      // Settled, not credited: never settled again (a facilitator may refuse the repeat); the
-      // credit is retried in the background and by this credential's next request.
+      // Settled, not credited: never settled again here (a facilitator may refuse the repeat);
+      // the credit is retried in the background and by this credential's next request.
       if (err instanceof EntitlementUnavailableError)
-        this.uncredited.add(parsed.credential, record);
+        this.uncredited.add(parsed.credential, report);
       return this.unavailable(parsed, 'record', err);
     }
-    if (recorded.replayed) return refuse('payment-replayed', 'replayed');
-    return this.credited(request, payer, parsed, record, recorded, now);
+    // Replayed: credited meanwhile by a gateway that took the payment over (this one was slow
+    // past its claim); either way this request paid, and its credits are the customer's.
+    return this.credited(request, payer, parsed, report, recorded, now);
+  }
+
+  /**
+   * Settling did not end and may have gone through: the journal's claim ends now, so the
+   * payer's retry (or the settlement rounds) settles it again, which a facilitator answers
+   * with the same result.
+   */
+  private notSettled(parsed: ParsedPayment, err: unknown): PaymentOutcome {
+    void this.entitlement
+      .completeSettlement({
+        paymentId: parsed.paymentId,
+        settled: false,
+        retry: true,
+        transaction: '',
+        failure: (err as Error).message.slice(0, 500),
+      })
+      // Unreported, the claim lapses on its own.
+      .catch(() => undefined);
+    return this.unavailable(parsed, 'settle', err);
   }
 
   /**
@@ -260,7 +310,6 @@ export class PaymentAcceptance {
     parsed: ParsedPayment,
     earlier: Uncredited,
     now: Date,
-    replayed: () => PaymentOutcome,
   ): Promise<PaymentOutcome> {
     let recorded = earlier.kind === 'credited' ? earlier.response : undefined;
     if (!recorded) {
@@ -271,7 +320,8 @@ export class PaymentAcceptance {
       }
     }
     this.uncredited.done(parsed.paymentId);
-    if (recorded.replayed && earlier.kind !== 'credited') return replayed();
+    // Replayed: the settlement rounds credited it meanwhile (see UptoSettlements); this gateway
+    // settled it for this payer, so it is this request's either way.
     return this.credited(request, payer, parsed, earlier.record, recorded, now);
   }
 

@@ -43,8 +43,10 @@ export type Uncredited =
  * (on chain the nonce is spent), so the settlement is never repeated: the credit is retried here
  * in the background until the service is back, and the request's own retry with the same
  * credential is credited (or served from the background's credit) without settling again.
- * In memory: a gateway that dies with entries here logs nothing more; every entry is logged
- * with its transaction when it is added, for the operator.
+ * In memory: a gateway that dies with entries here leaves them to the entitlement service's
+ * journal (the payment was journaled before it was settled): once its claim lapses, the
+ * settlement rounds of any gateway settle it again and credit it (see UptoSettlements). Every
+ * entry is logged with its transaction when it is added, for the operator.
  */
 @Injectable()
 export class UncreditedPayments implements OnApplicationShutdown {
@@ -60,6 +62,12 @@ export class UncreditedPayments implements OnApplicationShutdown {
     return entry.credited
       ? { kind: 'credited', record: entry.record, response: entry.credited }
       : { kind: 'settled', record: entry.record };
+  }
+
+  /** The settlement's reference, when this gateway settled the payment and holds its credit. */
+  transactionOf(paymentId: string): string | undefined {
+    const entry = this.entries.get(paymentId);
+    return entry && !entry.credited ? entry.record.transaction : undefined;
   }
 
   /** A settled payment whose credit failed for want of the service: retried from now on. */

@@ -17,10 +17,11 @@ import {
 import { GatewayConfig } from '../config/gateway.config';
 import { EntitlementClient } from '../decisions/entitlement.client';
 import { PAYMENT_FACILITATOR } from './payment-acceptance';
+import { UncreditedPayments } from './uncredited-payments';
 
 const settlements = counter(
   'paygate_gateway_upto_settlements_total',
-  'upto authorizations this gateway settled after their hold, by outcome',
+  'Payments this gateway settled after the fact (upto holds ended, journaled charges), by outcome',
   ['outcome'],
 );
 
@@ -32,10 +33,13 @@ const CLAIM_SECONDS = 60;
 const TRANSIENT = /timeout|unavailable/;
 
 /**
- * Settles `upto` authorizations once their hold ended (docs/payments.md): the entitlement
- * service hands out those due with the amount the credits used are worth (ClaimSettlements),
- * this gateway settles that amount through the facilitator and reports the outcome. Any
- * replica may do it; a claim that lapses (this process died mid-way) is handed to another.
+ * Settles payments after the fact (docs/payments.md): `upto` authorizations once their hold
+ * ended, and journaled `exact` payments whose gateway never reported their settlement (it died
+ * between settling and crediting, or gave up). The entitlement service hands out those due with
+ * the amount to settle (ClaimSettlements: what an authorization's used credits are worth, a
+ * charge's full amount), this gateway settles it through the facilitator and reports the
+ * outcome; a settled charge is then credited. Any replica may do it; a claim that lapses (this
+ * process died mid-way) is handed to another.
  * Settling one payment id twice is safe on paygate:test (idempotent) and refused on chain
  * (the nonce is spent), which is why a transient failure is retried only after the claim
  * lapsed, never at once.
@@ -51,6 +55,7 @@ export class UptoSettlements implements OnApplicationBootstrap, OnApplicationShu
     @Inject(GatewayConfig) private readonly config: GatewayConfig,
     @Inject(PAYMENT_FACILITATOR) private readonly facilitator: PaymentFacilitator,
     private readonly entitlement: EntitlementClient,
+    private readonly uncredited: UncreditedPayments,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -105,9 +110,18 @@ export class UptoSettlements implements OnApplicationBootstrap, OnApplicationShu
     }
     const stored = JSON.parse(settlement.requirement) as PaymentRequirement;
     const requirement = { ...stored, expiresAt: new Date(stored.expiresAt) };
-    let result;
+    // Settled by this gateway, which could not credit it yet: reported, never settled again.
+    const known = this.uncredited.transactionOf(paymentId);
+    let result: Awaited<ReturnType<PaymentFacilitator['settle']>>;
     try {
-      result = await this.facilitator.settle(payment, requirement, settlement.amount);
+      result = known
+        ? { settled: true, transaction: known }
+        : await this.facilitator.settle(
+            payment,
+            requirement,
+            // A charge settles for what it says; only an authorization for what was used.
+            payment.intent === 'upto' ? settlement.amount : undefined,
+          );
     } catch (err) {
       result = { settled: false as const, reason: `unavailable: ${(err as Error).message}` };
     }
@@ -117,7 +131,7 @@ export class UptoSettlements implements OnApplicationBootstrap, OnApplicationShu
         this.logger.warn({ paymentId, reason: result.reason }, 'settlement to be retried');
         return false;
       }
-      return this.fail(settlement, result.reason);
+      return this.fail(settlement, result.reason, payment.intent);
     }
     await this.entitlement.completeSettlement({
       paymentId,
@@ -134,12 +148,16 @@ export class UptoSettlements implements OnApplicationBootstrap, OnApplicationShu
         creditsUsed: settlement.creditsUsed,
         transaction: result.transaction,
       },
-      'authorization settled',
+      payment.intent === 'upto' ? 'authorization settled' : 'journaled payment settled',
     );
     return true;
   }
 
-  private async fail(settlement: PaymentSettlement, reason: string): Promise<boolean> {
+  private async fail(
+    settlement: PaymentSettlement,
+    reason: string,
+    intent: 'charge' | 'upto' = 'upto',
+  ): Promise<boolean> {
     await this.entitlement.completeSettlement({
       paymentId: settlement.paymentId,
       settled: false,
@@ -149,7 +167,11 @@ export class UptoSettlements implements OnApplicationBootstrap, OnApplicationShu
     settlements.inc({ outcome: 'failed' });
     this.logger.error(
       { paymentId: settlement.paymentId, customerId: settlement.customerId, reason },
-      'authorization could not be settled: its used credits are unpaid',
+      intent === 'upto'
+        ? 'authorization could not be settled: its used credits are unpaid'
+        : // Nothing was granted. On chain a repeat is refused: the gateway that journaled it may
+          // have settled it before dying; its transaction, reported later, still credits it.
+          'journaled payment could not be settled: nothing credited (check the payer for a settlement)',
     );
     return false;
   }
