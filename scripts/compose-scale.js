@@ -1,5 +1,5 @@
 // @ts-check
-// The scale phase of scripts/compose-smoke.sh (README "With Docker", "Scaling"). With the stack
+// The scale phase of scripts/compose-smoke.sh (docs/getting-started.md "With Docker", "Scaling"). With the stack
 // up and seeded, usage events flow into metering's /events through the published port (which
 // metering-lb relays to a running replica) without a pause, while the usage consumer group is
 // rebalanced three times:

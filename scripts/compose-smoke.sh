@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The docker-compose path, proven end to end (CI runs it after `npm test`; see README "With
+# The docker-compose path, proven end to end (CI runs it after `npm test`; see docs/getting-started.md "With
 # Docker"): build the image, bring the stack up, wait until every service is healthy, seed the
 # demo customer, then from outside the containers: the demo key gets 200, 200, 200 and a 402
 # problem, the operator API answers, a usage event POSTed to metering's /events shows up in the
@@ -225,7 +225,7 @@ done
 timings+=("usage seen: $(since "$t0") s")
 log "usage API: $usage"
 
-# 6b. Scaling (README "Scaling"): usage events flow through 127.0.0.1:3002 while metering goes
+# 6b. Scaling (docs/getting-started.md "Scaling"): usage events flow through 127.0.0.1:3002 while metering goes
 # from 1 to 2 replicas, one is SIGKILLed and compose scales back to 1; the usage API must then
 # show every distinct event exactly once, and both replicas must have owned partitions.
 step "scale phase (metering 1 → 2, SIGKILL, → 1)" 420 \

@@ -15,7 +15,7 @@ import { ADMIN_TOKEN, RUN, Stack, eventually } from './support/stack';
 type Json = any;
 
 /**
- * Two deployments on one broker (KAFKA_PREFIX, README "Several deployments on one broker"):
+ * Two deployments on one broker (KAFKA_PREFIX, docs/deployment.md "Several deployments on one broker"):
  * A is this run's (the run's prefix), B another one with a prefix of its own and its own
  * database. Both stacks use the same consumer-group names before the prefix (one test file,
  * one RUN id), so without the prefix they would share groups as well as topics. Each

@@ -37,7 +37,7 @@ export class ServiceConfig {
   /**
    * The admin listener (/metrics): 127.0.0.1 unless set, a port of its own (default
    * HTTP_PORT + 1000: gateway 9080, entitlement 4001, metering 4002); never the public port
-   * (README "Secrets and admin endpoints").
+   * (docs/operations.md "Secrets and admin endpoints").
    */
   @IsString()
   ADMIN_HTTP_HOST: string = '127.0.0.1';

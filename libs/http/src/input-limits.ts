@@ -1,5 +1,5 @@
 /**
- * The limits every paygate HTTP surface puts on its input, in one place (README "Bad input").
+ * The limits every paygate HTTP surface puts on its input, in one place (docs/api.md "Bad input").
  * What exceeds one is answered with a problem, never a 5xx:
  *
  * - body: larger than `bodyBytes` (a service may lower it, the gateway's BODY_LIMIT_BYTES) → 413;

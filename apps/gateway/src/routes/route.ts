@@ -169,7 +169,7 @@ export class RouteDefinition {
   /**
    * When the entitlement service cannot answer: `closed` (default) answers 503
    * entitlement-unavailable; `open` keeps admitting keys it admitted lately, within a bounded
-   * number of units that are charged once the service is back (README, failure policy).
+   * number of units that are charged once the service is back (docs/decisions-and-leases.md, failure policy).
    */
   @IsOptional()
   @IsIn(['closed', 'open'])
