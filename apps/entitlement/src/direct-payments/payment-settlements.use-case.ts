@@ -4,7 +4,7 @@ import type { PaymentSettlement } from '@paygate/contracts';
 import { counter } from '@paygate/observability';
 import { DataSource, type EntityManager } from 'typeorm';
 import { GrantsService } from '../credits/grants.service';
-import { grantCharge } from './charge-grants';
+import { grantCharge } from './payment-grants';
 import { type DirectPaymentRow, directPayments } from './direct-payments.repository';
 import {
   type CompleteSettlement,

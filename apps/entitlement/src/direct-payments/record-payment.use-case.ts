@@ -7,7 +7,7 @@ import { payerAccountOf } from '@paygate/contracts';
 import { EntitlementChanges } from '../changes/entitlement-changes';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
-import { grantCharge } from './charge-grants';
+import { grantCharge, grantPayment } from './payment-grants';
 import { type DirectPaymentRow, directPayments } from './direct-payments.repository';
 import { plans } from '../plans/plans.repository';
 import { payerAccounts } from './payer-accounts.repository';
@@ -147,10 +147,9 @@ export class RecordPaymentUseCase {
     }
     // Refused here, rolling the row back: a replay (below) may come after the hold ended.
     checkHold(upto, now);
-    const { grant, replayed } = await this.grants.create(manager, {
+    const grantId = await grantPayment(this.grants, manager, payment.paymentId, {
       customerId: payment.customerId,
       amount: payment.credits,
-      idempotencyKey: `direct-payment:${payment.paymentId}`,
       source: 'authorization',
       // Spent first: what the customer uses of an authorization is all it pays for it.
       priority: 0,
@@ -159,15 +158,7 @@ export class RecordPaymentUseCase {
       expiresAt: upto.holdUntil,
       description: `upto authorization ${payment.paymentId}`,
     });
-    // The grant's key is taken only with the payment's row, so this is another grant's key.
-    if (replayed) {
-      throw new DomainError(
-        'conflict',
-        `The grant key of payment ${payment.paymentId} is already used by another grant.`,
-      );
-    }
-    await directPayments.attachGrant(manager, payment.paymentId, grant.id);
-    return this.granted(manager, payment, grant.id);
+    return this.granted(manager, payment, grantId);
   }
 
   /**
