@@ -38,6 +38,9 @@ import { PaymentEventsUseCase } from './payments/payment-events.use-case';
 import { StripeWebhookController } from './payments/stripe-webhook.controller';
 import { PlansController } from './plans/plans.controller';
 import { PlansService } from './plans/plans.service';
+import { RateWindowPruner } from './rate-windows/rate-window-pruner';
+import { RateWindowsGrpcController } from './rate-windows/rate-windows.grpc.controller';
+import { TakeRateWindowUseCase } from './rate-windows/take-rate-window.use-case';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 import { SubscriptionLifecycleService } from './subscriptions/subscription-lifecycle.service';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
@@ -82,6 +85,7 @@ export class EntitlementModule {
         SubscriptionsController,
         CreditsController,
         EntitlementGrpcController,
+        RateWindowsGrpcController,
         StripeWebhookController,
         PeriodUsageController,
         BillingController,
@@ -164,6 +168,8 @@ export class EntitlementModule {
         PaymentEventsUseCase,
         RecordPaymentUseCase,
         PaymentSettlementsUseCase,
+        TakeRateWindowUseCase,
+        RateWindowPruner,
         PeriodUsageService,
         BillingLinks,
         DemoPaymentProvider,

@@ -16,6 +16,7 @@ import { PaymentSettlementsUseCase } from './direct-payments/payment-settlements
 import { RecordPaymentUseCase } from './direct-payments/record-payment.use-case';
 import { PaymentEventsUseCase } from './payments/payment-events.use-case';
 import { PlansService } from './plans/plans.service';
+import { TakeRateWindowUseCase } from './rate-windows/take-rate-window.use-case';
 import { SubscriptionLifecycleService } from './subscriptions/subscription-lifecycle.service';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
 import { PeriodUsageService } from './usage/period-usage.service';
@@ -45,6 +46,7 @@ export function createEntitlementServices(
     payments: new PaymentEventsUseCase(dataSource, subscriptions, grants),
     recordPayment: new RecordPaymentUseCase(dataSource, grants, ledger, clock, changes),
     paymentSettlements: new PaymentSettlementsUseCase(dataSource, grants, clock),
+    takeRateWindow: new TakeRateWindowUseCase(dataSource),
     periodUsage: new PeriodUsageService(dataSource, customers, lifecycle, clock),
     changes,
     customers,

@@ -436,6 +436,17 @@ export default async () => {
           },
         ],
         [
+          import('./rate-windows/rate-windows.grpc.controller'),
+          {
+            RateWindowsGrpcController: {
+              takeRateWindow: {
+                summary: 'Bad fields map to INVALID_ARGUMENT, each named.',
+                type: Object,
+              },
+            },
+          },
+        ],
+        [
           import('./subscriptions/subscriptions.controller'),
           {
             SubscriptionsController: {

@@ -12,6 +12,8 @@ import {
   type RecordPaymentRequest,
   type RecordPaymentResponse,
   type RateLimit,
+  type TakeRateWindowRequest,
+  type TakeRateWindowResponse,
   type Warning,
   ENTITLEMENT_GRPC_PACKAGE,
   ENTITLEMENT_GRPC_SERVICE,
@@ -40,6 +42,7 @@ describe('entitlement proto', () => {
       'CompleteSettlement',
       'RecordPayment',
       'Release',
+      'TakeRateWindow',
     ]);
   });
 
@@ -139,6 +142,18 @@ describe('entitlement proto', () => {
     authorizationOpen: true,
     claimed: true,
   };
+  const takeRateWindowRequest: Record<keyof TakeRateWindowRequest, true> = {
+    customerId: true,
+    feature: true,
+    windowStartMs: true,
+    windowSeconds: true,
+    limit: true,
+    units: true,
+  };
+  const takeRateWindowResponse: Record<keyof TakeRateWindowResponse, true> = {
+    granted: true,
+    used: true,
+  };
   const warning: Record<keyof Warning, true> = { code: true, until: true, used: true, limit: true };
   const rateLimit: Record<keyof RateLimit, true> = { requests: true, windowSeconds: true };
 
@@ -156,5 +171,7 @@ describe('entitlement proto', () => {
     expect(fieldsOf('ClaimSettlementsRequest')).toEqual(keys(claimSettlementsRequest));
     expect(fieldsOf('PaymentSettlement')).toEqual(keys(paymentSettlement));
     expect(fieldsOf('CompleteSettlementRequest')).toEqual(keys(completeSettlementRequest));
+    expect(fieldsOf('TakeRateWindowRequest')).toEqual(keys(takeRateWindowRequest));
+    expect(fieldsOf('TakeRateWindowResponse')).toEqual(keys(takeRateWindowResponse));
   });
 });

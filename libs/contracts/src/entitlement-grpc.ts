@@ -195,6 +195,27 @@ export interface CompleteSettlementResponse {
   completed: boolean;
 }
 
+/** A share of a plan rate limit's window for one gateway to admit (see the proto). */
+export interface TakeRateWindowRequest {
+  customerId: string;
+  feature: string;
+  /** Window start, ms since the epoch, a multiple of windowSeconds × 1000. */
+  windowStartMs: number;
+  /** 1..31,536,000 */
+  windowSeconds: number;
+  /** The plan's limit per window (1..2^53 − 1). */
+  limit: number;
+  /** 1..limit */
+  units: number;
+}
+
+export interface TakeRateWindowResponse {
+  /** Units taken for the caller (0: the window is full). */
+  granted: number;
+  /** Units taken in the window by every caller, this call's included. */
+  used: number;
+}
+
 /** The client side as @nestjs/microservices' ClientGrpc exposes it. */
 export interface EntitlementServiceClient {
   check(request: CheckRequest): Observable<CheckResponse>;
@@ -202,4 +223,5 @@ export interface EntitlementServiceClient {
   recordPayment(request: RecordPaymentRequest): Observable<RecordPaymentResponse>;
   claimSettlements(request: ClaimSettlementsRequest): Observable<ClaimSettlementsResponse>;
   completeSettlement(request: CompleteSettlementRequest): Observable<CompleteSettlementResponse>;
+  takeRateWindow(request: TakeRateWindowRequest): Observable<TakeRateWindowResponse>;
 }

@@ -1,5 +1,6 @@
 export { TOPICS, DEAD_LETTER_HEADERS, KAFKA_PREFIX_PATTERN, topicNames } from './topics';
 export type { Topics } from './topics';
+export { DOMAIN_KEY } from './keys';
 export { PROBLEM_CODES, isProblemCode } from './problem-codes';
 export type { ProblemCode } from './problem-codes';
 export {
@@ -33,6 +34,8 @@ export type {
   RecordPaymentResponse,
   PaymentAuthorization,
   PaymentSettling,
+  TakeRateWindowRequest,
+  TakeRateWindowResponse,
   ClaimSettlementsRequest,
   ClaimSettlementsResponse,
   PaymentSettlement,

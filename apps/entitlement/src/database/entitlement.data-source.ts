@@ -24,6 +24,7 @@ import { PayerAccounts1764500000017 } from './migrations/1764500000017-payer-acc
 import { ProviderEventOrder1764500000018 } from './migrations/1764500000018-provider-event-order';
 import { UptoAuthorizations1764500000019 } from './migrations/1764500000019-upto-authorizations';
 import { SettlementJournal1764500000020 } from './migrations/1764500000020-settlement-journal';
+import { RateWindows1764500000021 } from './migrations/1764500000021-rate-windows';
 
 export const ENTITLEMENT_SCHEMA = 'entitlement';
 
@@ -54,6 +55,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       ProviderEventOrder1764500000018,
       UptoAuthorizations1764500000019,
       SettlementJournal1764500000020,
+      RateWindows1764500000021,
     ],
   });
 }

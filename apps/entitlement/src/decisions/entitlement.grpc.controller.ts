@@ -42,7 +42,8 @@ const DOMAIN_STATUS: Record<DomainError['code'], status> = {
   forbidden: status.PERMISSION_DENIED,
 };
 
-function toRpc(err: unknown): unknown {
+/** A DomainError as the RpcException of its gRPC status; any other error as it is. */
+export function toRpc(err: unknown): unknown {
   return err instanceof DomainError
     ? new RpcException({ code: DOMAIN_STATUS[err.code], message: err.message })
     : err;

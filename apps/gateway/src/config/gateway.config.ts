@@ -181,6 +181,16 @@ export class GatewayConfig extends ServiceConfig {
   PAYMENT_SETTLE_INTERVAL_MS: number = 5000;
 
   /**
+   * The largest share of a plan rate limit's window one replica takes at a time, in percent of
+   * the limit (at least one request): replicas share each window through the entitlement
+   * service, and a request may be refused while other replicas hold up to this much each.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  RATE_LIMIT_SLICE_PERCENT: number = 10;
+
+  /**
    * How long a payment this gateway journaled is its own to settle and report: after that
    * (it died between settling and crediting), any gateway settles it, and the payer's retry may.
    * Longer than the facilitator takes to settle.

@@ -15,6 +15,8 @@ import {
   type RecordPaymentResponse,
   type ReleaseRequest,
   type ReleaseResponse,
+  type TakeRateWindowRequest,
+  type TakeRateWindowResponse,
 } from '@paygate/contracts';
 import { histogram } from '@paygate/observability';
 import { firstValueFrom } from 'rxjs';
@@ -144,6 +146,20 @@ export class EntitlementClient implements OnModuleInit {
       true,
     );
     return response.completed;
+  }
+
+  /**
+   * Takes up to `units` of a plan rate limit's window for this gateway (see the proto): what
+   * every gateway takes is counted together, never past the limit.
+   */
+  async takeRateWindow(request: TakeRateWindowRequest): Promise<TakeRateWindowResponse> {
+    return this.call(
+      this.service.takeRateWindow as unknown as GrpcMethod<
+        TakeRateWindowRequest,
+        TakeRateWindowResponse
+      >,
+      request,
+    );
   }
 
   private async call<Req, Res>(

@@ -182,7 +182,7 @@ export class ProxyHandler {
         decision.customerId,
       );
     }
-    const rate = this.rateLimits.afterDecision(keyId, route.feature, decision, Date.now());
+    const rate = await this.rateLimits.afterDecision(keyId, route.feature, decision, Date.now());
     if (rate && !rate.allowed) {
       this.giveBack(decision.leaseId, cost, 'rate limited');
       return this.refuse(request, reply, route.name, rateLimited(route.feature, rate));
@@ -207,7 +207,7 @@ export class ProxyHandler {
       return this.refuse(request, reply, route.name, paid.problem, paid.customerId);
     const { decision } = paid;
     const keyId = paid.keyId as string;
-    const rate = this.rateLimits.afterDecision(keyId, route.feature, decision, Date.now());
+    const rate = await this.rateLimits.afterDecision(keyId, route.feature, decision, Date.now());
     if (rate && !rate.allowed) {
       this.giveBack(decision.leaseId, cost, 'rate limited');
       return this.refuse(request, reply, route.name, rateLimited(route.feature, rate));

@@ -1,0 +1,59 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { Clock, every } from '@paygate/clock';
+import { DataSource } from 'typeorm';
+import { rateWindows } from './rate-windows.repository';
+
+/** How often windows are pruned, and how long after its end a window is kept. */
+export const RATE_WINDOW_PRUNE_MS = 60_000;
+const WINDOWS_PER_BATCH = 1000;
+
+/**
+ * Deletes shared rate-limit windows once they are over (see TakeRateWindowUseCase): a minute
+ * after their end, so a gateway whose clock is a little behind still finds the window it takes
+ * from rather than starting it again.
+ */
+@Injectable()
+export class RateWindowPruner implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RateWindowPruner.name);
+  private stop?: () => void;
+
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.stop = every(
+      RATE_WINDOW_PRUNE_MS,
+      () => this.prune(),
+      (err) => this.logger.warn({ err }, 'rate window pruning failed'),
+    );
+  }
+
+  onApplicationShutdown(): void {
+    this.stop?.();
+  }
+
+  /** Deletes windows that ended over a minute ago, a batch at a time; how many. */
+  async prune(): Promise<number> {
+    const endedBefore = new Date(this.clock.now().getTime() - RATE_WINDOW_PRUNE_MS);
+    let pruned = 0;
+    for (;;) {
+      const deleted = await rateWindows.prune(
+        this.dataSource.manager,
+        endedBefore,
+        WINDOWS_PER_BATCH,
+      );
+      pruned += deleted;
+      if (deleted < WINDOWS_PER_BATCH) break;
+    }
+    if (pruned > 0) this.logger.log({ pruned }, 'ended rate windows pruned');
+    return pruned;
+  }
+}
