@@ -1,3 +1,4 @@
+import { DOMAIN_KEY } from '@paygate/contracts';
 import { Body, Controller, Get, Headers, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { DomainError, negotiateLanguage } from '@paygate/problem-details';
@@ -33,7 +34,7 @@ export class TopUpForm {
 }
 
 export class PlanForm {
-  @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/)
+  @Matches(DOMAIN_KEY)
   plan!: string;
 }
 

@@ -1,3 +1,4 @@
+import { DOMAIN_KEY } from '@paygate/contracts';
 import { isUUID } from 'class-validator';
 import type {
   PaymentAuthorization,
@@ -43,8 +44,8 @@ export const CAIP2_NETWORK = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/;
 /** The smallest unit of an asset: a decimal integer of at most 78 digits (numeric(78,0), uint256). */
 export const PAYMENT_AMOUNT = /^(0|[1-9][0-9]{0,77})$/;
 
-/** A plan key, as plans are created with (plan.dto.ts). */
-const PLAN_KEY = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** A plan key, as plans are created with. */
+const PLAN_KEY = DOMAIN_KEY;
 
 export const PAYMENT_LIMITS = {
   paymentId: 512,

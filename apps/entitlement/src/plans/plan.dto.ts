@@ -1,3 +1,4 @@
+import { DOMAIN_KEY } from '@paygate/contracts';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -22,7 +23,7 @@ import {
   UsagePeriod,
 } from './plan-feature.entity';
 
-const KEY = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const KEY = DOMAIN_KEY;
 
 export class PlanFeatureDto {
   @Matches(KEY)

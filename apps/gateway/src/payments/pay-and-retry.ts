@@ -139,7 +139,7 @@ export class PayAndRetry {
       if (own.denial?.code !== 'payment-required') return denialProblem(own);
       // A payer over its plan's rate limit would pay and then be refused: refused first.
       const limited = own.customerId
-        ? this.rateLimits.beforeDecision(`payer:${own.customerId}`, route.feature, Date.now())
+        ? this.rateLimits.beforeDecision(payerKeyId(own.customerId), route.feature, Date.now())
         : undefined;
       return limited ? rateLimited(route.feature, limited) : undefined;
     };
@@ -162,7 +162,7 @@ export class PayAndRetry {
     }
     for (const [name, value] of Object.entries(paid.receipt)) reply.header(name, value);
     this.returnLeasesAtHoldEnd(paid.customerId, paid.holdUntil);
-    const keyId = `payer:${paid.customerId}`;
+    const keyId = payerKeyId(paid.customerId);
     const ask: AdmissionRequest = {
       apiKey: '',
       keyId,
@@ -275,4 +275,12 @@ export class PayAndRetry {
     });
     return decision;
   }
+}
+
+/**
+ * What stands for an API key's id for an anonymous payer's account (lease books, rate-limit
+ * policies): one id per customer, never a real key's (those are hashes).
+ */
+function payerKeyId(customerId: string): string {
+  return `payer:${customerId}`;
 }

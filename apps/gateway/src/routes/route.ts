@@ -1,3 +1,4 @@
+import { DOMAIN_KEY } from '@paygate/contracts';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -112,7 +113,7 @@ export class RoutePrice {
    * decided and metered for that customer like any other.
    */
   @IsOptional()
-  @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/, { message: 'anonymousPlan must be a plan key' })
+  @Matches(DOMAIN_KEY, { message: 'anonymousPlan must be a plan key' })
   anonymousPlan?: string;
 
   /** Also offer `upto` authorizations next to the exact charge (see RouteUpto). */
@@ -123,7 +124,7 @@ export class RoutePrice {
 }
 
 export class RouteDefinition {
-  @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/)
+  @Matches(DOMAIN_KEY)
   name!: string;
 
   /** Requests whose path starts with this prefix (on a segment boundary) use this route. */
@@ -139,7 +140,7 @@ export class RouteDefinition {
   stripPrefix?: boolean;
 
   /** Plan feature that admits the request. */
-  @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/)
+  @Matches(DOMAIN_KEY)
   feature!: string;
 
   /** Units one request costs (the minimum, when costFrom is set). */
