@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { startDemoUpstream } from '../scripts/demo-upstream';
-import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
+import { Stack, eventually } from './support/stack';
+import { adminApi, rateLimitedCustomer } from './support/rate-limited-customer';
 
 /**
  * Plan rate limits at the gateway: allowed responses carry the IETF RateLimit fields, the
@@ -20,18 +20,6 @@ describe('rate limits at the gateway (e2e)', () => {
     'rate-limits-',
   );
   let upstream: { server: Server; hits: () => number };
-  const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
-
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${stack.url('entitlement')}${path}`, {
-      method,
-      headers: admin,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!response.ok)
-      throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
-  };
 
   beforeAll(async () => {
     upstream = await startDemoUpstream(stack.ports.upstream);
@@ -43,37 +31,17 @@ describe('rate limits at the gateway (e2e)', () => {
   });
 
   it('answers 429 with Retry-After and RateLimit fields past the plan limit, without charging', async () => {
-    // A day-long window: the test cannot straddle a window boundary.
-    const plan = await call<{ id: string }>('POST', '/v1/plans', {
-      key: `limited-${randomUUID().slice(0, 8)}`,
-      name: 'Limited',
-      features: [
-        {
-          key: 'requests',
-          kind: 'metered',
-          meterKey: 'api_requests',
-          includedUnits: 0,
-          limitPolicy: 'credits',
-          unitPrice: 1,
-          rateLimitRequests: 3,
-          rateLimitWindowSeconds: 86_400,
-        },
-      ],
+    const customer = await rateLimitedCustomer(stack.url('entitlement'), {
+      limit: 3,
+      credits: 10,
+      name: 'Rate limited',
     });
-    const customer = await call<{ id: string }>('POST', '/v1/customers', { name: 'Rate limited' });
-    await call('POST', `/v1/customers/${customer.id}/subscriptions`, {
-      planId: plan.id,
-      status: 'active',
-    });
-    await call('POST', `/v1/customers/${customer.id}/grants`, { amount: 10, description: 'e2e' });
-    const key = await call<{ key: string }>('POST', `/v1/customers/${customer.id}/api-keys`, {
-      name: 'e2e',
-    });
+    const call = adminApi(stack.url('entitlement'));
 
     const hitsBefore = upstream.hits();
     const send = () =>
       fetch(`${stack.url('gateway')}/demo/hello`, {
-        headers: { 'x-api-key': key.key, 'accept-language': 'de' },
+        headers: { 'x-api-key': customer.apiKey, 'accept-language': 'de' },
       });
     const allowed = [];
     for (let i = 0; i < 3; i++) allowed.push(await send());
@@ -107,7 +75,7 @@ describe('rate limits at the gateway (e2e)', () => {
       () =>
         call<{ available: number; reserved: number }>(
           'GET',
-          `/v1/customers/${customer.id}/balance`,
+          `/v1/customers/${customer.customerId}/balance`,
         ),
       (b) => b.reserved === 3,
     );

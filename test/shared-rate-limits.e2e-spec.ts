@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { startDemoUpstream } from '../scripts/demo-upstream';
-import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually } from './support/stack';
+import { ARTIFACTS, Stack, eventually } from './support/stack';
+import { adminApi, rateLimitedCustomer } from './support/rate-limited-customer';
 
 /**
  * Plan rate limits shared by three gateway replicas (issue 18): the entitlement service counts
@@ -24,18 +24,6 @@ describe('rate limits shared by gateway replicas (e2e)', () => {
   );
   const replicas = [17981, 17982];
   let upstream: { server: Server; hits: () => number };
-  const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
-
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${stack.url('entitlement')}${path}`, {
-      method,
-      headers: admin,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!response.ok)
-      throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
-  };
 
   beforeAll(async () => {
     upstream = await startDemoUpstream(stack.ports.upstream);
@@ -53,39 +41,19 @@ describe('rate limits shared by gateway replicas (e2e)', () => {
   });
 
   it('admits a limit of 30 once across three replicas under 10 × that load, charging only what was served', async () => {
-    // A day-long window: the test cannot straddle a window boundary.
-    const plan = await call<{ id: string }>('POST', '/v1/plans', {
-      key: `shared-${randomUUID().slice(0, 8)}`,
-      name: 'Shared limit',
-      features: [
-        {
-          key: 'requests',
-          kind: 'metered',
-          meterKey: 'api_requests',
-          includedUnits: 0,
-          limitPolicy: 'credits',
-          unitPrice: 1,
-          rateLimitRequests: 30,
-          rateLimitWindowSeconds: 86_400,
-        },
-      ],
+    const customer = await rateLimitedCustomer(stack.url('entitlement'), {
+      limit: 30,
+      credits: 1000,
+      name: 'Shared',
     });
-    const customer = await call<{ id: string }>('POST', '/v1/customers', { name: 'Shared' });
-    await call('POST', `/v1/customers/${customer.id}/subscriptions`, {
-      planId: plan.id,
-      status: 'active',
-    });
-    await call('POST', `/v1/customers/${customer.id}/grants`, { amount: 1000, description: 'e2e' });
-    const key = await call<{ key: string }>('POST', `/v1/customers/${customer.id}/api-keys`, {
-      name: 'e2e',
-    });
+    const call = adminApi(stack.url('entitlement'));
 
     const gateways = [stack.ports.gateway, ...replicas].map((p) => `http://127.0.0.1:${p}`);
     const hitsBefore = upstream.hits();
     const statuses = await Promise.all(
       Array.from({ length: 300 }, async (_, i) => {
         const response = await fetch(`${gateways[i % 3]}/demo/hello`, {
-          headers: { 'x-api-key': key.key },
+          headers: { 'x-api-key': customer.apiKey },
         });
         await response.arrayBuffer();
         return response.status;
@@ -105,7 +73,7 @@ describe('rate limits shared by gateway replicas (e2e)', () => {
       () =>
         call<{ available: number; reserved: number }>(
           'GET',
-          `/v1/customers/${customer.id}/balance`,
+          `/v1/customers/${customer.customerId}/balance`,
         ),
       (b) => b.reserved === served,
       30_000,
@@ -114,7 +82,9 @@ describe('rate limits shared by gateway replicas (e2e)', () => {
 
     // Every replica now refuses before asking anyone.
     for (const gateway of gateways) {
-      const refused = await fetch(`${gateway}/demo/hello`, { headers: { 'x-api-key': key.key } });
+      const refused = await fetch(`${gateway}/demo/hello`, {
+        headers: { 'x-api-key': customer.apiKey },
+      });
       expect(refused.status).toBe(429);
       expect(refused.headers.get('ratelimit')).toMatch(/^"requests";r=0;t=\d+$/);
     }
