@@ -1,2 +1,3 @@
 export { Clock, SystemClock, FixedClock } from './clock';
 export { every } from './every';
+export { PeriodicTask } from './periodic-task';

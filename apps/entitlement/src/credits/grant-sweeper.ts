@@ -1,11 +1,5 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
-import { Clock, every } from '@paygate/clock';
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock, PeriodicTask } from '@paygate/clock';
 import { DataSource } from 'typeorm';
 import { GrantsService } from './grants.service';
 
@@ -17,26 +11,23 @@ const CUSTOMERS_PER_SWEEP = 500;
  * effective dates reach the ledger on time for customers nobody is looking at.
  */
 @Injectable()
-export class GrantSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(GrantSweeper.name);
-  private stop?: () => void;
+export class GrantSweeper extends PeriodicTask {
+  protected readonly failure = 'grant sweep failed';
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly grants: GrantsService,
     @Inject(Clock) private readonly clock: Clock,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.stop = every(
-      SWEEP_INTERVAL_MS,
-      () => this.sweep(),
-      (err) => this.logger.warn({ err }, 'grant sweep failed'),
-    );
+  ) {
+    super();
   }
 
-  onApplicationShutdown(): void {
-    this.stop?.();
+  protected get intervalMs(): number {
+    return SWEEP_INTERVAL_MS;
+  }
+
+  protected runOnce(): Promise<number> {
+    return this.sweep();
   }
 
   /** Settles due grants customer by customer, each in its own short transaction. */

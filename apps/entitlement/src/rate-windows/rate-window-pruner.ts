@@ -1,11 +1,5 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
-import { Clock, every } from '@paygate/clock';
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock, PeriodicTask } from '@paygate/clock';
 import { DataSource } from 'typeorm';
 import { rateWindows } from './rate-windows.repository';
 
@@ -19,25 +13,22 @@ const WINDOWS_PER_BATCH = 1000;
  * from rather than starting it again.
  */
 @Injectable()
-export class RateWindowPruner implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(RateWindowPruner.name);
-  private stop?: () => void;
+export class RateWindowPruner extends PeriodicTask {
+  protected readonly failure = 'rate window pruning failed';
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(Clock) private readonly clock: Clock,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.stop = every(
-      RATE_WINDOW_PRUNE_MS,
-      () => this.prune(),
-      (err) => this.logger.warn({ err }, 'rate window pruning failed'),
-    );
+  ) {
+    super();
   }
 
-  onApplicationShutdown(): void {
-    this.stop?.();
+  protected get intervalMs(): number {
+    return RATE_WINDOW_PRUNE_MS;
+  }
+
+  protected runOnce(): Promise<number> {
+    return this.prune();
   }
 
   /** Deletes windows that ended over a minute ago, a batch at a time; how many. */

@@ -1,11 +1,5 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
-import { every } from '@paygate/clock';
+import { Inject, Injectable } from '@nestjs/common';
+import { PeriodicTask } from '@paygate/clock';
 import { counter } from '@paygate/observability';
 import { DataSource } from 'typeorm';
 import { MeteringConfig } from '../config/metering.config';
@@ -21,25 +15,22 @@ const pruned = counter(
  * before they are claimed (the window is at least the late window plus the skew).
  */
 @Injectable()
-export class DedupePruner implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(DedupePruner.name);
-  private stop?: () => void;
+export class DedupePruner extends PeriodicTask {
+  protected readonly failure = 'dedupe pruning failed';
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(MeteringConfig) private readonly config: MeteringConfig,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.stop = every(
-      60_000,
-      () => this.pruneOnce(),
-      (err) => this.logger.warn({ err }, 'dedupe pruning failed'),
-    );
+  ) {
+    super();
   }
 
-  onApplicationShutdown(): void {
-    this.stop?.();
+  protected get intervalMs(): number {
+    return 60_000;
+  }
+
+  protected runOnce(): Promise<number> {
+    return this.pruneOnce();
   }
 
   /** Deletes expired keys until none are left; returns how many went. */
