@@ -22,7 +22,7 @@ import { ENTITLEMENT_TOPICS, EntitlementChanges } from './changes/entitlement-ch
 import { CreditsController } from './credits/credits.controller';
 import { CreditsService } from './credits/credits.service';
 import { GrantSweeper } from './credits/grant-sweeper';
-import { LeaseExpiry } from './decisions/lease-expiry';
+import { LeaseExpiry } from './leases/lease-expiry';
 import { GrantsService } from './credits/grants.service';
 import { LedgerService } from './credits/ledger.service';
 import { CustomersController } from './customers/customers.controller';
@@ -31,7 +31,7 @@ import { ENTITLEMENT_SCHEMA, entitlementDataSource } from './database/entitlemen
 import { CheckUseCase } from './decisions/check.use-case';
 import { EntitlementGrpcController } from './decisions/entitlement.grpc.controller';
 import { FeatureUsageService } from './decisions/feature-usage.service';
-import { LeaseSettlementService } from './decisions/lease-settlement.service';
+import { LeaseSettlementService } from './leases/lease-settlement.service';
 import { PaymentSettlementsUseCase } from './direct-payments/payment-settlements.use-case';
 import { RecordPaymentUseCase } from './direct-payments/record-payment.use-case';
 import { PaymentEventsUseCase } from './payments/payment-events.use-case';

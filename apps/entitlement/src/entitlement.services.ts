@@ -11,7 +11,7 @@ import { LedgerService } from './credits/ledger.service';
 import { CustomersService } from './customers/customers.service';
 import { CheckUseCase } from './decisions/check.use-case';
 import { FeatureUsageService } from './decisions/feature-usage.service';
-import { LeaseSettlementService } from './decisions/lease-settlement.service';
+import { LeaseSettlementService } from './leases/lease-settlement.service';
 import { PaymentSettlementsUseCase } from './direct-payments/payment-settlements.use-case';
 import { RecordPaymentUseCase } from './direct-payments/record-payment.use-case';
 import { PaymentEventsUseCase } from './payments/payment-events.use-case';

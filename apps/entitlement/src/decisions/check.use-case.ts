@@ -9,40 +9,22 @@ import { crossedLowBalance, crossedUsageThresholds, type Alert } from '../alerts
 import { AlertsService } from '../alerts/alerts.service';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
-import type { LimitPolicy, UsagePeriod } from '../plans/plan-feature.entity';
 import {
   CurrentSubscription,
   SubscriptionLifecycleService,
 } from '../subscriptions/subscription-lifecycle.service';
 import { payerAccounts } from '../direct-payments/payer-accounts.repository';
-import { plans } from '../plans/plans.repository';
+import { type FeatureTerms, plans } from '../plans/plans.repository';
+import { apiKeys } from '../api-keys/api-keys.repository';
+import { leases } from '../leases/leases.repository';
 import { CheckInput, Decision, DecisionWarning } from './decision';
 import { FeatureUsageService } from './feature-usage.service';
 import { accessDeniedBy } from './subscription-access';
 import { usageWindow } from './usage-window';
 
-interface KeyRow {
-  customer_id: string;
-  blocked: boolean;
-  scopes: string[];
-  revoked_at: Date | null;
-  expires_at: Date | null;
-}
-
-interface FeatureRow {
-  kind: 'boolean' | 'metered';
-  included_units: string;
-  limit_policy: LimitPolicy;
-  unit_price: string;
-  usage_period: UsagePeriod;
-  soft_limit_percent: number | null;
-  rate_limit_requests: number | null;
-  rate_limit_window_seconds: number | null;
-}
-
 /** A warning once the feature's soft-limit share of its included units is used. */
 function softLimitWarning(
-  feature: FeatureRow,
+  feature: FeatureTerms,
   included: number,
   usedAfter: number,
   resetsAt: Date | null,
@@ -109,12 +91,10 @@ export class CheckUseCase {
       return { allowed: false, customerId, denial: { code: statusProblem, plan } };
     }
 
-    const [feature]: FeatureRow[] = await this.dataSource.query(
-      `SELECT "kind", "included_units", "limit_policy", "unit_price", "usage_period", "soft_limit_percent",
-         "rate_limit_requests", "rate_limit_window_seconds"
-       FROM "entitlement"."plan_features"
-       WHERE "plan_id" = $1 AND "feature_key" = $2`,
-      [subscription.planId, input.feature],
+    const feature = await plans.featureTerms(
+      this.dataSource.manager,
+      subscription.planId,
+      input.feature,
     );
     if (!feature) {
       return {
@@ -161,21 +141,13 @@ export class CheckUseCase {
    */
   private async identify(input: CheckInput): Promise<{ customerId: string } | Decision> {
     if (!input.apiKey && input.customerId) {
-      const [customer]: { blocked: boolean }[] = await this.dataSource.query(
-        `SELECT "blocked" FROM "entitlement"."customers" WHERE "id" = $1`,
-        [input.customerId],
-      );
-      if (!customer) return { allowed: false, denial: { code: 'unauthenticated' } };
-      if (customer.blocked)
+      const blocked = await apiKeys.customerBlocked(this.dataSource.manager, input.customerId);
+      if (blocked === undefined) return { allowed: false, denial: { code: 'unauthenticated' } };
+      if (blocked)
         return { allowed: false, customerId: input.customerId, denial: { code: 'forbidden' } };
       return { customerId: input.customerId };
     }
-    const [key]: KeyRow[] = await this.dataSource.query(
-      `SELECT k."customer_id", k."scopes", k."revoked_at", k."expires_at", c."blocked"
-       FROM "entitlement"."api_keys" k JOIN "entitlement"."customers" c ON c."id" = k."customer_id"
-       WHERE k."key_hash" = $1`,
-      [hashApiKey(input.apiKey)],
-    );
+    const key = await apiKeys.forDecision(this.dataSource.manager, hashApiKey(input.apiKey));
     const now = this.clock.now();
     if (!key || key.revoked_at || (key.expires_at && key.expires_at <= now)) {
       return { allowed: false, denial: { code: 'unauthenticated' } };
@@ -304,7 +276,7 @@ export class CheckUseCase {
     input: CheckInput,
     customerId: string,
     subscription: CurrentSubscription,
-    feature: FeatureRow,
+    feature: FeatureTerms,
   ): Promise<Decision> {
     const plan = subscription.planKey;
     const included = toSafeInt(feature.included_units);
@@ -371,23 +343,17 @@ export class CheckUseCase {
     }
     const units = input.cost + extraIncluded + extraBeyond;
     const lease = { id: randomUUID() };
-    await manager.query(
-      `INSERT INTO "entitlement"."leases"
-         ("id", "customer_id", "subscription_id", "feature_key", "period_start", "request_id", "units", "credits",
-          "beyond_units", "status")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'held')`,
-      [
-        lease.id,
-        customerId,
-        subscription.id,
-        input.feature,
-        periodStart,
-        input.requestId,
-        units,
-        credits,
-        beyond + extraBeyond,
-      ],
-    );
+    await leases.insertHeld(manager, {
+      id: lease.id,
+      customerId,
+      subscriptionId: subscription.id,
+      featureKey: input.feature,
+      periodStart,
+      requestId: input.requestId,
+      units,
+      credits,
+      beyondUnits: beyond + extraBeyond,
+    });
     if (credits > 0) {
       await this.grants.burn(manager, customerId, credits, lease.id);
       await this.ledger.recordTaken(manager, {

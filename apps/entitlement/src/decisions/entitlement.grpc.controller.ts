@@ -23,7 +23,7 @@ import { PaymentSettlementsUseCase } from '../direct-payments/payment-settlement
 import { RecordPaymentUseCase } from '../direct-payments/record-payment.use-case';
 import { CheckUseCase } from './check.use-case';
 import { Decision } from './decision';
-import { LeaseSettlementService } from './lease-settlement.service';
+import { LeaseSettlementService } from '../leases/lease-settlement.service';
 
 /** Feature and plan keys. */
 const FEATURE = /^[a-z0-9][a-z0-9._-]{0,63}$/;

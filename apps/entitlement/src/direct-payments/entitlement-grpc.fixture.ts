@@ -19,7 +19,7 @@ import { DataSource } from 'typeorm';
 import { BillingLinks } from '../billing/billing-links';
 import { CheckUseCase } from '../decisions/check.use-case';
 import { EntitlementGrpcController } from '../decisions/entitlement.grpc.controller';
-import { LeaseSettlementService } from '../decisions/lease-settlement.service';
+import { LeaseSettlementService } from '../leases/lease-settlement.service';
 import type { EntitlementFixture } from '../entitlement.fixture';
 import { PaymentSettlementsUseCase } from './payment-settlements.use-case';
 import { RecordPaymentUseCase } from './record-payment.use-case';

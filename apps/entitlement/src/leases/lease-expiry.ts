@@ -1,11 +1,5 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
-import { Clock, every } from '@paygate/clock';
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock, PeriodicTask } from '@paygate/clock';
 import { counter } from '@paygate/observability';
 import { DataSource } from 'typeorm';
 import { EntitlementConfig } from '../config/entitlement.config';
@@ -23,9 +17,8 @@ const expired = counter('paygate_leases_expired_total', 'Held leases released fo
  * nothing is counted twice; see docs/decisions-and-leases.md for the bound this leaves.
  */
 @Injectable()
-export class LeaseExpiry implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(LeaseExpiry.name);
-  private stop?: () => void;
+export class LeaseExpiry extends PeriodicTask {
+  protected readonly failure = 'lease expiry failed';
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
@@ -36,18 +29,16 @@ export class LeaseExpiry implements OnApplicationBootstrap, OnApplicationShutdow
       EntitlementConfig,
       'LEASE_TTL_SECONDS' | 'LEASE_EXPIRY_SWEEP_SECONDS'
     >,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.stop = every(
-      this.config.LEASE_EXPIRY_SWEEP_SECONDS * 1000,
-      () => this.sweep(),
-      (err) => this.logger.warn({ err }, 'lease expiry failed'),
-    );
+  ) {
+    super();
   }
 
-  onApplicationShutdown(): void {
-    this.stop?.();
+  protected get intervalMs(): number {
+    return this.config.LEASE_EXPIRY_SWEEP_SECONDS * 1000;
+  }
+
+  protected runOnce(): Promise<number> {
+    return this.sweep();
   }
 
   /** Releases held leases older than the TTL, each in its own short transaction. */

@@ -3,7 +3,7 @@ import { toSafeInt } from '@paygate/database';
 import type { EntityManager } from 'typeorm';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
-import { FeatureUsageService } from './feature-usage.service';
+import { FeatureUsageService } from '../decisions/feature-usage.service';
 
 interface LeaseRow {
   id: string;

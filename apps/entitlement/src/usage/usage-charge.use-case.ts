@@ -6,7 +6,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
 import { FeatureUsageService } from '../decisions/feature-usage.service';
-import { LeaseSettlementService } from '../decisions/lease-settlement.service';
+import { LeaseSettlementService } from '../leases/lease-settlement.service';
 import { usageWindow } from '../decisions/usage-window';
 import type { UsagePeriod } from '../plans/plan-feature.entity';
 import { Clock } from '@paygate/clock';
