@@ -9,3 +9,4 @@ export type { ExactInt } from './columns';
 export { idempotencyTableSql, PgIdempotencyStore } from './idempotency-store';
 export { databaseProviders, outboxRelayProvider, postgresReadiness } from './nest-providers';
 export { isolatable } from './failure-kind';
+export { schemaTables } from './tables';

@@ -26,7 +26,9 @@ import { UptoAuthorizations1764500000019 } from './migrations/1764500000019-upto
 import { SettlementJournal1764500000020 } from './migrations/1764500000020-settlement-journal';
 import { RateWindows1764500000021 } from './migrations/1764500000021-rate-windows';
 
-export const ENTITLEMENT_SCHEMA = 'entitlement';
+import { ENTITLEMENT_SCHEMA } from './schema';
+
+export { ENTITLEMENT_SCHEMA };
 
 export function entitlementDataSource(url: string, poolSize?: number): DataSource {
   return createServiceDataSource({

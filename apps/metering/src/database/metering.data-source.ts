@@ -9,7 +9,9 @@ import { WebhookDeliveries1764300000002 } from './migrations/1764300000002-webho
 import { RollupSumsNumeric1764400000001 } from './migrations/1764400000001-rollup-sums-numeric';
 import { OutboxParking1764400000002 } from './migrations/1764400000002-outbox-parking';
 
-export const METERING_SCHEMA = 'metering';
+import { METERING_SCHEMA } from './schema';
+
+export { METERING_SCHEMA };
 
 /** Metering's hot path is set-based SQL, so it maps no entities. */
 export function meteringDataSource(url: string, poolSize?: number): DataSource {
