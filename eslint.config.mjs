@@ -1,4 +1,4 @@
-// Strict lint for the whole monorepo: typed rules, no import cycles, no focused tests.
+// Strict lint for the whole monorepo: type-aware rules, no import cycles, no focused tests.
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import jest from 'eslint-plugin-jest';
@@ -25,6 +25,11 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     plugins: { jest },
+    // Type-aware rules read the TypeScript program (each file's own tsconfig, found by the
+    // project service): they catch what syntax alone cannot, such as a promise nobody awaits.
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     settings: {
       // Resolves the @paygate/* path aliases so cycles through libs are seen.
       'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
@@ -37,6 +42,33 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'off',
       'no-console': ['error', { allow: ['error'] }],
+      // Type-aware. A dropped promise loses its error and its ordering; an async callback where
+      // void is expected (event listeners, setInterval) fails unobserved.
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/only-throw-error': 'error',
+      '@typescript-eslint/prefer-promise-reject-errors': 'error',
+      // Casts the compiler already knows are no-ops hide the casts that matter.
+      '@typescript-eslint/no-unnecessary-type-assertion': 'error',
+      // A new member of a union (a plan period, a problem code) must be handled where it is
+      // switched on; a default branch counts as handling it.
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        {
+          allowNumber: true,
+          allowBoolean: true,
+          allowNullish: true,
+          allowAny: true,
+          allowNever: true,
+        },
+      ],
+      '@typescript-eslint/no-for-in-array': 'error',
+      '@typescript-eslint/no-implied-eval': 'error',
     },
   },
   {

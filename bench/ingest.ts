@@ -53,7 +53,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'paygate-bench-ingest-'));
 function publisher(messages: OutboundMessage[]): () => Promise<void> {
   if (PUBLISHER === 'kafkajs') return () => publishWithKafkajs(messages);
   const file = join(scratch, `${randomUUID()}.tsv`);
-  writeFileSync(file, messages.map((m) => `${m.key}\t${m.value}`).join('\n') + '\n');
+  writeFileSync(file, messages.map((m) => `${m.key}\t${m.value.toString()}`).join('\n') + '\n');
   return () =>
     new Promise<void>((resolve, reject) => {
       const args = ['-P', '-b', BROKERS.join(','), '-t', messages[0].topic, '-K', '\t'];

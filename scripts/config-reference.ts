@@ -120,6 +120,8 @@ function evaluate(node: ts.Expression, checker: ts.TypeChecker, depth = 0): unkn
         return (l as number) - (r as number);
       case ts.SyntaxKind.SlashToken:
         return (l as number) / (r as number);
+      default:
+        break; // other operators: not a default this script evaluates
     }
   }
   if (ts.isArrayLiteralExpression(node)) return node.elements.map((e) => next(e));

@@ -214,10 +214,10 @@ describe('gateway problems (e2e)', () => {
     // A small chunked body goes through.
     const small = await call('/demo/x', c.apiKey, {
       method: 'POST',
-      body: Readable.from([Buffer.from('hello')]) as unknown as RequestInit['body'],
+      body: Readable.from([Buffer.from('hello')]),
       headers: { 'content-type': 'text/plain' },
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(small.status).toBe(200);
     expect(((await small.json()) as Json).receivedBytes).toBe(5);
     // Nothing was charged for the refused bodies.
@@ -278,7 +278,7 @@ describe('gateway problems (e2e)', () => {
         readFileSync(join(ARTIFACTS, 'problems-gateway.log'), 'utf8')
           .split('\n')
           .filter((line) => line.includes(requestId))
-          .map((line) => JSON.parse(line) as Json),
+          .map((line) => JSON.parse(line)),
       (found) => found.length > 0,
       5_000,
     );

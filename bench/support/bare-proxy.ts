@@ -6,7 +6,6 @@
  *   PORT=… UPSTREAM=http://127.0.0.1:… node dist/bench/support/bare-proxy.js
  */
 import { createServer } from 'node:http';
-import { Writable } from 'node:stream';
 import { Pool } from 'undici';
 
 const port = Number(process.env.PORT ?? 0);
@@ -29,7 +28,7 @@ const server = createServer((req, res) => {
         delete passed.connection;
         delete passed['keep-alive'];
         res.writeHead(statusCode, passed as Record<string, string>);
-        return res as unknown as Writable;
+        return res;
       },
     )
     .catch(() => {

@@ -18,7 +18,8 @@ function showProblem(title: string, detail: string, link?: string): void {
   $('problem').hidden = false;
 }
 
-$('call').addEventListener('click', async () => {
+/** One call to the demo API; every failure ends in the problem panel, so nothing rejects. */
+async function callDemo(): Promise<void> {
   localStorage.setItem('key', keyInput.value);
   $('problem').hidden = true;
   $('result').hidden = true;
@@ -39,4 +40,6 @@ $('call').addEventListener('click', async () => {
       `${problem?.detail ?? String(e)}${problem?.requestId ? ` (request ${problem.requestId})` : ''}`,
     );
   }
-});
+}
+
+$('call').addEventListener('click', () => void callDemo());

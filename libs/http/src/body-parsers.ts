@@ -95,7 +95,8 @@ export function registerBodyParsers(fastify: FastifyInstance, options: BodyParse
       } catch {
         return done(inputProblem([{ field: 'body', messages: ['must be UTF-8'] }]), undefined);
       }
-      parseJson(request, text, (err, value) => {
+      // Callback style: Fastify's default parser calls back and returns nothing to await.
+      void parseJson(request, text, (err, value) => {
         if (err) return done(err, undefined);
         const problems = checkParsedInput(value);
         // A name given twice in one object means what each reader decides (RFC 8259 §4).

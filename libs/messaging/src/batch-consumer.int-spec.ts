@@ -113,7 +113,11 @@ describe('BatchConsumer (real Kafka)', () => {
     });
     await consumer.start(async (messages) => {
       attempts += 1;
-      return messages.map((m) => ({ topic: outTopic, key: null, value: `out-${m.value}` }));
+      return messages.map((m) => ({
+        topic: outTopic,
+        key: null,
+        value: `out-${m.value?.toString()}`,
+      }));
     });
     const outputs = await outputsOf(outTopic, 1, consumer);
     expect(attempts).toBe(1);
@@ -160,7 +164,7 @@ describe('BatchConsumer (real Kafka)', () => {
       return messages.map((m) => ({
         topic: outTopic,
         key: null,
-        value: attempts === 1 ? 'x'.repeat(4096) : `out-${m.value}`,
+        value: attempts === 1 ? 'x'.repeat(4096) : `out-${m.value?.toString()}`,
       }));
     });
     const outputs = await outputsOf(outTopic, 5, consumer);
@@ -239,7 +243,11 @@ describe('BatchConsumer (real Kafka)', () => {
     await consumer.start(async (messages) => {
       applied += messages.length;
       if (when === 'during' && duringBatch === undefined) duringBatch = await lateCommit();
-      return messages.map((m) => ({ topic: outTopic, key: null, value: `out-${m.value}` }));
+      return messages.map((m) => ({
+        topic: outTopic,
+        key: null,
+        value: `out-${m.value?.toString()}`,
+      }));
     });
     const admin = kafka.admin();
     await admin.connect();

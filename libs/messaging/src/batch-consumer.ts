@@ -271,9 +271,7 @@ export class BatchConsumer {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const messages: InboundMessage[] = batch.messages.map((m) => {
-          const { headers, undecodable } = headersOf(
-            m.headers as Record<string, unknown> | undefined,
-          );
+          const { headers, undecodable } = headersOf(m.headers);
           return {
             topic: batch.topic,
             partition: batch.partition,

@@ -34,7 +34,7 @@ export class LoopbackFacilitator {
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}${basePath}`;
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${basePath}`;
   }
 
   stop(): Promise<unknown> {

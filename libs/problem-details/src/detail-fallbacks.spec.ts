@@ -73,7 +73,7 @@ describe('every problem template is filled', () => {
             : PROBLEM_TRANSLATIONS[language][code as ProblemCode].detail;
         for (const fallback of fallbacks ?? [])
           for (const name of names(fallback)) expect(names(full)).toContain(name);
-        expect(names(fallbacks![fallbacks!.length - 1])).toEqual([]);
+        expect(names(fallbacks[fallbacks.length - 1])).toEqual([]);
       }
     },
   );

@@ -71,7 +71,7 @@ describe('credits at 2^53 − 1 (real Postgres)', () => {
     ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const [rejected] = results.filter((r) => r.status === 'rejected');
-    expect((rejected as PromiseRejectedResult).reason).toMatchObject({
+    expect(rejected.reason).toMatchObject({
       code: 'validation-failed',
     });
     expect((await fx.credits.balance(tenant.customerId)).available).toBe(MAX_BALANCE);

@@ -85,10 +85,10 @@ describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
     );
   const customersNamed = async (account: string): Promise<string[]> =>
     (
-      (await fx.dataSource.query(
+      await fx.dataSource.query<{ id: string }[]>(
         `SELECT "id" FROM "entitlement"."customers" WHERE "name" = $1 ORDER BY "id"`,
         [`payer ${account}`],
-      )) as { id: string }[]
+      )
     ).map((r) => r.id);
   const subscriptionsOf = (
     customerId: string,
@@ -169,11 +169,11 @@ describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
       const first = await record(paymentOf(plan.key, payer, { credits: 2 }));
       const reasons = async () =>
         (
-          (await fx.dataSource.query(
+          await fx.dataSource.query<{ reason: string }[]>(
             `SELECT convert_from("value", 'UTF8')::json->>'reason' AS "reason"
              FROM "entitlement"."outbox" WHERE "key" = $1 ORDER BY "id"`,
             [first.customerId],
-          )) as { reason: string }[]
+          )
         ).map((r) => r.reason);
       expect(await reasons()).toEqual(
         expect.arrayContaining(['customer-created', 'subscription-created']),

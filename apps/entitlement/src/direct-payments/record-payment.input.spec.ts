@@ -22,7 +22,7 @@ const valid: RecordPaymentInput = {
 
 const fieldsOf = (input: Partial<RecordPaymentInput>): string[] => {
   try {
-    parseRecordPayment({ ...valid, ...input } as RecordPaymentInput);
+    parseRecordPayment({ ...valid, ...input });
   } catch (err) {
     expect(err).toBeInstanceOf(DomainError);
     expect((err as DomainError).code).toBe('validation-failed');

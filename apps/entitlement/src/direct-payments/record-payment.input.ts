@@ -105,10 +105,7 @@ export function parseRecordPayment(input: RecordPaymentInput): RecordPayment {
     fail('paymentId', `must be 1 to ${PAYMENT_LIMITS.paymentId} characters`);
   if (!Number.isSafeInteger(input.credits) || input.credits < 1 || input.credits > MAX_BALANCE)
     fail('credits', `must be an integer from 1 to ${MAX_BALANCE}`);
-  if (
-    !isText(input.network, PAYMENT_LIMITS.network) ||
-    !CAIP2_NETWORK.test(input.network as string)
-  )
+  if (!isText(input.network, PAYMENT_LIMITS.network) || !CAIP2_NETWORK.test(input.network))
     fail('network', 'must be a CAIP-2 chain id like eip155:8453');
   if (!isText(input.asset, PAYMENT_LIMITS.asset))
     fail('asset', `must be 1 to ${PAYMENT_LIMITS.asset} characters`);

@@ -37,12 +37,12 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
   const available = async (customerId: string) => (await fx.credits.balance(customerId)).available;
   const grantsOf = (customerId: string) => fx.credits.listGrants(customerId);
   const rowsOf = async (paymentId: string) =>
-    (await fx.dataSource.query(
+    fx.dataSource.query<Record<string, string | null>[]>(
       `SELECT "payment_id", "customer_id", "network", "asset", "amount"::text AS "amount", "payer",
               "transaction", "credits"::text AS "credits", "grant_id", "request_id"
        FROM "entitlement"."direct_payments" WHERE "payment_id" = $1`,
       [paymentId],
-    )) as Record<string, string | null>[];
+    );
   const changes = async (customerId: string): Promise<string[]> => {
     const rows: { value: Buffer }[] = await fx.dataSource.query(
       `SELECT "value" FROM "entitlement"."outbox" WHERE "topic" = $1 AND "key" = $2 ORDER BY "id"`,

@@ -57,7 +57,7 @@ describe('EntitlementClient.recordPayment', () => {
         url,
         loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
       },
-    }) as unknown as ClientGrpc & { close(): unknown };
+    });
     const client = new EntitlementClient(proxy, {
       DECISION_TIMEOUT_MS: timeoutMs,
     } as GatewayConfig);

@@ -6,15 +6,10 @@ import {
   type CheckRequest,
   type CheckResponse,
   type EntitlementServiceClient,
-  type ClaimSettlementsRequest,
-  type ClaimSettlementsResponse,
   type CompleteSettlementRequest,
-  type CompleteSettlementResponse,
   type PaymentSettlement,
   type RecordPaymentRequest,
   type RecordPaymentResponse,
-  type ReleaseRequest,
-  type ReleaseResponse,
   type TakeRateWindowRequest,
   type TakeRateWindowResponse,
 } from '@paygate/contracts';
@@ -81,10 +76,7 @@ export class EntitlementClient implements OnModuleInit {
   async check(request: CheckRequest): Promise<CheckResponse> {
     const stop = decisionLatency.startTimer();
     try {
-      const response = await this.call(
-        this.service.check as unknown as GrpcMethod<CheckRequest, CheckResponse>,
-        request,
-      );
+      const response = await this.call(this.service.check, request);
       stop({ outcome: response.allowed ? 'allowed' : (response.denial?.code ?? 'denied') });
       return response;
     } catch (err) {
@@ -98,10 +90,7 @@ export class EntitlementClient implements OnModuleInit {
    * `units` and reports the rest of the lease as served (see ReleaseRequest in the proto).
    */
   async release(leaseId: string, reason: string, units = 0, close = false): Promise<boolean> {
-    const response = await this.call(
-      this.service.release as unknown as GrpcMethod<ReleaseRequest, ReleaseResponse>,
-      { leaseId, reason, units, close },
-    );
+    const response = await this.call(this.service.release, { leaseId, reason, units, close });
     return response.released;
   }
 
@@ -112,39 +101,18 @@ export class EntitlementClient implements OnModuleInit {
    * retry), EntitlementRefusedError when it refuses the payment (retrying would not help).
    */
   async recordPayment(request: RecordPaymentRequest): Promise<RecordPaymentResponse> {
-    return this.call(
-      this.service.recordPayment as unknown as GrpcMethod<
-        RecordPaymentRequest,
-        RecordPaymentResponse
-      >,
-      request,
-      true,
-    );
+    return this.call(this.service.recordPayment, request, true);
   }
 
   /** `upto` authorizations whose hold ended, claimed for this gateway to settle (see the proto). */
   async claimSettlements(limit: number, claimSeconds: number): Promise<PaymentSettlement[]> {
-    const response = await this.call(
-      this.service.claimSettlements as unknown as GrpcMethod<
-        ClaimSettlementsRequest,
-        ClaimSettlementsResponse
-      >,
-      { limit, claimSeconds },
-      true,
-    );
+    const response = await this.call(this.service.claimSettlements, { limit, claimSeconds }, true);
     return response.settlements ?? [];
   }
 
   /** Reports what became of a claimed settlement; false when it was not being settled. */
   async completeSettlement(request: CompleteSettlementRequest): Promise<boolean> {
-    const response = await this.call(
-      this.service.completeSettlement as unknown as GrpcMethod<
-        CompleteSettlementRequest,
-        CompleteSettlementResponse
-      >,
-      request,
-      true,
-    );
+    const response = await this.call(this.service.completeSettlement, request, true);
     return response.completed;
   }
 
@@ -153,13 +121,7 @@ export class EntitlementClient implements OnModuleInit {
    * every gateway takes is counted together, never past the limit.
    */
   async takeRateWindow(request: TakeRateWindowRequest): Promise<TakeRateWindowResponse> {
-    return this.call(
-      this.service.takeRateWindow as unknown as GrpcMethod<
-        TakeRateWindowRequest,
-        TakeRateWindowResponse
-      >,
-      request,
-    );
+    return this.call(this.service.takeRateWindow, request);
   }
 
   private async call<Req, Res>(

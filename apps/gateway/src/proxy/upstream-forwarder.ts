@@ -68,7 +68,7 @@ export class UpstreamForwarder implements OnApplicationShutdown {
     this.pool(request.origin).stream(
       {
         path: request.path,
-        method: request.method as 'GET',
+        method: request.method,
         headers: request.headers,
         body: request.body ?? null,
         headersTimeout: request.timeoutMs,
