@@ -4,6 +4,9 @@
  * an active subscription, a grant of credits and an API key.
  *   node dist/scripts/seed-demo.js   (ENTITLEMENT_URL, ADMIN_TOKEN, DEMO_CREDITS)
  */
+import { DEMO_PLAN, requestsFeature } from '../apps/entitlement/src/plans/demo-plan';
+import type { PlanFeatureDto } from '../apps/entitlement/src/plans/plan.dto';
+
 export interface DemoCustomer {
   customerId: string;
   apiKey: string;
@@ -12,62 +15,53 @@ export interface DemoCustomer {
   subscriptionId: string;
 }
 
-async function call<T>(
-  baseUrl: string,
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path} → ${response.status}: ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
+/** The operator API as a script calls it: JSON in and out, any failure throws with the body. */
+export function operatorApi(baseUrl: string, token: string) {
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path} → ${response.status}: ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
 }
 
-export async function seedDemoCustomer(
+/**
+ * The one seed of a plan and a customer, as an operator would make them: a plan (a new version
+ * of `plan.key`) selling `requestsFeature(feature)`, a customer with an active subscription to
+ * it, `credits` granted (if any) and an API key. The demo and the e2e tests both use it.
+ */
+export async function seedCustomer(
   baseUrl: string,
   adminToken: string,
-  credits: number,
-  name = 'Demo customer',
+  options: {
+    credits: number;
+    name: string;
+    plan?: { key: string; name: string };
+    feature?: Partial<PlanFeatureDto>;
+  },
 ): Promise<DemoCustomer> {
-  const plan = await call<{ id: string }>(baseUrl, adminToken, 'POST', '/v1/plans', {
-    key: 'pay-as-you-go',
-    name: 'Pay as you go',
-    features: [
-      {
-        key: 'requests',
-        kind: 'metered',
-        meterKey: 'api_requests',
-        includedUnits: 0,
-        limitPolicy: 'credits',
-        unitPrice: 1,
-      },
-    ],
+  const call = operatorApi(baseUrl, adminToken);
+  const plan = await call<{ id: string }>('POST', '/v1/plans', {
+    ...(options.plan ?? DEMO_PLAN),
+    features: [requestsFeature(options.feature)],
   });
-  const customer = await call<{ id: string }>(baseUrl, adminToken, 'POST', '/v1/customers', {
-    name,
-  });
+  const customer = await call<{ id: string }>('POST', '/v1/customers', { name: options.name });
   const subscription = await call<{ id: string }>(
-    baseUrl,
-    adminToken,
     'POST',
     `/v1/customers/${customer.id}/subscriptions`,
     { planId: plan.id, status: 'active' },
   );
-  if (credits > 0) {
-    await call(baseUrl, adminToken, 'POST', `/v1/customers/${customer.id}/grants`, {
-      amount: credits,
+  if (options.credits > 0) {
+    await call('POST', `/v1/customers/${customer.id}/grants`, {
+      amount: options.credits,
       description: 'demo credits',
     });
   }
   const key = await call<{ id: string; key: string }>(
-    baseUrl,
-    adminToken,
     'POST',
     `/v1/customers/${customer.id}/api-keys`,
     { name: 'demo key' },
@@ -79,6 +73,16 @@ export async function seedDemoCustomer(
     planId: plan.id,
     subscriptionId: subscription.id,
   };
+}
+
+/** The demo customer on the demo plan (what `npm start` seeds). */
+export function seedDemoCustomer(
+  baseUrl: string,
+  adminToken: string,
+  credits: number,
+  name = 'Demo customer',
+): Promise<DemoCustomer> {
+  return seedCustomer(baseUrl, adminToken, { credits, name });
 }
 
 if (require.main === module) {

@@ -5,6 +5,7 @@ import { Challenge, Receipt } from 'mppx';
 import type { Server } from 'node:http';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { payPerCallExample } from '../scripts/pay-per-call-example';
+import { requestsFeature } from '../apps/entitlement/src/plans/demo-plan';
 import { seedDemoCustomer } from '../scripts/seed-demo';
 import { query } from './support/database';
 import { headerValues, rawGet } from './support/raw-call';
@@ -93,18 +94,7 @@ describe('anonymous pay-per-call (e2e)', () => {
     await stack.operator('POST', '/v1/plans', {
       key: 'anon-limited',
       name: 'Anonymous, rate limited',
-      features: [
-        {
-          key: 'requests',
-          kind: 'metered',
-          meterKey: 'api_requests',
-          includedUnits: 0,
-          limitPolicy: 'credits',
-          unitPrice: 1,
-          rateLimitRequests: 2,
-          rateLimitWindowSeconds: 86_400,
-        },
-      ],
+      features: [requestsFeature({ rateLimitRequests: 2, rateLimitWindowSeconds: 86_400 })],
     });
   });
 

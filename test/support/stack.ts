@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createKafka, startGroupAtEnd } from '../../libs/messaging/src/kafka';
 import { testConfig } from '../../libs/testing/src/test-config';
 import { topicNames } from '../../libs/contracts/src/topics';
+import { operatorApi } from '../../scripts/seed-demo';
 import { randomUUID } from 'node:crypto';
 
 const root = join(__dirname, '..', '..');
@@ -191,14 +192,8 @@ export class Stack {
   }
 
   /** A call to the operator API; throws on an error status, undefined for 204. */
-  async operator<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${this.url('entitlement')}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status}`);
-    return (response.status === 204 ? undefined : await response.json()) as T;
+  operator<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    return operatorApi(this.url('entitlement'), ADMIN_TOKEN)<T>(method, path, body);
   }
 
   /** Starts a service of this stack again, as it was started, after it was killed. */

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { entitlementDataSource } from './database/entitlement.data-source';
 import { EntitlementServices, createEntitlementServices } from './entitlement.services';
+import { requestsFeature } from './plans/demo-plan';
 import type { PlanFeatureDto } from './plans/plan.dto';
 import type { SubscriptionStatus } from './subscriptions/subscription.entity';
 
@@ -83,18 +84,7 @@ export class EntitlementFixture {
     const plan = await this.plans.create({
       key: planKey,
       name: 'Test plan',
-      features: [
-        {
-          key: 'requests',
-          kind: 'metered',
-          meterKey: 'api_requests',
-          includedUnits: 0,
-          limitPolicy: 'credits',
-          unitPrice: 1,
-          ...options.feature,
-        },
-        { key: 'export', kind: 'boolean' },
-      ],
+      features: [requestsFeature(options.feature), { key: 'export', kind: 'boolean' }],
     });
     const customer = await this.customers.create({ name: 'Test customer' });
     const subscription = await this.subscriptions.create(customer.id, {
