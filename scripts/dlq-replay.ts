@@ -13,6 +13,7 @@ import {
   REPLAY_MAX_LIMIT,
 } from '../apps/metering/src/dead-letters/dead-letters.service';
 import { DEAD_LETTER_REASONS } from '../apps/metering/src/usage/usage-batch';
+import { runScript, withDatabase } from './operator-script';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -35,27 +36,21 @@ async function main(): Promise<number> {
     console.error(`--limit must be an integer from 1 to ${REPLAY_MAX_LIMIT}`);
     return 2;
   }
-  const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate';
-  const dataSource = await meteringDataSource(url, 1).initialize();
-  try {
-    const report = await new DeadLettersService(dataSource).replayReport({
-      reason: values.reason,
-      since: values.since,
-      limit,
-    });
-    console.log(
-      `replayed ${report.replayed} dead letter(s) of reason ${values.reason}; ${report.remaining} left`,
-    );
-    return 0;
-  } finally {
-    await dataSource.destroy();
-  }
+  const reason = values.reason;
+  return withDatabase(
+    (url) => meteringDataSource(url, 1),
+    async (dataSource) => {
+      const report = await new DeadLettersService(dataSource).replayReport({
+        reason,
+        since: values.since,
+        limit,
+      });
+      console.log(
+        `replayed ${report.replayed} dead letter(s) of reason ${reason}; ${report.remaining} left`,
+      );
+      return 0;
+    },
+  );
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(2);
-  },
-);
+runScript(main);

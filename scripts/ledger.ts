@@ -6,32 +6,26 @@
 import 'reflect-metadata';
 import { LedgerService } from '../apps/entitlement/src/credits/ledger.service';
 import { entitlementDataSource } from '../apps/entitlement/src/database/entitlement.data-source';
+import { runScript, withDatabase } from './operator-script';
 
 async function main(): Promise<number> {
-  const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate';
-  const dataSource = await entitlementDataSource(url, 2).initialize();
-  try {
-    const ledger = new LedgerService(dataSource);
-    const rebuild = process.argv.includes('--rebuild');
-    const drift = rebuild ? await ledger.rebuild() : await ledger.findDrift();
-    for (const d of drift) {
+  return withDatabase(
+    (url) => entitlementDataSource(url, 2),
+    async (dataSource) => {
+      const ledger = new LedgerService(dataSource);
+      const rebuild = process.argv.includes('--rebuild');
+      const drift = rebuild ? await ledger.rebuild() : await ledger.findDrift();
+      for (const d of drift) {
+        console.log(
+          `customer ${d.customerId}: stored ${d.stored}, ledger ${d.ledger}${rebuild ? ' (rebuilt)' : ''}`,
+        );
+      }
       console.log(
-        `customer ${d.customerId}: stored ${d.stored}, ledger ${d.ledger}${rebuild ? ' (rebuilt)' : ''}`,
+        drift.length === 0 ? 'balances equal the ledger' : `${drift.length} balance(s) differed`,
       );
-    }
-    console.log(
-      drift.length === 0 ? 'balances equal the ledger' : `${drift.length} balance(s) differed`,
-    );
-    return drift.length === 0 || rebuild ? 0 : 1;
-  } finally {
-    await dataSource.destroy();
-  }
+      return drift.length === 0 || rebuild ? 0 : 1;
+    },
+  );
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(2);
-  },
-);
+runScript(main);

@@ -1,2 +1,2 @@
 export { loadConfig, ConfigError, csv } from './load-config';
-export { ServiceConfig, DatabaseServiceConfig } from './service-config';
+export { DEFAULT_DATABASE_URL, ServiceConfig, DatabaseServiceConfig } from './service-config';

@@ -76,10 +76,13 @@ export class ServiceConfig {
   }
 }
 
+/** The database of a local run: the services' DATABASE_URL default, and the operator scripts'. */
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/paygate';
+
 /** Services that own a database schema and serve an operator API. */
 export class DatabaseServiceConfig extends ServiceConfig {
   @IsString()
-  DATABASE_URL: string = 'postgres://postgres@127.0.0.1:5432/paygate';
+  DATABASE_URL: string = DEFAULT_DATABASE_URL;
 
   /** Operators send it as "Authorization: Bearer <token>". */
   @IsString()
