@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { tables } from '../database/schema';
 
 /** What a decision needs to know of a key and its customer. */
 export interface KeyForDecision {
@@ -9,13 +10,13 @@ export interface KeyForDecision {
   expires_at: Date | null;
 }
 
-/** The SQL of decisions on "entitlement"."api_keys" and "entitlement"."customers". */
+/** The SQL of decisions on api_keys and customers. */
 export const apiKeys = {
   /** The key with this hash and whether its customer is blocked, if the key exists. */
   async forDecision(manager: EntityManager, keyHash: string): Promise<KeyForDecision | undefined> {
     const [key]: KeyForDecision[] = await manager.query(
       `SELECT k."customer_id", k."scopes", k."revoked_at", k."expires_at", c."blocked"
-       FROM "entitlement"."api_keys" k JOIN "entitlement"."customers" c ON c."id" = k."customer_id"
+       FROM ${tables.api_keys} k JOIN ${tables.customers} c ON c."id" = k."customer_id"
        WHERE k."key_hash" = $1`,
       [keyHash],
     );
@@ -25,7 +26,7 @@ export const apiKeys = {
   /** Whether a customer is blocked; undefined when there is no such customer. */
   async customerBlocked(manager: EntityManager, customerId: string): Promise<boolean | undefined> {
     const [customer]: { blocked: boolean }[] = await manager.query(
-      `SELECT "blocked" FROM "entitlement"."customers" WHERE "id" = $1`,
+      `SELECT "blocked" FROM ${tables.customers} WHERE "id" = $1`,
       [customerId],
     );
     return customer?.blocked;

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock, PeriodicTask } from '@paygate/clock';
 import { DataSource } from 'typeorm';
+import { grants } from './grants.repository';
 import { GrantsService } from './grants.service';
 
 const SWEEP_INTERVAL_MS = 30_000;
@@ -32,14 +33,13 @@ export class GrantSweeper extends PeriodicTask {
 
   /** Settles due grants customer by customer, each in its own short transaction. */
   async sweep(): Promise<number> {
-    const due: { customer_id: string }[] = await this.dataSource.query(
-      `SELECT DISTINCT "customer_id" FROM "entitlement"."grants"
-       WHERE "status" <> 'expired' AND (("status" = 'pending' AND "effective_at" <= $1) OR "expires_at" <= $1)
-       LIMIT $2`,
-      [this.clock.now(), CUSTOMERS_PER_SWEEP],
+    const due = await grants.customersWithDue(
+      this.dataSource,
+      this.clock.now(),
+      CUSTOMERS_PER_SWEEP,
     );
-    for (const { customer_id } of due) {
-      await this.dataSource.transaction((manager) => this.grants.settleDue(manager, customer_id));
+    for (const customerId of due) {
+      await this.dataSource.transaction((manager) => this.grants.settleDue(manager, customerId));
     }
     return due.length;
   }

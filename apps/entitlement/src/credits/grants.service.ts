@@ -4,6 +4,8 @@ import { toExactInt, toSafeInt } from '@paygate/database';
 import { DomainError } from '@paygate/problem-details';
 import type { EntityManager } from 'typeorm';
 import { EntitlementChanges } from '../changes/entitlement-changes';
+import { type GrantRow, grants, leaseGrantAllocations } from './grants.repository';
+import { balances } from './ledger.repository';
 import { LedgerService, MAX_BALANCE } from './ledger.service';
 
 export const GRANT_SOURCES = ['purchase', 'promotional', 'manual'] as const;
@@ -41,21 +43,6 @@ export interface GrantView {
   createdAt: string;
 }
 
-interface GrantRow {
-  id: string;
-  customer_id: string;
-  source: GrantSource;
-  amount: string;
-  remaining: string;
-  priority: number;
-  effective_at: Date;
-  expires_at: Date | null;
-  status: 'pending' | 'active' | 'expired';
-  request_hash: string | null;
-  description: string | null;
-  created_at: Date;
-}
-
 const toView = (g: GrantRow): GrantView => ({
   id: g.id,
   customerId: g.customer_id,
@@ -90,28 +77,9 @@ export class GrantsService {
     input: GrantInput,
   ): Promise<{ grant: GrantView; replayed: boolean }> {
     const effectiveAt = input.effectiveAt ?? this.clock.now();
-    const [inserted]: GrantRow[] = await manager.query(
-      `INSERT INTO "entitlement"."grants" ("customer_id", "source", "amount", "remaining", "priority",
-         "effective_at", "expires_at", "status", "idempotency_key", "request_hash", "description")
-       VALUES ($1, $2, $3, 0, $4, $5, $6, 'pending', $7, $8, $9)
-       ON CONFLICT ("idempotency_key") DO NOTHING RETURNING *`,
-      [
-        input.customerId,
-        input.source,
-        input.amount,
-        input.priority ?? 100,
-        effectiveAt,
-        input.expiresAt ?? null,
-        input.idempotencyKey,
-        input.requestHash ?? null,
-        input.description ?? null,
-      ],
-    );
+    const inserted = await grants.addPending(manager, { ...input, effectiveAt });
     if (!inserted) {
-      const [existing]: GrantRow[] = await manager.query(
-        `SELECT * FROM "entitlement"."grants" WHERE "idempotency_key" = $1`,
-        [input.idempotencyKey],
-      );
+      const existing = await grants.byIdempotencyKey(manager, input.idempotencyKey);
       if (
         existing.customer_id !== input.customerId ||
         existing.request_hash !== (input.requestHash ?? null)
@@ -125,10 +93,7 @@ export class GrantsService {
     }
     await this.refusePastBound(manager, input.customerId, input.amount);
     await this.settleDue(manager, input.customerId);
-    const [current]: GrantRow[] = await manager.query(
-      `SELECT * FROM "entitlement"."grants" WHERE "id" = $1`,
-      [inserted.id],
-    );
+    const current = await grants.byId(manager, inserted.id);
     return { grant: toView(current), replayed: false };
   }
 
@@ -143,7 +108,7 @@ export class GrantsService {
     customerId: string,
     amount: number,
   ): Promise<void> {
-    await this.lockBalance(manager, customerId);
+    await balances.lock(manager, customerId);
     const committed = await this.ledger.committed(manager, customerId);
     if (committed <= BigInt(MAX_BALANCE)) return;
     const before = committed - BigInt(amount);
@@ -173,20 +138,11 @@ export class GrantsService {
   /** Activates grants that became effective and expires those past their expiry. */
   async settleDue(manager: EntityManager, customerId: string): Promise<void> {
     const now = this.clock.now();
-    const due: { id: string }[] = await manager.query(
-      `SELECT "id" FROM "entitlement"."grants"
-       WHERE "customer_id" = $1 AND "status" <> 'expired'
-         AND (("status" = 'pending' AND "effective_at" <= $2) OR "expires_at" <= $2)
-       ORDER BY "effective_at", "id"`,
-      [customerId, now],
-    );
+    const due = await grants.dueIds(manager, customerId, now);
     if (due.length === 0) return;
-    await this.lockBalance(manager, customerId);
-    for (const { id } of due) {
-      const [grant]: GrantRow[] = await manager.query(
-        `SELECT * FROM "entitlement"."grants" WHERE "id" = $1 FOR UPDATE`,
-        [id],
-      );
+    await balances.lock(manager, customerId);
+    for (const id of due) {
+      const grant = await grants.lock(manager, id);
       if (grant.status === 'pending' && grant.effective_at <= now)
         await this.activate(manager, grant);
       if (grant.expires_at && grant.expires_at <= now) await this.expire(manager, id);
@@ -204,27 +160,15 @@ export class GrantsService {
     amount: number,
     leaseId?: string,
   ): Promise<number> {
-    const grants: { id: string; remaining: string }[] = await manager.query(
-      `SELECT "id", "remaining" FROM "entitlement"."grants"
-       WHERE "customer_id" = $1 AND "status" = 'active' AND "remaining" > 0
-       ORDER BY "priority", "expires_at" NULLS LAST, "created_at", "id" FOR UPDATE`,
-      [customerId],
-    );
+    const spendable = await grants.lockSpendable(manager, customerId);
     let left = amount;
-    for (const g of grants) {
+    for (const g of spendable) {
       if (left === 0) break;
       const take = Math.min(left, toSafeInt(g.remaining));
       left -= take;
-      await manager.query(
-        `UPDATE "entitlement"."grants" SET "remaining" = "remaining" - $2 WHERE "id" = $1`,
-        [g.id, take],
-      );
-      if (leaseId) {
-        await manager.query(
-          `INSERT INTO "entitlement"."lease_grant_allocations" ("lease_id", "grant_id", "amount") VALUES ($1, $2, $3)`,
-          [leaseId, g.id, take],
-        );
-      }
+      await grants.take(manager, g.id, take);
+      if (leaseId)
+        await leaseGrantAllocations.record(manager, { leaseId, grantId: g.id, amount: take });
     }
     return amount - left;
   }
@@ -244,11 +188,7 @@ export class GrantsService {
     credits: number,
     step: string,
   ): Promise<void> {
-    const allocations: { grant_id: string; amount: string }[] = await manager.query(
-      `SELECT "grant_id", "amount" FROM "entitlement"."lease_grant_allocations"
-       WHERE "lease_id" = $1 ORDER BY "grant_id" FOR UPDATE`,
-      [leaseId],
-    );
+    const allocations = await leaseGrantAllocations.lockOfLease(manager, leaseId);
     let left = credits;
     // Credits of ended authorizations: the customer's, in the returned grant with `left`.
     let paidFor = 0;
@@ -256,35 +196,19 @@ export class GrantsService {
       if (left === 0) break;
       const amount = Math.min(left, toSafeInt(a.amount));
       left -= amount;
-      await manager.query(
-        `WITH taken AS (
-           UPDATE "entitlement"."lease_grant_allocations" SET "amount" = "amount" - $3
-           WHERE "lease_id" = $1 AND "grant_id" = $2 AND "amount" > $3 RETURNING 1
-         ) DELETE FROM "entitlement"."lease_grant_allocations"
-           WHERE "lease_id" = $1 AND "grant_id" = $2 AND "amount" = $3 AND NOT EXISTS (SELECT 1 FROM taken)`,
-        [leaseId, a.grant_id, amount],
-      );
-      const [grant]: { status: string; source: GrantSource }[] = await manager.query(
-        `SELECT "status", "source" FROM "entitlement"."grants" WHERE "id" = $1 FOR UPDATE`,
-        [a.grant_id],
-      );
+      await leaseGrantAllocations.reduce(manager, { leaseId, grantId: a.grantId, amount });
+      const grant = await grants.lockState(manager, a.grantId);
       if (grant.status === 'active') {
-        await manager.query(
-          `UPDATE "entitlement"."grants" SET "remaining" = "remaining" + $2 WHERE "id" = $1`,
-          [a.grant_id, amount],
-        );
+        await grants.giveBack(manager, a.grantId, amount);
       } else if (grant.source === 'authorization') {
         paidFor += amount;
       } else {
-        await manager.query(
-          `UPDATE "entitlement"."grants" SET "expired" = "expired" + $2 WHERE "id" = $1`,
-          [a.grant_id, amount],
-        );
+        await grants.addExpired(manager, a.grantId, amount);
         await this.ledger.append(manager, {
           customerId,
           type: 'expire',
           amount: -amount,
-          idempotencyKey: `lease:${leaseId}:expire:${a.grant_id}:${step}`,
+          idempotencyKey: `lease:${leaseId}:expire:${a.grantId}:${step}`,
           leaseId,
           description: 'returned credits of an expired grant',
         });
@@ -292,38 +216,27 @@ export class GrantsService {
     }
     const returned = left + paidFor;
     if (returned > 0) {
-      await manager.query(
-        `INSERT INTO "entitlement"."grants" ("customer_id", "source", "amount", "remaining", "effective_at",
-           "status", "idempotency_key", "description")
-         VALUES ($1, 'returned', $2, $2, $3, 'active', $4, 'credits returned by a lease')`,
-        [customerId, returned, this.clock.now(), `lease:${leaseId}:returned:${step}`],
+      await grants.addReturned(
+        manager,
+        customerId,
+        returned,
+        this.clock.now(),
+        `lease:${leaseId}:returned:${step}`,
       );
     }
   }
 
   async list(manager: EntityManager, customerId: string): Promise<GrantView[]> {
-    const rows: GrantRow[] = await manager.query(
-      `SELECT * FROM "entitlement"."grants" WHERE "customer_id" = $1
-       ORDER BY "status" = 'expired', "priority", "expires_at" NULLS LAST, "created_at", "id"`,
-      [customerId],
-    );
+    const rows = await grants.ofCustomer(manager, customerId);
     return rows.map(toView);
   }
 
   private async activate(manager: EntityManager, grant: GrantRow): Promise<void> {
     const amount = toSafeInt(grant.amount);
     // Overdraft = credits in active grants − balance; a new grant pays it off first.
-    const [{ overdraft }]: { overdraft: string }[] = await manager.query(
-      `SELECT GREATEST(0, COALESCE((SELECT SUM("remaining") FROM "entitlement"."grants"
-                 WHERE "customer_id" = $1 AND "status" = 'active'), 0)
-               - COALESCE((SELECT "available" FROM "entitlement"."balances" WHERE "customer_id" = $1), 0)) AS "overdraft"`,
-      [grant.customer_id],
-    );
+    const overdraft = await grants.overdraft(manager, grant.customer_id);
     const remaining = amount - Math.min(amount, toSafeInt(overdraft));
-    await manager.query(
-      `UPDATE "entitlement"."grants" SET "status" = 'active', "remaining" = $2 WHERE "id" = $1`,
-      [grant.id, remaining],
-    );
+    await grants.activate(manager, grant.id, remaining);
     grant.status = 'active';
     await this.ledger.append(manager, {
       customerId: grant.customer_id,
@@ -336,15 +249,7 @@ export class GrantsService {
   }
 
   private async expire(manager: EntityManager, grantId: string): Promise<void> {
-    const [grant]: { customer_id: string; remaining: string }[] = await manager.query(
-      `WITH expired AS (
-         UPDATE "entitlement"."grants" g
-         SET "status" = 'expired', "remaining" = 0, "expired" = g."expired" + old."remaining"
-         FROM (SELECT "id", "remaining" FROM "entitlement"."grants" WHERE "id" = $1) old
-         WHERE g."id" = old."id" RETURNING g."customer_id", old."remaining"
-       ) SELECT * FROM expired`,
-      [grantId],
-    );
+    const grant = await grants.expire(manager, grantId);
     const left = toSafeInt(grant.remaining);
     if (left > 0) {
       await this.ledger.append(manager, {
@@ -355,17 +260,5 @@ export class GrantsService {
         description: 'grant expired',
       });
     }
-  }
-
-  /** The balance row lock orders every credit change of one customer (see LedgerService). */
-  private async lockBalance(manager: EntityManager, customerId: string): Promise<void> {
-    await manager.query(
-      `INSERT INTO "entitlement"."balances" ("customer_id", "available") VALUES ($1, 0) ON CONFLICT DO NOTHING`,
-      [customerId],
-    );
-    await manager.query(
-      `SELECT 1 FROM "entitlement"."balances" WHERE "customer_id" = $1 FOR UPDATE`,
-      [customerId],
-    );
   }
 }

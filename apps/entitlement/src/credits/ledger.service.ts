@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type ExactInt, MAX_EXACT_INT, toExactInt, toSafeInt } from '@paygate/database';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource, EntityManager } from 'typeorm';
+import { balances, type LedgerRow, ledgerEntries } from './ledger.repository';
 
 export type LedgerEntryType =
   'grant' | 'debit' | 'reserve' | 'release' | 'expire' | 'void' | 'adjust';
@@ -56,18 +57,6 @@ export interface ExactBalanceView {
   reserved: ExactInt;
 }
 
-interface LedgerRow {
-  id: string;
-  customer_id: string;
-  type: LedgerEntryType;
-  amount: string;
-  idempotency_key: string;
-  request_hash: string | null;
-  lease_id: string | null;
-  description: string | null;
-  created_at: Date;
-}
-
 const toView = (r: LedgerRow): LedgerEntryView => ({
   id: toSafeInt(r.id),
   type: r.type,
@@ -77,15 +66,6 @@ const toView = (r: LedgerRow): LedgerEntryView => ({
   description: r.description,
   createdAt: new Date(r.created_at).toISOString(),
 });
-
-/**
- * Credits of open lease units (neither settled by usage nor given back). Returned units refund
- * the credit-paid part first, so that part shrinks with "returned". Numeric, so it never
- * overflows.
- */
-const RESERVED_SQL = `COALESCE(SUM(("credits" / "beyond_units")::numeric * LEAST(
-    "units" - "consumed" - "returned",
-    "beyond_units" - LEAST("returned", "beyond_units"))), 0)`;
 
 /**
  * The append-only ledger and its balance projection. Every change of a balance is an entry
@@ -103,35 +83,12 @@ export class LedgerService {
     manager: EntityManager,
     entry: LedgerEntryInput,
   ): Promise<{ entry: LedgerEntryView; replayed: boolean }> {
-    const inserted: LedgerRow[] = await manager.query(
-      `INSERT INTO "entitlement"."ledger_entries"
-         ("customer_id", "type", "amount", "idempotency_key", "request_hash", "lease_id", "description")
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT ("idempotency_key") DO NOTHING
-       RETURNING *`,
-      [
-        entry.customerId,
-        entry.type,
-        entry.amount,
-        entry.idempotencyKey,
-        entry.requestHash ?? null,
-        entry.leaseId ?? null,
-        entry.description ?? null,
-      ],
-    );
-    if (inserted.length === 1) {
-      await manager.query(
-        `INSERT INTO "entitlement"."balances" ("customer_id", "available") VALUES ($1, $2)
-         ON CONFLICT ("customer_id") DO UPDATE
-           SET "available" = "balances"."available" + EXCLUDED."available", "updated_at" = now()`,
-        [entry.customerId, entry.amount],
-      );
-      return { entry: toView(inserted[0]), replayed: false };
+    const inserted = await ledgerEntries.appendOnce(manager, entry);
+    if (inserted) {
+      await balances.add(manager, entry.customerId, entry.amount);
+      return { entry: toView(inserted), replayed: false };
     }
-    const [existing]: LedgerRow[] = await manager.query(
-      `SELECT * FROM "entitlement"."ledger_entries" WHERE "idempotency_key" = $1`,
-      [entry.idempotencyKey],
-    );
+    const existing = await ledgerEntries.byIdempotencyKey(manager, entry.idempotencyKey);
     if (
       existing.customer_id !== entry.customerId ||
       (entry.requestHash !== undefined && existing.request_hash !== entry.requestHash)
@@ -157,32 +114,13 @@ export class LedgerService {
     customerId: string,
     amount: number,
   ): Promise<number | null> {
-    // Wrapped in a CTE because TypeORM returns [rows, count] for a bare UPDATE ... RETURNING.
-    const rows: { available: string }[] = await manager.query(
-      `WITH taken AS (
-         UPDATE "entitlement"."balances" SET "available" = "available" - $2, "updated_at" = now()
-         WHERE "customer_id" = $1 AND "available" >= $2 RETURNING "available"
-       ) SELECT "available" FROM taken`,
-      [customerId, amount],
-    );
-    return rows.length === 1 ? toSafeInt(rows[0].available) : null;
+    const after = await balances.takeIfAvailable(manager, customerId, amount);
+    return after === undefined ? null : toSafeInt(after);
   }
 
   /** Records an entry whose balance effect was already applied by takeIfAvailable. */
   async recordTaken(manager: EntityManager, entry: LedgerEntryInput): Promise<void> {
-    await manager.query(
-      `INSERT INTO "entitlement"."ledger_entries"
-         ("customer_id", "type", "amount", "idempotency_key", "lease_id", "description")
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [
-        entry.customerId,
-        entry.type,
-        entry.amount,
-        entry.idempotencyKey,
-        entry.leaseId ?? null,
-        entry.description ?? null,
-      ],
-    );
+    await ledgerEntries.append(manager, entry);
   }
 
   /**
@@ -191,15 +129,7 @@ export class LedgerService {
    * bound, which decides every safe-integer cost the same way as the exact value.
    */
   async available(manager: EntityManager, customerId: string): Promise<number> {
-    return toSafeInt(await this.availableText(manager, customerId));
-  }
-
-  private async availableText(manager: EntityManager, customerId: string): Promise<string> {
-    const rows: { available: string }[] = await manager.query(
-      `SELECT "available" FROM "entitlement"."balances" WHERE "customer_id" = $1`,
-      [customerId],
-    );
-    return rows.length === 1 ? rows[0].available : '0';
+    return toSafeInt(await balances.available(manager, customerId));
   }
 
   /** For display (the billing page); numbers saturate past ±(2^53 − 1), see available(). */
@@ -219,13 +149,7 @@ export class LedgerService {
    * its credits in neither `available` nor `reserved` (or in both).
    */
   private async balanceText(customerId: string): Promise<{ available: string; reserved: string }> {
-    const [row]: { available: string; reserved: string }[] = await this.dataSource.query(
-      `SELECT COALESCE((SELECT "available" FROM "entitlement"."balances" WHERE "customer_id" = $1), 0)::text AS "available",
-              (SELECT ${RESERVED_SQL} FROM "entitlement"."leases"
-                WHERE "customer_id" = $1 AND "status" = 'held' AND "beyond_units" > 0)::text AS "reserved"`,
-      [customerId],
-    );
-    return row;
+    return balances.withReserved(this.dataSource, customerId);
   }
 
   /**
@@ -234,24 +158,11 @@ export class LedgerService {
    * Read under the balance row lock by GrantsService to keep every balance within MAX_BALANCE.
    */
   async committed(manager: EntityManager, customerId: string): Promise<bigint> {
-    const [row]: { committed: string }[] = await manager.query(
-      `SELECT (COALESCE((SELECT "available" FROM "entitlement"."balances" WHERE "customer_id" = $1), 0)::numeric
-             + (SELECT ${RESERVED_SQL} FROM "entitlement"."leases"
-                WHERE "customer_id" = $1 AND "status" = 'held' AND "beyond_units" > 0)
-             + (SELECT COALESCE(SUM("amount"), 0) FROM "entitlement"."grants"
-                WHERE "customer_id" = $1 AND "status" = 'pending'))::text AS "committed"`,
-      [customerId],
-    );
-    return BigInt(row.committed);
+    return BigInt(await balances.committed(manager, customerId));
   }
 
   async history(customerId: string, limit: number, beforeId?: number): Promise<LedgerEntryView[]> {
-    const rows: LedgerRow[] = await this.dataSource.query(
-      `SELECT * FROM "entitlement"."ledger_entries"
-       WHERE "customer_id" = $1 AND ($2::bigint IS NULL OR "id" < $2)
-       ORDER BY "id" DESC LIMIT $3`,
-      [customerId, beforeId ?? null, limit],
-    );
+    const rows = await ledgerEntries.page(this.dataSource, customerId, limit, beforeId);
     return rows.map(toView);
   }
 
@@ -261,14 +172,9 @@ export class LedgerService {
    */
   async rebuild(): Promise<{ customerId: string; stored: ExactInt; ledger: ExactInt }[]> {
     return this.dataSource.transaction(async (manager) => {
-      await manager.query(`LOCK TABLE "entitlement"."balances" IN EXCLUSIVE MODE`);
+      await balances.lockAll(manager);
       const drift = await this.findDrift(manager);
-      await manager.query(
-        `INSERT INTO "entitlement"."balances" ("customer_id", "available")
-         SELECT "customer_id", SUM("amount") FROM "entitlement"."ledger_entries" GROUP BY "customer_id"
-         ON CONFLICT ("customer_id") DO UPDATE SET "available" = EXCLUDED."available", "updated_at" = now()
-         WHERE "balances"."available" <> EXCLUDED."available"`,
-      );
+      await balances.rebuildFromLedger(manager);
       return drift;
     });
   }
@@ -277,14 +183,7 @@ export class LedgerService {
   async findDrift(
     manager: EntityManager = this.dataSource.manager,
   ): Promise<{ customerId: string; stored: ExactInt; ledger: ExactInt }[]> {
-    const rows: { customer_id: string; stored: string; ledger: string }[] = await manager.query(
-      `SELECT COALESCE(b."customer_id", l."customer_id") AS "customer_id",
-              COALESCE(b."available", 0) AS "stored", COALESCE(l."sum", 0) AS "ledger"
-       FROM "entitlement"."balances" b
-       FULL JOIN (SELECT "customer_id", SUM("amount") AS "sum" FROM "entitlement"."ledger_entries"
-                  GROUP BY "customer_id") l ON l."customer_id" = b."customer_id"
-       WHERE COALESCE(b."available", 0) <> COALESCE(l."sum", 0)`,
-    );
+    const rows = await balances.drift(manager);
     return rows.map((r) => ({
       customerId: r.customer_id,
       stored: toExactInt(r.stored),

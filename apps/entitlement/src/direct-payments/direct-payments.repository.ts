@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { tables } from '../database/schema';
 import type { RecordPayment } from './record-payment.input';
 
 /**
@@ -42,11 +43,11 @@ export interface DirectPaymentRow {
   failure: string | null;
 }
 
-/** The SQL of "entitlement"."direct_payments" (see the DirectPayments migration). */
+/** The SQL of direct_payments (see the DirectPayments migration). */
 export const directPayments = {
   async customerExists(manager: EntityManager, customerId: string): Promise<boolean> {
     const rows: unknown[] = await manager.query(
-      `SELECT 1 FROM "entitlement"."customers" WHERE "id" = $1`,
+      `SELECT 1 FROM ${tables.customers} WHERE "id" = $1`,
       [customerId],
     );
     return rows.length === 1;
@@ -64,7 +65,7 @@ export const directPayments = {
     const journal = payment.settling;
     const terms = upto ?? journal;
     const rows: unknown[] = await manager.query(
-      `INSERT INTO "entitlement"."direct_payments" ("payment_id", "customer_id", "network", "asset",
+      `INSERT INTO ${tables.direct_payments} ("payment_id", "customer_id", "network", "asset",
          "amount", "payer", "transaction", "credits", "grant_id", "request_id", "intent", "status",
          "hold_until", "protocol", "credential", "requirement", "amount_per_unit", "amount_per_call",
          "credits_used", "settle_amount", "claimed_until")
@@ -112,7 +113,7 @@ export const directPayments = {
   ): Promise<boolean> {
     const rows: unknown[] = await manager.query(
       `WITH taken AS (
-         UPDATE "entitlement"."direct_payments"
+         UPDATE ${tables.direct_payments}
          SET "status" = 'settling', "claimed_until" = $3, "failure" = NULL
          WHERE "payment_id" = $1 AND "intent" = 'charge'
            AND ("status" = 'failed' OR ("status" = 'settling' AND "claimed_until" <= $2))
@@ -136,7 +137,7 @@ export const directPayments = {
   ): Promise<DirectPaymentRow | null> {
     const [row]: DirectPaymentRow[] = await manager.query(
       `WITH done AS (
-         UPDATE "entitlement"."direct_payments"
+         UPDATE ${tables.direct_payments}
          SET "status" = 'settled', "transaction" = $2, "settled_at" = $3, "claimed_until" = NULL,
              "failure" = NULL, "grant_id" = $4
          WHERE "payment_id" = $1 AND "intent" = 'charge' AND "status" IN ('settling', 'failed')
@@ -149,14 +150,14 @@ export const directPayments = {
 
   async attachGrant(manager: EntityManager, paymentId: string, grantId: string): Promise<void> {
     await manager.query(
-      `UPDATE "entitlement"."direct_payments" SET "grant_id" = $2 WHERE "payment_id" = $1`,
+      `UPDATE ${tables.direct_payments} SET "grant_id" = $2 WHERE "payment_id" = $1`,
       [paymentId, grantId],
     );
   },
 
   async find(manager: EntityManager, paymentId: string): Promise<DirectPaymentRow | null> {
     const [row]: DirectPaymentRow[] = await manager.query(
-      `SELECT * FROM "entitlement"."direct_payments" WHERE "payment_id" = $1`,
+      `SELECT * FROM ${tables.direct_payments} WHERE "payment_id" = $1`,
       [paymentId],
     );
     return row ?? null;

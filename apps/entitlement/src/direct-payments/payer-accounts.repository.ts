@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { tables } from '../database/schema';
 import { Customer } from '../customers/customer.entity';
 import { periodBoundary } from '../subscriptions/billing-period';
 import { Subscription } from '../subscriptions/subscription.entity';
@@ -7,13 +8,13 @@ import { Subscription } from '../subscriptions/subscription.entity';
 const GRACE_SECONDS = 3 * 24 * 3600;
 
 /**
- * The customers anonymous payers became ("entitlement"."payer_accounts", see the PayerAccounts
+ * The customers anonymous payers became (payer_accounts, see the PayerAccounts
  * migration). A payer is found by its account "<network>:<address>" (CAIP-10).
  */
 export const payerAccounts = {
   async find(manager: EntityManager, account: string): Promise<string | undefined> {
     const [row]: { customer_id: string }[] = await manager.query(
-      `SELECT "customer_id" FROM "entitlement"."payer_accounts" WHERE "account" = $1`,
+      `SELECT "customer_id" FROM ${tables.payer_accounts} WHERE "account" = $1`,
       [account],
     );
     return row?.customer_id;
@@ -55,7 +56,7 @@ export const payerAccounts = {
       }),
     );
     await manager.query(
-      `INSERT INTO "entitlement"."payer_accounts" ("account", "customer_id") VALUES ($1, $2)`,
+      `INSERT INTO ${tables.payer_accounts} ("account", "customer_id") VALUES ($1, $2)`,
       [account, customer.id],
     );
     return { customerId: customer.id, created: { subscriptionId: subscription.id } };

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { tables } from '../database/schema';
 import type { DirectPaymentRow } from './direct-payments.repository';
 
 /** What an authorization settles for: its credits used and the amount (smallest unit). */
@@ -8,7 +9,7 @@ export interface Owed {
 }
 
 /**
- * The SQL of settlements after the fact, on "entitlement"."direct_payments": `upto`
+ * The SQL of settlements after the fact, on direct_payments: `upto`
  * authorizations (see the UptoAuthorizations migration) are 'authorized' until the hold ended,
  * then 'settling' while a claimer settles it (until `claimed_until`), then 'settled' or
  * 'failed'; journaled charges (SettlementJournal migration) are 'settling' from the start, and
@@ -23,7 +24,7 @@ export const paymentSettlements = {
    */
   async lockDue(manager: EntityManager, now: Date, limit: number): Promise<DirectPaymentRow[]> {
     return manager.query(
-      `SELECT * FROM "entitlement"."direct_payments"
+      `SELECT * FROM ${tables.direct_payments}
        WHERE ("status" IN ('authorized', 'settling') AND "hold_until" <= $1
               AND ("claimed_until" IS NULL OR "claimed_until" <= $1))
           OR ("intent" = 'charge' AND "status" = 'settling' AND "claimed_until" <= $1)
@@ -38,10 +39,9 @@ export const paymentSettlements = {
     grantId: string,
   ): Promise<{ status: 'pending' | 'active' | 'expired'; expired: bigint }> {
     const [grant]: { status: 'pending' | 'active' | 'expired'; expired: string }[] =
-      await manager.query(
-        `SELECT "status", "expired" FROM "entitlement"."grants" WHERE "id" = $1`,
-        [grantId],
-      );
+      await manager.query(`SELECT "status", "expired" FROM ${tables.grants} WHERE "id" = $1`, [
+        grantId,
+      ]);
     return { status: grant.status, expired: BigInt(grant.expired) };
   },
 
@@ -53,7 +53,7 @@ export const paymentSettlements = {
     now: Date,
   ): Promise<void> {
     await manager.query(
-      `UPDATE "entitlement"."direct_payments"
+      `UPDATE ${tables.direct_payments}
        SET "status" = 'settled', "credits_used" = $2, "settle_amount" = 0, "transaction" = '',
            "settled_at" = $3
        WHERE "payment_id" = $1`,
@@ -69,7 +69,7 @@ export const paymentSettlements = {
     claimedUntil: Date,
   ): Promise<void> {
     await manager.query(
-      `UPDATE "entitlement"."direct_payments"
+      `UPDATE ${tables.direct_payments}
        SET "status" = 'settling', "credits_used" = $2, "settle_amount" = $3, "claimed_until" = $4
        WHERE "payment_id" = $1`,
       [paymentId, owed.creditsUsed.toString(), owed.amount.toString(), claimedUntil],
@@ -97,7 +97,7 @@ export const paymentSettlements = {
   async endClaim(manager: EntityManager, paymentId: string, now: Date): Promise<boolean> {
     const rows: unknown[] = await manager.query(
       `WITH ended AS (
-         UPDATE "entitlement"."direct_payments" SET "claimed_until" = $2
+         UPDATE ${tables.direct_payments} SET "claimed_until" = $2
          WHERE "payment_id" = $1 AND "status" = 'settling' RETURNING "payment_id"
        ) SELECT * FROM ended`,
       [paymentId, now],
@@ -124,7 +124,7 @@ async function completeOne(
   // Wrapped in a CTE because TypeORM returns [rows, count] for a bare UPDATE ... RETURNING.
   const [row]: DirectPaymentRow[] = await manager.query(
     `WITH done AS (
-       UPDATE "entitlement"."direct_payments" SET ${set}
+       UPDATE ${tables.direct_payments} SET ${set}
        WHERE "payment_id" = $1 AND "status" = 'settling' RETURNING *
      ) SELECT * FROM done`,
     params,

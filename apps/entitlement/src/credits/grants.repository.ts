@@ -1,0 +1,254 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { tables } from '../database/schema';
+import type { GrantInput, GrantSource } from './grants.service';
+
+/** A grant as stored (see the Grants migration for the columns). */
+export interface GrantRow {
+  id: string;
+  customer_id: string;
+  source: GrantSource;
+  amount: string;
+  remaining: string;
+  priority: number;
+  effective_at: Date;
+  expires_at: Date | null;
+  status: 'pending' | 'active' | 'expired';
+  request_hash: string | null;
+  description: string | null;
+  created_at: Date;
+}
+
+/** A grant to add: what was asked, with the date it takes effect settled. */
+export type NewGrant = GrantInput & { effectiveAt: Date };
+
+/** A grant with credits to spend, as burning reads it. */
+export interface SpendableGrant {
+  id: string;
+  remaining: string;
+}
+
+/** Credits a grant gave a lease. */
+export interface GrantAllocation {
+  leaseId: string;
+  grantId: string;
+  amount: number;
+}
+
+/** The SQL of grants: the credits a customer holds, burnt in order and expiring. */
+export const grants = {
+  /**
+   * Adds a pending grant (it becomes active when settled), once per idempotency key: the new
+   * row, or undefined when the key was already used.
+   */
+  async addPending(manager: EntityManager, grant: NewGrant): Promise<GrantRow | undefined> {
+    const [inserted]: GrantRow[] = await manager.query(
+      `INSERT INTO ${tables.grants} ("customer_id", "source", "amount", "remaining", "priority",
+         "effective_at", "expires_at", "status", "idempotency_key", "request_hash", "description")
+       VALUES ($1, $2, $3, 0, $4, $5, $6, 'pending', $7, $8, $9)
+       ON CONFLICT ("idempotency_key") DO NOTHING RETURNING *`,
+      [
+        grant.customerId,
+        grant.source,
+        grant.amount,
+        grant.priority ?? 100,
+        grant.effectiveAt,
+        grant.expiresAt ?? null,
+        grant.idempotencyKey,
+        grant.requestHash ?? null,
+        grant.description ?? null,
+      ],
+    );
+    return inserted;
+  },
+
+  /** A credit a lease gave back with no grant to take it, as an active grant of its own. */
+  async addReturned(
+    manager: EntityManager,
+    customerId: string,
+    amount: number,
+    effectiveAt: Date,
+    idempotencyKey: string,
+  ): Promise<void> {
+    await manager.query(
+      `INSERT INTO ${tables.grants} ("customer_id", "source", "amount", "remaining", "effective_at",
+         "status", "idempotency_key", "description")
+       VALUES ($1, 'returned', $2, $2, $3, 'active', $4, 'credits returned by a lease')`,
+      [customerId, amount, effectiveAt, idempotencyKey],
+    );
+  },
+
+  async byIdempotencyKey(manager: EntityManager, idempotencyKey: string): Promise<GrantRow> {
+    const [grant]: GrantRow[] = await manager.query(
+      `SELECT * FROM ${tables.grants} WHERE "idempotency_key" = $1`,
+      [idempotencyKey],
+    );
+    return grant;
+  },
+
+  async byId(manager: EntityManager, id: string): Promise<GrantRow> {
+    const [grant]: GrantRow[] = await manager.query(
+      `SELECT * FROM ${tables.grants} WHERE "id" = $1`,
+      [id],
+    );
+    return grant;
+  },
+
+  /** Locks the grant's row for the rest of the transaction. */
+  async lock(manager: EntityManager, id: string): Promise<GrantRow> {
+    const [grant]: GrantRow[] = await manager.query(
+      `SELECT * FROM ${tables.grants} WHERE "id" = $1 FOR UPDATE`,
+      [id],
+    );
+    return grant;
+  },
+
+  /** Locks the grant's row and reads what giving credits back to it depends on. */
+  async lockState(
+    manager: EntityManager,
+    id: string,
+  ): Promise<{ status: string; source: GrantSource }> {
+    const [grant]: { status: string; source: GrantSource }[] = await manager.query(
+      `SELECT "status", "source" FROM ${tables.grants} WHERE "id" = $1 FOR UPDATE`,
+      [id],
+    );
+    return grant;
+  },
+
+  /** The customer's grants that became effective or expired, by effective date. */
+  async dueIds(manager: EntityManager, customerId: string, now: Date): Promise<string[]> {
+    const due: { id: string }[] = await manager.query(
+      `SELECT "id" FROM ${tables.grants}
+       WHERE "customer_id" = $1 AND "status" <> 'expired'
+         AND (("status" = 'pending' AND "effective_at" <= $2) OR "expires_at" <= $2)
+       ORDER BY "effective_at", "id"`,
+      [customerId, now],
+    );
+    return due.map(({ id }) => id);
+  },
+
+  /** Up to `limit` customers with a grant that became effective or expired. */
+  async customersWithDue(
+    runner: EntityManager | DataSource,
+    now: Date,
+    limit: number,
+  ): Promise<string[]> {
+    const due: { customer_id: string }[] = await runner.query(
+      `SELECT DISTINCT "customer_id" FROM ${tables.grants}
+       WHERE "status" <> 'expired' AND (("status" = 'pending' AND "effective_at" <= $1) OR "expires_at" <= $1)
+       LIMIT $2`,
+      [now, limit],
+    );
+    return due.map(({ customer_id }) => customer_id);
+  },
+
+  /** Locks the customer's grants that have credits to spend, in burn order. */
+  lockSpendable(manager: EntityManager, customerId: string): Promise<SpendableGrant[]> {
+    return manager.query(
+      `SELECT "id", "remaining" FROM ${tables.grants}
+       WHERE "customer_id" = $1 AND "status" = 'active' AND "remaining" > 0
+       ORDER BY "priority", "expires_at" NULLS LAST, "created_at", "id" FOR UPDATE`,
+      [customerId],
+    );
+  },
+
+  async take(manager: EntityManager, id: string, amount: number): Promise<void> {
+    await manager.query(
+      `UPDATE ${tables.grants} SET "remaining" = "remaining" - $2 WHERE "id" = $1`,
+      [id, amount],
+    );
+  },
+
+  async giveBack(manager: EntityManager, id: string, amount: number): Promise<void> {
+    await manager.query(
+      `UPDATE ${tables.grants} SET "remaining" = "remaining" + $2 WHERE "id" = $1`,
+      [id, amount],
+    );
+  },
+
+  /** Counts credits given back to a grant that already expired as expired with it. */
+  async addExpired(manager: EntityManager, id: string, amount: number): Promise<void> {
+    await manager.query(`UPDATE ${tables.grants} SET "expired" = "expired" + $2 WHERE "id" = $1`, [
+      id,
+      amount,
+    ]);
+  },
+
+  /** Every grant of the customer, the expired ones last, the rest in burn order. */
+  ofCustomer(manager: EntityManager, customerId: string): Promise<GrantRow[]> {
+    return manager.query(
+      `SELECT * FROM ${tables.grants} WHERE "customer_id" = $1
+       ORDER BY "status" = 'expired', "priority", "expires_at" NULLS LAST, "created_at", "id"`,
+      [customerId],
+    );
+  },
+
+  /** Overdraft = credits in active grants − balance (never below 0). */
+  async overdraft(manager: EntityManager, customerId: string): Promise<string> {
+    const [{ overdraft }]: { overdraft: string }[] = await manager.query(
+      `SELECT GREATEST(0, COALESCE((SELECT SUM("remaining") FROM ${tables.grants}
+                 WHERE "customer_id" = $1 AND "status" = 'active'), 0)
+               - COALESCE((SELECT "available" FROM ${tables.balances} WHERE "customer_id" = $1), 0)) AS "overdraft"`,
+      [customerId],
+    );
+    return overdraft;
+  },
+
+  async activate(manager: EntityManager, id: string, remaining: number): Promise<void> {
+    await manager.query(
+      `UPDATE ${tables.grants} SET "status" = 'active', "remaining" = $2 WHERE "id" = $1`,
+      [id, remaining],
+    );
+  },
+
+  /** Expires the grant; returns its customer and the credits it had left. */
+  async expire(
+    manager: EntityManager,
+    id: string,
+  ): Promise<{ customer_id: string; remaining: string }> {
+    const [grant]: { customer_id: string; remaining: string }[] = await manager.query(
+      `WITH expired AS (
+         UPDATE ${tables.grants} g
+         SET "status" = 'expired', "remaining" = 0, "expired" = g."expired" + old."remaining"
+         FROM (SELECT "id", "remaining" FROM ${tables.grants} WHERE "id" = $1) old
+         WHERE g."id" = old."id" RETURNING g."customer_id", old."remaining"
+       ) SELECT * FROM expired`,
+      [id],
+    );
+    return grant;
+  },
+};
+
+/** The SQL of lease_grant_allocations: what each grant gave a lease, to give it back there. */
+export const leaseGrantAllocations = {
+  async record(manager: EntityManager, allocation: GrantAllocation): Promise<void> {
+    await manager.query(
+      `INSERT INTO ${tables.lease_grant_allocations} ("lease_id", "grant_id", "amount") VALUES ($1, $2, $3)`,
+      [allocation.leaseId, allocation.grantId, allocation.amount],
+    );
+  },
+
+  /** Locks the lease's allocations, by grant. */
+  async lockOfLease(
+    manager: EntityManager,
+    leaseId: string,
+  ): Promise<{ grantId: string; amount: string }[]> {
+    const rows: { grant_id: string; amount: string }[] = await manager.query(
+      `SELECT "grant_id", "amount" FROM ${tables.lease_grant_allocations}
+       WHERE "lease_id" = $1 ORDER BY "grant_id" FOR UPDATE`,
+      [leaseId],
+    );
+    return rows.map((row) => ({ grantId: row.grant_id, amount: row.amount }));
+  },
+
+  /** Takes `amount` off an allocation, deleting it when that is all of it. */
+  async reduce(manager: EntityManager, allocation: GrantAllocation): Promise<void> {
+    await manager.query(
+      `WITH taken AS (
+         UPDATE ${tables.lease_grant_allocations} SET "amount" = "amount" - $3
+         WHERE "lease_id" = $1 AND "grant_id" = $2 AND "amount" > $3 RETURNING 1
+       ) DELETE FROM ${tables.lease_grant_allocations}
+         WHERE "lease_id" = $1 AND "grant_id" = $2 AND "amount" = $3 AND NOT EXISTS (SELECT 1 FROM taken)`,
+      [allocation.leaseId, allocation.grantId, allocation.amount],
+    );
+  },
+};

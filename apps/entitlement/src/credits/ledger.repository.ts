@@ -1,0 +1,198 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { tables } from '../database/schema';
+import type { LedgerEntryInput, LedgerEntryType } from './ledger.service';
+
+/** A ledger entry as stored (see the Ledger migration for the columns). */
+export interface LedgerRow {
+  id: string;
+  customer_id: string;
+  type: LedgerEntryType;
+  amount: string;
+  idempotency_key: string;
+  request_hash: string | null;
+  lease_id: string | null;
+  description: string | null;
+  created_at: Date;
+}
+
+/**
+ * Credits of open lease units (neither settled by usage nor given back). Returned units refund
+ * the credit-paid part first, so that part shrinks with "returned". Numeric, so it never
+ * overflows.
+ */
+const RESERVED_SQL = `COALESCE(SUM(("credits" / "beyond_units")::numeric * LEAST(
+    "units" - "consumed" - "returned",
+    "beyond_units" - LEAST("returned", "beyond_units"))), 0)`;
+
+/** The SQL of the append-only ledger (ledger_entries). */
+export const ledgerEntries = {
+  /** Appends the entry once per idempotency key: the new row, or undefined on a used key. */
+  async appendOnce(
+    manager: EntityManager,
+    entry: LedgerEntryInput,
+  ): Promise<LedgerRow | undefined> {
+    const inserted: LedgerRow[] = await manager.query(
+      `INSERT INTO ${tables.ledger_entries}
+         ("customer_id", "type", "amount", "idempotency_key", "request_hash", "lease_id", "description")
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT ("idempotency_key") DO NOTHING
+       RETURNING *`,
+      [
+        entry.customerId,
+        entry.type,
+        entry.amount,
+        entry.idempotencyKey,
+        entry.requestHash ?? null,
+        entry.leaseId ?? null,
+        entry.description ?? null,
+      ],
+    );
+    return inserted.length === 1 ? inserted[0] : undefined;
+  },
+
+  /** Appends the entry (a used idempotency key fails the statement). */
+  async append(manager: EntityManager, entry: LedgerEntryInput): Promise<void> {
+    await manager.query(
+      `INSERT INTO ${tables.ledger_entries}
+         ("customer_id", "type", "amount", "idempotency_key", "lease_id", "description")
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        entry.customerId,
+        entry.type,
+        entry.amount,
+        entry.idempotencyKey,
+        entry.leaseId ?? null,
+        entry.description ?? null,
+      ],
+    );
+  },
+
+  async byIdempotencyKey(manager: EntityManager, idempotencyKey: string): Promise<LedgerRow> {
+    const [existing]: LedgerRow[] = await manager.query(
+      `SELECT * FROM ${tables.ledger_entries} WHERE "idempotency_key" = $1`,
+      [idempotencyKey],
+    );
+    return existing;
+  },
+
+  /** The customer's entries, newest first, before `beforeId` if given. */
+  page(
+    runner: EntityManager | DataSource,
+    customerId: string,
+    limit: number,
+    beforeId?: number,
+  ): Promise<LedgerRow[]> {
+    return runner.query(
+      `SELECT * FROM ${tables.ledger_entries}
+       WHERE "customer_id" = $1 AND ($2::bigint IS NULL OR "id" < $2)
+       ORDER BY "id" DESC LIMIT $3`,
+      [customerId, beforeId ?? null, limit],
+    );
+  },
+};
+
+/** The SQL of the balance projection (balances), kept in step with the ledger. */
+export const balances = {
+  /** The balance row lock orders every credit change of one customer (see LedgerService). */
+  async lock(manager: EntityManager, customerId: string): Promise<void> {
+    await manager.query(
+      `INSERT INTO ${tables.balances} ("customer_id", "available") VALUES ($1, 0) ON CONFLICT DO NOTHING`,
+      [customerId],
+    );
+    await manager.query(`SELECT 1 FROM ${tables.balances} WHERE "customer_id" = $1 FOR UPDATE`, [
+      customerId,
+    ]);
+  },
+
+  /** Moves the balance by a signed amount (creating the row). */
+  async add(manager: EntityManager, customerId: string, amount: number | bigint): Promise<void> {
+    await manager.query(
+      `INSERT INTO ${tables.balances} ("customer_id", "available") VALUES ($1, $2)
+       ON CONFLICT ("customer_id") DO UPDATE
+         SET "available" = "balances"."available" + EXCLUDED."available", "updated_at" = now()`,
+      [customerId, amount],
+    );
+  },
+
+  /** Takes `amount` if the balance covers it: the balance after, or undefined. */
+  async takeIfAvailable(
+    manager: EntityManager,
+    customerId: string,
+    amount: number,
+  ): Promise<string | undefined> {
+    // Wrapped in a CTE because TypeORM returns [rows, count] for a bare UPDATE ... RETURNING.
+    const rows: { available: string }[] = await manager.query(
+      `WITH taken AS (
+         UPDATE ${tables.balances} SET "available" = "available" - $2, "updated_at" = now()
+         WHERE "customer_id" = $1 AND "available" >= $2 RETURNING "available"
+       ) SELECT "available" FROM taken`,
+      [customerId, amount],
+    );
+    return rows.length === 1 ? rows[0].available : undefined;
+  },
+
+  /** The stored balance as exact text ('0' without a row). */
+  async available(manager: EntityManager, customerId: string): Promise<string> {
+    const rows: { available: string }[] = await manager.query(
+      `SELECT "available" FROM ${tables.balances} WHERE "customer_id" = $1`,
+      [customerId],
+    );
+    return rows.length === 1 ? rows[0].available : '0';
+  },
+
+  /** The balance and the credits open leases hold, as exact text, in one statement. */
+  async withReserved(
+    runner: EntityManager | DataSource,
+    customerId: string,
+  ): Promise<{ available: string; reserved: string }> {
+    const [row]: { available: string; reserved: string }[] = await runner.query(
+      `SELECT COALESCE((SELECT "available" FROM ${tables.balances} WHERE "customer_id" = $1), 0)::text AS "available",
+              (SELECT ${RESERVED_SQL} FROM ${tables.leases}
+                WHERE "customer_id" = $1 AND "status" = 'held' AND "beyond_units" > 0)::text AS "reserved"`,
+      [customerId],
+    );
+    return row;
+  },
+
+  /** The balance + credits open leases may give back + pending grants, as exact text. */
+  async committed(manager: EntityManager, customerId: string): Promise<string> {
+    const [row]: { committed: string }[] = await manager.query(
+      `SELECT (COALESCE((SELECT "available" FROM ${tables.balances} WHERE "customer_id" = $1), 0)::numeric
+             + (SELECT ${RESERVED_SQL} FROM ${tables.leases}
+                WHERE "customer_id" = $1 AND "status" = 'held' AND "beyond_units" > 0)
+             + (SELECT COALESCE(SUM("amount"), 0) FROM ${tables.grants}
+                WHERE "customer_id" = $1 AND "status" = 'pending'))::text AS "committed"`,
+      [customerId],
+    );
+    return row.committed;
+  },
+
+  /** Holds off every balance change until the transaction ends. */
+  async lockAll(manager: EntityManager): Promise<void> {
+    await manager.query(`LOCK TABLE ${tables.balances} IN EXCLUSIVE MODE`);
+  },
+
+  /** Rewrites every stored balance that differs from the sum of its ledger. */
+  async rebuildFromLedger(manager: EntityManager): Promise<void> {
+    await manager.query(
+      `INSERT INTO ${tables.balances} ("customer_id", "available")
+       SELECT "customer_id", SUM("amount") FROM ${tables.ledger_entries} GROUP BY "customer_id"
+       ON CONFLICT ("customer_id") DO UPDATE SET "available" = EXCLUDED."available", "updated_at" = now()
+       WHERE "balances"."available" <> EXCLUDED."available"`,
+    );
+  },
+
+  /** Customers whose stored balance differs from the sum of their ledger. */
+  drift(
+    manager: EntityManager,
+  ): Promise<{ customer_id: string; stored: string; ledger: string }[]> {
+    return manager.query(
+      `SELECT COALESCE(b."customer_id", l."customer_id") AS "customer_id",
+              COALESCE(b."available", 0) AS "stored", COALESCE(l."sum", 0) AS "ledger"
+       FROM ${tables.balances} b
+       FULL JOIN (SELECT "customer_id", SUM("amount") AS "sum" FROM ${tables.ledger_entries}
+                  GROUP BY "customer_id") l ON l."customer_id" = b."customer_id"
+       WHERE COALESCE(b."available", 0) <> COALESCE(l."sum", 0)`,
+    );
+  },
+};
