@@ -85,7 +85,7 @@ export class RecordPaymentUseCase {
     const parsed = parseRecordPayment(input);
     const now = this.clock.now();
     const result = await this.dataSource.transaction(async (manager) => {
-      const payment = { ...parsed, customerId: await this.customerOf(manager, parsed) };
+      const payment = { ...parsed, customerId: await this.customerOf(manager, parsed, now) };
       const done = await this.record(manager, payment, now);
       return { ...done, customerId: payment.customerId };
     });
@@ -98,7 +98,11 @@ export class RecordPaymentUseCase {
    * created on its first payment with a subscription to the payer plan, in this transaction:
    * a payment that is not recorded leaves no customer behind.
    */
-  private async customerOf(manager: EntityManager, payment: RecordPayment): Promise<string> {
+  private async customerOf(
+    manager: EntityManager,
+    payment: RecordPayment,
+    now: Date,
+  ): Promise<string> {
     if (!payment.payerPlan) {
       if (!(await directPayments.customerExists(manager, payment.customerId)))
         throw new DomainError('not-found', `Customer ${payment.customerId} does not exist.`);
@@ -110,12 +114,7 @@ export class RecordPaymentUseCase {
     const planId = await plans.newestId(manager, payment.payerPlan);
     if (!planId) throw new DomainError('not-found', `Plan ${payment.payerPlan} does not exist.`);
     const account = payerAccountOf(payment.network, payment.payer);
-    const { customerId, created } = await payerAccounts.findOrCreate(
-      manager,
-      account,
-      planId,
-      this.clock.now(),
-    );
+    const { customerId, created } = await payerAccounts.findOrCreate(manager, account, planId, now);
     if (created) {
       // Announced like any new customer: metering may hold or refuse unknown customers' usage.
       await this.changes.record(manager, customerId, 'customer-created');
@@ -211,7 +210,7 @@ export class RecordPaymentUseCase {
       replayed: true,
       grantId: existing.grant_id ?? '',
       balance: await this.balance(manager, payment.customerId),
-      authorizationOpen: ours && this.holdOpen(existing, this.clock.now()),
+      authorizationOpen: ours && this.holdOpen(existing, now),
       claimed: false,
     };
   }
