@@ -117,4 +117,23 @@ describe('ledger properties (real Postgres)', () => {
     expect(await fx.ledger.findDrift()).toEqual([]);
     expect((await fx.ledger.balance(tenant.customerId)).available).toBe(9);
   });
+
+  it('rebuild zeroes a balance that has no ledger entries at all', async () => {
+    // A customer never granted anything has no ledger entries (and no balance row until a
+    // row is written behind the ledger, by hand or by a bug).
+    const tenant = await fx.seedTenant({});
+    await fx.dataSource.query(
+      `INSERT INTO "entitlement"."balances" ("customer_id", "available") VALUES ($1, 50)
+       ON CONFLICT ("customer_id") DO UPDATE SET "available" = 50`,
+      [tenant.customerId],
+    );
+    expect(await fx.ledger.findDrift()).toEqual([
+      { customerId: tenant.customerId, stored: 50, ledger: 0 },
+    ]);
+    expect(await fx.ledger.rebuild()).toEqual([
+      { customerId: tenant.customerId, stored: 50, ledger: 0 },
+    ]);
+    expect(await fx.ledger.findDrift()).toEqual([]);
+    expect((await fx.ledger.balance(tenant.customerId)).available).toBe(0);
+  });
 });

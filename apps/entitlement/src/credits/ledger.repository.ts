@@ -180,6 +180,12 @@ export const balances = {
        ON CONFLICT ("customer_id") DO UPDATE SET "available" = EXCLUDED."available", "updated_at" = now()
        WHERE "balances"."available" <> EXCLUDED."available"`,
     );
+    // A balance with no ledger entry at all is owed nothing: the sum above never reaches it.
+    await manager.query(
+      `UPDATE ${tables.balances} b SET "available" = 0, "updated_at" = now()
+       WHERE b."available" <> 0
+         AND NOT EXISTS (SELECT 1 FROM ${tables.ledger_entries} l WHERE l."customer_id" = b."customer_id")`,
+    );
   },
 
   /** Customers whose stored balance differs from the sum of their ledger. */
