@@ -11,6 +11,7 @@ import { EntitlementConfig } from '../config/entitlement.config';
 import type { FastifyReply } from 'fastify';
 import { LedgerService } from '../credits/ledger.service';
 import { CustomersService } from '../customers/customers.service';
+import { type PlanOffer, plans } from '../plans/plans.repository';
 import { SubscriptionLifecycleService } from '../subscriptions/subscription-lifecycle.service';
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
 import { PeriodUsageService } from '../usage/period-usage.service';
@@ -263,13 +264,9 @@ export class BillingController {
   }
 
   /** The latest version of each plan BILLING_UPGRADE_PLANS offers. */
-  private upgradePlans(): Promise<{ id: string; key: string; name: string }[]> {
+  private upgradePlans(): Promise<PlanOffer[]> {
     if (this.config.BILLING_UPGRADE_PLANS.length === 0) return Promise.resolve([]);
-    return this.dataSource.query(
-      `SELECT DISTINCT ON ("key") "id", "key", "name" FROM "entitlement"."plans"
-       WHERE "key" = ANY($1) ORDER BY "key", "version" DESC`,
-      [this.config.BILLING_UPGRADE_PLANS],
-    );
+    return plans.newestOf(this.dataSource.manager, this.config.BILLING_UPGRADE_PLANS);
   }
 
   /**

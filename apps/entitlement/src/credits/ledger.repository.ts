@@ -1,3 +1,4 @@
+import { toBigInt } from '@paygate/database';
 import type { DataSource, EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
 import type { LedgerEntryInput, LedgerEntryType } from './ledger.service';
@@ -93,15 +94,21 @@ export const ledgerEntries = {
 
 /** The SQL of the balance projection (balances), kept in step with the ledger. */
 export const balances = {
-  /** The balance row lock orders every credit change of one customer (see LedgerService). */
-  async lock(manager: EntityManager, customerId: string): Promise<void> {
+  /**
+   * The balance row lock orders every credit change of one customer (see LedgerService): held
+   * until the transaction ends, the row created at 0 first. Answers the available balance,
+   * exactly, as of the lock.
+   */
+  async lock(manager: EntityManager, customerId: string): Promise<bigint> {
     await manager.query(
       `INSERT INTO ${tables.balances} ("customer_id", "available") VALUES ($1, 0) ON CONFLICT DO NOTHING`,
       [customerId],
     );
-    await manager.query(`SELECT 1 FROM ${tables.balances} WHERE "customer_id" = $1 FOR UPDATE`, [
-      customerId,
-    ]);
+    const [row]: { available: string }[] = await manager.query(
+      `SELECT "available" FROM ${tables.balances} WHERE "customer_id" = $1 FOR UPDATE`,
+      [customerId],
+    );
+    return toBigInt(row.available);
   },
 
   /** Moves the balance by a signed amount (creating the row). */

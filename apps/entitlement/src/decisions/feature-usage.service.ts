@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { toSafeInt } from '@paygate/database';
 import type { EntityManager } from 'typeorm';
+import { featureUsage } from '../usage/feature-usage.repository';
 
 /** Units of a metered feature used in a subscription's period (included units are counted against it). */
 @Injectable()
@@ -12,17 +12,9 @@ export class FeatureUsageService {
     feature: string,
     periodStart: Date,
   ): Promise<number> {
-    await manager.query(
-      `INSERT INTO "entitlement"."feature_usage" ("subscription_id", "feature_key", "period_start", "used")
-       VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING`,
-      [subscriptionId, feature, periodStart],
-    );
-    const [row]: { used: string }[] = await manager.query(
-      `SELECT "used" FROM "entitlement"."feature_usage"
-       WHERE "subscription_id" = $1 AND "feature_key" = $2 AND "period_start" = $3 FOR UPDATE`,
-      [subscriptionId, feature, periodStart],
-    );
-    return toSafeInt(row.used);
+    const counter = { subscriptionId, feature, periodStart };
+    await featureUsage.open(manager, counter);
+    return featureUsage.lockUsed(manager, counter);
   }
 
   async add(
@@ -32,10 +24,6 @@ export class FeatureUsageService {
     periodStart: Date,
     units: number,
   ): Promise<void> {
-    await manager.query(
-      `UPDATE "entitlement"."feature_usage" SET "used" = "used" + $4
-       WHERE "subscription_id" = $1 AND "feature_key" = $2 AND "period_start" = $3`,
-      [subscriptionId, feature, periodStart, units],
-    );
+    await featureUsage.add(manager, { subscriptionId, feature, periodStart }, units);
   }
 }

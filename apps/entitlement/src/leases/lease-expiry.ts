@@ -4,6 +4,7 @@ import { counter } from '@paygate/observability';
 import { DataSource } from 'typeorm';
 import { EntitlementConfig } from '../config/entitlement.config';
 import { LeaseSettlementService } from './lease-settlement.service';
+import { leases } from './leases.repository';
 
 const LEASES_PER_SWEEP = 1000;
 const expired = counter('paygate_leases_expired_total', 'Held leases released for being too old');
@@ -44,13 +45,9 @@ export class LeaseExpiry extends PeriodicTask {
   /** Releases held leases older than the TTL, each in its own short transaction. */
   async sweep(): Promise<number> {
     const cutoff = new Date(this.clock.now().getTime() - this.config.LEASE_TTL_SECONDS * 1000);
-    const due: { id: string }[] = await this.dataSource.query(
-      `SELECT "id" FROM "entitlement"."leases" WHERE "status" = 'held' AND "created_at" < $1 AND "gateway_closed_at" IS NULL
-       ORDER BY "created_at" LIMIT $2`,
-      [cutoff, LEASES_PER_SWEEP],
-    );
+    const due = await leases.expiring(this.dataSource.manager, cutoff, LEASES_PER_SWEEP);
     let released = 0;
-    for (const { id } of due) {
+    for (const id of due) {
       const done = await this.dataSource.transaction((manager) =>
         this.settlement.release(manager, id, 'lease expired'),
       );

@@ -4,19 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
 import { FeatureUsageService } from '../decisions/feature-usage.service';
-
-interface LeaseRow {
-  id: string;
-  customer_id: string;
-  subscription_id: string;
-  feature_key: string;
-  period_start: Date;
-  units: string;
-  credits: string;
-  beyond_units: string;
-  consumed: string;
-  returned: string;
-}
+import { type LeaseRow, leases } from './leases.repository';
 
 /** Units of a lease that are neither settled by usage nor given back. */
 const openUnits = (lease: LeaseRow) =>
@@ -48,14 +36,10 @@ export class LeaseSettlementService {
     reason: string,
     units: number,
   ): Promise<boolean> {
-    const lease = await this.lock(manager, leaseId);
+    const lease = await leases.lock(manager, leaseId);
     if (!lease) return false;
     if (units > 0) await this.giveBack(manager, lease, reason, units);
-    await manager.query(
-      `UPDATE "entitlement"."leases" SET "gateway_closed_at" = COALESCE("gateway_closed_at", now())
-       WHERE "id" = $1`,
-      [leaseId],
-    );
+    await leases.markGatewayClosed(manager, leaseId);
     return true;
   }
 
@@ -69,7 +53,7 @@ export class LeaseSettlementService {
     reason: string,
     units?: number,
   ): Promise<boolean> {
-    const lease = await this.lock(manager, leaseId);
+    const lease = await leases.lock(manager, leaseId);
     if (!lease) return false;
     return this.giveBack(manager, lease, reason, units);
   }
@@ -86,15 +70,7 @@ export class LeaseSettlementService {
     if (giving <= 0) return false;
     const returnedBefore = toSafeInt(lease.returned);
     const returnedAfter = returnedBefore + giving;
-    await manager.query(
-      // Status: 'held' while units are open, then 'released' if none was used, else 'settled'.
-      `UPDATE "entitlement"."leases" SET "returned" = $2::bigint,
-         "status" = CASE WHEN "consumed" + $2::bigint < "units" THEN 'held'
-                         WHEN "consumed" = 0 THEN 'released' ELSE 'settled' END,
-         "closed_at" = CASE WHEN "consumed" + $2::bigint = "units" THEN now() END
-       WHERE "id" = $1`,
-      [leaseId, returnedAfter],
-    );
+    await leases.setReturned(manager, leaseId, returnedAfter);
     await this.usage.lock(manager, lease.subscription_id, lease.feature_key, lease.period_start);
     await this.usage.add(
       manager,
@@ -133,25 +109,11 @@ export class LeaseSettlementService {
    * lease) cover nothing, so that usage is charged as ordinary usage, once.
    */
   async settle(manager: EntityManager, leaseId: string, quantity: number): Promise<number> {
-    const lease = await this.lock(manager, leaseId);
+    const lease = await leases.lock(manager, leaseId);
     if (!lease) return 0;
     const covered = Math.min(quantity, openUnits(lease));
     if (covered <= 0) return 0;
-    await manager.query(
-      `UPDATE "entitlement"."leases" SET "consumed" = "consumed" + $2::bigint,
-         "status" = CASE WHEN "consumed" + $2::bigint + "returned" < "units" THEN 'held' ELSE 'settled' END,
-         "closed_at" = CASE WHEN "consumed" + $2::bigint + "returned" = "units" THEN now() END
-       WHERE "id" = $1`,
-      [leaseId, covered],
-    );
+    await leases.consume(manager, leaseId, covered);
     return covered;
-  }
-
-  private async lock(manager: EntityManager, leaseId: string): Promise<LeaseRow | undefined> {
-    const [lease]: LeaseRow[] = await manager.query(
-      `SELECT * FROM "entitlement"."leases" WHERE "id" = $1 FOR UPDATE`,
-      [leaseId],
-    );
-    return lease;
   }
 }

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { tables } from '../database/schema';
 
 /** A lease as a decision reserves it (see the Leases migration for the columns). */
 export interface NewLease {
@@ -14,11 +15,28 @@ export interface NewLease {
   beyondUnits: number;
 }
 
-/** The SQL that opens leases on "entitlement"."leases" (settling them: LeaseSettlementService). */
+/** A lease as settling it reads it (its row, locked). */
+export interface LeaseRow {
+  id: string;
+  customer_id: string;
+  subscription_id: string;
+  feature_key: string;
+  period_start: Date;
+  units: string;
+  credits: string;
+  beyond_units: string;
+  consumed: string;
+  returned: string;
+}
+
+/**
+ * The SQL of leases: decisions open them (held), LeaseSettlementService closes them in parts
+ * and LeaseExpiry finds the ones nobody closed.
+ */
 export const leases = {
   async insertHeld(manager: EntityManager, lease: NewLease): Promise<void> {
     await manager.query(
-      `INSERT INTO "entitlement"."leases"
+      `INSERT INTO ${tables.leases}
          ("id", "customer_id", "subscription_id", "feature_key", "period_start", "request_id", "units", "credits",
           "beyond_units", "status")
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'held')`,
@@ -34,5 +52,60 @@ export const leases = {
         lease.beyondUnits,
       ],
     );
+  },
+
+  /** Locks the lease's row for the rest of the transaction, if the lease exists. */
+  async lock(manager: EntityManager, id: string): Promise<LeaseRow | undefined> {
+    const [lease]: LeaseRow[] = await manager.query(
+      `SELECT * FROM ${tables.leases} WHERE "id" = $1 FOR UPDATE`,
+      [id],
+    );
+    return lease;
+  },
+
+  /** Records (once) that the lease's gateway closed it. */
+  async markGatewayClosed(manager: EntityManager, id: string): Promise<void> {
+    await manager.query(
+      `UPDATE ${tables.leases} SET "gateway_closed_at" = COALESCE("gateway_closed_at", now())
+       WHERE "id" = $1`,
+      [id],
+    );
+  },
+
+  /** Sets the units given back so far to `returned`, and the status and closing time with them. */
+  async setReturned(manager: EntityManager, id: string, returned: number): Promise<void> {
+    await manager.query(
+      // Status: 'held' while units are open, then 'released' if none was used, else 'settled'.
+      `UPDATE ${tables.leases} SET "returned" = $2::bigint,
+         "status" = CASE WHEN "consumed" + $2::bigint < "units" THEN 'held'
+                         WHEN "consumed" = 0 THEN 'released' ELSE 'settled' END,
+         "closed_at" = CASE WHEN "consumed" + $2::bigint = "units" THEN now() END
+       WHERE "id" = $1`,
+      [id, returned],
+    );
+  },
+
+  /** Adds `units` settled by usage, and sets the status and closing time with them. */
+  async consume(manager: EntityManager, id: string, units: number): Promise<void> {
+    await manager.query(
+      `UPDATE ${tables.leases} SET "consumed" = "consumed" + $2::bigint,
+         "status" = CASE WHEN "consumed" + $2::bigint + "returned" < "units" THEN 'held' ELSE 'settled' END,
+         "closed_at" = CASE WHEN "consumed" + $2::bigint + "returned" = "units" THEN now() END
+       WHERE "id" = $1`,
+      [id, units],
+    );
+  },
+
+  /**
+   * Up to `limit` held leases created before `cutoff` that no gateway closed, oldest first:
+   * the ones to expire.
+   */
+  async expiring(manager: EntityManager, cutoff: Date, limit: number): Promise<string[]> {
+    const due: { id: string }[] = await manager.query(
+      `SELECT "id" FROM ${tables.leases} WHERE "status" = 'held' AND "created_at" < $1 AND "gateway_closed_at" IS NULL
+       ORDER BY "created_at" LIMIT $2`,
+      [cutoff, limit],
+    );
+    return due.map(({ id }) => id);
   },
 };

@@ -5,7 +5,9 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { GrantsService } from '../credits/grants.service';
 import { plans } from '../plans/plans.repository';
 import { SubscriptionStatus } from '../subscriptions/subscription.entity';
+import { type ProviderOrderColumn, subscriptions } from '../subscriptions/subscriptions.repository';
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
+import { processedMessages } from './processed-messages.repository';
 import type { PaymentEvent, ProviderEvent } from './payment-event';
 
 const STATUS_AFTER: Record<string, SubscriptionStatus> = {
@@ -51,11 +53,8 @@ export class PaymentEventsUseCase {
 
   private apply({ provider, id, event }: ProviderEvent): Promise<PaymentOutcome> {
     return this.dataSource.transaction(async (manager) => {
-      const claimed: unknown[] = await manager.query(
-        `INSERT INTO "entitlement"."processed_messages" ("id") VALUES ($1) ON CONFLICT DO NOTHING RETURNING "id"`,
-        [`payment:${provider}:${id}`],
-      );
-      if (claimed.length === 0) return 'duplicate';
+      if (!(await processedMessages.claim(manager, `payment:${provider}:${id}`)))
+        return 'duplicate';
       if (event.kind === 'credits-purchased') {
         try {
           // In a savepoint: a grant refused for the balance bound leaves nothing behind.
@@ -109,11 +108,10 @@ export class PaymentEventsUseCase {
         );
         if (provider === 'stripe' && 'providerCustomerId' in event && event.providerCustomerId) {
           // Learnt once, for the billing page's link to Stripe's customer portal.
-          await manager.query(
-            `UPDATE "entitlement"."customers" SET "stripe_customer_id" = $1
-             WHERE "id" = (SELECT "customer_id" FROM "entitlement"."subscriptions" WHERE "id" = $2)
-               AND "stripe_customer_id" IS NULL`,
-            [event.providerCustomerId, event.subscriptionId],
+          await subscriptions.learnStripeCustomer(
+            manager,
+            event.subscriptionId,
+            event.providerCustomerId,
           );
         }
       }
@@ -131,22 +129,15 @@ export class PaymentEventsUseCase {
   private async newer(
     manager: EntityManager,
     subscriptionId: string,
-    column: 'provider_status_order' | 'provider_plan_order',
+    column: ProviderOrderColumn,
     order: number[] | undefined,
   ): Promise<boolean> {
-    const [row]: { status: SubscriptionStatus; last: string[] | null }[] = await manager.query(
-      `SELECT "status", "${column}"::text[] AS "last" FROM "entitlement"."subscriptions"
-       WHERE "id" = $1 FOR UPDATE`,
-      [subscriptionId],
-    );
+    const row = await subscriptions.lockProviderOrder(manager, subscriptionId, column);
     if (!row) return true;
     if (column === 'provider_status_order' && row.status === 'canceled') return false;
     if (order === undefined) return true;
-    if (row.last && compareOrders(order, row.last.map(Number)) <= 0) return false;
-    await manager.query(
-      `UPDATE "entitlement"."subscriptions" SET "${column}" = $2::bigint[] WHERE "id" = $1`,
-      [subscriptionId, order],
-    );
+    if (row.last && compareOrders(order, row.last) <= 0) return false;
+    await subscriptions.setProviderOrder(manager, subscriptionId, column, order);
     return true;
   }
 

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { CreatePlanDto } from './plan.dto';
 import { PlanFeature } from './plan-feature.entity';
 import { Plan } from './plan.entity';
+import { plans } from './plans.repository';
 
 @Injectable()
 export class PlansService {
@@ -19,11 +20,8 @@ export class PlansService {
     }
     return this.dataSource.transaction(async (manager) => {
       // Serialises concurrent creations of the same plan key so versions stay gapless.
-      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`plan:${dto.key}`]);
-      const [{ next }]: { next: number }[] = await manager.query(
-        `SELECT COALESCE(MAX("version"), 0) + 1 AS "next" FROM "entitlement"."plans" WHERE "key" = $1`,
-        [dto.key],
-      );
+      await plans.lockKey(manager, dto.key);
+      const next = await plans.nextVersion(manager, dto.key);
       const plan = manager.create(Plan, {
         key: dto.key,
         name: dto.name,

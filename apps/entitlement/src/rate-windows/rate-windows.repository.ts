@@ -1,5 +1,6 @@
 import { toSafeInt } from '@paygate/database';
 import type { EntityManager } from 'typeorm';
+import { tables } from '../database/schema';
 
 /** A share of one customer's window for one feature (see TakeRateWindowRequest). */
 export interface WindowTake {
@@ -20,7 +21,7 @@ export interface WindowTaken {
 }
 
 /**
- * The SQL of shared rate-limit windows, on "entitlement"."rate_windows" (see the RateWindows
+ * The SQL of shared rate-limit windows, on rate_windows (see the RateWindows
  * migration): a row per (customer, feature, window start) counts every unit handed out of it,
  * by every caller, and never more than the limit they send.
  */
@@ -37,7 +38,7 @@ export const rateWindows = {
     const units = String(take.units);
     // A concurrent first take waits here for the other's row, then inserts nothing.
     const inserted: { used: string }[] = await manager.query(
-      `INSERT INTO "entitlement"."rate_windows"
+      `INSERT INTO ${tables.rate_windows}
          ("customer_id", "feature_key", "window_start", "window_end", "used")
        VALUES ($1, $2, $3, $4, LEAST($5::bigint, $6::bigint))
        ON CONFLICT DO NOTHING RETURNING "used"::text AS "used"`,
@@ -50,7 +51,7 @@ export const rateWindows = {
     // A new statement, so a new snapshot: it sees the row a concurrent first take committed.
     // The lock holds off other takes of the window until this transaction ends.
     const [row]: { used: string }[] = await manager.query(
-      `SELECT "used"::text AS "used" FROM "entitlement"."rate_windows"
+      `SELECT "used"::text AS "used" FROM ${tables.rate_windows}
        WHERE "customer_id" = $1 AND "feature_key" = $2 AND "window_start" = $3 FOR UPDATE`,
       key,
     );
@@ -65,7 +66,7 @@ export const rateWindows = {
     // Wrapped in a CTE because TypeORM returns [rows, count] for a bare UPDATE ... RETURNING.
     const [updated]: { used: string }[] = await manager.query(
       `WITH taken AS (
-         UPDATE "entitlement"."rate_windows" SET "used" = "used" + $4::bigint
+         UPDATE ${tables.rate_windows} SET "used" = "used" + $4::bigint
          WHERE "customer_id" = $1 AND "feature_key" = $2 AND "window_start" = $3
          RETURNING "used"
        ) SELECT "used"::text AS "used" FROM taken`,
@@ -81,9 +82,9 @@ export const rateWindows = {
   async prune(manager: EntityManager, endedBefore: Date, limit: number): Promise<number> {
     const [{ deleted }]: { deleted: string }[] = await manager.query(
       `WITH gone AS (
-         DELETE FROM "entitlement"."rate_windows"
+         DELETE FROM ${tables.rate_windows}
          WHERE ("customer_id", "feature_key", "window_start") IN (
-           SELECT "customer_id", "feature_key", "window_start" FROM "entitlement"."rate_windows"
+           SELECT "customer_id", "feature_key", "window_start" FROM ${tables.rate_windows}
            WHERE "window_end" < $1 ORDER BY "window_end" LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING 1
        ) SELECT count(*)::text AS "deleted" FROM gone`,

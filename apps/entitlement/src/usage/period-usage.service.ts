@@ -5,7 +5,9 @@ import { DataSource } from 'typeorm';
 import { CustomersService } from '../customers/customers.service';
 import { usageWindow } from '../decisions/usage-window';
 import type { LimitPolicy, UsagePeriod } from '../plans/plan-feature.entity';
+import { plans } from '../plans/plans.repository';
 import { SubscriptionLifecycleService } from '../subscriptions/subscription-lifecycle.service';
+import { featureUsage } from './feature-usage.repository';
 
 export interface FeatureUsageView {
   feature: string;
@@ -35,33 +37,23 @@ export class PeriodUsageService {
     await this.customers.get(customerId);
     const subscription = await this.subscriptions.current(customerId);
     if (!subscription) return { plan: null, features: [] };
-    const features: {
-      feature_key: string;
-      meter_key: string | null;
-      usage_period: UsagePeriod;
-      limit_policy: LimitPolicy;
-      included_units: string;
-    }[] = await this.dataSource.query(
-      `SELECT "feature_key", "meter_key", "usage_period", "limit_policy", "included_units"
-       FROM "entitlement"."plan_features" WHERE "plan_id" = $1 AND "kind" = 'metered' ORDER BY "feature_key"`,
-      [subscription.planId],
-    );
+    const features = await plans.meteredFeatures(this.dataSource.manager, subscription.planId);
     const now = this.clock.now();
     const views: FeatureUsageView[] = [];
     for (const f of features) {
       const window = usageWindow(f.usage_period, subscription, now);
-      const [row]: { used: string }[] = await this.dataSource.query(
-        `SELECT "used" FROM "entitlement"."feature_usage"
-         WHERE "subscription_id" = $1 AND "feature_key" = $2 AND "period_start" = $3`,
-        [subscription.id, f.feature_key, window.start],
-      );
+      const used = await featureUsage.used(this.dataSource.manager, {
+        subscriptionId: subscription.id,
+        feature: f.feature_key,
+        periodStart: window.start,
+      });
       views.push({
         feature: f.feature_key,
         meterKey: f.meter_key,
         usagePeriod: f.usage_period,
         limitPolicy: f.limit_policy,
         included: toSafeInt(f.included_units),
-        used: toSafeInt(row?.used ?? 0),
+        used,
         windowStart: window.start.toISOString(),
         resetsAt: window.end ? window.end.toISOString() : null,
       });

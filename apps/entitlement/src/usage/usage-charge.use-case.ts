@@ -4,21 +4,15 @@ import { MAX_EXACT_INT, toBigInt, toSafeInt } from '@paygate/database';
 import { counter } from '@paygate/observability';
 import { DataSource, EntityManager } from 'typeorm';
 import { GrantsService } from '../credits/grants.service';
+import { balances } from '../credits/ledger.repository';
 import { LedgerService } from '../credits/ledger.service';
 import { FeatureUsageService } from '../decisions/feature-usage.service';
 import { LeaseSettlementService } from '../leases/lease-settlement.service';
 import { usageWindow } from '../decisions/usage-window';
-import type { UsagePeriod } from '../plans/plan-feature.entity';
+import { plans } from '../plans/plans.repository';
+import { processedMessages } from '../payments/processed-messages.repository';
 import { Clock } from '@paygate/clock';
 import { SubscriptionLifecycleService } from '../subscriptions/subscription-lifecycle.service';
-
-interface MeteredFeatureRow {
-  feature_key: string;
-  usage_period: UsagePeriod;
-  included_units: string;
-  limit_policy: 'block' | 'credits' | 'overage';
-  unit_price: string;
-}
 
 export type ChargeOutcome = 'applied' | 'duplicate' | 'unbillable';
 
@@ -59,11 +53,8 @@ export class UsageChargeUseCase {
 
   execute(event: UsageRecordedEvent): Promise<ChargeOutcome> {
     return this.dataSource.transaction(async (manager) => {
-      const claimed: unknown[] = await manager.query(
-        `INSERT INTO "entitlement"."processed_messages" ("id") VALUES ($1) ON CONFLICT DO NOTHING RETURNING "id"`,
-        [`usage-recorded:${event.id}`],
-      );
-      if (claimed.length === 0) return 'duplicate';
+      if (!(await processedMessages.claim(manager, `usage-recorded:${event.id}`)))
+        return 'duplicate';
       let covered = 0;
       for (const leased of event.leased) {
         covered += await this.leases.settle(manager, leased.leaseId, leased.quantity);
@@ -80,13 +71,9 @@ export class UsageChargeUseCase {
     units: number,
   ): Promise<ChargeOutcome> {
     const subscription = await this.subscriptions.current(event.customerId, manager);
-    const [feature]: MeteredFeatureRow[] = subscription
-      ? await manager.query(
-          `SELECT "feature_key", "included_units", "limit_policy", "unit_price", "usage_period" FROM "entitlement"."plan_features"
-           WHERE "plan_id" = $1 AND "meter_key" = $2 AND "kind" = 'metered' ORDER BY "feature_key" LIMIT 1`,
-          [subscription.planId, event.meterKey],
-        )
-      : [];
+    const feature = subscription
+      ? await plans.meteredFeatureOf(manager, subscription.planId, event.meterKey)
+      : undefined;
     if (!subscription || !feature) {
       this.logger.warn(
         { customerId: event.customerId, meterKey: event.meterKey },
@@ -117,7 +104,9 @@ export class UsageChargeUseCase {
     beyond: number,
     exact: bigint,
   ): Promise<void> {
-    const available = await this.lockedAvailable(manager, event.customerId);
+    // The available balance, exactly, under the customer's balance row lock (taken before the
+    // grants', as every credit change does), so the bound check holds until commit.
+    const available = await balances.lock(manager, event.customerId);
     const room = available + LEDGER_BOUND;
     const limit = room < LEDGER_BOUND ? room : LEDGER_BOUND;
     const credits = exact <= limit ? exact : limit > 0n ? limit : 0n;
@@ -155,21 +144,5 @@ export class UsageChargeUseCase {
         `${beyond} ${event.meterKey} units` +
         (credits < exact ? ` (${exact - credits} credits past the ledger bound not charged)` : ''),
     });
-  }
-
-  /**
-   * The available balance, exactly, under the customer's balance row lock (taken before the
-   * grants', as every credit change does), so the bound check holds until commit.
-   */
-  private async lockedAvailable(manager: EntityManager, customerId: string): Promise<bigint> {
-    await manager.query(
-      `INSERT INTO "entitlement"."balances" ("customer_id", "available") VALUES ($1, 0) ON CONFLICT DO NOTHING`,
-      [customerId],
-    );
-    const [row]: { available: string }[] = await manager.query(
-      `SELECT "available" FROM "entitlement"."balances" WHERE "customer_id" = $1 FOR UPDATE`,
-      [customerId],
-    );
-    return toBigInt(row.available);
   }
 }

@@ -1,0 +1,112 @@
+import type { EntityManager } from 'typeorm';
+import { tables } from '../database/schema';
+import type { BillingInterval } from './billing-period';
+import type { SubscriptionStatus } from './subscription.entity';
+
+/** A customer's latest subscription as its lifecycle reads it, with its plan's key. */
+export interface SubscriptionRow {
+  id: string;
+  status: SubscriptionStatus;
+  plan_id: string;
+  plan_key: string;
+  current_period_start: Date;
+  current_period_end: Date;
+  billing_interval: BillingInterval;
+  billing_anchor: Date;
+  cancel_at_period_end: boolean;
+  past_due_since: Date | null;
+  grace_period_seconds: number;
+}
+
+/** Where the newest payment provider event applied to a subscription is recorded, by kind. */
+export type ProviderOrderColumn = 'provider_status_order' | 'provider_plan_order';
+
+/** The SQL of subscriptions (see the Subscriptions and SubscriptionLifecycle migrations). */
+export const subscriptions = {
+  /** The customer's latest subscription, if any. */
+  async latest(manager: EntityManager, customerId: string): Promise<SubscriptionRow | undefined> {
+    const [row]: SubscriptionRow[] = await manager.query(
+      `SELECT s."id", s."status", s."plan_id", p."key" AS "plan_key", s."current_period_start",
+              s."current_period_end", s."billing_interval", s."billing_anchor", s."cancel_at_period_end",
+              s."past_due_since", s."grace_period_seconds"
+       FROM ${tables.subscriptions} s JOIN ${tables.plans} p ON p."id" = s."plan_id"
+       WHERE s."customer_id" = $1 ORDER BY s."created_at" DESC, s."id" LIMIT 1`,
+      [customerId],
+    );
+    return row;
+  },
+
+  /** Cancels the subscription, if its period still ends at `periodEnd` (nobody rolled it). */
+  async cancelAtEnd(manager: EntityManager, id: string, periodEnd: Date, now: Date): Promise<void> {
+    await manager.query(
+      `UPDATE ${tables.subscriptions} SET "status" = 'canceled', "updated_at" = $3
+       WHERE "id" = $1 AND "current_period_end" = $2`,
+      [id, periodEnd, now],
+    );
+  },
+
+  /**
+   * Moves the subscription to `period`, if its period still ends at `periodEnd` (nobody rolled
+   * it): a scheduled plan change takes effect, a trial becomes active.
+   */
+  async roll(
+    manager: EntityManager,
+    id: string,
+    periodEnd: Date,
+    period: { start: Date; end: Date },
+    now: Date,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE ${tables.subscriptions}
+       SET "current_period_start" = $3, "current_period_end" = $4,
+           "plan_id" = COALESCE("pending_plan_id", "plan_id"), "pending_plan_id" = NULL,
+           "status" = CASE WHEN "status" = 'trialing' THEN 'active' ELSE "status" END,
+           "updated_at" = $5
+       WHERE "id" = $1 AND "current_period_end" = $2`,
+      [id, periodEnd, period.start, period.end, now],
+    );
+  },
+
+  /**
+   * Locks the subscription's row for the rest of the transaction: its status and the order of
+   * the newest provider event of this kind applied to it, if the subscription exists.
+   */
+  async lockProviderOrder(
+    manager: EntityManager,
+    id: string,
+    column: ProviderOrderColumn,
+  ): Promise<{ status: SubscriptionStatus; last: number[] | null } | undefined> {
+    const [row]: { status: SubscriptionStatus; last: string[] | null }[] = await manager.query(
+      `SELECT "status", "${column}"::text[] AS "last" FROM ${tables.subscriptions}
+       WHERE "id" = $1 FOR UPDATE`,
+      [id],
+    );
+    return row && { status: row.status, last: row.last && row.last.map(Number) };
+  },
+
+  async setProviderOrder(
+    manager: EntityManager,
+    id: string,
+    column: ProviderOrderColumn,
+    order: number[],
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE ${tables.subscriptions} SET "${column}" = $2::bigint[] WHERE "id" = $1`,
+      [id, order],
+    );
+  },
+
+  /** Records the Stripe customer of the subscription's customer, unless one is known already. */
+  async learnStripeCustomer(
+    manager: EntityManager,
+    id: string,
+    stripeCustomerId: string,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE ${tables.customers} SET "stripe_customer_id" = $1
+       WHERE "id" = (SELECT "customer_id" FROM ${tables.subscriptions} WHERE "id" = $2)
+         AND "stripe_customer_id" IS NULL`,
+      [stripeCustomerId, id],
+    );
+  },
+};
