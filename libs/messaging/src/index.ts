@@ -5,6 +5,8 @@ export type { OutboundMessage } from './producer';
 export { BatchConsumer } from './batch-consumer';
 export { transactionalIdOf } from './partition-transactions';
 export type { InboundMessage, BatchHandler, BatchConsumerOptions } from './batch-consumer';
+export { ConsumerHost } from './consumer-host';
+export type { ConsumerSetup } from './consumer-host';
 export { DEFAULT_MAX_CHUNK_BYTES, OutboundTooLargeError, outboundSize } from './outbound-chunks';
 export { ConsumerProgress } from './consumer-progress';
 export type { PartitionProgress, ProgressSnapshot } from './consumer-progress';

@@ -1,19 +1,8 @@
 import { isUUID } from 'class-validator';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isUsageRecordedEvent } from '@paygate/contracts';
 import { isolatable } from '@paygate/database';
-import {
-  BatchConsumer,
-  InboundMessage,
-  createKafka,
-  type ProgressSnapshot,
-} from '@paygate/messaging';
+import { ConsumerHost, type ConsumerSetup, type InboundMessage } from '@paygate/messaging';
 import { counter } from '@paygate/observability';
 import { EntitlementConfig } from '../config/entitlement.config';
 import { UsageChargeUseCase } from './usage-charge.use-case';
@@ -26,32 +15,26 @@ const processed = counter(
 
 /** Consumes usage.recorded; a message is applied in its own transaction, then the offset commits. */
 @Injectable()
-export class UsageRecordedConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class UsageRecordedConsumer extends ConsumerHost {
   private readonly logger = new Logger(UsageRecordedConsumer.name);
-  private consumer?: BatchConsumer;
 
   constructor(
     @Inject(EntitlementConfig) private readonly config: EntitlementConfig,
     private readonly charge: UsageChargeUseCase,
-  ) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    const kafka = createKafka('paygate-entitlement', this.config.KAFKA_BROKERS);
-    this.consumer = new BatchConsumer(kafka, {
-      groupId: this.config.usageRecordedGroup,
-      topic: this.config.topics.usageRecorded,
-      stallMs: this.config.CONSUMER_STALL_SECONDS * 1000,
-    });
-    await this.consumer.start((messages) => this.handle(messages));
+  ) {
+    super();
   }
 
-  /** Lag and stall of this instance's partitions (undefined before it started). */
-  progress(): ProgressSnapshot | undefined {
-    return this.consumer?.progress();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.consumer?.stop();
+  protected consumerSetup(): ConsumerSetup {
+    return {
+      clientId: 'paygate-entitlement',
+      brokers: this.config.KAFKA_BROKERS,
+      options: {
+        groupId: this.config.usageRecordedGroup,
+        topic: this.config.topics.usageRecorded,
+        stallMs: this.config.CONSUMER_STALL_SECONDS * 1000,
+      },
+    };
   }
 
   async handle(messages: InboundMessage[]): Promise<void> {

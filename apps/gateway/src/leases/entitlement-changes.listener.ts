@@ -1,12 +1,6 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EntitlementChangeReason, parseEntitlementChangedEvent } from '@paygate/contracts';
-import { BatchConsumer, createKafka } from '@paygate/messaging';
+import { ConsumerHost, type ConsumerSetup, type InboundMessage } from '@paygate/messaging';
 import { hostname } from 'node:os';
 import { GatewayConfig } from '../config/gateway.config';
 import { LeasesService } from './leases.service';
@@ -25,19 +19,21 @@ const INVALIDATING: ReadonlySet<EntitlementChangeReason> = new Set([
  * end of the lease.
  */
 @Injectable()
-export class EntitlementChangesListener implements OnApplicationBootstrap, OnApplicationShutdown {
+export class EntitlementChangesListener extends ConsumerHost {
   private readonly logger = new Logger(EntitlementChangesListener.name);
-  private consumer?: BatchConsumer;
 
   constructor(
     @Inject(GatewayConfig) private readonly config: GatewayConfig,
     private readonly leases: LeasesService,
-  ) {}
+  ) {
+    super();
+  }
 
-  async onApplicationBootstrap(): Promise<void> {
-    this.consumer = new BatchConsumer(
-      createKafka('paygate-gateway-changes', this.config.KAFKA_BROKERS),
-      {
+  protected consumerSetup(): ConsumerSetup {
+    return {
+      clientId: 'paygate-gateway-changes',
+      brokers: this.config.KAFKA_BROKERS,
+      options: {
         groupId: this.config.kafkaName(
           this.config.CHANGES_GROUP_ID || `paygate-gateway-${hostname()}-${this.config.HTTP_PORT}`,
         ),
@@ -45,20 +41,17 @@ export class EntitlementChangesListener implements OnApplicationBootstrap, OnApp
         // Leases start empty: only changes from now on can concern them.
         fromBeginning: false,
       },
-    );
-    await this.consumer.start(async (messages) => {
-      for (const m of messages) {
-        const event = parseEntitlementChangedEvent(m.value);
-        if (!event) {
-          this.logger.warn({ offset: m.offset }, 'unreadable entitlement.changed message skipped');
-        } else if (INVALIDATING.has(event.reason)) {
-          await this.leases.forgetCustomer(event.customerId, event.reason);
-        }
-      }
-    });
+    };
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.consumer?.stop();
+  protected async handle(messages: InboundMessage[]): Promise<void> {
+    for (const m of messages) {
+      const event = parseEntitlementChangedEvent(m.value);
+      if (!event) {
+        this.logger.warn({ offset: m.offset }, 'unreadable entitlement.changed message skipped');
+      } else if (INVALIDATING.has(event.reason)) {
+        await this.leases.forgetCustomer(event.customerId, event.reason);
+      }
+    }
   }
 }

@@ -1,11 +1,10 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
-import { BatchConsumer, createKafka, type ProgressSnapshot } from '@paygate/messaging';
+  ConsumerHost,
+  type ConsumerSetup,
+  type InboundMessage,
+  type OutboundMessage,
+} from '@paygate/messaging';
 import { histogram } from '@paygate/observability';
 import { MeteringConfig } from '../config/metering.config';
 import { UsageIngestService } from './usage-ingest.service';
@@ -25,44 +24,41 @@ const batchSize = histogram(
 
 /** Thin Kafka edge: each batch goes to the ingest service; the offset commits after it. */
 @Injectable()
-export class UsageConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class UsageConsumer extends ConsumerHost {
   private readonly logger = new Logger(UsageConsumer.name);
-  private consumer?: BatchConsumer;
 
   constructor(
     @Inject(MeteringConfig) private readonly config: MeteringConfig,
     private readonly ingest: UsageIngestService,
-  ) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    this.consumer = new BatchConsumer(createKafka('paygate-metering', this.config.KAFKA_BROKERS), {
-      groupId: this.config.usageGroup,
-      topic: this.config.usageTopic,
-      partitionsConsumedConcurrently: this.config.PARTITIONS_CONCURRENTLY,
-      sessionTimeoutMs: this.config.CONSUMER_SESSION_TIMEOUT_MS,
-      fetchMinBytes: this.config.FETCH_MIN_BYTES,
-      fetchMaxWaitMs: this.config.FETCH_MAX_WAIT_MS,
-      stallMs: this.config.CONSUMER_STALL_SECONDS * 1000,
-      maxChunkBytes: this.config.DEAD_LETTER_MAX_BYTES,
-      // Shared by the group's instances: a partition's producer id is the same on each of them.
-      transactionalIdPrefix: this.config.usageGroup,
-    });
-    await this.consumer.start(async (messages) => {
-      const stop = batchSeconds.startTimer();
-      const { counts, deadLetters } = await this.ingest.ingest(messages);
-      stop();
-      batchSize.observe(messages.length);
-      this.logger.debug({ ...counts, partition: messages[0].partition }, 'batch applied');
-      return deadLetters;
-    });
+  ) {
+    super();
   }
 
-  /** Lag and stall of this instance's partitions (undefined before it started). */
-  progress(): ProgressSnapshot | undefined {
-    return this.consumer?.progress();
+  protected consumerSetup(): ConsumerSetup {
+    return {
+      clientId: 'paygate-metering',
+      brokers: this.config.KAFKA_BROKERS,
+      options: {
+        groupId: this.config.usageGroup,
+        topic: this.config.usageTopic,
+        partitionsConsumedConcurrently: this.config.PARTITIONS_CONCURRENTLY,
+        sessionTimeoutMs: this.config.CONSUMER_SESSION_TIMEOUT_MS,
+        fetchMinBytes: this.config.FETCH_MIN_BYTES,
+        fetchMaxWaitMs: this.config.FETCH_MAX_WAIT_MS,
+        stallMs: this.config.CONSUMER_STALL_SECONDS * 1000,
+        maxChunkBytes: this.config.DEAD_LETTER_MAX_BYTES,
+        // Shared by the group's instances: a partition's producer id is the same on each of them.
+        transactionalIdPrefix: this.config.usageGroup,
+      },
+    };
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.consumer?.stop();
+  protected async handle(messages: InboundMessage[]): Promise<OutboundMessage[]> {
+    const stop = batchSeconds.startTimer();
+    const { counts, deadLetters } = await this.ingest.ingest(messages);
+    stop();
+    batchSize.observe(messages.length);
+    this.logger.debug({ ...counts, partition: messages[0].partition }, 'batch applied');
+    return deadLetters;
   }
 }
