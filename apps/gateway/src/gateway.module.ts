@@ -17,6 +17,7 @@ import { ENTITLEMENT_CLIENT, EntitlementClient } from './decisions/entitlement.c
 import { EntitlementChangesListener } from './leases/entitlement-changes.listener';
 import { LeasesService } from './leases/leases.service';
 import { RateLimitsService } from './rate-limits/rate-limits.service';
+import { ChargeSettlement } from './payments/charge-settlement';
 import { PAYMENT_FACILITATOR, PaymentAcceptance } from './payments/payment-acceptance';
 import { PaymentOffers } from './payments/payment-offers';
 import { PayAndRetry } from './payments/pay-and-retry';
@@ -77,6 +78,7 @@ export class GatewayModule {
         RateLimitsService,
         PaymentOffers,
         PaymentAcceptance,
+        ChargeSettlement,
         PayAndRetry,
         UptoAuthorizations,
         UncreditedPayments,
