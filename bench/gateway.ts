@@ -1,23 +1,32 @@
 /**
- * bench/gateway: requests/s and latency p50/p99, measured by wrk in one run on this machine,
- * for (a) the demo upstream directly, (b) nginx as a plain reverse proxy in front of it, and
- * (c) the paygate gateway in front of it with auth, a decision per request (credit lease) and
- * metering on, and (d) a bare Node proxy (support/bare-proxy.ts: the runtime's ceiling for any
- * gateway); prints the ratios. Needs nginx and wrk (bench/run.sh installs them).
- * Then each target again at a fixed rate far below capacity (BENCH_GATEWAY_PACED_RATE), where
- * p99 is what a hop adds rather than the queue wrk's saturating load builds.
+ * bench/gateway: requests/s and latency p50/p99, measured by wrk in one run on this machine, for
+ *   (a) the demo upstream directly,
+ *   (b) nginx as a plain reverse proxy in front of it,
+ *   (c) the paygate gateway in front of it (auth, credit lease, metering on),
+ *   (d) a bare Node proxy (support/bare-proxy.ts: the runtime's ceiling for any gateway),
+ *   (e) nginx auth_request to a per-request entitlement check over HTTP (support/auth-check.ts:
+ *       what users build by hand, and the remote-check-per-request design), and
+ *   (f) three paygate gateways behind nginx (round robin),
+ * with the CPU per request of every process and the ratios; then each target at a fixed rate far
+ * below capacity (BENCH_GATEWAY_PACED_RATE), where p99 is what a hop adds rather than the queue
+ * wrk's saturating load builds; then a rate limit shared by the three replicas, at 10 × the limit.
+ * Needs nginx and wrk (bench/run.sh installs them).
  *   npm run bench   (BENCH_GATEWAY_SECONDS, BENCH_GATEWAY_CONNECTIONS, BENCH_GATEWAY_PACED_RATE,
  *                    BENCH_GATEWAY_PACED_SECONDS, DATABASE_URL, KAFKA_BROKERS)
  */
 import 'reflect-metadata';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { seedDemoCustomer } from '../scripts/seed-demo';
-import { ProcessGroups, cpuPerUnit, measureCpu, pidsMatching } from './support/cpu';
+import { Pool } from 'undici';
+import { seedCustomer, seedDemoCustomer } from '../scripts/seed-demo';
+import { ProcessGroups, cpuPerUnit, pidsMatching } from './support/cpu';
+import { gatewayStats, statsBetween } from './support/gateway-stats';
+import { startNginx } from './support/nginx';
 import { PacedResult, paced } from './support/paced';
 import { BENCH_ADMIN_TOKEN, startService, stopProcess, waitReady } from './support/processes';
+import { Measured, wrk } from './support/wrk';
 
 const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_GATEWAY_CONNECTIONS ?? 32);
@@ -31,146 +40,62 @@ const PORTS = {
   entitlement: 14961,
   grpc: 16961,
   metering: 14962,
-  gateway: 14963,
   bareProxy: 14964,
+  authCheck: 14965,
+  // (c) is the first; (f) is all three. Each has its admin listener at its port + 1000.
+  gateways: [14963, 14966, 14967],
 };
+/** The shared rate limit's check: a limit per window, hit at 10 × through the three replicas. */
+const SHARED_LIMIT = 100;
+/** RATE_LIMIT_SLICE_PERCENT's default: the largest slice a replica takes of a window. */
+const SLICE_PERCENT = 10;
 
-interface Result {
-  requests: number;
-  perSecond: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-}
+const nodeScript = (script: string, env: Record<string, string>) =>
+  spawn(process.execPath, [script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 
-/** wrk's "--latency" report: Requests/sec and the 50/99 % latency lines, in milliseconds. */
-function parseWrk(output: string): Result {
-  const ms = (line: string | undefined) => {
-    const m = /([\d.]+)(us|ms|s)\b/.exec(line ?? '');
-    if (!m) return NaN;
-    const value = Number(m[1]);
-    return m[2] === 'us' ? value / 1000 : m[2] === 's' ? value * 1000 : value;
-  };
-  const lines = output.split('\n');
-  return {
-    requests: Number(/(\d+) requests in/.exec(output)?.[1] ?? NaN),
-    perSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? NaN),
-    p50: ms(lines.find((l) => /^\s+50%/.test(l))),
-    p99: ms(lines.find((l) => /^\s+99%/.test(l))),
-    non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0),
-  };
-}
-
-interface Measured extends Result {
-  /** CPU seconds per process group during the run. */
-  cpu: Record<string, number>;
-}
-
-function wrk(url: string, groups: ProcessGroups, headers: string[] = []): Measured {
-  const args = ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency'];
-  for (const h of headers) args.push('-H', h);
-  const stop = measureCpu(groups);
-  const result = parseWrk(execFileSync('wrk', [...args, url], { encoding: 'utf8' }));
-  return { ...result, cpu: stop() };
-}
-
-/** What the gateway's /metrics says of its admissions, decisions, event loop and GC. */
-interface GatewayStats {
-  admitted: number;
-  waited: number;
-  decisions: number;
-  decisionSeconds: number;
-  /** Since the previous scrape (prom-client resets its event-loop histogram on each). */
-  eventLoopP99Seconds: number;
-  eventLoopMaxSeconds: number;
-  gcSeconds: number;
-  majorGcSeconds: number;
-  majorGcs: number;
-  heapUsedBytes: number;
-}
-
-async function gatewayStats(port: number): Promise<GatewayStats> {
-  // On the gateway's admin listener: 127.0.0.1, HTTP_PORT + 1000 (ADMIN_HTTP_PORT unset).
-  const text = await (await fetch(`http://127.0.0.1:${port + 1000}/metrics`)).text();
-  const sum = (pattern: RegExp) =>
-    [...text.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0);
-  return {
-    admitted: sum(/^paygate_gateway_admissions_total ([\d.e+]+)$/gm),
-    waited: sum(/^paygate_gateway_admission_waits_total ([\d.e+]+)$/gm),
-    decisions: sum(/^paygate_gateway_decision_seconds_count\{[^}]*\} ([\d.e+]+)$/gm),
-    decisionSeconds: sum(/^paygate_gateway_decision_seconds_sum\{[^}]*\} ([\d.e+]+)$/gm),
-    eventLoopP99Seconds: sum(/^nodejs_eventloop_lag_p99_seconds ([\d.e+-]+)$/gm),
-    eventLoopMaxSeconds: sum(/^nodejs_eventloop_lag_max_seconds ([\d.e+-]+)$/gm),
-    gcSeconds: sum(/^nodejs_gc_duration_seconds_sum\{[^}]*\} ([\d.e+-]+)$/gm),
-    majorGcSeconds: sum(/^nodejs_gc_duration_seconds_sum\{kind="major"\} ([\d.e+-]+)$/gm),
-    majorGcs: sum(/^nodejs_gc_duration_seconds_count\{kind="major"\} ([\d.e+-]+)$/gm),
-    heapUsedBytes: sum(/^nodejs_heap_size_used_bytes ([\d.e+-]+)$/gm),
-  };
-}
-
-/** "0.4 % of 59,000 admissions waited for a lease; 590 decisions, mean 12.3 ms". */
-function statsBetween(before: GatewayStats, after: GatewayStats): string {
-  const admitted = after.admitted - before.admitted;
-  const waited = after.waited - before.waited;
-  const decisions = after.decisions - before.decisions;
-  const mean = ((after.decisionSeconds - before.decisionSeconds) / decisions) * 1000;
-  return (
-    `${((waited / admitted) * 100).toFixed(2)} % of ${admitted} admissions waited for a lease; ` +
-    `${decisions} remote decisions, mean ${mean.toFixed(1)} ms; gateway event-loop delay ` +
-    `p99 ${(after.eventLoopP99Seconds * 1000).toFixed(1)} ms, max ${(after.eventLoopMaxSeconds * 1000).toFixed(1)} ms; ` +
-    `GC ${((after.gcSeconds - before.gcSeconds) * 1000).toFixed(0)} ms (${after.majorGcs - before.majorGcs} major, ` +
-    `${((after.majorGcSeconds - before.majorGcSeconds) * 1000).toFixed(0)} ms), heap used ${(after.heapUsedBytes / 2 ** 20).toFixed(0)} MiB`
-  );
-}
-
-function startNginx(dir: string): ChildProcess {
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  upstream demo { server 127.0.0.1:${PORTS.upstream}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${PORTS.nginx};
-    location /demo/ {
-      proxy_pass http://demo/;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
+/** `total` GETs through `url`, `concurrency` at a time: how many answered each status. */
+async function statuses(url: string, headers: Record<string, string>, total: number) {
+  const { origin, pathname } = new URL(url);
+  const pool = new Pool(origin, { connections: 16 });
+  const counts = new Map<number, number>();
+  let next = 0;
+  const worker = async () => {
+    while (next++ < total) {
+      const { statusCode, body } = await pool.request({ method: 'GET', path: pathname, headers });
+      await body.dump();
+      counts.set(statusCode, (counts.get(statusCode) ?? 0) + 1);
     }
-  }
-}
-`,
-  );
-  return spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  await pool.close();
+  return counts;
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'paygate-bench-gateway-'));
   const children: ChildProcess[] = [];
   try {
-    const upstream = spawn(
-      process.execPath,
-      [join(__dirname, '..', 'scripts', 'demo-upstream.js')],
-      {
-        env: { ...process.env, PORT: String(PORTS.upstream) },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
-    const nginxProcess = startNginx(dir);
-    const bareProxy = spawn(process.execPath, [join(__dirname, 'support', 'bare-proxy.js')], {
-      env: {
-        ...process.env,
-        PORT: String(PORTS.bareProxy),
-        UPSTREAM: `http://127.0.0.1:${PORTS.upstream}`,
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+    const upstream = nodeScript(join(__dirname, '..', 'scripts', 'demo-upstream.js'), {
+      PORT: String(PORTS.upstream),
     });
-    children.push(upstream, nginxProcess, bareProxy);
+    const bareProxy = nodeScript(join(__dirname, 'support', 'bare-proxy.js'), {
+      PORT: String(PORTS.bareProxy),
+      UPSTREAM: `http://127.0.0.1:${PORTS.upstream}`,
+    });
+    const authCheck = nodeScript(join(__dirname, 'support', 'auth-check.js'), {
+      PORT: String(PORTS.authCheck),
+      ENTITLEMENT_GRPC_PORT: String(PORTS.grpc),
+    });
+    const nginxProcess = startNginx(dir, {
+      listen: PORTS.nginx,
+      upstream: PORTS.upstream,
+      authCheck: PORTS.authCheck,
+      gateways: PORTS.gateways,
+    });
+    children.push(upstream, bareProxy, authCheck, nginxProcess);
     const routes = join(dir, 'routes.json');
     writeFileSync(
       routes,
@@ -190,82 +115,84 @@ async function main(): Promise<void> {
     const common = { DATABASE_URL, KAFKA_BROKERS: BROKERS };
     // e.g. --cpu-prof: where each service spends its time under load (a profile per pid).
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const [entitlement, metering, gateway] = [
-      startService(
-        'entitlement',
-        {
-          ...common,
-          HTTP_PORT: String(PORTS.entitlement),
-          GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
-          USAGE_RECORDED_GROUP_ID: 'bench-gateway-entitlement',
-        },
-        nodeArgs,
-      ),
-      startService(
-        'metering',
-        {
-          ...common,
-          HTTP_PORT: String(PORTS.metering),
-          USAGE_GROUP_ID: 'bench-gateway-metering',
-        },
-        nodeArgs,
-      ),
+    const entitlement = startService(
+      'entitlement',
+      {
+        ...common,
+        HTTP_PORT: String(PORTS.entitlement),
+        GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
+        USAGE_RECORDED_GROUP_ID: 'bench-gateway-entitlement',
+      },
+      nodeArgs,
+    );
+    const metering = startService(
+      'metering',
+      { ...common, HTTP_PORT: String(PORTS.metering), USAGE_GROUP_ID: 'bench-gateway-metering' },
+      nodeArgs,
+    );
+    const gateways = PORTS.gateways.map((port) =>
       startService(
         'gateway',
         {
           ...common,
-          HTTP_PORT: String(PORTS.gateway),
+          HTTP_PORT: String(port),
           ENTITLEMENT_GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
           ROUTES_FILE: routes,
           USAGE_EVENT_SOURCE: 'bench-gateway',
         },
-        nodeArgs,
+        // Only the first is profiled: the one (c) measures alone.
+        port === PORTS.gateways[0] ? nodeArgs : [],
       ),
-    ];
-    children.push(entitlement, metering, gateway);
-    const pid = (child: ChildProcess) => () => (child.pid ? [child.pid] : []);
+    );
+    children.push(entitlement, metering, ...gateways);
+    const pids =
+      (...cs: ChildProcess[]) =>
+      () =>
+        cs.flatMap((c) => (c.pid ? [c.pid] : []));
     const groups: ProcessGroups = {
-      upstream: pid(upstream),
+      upstream: pids(upstream),
       // nginx's master forks the worker that does the work.
       nginx: () => pidsMatching(new RegExp(`nginx: (master|worker)`)),
-      gateway: pid(gateway),
-      'bare proxy': pid(bareProxy),
-      entitlement: pid(entitlement),
-      metering: pid(metering),
+      gateway: pids(gateways[0]),
+      'gateway replicas 2-3': pids(...gateways.slice(1)),
+      'bare proxy': pids(bareProxy),
+      'auth check': pids(authCheck),
+      entitlement: pids(entitlement),
+      metering: pids(metering),
       kafka: () => pidsMatching(/kafka\.Kafka/),
       postgres: () => pidsMatching(/^postgres/),
     };
     await waitReady(`http://127.0.0.1:${PORTS.upstream}/`, 'upstream');
     await waitReady(`http://127.0.0.1:${PORTS.nginx}/demo/`, 'nginx');
     await waitReady(`http://127.0.0.1:${PORTS.bareProxy}/`, 'bare proxy');
-    for (const [name, port] of [
-      ['entitlement', PORTS.entitlement],
-      ['metering', PORTS.metering],
-      ['gateway', PORTS.gateway],
-    ] as const) {
-      await waitReady(`http://127.0.0.1:${port}/ready`, name);
-    }
-    const demo = await seedDemoCustomer(
-      `http://127.0.0.1:${PORTS.entitlement}`,
-      BENCH_ADMIN_TOKEN,
-      100_000_000,
-      'Bench gateway',
-    );
+    await waitReady(`http://127.0.0.1:${PORTS.entitlement}/ready`, 'entitlement');
+    await waitReady(`http://127.0.0.1:${PORTS.metering}/ready`, 'metering');
+    for (const port of PORTS.gateways) await waitReady(`http://127.0.0.1:${port}/ready`, 'gateway');
+    const entitlementUrl = `http://127.0.0.1:${PORTS.entitlement}`;
+    const demo = await seedDemoCustomer(entitlementUrl, BENCH_ADMIN_TOKEN, 1e9, 'Bench gateway');
 
     console.log(
       `bench/gateway: wrk, 1 thread, ${CONNECTIONS} connections, ${SECONDS} s per target, one customer`,
     );
-    const direct = wrk(`http://127.0.0.1:${PORTS.upstream}/hello`, groups);
-    const nginx = wrk(`http://127.0.0.1:${PORTS.nginx}/demo/hello`, groups);
-    const beforeWrk = await gatewayStats(PORTS.gateway);
-    const paygate = wrk(`http://127.0.0.1:${PORTS.gateway}/demo/hello`, groups, [
-      `x-api-key: ${demo.apiKey}`,
-    ]);
-    const wrkStats = statsBetween(beforeWrk, await gatewayStats(PORTS.gateway));
-    const bare = wrk(`http://127.0.0.1:${PORTS.bareProxy}/hello`, groups);
+    const key = `x-api-key: ${demo.apiKey}`;
+    const run = (path: string, port: number, headers: string[] = []) =>
+      wrk(`http://127.0.0.1:${port}${path}`, groups, {
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        headers,
+      });
+    const gatewayPort = PORTS.gateways[0];
+    const direct = run('/hello', PORTS.upstream);
+    const nginx = run('/demo/hello', PORTS.nginx);
+    const beforeWrk = await gatewayStats(gatewayPort);
+    const paygate = run('/demo/hello', gatewayPort, [key]);
+    const wrkStats = statsBetween(beforeWrk, await gatewayStats(gatewayPort));
+    const bare = run('/hello', PORTS.bareProxy);
+    const checked = run('/checked/hello', PORTS.nginx, [key]);
+    const replicas = run('/replicas/demo/hello', PORTS.nginx, [key]);
     const row = (name: string, r: Measured) =>
       console.log(
-        `  ${name.padEnd(34)} ${r.perSecond.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${r.non2xx ? `  (${r.non2xx} non-2xx)` : ''}\n` +
+        `  ${name.padEnd(40)} ${r.perSecond.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${r.non2xx ? `  (${r.non2xx} non-2xx)` : ''}\n` +
           `      CPU per request: ${cpuPerUnit(r.cpu, r.requests, 0)}`,
       );
     row('(a) upstream direct', direct);
@@ -273,10 +200,16 @@ async function main(): Promise<void> {
     row('(c) paygate gateway (auth+lease+meter)', paygate);
     console.log(`      ${wrkStats}`);
     row('(d) bare Node proxy (node:http+undici)', bare);
-    console.log(`  ratio (b)/(a) throughput: ${(nginx.perSecond / direct.perSecond).toFixed(2)}`);
-    console.log(`  ratio (c)/(b) throughput: ${(paygate.perSecond / nginx.perSecond).toFixed(3)}`);
-    console.log(`  ratio (d)/(b) throughput: ${(bare.perSecond / nginx.perSecond).toFixed(3)}`);
-    console.log(`  ratio (c)/(d) throughput: ${(paygate.perSecond / bare.perSecond).toFixed(3)}`);
+    row('(e) nginx auth_request, check per request', checked);
+    row('(f) 3 paygate gateways behind nginx', replicas);
+    const ratio = (name: string, x: Measured, y: Measured, goal = '') =>
+      console.log(`  ratio ${name} throughput: ${(x.perSecond / y.perSecond).toFixed(3)}${goal}`);
+    ratio('(b)/(a)', nginx, direct);
+    ratio('(c)/(b)', paygate, nginx);
+    ratio('(d)/(b)', bare, nginx);
+    ratio('(c)/(d)', paygate, bare, '  (issue 18 goal: ≥ 0.7)');
+    ratio('(c)/(e)', paygate, checked, '  (goal: ≥ 2; both charge every served request)');
+    ratio('(f)/(c)', replicas, paygate);
     console.log(
       `  p99 added by paygate over nginx at saturation: ${(paygate.p99 - nginx.p99).toFixed(2)} ms`,
     );
@@ -284,8 +217,16 @@ async function main(): Promise<void> {
     // alone on a core, which this shared machine (wrk, upstream, Kafka, Postgres) never is.
     const perCore = (r: Measured, group: string) => (r.requests / r.cpu[group]).toFixed(0);
     console.log(
-      `  requests per CPU-second: nginx ${perCore(nginx, 'nginx')}, bare Node proxy ${perCore(bare, 'bare proxy')}, gateway ${perCore(paygate, 'gateway')}` +
-        `, whole paygate stack ${(paygate.requests / ['gateway', 'entitlement', 'metering', 'kafka', 'postgres'].reduce((sum, g) => sum + paygate.cpu[g], 0)).toFixed(0)}`,
+      `  requests per CPU-second: nginx ${perCore(nginx, 'nginx')}, bare Node proxy ${perCore(bare, 'bare proxy')}, gateway ${perCore(paygate, 'gateway')}`,
+    );
+    // Every process a served request costs CPU in, the broker and the database included.
+    const stack = (r: Measured, members: string[]) =>
+      ((members.reduce((sum, g) => sum + r.cpu[g], 0) / r.requests) * 1e6).toFixed(0);
+    const pipeline = ['entitlement', 'metering', 'kafka', 'postgres'];
+    console.log(
+      `  CPU µs per served request, whole stack: (c) ${stack(paygate, ['gateway', ...pipeline])} (issue 18 goal: ≤ 100), ` +
+        `(f) ${stack(replicas, ['nginx', 'gateway', 'gateway replicas 2-3', ...pipeline])}, ` +
+        `(e) ${stack(checked, ['nginx', 'auth check', 'entitlement', 'postgres'])}`,
     );
 
     console.log(
@@ -293,52 +234,66 @@ async function main(): Promise<void> {
     );
     const pacedRow = (name: string, r: PacedResult) =>
       console.log(
-        `  ${name.padEnd(34)} p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${r.max.toFixed(2)} ms${r.failed ? `  (${r.failed} failed)` : ''}`,
+        `  ${name.padEnd(40)} p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${r.max.toFixed(2)} ms${r.failed ? `  (${r.failed} failed)` : ''}`,
       );
     type Target = { name: string; url: string; headers: Record<string, string> };
-    const bareTarget: Target = {
-      name: '(d) bare Node proxy',
-      url: `http://127.0.0.1:${PORTS.bareProxy}/hello`,
-      headers: {},
-    };
-    const gatewayTarget: Target = {
-      name: '(c) paygate gateway (auth+lease+meter)',
-      url: `http://127.0.0.1:${PORTS.gateway}/demo/hello`,
-      headers: { 'x-api-key': demo.apiKey },
-    };
+    const target = (name: string, port: number, path: string, withKey = false): Target => ({
+      name,
+      url: `http://127.0.0.1:${port}${path}`,
+      headers: withKey ? { 'x-api-key': demo.apiKey } : {},
+    });
+    const bareTarget = target('(d) bare Node proxy', PORTS.bareProxy, '/hello');
+    const gatewayTarget = target('(c) paygate gateway', gatewayPort, '/demo/hello', true);
     const pacedTargets: Target[] = [
-      { name: '(a) upstream direct', url: `http://127.0.0.1:${PORTS.upstream}/hello`, headers: {} },
-      {
-        name: '(b) nginx reverse proxy',
-        url: `http://127.0.0.1:${PORTS.nginx}/demo/hello`,
-        headers: {},
-      },
+      target('(a) upstream direct', PORTS.upstream, '/hello'),
+      target('(b) nginx reverse proxy', PORTS.nginx, '/demo/hello'),
       bareTarget,
       gatewayTarget,
+      target('(f) 3 paygate gateways behind nginx', PORTS.nginx, '/replicas/demo/hello', true),
     ];
     const pace = (t: Target) => paced(t.url, t.headers, PACED_RATE, PACED_SECONDS);
     const pacedResults: PacedResult[] = [];
-    for (const target of pacedTargets) {
-      const before = await gatewayStats(PORTS.gateway);
-      const result = await pace(target);
-      pacedRow(target.name, result);
-      if (target === gatewayTarget)
-        console.log(`      ${statsBetween(before, await gatewayStats(PORTS.gateway))}`);
+    for (const t of pacedTargets) {
+      const before = await gatewayStats(gatewayPort);
+      const result = await pace(t);
+      pacedRow(t.name, result);
+      if (t === gatewayTarget)
+        console.log(`      ${statsBetween(before, await gatewayStats(gatewayPort))}`);
       pacedResults.push(result);
     }
-    const [pacedDirect, pacedNginx, pacedBare, pacedPaygate] = pacedResults;
+    const [pacedDirect, pacedNginx, pacedBare, pacedPaygate, pacedReplicas] = pacedResults;
     // The control for (c)'s tail: the bare proxy at the same rate while (c) runs, so that it
     // shares the cores with the metering, entitlement, Kafka and Postgres work (c) causes.
     const [, bareBeside] = await Promise.all([pace(gatewayTarget), pace(bareTarget)]);
     pacedRow('(d) bare Node proxy, beside (c)', bareBeside);
     console.log(
-      `  p99 added at ${PACED_RATE} req/s: by paygate over nginx ${(pacedPaygate.p99 - pacedNginx.p99).toFixed(2)} ms, ` +
+      `  p99 added at ${PACED_RATE} req/s: by paygate over nginx ${(pacedPaygate.p99 - pacedNginx.p99).toFixed(2)} ms (issue 18 goal: ≤ 5), ` +
         `over the bare Node proxy ${(pacedPaygate.p99 - pacedBare.p99).toFixed(2)} ms, over the upstream ${(pacedPaygate.p99 - pacedDirect.p99).toFixed(2)} ms; ` +
-        `p50 added over nginx ${(pacedPaygate.p50 - pacedNginx.p50).toFixed(2)} ms`,
+        `p50 added over nginx ${(pacedPaygate.p50 - pacedNginx.p50).toFixed(2)} ms; (f) over nginx: p99 ${(pacedReplicas.p99 - pacedNginx.p99).toFixed(2)} ms`,
     );
     console.log(
       `  p99 of the bare Node proxy alone ${pacedBare.p99.toFixed(2)} ms, beside (c) ${bareBeside.p99.toFixed(2)} ms: ` +
         `what the shared cores add to any proxy while paygate's pipeline runs`,
+    );
+
+    // One customer's window shared by the three replicas, hit at 10 × its limit through nginx.
+    const limited = await seedCustomer(entitlementUrl, BENCH_ADMIN_TOKEN, {
+      credits: 1e6,
+      name: 'Bench shared limit',
+      plan: { key: 'bench-shared-limit', name: `${SHARED_LIMIT} a day` },
+      feature: { rateLimitRequests: SHARED_LIMIT, rateLimitWindowSeconds: 86_400 },
+    });
+    const counts = await statuses(
+      `http://127.0.0.1:${PORTS.nginx}/replicas/demo/hello`,
+      { 'x-api-key': limited.apiKey },
+      SHARED_LIMIT * 10,
+    );
+    const slice = Math.max(1, Math.floor((SHARED_LIMIT * SLICE_PERCENT) / 100));
+    const bound = (PORTS.gateways.length - 1) * (slice - 1);
+    console.log(
+      `bench/gateway: shared rate limit, ${SHARED_LIMIT} a window, ${SHARED_LIMIT * 10} requests over ${PORTS.gateways.length} replicas: ` +
+        `${counts.get(200) ?? 0} admitted (documented: ${SHARED_LIMIT - bound} to ${SHARED_LIMIT}), ` +
+        `answers ${JSON.stringify(Object.fromEntries(counts))}`,
     );
   } finally {
     for (const child of children.reverse()) await stopProcess(child);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { signAlert } from '../libs/alerts/src';
 import { seedDemoCustomer } from '../scripts/seed-demo';
-import { EntitlementGrpcClient } from './support/grpc-client';
+import { EntitlementGrpcClient } from '@paygate/testing';
 import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
 
 const SECRET = 'e2e-alert-secret-0123456789';

@@ -1,5 +1,5 @@
 import { seedDemoCustomer } from '../scripts/seed-demo';
-import { EntitlementGrpcClient } from './support/grpc-client';
+import { EntitlementGrpcClient } from '@paygate/testing';
 import { ADMIN_TOKEN, Stack } from './support/stack';
 
 /**

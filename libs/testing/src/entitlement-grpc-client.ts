@@ -6,10 +6,14 @@ import {
   ENTITLEMENT_PROTO_PATH,
   type CheckRequest,
   type CheckResponse,
-} from '../../libs/contracts/src';
+  type ReleaseRequest,
+  type ReleaseResponse,
+} from '@paygate/contracts';
 
+type Callback<T> = (err: Error | null, res: T) => void;
 type Stub = Client & {
-  check(req: CheckRequest, cb: (err: Error | null, res: CheckResponse) => void): void;
+  check(req: CheckRequest, cb: Callback<CheckResponse>): void;
+  release(req: ReleaseRequest, cb: Callback<ReleaseResponse>): void;
 };
 type Package = {
   paygate: {
@@ -17,7 +21,10 @@ type Package = {
   };
 };
 
-/** A plain grpc-js client of the decision service, as any gateway replica would hold. */
+/**
+ * A plain grpc-js client of the decision service, as any gateway replica would hold (for the
+ * e2e tests, and for the bench's per-request check behind nginx auth_request).
+ */
 export class EntitlementGrpcClient {
   private readonly stub: Stub;
 
@@ -30,11 +37,21 @@ export class EntitlementGrpcClient {
     );
   }
 
-  check(apiKey: string, cost = 1, feature = 'requests'): Promise<CheckResponse> {
+  /** A decision for one request of `cost` units (a lease of exactly `cost` unless `leaseUnits`). */
+  check(apiKey: string, cost = 1, feature = 'requests', leaseUnits = 0): Promise<CheckResponse> {
     return new Promise((resolve, reject) =>
       this.stub.check(
-        { apiKey, feature, cost, requestId: randomUUID(), requiredScopes: [] },
+        { apiKey, feature, cost, requestId: randomUUID(), requiredScopes: [], leaseUnits },
         (err, res) => (err ? reject(err) : resolve(res)),
+      ),
+    );
+  }
+
+  /** Closes a lease: every unit not given back (`units`) is charged as served. */
+  release(leaseId: string, reason: string, units = 0, close = false): Promise<ReleaseResponse> {
+    return new Promise((resolve, reject) =>
+      this.stub.release({ leaseId, reason, units, close }, (err, res) =>
+        err ? reject(err) : resolve(res),
       ),
     );
   }
