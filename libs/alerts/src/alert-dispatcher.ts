@@ -3,6 +3,7 @@ import { counter } from '@paygate/observability';
 import { createHmac } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
+import { alertDeliveries } from './alert-deliveries.repository';
 
 /** Where alerts go: the operator's webhook URL and the HMAC key that signs them. */
 export interface AlertTarget {
@@ -16,12 +17,8 @@ export async function queueAlerts(
   schema: string,
   alerts: { type: string }[],
 ): Promise<void> {
-  for (const alert of alerts) {
-    await manager.query(
-      `INSERT INTO "${schema}"."webhook_deliveries" ("type", "payload") VALUES ($1, $2::jsonb)`,
-      [alert.type, JSON.stringify(alert)],
-    );
-  }
+  const queued = alertDeliveries(schema);
+  for (const alert of alerts) await queued.queue(manager, alert);
 }
 
 const POLL_MS = 500;
@@ -54,12 +51,15 @@ export class AlertDispatcher implements OnApplicationBootstrap, OnApplicationShu
   private readonly logger = new Logger(AlertDispatcher.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  private readonly queued: ReturnType<typeof alertDeliveries>;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly settings: AlertTarget,
-    private readonly schema: string,
-  ) {}
+    schema: string,
+  ) {
+    this.queued = alertDeliveries(schema);
+  }
 
   onApplicationBootstrap(): void {
     if (!this.settings.url) return;
@@ -82,12 +82,7 @@ export class AlertDispatcher implements OnApplicationBootstrap, OnApplicationShu
     const url = this.settings.url;
     if (!url) return 0;
     return this.dataSource.transaction(async (manager) => {
-      const due: { id: string; payload: unknown; attempts: number }[] = await manager.query(
-        `SELECT "id", "payload", "attempts" FROM "${this.schema}"."webhook_deliveries"
-         WHERE "delivered_at" IS NULL AND "next_attempt_at" <= now() AND "attempts" < $1
-         ORDER BY "created_at" LIMIT 50 FOR UPDATE SKIP LOCKED`,
-        [MAX_ATTEMPTS],
-      );
+      const due = await this.queued.lockDue(manager, MAX_ATTEMPTS);
       let delivered = 0;
       for (const d of due) {
         const body = JSON.stringify(d.payload);
@@ -95,19 +90,11 @@ export class AlertDispatcher implements OnApplicationBootstrap, OnApplicationShu
         if (!error) {
           delivered += 1;
           deliveries.inc({ outcome: 'delivered' });
-          await manager.query(
-            `UPDATE "${this.schema}"."webhook_deliveries" SET "delivered_at" = now(), "attempts" = "attempts" + 1 WHERE "id" = $1`,
-            [d.id],
-          );
+          await this.queued.markDelivered(manager, d.id);
         } else {
           deliveries.inc({ outcome: 'failed' });
           const backoffSeconds = Math.min(2 ** d.attempts, 3600);
-          await manager.query(
-            `UPDATE "${this.schema}"."webhook_deliveries"
-             SET "attempts" = "attempts" + 1, "last_error" = $2, "next_attempt_at" = now() + make_interval(secs => $3)
-             WHERE "id" = $1`,
-            [d.id, error.slice(0, 500), backoffSeconds],
-          );
+          await this.queued.markFailed(manager, d.id, error.slice(0, 500), backoffSeconds);
         }
       }
       return delivered;

@@ -2,6 +2,7 @@ import { enqueueOutbox } from '@paygate/database';
 import type { EntityManager } from 'typeorm';
 import { METERING_SCHEMA } from '../database/metering.data-source';
 import type { HoldReason } from '../usage/usage-batch';
+import { heldEvents } from './held-events.repository';
 
 /**
  * The lock that orders "hold an event" against "release what is held" for one meter event
@@ -10,7 +11,7 @@ import type { HoldReason } from '../usage/usage-batch';
  */
 export async function lockHolds(manager: EntityManager, keys: string[]): Promise<void> {
   for (const key of [...new Set(keys)].sort()) {
-    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [key]);
+    await heldEvents.lock(manager, key);
   }
 }
 
@@ -27,17 +28,7 @@ export async function releaseHeld(
   column: 'event_type' | 'subject',
   value: string,
 ): Promise<number> {
-  const rows: {
-    topic: string;
-    key: string | null;
-    value: Buffer;
-    headers: Record<string, string>;
-  }[] = await manager.query(
-    `WITH released AS (DELETE FROM "metering"."held_events" WHERE "reason" = $1 AND "${column}" = $2
-         RETURNING "topic", "partition", "offset", "key", "value", "headers")
-       SELECT "topic", "key", "value", "headers" FROM released ORDER BY "topic", "partition", "offset"`,
-    [reason, value],
-  );
+  const rows = await heldEvents.take(manager, reason, column, value);
   await enqueueOutbox(
     manager,
     METERING_SCHEMA,

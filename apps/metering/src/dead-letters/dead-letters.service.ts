@@ -3,6 +3,7 @@ import { enqueueOutbox, toSafeInt } from '@paygate/database';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource } from 'typeorm';
 import { METERING_SCHEMA } from '../database/metering.data-source';
+import { deadLetters } from './dead-letters.repository';
 
 export interface DeadLetterView {
   topic: string;
@@ -42,28 +43,17 @@ export interface ReplayReport {
   letters: { topic: string; partition: number; offset: number }[];
 }
 
-interface Row {
-  topic: string;
-  partition: number;
-  offset: string;
-  reason: string;
-  detail: string;
-  created_at: Date;
-  replayed_at: Date | null;
-}
-
 /** Dead letters: why events were refused, and sending them through again once fixed. */
 @Injectable()
 export class DeadLettersService {
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
   async recent(filter: DeadLetterFilter): Promise<DeadLetterView[]> {
-    const rows: Row[] = await this.dataSource.query(
-      `SELECT "topic", "partition", "offset", "reason", "detail", "created_at", "replayed_at"
-       FROM "metering"."dead_letters"
-       WHERE ($1::text IS NULL OR "reason" = $1) AND ($2::timestamptz IS NULL OR "created_at" >= $2)
-       ORDER BY "created_at" DESC, "offset" DESC LIMIT $3`,
-      [filter.reason ?? null, filter.since ?? null, filter.limit ?? 50],
+    const rows = await deadLetters.recent(
+      this.dataSource,
+      filter.reason ?? null,
+      filter.since ?? null,
+      filter.limit ?? 50,
     );
     return rows.map((r) => ({
       topic: r.topic,
@@ -96,28 +86,7 @@ export class DeadLettersService {
     const limit = Math.min(filter.limit ?? REPLAY_MAX_LIMIT, REPLAY_MAX_LIMIT);
     const since = filter.since ?? null;
     return this.dataSource.transaction(async (manager) => {
-      // An UPDATE … RETURNING comes back from TypeORM as [rows, count].
-      const [rows]: [
-        {
-          topic: string;
-          partition: number;
-          offset: string;
-          key: string | null;
-          value: Buffer | null;
-          headers: Record<string, string>;
-        }[],
-        number,
-      ] = await manager.query(
-        `WITH picked AS (
-             SELECT "topic", "partition", "offset", "kafka_timestamp" FROM "metering"."dead_letters"
-             WHERE "replayed_at" IS NULL AND "value" IS NOT NULL AND NOT "value_cut"
-               AND "reason" = $1 AND ($2::timestamptz IS NULL OR "created_at" >= $2)
-             ORDER BY "created_at", "partition", "offset" LIMIT $3 FOR UPDATE SKIP LOCKED)
-           UPDATE "metering"."dead_letters" d SET "replayed_at" = now() FROM picked p
-           WHERE (d."topic", d."partition", d."offset", d."kafka_timestamp") = (p."topic", p."partition", p."offset", p."kafka_timestamp")
-           RETURNING d."topic", d."partition", d."offset", d."key", d."value", d."headers"`,
-        [filter.reason, since, limit],
-      );
+      const rows = await deadLetters.markReplayed(manager, filter.reason, since, limit);
       await enqueueOutbox(
         manager,
         METERING_SCHEMA,
@@ -128,16 +97,11 @@ export class DeadLettersService {
           headers: r.headers,
         })),
       );
-      const [{ remaining }]: { remaining: string }[] = await manager.query(
-        `SELECT count(*) AS "remaining" FROM "metering"."dead_letters"
-         WHERE "replayed_at" IS NULL AND "value" IS NOT NULL AND NOT "value_cut"
-           AND "reason" = $1 AND ($2::timestamptz IS NULL OR "created_at" >= $2)`,
-        [filter.reason, since],
-      );
+      const remaining = await deadLetters.replayableCount(manager, filter.reason, since);
       return {
         replayed: rows.length,
         filter: { reason: filter.reason, since, limit },
-        remaining: Number(remaining),
+        remaining,
         letters: rows.map((r) => ({
           topic: r.topic,
           partition: r.partition,

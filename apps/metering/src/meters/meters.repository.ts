@@ -1,17 +1,10 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { MeteringConfig } from '../config/metering.config';
-import { Aggregation, Meter } from './meter';
+import type { Meter } from './meter';
+import { MeterRow, meterDefinitions } from './meter-definitions.repository';
 
-export interface MeterRow {
-  key: string;
-  version: number;
-  event_type: string;
-  aggregation: Aggregation;
-  value_path: string | null;
-  group_by: Record<string, string>;
-}
-
+/** What a row of meters or meter_versions reads, as the domain's meter. */
 export const meterOf = (r: MeterRow): Meter => ({
   key: r.key,
   version: r.version,
@@ -53,10 +46,7 @@ export class MetersRepository implements OnModuleInit, OnModuleDestroy {
   }
 
   async reload(): Promise<void> {
-    const rows: MeterRow[] = await this.dataSource.query(
-      `SELECT "key", "version", "event_type", "aggregation", "value_path", "group_by"
-       FROM "metering"."meters" WHERE "archived_at" IS NULL`,
-    );
+    const rows = await meterDefinitions.active(this.dataSource);
     const byType = new Map<string, Meter[]>();
     for (const r of rows) {
       const list = byType.get(r.event_type) ?? [];

@@ -3,44 +3,23 @@ import { DomainError } from '@paygate/problem-details';
 import { DataSource, EntityManager } from 'typeorm';
 import { lockHolds, meterHoldKey, releaseHeld } from '../customers/holds';
 import type { CreateMeterDto, UpdateMeterDto } from './meter.dto';
-import { Aggregation } from './meter';
-import { MeterRow, MetersRepository } from './meters.repository';
+import type { Meter } from './meter';
+import { FullMeterRow, meterDefinitions } from './meter-definitions.repository';
+import { MetersRepository, meterOf } from './meters.repository';
 
-export interface MeterView {
-  key: string;
-  version: number;
-  eventType: string;
-  aggregation: Aggregation;
-  valuePath: string | null;
-  groupBy: Record<string, string>;
+export interface MeterView extends Meter {
   description: string;
   createdAt: string;
   updatedAt: string;
   archivedAt: string | null;
 }
 
-export interface MeterVersionView {
-  version: number;
-  eventType: string;
-  valuePath: string | null;
-  groupBy: Record<string, string>;
+export type MeterVersionView = Pick<Meter, 'version' | 'eventType' | 'valuePath' | 'groupBy'> & {
   createdAt: string;
-}
-
-interface FullMeterRow extends MeterRow {
-  description: string;
-  created_at: Date;
-  updated_at: Date;
-  archived_at: Date | null;
-}
+};
 
 const view = (r: FullMeterRow): MeterView => ({
-  key: r.key,
-  version: r.version,
-  eventType: r.event_type,
-  aggregation: r.aggregation,
-  valuePath: r.value_path,
-  groupBy: r.group_by,
+  ...meterOf(r),
   description: r.description,
   createdAt: new Date(r.created_at).toISOString(),
   updatedAt: new Date(r.updated_at).toISOString(),
@@ -67,24 +46,18 @@ export class MetersService {
       });
     }
     const meter = await this.dataSource.transaction(async (manager) => {
-      const rows: FullMeterRow[] = await manager.query(
-        `INSERT INTO "metering"."meters" ("key", "event_type", "aggregation", "value_path", "group_by", "description")
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT ("key") DO NOTHING RETURNING *`,
-        [
-          dto.key,
-          dto.eventType,
-          dto.aggregation,
-          valuePath,
-          dto.groupBy ?? {},
-          dto.description ?? '',
-        ],
-      );
-      if (rows.length === 0) {
+      const row = await meterDefinitions.insert(manager, dto.key, dto.aggregation, {
+        eventType: dto.eventType,
+        valuePath,
+        groupBy: dto.groupBy ?? {},
+        description: dto.description ?? '',
+      });
+      if (!row) {
         throw new DomainError('conflict', `meter ${dto.key} already exists`, { key: dto.key });
       }
-      await this.recordVersion(manager, rows[0]);
+      await meterDefinitions.recordVersion(manager, row);
       await this.releaseHeld(manager, dto.eventType);
-      return rows[0];
+      return row;
     });
     await this.repository.reload();
     return view(meter);
@@ -109,24 +82,17 @@ export class MetersService {
         next.eventType !== current.event_type ||
         next.valuePath !== current.value_path ||
         JSON.stringify(next.groupBy) !== JSON.stringify(current.group_by);
-      const [rows]: [FullMeterRow[], number] = await manager.query(
-        `UPDATE "metering"."meters" SET "event_type" = $2, "value_path" = $3, "group_by" = $4,
-           "description" = $5, "version" = "version" + $6, "updated_at" = now()
-         WHERE "key" = $1 RETURNING *`,
-        [
-          key,
-          next.eventType,
-          next.valuePath,
-          next.groupBy,
-          dto.description ?? current.description,
-          changed ? 1 : 0,
-        ],
+      const row = await meterDefinitions.update(
+        manager,
+        key,
+        { ...next, description: dto.description ?? current.description },
+        changed,
       );
       if (changed) {
-        await this.recordVersion(manager, rows[0]);
+        await meterDefinitions.recordVersion(manager, row);
         await this.releaseHeld(manager, next.eventType);
       }
-      return rows[0];
+      return row;
     });
     await this.repository.reload();
     return view(meter);
@@ -136,27 +102,16 @@ export class MetersService {
   async archive(key: string): Promise<MeterView> {
     const meter = await this.dataSource.transaction(async (manager) => {
       await this.locked(manager, key);
-      const [rows]: [FullMeterRow[], number] = await manager.query(
-        `UPDATE "metering"."meters" SET "archived_at" = COALESCE("archived_at", now()), "updated_at" = now()
-         WHERE "key" = $1 RETURNING *`,
-        [key],
-      );
-      return rows[0];
+      return meterDefinitions.archive(manager, key);
     });
     await this.repository.reload();
     return view(meter);
   }
 
   async get(key: string): Promise<MeterView & { versions: MeterVersionView[] }> {
-    const [row]: FullMeterRow[] = await this.dataSource.query(
-      `SELECT * FROM "metering"."meters" WHERE "key" = $1`,
-      [key],
-    );
+    const row = await meterDefinitions.find(this.dataSource, key);
     if (!row) throw new DomainError('not-found', `meter ${key} does not exist`, { key });
-    const versions: (MeterRow & { created_at: Date })[] = await this.dataSource.query(
-      `SELECT * FROM "metering"."meter_versions" WHERE "key" = $1 ORDER BY "version"`,
-      [key],
-    );
+    const versions = await meterDefinitions.versions(this.dataSource, key);
     return {
       ...view(row),
       versions: versions.map((v) => ({
@@ -170,28 +125,14 @@ export class MetersService {
   }
 
   async list(includeArchived: boolean): Promise<MeterView[]> {
-    const rows: FullMeterRow[] = await this.dataSource.query(
-      `SELECT * FROM "metering"."meters" WHERE $1 OR "archived_at" IS NULL ORDER BY "key"`,
-      [includeArchived],
-    );
+    const rows = await meterDefinitions.list(this.dataSource, includeArchived);
     return rows.map(view);
   }
 
   private async locked(manager: EntityManager, key: string): Promise<FullMeterRow> {
-    const [row]: FullMeterRow[] = await manager.query(
-      `SELECT * FROM "metering"."meters" WHERE "key" = $1 FOR UPDATE`,
-      [key],
-    );
+    const row = await meterDefinitions.lock(manager, key);
     if (!row) throw new DomainError('not-found', `meter ${key} does not exist`, { key });
     return row;
-  }
-
-  private async recordVersion(manager: EntityManager, row: MeterRow): Promise<void> {
-    await manager.query(
-      `INSERT INTO "metering"."meter_versions" ("key", "version", "event_type", "aggregation", "value_path", "group_by")
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [row.key, row.version, row.event_type, row.aggregation, row.value_path, row.group_by],
-    );
   }
 
   private async releaseHeld(manager: EntityManager, eventType: string): Promise<void> {

@@ -3,6 +3,7 @@ import { PeriodicTask } from '@paygate/clock';
 import { counter } from '@paygate/observability';
 import { DataSource } from 'typeorm';
 import { MeteringConfig } from '../config/metering.config';
+import { dedupeKeys } from './dedupe-keys.repository';
 
 const pruned = counter(
   'paygate_dedupe_keys_pruned_total',
@@ -37,11 +38,10 @@ export class DedupePruner extends PeriodicTask {
   async pruneOnce(chunk = 10_000): Promise<number> {
     let total = 0;
     for (;;) {
-      const [, count]: [unknown, number] = await this.dataSource.query(
-        `DELETE FROM "metering"."events" WHERE ctid = ANY(ARRAY(
-           SELECT ctid FROM "metering"."events"
-           WHERE "time" < now() - make_interval(hours => $1) LIMIT $2))`,
-        [this.config.DEDUPE_WINDOW_HOURS, chunk],
+      const count = await dedupeKeys.forgetOlderThan(
+        this.dataSource,
+        this.config.DEDUPE_WINDOW_HOURS,
+        chunk,
       );
       total += count;
       pruned.inc(count);

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { tables } from '../database/schema';
 import type { UnmatchedEvent } from './usage-batch';
 
 export interface UnmatchedCount {
@@ -41,7 +42,7 @@ export class UnmatchedEventsRepository {
       );
       // The row lock orders this against a concurrent (fenced, late) batch of the partition.
       const [mark]: { next_offset: string }[] = await manager.query(
-        `INSERT INTO "metering"."unmatched_progress" AS p ("topic", "partition", "next_offset")
+        `INSERT INTO ${tables.unmatched_progress} AS p ("topic", "partition", "next_offset")
          VALUES ($1, $2, 0)
          ON CONFLICT ("topic", "partition") DO UPDATE SET "next_offset" = p."next_offset"
          RETURNING "next_offset"`,
@@ -52,7 +53,7 @@ export class UnmatchedEventsRepository {
       for (const e of fresh) perType.set(e.eventType, (perType.get(e.eventType) ?? 0) + 1);
       if (last + 1n > next) {
         await manager.query(
-          `UPDATE "metering"."unmatched_progress" SET "next_offset" = $3
+          `UPDATE ${tables.unmatched_progress} SET "next_offset" = $3
            WHERE "topic" = $1 AND "partition" = $2`,
           [topic, partition, (last + 1n).toString()],
         );
@@ -61,7 +62,7 @@ export class UnmatchedEventsRepository {
     if (perType.size === 0) return 0;
     const types = [...perType.keys()].sort();
     await manager.query(
-      `INSERT INTO "metering"."unmatched_events" AS u ("event_type", "day", "count")
+      `INSERT INTO ${tables.unmatched_events} AS u ("event_type", "day", "count")
        SELECT t, $2::date, n FROM unnest($1::text[], $3::bigint[]) AS x(t, n)
        ON CONFLICT ("event_type", "day") DO UPDATE
          SET "count" = u."count" + EXCLUDED."count", "last_seen_at" = now()`,
@@ -76,7 +77,7 @@ export class UnmatchedEventsRepository {
       await this.dataSource.query(
         `SELECT "event_type", SUM("count")::text AS "count", MIN("first_seen_at") AS "first",
            MAX("last_seen_at") AS "last"
-         FROM "metering"."unmatched_events"
+         FROM ${tables.unmatched_events}
          WHERE ($1::date IS NULL OR "day" >= $1::date) AND ($2::date IS NULL OR "day" <= $2::date)
          GROUP BY "event_type" ORDER BY SUM("count") DESC, "event_type" LIMIT 1000`,
         [from ?? null, to ?? null],

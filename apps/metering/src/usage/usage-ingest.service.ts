@@ -7,20 +7,17 @@ import { DataSource, EntityManager } from 'typeorm';
 import { MeteringConfig } from '../config/metering.config';
 import { METERING_SCHEMA } from '../database/metering.data-source';
 import { MetersRepository } from '../meters/meters.repository';
-import { RollupDelta, UniqueValue, rollupDeltas } from './rollup-deltas';
-import {
-  ClassifiedBatch,
-  DeadLetter,
-  HeldEvent,
-  MeteredEvent,
-  classifyBatch,
-  dedupeKey,
-} from './usage-batch';
+import { rollupDeltas } from './rollup-deltas';
+import { ClassifiedBatch, HeldEvent, MeteredEvent, classifyBatch, dedupeKey } from './usage-batch';
 import { CustomerDirectory } from '../customers/customer-directory';
 import { customerHoldKey, lockHolds, meterHoldKey } from '../customers/holds';
 import { usageRecordedMessages } from './usage-recorded';
-import { dlqMessage, keptHeaders, letterValue, pgText } from '../dead-letters/dead-letter-copy';
+import { dlqMessage, pgText } from '../dead-letters/dead-letter-copy';
+import { deadLetters } from '../dead-letters/dead-letters.repository';
+import { heldEvents } from '../customers/held-events.repository';
 import { UnmatchedEventsRepository } from './unmatched-events.repository';
+import { dedupeKeys } from './dedupe-keys.repository';
+import { usageRollups } from './usage-rollups.repository';
 
 const eventsCounter = counter('paygate_usage_events_total', 'Usage events by outcome', ['outcome']);
 const deadLetterCounter = counter('paygate_usage_dead_letters_total', 'Dead letters by reason', [
@@ -67,8 +64,6 @@ export interface IngestOutcome {
    */
   deadLetters: OutboundMessage[];
 }
-
-const isoOf = (ms: number) => new Date(ms).toISOString();
 
 /** Customers and event types a classification found unknown (held or dead-lettered). */
 function unknownOf(batch: ClassifiedBatch): { customers: Set<string>; types: Set<string> } {
@@ -148,10 +143,15 @@ export class UsageIngestService {
       await this.confirmHolds(manager, batch.held);
       const fresh = await this.claim(manager, batch.accepted);
       const { deltas, uniques } = rollupDeltas(fresh);
-      await this.addToRollups(manager, deltas);
-      await this.addUniqueValues(manager, uniques);
-      const deadLettered = await this.recordDeadLetters(manager, batch.deadLetters);
-      const held = await this.hold(manager, batch.held);
+      await usageRollups.add(manager, deltas);
+      await usageRollups.addUniqueValues(manager, uniques);
+      const deadLettered = await deadLetters.add(
+        manager,
+        batch.deadLetters,
+        this.config.DEAD_LETTER_MAX_VALUE_BYTES,
+      );
+      // Keeps events no meter reads yet; defining such a meter sends them through again.
+      const held = await heldEvents.add(manager, batch.held);
       const unmatched = await this.unmatched.count(manager, batch.unmatched, now.getTime());
       await enqueueOutbox(
         manager,
@@ -225,12 +225,7 @@ export class UsageIngestService {
       ...new Set(held.filter((h) => h.reason === 'unknown-customer').map((h) => h.subject)),
     ];
     await lockHolds(manager, [...types.map(meterHoldKey), ...subjects.map(customerHoldKey)]);
-    const appeared: unknown[] = await manager.query(
-      `SELECT 1 FROM "metering"."meters" WHERE "archived_at" IS NULL AND "event_type" = ANY($1)
-       UNION ALL SELECT 1 FROM "metering"."known_customers" WHERE "customer_id" = ANY($2)`,
-      [types, subjects],
-    );
-    if (appeared.length > 0)
+    if (await heldEvents.anyNowKnown(manager, types, subjects))
       throw new Error('a meter or customer appeared while holding its events; batch retried');
   }
 
@@ -246,133 +241,13 @@ export class UsageIngestService {
     // Sorted keys: two consumers claiming overlapping keys wait on each other, never deadlock.
     const keys = [...byKey.keys()].sort();
     const candidates = keys.map((k) => byKey.get(k)!);
-    // Only the positions of keys claimed before come back (few), not every inserted row.
-    const taken: { n: string }[] = await manager.query(
-      `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::float8[]) WITH ORDINALITY AS u(s, i, t, n)),
-       claimed AS (
-         INSERT INTO "metering"."events" ("source", "id", "time")
-         SELECT s, i, to_timestamp(t / 1000.0) FROM input ORDER BY n
-         ON CONFLICT DO NOTHING RETURNING "source", "id")
-       SELECT input.n FROM input LEFT JOIN claimed c ON c."source" = input.s AND c."id" = input.i
-       WHERE c."id" IS NULL`,
-      [
-        candidates.map((e) => e.event.source),
-        candidates.map((e) => e.event.id),
-        candidates.map((e) => e.timeMs),
-      ],
+    const taken = await dedupeKeys.claim(
+      manager,
+      candidates.map((e) => ({ source: e.event.source, id: e.event.id, timeMs: e.timeMs })),
     );
     if (taken.length === 0)
       return candidates.length === events.length ? events : inOrder(events, byKey);
-    const seen = new Set(taken.map((r) => candidates[Number(r.n) - 1]));
+    const seen = new Set(taken.map((n) => candidates[n - 1]));
     return inOrder(events, byKey).filter((e) => !seen.has(e));
-  }
-
-  private async addToRollups(manager: EntityManager, rows: RollupDelta[]): Promise<void> {
-    if (rows.length === 0) return;
-    await manager.query(
-      `INSERT INTO "metering"."rollups" AS r ("customer_id", "meter_key", "meter_version",
-         "group_key", "bucket_start", "value_sum", "value_max", "latest_value", "latest_at", "event_count")
-       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::timestamptz[],
-         $6::numeric[], $7::bigint[], $8::bigint[], $9::timestamptz[], $10::bigint[])
-       ON CONFLICT ("customer_id", "meter_key", "bucket_start", "group_key", "meter_version") DO UPDATE
-         SET "value_sum" = r."value_sum" + EXCLUDED."value_sum",
-             "value_max" = GREATEST(r."value_max", EXCLUDED."value_max"),
-             "latest_value" = CASE WHEN r."latest_at" IS NULL OR EXCLUDED."latest_at" >= r."latest_at"
-               THEN EXCLUDED."latest_value" ELSE r."latest_value" END,
-             "latest_at" = GREATEST(r."latest_at", EXCLUDED."latest_at"),
-             "event_count" = r."event_count" + EXCLUDED."event_count"`,
-      [
-        rows.map((r) => r.customerId),
-        rows.map((r) => r.meterKey),
-        rows.map((r) => r.meterVersion),
-        rows.map((r) => r.group),
-        rows.map((r) => isoOf(r.bucketMs)),
-        rows.map((r) => r.sum),
-        rows.map((r) => r.max),
-        rows.map((r) => r.latest),
-        rows.map((r) => isoOf(r.latestMs)),
-        rows.map((r) => r.count),
-      ],
-    );
-  }
-
-  private async addUniqueValues(manager: EntityManager, rows: UniqueValue[]): Promise<void> {
-    if (rows.length === 0) return;
-    await manager.query(
-      `INSERT INTO "metering"."unique_values" ("customer_id", "meter_key", "meter_version",
-         "group_key", "bucket_start", "value_hash")
-       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::timestamptz[], $6::uuid[])
-       ON CONFLICT DO NOTHING`,
-      [
-        rows.map((r) => r.customerId),
-        rows.map((r) => r.meterKey),
-        rows.map((r) => r.meterVersion),
-        rows.map((r) => r.group),
-        rows.map((r) => isoOf(r.bucketMs)),
-        rows.map((r) => r.hash),
-      ],
-    );
-  }
-
-  /**
-   * Records each dead-lettered message once (by topic, partition, offset and Kafka timestamp),
-   * with its original bytes for replay; returns how many were new.
-   */
-  private async recordDeadLetters(manager: EntityManager, letters: DeadLetter[]): Promise<number> {
-    if (letters.length === 0) return 0;
-    const kept = letters.map((l) =>
-      letterValue(l.message.value, this.config.DEAD_LETTER_MAX_VALUE_BYTES),
-    );
-    const rows: unknown[] = await manager.query(
-      `INSERT INTO "metering"."dead_letters" ("topic", "partition", "offset", "kafka_timestamp",
-         "reason", "detail", "key", "value", "headers", "value_bytes", "value_sha256", "value_cut")
-       SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::text[],
-         $6::text[], $7::text[], $8::bytea[], $9::jsonb[], $10::bigint[], $11::text[], $12::boolean[])
-       ON CONFLICT DO NOTHING RETURNING 1`,
-      [
-        letters.map((l) => l.message.topic),
-        letters.map((l) => l.message.partition),
-        letters.map((l) => l.message.offset),
-        letters.map((l) => l.message.timestamp),
-        letters.map((l) => l.reason),
-        // Whatever bytes a message carries, its letter must be recordable (Postgres text has no NUL).
-        letters.map((l) => pgText(l.detail.slice(0, 2000))),
-        letters.map((l) =>
-          l.message.key ? pgText(l.message.key.toString().slice(0, 1024)) : null,
-        ),
-        kept.map((k) => k.value),
-        letters.map((l) => pgText(JSON.stringify(keptHeaders(l.message)))),
-        letters.map((l) => l.message.value?.length ?? 0),
-        kept.map((k) => k.cut?.sha256 ?? null),
-        kept.map((k) => Boolean(k.cut)),
-      ],
-    );
-    return rows.length;
-  }
-
-  /** Keeps events no meter reads yet; defining such a meter sends them through again. */
-  private async hold(manager: EntityManager, held: HeldEvent[]): Promise<number> {
-    if (held.length === 0) return 0;
-    const rows: unknown[] = await manager.query(
-      `INSERT INTO "metering"."held_events" ("topic", "partition", "offset", "kafka_timestamp",
-         "event_type", "key", "value", "headers", "reason", "subject")
-       SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::text[],
-         $6::text[], $7::bytea[], $8::jsonb[], $9::text[], $10::text[])
-       ON CONFLICT DO NOTHING RETURNING 1`,
-      [
-        held.map((h) => h.message.topic),
-        held.map((h) => h.message.partition),
-        held.map((h) => h.message.offset),
-        held.map((h) => h.message.timestamp),
-        held.map((h) => h.eventType),
-        held.map((h) => h.message.key?.toString() ?? null),
-        held.map((h) => h.message.value ?? Buffer.alloc(0)),
-        held.map((h) => JSON.stringify(h.message.headers)),
-        held.map((h) => h.reason),
-        held.map((h) => h.subject),
-      ],
-    );
-    return rows.length;
   }
 }

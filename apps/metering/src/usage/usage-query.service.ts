@@ -3,7 +3,9 @@ import { type ExactInt, toExactInt } from '@paygate/database';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource } from 'typeorm';
 import type { Aggregation } from '../meters/meter';
+import { meterDefinitions } from '../meters/meter-definitions.repository';
 import type { Granularity, UsageQueryDto } from './usage-query.dto';
+import { usageRollups } from './usage-rollups.repository';
 
 export interface UsageBucket {
   /** Bucket start (UTC), absent when the query has no granularity. */
@@ -33,32 +35,13 @@ export interface UsageReport {
   buckets: UsageBucket[];
 }
 
-/** How each aggregation combines minute rows (of the rollups table) into a bigger window. */
-const VALUE_SQL: Record<Exclude<Aggregation, 'unique_count'>, string> = {
-  sum: 'SUM("value_sum")',
-  count: 'SUM("event_count")',
-  max: 'MAX("value_max")',
-  latest: '(array_agg("latest_value" ORDER BY "latest_at" DESC))[1]',
-};
-
-interface Row {
-  start: Date | null;
-  grp: Record<string, string | null> | null;
-  value: string | null;
-  events: string;
-}
-
 /** Usage reports from the minute rollups, any window and granularity, split by groups. */
 @Injectable()
 export class UsageQueryService {
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
   async report(query: UsageQueryDto): Promise<UsageReport> {
-    const [meter]: { aggregation: Aggregation; group_by: Record<string, string> }[] =
-      await this.dataSource.query(
-        `SELECT "aggregation", "group_by" FROM "metering"."meters" WHERE "key" = $1`,
-        [query.meterKey],
-      );
+    const meter = await meterDefinitions.aggregationOf(this.dataSource, query.meterKey);
     if (!meter) {
       throw new DomainError('not-found', `meter ${query.meterKey} does not exist`, {
         meterKey: query.meterKey,
@@ -104,41 +87,13 @@ export class UsageQueryService {
     granularity: Granularity | null,
     groupBy: string[],
   ): Promise<UsageBucket[]> {
-    const params: unknown[] = [
-      query.customerId,
-      query.meterKey,
-      query.from ?? null,
-      query.to ?? null,
-    ];
-    const startSql =
-      granularity === null
-        ? 'NULL::timestamptz'
-        : `date_trunc($${params.push(granularity)}::text, "bucket_start", 'UTC')`;
-    const groupSql =
-      groupBy.length === 0
-        ? 'NULL::jsonb'
-        : `jsonb_build_object(${groupBy
-            .map((g) => {
-              const i = params.push(g);
-              return `$${i}::text, "group_key"->>$${i}::text`;
-            })
-            .join(', ')})`;
-    const where = `"customer_id" = $1 AND "meter_key" = $2
-      AND ($3::timestamptz IS NULL OR "bucket_start" >= $3) AND ($4::timestamptz IS NULL OR "bucket_start" < $4)`;
-    // Events always come from the rollups; unique_count's value from the distinct values.
-    const sql =
-      aggregation === 'unique_count'
-        ? `SELECT e."start", e."grp", COALESCE(u."value", 0) AS "value", e."events"
-           FROM (SELECT ${startSql} AS "start", ${groupSql} AS "grp", SUM("event_count") AS "events"
-                 FROM "metering"."rollups" WHERE ${where} GROUP BY 1, 2) e
-           LEFT JOIN (SELECT ${startSql} AS "start", ${groupSql} AS "grp", COUNT(DISTINCT "value_hash") AS "value"
-                      FROM "metering"."unique_values" WHERE ${where} GROUP BY 1, 2) u
-             ON u."start" IS NOT DISTINCT FROM e."start" AND u."grp" IS NOT DISTINCT FROM e."grp"
-           ORDER BY 1, 2`
-        : `SELECT ${startSql} AS "start", ${groupSql} AS "grp", ${VALUE_SQL[aggregation]} AS "value",
-             SUM("event_count") AS "events"
-           FROM "metering"."rollups" WHERE ${where} GROUP BY 1, 2 ORDER BY 1, 2`;
-    const rows: Row[] = await this.dataSource.query(sql, params);
+    const rows = await usageRollups.buckets(
+      this.dataSource,
+      aggregation,
+      query,
+      granularity,
+      groupBy,
+    );
     return rows.map((r) => ({
       ...(r.start !== null ? { start: new Date(r.start).toISOString() } : {}),
       ...(r.grp !== null ? { group: r.grp } : {}),
