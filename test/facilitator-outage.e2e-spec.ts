@@ -1,7 +1,7 @@
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from '@x402/core/http';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { LoopbackFacilitator } from '../libs/payments/src/loopback-facilitator.fixture';
+import { LoopbackFacilitator } from './support/loopback-facilitator.fixture';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer, type DemoCustomer } from '../scripts/seed-demo';
 import { query } from './support/database';

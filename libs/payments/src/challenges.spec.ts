@@ -14,7 +14,7 @@ import {
   SECRET,
   USDC_BASE,
   walletAt,
-} from './payments.fixture';
+} from '@test/payments.fixture';
 import type { ParsedPayment } from './types';
 
 const options = { secret: SECRET, realm: REALM, now: NOW };

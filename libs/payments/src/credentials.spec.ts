@@ -12,7 +12,7 @@ import {
   SECRET,
   USDC_BASE,
   walletAt,
-} from './payments.fixture';
+} from '@test/payments.fixture';
 
 const challenges = buildPaymentChallenges(requirement(), {
   secret: SECRET,

@@ -4,7 +4,7 @@ import { buildPaymentChallenges } from './challenges';
 import { parsePaymentCredential } from './credentials';
 import { FacilitatorRouter } from './facilitator-router';
 import { HttpFacilitator } from './http-facilitator';
-import { type FacilitatorAnswer, LoopbackFacilitator } from './loopback-facilitator.fixture';
+import { type FacilitatorAnswer, LoopbackFacilitator } from '@test/loopback-facilitator.fixture';
 import {
   EVM_PAY_TO,
   NOW,
@@ -13,7 +13,7 @@ import {
   SECRET,
   USDC_BASE,
   walletAt,
-} from './payments.fixture';
+} from '@test/payments.fixture';
 import { TestFacilitator } from './test-facilitator';
 import type { ParsedPayment } from './types';
 

@@ -12,7 +12,7 @@ import {
   requirement,
   SECRET,
   walletAt,
-} from './payments.fixture';
+} from '@test/payments.fixture';
 import { receiptHeaders } from './receipts';
 import { TestFacilitator } from './test-facilitator';
 import { signTestVoucher, testAddressOf } from './test-voucher';

@@ -3,7 +3,7 @@ import { decodePaymentSignatureHeader } from '@x402/core/http';
 import { PaymentPayloadV2Schema } from '@x402/core/schemas';
 import { Credential } from 'mppx';
 import { buildPaymentChallenges } from './challenges';
-import { NOW, REALM, requirement, SECRET, walletAt } from './payments.fixture';
+import { NOW, REALM, requirement, SECRET, walletAt } from '@test/payments.fixture';
 import { TestWallet } from './test-wallet';
 
 const challenges = buildPaymentChallenges(requirement(), {

@@ -1,6 +1,6 @@
 import type { EntitlementChangedEvent } from '@paygate/contracts';
 import { testConfig } from '@paygate/testing';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 
 describe('entitlement.changed through the outbox (real Postgres)', () => {
   let fx: EntitlementFixture;

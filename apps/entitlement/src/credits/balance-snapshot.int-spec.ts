@@ -1,4 +1,4 @@
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 
 /**
  * A balance is read as one snapshot: credits moving between `available` and `reserved` (a

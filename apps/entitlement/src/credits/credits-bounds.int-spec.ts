@@ -1,6 +1,6 @@
 import { DomainError, buildProblem, toProblemInput } from '@paygate/problem-details';
 import { randomUUID } from 'node:crypto';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 import { MAX_BALANCE } from './ledger.service';
 
 const MAX = BigInt(MAX_BALANCE);

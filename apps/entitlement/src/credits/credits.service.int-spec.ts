@@ -1,6 +1,6 @@
 import { DomainError } from '@paygate/problem-details';
 import { randomUUID } from 'node:crypto';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 
 describe('CreditsService (real Postgres)', () => {
   let fx: EntitlementFixture;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 import { GrantSweeper } from './grant-sweeper';
 
 const DAY = 24 * 3600 * 1000;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_BALANCE } from '../credits/ledger.service';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 
 const MAX = BigInt(MAX_BALANCE);
 

@@ -1,4 +1,4 @@
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 
 describe('CheckUseCase (real Postgres)', () => {
   let fx: EntitlementFixture;

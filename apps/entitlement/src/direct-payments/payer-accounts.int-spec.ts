@@ -1,7 +1,7 @@
 import { DomainError } from '@paygate/problem-details';
 import { randomUUID } from 'node:crypto';
 import type { CheckInput } from '../decisions/decision';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 import type { PlanFeatureDto } from '../plans/plan.dto';
 import type { RecordPaymentInput } from './record-payment.input';
 

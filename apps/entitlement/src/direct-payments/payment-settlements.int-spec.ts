@@ -5,8 +5,8 @@ import type {
   PaymentSettlement,
 } from '@paygate/contracts';
 import { randomUUID } from 'node:crypto';
-import { EntitlementFixture } from '../entitlement.fixture';
-import { EntitlementGrpcFixture } from './entitlement-grpc.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
+import { EntitlementGrpcFixture } from '@test/entitlement-grpc.fixture';
 import type { CompleteSettlement } from './payment-settlements.input';
 import {
   MINUTE,
@@ -16,7 +16,7 @@ import {
   refusedFields,
   spend,
   uptoPayment,
-} from './upto-payments.fixture';
+} from '@test/upto-payments.fixture';
 
 /**
  * `upto` authorizations settled once their hold ended: for the credits used (the rest expired

@@ -1,8 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import type { RecordPaymentRequest, RecordPaymentResponse } from '@paygate/contracts';
 import { randomUUID } from 'node:crypto';
-import { EntitlementFixture } from '../entitlement.fixture';
-import { EntitlementGrpcFixture } from './entitlement-grpc.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
+import { EntitlementGrpcFixture } from '@test/entitlement-grpc.fixture';
 
 /** RecordPayment over the real proto and Nest's gRPC server, with its status codes. */
 describe('EntitlementService.RecordPayment over gRPC (real Postgres)', () => {

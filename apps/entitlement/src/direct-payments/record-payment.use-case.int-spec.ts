@@ -3,7 +3,7 @@ import { DomainError } from '@paygate/problem-details';
 import { testConfig } from '@paygate/testing';
 import { randomUUID } from 'node:crypto';
 import { MAX_BALANCE } from '../credits/ledger.service';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 import type { RecordPaymentInput } from './record-payment.input';
 
 /** Machine-payable 402s: a settled payment becomes credits exactly once (issue 17). */

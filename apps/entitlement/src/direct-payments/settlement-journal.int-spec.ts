@@ -1,8 +1,8 @@
 import type { PaymentSettlement } from '@paygate/contracts';
 import { randomUUID } from 'node:crypto';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 import type { RecordPaymentInput } from './record-payment.input';
-import { paymentRow, refusedFields } from './upto-payments.fixture';
+import { paymentRow, refusedFields } from '@test/upto-payments.fixture';
 
 const CLAIM_SECONDS = 30;
 

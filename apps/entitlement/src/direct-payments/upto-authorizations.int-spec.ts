@@ -1,5 +1,5 @@
 import type { PaymentAuthorization } from '@paygate/contracts';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 import type { RecordPaymentInput } from './record-payment.input';
 import {
   MINUTE,
@@ -10,7 +10,7 @@ import {
   refusedFields,
   spend,
   uptoPayment,
-} from './upto-payments.fixture';
+} from '@test/upto-payments.fixture';
 
 /**
  * `upto` payments recorded as authorizations: credits spendable first and until the hold ends,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 import { LeaseExpiry } from './lease-expiry';
 
 describe('LeaseExpiry (real Postgres)', () => {

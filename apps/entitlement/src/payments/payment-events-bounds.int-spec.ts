@@ -1,7 +1,7 @@
 import { metricsRegistry } from '@paygate/observability';
 import { randomUUID } from 'node:crypto';
 import { MAX_BALANCE } from '../credits/ledger.service';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 
 /** Numbers that fit: a provider purchase past the balance bound is acknowledged, not retried. */
 describe('PaymentEventsUseCase past the balance bound (real Postgres)', () => {

@@ -18,8 +18,8 @@ import {
 } from '@paygate/contracts';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { refusedFields } from '../direct-payments/upto-payments.fixture';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { refusedFields } from '@test/upto-payments.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 import { RateWindowPruner } from './rate-window-pruner';
 import { RateWindowsGrpcController } from './rate-windows.grpc.controller';
 import { TakeRateWindowUseCase } from './take-rate-window.use-case';

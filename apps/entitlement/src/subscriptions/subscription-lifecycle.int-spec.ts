@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 
 const HOUR = 3600 * 1000;
 const DAY = 24 * HOUR;

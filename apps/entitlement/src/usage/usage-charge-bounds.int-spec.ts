@@ -1,7 +1,7 @@
 import type { UsageRecordedEvent } from '@paygate/contracts';
 import { metricsRegistry } from '@paygate/observability';
 import { randomUUID } from 'node:crypto';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 import { LEDGER_BOUND } from './usage-charge.use-case';
 
 const MAX = Number.MAX_SAFE_INTEGER;

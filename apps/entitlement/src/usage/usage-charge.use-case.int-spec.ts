@@ -1,6 +1,6 @@
 import type { UsageRecordedEvent } from '@paygate/contracts';
 import { randomUUID } from 'node:crypto';
-import { EntitlementFixture } from '../entitlement.fixture';
+import { EntitlementFixture } from '@test/entitlement.fixture';
 
 describe('UsageChargeUseCase (real Postgres)', () => {
   let fx: EntitlementFixture;

@@ -1,8 +1,8 @@
 import type { PaymentAuthorization } from '@paygate/contracts';
 import { DomainError } from '@paygate/problem-details';
 import { randomUUID } from 'node:crypto';
-import type { EntitlementFixture } from '../entitlement.fixture';
-import type { RecordPaymentInput } from './record-payment.input';
+import type { EntitlementFixture } from './entitlement.fixture';
+import type { RecordPaymentInput } from '../../apps/entitlement/src/direct-payments/record-payment.input';
 
 export const MINUTE = 60_000;
 

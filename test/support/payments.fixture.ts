@@ -1,7 +1,7 @@
 // Shared setup for the payments specs: a fixed clock, a payee, and a requirement offering the
 // test network and an EVM chain.
-import type { PaymentRequirement } from './types';
-import { TestWallet } from './test-wallet';
+import type { PaymentRequirement } from '../../libs/payments/src/types';
+import { TestWallet } from '../../libs/payments/src/test-wallet';
 
 export const NOW = new Date('2026-03-01T12:00:00Z');
 export const SECRET = 'a-long-enough-challenge-secret';

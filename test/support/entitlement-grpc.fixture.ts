@@ -16,13 +16,13 @@ import {
 } from '@paygate/contracts';
 import { createServer } from 'node:net';
 import { DataSource } from 'typeorm';
-import { BillingLinks } from '../billing/billing-links';
-import { CheckUseCase } from '../decisions/check.use-case';
-import { EntitlementGrpcController } from '../decisions/entitlement.grpc.controller';
-import { LeaseSettlementService } from '../leases/lease-settlement.service';
-import type { EntitlementFixture } from '../entitlement.fixture';
-import { PaymentSettlementsUseCase } from './payment-settlements.use-case';
-import { RecordPaymentUseCase } from './record-payment.use-case';
+import { BillingLinks } from '../../apps/entitlement/src/billing/billing-links';
+import { CheckUseCase } from '../../apps/entitlement/src/decisions/check.use-case';
+import { EntitlementGrpcController } from '../../apps/entitlement/src/decisions/entitlement.grpc.controller';
+import { LeaseSettlementService } from '../../apps/entitlement/src/leases/lease-settlement.service';
+import type { EntitlementFixture } from './entitlement.fixture';
+import { PaymentSettlementsUseCase } from '../../apps/entitlement/src/direct-payments/payment-settlements.use-case';
+import { RecordPaymentUseCase } from '../../apps/entitlement/src/direct-payments/record-payment.use-case';
 
 /** The unary methods the direct-payment specs call, as grpc-js names them. */
 type Method = 'recordPayment' | 'claimSettlements' | 'completeSettlement';

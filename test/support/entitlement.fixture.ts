@@ -2,11 +2,14 @@ import { FixedClock } from '@paygate/clock';
 import { testConfig } from '@paygate/testing';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { entitlementDataSource } from './database/entitlement.data-source';
-import { EntitlementServices, createEntitlementServices } from './entitlement.services';
-import { requestsFeature } from './plans/demo-plan';
-import type { PlanFeatureDto } from './plans/plan.dto';
-import type { SubscriptionStatus } from './subscriptions/subscription.entity';
+import { entitlementDataSource } from '../../apps/entitlement/src/database/entitlement.data-source';
+import {
+  EntitlementServices,
+  createEntitlementServices,
+} from '../../apps/entitlement/src/entitlement.services';
+import { requestsFeature } from '../../apps/entitlement/src/plans/demo-plan';
+import type { PlanFeatureDto } from '../../apps/entitlement/src/plans/plan.dto';
+import type { SubscriptionStatus } from '../../apps/entitlement/src/subscriptions/subscription.entity';
 
 /**
  * The entitlement services against the real test database (migrated by the global setup),
