@@ -1,7 +1,6 @@
 /* eslint-disable */
 export default async () => {
   const t = {
-    ['./plans/plan-feature.entity']: await import('./plans/plan-feature.entity'),
     ['./plans/plan.entity']: await import('./plans/plan.entity'),
     ['./plans/plan.dto']: await import('./plans/plan.dto'),
     ['./api-keys/api-key.entity']: await import('./api-keys/api-key.entity'),
@@ -82,17 +81,9 @@ export default async () => {
               key: { required: true, type: () => String },
               version: { required: true, type: () => Number },
               name: { required: true, type: () => String },
-              features: {
-                required: true,
-                type: () => [t['./plans/plan-feature.entity'].PlanFeature],
-              },
+              features: { required: true, type: () => [t['./plans/plan.entity'].PlanFeature] },
               createdAt: { required: true, type: () => Date },
             },
-          },
-        ],
-        [
-          import('./plans/plan-feature.entity'),
-          {
             PlanFeature: {
               id: { required: true, type: () => String },
               plan: { required: true, type: () => t['./plans/plan.entity'].Plan },

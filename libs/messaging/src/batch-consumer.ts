@@ -4,7 +4,7 @@ import type { Admin, Consumer, ConsumerRunConfig, Kafka, Producer } from 'kafkaj
 import { ConsumerProgress, type ProgressSnapshot } from './consumer-progress';
 import { DEFAULT_MAX_CHUNK_BYTES } from './outbound-chunks';
 import { PartitionTransactions } from './partition-transactions';
-import type { OutboundMessage } from './producer';
+import type { InboundMessage, OutboundMessage } from './messages';
 import { headersOf } from './message-headers';
 
 const batchFailures = counter(
@@ -65,20 +65,7 @@ function asRetriable(err: unknown): unknown {
   return err instanceof Error && retriedAnyway ? err : new BatchFailedError(err);
 }
 
-export interface InboundMessage {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-  /**
-   * Headers whose bytes are not valid UTF-8 (their `headers` value is a lenient decoding):
-   * a handler that reads such a header must refuse the message. Absent when there are none.
-   */
-  undecodableHeaders?: string[];
-  timestamp: string;
-}
+export type { InboundMessage } from './messages';
 
 /**
  * Handles one batch of one partition. It must have durably applied every message (or decided

@@ -1,4 +1,4 @@
-import type { OutboundMessage } from './producer';
+import type { OutboundMessage } from './messages';
 
 /**
  * Broker-side limit on one record batch (Kafka's `message.max.bytes`, 1,048,588 by default).

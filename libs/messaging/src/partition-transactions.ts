@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Admin, Kafka, Producer } from 'kafkajs';
-import type { InboundMessage } from './batch-consumer';
 import { chunkBySize } from './outbound-chunks';
-import type { OutboundMessage } from './producer';
+import type { InboundMessage, OutboundMessage } from './messages';
 
 /**
  * Longest a transaction (or the producer's connect) may take: kafkajs' own retries give up

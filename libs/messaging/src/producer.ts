@@ -2,12 +2,8 @@ import type { Kafka, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { DEFAULT_MAX_CHUNK_BYTES, chunkBySize } from './outbound-chunks';
 
-export interface OutboundMessage {
-  topic: string;
-  key: string | null;
-  value: Buffer | string;
-  headers?: Record<string, string>;
-}
+export type { OutboundMessage } from './messages';
+import type { OutboundMessage } from './messages';
 
 /**
  * Idempotent producer: broker-side dedupe of retried sends, acks from all replicas. Retries are

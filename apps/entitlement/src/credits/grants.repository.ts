@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
-import type { GrantInput, GrantSource } from './grants.service';
+import type { GrantInput, GrantSource } from './grant';
 
 /** A grant as stored (see the Grants migration for the columns). */
 export interface GrantRow {

@@ -8,26 +8,8 @@ import { type GrantRow, grants, leaseGrantAllocations } from './grants.repositor
 import { balances } from './ledger.repository';
 import { LedgerService, MAX_BALANCE } from './ledger.service';
 
-export const GRANT_SOURCES = ['purchase', 'promotional', 'manual'] as const;
-/**
- * Besides what operators grant: 'migrated' (credits from before grants), 'returned' (credits a
- * lease gave back with no grant to take them) and 'authorization' (an `upto` payment's credits,
- * spendable until its hold ends; see RecordPaymentUseCase).
- */
-export type GrantSource =
-  (typeof GRANT_SOURCES)[number] | 'migrated' | 'returned' | 'authorization';
-
-export interface GrantInput {
-  customerId: string;
-  amount: number;
-  source: GrantSource;
-  priority?: number;
-  effectiveAt?: Date;
-  expiresAt?: Date;
-  idempotencyKey: string;
-  requestHash?: string;
-  description?: string;
-}
+export { GRANT_SOURCES, type GrantInput, type GrantSource } from './grant';
+import type { GrantInput, GrantSource } from './grant';
 
 export interface GrantView {
   id: string;

@@ -1,7 +1,7 @@
 import { toBigInt } from '@paygate/database';
 import type { DataSource, EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
-import type { LedgerEntryInput, LedgerEntryType } from './ledger.service';
+import type { LedgerEntryInput, LedgerEntryType } from './ledger-entry';
 
 /** A ledger entry as stored (see the Ledger migration for the columns). */
 export interface LedgerRow {

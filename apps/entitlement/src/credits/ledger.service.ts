@@ -4,19 +4,8 @@ import { DomainError } from '@paygate/problem-details';
 import { DataSource, EntityManager } from 'typeorm';
 import { balances, type LedgerRow, ledgerEntries } from './ledger.repository';
 
-export type LedgerEntryType =
-  'grant' | 'debit' | 'reserve' | 'release' | 'expire' | 'void' | 'adjust';
-
-export interface LedgerEntryInput {
-  customerId: string;
-  type: LedgerEntryType;
-  /** Signed change to the available balance (a bigint is sent to Postgres as exact text). */
-  amount: number | bigint;
-  idempotencyKey: string;
-  requestHash?: string;
-  leaseId?: string;
-  description?: string;
-}
+export type { LedgerEntryInput, LedgerEntryType } from './ledger-entry';
+import type { LedgerEntryInput, LedgerEntryType } from './ledger-entry';
 
 /**
  * The documented bound on a customer's credits: 2^53 − 1, the largest integer a JSON number

@@ -1,4 +1,4 @@
-import type { UsagePeriod } from '../plans/plan-feature.entity';
+import type { UsagePeriod } from '../plans/plan-terms';
 import { periodContaining } from '../subscriptions/billing-period';
 
 const HOUR_MS = 3600 * 1000;

@@ -21,7 +21,7 @@ import {
   LimitPolicy,
   USAGE_PERIODS,
   UsagePeriod,
-} from './plan-feature.entity';
+} from './plan-terms';
 
 const KEY = DOMAIN_KEY;
 

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
-import type { LimitPolicy, UsagePeriod } from './plan-feature.entity';
+import type { LimitPolicy, UsagePeriod } from './plan-terms';
 
 /** Everything a decision reads of how a plan version sells a feature. */
 export interface FeatureTerms {

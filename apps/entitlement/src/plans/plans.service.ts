@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource } from 'typeorm';
 import { CreatePlanDto } from './plan.dto';
-import { PlanFeature } from './plan-feature.entity';
+import { PlanFeature } from './plan.entity';
 import { Plan } from './plan.entity';
 import { plans } from './plans.repository';
 

@@ -4,7 +4,7 @@ import { toSafeInt } from '@paygate/database';
 import { DataSource } from 'typeorm';
 import { CustomersService } from '../customers/customers.service';
 import { usageWindow } from '../decisions/usage-window';
-import type { LimitPolicy, UsagePeriod } from '../plans/plan-feature.entity';
+import type { LimitPolicy, UsagePeriod } from '../plans/plan-terms';
 import { plans } from '../plans/plans.repository';
 import { SubscriptionLifecycleService } from '../subscriptions/subscription-lifecycle.service';
 import { featureUsage } from './feature-usage.repository';
