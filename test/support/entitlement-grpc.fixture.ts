@@ -23,9 +23,11 @@ import { LeaseSettlementService } from '../../apps/entitlement/src/leases/lease-
 import type { EntitlementFixture } from './entitlement.fixture';
 import { PaymentSettlementsUseCase } from '../../apps/entitlement/src/direct-payments/payment-settlements.use-case';
 import { RecordPaymentUseCase } from '../../apps/entitlement/src/direct-payments/record-payment.use-case';
+import { RateWindowsGrpcController } from '../../apps/entitlement/src/rate-windows/rate-windows.grpc.controller';
+import { TakeRateWindowUseCase } from '../../apps/entitlement/src/rate-windows/take-rate-window.use-case';
 
-/** The unary methods the direct-payment specs call, as grpc-js names them. */
-type Method = 'recordPayment' | 'claimSettlements' | 'completeSettlement';
+/** The unary methods the direct-payment and rate-window specs call, as grpc-js names them. */
+type Method = 'recordPayment' | 'claimSettlements' | 'completeSettlement' | 'takeRateWindow';
 type Callback = (err: ServiceError | null, response: unknown) => void;
 type Stub = Client & Record<Method, (request: object, callback: Callback) => void>;
 
@@ -51,7 +53,7 @@ export class EntitlementGrpcFixture {
 
   static async start(fx: EntitlementFixture): Promise<EntitlementGrpcFixture> {
     @Module({
-      controllers: [EntitlementGrpcController],
+      controllers: [EntitlementGrpcController, RateWindowsGrpcController],
       providers: [
         { provide: CheckUseCase, useValue: fx.check },
         { provide: LeaseSettlementService, useValue: fx.settlement },
@@ -59,6 +61,7 @@ export class EntitlementGrpcFixture {
         { provide: BillingLinks, useValue: {} },
         { provide: RecordPaymentUseCase, useValue: fx.services.recordPayment },
         { provide: PaymentSettlementsUseCase, useValue: fx.services.paymentSettlements },
+        { provide: TakeRateWindowUseCase, useValue: fx.services.takeRateWindow },
       ],
     })
     class GrpcOnlyModule {}

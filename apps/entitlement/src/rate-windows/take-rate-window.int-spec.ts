@@ -1,28 +1,10 @@
-import {
-  type Client,
-  type ServiceError,
-  credentials,
-  loadPackageDefinition,
-  status,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { Module, type INestMicroservice } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
-import {
-  ENTITLEMENT_GRPC_PACKAGE,
-  ENTITLEMENT_PROTO_LOADER_OPTIONS,
-  ENTITLEMENT_PROTO_PATH,
-  type TakeRateWindowRequest,
-  type TakeRateWindowResponse,
-} from '@paygate/contracts';
+import { type ServiceError, status } from '@grpc/grpc-js';
+import { type TakeRateWindowRequest, type TakeRateWindowResponse } from '@paygate/contracts';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { refusedFields } from '@test/upto-payments.fixture';
 import { EntitlementFixture } from '@test/entitlement.fixture';
+import { EntitlementGrpcFixture } from '@test/entitlement-grpc.fixture';
 import { RateWindowPruner } from './rate-window-pruner';
-import { RateWindowsGrpcController } from './rate-windows.grpc.controller';
-import { TakeRateWindowUseCase } from './take-rate-window.use-case';
 
 const MINUTE = 60_000;
 
@@ -225,68 +207,21 @@ describe('TakeRateWindow (real Postgres)', () => {
   });
 });
 
-type Callback = (err: ServiceError | null, response: unknown) => void;
-type Stub = Client & {
-  takeRateWindow: (request: object, callback: Callback) => void;
-};
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
 /** TakeRateWindow over the real proto and Nest's gRPC server. */
 describe('EntitlementService.TakeRateWindow over gRPC (real Postgres)', () => {
   let fx: EntitlementFixture;
-  let app: INestMicroservice;
-  let stub: Stub;
+  let grpc: EntitlementGrpcFixture;
 
   beforeAll(async () => {
     fx = await EntitlementFixture.open(5);
-    @Module({
-      controllers: [RateWindowsGrpcController],
-      providers: [{ provide: TakeRateWindowUseCase, useValue: fx.services.takeRateWindow }],
-    })
-    class RateWindowsGrpcModule {}
-    const url = `127.0.0.1:${await freePort()}`;
-    app = await NestFactory.createMicroservice<MicroserviceOptions>(RateWindowsGrpcModule, {
-      logger: false,
-      transport: Transport.GRPC,
-      options: {
-        package: ENTITLEMENT_GRPC_PACKAGE,
-        protoPath: ENTITLEMENT_PROTO_PATH,
-        url,
-        loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
-      },
-    });
-    await app.listen();
-    const definition = loadSync(ENTITLEMENT_PROTO_PATH, { ...ENTITLEMENT_PROTO_LOADER_OPTIONS });
-    const pkg = loadPackageDefinition(definition) as unknown as {
-      paygate: {
-        entitlement: {
-          v1: { EntitlementService: new (address: string, creds: unknown) => Stub };
-        };
-      };
-    };
-    stub = new pkg.paygate.entitlement.v1.EntitlementService(url, credentials.createInsecure());
+    grpc = await EntitlementGrpcFixture.start(fx);
   });
   afterAll(async () => {
-    stub?.close();
-    await app?.close();
+    await grpc?.close();
     await fx?.close();
   });
 
-  const call = (request: object) =>
-    new Promise<TakeRateWindowResponse>((resolve, reject) =>
-      stub.takeRateWindow(request, (err, response) =>
-        err ? reject(err) : resolve(response as TakeRateWindowResponse),
-      ),
-    );
+  const call = (request: object) => grpc.call<TakeRateWindowResponse>('takeRateWindow', request);
 
   it('answers granted and used as numbers, and bad fields with INVALID_ARGUMENT naming them', async () => {
     const request = {
