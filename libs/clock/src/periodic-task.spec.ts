@@ -1,3 +1,4 @@
+import { metricsRegistry } from '@paygate/observability';
 import { PeriodicTask } from './periodic-task';
 
 class Job extends PeriodicTask {
@@ -61,5 +62,53 @@ describe('PeriodicTask', () => {
     await stopping;
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(job.runs).toBe(1);
+  });
+
+  it('counts and times its runs by outcome, a skipped tick included', async () => {
+    const count = async (outcome: string) =>
+      (
+        (await metricsRegistry.getSingleMetric('paygate_periodic_task_runs_total')?.get())
+          ?.values ?? []
+      )
+        .filter((v) => v.labels.task === 'Job' && v.labels.outcome === outcome)
+        .reduce((n, v) => n + v.value, 0);
+    const before = {
+      ok: await count('ok'),
+      failed: await count('failed'),
+      skipped: await count('skipped'),
+    };
+    const job = new Job();
+    const first = job.tick();
+    const skipped = job.tick();
+    job.release!();
+    await Promise.all([first, skipped]);
+    job.fail = true;
+    await job.tick();
+    expect(await count('ok')).toBe(before.ok + 1);
+    expect(await count('skipped')).toBe(before.skipped + 1);
+    expect(await count('failed')).toBe(before.failed + 1);
+  });
+
+  it('waits its interval give or take 10 % between runs (replicas drift apart)', async () => {
+    const waits: number[] = [];
+    const real = global.setTimeout;
+    const spy = jest.spyOn(global, 'setTimeout').mockImplementation(((
+      _fn: () => void,
+      ms: number,
+    ) => {
+      waits.push(ms);
+      return real(() => undefined, 0);
+    }) as typeof setTimeout);
+    try {
+      const job = new Job();
+      for (let i = 0; i < 50; i++) job.onApplicationBootstrap();
+      await job.onApplicationShutdown();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(waits).toHaveLength(50);
+    expect(Math.min(...waits)).toBeGreaterThanOrEqual(9);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(11);
+    expect(new Set(waits).size).toBeGreaterThan(1);
   });
 });

@@ -1,18 +1,40 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { counter, histogram } from '@paygate/observability';
+
+const runs = counter(
+  'paygate_periodic_task_runs_total',
+  'Runs of background jobs (sweeps, pruning, expiry) by outcome: ok, failed, or skipped because the previous run had not ended',
+  ['task', 'outcome'],
+);
+const runSeconds = histogram(
+  'paygate_periodic_task_seconds',
+  'How long a background job run took',
+  ['task'],
+  [0.005, 0.025, 0.1, 0.5, 2.5, 10, 60],
+);
 
 /**
- * A background job of a service (sweeps, pruning, expiry): runs every `intervalMs` from
+ * Each wait is the interval ± this share of it, so replicas started together drift apart
+ * instead of sweeping the same rows at the same instant for ever.
+ */
+const JITTER = 0.1;
+
+/**
+ * A background job of a service (sweeps, pruning, expiry): runs about every `intervalMs` from
  * bootstrap until shutdown. Never two runs at once: a run that outlasts the interval makes
  * the next tick skip instead of piling up work (and database connections) behind it. A failed
  * run is logged as `failure` and the next tick tries again; shutdown waits for a run under way,
- * so no run outlives the connections it uses. The timer never keeps a process alive.
+ * so no run outlives the connections it uses. The timer never keeps a process alive. Runs are
+ * counted and timed per task (`paygate_periodic_task_runs_total`, `…_seconds`).
  */
 export abstract class PeriodicTask implements OnApplicationBootstrap, OnApplicationShutdown {
   protected readonly logger = new Logger(this.constructor.name);
+  private readonly task = this.constructor.name;
   private timer?: NodeJS.Timeout;
+  private stopped = false;
   private running?: Promise<void>;
 
-  /** Milliseconds between runs. */
+  /** Milliseconds between runs (each wait jittered by ±10 %). */
   protected abstract get intervalMs(): number;
   /** What a failed run is logged as. */
   protected abstract get failure(): string;
@@ -20,23 +42,45 @@ export abstract class PeriodicTask implements OnApplicationBootstrap, OnApplicat
   protected abstract runOnce(): Promise<unknown>;
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
-    this.timer.unref();
+    this.stopped = false;
+    this.schedule();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     await this.running;
   }
 
   /** Runs now unless a run is under way (then that run is what this waits for). */
   tick(): Promise<void> {
-    this.running ??= this.runOnce()
+    if (this.running) {
+      runs.inc({ task: this.task, outcome: 'skipped' });
+      return this.running;
+    }
+    const stop = runSeconds.startTimer({ task: this.task });
+    this.running = this.runOnce()
       .then(
-        () => undefined,
-        (err: unknown) => this.logger.warn({ err }, this.failure),
+        () => runs.inc({ task: this.task, outcome: 'ok' }),
+        (err: unknown) => {
+          runs.inc({ task: this.task, outcome: 'failed' });
+          this.logger.warn({ err }, this.failure);
+        },
       )
-      .finally(() => (this.running = undefined));
+      .finally(() => {
+        stop();
+        this.running = undefined;
+      });
     return this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const wait = this.intervalMs * (1 - JITTER + 2 * JITTER * Math.random());
+    this.timer = setTimeout(() => {
+      void this.tick();
+      this.schedule();
+    }, wait);
+    this.timer.unref();
   }
 }
