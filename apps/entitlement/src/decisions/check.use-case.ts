@@ -20,6 +20,7 @@ import { leases } from '../leases/leases.repository';
 import { CheckInput, Decision, DecisionWarning } from './decision';
 import { FeatureUsageService } from './feature-usage.service';
 import { accessDeniedBy } from './subscription-access';
+import { extraOnCredits, splitIncluded } from './lease-pricing';
 import { usageWindow } from './usage-window';
 
 /** A warning once the feature's soft-limit share of its included units is used. */
@@ -283,8 +284,12 @@ export class CheckUseCase {
     const window = usageWindow(feature.usage_period, subscription, this.clock.now());
     const periodStart = window.start;
     const used = await this.usage.lock(manager, subscription.id, input.feature, periodStart);
-    const fromIncluded = Math.min(input.cost, Math.max(0, included - used));
-    const beyond = input.cost - fromIncluded;
+    const { beyond, extraWanted, extraIncluded } = splitIncluded({
+      cost: input.cost,
+      leaseUnits: input.leaseUnits,
+      included,
+      used,
+    });
     let credits = 0;
     // The credit balance after this admission, when credits were taken.
     let left: number | null | undefined;
@@ -305,23 +310,17 @@ export class CheckUseCase {
     }
     // Units granted beyond the cost, for the gateway to admit later requests locally: from
     // included units first, then (policy credits) as far as the balance goes, or without limit
-    // (policy overage). Near the end of the balance the lease shrinks to the cost itself.
-    const extraWanted = Math.max(0, (input.leaseUnits ?? input.cost) - input.cost);
-    const extraIncluded = Math.min(extraWanted, Math.max(0, included - used - input.cost));
+    // (policy overage).
     let extraBeyond = 0;
     if (feature.limit_policy === 'overage') extraBeyond = extraWanted - extraIncluded;
     if (feature.limit_policy === 'credits') {
       const price = toSafeInt(feature.unit_price);
       const wanted = extraWanted - extraIncluded;
       if (beyond > 0 || wanted > 0) await this.grants.settleDue(manager, customerId);
-      if (price === 0) extraBeyond = wanted;
-      else if (wanted > 0) {
-        const available = await this.ledger.available(manager, customerId);
-        extraBeyond = Math.min(
-          wanted,
-          Math.max(0, Math.floor((available - beyond * price) / price)),
-        );
-      }
+      // The balance is read only when it decides something.
+      const available =
+        price > 0 && wanted > 0 ? await this.ledger.available(manager, customerId) : undefined;
+      extraBeyond = extraOnCredits(wanted, beyond, price, available);
       credits = (beyond + extraBeyond) * price;
       left =
         credits > 0 ? await this.ledger.takeIfAvailable(manager, customerId, credits) : undefined;
