@@ -148,6 +148,49 @@ describe('LeasePool', () => {
     expect(ledger.checks.length).toBe(checks + 1);
   });
 
+  it('forgets only the customer named, also after its book was swept and made again', async () => {
+    // Each key its own customer.
+    class PerKeyLedger extends FakeLedger {
+      override async check(request: CheckRequest): Promise<CheckResponse> {
+        return { ...(await super.check(request)), customerId: `cust-${request.apiKey}` };
+      }
+    }
+    let now = 0;
+    const ledger = new PerKeyLedger(1000);
+    const pool = new LeasePool(ledger, options, () => now);
+    for (const key of ['a', 'b', 'c']) expect((await pool.admit(request(key))).allowed).toBe(true);
+    const held = pool.heldUnits();
+    const heldByB = held / 3;
+    expect(await pool.forgetCustomer('cust-b', 'api-key-revoked')).toBe(heldByB);
+    expect(pool.heldUnits()).toBe(held - heldByB);
+    expect(await pool.forgetCustomer('cust-nobody', 'api-key-revoked')).toBe(0);
+    // Idle: every lease goes back and the books are swept; b comes back with a new book.
+    now = 10_000;
+    await pool.sweep();
+    now = 20_000;
+    await pool.sweep();
+    expect(pool.heldUnits()).toBe(0);
+    expect((await pool.admit(request('b'))).allowed).toBe(true);
+    expect(await pool.forgetCustomer('cust-b', 'api-key-revoked')).toBeGreaterThan(0);
+    expect(pool.heldUnits()).toBe(0);
+  });
+
+  it('gives units back to a lease only while it holds it, however many it holds', async () => {
+    const ledger = new FakeLedger(10_000);
+    const pool = new LeasePool(ledger, options);
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => pool.admit(request(`key-${i}`))),
+    );
+    const held = pool.heldUnits();
+    await pool.giveBack(answers[150].leaseId, 1, 'upstream failed');
+    expect(pool.heldUnits()).toBe(held + 1);
+    expect(ledger.releases).toEqual([]);
+    await pool.releaseAll('shutdown');
+    // Closed: the unit goes to the ledger instead.
+    await pool.giveBack(answers[150].leaseId, 1, 'upstream failed');
+    expect(ledger.releases).toEqual([{ leaseId: answers[150].leaseId, units: 1 }]);
+  });
+
   it('does not keep a grant that was in flight when the customer was forgotten', async () => {
     let now = 0;
     const ledger = new FakeLedger(100);

@@ -116,6 +116,12 @@ class LeaseBook {
  */
 export class LeasePool {
   private readonly books = new Map<string, LeaseBook>();
+  /**
+   * Indexes, so what concerns one lease or one customer costs the same with a million keys
+   * held as with ten (an upstream failure gives units back; a change drops a customer's books).
+   */
+  private readonly byLease = new Map<string, { book: LeaseBook; lease: HeldLease }>();
+  private readonly byCustomer = new Map<string, Set<LeaseBook>>();
   /** How long a refill takes lately (moving average over every book: one service answers). */
   private refillMs = 0;
 
@@ -162,12 +168,10 @@ export class LeasePool {
    * its lease when this replica still holds it, else to the ledger.
    */
   async giveBack(leaseId: string, units: number, reason: string): Promise<void> {
-    for (const book of this.books.values()) {
-      const lease = book.leases.find((l) => l.grant.leaseId === leaseId);
-      if (lease) {
-        lease.admitted -= units;
-        return;
-      }
+    const held = this.byLease.get(leaseId);
+    if (held) {
+      held.lease.admitted -= units;
+      return;
     }
     await this.calls.release(leaseId, units, reason);
   }
@@ -183,7 +187,10 @@ export class LeasePool {
         if (idle || old) due.push(this.close(book, lease, idle ? 'idle' : 'lease age'));
       }
       if (book.leases.length === 0 && !book.refill && book.waitingUnits === 0) {
-        if (now - book.lastActivity >= this.options.idleMs) this.books.delete(key);
+        if (now - book.lastActivity >= this.options.idleMs) {
+          this.books.delete(key);
+          this.unindexCustomer(book);
+        }
       }
     }
     return (await Promise.all(due)).reduce((a, b) => a + b, 0);
@@ -191,10 +198,7 @@ export class LeasePool {
 
   /** Drops a customer's leases (their key or plan changed): next requests ask again. */
   async forgetCustomer(customerId: string, reason: string): Promise<number> {
-    return this.drop(
-      [...this.books.values()].filter((b) => b.customerId === customerId),
-      reason,
-    );
+    return this.drop([...(this.byCustomer.get(customerId) ?? [])], reason);
   }
 
   /** Gives every unused unit back (shutdown). */
@@ -232,6 +236,22 @@ export class LeasePool {
       for (const lease of [...book.leases]) due.push(this.close(book, lease, reason));
     }
     return (await Promise.all(due)).reduce((a, b) => a + b, 0);
+  }
+
+  private indexCustomer(book: LeaseBook, customerId: string): void {
+    if (book.customerId === customerId) return;
+    this.unindexCustomer(book);
+    book.customerId = customerId;
+    let books = this.byCustomer.get(customerId);
+    if (!books) this.byCustomer.set(customerId, (books = new Set()));
+    books.add(book);
+  }
+
+  private unindexCustomer(book: LeaseBook): void {
+    if (book.customerId === undefined) return;
+    const books = this.byCustomer.get(book.customerId);
+    books?.delete(book);
+    if (books?.size === 0) this.byCustomer.delete(book.customerId);
   }
 
   /** Units granted to this replica and not yet admitted. */
@@ -291,7 +311,7 @@ export class LeasePool {
     const outcome = this.calls.check(checkRequest(request, wanted)).then(async (grant) => {
       this.refillMs = 0.8 * this.refillMs + 0.2 * (this.now() - startedAt);
       if (!grant.allowed) return grant;
-      book.customerId = grant.customerId;
+      this.indexCustomer(book, grant.customerId);
       book.failOpenUnits = 0;
       if (book.generation !== generation) {
         // Asked for before the customer's leases were dropped (a key, plan or balance change):
@@ -306,7 +326,9 @@ export class LeasePool {
       book.lastGrant = { grant, at: this.now() };
       const units = grant.leaseId ? grant.leaseUnits || cost : Number.POSITIVE_INFINITY;
       const now = this.now();
-      book.leases.push({ grant, units, admitted: 0, obtainedAt: now, lastUsedAt: now });
+      const lease: HeldLease = { grant, units, admitted: 0, obtainedAt: now, lastUsedAt: now };
+      book.leases.push(lease);
+      if (grant.leaseId) this.byLease.set(grant.leaseId, { book, lease });
       return grant;
     });
     const refill: Refill = { cost, outcome };
@@ -327,6 +349,7 @@ export class LeasePool {
     const index = book.leases.indexOf(lease);
     if (index >= 0) book.leases.splice(index, 1);
     if (!lease.grant.leaseId) return 0;
+    this.byLease.delete(lease.grant.leaseId);
     const unused = Math.max(0, lease.units - lease.admitted);
     await this.calls.close(lease.grant.leaseId, unused, reason);
     return unused;
