@@ -12,6 +12,7 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/paygate_
 export KAFKA_PREFIX="${KAFKA_PREFIX:-paygate-bench.}"
 node dist/scripts/setup.js
 node dist/bench/decision.js
+node --expose-gc dist/bench/scale.js
 ensure_kcat # bench/ingest publishes with it
 node dist/bench/ingest.js
 # nginx (installing it may start the packaged service on :80; the bench runs its own) and wrk.
