@@ -95,7 +95,10 @@ class LeaseBook {
 
   /** Units held and not yet admitted (counted leases only). */
   open(): number {
-    return this.counted().reduce((n, l) => n + l.units - l.admitted, 0);
+    // On every admission and every sweep: a loop, not a filtered copy.
+    let n = 0;
+    for (const l of this.leases) if (Number.isFinite(l.units)) n += l.units - l.admitted;
+    return n;
   }
 
   counted(): HeldLease[] {
@@ -180,8 +183,12 @@ export class LeasePool {
   async sweep(): Promise<number> {
     const now = this.now();
     const due: Promise<number>[] = [];
+    // Runs every 250 ms over every book: no allocation per book (backwards, as close() takes
+    // the lease out of the array at once).
     for (const [key, book] of this.books) {
-      for (const lease of [...book.leases]) {
+      const leases = book.leases;
+      for (let i = leases.length - 1; i >= 0; i--) {
+        const lease = leases[i];
         const idle = now - lease.lastUsedAt >= this.options.idleMs;
         const old = now - lease.obtainedAt >= this.options.maxAgeMs;
         if (idle || old) due.push(this.close(book, lease, idle ? 'idle' : 'lease age'));
@@ -288,7 +295,8 @@ export class LeasePool {
   private renewEarly(book: LeaseBook, request: AdmissionRequest): void {
     if (book.refill) return;
     const open = book.open();
-    const granted = book.counted().reduce((n, l) => n + l.units, 0);
+    let granted = 0;
+    for (const l of book.leases) if (Number.isFinite(l.units)) granted += l.units;
     if (granted === 0) return;
     const usedDuringRefill = (book.recentDemand() / this.options.aheadMs) * this.refillMs;
     if (open > Math.max(granted * this.options.renewAtShare, 2 * usedDuringRefill)) return;
