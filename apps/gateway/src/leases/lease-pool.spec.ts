@@ -175,6 +175,58 @@ describe('LeasePool', () => {
     expect(pool.heldUnits()).toBe(0);
   });
 
+  it('sweeps a lease at the first sweep after it went idle, however late its use pushed that', async () => {
+    let now = 0;
+    const ledger = new FakeLedger(100);
+    const pool = new LeasePool(ledger, options, () => now);
+    // Demand of 6: a lease with units left after these.
+    await Promise.all(Array.from({ length: 6 }, () => pool.admit(request())));
+    // Used again at 1,900: idle from 3,900 on (idleMs 2,000), not from 2,000.
+    now = 1900;
+    await pool.admit(request());
+    const held = pool.heldUnits();
+    expect(held).toBeGreaterThan(0);
+    now = 2000;
+    await pool.sweep();
+    expect(pool.heldUnits()).toBe(held);
+    now = 3899;
+    await pool.sweep();
+    expect(pool.heldUnits()).toBe(held);
+    now = 3900;
+    await pool.sweep();
+    expect(pool.heldUnits()).toBe(0);
+    expect(ledger.closes.reduce((n, c) => n + c.units, 0)).toBe(held);
+    // The empty book goes too, once idle: the next request asks again.
+    now = 6000;
+    await pool.sweep();
+    const checks = ledger.checks.length;
+    await pool.admit(request());
+    expect(ledger.checks.length).toBe(checks + 1);
+  });
+
+  it('keeps its count of held units equal to what its leases hold, through every path', async () => {
+    let now = 0;
+    const ledger = new FakeLedger(60);
+    const pool = new LeasePool(ledger, options, () => now);
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => pool.admit(request(`k${i % 4}`))),
+    );
+    const granted = () => [...ledger.leases.values()].reduce((n, u) => n + u, 0);
+    const closedBack = () => ledger.closes.reduce((n, c) => n + c.units, 0);
+    // Held = granted − admitted − given back on close; 40 admitted, 2 given back below.
+    await pool.giveBack(answers[3].leaseId, 1, 'upstream failed');
+    await pool.giveBack(answers[7].leaseId, 1, 'upstream failed');
+    const released = () => ledger.releases.reduce((n, r) => n + r.units, 0);
+    expect(pool.heldUnits()).toBe(granted() - 40 + 2 - released() - closedBack());
+    await pool.forgetCustomer('cust-1', 'credits-granted');
+    expect(pool.heldUnits()).toBe(0);
+    now = 10_000;
+    await pool.sweep();
+    expect(pool.heldUnits()).toBe(0);
+    // Every unit not served went back: 38 served (40 admitted, 2 not served).
+    expect(ledger.available).toBe(60 - 38);
+  });
+
   it('gives units back to a lease only while it holds it, however many it holds', async () => {
     const ledger = new FakeLedger(10_000);
     const pool = new LeasePool(ledger, options);

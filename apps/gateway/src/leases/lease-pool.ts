@@ -58,9 +58,14 @@ interface Refill {
   outcome: Promise<CheckResponse>;
 }
 
+/** The granularity of the sweep's schedule: deadlines are looked at to this many ms. */
+const SWEEP_SLOT_MS = 250;
+
 /** The leases of one API key for one feature (and scope set) on this replica. */
 class LeaseBook {
   readonly leases: HeldLease[] = [];
+  /** The sweep slot the book is due to be looked at in (see LeasePool.schedule). */
+  slot?: number;
   refill?: Refill;
   waitingUnits = 0;
   customerId?: string;
@@ -75,7 +80,10 @@ class LeaseBook {
   private unitsThisWindow = 0;
   private unitsLastWindow = 0;
 
-  constructor(private readonly rateWindowMs: number) {}
+  constructor(
+    readonly key: string,
+    private readonly rateWindowMs: number,
+  ) {}
 
   noteDemand(units: number, now: number): void {
     if (now - this.windowStart >= this.rateWindowMs) {
@@ -95,14 +103,10 @@ class LeaseBook {
 
   /** Units held and not yet admitted (counted leases only). */
   open(): number {
-    // On every admission and every sweep: a loop, not a filtered copy.
+    // On every admission: a loop, not a filtered copy.
     let n = 0;
     for (const l of this.leases) if (Number.isFinite(l.units)) n += l.units - l.admitted;
     return n;
-  }
-
-  counted(): HeldLease[] {
-    return this.leases.filter((l) => Number.isFinite(l.units));
   }
 }
 
@@ -125,6 +129,16 @@ export class LeasePool {
    */
   private readonly byLease = new Map<string, { book: LeaseBook; lease: HeldLease }>();
   private readonly byCustomer = new Map<string, Set<LeaseBook>>();
+  /**
+   * Books by the sweep slot (SWEEP_SLOT_MS) in which one of their leases may first be idle or
+   * old, or the empty book idle: a sweep looks at the books of past slots only, not at every
+   * book it holds. A slot is never later than the book's real deadline (admissions only push
+   * deadlines back), so nothing is swept later than before; a book looked at early is put
+   * back in the slot of its new deadline.
+   */
+  private readonly slots = new Map<number, LeaseBook[]>();
+  /** Units granted and not yet admitted, over every counted lease (kept as they change). */
+  private held = 0;
   /** How long a refill takes lately (moving average over every book: one service answers). */
   private refillMs = 0;
 
@@ -140,8 +154,10 @@ export class LeasePool {
     const key = bookKey(request);
     let book = this.books.get(key);
     if (!book) {
-      book = new LeaseBook(Math.max(1, this.options.aheadMs));
+      book = new LeaseBook(key, Math.max(1, this.options.aheadMs));
       this.books.set(key, book);
+      // An empty book goes once idle: looked at then.
+      this.schedule(book, this.now() + this.options.idleMs);
     }
     const cost = request.cost;
     book.noteDemand(cost, this.now());
@@ -174,6 +190,7 @@ export class LeasePool {
     const held = this.byLease.get(leaseId);
     if (held) {
       held.lease.admitted -= units;
+      this.held += units;
       return;
     }
     await this.calls.release(leaseId, units, reason);
@@ -183,24 +200,54 @@ export class LeasePool {
   async sweep(): Promise<number> {
     const now = this.now();
     const due: Promise<number>[] = [];
-    // Runs every 250 ms over every book: no allocation per book (backwards, as close() takes
-    // the lease out of the array at once).
-    for (const [key, book] of this.books) {
-      const leases = book.leases;
-      for (let i = leases.length - 1; i >= 0; i--) {
-        const lease = leases[i];
-        const idle = now - lease.lastUsedAt >= this.options.idleMs;
-        const old = now - lease.obtainedAt >= this.options.maxAgeMs;
-        if (idle || old) due.push(this.close(book, lease, idle ? 'idle' : 'lease age'));
-      }
-      if (book.leases.length === 0 && !book.refill && book.waitingUnits === 0) {
-        if (now - book.lastActivity >= this.options.idleMs) {
-          this.books.delete(key);
-          this.unindexCustomer(book);
-        }
+    const current = Math.floor(now / SWEEP_SLOT_MS);
+    // The past slots as they are now: a book put back in one of them waits for the next sweep.
+    const past = [...this.slots.keys()].filter((slot) => slot <= current);
+    for (const slot of past) {
+      const books = this.slots.get(slot) ?? [];
+      this.slots.delete(slot);
+      for (const book of books) {
+        // Moved to an earlier slot since (and looked at there), or no longer held.
+        if (book.slot !== slot) continue;
+        book.slot = undefined;
+        this.sweepBook(book, now, due);
       }
     }
     return (await Promise.all(due)).reduce((a, b) => a + b, 0);
+  }
+
+  private sweepBook(book: LeaseBook, now: number, due: Promise<number>[]): void {
+    const leases = book.leases;
+    let next = Number.POSITIVE_INFINITY;
+    // Backwards: close() takes the lease out of the array at once.
+    for (let i = leases.length - 1; i >= 0; i--) {
+      const lease = leases[i];
+      const idleAt = lease.lastUsedAt + this.options.idleMs;
+      const oldAt = lease.obtainedAt + this.options.maxAgeMs;
+      if (now >= idleAt || now >= oldAt)
+        due.push(this.close(book, lease, now >= idleAt ? 'idle' : 'lease age'));
+      else next = Math.min(next, idleAt, oldAt);
+    }
+    if (book.leases.length === 0 && !book.refill && book.waitingUnits === 0) {
+      if (now - book.lastActivity >= this.options.idleMs) {
+        if (this.books.get(book.key) === book) this.books.delete(book.key);
+        this.unindexCustomer(book);
+        return;
+      }
+      next = Math.min(next, book.lastActivity + this.options.idleMs);
+    }
+    // Empty but busy (a refill or waiting requests): looked at again once it could be idle.
+    this.schedule(book, Number.isFinite(next) ? next : now + this.options.idleMs);
+  }
+
+  /** Makes sure the book is looked at by the first sweep at or after `at`. */
+  private schedule(book: LeaseBook, at: number): void {
+    const slot = Math.floor(at / SWEEP_SLOT_MS);
+    if (book.slot !== undefined && book.slot <= slot) return;
+    book.slot = slot;
+    const books = this.slots.get(slot);
+    if (books) books.push(book);
+    else this.slots.set(slot, [book]);
   }
 
   /** Drops a customer's leases (their key or plan changed): next requests ask again. */
@@ -263,9 +310,7 @@ export class LeasePool {
 
   /** Units granted to this replica and not yet admitted. */
   heldUnits(): number {
-    let n = 0;
-    for (const book of this.books.values()) n += book.open();
-    return n;
+    return this.held;
   }
 
   private take(
@@ -279,6 +324,7 @@ export class LeasePool {
     );
     if (!lease) return undefined;
     lease.admitted += cost;
+    if (Number.isFinite(lease.units)) this.held -= cost;
     lease.lastUsedAt = now;
     // Used up: closed at once, so the service knows every unit of it was served.
     if (lease.admitted === lease.units) void this.close(book, lease, 'used up').catch(() => 0);
@@ -337,6 +383,8 @@ export class LeasePool {
       const lease: HeldLease = { grant, units, admitted: 0, obtainedAt: now, lastUsedAt: now };
       book.leases.push(lease);
       if (grant.leaseId) this.byLease.set(grant.leaseId, { book, lease });
+      if (Number.isFinite(units)) this.held += units;
+      this.schedule(book, now + Math.min(this.options.idleMs, this.options.maxAgeMs));
       return grant;
     });
     const refill: Refill = { cost, outcome };
@@ -355,7 +403,10 @@ export class LeasePool {
    */
   private async close(book: LeaseBook, lease: HeldLease, reason: string): Promise<number> {
     const index = book.leases.indexOf(lease);
-    if (index >= 0) book.leases.splice(index, 1);
+    if (index >= 0) {
+      book.leases.splice(index, 1);
+      if (Number.isFinite(lease.units)) this.held -= lease.units - lease.admitted;
+    }
     if (!lease.grant.leaseId) return 0;
     this.byLease.delete(lease.grant.leaseId);
     const unused = Math.max(0, lease.units - lease.admitted);
