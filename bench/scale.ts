@@ -45,18 +45,22 @@ const heapUsed = () => {
   return process.memoryUsage().heapUsed;
 };
 
+/** One request of cost 1 of the k-th key (its id computed once, as the gateway does). */
+const admitOne = (pool: LeasePool, keys: string[], keyIds: string[], k: number) =>
+  pool.admit({
+    apiKey: keys[k],
+    keyId: keyIds[k],
+    feature: 'requests',
+    cost: 1,
+    requestId: '',
+    requiredScopes: [],
+  });
+
 async function admissionsPerSecond(pool: LeasePool, keys: string[], keyIds: string[]) {
   const started = process.hrtime.bigint();
   for (let i = 0; i < OPS; i++) {
     const k = (Math.random() * keys.length) | 0;
-    const answer = await pool.admit({
-      apiKey: keys[k],
-      keyId: keyIds[k],
-      feature: 'requests',
-      cost: 1,
-      requestId: '',
-      requiredScopes: [],
-    });
+    const answer = await admitOne(pool, keys, keyIds, k);
     if (!answer.allowed) throw new Error('refused');
   }
   return OPS / (Number(process.hrtime.bigint() - started) / 1e9);
@@ -92,27 +96,13 @@ async function main(): Promise<void> {
       renewAtShare: 0.25,
     });
     for (let k = 0; k < size; k++) {
-      await pool.admit({
-        apiKey: keys[k],
-        keyId: keyIds[k],
-        feature: 'requests',
-        cost: 1,
-        requestId: '',
-        requiredScopes: [],
-      });
+      await admitOne(pool, keys, keyIds, k);
     }
     const perKey = (heapUsed() - before) / size;
     const admitted = await admissionsPerSecond(pool, keys, keyIds);
     // What an upstream failure (units back to their lease) and an entitlement change (a
     // customer's leases dropped) cost with this many keys held.
-    const leaseOf = await pool.admit({
-      apiKey: keys[0],
-      keyId: keyIds[0],
-      feature: 'requests',
-      cost: 1,
-      requestId: '',
-      requiredScopes: [],
-    });
+    const leaseOf = await admitOne(pool, keys, keyIds, 0);
     const giveBackUs = await microseconds(() => pool.giveBack(leaseOf.leaseId, 1, 'bench'), 200);
     const forgetUs = await microseconds(() => pool.forgetCustomer(randomUUID(), 'bench'), 20);
     // The gateway sweeps its pool every 250 ms (idle leases back) and reports the units held.
