@@ -1,5 +1,7 @@
 import type { CheckRequest, CheckResponse } from '@paygate/contracts';
 import { apiKeyId } from '../auth/api-key';
+import { type HeldLease, LeaseBook, type Refill } from './lease-book';
+import { SweepSchedule } from './sweep-schedule';
 
 /** The remote calls a pool makes (the entitlement service's Check and Release). */
 export interface LeaseCalls {
@@ -41,75 +43,6 @@ export type AdmissionRequest = Omit<CheckRequest, 'leaseUnits'> & {
   paid?: boolean;
 };
 
-interface HeldLease {
-  grant: CheckResponse;
-  /**
-   * Infinite for an allowed answer without a lease (a boolean feature, or a request of cost
-   * 0): nothing to count, so it admits every such request until it is dropped or idle/old.
-   */
-  units: number;
-  admitted: number;
-  obtainedAt: number;
-  lastUsedAt: number;
-}
-
-interface Refill {
-  cost: number;
-  outcome: Promise<CheckResponse>;
-}
-
-/** The granularity of the sweep's schedule: deadlines are looked at to this many ms. */
-const SWEEP_SLOT_MS = 250;
-
-/** The leases of one API key for one feature (and scope set) on this replica. */
-class LeaseBook {
-  readonly leases: HeldLease[] = [];
-  /** The sweep slot the book is due to be looked at in (see LeasePool.schedule). */
-  slot?: number;
-  refill?: Refill;
-  waitingUnits = 0;
-  customerId?: string;
-  /** Bumped when the book's leases are dropped: a grant asked for before is not kept. */
-  generation = 0;
-  /** The last allowed answer and when it came, for the fail-open policy. */
-  lastGrant?: { grant: CheckResponse; at: number };
-  /** Units admitted without a lease while the service could not answer (reset by a grant). */
-  failOpenUnits = 0;
-  lastActivity = 0;
-  private windowStart = 0;
-  private unitsThisWindow = 0;
-  private unitsLastWindow = 0;
-
-  constructor(
-    readonly key: string,
-    private readonly rateWindowMs: number,
-  ) {}
-
-  noteDemand(units: number, now: number): void {
-    if (now - this.windowStart >= this.rateWindowMs) {
-      this.unitsLastWindow =
-        now - this.windowStart >= 2 * this.rateWindowMs ? 0 : this.unitsThisWindow;
-      this.unitsThisWindow = 0;
-      this.windowStart = now;
-    }
-    this.unitsThisWindow += units;
-    this.lastActivity = now;
-  }
-
-  /** Units per window recently asked for: the larger of the last full window and this one. */
-  recentDemand(): number {
-    return Math.max(this.unitsLastWindow, this.unitsThisWindow);
-  }
-
-  /** Units held and not yet admitted (counted leases only). */
-  open(): number {
-    // On every admission: a loop, not a filtered copy.
-    let n = 0;
-    for (const l of this.leases) if (Number.isFinite(l.units)) n += l.units - l.admitted;
-    return n;
-  }
-}
-
 /**
  * Admits metered requests from leases: units the entitlement service reserved in its ledger
  * before any of them is used, so admission is exact (nothing is served that was not paid for)
@@ -130,13 +63,12 @@ export class LeasePool {
   private readonly byLease = new Map<string, { book: LeaseBook; lease: HeldLease }>();
   private readonly byCustomer = new Map<string, Set<LeaseBook>>();
   /**
-   * Books by the sweep slot (SWEEP_SLOT_MS) in which one of their leases may first be idle or
-   * old, or the empty book idle: a sweep looks at the books of past slots only, not at every
-   * book it holds. A slot is never later than the book's real deadline (admissions only push
-   * deadlines back), so nothing is swept later than before; a book looked at early is put
-   * back in the slot of its new deadline.
+   * Books by when one of their leases may first be idle or old, or the empty book idle: a
+   * sweep looks at the books that are due only. Admissions only push a deadline later, so a
+   * book is never looked at later than its real deadline; a sweep that finds it not yet due
+   * puts it back for its new deadline.
    */
-  private readonly slots = new Map<number, LeaseBook[]>();
+  private readonly sweeps = new SweepSchedule<LeaseBook>();
   /** Units granted and not yet admitted, over every counted lease (kept as they change). */
   private held = 0;
   /** How long a refill takes lately (moving average over every book: one service answers). */
@@ -157,7 +89,7 @@ export class LeasePool {
       book = new LeaseBook(key, Math.max(1, this.options.aheadMs));
       this.books.set(key, book);
       // An empty book goes once idle: looked at then.
-      this.schedule(book, this.now() + this.options.idleMs);
+      this.sweeps.schedule(book, this.now() + this.options.idleMs);
     }
     const cost = request.cost;
     book.noteDemand(cost, this.now());
@@ -200,19 +132,7 @@ export class LeasePool {
   async sweep(): Promise<number> {
     const now = this.now();
     const due: Promise<number>[] = [];
-    const current = Math.floor(now / SWEEP_SLOT_MS);
-    // The past slots as they are now: a book put back in one of them waits for the next sweep.
-    const past = [...this.slots.keys()].filter((slot) => slot <= current);
-    for (const slot of past) {
-      const books = this.slots.get(slot) ?? [];
-      this.slots.delete(slot);
-      for (const book of books) {
-        // Moved to an earlier slot since (and looked at there), or no longer held.
-        if (book.slot !== slot) continue;
-        book.slot = undefined;
-        this.sweepBook(book, now, due);
-      }
-    }
+    for (const book of this.sweeps.takeDue(now)) this.sweepBook(book, now, due);
     return (await Promise.all(due)).reduce((a, b) => a + b, 0);
   }
 
@@ -237,17 +157,7 @@ export class LeasePool {
       next = Math.min(next, book.lastActivity + this.options.idleMs);
     }
     // Empty but busy (a refill or waiting requests): looked at again once it could be idle.
-    this.schedule(book, Number.isFinite(next) ? next : now + this.options.idleMs);
-  }
-
-  /** Makes sure the book is looked at by the first sweep at or after `at`. */
-  private schedule(book: LeaseBook, at: number): void {
-    const slot = Math.floor(at / SWEEP_SLOT_MS);
-    if (book.slot !== undefined && book.slot <= slot) return;
-    book.slot = slot;
-    const books = this.slots.get(slot);
-    if (books) books.push(book);
-    else this.slots.set(slot, [book]);
+    this.sweeps.schedule(book, Number.isFinite(next) ? next : now + this.options.idleMs);
   }
 
   /** Drops a customer's leases (their key or plan changed): next requests ask again. */
@@ -384,7 +294,7 @@ export class LeasePool {
       book.leases.push(lease);
       if (grant.leaseId) this.byLease.set(grant.leaseId, { book, lease });
       if (Number.isFinite(units)) this.held += units;
-      this.schedule(book, now + Math.min(this.options.idleMs, this.options.maxAgeMs));
+      this.sweeps.schedule(book, now + Math.min(this.options.idleMs, this.options.maxAgeMs));
       return grant;
     });
     const refill: Refill = { cost, outcome };
