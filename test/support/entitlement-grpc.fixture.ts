@@ -25,9 +25,16 @@ import { PaymentSettlementsUseCase } from '../../apps/entitlement/src/direct-pay
 import { RecordPaymentUseCase } from '../../apps/entitlement/src/direct-payments/record-payment.use-case';
 import { RateWindowsGrpcController } from '../../apps/entitlement/src/rate-windows/rate-windows.grpc.controller';
 import { TakeRateWindowUseCase } from '../../apps/entitlement/src/rate-windows/take-rate-window.use-case';
+import { ConcurrencyGrpcController } from '../../apps/entitlement/src/concurrency/concurrency.grpc.controller';
+import { HoldConcurrencyUseCase } from '../../apps/entitlement/src/concurrency/hold-concurrency.use-case';
 
-/** The unary methods the direct-payment and rate-window specs call, as grpc-js names them. */
-type Method = 'recordPayment' | 'claimSettlements' | 'completeSettlement' | 'takeRateWindow';
+/** The unary methods the direct-payment and limit specs call, as grpc-js names them. */
+type Method =
+  | 'recordPayment'
+  | 'claimSettlements'
+  | 'completeSettlement'
+  | 'takeRateWindow'
+  | 'holdConcurrency';
 type Callback = (err: ServiceError | null, response: unknown) => void;
 type Stub = Client & Record<Method, (request: object, callback: Callback) => void>;
 
@@ -53,7 +60,11 @@ export class EntitlementGrpcFixture {
 
   static async start(fx: EntitlementFixture): Promise<EntitlementGrpcFixture> {
     @Module({
-      controllers: [EntitlementGrpcController, RateWindowsGrpcController],
+      controllers: [
+        EntitlementGrpcController,
+        RateWindowsGrpcController,
+        ConcurrencyGrpcController,
+      ],
       providers: [
         { provide: CheckUseCase, useValue: fx.check },
         { provide: LeaseSettlementService, useValue: fx.settlement },
@@ -62,6 +73,7 @@ export class EntitlementGrpcFixture {
         { provide: RecordPaymentUseCase, useValue: fx.services.recordPayment },
         { provide: PaymentSettlementsUseCase, useValue: fx.services.paymentSettlements },
         { provide: TakeRateWindowUseCase, useValue: fx.services.takeRateWindow },
+        { provide: HoldConcurrencyUseCase, useValue: fx.services.holdConcurrency },
       ],
     })
     class GrpcOnlyModule {}

@@ -25,6 +25,9 @@ import { GrantSweeper } from './credits/grant-sweeper';
 import { LeaseExpiry } from './leases/lease-expiry';
 import { GrantsService } from './credits/grants.service';
 import { LedgerService } from './credits/ledger.service';
+import { ConcurrencyGrpcController } from './concurrency/concurrency.grpc.controller';
+import { ConcurrencyHoldPruner } from './concurrency/concurrency-hold-pruner';
+import { HoldConcurrencyUseCase } from './concurrency/hold-concurrency.use-case';
 import { CustomersController } from './customers/customers.controller';
 import { CustomersService } from './customers/customers.service';
 import { ENTITLEMENT_SCHEMA, entitlementDataSource } from './database/entitlement.data-source';
@@ -86,6 +89,7 @@ export class EntitlementModule {
         CreditsController,
         EntitlementGrpcController,
         RateWindowsGrpcController,
+        ConcurrencyGrpcController,
         StripeWebhookController,
         PeriodUsageController,
         BillingController,
@@ -170,6 +174,8 @@ export class EntitlementModule {
         PaymentSettlementsUseCase,
         TakeRateWindowUseCase,
         RateWindowPruner,
+        HoldConcurrencyUseCase,
+        ConcurrencyHoldPruner,
         PeriodUsageService,
         BillingLinks,
         DemoPaymentProvider,

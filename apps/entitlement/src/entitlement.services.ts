@@ -8,6 +8,7 @@ import { EntitlementChanges } from './changes/entitlement-changes';
 import { CreditsService } from './credits/credits.service';
 import { GrantsService } from './credits/grants.service';
 import { LedgerService } from './credits/ledger.service';
+import { HoldConcurrencyUseCase } from './concurrency/hold-concurrency.use-case';
 import { CustomersService } from './customers/customers.service';
 import { CheckUseCase } from './decisions/check.use-case';
 import { FeatureUsageService } from './decisions/feature-usage.service';
@@ -47,6 +48,7 @@ export function createEntitlementServices(
     recordPayment: new RecordPaymentUseCase(dataSource, grants, ledger, clock, changes),
     paymentSettlements: new PaymentSettlementsUseCase(dataSource, grants, clock),
     takeRateWindow: new TakeRateWindowUseCase(dataSource),
+    holdConcurrency: new HoldConcurrencyUseCase(dataSource, clock),
     periodUsage: new PeriodUsageService(dataSource, customers, lifecycle, clock),
     changes,
     customers,

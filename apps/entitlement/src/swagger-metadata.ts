@@ -116,6 +116,13 @@ export default async () => {
                 description: 'Requests per window (\u2192 429), enforced by the gateway.',
               },
               rateLimitWindowSeconds: { required: true, type: () => Number, nullable: true },
+              concurrencyLimit: {
+                required: true,
+                type: () => Number,
+                nullable: true,
+                description:
+                  'Requests in flight at once, across every gateway (\u2192 429), enforced by the gateway.',
+              },
             },
           },
         ],
@@ -269,6 +276,14 @@ export default async () => {
                 minimum: 1,
                 maximum: 86400,
               },
+              concurrencyLimit: {
+                required: false,
+                type: () => Number,
+                description:
+                  'The most requests of this feature in flight at once for a customer, across every gateway\nreplica; more get a 429 until one finishes. Absent: no limit.',
+                minimum: 1,
+                maximum: 1000000,
+              },
             },
             CreatePlanDto: {
               key: { required: true, type: () => String },
@@ -379,17 +394,6 @@ export default async () => {
           },
         ],
         [
-          import('./customers/customers.controller'),
-          {
-            CustomersController: {
-              create: { type: t['./customers/customer.entity'].Customer },
-              list: {},
-              update: { type: t['./customers/customer.entity'].Customer },
-              get: { type: t['./customers/customer.entity'].Customer },
-            },
-          },
-        ],
-        [
           import('./decisions/entitlement.grpc.controller'),
           {
             EntitlementGrpcController: {
@@ -402,6 +406,28 @@ export default async () => {
               },
               claimSettlements: { type: Object },
               completeSettlement: { type: Object },
+            },
+          },
+        ],
+        [
+          import('./concurrency/concurrency.grpc.controller'),
+          {
+            ConcurrencyGrpcController: {
+              holdConcurrency: {
+                summary: 'Bad fields map to INVALID_ARGUMENT, each named.',
+                type: Object,
+              },
+            },
+          },
+        ],
+        [
+          import('./customers/customers.controller'),
+          {
+            CustomersController: {
+              create: { type: t['./customers/customer.entity'].Customer },
+              list: {},
+              update: { type: t['./customers/customer.entity'].Customer },
+              get: { type: t['./customers/customer.entity'].Customer },
             },
           },
         ],

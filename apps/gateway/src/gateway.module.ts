@@ -17,6 +17,7 @@ import { ENTITLEMENT_CLIENT, EntitlementClient } from './decisions/entitlement.c
 import { EntitlementChangesListener } from './leases/entitlement-changes.listener';
 import { LeasesService } from './leases/leases.service';
 import { RateLimitsService } from './rate-limits/rate-limits.service';
+import { ConcurrencyLimitsService } from './concurrency/concurrency-limits.service';
 import { ChargeSettlement } from './payments/charge-settlement';
 import { PAYMENT_FACILITATOR, PaymentAcceptance } from './payments/payment-acceptance';
 import { PaymentOffers } from './payments/payment-offers';
@@ -76,6 +77,7 @@ export class GatewayModule {
         ProxyHandler,
         UpstreamForwarder,
         RateLimitsService,
+        ConcurrencyLimitsService,
         PaymentOffers,
         PaymentAcceptance,
         ChargeSettlement,

@@ -14,6 +14,8 @@ import {
   type RateLimit,
   type TakeRateWindowRequest,
   type TakeRateWindowResponse,
+  type HoldConcurrencyRequest,
+  type HoldConcurrencyResponse,
   type Warning,
   ENTITLEMENT_GRPC_PACKAGE,
   ENTITLEMENT_GRPC_SERVICE,
@@ -40,6 +42,7 @@ describe('entitlement proto', () => {
       'Check',
       'ClaimSettlements',
       'CompleteSettlement',
+      'HoldConcurrency',
       'RecordPayment',
       'Release',
       'TakeRateWindow',
@@ -68,6 +71,7 @@ describe('entitlement proto', () => {
     warnings: true,
     rateLimit: true,
     leaseUnits: true,
+    concurrencyLimit: true,
   };
   const denial: Record<keyof Denial, true> = {
     code: true,
@@ -154,6 +158,18 @@ describe('entitlement proto', () => {
     granted: true,
     used: true,
   };
+  const holdConcurrencyRequest: Record<keyof HoldConcurrencyRequest, true> = {
+    customerId: true,
+    feature: true,
+    holder: true,
+    limit: true,
+    slots: true,
+    holdSeconds: true,
+  };
+  const holdConcurrencyResponse: Record<keyof HoldConcurrencyResponse, true> = {
+    held: true,
+    inUse: true,
+  };
   const warning: Record<keyof Warning, true> = { code: true, until: true, used: true, limit: true };
   const rateLimit: Record<keyof RateLimit, true> = { requests: true, windowSeconds: true };
 
@@ -173,5 +189,7 @@ describe('entitlement proto', () => {
     expect(fieldsOf('CompleteSettlementRequest')).toEqual(keys(completeSettlementRequest));
     expect(fieldsOf('TakeRateWindowRequest')).toEqual(keys(takeRateWindowRequest));
     expect(fieldsOf('TakeRateWindowResponse')).toEqual(keys(takeRateWindowResponse));
+    expect(fieldsOf('HoldConcurrencyRequest')).toEqual(keys(holdConcurrencyRequest));
+    expect(fieldsOf('HoldConcurrencyResponse')).toEqual(keys(holdConcurrencyResponse));
   });
 });

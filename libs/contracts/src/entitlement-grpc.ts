@@ -74,6 +74,8 @@ export interface CheckResponse {
   rateLimit?: RateLimit | null;
   /** Units reserved under leaseId (at least the request's cost). */
   leaseUnits?: number;
+  /** The plan's limit on requests in flight for the feature; 0 or absent when it has none. */
+  concurrencyLimit?: number;
 }
 
 export interface RateLimit {
@@ -216,6 +218,27 @@ export interface TakeRateWindowResponse {
   used: number;
 }
 
+/** Slots of a plan concurrency limit for one gateway replica to hold (see the proto). */
+export interface HoldConcurrencyRequest {
+  customerId: string;
+  feature: string;
+  /** One gateway replica's id (1..128 characters). */
+  holder: string;
+  /** The plan's limit on requests in flight (1..1,000,000). */
+  limit: number;
+  /** Slots to hold from now on (0..limit); 0 gives them all back. */
+  slots: number;
+  /** 1..3,600 */
+  holdSeconds: number;
+}
+
+export interface HoldConcurrencyResponse {
+  /** Slots the caller holds now (`slots` or fewer). */
+  held: number;
+  /** Slots held by every caller, this one's included. */
+  inUse: number;
+}
+
 /** The client side as @nestjs/microservices' ClientGrpc exposes it. */
 export interface EntitlementServiceClient {
   check(request: CheckRequest): Observable<CheckResponse>;
@@ -224,4 +247,5 @@ export interface EntitlementServiceClient {
   claimSettlements(request: ClaimSettlementsRequest): Observable<ClaimSettlementsResponse>;
   completeSettlement(request: CompleteSettlementRequest): Observable<CompleteSettlementResponse>;
   takeRateWindow(request: TakeRateWindowRequest): Observable<TakeRateWindowResponse>;
+  holdConcurrency(request: HoldConcurrencyRequest): Observable<HoldConcurrencyResponse>;
 }

@@ -36,6 +36,8 @@ export type {
   PaymentSettling,
   TakeRateWindowRequest,
   TakeRateWindowResponse,
+  HoldConcurrencyRequest,
+  HoldConcurrencyResponse,
   ClaimSettlementsRequest,
   ClaimSettlementsResponse,
   PaymentSettlement,

@@ -33,6 +33,7 @@ export const PROBLEM_CODES = [
   'payment-replayed',
   'payment-unavailable',
   'payment-required',
+  'concurrency-limited',
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

@@ -32,6 +32,10 @@ export const PROBLEM_DETAIL_FALLBACKS: Record<
       'This feature is not part of {plan}. Upgrade to use it.',
       'This feature is not part of your plan. Upgrade to use it.',
     ],
+    'concurrency-limited': [
+      'Wait for a request to finish: your plan allows {limit} requests in flight at once.',
+      'Wait for a request to finish: your plan limits how many requests may be in flight at once.',
+    ],
   },
   de: {
     'subscription-expired': ['Ihr Abonnement ist beendet. Verlängern Sie es, um fortzufahren.'],
@@ -52,6 +56,10 @@ export const PROBLEM_DETAIL_FALLBACKS: Record<
       'Die Funktion {feature} ist nicht Teil Ihres Tarifs. Wechseln Sie den Tarif, um sie zu nutzen.',
       'Diese Funktion ist nicht Teil von {plan}. Wechseln Sie den Tarif, um sie zu nutzen.',
       'Diese Funktion ist nicht Teil Ihres Tarifs. Wechseln Sie den Tarif, um sie zu nutzen.',
+    ],
+    'concurrency-limited': [
+      'Warten Sie, bis eine Anfrage beendet ist: Ihr Tarif erlaubt {limit} gleichzeitige Anfragen.',
+      'Warten Sie, bis eine Anfrage beendet ist: Ihr Tarif begrenzt die Zahl gleichzeitiger Anfragen.',
     ],
   },
   fr: {
@@ -74,6 +82,10 @@ export const PROBLEM_DETAIL_FALLBACKS: Record<
       'Cette fonctionnalité ne fait pas partie de {plan}. Changez d’offre pour l’utiliser.',
       'Cette fonctionnalité ne fait pas partie de votre offre. Changez d’offre pour l’utiliser.',
     ],
+    'concurrency-limited': [
+      'Attendez qu’une requête se termine : votre offre permet {limit} requêtes simultanées.',
+      'Attendez qu’une requête se termine : votre offre limite le nombre de requêtes simultanées.',
+    ],
   },
   es: {
     'subscription-expired': ['Su suscripción ha terminado. Renuévela para continuar.'],
@@ -95,6 +107,10 @@ export const PROBLEM_DETAIL_FALLBACKS: Record<
       'Esta función no forma parte de {plan}. Mejore su plan para usarla.',
       'Esta función no forma parte de su plan. Mejore su plan para usarla.',
     ],
+    'concurrency-limited': [
+      'Espere a que termine una solicitud: su plan permite {limit} solicitudes simultáneas.',
+      'Espere a que termine una solicitud: su plan limita el número de solicitudes simultáneas.',
+    ],
   },
   ja: {
     'subscription-expired': ['サブスクリプションは終了しました。続けるには更新してください。'],
@@ -115,6 +131,10 @@ export const PROBLEM_DETAIL_FALLBACKS: Record<
       '{feature} はご利用のプランに含まれていません。利用するにはプランをアップグレードしてください。',
       'この機能は {plan} に含まれていません。利用するにはプランをアップグレードしてください。',
       'この機能はご利用のプランに含まれていません。利用するにはプランをアップグレードしてください。',
+    ],
+    'concurrency-limited': [
+      'リクエストの完了をお待ちください。プランでは同時リクエストは {limit} 件までです。',
+      'リクエストの完了をお待ちください。プランでは同時リクエスト数に上限があります。',
     ],
   },
 };

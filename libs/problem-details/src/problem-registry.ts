@@ -128,6 +128,12 @@ export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
     title: 'Too many requests',
     detail: 'Slow down: the rate limit of your plan was reached.',
   },
+  'concurrency-limited': {
+    status: 429,
+    title: 'Too many requests in flight',
+    detail:
+      'Wait for a request to finish: your plan allows {limit} requests to {feature} in flight at once.',
+  },
   'validation-failed': {
     status: 400,
     title: 'Validation failed',

@@ -24,6 +24,7 @@ import { ProviderEventOrder1764500000018 } from './migrations/1764500000018-prov
 import { UptoAuthorizations1764500000019 } from './migrations/1764500000019-upto-authorizations';
 import { SettlementJournal1764500000020 } from './migrations/1764500000020-settlement-journal';
 import { RateWindows1764500000021 } from './migrations/1764500000021-rate-windows';
+import { ConcurrencyHolds1764500000022 } from './migrations/1764500000022-concurrency-holds';
 
 import { ENTITLEMENT_SCHEMA } from './schema';
 
@@ -57,6 +58,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       UptoAuthorizations1764500000019,
       SettlementJournal1764500000020,
       RateWindows1764500000021,
+      ConcurrencyHolds1764500000022,
     ],
   });
 }

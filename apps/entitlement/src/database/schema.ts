@@ -7,6 +7,7 @@ export const ENTITLEMENT_SCHEMA = 'entitlement';
 export const tables = schemaTables(ENTITLEMENT_SCHEMA, [
   'api_keys',
   'balances',
+  'concurrency_holds',
   'customers',
   'direct_payments',
   'feature_usage',

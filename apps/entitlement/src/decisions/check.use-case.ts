@@ -111,10 +111,12 @@ export class CheckUseCase {
             windowSeconds: feature.rate_limit_window_seconds,
           }
         : undefined;
-    const extra = {
-      ...(warnings.length > 0 ? { warnings } : {}),
+    // The gateway enforces both limits; the decision only tells it the plan's numbers.
+    const limits = {
       ...(rateLimit ? { rateLimit } : {}),
+      ...(feature.concurrency_limit ? { concurrencyLimit: feature.concurrency_limit } : {}),
     };
+    const extra = { ...(warnings.length > 0 ? { warnings } : {}), ...limits };
     if (feature.kind === 'boolean' || input.cost === 0)
       return { allowed: true, customerId, plan, ...extra };
 
@@ -127,7 +129,7 @@ export class CheckUseCase {
       return {
         ...decision,
         ...(all.length > 0 ? { warnings: all } : {}),
-        ...(rateLimit ? { rateLimit } : {}),
+        ...limits,
       };
     } catch (err) {
       if (err instanceof Refusal) return err.decision;

@@ -30,6 +30,8 @@ export type Decision =
       leaseUnits?: number;
       warnings?: DecisionWarning[];
       rateLimit?: { requests: number; windowSeconds: number };
+      /** The plan's limit on the feature's requests in flight at once, when it has one. */
+      concurrencyLimit?: number;
     }
   | { allowed: false; customerId?: string; denial: DenialReason };
 

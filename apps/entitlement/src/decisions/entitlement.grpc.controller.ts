@@ -161,6 +161,7 @@ export class EntitlementGrpcController {
           limit: w.limit,
         })),
         rateLimit: decision.rateLimit ?? null,
+        concurrencyLimit: decision.concurrencyLimit ?? 0,
       };
     }
     const d = decision.denial;

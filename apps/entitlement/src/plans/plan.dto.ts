@@ -81,6 +81,16 @@ export class PlanFeatureDto {
   @Min(1)
   @Max(86_400)
   rateLimitWindowSeconds?: number;
+
+  /**
+   * The most requests of this feature in flight at once for a customer, across every gateway
+   * replica; more get a 429 until one finishes. Absent: no limit.
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  concurrencyLimit?: number;
 }
 
 export class CreatePlanDto {

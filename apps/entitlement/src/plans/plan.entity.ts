@@ -76,4 +76,8 @@ export class PlanFeature {
 
   @Column('int', { name: 'rate_limit_window_seconds', nullable: true })
   rateLimitWindowSeconds!: number | null;
+
+  /** Requests in flight at once, across every gateway (→ 429), enforced by the gateway. */
+  @Column('int', { name: 'concurrency_limit', nullable: true })
+  concurrencyLimit!: number | null;
 }

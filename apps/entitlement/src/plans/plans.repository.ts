@@ -12,6 +12,7 @@ export interface FeatureTerms {
   soft_limit_percent: number | null;
   rate_limit_requests: number | null;
   rate_limit_window_seconds: number | null;
+  concurrency_limit: number | null;
 }
 
 /** A metered feature as the period usage view lists it. */
@@ -92,7 +93,7 @@ export const plans = {
   ): Promise<FeatureTerms | undefined> {
     const [row]: FeatureTerms[] = await manager.query(
       `SELECT "kind", "included_units", "limit_policy", "unit_price", "usage_period", "soft_limit_percent",
-         "rate_limit_requests", "rate_limit_window_seconds"
+         "rate_limit_requests", "rate_limit_window_seconds", "concurrency_limit"
        FROM ${tables.plan_features}
        WHERE "plan_id" = $1 AND "feature_key" = $2`,
       [planId, featureKey],

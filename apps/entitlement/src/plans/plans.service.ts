@@ -38,6 +38,7 @@ export class PlansService {
             softLimitPercent: f.softLimitPercent ?? null,
             rateLimitRequests: f.rateLimitRequests ?? null,
             rateLimitWindowSeconds: f.rateLimitWindowSeconds ?? null,
+            concurrencyLimit: f.concurrencyLimit ?? null,
           }),
         ),
       });

@@ -191,6 +191,25 @@ export class GatewayConfig extends ServiceConfig {
   RATE_LIMIT_SLICE_PERCENT: number = 10;
 
   /**
+   * Unused slots of a plan concurrency limit one replica keeps, in percent of the limit (at
+   * least one): replicas share the limit through the entitlement service, and a request may be
+   * refused while each other replica keeps up to twice this many unused.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  CONCURRENCY_SPARE_PERCENT: number = 10;
+
+  /**
+   * How long the entitlement service counts a replica's concurrency slots unless it sets them
+   * again (it does every third of this): how long a killed replica's slots stay unusable.
+   */
+  @IsInt()
+  @Min(3)
+  @Max(3600)
+  CONCURRENCY_HOLD_SECONDS: number = 30;
+
+  /**
    * How long a payment this gateway journaled is its own to settle and report: after that
    * (it died between settling and crediting), any gateway settles it, and the payer's retry may.
    * Longer than the facilitator takes to settle.

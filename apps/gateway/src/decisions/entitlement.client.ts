@@ -12,6 +12,8 @@ import {
   type RecordPaymentResponse,
   type TakeRateWindowRequest,
   type TakeRateWindowResponse,
+  type HoldConcurrencyRequest,
+  type HoldConcurrencyResponse,
 } from '@paygate/contracts';
 import { histogram } from '@paygate/observability';
 import { firstValueFrom } from 'rxjs';
@@ -122,6 +124,14 @@ export class EntitlementClient implements OnModuleInit {
    */
   async takeRateWindow(request: TakeRateWindowRequest): Promise<TakeRateWindowResponse> {
     return this.call(this.service.takeRateWindow, request);
+  }
+
+  /**
+   * Sets the slots of a plan concurrency limit this gateway holds (see the proto): what every
+   * gateway holds never sums past the limit.
+   */
+  async holdConcurrency(request: HoldConcurrencyRequest): Promise<HoldConcurrencyResponse> {
+    return this.call(this.service.holdConcurrency, request);
   }
 
   private async call<Req, Res>(

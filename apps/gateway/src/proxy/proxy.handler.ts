@@ -16,6 +16,8 @@ import { forwardedHeader, withoutHopByHop } from './hop-by-hop';
 import { RateLimitState, rateLimitHeaders } from '../rate-limits/fixed-window-limiter';
 import { RateLimitsService } from '../rate-limits/rate-limits.service';
 import { rateLimited } from '../rate-limits/rate-limited.problem';
+import { ConcurrencyLimitsService } from '../concurrency/concurrency-limits.service';
+import { concurrencyLimited } from '../concurrency/concurrency-limited.problem';
 import { requestCost } from '../routes/request-cost';
 import { normalizeRequestTarget } from '../routes/request-path';
 import { RouteDefinition } from '../routes/route';
@@ -61,6 +63,13 @@ function warningHeader(decision: CheckResponse): string | undefined {
     .join(', ');
 }
 
+/** What an allowed request's plan limits leave it: the rate window's state and a slot. */
+interface Limits {
+  rate: RateLimitState | undefined;
+  /** Gives the concurrency slot back (a no-op without a concurrency limit). */
+  release: () => void;
+}
+
 const isStream = (body: unknown): body is Readable =>
   typeof (body as Readable | undefined)?.pipe === 'function';
 
@@ -80,6 +89,7 @@ export class ProxyHandler {
     private readonly leases: LeasesService,
     private readonly usage: UsagePublisher,
     private readonly rateLimits: RateLimitsService,
+    private readonly concurrency: ConcurrencyLimitsService,
     private readonly forwarder: UpstreamForwarder,
     @Inject(GatewayConfig) private readonly config: GatewayConfig,
     private readonly payAndRetry: PayAndRetry,
@@ -182,12 +192,9 @@ export class ProxyHandler {
         decision.customerId,
       );
     }
-    const rate = await this.rateLimits.afterDecision(keyId, route.feature, decision, Date.now());
-    if (rate && !rate.allowed) {
-      this.giveBack(decision.leaseId, cost, 'rate limited');
-      return this.refuse(request, reply, route.name, rateLimited(route.feature, rate));
-    }
-    this.forward(request, reply, route, decision, rate, cost, target.path + target.query);
+    const limits = await this.limits(request, reply, route, keyId, decision, cost);
+    if (limits)
+      this.forward(request, reply, route, decision, limits, cost, target.path + target.query);
   }
 
   /**
@@ -207,12 +214,37 @@ export class ProxyHandler {
       return this.refuse(request, reply, route.name, paid.problem, paid.customerId);
     const { decision } = paid;
     const keyId = paid.keyId as string;
+    const limits = await this.limits(request, reply, route, keyId, decision, cost);
+    if (limits) this.forward(request, reply, route, decision, limits, cost, url);
+  }
+
+  /**
+   * The plan's concurrency limit, then its rate limit, for an allowed request: a slot and the
+   * rate window's state, or undefined once a 429 was sent (its units given back). The slot is
+   * taken first so that a request refused for concurrency does not use up the rate window.
+   */
+  private async limits(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: RouteDefinition,
+    keyId: string,
+    decision: CheckResponse,
+    cost: number,
+  ): Promise<Limits | undefined> {
+    const slot = await this.concurrency.acquire(decision, route.feature);
+    if (!slot.allowed) {
+      this.giveBack(decision.leaseId, cost, 'concurrency limited');
+      this.refuse(request, reply, route.name, concurrencyLimited(route.feature, slot.limit));
+      return undefined;
+    }
     const rate = await this.rateLimits.afterDecision(keyId, route.feature, decision, Date.now());
     if (rate && !rate.allowed) {
+      slot.release();
       this.giveBack(decision.leaseId, cost, 'rate limited');
-      return this.refuse(request, reply, route.name, rateLimited(route.feature, rate));
+      this.refuse(request, reply, route.name, rateLimited(route.feature, rate));
+      return undefined;
     }
-    this.forward(request, reply, route, decision, rate, cost, url);
+    return { rate, release: slot.release };
   }
 
   private forward(
@@ -220,10 +252,19 @@ export class ProxyHandler {
     reply: FastifyReply,
     route: RouteDefinition,
     decision: CheckResponse,
-    rate: RateLimitState | undefined,
+    { rate, release }: Limits,
     cost: number,
     url: string,
   ): void {
+    if (reply.raw.destroyed) {
+      // The caller hung up while the request was decided: its 'close' has passed, so nothing
+      // would give the slot back or cancel the upstream call. Nothing served, nothing charged.
+      release();
+      this.giveBack(decision.leaseId, cost, 'caller gone before forwarding');
+      return;
+    }
+    // The concurrency slot is held until the response ends, answered or cut off.
+    reply.raw.once('close', release);
     const stop = upstreamLatency.startTimer({ route: route.name });
     // A body without Content-Length is measured as it streams through.
     let limiter: BodyLimit | undefined;

@@ -75,6 +75,11 @@ export const de: Catalogue = {
     title: 'Zu viele Anfragen',
     detail: 'Bitte langsamer: Das Anfragelimit Ihres Tarifs ist erreicht.',
   },
+  'concurrency-limited': {
+    title: 'Zu viele gleichzeitige Anfragen',
+    detail:
+      'Warten Sie, bis eine Anfrage beendet ist: Ihr Tarif erlaubt {limit} gleichzeitige Anfragen an {feature}.',
+  },
   'validation-failed': {
     title: 'Ungültige Anfrage',
     detail: 'Die Anfrage ist ungültig; die fehlerhaften Felder stehen unter errors.',

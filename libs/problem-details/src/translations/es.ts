@@ -74,6 +74,11 @@ export const es: Catalogue = {
     title: 'Demasiadas solicitudes',
     detail: 'Reduzca el ritmo: se alcanzó el límite de solicitudes de su plan.',
   },
+  'concurrency-limited': {
+    title: 'Demasiadas solicitudes simultáneas',
+    detail:
+      'Espere a que termine una solicitud: su plan permite {limit} solicitudes simultáneas a {feature}.',
+  },
   'validation-failed': {
     title: 'Solicitud no válida',
     detail: 'La solicitud no es válida; consulte errors para ver los campos con problemas.',

@@ -74,6 +74,11 @@ export const fr: Catalogue = {
     title: 'Trop de requêtes',
     detail: 'Ralentissez : la limite de débit de votre offre est atteinte.',
   },
+  'concurrency-limited': {
+    title: 'Trop de requêtes simultanées',
+    detail:
+      'Attendez qu’une requête se termine : votre offre permet {limit} requêtes simultanées vers {feature}.',
+  },
   'validation-failed': {
     title: 'Requête invalide',
     detail: 'La requête n’est pas valide ; voir errors pour les champs en cause.',

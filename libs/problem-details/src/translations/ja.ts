@@ -77,6 +77,11 @@ export const ja: Catalogue = {
     title: 'リクエストが多すぎます',
     detail: 'リクエストの頻度を下げてください。プランのレート制限に達しました。',
   },
+  'concurrency-limited': {
+    title: '同時リクエストが多すぎます',
+    detail:
+      'リクエストの完了をお待ちください。プランでは {feature} への同時リクエストは {limit} 件までです。',
+  },
   'validation-failed': {
     title: '無効なリクエスト',
     detail: 'リクエストが無効です。問題のあるフィールドは errors を参照してください。',
