@@ -13,17 +13,17 @@ import {
   createEntitlementServices,
 } from '../apps/entitlement/src/entitlement.services';
 
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
+export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+export const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
 
-interface Result {
+export interface Result {
   ops: number;
   perSecond: number;
   p50: number;
   p99: number;
 }
 
-async function measure(op: () => Promise<unknown>): Promise<Result> {
+export async function measure(op: () => Promise<unknown>): Promise<Result> {
   const latencies: number[] = [];
   const end = Date.now() + DURATION_MS;
   const started = process.hrtime.bigint();
@@ -48,9 +48,10 @@ async function measure(op: () => Promise<unknown>): Promise<Result> {
   };
 }
 
-async function seed(services: EntitlementServices): Promise<string> {
-  const plan = await services.plans.create({
-    key: `bench-${randomUUID().slice(0, 8)}`,
+/** The bench plan: one metered feature, `requests`, on credits at 1 credit a unit. */
+export function createRequestsPlan(services: EntitlementServices, key: string) {
+  return services.plans.create({
+    key,
     name: 'Bench',
     features: [
       {
@@ -62,13 +63,17 @@ async function seed(services: EntitlementServices): Promise<string> {
       },
     ],
   });
+}
+
+async function seed(services: EntitlementServices): Promise<string> {
+  const plan = await createRequestsPlan(services, `bench-${randomUUID().slice(0, 8)}`);
   const customer = await services.customers.create({ name: 'Bench customer' });
   await services.subscriptions.create(customer.id, { planId: plan.id });
   await services.credits.grant(customer.id, { amount: 1e12 });
   return (await services.apiKeys.create(customer.id, {})).key;
 }
 
-const fmt = (r: Result) =>
+export const fmt = (r: Result) =>
   `${r.perSecond.toFixed(0).padStart(7)} ops/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  (${r.ops} ops)`;
 
 async function main(): Promise<void> {
@@ -99,7 +104,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+// Run, not when bench/decision-scale imports the helpers above.
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -12,6 +12,7 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/paygate_
 export KAFKA_PREFIX="${KAFKA_PREFIX:-paygate-bench.}"
 node dist/scripts/setup.js
 node dist/bench/decision.js
+node dist/bench/decision-scale.js
 node --expose-gc dist/bench/scale.js
 ensure_kcat # bench/ingest publishes with it
 node dist/bench/ingest.js
