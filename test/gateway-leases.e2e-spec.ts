@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer } from '../scripts/seed-demo';
-import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually } from './support/stack';
+import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually, metricsUrl } from './support/stack';
 
 // JSON bodies are read field by field, so they are left untyped here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -84,6 +84,22 @@ describe('gateway leases (e2e)', () => {
     expect(balance).toEqual({ customerId: demo.customerId, available: 0, reserved: 0 });
     const metrics = await (await fetch(stack.metricsUrl('gateway'))).text();
     expect(metrics).toMatch(/paygate_gateway_lease_units_total\{event="granted"\} [1-9]/);
+    // The 500 served requests reached metering as aggregated events (USAGE_AGGREGATE_MS),
+    // far fewer than 500, counted exactly above.
+    let events = 0;
+    let aggregated = 0;
+    for (const port of [Number(new URL(stack.url('gateway')).port), secondGateway]) {
+      const text = await (await fetch(metricsUrl(port))).text();
+      events += Number(
+        /paygate_gateway_usage_events_total\{outcome="sent"\} (\d+)/.exec(text)?.[1],
+      );
+      aggregated += Number(
+        /paygate_gateway_served_requests_metered_total\{mode="aggregated"\} (\d+)/.exec(text)?.[1],
+      );
+    }
+    expect(aggregated).toBe(500);
+    expect(events).toBeGreaterThan(0);
+    expect(events).toBeLessThan(250);
   }, 180_000);
 
   it('gives unused units back when idle, and unblocks a topped-up customer on the next request', async () => {

@@ -35,6 +35,7 @@ import { ProxyHandler } from './proxy/proxy.handler';
 import { UpstreamForwarder } from './proxy/upstream-forwarder';
 import { RoutesService } from './routes/routes.service';
 import { UsagePublisher } from './usage/usage.publisher';
+import { ServedUsage } from './usage/served-usage';
 
 @Module({})
 export class GatewayModule {
@@ -74,6 +75,7 @@ export class GatewayModule {
         LeasesService,
         EntitlementChangesListener,
         UsagePublisher,
+        ServedUsage,
         ProxyHandler,
         UpstreamForwarder,
         RateLimitsService,

@@ -1,4 +1,5 @@
 import {
+  MAX_OCCURRENCES,
   USAGE_EVENT_LIMITS,
   decodeUsageEvent,
   parseUsageEvent,
@@ -24,6 +25,38 @@ describe('parseUsageEvent', () => {
   it('accepts offsets other than Z and the leaseid/requestid extensions', () => {
     const event = { ...valid, time: '2026-11-24T10:00:00+02:00', leaseid: 'l1', requestid: 'r1' };
     expect(parseUsageEvent(JSON.stringify(event)).ok).toBe(true);
+  });
+
+  it('takes the occurrences extension as a whole number from 1 to 2^31 − 1, and refuses others', () => {
+    const withOccurrences = (occurrences: unknown) =>
+      parseUsageEvent(JSON.stringify({ ...valid, occurrences }));
+    expect(withOccurrences(1)).toMatchObject({ ok: true, event: { occurrences: 1 } });
+    expect(withOccurrences(MAX_OCCURRENCES)).toMatchObject({
+      ok: true,
+      event: { occurrences: MAX_OCCURRENCES },
+    });
+    for (const bad of [0, -1, 1.5, MAX_OCCURRENCES + 1, 2 ** 53, '', 'x', true, {}, []])
+      expect(withOccurrences(bad)).toMatchObject({
+        ok: false,
+        errors: [{ field: 'occurrences' }],
+      });
+    // Structured mode: the JSON Integer, not a string.
+    expect(withOccurrences('5')).toMatchObject({ ok: true, event: { occurrences: 5 } });
+    // Binary mode: a header, so a decimal string; leading zeros, signs and spaces refused.
+    const binary = (occurrences: string) =>
+      decodeUsageEvent(Buffer.from('{"units":3}'), {
+        ce_specversion: '1.0',
+        ce_id: 'b1',
+        ce_source: 'gw',
+        ce_type: 'dev.paygate.request.served',
+        ce_subject: 'customer-1',
+        ce_time: '2026-11-24T10:00:00Z',
+        ce_occurrences: occurrences,
+        'content-type': 'application/json',
+      });
+    expect(binary('250')).toMatchObject({ ok: true, event: { occurrences: 250 } });
+    for (const bad of ['0', '007', '+5', ' 5', '2147483648', '1e3'])
+      expect(binary(bad)).toMatchObject({ ok: false, errors: [{ field: 'occurrences' }] });
   });
 
   it('refuses bad JSON as malformed-json', () => {
@@ -118,6 +151,11 @@ describe('usage-event.schema.json', () => {
     expect(required.ok).toBe(false);
     const fields = required.ok ? [] : required.errors.map((e) => e.field);
     expect([...fields].sort()).toEqual([...schema.required].sort());
+    // occurrences: the same bounds as the validator's.
+    const occurrences = (
+      schema.properties as unknown as Record<string, { oneOf: { maximum?: number }[] }>
+    ).occurrences;
+    expect(occurrences.oneOf[0].maximum).toBe(MAX_OCCURRENCES);
     expect(schema.properties.id.maxLength).toBe(USAGE_EVENT_LIMITS.maxIdLength);
     expect(schema.properties.source.maxLength).toBe(USAGE_EVENT_LIMITS.maxSourceLength);
     expect(schema.properties.type.maxLength).toBe(USAGE_EVENT_LIMITS.maxTypeLength);

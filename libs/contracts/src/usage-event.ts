@@ -27,7 +27,17 @@ export interface UsageEvent {
   leaseid?: string;
   /** Extension: the request id of the served request (gateway events). */
   requestid?: string;
+  /**
+   * Extension: how many identical occurrences the event stands for (1 when absent): a `sum`
+   * meter adds its value that many times, a `count` meter counts that many. The gateway
+   * reports served requests this way (USAGE_AGGREGATE_MS). 1..MAX_OCCURRENCES; in binary mode
+   * (a `ce_occurrences` header) the same number as a decimal string.
+   */
+  occurrences?: number;
 }
+
+/** The most occurrences one event stands for (a CloudEvents Integer is 32-bit). */
+export const MAX_OCCURRENCES = 2_147_483_647;
 
 /** The type the gateway publishes for each served request; its data carries `units`. */
 export const REQUEST_SERVED_EVENT_TYPE = 'dev.paygate.request.served';
@@ -134,13 +144,27 @@ export function validateUsageEvent(value: unknown): UsageEventParseResult {
   if (typeof body.data !== 'object' || body.data === null || Array.isArray(body.data)) {
     errors.push({ field: 'data', message: 'data must be a JSON object' });
   }
+  if (body.occurrences !== undefined) {
+    // Binary mode carries every attribute as a header string.
+    const n =
+      typeof body.occurrences === 'string' && /^[1-9][0-9]{0,9}$/.test(body.occurrences)
+        ? Number(body.occurrences)
+        : body.occurrences;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_OCCURRENCES)
+      errors.push({
+        field: 'occurrences',
+        message: `occurrences must be an integer from 1 to ${MAX_OCCURRENCES}`,
+      });
+    else body.occurrences = n;
+  }
   for (const name of ['leaseid', 'requestid']) {
     if (body[name] !== undefined && (typeof body[name] !== 'string' || body[name] === '')) {
       errors.push({ field: name, message: `${name} must be a non-empty string` });
     }
   }
   for (const key of Object.keys(body)) {
-    if (CONTEXT_ATTRIBUTES.has(key) || key === 'data_base64') continue;
+    // occurrences is paygate's own, checked above.
+    if (CONTEXT_ATTRIBUTES.has(key) || key === 'data_base64' || key === 'occurrences') continue;
     if (!EXTENSION_NAME.test(key) || key.length > MAX_EXTENSION_NAME) {
       errors.push({
         field: key,

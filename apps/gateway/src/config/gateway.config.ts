@@ -2,6 +2,7 @@ import { ServiceConfig, csv } from '@paygate/config';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
+  IsIn,
   IsInt,
   IsOptional,
   IsString,
@@ -11,6 +12,7 @@ import {
   MinLength,
 } from 'class-validator';
 import type { PaymentSettings } from '../routes/route-table';
+import { USAGE_AGGREGATE_WINDOWS_MS } from '../usage/usage-aggregator';
 
 // Explicit property types: decorator metadata needs them to convert env strings.
 export class GatewayConfig extends ServiceConfig {
@@ -52,6 +54,15 @@ export class GatewayConfig extends ServiceConfig {
   @IsInt()
   @Min(100)
   USAGE_BUFFER_MAX: number = 100_000;
+
+  /**
+   * Served requests are reported to metering folded per this many ms (one event per window,
+   * lease and kind of request, with exact counts: docs/metering.md); 0 sends one event per
+   * request. A gateway killed with kill -9 loses at most this window's and the buffer's usage.
+   * Must divide a minute.
+   */
+  @IsIn(USAGE_AGGREGATE_WINDOWS_MS)
+  USAGE_AGGREGATE_MS: number = 100;
 
   /**
    * Most units one lease reserves for this replica (ARCHITECTURE.md §4). Larger leases mean

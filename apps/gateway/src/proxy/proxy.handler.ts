@@ -23,7 +23,7 @@ import { normalizeRequestTarget } from '../routes/request-path';
 import { RouteDefinition } from '../routes/route';
 import { RoutesService } from '../routes/routes.service';
 import { UpstreamForwarder } from './upstream-forwarder';
-import { servedRequestEvent } from '../usage/usage-event.factory';
+import { ServedUsage } from '../usage/served-usage';
 import { UsagePublisher } from '../usage/usage.publisher';
 
 const requests = counter(
@@ -88,6 +88,7 @@ export class ProxyHandler {
     private readonly routes: RoutesService,
     private readonly leases: LeasesService,
     private readonly usage: UsagePublisher,
+    private readonly servedUsage: ServedUsage,
     private readonly rateLimits: RateLimitsService,
     private readonly concurrency: ConcurrencyLimitsService,
     private readonly forwarder: UpstreamForwarder,
@@ -263,6 +264,7 @@ export class ProxyHandler {
       this.giveBack(decision.leaseId, cost, 'caller gone before forwarding');
       return;
     }
+    request.leaseId = decision.leaseId;
     // The concurrency slot is held until the response ends, answered or cut off.
     reply.raw.once('close', release);
     const stop = upstreamLatency.startTimer({ route: route.name });
@@ -334,8 +336,8 @@ export class ProxyHandler {
       // A failed upstream did not serve the customer: give the units back, meter nothing.
       this.giveBack(decision.leaseId, cost, `upstream answered ${status}`);
     } else {
-      this.usage.publish(
-        servedRequestEvent(this.config.USAGE_EVENT_SOURCE, {
+      this.servedUsage.record(
+        {
           customerId: decision.customerId,
           leaseId: decision.leaseId,
           requestId: String(request.id),
@@ -344,7 +346,8 @@ export class ProxyHandler {
           method: request.method,
           status,
           units: cost,
-        }),
+        },
+        route.usageEvents === 'per-request',
       );
     }
     requests.inc({ route: route.name, status: String(status), code: '' });

@@ -101,6 +101,25 @@ routes:
     expect(() => parseRouteTable('{', 'broken.json')).toThrow(/not valid JSON/);
   });
 
+  it('takes usageEvents aggregated or per-request, and refuses anything else', () => {
+    const withUsage = (usageEvents: unknown) =>
+      JSON.stringify({
+        routes: [
+          {
+            name: 'a',
+            pathPrefix: '/a',
+            upstream: 'http://127.0.0.1:4000',
+            feature: 'f',
+            cost: 1,
+            usageEvents,
+          },
+        ],
+      });
+    expect(parseRouteTable(withUsage('per-request'), 'u')[0].usageEvents).toBe('per-request');
+    expect(parseRouteTable(withUsage('aggregated'), 'u')[0].usageEvents).toBe('aggregated');
+    expect(() => parseRouteTable(withUsage('sometimes'), 'u')).toThrow(/usageEvents/);
+  });
+
   it('refuses duplicate route names', () => {
     const dup = JSON.stringify({
       routes: [

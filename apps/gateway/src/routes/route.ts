@@ -186,6 +186,15 @@ export class RouteDefinition {
   meterUpstreamErrors?: boolean;
 
   /**
+   * How its served requests reach metering: `aggregated` (default; folded per
+   * USAGE_AGGREGATE_MS with exact counts) or `per-request` (one event each, carrying its
+   * request id: for a meter that counts distinct request ids, or a consumer of every request).
+   */
+  @IsOptional()
+  @IsIn(['aggregated', 'per-request'])
+  usageEvents?: 'aggregated' | 'per-request';
+
+  /**
    * Payable assets: a 402 that a payment can cure (insufficient credits) carries offers in
    * them (x402 v2 PAYMENT-REQUIRED and Payment-scheme challenges) besides its problem body.
    */

@@ -41,6 +41,7 @@ export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShut
   private queue: OutboundMessage[] = [];
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  private readonly drains: (() => void)[] = [];
 
   constructor(
     @Inject(GatewayConfig)
@@ -68,7 +69,16 @@ export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShut
     await this.producer.connect();
   }
 
+  /**
+   * Registers what holds usage back (ServedUsage's open windows): called at the start of
+   * shutdown, before the last flush, so that it is published with the rest.
+   */
+  beforeLastFlush(drain: () => void): void {
+    this.drains.push(drain);
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    for (const drain of this.drains) drain();
     clearTimeout(this.timer);
     await this.flushing;
     // Bounded, so a broker that is down cannot hold the process forever (and well inside the

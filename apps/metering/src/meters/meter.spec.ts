@@ -39,3 +39,33 @@ describe('meterValue bounds', () => {
     expect(meterValue(meter('max'), event(MAX_EVENT_VALUE + 2)).ok).toBe(false);
   });
 });
+
+describe('meterValue of an event standing for many occurrences', () => {
+  const many = (n: unknown, occurrences: number): UsageEvent => ({ ...event(n), occurrences });
+
+  it('reads the value of one occurrence and how many there were', () => {
+    expect(meterValue(meter('sum'), many(3, 250))).toMatchObject({
+      ok: true,
+      reading: { amount: 3, times: 250 },
+    });
+    expect(meterValue(meter('count'), many(3, 250))).toMatchObject({
+      ok: true,
+      reading: { amount: 1, times: 250 },
+    });
+    expect(meterValue(meter('max'), many(-3, 7))).toMatchObject({
+      ok: true,
+      reading: { amount: -3, times: 7 },
+    });
+    expect(meterValue(meter('sum'), event(3))).toMatchObject({ reading: { times: 1 } });
+  });
+
+  it('refuses a sum whose value × occurrences passes 2^53 − 1, as it refuses such a value', () => {
+    expect(meterValue(meter('sum'), many(2 ** 22, 2 ** 31 - 1)).ok).toBe(true);
+    expect(meterValue(meter('sum'), many(2 ** 23, 2 ** 31 - 1))).toEqual({
+      ok: false,
+      detail: 'meter tokens: $.n × occurrences must be at most 9007199254740991',
+    });
+    // max and latest read one occurrence's value: no product to bound.
+    expect(meterValue(meter('max'), many(MAX_EVENT_VALUE, 2 ** 31 - 1)).ok).toBe(true);
+  });
+});

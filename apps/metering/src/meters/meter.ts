@@ -19,12 +19,15 @@ export interface Meter {
 
 /**
  * What one event contributes to one meter: `amount` is the number for sum/max/latest (1 for
- * count), `distinct` the value counted by unique_count, and `group` the canonical JSON of the
- * event's group values.
+ * count) of each occurrence, `times` how many occurrences the event stands for (its
+ * `occurrences` extension, 1 when absent), `distinct` the value counted by unique_count, and
+ * `group` the canonical JSON of the event's group values. A sum adds amount × times, a count
+ * counts times; max and latest see the amount (every occurrence has the same).
  */
 export interface MeterReading {
   meter: Meter;
   amount: number;
+  times: number;
   distinct: string | null;
   group: string;
 }
@@ -80,9 +83,10 @@ export const MAX_EVENT_VALUE = Number.MAX_SAFE_INTEGER;
  * additionally refuses negative amounts.
  */
 export function meterValue(meter: Meter, event: UsageEvent): MeterValue {
+  const times = event.occurrences ?? 1;
   const reading = (amount: number, distinct: string | null = null): MeterValue => ({
     ok: true,
-    reading: { meter, amount, distinct, group: groupKey(meter, event.data) },
+    reading: { meter, amount, times, distinct, group: groupKey(meter, event.data) },
   });
   if (meter.aggregation === 'count') return reading(1);
   const raw = meter.valuePath ? readPath(event.data, meter.valuePath) : undefined;
@@ -102,6 +106,13 @@ export function meterValue(meter: Meter, event: UsageEvent): MeterValue {
         ? `a non-negative integer up to ${MAX_EVENT_VALUE}`
         : `an integer from ${-MAX_EVENT_VALUE} to ${MAX_EVENT_VALUE}`;
     return { ok: false, detail: `meter ${meter.key}: ${meter.valuePath} must be ${what}` };
+  }
+  // One event's sum is bounded like one value, however many occurrences it stands for.
+  if (meter.aggregation === 'sum' && raw * times > MAX_EVENT_VALUE) {
+    return {
+      ok: false,
+      detail: `meter ${meter.key}: ${meter.valuePath} × occurrences must be at most ${MAX_EVENT_VALUE}`,
+    };
   }
   return reading(raw);
 }

@@ -15,7 +15,13 @@ const max: Meter = { ...sum, key: 'peak', aggregation: 'max' };
 const latest: Meter = { ...sum, key: 'gauge', aggregation: 'latest' };
 const uniq: Meter = { ...sum, key: 'users', aggregation: 'unique_count' };
 
-const metered = (time: string, n: number, user: string, lease?: string): MeteredEvent => ({
+const metered = (
+  time: string,
+  n: number,
+  user: string,
+  lease?: string,
+  times = 1,
+): MeteredEvent => ({
   event: {
     specversion: '1.0',
     id: time + user,
@@ -28,10 +34,10 @@ const metered = (time: string, n: number, user: string, lease?: string): Metered
   },
   timeMs: Date.parse(time),
   readings: [
-    { meter: sum, amount: n, distinct: null, group: '{}' },
-    { meter: max, amount: n, distinct: null, group: '{}' },
-    { meter: latest, amount: n, distinct: null, group: '{}' },
-    { meter: uniq, amount: 1, distinct: user, group: '{}' },
+    { meter: sum, amount: n, times, distinct: null, group: '{}' },
+    { meter: max, amount: n, times, distinct: null, group: '{}' },
+    { meter: latest, amount: n, times, distinct: null, group: '{}' },
+    { meter: uniq, amount: 1, times, distinct: user, group: '{}' },
   ],
 });
 
@@ -75,6 +81,30 @@ describe('rollupDeltas', () => {
     // Single values stay numbers: the largest, and the latest by event time.
     expect(deltas.find((d) => d.meterKey === 'peak')!.max).toBe(max);
     expect(deltas.find((d) => d.meterKey === 'gauge')!.latest).toBe(1);
+  });
+
+  it('counts an event standing for many occurrences as that many, exactly', () => {
+    // 250 requests of 3 units each, reported as one event, next to one plain event of 4.
+    const batch = [
+      metered('2026-11-24T10:00:10Z', 3, 'ann', 'L1', 250),
+      metered('2026-11-24T10:00:20Z', 4, 'bob', 'L1'),
+    ];
+    const { deltas, uniques } = rollupDeltas(batch);
+    expect(deltas.find((d) => d.meterKey === 'tokens')).toMatchObject({ sum: 754n, count: 251 });
+    expect(deltas.find((d) => d.meterKey === 'peak')).toMatchObject({ max: 4, count: 251 });
+    expect(deltas.find((d) => d.meterKey === 'gauge')).toMatchObject({ latest: 4 });
+    // A distinct value is one value, however often it occurred.
+    expect(uniques).toHaveLength(2);
+    const [message] = usageRecordedMessages(batch, new Date('2026-11-24T10:02:00Z'));
+    expect(message).toMatchObject({ quantity: 754, leased: [{ leaseId: 'L1', quantity: 754 }] });
+    // Past 2^53 − 1 in one batch, still exact.
+    const huge = rollupDeltas([
+      metered('2026-11-24T10:00:10Z', 2 ** 22, 'ann', undefined, 2 ** 31 - 1),
+      metered('2026-11-24T10:00:11Z', 2 ** 22, 'ann', undefined, 2 ** 31 - 1),
+    ]);
+    expect(huge.deltas.find((d) => d.meterKey === 'tokens')?.sum).toBe(
+      2n * 2n ** 22n * (2n ** 31n - 1n),
+    );
   });
 
   it('sends only additive meters to the ledger, with leased units per lease', () => {

@@ -5,7 +5,8 @@ import { bucketStart, type MeteredEvent } from './usage-batch';
  * One rollup row's change from one batch; merged into the stored row by the upsert. `sum` is a
  * bigint: every value is a safe integer, but a few of them near 2^53 − 1 already add up past
  * it, where a JS number would round. `max` and `latest` are single values (safe integers) and
- * `count` is at most the batch's size, so they stay numbers.
+ * `count` is at most the batch's size times 2^31 − 1 occurrences (far below 2^53), so they stay
+ * numbers.
  */
 export interface RollupDelta {
   customerId: string;
@@ -52,7 +53,7 @@ export function rollupDeltas(events: MeteredEvent[]): {
   const uniques = new Map<string, UniqueValue>();
   for (const { event, timeMs, readings } of events) {
     const bucketMs = bucketStart(timeMs);
-    for (const { meter, amount, distinct, group } of readings) {
+    for (const { meter, amount, times, distinct, group } of readings) {
       const key =
         event.subject + SEP + meter.key + SEP + meter.version + SEP + group + SEP + bucketMs;
       const row = deltas.get(key);
@@ -63,15 +64,15 @@ export function rollupDeltas(events: MeteredEvent[]): {
           meterVersion: meter.version,
           group,
           bucketMs,
-          sum: BigInt(amount),
+          sum: BigInt(amount) * BigInt(times),
           max: amount,
           latest: amount,
           latestMs: timeMs,
-          count: 1,
+          count: times,
         });
       } else {
-        row.sum += BigInt(amount);
-        row.count += 1;
+        row.sum += BigInt(amount) * BigInt(times);
+        row.count += times;
         if (amount > row.max) row.max = amount;
         if (timeMs >= row.latestMs) {
           row.latest = amount;

@@ -64,7 +64,14 @@ describe('usage past 2^53 − 1 (real Postgres)', () => {
   };
 
   /** Raw JSON, so that values past 2^53 reach the consumer as they were sent. */
-  const message = (customer: string, type: string, id: string, value: string, at = minute(5)) =>
+  const message = (
+    customer: string,
+    type: string,
+    id: string,
+    value: string,
+    at = minute(5),
+    extra = '',
+  ) =>
     ({
       topic,
       partition: 0,
@@ -72,17 +79,24 @@ describe('usage past 2^53 − 1 (real Postgres)', () => {
       key: null,
       value: Buffer.from(
         `{"specversion":"1.0","id":"${customer}/${id}","source":"itest","type":"${type}",` +
-          `"subject":"${customer}","time":"${at}","data":{"tokens":${value}}}`,
+          `"subject":"${customer}","time":"${at}",${extra}"data":{"tokens":${value}}}`,
       ),
       headers: { itest: 'yes' },
       timestamp: '0',
     }) satisfies InboundMessage;
 
-  const setup = async (aggregation: 'sum' | 'max' = 'sum') => {
+  const setup = async (
+    aggregation: 'sum' | 'max' | 'count' = 'sum',
+    type = `itest.bounds.${randomUUID()}`,
+  ) => {
     const customer = `itest-bounds-${randomUUID()}`;
-    const type = `itest.bounds.${randomUUID()}`;
     const meterKey = `big_${randomUUID().slice(0, 8)}`;
-    await meters.create({ key: meterKey, eventType: type, aggregation, valuePath: '$.tokens' });
+    await meters.create({
+      key: meterKey,
+      eventType: type,
+      aggregation,
+      ...(aggregation === 'count' ? {} : { valuePath: '$.tokens' }),
+    });
     return { customer, type, meterKey };
   };
 
@@ -156,5 +170,46 @@ describe('usage past 2^53 − 1 (real Postgres)', () => {
       value: -MAX_EVENT_VALUE,
       events: 1,
     });
+  });
+
+  it('counts an event standing for many occurrences exactly once, and bounds its sum', async () => {
+    const { customer, type, meterKey } = await setup('sum');
+    const counted = await setup('count', type);
+    const many = (id: string, value: string, occurrences: number) =>
+      message(customer, type, id, value, minute(5), `"occurrences":${occurrences},`);
+    const before = offset;
+    const outcome = await ingest.ingest([
+      many('agg-1', '3', 250),
+      message(customer, type, 'single', '4'),
+      // Over the bound once multiplied: refused like a value past it.
+      many('agg-over', String(2 ** 23), 2 ** 31 - 1),
+      many('agg-bad', '1', 0),
+    ]);
+    expect(outcome.counts).toMatchObject({ accepted: 2, deadLettered: 2 });
+    // A replay of the same aggregate (a retried publish) changes nothing.
+    expect((await ingest.ingest([many('agg-1', '3', 250)])).counts).toMatchObject({
+      accepted: 0,
+    });
+    expect((await usage.report({ customerId: customer, meterKey })).total).toEqual({
+      value: 754,
+      events: 251,
+    });
+    expect(
+      (await usage.report({ customerId: customer, meterKey: counted.meterKey })).total,
+    ).toEqual({ value: 251, events: 251 });
+    const letters: { reason: string }[] = await dataSource.query(
+      `SELECT "reason" FROM "metering"."dead_letters" WHERE "topic" = $1 AND "offset" > $2
+       ORDER BY "offset"`,
+      [topic, before],
+    );
+    expect(letters.map((l) => l.reason)).toEqual(['invalid-value', 'invalid']);
+    // Charged as 754 units: both meters are additive.
+    const quantities = (await recorded(customer)).map((m) => [m.meterKey, m.quantity]);
+    expect(quantities.sort()).toEqual(
+      [
+        [counted.meterKey, 251],
+        [meterKey, 754],
+      ].sort(),
+    );
   });
 });

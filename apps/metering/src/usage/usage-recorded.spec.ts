@@ -24,7 +24,7 @@ const metered = (id: string, n: number, lease?: string): MeteredEvent => ({
     leaseid: lease,
   },
   timeMs: Date.parse('2026-11-24T10:00:10Z'),
-  readings: [{ meter: sum, amount: n, distinct: null, group: '{}' }],
+  readings: [{ meter: sum, amount: n, times: 1, distinct: null, group: '{}' }],
 });
 
 const total = (quantities: number[]) => quantities.reduce((s, q) => s + BigInt(q), 0n);

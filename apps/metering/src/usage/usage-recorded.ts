@@ -66,7 +66,7 @@ export function usageRecordedMessages(
 ): UsageRecordedEvent[] {
   const byCustomerMeter = new Map<string, Recorded>();
   for (const { event, timeMs, readings } of events) {
-    for (const { meter, amount } of readings) {
+    for (const { meter, amount, times } of readings) {
       if (!ADDITIVE_AGGREGATIONS.includes(meter.aggregation)) continue;
       const key = `${event.subject}\u0000${meter.key}`;
       let r = byCustomerMeter.get(key);
@@ -81,7 +81,7 @@ export function usageRecordedMessages(
         };
         byCustomerMeter.set(key, r);
       }
-      const units = BigInt(amount);
+      const units = BigInt(amount) * BigInt(times);
       r.quantity += units;
       if (event.leaseid) r.leased.set(event.leaseid, (r.leased.get(event.leaseid) ?? 0n) + units);
       if (timeMs < r.firstMs) r.firstMs = timeMs;
