@@ -364,9 +364,11 @@ describe('LeasePool', () => {
     expect((await pool.admit(request('pg_key', 1))).allowed).toBe(false);
   });
 
-  it('renews early enough that steady traffic never waits when a refill outlasts the last quarter', async () => {
-    // A lease of 100 units at one request per ms lasts 100 ms; its last quarter, 25 ms, is
-    // shorter than a refill's 40 ms round trip.
+  /**
+   * One request per ms for 3,000 ms against a service whose Check takes 40 ms; how many
+   * requests of the second half waited for a lease, and the units held at the end.
+   */
+  async function steadyTraffic(overrides: Partial<LeasePoolOptions>) {
     let now = 0;
     const due: { at: number; run: () => void }[] = [];
     const ledger = new FakeLedger(1_000_000);
@@ -381,7 +383,7 @@ describe('LeasePool', () => {
     let waits = 0;
     const pool = new LeasePool(
       slow,
-      { ...options, maxUnits: 100, onWait: () => waits++ },
+      { ...options, ...overrides, onWait: () => waits++ },
       () => now,
     );
     const flush = async () => {
@@ -393,6 +395,8 @@ describe('LeasePool', () => {
         due.splice(due.indexOf(call), 1);
         call.run();
       }
+      // As LeasesService sweeps.
+      if (now % 250 === 0) void pool.sweep();
       await flush();
     };
     let waitsAfterWarmUp = 0;
@@ -408,9 +412,24 @@ describe('LeasePool', () => {
       expect((await answer).allowed).toBe(true);
       await tick();
     }
-    expect(waits - waitsAfterWarmUp).toBe(0);
+    return { waits: waits - waitsAfterWarmUp, held: pool.heldUnits() };
+  }
+
+  it('renews early enough that steady traffic never waits when a refill outlasts the last quarter', async () => {
+    // A lease of 100 units at one request per ms lasts 100 ms; its last quarter, 25 ms, is
+    // shorter than a refill's 40 ms round trip.
+    const { waits, held } = await steadyTraffic({ maxUnits: 100 });
+    expect(waits).toBe(0);
     // Never more than two leases' worth held: the one in use and the next.
-    expect(pool.heldUnits()).toBeLessThanOrEqual(200);
+    expect(held).toBeLessThanOrEqual(200);
+  });
+
+  it('renews before a lease ages out with units left, so steady traffic never waits then either', async () => {
+    // A lease of 1,000 units would last a second, but it may be used for 300 ms only.
+    const { waits, held } = await steadyTraffic({ maxUnits: 1000, maxAgeMs: 300 });
+    expect(waits).toBe(0);
+    // The lease in use, the next, and an old one until the next sweep closes it.
+    expect(held).toBeLessThanOrEqual(3000);
   });
 
   it('passes a failed refill on to the requests waiting for it', async () => {

@@ -246,13 +246,22 @@ export class LeasePool {
    * Fetches the next lease before this one runs out, so steady traffic never waits: when less
    * than `renewAtShare` is left, or less than twice what the recent rate uses up while a
    * refill is under way (a lease of 100 units lasts 33 ms at 3,000 requests/s, less than a
-   * refill takes under load). The replica then holds up to two leases' units.
+   * refill takes under load), or when it ages out before a refill could land. The replica
+   * then holds up to two leases' units.
    */
   private renewEarly(book: LeaseBook, request: AdmissionRequest): void {
     if (book.refill) return;
-    const open = book.open();
+    // Units of a lease that ages out (maxAgeMs) before a refill could land are not counted as
+    // open: a busy key whose lease grows old with units left would otherwise wait for a new
+    // one once it is too old to admit from.
+    const usableUntil = this.now() + 2 * this.refillMs;
+    let open = 0;
     let granted = 0;
-    for (const l of book.leases) if (Number.isFinite(l.units)) granted += l.units;
+    for (const l of book.leases) {
+      if (!Number.isFinite(l.units)) continue;
+      granted += l.units;
+      if (l.obtainedAt + this.options.maxAgeMs > usableUntil) open += l.units - l.admitted;
+    }
     if (granted === 0) return;
     const usedDuringRefill = (book.recentDemand() / this.options.aheadMs) * this.refillMs;
     if (open > Math.max(granted * this.options.renewAtShare, 2 * usedDuringRefill)) return;
