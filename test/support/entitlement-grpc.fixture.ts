@@ -30,6 +30,7 @@ import { HoldConcurrencyUseCase } from '../../apps/entitlement/src/concurrency/h
 
 /** The unary methods the direct-payment and limit specs call, as grpc-js names them. */
 type Method =
+  | 'check'
   | 'recordPayment'
   | 'claimSettlements'
   | 'completeSettlement'

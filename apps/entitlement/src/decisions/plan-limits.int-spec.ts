@@ -22,7 +22,7 @@ describe('plan limits in decisions (real Postgres)', () => {
 
   /** Check over the real proto (the fixture serves EntitlementGrpcController's Check). */
   const checkOverGrpc = (apiKey: string, feature = 'requests') =>
-    grpc.call<CheckResponse>('check' as never, fx.checkInput(apiKey, 1, feature));
+    grpc.call<CheckResponse>('check', fx.checkInput(apiKey, 1, feature));
 
   it('stores a feature concurrency limit and returns it, null when the plan sets none', async () => {
     const plan = await fx.plans.create({
