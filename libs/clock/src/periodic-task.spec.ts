@@ -9,6 +9,11 @@ class Job extends PeriodicTask {
   protected readonly intervalMs = 10;
   protected readonly failure = 'job failed';
 
+  /** inBatches, callable from the tests. */
+  drain(batch: number, step: (batch: number) => Promise<number>): Promise<number> {
+    return this.inBatches(batch, step);
+  }
+
   constructor() {
     super();
     // Captures what the task logs instead of printing it.
@@ -25,6 +30,24 @@ class Job extends PeriodicTask {
 }
 
 describe('PeriodicTask', () => {
+  it('runs batches until one takes fewer than the batch, and counts them all', async () => {
+    let left = 2500;
+    const asked: number[] = [];
+    const take = async (batch: number) => {
+      asked.push(batch);
+      const n = Math.min(batch, left);
+      left -= n;
+      return n;
+    };
+    expect(await new Job().drain(1000, take)).toBe(2500);
+    expect(asked).toEqual([1000, 1000, 1000]);
+    // Exactly a batch left: one more, empty, to know it is done.
+    left = 1000;
+    asked.length = 0;
+    expect(await new Job().drain(1000, take)).toBe(1000);
+    expect(asked).toEqual([1000, 1000]);
+  });
+
   it('never runs twice at once: a tick during a run waits for it instead of starting another', async () => {
     const job = new Job();
     const first = job.tick();

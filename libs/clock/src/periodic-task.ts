@@ -83,4 +83,21 @@ export abstract class PeriodicTask implements OnApplicationBootstrap, OnApplicat
     }, wait);
     this.timer.unref();
   }
+
+  /**
+   * Runs `step` (a delete of at most `batch` rows, answering how many went) until one takes
+   * fewer than `batch`: a large backlog goes in short transactions that never hold locks long.
+   * How many went in all.
+   */
+  protected async inBatches(
+    batch: number,
+    step: (batch: number) => Promise<number>,
+  ): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const count = await step(batch);
+      total += count;
+      if (count < batch) return total;
+    }
+  }
 }

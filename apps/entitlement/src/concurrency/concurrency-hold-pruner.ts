@@ -35,16 +35,9 @@ export class ConcurrencyHoldPruner extends PeriodicTask {
   /** Deletes holds that expired over a minute ago, a batch at a time; how many. */
   async prune(): Promise<number> {
     const expiredBefore = new Date(this.clock.now().getTime() - CONCURRENCY_HOLD_PRUNE_MS);
-    let pruned = 0;
-    for (;;) {
-      const deleted = await concurrencyHolds.prune(
-        this.dataSource.manager,
-        expiredBefore,
-        HOLDS_PER_BATCH,
-      );
-      pruned += deleted;
-      if (deleted < HOLDS_PER_BATCH) break;
-    }
+    const pruned = await this.inBatches(HOLDS_PER_BATCH, (batch) =>
+      concurrencyHolds.prune(this.dataSource.manager, expiredBefore, batch),
+    );
     if (pruned > 0) this.logger.log({ pruned }, 'expired concurrency holds pruned');
     return pruned;
   }

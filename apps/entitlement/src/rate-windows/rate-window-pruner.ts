@@ -34,16 +34,9 @@ export class RateWindowPruner extends PeriodicTask {
   /** Deletes windows that ended over a minute ago, a batch at a time; how many. */
   async prune(): Promise<number> {
     const endedBefore = new Date(this.clock.now().getTime() - RATE_WINDOW_PRUNE_MS);
-    let pruned = 0;
-    for (;;) {
-      const deleted = await rateWindows.prune(
-        this.dataSource.manager,
-        endedBefore,
-        WINDOWS_PER_BATCH,
-      );
-      pruned += deleted;
-      if (deleted < WINDOWS_PER_BATCH) break;
-    }
+    const pruned = await this.inBatches(WINDOWS_PER_BATCH, (batch) =>
+      rateWindows.prune(this.dataSource.manager, endedBefore, batch),
+    );
     if (pruned > 0) this.logger.log({ pruned }, 'ended rate windows pruned');
     return pruned;
   }

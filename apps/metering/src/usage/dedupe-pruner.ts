@@ -36,16 +36,14 @@ export class DedupePruner extends PeriodicTask {
 
   /** Deletes expired keys until none are left; returns how many went. */
   async pruneOnce(chunk = 10_000): Promise<number> {
-    let total = 0;
-    for (;;) {
+    return this.inBatches(chunk, async (batch) => {
       const count = await dedupeKeys.forgetOlderThan(
         this.dataSource,
         this.config.DEDUPE_WINDOW_HOURS,
-        chunk,
+        batch,
       );
-      total += count;
       pruned.inc(count);
-      if (count < chunk) return total;
-    }
+      return count;
+    });
   }
 }
