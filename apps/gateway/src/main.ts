@@ -2,23 +2,28 @@ import 'reflect-metadata';
 import fastifyStatic from '@fastify/static';
 import { resolve } from 'node:path';
 import { loadConfig } from '@paygate/config';
-import { SUPPORTED_METHODS, createHttpApp, run } from '@paygate/http';
+import { createHttpApp, run } from '@paygate/http';
 import { GatewayConfig } from './config/gateway.config';
 import { GatewayModule } from './gateway.module';
 import { gatewayOpenApi } from './openapi/gateway-openapi';
-import { registerAccessLog } from './proxy/access-log';
+import { AccessLog } from './proxy/access-log';
+import { ProxyFrontDoor } from './proxy/proxy-front-door';
 import { ProxyHandler } from './proxy/proxy.handler';
 import { RoutesService } from './routes/routes.service';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig(GatewayConfig);
+  const accessLog = AccessLog.atLevel(config.LOG_LEVEL);
+  // Proxied requests go from Node's server to the ProxyHandler without Fastify (FrontDoor).
+  const door = new ProxyFrontDoor(accessLog);
   const app = await createHttpApp(GatewayModule.forRoot(config), {
     bodyLimit: config.BODY_LIMIT_BYTES,
     rawBodies: true,
     problemStatuses: config.PROBLEM_STATUSES,
+    frontDoor: door,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  registerAccessLog(fastify, config.LOG_LEVEL);
+  accessLog?.register(fastify);
   if (config.DEMO_APP_DIR) {
     // Same origin as the API it calls, so the demo needs no CORS.
     await fastify.register(fastifyStatic, {
@@ -30,19 +35,9 @@ async function bootstrap(): Promise<void> {
   // What the gateway adds to the APIs behind it, for their callers (and their programs): the
   // current routes, their problems and payment headers. Nothing in it is secret.
   fastify.get('/_paygate/openapi.json', async () => gatewayOpenApi([...routes.table]));
-  const proxy = app.get(ProxyHandler);
-  // Every path that is not one of the gateway's own endpoints (/health, /ready; /metrics is on
-  // the admin listener) is proxied; static routes win over this wildcard in Fastify's router.
-  fastify.route({
-    // Every method paygate implements; any other is a 501 before routing (http-edge.ts).
-    method: [...SUPPORTED_METHODS],
-    url: '/*',
-    // Returning the reply tells Fastify the answer is sent later (by the proxy), not now.
-    handler: async (request, reply) => {
-      await proxy.handle(request, reply);
-      return reply;
-    },
-  });
+  // Every path that is not one of the gateway's own (/health, /ready, /_paygate/…; /metrics is
+  // on the admin listener) is proxied.
+  door.open(app.get(ProxyHandler));
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
 }
 

@@ -10,7 +10,9 @@ import {
   setProblemStatuses,
 } from '@paygate/problem-details';
 import { Logger } from 'nestjs-pino';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { registerBodyParsers } from './body-parsers';
+import { FrontDoor, frontDoorServer } from './front-door';
 import { edgeProblem, onClientError, onConnect, onFrameworkError } from './http-edge';
 import { INPUT_LIMITS } from './input-limits';
 import { NullFieldsPipe } from './null-fields.pipe';
@@ -34,7 +36,11 @@ export interface HttpAppOptions {
    * elsewhere a form body is a 415. Default: the billing page's `/billing/`.
    */
   formPathPrefixes?: string[];
+  /** Requests answered before Fastify (see FrontDoor): the gateway's proxy path. */
+  frontDoor?: FrontDoor;
 }
+
+type FrameworkHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * Creates a Nest app on Fastify with what every paygate HTTP surface shares: the request id
@@ -46,6 +52,8 @@ export async function createHttpApp(
   options: HttpAppOptions = {},
 ): Promise<NestFastifyApplication> {
   setProblemStatuses(options.problemStatuses ?? '');
+  let closing = false;
+  const door = options.frontDoor;
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimit ?? INPUT_LIMITS.bodyBytes,
     genReqId: requestIdFor,
@@ -58,6 +66,9 @@ export async function createHttpApp(
     frameworkErrors: onFrameworkError,
     // A path parameter is bounded by the URL limit alone, not Fastify's default 100 characters.
     routerOptions: { maxParamLength: INPUT_LIMITS.urlLength },
+    ...(door && {
+      serverFactory: (handler: FrameworkHandler) => frontDoorServer(door, handler, () => closing),
+    }),
   });
   const fastify = adapter.getInstance();
   fastify.server.on('connect', onConnect);
@@ -76,6 +87,11 @@ export async function createHttpApp(
     const problem = edgeProblem(fastify, request);
     // Answered here: the request goes no further (done is not called).
     if (problem) return sendProblem(reply, request, problem);
+    done();
+  });
+  // From here on Fastify answers every request (503 on a connection it is closing).
+  fastify.addHook('preClose', (done) => {
+    closing = true;
     done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {

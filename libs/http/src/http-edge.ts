@@ -147,6 +147,24 @@ export function edgeProblem(
   request: FastifyRequest,
 ): ProblemInput | undefined {
   const url = request.raw.url ?? '';
+  const problem = targetProblem(url);
+  if (problem) return problem;
+  if (request.routeOptions.url !== undefined) return undefined;
+  if (!SUPPORTED_METHODS.includes(request.method)) return { code: 'not-implemented' };
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  const allowed = SUPPORTED_METHODS.filter(
+    (method) => method !== request.method && fastify.findRoute({ method, url: path }) !== null,
+  );
+  if (allowed.length === 0) return undefined;
+  return { code: 'method-not-allowed', headers: { allow: allowed.join(', ') } };
+}
+
+/**
+ * What no request target may be, whoever routes it: longer than the limit, with a NUL
+ * anywhere, or with a malformed percent-encoding in its path.
+ */
+export function targetProblem(url: string): ProblemInput | undefined {
   if (url.length > INPUT_LIMITS.urlLength)
     return { code: 'uri-too-long', extensions: { limit: INPUT_LIMITS.urlLength } };
   if (url.includes('%00') || url.includes('\u0000'))
@@ -155,11 +173,5 @@ export function edgeProblem(
   const path = query < 0 ? url : url.slice(0, query);
   if (path.includes('%') && BAD_ESCAPE.test(path))
     return { code: 'bad-request', detail: 'The request path has a malformed percent-encoding.' };
-  if (request.routeOptions.url !== undefined) return undefined;
-  if (!SUPPORTED_METHODS.includes(request.method)) return { code: 'not-implemented' };
-  const allowed = SUPPORTED_METHODS.filter(
-    (method) => method !== request.method && fastify.findRoute({ method, url: path }) !== null,
-  );
-  if (allowed.length === 0) return undefined;
-  return { code: 'method-not-allowed', headers: { allow: allowed.join(', ') } };
+  return undefined;
 }

@@ -10,3 +10,5 @@ export { INPUT_LIMITS, SUPPORTED_METHODS } from './input-limits';
 export { checkParsedInput } from './body-parsers';
 export { NullFieldsPipe } from './null-fields.pipe';
 export { clientErrorProblem, rawProblemResponse } from './http-edge';
+export { frontDoorServer, pathOf } from './front-door';
+export type { FrontDoor } from './front-door';

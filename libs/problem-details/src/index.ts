@@ -17,7 +17,13 @@ export {
 } from './translations';
 export type { ProblemLanguage } from './translations';
 export type { ProblemBody, ProblemInput } from './problem';
-export { ProblemDetailsFilter, sendProblem, toProblemInput } from './problem-details.filter';
+export {
+  ProblemDetailsFilter,
+  sendProblem,
+  toProblemInput,
+  writeProblem,
+} from './problem-details.filter';
+export type { ProblemRequest } from './problem-details.filter';
 export { problemValidationPipe, flattenValidationErrors } from './validation';
 export type { FieldProblem } from './validation';
 export { DomainError } from './domain-error';

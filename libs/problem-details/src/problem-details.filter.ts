@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import type { ProblemCode } from '@paygate/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { DomainError } from './domain-error';
 import { negotiateLanguage } from './language';
 import {
@@ -78,11 +78,15 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 }
 
-export function sendProblem(
-  reply: FastifyReply,
-  request: FastifyRequest,
-  input: ProblemInput,
-): void {
+/** What a problem answers: the request's target, its id and the languages it accepts. */
+export interface ProblemRequest {
+  url: string;
+  id: string | number;
+  headers: IncomingHttpHeaders;
+}
+
+/** A problem's body and the headers that go with it, in the caller's language. */
+function problemResponse(request: ProblemRequest, input: ProblemInput) {
   const language = problemLanguage(input, negotiateLanguage(request.headers['accept-language']));
   const body = buildProblem(input, {
     instance: request.url,
@@ -96,14 +100,33 @@ export function sendProblem(
     vary: 'Accept-Language',
     'x-request-id': String(request.id),
   };
-  if (!reply.sent) {
-    void reply.status(body.status).headers(headers).send(body);
-    return;
-  }
-  // A hijacked reply (the gateway streaming from its upstream) is written directly, as long
-  // as nothing of it has been.
-  const raw = reply.raw;
-  if (raw.headersSent || raw.destroyed) return;
-  raw.writeHead(body.status, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...headers });
-  raw.end(JSON.stringify(body));
+  return { body, headers };
+}
+
+/**
+ * Writes a problem straight to a Node response (a request no Fastify reply exists for, or one
+ * the gateway streams itself), as long as nothing of the response has been written. Headers
+ * set on `res` before (a payment receipt) go out with it.
+ */
+export function writeProblem(
+  res: ServerResponse,
+  request: ProblemRequest,
+  input: ProblemInput,
+): void {
+  if (res.headersSent || res.destroyed) return;
+  const { body, headers } = problemResponse(request, input);
+  const json = JSON.stringify(body);
+  res.writeHead(body.status, { ...headers, 'content-length': Buffer.byteLength(json) });
+  res.end(json);
+}
+
+export function sendProblem(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  input: ProblemInput,
+): void {
+  // Already answered (or the connection is gone): nothing more can be said on it.
+  if (reply.sent) return;
+  const { body, headers } = problemResponse(request, input);
+  void reply.status(body.status).headers(headers).send(body);
 }

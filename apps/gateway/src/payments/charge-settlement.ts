@@ -7,7 +7,7 @@ import {
   receiptHeaders,
 } from '@paygate/payments';
 import type { ProblemInput } from '@paygate/problem-details';
-import type { FastifyRequest } from 'fastify';
+import type { ProxyRequest } from '../proxy/proxy-request';
 import { GatewayConfig } from '../config/gateway.config';
 import { EntitlementClient, EntitlementUnavailableError } from '../decisions/entitlement.client';
 import { PAYMENT_FACILITATOR } from './payment-facilitator';
@@ -35,7 +35,7 @@ export class ChargeSettlement {
 
   /** Journals, settles and credits `units` credits for the payment; `refuse` words a refusal. */
   async settle(
-    request: FastifyRequest,
+    request: ProxyRequest,
     payer: Payer,
     parsed: ParsedPayment,
     units: number,
@@ -140,7 +140,7 @@ export class ChargeSettlement {
    * background made meanwhile.
    */
   async creditSettled(
-    request: FastifyRequest,
+    request: ProxyRequest,
     payer: Payer,
     parsed: ParsedPayment,
     earlier: Uncredited,
@@ -161,7 +161,7 @@ export class ChargeSettlement {
   }
 
   private credited(
-    request: FastifyRequest,
+    request: ProxyRequest,
     payer: Payer,
     parsed: ParsedPayment,
     record: RecordPaymentRequest,

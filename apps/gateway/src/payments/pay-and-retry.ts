@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { type CheckResponse, payerAccountOf } from '@paygate/contracts';
 import type { ParsedPayment } from '@paygate/payments';
 import type { ProblemInput } from '@paygate/problem-details';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import type { ProxyRequest } from '../proxy/proxy-request';
 import { denialProblem, shortfallOf } from '../decisions/denial-problem';
 import { EntitlementClient, EntitlementUnavailableError } from '../decisions/entitlement.client';
 import type { AdmissionRequest } from '../leases/lease-pool';
@@ -66,8 +67,8 @@ export class PayAndRetry {
    */
   async keyed(
     route: RouteDefinition,
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: ProxyRequest,
+    res: ServerResponse,
     ask: AdmissionRequest,
     decision: CheckResponse,
   ): Promise<PaidAdmission> {
@@ -86,7 +87,7 @@ export class PayAndRetry {
       return { kind: 'refused', problem: paid.problem, customerId: decision.customerId };
     }
     // The receipt goes on whatever answers: the credits are the customer's either way.
-    for (const [name, value] of Object.entries(paid.receipt)) reply.header(name, value);
+    for (const [name, value] of Object.entries(paid.receipt)) res.setHeader(name, value);
     this.returnLeasesAtHoldEnd(paid.customerId, paid.holdUntil);
     if (decision.allowed) return { kind: 'decided', decision };
     try {
@@ -107,8 +108,8 @@ export class PayAndRetry {
    */
   async anonymous(
     route: RouteDefinition,
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: ProxyRequest,
+    res: ServerResponse,
     cost: number,
   ): Promise<PaidAdmission & { keyId?: string }> {
     const plan = route.price?.anonymousPlan;
@@ -160,7 +161,7 @@ export class PayAndRetry {
         },
       };
     }
-    for (const [name, value] of Object.entries(paid.receipt)) reply.header(name, value);
+    for (const [name, value] of Object.entries(paid.receipt)) res.setHeader(name, value);
     this.returnLeasesAtHoldEnd(paid.customerId, paid.holdUntil);
     const keyId = payerKeyId(paid.customerId);
     const ask: AdmissionRequest = {
@@ -205,7 +206,7 @@ export class PayAndRetry {
   /** A payable refusal on a priced route gains the payment offers (PaymentOffers). */
   withOffers(
     route: RouteDefinition,
-    request: FastifyRequest,
+    request: ProxyRequest,
     problem: ProblemInput,
     decision: CheckResponse,
   ): ProblemInput {

@@ -8,7 +8,7 @@ import {
   verifyChallengeId,
 } from '@paygate/payments';
 import type { ProblemInput } from '@paygate/problem-details';
-import type { FastifyRequest } from 'fastify';
+import type { ProxyRequest } from '../proxy/proxy-request';
 import { GatewayConfig } from '../config/gateway.config';
 
 import type { RouteDefinition } from '../routes/route';
@@ -82,7 +82,7 @@ export class PaymentAcceptance {
    */
   async accept(
     route: RouteDefinition,
-    request: FastifyRequest,
+    request: ProxyRequest,
     payer: Payer,
     shortfall: number,
     now = new Date(),
@@ -107,7 +107,7 @@ export class PaymentAcceptance {
 
   private async complete(
     route: RouteDefinition,
-    request: FastifyRequest,
+    request: ProxyRequest,
     payer: Payer,
     shortfall: number,
     now: Date,
@@ -209,7 +209,7 @@ export class PaymentAcceptance {
    * again for each request of the hold); any other replay is refused like a spent payment.
    */
   private async authorize(
-    request: FastifyRequest,
+    request: ProxyRequest,
     payer: Payer,
     parsed: ParsedPayment,
     units: number,

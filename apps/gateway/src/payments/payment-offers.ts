@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { buildPaymentChallenges, type PaymentRequirement } from '@paygate/payments';
-import type { FastifyRequest } from 'fastify';
+import type { ProxyRequest } from '../proxy/proxy-request';
 import { GatewayConfig } from '../config/gateway.config';
 import type { RouteDefinition } from '../routes/route';
 
@@ -34,7 +34,7 @@ export class PaymentOffers {
    */
   forRefusal(
     route: RouteDefinition,
-    request: FastifyRequest,
+    request: ProxyRequest,
     code: string,
     shortfall: number,
     now = new Date(),
@@ -71,7 +71,7 @@ export class PaymentOffers {
    */
   requirementFor(
     route: RouteDefinition,
-    request: FastifyRequest,
+    request: ProxyRequest,
     units: number,
     now: Date,
     intent: PaymentRequirement['intent'] = 'charge',
@@ -92,12 +92,12 @@ export class PaymentOffers {
   }
 
   /** The protection space: PAYMENT_REALM, or the host the caller addressed. */
-  realm(request: FastifyRequest): string {
+  realm(request: ProxyRequest): string {
     return this.config.PAYMENT_REALM ?? String(request.headers.host ?? 'paygate');
   }
 
   /** The absolute URL the payment buys: the caller's view of it (host and path as sent). */
-  resourceUrl(request: FastifyRequest): string {
+  resourceUrl(request: ProxyRequest): string {
     const host = String(request.headers.host ?? '127.0.0.1');
     return `${request.protocol}://${host}${request.url}`;
   }

@@ -1,11 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CheckResponse } from '@paygate/contracts';
 import { counter, histogram } from '@paygate/observability';
-import { ProblemInput, sendProblem } from '@paygate/problem-details';
+import { ProblemInput, writeProblem } from '@paygate/problem-details';
 import { PayAndRetry } from '../payments/pay-and-retry';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { apiKeyFrom, apiKeyId } from '../auth/api-key';
 import { GatewayConfig } from '../config/gateway.config';
 import { denialProblem, unauthenticated } from '../decisions/denial-problem';
@@ -22,6 +20,7 @@ import { requestCost } from '../routes/request-cost';
 import { normalizeRequestTarget } from '../routes/request-path';
 import { RouteDefinition } from '../routes/route';
 import { RoutesService } from '../routes/routes.service';
+import { ProxyRequest } from './proxy-request';
 import { UpstreamForwarder } from './upstream-forwarder';
 import { ServedUsage } from '../usage/served-usage';
 import { UsagePublisher } from '../usage/usage.publisher';
@@ -70,9 +69,6 @@ interface Limits {
   release: () => void;
 }
 
-const isStream = (body: unknown): body is Readable =>
-  typeof (body as Readable | undefined)?.pipe === 'function';
-
 /** Headers that identify the caller to paygate and must not reach the upstream. */
 const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'payment-signature'];
 
@@ -96,11 +92,11 @@ export class ProxyHandler {
     private readonly payAndRetry: PayAndRetry,
   ) {}
 
-  async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  async handle(request: ProxyRequest, res: ServerResponse): Promise<void> {
     // Routed and forwarded in one normalized form (no dot segments, `//` or encoded dots).
     const target = normalizeRequestTarget(request.url);
     if (!target.ok)
-      return this.refuse(request, reply, 'unmatched', {
+      return this.refuse(request, res, 'unmatched', {
         code: 'bad-request',
         detail: target.reason,
       });
@@ -111,12 +107,12 @@ export class ProxyHandler {
     });
     if (!match.route) {
       if (match.allowedMethods.length > 0) {
-        return this.refuse(request, reply, 'unmatched', {
+        return this.refuse(request, res, 'unmatched', {
           code: 'method-not-allowed',
           headers: { allow: match.allowedMethods.join(', ') },
         });
       }
-      return this.refuse(request, reply, 'unmatched', {
+      return this.refuse(request, res, 'unmatched', {
         code: 'not-found',
         detail: 'No route matches this path.',
       });
@@ -124,17 +120,17 @@ export class ProxyHandler {
     const route = match.route;
     const apiKey = apiKeyFrom(request.headers);
     const anonymous = !apiKey && this.payAndRetry.allowsAnonymous(route);
-    if (!apiKey && !anonymous) return this.refuse(request, reply, route.name, unauthenticated());
+    if (!apiKey && !anonymous) return this.refuse(request, res, route.name, unauthenticated());
     const length = Number(request.headers['content-length'] ?? 0);
     if (length > this.config.BODY_LIMIT_BYTES) {
-      return this.refuse(request, reply, route.name, {
+      return this.refuse(request, res, route.name, {
         code: 'payload-too-large',
         extensions: { limit: this.config.BODY_LIMIT_BYTES },
       });
     }
     const priced = requestCost(route, request.headers);
     if (!priced.ok) {
-      return this.refuse(request, reply, route.name, {
+      return this.refuse(request, res, route.name, {
         code: 'validation-failed',
         detail: `${priced.field} ${priced.message}.`,
         extensions: { errors: [{ field: priced.field, messages: [priced.message] }] },
@@ -144,16 +140,16 @@ export class ProxyHandler {
     if (cost > 0 && this.usage.saturated) {
       // Kafka has not taken usage for a while and the buffer is full: serving now would
       // mean serving unmetered, so the gateway pushes back instead.
-      return this.refuse(request, reply, route.name, {
+      return this.refuse(request, res, route.name, {
         code: 'service-unavailable',
         headers: { 'retry-after': '1' },
       });
     }
     // Only a route that sells anonymous calls gets this far without a key.
-    if (!apiKey) return this.payPerCall(request, reply, route, cost, target.path + target.query);
+    if (!apiKey) return this.payPerCall(request, res, route, cost, target.path + target.query);
     const keyId = apiKeyId(apiKey);
     const early = this.rateLimits.beforeDecision(keyId, route.feature, Date.now());
-    if (early) return this.refuse(request, reply, route.name, rateLimited(route.feature, early));
+    if (early) return this.refuse(request, res, route.name, rateLimited(route.feature, early));
     const ask = {
       apiKey,
       keyId,
@@ -175,27 +171,27 @@ export class ProxyHandler {
     } catch (err) {
       if (!(err instanceof EntitlementUnavailableError)) throw err;
       this.logger.warn({ err: err.message, requestId: request.id }, 'entitlement unavailable');
-      return this.refuse(request, reply, route.name, {
+      return this.refuse(request, res, route.name, {
         code: 'entitlement-unavailable',
         headers: { 'retry-after': '1' },
       });
     }
-    const paid = await this.payAndRetry.keyed(route, request, reply, ask, decision);
+    const paid = await this.payAndRetry.keyed(route, request, res, ask, decision);
     if (paid.kind === 'refused')
-      return this.refuse(request, reply, route.name, paid.problem, paid.customerId);
+      return this.refuse(request, res, route.name, paid.problem, paid.customerId);
     decision = paid.decision;
     if (!decision.allowed) {
       return this.refuse(
         request,
-        reply,
+        res,
         route.name,
         this.payAndRetry.withOffers(route, request, denialProblem(decision), decision),
         decision.customerId,
       );
     }
-    const limits = await this.limits(request, reply, route, keyId, decision, cost);
+    const limits = await this.limits(request, res, route, keyId, decision, cost);
     if (limits)
-      this.forward(request, reply, route, decision, limits, cost, target.path + target.query);
+      this.forward(request, res, route, decision, limits, cost, target.path + target.query);
   }
 
   /**
@@ -204,19 +200,19 @@ export class ProxyHandler {
    * rate-limited and metered for that customer like a keyed request.
    */
   private async payPerCall(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: ProxyRequest,
+    res: ServerResponse,
     route: RouteDefinition,
     cost: number,
     url: string,
   ): Promise<void> {
-    const paid = await this.payAndRetry.anonymous(route, request, reply, cost);
+    const paid = await this.payAndRetry.anonymous(route, request, res, cost);
     if (paid.kind === 'refused')
-      return this.refuse(request, reply, route.name, paid.problem, paid.customerId);
+      return this.refuse(request, res, route.name, paid.problem, paid.customerId);
     const { decision } = paid;
     const keyId = paid.keyId as string;
-    const limits = await this.limits(request, reply, route, keyId, decision, cost);
-    if (limits) this.forward(request, reply, route, decision, limits, cost, url);
+    const limits = await this.limits(request, res, route, keyId, decision, cost);
+    if (limits) this.forward(request, res, route, decision, limits, cost, url);
   }
 
   /**
@@ -225,8 +221,8 @@ export class ProxyHandler {
    * taken first so that a request refused for concurrency does not use up the rate window.
    */
   private async limits(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: ProxyRequest,
+    res: ServerResponse,
     route: RouteDefinition,
     keyId: string,
     decision: CheckResponse,
@@ -235,29 +231,29 @@ export class ProxyHandler {
     const slot = await this.concurrency.acquire(decision, route.feature);
     if (!slot.allowed) {
       this.giveBack(decision.leaseId, cost, 'concurrency limited');
-      this.refuse(request, reply, route.name, concurrencyLimited(route.feature, slot.limit));
+      this.refuse(request, res, route.name, concurrencyLimited(route.feature, slot.limit));
       return undefined;
     }
     const rate = await this.rateLimits.afterDecision(keyId, route.feature, decision, Date.now());
     if (rate && !rate.allowed) {
       slot.release();
       this.giveBack(decision.leaseId, cost, 'rate limited');
-      this.refuse(request, reply, route.name, rateLimited(route.feature, rate));
+      this.refuse(request, res, route.name, rateLimited(route.feature, rate));
       return undefined;
     }
     return { rate, release: slot.release };
   }
 
   private forward(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: ProxyRequest,
+    res: ServerResponse,
     route: RouteDefinition,
     decision: CheckResponse,
     { rate, release }: Limits,
     cost: number,
     url: string,
   ): void {
-    if (reply.raw.destroyed) {
+    if (res.destroyed) {
       // The caller hung up while the request was decided: its 'close' has passed, so nothing
       // would give the slot back or cancel the upstream call. Nothing served, nothing charged.
       release();
@@ -266,20 +262,17 @@ export class ProxyHandler {
     }
     request.leaseId = decision.leaseId;
     // The concurrency slot is held until the response ends, answered or cut off.
-    reply.raw.once('close', release);
+    res.once('close', release);
     const stop = upstreamLatency.startTimer({ route: route.name });
     // A body without Content-Length is measured as it streams through.
     let limiter: BodyLimit | undefined;
-    let body = isStream(request.body) ? request.body : undefined;
+    let body = request.body;
     if (body && request.headers['content-length'] === undefined) {
       const streamed = body;
       limiter = new BodyLimit(this.config.BODY_LIMIT_BYTES);
       streamed.on('error', (err) => limiter?.destroy(err));
       body = streamed.pipe(limiter);
     }
-    // The answer is written to the raw response as it streams from the upstream; Fastify's
-    // onResponse hooks (metrics, access log) still run when it finishes.
-    reply.hijack();
     const target = this.routes.upstreamTarget(route, url);
     this.forwarder.forward(
       {
@@ -289,14 +282,15 @@ export class ProxyHandler {
         body,
         timeoutMs: this.config.UPSTREAM_TIMEOUT_MS,
       },
-      reply.raw,
+      res,
       {
         onResponse: (status, headers) => {
           stop();
           this.served(request, route, decision, cost, status);
           // The upstream's connection-specific fields describe its hop, not the caller's.
           const out: OutgoingHttpHeaders = withoutHopByHop(headers);
-          Object.assign(out, reply.getHeaders());
+          // What the gateway set (X-Request-Id, a payment receipt) wins over the upstream's.
+          Object.assign(out, res.getHeaders());
           const warning = warningHeader(decision);
           if (warning) out[WARNING_HEADER] = warning;
           if (rate) Object.assign(out, rateLimitHeaders(route.feature, rate));
@@ -307,7 +301,7 @@ export class ProxyHandler {
           this.giveBack(decision.leaseId, cost, `upstream ${failure}: ${error.message}`);
           if (failure === 'cancelled') return;
           if (limiter?.exceeded) {
-            return this.refuse(request, reply, route.name, {
+            return this.refuse(request, res, route.name, {
               code: 'payload-too-large',
               extensions: { limit: this.config.BODY_LIMIT_BYTES },
             });
@@ -316,7 +310,7 @@ export class ProxyHandler {
             { err: error.message, requestId: request.id, route: route.name },
             'upstream failed',
           );
-          return this.refuse(request, reply, route.name, {
+          return this.refuse(request, res, route.name, {
             code: failure === 'timeout' ? 'upstream-timeout' : 'upstream-unavailable',
           });
         },
@@ -326,7 +320,7 @@ export class ProxyHandler {
 
   /** The upstream answered: meter the request, or give its units back if it failed. */
   private served(
-    request: FastifyRequest,
+    request: ProxyRequest,
     route: RouteDefinition,
     decision: CheckResponse,
     cost: number,
@@ -354,7 +348,7 @@ export class ProxyHandler {
   }
 
   /** The caller's headers as the upstream gets them. */
-  private upstreamHeaders(request: FastifyRequest, customerId: string): IncomingHttpHeaders {
+  private upstreamHeaders(request: ProxyRequest, customerId: string): IncomingHttpHeaders {
     const out: IncomingHttpHeaders = withoutHopByHop(request.headers);
     // undici sets Host to the upstream's; the caller's is passed on as X-Forwarded-Host.
     delete out.host;
@@ -363,12 +357,12 @@ export class ProxyHandler {
     for (const name of CREDENTIAL_HEADERS) delete out[name];
     const priorFor = request.headers['x-forwarded-for'];
     out['x-forwarded-for'] = priorFor
-      ? `${String(priorFor)}, ${request.socket.remoteAddress}`
-      : request.socket.remoteAddress;
+      ? `${String(priorFor)}, ${request.remoteAddress}`
+      : request.remoteAddress;
     out['x-forwarded-proto'] = request.protocol;
     out['x-forwarded-host'] = request.headers.host;
     out.forwarded = forwardedHeader(request.headers.forwarded, {
-      for: request.socket.remoteAddress,
+      for: request.remoteAddress,
       proto: request.protocol,
       host: request.headers.host,
     });
@@ -383,15 +377,15 @@ export class ProxyHandler {
   }
 
   private refuse(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: ProxyRequest,
+    res: ServerResponse,
     route: string,
     problem: ProblemInput,
     customerId?: string,
   ): void {
-    sendProblem(reply, request, problem);
-    requests.inc({ route, status: String(reply.statusCode), code: problem.code });
-    if (reply.statusCode === 402 && customerId)
+    writeProblem(res, request, problem);
+    requests.inc({ route, status: String(res.statusCode), code: problem.code });
+    if (res.statusCode === 402 && customerId)
       paymentRequired.inc({ customer: customerId, code: problem.code });
   }
 }

@@ -1,0 +1,99 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { request } from 'undici';
+import { FrontDoor, frontDoorServer, pathOf } from './front-door';
+import { INPUT_LIMITS } from './input-limits';
+
+describe('frontDoorServer', () => {
+  let server: Server;
+  let origin: string;
+  let closing = false;
+  const doorSaw: { url: string; id: string }[] = [];
+  const frameworkSaw: string[] = [];
+  const door: FrontDoor = {
+    routeLabel: '/*',
+    takes: (path) => !path.startsWith('/own'),
+    handle: (req, res, requestId) => {
+      doorSaw.push({ url: req.url ?? '', id: requestId });
+      res.end('door');
+    },
+  };
+  const framework = (req: IncomingMessage, res: ServerResponse) => {
+    frameworkSaw.push(req.url ?? '');
+    res.end('framework');
+  };
+
+  beforeAll(async () => {
+    server = frontDoorServer(door, framework, () => closing).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+  beforeEach(() => {
+    closing = false;
+    doorSaw.length = 0;
+    frameworkSaw.length = 0;
+  });
+
+  const call = async (
+    path: string,
+    init: { method?: string; headers?: Record<string, string> } = {},
+  ) => {
+    const res = await request(`${origin}${path}`, init);
+    return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+  };
+
+  it('answers the paths the door takes, with a request id on the response', async () => {
+    const res = await call('/v1/things?x=1');
+    expect(res.text).toBe('door');
+    expect(doorSaw).toEqual([{ url: '/v1/things?x=1', id: res.headers['x-request-id'] }]);
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(frameworkSaw).toEqual([]);
+  });
+
+  it("keeps a caller's well-formed request id and replaces a malformed one", async () => {
+    expect(
+      (await call('/a', { headers: { 'x-request-id': 'caller-1' } })).headers['x-request-id'],
+    ).toBe('caller-1');
+    const replaced = await call('/a', { headers: { 'x-request-id': 'no spaces allowed' } });
+    expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('leaves every other path to the framework, and every path once closing', async () => {
+    expect((await call('/own/health')).text).toBe('framework');
+    closing = true;
+    expect((await call('/v1/things')).text).toBe('framework');
+    expect(frameworkSaw).toEqual(['/own/health', '/v1/things']);
+    expect(doorSaw).toEqual([]);
+  });
+
+  it.each([
+    ['with NUL', '/a%00b', 400, 'BAD_REQUEST'],
+    ['with a bad escape', '/a%zzb', 400, 'BAD_REQUEST'],
+    ['over the URL limit', `/${'a'.repeat(INPUT_LIMITS.urlLength)}`, 414, 'URI_TOO_LONG'],
+  ])('refuses a target %s as a problem before the door sees it', async (_, path, status, code) => {
+    const res = await call(path);
+    expect(res.status).toBe(status);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    const body = JSON.parse(res.text);
+    expect(body.code).toBe(code);
+    expect(body.requestId).toBe(res.headers['x-request-id']);
+    expect(doorSaw).toEqual([]);
+  });
+
+  it('answers a method paygate does not implement with 501', async () => {
+    const res = await call('/v1/things', { method: 'PROPFIND' });
+    expect(res.status).toBe(501);
+    expect(JSON.parse(res.text).code).toBe('NOT_IMPLEMENTED');
+    expect(doorSaw).toEqual([]);
+  });
+});
+
+describe('pathOf', () => {
+  it.each([
+    ['/a/b?c=d', '/a/b'],
+    ['/a', '/a'],
+    ['/?', '/'],
+  ])('%s → %s', (url, path) => expect(pathOf(url)).toBe(path));
+});
