@@ -122,7 +122,7 @@ describe('LeasePool', () => {
     const held = pool.heldUnits();
     expect(held).toBeGreaterThan(0);
     // The last request took its unit from the lease the pool still holds units of.
-    await pool.giveBack(first[2].leaseId, 1, 'upstream failed');
+    await pool.giveBack(first[2], 1, 'upstream failed');
     expect(pool.heldUnits()).toBe(held + 1);
     expect(ledger.releases).toEqual([]);
   });
@@ -132,7 +132,7 @@ describe('LeasePool', () => {
     const pool = new LeasePool(ledger, options);
     const answer = await pool.admit(request());
     expect(answer.allowed).toBe(true);
-    await pool.giveBack(answer.leaseId, 1, 'upstream failed');
+    await pool.giveBack(answer, 1, 'upstream failed');
     expect(ledger.releases).toEqual([{ leaseId: answer.leaseId, units: 1 }]);
     expect(ledger.available).toBe(1);
   });
@@ -214,8 +214,8 @@ describe('LeasePool', () => {
     const granted = () => [...ledger.leases.values()].reduce((n, u) => n + u, 0);
     const closedBack = () => ledger.closes.reduce((n, c) => n + c.units, 0);
     // Held = granted − admitted − given back on close; 40 admitted, 2 given back below.
-    await pool.giveBack(answers[3].leaseId, 1, 'upstream failed');
-    await pool.giveBack(answers[7].leaseId, 1, 'upstream failed');
+    await pool.giveBack(answers[3], 1, 'upstream failed');
+    await pool.giveBack(answers[7], 1, 'upstream failed');
     const released = () => ledger.releases.reduce((n, r) => n + r.units, 0);
     expect(pool.heldUnits()).toBe(granted() - 40 + 2 - released() - closedBack());
     await pool.forgetCustomer('cust-1', 'credits-granted');
@@ -234,12 +234,12 @@ describe('LeasePool', () => {
       Array.from({ length: 200 }, (_, i) => pool.admit(request(`key-${i}`))),
     );
     const held = pool.heldUnits();
-    await pool.giveBack(answers[150].leaseId, 1, 'upstream failed');
+    await pool.giveBack(answers[150], 1, 'upstream failed');
     expect(pool.heldUnits()).toBe(held + 1);
     expect(ledger.releases).toEqual([]);
     await pool.releaseAll('shutdown');
     // Closed: the unit goes to the ledger instead.
-    await pool.giveBack(answers[150].leaseId, 1, 'upstream failed');
+    await pool.giveBack(answers[150], 1, 'upstream failed');
     expect(ledger.releases).toEqual([{ leaseId: answers[150].leaseId, units: 1 }]);
   });
 
@@ -282,6 +282,91 @@ describe('LeasePool', () => {
     // The stale grant went back whole, and the request was admitted from the next one.
     expect(ledger.closes.filter((c) => c.units > 0)).toHaveLength(1);
     expect(ledger.available).toBe(0);
+  });
+
+  /** A ledger whose releases and closes land only once `land()` is called. */
+  class SlowReturnsLedger extends FakeLedger {
+    private gate = Promise.resolve();
+    land = () => {};
+    holdReturns(): void {
+      this.gate = new Promise((resolve) => (this.land = resolve));
+    }
+    override async release(leaseId: string, units: number): Promise<void> {
+      await this.gate;
+      return super.release(leaseId, units);
+    }
+    override async close(leaseId: string, units: number): Promise<void> {
+      await this.gate;
+      return super.close(leaseId, units);
+    }
+  }
+  const tick = () => new Promise((r) => setTimeout(r, 5));
+
+  it('asks again only once a unit given back to the ledger is there, so the next request is admitted', async () => {
+    // The customer's only credit went to a request that was then refused (a replayed payment):
+    // its lease was used up and closed, so the unit goes back to the ledger. Asked before that
+    // landed, the service would refuse the customer's next request for want of credits.
+    const ledger = new SlowReturnsLedger(1);
+    const pool = new LeasePool(ledger, options);
+    const refused = await pool.admit(request());
+    expect(refused.allowed).toBe(true);
+    ledger.holdReturns();
+    const givenBack = pool.giveBack(refused, 1, 'payment refused');
+    const next = pool.admit(request());
+    await tick();
+    expect(ledger.checks).toHaveLength(1);
+    ledger.land();
+    expect((await next).allowed).toBe(true);
+    await givenBack;
+    expect(ledger.checks).toHaveLength(2);
+  });
+
+  it('asks again only once the unused units of leases being closed are back (forgotten or idle)', async () => {
+    let now = 0;
+    const ledger = new SlowReturnsLedger(4);
+    const pool = new LeasePool(ledger, options, () => now);
+    expect((await pool.admit(request('pg_key', 2))).allowed).toBe(true);
+    expect(ledger.available).toBe(0);
+    ledger.holdReturns();
+    // A change drops the lease (two units left in it) while the next request comes.
+    const forgotten = pool.forgetCustomer('cust-1', 'subscription-changed');
+    const afterForget = pool.admit(request('pg_key', 2));
+    await tick();
+    expect(ledger.checks).toHaveLength(1);
+    ledger.land();
+    expect((await afterForget).allowed).toBe(true);
+    expect(await forgotten).toBe(2);
+
+    // Idle: the lease goes back and the book is swept with it; a new book for the key (which
+    // knows no customer yet) still waits for that close.
+    ledger.available += 4;
+    expect((await pool.admit(request('pg_key', 2))).allowed).toBe(true);
+    expect(ledger.available).toBe(0);
+    ledger.holdReturns();
+    now = 10_000;
+    const swept = pool.sweep();
+    const afterIdle = pool.admit(request('pg_key', 2));
+    await tick();
+    expect(ledger.checks).toHaveLength(3);
+    ledger.land();
+    expect((await afterIdle).allowed).toBe(true);
+    expect(await swept).toBe(2);
+  });
+
+  it('does not hold a refill back for returns of other customers', async () => {
+    class PerKeyLedger extends SlowReturnsLedger {
+      override async check(request: CheckRequest): Promise<CheckResponse> {
+        return { ...(await super.check(request)), customerId: `cust-${request.apiKey}` };
+      }
+    }
+    const ledger = new PerKeyLedger(10);
+    const pool = new LeasePool(ledger, options);
+    const a = await pool.admit(request('a'));
+    ledger.holdReturns();
+    const givenBack = pool.giveBack({ ...a, leaseId: 'gone' }, 1, 'upstream failed');
+    expect((await pool.admit(request('b'))).allowed).toBe(true);
+    ledger.land();
+    await givenBack;
   });
 
   it('keeps an answer that reserves nothing (boolean feature) until the customer is forgotten', async () => {

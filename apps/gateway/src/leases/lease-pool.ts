@@ -1,6 +1,7 @@
 import type { CheckRequest, CheckResponse } from '@paygate/contracts';
 import { apiKeyId } from '../auth/api-key';
 import { type HeldLease, LeaseBook, type Refill } from './lease-book';
+import { ReturnsInFlight } from './returns-in-flight';
 import { SweepSchedule } from './sweep-schedule';
 
 /** The remote calls a pool makes (the entitlement service's Check and Release). */
@@ -73,6 +74,8 @@ export class LeasePool {
   private held = 0;
   /** How long a refill takes lately (moving average over every book: one service answers). */
   private refillMs = 0;
+  /** Units on their way back to the ledger: a refill of their book or customer waits for them. */
+  private readonly returns = new ReturnsInFlight();
 
   constructor(
     private readonly calls: LeaseCalls,
@@ -115,17 +118,24 @@ export class LeasePool {
   }
 
   /**
-   * Units of an admitted request that was not served (upstream failed, rate limited): back to
-   * its lease when this replica still holds it, else to the ledger.
+   * Units of an admitted request that was not served (upstream failed, rate limited, payment
+   * refused): back to its lease when this replica still holds it, else to the ledger, and the
+   * customer's next refill waits until they are there.
    */
-  async giveBack(leaseId: string, units: number, reason: string): Promise<void> {
-    const held = this.byLease.get(leaseId);
+  async giveBack(
+    grant: Pick<CheckResponse, 'leaseId' | 'customerId'>,
+    units: number,
+    reason: string,
+  ): Promise<void> {
+    const held = this.byLease.get(grant.leaseId);
     if (held) {
       held.lease.admitted -= units;
       this.held += units;
       return;
     }
-    await this.calls.release(leaseId, units, reason);
+    const releasing = this.calls.release(grant.leaseId, units, reason);
+    if (grant.customerId) this.returns.track([customerName(grant.customerId)], releasing);
+    await releasing;
   }
 
   /** Returns units that sat unused too long; call it every few hundred milliseconds. */
@@ -280,8 +290,29 @@ export class LeasePool {
       Math.min(this.options.maxUnits, book.waitingUnits + book.recentDemand()),
     );
     const generation = book.generation;
+    const ask = () => this.ask(book, request, wanted, cost, generation);
+    // Units this book or its customer is giving back are counted by the answer (ReturnsInFlight).
+    const returning = this.returns.settled(returnNames(book));
+    const outcome = returning ? returning.then(ask) : ask();
+    const refill: Refill = { cost, outcome };
+    book.refill = refill;
+    const clear = () => {
+      if (book.refill === refill) book.refill = undefined;
+    };
+    outcome.then(clear, clear);
+    return outcome;
+  }
+
+  /** The remote Check of a refill, and the lease it grants put in the book. */
+  private ask(
+    book: LeaseBook,
+    request: AdmissionRequest,
+    wanted: number,
+    cost: number,
+    generation: number,
+  ): Promise<CheckResponse> {
     const startedAt = this.now();
-    const outcome = this.calls.check(checkRequest(request, wanted)).then(async (grant) => {
+    return this.calls.check(checkRequest(request, wanted)).then(async (grant) => {
       this.refillMs = 0.8 * this.refillMs + 0.2 * (this.now() - startedAt);
       if (!grant.allowed) return grant;
       this.indexCustomer(book, grant.customerId);
@@ -290,10 +321,13 @@ export class LeasePool {
         // Asked for before the customer's leases were dropped (a key, plan or balance change):
         // nothing is admitted from it, and its units go back before anyone asks again, so the
         // next answer counts them (a payment's own credits would otherwise sit in it).
-        if (grant.leaseId)
-          await this.calls
+        if (grant.leaseId) {
+          const closing = this.calls
             .close(grant.leaseId, grant.leaseUnits || cost, 'dropped while asked')
             .catch(() => undefined);
+          this.returns.track(returnNames(book), closing);
+          await closing;
+        }
         return grant;
       }
       book.lastGrant = { grant, at: this.now() };
@@ -306,13 +340,6 @@ export class LeasePool {
       this.sweeps.schedule(book, now + Math.min(this.options.idleMs, this.options.maxAgeMs));
       return grant;
     });
-    const refill: Refill = { cost, outcome };
-    book.refill = refill;
-    const clear = () => {
-      if (book.refill === refill) book.refill = undefined;
-    };
-    outcome.then(clear, clear);
-    return outcome;
   }
 
   /**
@@ -329,9 +356,22 @@ export class LeasePool {
     if (!lease.grant.leaseId) return 0;
     this.byLease.delete(lease.grant.leaseId);
     const unused = Math.max(0, lease.units - lease.admitted);
-    await this.calls.close(lease.grant.leaseId, unused, reason);
+    const closing = this.calls.close(lease.grant.leaseId, unused, reason);
+    if (unused > 0) this.returns.track(returnNames(book), closing);
+    await closing;
     return unused;
   }
+}
+
+/** What a book's returns are noted under: its key, and its customer once a grant named it. */
+function returnNames(book: LeaseBook): string[] {
+  const names = [`book:${book.key}`];
+  if (book.customerId) names.push(customerName(book.customerId));
+  return names;
+}
+
+function customerName(customerId: string): string {
+  return `customer:${customerId}`;
 }
 
 /** The remote Check for a request: what the entitlement service knows, not the key's id. */

@@ -185,10 +185,14 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Units of an admitted request that was not served; never lost if the call fails (TTL). */
-  giveBack(leaseId: string, units: number, reason: string): void {
-    this.pool.giveBack(leaseId, units, reason).catch((err: unknown) => {
+  giveBack(
+    grant: Pick<CheckResponse, 'leaseId' | 'customerId'>,
+    units: number,
+    reason: string,
+  ): void {
+    this.pool.giveBack(grant, units, reason).catch((err: unknown) => {
       this.logger.error(
-        { err: (err as Error).message, leaseId },
+        { err: (err as Error).message, leaseId: grant.leaseId },
         'returning lease units failed; they come back at the lease TTL',
       );
     });

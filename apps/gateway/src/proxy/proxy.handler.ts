@@ -230,14 +230,14 @@ export class ProxyHandler {
   ): Promise<Limits | undefined> {
     const slot = await this.concurrency.acquire(decision, route.feature);
     if (!slot.allowed) {
-      this.giveBack(decision.leaseId, cost, 'concurrency limited');
+      this.giveBack(decision, cost, 'concurrency limited');
       this.refuse(request, res, route.name, concurrencyLimited(route.feature, slot.limit));
       return undefined;
     }
     const rate = await this.rateLimits.afterDecision(keyId, route.feature, decision, Date.now());
     if (rate && !rate.allowed) {
       slot.release();
-      this.giveBack(decision.leaseId, cost, 'rate limited');
+      this.giveBack(decision, cost, 'rate limited');
       this.refuse(request, res, route.name, rateLimited(route.feature, rate));
       return undefined;
     }
@@ -257,7 +257,7 @@ export class ProxyHandler {
       // The caller hung up while the request was decided: its 'close' has passed, so nothing
       // would give the slot back or cancel the upstream call. Nothing served, nothing charged.
       release();
-      this.giveBack(decision.leaseId, cost, 'caller gone before forwarding');
+      this.giveBack(decision, cost, 'caller gone before forwarding');
       return;
     }
     request.leaseId = decision.leaseId;
@@ -298,7 +298,7 @@ export class ProxyHandler {
         },
         onFailure: (error, failure) => {
           stop();
-          this.giveBack(decision.leaseId, cost, `upstream ${failure}: ${error.message}`);
+          this.giveBack(decision, cost, `upstream ${failure}: ${error.message}`);
           if (failure === 'cancelled') return;
           if (limiter?.exceeded) {
             return this.refuse(request, res, route.name, {
@@ -328,7 +328,7 @@ export class ProxyHandler {
   ): void {
     if (status >= 500 && !route.meterUpstreamErrors) {
       // A failed upstream did not serve the customer: give the units back, meter nothing.
-      this.giveBack(decision.leaseId, cost, `upstream answered ${status}`);
+      this.giveBack(decision, cost, `upstream answered ${status}`);
     } else {
       this.servedUsage.record(
         {
@@ -372,8 +372,8 @@ export class ProxyHandler {
   }
 
   /** The units of a request that was not served: not charged, free for another request. */
-  private giveBack(leaseId: string, units: number, reason: string): void {
-    if (leaseId && units > 0) this.leases.giveBack(leaseId, units, reason);
+  private giveBack(decision: CheckResponse, units: number, reason: string): void {
+    if (decision.leaseId && units > 0) this.leases.giveBack(decision, units, reason);
   }
 
   private refuse(
