@@ -35,6 +35,11 @@ export class LeaseBook {
   private windowStart = 0;
   private unitsThisWindow = 0;
   private unitsLastWindow = 0;
+  /**
+   * Units of the last window that had any before a pause (no demand for a whole window): what
+   * the key is expected to ask for when it resumes, until it has a full window of its own.
+   */
+  private beforePause = 0;
 
   constructor(
     readonly key: string,
@@ -43,8 +48,9 @@ export class LeaseBook {
 
   noteDemand(units: number, now: number): void {
     if (now - this.windowStart >= this.rateWindowMs) {
-      this.unitsLastWindow =
-        now - this.windowStart >= 2 * this.rateWindowMs ? 0 : this.unitsThisWindow;
+      const paused = now - this.windowStart >= 2 * this.rateWindowMs;
+      if (paused && this.unitsThisWindow > 0) this.beforePause = this.busyDemand();
+      this.unitsLastWindow = paused ? 0 : this.unitsThisWindow;
       this.unitsThisWindow = 0;
       this.windowStart = now;
     }
@@ -52,9 +58,24 @@ export class LeaseBook {
     this.lastActivity = now;
   }
 
-  /** Units per window recently asked for: the larger of the last full window and this one. */
+  /**
+   * Units per window recently asked for: the larger of the last full window and this one; in
+   * the first window after a pause, at least what the key asked for before it, so the first
+   * requests of a burst do not wait for leases that grow from one unit at a time.
+   */
   recentDemand(): number {
+    const recent = this.busyDemand();
+    return this.unitsLastWindow === 0 ? Math.max(recent, this.beforePause) : recent;
+  }
+
+  /** The demand of the last windows with requests (what a book that goes idle remembers). */
+  busyDemand(): number {
     return Math.max(this.unitsLastWindow, this.unitsThisWindow);
+  }
+
+  /** A new book for a key that was busy before its last book went idle. */
+  resumeFrom(units: number): void {
+    this.beforePause = units;
   }
 
   /** Units held and not yet admitted (counted leases only). */

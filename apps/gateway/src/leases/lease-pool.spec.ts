@@ -517,6 +517,68 @@ describe('LeasePool', () => {
     expect(held).toBeLessThanOrEqual(3000);
   });
 
+  describe('a busy key that resumes after a pause', () => {
+    const busyOptions: LeasePoolOptions = { ...options, maxUnits: 1000, rememberDemandMs: 60_000 };
+    /** 300 requests of the key within one window, then a pause that sweeps its book away. */
+    const busyThenIdle = async () => {
+      let now = 0;
+      const ledger = new FakeLedger(100_000);
+      const pool = new LeasePool(ledger, busyOptions, () => now);
+      for (let i = 0; i < 300; i++) expect((await pool.admit(request())).allowed).toBe(true);
+      await tick(); // the last renewal lands
+      now = 5_000;
+      await pool.sweep();
+      expect(pool.heldUnits()).toBe(0);
+      return { ledger, pool, at: (t: number) => (now = t) };
+    };
+    /** A burst of 300 concurrent requests: the lease requests they waited for (no renewals). */
+    const burst = async (ledger: FakeLedger, pool: LeasePool) => {
+      const before = ledger.checks.length;
+      const answers = await Promise.all(Array.from({ length: 300 }, () => pool.admit(request())));
+      expect(answers.every((a) => a.allowed)).toBe(true);
+      return ledger.checks.slice(before).filter((c) => !c.requestId.endsWith(':renew'));
+    };
+
+    it('is sized from its demand before the pause: one lease request, not a ramp from one unit', async () => {
+      const { ledger, pool, at } = await busyThenIdle();
+      at(30_000);
+      const checks = await burst(ledger, pool);
+      expect(checks).toHaveLength(1);
+      expect(checks[0].leaseUnits).toBeGreaterThanOrEqual(300);
+    });
+
+    it('forgets that demand after rememberDemandMs, and never remembers keys of one unit', async () => {
+      const { ledger, pool, at } = await busyThenIdle();
+      at(70_000);
+      await pool.sweep();
+      const checks = await burst(ledger, pool);
+      expect(checks.length).toBeGreaterThan(1);
+      expect(checks[0].leaseUnits).toBeLessThan(10);
+
+      // A key that asks for one unit at a time is not remembered at all.
+      const sparse = await pool.admit(request('pg_sparse'));
+      expect(sparse.allowed).toBe(true);
+      at(80_000);
+      await pool.sweep();
+      at(90_000);
+      await pool.sweep();
+      const before = ledger.checks.length;
+      await pool.admit(request('pg_sparse'));
+      expect(ledger.checks[before].leaseUnits).toBeLessThan(10);
+    });
+
+    it('gives what it did not use back once idle, like any lease', async () => {
+      const { ledger, pool, at } = await busyThenIdle();
+      at(30_000);
+      const first = await pool.admit(request());
+      expect(first.leaseUnits).toBeGreaterThanOrEqual(300);
+      at(32_000);
+      await pool.sweep();
+      expect(pool.heldUnits()).toBe(0);
+      expect(ledger.available).toBe(100_000 - 301);
+    });
+  });
+
   it('passes a failed refill on to the requests waiting for it', async () => {
     const calls: LeaseCalls = {
       check: async () => {

@@ -32,7 +32,14 @@ export interface LeasePoolOptions {
   renewAtShare: number;
   /** Called for an admission that found no lease with room: it waits for a remote call. */
   onWait?: () => void;
+  /**
+   * A busy key's demand is remembered this long after its book went idle (default 60 s), so
+   * its first lease when it resumes is sized from it (see LeaseBook.recentDemand).
+   */
+  rememberDemandMs?: number;
 }
+
+const REMEMBER_DEMAND_MS = 60_000;
 
 export type AdmissionRequest = Omit<CheckRequest, 'leaseUnits'> & {
   /** The key's apiKeyId when the caller has it already (else computed here). */
@@ -76,6 +83,11 @@ export class LeasePool {
   private refillMs = 0;
   /** Units on their way back to the ledger: a refill of their book or customer waits for them. */
   private readonly returns = new ReturnsInFlight();
+  /**
+   * What keys that asked for more than one unit a window asked for before their books went
+   * idle, oldest first: only busy keys, so a million keys seen once cost nothing here.
+   */
+  private readonly pastDemand = new Map<string, { units: number; at: number }>();
 
   constructor(
     private readonly calls: LeaseCalls,
@@ -90,6 +102,11 @@ export class LeasePool {
     let book = this.books.get(key);
     if (!book) {
       book = new LeaseBook(key, Math.max(1, this.options.aheadMs));
+      const past = this.pastDemand.get(key);
+      if (past) {
+        this.pastDemand.delete(key);
+        if (this.now() - past.at < this.rememberDemandMs) book.resumeFrom(past.units);
+      }
       this.books.set(key, book);
       // An empty book goes once idle: looked at then.
       this.sweeps.schedule(book, this.now() + this.options.idleMs);
@@ -143,6 +160,11 @@ export class LeasePool {
     const now = this.now();
     const due: Promise<number>[] = [];
     for (const book of this.sweeps.takeDue(now)) this.sweepBook(book, now, due);
+    // Oldest first: the first one still remembered ends the walk.
+    for (const [key, past] of this.pastDemand) {
+      if (now - past.at < this.rememberDemandMs) break;
+      this.pastDemand.delete(key);
+    }
     return (await Promise.all(due)).reduce((a, b) => a + b, 0);
   }
 
@@ -160,7 +182,11 @@ export class LeasePool {
     }
     if (book.leases.length === 0 && !book.refill && book.waitingUnits === 0) {
       if (now - book.lastActivity >= this.options.idleMs) {
-        if (this.books.get(book.key) === book) this.books.delete(book.key);
+        if (this.books.get(book.key) === book) {
+          this.books.delete(book.key);
+          const units = book.busyDemand();
+          if (units > 1) this.pastDemand.set(book.key, { units, at: now });
+        }
         this.unindexCustomer(book);
         return;
       }
@@ -226,6 +252,10 @@ export class LeasePool {
     const books = this.byCustomer.get(book.customerId);
     books?.delete(book);
     if (books?.size === 0) this.byCustomer.delete(book.customerId);
+  }
+
+  private get rememberDemandMs(): number {
+    return this.options.rememberDemandMs ?? REMEMBER_DEMAND_MS;
   }
 
   /** Units granted to this replica and not yet admitted. */
