@@ -236,6 +236,10 @@ async function main(): Promise<void> {
       console.log(
         `  ${name.padEnd(40)} p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${r.max.toFixed(2)} ms${r.failed ? `  (${r.failed} failed)` : ''}`,
       );
+    const tailRow = (r: PacedResult) =>
+      `slowest 1 % (≥ p99) by when due, busiest 100 ms slots: ${r.tail
+        .map((t) => `${t.atSeconds.toFixed(1)} s: ${t.requests} (max ${t.maxMs.toFixed(0)} ms)`)
+        .join(', ')}`;
     type Target = { name: string; url: string; headers: Record<string, string> };
     const target = (name: string, port: number, path: string, withKey = false): Target => ({
       name,
@@ -257,8 +261,10 @@ async function main(): Promise<void> {
       const before = await gatewayStats(gatewayPort);
       const result = await pace(t);
       pacedRow(t.name, result);
-      if (t === gatewayTarget)
+      if (t === gatewayTarget) {
         console.log(`      ${statsBetween(before, await gatewayStats(gatewayPort))}`);
+        console.log(`      ${tailRow(result)}`);
+      }
       pacedResults.push(result);
     }
     const [pacedDirect, pacedNginx, pacedBare, pacedPaygate, pacedReplicas] = pacedResults;
@@ -266,6 +272,7 @@ async function main(): Promise<void> {
     // shares the cores with the metering, entitlement, Kafka and Postgres work (c) causes.
     const [, bareBeside] = await Promise.all([pace(gatewayTarget), pace(bareTarget)]);
     pacedRow('(d) bare Node proxy, beside (c)', bareBeside);
+    console.log(`      ${tailRow(bareBeside)}`);
     console.log(
       `  p99 added at ${PACED_RATE} req/s: by paygate over nginx ${(pacedPaygate.p99 - pacedNginx.p99).toFixed(2)} ms (issue 18 goal: ≤ 5), ` +
         `over the bare Node proxy ${(pacedPaygate.p99 - pacedBare.p99).toFixed(2)} ms, over the upstream ${(pacedPaygate.p99 - pacedDirect.p99).toFixed(2)} ms; ` +

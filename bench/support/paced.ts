@@ -8,6 +8,31 @@ export interface PacedResult {
   p50: number;
   p99: number;
   max: number;
+  /**
+   * Where the slowest 1 % of the counted requests were due, by 100 ms of the phase: the
+   * busiest slots first, so a tail from one stall reads differently from one spread out.
+   */
+  tail: { atSeconds: number; requests: number; maxMs: number }[];
+}
+
+/** The slots of SLOT_MS holding most of the slowest 1 %, at most TAIL_SLOTS of them. */
+const SLOT_MS = 100;
+const TAIL_SLOTS = 5;
+
+function tailOf(timed: { due: number; ms: number }[], p99: number): PacedResult['tail'] {
+  const slots = new Map<number, { requests: number; maxMs: number }>();
+  for (const { due, ms } of timed) {
+    if (ms < p99) continue;
+    const slot = Math.floor(due / SLOT_MS);
+    const at = slots.get(slot) ?? { requests: 0, maxMs: 0 };
+    at.requests++;
+    at.maxMs = Math.max(at.maxMs, ms);
+    slots.set(slot, at);
+  }
+  return [...slots]
+    .sort((a, b) => b[1].requests - a[1].requests)
+    .slice(0, TAIL_SLOTS)
+    .map(([slot, at]) => ({ atSeconds: (slot * SLOT_MS) / 1000, ...at }));
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -35,6 +60,7 @@ export async function paced(
   const skipped = Math.round(rate * warmUpSeconds);
   const total = skipped + Math.round(rate * seconds);
   const latencies: number[] = [];
+  const timed: { due: number; ms: number }[] = [];
   let failed = 0;
   const inFlight: Promise<void>[] = [];
   const start = performance.now();
@@ -49,7 +75,11 @@ export async function paced(
         if (counted) failed++;
       })
       .finally(() => {
-        if (counted) latencies.push(performance.now() - due);
+        if (!counted) return;
+        const ms = performance.now() - due;
+        latencies.push(ms);
+        // Due time from the start of the counted part.
+        timed.push({ due: due - start - warmUpSeconds * 1000, ms });
       });
   let next = 0;
   while (next < total) {
@@ -64,11 +94,13 @@ export async function paced(
   await Promise.all(inFlight);
   await pool.close();
   const sorted = latencies.sort((a, b) => a - b);
+  const p99 = percentile(sorted, 99);
   return {
     sent: total - skipped,
     failed,
     p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
+    p99,
     max: sorted[sorted.length - 1] ?? NaN,
+    tail: tailOf(timed, p99),
   };
 }
