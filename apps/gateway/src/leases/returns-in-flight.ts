@@ -40,9 +40,4 @@ export class ReturnsInFlight {
     }
     return waits && Promise.all(waits).then(() => undefined);
   }
-
-  /** Names with a return in flight (for tests and a gauge). */
-  get size(): number {
-    return this.pending.size;
-  }
 }
