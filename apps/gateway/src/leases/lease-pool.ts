@@ -1,5 +1,6 @@
 import type { CheckRequest, CheckResponse } from '@paygate/contracts';
 import { apiKeyId } from '../auth/api-key';
+import { DemandMemory } from './demand-memory';
 import { type HeldLease, LeaseBook, type Refill } from './lease-book';
 import { ReturnsInFlight } from './returns-in-flight';
 import { SweepSchedule } from './sweep-schedule';
@@ -83,17 +84,16 @@ export class LeasePool {
   private refillMs = 0;
   /** Units on their way back to the ledger: a refill of their book or customer waits for them. */
   private readonly returns = new ReturnsInFlight();
-  /**
-   * What keys that asked for more than one unit a window asked for before their books went
-   * idle, oldest first: only busy keys, so a million keys seen once cost nothing here.
-   */
-  private readonly pastDemand = new Map<string, { units: number; at: number }>();
+  /** What busy keys asked for before their books went idle (sizes the first lease after). */
+  private readonly pastDemand: DemandMemory;
 
   constructor(
     private readonly calls: LeaseCalls,
     private readonly options: LeasePoolOptions,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.pastDemand = new DemandMemory(options.rememberDemandMs ?? REMEMBER_DEMAND_MS);
+  }
 
   /** An allowed answer (leaseId: the lease the request's units came from) or a refusal. */
   async admit(request: AdmissionRequest): Promise<CheckResponse> {
@@ -102,11 +102,8 @@ export class LeasePool {
     let book = this.books.get(key);
     if (!book) {
       book = new LeaseBook(key, Math.max(1, this.options.aheadMs));
-      const past = this.pastDemand.get(key);
-      if (past) {
-        this.pastDemand.delete(key);
-        if (this.now() - past.at < this.rememberDemandMs) book.resumeFrom(past.units);
-      }
+      const past = this.pastDemand.recall(key, this.now());
+      if (past !== undefined) book.resumeFrom(past);
       this.books.set(key, book);
       // An empty book goes once idle: looked at then.
       this.sweeps.schedule(book, this.now() + this.options.idleMs);
@@ -160,11 +157,7 @@ export class LeasePool {
     const now = this.now();
     const due: Promise<number>[] = [];
     for (const book of this.sweeps.takeDue(now)) this.sweepBook(book, now, due);
-    // Oldest first: the first one still remembered ends the walk.
-    for (const [key, past] of this.pastDemand) {
-      if (now - past.at < this.rememberDemandMs) break;
-      this.pastDemand.delete(key);
-    }
+    this.pastDemand.prune(now);
     return (await Promise.all(due)).reduce((a, b) => a + b, 0);
   }
 
@@ -184,8 +177,7 @@ export class LeasePool {
       if (now - book.lastActivity >= this.options.idleMs) {
         if (this.books.get(book.key) === book) {
           this.books.delete(book.key);
-          const units = book.busyDemand();
-          if (units > 1) this.pastDemand.set(book.key, { units, at: now });
+          this.pastDemand.remember(book.key, book.busyDemand(), now);
         }
         this.unindexCustomer(book);
         return;
@@ -252,10 +244,6 @@ export class LeasePool {
     const books = this.byCustomer.get(book.customerId);
     books?.delete(book);
     if (books?.size === 0) this.byCustomer.delete(book.customerId);
-  }
-
-  private get rememberDemandMs(): number {
-    return this.options.rememberDemandMs ?? REMEMBER_DEMAND_MS;
   }
 
   /** Units granted to this replica and not yet admitted. */
