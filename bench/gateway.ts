@@ -1,5 +1,6 @@
 /**
- * bench/gateway: requests/s and latency p50/p99, measured by wrk in one run on this machine, for
+ * bench/gateway: first what the idle stack costs (CPU share of each service with no traffic);
+ * then requests/s and latency p50/p99, measured by wrk in one run on this machine, for
  *   (a) the demo upstream directly,
  *   (b) nginx as a plain reverse proxy in front of it,
  *   (c) the paygate gateway in front of it (auth, credit lease, metering on),
@@ -12,7 +13,8 @@
  * wrk's saturating load builds; then a rate limit shared by the three replicas, at 10 × the limit.
  * Needs nginx and wrk (bench/run.sh installs them).
  *   npm run bench   (BENCH_GATEWAY_SECONDS, BENCH_GATEWAY_CONNECTIONS, BENCH_GATEWAY_PACED_RATE,
- *                    BENCH_GATEWAY_PACED_SECONDS, DATABASE_URL, KAFKA_BROKERS)
+ *                    BENCH_GATEWAY_PACED_SECONDS, BENCH_GATEWAY_IDLE_SECONDS, DATABASE_URL,
+ *                    KAFKA_BROKERS)
  */
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -21,17 +23,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { seedCustomer, seedDemoCustomer } from '../scripts/seed-demo';
-import { ProcessGroups, cpuPerUnit, pidsMatching } from './support/cpu';
+import { ProcessGroups, cpuPerUnit, measureCpu, pidsMatching } from './support/cpu';
 import { gatewayStats, statsBetween } from './support/gateway-stats';
 import { startNginx } from './support/nginx';
 import { PacedResult, paced } from './support/paced';
-import { BENCH_ADMIN_TOKEN, startService, stopProcess, waitReady } from './support/processes';
+import {
+  BENCH_ADMIN_TOKEN,
+  sleep,
+  startService,
+  stopProcess,
+  waitReady,
+} from './support/processes';
 import { Measured, wrk } from './support/wrk';
 
 const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_GATEWAY_CONNECTIONS ?? 32);
 const PACED_RATE = Number(process.env.BENCH_GATEWAY_PACED_RATE ?? 1000);
 const PACED_SECONDS = Number(process.env.BENCH_GATEWAY_PACED_SECONDS ?? 10);
+const IDLE_SECONDS = Number(process.env.BENCH_GATEWAY_IDLE_SECONDS ?? 5);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate_bench';
 const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const PORTS = {
@@ -170,6 +179,21 @@ async function main(): Promise<void> {
     for (const port of PORTS.gateways) await waitReady(`http://127.0.0.1:${port}/ready`, 'gateway');
     const entitlementUrl = `http://127.0.0.1:${PORTS.entitlement}`;
     const demo = await seedDemoCustomer(entitlementUrl, BENCH_ADMIN_TOKEN, 1e9, 'Bench gateway');
+
+    // What the stack costs with no traffic at all (its consumers polling, timers, heartbeats):
+    // paid on every machine that runs it, whether or not anyone calls the API.
+    await sleep(2_000);
+    const idle = measureCpu(groups);
+    await sleep(IDLE_SECONDS * 1000);
+    const idleCpu = idle();
+    const idleShare = (name: string) =>
+      `${name} ${((idleCpu[name] / IDLE_SECONDS) * 100).toFixed(1)} %`;
+    console.log(
+      `bench/gateway: idle for ${IDLE_SECONDS} s, share of one core: ` +
+        ['gateway', 'gateway replicas 2-3', 'entitlement', 'metering', 'kafka', 'postgres']
+          .map(idleShare)
+          .join(', '),
+    );
 
     console.log(
       `bench/gateway: wrk, 1 thread, ${CONNECTIONS} connections, ${SECONDS} s per target, one customer`,
