@@ -15,7 +15,7 @@ export interface GatewayStats {
 
 export async function gatewayStats(port: number): Promise<GatewayStats> {
   // On the gateway's admin listener: 127.0.0.1, HTTP_PORT + 1000 (ADMIN_HTTP_PORT unset).
-  const text = await (await fetch(`http://127.0.0.1:${port + 1000}/metrics`)).text();
+  const text = await scrape(`http://127.0.0.1:${port + 1000}/metrics`);
   const sum = (pattern: RegExp) =>
     [...text.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0);
   return {
@@ -30,6 +30,19 @@ export async function gatewayStats(port: number): Promise<GatewayStats> {
     majorGcs: sum(/^nodejs_gc_duration_seconds_count\{kind="major"\} ([\d.e+-]+)$/gm),
     heapUsedBytes: sum(/^nodejs_heap_size_used_bytes ([\d.e+-]+)$/gm),
   };
+}
+
+/**
+ * One retry: fetch keeps the connection of the previous scrape, and when the gateway closes it
+ * for idleness (Node's 5 s keep-alive timeout) just as it is reused, the request fails with
+ * "other side closed" (seen between phases about 5 s apart) though nothing is wrong.
+ */
+async function scrape(url: string): Promise<string> {
+  try {
+    return await (await fetch(url)).text();
+  } catch {
+    return (await fetch(url)).text();
+  }
 }
 
 /** "0.4 % of 59,000 admissions waited for a lease; 590 decisions, mean 12.3 ms". */
