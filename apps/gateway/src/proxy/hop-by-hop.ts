@@ -17,24 +17,34 @@ const HOP_BY_HOP = new Set([
   'proxy-authorization',
 ]);
 
+/**
+ * The lower-case names a Connection field lists (they are hop-by-hop too); undefined when it
+ * lists none, so the common request costs no Set.
+ */
+export function connectionNamed(connection: unknown): Set<string> | undefined {
+  if (!connection) return undefined;
+  return new Set(
+    String(connection)
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+/** Whether a lower-case field name belongs to one hop (itself, or named by Connection). */
+export function isHopByHop(lowerName: string, named: Set<string> | undefined): boolean {
+  return HOP_BY_HOP.has(lowerName) || named?.has(lowerName) === true;
+}
+
 /** The headers without hop-by-hop fields and without any field that Connection names. */
 export function withoutHopByHop<T extends IncomingHttpHeaders | Record<string, unknown>>(
   headers: T,
 ): T {
-  // Runs twice per proxied request: no Set unless Connection names fields, no entries array.
-  const connection = headers.connection;
-  const named = connection
-    ? new Set(
-        String(connection)
-          .split(',')
-          .map((name) => name.trim().toLowerCase())
-          .filter(Boolean),
-      )
-    : undefined;
+  // Runs on every proxied response: no Set unless Connection names fields, no entries array.
+  const named = connectionNamed(headers.connection);
   const out: Record<string, unknown> = {};
   for (const name in headers) {
-    const lower = name.toLowerCase();
-    if (!HOP_BY_HOP.has(lower) && !named?.has(lower)) out[name] = headers[name];
+    if (!isHopByHop(name.toLowerCase(), named)) out[name] = headers[name];
   }
   return out as T;
 }

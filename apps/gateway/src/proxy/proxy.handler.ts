@@ -3,14 +3,14 @@ import type { CheckResponse } from '@paygate/contracts';
 import { counter, histogram } from '@paygate/observability';
 import { ProblemInput, writeProblem } from '@paygate/problem-details';
 import { PayAndRetry } from '../payments/pay-and-retry';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { apiKeyFrom, apiKeyId } from '../auth/api-key';
 import { GatewayConfig } from '../config/gateway.config';
 import { denialProblem, unauthenticated } from '../decisions/denial-problem';
 import { EntitlementUnavailableError } from '../decisions/entitlement.client';
 import { LeasesService } from '../leases/leases.service';
 import { BodyLimit } from './body-limit';
-import { forwardedHeader, withoutHopByHop } from './hop-by-hop';
+import { withoutHopByHop } from './hop-by-hop';
 import { RateLimitState, rateLimitHeaders } from '../rate-limits/fixed-window-limiter';
 import { RateLimitsService } from '../rate-limits/rate-limits.service';
 import { rateLimited } from '../rate-limits/rate-limited.problem';
@@ -22,6 +22,7 @@ import { RouteDefinition } from '../routes/route';
 import { RoutesService } from '../routes/routes.service';
 import { ProxyRequest } from './proxy-request';
 import { UpstreamForwarder } from './upstream-forwarder';
+import { upstreamHeaders } from './upstream-headers';
 import { ServedUsage } from '../usage/served-usage';
 import { UsagePublisher } from '../usage/usage.publisher';
 
@@ -68,9 +69,6 @@ interface Limits {
   /** Gives the concurrency slot back (a no-op without a concurrency limit). */
   release: () => void;
 }
-
-/** Headers that identify the caller to paygate and must not reach the upstream. */
-const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'payment-signature'];
 
 /**
  * The policy enforcement point: match a route, authenticate, ask for a decision, and either
@@ -278,7 +276,7 @@ export class ProxyHandler {
       {
         ...target,
         method: request.method,
-        headers: this.upstreamHeaders(request, decision.customerId),
+        headers: upstreamHeaders(request, decision.customerId),
         body,
         timeoutMs: this.config.UPSTREAM_TIMEOUT_MS,
       },
@@ -345,30 +343,6 @@ export class ProxyHandler {
       );
     }
     requests.inc({ route: route.name, status: String(status), code: '' });
-  }
-
-  /** The caller's headers as the upstream gets them. */
-  private upstreamHeaders(request: ProxyRequest, customerId: string): IncomingHttpHeaders {
-    const out: IncomingHttpHeaders = withoutHopByHop(request.headers);
-    // undici sets Host to the upstream's; the caller's is passed on as X-Forwarded-Host.
-    delete out.host;
-    // The gateway answers Expect: 100-continue itself; undici refuses to send it on.
-    delete out.expect;
-    for (const name of CREDENTIAL_HEADERS) delete out[name];
-    const priorFor = request.headers['x-forwarded-for'];
-    out['x-forwarded-for'] = priorFor
-      ? `${String(priorFor)}, ${request.remoteAddress}`
-      : request.remoteAddress;
-    out['x-forwarded-proto'] = request.protocol;
-    out['x-forwarded-host'] = request.headers.host;
-    out.forwarded = forwardedHeader(request.headers.forwarded, {
-      for: request.remoteAddress,
-      proto: request.protocol,
-      host: request.headers.host,
-    });
-    out['x-request-id'] = String(request.id);
-    out['x-paygate-customer-id'] = customerId;
-    return out;
   }
 
   /** The units of a request that was not served: not charged, free for another request. */

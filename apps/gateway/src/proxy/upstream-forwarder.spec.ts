@@ -35,7 +35,7 @@ describe('UpstreamForwarder', () => {
   async function front(origin: string, timeoutMs = 5_000): Promise<string> {
     const server = createServer((req, res) => {
       forwarder.forward(
-        { origin, path: req.url ?? '/', method: 'GET', headers: { 'x-seen': 'yes' }, timeoutMs },
+        { origin, path: req.url ?? '/', method: 'GET', headers: ['x-seen', 'yes'], timeoutMs },
         res,
         {
           onResponse: (status, headers) => ({ ...headers, 'x-status-seen': String(status) }),

@@ -9,8 +9,11 @@ export interface UpstreamRequest {
   /** Path and query string on the upstream. */
   path: string;
   method: string;
-  /** Without hop-by-hop fields and without Host (undici sets the origin's). */
-  headers: IncomingHttpHeaders;
+  /**
+   * undici's flat `[name, value, …]` list, without hop-by-hop fields and without Host (undici
+   * sets the origin's); see upstreamHeaders.
+   */
+  headers: string[];
   body?: Readable;
   /** For the response headers and for each gap in the response body. */
   timeoutMs: number;
