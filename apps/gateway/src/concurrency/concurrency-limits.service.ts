@@ -60,12 +60,21 @@ export class ConcurrencyLimitsService implements OnModuleDestroy, OnApplicationS
    * A slot for an allowed request (a no-op one when its plan has no concurrency limit), or a
    * refusal when the customer has its limit in flight.
    */
-  async acquire(
+  /** A slot, at once (no promise) when the plan sets no concurrency limit. */
+  acquire(
     decision: CheckResponse,
     feature: string,
-  ): Promise<ConcurrencySlot | ConcurrencyRefusal> {
+  ): ConcurrencySlot | Promise<ConcurrencySlot | ConcurrencyRefusal> {
     const limit = decision.concurrencyLimit ?? 0;
     if (!limit) return UNLIMITED;
+    return this.acquireLimited(decision, feature, limit);
+  }
+
+  private async acquireLimited(
+    decision: CheckResponse,
+    feature: string,
+    limit: number,
+  ): Promise<ConcurrencySlot | ConcurrencyRefusal> {
     const outcome = await this.limiter.acquire(decision.customerId, feature, limit);
     if (!outcome.allowed) {
       limited.inc();

@@ -81,6 +81,37 @@ describe('LeasePool', () => {
     expect(Math.max(...ledger.checks.map((c) => c.leaseUnits ?? 0))).toBeLessThanOrEqual(8);
   });
 
+  it('admits from a held lease at once (admitHeld), and takes nothing when it would have to wait', async () => {
+    const ledger = new FakeLedger(10);
+    const pool = new LeasePool(ledger, { ...options, maxUnits: 10 });
+    // No book yet: nothing held, nothing taken, no remote call.
+    expect(pool.admitHeld(request())).toBeUndefined();
+    expect(ledger.checks).toHaveLength(0);
+    // A burst of three waits for leases sized from its demand (2, then 4 units here).
+    const burst = await Promise.all(Array.from({ length: 3 }, () => pool.admit(request())));
+    expect(burst.every((a) => a.allowed)).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    const held = pool.heldUnits();
+    expect(held).toBeGreaterThan(0);
+    const checks = ledger.checks.length;
+    // What is held is admitted at once: an answer, not a promise, one unit each.
+    for (let left = held - 1; left >= 0; left--) {
+      const answer = pool.admitHeld(request());
+      expect(answer).not.toBeInstanceOf(Promise);
+      expect(answer).toMatchObject({ allowed: true, customerId: 'cust-1' });
+      expect(pool.heldUnits()).toBe(left);
+    }
+    // Used up: undefined and nothing taken; admit asks the ledger for what is left.
+    expect(pool.admitHeld(request())).toBeUndefined();
+    expect(pool.heldUnits()).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    const rest = await Promise.all(Array.from({ length: 10 }, () => pool.admit(request())));
+    // Exactly the ledger's ten units, whichever way each was admitted.
+    expect(rest.filter((a) => a.allowed)).toHaveLength(10 - 3 - held);
+    expect(ledger.available).toBe(0);
+    expect(ledger.checks.length).toBeGreaterThan(checks);
+  });
+
   it('closes every lease exactly once, saying how much of it was not served', async () => {
     let now = 0;
     const ledger = new FakeLedger(50);

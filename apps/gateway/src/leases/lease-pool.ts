@@ -132,6 +132,25 @@ export class LeasePool {
   }
 
   /**
+   * The request's units from a lease this replica holds, when one has room: without a promise
+   * or a wait, as most requests are admitted. Undefined when it would have to wait (then
+   * `admit` asks); nothing is counted then, so `admit` counts the request once.
+   */
+  admitHeld(request: AdmissionRequest): CheckResponse | undefined {
+    const book = this.books.get(bookKey(request));
+    const cost = request.cost;
+    if (!book || !this.usableLease(book, cost, this.now())) return undefined;
+    book.noteDemand(cost, this.now());
+    // As admit does: a renewal started by this admission is sized with it waiting.
+    book.waitingUnits += cost;
+    try {
+      return this.take(book, cost, request);
+    } finally {
+      book.waitingUnits -= cost;
+    }
+  }
+
+  /**
    * Units of an admitted request that was not served (upstream failed, rate limited, payment
    * refused): back to its lease when this replica still holds it, else to the ledger, and the
    * customer's next refill waits until they are there.
@@ -257,9 +276,7 @@ export class LeasePool {
     request: AdmissionRequest,
   ): CheckResponse | undefined {
     const now = this.now();
-    const lease = book.leases.find(
-      (l) => l.units - l.admitted >= cost && now - l.obtainedAt < this.options.maxAgeMs,
-    );
+    const lease = this.usableLease(book, cost, now);
     if (!lease) return undefined;
     lease.admitted += cost;
     if (Number.isFinite(lease.units)) this.held -= cost;
@@ -268,6 +285,13 @@ export class LeasePool {
     if (lease.admitted === lease.units) void this.close(book, lease, 'used up').catch(() => 0);
     this.renewEarly(book, request);
     return lease.grant;
+  }
+
+  /** A lease of the book with room for `cost` that is not too old to admit from. */
+  private usableLease(book: LeaseBook, cost: number, now: number): HeldLease | undefined {
+    for (const l of book.leases)
+      if (l.units - l.admitted >= cost && now - l.obtainedAt < this.options.maxAgeMs) return l;
+    return undefined;
   }
 
   /**

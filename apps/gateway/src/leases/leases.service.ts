@@ -177,6 +177,13 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
     return this.pool.admit(request);
   }
 
+  /** See LeasePool.admitHeld: undefined when the request must wait for `admit`. */
+  admitHeld(request: AdmissionRequest): CheckResponse | undefined {
+    const admitted = this.pool.admitHeld(request);
+    if (admitted) admissions.inc();
+    return admitted;
+  }
+
   /** See LeasePool.admitFailingOpen; bounded by FAIL_OPEN_MAX_UNITS and FAIL_OPEN_MAX_AGE_MS. */
   admitFailingOpen(request: AdmissionRequest): CheckResponse | undefined {
     const admitted = this.pool.admitFailingOpen(request, this.failOpen);

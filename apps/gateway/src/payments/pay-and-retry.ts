@@ -60,6 +60,16 @@ export class PayAndRetry {
   }
 
   /**
+   * Whether `keyed` has anything to do: the route sells calls and the decision is for a known
+   * customer, allowed or refused for credits. Checked first, so routes without a price pay
+   * nothing for it per request.
+   */
+  applies(route: RouteDefinition, decision: CheckResponse): boolean {
+    if (!route.price || !decision.customerId) return false;
+    return decision.allowed || decision.denial?.code === 'insufficient-credits';
+  }
+
+  /**
    * A keyed request's decision, after the payment it carries (if any) was taken: a refusal
    * for credits is decided again once the payment was credited. An admitted request pays too:
    * every request that carries a payment adds its credits, so requests of one customer never
@@ -72,8 +82,7 @@ export class PayAndRetry {
     ask: AdmissionRequest,
     decision: CheckResponse,
   ): Promise<PaidAdmission> {
-    const payable = decision.allowed || decision.denial?.code === 'insufficient-credits';
-    if (!route.price || !decision.customerId || !payable) return { kind: 'decided', decision };
+    if (!this.applies(route, decision)) return { kind: 'decided', decision };
     const paid = await this.payments.accept(
       route,
       request,

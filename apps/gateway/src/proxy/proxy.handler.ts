@@ -8,6 +8,7 @@ import { apiKeyFrom, apiKeyId } from '../auth/api-key';
 import { GatewayConfig } from '../config/gateway.config';
 import { denialProblem, unauthenticated } from '../decisions/denial-problem';
 import { EntitlementUnavailableError } from '../decisions/entitlement.client';
+import type { AdmissionRequest } from '../leases/lease-pool';
 import { LeasesService } from '../leases/leases.service';
 import { BodyLimit } from './body-limit';
 import { withoutHopByHop } from './hop-by-hop';
@@ -21,6 +22,7 @@ import { normalizeRequestTarget } from '../routes/request-path';
 import { RouteDefinition } from '../routes/route';
 import { RoutesService } from '../routes/routes.service';
 import { ProxyRequest } from './proxy-request';
+import { andThen, type MaybePromise } from './maybe-async';
 import { UpstreamForwarder } from './upstream-forwarder';
 import { upstreamHeaders } from './upstream-headers';
 import { ServedUsage } from '../usage/served-usage';
@@ -156,9 +158,44 @@ export class ProxyHandler {
       requestId: String(request.id),
       requiredScopes: route.scopes ?? [],
     };
-    let decision: CheckResponse;
+    // Most requests are admitted from a lease this replica holds, with nothing to wait for.
+    const admitted = this.leases.admitHeld(ask) ?? (await this.decide(request, res, route, ask));
+    if (!admitted) return;
+    let decision = admitted;
+    if (this.payAndRetry.applies(route, decision)) {
+      const paid = await this.payAndRetry.keyed(route, request, res, ask, decision);
+      if (paid.kind === 'refused')
+        return this.refuse(request, res, route.name, paid.problem, paid.customerId);
+      decision = paid.decision;
+    }
+    if (!decision.allowed) {
+      return this.refuse(
+        request,
+        res,
+        route.name,
+        this.payAndRetry.withOffers(route, request, denialProblem(decision), decision),
+        decision.customerId,
+      );
+    }
+    const pending = this.limits(request, res, route, keyId, decision, cost);
+    const limits = pending instanceof Promise ? await pending : pending;
+    if (limits)
+      this.forward(request, res, route, decision, limits, cost, target.path + target.query);
+  }
+
+  /**
+   * The decision for a request no lease held here could admit: a lease request (or, for a
+   * route that fails open, a recent grant while the service cannot answer). Undefined once the
+   * request was refused.
+   */
+  private async decide(
+    request: ProxyRequest,
+    res: ServerResponse,
+    route: RouteDefinition,
+    ask: AdmissionRequest,
+  ): Promise<CheckResponse | undefined> {
     try {
-      decision = await this.leases.admit(ask).catch((err: unknown) => {
+      return await this.leases.admit(ask).catch((err: unknown) => {
         const open =
           err instanceof EntitlementUnavailableError && route.failurePolicy === 'open'
             ? this.leases.admitFailingOpen(ask)
@@ -169,27 +206,12 @@ export class ProxyHandler {
     } catch (err) {
       if (!(err instanceof EntitlementUnavailableError)) throw err;
       this.logger.warn({ err: err.message, requestId: request.id }, 'entitlement unavailable');
-      return this.refuse(request, res, route.name, {
+      this.refuse(request, res, route.name, {
         code: 'entitlement-unavailable',
         headers: { 'retry-after': '1' },
       });
+      return undefined;
     }
-    const paid = await this.payAndRetry.keyed(route, request, res, ask, decision);
-    if (paid.kind === 'refused')
-      return this.refuse(request, res, route.name, paid.problem, paid.customerId);
-    decision = paid.decision;
-    if (!decision.allowed) {
-      return this.refuse(
-        request,
-        res,
-        route.name,
-        this.payAndRetry.withOffers(route, request, denialProblem(decision), decision),
-        decision.customerId,
-      );
-    }
-    const limits = await this.limits(request, res, route, keyId, decision, cost);
-    if (limits)
-      this.forward(request, res, route, decision, limits, cost, target.path + target.query);
   }
 
   /**
@@ -218,28 +240,31 @@ export class ProxyHandler {
    * rate window's state, or undefined once a 429 was sent (its units given back). The slot is
    * taken first so that a request refused for concurrency does not use up the rate window.
    */
-  private async limits(
+  private limits(
     request: ProxyRequest,
     res: ServerResponse,
     route: RouteDefinition,
     keyId: string,
     decision: CheckResponse,
     cost: number,
-  ): Promise<Limits | undefined> {
-    const slot = await this.concurrency.acquire(decision, route.feature);
-    if (!slot.allowed) {
-      this.giveBack(decision, cost, 'concurrency limited');
-      this.refuse(request, res, route.name, concurrencyLimited(route.feature, slot.limit));
-      return undefined;
-    }
-    const rate = await this.rateLimits.afterDecision(keyId, route.feature, decision, Date.now());
-    if (rate && !rate.allowed) {
-      slot.release();
-      this.giveBack(decision, cost, 'rate limited');
-      this.refuse(request, res, route.name, rateLimited(route.feature, rate));
-      return undefined;
-    }
-    return { rate, release: slot.release };
+  ): MaybePromise<Limits | undefined> {
+    return andThen(this.concurrency.acquire(decision, route.feature), (slot) => {
+      if (!slot.allowed) {
+        this.giveBack(decision, cost, 'concurrency limited');
+        this.refuse(request, res, route.name, concurrencyLimited(route.feature, slot.limit));
+        return undefined;
+      }
+      const now = Date.now();
+      return andThen(this.rateLimits.afterDecision(keyId, route.feature, decision, now), (rate) => {
+        if (rate && !rate.allowed) {
+          slot.release();
+          this.giveBack(decision, cost, 'rate limited');
+          this.refuse(request, res, route.name, rateLimited(route.feature, rate));
+          return undefined;
+        }
+        return { rate, release: slot.release };
+      });
+    });
   }
 
   private forward(

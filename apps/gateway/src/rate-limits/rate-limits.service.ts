@@ -69,6 +69,7 @@ export class RateLimitsService implements OnModuleDestroy {
    * `keyId` is the key's apiKeyId.
    */
   beforeDecision(keyId: string, feature: string, nowMs: number): RateLimitState | undefined {
+    if (this.policies.size === 0) return undefined;
     const cached = this.policies.get(`${keyId}:${feature}`);
     if (!cached || cached.expiresMs <= nowMs) return undefined;
     const state = this.limiter.exhausted(cached.customerId, feature, cached.policy, nowMs);
@@ -77,18 +78,28 @@ export class RateLimitsService implements OnModuleDestroy {
   }
 
   /** Counts an allowed request against its plan's limit; undefined when the plan has none. */
-  async afterDecision(
+  afterDecision(
     keyId: string,
     feature: string,
     decision: CheckResponse,
     nowMs: number,
-  ): Promise<RateLimitState | undefined> {
-    const key = `${keyId}:${feature}`;
+  ): undefined | Promise<RateLimitState> {
     const policy = decision.rateLimit;
     if (!policy || !policy.requests || !policy.windowSeconds) {
-      this.policies.delete(key);
+      // At once (no promise, no key string): most plans set no rate limit.
+      if (this.policies.size > 0) this.policies.delete(`${keyId}:${feature}`);
       return undefined;
     }
+    return this.take(`${keyId}:${feature}`, decision, feature, policy, nowMs);
+  }
+
+  private async take(
+    key: string,
+    decision: CheckResponse,
+    feature: string,
+    policy: RateLimit,
+    nowMs: number,
+  ): Promise<RateLimitState> {
     this.policies.set(key, {
       customerId: decision.customerId,
       policy,
