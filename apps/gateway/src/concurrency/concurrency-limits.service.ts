@@ -23,8 +23,11 @@ const inFlight = gauge(
   'Requests under a plan concurrency limit in flight on this replica',
 );
 
+/** The release of a request that holds no slot: there is nothing to give back. */
+export const NOTHING_TO_RELEASE = (): void => undefined;
+
 /** A request that needs no slot: its plan has no concurrency limit for the feature. */
-const UNLIMITED: ConcurrencySlot = { allowed: true, release: () => undefined };
+const UNLIMITED: ConcurrencySlot = { allowed: true, release: NOTHING_TO_RELEASE };
 
 /**
  * Plan concurrency limits at the edge, shared by every replica (SharedConcurrencyLimiter): the

@@ -1,4 +1,4 @@
-import { forwardedHeader, withoutHopByHop } from './hop-by-hop';
+import { connectionNamed, forwardedHeader, withoutHopByHop } from './hop-by-hop';
 
 describe('hop-by-hop headers', () => {
   it('drops connection-specific fields and every field Connection names', () => {
@@ -15,6 +15,17 @@ describe('hop-by-hop headers', () => {
         'x-request-id': 'r-1',
       }),
     ).toEqual({ 'content-type': 'application/json', 'x-request-id': 'r-1' });
+  });
+
+  it('reads Connection: keep-alive or close (any case) as naming nothing more, and any other list in full', () => {
+    for (const connection of ['keep-alive', 'Keep-Alive', ' close ', 'CLOSE'])
+      expect(connectionNamed(connection)).toBeUndefined();
+    expect(connectionNamed(undefined)).toBeUndefined();
+    expect(connectionNamed('close, X-Secret')).toEqual(new Set(['close', 'x-secret']));
+    expect(connectionNamed('keep-alive,x-a , X-B')).toEqual(new Set(['keep-alive', 'x-a', 'x-b']));
+    expect(
+      withoutHopByHop({ connection: 'Keep-Alive', 'keep-alive': 'timeout=5', accept: '*/*' }),
+    ).toEqual({ accept: '*/*' });
   });
 
   it('keeps everything when there is nothing hop-by-hop', () => {

@@ -17,12 +17,17 @@ const HOP_BY_HOP = new Set([
   'proxy-authorization',
 ]);
 
+const ONLY_KEEP_ALIVE_OR_CLOSE = /^\s*(?:keep-alive|close)\s*$/i;
+
 /**
  * The lower-case names a Connection field lists (they are hop-by-hop too); undefined when it
  * lists none, so the common request costs no Set.
  */
 export function connectionNamed(connection: unknown): Set<string> | undefined {
   if (!connection) return undefined;
+  // What nearly every client and upstream sends names no field of its own (Keep-Alive is
+  // hop-by-hop anyway): no Set, no split, on the proxy's every request and response.
+  if (typeof connection === 'string' && ONLY_KEEP_ALIVE_OR_CLOSE.test(connection)) return undefined;
   return new Set(
     String(connection)
       .split(',')
@@ -60,9 +65,9 @@ export function forwardedHeader(
   prior: string | string[] | undefined,
   hop: { for?: string; proto: string; host?: string },
 ): string {
-  const params = [`for=${forwardedNode(hop.for)}`, `proto=${hop.proto}`];
-  if (hop.host) params.push(`host="${hop.host.replace(/["\\]/g, '')}"`);
-  const element = params.join(';');
+  // Concatenated, not joined from an array: this runs for every proxied request.
+  let element = `for=${forwardedNode(hop.for)};proto=${hop.proto}`;
+  if (hop.host) element += `;host="${hop.host.replace(/["\\]/g, '')}"`;
   const before = Array.isArray(prior) ? prior.join(', ') : prior;
   return before ? `${before}, ${element}` : element;
 }

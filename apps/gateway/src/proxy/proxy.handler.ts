@@ -17,6 +17,7 @@ import { RateLimitsService } from '../rate-limits/rate-limits.service';
 import { rateLimited } from '../rate-limits/rate-limited.problem';
 import { ConcurrencyLimitsService } from '../concurrency/concurrency-limits.service';
 import { concurrencyLimited } from '../concurrency/concurrency-limited.problem';
+import { NOTHING_TO_RELEASE } from '../concurrency/concurrency-limits.service';
 import { requestCost } from '../routes/request-cost';
 import { normalizeRequestTarget } from '../routes/request-path';
 import { RouteDefinition } from '../routes/route';
@@ -284,8 +285,9 @@ export class ProxyHandler {
       return;
     }
     request.leaseId = decision.leaseId;
-    // The concurrency slot is held until the response ends, answered or cut off.
-    res.once('close', release);
+    // The concurrency slot is held until the response ends, answered or cut off (a listener
+    // only when there is a slot: most plans set no concurrency limit).
+    if (release !== NOTHING_TO_RELEASE) res.once('close', release);
     const stop = upstreamLatency.startTimer({ route: route.name });
     // A body without Content-Length is measured as it streams through.
     let limiter: BodyLimit | undefined;
