@@ -33,9 +33,9 @@ export async function gatewayStats(port: number): Promise<GatewayStats> {
 }
 
 /**
- * One retry: fetch keeps the connection of the previous scrape, and when the gateway closes it
- * for idleness (Node's 5 s keep-alive timeout) just as it is reused, the request fails with
- * "other side closed" (seen between phases about 5 s apart) though nothing is wrong.
+ * One retry: fetch keeps the connection of the previous scrape, and when the gateway's admin
+ * listener closes it as idle just as it is reused, the request fails with "other side closed"
+ * (seen between phases about 5 s apart) though nothing is wrong.
  */
 async function scrape(url: string): Promise<string> {
   try {

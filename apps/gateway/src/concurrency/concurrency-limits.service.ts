@@ -60,10 +60,9 @@ export class ConcurrencyLimitsService implements OnModuleDestroy, OnApplicationS
   }
 
   /**
-   * A slot for an allowed request (a no-op one when its plan has no concurrency limit), or a
-   * refusal when the customer has its limit in flight.
+   * A slot for an allowed request, or a refusal when the customer has its limit in flight. A
+   * plan without a concurrency limit gets the no-op slot at once, without a promise.
    */
-  /** A slot, at once (no promise) when the plan sets no concurrency limit. */
   acquire(
     decision: CheckResponse,
     feature: string,

@@ -15,9 +15,11 @@ import { withoutHopByHop } from './hop-by-hop';
 import { RateLimitState, rateLimitHeaders } from '../rate-limits/fixed-window-limiter';
 import { RateLimitsService } from '../rate-limits/rate-limits.service';
 import { rateLimited } from '../rate-limits/rate-limited.problem';
-import { ConcurrencyLimitsService } from '../concurrency/concurrency-limits.service';
+import {
+  ConcurrencyLimitsService,
+  NOTHING_TO_RELEASE,
+} from '../concurrency/concurrency-limits.service';
 import { concurrencyLimited } from '../concurrency/concurrency-limited.problem';
-import { NOTHING_TO_RELEASE } from '../concurrency/concurrency-limits.service';
 import { requestCost } from '../routes/request-cost';
 import { normalizeRequestTarget } from '../routes/request-path';
 import { RouteDefinition } from '../routes/route';
