@@ -1,9 +1,22 @@
 export { createServiceDataSource, migrate } from './data-source';
 export type { ServiceDataSourceOptions } from './data-source';
-export { outboxTableSql, enqueueOutbox } from './outbox';
+export {
+  dropOutboxNotifySql,
+  enqueueOutbox,
+  outboxChannel,
+  outboxNotifySql,
+  outboxTableSql,
+} from './outbox';
 export type { OutboxMessage } from './outbox';
-export { OutboxRelay, OutboxRelayService } from './outbox-relay';
-export type { OutboxPublisher } from './outbox-relay';
+export {
+  DEFAULT_OUTBOX_RELAY_OPTIONS,
+  OutboxRelay,
+  OutboxRelayService,
+  listenerConnection,
+} from './outbox-relay';
+export type { OutboxPublisher, OutboxRelayOptions } from './outbox-relay';
+export { ChannelListener } from './channel-listener';
+export type { ChannelListenerHandlers } from './channel-listener';
 export { MAX_EXACT_INT, bigintToNumber, toBigInt, toExactInt, toSafeInt } from './columns';
 export type { ExactInt } from './columns';
 export { idempotencyTableSql, PgIdempotencyStore } from './idempotency-store';

@@ -16,6 +16,33 @@ export function outboxTableSql(schema: string): string {
   )`;
 }
 
+/** The channel every insert into a schema's outbox notifies (the relay LISTENs on it). */
+export function outboxChannel(schema: string): string {
+  return `${schema}_outbox`;
+}
+
+/**
+ * A statement trigger that notifies the outbox's channel on every insert, so the relay drains
+ * when rows are committed instead of polling (Postgres delivers a NOTIFY at commit, once per
+ * transaction and channel however many rows or statements it has). Shared so every service's
+ * migration installs the same one.
+ */
+export function outboxNotifySql(schema: string): string[] {
+  return [
+    `CREATE FUNCTION "${schema}"."outbox_notify"() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN PERFORM pg_notify('${outboxChannel(schema)}', ''); RETURN NULL; END $$`,
+    `CREATE TRIGGER "outbox_notify" AFTER INSERT ON "${schema}"."outbox"
+     FOR EACH STATEMENT EXECUTE FUNCTION "${schema}"."outbox_notify"()`,
+  ];
+}
+
+export function dropOutboxNotifySql(schema: string): string[] {
+  return [
+    `DROP TRIGGER IF EXISTS "outbox_notify" ON "${schema}"."outbox"`,
+    `DROP FUNCTION IF EXISTS "${schema}"."outbox_notify"()`,
+  ];
+}
+
 export interface OutboxMessage {
   topic: string;
   key: string | null;

@@ -25,6 +25,7 @@ import { UptoAuthorizations1764500000019 } from './migrations/1764500000019-upto
 import { SettlementJournal1764500000020 } from './migrations/1764500000020-settlement-journal';
 import { RateWindows1764500000021 } from './migrations/1764500000021-rate-windows';
 import { ConcurrencyHolds1764500000022 } from './migrations/1764500000022-concurrency-holds';
+import { OutboxNotify1764500000023 } from './migrations/1764500000023-outbox-notify';
 
 import { ENTITLEMENT_SCHEMA } from './schema';
 
@@ -59,6 +60,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       SettlementJournal1764500000020,
       RateWindows1764500000021,
       ConcurrencyHolds1764500000022,
+      OutboxNotify1764500000023,
     ],
   });
 }

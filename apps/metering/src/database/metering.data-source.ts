@@ -8,6 +8,7 @@ import { UnmatchedAndCutLetters1764300000001 } from './migrations/1764300000001-
 import { WebhookDeliveries1764300000002 } from './migrations/1764300000002-webhook-deliveries';
 import { RollupSumsNumeric1764400000001 } from './migrations/1764400000001-rollup-sums-numeric';
 import { OutboxParking1764400000002 } from './migrations/1764400000002-outbox-parking';
+import { OutboxNotify1764500000001 } from './migrations/1764500000001-outbox-notify';
 
 import { METERING_SCHEMA } from './schema';
 
@@ -30,6 +31,7 @@ export function meteringDataSource(url: string, poolSize?: number): DataSource {
       WebhookDeliveries1764300000002,
       RollupSumsNumeric1764400000001,
       OutboxParking1764400000002,
+      OutboxNotify1764500000001,
     ],
   });
 }
