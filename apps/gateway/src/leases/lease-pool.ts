@@ -1,8 +1,10 @@
 import type { CheckRequest, CheckResponse } from '@paygate/contracts';
 import { apiKeyId } from '../auth/api-key';
+import { CustomerBooks } from './customer-books';
 import { DemandMemory } from './demand-memory';
 import { type HeldLease, LeaseBook, type Refill } from './lease-book';
-import { ReturnsInFlight } from './returns-in-flight';
+import { RefillTime, renewalDue } from './renewal';
+import { ReturnsInFlight, customerName, returnNames } from './returns-in-flight';
 import { SweepSchedule } from './sweep-schedule';
 
 /** The remote calls a pool makes (the entitlement service's Check and Release). */
@@ -70,7 +72,7 @@ export class LeasePool {
    * held as with ten (an upstream failure gives units back; a change drops a customer's books).
    */
   private readonly byLease = new Map<string, { book: LeaseBook; lease: HeldLease }>();
-  private readonly byCustomer = new Map<string, Set<LeaseBook>>();
+  private readonly customers = new CustomerBooks();
   /**
    * Books by when one of their leases may first be idle or old, or the empty book idle: a
    * sweep looks at the books that are due only. Admissions only push a deadline later, so a
@@ -80,8 +82,7 @@ export class LeasePool {
   private readonly sweeps = new SweepSchedule<LeaseBook>();
   /** Units granted and not yet admitted, over every counted lease (kept as they change). */
   private held = 0;
-  /** How long a refill takes lately (moving average over every book: one service answers). */
-  private refillMs = 0;
+  private readonly refillTime = new RefillTime();
   /** Units on their way back to the ledger: a refill of their book or customer waits for them. */
   private readonly returns = new ReturnsInFlight();
   /** What busy keys asked for before their books went idle (sizes the first lease after). */
@@ -198,7 +199,7 @@ export class LeasePool {
           this.books.delete(book.key);
           this.pastDemand.remember(book.key, book.busyDemand(), now);
         }
-        this.unindexCustomer(book);
+        this.customers.remove(book);
         return;
       }
       next = Math.min(next, book.lastActivity + this.options.idleMs);
@@ -209,7 +210,7 @@ export class LeasePool {
 
   /** Drops a customer's leases (their key or plan changed): next requests ask again. */
   async forgetCustomer(customerId: string, reason: string): Promise<number> {
-    return this.drop([...(this.byCustomer.get(customerId) ?? [])], reason);
+    return this.drop(this.customers.of(customerId), reason);
   }
 
   /** Gives every unused unit back (shutdown). */
@@ -249,22 +250,6 @@ export class LeasePool {
     return (await Promise.all(due)).reduce((a, b) => a + b, 0);
   }
 
-  private indexCustomer(book: LeaseBook, customerId: string): void {
-    if (book.customerId === customerId) return;
-    this.unindexCustomer(book);
-    book.customerId = customerId;
-    let books = this.byCustomer.get(customerId);
-    if (!books) this.byCustomer.set(customerId, (books = new Set()));
-    books.add(book);
-  }
-
-  private unindexCustomer(book: LeaseBook): void {
-    if (book.customerId === undefined) return;
-    const books = this.byCustomer.get(book.customerId);
-    books?.delete(book);
-    if (books?.size === 0) this.byCustomer.delete(book.customerId);
-  }
-
   /** Units granted to this replica and not yet admitted. */
   heldUnits(): number {
     return this.held;
@@ -294,30 +279,11 @@ export class LeasePool {
     return undefined;
   }
 
-  /**
-   * Fetches the next lease before this one runs out, so steady traffic never waits: when less
-   * than `renewAtShare` is left, or less than twice what the recent rate uses up while a
-   * refill is under way (a lease of 100 units lasts 33 ms at 3,000 requests/s, less than a
-   * refill takes under load), or when it ages out before a refill could land. The replica
-   * then holds up to two leases' units.
-   */
+  /** Starts the book's next lease in the background when its leases are running out. */
   private renewEarly(book: LeaseBook, request: AdmissionRequest): void {
     if (book.refill) return;
-    // Units of a lease that ages out (maxAgeMs) before a refill could land are not counted as
-    // open: a busy key whose lease grows old with units left would otherwise wait for a new
-    // one once it is too old to admit from.
-    const usableUntil = this.now() + 2 * this.refillMs;
-    let open = 0;
-    let granted = 0;
-    for (const l of book.leases) {
-      if (!Number.isFinite(l.units)) continue;
-      granted += l.units;
-      if (l.obtainedAt + this.options.maxAgeMs > usableUntil) open += l.units - l.admitted;
-    }
-    if (granted === 0) return;
-    const usedDuringRefill = (book.recentDemand() / this.options.aheadMs) * this.refillMs;
-    if (open > Math.max(granted * this.options.renewAtShare, 2 * usedDuringRefill)) return;
-    if (book.recentDemand() <= open) return;
+    if (!renewalDue(book.leases, book.recentDemand(), this.refillTime.ms, this.now(), this.options))
+      return;
     // A refusal here is not an answer to anyone; the next request that finds nothing asks again.
     void this.refill(
       book,
@@ -355,9 +321,9 @@ export class LeasePool {
   ): Promise<CheckResponse> {
     const startedAt = this.now();
     return this.calls.check(checkRequest(request, wanted)).then(async (grant) => {
-      this.refillMs = 0.8 * this.refillMs + 0.2 * (this.now() - startedAt);
+      this.refillTime.observe(this.now() - startedAt);
       if (!grant.allowed) return grant;
-      this.indexCustomer(book, grant.customerId);
+      this.customers.assign(book, grant.customerId);
       book.failOpenUnits = 0;
       if (book.generation !== generation) {
         // Asked for before the customer's leases were dropped (a key, plan or balance change):
@@ -403,17 +369,6 @@ export class LeasePool {
     await closing;
     return unused;
   }
-}
-
-/** What a book's returns are noted under: its key, and its customer once a grant named it. */
-function returnNames(book: LeaseBook): string[] {
-  const names = [`book:${book.key}`];
-  if (book.customerId) names.push(customerName(book.customerId));
-  return names;
-}
-
-function customerName(customerId: string): string {
-  return `customer:${customerId}`;
 }
 
 /** The remote Check for a request: what the entitlement service knows, not the key's id. */

@@ -1,3 +1,5 @@
+import type { LeaseBook } from './lease-book';
+
 /**
  * Units on their way back to the ledger (a lease closed with units left, units of a request
  * that was not served released), by the names they concern: a customer and a lease book.
@@ -40,4 +42,15 @@ export class ReturnsInFlight {
     }
     return waits && Promise.all(waits).then(() => undefined);
   }
+}
+
+/** What a book's returns are noted under: its key, and its customer once a grant named it. */
+export function returnNames(book: LeaseBook): string[] {
+  const names = [`book:${book.key}`];
+  if (book.customerId) names.push(customerName(book.customerId));
+  return names;
+}
+
+export function customerName(customerId: string): string {
+  return `customer:${customerId}`;
 }
