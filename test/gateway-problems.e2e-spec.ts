@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type Server } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { DemoCustomer, seedDemoCustomer } from '../scripts/seed-demo';
+import { testConfig } from '@paygate/testing';
 import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually } from './support/stack';
 
 // Problem bodies are checked with matchers, so they are left untyped here.
@@ -292,5 +295,68 @@ describe('gateway problems (e2e)', () => {
         res: { statusCode: 200 },
       }),
     ]);
+  });
+
+  it('keeps serving while its standard output takes nothing (a stuck log pipe)', async () => {
+    // A gateway whose stdout nobody reads: the pipe holds 64 KiB, and each request writes an
+    // access line of ~300 bytes. Written synchronously line by line (LOG_BUFFER_BYTES=0), the
+    // gateway would block on the full pipe and stop answering; buffered, it goes on (lines past
+    // 16 MiB waiting would be dropped and counted).
+    const port = 18982;
+    const gateway = spawn(
+      process.execPath,
+      [join(__dirname, '..', 'dist/apps/gateway/src/main.js')],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          DATABASE_URL: testConfig().databaseUrl,
+          KAFKA_BROKERS: testConfig().kafkaBrokers.join(','),
+          KAFKA_PREFIX: testConfig().kafkaPrefix,
+          ADMIN_TOKEN,
+          LOG_LEVEL: 'info',
+          HTTP_PORT: String(port),
+          ADMIN_HTTP_PORT: String(port + 1000),
+          ENTITLEMENT_GRPC_URL: `127.0.0.1:${stack.ports.entitlementGrpc}`,
+          ROUTES_FILE: join(ARTIFACTS, 'routes.problems.json'),
+          CHANGES_GROUP_ID: `paygate-e2e-stuck-stdout-${Date.now()}`,
+        },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
+    gateway.stdout?.pause();
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await eventually(
+        () =>
+          fetch(`${base}/ready`).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        (status) => status === 200,
+        60_000,
+      );
+      const c = await customer('Stuck stdout', 1_000);
+      const statuses: number[] = [];
+      for (let batch = 0; batch < 20; batch++) {
+        const answers = await Promise.all(
+          Array.from({ length: 50 }, async () => {
+            const r = await call(
+              '/demo/x',
+              c.apiKey,
+              { signal: AbortSignal.timeout(10_000) },
+              base,
+            );
+            await r.arrayBuffer();
+            return r.status;
+          }),
+        );
+        statuses.push(...answers);
+      }
+      expect(statuses.filter((s) => s === 200)).toHaveLength(1_000);
+    } finally {
+      gateway.stdout?.resume();
+      gateway.kill('SIGKILL');
+      await once(gateway, 'exit');
+    }
   });
 });

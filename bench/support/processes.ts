@@ -15,7 +15,14 @@ export function startService(
 ): ChildProcess {
   const main = join(__dirname, '..', '..', 'apps', service, 'src', 'main.js');
   return spawn(process.execPath, [...nodeArgs, main], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ADMIN_TOKEN: BENCH_ADMIN_TOKEN, ...env },
+    // warn by default: no access line per request. BENCH_LOG_LEVEL=info measures with it, as a
+    // deployment with the default LOG_LEVEL runs.
+    env: {
+      ...process.env,
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }

@@ -80,7 +80,9 @@ export class EntitlementModule {
   static forRoot(config: EntitlementConfig): DynamicModule {
     return {
       module: EntitlementModule,
-      imports: [loggerModule('entitlement', config.LOG_LEVEL)],
+      imports: [
+        loggerModule('entitlement', config.LOG_LEVEL, { bufferBytes: config.LOG_BUFFER_BYTES }),
+      ],
       controllers: [
         CustomersController,
         ApiKeysController,

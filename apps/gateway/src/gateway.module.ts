@@ -44,7 +44,10 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         // Access lines come from registerAccessLog; see LoggerOptions.requestScoped.
-        loggerModule('gateway', config.LOG_LEVEL, { requestScoped: false }),
+        loggerModule('gateway', config.LOG_LEVEL, {
+          requestScoped: false,
+          bufferBytes: config.LOG_BUFFER_BYTES,
+        }),
         // /metrics (402s per customer) on its own listener, not on the proxy's public port.
         AdminListenerModule.forRoot(adminListenerOptions(config)),
         ClientsModule.register([

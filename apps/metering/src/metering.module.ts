@@ -33,7 +33,9 @@ export class MeteringModule {
     };
     return {
       module: MeteringModule,
-      imports: [loggerModule('metering', config.LOG_LEVEL)],
+      imports: [
+        loggerModule('metering', config.LOG_LEVEL, { bufferBytes: config.LOG_BUFFER_BYTES }),
+      ],
       controllers: [
         MetersController,
         UsageController,

@@ -1,5 +1,7 @@
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
+import { logDestination } from './log-destination';
+import { counter } from './metrics';
 import { REQUEST_ID_HEADER } from './request-id';
 
 export interface LoggerOptions {
@@ -10,7 +12,14 @@ export interface LoggerOptions {
    * hooks AsyncLocalStorage switches on cost it more than the rest of its own work.
    */
   requestScoped?: boolean;
+  /** LOG_BUFFER_BYTES: lines gathered before a write (and flushed every second); 0 writes each. */
+  bufferBytes?: number;
 }
+
+const droppedLines = counter(
+  'paygate_log_lines_dropped_total',
+  'Log lines dropped because standard output took nothing while 16 MiB of lines waited',
+);
 
 /**
  * A request's URL as logs may keep it: without the query (where callers put what they should
@@ -29,23 +38,26 @@ export function loggerModule(service: string, level: string, options: LoggerOpti
   return LoggerModule.forRoot({
     // No routes: the middleware (and its AsyncLocalStorage) never runs; the root logger stays.
     ...(options.requestScoped === false ? { forRoutes: [] } : {}),
-    pinoHttp: {
-      level,
-      base: { service },
-      genReqId: (req: IncomingMessage) => String(req.headers[REQUEST_ID_HEADER] ?? ''),
-      // The request id on every line a request logs, at the top level for easy filtering.
-      customProps: (req: IncomingMessage) => ({ requestId: req.headers[REQUEST_ID_HEADER] }),
-      autoLogging: {
-        ignore: (req: IncomingMessage) => /^\/(health|ready|metrics)\b/.test(req.url ?? ''),
+    pinoHttp: [
+      {
+        level,
+        base: { service },
+        genReqId: (req: IncomingMessage) => String(req.headers[REQUEST_ID_HEADER] ?? ''),
+        // The request id on every line a request logs, at the top level for easy filtering.
+        customProps: (req: IncomingMessage) => ({ requestId: req.headers[REQUEST_ID_HEADER] }),
+        autoLogging: {
+          ignore: (req: IncomingMessage) => /^\/(health|ready|metrics)\b/.test(req.url ?? ''),
+        },
+        serializers: {
+          req: (req: { method: string; url: string }) => ({
+            method: req.method,
+            url: loggableUrl(req.url),
+          }),
+          res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        },
+        redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
       },
-      serializers: {
-        req: (req: { method: string; url: string }) => ({
-          method: req.method,
-          url: loggableUrl(req.url),
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
-    },
+      logDestination(options.bufferBytes ?? 0, { onDrop: () => droppedLines.inc() }),
+    ],
   });
 }
