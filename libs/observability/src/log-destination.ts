@@ -16,8 +16,7 @@ export interface LogDestinationOptions {
 
 /**
  * Where a service's JSON log lines go. With `bufferBytes` > 0, lines are gathered and one write
- * carries many (a synchronous write per line was most of what the gateway's access line cost):
- * written once `bufferBytes` wait, at least every LOG_FLUSH_MS, and on exit (pino registers the
+ * carries many, written off the event loop: once `bufferBytes` wait, at least every LOG_FLUSH_MS, and on exit (pino registers the
  * flush for a destination that is not synchronous). Each write is at most MAX_WRITE_BYTES of
  * whole lines. While the output takes nothing, the service goes on and memory stays bounded:
  * lines past MAX_WAITING_BYTES are dropped and reported to `onDrop`. With 0, every line is
