@@ -1,0 +1,153 @@
+/**
+ * bench/gateway-variants: the gateway's CPU per request under variants of its environment (or
+ * of its build), side by side in one run. One entitlement and one metering service and the
+ * demo upstream stay up; each variant's gateway is started in turn, warmed up, and sent a fixed
+ * rate (not wrk's saturating load, whose throughput moves with everything else on the machine),
+ * and the CPU it used is divided by the requests sent. Variants alternate for
+ * BENCH_VARIANTS_ROUNDS rounds, so drift of the machine falls on all of them alike; the median
+ * is printed with every round. The gateway's stdout is a pipe this process reads, as a log
+ * shipper's would be.
+ *   node dist/bench/gateway-variants.js '[{"name":"warn","env":{}},
+ *     {"name":"access log","env":{"LOG_LEVEL":"info"}},{"name":"other build","root":"/path"}]'
+ *   (BENCH_VARIANTS_RATE 3000/s, BENCH_VARIANTS_SECONDS 10, BENCH_VARIANTS_ROUNDS 3,
+ *    DATABASE_URL, KAFKA_BROKERS, KAFKA_PREFIX; `root`: a checkout whose dist/ runs that gateway)
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { seedDemoCustomer } from '../scripts/seed-demo';
+import { paced } from './support/paced';
+import { BENCH_ADMIN_TOKEN, startService, stopProcess, waitReady } from './support/processes';
+
+interface Variant {
+  name: string;
+  env?: Record<string, string>;
+  /** Another checkout (its dist/ built) whose gateway this variant runs. */
+  root?: string;
+}
+
+const RATE = Number(process.env.BENCH_VARIANTS_RATE ?? 3000);
+const SECONDS = Number(process.env.BENCH_VARIANTS_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_VARIANTS_ROUNDS ?? 3);
+const WARM_UP_SECONDS = 3;
+const PORTS = { upstream: 15950, entitlement: 15951, metering: 15952, gateway: 15953, grpc: 15960 };
+const common = {
+  DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate_bench',
+  KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+};
+
+/** User plus system CPU of a process so far, in seconds (/proc: clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function startGateway(variant: Variant, routes: string): ChildProcess {
+  const main = join(variant.root ?? join(__dirname, '..', '..'), 'dist/apps/gateway/src/main.js');
+  const child = spawn(process.execPath, [main], {
+    env: {
+      ...process.env,
+      ...common,
+      LOG_LEVEL: 'warn',
+      ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+      HTTP_PORT: String(PORTS.gateway),
+      ENTITLEMENT_GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
+      ROUTES_FILE: routes,
+      USAGE_EVENT_SOURCE: 'bench-variants',
+      ...variant.env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  child.stdout?.resume();
+  return child;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main(): Promise<void> {
+  const variants = JSON.parse(process.argv[2] ?? '[]') as Variant[];
+  if (variants.length === 0) throw new Error('give the variants as a JSON array (see the header)');
+  const dir = mkdtempSync(join(tmpdir(), 'paygate-bench-variants-'));
+  const routes = join(dir, 'routes.json');
+  writeFileSync(
+    routes,
+    JSON.stringify({
+      routes: [
+        {
+          name: 'demo',
+          pathPrefix: '/demo',
+          upstream: `http://127.0.0.1:${PORTS.upstream}`,
+          stripPrefix: true,
+          feature: 'requests',
+          cost: 1,
+        },
+      ],
+    }),
+  );
+  const upstream = spawn(process.execPath, [join(__dirname, '..', 'scripts', 'demo-upstream.js')], {
+    env: { ...process.env, PORT: String(PORTS.upstream) },
+    stdio: 'ignore',
+  });
+  const entitlement = startService('entitlement', {
+    ...common,
+    HTTP_PORT: String(PORTS.entitlement),
+    GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
+    USAGE_RECORDED_GROUP_ID: 'bench-variants-entitlement',
+  });
+  const metering = startService('metering', {
+    ...common,
+    HTTP_PORT: String(PORTS.metering),
+    USAGE_GROUP_ID: 'bench-variants-metering',
+  });
+  try {
+    await waitReady(`http://127.0.0.1:${PORTS.upstream}/`, 'upstream');
+    await waitReady(`http://127.0.0.1:${PORTS.entitlement}/ready`, 'entitlement');
+    await waitReady(`http://127.0.0.1:${PORTS.metering}/ready`, 'metering');
+    const entitlementUrl = `http://127.0.0.1:${PORTS.entitlement}`;
+    const demo = await seedDemoCustomer(entitlementUrl, BENCH_ADMIN_TOKEN, 1e9, 'Bench variants');
+    const headers = { authorization: `Bearer ${demo.apiKey}` };
+    const url = `http://127.0.0.1:${PORTS.gateway}/demo/x`;
+    console.log(
+      `bench/gateway-variants: ${RATE} req/s for ${SECONDS} s after ${WARM_UP_SECONDS} s of warm-up, ${ROUNDS} rounds`,
+    );
+    const results = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const variant of variants) {
+        const gateway = startGateway(variant, routes);
+        try {
+          await waitReady(`http://127.0.0.1:${PORTS.gateway}/ready`, variant.name);
+          await paced(url, headers, RATE, WARM_UP_SECONDS, 0);
+          const before = cpuSeconds(gateway.pid as number);
+          const run = await paced(url, headers, RATE, SECONDS, 0);
+          const us = ((cpuSeconds(gateway.pid as number) - before) * 1e6) / run.sent;
+          results.get(variant.name)?.push(us);
+          console.log(
+            `  round ${round} ${variant.name.padEnd(24)} ${us.toFixed(1)} µs/request` +
+              ` (${run.sent} sent, ${run.failed} failed, p99 ${run.p99.toFixed(2)} ms)`,
+          );
+        } finally {
+          await stopProcess(gateway);
+        }
+      }
+    }
+    for (const [name, runs] of results) {
+      console.log(
+        `  ${name.padEnd(32)} median ${median(runs).toFixed(1)} µs/request (${runs
+          .map((r) => r.toFixed(1))
+          .join(' / ')})`,
+      );
+    }
+  } finally {
+    await Promise.all([stopProcess(upstream), stopProcess(entitlement), stopProcess(metering)]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
