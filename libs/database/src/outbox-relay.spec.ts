@@ -95,6 +95,25 @@ describe('OutboxRelay scheduling', () => {
     await relay.stop();
   });
 
+  it('after a failed drain, waits out its back-off whatever wakes it', async () => {
+    let failing = true;
+    const { relay, drains } = relayDraining(() => {
+      if (failing) throw new Error('Kafka is down');
+      return 0;
+    });
+    relay.listening(true);
+    relay.start();
+    await jest.advanceTimersByTimeAsync(0);
+    failing = false;
+    for (let i = 0; i < 12; i++) {
+      relay.wake();
+      await jest.advanceTimersByTimeAsync(50);
+    }
+    // Woken every 50 ms, but the retry comes once the 500 ms back-off is over; then as woken.
+    expect(drains).toEqual([0, 500, 550, 600]);
+    await relay.stop();
+  });
+
   it('stops: no drain after stop, whatever wakes it', async () => {
     const { relay, drains } = relayDraining(() => 0);
     relay.start();

@@ -98,6 +98,8 @@ export class OutboxRelay {
   /** A wake-up arrived while a drain ran: the rows it announced may have missed that drain. */
   private wokenWhileDraining = false;
   private lastDrainEnd = 0;
+  /** After a failed drain, no wake-up brings the next one before its back-off is over. */
+  private backoffUntil = 0;
   private listeningNow = false;
 
   constructor(
@@ -127,7 +129,7 @@ export class OutboxRelay {
       this.wokenWhileDraining = true;
       return;
     }
-    this.drainAt(Math.max(Date.now(), this.lastDrainEnd + this.options.gapMs));
+    this.drainAt(Math.max(Date.now(), this.lastDrainEnd + this.options.gapMs, this.backoffUntil));
   }
 
   /**
@@ -219,7 +221,9 @@ export class OutboxRelay {
       },
       (err: unknown) => {
         this.logger.warn({ err }, 'outbox relay failed; retrying');
-        this.afterDrain(Math.max(pollMs, 500));
+        const backoff = Math.max(pollMs, 500);
+        this.backoffUntil = Date.now() + backoff;
+        this.afterDrain(backoff);
       },
     );
   }
