@@ -54,12 +54,12 @@ export class ServiceConfig {
   /**
    * Log lines are gathered until this many bytes wait and written together, at least once a
    * second (as Envoy and nginx can buffer access logs), each write at most 4,096 bytes of whole
-   * lines so that lines never interleave on a pipe. A standard output that takes nothing (a
-   * full pipe, a stalled log shipper) then no longer stops the service: it goes on serving,
-   * up to 16 MiB of lines wait and later ones are dropped and counted. Lines are written out on
-   * every exit that runs code (shutdown, SIGTERM, a crash that exits); a `kill -9` loses what
-   * was gathered. 0: each line is written as it is logged, and a stuck output blocks the
-   * service.
+   * lines, so lines of up to 4 KiB never interleave on a pipe. A standard output that takes
+   * nothing (a full pipe, a stalled log shipper) then no longer stops the service: it goes on
+   * serving, up to 16 MiB of lines wait and later ones are dropped and counted, and at exit an
+   * output stuck for a second is given up on. Lines are written out on every exit that runs
+   * code (shutdown, SIGTERM, a crash that exits); a `kill -9` loses what was gathered. 0: each
+   * line is written as it is logged, and a stuck output blocks the service.
    */
   @IsInt()
   @Min(0)

@@ -101,26 +101,31 @@ describe('logDestination', () => {
     expect((lines - seen.length) * lineBytes).toBeLessThanOrEqual(2048 + MAX_WRITE_BYTES);
   });
 
-  it('keeps the process running when its output takes nothing, and drops past the bound', async () => {
+  it('keeps the process running when its output takes nothing, drops past the bound, and still exits', async () => {
     // Nobody reads the pipe: it fills at 64 KiB. 20 MiB of lines are logged into it.
     const lines = 200_000;
     const p = child(
       2048,
       lines,
-      `report({ dropped, rssMiB: Math.round(process.memoryUsage().rss / 1048576) }); process.exit(0);`,
+      `report({ dropped, rssMiB: Math.round(process.memoryUsage().rss / 1048576) });
+       setTimeout(() => process.exit(0), 1500);`,
     );
     p.stdout?.pause();
     const err = collect(p.stderr);
+    const exited = once(p, 'exit');
     await waitUntil(() => err.text().includes('dropped'), 60_000);
     const { dropped, rssMiB } = JSON.parse(err.text().trim().split('\n').pop() as string) as {
       dropped: number;
       rssMiB: number;
     };
-    p.stdout?.resume();
-    await once(p, 'close');
-    // Each line is ~115 bytes: past 16 MiB waiting, the rest were dropped and counted.
+    // Each line is ~130 bytes: past 16 MiB waiting, the rest were dropped and counted.
     expect(dropped).toBeGreaterThan(0);
     expect(dropped).toBeLessThan(lines);
     expect(rssMiB).toBeLessThan(400);
-  });
+    // The pipe is still full (stuck for longer than STUCK_MS when the child exits): the exit
+    // gives up on what waits instead of hanging on it.
+    const [code] = await exited;
+    expect(code).toBe(0);
+    p.stdout?.resume();
+  }, 30_000);
 });
