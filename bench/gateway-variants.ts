@@ -13,12 +13,18 @@
  *    DATABASE_URL, KAFKA_BROKERS, KAFKA_PREFIX; `root`: a checkout whose dist/ runs that gateway)
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedDemoCustomer } from '../scripts/seed-demo';
 import { paced } from './support/paced';
-import { BENCH_ADMIN_TOKEN, startService, stopProcess, waitReady } from './support/processes';
+import {
+  BENCH_ADMIN_TOKEN,
+  startService,
+  stopProcess,
+  waitReady,
+  writeDemoRoutes,
+} from './support/processes';
 
 interface Variant {
   name: string;
@@ -69,22 +75,7 @@ async function main(): Promise<void> {
   const variants = JSON.parse(process.argv[2] ?? '[]') as Variant[];
   if (variants.length === 0) throw new Error('give the variants as a JSON array (see the header)');
   const dir = mkdtempSync(join(tmpdir(), 'paygate-bench-variants-'));
-  const routes = join(dir, 'routes.json');
-  writeFileSync(
-    routes,
-    JSON.stringify({
-      routes: [
-        {
-          name: 'demo',
-          pathPrefix: '/demo',
-          upstream: `http://127.0.0.1:${PORTS.upstream}`,
-          stripPrefix: true,
-          feature: 'requests',
-          cost: 1,
-        },
-      ],
-    }),
-  );
+  const routes = writeDemoRoutes(dir, PORTS.upstream);
   const upstream = spawn(process.execPath, [join(__dirname, '..', 'scripts', 'demo-upstream.js')], {
     env: { ...process.env, PORT: String(PORTS.upstream) },
     stdio: 'ignore',

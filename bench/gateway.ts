@@ -18,7 +18,7 @@
  */
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
@@ -33,6 +33,7 @@ import {
   startService,
   stopProcess,
   waitReady,
+  writeDemoRoutes,
 } from './support/processes';
 import { Measured, wrk } from './support/wrk';
 
@@ -105,22 +106,7 @@ async function main(): Promise<void> {
       gateways: PORTS.gateways,
     });
     children.push(upstream, bareProxy, authCheck, nginxProcess);
-    const routes = join(dir, 'routes.json');
-    writeFileSync(
-      routes,
-      JSON.stringify({
-        routes: [
-          {
-            name: 'demo',
-            pathPrefix: '/demo',
-            upstream: `http://127.0.0.1:${PORTS.upstream}`,
-            stripPrefix: true,
-            feature: 'requests',
-            cost: 1,
-          },
-        ],
-      }),
-    );
+    const routes = writeDemoRoutes(dir, PORTS.upstream);
     const common = { DATABASE_URL, KAFKA_BROKERS: BROKERS };
     // e.g. --cpu-prof: where each service spends its time under load (a profile per pid).
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);

@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
@@ -44,4 +45,22 @@ export async function stopProcess(child: ChildProcess | undefined): Promise<void
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
+}
+
+/**
+ * Writes the benches' route table (one route, /demo to the upstream on `upstreamPort`, prefix
+ * stripped, 1 unit of `requests` a request) into `dir` and returns its path.
+ */
+export function writeDemoRoutes(dir: string, upstreamPort: number): string {
+  const file = join(dir, 'routes.json');
+  const demo = {
+    name: 'demo',
+    pathPrefix: '/demo',
+    upstream: `http://127.0.0.1:${upstreamPort}`,
+    stripPrefix: true,
+    feature: 'requests',
+    cost: 1,
+  };
+  writeFileSync(file, JSON.stringify({ routes: [demo] }));
+  return file;
 }
