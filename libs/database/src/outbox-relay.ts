@@ -97,9 +97,11 @@ export class OutboxRelay {
   private draining?: Promise<void>;
   /** A wake-up arrived while a drain ran: the rows it announced may have missed that drain. */
   private wokenWhileDraining = false;
-  private lastDrainEnd = 0;
-  /** After a failed drain, no wake-up brings the next one before its back-off is over. */
-  private backoffUntil = 0;
+  /**
+   * The soonest a wake-up may bring the next drain: `gapMs` after the last drain ended, or
+   * after a failed one, the end of its back-off.
+   */
+  private earliestWake = 0;
   private listeningNow = false;
 
   constructor(
@@ -129,7 +131,7 @@ export class OutboxRelay {
       this.wokenWhileDraining = true;
       return;
     }
-    this.drainAt(Math.max(Date.now(), this.lastDrainEnd + this.options.gapMs, this.backoffUntil));
+    this.drainAt(Math.max(Date.now(), this.earliestWake));
   }
 
   /**
@@ -217,21 +219,22 @@ export class OutboxRelay {
               : this.listeningNow
                 ? quietPollMs
                 : pollMs;
-        this.afterDrain(next);
+        this.afterDrain(next, gapMs);
       },
       (err: unknown) => {
         this.logger.warn({ err }, 'outbox relay failed; retrying');
         const backoff = Math.max(pollMs, 500);
-        this.backoffUntil = Date.now() + backoff;
-        this.afterDrain(backoff);
+        this.afterDrain(backoff, backoff);
       },
     );
   }
 
-  private afterDrain(delayMs: number): void {
+  /** The next drain in `delayMs`; a wake-up may bring it forward to `wakeAfterMs`. */
+  private afterDrain(delayMs: number, wakeAfterMs: number): void {
     this.draining = undefined;
-    this.lastDrainEnd = Date.now();
-    this.drainAt(this.lastDrainEnd + delayMs);
+    const now = Date.now();
+    this.earliestWake = now + wakeAfterMs;
+    this.drainAt(now + delayMs);
   }
 }
 
