@@ -13,7 +13,7 @@ import { RoutesService } from './routes/routes.service';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig(GatewayConfig);
-  const accessLog = AccessLog.atLevel(config.LOG_LEVEL);
+  const accessLog = AccessLog.atLevel(config.LOG_LEVEL, config.LOG_BUFFER_BYTES);
   // Proxied requests go from Node's server to the ProxyHandler without Fastify (FrontDoor).
   const door = new ProxyFrontDoor(accessLog);
   const app = await createHttpApp(GatewayModule.forRoot(config), {

@@ -1,5 +1,5 @@
 export { REQUEST_ID_HEADER, requestIdFor } from './request-id';
-export { loggerModule } from './logger.module';
+export { loggableUrl, loggerModule, serviceLogDestination } from './logger.module';
 export {
   metricsRegistry,
   httpRequestDuration,

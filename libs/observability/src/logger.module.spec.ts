@@ -1,4 +1,4 @@
-import { loggableUrl } from './logger.module';
+import { loggableUrl, serviceLogDestination } from './logger.module';
 
 describe('logged request URLs', () => {
   it('keep the path, without the query or a billing link token', () => {
@@ -6,5 +6,11 @@ describe('logged request URLs', () => {
     expect(loggableUrl('/billing/AQID.sig/top-up')).toBe('/billing/[token]/top-up');
     expect(loggableUrl('/billing/AQID.sig?notice=done')).toBe('/billing/[token]');
     expect(loggableUrl(undefined)).toBe('');
+  });
+});
+
+describe('a service log destination', () => {
+  it('is one per process for the same buffering, shared by whoever writes lines', () => {
+    expect(serviceLogDestination(0)).toBe(serviceLogDestination(0));
   });
 });

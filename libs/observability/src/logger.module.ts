@@ -1,5 +1,6 @@
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
+import type { DestinationStream } from 'pino';
 import { logDestination } from './log-destination';
 import { counter } from './metrics';
 import { REQUEST_ID_HEADER } from './request-id';
@@ -20,6 +21,23 @@ const droppedLines = counter(
   'paygate_log_lines_dropped_total',
   'Log lines dropped because standard output took nothing while 16 MiB of lines waited',
 );
+
+/** This process's standard output destination, by its LOG_BUFFER_BYTES (see serviceLogDestination). */
+const destinations = new Map<number, DestinationStream>();
+
+/**
+ * Where a service's log lines go: standard output (see logDestination), one destination per
+ * process. The logger and whatever writes its own lines beside it (the gateway's access line)
+ * share it, so their lines are gathered into the same writes, in the order they were logged.
+ */
+export function serviceLogDestination(bufferBytes: number): DestinationStream {
+  let destination = destinations.get(bufferBytes);
+  if (!destination) {
+    destination = logDestination(bufferBytes, { onDrop: () => droppedLines.inc() });
+    destinations.set(bufferBytes, destination);
+  }
+  return destination;
+}
 
 /**
  * A request's URL as logs may keep it: without the query (where callers put what they should
@@ -57,7 +75,7 @@ export function loggerModule(service: string, level: string, options: LoggerOpti
         },
         redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
       },
-      logDestination(options.bufferBytes ?? 0, { onDrop: () => droppedLines.inc() }),
+      serviceLogDestination(options.bufferBytes ?? 0),
     ],
   });
 }
