@@ -1,4 +1,4 @@
-import { testConfig } from '@paygate/testing';
+import { testConfig, waitFor } from '@paygate/testing';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
@@ -68,9 +68,10 @@ describe('migrate (real Postgres)', () => {
 
   it('applies each migration once when two runs start together (setup.js twice at once)', async () => {
     const schema = newSchema();
+    // A short lock_timeout: waiting for the other run's turn is not bounded by it.
     const runs = await Promise.all([
-      migrate(dataSourceFor(schema, [CreateThings, AddColour])),
-      migrate(dataSourceFor(schema, [CreateThings, AddColour])),
+      migrate(dataSourceFor(schema, [CreateThings, AddColour]), { lockTimeoutMs: 100 }),
+      migrate(dataSourceFor(schema, [CreateThings, AddColour]), { lockTimeoutMs: 100 }),
     ]);
     // One run applied both, the other found nothing left to do.
     expect(runs.flat().sort()).toEqual(['AddColour1700000000001', 'CreateThings1700000000000']);
@@ -91,14 +92,28 @@ describe('migrate (real Postgres)', () => {
     try {
       await holder.query('BEGIN');
       await holder.query(`SELECT count(*) FROM "${schema}".things`);
-      await expect(
-        migrate(dataSourceFor(schema, [CreateThings, AddColour]), { lockTimeoutMs: 300 }),
-      ).rejects.toThrow(/waited 300 ms for a table that another transaction holds/);
+      const migrating = migrate(dataSourceFor(schema, [CreateThings, AddColour]), {
+        lockTimeoutMs: 2_000,
+      });
+      // An insert that comes while the ALTER waits queues behind it, and goes through once the
+      // migration gives up, while the long transaction is still open.
+      await waitFor(
+        async () =>
+          (
+            await sql<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity
+                WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE "${schema}"%'`,
+            )
+          )[0].n === 1,
+      );
+      const inserting = sql(`INSERT INTO "${schema}".things (id) VALUES (1)`);
+      await expect(migrating).rejects.toThrow(
+        /waited 2000 ms for a table that another transaction holds/,
+      );
+      await inserting;
       // Rolled back whole: not recorded, no column.
       const recorded = await sql<{ name: string }>(`SELECT name FROM "${schema}".migrations`);
       expect(recorded.map((r) => r.name)).toEqual(['CreateThings1700000000000']);
-      // Writes to the table were not held up for good behind the migration.
-      await sql(`INSERT INTO "${schema}".things (id) VALUES (1)`);
     } finally {
       await holder.query('ROLLBACK');
       await holder.end();
@@ -106,6 +121,31 @@ describe('migrate (real Postgres)', () => {
     expect(
       await migrate(dataSourceFor(schema, [CreateThings, AddColour]), { lockTimeoutMs: 300 }),
     ).toEqual(['AddColour1700000000001']);
+  });
+
+  it('gives up waiting for its turn when another run holds it too long, naming that run', async () => {
+    const schema = newSchema();
+    const other = new Client({ connectionString: testConfig().databaseUrl });
+    await other.connect();
+    try {
+      await other.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [
+        `paygate-migrations:${schema}`,
+      ]);
+      const [{ pid }] = (await other.query('SELECT pg_backend_pid() AS pid')).rows;
+      await expect(
+        migrate(dataSourceFor(schema, [CreateThings]), { turnTimeoutMs: 600 }),
+      ).rejects.toThrow(new RegExp(`backend ${pid}\\) held them for 600 ms; nothing was applied`));
+      const [exists] = await sql<{ n: number }>(
+        `SELECT count(*)::int AS n FROM information_schema.schemata WHERE schema_name = '${schema}'`,
+      );
+      expect(exists.n).toBe(0);
+    } finally {
+      await other.end();
+    }
+    // Its turn free again (the session that held it is gone), the run goes ahead.
+    expect(await migrate(dataSourceFor(schema, [CreateThings]))).toEqual([
+      'CreateThings1700000000000',
+    ]);
   });
 
   it('hands its connection back without its lock or lock_timeout', async () => {

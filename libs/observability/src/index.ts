@@ -1,5 +1,5 @@
 export { REQUEST_ID_HEADER, requestIdFor } from './request-id';
-export { loggableUrl, loggerModule, serviceLogDestination } from './logger.module';
+export { loggableUrl, loggerModule, pinoOptions, serviceLogDestination } from './logger.module';
 export {
   metricsRegistry,
   httpRequestDuration,

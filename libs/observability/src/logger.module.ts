@@ -1,5 +1,6 @@
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
+import type { Options as HttpLoggerOptions } from 'pino-http';
 import type { DestinationStream } from 'pino';
 import { logDestination } from './log-destination';
 import { counter } from './metrics';
@@ -49,6 +50,31 @@ export function loggableUrl(url: string | undefined): string {
 }
 
 /**
+ * The pino options of a service's logger: JSON lines with `service`, the request id at the
+ * top level, request and response reduced to what logs may keep, credentials redacted.
+ */
+export function pinoOptions(service: string, level: string): HttpLoggerOptions {
+  return {
+    level,
+    base: { service },
+    genReqId: (req: IncomingMessage) => String(req.headers[REQUEST_ID_HEADER] ?? ''),
+    // The request id on every line a request logs, at the top level for easy filtering.
+    customProps: (req: IncomingMessage) => ({ requestId: req.headers[REQUEST_ID_HEADER] }),
+    autoLogging: {
+      ignore: (req: IncomingMessage) => /^\/(health|ready|metrics)\b/.test(req.url ?? ''),
+    },
+    serializers: {
+      req: (req: { method: string; url: string }) => ({
+        method: req.method,
+        url: loggableUrl(req.url),
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+    redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
+  };
+}
+
+/**
  * Structured JSON logs (pino) with the request id on every line of a request.
  * Health and metrics scrapes are not logged: they would drown the useful lines.
  */
@@ -56,26 +82,6 @@ export function loggerModule(service: string, level: string, options: LoggerOpti
   return LoggerModule.forRoot({
     // No routes: the middleware (and its AsyncLocalStorage) never runs; the root logger stays.
     ...(options.requestScoped === false ? { forRoutes: [] } : {}),
-    pinoHttp: [
-      {
-        level,
-        base: { service },
-        genReqId: (req: IncomingMessage) => String(req.headers[REQUEST_ID_HEADER] ?? ''),
-        // The request id on every line a request logs, at the top level for easy filtering.
-        customProps: (req: IncomingMessage) => ({ requestId: req.headers[REQUEST_ID_HEADER] }),
-        autoLogging: {
-          ignore: (req: IncomingMessage) => /^\/(health|ready|metrics)\b/.test(req.url ?? ''),
-        },
-        serializers: {
-          req: (req: { method: string; url: string }) => ({
-            method: req.method,
-            url: loggableUrl(req.url),
-          }),
-          res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-        },
-        redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
-      },
-      serviceLogDestination(options.bufferBytes ?? 0),
-    ],
+    pinoHttp: [pinoOptions(service, level), serviceLogDestination(options.bufferBytes ?? 0)],
   });
 }

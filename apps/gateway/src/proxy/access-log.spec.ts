@@ -1,3 +1,4 @@
+import { pinoOptions } from '@paygate/observability';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { AccessLog, type AccessLogEntry } from './access-log';
@@ -11,7 +12,10 @@ const entry: AccessLogEntry = {
   ms: 85.4,
 };
 
-/** The line pino writes for the same fields (what the access line went through before). */
+/**
+ * The line the gateway's own logger (the service's pino options) writes for the same fields:
+ * what the access line went through before, and what every other line of the gateway is.
+ */
 function pinoLine(fields: Record<string, unknown>, time: number): string {
   let written = '';
   const sink = new Writable({
@@ -20,7 +24,10 @@ function pinoLine(fields: Record<string, unknown>, time: number): string {
       done();
     },
   });
-  const logger = pino({ base: { service: 'gateway' }, timestamp: () => `,"time":${time}` }, sink);
+  const logger = pino(
+    { ...pinoOptions('gateway', 'info'), timestamp: () => `,"time":${time}` },
+    sink,
+  );
   logger.child({ context: 'AccessLog' }).info(fields, 'request completed');
   return written;
 }
@@ -55,6 +62,11 @@ describe('the access line', () => {
     expect(parsed.req.url).toBe('/a"b\\c\n{"level":60}\u0000\u2028é\ud800/');
     expect(parsed.level).toBe(30);
     expect(parsed.msg).toBe('request completed');
+  });
+
+  it('writes a number that is not finite as null, as pino does', () => {
+    const line = AccessLog.line('gateway', { ...entry, ms: Number.NaN, statusCode: Infinity }, 1);
+    expect(JSON.parse(line)).toMatchObject({ res: { statusCode: null }, responseTime: null });
   });
 
   it('is written to the sink it was given, one line per request', () => {
