@@ -130,14 +130,15 @@ async function takeTurn(
     );
     if (row.taken) return;
     const now = Date.now();
-    if (now - started >= timeoutMs || now - toldAt >= TURN_LOG_MS) {
+    const late = now - started >= timeoutMs;
+    if (late || now - toldAt >= TURN_LOG_MS) {
       const holders: { pid: number }[] = await runner.query(
         `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
            AND (classid::bigint << 32) | objid::bigint = hashtextextended($1, 0)`,
         [turn],
       );
       const by = holders.map((h) => h.pid).join(', ') || 'another session';
-      if (now - started >= timeoutMs) {
+      if (late) {
         throw new Error(
           `another run of these migrations (${turn}, backend ${by}) held them for ` +
             `${timeoutMs} ms; nothing was applied`,

@@ -1,5 +1,11 @@
 export { REQUEST_ID_HEADER, requestIdFor } from './request-id';
-export { loggableUrl, loggerModule, pinoOptions, serviceLogDestination } from './logger.module';
+export {
+  isUnloggedPath,
+  loggableUrl,
+  loggerModule,
+  pinoOptions,
+  serviceLogDestination,
+} from './logger.module';
 export {
   metricsRegistry,
   httpRequestDuration,

@@ -1,4 +1,4 @@
-import { loggableUrl, serviceLogDestination } from './logger.module';
+import { isUnloggedPath, loggableUrl, serviceLogDestination } from './logger.module';
 
 describe('logged request URLs', () => {
   it('keep the path, without the query or a billing link token', () => {
@@ -12,5 +12,22 @@ describe('logged request URLs', () => {
 describe('a service log destination', () => {
   it('is one per process for the same buffering, shared by whoever writes lines', () => {
     expect(serviceLogDestination(0)).toBe(serviceLogDestination(0));
+  });
+});
+
+describe('paths never logged', () => {
+  it('are health checks and metrics scrapes, and nothing that merely starts like them', () => {
+    expect(['/health', '/ready', '/metrics', '/health/x'].map(isUnloggedPath)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(['/healthz', '/demo/health', '/', undefined].map(isUnloggedPath)).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });

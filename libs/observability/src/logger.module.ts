@@ -40,6 +40,11 @@ export function serviceLogDestination(bufferBytes: number): DestinationStream {
   return destination;
 }
 
+/** Health checks and metrics scrapes: never logged, they would drown the useful lines. */
+export function isUnloggedPath(url: string | undefined): boolean {
+  return /^\/(health|ready|metrics)\b/.test(url ?? '');
+}
+
 /**
  * A request's URL as logs may keep it: without the query (where callers put what they should
  * not) and without the signed token of a billing link, which opens that customer's billing
@@ -61,7 +66,7 @@ export function pinoOptions(service: string, level: string): HttpLoggerOptions {
     // The request id on every line a request logs, at the top level for easy filtering.
     customProps: (req: IncomingMessage) => ({ requestId: req.headers[REQUEST_ID_HEADER] }),
     autoLogging: {
-      ignore: (req: IncomingMessage) => /^\/(health|ready|metrics)\b/.test(req.url ?? ''),
+      ignore: (req: IncomingMessage) => isUnloggedPath(req.url),
     },
     serializers: {
       req: (req: { method: string; url: string }) => ({

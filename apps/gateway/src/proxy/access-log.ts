@@ -1,7 +1,6 @@
-import { loggableUrl, serviceLogDestination } from '@paygate/observability';
+import { isUnloggedPath, loggableUrl, serviceLogDestination } from '@paygate/observability';
 import type { FastifyInstance } from 'fastify';
 
-const OWN_ENDPOINTS = /^\/(health|ready|metrics)\b/;
 const LEVELS_AT_OR_BELOW_INFO = new Set(['trace', 'debug', 'info']);
 /** pino's number for info. */
 const INFO = 30;
@@ -76,7 +75,7 @@ export class AccessLog {
   /** The same line for the requests Fastify answers (the gateway's own /_paygate/ pages). */
   register(fastify: FastifyInstance): void {
     fastify.addHook('onResponse', (request, reply, done) => {
-      if (!OWN_ENDPOINTS.test(request.url)) {
+      if (!isUnloggedPath(request.url)) {
         this.write({
           requestId: String(request.id),
           leaseId: '',
