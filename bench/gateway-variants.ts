@@ -9,6 +9,7 @@
  * shipper's would be.
  *   node dist/bench/gateway-variants.js '[{"name":"warn","env":{}},
  *     {"name":"access log","env":{"LOG_LEVEL":"info"}},{"name":"other build","root":"/path"}]'
+ *   A variant's `nodeArgs` go to its node, e.g. `["--cpu-prof","--cpu-prof-dir=/tmp/prof"]`.
  *   (BENCH_VARIANTS_RATE 3000/s, BENCH_VARIANTS_SECONDS 10, BENCH_VARIANTS_ROUNDS 3,
  *    DATABASE_URL, KAFKA_BROKERS, KAFKA_PREFIX; `root`: a checkout whose dist/ runs that gateway)
  */
@@ -31,6 +32,8 @@ interface Variant {
   env?: Record<string, string>;
   /** Another checkout (its dist/ built) whose gateway this variant runs. */
   root?: string;
+  /** Node's own options for this variant's gateway, e.g. `["--cpu-prof"]` (not NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 const RATE = Number(process.env.BENCH_VARIANTS_RATE ?? 3000);
@@ -51,7 +54,7 @@ function cpuSeconds(pid: number): number {
 
 function startGateway(variant: Variant, routes: string): ChildProcess {
   const main = join(variant.root ?? join(__dirname, '..', '..'), 'dist/apps/gateway/src/main.js');
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...(variant.nodeArgs ?? []), main], {
     env: {
       ...process.env,
       ...common,

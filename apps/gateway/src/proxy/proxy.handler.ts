@@ -303,7 +303,9 @@ export class ProxyHandler {
     const target = this.routes.upstreamTarget(route, url);
     this.forwarder.forward(
       {
-        ...target,
+        // Named, not spread: a spread in this literal made it the costliest line of the path.
+        origin: target.origin,
+        path: target.path,
         method: request.method,
         headers: upstreamHeaders(request, decision.customerId),
         body,
@@ -317,7 +319,8 @@ export class ProxyHandler {
           // The upstream's connection-specific fields describe its hop, not the caller's.
           const out: OutgoingHttpHeaders = withoutHopByHop(headers);
           // What the gateway set (X-Request-Id, a payment receipt) wins over the upstream's.
-          Object.assign(out, res.getHeaders());
+          // By name: copying res.getHeaders() (a prototype-less copy) cost more per request.
+          for (const name of res.getHeaderNames()) out[name] = res.getHeader(name);
           const warning = warningHeader(decision);
           if (warning) out[WARNING_HEADER] = warning;
           if (rate) Object.assign(out, rateLimitHeaders(route.feature, rate));

@@ -1,5 +1,11 @@
 import { once } from 'node:events';
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UpstreamFailure, UpstreamForwarder } from './upstream-forwarder';
 
@@ -20,6 +26,38 @@ function get(
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const MIB = 1024 * 1024;
+const BIG_BYTES = 64 * MIB;
+/** What the upstream of /big has handed to its socket so far (it waits for 'drain'). */
+let bigSent = 0;
+
+/** 64 MiB in 1 MiB chunks, written as a well-behaved server does: waiting whenever it is full. */
+async function writeBig(_req: IncomingMessage, res: ServerResponse): Promise<void> {
+  bigSent = 0;
+  res.writeHead(200, { 'content-type': 'application/octet-stream' });
+  const chunk = Buffer.alloc(MIB, 7);
+  for (let i = 0; i < BIG_BYTES / MIB; i++) {
+    bigSent += chunk.length;
+    if (!res.write(chunk)) await once(res, 'drain');
+  }
+  res.end();
+}
+
+/** A GET that reports how its response ended: whole, or cut short. */
+function getUntilClosed(url: string): Promise<{ status: number; body: string; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('error', () => undefined); // 'aborted': what this test looks for
+      res.on('close', () => resolve({ status: res.statusCode ?? 0, body, complete: res.complete }));
     });
     req.on('error', reject);
     req.end();
@@ -52,6 +90,20 @@ describe('UpstreamForwarder', () => {
   }
 
   const upstream = createServer((req, res) => {
+    if (req.url === '/big') return void writeBig(req, res);
+    if (req.url === '/cut') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('partial');
+      setTimeout(() => req.socket.destroy(), 50);
+      return;
+    }
+    if (req.url === '/drip') {
+      upstreamClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const drip = setInterval(() => res.write('drop '), 20);
+      req.socket.once('close', () => clearInterval(drip));
+      return;
+    }
     if (req.url === '/slow') {
       upstreamClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
       return; // never answers
@@ -109,5 +161,57 @@ describe('UpstreamForwarder', () => {
     await upstreamClosed; // the upstream saw its request end, not left to run
     await new Promise((r) => setTimeout(r, 50));
     expect(failures).toEqual(['cancelled']);
+  });
+
+  it('holds the upstream back while the caller reads slowly, and delivers every byte', async () => {
+    const url = `${await front(upstreamUrl)}/big`;
+    const received = await new Promise<{ bytes: number; sentWhilePaused: number }>(
+      (resolve, reject) => {
+        const req = httpRequest(url, (res) => {
+          let bytes = 0;
+          let sentWhilePaused = 0;
+          res.once('data', (chunk: Buffer) => {
+            bytes += chunk.length;
+            res.pause();
+            // A proxy that ignored back-pressure would have read all 64 MiB by now, into memory.
+            setTimeout(() => {
+              sentWhilePaused = bigSent;
+              res.on('data', (c: Buffer) => (bytes += c.length));
+              res.resume();
+            }, 500);
+          });
+          res.on('end', () => resolve({ bytes, sentWhilePaused }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end();
+      },
+    );
+    expect(received.bytes).toBe(BIG_BYTES);
+    expect(received.sentWhilePaused).toBeLessThan(BIG_BYTES / 2);
+    expect(failures).toEqual([]);
+  });
+
+  it('cuts the caller short when the upstream dies after answering', async () => {
+    const res = await getUntilClosed(`${await front(upstreamUrl)}/cut`);
+    expect(res).toMatchObject({ status: 200, body: 'partial', complete: false });
+    // The answer had begun: nothing for the handlers to answer.
+    expect(failures).toEqual([]);
+  });
+
+  it('cancels the upstream request when the caller goes away mid-body', async () => {
+    const url = `${await front(upstreamUrl)}/drip`;
+    await new Promise<void>((resolve) => {
+      const req = httpRequest(url, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => undefined);
+      req.end();
+    });
+    await upstreamClosed; // undici gave the upstream connection up, not left dripping
+    expect(failures).toEqual([]);
   });
 });

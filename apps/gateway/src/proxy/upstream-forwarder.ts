@@ -1,8 +1,7 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 
 export interface UpstreamRequest {
   origin: string;
@@ -37,38 +36,109 @@ export interface UpstreamHandlers {
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT']);
 
-/**
- * The abort signal undici accepts besides AbortSignal: an emitter of 'abort' with `aborted`.
- * One per request, and far cheaper to make and to drop than an AbortController.
- */
-class CallerGone extends EventEmitter {
-  aborted = false;
+/** Why undici was told to stop: the caller went away before the answer was complete. */
+class CallerGoneError extends Error {
+  constructor() {
+    super('the caller closed the connection');
+    this.name = 'CallerGoneError';
+  }
+}
 
-  abort(): void {
-    this.aborted = true;
-    this.emit('abort');
+/**
+ * One request to an upstream, written straight into the caller's response: undici's dispatch
+ * handler contract, which its own stream() is built on, without what stream() adds per request
+ * for a general caller (an async resource, a factory callback, `finished()` with its half dozen
+ * listeners on the response, an abort signal's listeners). What stays: the answer's body goes
+ * to `res` with back-pressure (undici is paused while `res` is full, resumed on 'drain'), a
+ * caller that goes away cancels the upstream request, and a failure before the answer began is
+ * the handlers' to answer; after, the caller's response is cut short.
+ */
+class UpstreamExchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  /** The status line and headers were written to the caller. */
+  private answered = false;
+  private done = false;
+  /** Why the request must stop before undici started it (the caller left, the body failed). */
+  private stopBefore: Error | undefined;
+  private drainListener: (() => void) | undefined;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly handlers: UpstreamHandlers,
+    body: Readable | undefined,
+  ) {
+    // One listener per request; a response that finished normally ignores its own 'close'.
+    res.once('close', () => {
+      if (!this.done && !res.writableFinished) this.stop(new CallerGoneError());
+    });
+    if (body) body.once('error', (err) => this.stop(err));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.stopBefore) controller.abort(this.stopBefore);
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    // 1xx answers are the hop's own (100-continue is answered by the gateway itself).
+    if (statusCode < 200) return;
+    // A throw here (a header Node refuses to write) reaches onResponseError, unanswered.
+    this.res.writeHead(statusCode, this.handlers.onResponse(statusCode, headers));
+    this.answered = true;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.res.write(chunk)) return;
+    controller.pause();
+    this.drainListener ??= () => controller.resume();
+    this.res.once('drain', this.drainListener);
+  }
+
+  onResponseEnd(): void {
+    this.done = true;
+    this.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.done = true;
+    // After the answer began, all that is left is to cut the caller's response short.
+    if (this.answered) {
+      this.res.destroy(error);
+      return;
+    }
+    const code = (error as { code?: string }).code ?? '';
+    const failure: UpstreamFailure =
+      error instanceof CallerGoneError
+        ? 'cancelled'
+        : TIMEOUT_CODES.has(code)
+          ? 'timeout'
+          : 'unavailable';
+    this.handlers.onFailure(error, failure);
+  }
+
+  private stop(reason: Error): void {
+    if (this.done) return;
+    if (this.controller) this.controller.abort(reason);
+    else this.stopBefore ??= reason;
   }
 }
 
 /**
  * Streams requests to upstreams over keep-alive connection pools (undici, one pool per
- * origin). undici's stream() writes the upstream's body straight into the caller's response:
- * no intermediate Readable per request, which is most of what a proxy spends per request in
- * Node after parsing.
+ * origin), each through an UpstreamExchange that writes the upstream's body straight into the
+ * caller's response: no intermediate Readable per request, which is most of what a proxy
+ * spends per request in Node after parsing.
  */
 @Injectable()
 export class UpstreamForwarder implements OnApplicationShutdown {
   private readonly pools = new Map<string, Pool>();
 
   forward(request: UpstreamRequest, res: ServerResponse, handlers: UpstreamHandlers): void {
-    // A caller that goes away cancels the upstream request instead of leaving it running.
-    const gone = new CallerGone();
-    const onClose = () => {
-      if (!res.writableFinished) gone.abort();
-    };
-    res.once('close', onClose);
-    let answered = false;
-    this.pool(request.origin).stream(
+    this.pool(request.origin).dispatch(
       {
         path: request.path,
         method: request.method,
@@ -76,25 +146,8 @@ export class UpstreamForwarder implements OnApplicationShutdown {
         body: request.body ?? null,
         headersTimeout: request.timeoutMs,
         bodyTimeout: request.timeoutMs,
-        signal: gone,
       },
-      ({ statusCode, headers }) => {
-        res.writeHead(statusCode, handlers.onResponse(statusCode, headers));
-        answered = true;
-        return res;
-      },
-      (err) => {
-        res.off('close', onClose);
-        // After the answer began, undici has already cut the caller's response short.
-        if (!err || answered) return;
-        const code = (err as { code?: string }).code ?? '';
-        const failure = gone.aborted
-          ? 'cancelled'
-          : TIMEOUT_CODES.has(code)
-            ? 'timeout'
-            : 'unavailable';
-        handlers.onFailure(err, failure);
-      },
+      new UpstreamExchange(res, handlers, request.body),
     );
   }
 
