@@ -46,7 +46,8 @@ export function frontDoorServer(
     const started = performance.now();
     const requestId = requestIdFor(req);
     res.setHeader(REQUEST_ID_HEADER, requestId);
-    res.once('close', () => {
+    // on(), not once(): a response emits 'close' once, and once() wraps every listener.
+    res.on('close', () => {
       httpRequestDuration.observe(
         { method: req.method ?? '', route: door.routeLabel, status: String(res.statusCode) },
         (performance.now() - started) / 1000,

@@ -12,8 +12,11 @@ export {
   counter,
   gauge,
   histogram,
+  hotCounter,
+  hotHistogram,
   MetricsController,
 } from './metrics';
+export type { HotCounter, HotHistogram } from './hot-metrics';
 export { HealthController, READINESS_CHECKS } from './health';
 export type { ReadinessCheck } from './health';
 export {

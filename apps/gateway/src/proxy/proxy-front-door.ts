@@ -36,7 +36,8 @@ export class ProxyFrontDoor implements FrontDoor {
     const log = this.accessLog;
     if (log) {
       const started = performance.now();
-      res.once('close', () =>
+      // on(): 'close' comes once (see frontDoorServer).
+      res.on('close', () =>
         log.write({
           requestId,
           leaseId: request.leaseId,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CheckResponse } from '@paygate/contracts';
-import { counter, histogram } from '@paygate/observability';
+import { counter, hotCounter, hotHistogram } from '@paygate/observability';
 import { ProblemInput, writeProblem } from '@paygate/problem-details';
 import { PayAndRetry } from '../payments/pay-and-retry';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
@@ -31,7 +31,7 @@ import { upstreamHeaders } from './upstream-headers';
 import { ServedUsage } from '../usage/served-usage';
 import { UsagePublisher } from '../usage/usage.publisher';
 
-const requests = counter(
+const requests = hotCounter(
   'paygate_gateway_requests_total',
   'Gateway requests by route, status and problem code',
   ['route', 'status', 'code'],
@@ -41,7 +41,7 @@ const paymentRequired = counter(
   '402 answers by customer and problem code',
   ['customer', 'code'],
 );
-const upstreamLatency = histogram(
+const upstreamLatency = hotHistogram(
   'paygate_gateway_upstream_seconds',
   'Time to upstream response headers',
   ['route'],
@@ -290,7 +290,9 @@ export class ProxyHandler {
     // The concurrency slot is held until the response ends, answered or cut off (a listener
     // only when there is a slot: most plans set no concurrency limit).
     if (release !== NOTHING_TO_RELEASE) res.once('close', release);
-    const stop = upstreamLatency.startTimer({ route: route.name });
+    const started = performance.now();
+    const stop = () =>
+      upstreamLatency.observe({ route: route.name }, (performance.now() - started) / 1000);
     // A body without Content-Length is measured as it streams through.
     let limiter: BodyLimit | undefined;
     let body = request.body;

@@ -67,8 +67,9 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     private readonly handlers: UpstreamHandlers,
     body: Readable | undefined,
   ) {
-    // One listener per request; a response that finished normally ignores its own 'close'.
-    res.once('close', () => {
+    // One listener per request (on(): 'close' comes once); a response that finished normally
+    // ignores its own 'close'.
+    res.on('close', () => {
       if (!this.done && !res.writableFinished) this.stop(new CallerGoneError());
     });
     if (body) body.once('error', (err) => this.stop(err));

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { counter } from '@paygate/observability';
+import { hotCounter } from '@paygate/observability';
 import { randomUUID } from 'node:crypto';
 import { GatewayConfig } from '../config/gateway.config';
 import { UsageAggregator } from './usage-aggregator';
 import { type ServedRequest, servedRequestEvent } from './usage-event.factory';
 import { UsagePublisher } from './usage.publisher';
 
-const metered = counter(
+const metered = hotCounter(
   'paygate_gateway_served_requests_metered_total',
   'Served requests handed to metering, by how they are reported: aggregated or per-request',
   ['mode'],

@@ -106,7 +106,8 @@ export class UsageAggregator {
 
 /** What a meter can read of a served request, and its lease and customer. */
 function aggregateKey(s: ServedRequest): string {
-  return [s.leaseId, s.customerId, s.feature, s.route, s.method, s.status, s.units].join('\n');
+  // Per served request: one string built, no array to join.
+  return `${s.leaseId}\n${s.customerId}\n${s.feature}\n${s.route}\n${s.method}\n${s.status}\n${s.units}`;
 }
 
 /** A UUID-shaped id from a SHA-256 of `name` (as UUIDv5 does from SHA-1). */
