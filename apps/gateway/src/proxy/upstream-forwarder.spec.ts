@@ -214,4 +214,44 @@ describe('UpstreamForwarder', () => {
     await upstreamClosed; // undici gave the upstream connection up, not left dripping
     expect(failures).toEqual([]);
   });
+
+  it('counts a caller that hangs up while sending its body as gone, not as an upstream failure', async () => {
+    // The upstream reads nothing and answers nothing: the caller's body fills the sockets.
+    const stalled = createServer(() => undefined);
+    const stalledUrl = await listen(stalled);
+    servers.push(stalled);
+    const front = createServer((req, res) => {
+      forwarder.forward(
+        {
+          origin: stalledUrl,
+          path: '/upload',
+          method: 'POST',
+          headers: [],
+          body: req,
+          timeoutMs: 5_000,
+        },
+        res,
+        {
+          onResponse: (_status, headers) => headers,
+          onFailure: (_err, failure) => failures.push(failure),
+        },
+      );
+    });
+    servers.push(front);
+    const frontUrl = new URL(await listen(front));
+    const req = httpRequest({
+      host: frontUrl.hostname,
+      port: frontUrl.port,
+      method: 'POST',
+      path: '/upload',
+      headers: { 'content-length': String(64 * MIB) },
+    });
+    req.on('error', () => undefined);
+    req.write(Buffer.alloc(MIB, 1));
+    await new Promise((r) => setTimeout(r, 200));
+    req.destroy();
+    for (let i = 0; i < 50 && failures.length === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(failures).toEqual(['cancelled']);
+  });
 });

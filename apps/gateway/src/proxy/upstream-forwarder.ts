@@ -112,12 +112,14 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       return;
     }
     const code = (error as { code?: string }).code ?? '';
-    const failure: UpstreamFailure =
-      error instanceof CallerGoneError
-        ? 'cancelled'
-        : TIMEOUT_CODES.has(code)
-          ? 'timeout'
-          : 'unavailable';
+    // A caller that hung up while sending its body fails the body (ECONNRESET) as well as
+    // closing the response, in either order: both mean it is gone.
+    const gone = error instanceof CallerGoneError || this.res.destroyed;
+    const failure: UpstreamFailure = gone
+      ? 'cancelled'
+      : TIMEOUT_CODES.has(code)
+        ? 'timeout'
+        : 'unavailable';
     this.handlers.onFailure(error, failure);
   }
 
