@@ -59,12 +59,13 @@ export class ServiceConfig {
    * serving, up to 16 MiB of lines wait and later ones are dropped and counted, and at exit an
    * output stuck for a second is given up on. Lines are written out on every exit that runs
    * code (shutdown, SIGTERM, a crash that exits); a `kill -9` loses what was gathered. 0: each
-   * line is written as it is logged, and a stuck output blocks the service.
+   * line is written as it is logged, and a stuck output blocks the service. The default, the
+   * most, halves the writes of the gateway's access lines against 2,048 (docs/benchmarks.md).
    */
   @IsInt()
   @Min(0)
   @Max(4_000)
-  LOG_BUFFER_BYTES: number = 2048;
+  LOG_BUFFER_BYTES: number = 4000;
 
   /** Per-deployment problem statuses, e.g. "feature-not-in-plan=403" (ARCHITECTURE.md §3). */
   @IsString()
