@@ -193,27 +193,33 @@ describe('gateway problems (e2e)', () => {
     const problem = await expectProblem(response, 413, 'PAYLOAD_TOO_LARGE');
     expect(problem.limit).toBe(1024);
     // Without Content-Length (chunked) the body is measured as it streams.
-    const chunked = await new Promise<{ status: number; body: Json }>((resolve, reject) => {
-      const req = httpRequest(`${stack.url('gateway')}/demo/x`, {
-        method: 'POST',
-        headers: { 'x-api-key': c.apiKey, 'content-type': 'text/plain' },
-      });
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: JSON.parse(Buffer.concat(chunks).toString()),
-          }),
-        );
-      });
-      req.on('error', reject);
-      for (let i = 0; i < 4; i++) req.write('y'.repeat(1000));
-      req.end();
-    });
+    const chunked = await new Promise<{ status: number; body: Json; connection?: string }>(
+      (resolve, reject) => {
+        const req = httpRequest(`${stack.url('gateway')}/demo/x`, {
+          method: 'POST',
+          headers: { 'x-api-key': c.apiKey, 'content-type': 'text/plain' },
+        });
+        req.on('response', (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body: JSON.parse(Buffer.concat(chunks).toString()),
+              connection: res.headers.connection,
+            }),
+          );
+        });
+        req.on('error', reject);
+        for (let i = 0; i < 4; i++) req.write('y'.repeat(1000));
+        req.end();
+      },
+    );
     expect(chunked.status).toBe(413);
     expect(chunked.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', limit: 1024 });
+    // The rest of that body was never read: the answer closes the connection, where the
+    // caller's next request would otherwise wait behind it.
+    expect(chunked.connection).toBe('close');
     // A small chunked body goes through.
     const small = await call('/demo/x', c.apiKey, {
       method: 'POST',

@@ -53,6 +53,9 @@ const upstreamLatency = hotHistogram(
  */
 const WARNING_HEADER = 'paygate-warning';
 
+/** Ends the caller's connection with the answer (see onFailure in forward). */
+const CLOSE = { connection: 'close' } as const;
+
 function warningHeader(decision: CheckResponse): string | undefined {
   const warnings = decision.warnings ?? [];
   if (warnings.length === 0) return undefined;
@@ -315,9 +318,7 @@ export class ProxyHandler {
       },
       res,
       {
-        onResponse: (status, headers) => {
-          stop();
-          this.served(request, route, decision, cost, status);
+        onResponse: (_status, headers) => {
           // The upstream's connection-specific fields describe its hop, not the caller's.
           const out: OutgoingHttpHeaders = withoutHopByHop(headers);
           // What the gateway set (X-Request-Id, a payment receipt) wins over the upstream's.
@@ -328,14 +329,22 @@ export class ProxyHandler {
           if (rate) Object.assign(out, rateLimitHeaders(route.feature, rate));
           return out;
         },
+        onAnswered: (status) => {
+          stop();
+          this.served(request, route, decision, cost, status);
+        },
         onFailure: (error, failure) => {
           stop();
           this.giveBack(decision, cost, `upstream ${failure}: ${error.message}`);
           if (failure === 'cancelled') return;
+          // A body the upstream did not read to its end stays unread on the caller's
+          // connection, where the next request would wait behind it: this answer closes it.
+          const headers = request.body?.readableEnded === false ? CLOSE : undefined;
           if (limiter?.exceeded) {
             return this.refuse(request, res, route.name, {
               code: 'payload-too-large',
               extensions: { limit: this.config.BODY_LIMIT_BYTES },
+              headers,
             });
           }
           this.logger.warn(
@@ -344,6 +353,7 @@ export class ProxyHandler {
           );
           return this.refuse(request, res, route.name, {
             code: failure === 'timeout' ? 'upstream-timeout' : 'upstream-unavailable',
+            headers,
           });
         },
       },

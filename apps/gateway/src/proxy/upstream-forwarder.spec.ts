@@ -77,6 +77,7 @@ describe('UpstreamForwarder', () => {
         res,
         {
           onResponse: (status, headers) => ({ ...headers, 'x-status-seen': String(status) }),
+          onAnswered: () => undefined,
           onFailure: (_err, failure) => {
             failures.push(failure);
             if (failure !== 'cancelled')
@@ -233,6 +234,7 @@ describe('UpstreamForwarder', () => {
         res,
         {
           onResponse: (_status, headers) => headers,
+          onAnswered: () => undefined,
           onFailure: (_err, failure) => failures.push(failure),
         },
       );
@@ -253,5 +255,93 @@ describe('UpstreamForwarder', () => {
     for (let i = 0; i < 50 && failures.length === 0; i++)
       await new Promise((r) => setTimeout(r, 20));
     expect(failures).toEqual(['cancelled']);
+  });
+
+  it('answers a request still queued for a connection as soon as its caller leaves', async () => {
+    // One connection per origin, held by a request the upstream never answers: the next one
+    // waits in undici's queue. Its caller hanging up fails it at once, not when the first one
+    // times out (which is when a connection would take it).
+    class OneConnection extends UpstreamForwarder {
+      protected override readonly connectionsPerOrigin = 1;
+    }
+    const queued = new OneConnection();
+    const seen: { failure: UpstreamFailure; at: number }[] = [];
+    const front = createServer((req, res) => {
+      const post = req.method === 'POST';
+      queued.forward(
+        {
+          origin: upstreamUrl,
+          path: post ? '/upload' : '/slow',
+          method: req.method ?? 'GET',
+          headers: [],
+          body: post ? req : undefined,
+          timeoutMs: 3_000,
+        },
+        res,
+        {
+          onResponse: (_status, headers) => headers,
+          onAnswered: () => undefined,
+          onFailure: (_err, failure) => {
+            seen.push({ failure, at: Date.now() });
+            if (failure !== 'cancelled') res.writeHead(504).end();
+          },
+        },
+      );
+    });
+    servers.push(front);
+    const frontUrl = new URL(await listen(front));
+    const holder = get(`${frontUrl.origin}/slow`).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    const req = httpRequest({
+      host: frontUrl.hostname,
+      port: frontUrl.port,
+      method: 'POST',
+      path: '/upload',
+      headers: { 'content-length': String(MIB) },
+    });
+    req.on('error', () => undefined);
+    req.write(Buffer.alloc(1024, 1));
+    await new Promise((r) => setTimeout(r, 100));
+    const leftAt = Date.now();
+    req.destroy();
+    for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(seen.map((s) => s.failure)).toEqual(['cancelled']);
+    expect(seen[0].at - leftAt).toBeLessThan(1_000);
+    await holder;
+    await queued.onApplicationShutdown();
+  });
+
+  it('sends none of the upstream fields when Node refuses one, and reports it unanswered', async () => {
+    const answered: number[] = [];
+    const front = createServer((_req, res) => {
+      // As the gateway's front door does: a field of its own already on the response.
+      res.setHeader('x-request-id', 'r-1');
+      forwarder.forward(
+        {
+          origin: upstreamUrl,
+          path: '/hello',
+          method: 'GET',
+          headers: ['x-seen', 'yes'],
+          timeoutMs: 5_000,
+        },
+        res,
+        {
+          // A value Node will not write (U+2028 is not a latin1 character).
+          onResponse: (_status, headers) => ({ ...headers, 'x-bad': 'a\u2028b' }),
+          onAnswered: (status) => answered.push(status),
+          onFailure: (_err, failure) => {
+            failures.push(failure);
+            res.writeHead(502, { 'content-type': 'text/plain' }).end(failure);
+          },
+        },
+      );
+    });
+    servers.push(front);
+    const res = await get(`${await listen(front)}/hello`);
+    expect(res).toMatchObject({ status: 502, body: 'unavailable' });
+    expect(res.headers['x-upstream']).toBeUndefined();
+    expect(res.headers['x-request-id']).toBe('r-1');
+    expect(answered).toEqual([]);
+    expect(failures).toEqual(['unavailable']);
   });
 });

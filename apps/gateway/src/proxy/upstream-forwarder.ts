@@ -26,11 +26,13 @@ export type UpstreamFailure = 'timeout' | 'unavailable' | 'cancelled';
 
 export interface UpstreamHandlers {
   /**
-   * The upstream's status and headers arrived: returns the headers to send to the caller. The
-   * body then streams from the upstream into `res` with back-pressure.
+   * The upstream's status and headers arrived: returns the headers to send to the caller,
+   * without doing anything else (Node may still refuse one of them, and then onFailure follows).
    */
   onResponse(statusCode: number, headers: IncomingHttpHeaders): OutgoingHttpHeaders;
-  /** No answer came; nothing was written to the caller. */
+  /** The answer's status and headers were written; the body now streams with back-pressure. */
+  onAnswered(statusCode: number): void;
+  /** No answer was written to the caller (called at most once, never after onAnswered). */
   onFailure(error: Error, failure: UpstreamFailure): void;
 }
 
@@ -87,9 +89,26 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   ): void {
     // 1xx answers are the hop's own (100-continue is answered by the gateway itself).
     if (statusCode < 200) return;
-    // A throw here (a header Node refuses to write) reaches onResponseError, unanswered.
-    this.res.writeHead(statusCode, this.handlers.onResponse(statusCode, headers));
+    const res = this.res;
+    const out = this.handlers.onResponse(statusCode, headers);
+    // Set one by one (what writeHead does anyway once a field is set on `res`), so that a field
+    // Node refuses leaves nothing of the upstream's behind: the throw reaches onResponseError,
+    // unanswered, and the problem answered instead carries only the gateway's own fields.
+    const added: string[] = [];
+    try {
+      for (const name in out) {
+        const value = out[name];
+        if (value === undefined) continue;
+        if (!res.hasHeader(name)) added.push(name);
+        res.setHeader(name, value);
+      }
+      res.writeHead(statusCode);
+    } catch (err) {
+      for (const name of added) res.removeHeader(name);
+      throw err;
+    }
     this.answered = true;
+    this.handlers.onAnswered(statusCode);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -105,6 +124,12 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    // Already failed before undici started the request (stop): this is its abort coming back.
+    if (this.done) return;
+    this.fail(error);
+  }
+
+  private fail(error: Error): void {
     this.done = true;
     // After the answer began, all that is left is to cut the caller's response short.
     if (this.answered) {
@@ -125,8 +150,14 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
 
   private stop(reason: Error): void {
     if (this.done) return;
-    if (this.controller) this.controller.abort(reason);
-    else this.stopBefore ??= reason;
+    if (this.controller) {
+      this.controller.abort(reason);
+      return;
+    }
+    // Still queued for a connection (every one busy): answered now, not when one frees up
+    // (up to the upstream timeout later), and undici drops the request as it starts it.
+    this.stopBefore = reason;
+    this.fail(reason);
   }
 }
 
@@ -139,6 +170,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
 @Injectable()
 export class UpstreamForwarder implements OnApplicationShutdown {
   private readonly pools = new Map<string, Pool>();
+  /** Keep-alive connections per upstream origin (a spec makes it 1 to queue requests). */
+  protected readonly connectionsPerOrigin: number = 256;
 
   forward(request: UpstreamRequest, res: ServerResponse, handlers: UpstreamHandlers): void {
     this.pool(request.origin).dispatch(
@@ -162,7 +195,11 @@ export class UpstreamForwarder implements OnApplicationShutdown {
   private pool(origin: string): Pool {
     let pool = this.pools.get(origin);
     if (!pool) {
-      pool = new Pool(origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
+      pool = new Pool(origin, {
+        connections: this.connectionsPerOrigin,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+      });
       this.pools.set(origin, pool);
     }
     return pool;
