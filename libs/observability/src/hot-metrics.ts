@@ -9,11 +9,23 @@ import { Counter, type Metric, type Registry } from 'prom-client';
  * updated as plain numbers. What a scrape reads is exactly what prom-client would show for the
  * same calls (hot-metrics.spec.ts compares the exposition text).
  */
-type Labels = Record<string, string>;
+type LabelValue = string | number;
+type Labels = Partial<Record<string, LabelValue>>;
 
-/** Where one label set's numbers live, found by its values in label-name order. */
+/** A label left out (prom-client leaves it out of the series too): its own key, no string's. */
+const MISSING = Symbol('missing label');
+
+/** A label value as a key: 200 and '200' are one series, as prom-client makes them. */
+function keyOf(value: LabelValue | undefined): string | symbol {
+  return value === undefined ? MISSING : typeof value === 'string' ? value : String(value);
+}
+
+/**
+ * Where one label set's numbers live, found by its values in label-name order. A label set is
+ * checked (no label the metric was not made with) when it is first seen, not on every call.
+ */
 class LabelSets<T> {
-  private readonly root = new Map<string, unknown>();
+  private readonly root = new Map<string | symbol, unknown>();
   private readonly all: { labels: Labels; cell: T }[] = [];
 
   constructor(
@@ -24,14 +36,14 @@ class LabelSets<T> {
 
   get(labels: Labels): T {
     const names = this.labelNames;
-    let node: Map<string, unknown> = this.root;
+    let node = this.root;
     for (let i = 0; i < names.length - 1; i++) {
-      const next = node.get(labels[names[i]]) as Map<string, unknown> | undefined;
+      const next = node.get(keyOf(labels[names[i]])) as Map<string | symbol, unknown> | undefined;
       if (next === undefined) return this.add(labels);
       node = next;
     }
-    const cell = node.get(names.length === 0 ? '' : labels[names[names.length - 1]]) as
-      T | undefined;
+    const last = names.length === 0 ? '' : keyOf(labels[names[names.length - 1]]);
+    const cell = node.get(last) as T | undefined;
     return cell === undefined ? this.add(labels) : cell;
   }
 
@@ -44,7 +56,6 @@ class LabelSets<T> {
     this.all.length = 0;
   }
 
-  /** A label set seen for the first time: checked as prom-client checks every call. */
   private add(labels: Labels): T {
     for (const name of Object.keys(labels)) {
       if (!this.labelNames.includes(name))
@@ -52,25 +63,23 @@ class LabelSets<T> {
           `Added label "${name}" is not included in initial labelset for ${this.metric}`,
         );
     }
-    for (const name of this.labelNames) {
-      if (typeof labels[name] !== 'string')
-        throw new Error(`Label "${name}" of ${this.metric} needs a string value`);
-    }
     const names = this.labelNames;
     let node = this.root;
     for (let i = 0; i < names.length - 1; i++) {
-      let next = node.get(labels[names[i]]) as Map<string, unknown> | undefined;
+      const key = keyOf(labels[names[i]]);
+      let next = node.get(key) as Map<string | symbol, unknown> | undefined;
       if (next === undefined) {
         next = new Map();
-        node.set(labels[names[i]], next);
+        node.set(key, next);
       }
       node = next;
     }
     const cell = this.create();
-    node.set(names.length === 0 ? '' : labels[names[names.length - 1]], cell);
-    // The caller's object may be reused or changed later: the exposition keeps its own copy.
+    node.set(names.length === 0 ? '' : keyOf(labels[names[names.length - 1]]), cell);
+    // The caller's object may be reused or changed later: the exposition keeps its own copy,
+    // of the labels given (in the metric's label order).
     const copy: Labels = {};
-    for (const name of names) copy[name] = labels[name];
+    for (const name of names) if (labels[name] !== undefined) copy[name] = labels[name];
     this.all.push({ labels: copy, cell });
     return cell;
   }
@@ -102,6 +111,12 @@ export class HotCounter {
         }
       },
     });
+    // A reset (the registry's resetMetrics) also drops what was not folded in yet.
+    const reset = this.counter.reset.bind(this.counter);
+    this.counter.reset = () => {
+      reset();
+      for (const { cell } of sets.entries()) cell.pending = 0;
+    };
   }
 
   inc(labels: Labels = {}, by = 1): void {
@@ -120,7 +135,7 @@ interface Buckets {
 
 /** One sample of prom-client's metric data, as its Registry formats it. */
 interface Sample {
-  labels: Record<string, string | number>;
+  labels: Labels;
   sharedLabels?: Labels;
   value: number;
   metricName: string;
@@ -157,10 +172,18 @@ export class HotHistogram {
       sum: 0,
       count: 0,
     }));
+    // Without labels its one series shows (at zero) before anything is observed, as
+    // prom-client's does.
+    if (labelNames.length === 0) this.sets.get({});
     registry.registerMetric(this as unknown as Metric);
   }
 
-  observe(labels: Labels, value: number): void {
+  /** As prom-client's: `observe(labels, value)`, or `observe(value)` without labels. */
+  observe(value: number): void;
+  observe(labels: Labels, value: number): void;
+  observe(labelsOrValue: Labels | number, maybeValue?: number): void {
+    const labels = typeof labelsOrValue === 'number' ? {} : labelsOrValue;
+    const value = typeof labelsOrValue === 'number' ? labelsOrValue : (maybeValue as number);
     if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
     const cell = this.sets.get(labels);
     const bounds = this.upperBounds;
