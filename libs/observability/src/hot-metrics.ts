@@ -38,13 +38,28 @@ class LabelSets<T> {
     const names = this.labelNames;
     let node = this.root;
     for (let i = 0; i < names.length - 1; i++) {
-      const next = node.get(keyOf(labels[names[i]])) as Map<string | symbol, unknown> | undefined;
-      if (next === undefined) return this.add(labels);
+      const key = keyOf(labels[names[i]]);
+      let next = node.get(key) as Map<string | symbol, unknown> | undefined;
+      if (next === undefined) {
+        this.check(labels);
+        next = new Map();
+        node.set(key, next);
+      }
       node = next;
     }
     const last = names.length === 0 ? '' : keyOf(labels[names[names.length - 1]]);
-    const cell = node.get(last) as T | undefined;
-    return cell === undefined ? this.add(labels) : cell;
+    let cell = node.get(last) as T | undefined;
+    if (cell === undefined) {
+      this.check(labels);
+      cell = this.create();
+      node.set(last, cell);
+      // The caller's object may be reused or changed later: the exposition keeps its own copy,
+      // of the labels given (in the metric's label order).
+      const copy: Labels = {};
+      for (const name of names) if (labels[name] !== undefined) copy[name] = labels[name];
+      this.all.push({ labels: copy, cell });
+    }
+    return cell;
   }
 
   entries(): readonly { labels: Labels; cell: T }[] {
@@ -56,32 +71,13 @@ class LabelSets<T> {
     this.all.length = 0;
   }
 
-  private add(labels: Labels): T {
+  private check(labels: Labels): void {
     for (const name of Object.keys(labels)) {
       if (!this.labelNames.includes(name))
         throw new Error(
           `Added label "${name}" is not included in initial labelset for ${this.metric}`,
         );
     }
-    const names = this.labelNames;
-    let node = this.root;
-    for (let i = 0; i < names.length - 1; i++) {
-      const key = keyOf(labels[names[i]]);
-      let next = node.get(key) as Map<string | symbol, unknown> | undefined;
-      if (next === undefined) {
-        next = new Map();
-        node.set(key, next);
-      }
-      node = next;
-    }
-    const cell = this.create();
-    node.set(names.length === 0 ? '' : keyOf(labels[names[names.length - 1]]), cell);
-    // The caller's object may be reused or changed later: the exposition keeps its own copy,
-    // of the labels given (in the metric's label order).
-    const copy: Labels = {};
-    for (const name of names) if (labels[name] !== undefined) copy[name] = labels[name];
-    this.all.push({ labels: copy, cell });
-    return cell;
   }
 }
 

@@ -28,6 +28,7 @@ export interface UpstreamHandlers {
   /**
    * The upstream's status and headers arrived: returns the headers to send to the caller,
    * without doing anything else (Node may still refuse one of them, and then onFailure follows).
+   * Fields already set on the response win over those returned.
    */
   onResponse(statusCode: number, headers: IncomingHttpHeaders): OutgoingHttpHeaders;
   /** The answer's status and headers were written; the body now streams with back-pressure. */
@@ -98,9 +99,11 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     try {
       for (const name in out) {
         const value = out[name];
-        if (value === undefined) continue;
-        if (!res.hasHeader(name)) added.push(name);
+        // A field already on the response is the gateway's own (X-Request-Id, a payment
+        // receipt): it wins over the upstream's.
+        if (value === undefined || res.hasHeader(name)) continue;
         res.setHeader(name, value);
+        added.push(name);
       }
       res.writeHead(statusCode);
     } catch (err) {
