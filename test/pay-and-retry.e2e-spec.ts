@@ -63,11 +63,6 @@ describe('pay and retry (e2e)', () => {
       PAYMENT_REALM: 'pay.example.test',
       PAYMENT_TEST_METHOD: 'true',
       PAYMENT_CHALLENGE_TTL_SECONDS: '30',
-      // The burst below proves exactly-once crediting, not latency: one customer's payments are
-      // credited one at a time (its balance rows are locked), ~15-17 ms each on a loaded CI
-      // machine, so its lease requests can wait past the default 2 s deadline and be answered
-      // 503 (docs/known-limits.md). A wider deadline keeps that timing out of the proof.
-      DECISION_TIMEOUT_MS: '10000',
     });
   });
 

@@ -30,6 +30,17 @@ export class GatewayConfig extends ServiceConfig {
   @Min(10)
   DECISION_TIMEOUT_MS: number = 2000;
 
+  /**
+   * Deadline of the calls made for a request that pays: journaling and crediting its payment,
+   * and admitting it once credited (also the settlement rounds' calls). Longer than a decision's
+   * because the payer has paid: one customer's payments are credited one at a time, so a burst
+   * of them queues, and a 503 after paying only makes the payer come back.
+   */
+  @IsInt()
+  @Min(10)
+  @Max(120_000)
+  PAYMENT_CALL_TIMEOUT_MS: number = 10_000;
+
   /** Route table, JSON or YAML (.yaml/.yml); reloaded when it changes or on SIGHUP. */
   @IsString()
   ROUTES_FILE: string = 'config/routes.json';

@@ -46,9 +46,14 @@ describe('EntitlementClient.recordPayment', () => {
   let server: Server;
   let port: number;
   let handler: Handler;
+  let checkHandler: (callback: sendUnaryData<unknown>) => void = (cb) =>
+    cb({ code: status.UNIMPLEMENTED });
   let proxy: ClientGrpc & { close(): unknown };
 
-  const clientFor = (url: string) => {
+  const clientFor = (
+    url: string,
+    timeouts: Partial<GatewayConfig> = { PAYMENT_CALL_TIMEOUT_MS: timeoutMs },
+  ) => {
     proxy = ClientProxyFactory.create({
       transport: Transport.GRPC,
       options: {
@@ -60,6 +65,7 @@ describe('EntitlementClient.recordPayment', () => {
     });
     const client = new EntitlementClient(proxy, {
       DECISION_TIMEOUT_MS: timeoutMs,
+      ...timeouts,
     } as GatewayConfig);
     client.onModuleInit();
     return client;
@@ -72,7 +78,7 @@ describe('EntitlementClient.recordPayment', () => {
     };
     server = new Server();
     server.addService(pkg.paygate.entitlement.v1.EntitlementService.service, {
-      check: (_: unknown, cb: sendUnaryData<unknown>) => cb({ code: status.UNIMPLEMENTED }),
+      check: (_: unknown, cb: sendUnaryData<unknown>) => checkHandler(cb),
       release: (_: unknown, cb: sendUnaryData<unknown>) => cb({ code: status.UNIMPLEMENTED }),
       recordPayment: ((call, callback) => handler(call, callback)) as Handler,
     });
@@ -142,5 +148,22 @@ describe('EntitlementClient.recordPayment', () => {
     await expect(clientFor('127.0.0.1:1').recordPayment(payment)).rejects.toBeInstanceOf(
       EntitlementUnavailableError,
     );
+  });
+
+  it('waits PAYMENT_CALL_TIMEOUT_MS for payment calls and paid admissions, DECISION_TIMEOUT_MS for decisions', async () => {
+    // Answers 400 ms late: past a decision's deadline (100 ms), well within a payment's (10 s).
+    const late = <T>(callback: sendUnaryData<T>, value: T) =>
+      setTimeout(() => callback(null, value), 400);
+    handler = (_, callback) =>
+      late(callback, { replayed: false, customerId: payment.customerId, grantId: 'g', balance: 1 });
+    checkHandler = (callback) => late(callback, { allowed: true, customerId: 'c-1' });
+    const client = clientFor(`127.0.0.1:${port}`, {
+      DECISION_TIMEOUT_MS: 100,
+      PAYMENT_CALL_TIMEOUT_MS: 10_000,
+    });
+    const ask = { apiKey: 'k', feature: 'f', cost: 1, requestId: 'r', requiredScopes: [] };
+    await expect(client.recordPayment(payment)).resolves.toMatchObject({ grantId: 'g' });
+    await expect(client.check(ask, true)).resolves.toMatchObject({ allowed: true });
+    await expect(client.check(ask)).rejects.toBeInstanceOf(EntitlementUnavailableError);
   });
 });

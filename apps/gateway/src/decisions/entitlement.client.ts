@@ -75,10 +75,14 @@ export class EntitlementClient implements OnModuleInit {
     this.service = this.client.getService<EntitlementServiceClient>(ENTITLEMENT_GRPC_SERVICE);
   }
 
-  async check(request: CheckRequest): Promise<CheckResponse> {
+  /**
+   * `paid`: the request's own payment was credited (see PAYMENT_CALL_TIMEOUT_MS), so it waits
+   * longer than a decision for its answer.
+   */
+  async check(request: CheckRequest, paid = false): Promise<CheckResponse> {
     const stop = decisionLatency.startTimer();
     try {
-      const response = await this.call(this.service.check, request);
+      const response = await this.call(this.service.check, request, false, paid);
       stop({ outcome: response.allowed ? 'allowed' : (response.denial?.code ?? 'denied') });
       return response;
     } catch (err) {
@@ -103,18 +107,23 @@ export class EntitlementClient implements OnModuleInit {
    * retry), EntitlementRefusedError when it refuses the payment (retrying would not help).
    */
   async recordPayment(request: RecordPaymentRequest): Promise<RecordPaymentResponse> {
-    return this.call(this.service.recordPayment, request, true);
+    return this.call(this.service.recordPayment, request, true, true);
   }
 
   /** `upto` authorizations whose hold ended, claimed for this gateway to settle (see the proto). */
   async claimSettlements(limit: number, claimSeconds: number): Promise<PaymentSettlement[]> {
-    const response = await this.call(this.service.claimSettlements, { limit, claimSeconds }, true);
+    const response = await this.call(
+      this.service.claimSettlements,
+      { limit, claimSeconds },
+      true,
+      true,
+    );
     return response.settlements ?? [];
   }
 
   /** Reports what became of a claimed settlement; false when it was not being settled. */
   async completeSettlement(request: CompleteSettlementRequest): Promise<boolean> {
-    const response = await this.call(this.service.completeSettlement, request, true);
+    const response = await this.call(this.service.completeSettlement, request, true, true);
     return response.completed;
   }
 
@@ -138,13 +147,15 @@ export class EntitlementClient implements OnModuleInit {
     method: GrpcMethod<Req, Res>,
     request: Req,
     refusals = false,
+    payment = false,
   ): Promise<Res> {
     const metadata = new Metadata();
+    const timeoutMs = payment
+      ? this.config.PAYMENT_CALL_TIMEOUT_MS
+      : this.config.DECISION_TIMEOUT_MS;
     try {
       return await firstValueFrom(
-        method.call(this.service, request, metadata, {
-          deadline: Date.now() + this.config.DECISION_TIMEOUT_MS,
-        }),
+        method.call(this.service, request, metadata, { deadline: Date.now() + timeoutMs }),
       );
     } catch (err) {
       const code = (err as { code?: unknown }).code;

@@ -625,4 +625,29 @@ describe('LeasePool', () => {
     );
     expect(outcomes.every((o) => o.status === 'rejected')).toBe(true);
   });
+
+  it('lets a paid request that waited on a failed refill ask again itself, as paid', async () => {
+    // The first refill is a decision's (it fails past its short deadline); the paid request
+    // waiting for it asks again with its own, longer one (PAYMENT_CALL_TIMEOUT_MS).
+    const ledger = new FakeLedger(5);
+    const asked: boolean[] = [];
+    const calls: LeaseCalls = {
+      check: async (checkRequest, paid) => {
+        asked.push(paid);
+        if (asked.length === 1) {
+          await new Promise((r) => setImmediate(r));
+          throw new Error('deadline exceeded');
+        }
+        return ledger.check(checkRequest);
+      },
+      release: (leaseId, units) => ledger.release(leaseId, units),
+      close: (leaseId, units) => ledger.close(leaseId, units),
+    };
+    const pool = new LeasePool(calls, options);
+    const unpaid = pool.admit(request());
+    const paid = pool.admit({ ...request(), paid: true });
+    await expect(unpaid).rejects.toThrow('deadline exceeded');
+    await expect(paid).resolves.toMatchObject({ allowed: true });
+    expect(asked).toEqual([false, true]);
+  });
 });

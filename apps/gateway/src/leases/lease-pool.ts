@@ -9,7 +9,8 @@ import { SweepSchedule } from './sweep-schedule';
 
 /** The remote calls a pool makes (the entitlement service's Check and Release). */
 export interface LeaseCalls {
-  check(request: CheckRequest): Promise<CheckResponse>;
+  /** `paid`: asked for a request whose own payment was credited, which waits longer. */
+  check(request: CheckRequest, paid: boolean): Promise<CheckResponse>;
   /** Gives back units of requests that were admitted but not served. */
   release(leaseId: string, units: number, reason: string): Promise<void>;
   /**
@@ -119,9 +120,13 @@ export class LeasePool {
         if (attempt === 0) this.options.onWait?.();
         const pending = book.refill;
         if (pending) {
-          // A refusal for this cost or less is a refusal for this request too.
-          const outcome = await pending.outcome;
-          if (!outcome.allowed && cost >= pending.cost && !request.paid) return outcome;
+          // A refusal for this cost or less is a refusal for this request too. A paid request
+          // whose wait for another's refill failed (past a decision's deadline) asks again itself,
+          // with its own longer deadline: the next turn finds no refill in flight.
+          const outcome = request.paid
+            ? await pending.outcome.catch(() => undefined)
+            : await pending.outcome;
+          if (outcome && !outcome.allowed && cost >= pending.cost && !request.paid) return outcome;
           continue;
         }
         const outcome = await this.refill(book, request, cost);
@@ -320,34 +325,36 @@ export class LeasePool {
     generation: number,
   ): Promise<CheckResponse> {
     const startedAt = this.now();
-    return this.calls.check(checkRequest(request, wanted)).then(async (grant) => {
-      this.refillTime.observe(this.now() - startedAt);
-      if (!grant.allowed) return grant;
-      this.customers.assign(book, grant.customerId);
-      book.failOpenUnits = 0;
-      if (book.generation !== generation) {
-        // Asked for before the customer's leases were dropped (a key, plan or balance change):
-        // nothing is admitted from it, and its units go back before anyone asks again, so the
-        // next answer counts them (a payment's own credits would otherwise sit in it).
-        if (grant.leaseId) {
-          const closing = this.calls
-            .close(grant.leaseId, grant.leaseUnits || cost, 'dropped while asked')
-            .catch(() => undefined);
-          this.returns.track(returnNames(book), closing);
-          await closing;
+    return this.calls
+      .check(checkRequest(request, wanted), request.paid === true)
+      .then(async (grant) => {
+        this.refillTime.observe(this.now() - startedAt);
+        if (!grant.allowed) return grant;
+        this.customers.assign(book, grant.customerId);
+        book.failOpenUnits = 0;
+        if (book.generation !== generation) {
+          // Asked for before the customer's leases were dropped (a key, plan or balance change):
+          // nothing is admitted from it, and its units go back before anyone asks again, so the
+          // next answer counts them (a payment's own credits would otherwise sit in it).
+          if (grant.leaseId) {
+            const closing = this.calls
+              .close(grant.leaseId, grant.leaseUnits || cost, 'dropped while asked')
+              .catch(() => undefined);
+            this.returns.track(returnNames(book), closing);
+            await closing;
+          }
+          return grant;
         }
+        book.lastGrant = { grant, at: this.now() };
+        const units = grant.leaseId ? grant.leaseUnits || cost : Number.POSITIVE_INFINITY;
+        const now = this.now();
+        const lease: HeldLease = { grant, units, admitted: 0, obtainedAt: now, lastUsedAt: now };
+        book.leases.push(lease);
+        if (grant.leaseId) this.byLease.set(grant.leaseId, { book, lease });
+        if (Number.isFinite(units)) this.held += units;
+        this.sweeps.schedule(book, now + Math.min(this.options.idleMs, this.options.maxAgeMs));
         return grant;
-      }
-      book.lastGrant = { grant, at: this.now() };
-      const units = grant.leaseId ? grant.leaseUnits || cost : Number.POSITIVE_INFINITY;
-      const now = this.now();
-      const lease: HeldLease = { grant, units, admitted: 0, obtainedAt: now, lastUsedAt: now };
-      book.leases.push(lease);
-      if (grant.leaseId) this.byLease.set(grant.leaseId, { book, lease });
-      if (Number.isFinite(units)) this.held += units;
-      this.sweeps.schedule(book, now + Math.min(this.options.idleMs, this.options.maxAgeMs));
-      return grant;
-    });
+      });
   }
 
   /**

@@ -77,8 +77,8 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
     };
     this.pool = new LeasePool(
       {
-        check: async (request) => {
-          const grant = await this.entitlement.check(request);
+        check: async (request, paid) => {
+          const grant = await this.entitlement.check(request, paid);
           leaseRequests.inc({ outcome: grant.allowed ? 'granted' : 'refused' });
           if (grant.allowed) leaseUnits.inc({ event: 'granted' }, grant.leaseUnits ?? 0);
           return grant;

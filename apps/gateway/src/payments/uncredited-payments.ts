@@ -1,4 +1,9 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import type { RecordPaymentRequest, RecordPaymentResponse } from '@paygate/contracts';
 import { counter } from '@paygate/observability';
 import {
@@ -19,6 +24,8 @@ const MAX_DELAY_MS = 30_000;
 const GIVE_UP_MS = 15 * 60_000;
 /** A payment credited in the background is kept this long for its request's retry. */
 const KEEP_CREDITED_MS = 15 * 60_000;
+/** On shutdown, what is still uncredited is tried once more for at most this long. */
+const SHUTDOWN_CREDIT_MS = 2000;
 
 interface Entry {
   /** The credential header as the request sent it: only the same bytes take this entry. */
@@ -49,7 +56,7 @@ export type Uncredited =
  * entry is logged with its transaction when it is added, for the operator.
  */
 @Injectable()
-export class UncreditedPayments implements OnApplicationShutdown {
+export class UncreditedPayments implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(UncreditedPayments.name);
   private readonly entries = new Map<string, Entry>();
 
@@ -99,13 +106,31 @@ export class UncreditedPayments implements OnApplicationShutdown {
     return this.entries.size;
   }
 
+  /**
+   * One more try for what is still uncredited, while the entitlement client is still open (it
+   * closes on application shutdown), bounded so the process still ends within its deadline.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    const pending = [...this.entries.values()].filter((entry) => !entry.credited);
+    if (pending.length === 0) return;
+    for (const entry of pending) if (entry.timer) clearTimeout(entry.timer);
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(pending.map((entry) => this.attempt(entry, MAX_DELAY_MS, false))),
+      new Promise((resolve) => (bound = setTimeout(resolve, SHUTDOWN_CREDIT_MS))),
+    ]);
+    clearTimeout(bound);
+  }
+
   onApplicationShutdown(): void {
     for (const entry of this.entries.values()) {
       if (entry.timer) clearTimeout(entry.timer);
       if (!entry.credited) {
+        // Journaled before it was settled: once this gateway's claim lapses, the settlement
+        // rounds of any gateway settle it again (to the same result) and credit it once.
         this.logger.error(
           { paymentId: entry.record.paymentId, transaction: entry.record.transaction },
-          'shutting down with a settled payment not credited: credit it by hand',
+          'shutting down with a settled payment not credited: left to the journal',
         );
       }
     }
@@ -116,7 +141,8 @@ export class UncreditedPayments implements OnApplicationShutdown {
     entry.timer.unref();
   }
 
-  private async attempt(entry: Entry, delayMs: number): Promise<void> {
+  /** `retry`: on failure, scheduled again (not on shutdown). */
+  private async attempt(entry: Entry, delayMs: number, retry = true): Promise<void> {
     if (this.entries.get(entry.record.paymentId) !== entry) return;
     try {
       entry.credited = await this.entitlement.recordPayment(entry.record);
@@ -130,7 +156,7 @@ export class UncreditedPayments implements OnApplicationShutdown {
     } catch (err) {
       const gaveUp = Date.now() - entry.since >= GIVE_UP_MS;
       if (err instanceof EntitlementUnavailableError && !gaveUp) {
-        this.schedule(entry, Math.min(MAX_DELAY_MS, delayMs * 2));
+        if (retry) this.schedule(entry, Math.min(MAX_DELAY_MS, delayMs * 2));
         return;
       }
       uncredited.inc({ outcome: err instanceof EntitlementRefusedError ? 'refused' : 'gave-up' });
