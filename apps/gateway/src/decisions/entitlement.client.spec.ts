@@ -16,6 +16,7 @@ import {
   type RecordPaymentRequest,
   type RecordPaymentResponse,
 } from '@paygate/contracts';
+import { metricsRegistry } from '@paygate/observability';
 import type { GatewayConfig } from '../config/gateway.config';
 import {
   EntitlementClient,
@@ -165,5 +166,27 @@ describe('EntitlementClient.recordPayment', () => {
     await expect(client.recordPayment(payment)).resolves.toMatchObject({ grantId: 'g' });
     await expect(client.check(ask, true)).resolves.toMatchObject({ allowed: true });
     await expect(client.check(ask)).rejects.toBeInstanceOf(EntitlementUnavailableError);
+  });
+
+  it('times every payment call by call and outcome (paygate_gateway_payment_call_seconds)', async () => {
+    const count = async (outcome: string) => {
+      const line = (await metricsRegistry.metrics())
+        .split('\n')
+        .find((l) =>
+          l.startsWith(
+            `paygate_gateway_payment_call_seconds_count{call="record-payment",outcome="${outcome}"}`,
+          ),
+        );
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const before = { ok: await count('ok'), refused: await count('refused') };
+    const client = clientFor(`127.0.0.1:${port}`);
+    handler = (_, callback) =>
+      callback(null, { replayed: false, customerId: payment.customerId, grantId: 'g', balance: 1 });
+    await client.recordPayment(payment);
+    handler = (_, callback) => callback({ code: status.NOT_FOUND, details: 'no customer' });
+    await client.recordPayment(payment).catch(() => undefined);
+    expect(await count('ok')).toBe(before.ok + 1);
+    expect(await count('refused')).toBe(before.refused + 1);
   });
 });
