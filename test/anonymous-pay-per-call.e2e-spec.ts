@@ -88,6 +88,9 @@ describe('anonymous pay-per-call (e2e)', () => {
       PAYMENT_REALM: 'anon.example.test',
       PAYMENT_TEST_METHOD: 'true',
       PAYMENT_CHALLENGE_TTL_SECONDS: '30',
+      // As in pay-and-retry.e2e-spec.ts: the 100-call burst proves exactly-once crediting, and a
+      // call still deciding before it pays (the payer's own check) keeps a decision's deadline.
+      DECISION_TIMEOUT_MS: '10000',
     });
     // The plan anonymous payers are subscribed to (its newest version).
     await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'plan owner');

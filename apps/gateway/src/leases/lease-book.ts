@@ -14,6 +14,8 @@ export interface HeldLease {
 
 export interface Refill {
   cost: number;
+  /** Asked for a paid request, with the longer deadline (PAYMENT_CALL_TIMEOUT_MS). */
+  paid: boolean;
   outcome: Promise<CheckResponse>;
 }
 

@@ -650,4 +650,44 @@ describe('LeasePool', () => {
     await expect(paid).resolves.toMatchObject({ allowed: true });
     expect(asked).toEqual([false, true]);
   });
+
+  it('fails the paid requests waiting on a failed paid refill together, not one after another', async () => {
+    // Each asking again itself would chain their long deadlines: the last would wait for all.
+    const asked: boolean[] = [];
+    const calls: LeaseCalls = {
+      check: async (_, paid) => {
+        asked.push(paid);
+        await new Promise((r) => setImmediate(r));
+        throw new Error('deadline exceeded');
+      },
+      release: async () => undefined,
+      close: async () => undefined,
+    };
+    const pool = new LeasePool(calls, options);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 4 }, () => pool.admit({ ...request(), paid: true })),
+    );
+    expect(outcomes.every((o) => o.status === 'rejected')).toBe(true);
+    expect(asked).toEqual([true]);
+  });
+
+  it("renews in the background with a decision's deadline, also when a paid request started it", async () => {
+    const ledger = new FakeLedger(1000);
+    const asked: { renewal: boolean; paid: boolean }[] = [];
+    const calls: LeaseCalls = {
+      check: (checkRequest, paid) => {
+        asked.push({ renewal: checkRequest.requestId.endsWith(':renew'), paid });
+        return ledger.check(checkRequest);
+      },
+      release: (leaseId, units) => ledger.release(leaseId, units),
+      close: (leaseId, units) => ledger.close(leaseId, units),
+    };
+    const pool = new LeasePool(calls, { ...options, maxUnits: 4 });
+    for (let i = 0; i < 12; i++) await pool.admit({ ...request(), paid: true });
+    await new Promise((r) => setImmediate(r));
+    // Paid requests that found nothing asked with their own deadline; renewals did not.
+    expect(asked.some((a) => a.renewal)).toBe(true);
+    expect(asked.filter((a) => a.renewal).every((a) => !a.paid)).toBe(true);
+    expect(asked.filter((a) => !a.renewal).every((a) => a.paid)).toBe(true);
+  });
 });

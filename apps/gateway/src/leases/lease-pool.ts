@@ -121,11 +121,13 @@ export class LeasePool {
         const pending = book.refill;
         if (pending) {
           // A refusal for this cost or less is a refusal for this request too. A paid request
-          // whose wait for another's refill failed (past a decision's deadline) asks again itself,
-          // with its own longer deadline: the next turn finds no refill in flight.
-          const outcome = request.paid
-            ? await pending.outcome.catch(() => undefined)
-            : await pending.outcome;
+          // whose wait for an unpaid refill failed (past a decision's deadline) asks again itself,
+          // with its own longer deadline: the next turn finds no refill in flight. A paid
+          // refill's failure is its own, so paid requests never fail over one after another.
+          const outcome =
+            request.paid && !pending.paid
+              ? await pending.outcome.catch(() => undefined)
+              : await pending.outcome;
           if (outcome && !outcome.allowed && cost >= pending.cost && !request.paid) return outcome;
           continue;
         }
@@ -290,9 +292,10 @@ export class LeasePool {
     if (!renewalDue(book.leases, book.recentDemand(), this.refillTime.ms, this.now(), this.options))
       return;
     // A refusal here is not an answer to anyone; the next request that finds nothing asks again.
+    // Not paid: a background renewal keeps a decision's deadline whoever started it.
     void this.refill(
       book,
-      { ...request, cost: 1, requestId: `${request.requestId}:renew` },
+      { ...request, cost: 1, requestId: `${request.requestId}:renew`, paid: false },
       1,
     ).catch(() => undefined);
   }
@@ -307,7 +310,7 @@ export class LeasePool {
     // Units this book or its customer is giving back are counted by the answer (ReturnsInFlight).
     const returning = this.returns.settled(returnNames(book));
     const outcome = returning ? returning.then(ask) : ask();
-    const refill: Refill = { cost, outcome };
+    const refill: Refill = { cost, paid: request.paid === true, outcome };
     book.refill = refill;
     const clear = () => {
       if (book.refill === refill) book.refill = undefined;

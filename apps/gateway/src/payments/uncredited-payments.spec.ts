@@ -99,33 +99,4 @@ describe('UncreditedPayments', () => {
     expect(calls.length).toBeGreaterThan(25);
     expect(calls.length).toBeLessThan(40);
   });
-
-  it('tries what is still uncredited once more on shutdown, and schedules nothing after it', async () => {
-    const second = { ...record, paymentId: 'eip155:8453:0xabc:0x02' };
-    const { entitlement, calls } = client(['ok', 'down']);
-    const payments = new UncreditedPayments(entitlement);
-    payments.add('cred-1', record);
-    payments.add('cred-2', second);
-    await payments.beforeApplicationShutdown();
-    expect(calls.map((c) => c.paymentId)).toEqual([record.paymentId, second.paymentId]);
-    expect(payments.find(record.paymentId, 'cred-1')?.kind).toBe('credited');
-    expect(payments.find(second.paymentId, 'cred-2')?.kind).toBe('settled');
-    payments.onApplicationShutdown();
-    await jest.advanceTimersByTimeAsync(60_000);
-    expect(calls).toHaveLength(2);
-  });
-
-  it('ends its shutdown try within its bound when the service does not answer', async () => {
-    const entitlement = {
-      recordPayment: () => new Promise(() => undefined),
-    } as unknown as EntitlementClient;
-    const payments = new UncreditedPayments(entitlement);
-    payments.add('cred', record);
-    let ended = false;
-    void payments.beforeApplicationShutdown().then(() => (ended = true));
-    await jest.advanceTimersByTimeAsync(1999);
-    expect(ended).toBe(false);
-    await jest.advanceTimersByTimeAsync(1);
-    expect(ended).toBe(true);
-  });
 });

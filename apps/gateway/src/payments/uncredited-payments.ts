@@ -1,9 +1,4 @@
-import {
-  BeforeApplicationShutdown,
-  Injectable,
-  Logger,
-  OnApplicationShutdown,
-} from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { RecordPaymentRequest, RecordPaymentResponse } from '@paygate/contracts';
 import { counter } from '@paygate/observability';
 import {
@@ -24,8 +19,6 @@ const MAX_DELAY_MS = 30_000;
 const GIVE_UP_MS = 15 * 60_000;
 /** A payment credited in the background is kept this long for its request's retry. */
 const KEEP_CREDITED_MS = 15 * 60_000;
-/** On shutdown, what is still uncredited is tried once more for at most this long. */
-const SHUTDOWN_CREDIT_MS = 2000;
 
 interface Entry {
   /** The credential header as the request sent it: only the same bytes take this entry. */
@@ -56,7 +49,7 @@ export type Uncredited =
  * entry is logged with its transaction when it is added, for the operator.
  */
 @Injectable()
-export class UncreditedPayments implements BeforeApplicationShutdown, OnApplicationShutdown {
+export class UncreditedPayments implements OnApplicationShutdown {
   private readonly logger = new Logger(UncreditedPayments.name);
   private readonly entries = new Map<string, Entry>();
 
@@ -106,31 +99,13 @@ export class UncreditedPayments implements BeforeApplicationShutdown, OnApplicat
     return this.entries.size;
   }
 
-  /**
-   * One more try for what is still uncredited, while the entitlement client is still open (it
-   * closes on application shutdown), bounded so the process still ends within its deadline.
-   */
-  async beforeApplicationShutdown(): Promise<void> {
-    const pending = [...this.entries.values()].filter((entry) => !entry.credited);
-    if (pending.length === 0) return;
-    for (const entry of pending) if (entry.timer) clearTimeout(entry.timer);
-    let bound: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(pending.map((entry) => this.attempt(entry, MAX_DELAY_MS, false))),
-      new Promise((resolve) => (bound = setTimeout(resolve, SHUTDOWN_CREDIT_MS))),
-    ]);
-    clearTimeout(bound);
-  }
-
   onApplicationShutdown(): void {
     for (const entry of this.entries.values()) {
       if (entry.timer) clearTimeout(entry.timer);
       if (!entry.credited) {
-        // Journaled before it was settled: once this gateway's claim lapses, the settlement
-        // rounds of any gateway settle it again (to the same result) and credit it once.
         this.logger.error(
           { paymentId: entry.record.paymentId, transaction: entry.record.transaction },
-          'shutting down with a settled payment not credited: left to the journal',
+          'shutting down with a settled payment not credited: credit it by hand',
         );
       }
     }
@@ -141,8 +116,7 @@ export class UncreditedPayments implements BeforeApplicationShutdown, OnApplicat
     entry.timer.unref();
   }
 
-  /** `retry`: on failure, scheduled again (not on shutdown). */
-  private async attempt(entry: Entry, delayMs: number, retry = true): Promise<void> {
+  private async attempt(entry: Entry, delayMs: number): Promise<void> {
     if (this.entries.get(entry.record.paymentId) !== entry) return;
     try {
       entry.credited = await this.entitlement.recordPayment(entry.record);
@@ -156,7 +130,7 @@ export class UncreditedPayments implements BeforeApplicationShutdown, OnApplicat
     } catch (err) {
       const gaveUp = Date.now() - entry.since >= GIVE_UP_MS;
       if (err instanceof EntitlementUnavailableError && !gaveUp) {
-        if (retry) this.schedule(entry, Math.min(MAX_DELAY_MS, delayMs * 2));
+        this.schedule(entry, Math.min(MAX_DELAY_MS, delayMs * 2));
         return;
       }
       uncredited.inc({ outcome: err instanceof EntitlementRefusedError ? 'refused' : 'gave-up' });
