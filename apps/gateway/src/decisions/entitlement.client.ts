@@ -94,7 +94,12 @@ export class EntitlementClient implements OnModuleInit {
   async check(request: CheckRequest, paid = false): Promise<CheckResponse> {
     const stop = decisionLatency.startTimer();
     try {
-      const response = await this.call(this.service.check, request, false, paid);
+      const response = await this.call(
+        this.service.check,
+        request,
+        false,
+        paid ? this.config.PAYMENT_CALL_TIMEOUT_MS : this.config.DECISION_TIMEOUT_MS,
+      );
       stop({ outcome: response.allowed ? 'allowed' : (response.denial?.code ?? 'denied') });
       return response;
     } catch (err) {
@@ -119,23 +124,24 @@ export class EntitlementClient implements OnModuleInit {
    * retry), EntitlementRefusedError when it refuses the payment (retrying would not help).
    */
   async recordPayment(request: RecordPaymentRequest): Promise<RecordPaymentResponse> {
-    return this.paymentCall('record-payment', () =>
-      this.call(this.service.recordPayment, request, true, true),
-    );
+    return this.paymentCall('record-payment', this.service.recordPayment, request);
   }
 
   /** `upto` authorizations whose hold ended, claimed for this gateway to settle (see the proto). */
   async claimSettlements(limit: number, claimSeconds: number): Promise<PaymentSettlement[]> {
-    const response = await this.paymentCall('claim-settlements', () =>
-      this.call(this.service.claimSettlements, { limit, claimSeconds }, true, true),
-    );
+    const response = await this.paymentCall('claim-settlements', this.service.claimSettlements, {
+      limit,
+      claimSeconds,
+    });
     return response.settlements ?? [];
   }
 
   /** Reports what became of a claimed settlement; false when it was not being settled. */
   async completeSettlement(request: CompleteSettlementRequest): Promise<boolean> {
-    const response = await this.paymentCall('complete-settlement', () =>
-      this.call(this.service.completeSettlement, request, true, true),
+    const response = await this.paymentCall(
+      'complete-settlement',
+      this.service.completeSettlement,
+      request,
     );
     return response.completed;
   }
@@ -156,10 +162,15 @@ export class EntitlementClient implements OnModuleInit {
     return this.call(this.service.holdConcurrency, request);
   }
 
-  private async paymentCall<Res>(call: string, send: () => Promise<Res>): Promise<Res> {
+  /** A payment call: refusals told apart, PAYMENT_CALL_TIMEOUT_MS, timed by call and outcome. */
+  private async paymentCall<Req, Res>(
+    call: string,
+    method: GrpcMethod<Req, Res>,
+    request: Req,
+  ): Promise<Res> {
     const stop = paymentCallLatency.startTimer({ call });
     try {
-      const response = await send();
+      const response = await this.call(method, request, true, this.config.PAYMENT_CALL_TIMEOUT_MS);
       stop({ outcome: 'ok' });
       return response;
     } catch (err) {
@@ -172,12 +183,9 @@ export class EntitlementClient implements OnModuleInit {
     method: GrpcMethod<Req, Res>,
     request: Req,
     refusals = false,
-    payment = false,
+    timeoutMs = this.config.DECISION_TIMEOUT_MS,
   ): Promise<Res> {
     const metadata = new Metadata();
-    const timeoutMs = payment
-      ? this.config.PAYMENT_CALL_TIMEOUT_MS
-      : this.config.DECISION_TIMEOUT_MS;
     try {
       return await firstValueFrom(
         method.call(this.service, request, metadata, { deadline: Date.now() + timeoutMs }),

@@ -610,9 +610,12 @@ describe('LeasePool', () => {
     });
   });
 
-  it('passes a failed refill on to the requests waiting for it', async () => {
+  /** Four admissions at once against a service whose every Check fails: what each asked. */
+  const admitFailing = async (paid: boolean) => {
+    const asked: boolean[] = [];
     const calls: LeaseCalls = {
-      check: async () => {
+      check: async (_, paidAsk) => {
+        asked.push(paidAsk);
         await new Promise((r) => setImmediate(r));
         throw new Error('entitlement unavailable');
       },
@@ -621,8 +624,13 @@ describe('LeasePool', () => {
     };
     const pool = new LeasePool(calls, options);
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 4 }, () => pool.admit(request())),
+      Array.from({ length: 4 }, () => pool.admit({ ...request(), paid })),
     );
+    return { outcomes, asked };
+  };
+
+  it('passes a failed refill on to the requests waiting for it', async () => {
+    const { outcomes } = await admitFailing(false);
     expect(outcomes.every((o) => o.status === 'rejected')).toBe(true);
   });
 
@@ -653,20 +661,7 @@ describe('LeasePool', () => {
 
   it('fails the paid requests waiting on a failed paid refill together, not one after another', async () => {
     // Each asking again itself would chain their long deadlines: the last would wait for all.
-    const asked: boolean[] = [];
-    const calls: LeaseCalls = {
-      check: async (_, paid) => {
-        asked.push(paid);
-        await new Promise((r) => setImmediate(r));
-        throw new Error('deadline exceeded');
-      },
-      release: async () => undefined,
-      close: async () => undefined,
-    };
-    const pool = new LeasePool(calls, options);
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: 4 }, () => pool.admit({ ...request(), paid: true })),
-    );
+    const { outcomes, asked } = await admitFailing(true);
     expect(outcomes.every((o) => o.status === 'rejected')).toBe(true);
     expect(asked).toEqual([true]);
   });

@@ -121,9 +121,8 @@ export class LeasePool {
         const pending = book.refill;
         if (pending) {
           // A refusal for this cost or less is a refusal for this request too. A paid request
-          // whose wait for an unpaid refill failed (past a decision's deadline) asks again itself,
-          // with its own longer deadline: the next turn finds no refill in flight. A paid
-          // refill's failure is its own, so paid requests never fail over one after another.
+          // whose wait for an unpaid refill failed asks itself next turn, with its longer
+          // deadline; a paid refill's failure is its waiters' too (no chain of deadlines).
           const outcome =
             request.paid && !pending.paid
               ? await pending.outcome.catch(() => undefined)
@@ -328,36 +327,35 @@ export class LeasePool {
     generation: number,
   ): Promise<CheckResponse> {
     const startedAt = this.now();
-    return this.calls
-      .check(checkRequest(request, wanted), request.paid === true)
-      .then(async (grant) => {
-        this.refillTime.observe(this.now() - startedAt);
-        if (!grant.allowed) return grant;
-        this.customers.assign(book, grant.customerId);
-        book.failOpenUnits = 0;
-        if (book.generation !== generation) {
-          // Asked for before the customer's leases were dropped (a key, plan or balance change):
-          // nothing is admitted from it, and its units go back before anyone asks again, so the
-          // next answer counts them (a payment's own credits would otherwise sit in it).
-          if (grant.leaseId) {
-            const closing = this.calls
-              .close(grant.leaseId, grant.leaseUnits || cost, 'dropped while asked')
-              .catch(() => undefined);
-            this.returns.track(returnNames(book), closing);
-            await closing;
-          }
-          return grant;
+    const paid = request.paid === true;
+    return this.calls.check(checkRequest(request, wanted), paid).then(async (grant) => {
+      this.refillTime.observe(this.now() - startedAt);
+      if (!grant.allowed) return grant;
+      this.customers.assign(book, grant.customerId);
+      book.failOpenUnits = 0;
+      if (book.generation !== generation) {
+        // Asked for before the customer's leases were dropped (a key, plan or balance change):
+        // nothing is admitted from it, and its units go back before anyone asks again, so the
+        // next answer counts them (a payment's own credits would otherwise sit in it).
+        if (grant.leaseId) {
+          const closing = this.calls
+            .close(grant.leaseId, grant.leaseUnits || cost, 'dropped while asked')
+            .catch(() => undefined);
+          this.returns.track(returnNames(book), closing);
+          await closing;
         }
-        book.lastGrant = { grant, at: this.now() };
-        const units = grant.leaseId ? grant.leaseUnits || cost : Number.POSITIVE_INFINITY;
-        const now = this.now();
-        const lease: HeldLease = { grant, units, admitted: 0, obtainedAt: now, lastUsedAt: now };
-        book.leases.push(lease);
-        if (grant.leaseId) this.byLease.set(grant.leaseId, { book, lease });
-        if (Number.isFinite(units)) this.held += units;
-        this.sweeps.schedule(book, now + Math.min(this.options.idleMs, this.options.maxAgeMs));
         return grant;
-      });
+      }
+      book.lastGrant = { grant, at: this.now() };
+      const units = grant.leaseId ? grant.leaseUnits || cost : Number.POSITIVE_INFINITY;
+      const now = this.now();
+      const lease: HeldLease = { grant, units, admitted: 0, obtainedAt: now, lastUsedAt: now };
+      book.leases.push(lease);
+      if (grant.leaseId) this.byLease.set(grant.leaseId, { book, lease });
+      if (Number.isFinite(units)) this.held += units;
+      this.sweeps.schedule(book, now + Math.min(this.options.idleMs, this.options.maxAgeMs));
+      return grant;
+    });
   }
 
   /**
