@@ -21,12 +21,6 @@ export interface GrantRow {
 /** A grant to add: what was asked, with the date it takes effect settled. */
 export type NewGrant = GrantInput & { effectiveAt: Date };
 
-/** A grant with credits to spend, as burning reads it. */
-export interface SpendableGrant {
-  id: string;
-  remaining: string;
-}
-
 /** Credits a grant gave a lease. */
 export interface GrantAllocation {
   leaseId: string;
@@ -141,21 +135,39 @@ export const grants = {
     return due.map(({ customer_id }) => customer_id);
   },
 
-  /** Locks the customer's grants that have credits to spend, in burn order. */
-  lockSpendable(manager: EntityManager, customerId: string): Promise<SpendableGrant[]> {
-    return manager.query(
-      `SELECT "id", "remaining" FROM ${tables.grants}
-       WHERE "customer_id" = $1 AND "status" = 'active' AND "remaining" > 0
-       ORDER BY "priority", "expires_at" NULLS LAST, "created_at", "id" FOR UPDATE`,
-      [customerId],
+  /**
+   * Takes `amount` credits from the customer's spendable grants in burn order (each locked, in
+   * that order), remembers what each gave to the lease if there is one, and returns how many
+   * they covered. One statement: a grant takes what the grants before it in burn order left.
+   */
+  async burn(
+    manager: EntityManager,
+    customerId: string,
+    amount: number,
+    leaseId?: string,
+  ): Promise<number> {
+    const [row]: { taken: string }[] = await manager.query(
+      `WITH spendable AS (
+         SELECT "id", "remaining", "priority", "expires_at", "created_at" FROM ${tables.grants}
+         WHERE "customer_id" = $1 AND "status" = 'active' AND "remaining" > 0
+         ORDER BY "priority", "expires_at" NULLS LAST, "created_at", "id" FOR UPDATE),
+       planned AS (
+         SELECT "id", LEAST("remaining",
+                  GREATEST(0, $2::numeric - (SUM("remaining") OVER burn_order - "remaining")))::bigint AS "take"
+         FROM spendable
+         WINDOW burn_order AS (ORDER BY "priority", "expires_at" NULLS LAST, "created_at", "id"
+                               ROWS UNBOUNDED PRECEDING)),
+       taken AS (
+         UPDATE ${tables.grants} g SET "remaining" = g."remaining" - p."take"
+         FROM planned p WHERE g."id" = p."id" AND p."take" > 0
+         RETURNING g."id", p."take"),
+       allocated AS (
+         INSERT INTO ${tables.lease_grant_allocations} ("lease_id", "grant_id", "amount")
+         SELECT $3::uuid, "id", "take" FROM taken WHERE $3::uuid IS NOT NULL)
+       SELECT COALESCE(SUM("take"), 0)::text AS "taken" FROM taken`,
+      [customerId, amount, leaseId ?? null],
     );
-  },
-
-  async take(manager: EntityManager, id: string, amount: number): Promise<void> {
-    await manager.query(
-      `UPDATE ${tables.grants} SET "remaining" = "remaining" - $2 WHERE "id" = $1`,
-      [id, amount],
-    );
+    return Number(row.taken);
   },
 
   async giveBack(manager: EntityManager, id: string, amount: number): Promise<void> {
@@ -220,13 +232,6 @@ export const grants = {
 
 /** The SQL of lease_grant_allocations: what each grant gave a lease, to give it back there. */
 export const leaseGrantAllocations = {
-  async record(manager: EntityManager, allocation: GrantAllocation): Promise<void> {
-    await manager.query(
-      `INSERT INTO ${tables.lease_grant_allocations} ("lease_id", "grant_id", "amount") VALUES ($1, $2, $3)`,
-      [allocation.leaseId, allocation.grantId, allocation.amount],
-    );
-  },
-
   /** Locks the lease's allocations, by grant. */
   async lockOfLease(
     manager: EntityManager,

@@ -142,17 +142,7 @@ export class GrantsService {
     amount: number,
     leaseId?: string,
   ): Promise<number> {
-    const spendable = await grants.lockSpendable(manager, customerId);
-    let left = amount;
-    for (const g of spendable) {
-      if (left === 0) break;
-      const take = Math.min(left, toSafeInt(g.remaining));
-      left -= take;
-      await grants.take(manager, g.id, take);
-      if (leaseId)
-        await leaseGrantAllocations.record(manager, { leaseId, grantId: g.id, amount: take });
-    }
-    return amount - left;
+    return grants.burn(manager, customerId, amount, leaseId);
   }
 
   /**

@@ -167,7 +167,7 @@ describe('CheckUseCase (real Postgres)', () => {
       const release = (units?: number) =>
         fx.dataSource.transaction((m) => fx.settlement.release(m, leaseId, 'test', units));
       // Two units were served and settled; the gateway gives back one, then the rest.
-      await fx.dataSource.transaction((m) => fx.settlement.settle(m, leaseId, 2));
+      await fx.dataSource.transaction((m) => fx.settlement.settle(m, [{ leaseId, quantity: 2 }]));
       expect(await release(1)).toBe(true);
       expect(await leaseRow(leaseId)).toEqual({
         units: 5,
@@ -186,7 +186,9 @@ describe('CheckUseCase (real Postgres)', () => {
       expect((await fx.ledger.balance(tenant.customerId)).available).toBe(7);
       expect(await usedUnits(tenant.subscriptionId)).toBe(2);
       // Usage reported later under the closed lease is not covered: it is charged normally.
-      expect(await fx.dataSource.transaction((m) => fx.settlement.settle(m, leaseId, 1))).toBe(0);
+      expect(
+        await fx.dataSource.transaction((m) => fx.settlement.settle(m, [{ leaseId, quantity: 1 }])),
+      ).toBe(0);
       expect(await fx.ledger.findDrift()).toEqual([]);
     });
 

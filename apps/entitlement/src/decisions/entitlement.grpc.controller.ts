@@ -104,11 +104,15 @@ export class EntitlementGrpcController {
     if (!Number.isSafeInteger(units) || units < 0)
       throw invalid('units must be a non-negative integer');
     const reason = (request.reason || 'released by gateway').slice(0, 200);
-    const released = await this.dataSource.transaction((manager) =>
-      request.close
-        ? this.settlement.close(manager, request.leaseId, reason, units)
-        : this.settlement.release(manager, request.leaseId, reason, units),
-    );
+    // A close that gives nothing back is a single statement: no transaction around it.
+    const released =
+      request.close && units === 0
+        ? await this.settlement.close(this.dataSource.manager, request.leaseId, reason, 0)
+        : await this.dataSource.transaction((manager) =>
+            request.close
+              ? this.settlement.close(manager, request.leaseId, reason, units)
+              : this.settlement.release(manager, request.leaseId, reason, units),
+          );
     return { released };
   }
 

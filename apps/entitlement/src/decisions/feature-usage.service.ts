@@ -12,9 +12,7 @@ export class FeatureUsageService {
     feature: string,
     periodStart: Date,
   ): Promise<number> {
-    const counter = { subscriptionId, feature, periodStart };
-    await featureUsage.open(manager, counter);
-    return featureUsage.lockUsed(manager, counter);
+    return featureUsage.lock(manager, { subscriptionId, feature, periodStart });
   }
 
   async add(

@@ -99,4 +99,26 @@ describe('LeaseExpiry (real Postgres)', () => {
     expect(lease).toEqual({ status: 'settled', consumed: '6', returned: '4' });
     expect(await fx.ledger.findDrift()).toEqual([]);
   });
+
+  it('closes a lease that gives nothing back in one statement: once, and only a lease that exists', async () => {
+    const tenant = await fx.seedTenant({ credits: 5 });
+    const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: 5 });
+    const leaseId = d.allowed ? d.leaseId! : '';
+    const closedAt = async () => {
+      const [row]: { gateway_closed_at: Date | null }[] = await fx.dataSource.query(
+        `SELECT "gateway_closed_at" FROM "entitlement"."leases" WHERE "id" = $1`,
+        [leaseId],
+      );
+      return row.gateway_closed_at;
+    };
+    // Outside any transaction, as the gRPC Release does for a close of 0 units.
+    expect(await fx.settlement.close(fx.dataSource.manager, leaseId, 'idle', 0)).toBe(true);
+    const first = await closedAt();
+    expect(first).toBeInstanceOf(Date);
+    expect(await fx.settlement.close(fx.dataSource.manager, leaseId, 'idle', 0)).toBe(true);
+    expect(await closedAt()).toEqual(first);
+    expect(await fx.settlement.close(fx.dataSource.manager, randomUUID(), 'idle', 0)).toBe(false);
+    // Every unit stays open for its usage: nothing was given back.
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 0, reserved: 5 });
+  });
 });

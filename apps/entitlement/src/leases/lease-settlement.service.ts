@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { LeasedUsage } from '@paygate/contracts';
+import { isUUID } from 'class-validator';
 import { toSafeInt } from '@paygate/database';
 import type { EntityManager } from 'typeorm';
 import { GrantsService } from '../credits/grants.service';
@@ -36,9 +38,11 @@ export class LeaseSettlementService {
     reason: string,
     units: number,
   ): Promise<boolean> {
+    // Giving nothing back only marks the lease closed: one statement, no lock held before it.
+    if (units <= 0) return leases.markGatewayClosed(manager, leaseId);
     const lease = await leases.lock(manager, leaseId);
     if (!lease) return false;
-    if (units > 0) await this.giveBack(manager, lease, reason, units);
+    await this.giveBack(manager, lease, reason, units);
     await leases.markGatewayClosed(manager, leaseId);
     return true;
   }
@@ -104,16 +108,15 @@ export class LeaseSettlementService {
   }
 
   /**
-   * Settles up to `quantity` units of a lease with metered usage and returns how many it
-   * covered: those were paid for when it was reserved. Units given back (or never part of the
-   * lease) cover nothing, so that usage is charged as ordinary usage, once.
+   * Settles metered usage against the leases it names and returns how many units they covered:
+   * those were paid for when each lease was reserved. Units given back (or never part of a
+   * lease, or named by something that is not a lease id) cover nothing, so that usage is
+   * charged as ordinary usage, once.
    */
-  async settle(manager: EntityManager, leaseId: string, quantity: number): Promise<number> {
-    const lease = await leases.lock(manager, leaseId);
-    if (!lease) return 0;
-    const covered = Math.min(quantity, openUnits(lease));
-    if (covered <= 0) return 0;
-    await leases.consume(manager, leaseId, covered);
-    return covered;
+  settle(manager: EntityManager, usage: LeasedUsage[]): Promise<number> {
+    return leases.settleMany(
+      manager,
+      usage.filter((u) => isUUID(u.leaseId)),
+    );
   }
 }

@@ -63,13 +63,20 @@ export const leases = {
     return lease;
   },
 
-  /** Records (once) that the lease's gateway closed it. */
-  async markGatewayClosed(manager: EntityManager, id: string): Promise<void> {
-    await manager.query(
-      `UPDATE ${tables.leases} SET "gateway_closed_at" = COALESCE("gateway_closed_at", now())
-       WHERE "id" = $1`,
+  /**
+   * Records (once) that the lease's gateway closed it; true if the lease exists. One statement,
+   * so a close that gives nothing back needs no transaction of its own.
+   */
+  async markGatewayClosed(manager: EntityManager, id: string): Promise<boolean> {
+    // Wrapped in a CTE because TypeORM returns [rows, count] for a bare UPDATE ... RETURNING.
+    const rows: unknown[] = await manager.query(
+      `WITH closed AS (
+         UPDATE ${tables.leases} SET "gateway_closed_at" = COALESCE("gateway_closed_at", now())
+         WHERE "id" = $1 RETURNING 1)
+       SELECT 1 FROM closed`,
       [id],
     );
+    return rows.length > 0;
   },
 
   /** Sets the units given back so far to `returned`, and the status and closing time with them. */
@@ -85,15 +92,36 @@ export const leases = {
     );
   },
 
-  /** Adds `units` settled by usage, and sets the status and closing time with them. */
-  async consume(manager: EntityManager, id: string, units: number): Promise<void> {
-    await manager.query(
-      `UPDATE ${tables.leases} SET "consumed" = "consumed" + $2::bigint,
-         "status" = CASE WHEN "consumed" + $2::bigint + "returned" < "units" THEN 'held' ELSE 'settled' END,
-         "closed_at" = CASE WHEN "consumed" + $2::bigint + "returned" = "units" THEN now() END
-       WHERE "id" = $1`,
-      [id, units],
+  /**
+   * Settles usage against leases in one statement: each lease (locked, in id order, so two
+   * settlements never deadlock) takes up to its open units of what the usage names for it (a
+   * lease named twice takes the sum, as settling the two in turn would), and its status and
+   * closing time follow. The units covered, together: the rest is charged as ordinary usage.
+   */
+  async settleMany(
+    manager: EntityManager,
+    usage: { leaseId: string; quantity: number }[],
+  ): Promise<number> {
+    if (usage.length === 0) return 0;
+    const [row]: { covered: string }[] = await manager.query(
+      `WITH wanted AS (
+         SELECT "id", SUM("quantity") AS "quantity"
+         FROM unnest($1::uuid[], $2::bigint[]) AS w("id", "quantity")
+         WHERE "quantity" > 0 GROUP BY "id"),
+       open AS (
+         SELECT l."id", LEAST(w."quantity", l."units" - l."consumed" - l."returned")::bigint AS "covered"
+         FROM ${tables.leases} l JOIN wanted w ON w."id" = l."id"
+         ORDER BY l."id" FOR UPDATE OF l),
+       settled AS (
+         UPDATE ${tables.leases} l SET "consumed" = l."consumed" + o."covered",
+           "status" = CASE WHEN l."consumed" + o."covered" + l."returned" < l."units" THEN 'held' ELSE 'settled' END,
+           "closed_at" = CASE WHEN l."consumed" + o."covered" + l."returned" = l."units" THEN now() END
+         FROM open o WHERE l."id" = o."id" AND o."covered" > 0
+         RETURNING o."covered")
+       SELECT COALESCE(SUM("covered"), 0)::text AS "covered" FROM settled`,
+      [usage.map((u) => u.leaseId), usage.map((u) => u.quantity)],
     );
+    return Number(row.covered);
   },
 
   /**

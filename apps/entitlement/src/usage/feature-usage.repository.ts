@@ -20,20 +20,17 @@ const key = (counter: UsageCounter) => [
  * units of a metered feature used in that period (included units are counted against it).
  */
 export const featureUsage = {
-  /** Creates the period's counter at 0 unless it exists. */
-  async open(manager: EntityManager, counter: UsageCounter): Promise<void> {
-    await manager.query(
-      `INSERT INTO ${tables.feature_usage} ("subscription_id", "feature_key", "period_start", "used")
-       VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING`,
-      key(counter),
-    );
-  },
-
-  /** Locks the (opened) counter's row for the rest of the transaction; its value. */
-  async lockUsed(manager: EntityManager, counter: UsageCounter): Promise<number> {
+  /**
+   * Locks the period's counter row for the rest of the transaction, creating it at 0 unless it
+   * exists; its value. One statement: the no-op update of an existing row takes its lock and
+   * returns its newest committed value, as SELECT ... FOR UPDATE would.
+   */
+  async lock(manager: EntityManager, counter: UsageCounter): Promise<number> {
     const [row]: { used: string }[] = await manager.query(
-      `SELECT "used" FROM ${tables.feature_usage}
-       WHERE "subscription_id" = $1 AND "feature_key" = $2 AND "period_start" = $3 FOR UPDATE`,
+      `INSERT INTO ${tables.feature_usage} AS u ("subscription_id", "feature_key", "period_start", "used")
+       VALUES ($1, $2, $3, 0)
+       ON CONFLICT ("subscription_id", "feature_key", "period_start") DO UPDATE SET "used" = u."used"
+       RETURNING "used"`,
       key(counter),
     );
     return toSafeInt(row.used);

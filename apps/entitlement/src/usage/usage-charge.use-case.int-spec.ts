@@ -55,6 +55,37 @@ describe('UsageChargeUseCase (real Postgres)', () => {
     expect(await fx.ledger.findDrift()).toEqual([]);
   });
 
+  it('settles a message naming several leases, one twice, as settling them in turn would', async () => {
+    const tenant = await fx.seedTenant({ credits: 10 });
+    const leaseOf = async (units: number) => {
+      const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: units });
+      return d.allowed ? d.leaseId! : '';
+    };
+    const [a, b] = [await leaseOf(3), await leaseOf(2)];
+    expect((await fx.ledger.balance(tenant.customerId)).available).toBe(5);
+    // a named twice (2 + 2 of its 3 units), b once and once with a negative quantity, and a
+    // name that is no lease id: a covers 3, b 1, the other 3 units are ordinary usage.
+    const message = recorded(tenant.customerId, 7, [
+      { leaseId: a, quantity: 2 },
+      { leaseId: b, quantity: 1 },
+      { leaseId: a, quantity: 2 },
+      { leaseId: b, quantity: -1 },
+      { leaseId: 'not-a-lease', quantity: 1 },
+    ]);
+    expect(await fx.charge.execute(message)).toBe('applied');
+    expect(await fx.charge.execute(message)).toBe('duplicate');
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 2, reserved: 1 });
+    const rows: { id: string; status: string; consumed: string }[] = await fx.dataSource.query(
+      `SELECT "id", "status", "consumed" FROM "entitlement"."leases" WHERE "id" = ANY($1)`,
+      [[a, b]],
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.id, [r.status, r.consumed]]))).toEqual({
+      [a]: ['settled', '3'],
+      [b]: ['held', '1'],
+    });
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
   it('charges usage reported without a lease from credits, once', async () => {
     const tenant = await fx.seedTenant({ credits: 10, feature: { unitPrice: 2 } });
     const message = recorded(tenant.customerId, 3);

@@ -55,10 +55,7 @@ export class UsageChargeUseCase {
     return this.dataSource.transaction(async (manager) => {
       if (!(await processedMessages.claim(manager, `usage-recorded:${event.id}`)))
         return 'duplicate';
-      let covered = 0;
-      for (const leased of event.leased) {
-        covered += await this.leases.settle(manager, leased.leaseId, leased.quantity);
-      }
+      const covered = await this.leases.settle(manager, event.leased);
       const unleased = event.quantity - covered;
       if (unleased <= 0) return 'applied';
       return this.charge(manager, event, unleased);
