@@ -8,6 +8,9 @@ import { LedgerService } from '../credits/ledger.service';
 import { FeatureUsageService } from '../decisions/feature-usage.service';
 import { type LeaseRow, leases } from './leases.repository';
 
+/** Usage that names a lease: a lease id, and units to settle (a non-positive count settles none). */
+const namesLease = (u: LeasedUsage) => isUUID(u.leaseId) && u.quantity > 0;
+
 /** Units of a lease that are neither settled by usage nor given back. */
 const openUnits = (lease: LeaseRow) =>
   toSafeInt(lease.units) - toSafeInt(lease.consumed) - toSafeInt(lease.returned);
@@ -114,9 +117,25 @@ export class LeaseSettlementService {
    * charged as ordinary usage, once.
    */
   settle(manager: EntityManager, usage: LeasedUsage[]): Promise<number> {
-    return leases.settleMany(
-      manager,
-      usage.filter((u) => isUUID(u.leaseId)),
-    );
+    return leases.settleMany(manager, usage.filter(namesLease));
+  }
+
+  /**
+   * Claims a usage message (`claim`, the processed-message id) and settles its leases, in one
+   * statement with no transaction, when they cover all of its `quantity`: what a gateway
+   * reports names a lease for every unit, and usually nothing of them was given back. Changes
+   * nothing and answers 'partial' otherwise, for the caller to settle and charge the message
+   * in a transaction of its own.
+   */
+  async settleWhole(
+    manager: EntityManager,
+    claim: string,
+    usage: LeasedUsage[],
+    quantity: number,
+  ): Promise<'applied' | 'duplicate' | 'partial'> {
+    const leased = usage.filter(namesLease);
+    const named = leased.reduce((sum, u) => sum + BigInt(u.quantity), 0n);
+    if (quantity <= 0 || named !== BigInt(quantity)) return 'partial';
+    return leases.settleWholeOnce(manager, claim, leased, quantity);
   }
 }

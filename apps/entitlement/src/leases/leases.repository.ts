@@ -29,6 +29,35 @@ export interface LeaseRow {
   returned: string;
 }
 
+/** Units of usage named for a lease. */
+export interface LeasedUnits {
+  leaseId: string;
+  quantity: number;
+}
+
+/**
+ * The lease settlement's CTEs over $1 (lease ids) and $2 (quantities): `open`, each named lease
+ * locked in id order with the units it covers.
+ */
+const openLeases = `
+  wanted AS (
+    SELECT "id", SUM("quantity") AS "quantity"
+    FROM unnest($1::uuid[], $2::bigint[]) AS w("id", "quantity")
+    WHERE "quantity" > 0 GROUP BY "id"),
+  open AS (
+    SELECT l."id", LEAST(w."quantity", l."units" - l."consumed" - l."returned")::bigint AS "covered"
+    FROM ${tables.leases} l JOIN wanted w ON w."id" = l."id"
+    ORDER BY l."id" FOR UPDATE OF l)`;
+
+/** `settled`: consumes what `open` covers where `when` holds (SQL over earlier CTEs). */
+const settleOpen = (when: string) => `
+  settled AS (
+    UPDATE ${tables.leases} l SET "consumed" = l."consumed" + o."covered",
+      "status" = CASE WHEN l."consumed" + o."covered" + l."returned" < l."units" THEN 'held' ELSE 'settled' END,
+      "closed_at" = CASE WHEN l."consumed" + o."covered" + l."returned" = l."units" THEN now() END
+    FROM open o WHERE l."id" = o."id" AND o."covered" > 0 AND ${when}
+    RETURNING o."covered")`;
+
 /**
  * The SQL of leases: decisions open them (held), LeaseSettlementService closes them in parts
  * and LeaseExpiry finds the ones nobody closed.
@@ -98,30 +127,41 @@ export const leases = {
    * lease named twice takes the sum, as settling the two in turn would), and its status and
    * closing time follow. The units covered, together: the rest is charged as ordinary usage.
    */
-  async settleMany(
-    manager: EntityManager,
-    usage: { leaseId: string; quantity: number }[],
-  ): Promise<number> {
+  async settleMany(manager: EntityManager, usage: LeasedUnits[]): Promise<number> {
     if (usage.length === 0) return 0;
     const [row]: { covered: string }[] = await manager.query(
-      `WITH wanted AS (
-         SELECT "id", SUM("quantity") AS "quantity"
-         FROM unnest($1::uuid[], $2::bigint[]) AS w("id", "quantity")
-         WHERE "quantity" > 0 GROUP BY "id"),
-       open AS (
-         SELECT l."id", LEAST(w."quantity", l."units" - l."consumed" - l."returned")::bigint AS "covered"
-         FROM ${tables.leases} l JOIN wanted w ON w."id" = l."id"
-         ORDER BY l."id" FOR UPDATE OF l),
-       settled AS (
-         UPDATE ${tables.leases} l SET "consumed" = l."consumed" + o."covered",
-           "status" = CASE WHEN l."consumed" + o."covered" + l."returned" < l."units" THEN 'held' ELSE 'settled' END,
-           "closed_at" = CASE WHEN l."consumed" + o."covered" + l."returned" = l."units" THEN now() END
-         FROM open o WHERE l."id" = o."id" AND o."covered" > 0
-         RETURNING o."covered")
+      `WITH ${openLeases}, ${settleOpen('true')}
        SELECT COALESCE(SUM("covered"), 0)::text AS "covered" FROM settled`,
       [usage.map((u) => u.leaseId), usage.map((u) => u.quantity)],
     );
     return Number(row.covered);
+  },
+
+  /**
+   * Claims a usage message and settles its leases in one statement (no transaction around
+   * it), only if those leases cover all of its `quantity`; otherwise changes nothing
+   * ('partial': the caller settles and charges it in a transaction). 'duplicate' when the
+   * message was claimed before.
+   */
+  async settleWholeOnce(
+    manager: EntityManager,
+    claim: string,
+    usage: LeasedUnits[],
+    quantity: number,
+  ): Promise<'applied' | 'duplicate' | 'partial'> {
+    const [row]: { whole: boolean; claimed: boolean }[] = await manager.query(
+      `WITH ${openLeases},
+       whole AS (SELECT COALESCE(SUM("covered"), 0) = $4::bigint AS "ok" FROM open),
+       claimed AS (
+         INSERT INTO ${tables.processed_messages} ("id")
+         SELECT $3::text WHERE (SELECT "ok" FROM whole)
+         ON CONFLICT DO NOTHING RETURNING "id"),
+       ${settleOpen('EXISTS (SELECT 1 FROM claimed)')}
+       SELECT (SELECT "ok" FROM whole) AS "whole", EXISTS (SELECT 1 FROM claimed) AS "claimed"`,
+      [usage.map((u) => u.leaseId), usage.map((u) => u.quantity), claim, quantity],
+    );
+    if (!row.whole) return 'partial';
+    return row.claimed ? 'applied' : 'duplicate';
   },
 
   /**

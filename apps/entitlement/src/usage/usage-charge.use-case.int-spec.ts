@@ -55,6 +55,24 @@ describe('UsageChargeUseCase (real Postgres)', () => {
     expect(await fx.ledger.findDrift()).toEqual([]);
   });
 
+  it('claims and settles a fully leased message once, however often it is replayed or raced', async () => {
+    const tenant = await fx.seedTenant({ credits: 10 });
+    const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: 10 });
+    const leaseId = d.allowed ? d.leaseId! : '';
+    // The lease keeps open units after the first delivery, so every replay could settle again.
+    const message = recorded(tenant.customerId, 3, [{ leaseId, quantity: 3 }]);
+    const outcomes = await Promise.all([1, 2, 3, 4].map(() => fx.charge.execute(message)));
+    expect(outcomes.sort()).toEqual(['applied', 'duplicate', 'duplicate', 'duplicate']);
+    expect(await fx.charge.execute(message)).toBe('duplicate');
+    const [lease]: { consumed: string; status: string }[] = await fx.dataSource.query(
+      `SELECT "consumed", "status" FROM "entitlement"."leases" WHERE "id" = $1`,
+      [leaseId],
+    );
+    expect(lease).toEqual({ consumed: '3', status: 'held' });
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 0, reserved: 7 });
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
   it('settles a message naming several leases, one twice, as settling them in turn would', async () => {
     const tenant = await fx.seedTenant({ credits: 10 });
     const leaseOf = async (units: number) => {
