@@ -6,10 +6,13 @@
  * and the CPU it used is divided by the requests sent. Variants alternate for
  * BENCH_VARIANTS_ROUNDS rounds, so drift of the machine falls on all of them alike; the median
  * is printed with every round. The gateway's stdout is a pipe this process reads, as a log
- * shipper's would be.
+ * shipper's would be. Next to the gateway's own CPU per request, each round prints what the
+ * pipeline behind it spent per request (entitlement, metering, Kafka, Postgres): a variant
+ * such as USAGE_AGGREGATE_MS or LEASE_MAX_UNITS moves that, not the gateway's.
  *   node dist/bench/gateway-variants.js '[{"name":"warn","env":{}},
  *     {"name":"access log","env":{"LOG_LEVEL":"info"}},{"name":"other build","root":"/path"}]'
- *   A variant's `nodeArgs` go to its node, e.g. `["--cpu-prof","--cpu-prof-dir=/tmp/prof"]`.
+ *   A variant's `nodeArgs` go to its node, e.g. `["--cpu-prof","--cpu-prof-dir=/tmp/prof"]`;
+ *   BENCH_PIPELINE_NODE_ARGS (space-separated) go to the entitlement and metering services'.
  *   (BENCH_VARIANTS_RATE 3000/s, BENCH_VARIANTS_SECONDS 10, BENCH_VARIANTS_ROUNDS 3,
  *    DATABASE_URL, KAFKA_BROKERS, KAFKA_PREFIX; `root`: a checkout whose dist/ runs that gateway)
  */
@@ -18,6 +21,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedDemoCustomer } from '../scripts/seed-demo';
+import { type ProcessGroups, cpuPerUnit, measureCpu, pidsMatching } from './support/cpu';
 import { paced } from './support/paced';
 import {
   BENCH_ADMIN_TOKEN,
@@ -34,12 +38,23 @@ interface Variant {
   root?: string;
   /** Node's own options for this variant's gateway, e.g. `["--cpu-prof"]` (not NODE_OPTIONS). */
   nodeArgs?: string[];
+  /** Environment of this variant's entitlement and metering services, e.g. FETCH_MAX_WAIT_MS. */
+  pipelineEnv?: Record<string, string>;
+  /** Another checkout (its dist/ built) whose entitlement and metering this variant runs. */
+  pipelineRoot?: string;
+}
+
+/** The entitlement and metering services behind the gateway. */
+interface Pipeline {
+  entitlement: ChildProcess;
+  metering: ChildProcess;
 }
 
 const RATE = Number(process.env.BENCH_VARIANTS_RATE ?? 3000);
 const SECONDS = Number(process.env.BENCH_VARIANTS_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_VARIANTS_ROUNDS ?? 3);
 const WARM_UP_SECONDS = 3;
+const PIPELINE_NODE_ARGS = (process.env.BENCH_PIPELINE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const PORTS = { upstream: 15950, entitlement: 15951, metering: 15952, gateway: 15953, grpc: 15960 };
 const common = {
   DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate_bench',
@@ -72,6 +87,46 @@ function startGateway(variant: Variant, routes: string): ChildProcess {
   return child;
 }
 
+async function startPipeline(variant: Variant): Promise<Pipeline> {
+  const pipeline = {
+    entitlement: startService(
+      'entitlement',
+      {
+        ...common,
+        HTTP_PORT: String(PORTS.entitlement),
+        GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
+        USAGE_RECORDED_GROUP_ID: 'bench-variants-entitlement',
+        ...variant.pipelineEnv,
+      },
+      PIPELINE_NODE_ARGS,
+      variant.pipelineRoot,
+    ),
+    metering: startService(
+      'metering',
+      {
+        ...common,
+        HTTP_PORT: String(PORTS.metering),
+        USAGE_GROUP_ID: 'bench-variants-metering',
+        ...variant.pipelineEnv,
+      },
+      PIPELINE_NODE_ARGS,
+      variant.pipelineRoot,
+    ),
+  };
+  try {
+    await waitReady(`http://127.0.0.1:${PORTS.entitlement}/ready`, 'entitlement');
+    await waitReady(`http://127.0.0.1:${PORTS.metering}/ready`, 'metering');
+  } catch (err) {
+    await stopPipeline(pipeline);
+    throw err;
+  }
+  return pipeline;
+}
+
+async function stopPipeline(pipeline: Pipeline | undefined): Promise<void> {
+  await Promise.all([stopProcess(pipeline?.entitlement), stopProcess(pipeline?.metering)]);
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
@@ -83,42 +138,52 @@ async function main(): Promise<void> {
     env: { ...process.env, PORT: String(PORTS.upstream) },
     stdio: 'ignore',
   });
-  const entitlement = startService('entitlement', {
-    ...common,
-    HTTP_PORT: String(PORTS.entitlement),
-    GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
-    USAGE_RECORDED_GROUP_ID: 'bench-variants-entitlement',
-  });
-  const metering = startService('metering', {
-    ...common,
-    HTTP_PORT: String(PORTS.metering),
-    USAGE_GROUP_ID: 'bench-variants-metering',
-  });
+  // Variants that differ behind the gateway get their own entitlement and metering each time;
+  // otherwise one pair serves every variant.
+  const perVariant = variants.some((v) => v.pipelineEnv || v.pipelineRoot);
+  let pipeline: Pipeline | undefined;
   try {
     await waitReady(`http://127.0.0.1:${PORTS.upstream}/`, 'upstream');
-    await waitReady(`http://127.0.0.1:${PORTS.entitlement}/ready`, 'entitlement');
-    await waitReady(`http://127.0.0.1:${PORTS.metering}/ready`, 'metering');
+    pipeline = await startPipeline(variants[0]);
     const entitlementUrl = `http://127.0.0.1:${PORTS.entitlement}`;
     const demo = await seedDemoCustomer(entitlementUrl, BENCH_ADMIN_TOKEN, 1e9, 'Bench variants');
     const headers = { authorization: `Bearer ${demo.apiKey}` };
     const url = `http://127.0.0.1:${PORTS.gateway}/demo/x`;
     console.log(
-      `bench/gateway-variants: ${RATE} req/s for ${SECONDS} s after ${WARM_UP_SECONDS} s of warm-up, ${ROUNDS} rounds`,
+      `bench/gateway-variants: ${RATE} req/s for ${SECONDS} s after ${WARM_UP_SECONDS} s of warm-up, ${ROUNDS} rounds` +
+        (perVariant ? ', entitlement and metering started for each variant' : ''),
     );
     const results = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+    const pipelines = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+    const behindGateway: ProcessGroups = {
+      entitlement: () => [pipeline?.entitlement.pid as number],
+      metering: () => [pipeline?.metering.pid as number],
+      kafka: () => pidsMatching(/kafka\.Kafka/),
+      postgres: () => pidsMatching(/^postgres/),
+    };
     for (let round = 1; round <= ROUNDS; round++) {
       for (const variant of variants) {
+        if (perVariant && !(round === 1 && variant === variants[0])) {
+          await stopPipeline(pipeline);
+          pipeline = await startPipeline(variant);
+        }
         const gateway = startGateway(variant, routes);
         try {
           await waitReady(`http://127.0.0.1:${PORTS.gateway}/ready`, variant.name);
           await paced(url, headers, RATE, WARM_UP_SECONDS, 0);
           const before = cpuSeconds(gateway.pid as number);
+          const behind = measureCpu(behindGateway);
           const run = await paced(url, headers, RATE, SECONDS, 0);
           const us = ((cpuSeconds(gateway.pid as number) - before) * 1e6) / run.sent;
+          const spent = behind();
+          const pipelineUs =
+            (Object.values(spent).reduce((sum, seconds) => sum + seconds, 0) * 1e6) / run.sent;
           results.get(variant.name)?.push(us);
+          pipelines.get(variant.name)?.push(pipelineUs);
           console.log(
             `  round ${round} ${variant.name.padEnd(24)} ${us.toFixed(1)} µs/request` +
-              ` (${run.sent} sent, ${run.failed} failed, p99 ${run.p99.toFixed(2)} ms)`,
+              ` (${run.sent} sent, ${run.failed} failed, p99 ${run.p99.toFixed(2)} ms);` +
+              ` pipeline ${pipelineUs.toFixed(1)} µs/request (${cpuPerUnit(spent, run.sent, 1)})`,
           );
         } finally {
           await stopProcess(gateway);
@@ -129,11 +194,13 @@ async function main(): Promise<void> {
       console.log(
         `  ${name.padEnd(32)} median ${median(runs).toFixed(1)} µs/request (${runs
           .map((r) => r.toFixed(1))
-          .join(' / ')})`,
+          .join(
+            ' / ',
+          )}); pipeline median ${median(pipelines.get(name) ?? []).toFixed(1)} µs/request`,
       );
     }
   } finally {
-    await Promise.all([stopProcess(upstream), stopProcess(entitlement), stopProcess(metering)]);
+    await Promise.all([stopProcess(upstream), stopPipeline(pipeline)]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

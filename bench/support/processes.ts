@@ -7,14 +7,18 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts one paygate service from dist/ as its own process. `nodeArgs` (e.g. --cpu-prof) come
- * before the script, so a service can be profiled under load.
+ * before the script, so a service can be profiled under load; `root`, another checkout whose
+ * dist/ is built, runs that checkout's service instead of this one's.
  */
 export function startService(
   service: 'entitlement' | 'metering' | 'gateway',
   env: Record<string, string>,
   nodeArgs: string[] = [],
+  root?: string,
 ): ChildProcess {
-  const main = join(__dirname, '..', '..', 'apps', service, 'src', 'main.js');
+  const main = root
+    ? join(root, 'dist', 'apps', service, 'src', 'main.js')
+    : join(__dirname, '..', '..', 'apps', service, 'src', 'main.js');
   return spawn(process.execPath, [...nodeArgs, main], {
     // warn by default: no access line per request. BENCH_LOG_LEVEL=info measures with it, as a
     // deployment with the default LOG_LEVEL runs.
