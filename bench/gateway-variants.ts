@@ -21,6 +21,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedDemoCustomer } from '../scripts/seed-demo';
+import { skipBacklog } from './support/consumer-groups';
 import { type ProcessGroups, cpuPerUnit, measureCpu, pidsMatching } from './support/cpu';
 import { paced } from './support/paced';
 import {
@@ -144,6 +145,10 @@ async function main(): Promise<void> {
   let pipeline: Pipeline | undefined;
   try {
     await waitReady(`http://127.0.0.1:${PORTS.upstream}/`, 'upstream');
+    await skipBacklog(common.KAFKA_BROKERS, {
+      metering: 'bench-variants-metering',
+      entitlement: 'bench-variants-entitlement',
+    });
     pipeline = await startPipeline(variants[0]);
     const entitlementUrl = `http://127.0.0.1:${PORTS.entitlement}`;
     const demo = await seedDemoCustomer(entitlementUrl, BENCH_ADMIN_TOKEN, 1e9, 'Bench variants');

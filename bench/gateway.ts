@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { seedCustomer, seedDemoCustomer } from '../scripts/seed-demo';
+import { skipBacklog } from './support/consumer-groups';
 import { ProcessGroups, cpuPerUnit, measureCpu, pidsMatching } from './support/cpu';
 import { gatewayStats, statsBetween } from './support/gateway-stats';
 import { startNginx } from './support/nginx';
@@ -110,6 +111,10 @@ async function main(): Promise<void> {
     const common = { DATABASE_URL, KAFKA_BROKERS: BROKERS };
     // e.g. --cpu-prof: where each service spends its time under load (a profile per pid).
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    await skipBacklog(BROKERS, {
+      metering: 'bench-gateway-metering',
+      entitlement: 'bench-gateway-entitlement',
+    });
     const entitlement = startService(
       'entitlement',
       {
