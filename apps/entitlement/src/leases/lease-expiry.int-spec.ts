@@ -121,4 +121,20 @@ describe('LeaseExpiry (real Postgres)', () => {
     // Every unit stays open for its usage: nothing was given back.
     expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 0, reserved: 5 });
   });
+
+  it('does not expire a lease its gateway closed after the sweep listed it', async () => {
+    const tenant = await fx.seedTenant({ credits: 5 });
+    const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: 5 });
+    const leaseId = d.allowed ? d.leaseId! : '';
+    // The sweep listed it (old, unclosed); the gateway's close, 4 units served, lands first.
+    await fx.dataSource.transaction((m) => fx.settlement.close(m, leaseId, 'idle', 1));
+    expect(await fx.dataSource.transaction((m) => fx.settlement.expire(m, leaseId))).toBe(false);
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 1, reserved: 4 });
+    // An unclosed lease is expired whole.
+    const other = await fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: 1 });
+    const otherId = other.allowed ? other.leaseId! : '';
+    expect(await fx.dataSource.transaction((m) => fx.settlement.expire(m, otherId))).toBe(true);
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 1, reserved: 4 });
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
 });

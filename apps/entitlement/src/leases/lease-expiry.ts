@@ -48,8 +48,10 @@ export class LeaseExpiry extends PeriodicTask {
     const due = await leases.expiring(this.dataSource.manager, cutoff, LEASES_PER_SWEEP);
     let released = 0;
     for (const id of due) {
+      // Listed without a lock: expire() looks again under it, as the gateway may have closed
+      // the lease since (served units must not come back).
       const done = await this.dataSource.transaction((manager) =>
-        this.settlement.release(manager, id, 'lease expired'),
+        this.settlement.expire(manager, id),
       );
       if (done) released += 1;
     }

@@ -65,6 +65,17 @@ export class LeaseSettlementService {
     return this.giveBack(manager, lease, reason, units);
   }
 
+  /**
+   * Expires a lease the sweep found unclosed: gives back all its open units, unless its
+   * gateway closed it since (its other units were served and wait for their usage). False if
+   * nothing was given back.
+   */
+  async expire(manager: EntityManager, leaseId: string): Promise<boolean> {
+    const lease = await leases.lock(manager, leaseId);
+    if (!lease || lease.gateway_closed_at) return false;
+    return this.giveBack(manager, lease, 'lease expired');
+  }
+
   private async giveBack(
     manager: EntityManager,
     lease: LeaseRow,

@@ -27,6 +27,7 @@ export interface LeaseRow {
   beyond_units: string;
   consumed: string;
   returned: string;
+  gateway_closed_at: Date | null;
 }
 
 /** Units of usage named for a lease. */
@@ -143,6 +144,10 @@ export const leases = {
    * ('partial': the caller settles and charges it in a transaction). 'duplicate' when the
    * message was claimed before.
    */
+  // The transaction path of the same message claims first, then locks leases; this statement
+  // locks them first. The two cannot wait on each other: this one claims only when the leases
+  // cover the whole message, and a lease's open units only ever shrink, so once the transaction
+  // path found them short, this statement finds them short too and claims nothing.
   async settleWholeOnce(
     manager: EntityManager,
     claim: string,

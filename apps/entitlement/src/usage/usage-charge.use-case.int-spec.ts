@@ -61,15 +61,44 @@ describe('UsageChargeUseCase (real Postgres)', () => {
     const leaseId = d.allowed ? d.leaseId! : '';
     // The lease keeps open units after the first delivery, so every replay could settle again.
     const message = recorded(tenant.customerId, 3, [{ leaseId, quantity: 3 }]);
-    const outcomes = await Promise.all([1, 2, 3, 4].map(() => fx.charge.execute(message)));
-    expect(outcomes.sort()).toEqual(['applied', 'duplicate', 'duplicate', 'duplicate']);
-    expect(await fx.charge.execute(message)).toBe('duplicate');
+    const transactions = jest.spyOn(fx.dataSource, 'transaction');
+    try {
+      const outcomes = await Promise.all([1, 2, 3, 4].map(() => fx.charge.execute(message)));
+      expect(outcomes.sort()).toEqual(['applied', 'duplicate', 'duplicate', 'duplicate']);
+      expect(await fx.charge.execute(message)).toBe('duplicate');
+      // All of it in single statements: the leases covered the message every time.
+      expect(transactions).not.toHaveBeenCalled();
+    } finally {
+      transactions.mockRestore();
+    }
     const [lease]: { consumed: string; status: string }[] = await fx.dataSource.query(
       `SELECT "consumed", "status" FROM "entitlement"."leases" WHERE "id" = $1`,
       [leaseId],
     );
     expect(lease).toEqual({ consumed: '3', status: 'held' });
     expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 0, reserved: 7 });
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
+  it('settles a message naming a lease twice past its units in a transaction: the rest is charged', async () => {
+    const tenant = await fx.seedTenant({ credits: 10 });
+    const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: 3 });
+    const leaseId = d.allowed ? d.leaseId! : '';
+    // Named units add up to the quantity, but the lease covers 3 of the 4: the one statement
+    // changes nothing and the transaction settles 3 and charges 1.
+    const message = recorded(tenant.customerId, 4, [
+      { leaseId, quantity: 2 },
+      { leaseId, quantity: 2 },
+    ]);
+    const transactions = jest.spyOn(fx.dataSource, 'transaction');
+    try {
+      expect(await fx.charge.execute(message)).toBe('applied');
+      expect(transactions).toHaveBeenCalledTimes(1);
+    } finally {
+      transactions.mockRestore();
+    }
+    expect(await fx.charge.execute(message)).toBe('duplicate');
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 6, reserved: 0 });
     expect(await fx.ledger.findDrift()).toEqual([]);
   });
 
