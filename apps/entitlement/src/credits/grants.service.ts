@@ -136,14 +136,7 @@ export class GrantsService {
    * grants covered (less than `amount` only for usage that overdraws). With a lease id, what
    * each grant gave is remembered so that a release gives it back to the same grants.
    */
-  async burn(
-    manager: EntityManager,
-    customerId: string,
-    amount: number,
-    leaseId?: string,
-  ): Promise<number> {
-    return grants.burn(manager, customerId, amount, leaseId);
-  }
+  readonly burn = grants.burn;
 
   /**
    * Puts credits a lease gives back into the grants they came from. Credits of a grant that
