@@ -142,12 +142,12 @@ export const leases = {
    * Claims a usage message and settles its leases in one statement (no transaction around
    * it), only if those leases cover all of its `quantity`; otherwise changes nothing
    * ('partial': the caller settles and charges it in a transaction). 'duplicate' when the
-   * message was claimed before.
+   * message was claimed before. The claim is processedMessages.claim's insert, inside the
+   * statement. The transaction path of the same message claims first and locks the leases
+   * after; this statement locks first. They cannot wait on each other: this one claims only
+   * when the leases cover the whole message, and a lease's open units only ever shrink, so once
+   * the transaction path found them short, this statement finds them short too.
    */
-  // The transaction path of the same message claims first, then locks leases; this statement
-  // locks them first. The two cannot wait on each other: this one claims only when the leases
-  // cover the whole message, and a lease's open units only ever shrink, so once the transaction
-  // path found them short, this statement finds them short too and claims nothing.
   async settleWholeOnce(
     manager: EntityManager,
     claim: string,
