@@ -1,5 +1,5 @@
 import type { CheckRequest, CheckResponse } from '@paygate/contracts';
-import { apiKeyId } from '../auth/api-key';
+import { type AdmissionRequest, bookKey, checkRequest } from './admission-request';
 import { CustomerBooks } from './customer-books';
 import { DemandMemory } from './demand-memory';
 import { type HeldLease, LeaseBook, type Refill } from './lease-book';
@@ -44,16 +44,6 @@ export interface LeasePoolOptions {
 }
 
 const REMEMBER_DEMAND_MS = 60_000;
-
-export type AdmissionRequest = Omit<CheckRequest, 'leaseUnits'> & {
-  /** The key's apiKeyId when the caller has it already (else computed here). */
-  keyId?: string;
-  /**
-   * The request's own payment was just credited (pay and retry): a refusal of a call that was
-   * already under way says nothing about it, so it waits for an answer that came after.
-   */
-  paid?: boolean;
-};
 
 /**
  * Admits metered requests from leases: units the entitlement service reserved in its ledger
@@ -377,25 +367,4 @@ export class LeasePool {
     await closing;
     return unused;
   }
-}
-
-/** The remote Check for a request: what the entitlement service knows, not the key's id. */
-function checkRequest(request: AdmissionRequest, leaseUnits: number): CheckRequest {
-  const { apiKey, customerId, feature, cost, requestId, requiredScopes } = request;
-  return {
-    apiKey,
-    ...(customerId ? { customerId } : {}),
-    feature,
-    cost,
-    requestId,
-    requiredScopes,
-    leaseUnits,
-  };
-}
-
-// Keys are held hashed (apiKeyId): leases outlive requests, and a memory dump should not leak keys.
-function bookKey(request: AdmissionRequest): string {
-  const scopes = [...(request.requiredScopes ?? [])].sort().join(',');
-  const keyId = request.keyId ?? apiKeyId(request.apiKey);
-  return `${keyId}\0${request.feature}\0${scopes}\0${request.cost > 0 ? 'paid' : 'free'}`;
 }

@@ -4,7 +4,8 @@ import type { CheckResponse } from '@paygate/contracts';
 import { counter, gauge, hotCounter } from '@paygate/observability';
 import { GatewayConfig } from '../config/gateway.config';
 import { EntitlementClient } from '../decisions/entitlement.client';
-import { AdmissionRequest, LeasePool } from './lease-pool';
+import type { AdmissionRequest } from './admission-request';
+import { LeasePool } from './lease-pool';
 
 const SWEEP_INTERVAL_MS = 250;
 /** Lease closes that failed are tried again this often, for at most CLOSE_RETRY_FOR_MS. */

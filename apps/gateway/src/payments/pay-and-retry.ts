@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import type { ProxyRequest } from '../proxy/proxy-request';
 import { denialProblem, shortfallOf } from '../decisions/denial-problem';
 import { EntitlementClient, EntitlementUnavailableError } from '../decisions/entitlement.client';
-import type { AdmissionRequest } from '../leases/lease-pool';
+import type { AdmissionRequest } from '../leases/admission-request';
 import { LeasesService } from '../leases/leases.service';
 import { rateLimited } from '../rate-limits/rate-limited.problem';
 import { RateLimitsService } from '../rate-limits/rate-limits.service';

@@ -8,7 +8,7 @@ import { apiKeyFrom, apiKeyId } from '../auth/api-key';
 import { GatewayConfig } from '../config/gateway.config';
 import { denialProblem, unauthenticated } from '../decisions/denial-problem';
 import { EntitlementUnavailableError } from '../decisions/entitlement.client';
-import type { AdmissionRequest } from '../leases/lease-pool';
+import type { AdmissionRequest } from '../leases/admission-request';
 import { LeasesService } from '../leases/leases.service';
 import { BodyLimit } from './body-limit';
 import { withoutHopByHop } from './hop-by-hop';
