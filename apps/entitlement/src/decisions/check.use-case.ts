@@ -16,6 +16,7 @@ import {
 import { payerAccounts } from '../direct-payments/payer-accounts.repository';
 import { type FeatureTerms, plans } from '../plans/plans.repository';
 import { apiKeys } from '../api-keys/api-keys.repository';
+import { decisionReads } from './decision-reads.repository';
 import { leases } from '../leases/leases.repository';
 import { CheckInput, Decision, DecisionWarning } from './decision';
 import { FeatureUsageService } from './feature-usage.service';
@@ -38,6 +39,13 @@ function softLimitWarning(
     limit: included,
     until: resetsAt ?? undefined,
   };
+}
+
+/** Who is asking, with what the decision needs to know of them (see CheckUseCase.read). */
+interface Caller {
+  customerId: string;
+  subscription: CurrentSubscription | undefined;
+  feature: FeatureTerms | undefined;
 }
 
 class Refusal extends Error {
@@ -66,11 +74,10 @@ export class CheckUseCase {
 
   async execute(input: CheckInput): Promise<Decision> {
     if (!input.apiKey && !input.customerId && input.payerPlan) return this.quote(input);
-    const caller = await this.identify(input);
-    if ('denial' in caller) return caller;
-    const customerId = caller.customerId;
+    const caller = await this.read(input);
+    if ('allowed' in caller) return caller;
+    const { customerId, subscription, feature } = caller;
     const now = this.clock.now();
-    const subscription = await this.subscriptions.current(customerId);
     if (!subscription) {
       return {
         allowed: false,
@@ -92,11 +99,6 @@ export class CheckUseCase {
       return { allowed: false, customerId, denial: { code: statusProblem, plan } };
     }
 
-    const feature = await plans.featureTerms(
-      this.dataSource.manager,
-      subscription.planId,
-      input.feature,
-    );
     if (!feature) {
       return {
         allowed: false,
@@ -138,27 +140,43 @@ export class CheckUseCase {
   }
 
   /**
-   * The customer asking: by API key (valid, unexpired, with the route's scopes), or named by
-   * the gateway after a payment it settled for this request identified the payer (no key, so
-   * no scopes). Either way a blocked customer is refused.
+   * The customer asking, its current subscription and the feature's terms in that plan
+   * version. The customer is identified by API key (valid, unexpired, with the route's
+   * scopes: all three read by one statement, see decisionReads), or named by the gateway
+   * after a payment it settled for this request identified the payer (no key, so no scopes).
+   * Either way a blocked customer is refused.
    */
-  private async identify(input: CheckInput): Promise<{ customerId: string } | Decision> {
+  private async read(input: CheckInput): Promise<Caller | Decision> {
+    const manager = this.dataSource.manager;
     if (!input.apiKey && input.customerId) {
-      const blocked = await apiKeys.customerBlocked(this.dataSource.manager, input.customerId);
+      const blocked = await apiKeys.customerBlocked(manager, input.customerId);
       if (blocked === undefined) return { allowed: false, denial: { code: 'unauthenticated' } };
       if (blocked)
         return { allowed: false, customerId: input.customerId, denial: { code: 'forbidden' } };
-      return { customerId: input.customerId };
+      const subscription = await this.subscriptions.current(input.customerId);
+      const feature =
+        subscription && (await plans.featureTerms(manager, subscription.planId, input.feature));
+      return { customerId: input.customerId, subscription, feature };
     }
-    const key = await apiKeys.forDecision(this.dataSource.manager, hashApiKey(input.apiKey));
+    const read = await decisionReads.forKey(manager, hashApiKey(input.apiKey), input.feature);
+    const key = read?.key;
     const now = this.clock.now();
-    if (!key || key.revoked_at || (key.expires_at && key.expires_at <= now)) {
+    if (!read || !key || key.revoked_at || (key.expires_at && key.expires_at <= now)) {
       return { allowed: false, denial: { code: 'unauthenticated' } };
     }
     if (key.blocked || !input.requiredScopes.every((s) => key.scopes.includes(s))) {
       return { allowed: false, customerId: key.customer_id, denial: { code: 'forbidden' } };
     }
-    return { customerId: key.customer_id };
+    const { subscription, rolled } = await this.subscriptions.upToDate(
+      key.customer_id,
+      read.subscription,
+    );
+    // A roll may have moved the subscription to another plan version (a scheduled change).
+    const feature =
+      subscription && rolled
+        ? await plans.featureTerms(manager, subscription.planId, input.feature)
+        : read.feature;
+    return { customerId: key.customer_id, subscription, feature };
   }
 
   /**

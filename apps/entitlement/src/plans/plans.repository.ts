@@ -15,6 +15,10 @@ export interface FeatureTerms {
   concurrency_limit: number | null;
 }
 
+/** The columns of plan_features that make a FeatureTerms (see decisionReads too). */
+export const FEATURE_TERMS_COLUMNS = `"kind", "included_units", "limit_policy", "unit_price", "usage_period",
+  "soft_limit_percent", "rate_limit_requests", "rate_limit_window_seconds", "concurrency_limit"`;
+
 /** A metered feature as the period usage view lists it. */
 export interface MeteredFeature {
   feature_key: string;
@@ -92,9 +96,7 @@ export const plans = {
     featureKey: string,
   ): Promise<FeatureTerms | undefined> {
     const [row]: FeatureTerms[] = await manager.query(
-      `SELECT "kind", "included_units", "limit_policy", "unit_price", "usage_period", "soft_limit_percent",
-         "rate_limit_requests", "rate_limit_window_seconds", "concurrency_limit"
-       FROM ${tables.plan_features}
+      `SELECT ${FEATURE_TERMS_COLUMNS} FROM ${tables.plan_features}
        WHERE "plan_id" = $1 AND "feature_key" = $2`,
       [planId, featureKey],
     );

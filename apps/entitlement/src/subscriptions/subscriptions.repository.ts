@@ -21,18 +21,24 @@ export interface SubscriptionRow {
 /** Where the newest payment provider event applied to a subscription is recorded, by kind. */
 export type ProviderOrderColumn = 'provider_status_order' | 'provider_plan_order';
 
+/**
+ * The statement behind `latest`: a customer's latest subscription with its plan's key, the
+ * customer's id being the SQL expression `customer` (a parameter, or a column of an outer
+ * query, see decisionReads).
+ */
+export function latestSubscriptionSql(customer: string): string {
+  return `SELECT s."id", s."status", s."plan_id", p."key" AS "plan_key", s."current_period_start",
+              s."current_period_end", s."billing_interval", s."billing_anchor", s."cancel_at_period_end",
+              s."past_due_since", s."grace_period_seconds"
+       FROM ${tables.subscriptions} s JOIN ${tables.plans} p ON p."id" = s."plan_id"
+       WHERE s."customer_id" = ${customer} ORDER BY s."created_at" DESC, s."id" LIMIT 1`;
+}
+
 /** The SQL of subscriptions (see the Subscriptions and SubscriptionLifecycle migrations). */
 export const subscriptions = {
   /** The customer's latest subscription, if any. */
   async latest(manager: EntityManager, customerId: string): Promise<SubscriptionRow | undefined> {
-    const [row]: SubscriptionRow[] = await manager.query(
-      `SELECT s."id", s."status", s."plan_id", p."key" AS "plan_key", s."current_period_start",
-              s."current_period_end", s."billing_interval", s."billing_anchor", s."cancel_at_period_end",
-              s."past_due_since", s."grace_period_seconds"
-       FROM ${tables.subscriptions} s JOIN ${tables.plans} p ON p."id" = s."plan_id"
-       WHERE s."customer_id" = $1 ORDER BY s."created_at" DESC, s."id" LIMIT 1`,
-      [customerId],
-    );
+    const [row]: SubscriptionRow[] = await manager.query(latestSubscriptionSql('$1'), [customerId]);
     return row;
   },
 

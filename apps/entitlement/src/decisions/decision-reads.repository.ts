@@ -1,0 +1,87 @@
+import type { EntityManager } from 'typeorm';
+import type { KeyForDecision } from '../api-keys/api-keys.repository';
+import { tables } from '../database/schema';
+import { FEATURE_TERMS_COLUMNS, type FeatureTerms } from '../plans/plans.repository';
+import {
+  latestSubscriptionSql,
+  type SubscriptionRow,
+} from '../subscriptions/subscriptions.repository';
+
+/** What a decision reads before its transaction, for an API key. */
+export interface KeyedReads {
+  key: KeyForDecision;
+  /** The customer's latest subscription as stored (its period not yet brought up to date). */
+  subscription: SubscriptionRow | undefined;
+  /** The feature's terms in that subscription's plan version, if the plan has the feature. */
+  feature: FeatureTerms | undefined;
+}
+
+type ReadRow = KeyForDecision & { [K in keyof SubscriptionRow]: SubscriptionRow[K] | null } & {
+  [K in keyof FeatureTerms]: FeatureTerms[K] | null;
+};
+
+/**
+ * The SQL of a decision's reads. A decision for a key needs the key and its customer, the
+ * customer's latest subscription and the feature's terms in its plan: one statement (one
+ * snapshot, one round trip) instead of three, since leases make every decision a wait some
+ * request is having. The subscription and terms are what apiKeys, subscriptions and plans
+ * read on their own (the same SQL and columns, shared with them).
+ */
+export const decisionReads = {
+  async forKey(
+    manager: EntityManager,
+    keyHash: string,
+    featureKey: string,
+  ): Promise<KeyedReads | undefined> {
+    const [row]: ReadRow[] = await manager.query(
+      `SELECT k."customer_id", k."scopes", k."revoked_at", k."expires_at", c."blocked", s.*, f.*
+       FROM ${tables.api_keys} k JOIN ${tables.customers} c ON c."id" = k."customer_id"
+       LEFT JOIN LATERAL (${latestSubscriptionSql('k."customer_id"')}) s ON true
+       LEFT JOIN LATERAL (
+         SELECT ${FEATURE_TERMS_COLUMNS} FROM ${tables.plan_features}
+         WHERE "plan_id" = s."plan_id" AND "feature_key" = $2
+       ) f ON true
+       WHERE k."key_hash" = $1`,
+      [keyHash, featureKey],
+    );
+    if (!row) return undefined;
+    const key: KeyForDecision = {
+      customer_id: row.customer_id,
+      scopes: row.scopes,
+      revoked_at: row.revoked_at,
+      expires_at: row.expires_at,
+      blocked: row.blocked,
+    };
+    const subscription: SubscriptionRow | undefined =
+      row.id === null
+        ? undefined
+        : {
+            id: row.id,
+            status: row.status as SubscriptionRow['status'],
+            plan_id: row.plan_id as string,
+            plan_key: row.plan_key as string,
+            current_period_start: row.current_period_start as Date,
+            current_period_end: row.current_period_end as Date,
+            billing_interval: row.billing_interval as SubscriptionRow['billing_interval'],
+            billing_anchor: row.billing_anchor as Date,
+            cancel_at_period_end: row.cancel_at_period_end as boolean,
+            past_due_since: row.past_due_since,
+            grace_period_seconds: row.grace_period_seconds as number,
+          };
+    const feature: FeatureTerms | undefined =
+      row.kind === null
+        ? undefined
+        : {
+            kind: row.kind,
+            included_units: row.included_units as string,
+            limit_policy: row.limit_policy as FeatureTerms['limit_policy'],
+            unit_price: row.unit_price as string,
+            usage_period: row.usage_period as FeatureTerms['usage_period'],
+            soft_limit_percent: row.soft_limit_percent,
+            rate_limit_requests: row.rate_limit_requests,
+            rate_limit_window_seconds: row.rate_limit_window_seconds,
+            concurrency_limit: row.concurrency_limit,
+          };
+    return { key, subscription, feature };
+  },
+};
