@@ -20,6 +20,7 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { entitlementDataSource } from '../apps/entitlement/src/database/entitlement.data-source';
 import { tables } from '../apps/entitlement/src/database/schema';
+import { decisionReads } from '../apps/entitlement/src/decisions/decision-reads.repository';
 import {
   EntitlementServices,
   createEntitlementServices,
@@ -194,13 +195,11 @@ async function main(): Promise<void> {
           `seeded key ${keyOf(c, KEYS_PER_CUSTOMER)} refused: ${JSON.stringify(decision)}`,
         );
     }
-    const plan: { rows: string }[] = await dataSource.query(
-      `EXPLAIN SELECT k."customer_id", k."scopes", k."revoked_at", k."expires_at", c."blocked"
-       FROM ${tables.api_keys} k JOIN ${tables.customers} c ON c."id" = k."customer_id"
-       WHERE k."key_hash" = $1`,
-      ['0'.repeat(64)],
-    );
-    console.log('key lookup (ApiKeys.forDecision):');
+    const plan: { rows: string }[] = await dataSource.query(`EXPLAIN ${decisionReads.forKeySql}`, [
+      '0'.repeat(64),
+      'requests',
+    ]);
+    console.log('key lookup (decisionReads.forKey: key, customer, subscription, terms):');
     for (const line of plan) console.log(`  ${Object.values(line)[0]}`);
 
     const db = await sizes(dataSource);

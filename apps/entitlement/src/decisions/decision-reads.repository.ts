@@ -20,6 +20,16 @@ type ReadRow = KeyForDecision & { [K in keyof SubscriptionRow]: SubscriptionRow[
   [K in keyof FeatureTerms]: FeatureTerms[K] | null;
 };
 
+/** Key hash $1, feature key $2: one row, or none when no key has that hash. */
+const FOR_KEY_SQL = `SELECT k."customer_id", k."scopes", k."revoked_at", k."expires_at", c."blocked", s.*, f.*
+       FROM ${tables.api_keys} k JOIN ${tables.customers} c ON c."id" = k."customer_id"
+       LEFT JOIN LATERAL (${latestSubscriptionSql('k."customer_id"')}) s ON true
+       LEFT JOIN LATERAL (
+         SELECT ${FEATURE_TERMS_COLUMNS} FROM ${tables.plan_features}
+         WHERE "plan_id" = s."plan_id" AND "feature_key" = $2
+       ) f ON true
+       WHERE k."key_hash" = $1`;
+
 /**
  * The SQL of a decision's reads. A decision for a key needs the key and its customer, the
  * customer's latest subscription and the feature's terms in its plan: one statement (one
@@ -28,22 +38,15 @@ type ReadRow = KeyForDecision & { [K in keyof SubscriptionRow]: SubscriptionRow[
  * read on their own (the same SQL and columns, shared with them).
  */
 export const decisionReads = {
+  /** The statement forKey runs (bench/decision-scale prints its plan). */
+  forKeySql: FOR_KEY_SQL,
+
   async forKey(
     manager: EntityManager,
     keyHash: string,
     featureKey: string,
   ): Promise<KeyedReads | undefined> {
-    const [row]: ReadRow[] = await manager.query(
-      `SELECT k."customer_id", k."scopes", k."revoked_at", k."expires_at", c."blocked", s.*, f.*
-       FROM ${tables.api_keys} k JOIN ${tables.customers} c ON c."id" = k."customer_id"
-       LEFT JOIN LATERAL (${latestSubscriptionSql('k."customer_id"')}) s ON true
-       LEFT JOIN LATERAL (
-         SELECT ${FEATURE_TERMS_COLUMNS} FROM ${tables.plan_features}
-         WHERE "plan_id" = s."plan_id" AND "feature_key" = $2
-       ) f ON true
-       WHERE k."key_hash" = $1`,
-      [keyHash, featureKey],
-    );
+    const [row]: ReadRow[] = await manager.query(FOR_KEY_SQL, [keyHash, featureKey]);
     if (!row) return undefined;
     const key: KeyForDecision = {
       customer_id: row.customer_id,
