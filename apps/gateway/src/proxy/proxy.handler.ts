@@ -1,12 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CheckResponse } from '@paygate/contracts';
-import { counter, hotCounter, hotHistogram } from '@paygate/observability';
-import { ProblemInput, writeProblem } from '@paygate/problem-details';
 import { PayAndRetry } from '../payments/pay-and-retry';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { apiKeyFrom, apiKeyId } from '../auth/api-key';
 import { GatewayConfig } from '../config/gateway.config';
 import { denialProblem, unauthenticated } from '../decisions/denial-problem';
+import { WARNING_HEADER, warningHeader } from '../decisions/decision-warnings';
 import { EntitlementUnavailableError } from '../decisions/entitlement.client';
 import type { AdmissionRequest } from '../leases/admission-request';
 import { LeasesService } from '../leases/leases.service';
@@ -24,6 +23,7 @@ import { requestCost } from '../routes/request-cost';
 import { normalizeRequestTarget } from '../routes/request-path';
 import { RouteDefinition } from '../routes/route';
 import { RoutesService } from '../routes/routes.service';
+import { refuse, requests, upstreamLatency } from './proxy-answers';
 import { ProxyRequest } from './proxy-request';
 import { andThen, type MaybePromise } from './maybe-async';
 import { UpstreamForwarder } from './upstream-forwarder';
@@ -31,45 +31,8 @@ import { upstreamHeaders } from './upstream-headers';
 import { ServedUsage } from '../usage/served-usage';
 import { UsagePublisher } from '../usage/usage.publisher';
 
-const requests = hotCounter(
-  'paygate_gateway_requests_total',
-  'Gateway requests by route, status and problem code',
-  ['route', 'status', 'code'],
-);
-const paymentRequired = counter(
-  'paygate_gateway_402_total',
-  '402 answers by customer and problem code',
-  ['customer', 'code'],
-);
-const upstreamLatency = hotHistogram(
-  'paygate_gateway_upstream_seconds',
-  'Time to upstream response headers',
-  ['route'],
-);
-
-/**
- * Caveats on allowed requests, e.g. `subscription-past-due; until="2026-12-01T00:00:00.000Z"`
- * or `soft-limit-reached; used=80; limit=100; until="…"`.
- */
-const WARNING_HEADER = 'paygate-warning';
-
 /** Ends the caller's connection with the answer (see onFailure in forward). */
 const CLOSE = { connection: 'close' } as const;
-
-function warningHeader(decision: CheckResponse): string | undefined {
-  const warnings = decision.warnings ?? [];
-  if (warnings.length === 0) return undefined;
-  return warnings
-    .map((w) => {
-      const params = [
-        w.used !== undefined ? `used=${w.used}` : '',
-        w.limit !== undefined ? `limit=${w.limit}` : '',
-        w.until ? `until="${w.until}"` : '',
-      ].filter(Boolean);
-      return [w.code, ...params].join('; ');
-    })
-    .join(', ');
-}
 
 /** What an allowed request's plan limits leave it: the rate window's state and a slot. */
 interface Limits {
@@ -102,7 +65,7 @@ export class ProxyHandler {
     // Routed and forwarded in one normalized form (no dot segments, `//` or encoded dots).
     const target = normalizeRequestTarget(request.url);
     if (!target.ok)
-      return this.refuse(request, res, 'unmatched', {
+      return refuse(request, res, 'unmatched', {
         code: 'bad-request',
         detail: target.reason,
       });
@@ -113,12 +76,12 @@ export class ProxyHandler {
     });
     if (!match.route) {
       if (match.allowedMethods.length > 0) {
-        return this.refuse(request, res, 'unmatched', {
+        return refuse(request, res, 'unmatched', {
           code: 'method-not-allowed',
           headers: { allow: match.allowedMethods.join(', ') },
         });
       }
-      return this.refuse(request, res, 'unmatched', {
+      return refuse(request, res, 'unmatched', {
         code: 'not-found',
         detail: 'No route matches this path.',
       });
@@ -126,17 +89,17 @@ export class ProxyHandler {
     const route = match.route;
     const apiKey = apiKeyFrom(request.headers);
     const anonymous = !apiKey && this.payAndRetry.allowsAnonymous(route);
-    if (!apiKey && !anonymous) return this.refuse(request, res, route.name, unauthenticated());
+    if (!apiKey && !anonymous) return refuse(request, res, route.name, unauthenticated());
     const length = Number(request.headers['content-length'] ?? 0);
     if (length > this.config.BODY_LIMIT_BYTES) {
-      return this.refuse(request, res, route.name, {
+      return refuse(request, res, route.name, {
         code: 'payload-too-large',
         extensions: { limit: this.config.BODY_LIMIT_BYTES },
       });
     }
     const priced = requestCost(route, request.headers);
     if (!priced.ok) {
-      return this.refuse(request, res, route.name, {
+      return refuse(request, res, route.name, {
         code: 'validation-failed',
         detail: `${priced.field} ${priced.message}.`,
         extensions: { errors: [{ field: priced.field, messages: [priced.message] }] },
@@ -146,7 +109,7 @@ export class ProxyHandler {
     if (cost > 0 && this.usage.saturated) {
       // Kafka has not taken usage for a while and the buffer is full: serving now would
       // mean serving unmetered, so the gateway pushes back instead.
-      return this.refuse(request, res, route.name, {
+      return refuse(request, res, route.name, {
         code: 'service-unavailable',
         headers: { 'retry-after': '1' },
       });
@@ -155,7 +118,7 @@ export class ProxyHandler {
     if (!apiKey) return this.payPerCall(request, res, route, cost, target.path + target.query);
     const keyId = apiKeyId(apiKey);
     const early = this.rateLimits.beforeDecision(keyId, route.feature, Date.now());
-    if (early) return this.refuse(request, res, route.name, rateLimited(route.feature, early));
+    if (early) return refuse(request, res, route.name, rateLimited(route.feature, early));
     const ask = {
       apiKey,
       keyId,
@@ -171,11 +134,11 @@ export class ProxyHandler {
     if (this.payAndRetry.applies(route, decision)) {
       const paid = await this.payAndRetry.keyed(route, request, res, ask, decision);
       if (paid.kind === 'refused')
-        return this.refuse(request, res, route.name, paid.problem, paid.customerId);
+        return refuse(request, res, route.name, paid.problem, paid.customerId);
       decision = paid.decision;
     }
     if (!decision.allowed) {
-      return this.refuse(
+      return refuse(
         request,
         res,
         route.name,
@@ -212,7 +175,7 @@ export class ProxyHandler {
     } catch (err) {
       if (!(err instanceof EntitlementUnavailableError)) throw err;
       this.logger.warn({ err: err.message, requestId: request.id }, 'entitlement unavailable');
-      this.refuse(request, res, route.name, {
+      refuse(request, res, route.name, {
         code: 'entitlement-unavailable',
         headers: { 'retry-after': '1' },
       });
@@ -234,7 +197,7 @@ export class ProxyHandler {
   ): Promise<void> {
     const paid = await this.payAndRetry.anonymous(route, request, res, cost);
     if (paid.kind === 'refused')
-      return this.refuse(request, res, route.name, paid.problem, paid.customerId);
+      return refuse(request, res, route.name, paid.problem, paid.customerId);
     const { decision } = paid;
     const keyId = paid.keyId as string;
     const limits = await this.limits(request, res, route, keyId, decision, cost);
@@ -257,7 +220,7 @@ export class ProxyHandler {
     return andThen(this.concurrency.acquire(decision, route.feature), (slot) => {
       if (!slot.allowed) {
         this.giveBack(decision, cost, 'concurrency limited');
-        this.refuse(request, res, route.name, concurrencyLimited(route.feature, slot.limit));
+        refuse(request, res, route.name, concurrencyLimited(route.feature, slot.limit));
         return undefined;
       }
       const now = Date.now();
@@ -265,7 +228,7 @@ export class ProxyHandler {
         if (rate && !rate.allowed) {
           slot.release();
           this.giveBack(decision, cost, 'rate limited');
-          this.refuse(request, res, route.name, rateLimited(route.feature, rate));
+          refuse(request, res, route.name, rateLimited(route.feature, rate));
           return undefined;
         }
         return { rate, release: slot.release };
@@ -339,7 +302,7 @@ export class ProxyHandler {
           // connection, where the next request would wait behind it: this answer closes it.
           const headers = request.body?.readableEnded === false ? CLOSE : undefined;
           if (limiter?.exceeded) {
-            return this.refuse(request, res, route.name, {
+            return refuse(request, res, route.name, {
               code: 'payload-too-large',
               extensions: { limit: this.config.BODY_LIMIT_BYTES },
               headers,
@@ -349,7 +312,7 @@ export class ProxyHandler {
             { err: error.message, requestId: request.id, route: route.name },
             'upstream failed',
           );
-          return this.refuse(request, res, route.name, {
+          return refuse(request, res, route.name, {
             code: failure === 'timeout' ? 'upstream-timeout' : 'upstream-unavailable',
             headers,
           });
@@ -390,18 +353,5 @@ export class ProxyHandler {
   /** The units of a request that was not served: not charged, free for another request. */
   private giveBack(decision: CheckResponse, units: number, reason: string): void {
     if (decision.leaseId && units > 0) this.leases.giveBack(decision, units, reason);
-  }
-
-  private refuse(
-    request: ProxyRequest,
-    res: ServerResponse,
-    route: string,
-    problem: ProblemInput,
-    customerId?: string,
-  ): void {
-    writeProblem(res, request, problem);
-    requests.inc({ route, status: String(res.statusCode), code: problem.code });
-    if (res.statusCode === 402 && customerId)
-      paymentRequired.inc({ customer: customerId, code: problem.code });
   }
 }
