@@ -1,8 +1,7 @@
-import { DomainError } from '@paygate/problem-details';
 import { randomUUID } from 'node:crypto';
 import type { CheckInput } from '../decisions/decision';
 import { EntitlementFixture } from '@test/entitlement.fixture';
-import type { PlanFeatureDto } from '../plans/plan.dto';
+import { payerAccountHelpers } from '@test/payer-accounts';
 import type { RecordPaymentInput } from './record-payment.input';
 
 /**
@@ -18,104 +17,20 @@ describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
   beforeEach(() => fx.clock.set(new Date()));
   afterAll(() => fx.close());
 
-  const record = (input: RecordPaymentInput) => fx.services.recordPayment.execute(input);
-  const check = (input: CheckInput) => fx.check.execute(input);
-
-  /** A payer plan: `requests` (metered, credits at unitPrice), and `export` (boolean). */
-  const payerPlan = async (
-    unitPrice: number,
-    feature: Partial<PlanFeatureDto> = {},
-    key = `payer-${randomUUID().slice(0, 8)}`,
-  ) => {
-    const plan = await fx.plans.create({
-      key,
-      name: 'Pay per call',
-      features: [
-        {
-          key: 'requests',
-          kind: 'metered',
-          meterKey: 'api_requests',
-          includedUnits: 0,
-          limitPolicy: 'credits',
-          unitPrice,
-          ...feature,
-        },
-        { key: 'export', kind: 'boolean' },
-      ],
-    });
-    return { key, id: plan.id, version: plan.version };
-  };
-
-  const newPayer = (prefix = '0xpayer') => `${prefix}-${randomUUID()}`;
-
-  const paymentOf = (
-    plan: string,
-    payer: string,
-    input: Partial<RecordPaymentInput> = {},
-  ): RecordPaymentInput => {
-    const nonce = randomUUID();
-    const network = input.network ?? 'paygate:test';
-    return {
-      customerId: '',
-      payerPlan: plan,
-      paymentId: `${network}:${payer}:${nonce}`,
-      credits: 10,
-      network,
-      asset: 'USD',
-      amount: '10000',
-      payer,
-      transaction: `tx-${nonce}`,
-      requestId: `req-${nonce}`,
-      ...input,
-    };
-  };
-
-  const available = async (customerId: string) => (await fx.credits.balance(customerId)).available;
-  const count = async (sql: string, params: unknown[] = []): Promise<number> => {
-    const [{ n }]: { n: number }[] = await fx.dataSource.query(
-      `SELECT count(*)::int AS "n" FROM ${sql}`,
-      params,
-    );
-    return n;
-  };
-  const accountRows = (account: string): Promise<{ customer_id: string }[]> =>
-    fx.dataSource.query(
-      `SELECT "customer_id" FROM "entitlement"."payer_accounts" WHERE "account" = $1`,
-      [account],
-    );
-  const customersNamed = async (account: string): Promise<string[]> =>
-    (
-      await fx.dataSource.query<{ id: string }[]>(
-        `SELECT "id" FROM "entitlement"."customers" WHERE "name" = $1 ORDER BY "id"`,
-        [`payer ${account}`],
-      )
-    ).map((r) => r.id);
-  const subscriptionsOf = (
-    customerId: string,
-  ): Promise<{ plan_id: string; status: string; billing_interval: string }[]> =>
-    fx.dataSource.query(
-      `SELECT "plan_id", "status", "billing_interval" FROM "entitlement"."subscriptions"
-       WHERE "customer_id" = $1`,
-      [customerId],
-    );
-  const leaseCount = () => count(`"entitlement"."leases"`);
-  const refusal = async (promise: Promise<unknown>): Promise<DomainError> => {
-    const err = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(DomainError);
-    return err as DomainError;
-  };
-
-  /** Exactly one customer, one active subscription (to planId), one account row, for account. */
-  const expectOneCustomer = async (account: string, customerId: string, planId: string) => {
-    expect(await customersNamed(account)).toEqual([customerId]);
-    expect(await accountRows(account)).toEqual([{ customer_id: customerId }]);
-    expect(await subscriptionsOf(customerId)).toEqual([
-      { plan_id: planId, status: 'active', billing_interval: 'month' },
-    ]);
-  };
+  const {
+    record,
+    check,
+    payerPlan,
+    newPayer,
+    paymentOf,
+    available,
+    count,
+    accountRows,
+    customersNamed,
+    leaseCount,
+    refusal,
+    expectOneCustomer,
+  } = payerAccountHelpers(() => fx);
 
   describe('recording payments', () => {
     it('makes a new payer a customer on its first payment, and finds it on the next', async () => {
@@ -401,132 +316,6 @@ describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
       });
       expect(await leaseCount()).toBe(leasesBefore);
       expect(await available(paid.customerId)).toBe(9);
-    });
-  });
-
-  describe('quotes (no key, no customer: the payer plan prices the call)', () => {
-    const quote = (plan: string, cost: number, feature = 'requests'): CheckInput => ({
-      ...fx.checkInput('', cost, feature),
-      payerPlan: plan,
-    });
-
-    it('asks for cost × unit price of the newest plan version, reserving nothing', async () => {
-      const v1 = await payerPlan(2);
-      const leasesBefore = await leaseCount();
-      const customersBefore = await count(`"entitlement"."customers"`);
-
-      expect(await check(quote(v1.key, 4))).toEqual({
-        allowed: false,
-        denial: {
-          code: 'payment-required',
-          plan: v1.key,
-          feature: 'requests',
-          balance: 0,
-          required: 8,
-        },
-      });
-      await payerPlan(5, {}, v1.key);
-      expect(await check(quote(v1.key, 4))).toEqual({
-        allowed: false,
-        denial: {
-          code: 'payment-required',
-          plan: v1.key,
-          feature: 'requests',
-          balance: 0,
-          required: 20,
-        },
-      });
-
-      expect(await leaseCount()).toBe(leasesBefore);
-      // Two plan versions, but no customer was made for anyone.
-      expect(await count(`"entitlement"."customers"`)).toBe(customersBefore);
-    });
-
-    it('asks for nothing on a feature whose limit policy is not credits', async () => {
-      const plan = await payerPlan(7, { limitPolicy: 'overage' });
-      const decision = await check(quote(plan.key, 3));
-      expect(decision).toEqual({
-        allowed: false,
-        denial: {
-          code: 'payment-required',
-          plan: plan.key,
-          feature: 'requests',
-          balance: 0,
-          required: 0,
-        },
-      });
-    });
-
-    it('answers feature-not-in-plan for an unknown plan or feature, reserving nothing', async () => {
-      const plan = await payerPlan(2);
-      const unknown = `nope-${randomUUID().slice(0, 8)}`;
-      const leasesBefore = await leaseCount();
-
-      expect(await check(quote(unknown, 1))).toEqual({
-        allowed: false,
-        denial: { code: 'feature-not-in-plan', plan: unknown, feature: 'requests' },
-      });
-      expect(await check(quote(plan.key, 1, 'missing'))).toEqual({
-        allowed: false,
-        denial: { code: 'feature-not-in-plan', plan: plan.key, feature: 'missing' },
-      });
-      expect(await leaseCount()).toBe(leasesBefore);
-    });
-
-    it('quotes even a payer that already has an account: nothing of it is read or reserved', async () => {
-      const plan = await payerPlan(3);
-      const paid = await record(paymentOf(plan.key, newPayer(), { credits: 10 }));
-      const leasesBefore = await leaseCount();
-
-      expect(await check(quote(plan.key, 2))).toEqual({
-        allowed: false,
-        denial: {
-          code: 'payment-required',
-          plan: plan.key,
-          feature: 'requests',
-          balance: 0,
-          required: 6,
-        },
-      });
-      expect(await leaseCount()).toBe(leasesBefore);
-      expect(await available(paid.customerId)).toBe(10);
-    });
-  });
-
-  describe('quotes for a verified payer (payerAccount): its own customer decides', () => {
-    it('prices by its own plan version, refuses a blocked one, and falls back to the plan for a new payer', async () => {
-      const v1 = await payerPlan(2);
-      const payer = newPayer();
-      const account = `paygate:test:${payer}`;
-      const first = await record(paymentOf(v1.key, payer, { credits: 1 }));
-      await payerPlan(7, {}, v1.key); // a newer version: the payer stays on v1
-      const quote = (payerAccount: string) =>
-        check({
-          apiKey: '',
-          payerPlan: v1.key,
-          payerAccount,
-          feature: 'requests',
-          cost: 3,
-          requestId: `q-${randomUUID()}`,
-          requiredScopes: [],
-        });
-      const leasesBefore = await leaseCount();
-      expect(await quote(account)).toMatchObject({
-        allowed: false,
-        customerId: first.customerId,
-        denial: { code: 'payment-required', required: 6, balance: 0 },
-      });
-      expect(await quote(`paygate:test:${newPayer()}`)).toMatchObject({
-        allowed: false,
-        denial: { code: 'payment-required', required: 21 },
-      });
-      await fx.customers.update(first.customerId, { blocked: true });
-      expect(await quote(account)).toMatchObject({
-        allowed: false,
-        customerId: first.customerId,
-        denial: { code: 'forbidden' },
-      });
-      expect(await leaseCount()).toBe(leasesBefore);
     });
   });
 });
