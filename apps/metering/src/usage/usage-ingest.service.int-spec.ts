@@ -1,127 +1,45 @@
-import { DEAD_LETTER_HEADERS, type UsageRecordedEvent } from '@paygate/contracts';
-import { FixedClock } from '@paygate/clock';
-import type { InboundMessage } from '@paygate/messaging';
+import { DEAD_LETTER_HEADERS } from '@paygate/contracts';
 import { testConfig } from '@paygate/testing';
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
-import { MeteringConfig } from '../config/metering.config';
-import { meteringDataSource } from '../database/metering.data-source';
-import { CustomerDirectory } from '../customers/customer-directory';
-import { DeadLettersService } from '../dead-letters/dead-letters.service';
-import { MetersRepository } from '../meters/meters.repository';
-import { MetersService } from '../meters/meters.service';
-import { DedupePruner } from './dedupe-pruner';
-import { UsageIngestService } from './usage-ingest.service';
-import { UsageQueryService } from './usage-query.service';
-import { UnmatchedEventsRepository } from './unmatched-events.repository';
+import { UsageIngestFixture } from '@test/usage-ingest.fixture';
 
+/** Ingestion of a batch: dedupe, dead letters, skipped types and isolation of a refused message. */
 describe('UsageIngestService (real Postgres)', () => {
-  let dataSource: DataSource;
-  let ingest: UsageIngestService;
-  let holdingIngest: UsageIngestService;
-  let meters: MetersService;
-  let usage: UsageQueryService;
-  let deadLetters: DeadLettersService;
-  let customers: CustomerDirectory;
-  const clock = new FixedClock(new Date());
-  const topic = `${testConfig().kafkaPrefix}test-usage-${randomUUID()}`;
-  let offset = 0;
-  const config = Object.assign(new MeteringConfig(), {
-    KAFKA_PREFIX: testConfig().kafkaPrefix,
-    METER_REFRESH_MS: 60_000,
-    UNKNOWN_METER_POLICY: 'dead-letter',
-  });
-  let skipping: UsageIngestService;
-  let unmatched: UnmatchedEventsRepository;
+  let fx: UsageIngestFixture;
+  // The fixture's parts under the names the tests use.
+  let dataSource: UsageIngestFixture['dataSource'];
+  let ingest: UsageIngestFixture['ingest'];
+  let skipping: UsageIngestFixture['skipping'];
+  let meters: UsageIngestFixture['meters'];
+  let deadLetters: UsageIngestFixture['deadLetters'];
+  let unmatched: UsageIngestFixture['unmatched'];
+  let topic: UsageIngestFixture['topic'];
+  let config: UsageIngestFixture['config'];
+  let message: UsageIngestFixture['message'];
+  let minute: UsageIngestFixture['minute'];
+  let event: UsageIngestFixture['event'];
+  let rollup: UsageIngestFixture['rollup'];
+  let outboxFor: UsageIngestFixture['outboxFor'];
 
   beforeAll(async () => {
-    dataSource = await meteringDataSource(testConfig().databaseUrl, 4).initialize();
-    const repository = new MetersRepository(dataSource, config);
-    await repository.reload();
-    customers = new CustomerDirectory(dataSource, config);
-    unmatched = new UnmatchedEventsRepository(dataSource);
-    ingest = new UsageIngestService(dataSource, repository, config, clock, customers, unmatched);
-    skipping = new UsageIngestService(
+    fx = await UsageIngestFixture.open();
+    ({
       dataSource,
-      repository,
-      Object.assign(new MeteringConfig(), { KAFKA_PREFIX: testConfig().kafkaPrefix }),
-      clock,
-      customers,
+      ingest,
+      skipping,
+      meters,
+      deadLetters,
       unmatched,
-    );
-    holdingIngest = new UsageIngestService(
-      dataSource,
-      repository,
-      Object.assign(new MeteringConfig(), {
-        KAFKA_PREFIX: testConfig().kafkaPrefix,
-        UNKNOWN_METER_POLICY: 'hold',
-        UNKNOWN_CUSTOMER_POLICY: 'hold',
-      }),
-      clock,
-      customers,
-      unmatched,
-    );
-    meters = new MetersService(dataSource, repository);
-    usage = new UsageQueryService(dataSource);
-    deadLetters = new DeadLettersService(dataSource);
+      topic,
+      config,
+      message,
+      minute,
+      event,
+      rollup,
+      outboxFor,
+    } = fx);
   });
-
-  afterAll(async () => {
-    // This test runs no relay; its queued messages must not leak into a later run's relay.
-    await dataSource.query(
-      `DELETE FROM "metering"."outbox" WHERE "headers"->>$1 = $2 OR "key" LIKE 'itest-%'
-         OR "topic" = $2`,
-      [DEAD_LETTER_HEADERS.topic, topic],
-    );
-    await dataSource.destroy();
-  });
-
-  const message = (value: unknown, at = ++offset): InboundMessage => ({
-    topic,
-    partition: 0,
-    offset: String(at),
-    key: null,
-    value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
-    headers: { itest: 'yes' },
-    timestamp: '0',
-  });
-
-  const minute = (n: number) => {
-    const base = clock.now().getTime();
-    return new Date(base - (base % 3_600_000) - 3_600_000 + n * 60_000).toISOString();
-  };
-
-  const event = (
-    customer: string,
-    id: string,
-    units: number,
-    extra: Record<string, unknown> = {},
-  ) => ({
-    specversion: '1.0',
-    // Scoped to the customer, which is new each test.
-    id: `${customer}/${id}`,
-    source: 'itest',
-    type: 'dev.paygate.request.served',
-    subject: customer,
-    time: minute(15),
-    data: { units },
-    ...extra,
-  });
-
-  const rollup = async (customer: string) =>
-    dataSource.query(
-      `SELECT "bucket_start", "value_sum"::int AS "value", "event_count"::int FROM "metering"."rollups"
-       WHERE "customer_id" = $1 AND "meter_key" = 'api_requests'`,
-      [customer],
-    );
-
-  const outboxFor = async (customer: string): Promise<UsageRecordedEvent[]> => {
-    const rows: { value: Buffer }[] = await dataSource.query(
-      `SELECT "value" FROM "metering"."outbox" WHERE "topic" = $1 AND "key" = $2 ORDER BY "id"`,
-      [testConfig().topics.usageRecorded, customer],
-    );
-    return rows.map((r) => JSON.parse(r.value.toString()) as UsageRecordedEvent);
-  };
+  afterAll(() => fx.close());
 
   it('counts each (source, id) once within a batch, across batches and on redelivery', async () => {
     const customer = `itest-${randomUUID()}`;
@@ -309,131 +227,5 @@ describe('UsageIngestService (real Postgres)', () => {
     expect(row.value.length).toBe(config.DEAD_LETTER_MAX_VALUE_BYTES);
     expect(row.value_bytes).toBe(String(big.value!.length));
     expect(row.value_sha256).toBe(letter.headers?.[DEAD_LETTER_HEADERS.valueSha256]);
-  });
-
-  it('aggregates sum, max, latest and unique_count per group and answers by hour and group', async () => {
-    const customer = `itest-${randomUUID()}`;
-    const type = `itest.llm.${randomUUID()}`;
-    const suffix = randomUUID().slice(0, 8);
-    const key = (name: string) => `${name}_${suffix}`;
-    for (const aggregation of ['sum', 'max', 'latest', 'unique_count'] as const) {
-      await meters.create({
-        key: key(aggregation),
-        eventType: type,
-        aggregation,
-        valuePath: aggregation === 'unique_count' ? '$.user' : '$.tokens',
-        groupBy: { model: '$.model' },
-      });
-    }
-    const llm = (id: string, at: string, tokens: number, model: string, user: string) =>
-      message({ ...event(customer, id, 0, { type, time: at }), data: { tokens, model, user } });
-    await ingest.ingest([
-      llm('1', minute(1), 100, 'small', 'ann'),
-      llm('2', minute(2), 300, 'large', 'bob'),
-      llm('3', minute(61), 50, 'small', 'ann'),
-    ]);
-    await ingest.ingest([
-      llm('4', minute(3), 20, 'small', 'cy'),
-      llm('2', minute(2), 300, 'large', 'bob'),
-    ]);
-
-    const report = (aggregation: string, extra = {}) =>
-      usage.report({ customerId: customer, meterKey: key(aggregation), ...extra });
-    expect((await report('sum')).total).toEqual({ value: 470, events: 4 });
-    expect((await report('max')).total.value).toBe(300);
-    expect((await report('latest')).total.value).toBe(50);
-    expect((await report('unique_count')).total.value).toBe(3);
-    const hourly = await report('sum', { granularity: 'hour', groupBy: ['model'] });
-    expect(hourly.buckets).toEqual([
-      { start: minute(0), group: { model: 'large' }, value: 300, events: 1 },
-      { start: minute(0), group: { model: 'small' }, value: 120, events: 2 },
-      { start: minute(60), group: { model: 'small' }, value: 50, events: 1 },
-    ]);
-    const uniqueHourly = await report('unique_count', { granularity: 'hour' });
-    expect(uniqueHourly.buckets.map((b) => b.value)).toEqual([3, 1]);
-
-    // A new version reads a different path; the stored history keeps what version 1 made.
-    await meters.update(key('sum'), { valuePath: '$.cost' });
-    await ingest.ingest([
-      message({
-        ...event(customer, '5', 0, { type, time: minute(62) }),
-        data: { cost: 7, tokens: 1, model: 'small', user: 'x' },
-      }),
-    ]);
-    expect((await report('sum')).total).toEqual({ value: 477, events: 5 });
-    expect((await meters.get(key('sum'))).versions.map((v) => v.valuePath)).toEqual([
-      '$.tokens',
-      '$.cost',
-    ]);
-  });
-
-  it('holds events of unknown types and releases them, through the outbox, when a meter appears', async () => {
-    const customer = `itest-${randomUUID()}`;
-    await customers.announce([customer]);
-    const type = `itest.held.${randomUUID()}`;
-    const held = [
-      message(event(customer, 'h1', 1, { type })),
-      message(event(customer, 'h2', 2, { type })),
-    ];
-    expect((await holdingIngest.ingest(held)).counts).toMatchObject({ held: 2, deadLettered: 0 });
-    expect((await holdingIngest.ingest(held)).counts).toMatchObject({ held: 0 });
-    await meters.create({
-      key: `held_${randomUUID().slice(0, 8)}`,
-      eventType: type,
-      aggregation: 'sum',
-      valuePath: '$.units',
-    });
-    const released: { value: Buffer }[] = await dataSource.query(
-      `SELECT "value" FROM "metering"."outbox" WHERE "topic" = $1 AND "headers"->>'itest' = 'yes'
-         AND convert_from("value", 'UTF8') LIKE $2 ORDER BY "id"`,
-      [topic, `%${type}%`],
-    );
-    expect(released.map((r) => r.value.toString())).toEqual(held.map((h) => h.value!.toString()));
-    const left: unknown[] = await dataSource.query(
-      `SELECT 1 FROM "metering"."held_events" WHERE "event_type" = $1`,
-      [type],
-    );
-    expect(left).toEqual([]);
-  });
-
-  it('prunes dedupe keys only past the dedupe window', async () => {
-    const id = randomUUID();
-    await dataSource.query(
-      `INSERT INTO "metering"."events" ("source", "id", "time") VALUES
-         ('itest-prune', $1, now() - interval '200 hours'), ('itest-prune', $2, now() - interval '1 hour')`,
-      [`${id}-old`, `${id}-new`],
-    );
-    const pruner = new DedupePruner(
-      dataSource,
-      Object.assign(new MeteringConfig(), {
-        KAFKA_PREFIX: testConfig().kafkaPrefix,
-        DEDUPE_WINDOW_HOURS: 168,
-      }),
-    );
-    expect(await pruner.pruneOnce(1)).toBeGreaterThanOrEqual(1);
-    const left: { id: string }[] = await dataSource.query(
-      `SELECT "id" FROM "metering"."events" WHERE "source" = 'itest-prune' AND "id" LIKE $1`,
-      [`${id}%`],
-    );
-    expect(left.map((r) => r.id)).toEqual([`${id}-new`]);
-  });
-
-  it('holds events of customers not yet announced and releases them when the customer is', async () => {
-    const customer = `itest-${randomUUID()}`;
-    const held = [message(event(customer, 'x1', 1)), message(event(customer, 'x2', 2))];
-    expect((await holdingIngest.ingest(held)).counts).toMatchObject({ held: 2, accepted: 0 });
-    expect(await customers.announce([customer])).toBe(2);
-    expect(await customers.announce([customer])).toBe(0);
-    const released: { value: Buffer }[] = await dataSource.query(
-      `SELECT "value" FROM "metering"."outbox" WHERE "topic" = $1 AND convert_from("value", 'UTF8') LIKE $2
-       ORDER BY "id"`,
-      [topic, `%${customer}/x%`],
-    );
-    expect(released).toHaveLength(2);
-    // Once known, its events are counted straight away.
-    expect((await holdingIngest.ingest([message(event(customer, 'x3', 3))])).counts).toMatchObject({
-      accepted: 1,
-      held: 0,
-    });
   });
 });
