@@ -142,9 +142,9 @@ export class CheckUseCase {
   /**
    * The customer asking, its current subscription and the feature's terms in that plan
    * version. The customer is identified by API key (valid, unexpired, with the route's
-   * scopes: all three read by one statement, see decisionReads), or named by the gateway
-   * after a payment it settled for this request identified the payer (no key, so no scopes).
-   * Either way a blocked customer is refused.
+   * scopes), whose key, customer, subscription and terms one statement reads (decisionReads);
+   * or it is named by the gateway after a payment it settled for this request identified the
+   * payer (no key, so no scopes; read in turn). Either way a blocked customer is refused.
    */
   private async read(input: CheckInput): Promise<Caller | Decision> {
     const manager = this.dataSource.manager;

@@ -33,20 +33,22 @@ describe('a decision’s reads (real Postgres)', () => {
   });
 
   it('refuses what each part of the statement says: no key, no subscription, no feature', async () => {
-    expect(await fx.check.execute(fx.checkInput(`pk_${randomUUID()}`))).toMatchObject({
+    expect(await fx.check.execute(fx.checkInput(`pk_${randomUUID()}`))).toEqual({
       allowed: false,
       denial: { code: 'unauthenticated' },
     });
     const customer = await fx.customers.create({ name: 'No subscription' });
     const key = await fx.apiKeys.create(customer.id, {});
-    expect(await fx.check.execute(fx.checkInput(key.key))).toMatchObject({
+    // Exactly: a subscription made of the statement's NULLs would add `plan: null`.
+    expect(await fx.check.execute(fx.checkInput(key.key))).toEqual({
       allowed: false,
       customerId: customer.id,
       denial: { code: 'feature-not-in-plan', feature: 'requests' },
     });
     const tenant = await fx.seedTenant({ credits: 10 });
-    expect(await fx.check.execute(fx.checkInput(tenant.apiKey, 1, 'missing'))).toMatchObject({
+    expect(await fx.check.execute(fx.checkInput(tenant.apiKey, 1, 'missing'))).toEqual({
       allowed: false,
+      customerId: tenant.customerId,
       denial: { code: 'feature-not-in-plan', plan: tenant.planKey, feature: 'missing' },
     });
   });

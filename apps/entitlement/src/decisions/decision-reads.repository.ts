@@ -34,8 +34,8 @@ const FOR_KEY_SQL = `SELECT k."customer_id", k."scopes", k."revoked_at", k."expi
  * The SQL of a decision's reads. A decision for a key needs the key and its customer, the
  * customer's latest subscription and the feature's terms in its plan: one statement (one
  * snapshot, one round trip) instead of three, since leases make every decision a wait some
- * request is having. The subscription and terms are what apiKeys, subscriptions and plans
- * read on their own (the same SQL and columns, shared with them).
+ * request is having. The subscription and the terms are read by the SQL that subscriptions
+ * and plans read them with on their own (latestSubscriptionSql, FEATURE_TERMS_COLUMNS).
  */
 export const decisionReads = {
   /** The statement forKey runs (bench/decision-scale prints its plan). */

@@ -6,7 +6,8 @@ import type { RecordPaymentInput } from './record-payment.input';
 
 /**
  * Anonymous pay-per-call: a payer without an API key becomes a customer on its first settled
- * payment (payer_accounts), is then admitted by customer id, and is quoted a price before.
+ * payment (payer_accounts) and is then admitted by customer id (the price it is quoted before
+ * paying: payer-quotes.int-spec.ts).
  */
 describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
   let fx: EntitlementFixture;
