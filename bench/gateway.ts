@@ -8,6 +8,8 @@
  *   (e) nginx auth_request to a per-request entitlement check over HTTP (support/auth-check.ts:
  *       what users build by hand, and the remote-check-per-request design), and
  *   (f) three paygate gateways behind nginx (round robin),
+ * and (c) and (d) once more against the upstream's /fixed answer (the demo upstream otherwise
+ * answers with what it is sent, the gateway's added fields included),
  * with the CPU per request of every process and the ratios; then each target at a fixed rate far
  * below capacity (BENCH_GATEWAY_PACED_RATE), where p99 is what a hop adds rather than the queue
  * wrk's saturating load builds; then a rate limit shared by the three replicas, at 10 × the limit.
@@ -205,6 +207,10 @@ async function main(): Promise<void> {
     const bare = run('/hello', PORTS.bareProxy);
     const checked = run('/checked/hello', PORTS.nginx, [key]);
     const replicas = run('/replicas/demo/hello', PORTS.nginx, [key]);
+    // The demo upstream answers with what it is sent, so the six fields the gateway adds come
+    // back to it as body bytes; (c) and (d) once more against its fixed answer tell that apart.
+    const paygateFixed = run('/demo/fixed', gatewayPort, [key]);
+    const bareFixed = run('/fixed', PORTS.bareProxy);
     const row = (name: string, r: Measured) =>
       console.log(
         `  ${name.padEnd(40)} ${r.perSecond.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${r.non2xx ? `  (${r.non2xx} non-2xx)` : ''}\n` +
@@ -217,6 +223,8 @@ async function main(): Promise<void> {
     row('(d) bare Node proxy (node:http+undici)', bare);
     row('(e) nginx auth_request, check per request', checked);
     row('(f) 3 paygate gateways behind nginx', replicas);
+    row('(c) again, the upstream answering /fixed', paygateFixed);
+    row('(d) again, the upstream answering /fixed', bareFixed);
     const ratio = (name: string, x: Measured, y: Measured, goal = '') =>
       console.log(`  ratio ${name} throughput: ${(x.perSecond / y.perSecond).toFixed(3)}${goal}`);
     ratio('(b)/(a)', nginx, direct);
@@ -225,6 +233,12 @@ async function main(): Promise<void> {
     ratio('(c)/(d)', paygate, bare, '  (issue 18 goal: ≥ 0.7)');
     ratio('(c)/(e)', paygate, checked, '  (goal: ≥ 2; both charge every served request)');
     ratio('(f)/(c)', replicas, paygate);
+    ratio(
+      '(c)/(d) against /fixed',
+      paygateFixed,
+      bareFixed,
+      '  (no echo of the fields the gateway adds)',
+    );
     console.log(
       `  p99 added by paygate over nginx at saturation: ${(paygate.p99 - nginx.p99).toFixed(2)} ms`,
     );

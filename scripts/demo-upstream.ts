@@ -1,9 +1,12 @@
 /**
  * A tiny upstream API for the demo and the end-to-end tests: it answers every request with
- * what it received, so one can see what the gateway forwards.
+ * what it received, so one can see what the gateway forwards (/fixed: the same fixed answer
+ * to every request).
  *   node dist/scripts/demo-upstream.js   (PORT, default 4000)
  */
 import { createServer, type Server } from 'node:http';
+
+const FIXED_ANSWER = JSON.stringify({ message: 'Hello from the demo upstream' });
 
 export function startDemoUpstream(
   port: number,
@@ -31,6 +34,13 @@ export function startDemoUpstream(
         res.setHeader('keep-alive', 'timeout=5');
       }
       res.writeHead(200, { 'content-type': 'application/json', 'x-demo-upstream': 'yes' });
+      if (req.url?.startsWith('/fixed')) {
+        // The same answer without what the caller sent: what most APIs answer. bench/gateway
+        // measures the gateway against it too, since the echo below sends the fields a proxy
+        // adds back to it as body bytes.
+        res.end(FIXED_ANSWER);
+        return;
+      }
       res.end(
         JSON.stringify({
           message: 'Hello from the demo upstream',
