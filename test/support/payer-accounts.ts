@@ -1,9 +1,9 @@
-import { DomainError } from '@paygate/problem-details';
 import { randomUUID } from 'node:crypto';
 import type { CheckInput } from '../../apps/entitlement/src/decisions/decision';
 import type { RecordPaymentInput } from '../../apps/entitlement/src/direct-payments/record-payment.input';
 import type { PlanFeatureDto } from '../../apps/entitlement/src/plans/plan.dto';
 import type { EntitlementFixture } from './entitlement.fixture';
+import { domainRefusal } from './refusal';
 
 /**
  * What the payer-account tests share (payer-accounts and payer-quotes int-specs): payments,
@@ -93,14 +93,7 @@ export function payerAccountHelpers(fixture: () => EntitlementFixture) {
       [customerId],
     );
   const leaseCount = () => count(`"entitlement"."leases"`);
-  const refusal = async (promise: Promise<unknown>): Promise<DomainError> => {
-    const err = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(DomainError);
-    return err as DomainError;
-  };
+  const refusal = domainRefusal;
 
   /** Exactly one customer, one active subscription (to planId), one account row, for account. */
   const expectOneCustomer = async (account: string, customerId: string, planId: string) => {

@@ -1,7 +1,7 @@
 import type { PaymentAuthorization } from '@paygate/contracts';
-import { DomainError } from '@paygate/problem-details';
 import { randomUUID } from 'node:crypto';
 import type { EntitlementFixture } from './entitlement.fixture';
+import { domainRefusal } from './refusal';
 import type { RecordPaymentInput } from '../../apps/entitlement/src/direct-payments/record-payment.input';
 
 export const MINUTE = 60_000;
@@ -94,19 +94,9 @@ export function giveBack(fx: EntitlementFixture, leaseId: string): Promise<boole
   );
 }
 
-/** The DomainError a call is refused with (fails the test if it is not refused so). */
-export async function refusal(promise: Promise<unknown>): Promise<DomainError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DomainError);
-  return err as DomainError;
-}
-
 /** The fields a validation-failed refusal names. */
 export async function refusedFields(promise: Promise<unknown>): Promise<string[]> {
-  const err = await refusal(promise);
+  const err = await domainRefusal(promise);
   expect(err.code).toBe('validation-failed');
   return (err.details.errors as { field: string }[]).map((e) => e.field);
 }

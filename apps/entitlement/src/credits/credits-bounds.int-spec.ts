@@ -1,6 +1,7 @@
-import { DomainError, buildProblem, toProblemInput } from '@paygate/problem-details';
+import { buildProblem, toProblemInput } from '@paygate/problem-details';
 import { randomUUID } from 'node:crypto';
 import { EntitlementFixture } from '@test/entitlement.fixture';
+import { domainRefusal } from '@test/refusal';
 import { MAX_BALANCE } from './ledger.service';
 
 const MAX = BigInt(MAX_BALANCE);
@@ -17,12 +18,7 @@ describe('credits at 2^53 − 1 (real Postgres)', () => {
   afterAll(() => fx.close());
 
   const refusal = async (promise: Promise<unknown>) => {
-    const err = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(DomainError);
-    const input = toProblemInput(err)!;
+    const input = toProblemInput(await domainRefusal(promise))!;
     return buildProblem(input, { instance: '/v1/customers/x/grants', requestId: 'r' });
   };
 

@@ -1,9 +1,9 @@
 import type { EntitlementChangedEvent } from '@paygate/contracts';
-import { DomainError } from '@paygate/problem-details';
 import { testConfig } from '@paygate/testing';
 import { randomUUID } from 'node:crypto';
 import { MAX_BALANCE } from '../credits/ledger.service';
 import { EntitlementFixture } from '@test/entitlement.fixture';
+import { domainRefusal } from '@test/refusal';
 import type { RecordPaymentInput } from './record-payment.input';
 
 /** Machine-payable 402s: a settled payment becomes credits exactly once (issue 17). */
@@ -49,14 +49,6 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
       [testConfig().topics.entitlementChanged, customerId],
     );
     return rows.map((r) => (JSON.parse(r.value.toString()) as EntitlementChangedEvent).reason);
-  };
-  const refusal = async (promise: Promise<unknown>): Promise<DomainError> => {
-    const err = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(DomainError);
-    return err as DomainError;
   };
 
   it('records a payment once: a grant of exactly its credits, the row, a credits-granted change', async () => {
@@ -176,7 +168,7 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
 
   it('refuses an unknown customer with not-found and stores nothing', async () => {
     const payment = paymentFor(randomUUID());
-    const err = await refusal(record(payment));
+    const err = await domainRefusal(record(payment));
     expect(err.code).toBe('not-found');
     expect(err.message).toContain(payment.customerId);
     expect(await rowsOf(payment.paymentId)).toEqual([]);
@@ -197,7 +189,7 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
     ];
     for (const [field, input] of cases) {
       const payment = paymentFor(tenant.customerId, input);
-      const err = await refusal(record(payment));
+      const err = await domainRefusal(record(payment));
       expect(err.code).toBe('validation-failed');
       expect(err.details.errors).toEqual([{ field, messages: [expect.any(String)] }]);
       expect(err.message).toContain(field);
@@ -213,7 +205,9 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
   it('refuses credits past the ledger bound; nothing stored, so a retry is refused again', async () => {
     const tenant = await fx.seedTenant({});
     // Past 2^53 − 1: never a grant.
-    const huge = await refusal(record(paymentFor(tenant.customerId, { credits: MAX_BALANCE + 1 })));
+    const huge = await domainRefusal(
+      record(paymentFor(tenant.customerId, { credits: MAX_BALANCE + 1 })),
+    );
     expect(huge.code).toBe('validation-failed');
     expect(huge.details.errors).toEqual([{ field: 'credits', messages: [expect.any(String)] }]);
 
@@ -221,7 +215,7 @@ describe('RecordPaymentUseCase (real Postgres)', () => {
     await fx.credits.grant(tenant.customerId, { amount: MAX_BALANCE - 5 });
     const payment = paymentFor(tenant.customerId, { credits: 10 });
     for (let attempt = 0; attempt < 2; attempt++) {
-      const err = await refusal(record(payment));
+      const err = await domainRefusal(record(payment));
       expect(err.code).toBe('validation-failed');
       expect(err.details).toMatchObject({ maxBalance: MAX_BALANCE, maxGrant: 5 });
       expect(await rowsOf(payment.paymentId)).toEqual([]);
