@@ -22,24 +22,8 @@ import { CheckInput, Decision, DecisionWarning } from './decision';
 import { FeatureUsageService } from './feature-usage.service';
 import { accessDeniedBy } from './subscription-access';
 import { extraOnCredits, splitIncluded } from './lease-pricing';
+import { softLimitWarning } from './soft-limit-warning';
 import { usageWindow } from './usage-window';
-
-/** A warning once the feature's soft-limit share of its included units is used. */
-function softLimitWarning(
-  feature: FeatureTerms,
-  included: number,
-  usedAfter: number,
-  resetsAt: Date | null,
-): DecisionWarning | undefined {
-  if (!feature.soft_limit_percent || included === 0) return undefined;
-  if (usedAfter * 100 < included * feature.soft_limit_percent) return undefined;
-  return {
-    code: 'soft-limit-reached',
-    used: usedAfter,
-    limit: included,
-    until: resetsAt ?? undefined,
-  };
-}
 
 /** Who is asking, with what the decision needs to know of them (see CheckUseCase.read). */
 interface Caller {
