@@ -90,9 +90,16 @@ describe('logDestination', () => {
     const out = collect(p.stdout);
     const err = collect(p.stderr);
     await waitUntil(() => err.text().includes('logged'));
-    // Let the writes already handed to the threadpool land; the gathered rest is what a kill
-    // -9 takes, never more than the buffer and the write in flight.
-    await new Promise((r) => setTimeout(r, 100));
+    // Let the writes already handed to the threadpool land (until the output has not grown for
+    // 200 ms: a fixed 100 ms was too short on a loaded machine); the gathered rest is what a
+    // kill -9 takes, never more than the buffer and the write in flight.
+    let size = -1;
+    let stableSince = Date.now();
+    await waitUntil(() => {
+      const now = out.text().length;
+      if (now !== size) [size, stableSince] = [now, Date.now()];
+      return Date.now() - stableSince >= 200;
+    });
     p.kill('SIGKILL');
     await once(p, 'close');
     const seen = indexes(out.text());
