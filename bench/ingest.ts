@@ -164,6 +164,9 @@ async function main(): Promise<void> {
     backlog: `${deployment.usage}-backlog`,
     recorded: deployment.usageRecorded,
     deadLetters: deployment.usageDeadLetter,
+    // Metering's customer directory reads it (customers announced by the entitlement service);
+    // nothing is published to it here, but without it metering exits at start-up.
+    entitlementChanged: deployment.entitlementChanged,
   };
   const kafka = createKafka('bench-ingest', BROKERS);
   await ensureTopics(

@@ -60,6 +60,16 @@ describe('BatchConsumer (real Kafka)', () => {
     await admin.disconnect();
   });
 
+  it('names the topic and the remedy when the topic does not exist, and stays disconnected', async () => {
+    const missing = `${testConfig().kafkaPrefix}itest.missing.${randomUUID()}`;
+    const consumer = new BatchConsumer(kafka, { groupId: `itest-${randomUUID()}`, topic: missing });
+    const started = consumer.start(async () => undefined);
+    await expect(started).rejects.toThrow(`cannot consume ${missing} as `);
+    await expect(started).rejects.toThrow('npm run setup');
+    // Nothing of it keeps running: stopping it afterwards is harmless.
+    await consumer.stop();
+  });
+
   it('redelivers a batch whose handler failed and commits last offset + 1 after success', async () => {
     await producer.sendBatch(
       Array.from({ length: 10 }, (_, i) => ({

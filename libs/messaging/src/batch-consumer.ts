@@ -175,10 +175,21 @@ export class BatchConsumer {
         this.progressTracker.noteApplied(payload.partition, BigInt(payload.lastOffset) + 1n);
     });
     await this.consumer.connect();
-    await this.consumer.subscribe({
-      topic: this.options.topic,
-      fromBeginning: this.options.fromBeginning ?? true,
-    });
+    try {
+      await this.consumer.subscribe({
+        topic: this.options.topic,
+        fromBeginning: this.options.fromBeginning ?? true,
+      });
+    } catch (err) {
+      // kafkajs says only "This server does not host this topic-partition" when the topic is
+      // missing; a service that exits at start-up on it should say which topic and what to do.
+      await this.consumer.disconnect().catch(() => undefined);
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new Error(
+        `cannot consume ${this.options.topic} as ${this.options.groupId}: ${reason} (the deployment's topics are created by \`npm run setup\`)`,
+        { cause: err },
+      );
+    }
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       consumerCrashes.inc({ group: this.options.groupId });
       this.logger.error(
