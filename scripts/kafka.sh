@@ -76,7 +76,12 @@ up() {
   log "starting broker on 127.0.0.1:$port (log: $state/server.log)"
   KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
   # setsid detaches the broker from this shell's process group so it outlives the script.
-  setsid nohup java $KAFKA_HEAP_OPTS -XX:+UseG1GC -Djava.awt.headless=true \
+  # C1 only (TieredStopAtLevel=1): this broker shares a small machine's cores with the whole
+  # stack, and C2's compiler threads were a third of its CPU under load 25 minutes after start,
+  # while C1's code served the same load with no more request-thread CPU (docs/benchmarks.md).
+  # Kafka's own variable, so the usual tuning overrides it.
+  KAFKA_JVM_PERFORMANCE_OPTS="${KAFKA_JVM_PERFORMANCE_OPTS:--XX:+UseG1GC -XX:TieredStopAtLevel=1}"
+  setsid nohup java $KAFKA_HEAP_OPTS $KAFKA_JVM_PERFORMANCE_OPTS -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$state/log4j.properties" -Dkafka.logs.dir="$state" \
     -cp "$libs/*" kafka.Kafka "$state/server.properties" >"$state/stdout.log" 2>&1 < /dev/null &
   echo $! > "$state/pid"
