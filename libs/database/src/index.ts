@@ -23,3 +23,4 @@ export { idempotencyTableSql, PgIdempotencyStore } from './idempotency-store';
 export { databaseProviders, outboxRelayProvider, postgresReadiness } from './nest-providers';
 export { isolatable } from './failure-kind';
 export { schemaTables } from './tables';
+export { preparedQuery } from './prepared-query';

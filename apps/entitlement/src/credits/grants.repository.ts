@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { preparedQuery } from '@paygate/database';
 import { tables } from '../database/schema';
 import type { GrantInput, GrantSource } from './grant';
 
@@ -110,7 +111,8 @@ export const grants = {
 
   /** The customer's grants that became effective or expired, by effective date. */
   async dueIds(manager: EntityManager, customerId: string, now: Date): Promise<string[]> {
-    const due: { id: string }[] = await manager.query(
+    const due: { id: string }[] = await preparedQuery(
+      manager,
       `SELECT "id" FROM ${tables.grants}
        WHERE "customer_id" = $1 AND "status" <> 'expired'
          AND (("status" = 'pending' AND "effective_at" <= $2) OR "expires_at" <= $2)
@@ -146,7 +148,8 @@ export const grants = {
     amount: number,
     leaseId?: string,
   ): Promise<number> {
-    const [row]: { taken: string }[] = await manager.query(
+    const [row]: { taken: string }[] = await preparedQuery(
+      manager,
       `WITH spendable AS (
          SELECT "id", "remaining", "priority", "expires_at", "created_at" FROM ${tables.grants}
          WHERE "customer_id" = $1 AND "status" = 'active' AND "remaining" > 0

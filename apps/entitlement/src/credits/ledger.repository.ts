@@ -1,4 +1,4 @@
-import { toBigInt } from '@paygate/database';
+import { preparedQuery, toBigInt } from '@paygate/database';
 import type { DataSource, EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
 import type { LedgerEntryInput, LedgerEntryType } from './ledger-entry';
@@ -53,7 +53,8 @@ export const ledgerEntries = {
 
   /** Appends the entry (a used idempotency key fails the statement). */
   async append(manager: EntityManager, entry: LedgerEntryInput): Promise<void> {
-    await manager.query(
+    await preparedQuery(
+      manager,
       `INSERT INTO ${tables.ledger_entries}
          ("customer_id", "type", "amount", "idempotency_key", "lease_id", "description")
        VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -127,8 +128,10 @@ export const balances = {
     customerId: string,
     amount: number,
   ): Promise<string | undefined> {
-    // Wrapped in a CTE because TypeORM returns [rows, count] for a bare UPDATE ... RETURNING.
-    const rows: { available: string }[] = await manager.query(
+    // A CTE, as when it ran through manager.query (which returns [rows, count] for a bare
+    // UPDATE ... RETURNING); preparedQuery returns rows either way.
+    const rows: { available: string }[] = await preparedQuery(
+      manager,
       `WITH taken AS (
          UPDATE ${tables.balances} SET "available" = "available" - $2, "updated_at" = now()
          WHERE "customer_id" = $1 AND "available" >= $2 RETURNING "available"
@@ -140,7 +143,8 @@ export const balances = {
 
   /** The stored balance as exact text ('0' without a row). */
   async available(manager: EntityManager, customerId: string): Promise<string> {
-    const rows: { available: string }[] = await manager.query(
+    const rows: { available: string }[] = await preparedQuery(
+      manager,
       `SELECT "available" FROM ${tables.balances} WHERE "customer_id" = $1`,
       [customerId],
     );

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { preparedQuery } from '@paygate/database';
 import type { KeyForDecision } from '../api-keys/api-keys.repository';
 import { tables } from '../database/schema';
 import { FEATURE_TERMS_COLUMNS, type FeatureTerms } from '../plans/plans.repository';
@@ -46,7 +47,7 @@ export const decisionReads = {
     keyHash: string,
     featureKey: string,
   ): Promise<KeyedReads | undefined> {
-    const [row]: ReadRow[] = await manager.query(FOR_KEY_SQL, [keyHash, featureKey]);
+    const [row]: ReadRow[] = await preparedQuery(manager, FOR_KEY_SQL, [keyHash, featureKey]);
     if (!row) return undefined;
     const key: KeyForDecision = {
       customer_id: row.customer_id,

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { preparedQuery } from '@paygate/database';
 import { tables } from '../database/schema';
 
 /** A lease as a decision reserves it (see the Leases migration for the columns). */
@@ -65,7 +66,8 @@ const settleOpen = (when: string) => `
  */
 export const leases = {
   async insertHeld(manager: EntityManager, lease: NewLease): Promise<void> {
-    await manager.query(
+    await preparedQuery(
+      manager,
       `INSERT INTO ${tables.leases}
          ("id", "customer_id", "subscription_id", "feature_key", "period_start", "request_id", "units", "credits",
           "beyond_units", "status")
@@ -98,8 +100,10 @@ export const leases = {
    * so a close that gives nothing back needs no transaction of its own.
    */
   async markGatewayClosed(manager: EntityManager, id: string): Promise<boolean> {
-    // Wrapped in a CTE because TypeORM returns [rows, count] for a bare UPDATE ... RETURNING.
-    const rows: unknown[] = await manager.query(
+    // A CTE, as when it ran through manager.query (which returns [rows, count] for a bare
+    // UPDATE ... RETURNING); preparedQuery returns rows either way.
+    const rows: unknown[] = await preparedQuery(
+      manager,
       `WITH closed AS (
          UPDATE ${tables.leases} SET "gateway_closed_at" = COALESCE("gateway_closed_at", now())
          WHERE "id" = $1 RETURNING 1)

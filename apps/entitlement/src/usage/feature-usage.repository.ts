@@ -1,4 +1,4 @@
-import { toSafeInt } from '@paygate/database';
+import { preparedQuery, toSafeInt } from '@paygate/database';
 import type { EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
 
@@ -26,7 +26,8 @@ export const featureUsage = {
    * returns its newest committed value, as SELECT ... FOR UPDATE would.
    */
   async lock(manager: EntityManager, counter: UsageCounter): Promise<number> {
-    const [row]: { used: string }[] = await manager.query(
+    const [row]: { used: string }[] = await preparedQuery(
+      manager,
       `INSERT INTO ${tables.feature_usage} AS u ("subscription_id", "feature_key", "period_start", "used")
        VALUES ($1, $2, $3, 0)
        ON CONFLICT ("subscription_id", "feature_key", "period_start") DO UPDATE SET "used" = u."used"
@@ -38,7 +39,8 @@ export const featureUsage = {
 
   /** The counter's value, without a lock (0 when nothing was used in the period yet). */
   async used(manager: EntityManager, counter: UsageCounter): Promise<number> {
-    const [row]: { used: string }[] = await manager.query(
+    const [row]: { used: string }[] = await preparedQuery(
+      manager,
       `SELECT "used" FROM ${tables.feature_usage}
        WHERE "subscription_id" = $1 AND "feature_key" = $2 AND "period_start" = $3`,
       key(counter),
@@ -48,7 +50,8 @@ export const featureUsage = {
 
   /** Adds `units` (negative: gives them back) to the (opened) counter. */
   async add(manager: EntityManager, counter: UsageCounter, units: number): Promise<void> {
-    await manager.query(
+    await preparedQuery(
+      manager,
       `UPDATE ${tables.feature_usage} SET "used" = "used" + $4
        WHERE "subscription_id" = $1 AND "feature_key" = $2 AND "period_start" = $3`,
       [...key(counter), units],
