@@ -77,8 +77,9 @@ up() {
   KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
   # setsid detaches the broker from this shell's process group so it outlives the script.
   # C1 only (TieredStopAtLevel=1): this broker shares a small machine's cores with the whole
-  # stack, and C2's compiler threads were a third of its CPU under load 25 minutes after start,
-  # while C1's code served the same load with no more request-thread CPU (docs/benchmarks.md).
+  # stack, and C2's compiler threads were a third of its CPU under load after a start (43 % still
+  # 25 minutes on), while C1's code served that load with no more request-thread CPU
+  # (docs/benchmarks.md).
   # Kafka's own variable, so the usual tuning overrides it.
   KAFKA_JVM_PERFORMANCE_OPTS="${KAFKA_JVM_PERFORMANCE_OPTS:--XX:+UseG1GC -XX:TieredStopAtLevel=1}"
   setsid nohup java $KAFKA_HEAP_OPTS $KAFKA_JVM_PERFORMANCE_OPTS -Djava.awt.headless=true \

@@ -1,6 +1,11 @@
 import { testConfig } from '@paygate/testing';
 import { randomBytes } from 'node:crypto';
-import { DataSource, QueryFailedError } from 'typeorm';
+import {
+  DataSource,
+  type EntityManager,
+  QueryFailedError,
+  QueryRunnerAlreadyReleasedError,
+} from 'typeorm';
 import { preparedQuery } from './prepared-query';
 
 describe('preparedQuery (real Postgres)', () => {
@@ -54,6 +59,67 @@ describe('preparedQuery (real Postgres)', () => {
       const other: { name: string }[] = await manager.query(prepared, [insert]);
       expect(other[0].name).not.toBe(names[0].name);
     });
+  });
+
+  it('replaces a connection whose statement a migration made stale, in a transaction or not', async () => {
+    // One connection, so that the statement is prepared where it is used next.
+    const single = new DataSource({
+      type: 'postgres',
+      url: testConfig().databaseUrl,
+      extra: { max: 1 },
+    });
+    await single.initialize();
+    const labels = `"${schema}".labels`;
+    const read = `SELECT id, label FROM ${labels} WHERE id = $1`;
+    try {
+      await single.query(`CREATE TABLE ${labels} (id int PRIMARY KEY, label text)`);
+      await single.query(`INSERT INTO ${labels} VALUES (1, 'a')`);
+      expect(await preparedQuery(single.manager, read, [1])).toEqual([{ id: 1, label: 'a' }]);
+      // What a rolling deploy's migration may do while instances serve.
+      await single.query(`ALTER TABLE ${labels} ALTER COLUMN label TYPE varchar(20)`);
+      await expect(preparedQuery(single.manager, read, [1])).rejects.toMatchObject({
+        code: '0A000',
+      });
+      // The pool's next connection prepares it afresh.
+      expect(await preparedQuery(single.manager, read, [1])).toEqual([{ id: 1, label: 'a' }]);
+
+      await single.query(`ALTER TABLE ${labels} ALTER COLUMN label TYPE text`);
+      const stale = single.transaction((manager) => preparedQuery(manager, read, [1]));
+      await expect(stale).rejects.toMatchObject({ code: '0A000' });
+      expect(await single.transaction((manager) => preparedQuery(manager, read, [1]))).toEqual([
+        { id: 1, label: 'a' },
+      ]);
+    } finally {
+      await single.destroy();
+    }
+  });
+
+  it('keeps the connection after a statement’s own error, and refuses a released runner', async () => {
+    const single = new DataSource({
+      type: 'postgres',
+      url: testConfig().databaseUrl,
+      extra: { max: 1 },
+    });
+    await single.initialize();
+    try {
+      const pid = `SELECT pg_backend_pid() AS pid`;
+      const [before] = await preparedQuery<{ pid: number }>(single.manager, pid, []);
+      await expect(
+        preparedQuery(single.manager, `SELECT 1 / $1::int AS x`, [0]),
+      ).rejects.toMatchObject({ code: '22012' });
+      const [after] = await preparedQuery<{ pid: number }>(single.manager, pid, []);
+      expect(after.pid).toBe(before.pid);
+
+      let leaked: EntityManager | undefined;
+      await single.transaction(async (manager) => {
+        leaked = manager;
+      });
+      await expect(preparedQuery(leaked!, pid, [])).rejects.toBeInstanceOf(
+        QueryRunnerAlreadyReleasedError,
+      );
+    } finally {
+      await single.destroy();
+    }
   });
 
   it('fails as manager.query does: a QueryFailedError with the driver’s code', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Pool } from 'pg';
+import { Client } from 'pg';
 import { EntitlementFixture } from '@test/entitlement.fixture';
 
 const DAY = 24 * 3600 * 1000;
@@ -17,25 +17,24 @@ describe('a decision’s reads (real Postgres)', () => {
 
   it('reads key, customer, subscription and terms in one statement', async () => {
     const tenant = await fx.seedTenant({ credits: 10 });
-    // Statements outside a transaction: through TypeORM's manager, or prepared on the pool.
-    const viaManager = jest.spyOn(fx.dataSource.manager, 'query');
-    const pool = (fx.dataSource.driver as unknown as { master: Pool }).master;
-    const prepared = jest.spyOn(pool, 'query');
-    const outside = () => viaManager.mock.calls.length + prepared.mock.calls.length;
+    // Every statement, however it is sent (TypeORM's manager, or prepared: preparedQuery),
+    // goes through a pg Client's query.
+    const statements = jest.spyOn(Client.prototype, 'query');
     const transactions = jest.spyOn(fx.dataSource, 'transaction');
     // A boolean feature is decided by those reads alone.
     const decision = await fx.check.execute(fx.checkInput(tenant.apiKey, 1, 'export'));
     expect(decision).toMatchObject({ allowed: true, customerId: tenant.customerId });
-    expect(outside()).toBe(1);
+    expect(statements).toHaveBeenCalledTimes(1);
     expect(transactions).not.toHaveBeenCalled();
 
     // A metered one reads the same one statement before its reservation's transaction.
-    viaManager.mockClear();
-    prepared.mockClear();
+    statements.mockClear();
     const metered = await fx.check.execute(fx.checkInput(tenant.apiKey));
     expect(metered).toMatchObject({ allowed: true, leaseUnits: 1 });
-    expect(outside()).toBe(1);
     expect(transactions).toHaveBeenCalledTimes(1);
+    const began = transactions.mock.invocationCallOrder[0];
+    const before = statements.mock.invocationCallOrder.filter((order) => order < began);
+    expect(before).toHaveLength(1);
   });
 
   it('refuses what each part of the statement says: no key, no subscription, no feature', async () => {
