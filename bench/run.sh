@@ -13,6 +13,7 @@ export KAFKA_PREFIX="${KAFKA_PREFIX:-paygate-bench.}"
 node dist/scripts/setup.js
 node dist/bench/decision.js
 node dist/bench/decision-scale.js
+node dist/bench/lease-cycle.js
 node --expose-gc dist/bench/scale.js
 ensure_kcat # bench/ingest publishes with it
 node dist/bench/ingest.js
