@@ -28,6 +28,21 @@ describe('preparedQuery (real Postgres)', () => {
     await dataSource.destroy();
   });
 
+  /** A data source of one connection, so a statement is prepared where it is used next. */
+  async function withOneConnection(use: (single: DataSource) => Promise<void>): Promise<void> {
+    const single = new DataSource({
+      type: 'postgres',
+      url: testConfig().databaseUrl,
+      extra: { max: 1 },
+    });
+    await single.initialize();
+    try {
+      await use(single);
+    } finally {
+      await single.destroy();
+    }
+  }
+
   const insert = `INSERT INTO ${table} (id, name) VALUES ($1, $2) RETURNING id, name`;
   const byId = `SELECT id, name FROM ${table} WHERE id = $1`;
   const prepared = `SELECT name FROM pg_prepared_statements WHERE statement = $1`;
@@ -62,16 +77,9 @@ describe('preparedQuery (real Postgres)', () => {
   });
 
   it('replaces a connection whose statement a migration made stale, in a transaction or not', async () => {
-    // One connection, so that the statement is prepared where it is used next.
-    const single = new DataSource({
-      type: 'postgres',
-      url: testConfig().databaseUrl,
-      extra: { max: 1 },
-    });
-    await single.initialize();
     const labels = `"${schema}".labels`;
     const read = `SELECT id, label FROM ${labels} WHERE id = $1`;
-    try {
+    await withOneConnection(async (single) => {
       await single.query(`CREATE TABLE ${labels} (id int PRIMARY KEY, label text)`);
       await single.query(`INSERT INTO ${labels} VALUES (1, 'a')`);
       expect(await preparedQuery(single.manager, read, [1])).toEqual([{ id: 1, label: 'a' }]);
@@ -89,19 +97,11 @@ describe('preparedQuery (real Postgres)', () => {
       expect(await single.transaction((manager) => preparedQuery(manager, read, [1]))).toEqual([
         { id: 1, label: 'a' },
       ]);
-    } finally {
-      await single.destroy();
-    }
+    });
   });
 
   it('keeps the connection after a statement’s own error, and refuses a released runner', async () => {
-    const single = new DataSource({
-      type: 'postgres',
-      url: testConfig().databaseUrl,
-      extra: { max: 1 },
-    });
-    await single.initialize();
-    try {
+    await withOneConnection(async (single) => {
       const pid = `SELECT pg_backend_pid() AS pid`;
       const [before] = await preparedQuery<{ pid: number }>(single.manager, pid, []);
       await expect(
@@ -117,9 +117,7 @@ describe('preparedQuery (real Postgres)', () => {
       await expect(preparedQuery(leaked!, pid, [])).rejects.toBeInstanceOf(
         QueryRunnerAlreadyReleasedError,
       );
-    } finally {
-      await single.destroy();
-    }
+    });
   });
 
   it('fails as manager.query does: a QueryFailedError with the driver’s code', async () => {
