@@ -7,9 +7,9 @@
  * thread) is divided by the cycles, after the same span idle as the baseline of the run.
  *   node dist/bench/lease-cycle.js   (DATABASE_URL, KAFKA_BROKERS, KAFKA_PREFIX)
  */
-import { readFileSync } from 'node:fs';
 import { EntitlementGrpcClient } from '@paygate/testing';
 import { seedDemoCustomer } from '../scripts/seed-demo';
+import { measureCpu } from './support/cpu';
 import {
   BENCH_ADMIN_TOKEN,
   sleep,
@@ -25,12 +25,6 @@ const RATES = (process.env.BENCH_CYCLE_RATES ?? '6,20,60').split(',').map(Number
 const SECONDS = Number(process.env.BENCH_CYCLE_SECONDS ?? 15);
 const PORTS = { http: 15981, grpc: 15982 };
 
-/** CPU seconds of a process so far, all its threads (Linux /proc; clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 async function main(): Promise<void> {
   const entitlement = startService('entitlement', {
     DATABASE_URL,
@@ -44,18 +38,23 @@ async function main(): Promise<void> {
     await waitReady(`${base}/ready`, 'entitlement');
     const demo = await seedDemoCustomer(base, BENCH_ADMIN_TOKEN, 1e12, 'Bench lease cycle');
     const pid = entitlement.pid as number;
+    // CPU seconds of the service (every thread) from now until the returned call.
+    const window = () => {
+      const stop = measureCpu({ entitlement: () => [pid] });
+      return () => stop().entitlement;
+    };
     // One cycle first: connections and the statements' first preparation are start-up.
     await cycle(client, demo.apiKey);
     await sleep(2000);
-    let before = cpuSeconds(pid);
+    const idleWindow = window();
     await sleep(SECONDS * 1000);
-    const idle = (cpuSeconds(pid) - before) / SECONDS;
+    const idle = idleWindow() / SECONDS;
     console.log(
       `bench/lease-cycle: entitlement alone, Check of ${UNITS} units then a closing Release, ${SECONDS} s per rate`,
     );
     console.log(`  idle                     ${(idle * 1000).toFixed(1)} ms of CPU a second`);
     for (const rate of RATES) {
-      before = cpuSeconds(pid);
+      const spent = window();
       const started = Date.now();
       let cycles = 0;
       while (cycles < rate * SECONDS) {
@@ -65,7 +64,7 @@ async function main(): Promise<void> {
         cycles++;
       }
       const seconds = (Date.now() - started) / 1000;
-      const busy = cpuSeconds(pid) - before - idle * seconds;
+      const busy = spent() - idle * seconds;
       console.log(
         `  ${`${rate} cycles/s`.padEnd(24)} ${((busy / cycles) * 1000).toFixed(2)} ms of CPU per cycle above idle (${cycles} in ${seconds.toFixed(1)} s; ${(busy / seconds / Math.max(idle, 1e-9)).toFixed(1)} × the idle CPU)`,
       );
