@@ -76,15 +76,17 @@ export class GatewayConfig extends ServiceConfig {
   USAGE_AGGREGATE_MS: number = 100;
 
   /**
-   * Most units one lease reserves for this replica (ARCHITECTURE.md §4). Larger leases mean
-   * fewer remote calls; units a replica holds unused are refused elsewhere until returned.
-   * Leases are sized to the key's recent rate (LEASE_AHEAD_MS), so this caps busy keys only:
-   * at 1,000 requests/s a lease of 100 lasts 100 ms, a few refills' round trips under load.
+   * Most units one lease reserves for this replica (ARCHITECTURE.md §4). A lease is sized to
+   * the key's own demand on this replica (LEASE_AHEAD_MS of it plus what waits), so this caps
+   * only keys busier than LEASE_MAX_UNITS a second there: what such a key holds unused, and a
+   * killed replica's bound (docs/decisions-and-leases.md), is about LEASE_AHEAD_MS of its own
+   * traffic up to this cap. 10,000: a lease cycle costs the entitlement service milliseconds
+   * of CPU, and 1,000 made a key at 6,000 requests/s ask six times a second (benchmarks.md).
    * 1 asks the entitlement service for every metered request.
    */
   @IsInt()
   @Min(1)
-  LEASE_MAX_UNITS: number = 1000;
+  LEASE_MAX_UNITS: number = 10_000;
 
   /** A lease is sized for this much of the recent request rate (plus what waits now). */
   @IsInt()

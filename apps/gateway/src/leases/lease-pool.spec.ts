@@ -482,7 +482,8 @@ describe('LeasePool', () => {
 
   /**
    * One request per ms for 3,000 ms against a service whose Check takes 40 ms; how many
-   * requests of the second half waited for a lease, and the units held at the end.
+   * requests of the second half waited for a lease, the units held at the end, and in the
+   * second half the lease requests made and the most units held at once.
    */
   async function steadyTraffic(overrides: Partial<LeasePoolOptions>) {
     let now = 0;
@@ -516,8 +517,14 @@ describe('LeasePool', () => {
       await flush();
     };
     let waitsAfterWarmUp = 0;
+    let checksAfterWarmUp = 0;
+    let mostHeld = 0;
     for (let i = 0; i < 3000; i++) {
-      if (i === 1500) waitsAfterWarmUp = waits;
+      if (i === 1500) {
+        waitsAfterWarmUp = waits;
+        checksAfterWarmUp = ledger.checks.length;
+      }
+      if (i >= 1500) mostHeld = Math.max(mostHeld, pool.heldUnits());
       let done = false;
       const answer = pool.admit(request()).then((a) => {
         done = true;
@@ -528,7 +535,12 @@ describe('LeasePool', () => {
       expect((await answer).allowed).toBe(true);
       await tick();
     }
-    return { waits: waits - waitsAfterWarmUp, held: pool.heldUnits() };
+    return {
+      waits: waits - waitsAfterWarmUp,
+      held: pool.heldUnits(),
+      checks: ledger.checks.length - checksAfterWarmUp,
+      mostHeld,
+    };
   }
 
   it('renews early enough that steady traffic never waits when a refill outlasts the last quarter', async () => {
@@ -546,6 +558,21 @@ describe('LeasePool', () => {
     expect(waits).toBe(0);
     // The lease in use, the next, and an old one until the next sweep closes it.
     expect(held).toBeLessThanOrEqual(3000);
+  });
+
+  it('sizes a lease to about aheadMs of the key demand under a larger cap, and holds two at most', async () => {
+    // 1,000 requests a second and a cap of 10,000 (the gateway's default): leases of about
+    // 1,000, so about one lease request a second, not one per cap or per request.
+    const { waits, checks, mostHeld } = await steadyTraffic({ maxUnits: 10_000, aheadMs: 1000 });
+    expect(waits).toBe(0);
+    expect(checks).toBeGreaterThanOrEqual(1);
+    expect(checks).toBeLessThanOrEqual(3);
+    // What it holds unused is bounded by its own demand: two leases of about a second of it.
+    expect(mostHeld).toBeLessThanOrEqual(2 * 1000 + 100);
+    // The cap still caps: at 100, one lease request per 100 requests, two leases held at most.
+    const capped = await steadyTraffic({ maxUnits: 100, aheadMs: 1000 });
+    expect(capped.checks).toBeGreaterThanOrEqual(15);
+    expect(capped.mostHeld).toBeLessThanOrEqual(200);
   });
 
   describe('a busy key that resumes after a pause', () => {
