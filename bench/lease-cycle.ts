@@ -6,6 +6,7 @@
  * per second, for `BENCH_CYCLE_SECONDS`, 15, each), and its CPU (utime + stime of every
  * thread) is divided by the cycles, after the same span idle as the baseline of the run.
  *   node dist/bench/lease-cycle.js   (DATABASE_URL, KAFKA_BROKERS, KAFKA_PREFIX)
+ * BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") are passed to the service's node.
  */
 import { EntitlementGrpcClient } from '@paygate/testing';
 import { seedDemoCustomer } from '../scripts/seed-demo';
@@ -26,12 +27,16 @@ const SECONDS = Number(process.env.BENCH_CYCLE_SECONDS ?? 15);
 const PORTS = { http: 15981, grpc: 15982 };
 
 async function main(): Promise<void> {
-  const entitlement = startService('entitlement', {
-    DATABASE_URL,
-    KAFKA_BROKERS,
-    HTTP_PORT: String(PORTS.http),
-    GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
-  });
+  const entitlement = startService(
+    'entitlement',
+    {
+      DATABASE_URL,
+      KAFKA_BROKERS,
+      HTTP_PORT: String(PORTS.http),
+      GRPC_URL: `127.0.0.1:${PORTS.grpc}`,
+    },
+    (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  );
   const client = new EntitlementGrpcClient(PORTS.grpc);
   try {
     const base = `http://127.0.0.1:${PORTS.http}`;
