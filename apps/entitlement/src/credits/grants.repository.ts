@@ -19,6 +19,31 @@ export interface GrantRow {
   created_at: Date;
 }
 
+/**
+ * The CTEs of a burn (see grants.burn), for a statement of its own or one that writes more:
+ * `amount` credits taken from the customer's spendable grants in burn order (each locked, in
+ * that order), `taken` (id, take) naming what each gave, remembered for the lease when `lease`
+ * is not null. The arguments are the statement's placeholders.
+ */
+export const burnCtes = (customer: string, amount: string, lease: string) => `
+  spendable AS (
+    SELECT "id", "remaining", "priority", "expires_at", "created_at" FROM ${tables.grants}
+    WHERE "customer_id" = ${customer} AND "status" = 'active' AND "remaining" > 0
+    ORDER BY "priority", "expires_at" NULLS LAST, "created_at", "id" FOR UPDATE),
+  planned AS (
+    SELECT "id", LEAST("remaining",
+             GREATEST(0, ${amount}::numeric - (SUM("remaining") OVER burn_order - "remaining")))::bigint AS "take"
+    FROM spendable
+    WINDOW burn_order AS (ORDER BY "priority", "expires_at" NULLS LAST, "created_at", "id"
+                          ROWS UNBOUNDED PRECEDING)),
+  taken AS (
+    UPDATE ${tables.grants} g SET "remaining" = g."remaining" - p."take"
+    FROM planned p WHERE g."id" = p."id" AND p."take" > 0
+    RETURNING g."id", p."take"),
+  allocated AS (
+    INSERT INTO ${tables.lease_grant_allocations} ("lease_id", "grant_id", "amount")
+    SELECT ${lease}::uuid, "id", "take" FROM taken WHERE ${lease}::uuid IS NOT NULL)`;
+
 /** A grant to add: what was asked, with the date it takes effect settled. */
 export type NewGrant = GrantInput & { effectiveAt: Date };
 
@@ -150,23 +175,7 @@ export const grants = {
   ): Promise<number> {
     const [row]: { taken: string }[] = await preparedQuery(
       manager,
-      `WITH spendable AS (
-         SELECT "id", "remaining", "priority", "expires_at", "created_at" FROM ${tables.grants}
-         WHERE "customer_id" = $1 AND "status" = 'active' AND "remaining" > 0
-         ORDER BY "priority", "expires_at" NULLS LAST, "created_at", "id" FOR UPDATE),
-       planned AS (
-         SELECT "id", LEAST("remaining",
-                  GREATEST(0, $2::numeric - (SUM("remaining") OVER burn_order - "remaining")))::bigint AS "take"
-         FROM spendable
-         WINDOW burn_order AS (ORDER BY "priority", "expires_at" NULLS LAST, "created_at", "id"
-                               ROWS UNBOUNDED PRECEDING)),
-       taken AS (
-         UPDATE ${tables.grants} g SET "remaining" = g."remaining" - p."take"
-         FROM planned p WHERE g."id" = p."id" AND p."take" > 0
-         RETURNING g."id", p."take"),
-       allocated AS (
-         INSERT INTO ${tables.lease_grant_allocations} ("lease_id", "grant_id", "amount")
-         SELECT $3::uuid, "id", "take" FROM taken WHERE $3::uuid IS NOT NULL)
+      `WITH ${burnCtes('$1', '$2', '$3')}
        SELECT COALESCE(SUM("take"), 0)::text AS "taken" FROM taken`,
       [customerId, amount, leaseId ?? null],
     );

@@ -25,6 +25,17 @@ const RESERVED_SQL = `COALESCE(SUM(("credits" / "beyond_units")::numeric * LEAST
     "units" - "consumed" - "returned",
     "beyond_units" - LEAST("returned", "beyond_units"))), 0)`;
 
+/**
+ * The INSERT of one ledger entry (ledgerEntries.append), for a statement of its own or one
+ * that writes more: the placeholders of customer_id, type, amount, idempotency_key, lease_id
+ * and description, in that order.
+ */
+export const ledgerEntryInsert = (
+  values: readonly string[],
+) => `INSERT INTO ${tables.ledger_entries}
+  ("customer_id", "type", "amount", "idempotency_key", "lease_id", "description")
+  VALUES (${values.join(', ')})`;
+
 /** The SQL of the append-only ledger (ledger_entries). */
 export const ledgerEntries = {
   /** Appends the entry once per idempotency key: the new row, or undefined on a used key. */
@@ -53,20 +64,14 @@ export const ledgerEntries = {
 
   /** Appends the entry (a used idempotency key fails the statement). */
   async append(manager: EntityManager, entry: LedgerEntryInput): Promise<void> {
-    await preparedQuery(
-      manager,
-      `INSERT INTO ${tables.ledger_entries}
-         ("customer_id", "type", "amount", "idempotency_key", "lease_id", "description")
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [
-        entry.customerId,
-        entry.type,
-        entry.amount,
-        entry.idempotencyKey,
-        entry.leaseId ?? null,
-        entry.description ?? null,
-      ],
-    );
+    await preparedQuery(manager, ledgerEntryInsert(['$1', '$2', '$3', '$4', '$5', '$6']), [
+      entry.customerId,
+      entry.type,
+      entry.amount,
+      entry.idempotencyKey,
+      entry.leaseId ?? null,
+      entry.description ?? null,
+    ]);
   },
 
   async byIdempotencyKey(manager: EntityManager, idempotencyKey: string): Promise<LedgerRow> {

@@ -107,11 +107,6 @@ export class LedgerService {
     return after === undefined ? null : toSafeInt(after);
   }
 
-  /** Records an entry whose balance effect was already applied by takeIfAvailable. */
-  async recordTaken(manager: EntityManager, entry: LedgerEntryInput): Promise<void> {
-    await ledgerEntries.append(manager, entry);
-  }
-
   /**
    * The spendable balance as a number for decisions. Never throws: past ±(2^53 − 1) (possible
    * only with data from before MAX_BALANCE, or usage overdrawing by more) it saturates at the

@@ -17,7 +17,7 @@ import { payerAccounts } from '../direct-payments/payer-accounts.repository';
 import { type FeatureTerms, plans } from '../plans/plans.repository';
 import { apiKeys } from '../api-keys/api-keys.repository';
 import { decisionReads } from './decision-reads.repository';
-import { leases } from '../leases/leases.repository';
+import { admissionWrites } from './admission-writes.repository';
 import { CheckInput, Decision, DecisionWarning } from './decision';
 import { FeatureUsageService } from './feature-usage.service';
 import { accessDeniedBy } from './subscription-access';
@@ -346,29 +346,23 @@ export class CheckUseCase {
     }
     const units = input.cost + extraIncluded + extraBeyond;
     const lease = { id: randomUUID() };
-    await leases.insertHeld(manager, {
-      id: lease.id,
-      customerId,
-      subscriptionId: subscription.id,
-      featureKey: input.feature,
-      periodStart,
-      requestId: input.requestId,
-      units,
-      credits,
-      beyondUnits: beyond + extraBeyond,
-    });
-    if (credits > 0) {
-      await this.grants.burn(manager, customerId, credits, lease.id);
-      await this.ledger.recordTaken(manager, {
+    // The lease, its units on the counter and, with credits, their burn from the grants and
+    // the ledger's reserve entry: one statement (admissionWrites).
+    await admissionWrites.record(
+      manager,
+      {
+        id: lease.id,
         customerId,
-        type: 'reserve',
-        amount: -credits,
-        idempotencyKey: `lease:${lease.id}:reserve`,
-        leaseId: lease.id,
-        description: `request ${input.requestId}`,
-      });
-    }
-    await this.usage.add(manager, subscription.id, input.feature, periodStart, units);
+        subscriptionId: subscription.id,
+        featureKey: input.feature,
+        periodStart,
+        requestId: input.requestId,
+        units,
+        credits,
+        beyondUnits: beyond + extraBeyond,
+      },
+      { idempotencyKey: `lease:${lease.id}:reserve`, description: `request ${input.requestId}` },
+    );
     await this.alerts.queue(
       manager,
       this.crossedThresholds(customerId, input, units, included, used, window.start, left, credits),

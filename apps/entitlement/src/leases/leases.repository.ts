@@ -16,6 +16,16 @@ export interface NewLease {
   beyondUnits: number;
 }
 
+/**
+ * The INSERT of a held lease, for the statement that writes an admission (admissionWrites):
+ * the placeholders of id, customer_id, subscription_id, feature_key, period_start, request_id,
+ * units, credits and beyond_units, in that order.
+ */
+export const heldLeaseInsert = (values: readonly string[]) => `INSERT INTO ${tables.leases}
+  ("id", "customer_id", "subscription_id", "feature_key", "period_start", "request_id", "units", "credits",
+   "beyond_units", "status")
+  VALUES (${values.join(', ')}, 'held')`;
+
 /** A lease as settling it reads it (its row, locked). */
 export interface LeaseRow {
   id: string;
@@ -65,27 +75,6 @@ const settleOpen = (when: string) => `
  * and LeaseExpiry finds the ones nobody closed.
  */
 export const leases = {
-  async insertHeld(manager: EntityManager, lease: NewLease): Promise<void> {
-    await preparedQuery(
-      manager,
-      `INSERT INTO ${tables.leases}
-         ("id", "customer_id", "subscription_id", "feature_key", "period_start", "request_id", "units", "credits",
-          "beyond_units", "status")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'held')`,
-      [
-        lease.id,
-        lease.customerId,
-        lease.subscriptionId,
-        lease.featureKey,
-        lease.periodStart,
-        lease.requestId,
-        lease.units,
-        lease.credits,
-        lease.beyondUnits,
-      ],
-    );
-  },
-
   /** Locks the lease's row for the rest of the transaction, if the lease exists. */
   async lock(manager: EntityManager, id: string): Promise<LeaseRow | undefined> {
     const [lease]: LeaseRow[] = await manager.query(

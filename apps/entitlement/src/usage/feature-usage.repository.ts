@@ -16,6 +16,19 @@ const key = (counter: UsageCounter) => [
 ];
 
 /**
+ * The UPDATE that adds units to an (opened) counter (featureUsage.add), for a statement of its
+ * own or one that writes more; the arguments are the statement's placeholders.
+ */
+export const usageAdd = (
+  subscription: string,
+  feature: string,
+  periodStart: string,
+  units: string,
+) =>
+  `UPDATE ${tables.feature_usage} SET "used" = "used" + ${units}
+   WHERE "subscription_id" = ${subscription} AND "feature_key" = ${feature} AND "period_start" = ${periodStart}`;
+
+/**
  * The SQL of feature usage: a counter row per (subscription, feature, period start) of the
  * units of a metered feature used in that period (included units are counted against it).
  */
@@ -50,11 +63,6 @@ export const featureUsage = {
 
   /** Adds `units` (negative: gives them back) to the (opened) counter. */
   async add(manager: EntityManager, counter: UsageCounter, units: number): Promise<void> {
-    await preparedQuery(
-      manager,
-      `UPDATE ${tables.feature_usage} SET "used" = "used" + $4
-       WHERE "subscription_id" = $1 AND "feature_key" = $2 AND "period_start" = $3`,
-      [...key(counter), units],
-    );
+    await preparedQuery(manager, usageAdd('$1', '$2', '$3', '$4'), [...key(counter), units]);
   },
 };

@@ -1,0 +1,120 @@
+import { Client } from 'pg';
+import { EntitlementFixture } from '@test/entitlement.fixture';
+
+/** The text of a statement as pg's Client.query got it (a string, or a config's `text`). */
+const textOf = (args: unknown[]) =>
+  typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
+
+/** What an admission writes, and that it writes it in one statement (admissionWrites). */
+describe('an admission’s writes (real Postgres)', () => {
+  let fx: EntitlementFixture;
+
+  beforeAll(async () => {
+    fx = await EntitlementFixture.open(5);
+  });
+  beforeEach(() => fx.clock.set(new Date()));
+  afterEach(() => jest.restoreAllMocks());
+  afterAll(() => fx.close());
+
+  const rows = (sql: string, values: unknown[]) => fx.dataSource.query(sql, values);
+
+  it('writes lease, counter, burn with its allocations and reserve entry in one statement', async () => {
+    const tenant = await fx.seedTenant({ credits: 3 });
+    // A second grant that burns first (lower priority number): the burn order holds.
+    await fx.credits.grant(tenant.customerId, { amount: 4, priority: 10 });
+    const statements = jest.spyOn(Client.prototype, 'query');
+
+    const decision = await fx.check.execute({
+      ...fx.checkInput(tenant.apiKey, 2),
+      leaseUnits: 6,
+    });
+    expect(decision).toMatchObject({ allowed: true, leaseUnits: 6 });
+    const leaseId = decision.leaseId as string;
+
+    const texts = statements.mock.calls.map((call) => textOf(call));
+    // The read, BEGIN, the counter's lock, due grants, the balance, its take, the writes, COMMIT.
+    expect(texts).toHaveLength(8);
+    const writing = texts.filter((t) => t.includes('INSERT INTO "entitlement"."leases"'));
+    expect(writing).toHaveLength(1);
+    for (const table of ['feature_usage', 'grants', 'lease_grant_allocations', 'ledger_entries'])
+      expect(writing[0]).toContain(`"entitlement"."${table}"`);
+    // Nothing else writes those tables in the decision but the balance's take before it.
+    const otherWrites = texts.filter(
+      (t) => t !== writing[0] && /^\s*(WITH|INSERT|UPDATE)/.test(t) && !t.includes('balances'),
+    );
+    expect(otherWrites.map((t) => t.slice(0, 60))).toEqual([
+      expect.stringContaining('INSERT INTO "entitlement"."feature_usage"'),
+    ]);
+
+    const [lease] = await rows(
+      `SELECT "units", "credits", "beyond_units", "status", "subscription_id"
+       FROM "entitlement"."leases" WHERE "id" = $1`,
+      [leaseId],
+    );
+    expect(lease).toEqual({
+      units: '6',
+      credits: '6',
+      beyond_units: '6',
+      status: 'held',
+      subscription_id: tenant.subscriptionId,
+    });
+    const [counter] = await rows(
+      `SELECT "used" FROM "entitlement"."feature_usage" WHERE "subscription_id" = $1`,
+      [tenant.subscriptionId],
+    );
+    expect(counter.used).toBe('6');
+    // 4 from the first grant in burn order, 2 from the other: remembered for the lease.
+    const allocations = await rows(
+      `SELECT g."amount" AS "grant", a."amount" FROM "entitlement"."lease_grant_allocations" a
+       JOIN "entitlement"."grants" g ON g."id" = a."grant_id" WHERE a."lease_id" = $1
+       ORDER BY g."priority"`,
+      [leaseId],
+    );
+    expect(allocations).toEqual([
+      { grant: '4', amount: '4' },
+      { grant: '3', amount: '2' },
+    ]);
+    const remaining = await rows(
+      `SELECT "remaining" FROM "entitlement"."grants" WHERE "customer_id" = $1 ORDER BY "priority"`,
+      [tenant.customerId],
+    );
+    expect(remaining.map((r: { remaining: string }) => r.remaining)).toEqual(['0', '1']);
+    const entries = await rows(
+      `SELECT "type", "amount", "idempotency_key", "description" FROM "entitlement"."ledger_entries"
+       WHERE "lease_id" = $1`,
+      [leaseId],
+    );
+    expect(entries).toEqual([
+      {
+        type: 'reserve',
+        amount: '-6',
+        idempotency_key: `lease:${leaseId}:reserve`,
+        description: expect.stringMatching(/^request /),
+      },
+    ]);
+    expect(await fx.ledger.available(fx.dataSource.manager, tenant.customerId)).toBe(1);
+  });
+
+  it('writes only the lease and the counter when included units pay', async () => {
+    const tenant = await fx.seedTenant({ feature: { includedUnits: 10, limitPolicy: 'block' } });
+    const decision = await fx.check.execute({ ...fx.checkInput(tenant.apiKey, 1), leaseUnits: 4 });
+    expect(decision).toMatchObject({ allowed: true, leaseUnits: 4 });
+    const [lease] = await rows(
+      `SELECT "units", "credits", "beyond_units" FROM "entitlement"."leases" WHERE "id" = $1`,
+      [decision.leaseId],
+    );
+    expect(lease).toEqual({ units: '4', credits: '0', beyond_units: '0' });
+    const [counter] = await rows(
+      `SELECT "used" FROM "entitlement"."feature_usage" WHERE "subscription_id" = $1`,
+      [tenant.subscriptionId],
+    );
+    expect(counter.used).toBe('4');
+    for (const table of ['ledger_entries', 'lease_grant_allocations']) {
+      const [{ count }] = await rows(
+        `SELECT count(*)::int AS "count" FROM "entitlement"."${table}" WHERE "lease_id" = $1`,
+        [decision.leaseId],
+      );
+      expect(count).toBe(0);
+    }
+  });
+});
