@@ -19,15 +19,19 @@ describe('an admission’s writes (real Postgres)', () => {
   const rows = (sql: string, values: unknown[]) => fx.dataSource.query(sql, values);
 
   it('writes lease, counter, burn with its allocations and reserve entry in one statement', async () => {
-    const tenant = await fx.seedTenant({ credits: 3 });
+    // Units, credits, units paid with credits and the burn differ (2 included, price 3), so a
+    // value in the wrong column shows.
+    const tenant = await fx.seedTenant({
+      credits: 5,
+      feature: { includedUnits: 2, unitPrice: 3, limitPolicy: 'credits' },
+    });
     // A second grant that burns first (lower priority number): the burn order holds.
-    await fx.credits.grant(tenant.customerId, { amount: 4, priority: 10 });
+    await fx.credits.grant(tenant.customerId, { amount: 10, priority: 10 });
     const statements = jest.spyOn(Client.prototype, 'query');
 
-    const decision = await fx.check.execute({
-      ...fx.checkInput(tenant.apiKey, 2),
-      leaseUnits: 6,
-    });
+    // Cost 2 from the included units, 4 more units on credits: 12 credits of 15.
+    const input = { ...fx.checkInput(tenant.apiKey, 2), leaseUnits: 6 };
+    const decision = await fx.check.execute(input);
     expect(decision).toMatchObject({ allowed: true, leaseUnits: 6 });
     const leaseId = decision.leaseId as string;
 
@@ -47,23 +51,24 @@ describe('an admission’s writes (real Postgres)', () => {
     ]);
 
     const [lease] = await rows(
-      `SELECT "units", "credits", "beyond_units", "status", "subscription_id"
+      `SELECT "units", "credits", "beyond_units", "status", "subscription_id", "feature_key"
        FROM "entitlement"."leases" WHERE "id" = $1`,
       [leaseId],
     );
     expect(lease).toEqual({
       units: '6',
-      credits: '6',
-      beyond_units: '6',
+      credits: '12',
+      beyond_units: '4',
       status: 'held',
       subscription_id: tenant.subscriptionId,
+      feature_key: 'requests',
     });
     const [counter] = await rows(
       `SELECT "used" FROM "entitlement"."feature_usage" WHERE "subscription_id" = $1`,
       [tenant.subscriptionId],
     );
     expect(counter.used).toBe('6');
-    // 4 from the first grant in burn order, 2 from the other: remembered for the lease.
+    // 10 from the first grant in burn order, 2 from the other: remembered for the lease.
     const allocations = await rows(
       `SELECT g."amount" AS "grant", a."amount" FROM "entitlement"."lease_grant_allocations" a
        JOIN "entitlement"."grants" g ON g."id" = a."grant_id" WHERE a."lease_id" = $1
@@ -71,14 +76,14 @@ describe('an admission’s writes (real Postgres)', () => {
       [leaseId],
     );
     expect(allocations).toEqual([
-      { grant: '4', amount: '4' },
-      { grant: '3', amount: '2' },
+      { grant: '10', amount: '10' },
+      { grant: '5', amount: '2' },
     ]);
     const remaining = await rows(
       `SELECT "remaining" FROM "entitlement"."grants" WHERE "customer_id" = $1 ORDER BY "priority"`,
       [tenant.customerId],
     );
-    expect(remaining.map((r: { remaining: string }) => r.remaining)).toEqual(['0', '1']);
+    expect(remaining.map((r: { remaining: string }) => r.remaining)).toEqual(['0', '3']);
     const entries = await rows(
       `SELECT "type", "amount", "idempotency_key", "description" FROM "entitlement"."ledger_entries"
        WHERE "lease_id" = $1`,
@@ -87,18 +92,25 @@ describe('an admission’s writes (real Postgres)', () => {
     expect(entries).toEqual([
       {
         type: 'reserve',
-        amount: '-6',
+        amount: '-12',
         idempotency_key: `lease:${leaseId}:reserve`,
-        description: expect.stringMatching(/^request /),
+        description: `request ${input.requestId}`,
       },
     ]);
-    expect(await fx.ledger.available(fx.dataSource.manager, tenant.customerId)).toBe(1);
+    expect(await fx.ledger.available(fx.dataSource.manager, tenant.customerId)).toBe(3);
   });
 
   it('writes only the lease and the counter when included units pay', async () => {
     const tenant = await fx.seedTenant({ feature: { includedUnits: 10, limitPolicy: 'block' } });
+    const statements = jest.spyOn(Client.prototype, 'query');
     const decision = await fx.check.execute({ ...fx.checkInput(tenant.apiKey, 1), leaseUnits: 4 });
     expect(decision).toMatchObject({ allowed: true, leaseUnits: 4 });
+    // The read, BEGIN, the counter's lock, the writes (lease and counter), COMMIT.
+    const texts = statements.mock.calls.map((call) => textOf(call));
+    expect(texts).toHaveLength(5);
+    const writing = texts.filter((t) => t.includes('INSERT INTO "entitlement"."leases"'));
+    expect(writing).toHaveLength(1);
+    expect(writing[0]).toContain('UPDATE "entitlement"."feature_usage"');
     const [lease] = await rows(
       `SELECT "units", "credits", "beyond_units" FROM "entitlement"."leases" WHERE "id" = $1`,
       [decision.leaseId],
