@@ -6,6 +6,7 @@ import type { ClientConfig } from 'pg';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { ChannelListener } from './channel-listener';
 import { outboxChannel } from './outbox';
+import { preparedQuery } from './prepared-query';
 
 const parked = counter(
   'paygate_outbox_parked_total',
@@ -147,8 +148,10 @@ export class OutboxRelay {
   /** Publishes up to one batch; returns how many messages went out. */
   async drainOnce(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      // SKIP LOCKED lets several relays (replicas) share the outbox without waiting.
-      const rows: OutboxRow[] = await manager.query(
+      // SKIP LOCKED lets several relays (replicas) share the outbox without waiting. Prepared:
+      // it runs on every drain and every poll, also when there is nothing to send.
+      const rows: OutboxRow[] = await preparedQuery(
+        manager,
         `SELECT "id", "topic", "key", "value", "headers" FROM "${this.schema}"."outbox"
          WHERE "parked_at" IS NULL ORDER BY "id" LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.options.batchSize],
@@ -176,9 +179,11 @@ export class OutboxRelay {
           }
         }
       }
-      await manager.query(`DELETE FROM "${this.schema}"."outbox" WHERE "id" = ANY($1::bigint[])`, [
-        sent.map((r) => r.id),
-      ]);
+      await preparedQuery(
+        manager,
+        `DELETE FROM "${this.schema}"."outbox" WHERE "id" = ANY($1::bigint[])`,
+        [sent.map((r) => r.id)],
+      );
       return rows.length;
     });
   }

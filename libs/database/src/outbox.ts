@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { preparedQuery } from './prepared-query';
 
 /**
  * Transactional outbox (ARCHITECTURE.md §5): a message is written in the same transaction as
@@ -57,7 +58,9 @@ export async function enqueueOutbox(
   messages: OutboxMessage[],
 ): Promise<void> {
   if (messages.length === 0) return;
-  await manager.query(
+  // Prepared: once per transaction that writes events (a metering batch, most admin writes).
+  await preparedQuery(
+    manager,
     `INSERT INTO "${schema}"."outbox" ("topic", "key", "value", "headers")
      SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[])`,
     [

@@ -123,7 +123,8 @@ export const leases = {
    */
   async settleMany(manager: EntityManager, usage: LeasedUnits[]): Promise<number> {
     if (usage.length === 0) return 0;
-    const [row]: { covered: string }[] = await manager.query(
+    const [row]: { covered: string }[] = await preparedQuery(
+      manager,
       `WITH ${openLeases}, ${settleOpen('true')}
        SELECT COALESCE(SUM("covered"), 0)::text AS "covered" FROM settled`,
       [usage.map((u) => u.leaseId), usage.map((u) => u.quantity)],
@@ -147,7 +148,9 @@ export const leases = {
     usage: LeasedUnits[],
     quantity: number,
   ): Promise<'applied' | 'duplicate' | 'partial'> {
-    const [row]: { whole: boolean; claimed: boolean }[] = await manager.query(
+    // Prepared: once per usage.recorded message that leases cover.
+    const [row]: { whole: boolean; claimed: boolean }[] = await preparedQuery(
+      manager,
       `WITH ${openLeases},
        whole AS (SELECT COALESCE(SUM("covered"), 0) = $4::bigint AS "ok" FROM open),
        claimed AS (

@@ -1,3 +1,4 @@
+import { preparedQuery } from '@paygate/database';
 import type { DataSource, EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
 
@@ -16,7 +17,9 @@ export const dedupeKeys = {
    */
   async claim(manager: EntityManager, events: EventKey[]): Promise<number[]> {
     // Only the positions of keys claimed before come back (few), not every inserted row.
-    const taken: { n: string }[] = await manager.query(
+    // Prepared: once per batch.
+    const taken: { n: string }[] = await preparedQuery(
+      manager,
       `WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::float8[]) WITH ORDINALITY AS u(s, i, t, n)),
        claimed AS (

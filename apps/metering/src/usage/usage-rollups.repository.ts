@@ -1,3 +1,4 @@
+import { preparedQuery } from '@paygate/database';
 import type { DataSource, EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
 import type { Aggregation } from '../meters/meter';
@@ -45,10 +46,11 @@ export interface RollupBucketRow {
  * count (unique_values): ingestion adds to them, usage reports read them.
  */
 export const usageRollups = {
-  /** Adds batch deltas to their minute rows (none: no query). */
+  /** Adds batch deltas to their minute rows (none: no query). Prepared: once per batch. */
   async add(manager: EntityManager, rows: RollupDelta[]): Promise<void> {
     if (rows.length === 0) return;
-    await manager.query(
+    await preparedQuery(
+      manager,
       `INSERT INTO ${tables.rollups} AS r ("customer_id", "meter_key", "meter_version",
          "group_key", "bucket_start", "value_sum", "value_max", "latest_value", "latest_at", "event_count")
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::timestamptz[],
@@ -74,7 +76,8 @@ export const usageRollups = {
   /** Records distinct values, each once per rollup row (none: no query). */
   async addUniqueValues(manager: EntityManager, rows: UniqueValue[]): Promise<void> {
     if (rows.length === 0) return;
-    await manager.query(
+    await preparedQuery(
+      manager,
       `INSERT INTO ${tables.unique_values} ("customer_id", "meter_key", "meter_version",
          "group_key", "bucket_start", "value_hash")
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::timestamptz[], $6::uuid[])
