@@ -33,7 +33,7 @@ describe('an admission’s writes (real Postgres)', () => {
     const input = { ...fx.checkInput(tenant.apiKey, 2), leaseUnits: 6 };
     const decision = await fx.check.execute(input);
     expect(decision).toMatchObject({ allowed: true, leaseUnits: 6 });
-    const leaseId = decision.leaseId as string;
+    const leaseId = decision.allowed ? decision.leaseId! : '';
 
     const texts = statements.mock.calls.map((call) => textOf(call));
     // The read, BEGIN, the counter's lock, due grants, the balance, its take, the writes, COMMIT.
@@ -105,6 +105,7 @@ describe('an admission’s writes (real Postgres)', () => {
     const statements = jest.spyOn(Client.prototype, 'query');
     const decision = await fx.check.execute({ ...fx.checkInput(tenant.apiKey, 1), leaseUnits: 4 });
     expect(decision).toMatchObject({ allowed: true, leaseUnits: 4 });
+    const leaseId = decision.allowed ? decision.leaseId! : '';
     // The read, BEGIN, the counter's lock, the writes (lease and counter), COMMIT.
     const texts = statements.mock.calls.map((call) => textOf(call));
     expect(texts).toHaveLength(5);
@@ -113,7 +114,7 @@ describe('an admission’s writes (real Postgres)', () => {
     expect(writing[0]).toContain('UPDATE "entitlement"."feature_usage"');
     const [lease] = await rows(
       `SELECT "units", "credits", "beyond_units" FROM "entitlement"."leases" WHERE "id" = $1`,
-      [decision.leaseId],
+      [leaseId],
     );
     expect(lease).toEqual({ units: '4', credits: '0', beyond_units: '0' });
     const [counter] = await rows(
@@ -124,7 +125,7 @@ describe('an admission’s writes (real Postgres)', () => {
     for (const table of ['ledger_entries', 'lease_grant_allocations']) {
       const [{ count }] = await rows(
         `SELECT count(*)::int AS "count" FROM "entitlement"."${table}" WHERE "lease_id" = $1`,
-        [decision.leaseId],
+        [leaseId],
       );
       expect(count).toBe(0);
     }
