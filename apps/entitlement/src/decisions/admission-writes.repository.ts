@@ -5,7 +5,7 @@ import { ledgerEntryInsert } from '../credits/ledger.repository';
 import { type NewLease, heldLeaseInsert } from '../leases/leases.repository';
 import { usageAdd } from '../usage/feature-usage.repository';
 
-/** The ledger's `reserve` entry of an admission that took credits (`lease.credits` > 0). */
+/** The ledger's `reserve` entry, written when the admission took credits (`credits` > 0). */
 export interface ReserveEntry {
   idempotencyKey: string;
   description: string;
@@ -39,7 +39,7 @@ const WITH_CREDITS = `WITH lease AS (${lease}),
  * the transaction, as the four statements did.
  */
 export const admissionWrites = {
-  async record(manager: EntityManager, held: NewLease, reserve?: ReserveEntry): Promise<void> {
+  async record(manager: EntityManager, held: NewLease, reserve: ReserveEntry): Promise<void> {
     const values = [
       held.id,
       held.customerId,
@@ -51,7 +51,7 @@ export const admissionWrites = {
       held.credits,
       held.beyondUnits,
     ];
-    if (held.credits > 0 && reserve) {
+    if (held.credits > 0) {
       await preparedQuery(manager, WITH_CREDITS, [
         ...values,
         held.credits,
@@ -61,7 +61,6 @@ export const admissionWrites = {
       ]);
       return;
     }
-    if (held.credits > 0) throw new Error('an admission that takes credits records their reserve');
     await preparedQuery(manager, WITHOUT_CREDITS, values);
   },
 };
