@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { EntitlementFixture } from '@test/entitlement.fixture';
+import type { CheckInput } from './decision';
 
 /** The text of a statement as pg's Client.query got it (a string, or a config's `text`). */
 const textOf = (args: unknown[]) =>
@@ -18,6 +19,24 @@ describe('an admission’s writes (real Postgres)', () => {
 
   const rows = (sql: string, values: unknown[]) => fx.dataSource.query(sql, values);
 
+  /**
+   * Decides `input` and returns the decision, its lease, the text of every statement it sent
+   * (however sent: TypeORM's manager or preparedQuery, both through a pg Client's query) and
+   * those of them that insert the lease.
+   */
+  const decide = async (input: CheckInput) => {
+    const statements = jest.spyOn(Client.prototype, 'query');
+    const decision = await fx.check.execute(input);
+    const texts = statements.mock.calls.map((call) => textOf(call));
+    statements.mockRestore();
+    return {
+      decision,
+      leaseId: decision.allowed ? decision.leaseId! : '',
+      texts,
+      writing: texts.filter((t) => t.includes('INSERT INTO "entitlement"."leases"')),
+    };
+  };
+
   it('writes lease, counter, burn with its allocations and reserve entry in one statement', async () => {
     // Units, credits, units paid with credits and the burn differ (2 included, price 3), so a
     // value in the wrong column shows.
@@ -27,18 +46,13 @@ describe('an admission’s writes (real Postgres)', () => {
     });
     // A second grant that burns first (lower priority number): the burn order holds.
     await fx.credits.grant(tenant.customerId, { amount: 10, priority: 10 });
-    const statements = jest.spyOn(Client.prototype, 'query');
 
     // Cost 2 from the included units, 4 more units on credits: 12 credits of 15.
     const input = { ...fx.checkInput(tenant.apiKey, 2), leaseUnits: 6 };
-    const decision = await fx.check.execute(input);
+    const { decision, leaseId, texts, writing } = await decide(input);
     expect(decision).toMatchObject({ allowed: true, leaseUnits: 6 });
-    const leaseId = decision.allowed ? decision.leaseId! : '';
-
-    const texts = statements.mock.calls.map((call) => textOf(call));
     // The read, BEGIN, the counter's lock, due grants, the balance, its take, the writes, COMMIT.
     expect(texts).toHaveLength(8);
-    const writing = texts.filter((t) => t.includes('INSERT INTO "entitlement"."leases"'));
     expect(writing).toHaveLength(1);
     for (const table of ['feature_usage', 'grants', 'lease_grant_allocations', 'ledger_entries'])
       expect(writing[0]).toContain(`"entitlement"."${table}"`);
@@ -102,14 +116,13 @@ describe('an admission’s writes (real Postgres)', () => {
 
   it('writes only the lease and the counter when included units pay', async () => {
     const tenant = await fx.seedTenant({ feature: { includedUnits: 10, limitPolicy: 'block' } });
-    const statements = jest.spyOn(Client.prototype, 'query');
-    const decision = await fx.check.execute({ ...fx.checkInput(tenant.apiKey, 1), leaseUnits: 4 });
+    const { decision, leaseId, texts, writing } = await decide({
+      ...fx.checkInput(tenant.apiKey, 1),
+      leaseUnits: 4,
+    });
     expect(decision).toMatchObject({ allowed: true, leaseUnits: 4 });
-    const leaseId = decision.allowed ? decision.leaseId! : '';
     // The read, BEGIN, the counter's lock, the writes (lease and counter), COMMIT.
-    const texts = statements.mock.calls.map((call) => textOf(call));
     expect(texts).toHaveLength(5);
-    const writing = texts.filter((t) => t.includes('INSERT INTO "entitlement"."leases"'));
     expect(writing).toHaveLength(1);
     expect(writing[0]).toContain('UPDATE "entitlement"."feature_usage"');
     const [lease] = await rows(
