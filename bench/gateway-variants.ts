@@ -15,14 +15,19 @@
  *   BENCH_PIPELINE_NODE_ARGS (space-separated) go to the entitlement and metering services'.
  *   (BENCH_VARIANTS_RATE 3000/s, BENCH_VARIANTS_SECONDS 10, BENCH_VARIANTS_ROUNDS 3,
  *    DATABASE_URL, KAFKA_BROKERS, KAFKA_PREFIX; `root`: a checkout whose dist/ runs that gateway)
+ * BENCH_VARIANTS_KEYS (1) spreads the rate over that many customers, a key each, in turn: each
+ * key then sends a request every KEYS / RATE seconds, e.g. 3,000 keys at 300/s one every 10 s,
+ * what many quiet customers cost next to one busy one (lease requests and closes per request
+ * are printed with each round).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { seedDemoCustomer } from '../scripts/seed-demo';
+import { type DemoCustomer, seedCustomer, seedDemoCustomer } from '../scripts/seed-demo';
 import { skipBacklog } from './support/consumer-groups';
 import { type ProcessGroups, cpuPerUnit, measureCpu, pidsMatching } from './support/cpu';
+import { gatewayStats } from './support/gateway-stats';
 import { paced } from './support/paced';
 import {
   BENCH_ADMIN_TOKEN,
@@ -54,6 +59,9 @@ interface Pipeline {
 const RATE = Number(process.env.BENCH_VARIANTS_RATE ?? 3000);
 const SECONDS = Number(process.env.BENCH_VARIANTS_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_VARIANTS_ROUNDS ?? 3);
+const KEYS = Number(process.env.BENCH_VARIANTS_KEYS ?? 1);
+/** Customers seeded at once (each is four operator API calls). */
+const SEED_CONCURRENCY = 8;
 const WARM_UP_SECONDS = 3;
 const PIPELINE_NODE_ARGS = (process.env.BENCH_PIPELINE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const PORTS = { upstream: 15950, entitlement: 15951, metering: 15952, gateway: 15953, grpc: 15960 };
@@ -151,11 +159,15 @@ async function main(): Promise<void> {
     });
     pipeline = await startPipeline(variants[0]);
     const entitlementUrl = `http://127.0.0.1:${PORTS.entitlement}`;
-    const demo = await seedDemoCustomer(entitlementUrl, BENCH_ADMIN_TOKEN, 1e9, 'Bench variants');
-    const headers = { authorization: `Bearer ${demo.apiKey}` };
+    const customers = await seedCustomers(entitlementUrl, KEYS);
+    const keyed = customers.map((c) => ({ authorization: `Bearer ${c.apiKey}` }));
+    const headers = (n: number) => keyed[n % keyed.length];
     const url = `http://127.0.0.1:${PORTS.gateway}/demo/x`;
     console.log(
       `bench/gateway-variants: ${RATE} req/s for ${SECONDS} s after ${WARM_UP_SECONDS} s of warm-up, ${ROUNDS} rounds` +
+        (KEYS > 1
+          ? `, over ${KEYS} customers in turn (a request per key every ${(KEYS / RATE).toFixed(2)} s)`
+          : '') +
         (perVariant ? ', entitlement and metering started for each variant' : ''),
     );
     const results = new Map<string, number[]>(variants.map((v) => [v.name, []]));
@@ -176,10 +188,13 @@ async function main(): Promise<void> {
         try {
           await waitReady(`http://127.0.0.1:${PORTS.gateway}/ready`, variant.name);
           await paced(url, headers, RATE, WARM_UP_SECONDS, 0);
+          const stats = await gatewayStats(PORTS.gateway);
           const before = cpuSeconds(gateway.pid as number);
           const behind = measureCpu(behindGateway);
           const run = await paced(url, headers, RATE, SECONDS, 0);
           const us = ((cpuSeconds(gateway.pid as number) - before) * 1e6) / run.sent;
+          const after = await gatewayStats(PORTS.gateway);
+          const perRequest = (n: number) => (n / run.sent).toFixed(3);
           const spent = behind();
           const pipelineUs =
             (Object.values(spent).reduce((sum, seconds) => sum + seconds, 0) * 1e6) / run.sent;
@@ -187,7 +202,9 @@ async function main(): Promise<void> {
           pipelines.get(variant.name)?.push(pipelineUs);
           console.log(
             `  round ${round} ${variant.name.padEnd(24)} ${us.toFixed(1)} µs/request` +
-              ` (${run.sent} sent, ${run.failed} failed, p99 ${run.p99.toFixed(2)} ms);` +
+              ` (${run.sent} sent, ${run.failed} failed, p99 ${run.p99.toFixed(2)} ms;` +
+              ` per request ${perRequest(after.leaseRequests - stats.leaseRequests)} lease requests,` +
+              ` ${perRequest(after.leaseCloses - stats.leaseCloses)} closes);` +
               ` pipeline ${pipelineUs.toFixed(1)} µs/request (${cpuPerUnit(spent, run.sent, 1)})`,
           );
         } finally {
@@ -208,6 +225,27 @@ async function main(): Promise<void> {
     await Promise.all([stopProcess(upstream), stopPipeline(pipeline)]);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `count` customers of the demo plan with ample credits and a key each, made a few at a time. */
+async function seedCustomers(baseUrl: string, count: number): Promise<DemoCustomer[]> {
+  const first = await seedDemoCustomer(baseUrl, BENCH_ADMIN_TOKEN, 1e9, 'Bench variants');
+  const customers = [first];
+  while (customers.length < count) {
+    const batch = Math.min(SEED_CONCURRENCY, count - customers.length);
+    customers.push(
+      ...(await Promise.all(
+        Array.from({ length: batch }, (_, i) =>
+          seedCustomer(baseUrl, BENCH_ADMIN_TOKEN, {
+            credits: 1e9,
+            name: `Bench variants ${customers.length + i}`,
+            planId: first.planId,
+          }),
+        ),
+      )),
+    );
+  }
+  return customers;
 }
 
 main().then(

@@ -42,13 +42,17 @@ export async function seedCustomer(
     name: string;
     plan?: { key: string; name: string };
     feature?: Partial<PlanFeatureDto>;
+    /** A plan made before (by an earlier seed) to subscribe to, instead of a new version. */
+    planId?: string;
   },
 ): Promise<DemoCustomer> {
   const call = operatorApi(baseUrl, adminToken);
-  const plan = await call<{ id: string }>('POST', '/v1/plans', {
-    ...(options.plan ?? DEMO_PLAN),
-    features: [requestsFeature(options.feature)],
-  });
+  const plan = options.planId
+    ? { id: options.planId }
+    : await call<{ id: string }>('POST', '/v1/plans', {
+        ...(options.plan ?? DEMO_PLAN),
+        features: [requestsFeature(options.feature)],
+      });
   const customer = await call<{ id: string }>('POST', '/v1/customers', { name: options.name });
   const subscription = await call<{ id: string }>(
     'POST',

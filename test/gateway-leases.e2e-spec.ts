@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer } from '../scripts/seed-demo';
+import { query } from './support/database';
 import { ADMIN_TOKEN, ARTIFACTS, Stack, eventually, metricsUrl } from './support/stack';
 
 // JSON bodies are read field by field, so they are left untyped here.
@@ -101,6 +102,31 @@ describe('gateway leases (e2e)', () => {
     expect(events).toBeGreaterThan(0);
     expect(events).toBeLessThan(250);
   }, 180_000);
+
+  it('serves a key it has seen nothing of from a single-use lease: one Check, no close, settled once', async () => {
+    const demo = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 10, 'Quiet');
+    const send = () =>
+      fetch(`${stack.url('gateway')}/demo/hello`, { headers: { 'x-api-key': demo.apiKey } });
+    expect((await send()).status).toBe(200);
+    // Through gRPC and Postgres: the cost alone, recorded closed by the gateway as granted.
+    const leases = () =>
+      query<{ units: string; consumed: string; returned: string; closed: boolean }>(
+        `SELECT "units"::text, "consumed"::text, "returned"::text,
+           "gateway_closed_at" IS NOT NULL AS closed
+         FROM "entitlement"."leases" WHERE "customer_id" = $1`,
+        [demo.customerId],
+      );
+    expect(await leases()).toEqual([
+      expect.objectContaining({ units: '1', returned: '0', closed: true }),
+    ]);
+    // Metering settles it, and nothing was given back.
+    await eventually(
+      () => getJson(`${stack.url('entitlement')}/v1/customers/${demo.customerId}/balance`),
+      (b) => b.available === 9 && b.reserved === 0,
+      15_000,
+    );
+    expect(await leases()).toEqual([{ units: '1', consumed: '1', returned: '0', closed: true }]);
+  }, 60_000);
 
   it('gives unused units back when idle, and unblocks a topped-up customer on the next request', async () => {
     const demo = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 20, 'Top-up');

@@ -11,6 +11,9 @@ export interface GatewayStats {
   majorGcSeconds: number;
   majorGcs: number;
   heapUsedBytes: number;
+  /** Leases asked of the entitlement service (Check calls), and leases closed (Release calls). */
+  leaseRequests: number;
+  leaseCloses: number;
 }
 
 export async function gatewayStats(port: number): Promise<GatewayStats> {
@@ -29,6 +32,8 @@ export async function gatewayStats(port: number): Promise<GatewayStats> {
     majorGcSeconds: sum(/^nodejs_gc_duration_seconds_sum\{kind="major"\} ([\d.e+-]+)$/gm),
     majorGcs: sum(/^nodejs_gc_duration_seconds_count\{kind="major"\} ([\d.e+-]+)$/gm),
     heapUsedBytes: sum(/^nodejs_heap_size_used_bytes ([\d.e+-]+)$/gm),
+    leaseRequests: sum(/^paygate_gateway_lease_requests_total\{[^}]*\} ([\d.e+]+)$/gm),
+    leaseCloses: sum(/^paygate_gateway_lease_closes_total\{[^}]*\} ([\d.e+]+)$/gm),
   };
 }
 

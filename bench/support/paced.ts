@@ -50,7 +50,8 @@ function percentile(sorted: number[], p: number): number {
  */
 export async function paced(
   url: string,
-  headers: Record<string, string>,
+  /** The same fields for every request, or the fields of the n-th request sent. */
+  headers: Record<string, string> | ((n: number) => Record<string, string>),
   rate: number,
   seconds: number,
   warmUpSeconds = 2,
@@ -64,9 +65,10 @@ export async function paced(
   let failed = 0;
   const inFlight: Promise<void>[] = [];
   const start = performance.now();
-  const send = (due: number, counted: boolean) =>
+  const fieldsOf = typeof headers === 'function' ? headers : () => headers;
+  const send = (n: number, due: number, counted: boolean) =>
     pool
-      .request({ method: 'GET', path: target.pathname + target.search, headers })
+      .request({ method: 'GET', path: target.pathname + target.search, headers: fieldsOf(n) })
       .then(async (res) => {
         await res.body.dump();
         if (counted && (res.statusCode < 200 || res.statusCode >= 300)) failed++;
@@ -86,7 +88,7 @@ export async function paced(
     const now = performance.now();
     // Every request due by now goes out, however late the timer fired.
     while (next < total && start + (next * 1000) / rate <= now) {
-      inFlight.push(send(start + (next * 1000) / rate, next >= skipped));
+      inFlight.push(send(next, start + (next * 1000) / rate, next >= skipped));
       next++;
     }
     await new Promise((r) => setTimeout(r, 1));

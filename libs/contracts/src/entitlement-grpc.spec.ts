@@ -61,6 +61,7 @@ describe('entitlement proto', () => {
     customerId: true,
     payerPlan: true,
     payerAccount: true,
+    singleUse: true,
   };
   const checkResponse: Record<keyof CheckResponse, true> = {
     allowed: true,
@@ -72,6 +73,7 @@ describe('entitlement proto', () => {
     rateLimit: true,
     leaseUnits: true,
     concurrencyLimit: true,
+    leaseClosed: true,
   };
   const denial: Record<keyof Denial, true> = {
     code: true,

@@ -290,7 +290,8 @@ export class CheckUseCase {
     const used = await this.usage.lock(manager, subscription.id, input.feature, periodStart);
     const { beyond, extraWanted, extraIncluded } = splitIncluded({
       cost: input.cost,
-      leaseUnits: input.leaseUnits,
+      // A single-use lease is the cost alone, whatever else was asked for.
+      leaseUnits: input.singleUse ? input.cost : input.leaseUnits,
       included,
       used,
     });
@@ -360,6 +361,7 @@ export class CheckUseCase {
         units,
         credits,
         beyondUnits: beyond + extraBeyond,
+        closed: input.singleUse === true,
       },
       { idempotencyKey: `lease:${lease.id}:reserve`, description: `request ${input.requestId}` },
     );
@@ -374,6 +376,7 @@ export class CheckUseCase {
       plan,
       leaseId: lease.id,
       leaseUnits: units,
+      ...(input.singleUse ? { leaseClosed: true } : {}),
       ...(soft ? { warnings: [soft] } : {}),
     };
   }

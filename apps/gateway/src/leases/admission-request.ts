@@ -12,8 +12,15 @@ export type AdmissionRequest = Omit<CheckRequest, 'leaseUnits'> & {
   paid?: boolean;
 };
 
-/** The remote Check for a request: what the entitlement service knows, not the key's id. */
-export function checkRequest(request: AdmissionRequest, leaseUnits: number): CheckRequest {
+/**
+ * The remote Check for a request: what the entitlement service knows, not the key's id.
+ * `singleUse`: a lease of the cost alone, recorded closed as it is granted.
+ */
+export function checkRequest(
+  request: AdmissionRequest,
+  leaseUnits: number,
+  singleUse = false,
+): CheckRequest {
   const { apiKey, customerId, feature, cost, requestId, requiredScopes } = request;
   return {
     apiKey,
@@ -23,6 +30,7 @@ export function checkRequest(request: AdmissionRequest, leaseUnits: number): Che
     requestId,
     requiredScopes,
     leaseUnits,
+    ...(singleUse ? { singleUse } : {}),
   };
 }
 

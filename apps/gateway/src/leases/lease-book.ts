@@ -10,6 +10,11 @@ export interface HeldLease {
   admitted: number;
   obtainedAt: number;
   lastUsedAt: number;
+  /**
+   * The service recorded it closed as it granted it (single use): once every unit is admitted
+   * there is nothing to tell it, so no close is sent; units left over still go back by one.
+   */
+  closedAtGrant: boolean;
 }
 
 export interface Refill {
@@ -73,6 +78,19 @@ export class LeaseBook {
   /** The demand of the last windows with requests (what a book that goes idle remembers). */
   busyDemand(): number {
     return Math.max(this.unitsLastWindow, this.unitsThisWindow);
+  }
+
+  /**
+   * Nothing is known of the key but the requests waiting now: no earlier window had any, none
+   * was admitted in this one, and no demand from before a pause is remembered. Its next
+   * requests are as likely not to come soon as to come: its lease is sized to what waits.
+   */
+  unseen(): boolean {
+    return (
+      this.unitsLastWindow === 0 &&
+      this.beforePause === 0 &&
+      this.unitsThisWindow <= this.waitingUnits
+    );
   }
 
   /** A new book for a key that was busy before its last book went idle. */

@@ -11,6 +11,8 @@ class FakeLedger implements LeaseCalls {
   releases: { leaseId: string; units: number }[] = [];
   closes: { leaseId: string; units: number }[] = [];
   readonly leases = new Map<string, number>();
+  /** Single-use leases, recorded closed as they were granted. */
+  readonly closedAtGrant = new Set<string>();
 
   constructor(public available: number) {}
 
@@ -32,11 +34,24 @@ class FakeLedger implements LeaseCalls {
         },
       };
     }
-    const units = Math.min(Math.max(request.leaseUnits ?? 0, request.cost), this.available);
+    // A single-use lease is the cost alone, recorded closed as it is granted.
+    const wanted = request.singleUse
+      ? request.cost
+      : Math.max(request.leaseUnits ?? 0, request.cost);
+    const units = Math.min(wanted, this.available);
     this.available -= units;
     const leaseId = randomUUID();
     this.leases.set(leaseId, units);
-    return { ...base, allowed: true, leaseId, leaseUnits: units, denial: null };
+    const closed = request.singleUse === true;
+    if (closed) this.closedAtGrant.add(leaseId);
+    return {
+      ...base,
+      allowed: true,
+      leaseId,
+      leaseUnits: units,
+      denial: null,
+      leaseClosed: closed,
+    };
   }
 
   async release(leaseId: string, units: number): Promise<void> {
@@ -121,13 +136,71 @@ describe('LeasePool', () => {
     now = 2000;
     await pool.sweep();
     await new Promise((r) => setImmediate(r));
-    // Used-up leases were closed as they ran out (0 back), the last one by the idle sweep.
-    const closed = ledger.closes.map((c) => c.leaseId).sort();
+    // Used-up leases were closed as they ran out (0 back), the last one by the idle sweep; the
+    // first, of the first request alone, as it was granted (single use), and by nothing else.
+    expect(ledger.closedAtGrant.size).toBe(1);
+    const closed = [...ledger.closes.map((c) => c.leaseId), ...ledger.closedAtGrant].sort();
     expect(closed).toEqual([...ledger.leases.keys()].sort());
     const returned = ledger.closes.reduce((n, c) => n + c.units, 0);
     const granted = [...ledger.leases.values()].reduce((n, u) => n + u, 0);
     expect(granted - returned).toBe(30);
     expect(ledger.releases).toEqual([]);
+  });
+
+  it('asks for a key it knows nothing of what waits, single use, and closes nothing after it', async () => {
+    let now = 0;
+    const ledger = new FakeLedger(100);
+    const pool = new LeasePool(ledger, options, () => now);
+    // A quiet key: one request every 3 s, each after its book went idle and was swept.
+    for (let i = 0; i < 3; i++) {
+      expect((await pool.admit(request())).allowed).toBe(true);
+      expect(pool.heldUnits()).toBe(0);
+      now += 3000;
+      await pool.sweep();
+    }
+    expect(ledger.checks.map((c) => [c.leaseUnits, c.singleUse])).toEqual([
+      [1, true],
+      [1, true],
+      [1, true],
+    ]);
+    expect(ledger.closedAtGrant.size).toBe(3);
+    // One remote call a request: nothing to close, nothing given back.
+    expect(ledger.closes).toEqual([]);
+    expect(ledger.available).toBe(97);
+    // A key that asks again while its first request waits is seen: a lease with room.
+    const burst = await Promise.all(Array.from({ length: 3 }, () => pool.admit(request('busy'))));
+    expect(burst.every((a) => a.allowed)).toBe(true);
+    expect(ledger.checks.slice(3).map((c) => c.singleUse ?? false)).toEqual([true, false]);
+    expect(pool.heldUnits()).toBeGreaterThan(0);
+  });
+
+  it('closes a single-use lease the service left open, and one with units it did not admit', async () => {
+    // A service that does not know single use: an ordinary lease, closed as it runs out.
+    class OlderService extends FakeLedger {
+      override async check(request: CheckRequest): Promise<CheckResponse> {
+        const grant = await super.check(request);
+        return { ...grant, leaseClosed: false };
+      }
+    }
+    const older = new OlderService(10);
+    const pool = new LeasePool(older, options);
+    const answer = await pool.admit(request());
+    await new Promise((r) => setImmediate(r));
+    expect(older.closes).toEqual([{ leaseId: answer.leaseId, units: 0 }]);
+
+    // Closed at grant, but its book was dropped (shutdown) while it was asked for: nothing is
+    // admitted from it, and its units go back with a close, as from any lease.
+    const ledger = new FakeLedger(10);
+    const dropping = new LeasePool(ledger, options);
+    const asked = dropping.admit(request());
+    await dropping.releaseAll('shutdown');
+    expect((await asked).allowed).toBe(true);
+    const [first] = ledger.leases.keys();
+    expect(ledger.closedAtGrant.has(first)).toBe(true);
+    expect(ledger.closes).toEqual([{ leaseId: first, units: 1 }]);
+    // The request asked again and was admitted from a second lease; nothing else went.
+    expect(ledger.leases.size).toBe(2);
+    expect(ledger.available + dropping.heldUnits()).toBe(9);
   });
 
   it('gives unused units back after the idle time, and only those', async () => {
@@ -189,9 +262,14 @@ describe('LeasePool', () => {
     let now = 0;
     const ledger = new PerKeyLedger(1000);
     const pool = new LeasePool(ledger, options, () => now);
-    for (const key of ['a', 'b', 'c']) expect((await pool.admit(request(key))).allowed).toBe(true);
+    // Two requests a key: the second finds the key seen and gets a lease with units left.
+    for (const key of ['a', 'b', 'c']) {
+      const answers = await Promise.all([pool.admit(request(key)), pool.admit(request(key))]);
+      expect(answers.every((a) => a.allowed)).toBe(true);
+    }
     const held = pool.heldUnits();
     const heldByB = held / 3;
+    expect(heldByB).toBeGreaterThan(0);
     expect(await pool.forgetCustomer('cust-b', 'api-key-revoked')).toBe(heldByB);
     expect(pool.heldUnits()).toBe(held - heldByB);
     expect(await pool.forgetCustomer('cust-nobody', 'api-key-revoked')).toBe(0);
@@ -215,6 +293,8 @@ describe('LeasePool', () => {
     // Used again at 1,900: idle from 3,900 on (idleMs 2,000), not from 2,000.
     now = 1900;
     await pool.admit(request());
+    // The renewal that admission started lands (granted at 1,900 too).
+    await new Promise((r) => setImmediate(r));
     const held = pool.heldUnits();
     expect(held).toBeGreaterThan(0);
     now = 2000;
@@ -237,11 +317,12 @@ describe('LeasePool', () => {
 
   it('keeps its count of held units equal to what its leases hold, through every path', async () => {
     let now = 0;
-    const ledger = new FakeLedger(60);
+    const ledger = new FakeLedger(100);
     const pool = new LeasePool(ledger, options, () => now);
     const answers = await Promise.all(
       Array.from({ length: 40 }, (_, i) => pool.admit(request(`k${i % 4}`))),
     );
+    expect(answers.every((a) => a.allowed)).toBe(true);
     const granted = () => [...ledger.leases.values()].reduce((n, u) => n + u, 0);
     const closedBack = () => ledger.closes.reduce((n, c) => n + c.units, 0);
     // Held = granted − admitted − given back on close; 40 admitted, 2 given back below.
@@ -255,23 +336,24 @@ describe('LeasePool', () => {
     await pool.sweep();
     expect(pool.heldUnits()).toBe(0);
     // Every unit not served went back: 38 served (40 admitted, 2 not served).
-    expect(ledger.available).toBe(60 - 38);
+    expect(ledger.available).toBe(100 - 38);
   });
 
   it('gives units back to a lease only while it holds it, however many it holds', async () => {
     const ledger = new FakeLedger(10_000);
     const pool = new LeasePool(ledger, options);
+    // Two requests a key: the second's lease has units left.
     const answers = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => pool.admit(request(`key-${i}`))),
+      Array.from({ length: 400 }, (_, i) => pool.admit(request(`key-${i % 200}`))),
     );
     const held = pool.heldUnits();
-    await pool.giveBack(answers[150], 1, 'upstream failed');
+    await pool.giveBack(answers[350], 1, 'upstream failed');
     expect(pool.heldUnits()).toBe(held + 1);
     expect(ledger.releases).toEqual([]);
     await pool.releaseAll('shutdown');
     // Closed: the unit goes to the ledger instead.
-    await pool.giveBack(answers[150], 1, 'upstream failed');
-    expect(ledger.releases).toEqual([{ leaseId: answers[150].leaseId, units: 1 }]);
+    await pool.giveBack(answers[350], 1, 'upstream failed');
+    expect(ledger.releases).toEqual([{ leaseId: answers[350].leaseId, units: 1 }]);
   });
 
   it('does not keep a grant that was in flight when the customer was forgotten', async () => {
@@ -354,16 +436,22 @@ describe('LeasePool', () => {
 
   it('asks again only once the unused units of leases being closed are back (forgotten or idle)', async () => {
     let now = 0;
-    const ledger = new SlowReturnsLedger(4);
+    const ledger = new SlowReturnsLedger(6);
     const pool = new LeasePool(ledger, options, () => now);
-    expect((await pool.admit(request('pg_key', 2))).allowed).toBe(true);
+    // Two at once: the first alone (single use, 2 units), the second from a lease of the 4 left.
+    const first = await Promise.all([
+      pool.admit(request('pg_key', 2)),
+      pool.admit(request('pg_key', 2)),
+    ]);
+    expect(first.every((a) => a.allowed)).toBe(true);
     expect(ledger.available).toBe(0);
+    expect(ledger.checks).toHaveLength(2);
     ledger.holdReturns();
     // A change drops the lease (two units left in it) while the next request comes.
     const forgotten = pool.forgetCustomer('cust-1', 'subscription-changed');
     const afterForget = pool.admit(request('pg_key', 2));
     await tick();
-    expect(ledger.checks).toHaveLength(1);
+    expect(ledger.checks).toHaveLength(2);
     ledger.land();
     expect((await afterForget).allowed).toBe(true);
     expect(await forgotten).toBe(2);
@@ -378,7 +466,7 @@ describe('LeasePool', () => {
     const swept = pool.sweep();
     const afterIdle = pool.admit(request('pg_key', 2));
     await tick();
-    expect(ledger.checks).toHaveLength(3);
+    expect(ledger.checks).toHaveLength(4);
     ledger.land();
     expect((await afterIdle).allowed).toBe(true);
     expect(await swept).toBe(2);

@@ -5,7 +5,14 @@ import { RefillTime, renewalDue } from './renewal';
 const OPTIONS = { aheadMs: 1_000, maxAgeMs: 10_000, renewAtShare: 0.25 };
 
 function lease(units: number, admitted: number, obtainedAt = 0): HeldLease {
-  return { grant: {} as CheckResponse, units, admitted, obtainedAt, lastUsedAt: obtainedAt };
+  return {
+    grant: {} as CheckResponse,
+    units,
+    admitted,
+    obtainedAt,
+    lastUsedAt: obtainedAt,
+    closedAtGrant: false,
+  };
 }
 
 describe('renewalDue', () => {
