@@ -61,7 +61,6 @@ describe('entitlement proto', () => {
     customerId: true,
     payerPlan: true,
     payerAccount: true,
-    singleUse: true,
   };
   const checkResponse: Record<keyof CheckResponse, true> = {
     allowed: true,
@@ -73,7 +72,6 @@ describe('entitlement proto', () => {
     rateLimit: true,
     leaseUnits: true,
     concurrencyLimit: true,
-    leaseClosed: true,
   };
   const denial: Record<keyof Denial, true> = {
     code: true,

@@ -38,8 +38,6 @@ export interface CheckRequest {
   payerPlan?: string;
   /** With payerPlan: the verified payer's account; its own customer decides when it has one. */
   payerAccount?: string;
-  /** A lease of `cost` for this request alone, closed as it is granted (see the proto). */
-  singleUse?: boolean;
 }
 
 export interface Denial {
@@ -78,8 +76,6 @@ export interface CheckResponse {
   leaseUnits?: number;
   /** The plan's limit on requests in flight for the feature; 0 or absent when it has none. */
   concurrencyLimit?: number;
-  /** The lease was recorded closed as it was granted (asked with singleUse): no close follows. */
-  leaseClosed?: boolean;
 }
 
 export interface RateLimit {

@@ -11,7 +11,7 @@ export interface ReserveEntry {
   description: string;
 }
 
-const lease = heldLeaseInsert(['$1', '$2', '$3', '$4', '$5', '$6', '$7', '$8', '$9', '$10']);
+const lease = heldLeaseInsert(['$1', '$2', '$3', '$4', '$5', '$6', '$7', '$8', '$9']);
 const usage = usageAdd('$3', '$4', '$5', '$7');
 
 /** Without credits: the lease, and its units on the period's counter. */
@@ -19,13 +19,13 @@ const WITHOUT_CREDITS = `WITH lease AS (${lease}) ${usage}`;
 
 /**
  * With credits: also their burn from the customer's grants, remembered for the lease, and the
- * ledger's `reserve` entry. The amounts have placeholders of their own ($11 to burn, $12 the
+ * ledger's `reserve` entry. The amounts have placeholders of their own ($10 to burn, $11 the
  * entry's negative amount), so no placeholder is read as two types.
  */
 const WITH_CREDITS = `WITH lease AS (${lease}),
   usage AS (${usage}),
-  ${burnCtes('$2', '$11', '$1')}
-  ${ledgerEntryInsert(['$2', `'reserve'`, '$12', '$13', '$1', '$14'])}`;
+  ${burnCtes('$2', '$10', '$1')}
+  ${ledgerEntryInsert(['$2', `'reserve'`, '$11', '$12', '$1', '$13'])}`;
 
 /**
  * The writes of one admission inside the decision's transaction, in one statement, where they
@@ -50,7 +50,6 @@ export const admissionWrites = {
       held.units,
       held.credits,
       held.beyondUnits,
-      held.closed,
     ];
     if (held.credits > 0) {
       await preparedQuery(manager, WITH_CREDITS, [

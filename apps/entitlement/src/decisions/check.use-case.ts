@@ -290,8 +290,7 @@ export class CheckUseCase {
     const used = await this.usage.lock(manager, subscription.id, input.feature, periodStart);
     const { beyond, extraWanted, extraIncluded } = splitIncluded({
       cost: input.cost,
-      // A single-use lease is the cost alone, whatever else was asked for.
-      leaseUnits: input.singleUse ? input.cost : input.leaseUnits,
+      leaseUnits: input.leaseUnits,
       included,
       used,
     });
@@ -361,7 +360,6 @@ export class CheckUseCase {
         units,
         credits,
         beyondUnits: beyond + extraBeyond,
-        closed: input.singleUse === true,
       },
       { idempotencyKey: `lease:${lease.id}:reserve`, description: `request ${input.requestId}` },
     );
@@ -376,7 +374,6 @@ export class CheckUseCase {
       plan,
       leaseId: lease.id,
       leaseUnits: units,
-      ...(input.singleUse ? { leaseClosed: true } : {}),
       ...(soft ? { warnings: [soft] } : {}),
     };
   }

@@ -32,8 +32,6 @@ export type Decision =
       rateLimit?: { requests: number; windowSeconds: number };
       /** The plan's limit on the feature's requests in flight at once, when it has one. */
       concurrencyLimit?: number;
-      /** The lease was recorded closed by the gateway as it was granted (singleUse). */
-      leaseClosed?: boolean;
     }
   | { allowed: false; customerId?: string; denial: DenialReason };
 
@@ -55,6 +53,4 @@ export interface CheckInput {
   requiredScopes: string[];
   /** Units to reserve in all (≥ cost), as far as included units and credits go. */
   leaseUnits?: number;
-  /** A lease of `cost` for this request alone, recorded closed by the gateway as it is granted. */
-  singleUse?: boolean;
 }

@@ -92,7 +92,6 @@ export class EntitlementGrpcController {
       requestId: request.requestId,
       requiredScopes: request.requiredScopes ?? [],
       leaseUnits: Math.max(leaseUnits, request.cost),
-      ...(request.singleUse ? { singleUse: true } : {}),
     });
     decisions.inc({ outcome: decision.allowed ? 'allowed' : decision.denial.code });
     return this.toResponse(decision);
@@ -167,7 +166,6 @@ export class EntitlementGrpcController {
         })),
         rateLimit: decision.rateLimit ?? null,
         concurrencyLimit: decision.concurrencyLimit ?? 0,
-        leaseClosed: decision.leaseClosed === true,
       };
     }
     const d = decision.denial;

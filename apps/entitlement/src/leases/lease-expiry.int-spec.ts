@@ -122,60 +122,6 @@ describe('LeaseExpiry (real Postgres)', () => {
     expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 0, reserved: 5 });
   });
 
-  it('grants a single-use lease of the cost alone, closed as granted: never expired back', async () => {
-    const tenant = await fx.seedTenant({ credits: 10 });
-    const single = () =>
-      fx.check.execute({ ...fx.checkInput(tenant.apiKey, 2), leaseUnits: 8, singleUse: true });
-    const served = await single();
-    const unserved = await single();
-    // The cost alone, whatever leaseUnits asks, each recorded closed by the gateway.
-    expect(served).toMatchObject({ allowed: true, leaseUnits: 2, leaseClosed: true });
-    expect(unserved).toMatchObject({ allowed: true, leaseUnits: 2, leaseClosed: true });
-    const ids = [served, unserved].map((d) => (d.allowed ? d.leaseId! : ''));
-    const closed: { n: string }[] = await fx.dataSource.query(
-      `SELECT count(*)::text AS n FROM "entitlement"."leases"
-       WHERE "id" = ANY($1) AND "gateway_closed_at" IS NOT NULL`,
-      [ids],
-    );
-    expect(closed[0].n).toBe('2');
-    // An ordinary lease is still open until its gateway closes it.
-    const open = await fx.check.execute({ ...fx.checkInput(tenant.apiKey, 2), leaseUnits: 2 });
-    expect(open).toMatchObject({ allowed: true, leaseUnits: 2 });
-    expect(open).not.toHaveProperty('leaseClosed');
-    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 4, reserved: 6 });
-
-    // The second request was not served (its upstream failed): its units go back by a Release.
-    await fx.dataSource.transaction((m) => fx.settlement.release(m, ids[1], 'upstream failed', 2));
-    // An hour later, metering still behind: the sweep gives back the open lease, never the
-    // served units of the one closed at grant.
-    await fx.dataSource.query(
-      `UPDATE "entitlement"."leases" SET "created_at" = now() - interval '1 hour'
-       WHERE "customer_id" = $1`,
-      [tenant.customerId],
-    );
-    const expiry = new LeaseExpiry(fx.dataSource, fx.settlement, fx.clock, {
-      LEASE_TTL_SECONDS: 900,
-      LEASE_EXPIRY_SWEEP_SECONDS: 30,
-    });
-    await expiry.sweep();
-    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 8, reserved: 2 });
-    // Its usage settles it, once.
-    const usage = {
-      id: randomUUID(),
-      customerId: tenant.customerId,
-      meterKey: 'api_requests',
-      quantity: 2,
-      leased: [{ leaseId: ids[0], quantity: 2 }],
-      firstEventAt: new Date().toISOString(),
-      lastEventAt: new Date().toISOString(),
-      recordedAt: new Date().toISOString(),
-    };
-    await fx.charge.execute(usage);
-    await fx.charge.execute(usage);
-    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 8, reserved: 0 });
-    expect(await fx.ledger.findDrift()).toEqual([]);
-  });
-
   it('does not expire a lease its gateway closed after the sweep listed it', async () => {
     const tenant = await fx.seedTenant({ credits: 5 });
     const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: 5 });

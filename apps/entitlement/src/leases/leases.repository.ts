@@ -14,25 +14,17 @@ export interface NewLease {
   units: number;
   credits: number;
   beyondUnits: number;
-  /**
-   * Recorded closed by the gateway as it is granted (a single-use lease): its units are served
-   * or given back by a Release, never expired back.
-   */
-  closed: boolean;
 }
 
 /**
  * The INSERT of a held lease, for the statement that writes an admission (admissionWrites):
  * the placeholders of id, customer_id, subscription_id, feature_key, period_start, request_id,
- * units, credits, beyond_units and closed (a boolean: closed by the gateway now), in that order.
+ * units, credits and beyond_units, in that order.
  */
-export const heldLeaseInsert = (values: readonly string[]) => {
-  const closed = values[9];
-  return `INSERT INTO ${tables.leases}
+export const heldLeaseInsert = (values: readonly string[]) => `INSERT INTO ${tables.leases}
   ("id", "customer_id", "subscription_id", "feature_key", "period_start", "request_id", "units", "credits",
-   "beyond_units", "status", "gateway_closed_at")
-  VALUES (${values.slice(0, 9).join(', ')}, 'held', CASE WHEN ${closed}::boolean THEN now() END)`;
-};
+   "beyond_units", "status")
+  VALUES (${values.join(', ')}, 'held')`;
 
 /** A lease as settling it reads it (its row, locked). */
 export interface LeaseRow {

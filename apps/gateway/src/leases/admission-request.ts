@@ -12,15 +12,8 @@ export type AdmissionRequest = Omit<CheckRequest, 'leaseUnits'> & {
   paid?: boolean;
 };
 
-/**
- * The remote Check for a request: what the entitlement service knows, not the key's id.
- * `singleUse`: a lease of the cost alone, recorded closed as it is granted.
- */
-export function checkRequest(
-  request: AdmissionRequest,
-  leaseUnits: number,
-  singleUse = false,
-): CheckRequest {
+/** The remote Check for a request: what the entitlement service knows, not the key's id. */
+export function checkRequest(request: AdmissionRequest, leaseUnits: number): CheckRequest {
   const { apiKey, customerId, feature, cost, requestId, requiredScopes } = request;
   return {
     apiKey,
@@ -30,7 +23,6 @@ export function checkRequest(
     requestId,
     requiredScopes,
     leaseUnits,
-    ...(singleUse ? { singleUse } : {}),
   };
 }
 

@@ -10,11 +10,6 @@ export interface HeldLease {
   admitted: number;
   obtainedAt: number;
   lastUsedAt: number;
-  /**
-   * The service recorded it closed as it granted it (single use): once every unit is admitted
-   * there is nothing to tell it, so no close is sent; units left over still go back by one.
-   */
-  closedAtGrant: boolean;
 }
 
 export interface Refill {

@@ -11,8 +11,6 @@ class FakeLedger implements LeaseCalls {
   releases: { leaseId: string; units: number }[] = [];
   closes: { leaseId: string; units: number }[] = [];
   readonly leases = new Map<string, number>();
-  /** Single-use leases, recorded closed as they were granted. */
-  readonly closedAtGrant = new Set<string>();
 
   constructor(public available: number) {}
 
@@ -34,24 +32,11 @@ class FakeLedger implements LeaseCalls {
         },
       };
     }
-    // A single-use lease is the cost alone, recorded closed as it is granted.
-    const wanted = request.singleUse
-      ? request.cost
-      : Math.max(request.leaseUnits ?? 0, request.cost);
-    const units = Math.min(wanted, this.available);
+    const units = Math.min(Math.max(request.leaseUnits ?? 0, request.cost), this.available);
     this.available -= units;
     const leaseId = randomUUID();
     this.leases.set(leaseId, units);
-    const closed = request.singleUse === true;
-    if (closed) this.closedAtGrant.add(leaseId);
-    return {
-      ...base,
-      allowed: true,
-      leaseId,
-      leaseUnits: units,
-      denial: null,
-      leaseClosed: closed,
-    };
+    return { ...base, allowed: true, leaseId, leaseUnits: units, denial: null };
   }
 
   async release(leaseId: string, units: number): Promise<void> {
@@ -136,10 +121,8 @@ describe('LeasePool', () => {
     now = 2000;
     await pool.sweep();
     await new Promise((r) => setImmediate(r));
-    // Used-up leases were closed as they ran out (0 back), the last one by the idle sweep; the
-    // first, of the first request alone, as it was granted (single use), and by nothing else.
-    expect(ledger.closedAtGrant.size).toBe(1);
-    const closed = [...ledger.closes.map((c) => c.leaseId), ...ledger.closedAtGrant].sort();
+    // Used-up leases were closed as they ran out (0 back), the last one by the idle sweep.
+    const closed = ledger.closes.map((c) => c.leaseId).sort();
     expect(closed).toEqual([...ledger.leases.keys()].sort());
     const returned = ledger.closes.reduce((n, c) => n + c.units, 0);
     const granted = [...ledger.leases.values()].reduce((n, u) => n + u, 0);
@@ -147,7 +130,7 @@ describe('LeasePool', () => {
     expect(ledger.releases).toEqual([]);
   });
 
-  it('asks for a key it knows nothing of what waits, single use, and closes nothing after it', async () => {
+  it('asks for a key it knows nothing of what waits, so its lease closes with nothing to give back', async () => {
     let now = 0;
     const ledger = new FakeLedger(100);
     const pool = new LeasePool(ledger, options, () => now);
@@ -158,49 +141,15 @@ describe('LeasePool', () => {
       now += 3000;
       await pool.sweep();
     }
-    expect(ledger.checks.map((c) => [c.leaseUnits, c.singleUse])).toEqual([
-      [1, true],
-      [1, true],
-      [1, true],
-    ]);
-    expect(ledger.closedAtGrant.size).toBe(3);
-    // One remote call a request: nothing to close, nothing given back.
-    expect(ledger.closes).toEqual([]);
+    expect(ledger.checks.map((c) => c.leaseUnits)).toEqual([1, 1, 1]);
+    // Each lease used up by its request and closed at once: nothing given back, ever.
+    expect(ledger.closes.map((c) => c.units)).toEqual([0, 0, 0]);
     expect(ledger.available).toBe(97);
     // A key that asks again while its first request waits is seen: a lease with room.
     const burst = await Promise.all(Array.from({ length: 3 }, () => pool.admit(request('busy'))));
     expect(burst.every((a) => a.allowed)).toBe(true);
-    expect(ledger.checks.slice(3).map((c) => c.singleUse ?? false)).toEqual([true, false]);
+    expect(ledger.checks.slice(3).map((c) => c.leaseUnits)).toEqual([1, 2 + 3]);
     expect(pool.heldUnits()).toBeGreaterThan(0);
-  });
-
-  it('closes a single-use lease the service left open, and one with units it did not admit', async () => {
-    // A service that does not know single use: an ordinary lease, closed as it runs out.
-    class OlderService extends FakeLedger {
-      override async check(request: CheckRequest): Promise<CheckResponse> {
-        const grant = await super.check(request);
-        return { ...grant, leaseClosed: false };
-      }
-    }
-    const older = new OlderService(10);
-    const pool = new LeasePool(older, options);
-    const answer = await pool.admit(request());
-    await new Promise((r) => setImmediate(r));
-    expect(older.closes).toEqual([{ leaseId: answer.leaseId, units: 0 }]);
-
-    // Closed at grant, but its book was dropped (shutdown) while it was asked for: nothing is
-    // admitted from it, and its units go back with a close, as from any lease.
-    const ledger = new FakeLedger(10);
-    const dropping = new LeasePool(ledger, options);
-    const asked = dropping.admit(request());
-    await dropping.releaseAll('shutdown');
-    expect((await asked).allowed).toBe(true);
-    const [first] = ledger.leases.keys();
-    expect(ledger.closedAtGrant.has(first)).toBe(true);
-    expect(ledger.closes).toEqual([{ leaseId: first, units: 1 }]);
-    // The request asked again and was admitted from a second lease; nothing else went.
-    expect(ledger.leases.size).toBe(2);
-    expect(ledger.available + dropping.heldUnits()).toBe(9);
   });
 
   it('gives unused units back after the idle time, and only those', async () => {

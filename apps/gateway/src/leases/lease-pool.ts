@@ -291,16 +291,14 @@ export class LeasePool {
 
   private refill(book: LeaseBook, request: AdmissionRequest, cost: number): Promise<CheckResponse> {
     // A key seen for the first time gets what waits: most keys seen once (thousands of quiet
-    // customers) send nothing more before a larger lease would go back unused, and a lease
-    // given back costs the service as much as a grant. A key that goes on asking has a
+    // customers) send nothing more before a larger lease would go back unused, and a close that
+    // gives units back costs the service a transaction of its own, about what the grant cost,
+    // where the close of a lease used up is one statement. A key that goes on asking has a
     // recent demand by its next refill.
     const demand = book.unseen() ? book.waitingUnits : book.waitingUnits + book.recentDemand();
     const wanted = Math.max(cost, Math.min(this.options.maxUnits, demand));
-    // A lease of this request's cost alone is used up as it is taken: the service records it
-    // closed as it grants it, and no close follows (one remote call where there were two).
-    const singleUse = cost > 0 && wanted === cost;
     const generation = book.generation;
-    const ask = () => this.ask(book, request, wanted, cost, generation, singleUse);
+    const ask = () => this.ask(book, request, wanted, cost, generation);
     // Units this book or its customer is giving back are counted by the answer (ReturnsInFlight).
     const returning = this.returns.settled(returnNames(book));
     const outcome = returning ? returning.then(ask) : ask();
@@ -320,11 +318,10 @@ export class LeasePool {
     wanted: number,
     cost: number,
     generation: number,
-    singleUse: boolean,
   ): Promise<CheckResponse> {
     const startedAt = this.now();
     const paid = request.paid === true;
-    return this.calls.check(checkRequest(request, wanted, singleUse), paid).then(async (grant) => {
+    return this.calls.check(checkRequest(request, wanted), paid).then(async (grant) => {
       this.refillTime.observe(this.now() - startedAt);
       if (!grant.allowed) return grant;
       this.customers.assign(book, grant.customerId);
@@ -345,15 +342,7 @@ export class LeasePool {
       book.lastGrant = { grant, at: this.now() };
       const units = grant.leaseId ? grant.leaseUnits || cost : Number.POSITIVE_INFINITY;
       const now = this.now();
-      const lease: HeldLease = {
-        grant,
-        units,
-        admitted: 0,
-        obtainedAt: now,
-        lastUsedAt: now,
-        // Only as the service says: one that does not know single use left the lease open.
-        closedAtGrant: grant.leaseClosed === true,
-      };
+      const lease: HeldLease = { grant, units, admitted: 0, obtainedAt: now, lastUsedAt: now };
       book.leases.push(lease);
       if (grant.leaseId) this.byLease.set(grant.leaseId, { book, lease });
       if (Number.isFinite(units)) this.held += units;
@@ -376,7 +365,6 @@ export class LeasePool {
     if (!lease.grant.leaseId) return 0;
     this.byLease.delete(lease.grant.leaseId);
     const unused = Math.max(0, lease.units - lease.admitted);
-    if (lease.closedAtGrant && unused === 0) return 0;
     const closing = this.calls.close(lease.grant.leaseId, unused, reason);
     if (unused > 0) this.returns.track(returnNames(book), closing);
     await closing;

@@ -5,14 +5,7 @@ import { RefillTime, renewalDue } from './renewal';
 const OPTIONS = { aheadMs: 1_000, maxAgeMs: 10_000, renewAtShare: 0.25 };
 
 function lease(units: number, admitted: number, obtainedAt = 0): HeldLease {
-  return {
-    grant: {} as CheckResponse,
-    units,
-    admitted,
-    obtainedAt,
-    lastUsedAt: obtainedAt,
-    closedAtGrant: false,
-  };
+  return { grant: {} as CheckResponse, units, admitted, obtainedAt, lastUsedAt: obtainedAt };
 }
 
 describe('renewalDue', () => {
