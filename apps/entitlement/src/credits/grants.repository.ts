@@ -54,6 +54,15 @@ export interface GrantAllocation {
   amount: number;
 }
 
+/**
+ * A grant of the customer (SQL placeholder or expression) that came due by `now`: pending and
+ * now effective, or past its expiry and not yet expired. GrantsService.settleDue acts on these;
+ * the decision's balance statements ask whether there are any (balances.takeUnlessGrantDue).
+ */
+export const grantDue = (customer: string, now: string) =>
+  `"customer_id" = ${customer} AND "status" <> 'expired'
+     AND (("status" = 'pending' AND "effective_at" <= ${now}) OR "expires_at" <= ${now})`;
+
 /** The SQL of grants: the credits a customer holds, burnt in order and expiring. */
 export const grants = {
   /**
@@ -138,10 +147,7 @@ export const grants = {
   async dueIds(manager: EntityManager, customerId: string, now: Date): Promise<string[]> {
     const due: { id: string }[] = await preparedQuery(
       manager,
-      `SELECT "id" FROM ${tables.grants}
-       WHERE "customer_id" = $1 AND "status" <> 'expired'
-         AND (("status" = 'pending' AND "effective_at" <= $2) OR "expires_at" <= $2)
-       ORDER BY "effective_at", "id"`,
+      `SELECT "id" FROM ${tables.grants} WHERE ${grantDue('$1', '$2')} ORDER BY "effective_at", "id"`,
       [customerId, now],
     );
     return due.map(({ id }) => id);

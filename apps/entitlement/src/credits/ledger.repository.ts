@@ -1,6 +1,7 @@
 import { preparedQuery, toBigInt } from '@paygate/database';
 import type { DataSource, EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
+import { grantDue } from './grants.repository';
 import type { LedgerEntryInput, LedgerEntryType } from './ledger-entry';
 
 /** A ledger entry as stored (see the Ledger migration for the columns). */
@@ -144,6 +145,47 @@ export const balances = {
       [customerId, amount],
     );
     return rows.length === 1 ? rows[0].available : undefined;
+  },
+
+  /**
+   * takeIfAvailable in the same statement as the question GrantsService.settleDue starts
+   * with, whether a grant of the customer came due by `now`: if one did, nothing is taken
+   * (`due`, for the caller to settle it and take after), so a decision's common case is one
+   * round trip where it was two. The balance row is locked only when something is taken.
+   */
+  async takeUnlessGrantDue(
+    manager: EntityManager,
+    customerId: string,
+    amount: number,
+    now: Date,
+  ): Promise<{ due: boolean; after: string | undefined }> {
+    const [row]: { due: boolean; available: string | null }[] = await preparedQuery(
+      manager,
+      `WITH due AS (SELECT EXISTS (SELECT 1 FROM ${tables.grants} WHERE ${grantDue('$1', '$3')}) AS "due"),
+       taken AS (
+         UPDATE ${tables.balances} SET "available" = "available" - $2, "updated_at" = now()
+         WHERE "customer_id" = $1 AND "available" >= $2 AND NOT (SELECT "due" FROM due)
+         RETURNING "available")
+       SELECT (SELECT "due" FROM due) AS "due", (SELECT "available" FROM taken) AS "available"`,
+      [customerId, amount, now],
+    );
+    return { due: row.due, after: row.available ?? undefined };
+  },
+
+  /** available, and whether a grant of the customer came due by `now` (see takeUnlessGrantDue). */
+  async availableUnlessGrantDue(
+    manager: EntityManager,
+    customerId: string,
+    now: Date,
+  ): Promise<{ due: boolean; available: string }> {
+    const [row]: { due: boolean; available: string }[] = await preparedQuery(
+      manager,
+      `SELECT EXISTS (SELECT 1 FROM ${tables.grants} WHERE ${grantDue('$1', '$2')}) AS "due",
+         COALESCE((SELECT "available" FROM ${tables.balances} WHERE "customer_id" = $1), 0)::text
+           AS "available"`,
+      [customerId, now],
+    );
+    return row;
   },
 
   /** The stored balance as exact text ('0' without a row). */

@@ -108,6 +108,31 @@ export class LedgerService {
   }
 
   /**
+   * takeIfAvailable, unless a grant of the customer came due by `now`: then nothing is taken
+   * and the answer is 'due' (settle the grants, then take). One statement for both.
+   */
+  async takeUnlessGrantDue(
+    manager: EntityManager,
+    customerId: string,
+    amount: number,
+    now: Date,
+  ): Promise<number | null | 'due'> {
+    const { due, after } = await balances.takeUnlessGrantDue(manager, customerId, amount, now);
+    if (due) return 'due';
+    return after === undefined ? null : toSafeInt(after);
+  }
+
+  /** available, unless a grant of the customer came due by `now` ('due'). One statement. */
+  async availableUnlessGrantDue(
+    manager: EntityManager,
+    customerId: string,
+    now: Date,
+  ): Promise<number | 'due'> {
+    const { due, available } = await balances.availableUnlessGrantDue(manager, customerId, now);
+    return due ? 'due' : toSafeInt(available);
+  }
+
+  /**
    * The spendable balance as a number for decisions. Never throws: past ±(2^53 − 1) (possible
    * only with data from before MAX_BALANCE, or usage overdrawing by more) it saturates at the
    * bound, which decides every safe-integer cost the same way as the exact value.

@@ -51,8 +51,9 @@ describe('an admission’s writes (real Postgres)', () => {
     const input = { ...fx.checkInput(tenant.apiKey, 2), leaseUnits: 6 };
     const { decision, leaseId, texts, writing } = await decide(input);
     expect(decision).toMatchObject({ allowed: true, leaseUnits: 6 });
-    // The read, BEGIN, the counter's lock, due grants, the balance, its take, the writes, COMMIT.
-    expect(texts).toHaveLength(8);
+    // The read, BEGIN, the counter's lock, the balance (with whether grants came due), its
+    // take, the writes, COMMIT.
+    expect(texts).toHaveLength(7);
     expect(writing).toHaveLength(1);
     for (const table of ['feature_usage', 'grants', 'lease_grant_allocations', 'ledger_entries'])
       expect(writing[0]).toContain(`"entitlement"."${table}"`);
@@ -112,6 +113,36 @@ describe('an admission’s writes (real Postgres)', () => {
       },
     ]);
     expect(await fx.ledger.available(fx.dataSource.manager, tenant.customerId)).toBe(3);
+  });
+
+  it('takes a request’s cost alone in six statements, settling grants that came due first', async () => {
+    const DAY = 24 * 3600 * 1000;
+    const inDays = (days: number) => new Date(fx.clock.now().getTime() + days * DAY).toISOString();
+    const tenant = await fx.seedTenant({ credits: 5 });
+    const ask = (cost: number, leaseUnits?: number) =>
+      decide({ ...fx.checkInput(tenant.apiKey, cost), leaseUnits });
+    const first = await ask(2);
+    expect(first.decision).toMatchObject({ allowed: true, leaseUnits: 2 });
+    // The read, BEGIN, the counter's lock, the take (with whether grants came due), the
+    // writes, COMMIT.
+    expect(first.texts).toHaveLength(6);
+    expect(first.texts.filter((t) => t.includes('"entitlement"."grants" WHERE'))).toHaveLength(1);
+
+    // 4 credits that expire tomorrow and 3 that start then: the day after, the 3 left of the
+    // first grant are gone and the new 3 are there, and the take counts them so.
+    await fx.credits.grant(tenant.customerId, { amount: 4, expiresAt: inDays(1), priority: 1 });
+    await fx.credits.grant(tenant.customerId, { amount: 3, effectiveAt: inDays(1) });
+    fx.clock.advance(2 * DAY);
+    expect(await fx.ledger.available(fx.dataSource.manager, tenant.customerId)).toBe(7);
+    const due = await ask(4);
+    expect(due.decision).toMatchObject({ allowed: true, leaseUnits: 4 });
+    expect(await fx.ledger.available(fx.dataSource.manager, tenant.customerId)).toBe(2);
+    // A lease's extra units read the balance the same way: 2 left of 10 asked for.
+    await fx.credits.grant(tenant.customerId, { amount: 2, expiresAt: inDays(1), priority: 1 });
+    fx.clock.advance(2 * DAY);
+    expect((await ask(1, 10)).decision).toMatchObject({ allowed: true, leaseUnits: 2 });
+    expect(await fx.ledger.available(fx.dataSource.manager, tenant.customerId)).toBe(0);
+    expect(await fx.ledger.findDrift()).toEqual([]);
   });
 
   it('writes only the lease and the counter when included units pay', async () => {

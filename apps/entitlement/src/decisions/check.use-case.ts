@@ -271,6 +271,31 @@ export class CheckUseCase {
     return alerts;
   }
 
+  /** Settles the customer's grants that came due, then reads the balance they leave. */
+  private async settleThenRead(manager: EntityManager, customerId: string): Promise<number> {
+    await this.grants.settleDue(manager, customerId);
+    return this.ledger.available(manager, customerId);
+  }
+
+  /**
+   * Takes the admission's credits (the balance after, or null when it does not cover them),
+   * settling grants that came due first unless the decision did already (`settled`).
+   */
+  private async take(
+    manager: EntityManager,
+    customerId: string,
+    credits: number,
+    settled: boolean,
+    now: Date,
+  ): Promise<number | null> {
+    if (!settled) {
+      const taken = await this.ledger.takeUnlessGrantDue(manager, customerId, credits, now);
+      if (taken !== 'due') return taken;
+      await this.grants.settleDue(manager, customerId);
+    }
+    return this.ledger.takeIfAvailable(manager, customerId, credits);
+  }
+
   /** Refuses from inside the reservation transaction, so that everything it wrote rolls back. */
   private refuse(decision: Decision): never {
     throw new Refusal(decision);
@@ -285,7 +310,8 @@ export class CheckUseCase {
   ): Promise<Decision> {
     const plan = subscription.planKey;
     const included = toSafeInt(feature.included_units);
-    const window = usageWindow(feature.usage_period, subscription, this.clock.now());
+    const now = this.clock.now();
+    const window = usageWindow(feature.usage_period, subscription, now);
     const periodStart = window.start;
     const used = await this.usage.lock(manager, subscription.id, input.feature, periodStart);
     const { beyond, extraWanted, extraIncluded } = splitIncluded({
@@ -320,14 +346,22 @@ export class CheckUseCase {
     if (feature.limit_policy === 'credits') {
       const price = toSafeInt(feature.unit_price);
       const wanted = extraWanted - extraIncluded;
-      if (beyond > 0 || wanted > 0) await this.grants.settleDue(manager, customerId);
+      // Grants that came due are settled before the balance decides anything. The balance's
+      // read, or its take, asks whether any did in the same statement, so a decision settles
+      // (and reads or takes again) only then.
+      let settled = false;
       // The balance is read only when it decides something.
-      const available =
-        price > 0 && wanted > 0 ? await this.ledger.available(manager, customerId) : undefined;
+      let available: number | undefined;
+      if (price > 0 && wanted > 0) {
+        const read = await this.ledger.availableUnlessGrantDue(manager, customerId, now);
+        available = read === 'due' ? await this.settleThenRead(manager, customerId) : read;
+        settled = true;
+      }
       extraBeyond = extraOnCredits(wanted, beyond, price, available);
       credits = (beyond + extraBeyond) * price;
-      left =
-        credits > 0 ? await this.ledger.takeIfAvailable(manager, customerId, credits) : undefined;
+      if (credits > 0) left = await this.take(manager, customerId, credits, settled, now);
+      else if (!settled && (beyond > 0 || wanted > 0))
+        await this.grants.settleDue(manager, customerId);
       // Emptying the balance changes every later decision: tell the gateways.
       if (left === 0) await this.changes.record(manager, customerId, 'balance-exhausted');
       if (left === null) {
