@@ -89,6 +89,7 @@ describe('entitlement proto', () => {
     reason: true,
     units: true,
     close: true,
+    releaseId: true,
   };
   const recordPaymentRequest: Record<keyof RecordPaymentRequest, true> = {
     customerId: true,

@@ -90,6 +90,8 @@ export interface ReleaseRequest {
   units?: number;
   /** The gateway closes the lease: what it did not give back was served (never expires back). */
   close?: boolean;
+  /** Names a give-back (the request's id): one already applied gives nothing back again. */
+  releaseId?: string;
 }
 
 export interface ReleaseResponse {

@@ -104,6 +104,8 @@ export class EntitlementGrpcController {
     if (!Number.isSafeInteger(units) || units < 0)
       throw invalid('units must be a non-negative integer');
     const reason = (request.reason || 'released by gateway').slice(0, 200);
+    const releaseId = request.releaseId ?? '';
+    if (releaseId.length > 128) throw invalid('releaseId must be at most 128 characters');
     // A close that gives nothing back is a single statement: no transaction around it.
     const released =
       request.close && units === 0
@@ -111,7 +113,7 @@ export class EntitlementGrpcController {
         : await this.dataSource.transaction((manager) =>
             request.close
               ? this.settlement.close(manager, request.leaseId, reason, units)
-              : this.settlement.release(manager, request.leaseId, reason, units),
+              : this.settlement.release(manager, request.leaseId, reason, units, releaseId),
           );
     return { released };
   }

@@ -122,6 +122,47 @@ describe('LeaseExpiry (real Postgres)', () => {
     expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 0, reserved: 5 });
   });
 
+  it('closes a lease once: a close tried again gives nothing back a second time', async () => {
+    const tenant = await fx.seedTenant({ credits: 10 });
+    const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: 10 });
+    const leaseId = d.allowed ? d.leaseId! : '';
+    // 7 served, 3 never admitted: the close gives 3 back. Its answer is lost (a deadline) and
+    // the gateway closes again, as its retry does.
+    for (let i = 0; i < 2; i++)
+      expect(
+        await fx.dataSource.transaction((m) => fx.settlement.close(m, leaseId, 'idle', 3)),
+      ).toBe(true);
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 3, reserved: 7 });
+    const [lease]: { returned: string }[] = await fx.dataSource.query(
+      `SELECT "returned"::text FROM "entitlement"."leases" WHERE "id" = $1`,
+      [leaseId],
+    );
+    expect(lease.returned).toBe('3');
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
+  it('gives an unserved request back once, however often its release is sent', async () => {
+    const tenant = await fx.seedTenant({ credits: 10 });
+    const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: 4 });
+    const leaseId = d.allowed ? d.leaseId! : '';
+    // All 4 admitted and the lease closed; two of those requests then fail upstream.
+    await fx.dataSource.transaction((m) => fx.settlement.close(m, leaseId, 'used up', 0));
+    const release = (requestId: string) =>
+      fx.dataSource.transaction((m) =>
+        fx.settlement.release(m, leaseId, 'upstream failed', 1, requestId),
+      );
+    // The first request's release is sent three times (answers lost), the second's once.
+    for (let i = 0; i < 3; i++) expect(await release('req-a')).toBe(true);
+    expect(await release('req-b')).toBe(true);
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 8, reserved: 2 });
+    const [lease]: { returned: string }[] = await fx.dataSource.query(
+      `SELECT "returned"::text FROM "entitlement"."leases" WHERE "id" = $1`,
+      [leaseId],
+    );
+    expect(lease.returned).toBe('2');
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
   it('does not expire a lease its gateway closed after the sweep listed it', async () => {
     const tenant = await fx.seedTenant({ credits: 5 });
     const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: 5 });

@@ -6,6 +6,7 @@ import type { EntityManager } from 'typeorm';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
 import { FeatureUsageService } from '../decisions/feature-usage.service';
+import { processedMessages } from '../payments/processed-messages.repository';
 import { type LeaseRow, leases } from './leases.repository';
 
 /** Usage that names a lease: a lease id, and units to settle (a non-positive count settles none). */
@@ -45,6 +46,10 @@ export class LeaseSettlementService {
     if (units <= 0) return leases.markGatewayClosed(manager, leaseId);
     const lease = await leases.lock(manager, leaseId);
     if (!lease) return false;
+    // A lease is closed once: a second close is the gateway trying again after a close whose
+    // answer it never got (a deadline), and giving its units back again would hand back units
+    // that were served (their usage not yet settled) as if they were not.
+    if (lease.gateway_closed_at) return true;
     await this.giveBack(manager, lease, reason, units);
     await leases.markGatewayClosed(manager, leaseId);
     return true;
@@ -53,15 +58,25 @@ export class LeaseSettlementService {
   /**
    * Gives back up to `units` of a lease's open units (all of them when omitted): they leave the
    * usage counter, and those paid with credits are refunded. False if nothing was open.
+   * `releaseId` names the give-back: one applied to the lease before gives nothing back again
+   * (true: it was), so a gateway may send a release again when its answer was lost.
    */
   async release(
     manager: EntityManager,
     leaseId: string,
     reason: string,
     units?: number,
+    releaseId = '',
   ): Promise<boolean> {
     const lease = await leases.lock(manager, leaseId);
     if (!lease) return false;
+    // Claimed under the lease's lock, in the transaction that gives the units back: both or
+    // neither (a give-back of nothing open rolls nothing back, and stays claimed: it was done).
+    if (
+      releaseId &&
+      !(await processedMessages.claim(manager, `lease-release:${leaseId}:${releaseId}`))
+    )
+      return true;
     return this.giveBack(manager, lease, reason, units);
   }
 

@@ -112,8 +112,20 @@ export class EntitlementClient implements OnModuleInit {
    * Gives `units` of a lease back (all it still holds when 0). With `close`, gives back exactly
    * `units` and reports the rest of the lease as served (see ReleaseRequest in the proto).
    */
-  async release(leaseId: string, reason: string, units = 0, close = false): Promise<boolean> {
-    const response = await this.call(this.service.release, { leaseId, reason, units, close });
+  async release(
+    leaseId: string,
+    reason: string,
+    units = 0,
+    close = false,
+    releaseId = '',
+  ): Promise<boolean> {
+    const response = await this.call(this.service.release, {
+      leaseId,
+      reason,
+      units,
+      close,
+      ...(releaseId ? { releaseId } : {}),
+    });
     return response.released;
   }
 

@@ -6,12 +6,11 @@ import { GatewayConfig } from '../config/gateway.config';
 import { EntitlementClient } from '../decisions/entitlement.client';
 import type { AdmissionRequest } from './admission-request';
 import { LeasePool } from './lease-pool';
+import { type Attempt, RetriedCalls } from './retried-calls';
 
 const SWEEP_INTERVAL_MS = 250;
-/** Lease closes that failed are tried again this often, for at most CLOSE_RETRY_FOR_MS. */
-const CLOSE_RETRY_MS = 1_000;
-const CLOSE_RETRY_FOR_MS = 10 * 60_000;
-const MAX_PENDING_CLOSES = 100_000;
+/** Lease closes and give-backs that failed are tried again every second, for 10 minutes. */
+const RETRY = { everyMs: 1_000, forMs: 10 * 60_000, max: 100_000 };
 
 const leaseRequests = counter(
   'paygate_gateway_lease_requests_total',
@@ -47,13 +46,15 @@ const pendingClosesGauge = gauge(
   'paygate_gateway_lease_closes_pending',
   'Lease closes that failed and wait to be tried again',
 );
-
-interface PendingClose {
-  units: number;
-  reason: string;
-  since: number;
-  nextAt: number;
-}
+const releases = counter(
+  'paygate_gateway_lease_releases_total',
+  'Units of unserved requests given back to leases this replica no longer holds, by outcome',
+  ['outcome'],
+);
+const pendingReleasesGauge = gauge(
+  'paygate_gateway_lease_releases_pending',
+  'Give-backs to closed leases that failed and wait to be tried again',
+);
 
 /** The gateway's lease pool, wired to the entitlement service, swept and drained on shutdown. */
 @Injectable()
@@ -66,7 +67,12 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
    * Closes the service has not acknowledged yet: until it has, the lease's served units could
    * come back to the balance at its TTL, so a failed close is tried again (not just logged).
    */
-  private readonly pendingCloses = new Map<string, PendingClose>();
+  private readonly closes = new RetriedCalls(RETRY);
+  /**
+   * Give-backs to leases this replica closed already: a closed lease never expires, so units
+   * of an unserved request that do not reach it stay charged. Tried again like closes.
+   */
+  private readonly releases = new RetriedCalls(RETRY);
 
   constructor(
     private readonly entitlement: EntitlementClient,
@@ -84,10 +90,8 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
           if (grant.allowed) leaseUnits.inc({ event: 'granted' }, grant.leaseUnits ?? 0);
           return grant;
         },
-        release: async (leaseId, units, reason) => {
-          await this.entitlement.release(leaseId, reason, units);
-          leaseUnits.inc({ event: 'returned' }, units);
-        },
+        release: (leaseId, units, reason, releaseId) =>
+          this.release(leaseId, units, reason, releaseId),
         close: (leaseId, units, reason) => this.close(leaseId, units, reason),
       },
       {
@@ -106,7 +110,7 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
       SWEEP_INTERVAL_MS,
       async () => {
         await this.pool.sweep();
-        await this.retryCloses();
+        await this.retry();
         heldUnits.set(this.pool.heldUnits());
       },
       (err) =>
@@ -121,56 +125,79 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
       this.logger.warn({ err: err.message }, 'returning lease units on shutdown failed');
       return 0;
     });
-    await this.retryCloses(true);
+    await this.retry(true);
     this.logger.log(
-      { returned, unclosed: this.pendingCloses.size },
+      { returned, unclosed: this.closes.size, unreleased: this.releases.size },
       'lease units returned on shutdown',
     );
   }
 
   /** Closes a lease remotely; a failure is queued and tried again, never thrown at the pool. */
   private async close(leaseId: string, units: number, reason: string): Promise<void> {
-    try {
+    const attempt = await this.closes.attempt(leaseId, async () => {
       await this.entitlement.release(leaseId, reason, units, true);
-      closes.inc({ outcome: 'closed' });
       if (units > 0) leaseUnits.inc({ event: 'returned' }, units);
-    } catch (err) {
-      closes.inc({ outcome: 'failed' });
-      if (this.pendingCloses.size >= MAX_PENDING_CLOSES) {
-        this.logger.error({ leaseId }, 'too many unacknowledged lease closes; one dropped');
-        return;
-      }
-      const now = Date.now();
-      const earlier = this.pendingCloses.get(leaseId);
-      this.pendingCloses.set(leaseId, {
-        units,
-        reason,
-        since: earlier?.since ?? now,
-        nextAt: now + CLOSE_RETRY_MS,
-      });
-      pendingClosesGauge.set(this.pendingCloses.size);
-      this.logger.warn(
-        { err: (err as Error).message, leaseId },
-        'closing a lease failed; retrying',
-      );
-    }
+    });
+    this.closeTried(leaseId, attempt);
   }
 
-  private async retryCloses(all = false): Promise<void> {
-    const now = Date.now();
-    for (const [leaseId, pending] of [...this.pendingCloses]) {
-      if (!all && pending.nextAt > now) continue;
-      this.pendingCloses.delete(leaseId);
-      if (now - pending.since > CLOSE_RETRY_FOR_MS) {
-        closes.inc({ outcome: 'abandoned' });
-        this.logger.error({ leaseId }, 'lease close abandoned; the lease expires at its TTL');
-        continue;
-      }
-      await this.close(leaseId, pending.units, pending.reason);
-      const again = this.pendingCloses.get(leaseId);
-      if (again) again.since = pending.since;
+  private closeTried(leaseId: string, attempt: Attempt): void {
+    closes.inc({ outcome: attempt.landed ? 'closed' : 'failed' });
+    pendingClosesGauge.set(this.closes.size);
+    if (attempt.landed) return;
+    if (!attempt.kept)
+      this.logger.error({ leaseId }, 'too many unacknowledged lease closes; one dropped');
+    else
+      this.logger.warn({ err: attempt.error.message, leaseId }, 'closing a lease failed; retrying');
+  }
+
+  /**
+   * Gives units of an unserved request back to a lease this replica no longer holds; a
+   * failure is queued and tried again (the release id makes a second try give nothing twice).
+   */
+  private async release(
+    leaseId: string,
+    units: number,
+    reason: string,
+    releaseId: string,
+  ): Promise<void> {
+    const attempt = await this.releases.attempt(`${leaseId} ${releaseId}`, async () => {
+      await this.entitlement.release(leaseId, reason, units, false, releaseId);
+      leaseUnits.inc({ event: 'returned' }, units);
+    });
+    this.releaseTried(leaseId, attempt);
+  }
+
+  private releaseTried(leaseId: string, attempt: Attempt): void {
+    releases.inc({ outcome: attempt.landed ? 'released' : 'failed' });
+    pendingReleasesGauge.set(this.releases.size);
+    if (attempt.landed) return;
+    if (!attempt.kept)
+      this.logger.error({ leaseId }, 'too many unacknowledged give-backs; one dropped');
+    else
+      this.logger.warn(
+        { err: attempt.error.message, leaseId },
+        'giving units back to a lease failed; retrying',
+      );
+  }
+
+  /** Tries failed closes and give-backs again (all of them with `all`, at shutdown). */
+  private async retry(all = false): Promise<void> {
+    for (const leaseId of await this.closes.retry((key, a) => this.closeTried(key, a), all)) {
+      closes.inc({ outcome: 'abandoned' });
+      // Its served units come back to the balance at the lease's TTL if metering is that late.
+      this.logger.error({ leaseId }, 'lease close abandoned; the lease expires at its TTL');
     }
-    pendingClosesGauge.set(this.pendingCloses.size);
+    pendingClosesGauge.set(this.closes.size);
+    const leaseOf = (key: string) => key.slice(0, key.indexOf(' '));
+    for (const key of await this.releases.retry((k, a) => this.releaseTried(leaseOf(k), a), all)) {
+      releases.inc({ outcome: 'abandoned' });
+      this.logger.error(
+        { leaseId: leaseOf(key) },
+        'give-back abandoned; the unserved request stays charged',
+      );
+    }
+    pendingReleasesGauge.set(this.releases.size);
   }
 
   admit(request: AdmissionRequest): Promise<CheckResponse> {
@@ -192,18 +219,18 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
     return admitted;
   }
 
-  /** Units of an admitted request that was not served; never lost if the call fails (TTL). */
+  /**
+   * Units of an admitted request (`requestId`) that was not served: back to its lease, or to
+   * the ledger, tried again for 10 minutes when the service cannot be reached.
+   */
   giveBack(
     grant: Pick<CheckResponse, 'leaseId' | 'customerId'>,
     units: number,
     reason: string,
+    requestId: string,
   ): void {
-    this.pool.giveBack(grant, units, reason).catch((err: unknown) => {
-      this.logger.error(
-        { err: (err as Error).message, leaseId: grant.leaseId },
-        'returning lease units failed; they come back at the lease TTL',
-      );
-    });
+    // Failures are queued by release (see above); nothing else can fail here.
+    void this.pool.giveBack(grant, units, reason, requestId);
   }
 
   /** A change to the customer's keys or plan: their leases go back, the next request asks. */
