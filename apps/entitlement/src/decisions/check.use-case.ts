@@ -9,6 +9,7 @@ import { crossedLowBalance, crossedUsageThresholds, type Alert } from '../alerts
 import { AlertsService } from '../alerts/alerts.service';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
+import { settledBalance } from '../credits/settled-balance';
 import {
   CurrentSubscription,
   SubscriptionLifecycleService,
@@ -271,31 +272,6 @@ export class CheckUseCase {
     return alerts;
   }
 
-  /** Settles the customer's grants that came due, then reads the balance they leave. */
-  private async settleThenRead(manager: EntityManager, customerId: string): Promise<number> {
-    await this.grants.settleDue(manager, customerId);
-    return this.ledger.available(manager, customerId);
-  }
-
-  /**
-   * Takes the admission's credits (the balance after, or null when it does not cover them),
-   * settling grants that came due first unless the decision did already (`settled`).
-   */
-  private async take(
-    manager: EntityManager,
-    customerId: string,
-    credits: number,
-    settled: boolean,
-    now: Date,
-  ): Promise<number | null> {
-    if (!settled) {
-      const taken = await this.ledger.takeUnlessGrantDue(manager, customerId, credits, now);
-      if (taken !== 'due') return taken;
-      await this.grants.settleDue(manager, customerId);
-    }
-    return this.ledger.takeIfAvailable(manager, customerId, credits);
-  }
-
   /** Refuses from inside the reservation transaction, so that everything it wrote rolls back. */
   private refuse(decision: Decision): never {
     throw new Refusal(decision);
@@ -346,22 +322,22 @@ export class CheckUseCase {
     if (feature.limit_policy === 'credits') {
       const price = toSafeInt(feature.unit_price);
       const wanted = extraWanted - extraIncluded;
-      // Grants that came due are settled before the balance decides anything. The balance's
-      // read, or its take, asks whether any did in the same statement, so a decision settles
-      // (and reads or takes again) only then.
-      let settled = false;
-      // The balance is read only when it decides something.
-      let available: number | undefined;
-      if (price > 0 && wanted > 0) {
-        const read = await this.ledger.availableUnlessGrantDue(manager, customerId, now);
-        available = read === 'due' ? await this.settleThenRead(manager, customerId) : read;
-        settled = true;
-      }
+      // Grants that came due are settled before the balance decides anything (settledBalance:
+      // the read, or else the take, asks whether any did). The balance is read only when it
+      // decides something, the extra units; then the take after it has nothing to ask.
+      const settled = price > 0 && wanted > 0;
+      const available = settled
+        ? await settledBalance.available(this.ledger, this.grants, manager, customerId, now)
+        : undefined;
       extraBeyond = extraOnCredits(wanted, beyond, price, available);
       credits = (beyond + extraBeyond) * price;
-      if (credits > 0) left = await this.take(manager, customerId, credits, settled, now);
-      else if (!settled && (beyond > 0 || wanted > 0))
+      if (credits > 0) {
+        left = settled
+          ? await this.ledger.takeIfAvailable(manager, customerId, credits)
+          : await settledBalance.take(this.ledger, this.grants, manager, customerId, credits, now);
+      } else if (!settled && (beyond > 0 || wanted > 0)) {
         await this.grants.settleDue(manager, customerId);
+      }
       // Emptying the balance changes every later decision: tell the gateways.
       if (left === 0) await this.changes.record(manager, customerId, 'balance-exhausted');
       if (left === null) {

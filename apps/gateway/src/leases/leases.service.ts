@@ -56,6 +56,18 @@ const pendingReleasesGauge = gauge(
   'Give-backs to closed leases that failed and wait to be tried again',
 );
 
+/** Calls that must land (closes, give-backs): their queue, metrics and what the logs say. */
+interface MustLand {
+  calls: RetriedCalls;
+  total: ReturnType<typeof counter>;
+  pending: ReturnType<typeof gauge>;
+  /** The outcome counted when one lands. */
+  landed: string;
+  what: string;
+  many: string;
+  abandoned: string;
+}
+
 /** The gateway's lease pool, wired to the entitlement service, swept and drained on shutdown. */
 @Injectable()
 export class LeasesService implements OnModuleInit, OnApplicationShutdown {
@@ -67,12 +79,29 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
    * Closes the service has not acknowledged yet: until it has, the lease's served units could
    * come back to the balance at its TTL, so a failed close is tried again (not just logged).
    */
-  private readonly closes = new RetriedCalls(RETRY);
+  private readonly closes: MustLand = {
+    calls: new RetriedCalls(RETRY),
+    total: closes,
+    pending: pendingClosesGauge,
+    landed: 'closed',
+    what: 'closing a lease',
+    many: 'lease closes',
+    // Its served units come back to the balance at the lease's TTL if metering is that late.
+    abandoned: 'lease close abandoned; the lease expires at its TTL',
+  };
   /**
    * Give-backs to leases this replica closed already: a closed lease never expires, so units
    * of an unserved request that do not reach it stay charged. Tried again like closes.
    */
-  private readonly releases = new RetriedCalls(RETRY);
+  private readonly releases: MustLand = {
+    calls: new RetriedCalls(RETRY),
+    total: releases,
+    pending: pendingReleasesGauge,
+    landed: 'released',
+    what: 'giving units back to a lease',
+    many: 'give-backs',
+    abandoned: 'give-back abandoned; the unserved request stays charged',
+  };
 
   constructor(
     private readonly entitlement: EntitlementClient,
@@ -127,28 +156,18 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
     });
     await this.retry(true);
     this.logger.log(
-      { returned, unclosed: this.closes.size, unreleased: this.releases.size },
+      { returned, unclosed: this.closes.calls.size, unreleased: this.releases.calls.size },
       'lease units returned on shutdown',
     );
   }
 
   /** Closes a lease remotely; a failure is queued and tried again, never thrown at the pool. */
   private async close(leaseId: string, units: number, reason: string): Promise<void> {
-    const attempt = await this.closes.attempt(leaseId, async () => {
+    const attempt = await this.closes.calls.attempt(leaseId, async () => {
       await this.entitlement.release(leaseId, reason, units, true);
       if (units > 0) leaseUnits.inc({ event: 'returned' }, units);
     });
-    this.closeTried(leaseId, attempt);
-  }
-
-  private closeTried(leaseId: string, attempt: Attempt): void {
-    closes.inc({ outcome: attempt.landed ? 'closed' : 'failed' });
-    pendingClosesGauge.set(this.closes.size);
-    if (attempt.landed) return;
-    if (!attempt.kept)
-      this.logger.error({ leaseId }, 'too many unacknowledged lease closes; one dropped');
-    else
-      this.logger.warn({ err: attempt.error.message, leaseId }, 'closing a lease failed; retrying');
+    this.tried(this.closes, leaseId, attempt);
   }
 
   /**
@@ -161,43 +180,35 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
     reason: string,
     releaseId: string,
   ): Promise<void> {
-    const attempt = await this.releases.attempt(`${leaseId} ${releaseId}`, async () => {
+    const attempt = await this.releases.calls.attempt(`${leaseId} ${releaseId}`, async () => {
       await this.entitlement.release(leaseId, reason, units, false, releaseId);
       leaseUnits.inc({ event: 'returned' }, units);
     });
-    this.releaseTried(leaseId, attempt);
+    this.tried(this.releases, leaseId, attempt);
   }
 
-  private releaseTried(leaseId: string, attempt: Attempt): void {
-    releases.inc({ outcome: attempt.landed ? 'released' : 'failed' });
-    pendingReleasesGauge.set(this.releases.size);
+  /** Counts and logs one try of a close or a give-back. */
+  private tried(kind: MustLand, leaseId: string, attempt: Attempt): void {
+    kind.total.inc({ outcome: attempt.landed ? kind.landed : 'failed' });
+    kind.pending.set(kind.calls.size);
     if (attempt.landed) return;
     if (!attempt.kept)
-      this.logger.error({ leaseId }, 'too many unacknowledged give-backs; one dropped');
-    else
-      this.logger.warn(
-        { err: attempt.error.message, leaseId },
-        'giving units back to a lease failed; retrying',
-      );
+      this.logger.error({ leaseId }, `too many unacknowledged ${kind.many}; one dropped`);
+    else this.logger.warn({ err: attempt.error.message, leaseId }, `${kind.what} failed; retrying`);
   }
 
   /** Tries failed closes and give-backs again (all of them with `all`, at shutdown). */
   private async retry(all = false): Promise<void> {
-    for (const leaseId of await this.closes.retry((key, a) => this.closeTried(key, a), all)) {
-      closes.inc({ outcome: 'abandoned' });
-      // Its served units come back to the balance at the lease's TTL if metering is that late.
-      this.logger.error({ leaseId }, 'lease close abandoned; the lease expires at its TTL');
+    // A key is the lease id, then (a give-back) a space and its release id.
+    const leaseOf = (key: string) => key.split(' ')[0];
+    for (const kind of [this.closes, this.releases]) {
+      const tried = (key: string, attempt: Attempt) => this.tried(kind, leaseOf(key), attempt);
+      for (const key of await kind.calls.retry(tried, all)) {
+        kind.total.inc({ outcome: 'abandoned' });
+        this.logger.error({ leaseId: leaseOf(key) }, kind.abandoned);
+      }
+      kind.pending.set(kind.calls.size);
     }
-    pendingClosesGauge.set(this.closes.size);
-    const leaseOf = (key: string) => key.slice(0, key.indexOf(' '));
-    for (const key of await this.releases.retry((k, a) => this.releaseTried(leaseOf(k), a), all)) {
-      releases.inc({ outcome: 'abandoned' });
-      this.logger.error(
-        { leaseId: leaseOf(key) },
-        'give-back abandoned; the unserved request stays charged',
-      );
-    }
-    pendingReleasesGauge.set(this.releases.size);
   }
 
   admit(request: AdmissionRequest): Promise<CheckResponse> {
