@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     // What an upstream failure (units back to their lease) and an entitlement change (a
     // customer's leases dropped) cost with this many keys held.
     const leaseOf = await admitOne(pool, keys, keyIds, 0);
-    const giveBackUs = await microseconds(() => pool.giveBack(leaseOf, 1, 'bench', 'bench'), 200);
+    const giveBackUs = await microseconds(() => pool.giveBack(leaseOf, 1, 'bench'), 200);
     const forgetUs = await microseconds(() => pool.forgetCustomer(randomUUID(), 'bench'), 20);
     // The gateway sweeps its pool every 250 ms (idle leases back) and reports the units held.
     const sweepUs = await microseconds(async () => {

@@ -90,7 +90,7 @@ export interface ReleaseRequest {
   units?: number;
   /** The gateway closes the lease: what it did not give back was served (never expires back). */
   close?: boolean;
-  /** Names a give-back (the request's id): one already applied gives nothing back again. */
+  /** Names a give-back (made by the gateway): one already applied gives nothing back again. */
   releaseId?: string;
 }
 

@@ -9,7 +9,7 @@ import { crossedLowBalance, crossedUsageThresholds, type Alert } from '../alerts
 import { AlertsService } from '../alerts/alerts.service';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
-import { settledBalance } from '../credits/settled-balance';
+import { SettledBalance } from '../credits/settled-balance';
 import {
   CurrentSubscription,
   SubscriptionLifecycleService,
@@ -55,7 +55,12 @@ export class CheckUseCase {
     private readonly changes: EntitlementChanges,
     private readonly grants: GrantsService,
     private readonly alerts: AlertsService,
-  ) {}
+  ) {
+    this.balance = new SettledBalance(ledger, grants, clock);
+  }
+
+  /** The balance as the decision reads and takes it, due grants settled first. */
+  private readonly balance: SettledBalance;
 
   async execute(input: CheckInput): Promise<Decision> {
     if (!input.apiKey && !input.customerId && input.payerPlan) return this.quote(input);
@@ -286,8 +291,7 @@ export class CheckUseCase {
   ): Promise<Decision> {
     const plan = subscription.planKey;
     const included = toSafeInt(feature.included_units);
-    const now = this.clock.now();
-    const window = usageWindow(feature.usage_period, subscription, now);
+    const window = usageWindow(feature.usage_period, subscription, this.clock.now());
     const periodStart = window.start;
     const used = await this.usage.lock(manager, subscription.id, input.feature, periodStart);
     const { beyond, extraWanted, extraIncluded } = splitIncluded({
@@ -326,15 +330,13 @@ export class CheckUseCase {
       // the read, or else the take, asks whether any did). The balance is read only when it
       // decides something, the extra units; then the take after it has nothing to ask.
       const settled = price > 0 && wanted > 0;
-      const available = settled
-        ? await settledBalance.available(this.ledger, this.grants, manager, customerId, now)
-        : undefined;
+      const available = settled ? await this.balance.available(manager, customerId) : undefined;
       extraBeyond = extraOnCredits(wanted, beyond, price, available);
       credits = (beyond + extraBeyond) * price;
       if (credits > 0) {
         left = settled
           ? await this.ledger.takeIfAvailable(manager, customerId, credits)
-          : await settledBalance.take(this.ledger, this.grants, manager, customerId, credits, now);
+          : await this.balance.take(manager, customerId, credits);
       } else if (!settled && (beyond > 0 || wanted > 0)) {
         await this.grants.settleDue(manager, customerId);
       }

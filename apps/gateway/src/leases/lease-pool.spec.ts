@@ -175,7 +175,7 @@ describe('LeasePool', () => {
     const held = pool.heldUnits();
     expect(held).toBeGreaterThan(0);
     // The last request took its unit from the lease the pool still holds units of.
-    await pool.giveBack(first[2], 1, 'upstream failed', 'req-1');
+    await pool.giveBack(first[2], 1, 'upstream failed');
     expect(pool.heldUnits()).toBe(held + 1);
     expect(ledger.releases).toEqual([]);
   });
@@ -185,7 +185,7 @@ describe('LeasePool', () => {
     const pool = new LeasePool(ledger, options);
     const answer = await pool.admit(request());
     expect(answer.allowed).toBe(true);
-    await pool.giveBack(answer, 1, 'upstream failed', 'req-1');
+    await pool.giveBack(answer, 1, 'upstream failed');
     expect(ledger.releases).toEqual([{ leaseId: answer.leaseId, units: 1 }]);
     expect(ledger.available).toBe(1);
   });
@@ -275,8 +275,8 @@ describe('LeasePool', () => {
     const granted = () => [...ledger.leases.values()].reduce((n, u) => n + u, 0);
     const closedBack = () => ledger.closes.reduce((n, c) => n + c.units, 0);
     // Held = granted − admitted − given back on close; 40 admitted, 2 given back below.
-    await pool.giveBack(answers[3], 1, 'upstream failed', 'req-3');
-    await pool.giveBack(answers[7], 1, 'upstream failed', 'req-7');
+    await pool.giveBack(answers[3], 1, 'upstream failed');
+    await pool.giveBack(answers[7], 1, 'upstream failed');
     const released = () => ledger.releases.reduce((n, r) => n + r.units, 0);
     expect(pool.heldUnits()).toBe(granted() - 40 + 2 - released() - closedBack());
     await pool.forgetCustomer('cust-1', 'credits-granted');
@@ -296,12 +296,12 @@ describe('LeasePool', () => {
       Array.from({ length: 400 }, (_, i) => pool.admit(request(`key-${i % 200}`))),
     );
     const held = pool.heldUnits();
-    await pool.giveBack(answers[350], 1, 'upstream failed', 'req-1');
+    await pool.giveBack(answers[350], 1, 'upstream failed');
     expect(pool.heldUnits()).toBe(held + 1);
     expect(ledger.releases).toEqual([]);
     await pool.releaseAll('shutdown');
     // Closed: the unit goes to the ledger instead.
-    await pool.giveBack(answers[350], 1, 'upstream failed', 'req-1');
+    await pool.giveBack(answers[350], 1, 'upstream failed');
     expect(ledger.releases).toEqual([{ leaseId: answers[350].leaseId, units: 1 }]);
   });
 
@@ -373,7 +373,7 @@ describe('LeasePool', () => {
     const refused = await pool.admit(request());
     expect(refused.allowed).toBe(true);
     ledger.holdReturns();
-    const givenBack = pool.giveBack(refused, 1, 'payment refused', 'req-1');
+    const givenBack = pool.giveBack(refused, 1, 'payment refused');
     const next = pool.admit(request());
     await tick();
     expect(ledger.checks).toHaveLength(1);
@@ -387,7 +387,7 @@ describe('LeasePool', () => {
     let now = 0;
     const ledger = new SlowReturnsLedger(6);
     const pool = new LeasePool(ledger, options, () => now);
-    // Two at once: the first alone (single use, 2 units), the second from a lease of the 4 left.
+    // Two at once: the first alone (a lease of its 2 units), the second from one of the 4 left.
     const first = await Promise.all([
       pool.admit(request('pg_key', 2)),
       pool.admit(request('pg_key', 2)),
@@ -431,7 +431,7 @@ describe('LeasePool', () => {
     const pool = new LeasePool(ledger, options);
     const a = await pool.admit(request('a'));
     ledger.holdReturns();
-    const givenBack = pool.giveBack({ ...a, leaseId: 'gone' }, 1, 'upstream failed', 'req-1');
+    const givenBack = pool.giveBack({ ...a, leaseId: 'gone' }, 1, 'upstream failed');
     expect((await pool.admit(request('b'))).allowed).toBe(true);
     ledger.land();
     await givenBack;

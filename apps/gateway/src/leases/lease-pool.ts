@@ -11,11 +11,8 @@ import { SweepSchedule } from './sweep-schedule';
 export interface LeaseCalls {
   /** `paid`: asked for a request whose own payment was credited, which waits longer. */
   check(request: CheckRequest, paid: boolean): Promise<CheckResponse>;
-  /**
-   * Gives back units of requests that were admitted but not served; `releaseId` names the
-   * give-back (the request's id), so that sending it twice gives the units back once.
-   */
-  release(leaseId: string, units: number, reason: string, releaseId: string): Promise<void>;
+  /** Gives back units of requests that were admitted but not served. */
+  release(leaseId: string, units: number, reason: string): Promise<void>;
   /**
    * The pool is done with a lease: `units` were never admitted and go back, every other unit
    * was served (or is given back later by `release`), so the service never expires them back.
@@ -159,7 +156,6 @@ export class LeasePool {
     grant: Pick<CheckResponse, 'leaseId' | 'customerId'>,
     units: number,
     reason: string,
-    releaseId: string,
   ): Promise<void> {
     const held = this.byLease.get(grant.leaseId);
     if (held) {
@@ -167,7 +163,7 @@ export class LeasePool {
       this.held += units;
       return;
     }
-    const releasing = this.calls.release(grant.leaseId, units, reason, releaseId);
+    const releasing = this.calls.release(grant.leaseId, units, reason);
     if (grant.customerId) this.returns.track([customerName(grant.customerId)], releasing);
     await releasing;
   }

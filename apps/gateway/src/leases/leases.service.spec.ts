@@ -50,22 +50,30 @@ describe('LeasesService', () => {
       const grant = await service.admit(ask('req-1'));
       expect(grant).toMatchObject({ allowed: true, leaseId: 'lease-req-1', leaseUnits: 1 });
       // Its upstream failed: the unit goes back to the (closed) lease, by a Release.
-      service.giveBack(grant, 1, 'upstream failed', 'req-1');
+      service.giveBack(grant, 1, 'upstream failed');
       await jest.advanceTimersByTimeAsync(5_000);
       const tries = (close: boolean) =>
         releases.filter((r) => r.args[3] === close).map((r) => [r.args, r.landed]);
       const close = ['lease-req-1', 'used up', 0, true];
-      const giveBack = ['lease-req-1', 'upstream failed', 1, false, 'req-1'];
+      const giveBack = ['lease-req-1', 'upstream failed', 1, false, expect.any(String)];
       expect(tries(true)).toEqual([
         [close, false],
         [close, false],
         [close, true],
       ]);
-      // The same give-back each time, named by its request: the service applies it once.
+      // The same give-back each time, named by one id of its own: the service applies it once.
       expect(tries(false)).toEqual([
         [giveBack, false],
         [giveBack, true],
       ]);
+      const ids = releases.filter((r) => r.args[3] === false).map((r) => r.args[4]);
+      expect(new Set(ids).size).toBe(1);
+      // Another give-back to the same lease is another id (a caller may reuse its request id).
+      service.giveBack(grant, 1, 'upstream failed');
+      await jest.advanceTimersByTimeAsync(0);
+      const later = releases.filter((r) => r.args[3] === false).map((r) => r.args[4]);
+      expect(later).toHaveLength(3);
+      expect(later[2]).not.toBe(ids[0]);
     } finally {
       await service.onApplicationShutdown();
     }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { every } from '@paygate/clock';
 import type { CheckResponse } from '@paygate/contracts';
 import { counter, gauge, hotCounter } from '@paygate/observability';
@@ -119,8 +120,7 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
           if (grant.allowed) leaseUnits.inc({ event: 'granted' }, grant.leaseUnits ?? 0);
           return grant;
         },
-        release: (leaseId, units, reason, releaseId) =>
-          this.release(leaseId, units, reason, releaseId),
+        release: (leaseId, units, reason) => this.release(leaseId, units, reason),
         close: (leaseId, units, reason) => this.close(leaseId, units, reason),
       },
       {
@@ -172,14 +172,12 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Gives units of an unserved request back to a lease this replica no longer holds; a
-   * failure is queued and tried again (the release id makes a second try give nothing twice).
+   * failure is queued and tried again. The give-back is named by an id of its own, made here
+   * and kept by its retries, so a second try gives nothing back twice; not the request's id,
+   * which a caller may send again with another request of the same lease.
    */
-  private async release(
-    leaseId: string,
-    units: number,
-    reason: string,
-    releaseId: string,
-  ): Promise<void> {
+  private async release(leaseId: string, units: number, reason: string): Promise<void> {
+    const releaseId = randomUUID();
     const attempt = await this.releases.calls.attempt(`${leaseId} ${releaseId}`, async () => {
       await this.entitlement.release(leaseId, reason, units, false, releaseId);
       leaseUnits.inc({ event: 'returned' }, units);
@@ -231,17 +229,16 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Units of an admitted request (`requestId`) that was not served: back to its lease, or to
-   * the ledger, tried again for 10 minutes when the service cannot be reached.
+   * Units of an admitted request that was not served: back to its lease, or to the ledger,
+   * tried again for 10 minutes when the service cannot be reached.
    */
   giveBack(
     grant: Pick<CheckResponse, 'leaseId' | 'customerId'>,
     units: number,
     reason: string,
-    requestId: string,
   ): void {
     // Failures are queued by release (see above); nothing else can fail here.
-    void this.pool.giveBack(grant, units, reason, requestId);
+    void this.pool.giveBack(grant, units, reason);
   }
 
   /** A change to the customer's keys or plan: their leases go back, the next request asks. */

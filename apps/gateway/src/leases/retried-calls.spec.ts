@@ -62,6 +62,53 @@ describe('RetriedCalls', () => {
     expect(calls.size).toBe(0);
   });
 
+  it('tries a kept call once however many passes overlap', async () => {
+    let now = 0;
+    const calls = new RetriedCalls(OPTIONS, () => now);
+    // `a` fails, then hangs on its retry until let go; `b` fails once, then lands.
+    let letGo = () => {};
+    const a = Object.assign(
+      async () => {
+        a.tries += 1;
+        if (a.tries === 1) throw new Error('down');
+        await new Promise<void>((resolve) => (letGo = resolve));
+      },
+      { tries: 0 },
+    );
+    const b = flaky(1);
+    await calls.attempt('a', a);
+    await calls.attempt('b', b);
+    now = 1_000;
+    const slow = calls.retry(() => {});
+    // The next pass starts while the first waits on `a`: it tries `b`, and the first, once
+    // `a` answers, finds `b` gone and leaves it alone.
+    await calls.retry(() => {});
+    letGo();
+    await slow;
+    expect([a.tries, b.tries]).toEqual([2, 2]);
+    expect(calls.size).toBe(0);
+  });
+
+  it('tries every kept call at the same time at shutdown', async () => {
+    const calls = new RetriedCalls(OPTIONS, () => 0);
+    let started = 0;
+    const gates: (() => void)[] = [];
+    const hanging = async () => {
+      started += 1;
+      if (started <= 2) throw new Error('down');
+      await new Promise<void>((resolve) => gates.push(resolve));
+    };
+    await calls.attempt('a', hanging);
+    await calls.attempt('b', hanging);
+    const pass = calls.retry(() => {}, true);
+    await new Promise((r) => setImmediate(r));
+    // Both are under way before either answered.
+    expect(started).toBe(4);
+    gates.forEach((go) => go());
+    await pass;
+    expect(calls.size).toBe(0);
+  });
+
   it('keeps at most max calls: one failing beyond that is reported lost', async () => {
     const calls = new RetriedCalls(OPTIONS, () => 0);
     await calls.attempt('a', flaky(1));

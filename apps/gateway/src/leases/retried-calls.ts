@@ -58,21 +58,30 @@ export class RetriedCalls {
   }
 
   /**
-   * Tries once more each call that is due (every one with `all`, at shutdown), one after
-   * another, telling `tried` how each went, and gives up on those past `forMs`: their keys.
+   * Tries once more each call that is due, telling `tried` how each went, and gives up on
+   * those past `forMs`: their keys. One after another, so a service coming back is not sent
+   * the whole backlog at once; at shutdown (`all`) every kept call at once, so the pass is
+   * one deadline long however many there are. Passes may overlap (a slow one is still going
+   * when the next starts): each kept call is tried by the first pass that reaches it only.
    */
   async retry(tried: (key: string, attempt: Attempt) => void, all = false): Promise<string[]> {
     const now = this.now();
     const abandoned: string[] = [];
-    for (const [key, pending] of [...this.pending]) {
+    const due: [string, Pending][] = [];
+    for (const [key, pending] of this.pending) {
       if (!all && pending.nextAt > now) continue;
-      if (now - pending.since > this.options.forMs) {
-        this.pending.delete(key);
-        abandoned.push(key);
-        continue;
-      }
-      tried(key, await this.attempt(key, pending.call));
+      if (now - pending.since > this.options.forMs) abandoned.push(key);
+      else due.push([key, pending]);
     }
+    for (const key of abandoned) this.pending.delete(key);
+    const once = async ([key, pending]: [string, Pending]) => {
+      // Taken out of the queue by attempt() as it starts: another pass finds it gone (or
+      // queued again, a new entry) and leaves it alone.
+      if (this.pending.get(key) !== pending) return;
+      tried(key, await this.attempt(key, pending.call));
+    };
+    if (all) await Promise.all(due.map(once));
+    else for (const entry of due) await once(entry);
     return abandoned;
   }
 }

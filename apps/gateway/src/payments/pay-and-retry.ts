@@ -92,7 +92,7 @@ export class PayAndRetry {
     if (paid.kind === 'none') return { kind: 'decided', decision };
     if (paid.kind === 'refused') {
       if (decision.allowed && decision.leaseId)
-        this.leases.giveBack(decision, ask.cost, 'payment refused', ask.requestId);
+        this.leases.giveBack(decision, ask.cost, 'payment refused');
       return { kind: 'refused', problem: paid.problem, customerId: decision.customerId };
     }
     // The receipt goes on whatever answers: the credits are the customer's either way.

@@ -219,7 +219,7 @@ export class ProxyHandler {
   ): MaybePromise<Limits | undefined> {
     return andThen(this.concurrency.acquire(decision, route.feature), (slot) => {
       if (!slot.allowed) {
-        this.giveBack(request, decision, cost, 'concurrency limited');
+        this.giveBack(decision, cost, 'concurrency limited');
         refuse(request, res, route.name, concurrencyLimited(route.feature, slot.limit));
         return undefined;
       }
@@ -227,7 +227,7 @@ export class ProxyHandler {
       return andThen(this.rateLimits.afterDecision(keyId, route.feature, decision, now), (rate) => {
         if (rate && !rate.allowed) {
           slot.release();
-          this.giveBack(request, decision, cost, 'rate limited');
+          this.giveBack(decision, cost, 'rate limited');
           refuse(request, res, route.name, rateLimited(route.feature, rate));
           return undefined;
         }
@@ -249,7 +249,7 @@ export class ProxyHandler {
       // The caller hung up while the request was decided: its 'close' has passed, so nothing
       // would give the slot back or cancel the upstream call. Nothing served, nothing charged.
       release();
-      this.giveBack(request, decision, cost, 'caller gone before forwarding');
+      this.giveBack(decision, cost, 'caller gone before forwarding');
       return;
     }
     request.leaseId = decision.leaseId;
@@ -296,7 +296,7 @@ export class ProxyHandler {
         },
         onFailure: (error, failure) => {
           stop();
-          this.giveBack(request, decision, cost, `upstream ${failure}: ${error.message}`);
+          this.giveBack(decision, cost, `upstream ${failure}: ${error.message}`);
           if (failure === 'cancelled') return;
           // A body the upstream did not read to its end stays unread on the caller's
           // connection, where the next request would wait behind it: this answer closes it.
@@ -331,7 +331,7 @@ export class ProxyHandler {
   ): void {
     if (status >= 500 && !route.meterUpstreamErrors) {
       // A failed upstream did not serve the customer: give the units back, meter nothing.
-      this.giveBack(request, decision, cost, `upstream answered ${status}`);
+      this.giveBack(decision, cost, `upstream answered ${status}`);
     } else {
       this.servedUsage.record(
         {
@@ -351,12 +351,7 @@ export class ProxyHandler {
   }
 
   /** The units of a request that was not served: not charged, free for another request. */
-  private giveBack(
-    request: ProxyRequest,
-    decision: CheckResponse,
-    units: number,
-    reason: string,
-  ): void {
-    if (decision.leaseId && units > 0) this.leases.giveBack(decision, units, reason, request.id);
+  private giveBack(decision: CheckResponse, units: number, reason: string): void {
+    if (decision.leaseId && units > 0) this.leases.giveBack(decision, units, reason);
   }
 }
