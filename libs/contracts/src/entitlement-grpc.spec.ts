@@ -4,6 +4,8 @@ import {
   type CheckResponse,
   type Denial,
   type ReleaseRequest,
+  type CloseLeasesRequest,
+  type CloseLeasesResponse,
   type ClaimSettlementsRequest,
   type CompleteSettlementRequest,
   type PaymentAuthorization,
@@ -41,6 +43,7 @@ describe('entitlement proto', () => {
     expect(Object.keys(service).sort()).toEqual([
       'Check',
       'ClaimSettlements',
+      'CloseLeases',
       'CompleteSettlement',
       'HoldConcurrency',
       'RecordPayment',
@@ -91,6 +94,8 @@ describe('entitlement proto', () => {
     close: true,
     releaseId: true,
   };
+  const closeLeasesRequest: Record<keyof CloseLeasesRequest, true> = { leaseIds: true };
+  const closeLeasesResponse: Record<keyof CloseLeasesResponse, true> = { closed: true };
   const recordPaymentRequest: Record<keyof RecordPaymentRequest, true> = {
     customerId: true,
     paymentId: true,
@@ -179,6 +184,8 @@ describe('entitlement proto', () => {
     expect(fieldsOf('CheckResponse')).toEqual(keys(checkResponse));
     expect(fieldsOf('Denial')).toEqual(keys(denial));
     expect(fieldsOf('ReleaseRequest')).toEqual(keys(releaseRequest));
+    expect(fieldsOf('CloseLeasesRequest')).toEqual(keys(closeLeasesRequest));
+    expect(fieldsOf('CloseLeasesResponse')).toEqual(keys(closeLeasesResponse));
     expect(fieldsOf('Warning')).toEqual(keys(warning));
     expect(fieldsOf('RateLimit')).toEqual(keys(rateLimit));
     expect(fieldsOf('RecordPaymentRequest')).toEqual(keys(recordPaymentRequest));

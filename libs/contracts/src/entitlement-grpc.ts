@@ -98,6 +98,20 @@ export interface ReleaseResponse {
   released: boolean;
 }
 
+/** Leases that give nothing back, closed together (see CloseLeases in the proto). */
+export interface CloseLeasesRequest {
+  /** At most CLOSE_LEASES_MAX UUIDs. */
+  leaseIds: string[];
+}
+
+export interface CloseLeasesResponse {
+  /** Leases this call closed (not those closed before, nor unknown ids). */
+  closed: number;
+}
+
+/** The most lease ids one CloseLeases call may name. */
+export const CLOSE_LEASES_MAX = 1000;
+
 /** A payment the gateway settled (machine-payable 402), to turn into credits exactly once. */
 export interface RecordPaymentRequest {
   customerId: string;
@@ -245,6 +259,7 @@ export interface HoldConcurrencyResponse {
 export interface EntitlementServiceClient {
   check(request: CheckRequest): Observable<CheckResponse>;
   release(request: ReleaseRequest): Observable<ReleaseResponse>;
+  closeLeases(request: CloseLeasesRequest): Observable<CloseLeasesResponse>;
   recordPayment(request: RecordPaymentRequest): Observable<RecordPaymentResponse>;
   claimSettlements(request: ClaimSettlementsRequest): Observable<ClaimSettlementsResponse>;
   completeSettlement(request: CompleteSettlementRequest): Observable<CompleteSettlementResponse>;

@@ -19,6 +19,7 @@ export { isUsageRecordedEvent } from './usage-recorded.event';
 export type { UsageRecordedEvent, LeasedUsage } from './usage-recorded.event';
 export {
   WARNING_CODES,
+  CLOSE_LEASES_MAX,
   ENTITLEMENT_GRPC_PACKAGE,
   ENTITLEMENT_GRPC_SERVICE,
   ENTITLEMENT_PROTO_PATH,
@@ -30,6 +31,8 @@ export type {
   Denial,
   ReleaseRequest,
   ReleaseResponse,
+  CloseLeasesRequest,
+  CloseLeasesResponse,
   RecordPaymentRequest,
   RecordPaymentResponse,
   PaymentAuthorization,

@@ -3,8 +3,11 @@ import { Controller, Inject } from '@nestjs/common';
 import { GrpcMethod, RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
 import {
+  CLOSE_LEASES_MAX,
   ENTITLEMENT_GRPC_SERVICE,
   type CheckRequest,
+  type CloseLeasesRequest,
+  type CloseLeasesResponse,
   type CheckResponse,
   type ClaimSettlementsRequest,
   type ClaimSettlementsResponse,
@@ -116,6 +119,18 @@ export class EntitlementGrpcController {
               : this.settlement.release(manager, request.leaseId, reason, units, releaseId),
           );
     return { released };
+  }
+
+  /** Used-up leases a gateway closes together: one statement for the batch. */
+  @GrpcMethod(ENTITLEMENT_GRPC_SERVICE, 'CloseLeases')
+  async closeLeases(request: CloseLeasesRequest): Promise<CloseLeasesResponse> {
+    const ids = request.leaseIds ?? [];
+    if (ids.length > CLOSE_LEASES_MAX)
+      throw invalid(`leaseIds must name at most ${CLOSE_LEASES_MAX} leases`);
+    const bad = ids.findIndex((id) => !isUUID(id));
+    if (bad >= 0) throw invalid(`leaseIds[${bad}] must be a UUID`);
+    const closed = await this.settlement.closeMany(this.dataSource.manager, ids);
+    return { closed };
   }
 
   /** Domain errors (bad fields, unknown customer, balance bound) map to gRPC status codes. */

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EntitlementFixture } from '@test/entitlement.fixture';
+import { RpcException } from '@nestjs/microservices';
+import { EntitlementGrpcController } from '../decisions/entitlement.grpc.controller';
 import { LeaseExpiry } from './lease-expiry';
 
 describe('LeaseExpiry (real Postgres)', () => {
@@ -177,5 +179,124 @@ describe('LeaseExpiry (real Postgres)', () => {
     expect(await fx.dataSource.transaction((m) => fx.settlement.expire(m, otherId))).toBe(true);
     expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 1, reserved: 4 });
     expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
+  describe('CloseLeases (a gateway’s batch of used-up leases)', () => {
+    /** The gRPC edge, with only what CloseLeases uses. */
+    const grpc = () =>
+      new EntitlementGrpcController(
+        undefined as never,
+        fx.settlement,
+        fx.dataSource,
+        undefined as never,
+        undefined as never,
+        undefined as never,
+      );
+    const leasesOf = async (credits: number, count: number) => {
+      const tenant = await fx.seedTenant({ credits });
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const d = await fx.check.execute(fx.checkInput(tenant.apiKey));
+        ids.push(d.allowed ? d.leaseId! : '');
+      }
+      return { tenant, ids };
+    };
+    const closedAt = async (ids: string[]) => {
+      const rows: { id: string; gateway_closed_at: Date | null }[] = await fx.dataSource.query(
+        `SELECT "id", "gateway_closed_at" FROM "entitlement"."leases" WHERE "id" = ANY($1)`,
+        [ids],
+      );
+      return Object.fromEntries(rows.map((r) => [r.id, r.gateway_closed_at]));
+    };
+
+    it('closes every lease named once in one statement; unknown ids and leases closed before are left alone', async () => {
+      const { tenant, ids } = await leasesOf(5, 4);
+      // One of them was closed before (a Release with close), a minute ago as far as its row says.
+      await fx.settlement.close(fx.dataSource.manager, ids[0], 'used up', 0);
+      await fx.dataSource.query(
+        `UPDATE "entitlement"."leases" SET "gateway_closed_at" = now() - interval '1 minute' WHERE "id" = $1`,
+        [ids[0]],
+      );
+      const [before] = Object.values(await closedAt([ids[0]]));
+      const named = [ids[1], ids[0], randomUUID(), ids[2], ids[1]];
+      expect(await grpc().closeLeases({ leaseIds: named })).toEqual({ closed: 2 });
+      const after = await closedAt(ids);
+      expect(after[ids[0]]).toEqual(before);
+      expect(after[ids[1]]).toBeInstanceOf(Date);
+      expect(after[ids[2]]).toBeInstanceOf(Date);
+      expect(after[ids[3]]).toBeNull();
+      // Sent again (its answer was lost): nothing more changes.
+      expect(await grpc().closeLeases({ leaseIds: named })).toEqual({ closed: 0 });
+      expect(await closedAt(ids)).toEqual(after);
+      expect(await grpc().closeLeases({ leaseIds: [] })).toEqual({ closed: 0 });
+      // Served units of a closed lease never come back at its expiry, however late usage is.
+      await fx.dataSource.query(
+        `UPDATE "entitlement"."leases" SET "created_at" = now() - interval '10 hours' WHERE "id" = ANY($1)`,
+        [ids],
+      );
+      const expiry = new LeaseExpiry(fx.dataSource, fx.settlement, fx.clock, {
+        LEASE_TTL_SECONDS: 900,
+        LEASE_EXPIRY_SWEEP_SECONDS: 30,
+      });
+      await expiry.sweep();
+      // The fourth lease was never closed: its unit came back; the three closed stay reserved.
+      expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({
+        available: 2,
+        reserved: 3,
+      });
+      expect(await fx.ledger.findDrift()).toEqual([]);
+    });
+
+    it('refuses a batch past 1000 ids, or with an id that is not a UUID, and closes none of it', async () => {
+      const { ids } = await leasesOf(2, 2);
+      const refused = async (leaseIds: string[]) => {
+        const err = await grpc()
+          .closeLeases({ leaseIds })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        expect(err).toBeInstanceOf(RpcException);
+        return (err as RpcException).getError();
+      };
+      expect(await refused([ids[0], 'lease-1'])).toEqual({
+        code: 3,
+        message: 'leaseIds[1] must be a UUID',
+      });
+      expect(await refused([ids[0], ...Array.from({ length: 1000 }, () => randomUUID())])).toEqual({
+        code: 3,
+        message: 'leaseIds must name at most 1000 leases',
+      });
+      expect(Object.values(await closedAt(ids))).toEqual([null, null]);
+    });
+
+    it('closes each lease once and settles it once when batches in other orders and its usage come at the same time', async () => {
+      const { tenant, ids } = await leasesOf(40, 40);
+      const reversed = [...ids].reverse();
+      const usage = {
+        id: randomUUID(),
+        customerId: tenant.customerId,
+        meterKey: 'api_requests',
+        quantity: ids.length,
+        leased: reversed.map((leaseId) => ({ leaseId, quantity: 1 })),
+        firstEventAt: new Date().toISOString(),
+        lastEventAt: new Date().toISOString(),
+        recordedAt: new Date().toISOString(),
+      };
+      const closes = await Promise.all([
+        grpc().closeLeases({ leaseIds: ids }),
+        grpc().closeLeases({ leaseIds: reversed }),
+        grpc().closeLeases({ leaseIds: [...ids.slice(20), ...ids.slice(0, 20)] }),
+        fx.charge.execute(usage).then(() => ({ closed: 0 })),
+      ]);
+      // Each lease closed by exactly one of the batches, and settled by its usage once.
+      expect(closes.reduce((sum, c) => sum + c.closed, 0)).toBe(ids.length);
+      expect(Object.values(await closedAt(ids)).every((at) => at instanceof Date)).toBe(true);
+      expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({
+        available: 0,
+        reserved: 0,
+      });
+      expect(await fx.ledger.findDrift()).toEqual([]);
+    });
   });
 });

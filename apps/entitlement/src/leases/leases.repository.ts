@@ -102,6 +102,28 @@ export const leases = {
     return rows.length > 0;
   },
 
+  /**
+   * Records that the gateway closed each of `ids` (distinct UUIDs) that exists and was not
+   * closed before; how many that was. One statement: the rows are locked in id order first, as
+   * settleMany locks them, so a batch never deadlocks against a settlement of the same leases.
+   */
+  async markGatewayClosedMany(manager: EntityManager, ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const [row]: { closed: number }[] = await preparedQuery(
+      manager,
+      `WITH named AS (
+         SELECT "id" FROM ${tables.leases}
+         WHERE "id" = ANY($1::uuid[]) AND "gateway_closed_at" IS NULL
+         ORDER BY "id" FOR UPDATE),
+       closed AS (
+         UPDATE ${tables.leases} l SET "gateway_closed_at" = now()
+         FROM named n WHERE l."id" = n."id" RETURNING 1)
+       SELECT count(*)::int AS "closed" FROM closed`,
+      [ids],
+    );
+    return row.closed;
+  },
+
   /** Sets the units given back so far to `returned`, and the status and closing time with them. */
   async setReturned(manager: EntityManager, id: string, returned: number): Promise<void> {
     await manager.query(

@@ -40,8 +40,18 @@ const paymentCallLatency = histogram(
   [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
 );
 
-/** Thrown when the decision service cannot answer (down, deadline exceeded). */
-export class EntitlementUnavailableError extends Error {}
+/**
+ * Thrown when the decision service cannot answer (down, deadline exceeded). `code`: the gRPC
+ * status, when the service (or the channel) gave one.
+ */
+export class EntitlementUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly code?: status,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Thrown by recordPayment when the decision service answered and refused the call for what it
@@ -130,6 +140,15 @@ export class EntitlementClient implements OnModuleInit {
   }
 
   /**
+   * Closes leases this gateway used up (see CloseLeases in the proto): how many the call
+   * closed. UNIMPLEMENTED (as `code`) from a service older than the call.
+   */
+  async closeLeases(leaseIds: string[]): Promise<number> {
+    const response = await this.call(this.service.closeLeases, { leaseIds });
+    return response.closed ?? 0;
+  }
+
+  /**
    * Turns a settled payment into credits, once per `paymentId`: a repeat (a replayed
    * credential, or this call retried after an unavailable answer) answers `replayed` and
    * grants nothing. Throws EntitlementUnavailableError when the service cannot answer (safe to
@@ -207,7 +226,10 @@ export class EntitlementClient implements OnModuleInit {
       if (refusals && typeof code === 'number' && REFUSALS.has(code)) {
         throw new EntitlementRefusedError(code, (err as Error).message);
       }
-      throw new EntitlementUnavailableError((err as Error).message);
+      throw new EntitlementUnavailableError(
+        (err as Error).message,
+        typeof code === 'number' ? code : undefined,
+      );
     }
   }
 }

@@ -4,14 +4,21 @@ import { every } from '@paygate/clock';
 import type { CheckResponse } from '@paygate/contracts';
 import { counter, gauge, hotCounter } from '@paygate/observability';
 import { GatewayConfig } from '../config/gateway.config';
-import { EntitlementClient } from '../decisions/entitlement.client';
+import { status } from '@grpc/grpc-js';
+import { EntitlementClient, EntitlementUnavailableError } from '../decisions/entitlement.client';
 import type { AdmissionRequest } from './admission-request';
+import { CloseBatch } from './close-batch';
 import { LeasePool } from './lease-pool';
 import { type Attempt, RetriedCalls } from './retried-calls';
 
 const SWEEP_INTERVAL_MS = 250;
 /** Lease closes and give-backs that failed are tried again every second, for 10 minutes. */
 const RETRY = { everyMs: 1_000, forMs: 10 * 60_000, max: 100_000 };
+/**
+ * Closes of used-up leases are sent together: a batch every 100 ms, of at most 500 (the
+ * service takes CLOSE_LEASES_MAX).
+ */
+const CLOSE_BATCH = { delayMs: 100, max: 500 };
 
 const leaseRequests = counter(
   'paygate_gateway_lease_requests_total',
@@ -45,7 +52,7 @@ const closes = counter(
 );
 const pendingClosesGauge = gauge(
   'paygate_gateway_lease_closes_pending',
-  'Lease closes that failed and wait to be tried again',
+  'Lease close calls (one lease, or a batch of used-up leases) that failed and wait to be tried again',
 );
 const releases = counter(
   'paygate_gateway_lease_releases_total',
@@ -94,6 +101,8 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
    * Give-backs to leases this replica closed already: a closed lease never expires, so units
    * of an unserved request that do not reach it stay charged. Tried again like closes.
    */
+  /** Closes of used-up leases (nothing to give back), sent together. */
+  private readonly usedUp = new CloseBatch((ids) => this.closeUsedUp(ids), CLOSE_BATCH);
   private readonly releases: MustLand = {
     calls: new RetriedCalls(RETRY),
     total: releases,
@@ -150,10 +159,13 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.stopSweeps?.();
+    // The pool's last closes, and those waiting for their batch, go out now.
+    const drained = this.usedUp.drain();
     const returned = await this.pool.releaseAll('gateway shutdown').catch((err: Error) => {
       this.logger.warn({ err: err.message }, 'returning lease units on shutdown failed');
       return 0;
     });
+    await drained;
     await this.retry(true);
     this.logger.log(
       { returned, unclosed: this.closes.calls.size, unreleased: this.releases.calls.size },
@@ -161,13 +173,37 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
     );
   }
 
-  /** Closes a lease remotely; a failure is queued and tried again, never thrown at the pool. */
+  /**
+   * Closes a lease remotely; a failure is queued and tried again, never thrown at the pool. A
+   * lease used up (nothing to give back) waits for the next batch of such closes.
+   */
   private async close(leaseId: string, units: number, reason: string): Promise<void> {
+    if (units <= 0) return this.usedUp.add(leaseId);
     const attempt = await this.closes.calls.attempt(leaseId, async () => {
       await this.entitlement.release(leaseId, reason, units, true);
       if (units > 0) leaseUnits.inc({ event: 'returned' }, units);
     });
     this.tried(this.closes, leaseId, attempt);
+  }
+
+  /**
+   * Closes a batch of used-up leases in one call, kept and tried again as a whole when it
+   * fails (a close is applied once, so a batch sent twice changes nothing the second time).
+   * An entitlement service older than CloseLeases (a rolling upgrade) is sent a close each.
+   */
+  private async closeUsedUp(ids: string[]): Promise<void> {
+    // The key names the batch by its first lease (each lease is closed once) and its size.
+    const attempt = await this.closes.calls.attempt(`${ids[0]} ${ids.length}`, async () => {
+      try {
+        await this.entitlement.closeLeases(ids);
+      } catch (err) {
+        const older =
+          err instanceof EntitlementUnavailableError && err.code === status.UNIMPLEMENTED;
+        if (!older) throw err;
+        for (const id of ids) await this.entitlement.release(id, 'used up', 0, true);
+      }
+    });
+    this.tried(this.closes, ids[0], attempt, ids.length);
   }
 
   /**
@@ -185,25 +221,31 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
     this.tried(this.releases, leaseId, attempt);
   }
 
-  /** Counts and logs one try of a close or a give-back. */
-  private tried(kind: MustLand, leaseId: string, attempt: Attempt): void {
-    kind.total.inc({ outcome: attempt.landed ? kind.landed : 'failed' });
+  /** Counts and logs one try of a close (of `leases` leases) or a give-back. */
+  private tried(kind: MustLand, leaseId: string, attempt: Attempt, leases = 1): void {
+    kind.total.inc({ outcome: attempt.landed ? kind.landed : 'failed' }, leases);
     kind.pending.set(kind.calls.size);
     if (attempt.landed) return;
+    const context = leases > 1 ? { leaseId, leases } : { leaseId };
     if (!attempt.kept)
-      this.logger.error({ leaseId }, `too many unacknowledged ${kind.many}; one dropped`);
-    else this.logger.warn({ err: attempt.error.message, leaseId }, `${kind.what} failed; retrying`);
+      this.logger.error(context, `too many unacknowledged ${kind.many}; one dropped`);
+    else
+      this.logger.warn({ err: attempt.error.message, ...context }, `${kind.what} failed; retrying`);
   }
 
   /** Tries failed closes and give-backs again (all of them with `all`, at shutdown). */
   private async retry(all = false): Promise<void> {
-    // A key is the lease id, then (a give-back) a space and its release id.
+    // A key is the lease id, then a space and (a give-back) its release id or (a batch of
+    // closes) how many leases it closes.
     const leaseOf = (key: string) => key.split(' ')[0];
     for (const kind of [this.closes, this.releases]) {
-      const tried = (key: string, attempt: Attempt) => this.tried(kind, leaseOf(key), attempt);
+      const leasesOf = (key: string) =>
+        kind === this.closes ? Number(key.split(' ')[1] ?? 1) || 1 : 1;
+      const tried = (key: string, attempt: Attempt) =>
+        this.tried(kind, leaseOf(key), attempt, leasesOf(key));
       for (const key of await kind.calls.retry(tried, all)) {
-        kind.total.inc({ outcome: 'abandoned' });
-        this.logger.error({ leaseId: leaseOf(key) }, kind.abandoned);
+        kind.total.inc({ outcome: 'abandoned' }, leasesOf(key));
+        this.logger.error({ leaseId: leaseOf(key), leases: leasesOf(key) }, kind.abandoned);
       }
       kind.pending.set(kind.calls.size);
     }
