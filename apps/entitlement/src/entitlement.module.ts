@@ -23,6 +23,7 @@ import { CreditsController } from './credits/credits.controller';
 import { CreditsService } from './credits/credits.service';
 import { GrantSweeper } from './credits/grant-sweeper';
 import { LeaseExpiry } from './leases/lease-expiry';
+import { ProcessedMessagesPruner } from './payments/processed-messages-pruner';
 import { GrantsService } from './credits/grants.service';
 import { LedgerService } from './credits/ledger.service';
 import { ConcurrencyGrpcController } from './concurrency/concurrency.grpc.controller';
@@ -165,6 +166,7 @@ export class EntitlementModule {
         GrantsService,
         GrantSweeper,
         LeaseExpiry,
+        ProcessedMessagesPruner,
         CreditsService,
         FeatureUsageService,
         LeaseSettlementService,

@@ -36,3 +36,17 @@ describe('EntitlementConfig: the development webhook secret', () => {
     ).toBe('whsec_mine');
   });
 });
+
+describe('EntitlementConfig: PROCESSED_MESSAGES_RETENTION_HOURS', () => {
+  it('keeps claims 30 days by default, and refuses less than a day', () => {
+    expect(loadConfig(EntitlementConfig, base).PROCESSED_MESSAGES_RETENTION_HOURS).toBe(720);
+    expect(
+      loadConfig(EntitlementConfig, { ...base, PROCESSED_MESSAGES_RETENTION_HOURS: '200' })
+        .PROCESSED_MESSAGES_RETENTION_HOURS,
+    ).toBe(200);
+    const short = () =>
+      loadConfig(EntitlementConfig, { ...base, PROCESSED_MESSAGES_RETENTION_HOURS: '23' });
+    expect(short).toThrow(ConfigError);
+    expect(short).toThrow(/PROCESSED_MESSAGES_RETENTION_HOURS/);
+  });
+});

@@ -155,4 +155,14 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   @Min(1)
   @Max(3600)
   LEASE_EXPIRY_SWEEP_SECONDS: number = 30;
+
+  /**
+   * How long the claim of a processed message (a usage.recorded message, a give-back to a
+   * closed lease) is kept: one delivered again later would be applied again, so this must
+   * outlast the consumed topics' retention (Kafka's default: 168 hours). Payments' claims are
+   * kept for good.
+   */
+  @IsInt()
+  @Min(24)
+  PROCESSED_MESSAGES_RETENTION_HOURS: number = 720;
 }

@@ -26,6 +26,7 @@ import { SettlementJournal1764500000020 } from './migrations/1764500000020-settl
 import { RateWindows1764500000021 } from './migrations/1764500000021-rate-windows';
 import { ConcurrencyHolds1764500000022 } from './migrations/1764500000022-concurrency-holds';
 import { OutboxNotify1764500000023 } from './migrations/1764500000023-outbox-notify';
+import { ProcessedMessagesPruning1764500000024 } from './migrations/1764500000024-processed-messages-pruning';
 
 import { ENTITLEMENT_SCHEMA } from './schema';
 
@@ -61,6 +62,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       RateWindows1764500000021,
       ConcurrencyHolds1764500000022,
       OutboxNotify1764500000023,
+      ProcessedMessagesPruning1764500000024,
     ],
   });
 }

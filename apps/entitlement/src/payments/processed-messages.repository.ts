@@ -14,4 +14,19 @@ export const processedMessages = {
     );
     return claimed.length > 0;
   },
+
+  /**
+   * Deletes up to `limit` claims older than `hours`, but never a payment's (`payment:…`: few,
+   * and a provider may send an event again long after); how many went.
+   */
+  async forgetOlderThan(manager: EntityManager, hours: number, limit: number): Promise<number> {
+    const [, count]: [unknown, number] = await manager.query(
+      `DELETE FROM ${tables.processed_messages} WHERE ctid = ANY(ARRAY(
+         SELECT ctid FROM ${tables.processed_messages}
+         WHERE "processed_at" < now() - make_interval(hours => $1) AND "id" NOT LIKE 'payment:%'
+         LIMIT $2))`,
+      [hours, limit],
+    );
+    return count;
+  },
 };
