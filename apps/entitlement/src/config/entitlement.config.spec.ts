@@ -38,14 +38,14 @@ describe('EntitlementConfig: the development webhook secret', () => {
 });
 
 describe('EntitlementConfig: PROCESSED_MESSAGES_RETENTION_HOURS', () => {
-  it('keeps claims 30 days by default, and refuses less than a day', () => {
+  it('keeps claims 30 days by default, and refuses less than Kafka keeps a message by default (336 hours)', () => {
     expect(loadConfig(EntitlementConfig, base).PROCESSED_MESSAGES_RETENTION_HOURS).toBe(720);
     expect(
-      loadConfig(EntitlementConfig, { ...base, PROCESSED_MESSAGES_RETENTION_HOURS: '200' })
+      loadConfig(EntitlementConfig, { ...base, PROCESSED_MESSAGES_RETENTION_HOURS: '400' })
         .PROCESSED_MESSAGES_RETENTION_HOURS,
-    ).toBe(200);
+    ).toBe(400);
     const short = () =>
-      loadConfig(EntitlementConfig, { ...base, PROCESSED_MESSAGES_RETENTION_HOURS: '23' });
+      loadConfig(EntitlementConfig, { ...base, PROCESSED_MESSAGES_RETENTION_HOURS: '335' });
     expect(short).toThrow(ConfigError);
     expect(short).toThrow(/PROCESSED_MESSAGES_RETENTION_HOURS/);
   });

@@ -159,10 +159,11 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   /**
    * How long the claim of a processed message (a usage.recorded message, a give-back to a
    * closed lease) is kept: one delivered again later would be applied again, so this must
-   * outlast the consumed topics' retention (Kafka's default: 168 hours). Payments' claims are
-   * kept for good.
+   * outlast how long the consumed topics keep a message. With Kafka's defaults that is up to
+   * 336 hours (168 of retention, counted from the end of a segment rolled every 168), the
+   * least this takes. Payments' claims are kept for good.
    */
   @IsInt()
-  @Min(24)
+  @Min(336)
   PROCESSED_MESSAGES_RETENTION_HOURS: number = 720;
 }

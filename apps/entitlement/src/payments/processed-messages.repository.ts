@@ -24,7 +24,7 @@ export const processedMessages = {
       `DELETE FROM ${tables.processed_messages} WHERE ctid = ANY(ARRAY(
          SELECT ctid FROM ${tables.processed_messages}
          WHERE "processed_at" < now() - make_interval(hours => $1) AND "id" NOT LIKE 'payment:%'
-         LIMIT $2))`,
+         ORDER BY "processed_at" LIMIT $2))`,
       [hours, limit],
     );
     return count;

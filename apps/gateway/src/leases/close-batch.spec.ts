@@ -68,6 +68,21 @@ describe('CloseBatch', () => {
     expect(jest.getTimerCount()).toBe(0);
   });
 
+  it('drains only once the batches already sent were answered', async () => {
+    const { closes, sent, finish } = batch(2);
+    // A full batch goes out at once; its answer is slow.
+    void closes.add('a');
+    void closes.add('b');
+    expect(sent).toEqual([['a', 'b']]);
+    let drained = false;
+    void closes.drain().then(() => (drained = true));
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(drained).toBe(false);
+    finish[0]();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(drained).toBe(true);
+  });
+
   it('a flush with nothing waiting sends nothing', async () => {
     const { closes, sent } = batch();
     await closes.flush();

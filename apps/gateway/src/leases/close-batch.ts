@@ -22,6 +22,8 @@ export class CloseBatch {
   private release: (() => void) | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private draining = false;
+  /** Batches sent and not yet answered (landed, or kept to try again). */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly send: (leaseIds: string[]) => Promise<void>,
@@ -39,7 +41,11 @@ export class CloseBatch {
     const sent = (this.sent ??= new Promise<void>((resolve) => (this.release = resolve)));
     if (this.ids.length >= this.options.max) void this.flush();
     else if (this.draining) void Promise.resolve().then(() => this.flush());
-    else this.timer ??= setTimeout(() => void this.flush(), this.options.delayMs);
+    else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), this.options.delayMs);
+      // A process with nothing else to do does not stay up for its closes: shutdown drains.
+      this.timer.unref?.();
+    }
     return sent;
   }
 
@@ -53,16 +59,24 @@ export class CloseBatch {
     this.ids = [];
     this.sent = undefined;
     this.release = undefined;
+    // `send` keeps what fails; a throw all the same (a bug) must not leave callers waiting.
+    const sending = this.send(ids).catch(() => undefined);
+    this.inFlight.add(sending);
     try {
-      await this.send(ids);
+      await sending;
     } finally {
+      this.inFlight.delete(sending);
       release?.();
     }
   }
 
-  /** From now on closes are sent without waiting (a shutdown); sends what waits. */
-  drain(): Promise<void> {
+  /**
+   * From now on closes are sent without waiting (a shutdown); sends what waits, and settles
+   * once every batch sent so far was answered, so that what failed is kept to try again by
+   * then.
+   */
+  async drain(): Promise<void> {
     this.draining = true;
-    return this.flush();
+    await Promise.all([this.flush(), ...this.inFlight]);
   }
 }

@@ -1,10 +1,10 @@
+import { status } from '@grpc/grpc-js';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { every } from '@paygate/clock';
 import type { CheckResponse } from '@paygate/contracts';
 import { counter, gauge, hotCounter } from '@paygate/observability';
 import { GatewayConfig } from '../config/gateway.config';
-import { status } from '@grpc/grpc-js';
 import { EntitlementClient, EntitlementUnavailableError } from '../decisions/entitlement.client';
 import type { AdmissionRequest } from './admission-request';
 import { CloseBatch } from './close-batch';
@@ -97,12 +97,14 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
     // Its served units come back to the balance at the lease's TTL if metering is that late.
     abandoned: 'lease close abandoned; the lease expires at its TTL',
   };
+  /** Closes of used-up leases (nothing to give back), sent together. */
+  private readonly usedUp = new CloseBatch((ids) => this.closeUsedUp(ids), CLOSE_BATCH);
+  /** The leases of each batch of closes kept to try again, by its key: named if it is given up. */
+  private readonly keptBatches = new Map<string, string[]>();
   /**
    * Give-backs to leases this replica closed already: a closed lease never expires, so units
    * of an unserved request that do not reach it stay charged. Tried again like closes.
    */
-  /** Closes of used-up leases (nothing to give back), sent together. */
-  private readonly usedUp = new CloseBatch((ids) => this.closeUsedUp(ids), CLOSE_BATCH);
   private readonly releases: MustLand = {
     calls: new RetriedCalls(RETRY),
     total: releases,
@@ -159,13 +161,14 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.stopSweeps?.();
-    // The pool's last closes, and those waiting for their batch, go out now.
-    const drained = this.usedUp.drain();
+    // From now on closes go out at once: those waiting for their batch, the pool's last.
+    const draining = this.usedUp.drain();
     const returned = await this.pool.releaseAll('gateway shutdown').catch((err: Error) => {
       this.logger.warn({ err: err.message }, 'returning lease units on shutdown failed');
       return 0;
     });
-    await drained;
+    // Every batch answered, so what failed is kept for the last retry pass below.
+    await Promise.all([draining, this.usedUp.drain()]);
     await this.retry(true);
     this.logger.log(
       { returned, unclosed: this.closes.calls.size, unreleased: this.releases.calls.size },
@@ -193,17 +196,26 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
    */
   private async closeUsedUp(ids: string[]): Promise<void> {
     // The key names the batch by its first lease (each lease is closed once) and its size.
-    const attempt = await this.closes.calls.attempt(`${ids[0]} ${ids.length}`, async () => {
+    const key = `${ids[0]} ${ids.length}`;
+    const attempt = await this.closes.calls.attempt(key, async () => {
       try {
         await this.entitlement.closeLeases(ids);
       } catch (err) {
         const older =
           err instanceof EntitlementUnavailableError && err.code === status.UNIMPLEMENTED;
         if (!older) throw err;
-        for (const id of ids) await this.entitlement.release(id, 'used up', 0, true);
+        // A close is applied once: after a partial failure, sending them all again is safe.
+        await Promise.all(ids.map((id) => this.entitlement.release(id, 'used up', 0, true)));
       }
     });
-    this.tried(this.closes, ids[0], attempt, ids.length);
+    this.keepBatch(key, ids, attempt);
+    this.tried(this.closes, ids[0], attempt, ids.length, ids);
+  }
+
+  /** Remembers the leases of a batch kept to try again (forgets them once it landed). */
+  private keepBatch(key: string, ids: string[], attempt: Attempt): void {
+    if (ids.length > 1 && !attempt.landed && attempt.kept) this.keptBatches.set(key, ids);
+    else this.keptBatches.delete(key);
   }
 
   /**
@@ -221,12 +233,22 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
     this.tried(this.releases, leaseId, attempt);
   }
 
-  /** Counts and logs one try of a close (of `leases` leases) or a give-back. */
-  private tried(kind: MustLand, leaseId: string, attempt: Attempt, leases = 1): void {
+  /**
+   * Counts and logs one try of a close (of `leases` leases: a batch's are named when it is
+   * dropped) or a give-back.
+   */
+  private tried(
+    kind: MustLand,
+    leaseId: string,
+    attempt: Attempt,
+    leases = 1,
+    leaseIds?: string[],
+  ): void {
     kind.total.inc({ outcome: attempt.landed ? kind.landed : 'failed' }, leases);
     kind.pending.set(kind.calls.size);
     if (attempt.landed) return;
-    const context = leases > 1 ? { leaseId, leases } : { leaseId };
+    const dropped = !attempt.kept && leaseIds ? { leaseIds } : {};
+    const context = leases > 1 ? { leaseId, leases, ...dropped } : { leaseId };
     if (!attempt.kept)
       this.logger.error(context, `too many unacknowledged ${kind.many}; one dropped`);
     else
@@ -241,11 +263,20 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
     for (const kind of [this.closes, this.releases]) {
       const leasesOf = (key: string) =>
         kind === this.closes ? Number(key.split(' ')[1] ?? 1) || 1 : 1;
-      const tried = (key: string, attempt: Attempt) =>
-        this.tried(kind, leaseOf(key), attempt, leasesOf(key));
+      const tried = (key: string, attempt: Attempt) => {
+        const ids = this.keptBatches.get(key);
+        if (ids) this.keepBatch(key, ids, attempt);
+        this.tried(kind, leaseOf(key), attempt, leasesOf(key), ids);
+      };
       for (const key of await kind.calls.retry(tried, all)) {
         kind.total.inc({ outcome: 'abandoned' }, leasesOf(key));
-        this.logger.error({ leaseId: leaseOf(key), leases: leasesOf(key) }, kind.abandoned);
+        // Each lease of a batch given up on is named: its served units may come back at TTL.
+        const leaseIds = this.keptBatches.get(key);
+        this.keptBatches.delete(key);
+        this.logger.error(
+          leaseIds ? { leaseIds } : { leaseId: leaseOf(key), leases: leasesOf(key) },
+          kind.abandoned,
+        );
       }
       kind.pending.set(kind.calls.size);
     }
