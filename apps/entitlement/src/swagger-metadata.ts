@@ -399,6 +399,10 @@ export default async () => {
             EntitlementGrpcController: {
               check: { type: Object },
               release: { type: Object },
+              closeLeases: {
+                summary: 'Used-up leases a gateway closes together: one statement for the batch.',
+                type: Object,
+              },
               recordPayment: {
                 summary:
                   'Domain errors (bad fields, unknown customer, balance bound) map to gRPC status codes.',
