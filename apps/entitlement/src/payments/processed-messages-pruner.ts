@@ -17,9 +17,10 @@ const pruned = counter(
  * so the table holds a window of them rather than one row per message ever. A message
  * delivered again after its claim went would be applied again: the retention must outlast
  * every way one comes back (the topic's retention, a consumer group reset to its start, a
- * give-back retried, 10 minutes at most), which its default of 30 days does against
- * Kafka's defaults (up to 14 days: 7 of retention from the end of a segment rolled weekly). Payments' claims are kept (see forgetOlderThan). In
- * batches, so pruning never holds long locks against the claims being made.
+ * give-back retried, 10 minutes at most), which its default of 30 days does against Kafka's
+ * defaults (up to 14 days: 7 of retention from the end of a segment rolled weekly).
+ * Payments' claims are kept (see forgetOlderThan). In batches, so pruning never holds long
+ * locks against the claims being made.
  */
 @Injectable()
 export class ProcessedMessagesPruner extends PeriodicTask {

@@ -99,7 +99,10 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
   };
   /** Closes of used-up leases (nothing to give back), sent together. */
   private readonly usedUp = new CloseBatch((ids) => this.closeUsedUp(ids), CLOSE_BATCH);
-  /** The leases of each batch of closes kept to try again, by its key: named if it is given up. */
+  /**
+   * The leases of each batch of closes kept to try again, by its key: counted in the metrics,
+   * and named if it is given up.
+   */
   private readonly keptBatches = new Map<string, string[]>();
   /**
    * Give-backs to leases this replica closed already: a closed lease never expires, so units
@@ -195,8 +198,9 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
    * An entitlement service older than CloseLeases (a rolling upgrade) is sent a close each.
    */
   private async closeUsedUp(ids: string[]): Promise<void> {
-    // The key names the batch by its first lease (each lease is closed once) and its size.
-    const key = `${ids[0]} ${ids.length}`;
+    // The key names the batch by its first lease (each lease is closed once); a space sets it
+    // apart from the key of a close that gives units back.
+    const key = `${ids[0]} batch`;
     const attempt = await this.closes.calls.attempt(key, async () => {
       try {
         await this.entitlement.closeLeases(ids);
@@ -209,12 +213,12 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
       }
     });
     this.keepBatch(key, ids, attempt);
-    this.tried(this.closes, ids[0], attempt, ids.length, ids);
+    this.tried(this.closes, ids[0], attempt, ids);
   }
 
   /** Remembers the leases of a batch kept to try again (forgets them once it landed). */
   private keepBatch(key: string, ids: string[], attempt: Attempt): void {
-    if (ids.length > 1 && !attempt.landed && attempt.kept) this.keptBatches.set(key, ids);
+    if (!attempt.landed && attempt.kept) this.keptBatches.set(key, ids);
     else this.keptBatches.delete(key);
   }
 
@@ -234,16 +238,11 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Counts and logs one try of a close (of `leases` leases: a batch's are named when it is
-   * dropped) or a give-back.
+   * Counts and logs one try of a close (of a batch: `leaseIds`, named when it is dropped) or
+   * a give-back.
    */
-  private tried(
-    kind: MustLand,
-    leaseId: string,
-    attempt: Attempt,
-    leases = 1,
-    leaseIds?: string[],
-  ): void {
+  private tried(kind: MustLand, leaseId: string, attempt: Attempt, leaseIds?: string[]): void {
+    const leases = leaseIds?.length ?? 1;
     kind.total.inc({ outcome: attempt.landed ? kind.landed : 'failed' }, leases);
     kind.pending.set(kind.calls.size);
     if (attempt.landed) return;
@@ -257,26 +256,22 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
 
   /** Tries failed closes and give-backs again (all of them with `all`, at shutdown). */
   private async retry(all = false): Promise<void> {
-    // A key is the lease id, then a space and (a give-back) its release id or (a batch of
-    // closes) how many leases it closes.
+    // A key is the lease id, then (a give-back) a space and its release id, or (a batch of
+    // closes) ` batch`.
     const leaseOf = (key: string) => key.split(' ')[0];
+    const leasesOf = (key: string) => this.keptBatches.get(key)?.length ?? 1;
     for (const kind of [this.closes, this.releases]) {
-      const leasesOf = (key: string) =>
-        kind === this.closes ? Number(key.split(' ')[1] ?? 1) || 1 : 1;
       const tried = (key: string, attempt: Attempt) => {
         const ids = this.keptBatches.get(key);
         if (ids) this.keepBatch(key, ids, attempt);
-        this.tried(kind, leaseOf(key), attempt, leasesOf(key), ids);
+        this.tried(kind, leaseOf(key), attempt, ids);
       };
       for (const key of await kind.calls.retry(tried, all)) {
         kind.total.inc({ outcome: 'abandoned' }, leasesOf(key));
         // Each lease of a batch given up on is named: its served units may come back at TTL.
         const leaseIds = this.keptBatches.get(key);
         this.keptBatches.delete(key);
-        this.logger.error(
-          leaseIds ? { leaseIds } : { leaseId: leaseOf(key), leases: leasesOf(key) },
-          kind.abandoned,
-        );
+        this.logger.error(leaseIds ? { leaseIds } : { leaseId: leaseOf(key) }, kind.abandoned);
       }
       kind.pending.set(kind.calls.size);
     }
