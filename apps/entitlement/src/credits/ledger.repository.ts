@@ -28,14 +28,16 @@ const RESERVED_SQL = `COALESCE(SUM(("credits" / "beyond_units")::numeric * LEAST
 
 /**
  * The INSERT of one ledger entry (ledgerEntries.append), for a statement of its own or one
- * that writes more: the placeholders of customer_id, type, amount, idempotency_key, lease_id
- * and description, in that order.
+ * that writes more: the placeholders (or expressions) of customer_id, type, amount,
+ * idempotency_key, lease_id and description, in that order. With `from`, one entry per row it
+ * yields (see heldLeaseInsert).
  */
 export const ledgerEntryInsert = (
   values: readonly string[],
+  from?: string,
 ) => `INSERT INTO ${tables.ledger_entries}
   ("customer_id", "type", "amount", "idempotency_key", "lease_id", "description")
-  VALUES (${values.join(', ')})`;
+  ${from ? `SELECT ${values.join(', ')} FROM ${from}` : `VALUES (${values.join(', ')})`}`;
 
 /** The SQL of the append-only ledger (ledger_entries). */
 export const ledgerEntries = {
@@ -98,6 +100,22 @@ export const ledgerEntries = {
     );
   },
 };
+
+/**
+ * The UPDATE that takes `amount` from the customer's balance when `when` holds and the balance
+ * stays above 0 (costAdmission: a take that would empty it, which every gateway must then be
+ * told of, is left to the decision's transaction), for a statement that decides and writes at
+ * once; `from` names the relation `amount` and `when` read. Returns the balance after.
+ */
+export const balanceTakeLeavingSome = (
+  customer: string,
+  amount: string,
+  from: string,
+  when: string,
+) => `UPDATE ${tables.balances} b SET "available" = b."available" - ${amount}, "updated_at" = now()
+  FROM ${from}
+  WHERE b."customer_id" = ${customer} AND b."available" > ${amount} AND ${when}
+  RETURNING b."available"`;
 
 /** The SQL of the balance projection (balances), kept in step with the ledger. */
 export const balances = {

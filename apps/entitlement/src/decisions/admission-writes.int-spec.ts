@@ -115,7 +115,7 @@ describe('an admission’s writes (real Postgres)', () => {
     expect(await fx.ledger.available(fx.dataSource.manager, tenant.customerId)).toBe(3);
   });
 
-  it('takes a request’s cost alone in six statements, settling grants that came due first', async () => {
+  it('takes a request’s cost alone in the transaction where the one statement declines, settling grants that came due first', async () => {
     const DAY = 24 * 3600 * 1000;
     const inDays = (days: number) => new Date(fx.clock.now().getTime() + days * DAY).toISOString();
     const tenant = await fx.seedTenant({ credits: 5 });
@@ -123,10 +123,11 @@ describe('an admission’s writes (real Postgres)', () => {
       decide({ ...fx.checkInput(tenant.apiKey, cost), leaseUnits });
     const first = await ask(2);
     expect(first.decision).toMatchObject({ allowed: true, leaseUnits: 2 });
-    // The read, BEGIN, the counter's lock, the take (with whether grants came due), the
-    // writes, COMMIT.
-    expect(first.texts).toHaveLength(6);
-    expect(first.texts.filter((t) => t.includes('"entitlement"."grants" WHERE'))).toHaveLength(1);
+    // The read, the one-statement admission (declined: the window has no counter row yet,
+    // see cost-admission.int-spec), BEGIN, the counter's lock, the take (with whether grants
+    // came due), the writes, COMMIT.
+    expect(first.texts).toHaveLength(7);
+    expect(first.texts.filter((t) => t.includes('"entitlement"."grants" WHERE'))).toHaveLength(2);
 
     // 4 credits that expire tomorrow and 3 that start then: the day after, the 3 left of the
     // first grant are gone and the new 3 are there, and the take counts them so.

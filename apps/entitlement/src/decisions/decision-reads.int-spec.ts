@@ -27,14 +27,21 @@ describe('a decision’s reads (real Postgres)', () => {
     expect(statements).toHaveBeenCalledTimes(1);
     expect(transactions).not.toHaveBeenCalled();
 
-    // A metered one reads the same one statement before its reservation's transaction.
+    // A metered one reads the same one statement first. The window's first request then tries
+    // the one-statement admission (costAdmission), which declines without the window's
+    // counter row, and the reservation's transaction creates it.
     statements.mockClear();
     const metered = await fx.check.execute(fx.checkInput(tenant.apiKey));
     expect(metered).toMatchObject({ allowed: true, leaseUnits: 1 });
     expect(transactions).toHaveBeenCalledTimes(1);
     const began = transactions.mock.invocationCallOrder[0];
     const before = statements.mock.invocationCallOrder.filter((order) => order < began);
-    expect(before).toHaveLength(1);
+    expect(before).toHaveLength(2);
+    // Later ones: the read and the admission's one statement.
+    statements.mockClear();
+    expect(await fx.check.execute(fx.checkInput(tenant.apiKey))).toMatchObject({ allowed: true });
+    expect(statements).toHaveBeenCalledTimes(2);
+    expect(transactions).toHaveBeenCalledTimes(1);
   });
 
   it('refuses what each part of the statement says: no key, no subscription, no feature', async () => {

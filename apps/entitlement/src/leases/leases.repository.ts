@@ -18,13 +18,18 @@ export interface NewLease {
 
 /**
  * The INSERT of a held lease, for the statement that writes an admission (admissionWrites):
- * the placeholders of id, customer_id, subscription_id, feature_key, period_start, request_id,
- * units, credits and beyond_units, in that order.
+ * the placeholders (or expressions) of id, customer_id, subscription_id, feature_key,
+ * period_start, request_id, units, credits and beyond_units, in that order. With `from` (a FROM
+ * clause's content, e.g. `admitted WHERE "ok"`), a row is inserted for each row it yields, so a
+ * statement that decides and writes at once (costAdmission) inserts only when it admitted.
  */
-export const heldLeaseInsert = (values: readonly string[]) => `INSERT INTO ${tables.leases}
+export const heldLeaseInsert = (
+  values: readonly string[],
+  from?: string,
+) => `INSERT INTO ${tables.leases}
   ("id", "customer_id", "subscription_id", "feature_key", "period_start", "request_id", "units", "credits",
    "beyond_units", "status")
-  VALUES (${values.join(', ')}, 'held')`;
+  ${from ? `SELECT ${values.join(', ')}, 'held' FROM ${from}` : `VALUES (${values.join(', ')}, 'held')`}`;
 
 /** A lease as settling it reads it (its row, locked). */
 export interface LeaseRow {

@@ -16,17 +16,28 @@ const key = (counter: UsageCounter) => [
 ];
 
 /**
+ * The SELECT that locks an existing counter row for the rest of the statement or transaction
+ * and reads its value (none when the period has no row yet: featureUsage.lock creates it).
+ */
+export const usageLockExisting = (subscription: string, feature: string, periodStart: string) =>
+  `SELECT "used" FROM ${tables.feature_usage}
+   WHERE "subscription_id" = ${subscription} AND "feature_key" = ${feature} AND "period_start" = ${periodStart}
+   FOR UPDATE`;
+
+/**
  * The UPDATE that adds units to an (opened) counter (featureUsage.add), for a statement of its
- * own or one that writes more; the arguments are the statement's placeholders.
+ * own or one that writes more; the arguments are the statement's placeholders, and `when` a
+ * further condition (costAdmission: that the statement admitted).
  */
 export const usageAdd = (
   subscription: string,
   feature: string,
   periodStart: string,
   units: string,
+  when?: string,
 ) =>
   `UPDATE ${tables.feature_usage} SET "used" = "used" + ${units}
-   WHERE "subscription_id" = ${subscription} AND "feature_key" = ${feature} AND "period_start" = ${periodStart}`;
+   WHERE "subscription_id" = ${subscription} AND "feature_key" = ${feature} AND "period_start" = ${periodStart}${when ? ` AND ${when}` : ''}`;
 
 /**
  * The SQL of feature usage: a counter row per (subscription, feature, period start) of the
