@@ -23,12 +23,14 @@ export interface GrantRow {
  * The CTEs of a burn (see grants.burn), for a statement of its own or one that writes more:
  * `amount` credits taken from the customer's spendable grants in burn order (each locked, in
  * that order), `taken` (id, take) naming what each gave, remembered for the lease when `lease`
- * is not null. The arguments are the statement's placeholders.
+ * is not null. The arguments are the statement's placeholders; `when`, a condition without
+ * row references, keeps the grants from being read or locked at all unless it holds (a
+ * statement that may burn nothing must not lock grants it does not burn).
  */
-export const burnCtes = (customer: string, amount: string, lease: string) => `
+export const burnCtes = (customer: string, amount: string, lease: string, when = 'true') => `
   spendable AS (
     SELECT "id", "remaining", "priority", "expires_at", "created_at" FROM ${tables.grants}
-    WHERE "customer_id" = ${customer} AND "status" = 'active' AND "remaining" > 0
+    WHERE "customer_id" = ${customer} AND "status" = 'active' AND "remaining" > 0 AND ${when}
     ORDER BY "priority", "expires_at" NULLS LAST, "created_at", "id" FOR UPDATE),
   planned AS (
     SELECT "id", LEAST("remaining",

@@ -28,6 +28,9 @@ import { extraOnCredits, splitIncluded } from './lease-pricing';
 import { softLimitWarning } from './soft-limit-warning';
 import { usageWindow } from './usage-window';
 
+/** Postgres errors a statement that wrote nothing may meet: deadlock, serialization failure. */
+const RETRYABLE = new Set(['40P01', '40001']);
+
 /** Decisions tried in one statement (CheckUseCase.admitCost): admitted, or declined to the transaction. */
 const oneStatementDecisions = counter(
   'paygate_decisions_one_statement_total',
@@ -307,26 +310,33 @@ export class CheckUseCase {
     const window = usageWindow(feature.usage_period, subscription, now);
     const alerts = this.alerts.settings;
     const leaseId = randomUUID();
-    const admitted = await costAdmission.admit(this.dataSource.manager, {
-      leaseId,
-      customerId,
-      subscriptionId: subscription.id,
-      featureKey: input.feature,
-      periodStart: window.start,
-      requestId: input.requestId,
-      cost: input.cost,
-      included,
-      block: feature.limit_policy === 'block',
-      price: feature.limit_policy === 'credits' ? toSafeInt(feature.unit_price) : undefined,
-      now,
-      // Alerts are queued only with a URL to send them to (AlertsService.queue).
-      usagePercents: alerts.url ? alerts.usagePercents : [],
-      lowBalance: alerts.url ? alerts.lowBalance : undefined,
-      reserve: {
-        idempotencyKey: `lease:${leaseId}:reserve`,
-        description: `request ${input.requestId}`,
-      },
-    });
+    const admitted = await costAdmission
+      .admit(this.dataSource.manager, {
+        leaseId,
+        customerId,
+        subscriptionId: subscription.id,
+        featureKey: input.feature,
+        periodStart: window.start,
+        requestId: input.requestId,
+        cost: input.cost,
+        included,
+        block: feature.limit_policy === 'block',
+        price: feature.limit_policy === 'credits' ? toSafeInt(feature.unit_price) : undefined,
+        now,
+        // Alerts are queued only with a URL to send them to (AlertsService.queue).
+        usagePercents: alerts.url ? alerts.usagePercents : [],
+        lowBalance: alerts.url ? alerts.lowBalance : undefined,
+        reserve: {
+          idempotencyKey: `lease:${leaseId}:reserve`,
+          description: `request ${input.requestId}`,
+        },
+      })
+      // A statement chosen as a deadlock's victim (or a serialization failure) wrote nothing:
+      // the transaction decides instead.
+      .catch((err: unknown) => {
+        if (RETRYABLE.has((err as { code?: string }).code ?? '')) return undefined;
+        throw err;
+      });
     oneStatementDecisions.inc({ result: admitted ? 'admitted' : 'declined' });
     if (!admitted) return undefined;
     const soft = softLimitWarning(feature, included, admitted.used + input.cost, window.end);

@@ -51,6 +51,42 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
     );
     return Number(found[0].used);
   };
+  /** Credits the customer's active grants hold: always the balance (nothing overdrawn here). */
+  const inGrants = async (customerId: string) => {
+    const [row] = await rows(
+      `SELECT COALESCE(SUM("remaining"), 0)::int AS "remaining" FROM "entitlement"."grants"
+       WHERE "customer_id" = $1 AND "status" = 'active'`,
+      [customerId],
+    );
+    return row.remaining as number;
+  };
+  /** Whether some backend of this database is waiting for a lock right now. */
+  const someoneWaits = async () => {
+    const [row] = await rows(
+      `SELECT count(*)::int AS "n" FROM pg_stat_activity
+       WHERE "datname" = current_database() AND "wait_event_type" = 'Lock'`,
+      [],
+    );
+    return (row.n as number) > 0;
+  };
+  /** Resolves once `done` settled (true) or a backend waits for a lock (false), whichever is first. */
+  const settlesWithoutWaiting = async (done: Promise<unknown>) => {
+    let settled = false;
+    void done.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    for (;;) {
+      if (settled) return true;
+      if (await someoneWaits()) return false;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  /** Resolves once a backend waits for a lock (the statement under test, behind the holder). */
+  const untilSomeoneWaits = async () => {
+    while (!(await someoneWaits())) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+
   const leaseOf = (decision: Decision) => (decision.allowed ? (decision.leaseId ?? '') : '');
   const available = (customerId: string) => fx.ledger.available(fx.dataSource.manager, customerId);
 
@@ -155,6 +191,12 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
     });
     expect(short.began).toBe(true);
     expect(await available(tenant.customerId)).toBe(2);
+    expect(await used(tenant.subscriptionId)).toBe(1);
+    const [{ count }] = await rows(
+      `SELECT count(*)::int AS "count" FROM "entitlement"."leases" WHERE "customer_id" = $1`,
+      [tenant.customerId],
+    );
+    expect(count).toBe(1);
     // Taken to exactly 0: the transaction takes it and tells the gateways.
     const last = await decide(fx.checkInput(tenant.apiKey, 2));
     expect(last.decision).toMatchObject({ allowed: true, leaseUnits: 2 });
@@ -200,10 +242,13 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
       (
         await rows(
           `SELECT "payload" FROM "entitlement"."webhook_deliveries"
-           WHERE "payload"->>'customerId' = $1 ORDER BY "id"`,
+           WHERE "payload"->>'customerId' = $1`,
           [tenant.customerId],
         )
-      ).map((r: { payload: { type: string } }) => r.payload.type);
+      )
+        .map((r: { payload: { type: string } }) => r.payload.type)
+        // Their ids are not in the order they were queued.
+        .sort();
     await alerting.check.execute(fx.checkInput(tenant.apiKey, 1));
     // 1 → 2 of 4 reaches 50 %: the transaction queues the alert with the admission.
     const half = await decide(fx.checkInput(tenant.apiKey, 1), alerting.check);
@@ -218,7 +263,7 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
     const low = await decide(fx.checkInput(tenant.apiKey, 4), alerting.check);
     expect(low.decision).toMatchObject({ allowed: true });
     expect(low.began).toBe(true);
-    expect(await alerts()).toEqual(['usage.threshold', 'balance.low']);
+    expect(await alerts()).toEqual(['balance.low', 'usage.threshold']);
     expect(await available(tenant.customerId)).toBe(5);
   });
 
@@ -230,9 +275,15 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
       feature: { includedUnits: 50, unitPrice: 2, limitPolicy: 'credits' },
     });
     await fx.check.execute(fx.checkInput(tenant.apiKey, 1));
+    const statements = jest.spyOn(Client.prototype, 'query');
     const decisions = await Promise.all(
       Array.from({ length: 200 }, () => fx.check.execute(fx.checkInput(tenant.apiKey))),
     );
+    const begun = statements.mock.calls.filter((c) => textOf(c) === 'START TRANSACTION').length;
+    statements.mockRestore();
+    // Not the transaction alone: the one statement admitted some (one that waited behind
+    // another's take of the same balance declines to the transaction).
+    expect(begun).toBeLessThan(200);
     expect(decisions.filter((d) => d.allowed)).toHaveLength(99);
     expect(await used(tenant.subscriptionId)).toBe(100);
     expect(await available(tenant.customerId)).toBe(0);
@@ -243,5 +294,89 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
     );
     expect({ units, credits }).toEqual({ units: 100, credits: 100 });
     expect(await fx.ledger.findDrift()).toEqual([]);
+    expect(await inGrants(tenant.customerId)).toBe(0);
+  });
+
+  it('takes the one statement for concurrent checks of different customers', async () => {
+    const tenants = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        fx.seedTenant({ credits: 10, feature: { includedUnits: 1, unitPrice: 2 } }),
+      ),
+    );
+    await Promise.all(tenants.map((t) => fx.check.execute(fx.checkInput(t.apiKey))));
+    const statements = jest.spyOn(Client.prototype, 'query');
+    const decisions = await Promise.all(
+      tenants.flatMap((t) => [fx.check.execute(fx.checkInput(t.apiKey, 2))]),
+    );
+    const begun = statements.mock.calls.filter((c) => textOf(c) === 'START TRANSACTION');
+    statements.mockRestore();
+    expect(decisions.every((d) => d.allowed)).toBe(true);
+    expect(begun).toHaveLength(0);
+    for (const t of tenants) {
+      expect(await available(t.customerId)).toBe(6);
+      expect(await inGrants(t.customerId)).toBe(6);
+    }
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
+  it('declines when the balance changed while it waited, and the transaction burns the newest grants', async () => {
+    const tenant = await fx.seedTenant({ credits: 10 });
+    await fx.check.execute(fx.checkInput(tenant.apiKey));
+    // Another decision's transaction holds the window's counter row.
+    const holder = fx.dataSource.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    await holder.query(
+      `SELECT "used" FROM "entitlement"."feature_usage" WHERE "subscription_id" = $1 FOR UPDATE`,
+      [tenant.subscriptionId],
+    );
+    const waiting = decide(fx.checkInput(tenant.apiKey, 5));
+    await untilSomeoneWaits();
+    // Meanwhile a grant that burns first arrives: the waiting statement's snapshot has not got it.
+    const first = await fx.credits.grant(tenant.customerId, { amount: 100, priority: 1 });
+    await holder.commitTransaction();
+    await holder.release();
+    const { decision, began } = await waiting;
+    expect(decision).toMatchObject({ allowed: true, leaseUnits: 5 });
+    expect(began).toBe(true);
+    // Burnt from the newest grant, as the transaction burns: balance and grants agree.
+    const allocations = await rows(
+      `SELECT "grant_id", "amount" FROM "entitlement"."lease_grant_allocations" WHERE "lease_id" = $1`,
+      [leaseOf(decision)],
+    );
+    expect(allocations).toEqual([{ grant_id: first.grant.id, amount: '5' }]);
+    expect(await available(tenant.customerId)).toBe(104);
+    expect(await inGrants(tenant.customerId)).toBe(104);
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
+  it('locks no grant when included units pay', async () => {
+    const tenant = await fx.seedTenant({ credits: 10, feature: { includedUnits: 5 } });
+    await fx.check.execute(fx.checkInput(tenant.apiKey));
+    // A credit change of the customer holds their grants (as a refund or a renewal does).
+    const holder = fx.dataSource.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    await holder.query(
+      `SELECT "id" FROM "entitlement"."grants" WHERE "customer_id" = $1 FOR UPDATE`,
+      [tenant.customerId],
+    );
+    const deciding = decide(fx.checkInput(tenant.apiKey, 2));
+    const unblocked = await settlesWithoutWaiting(deciding);
+    await holder.commitTransaction();
+    await holder.release();
+    expect(unblocked).toBe(true);
+    const { decision, began } = await deciding;
+    expect(decision).toMatchObject({ allowed: true, leaseUnits: 2 });
+    expect(began).toBe(false);
+  });
+
+  it('leaves a lease of more units than the cost to the transaction', async () => {
+    const tenant = await fx.seedTenant({ credits: 10 });
+    await fx.check.execute(fx.checkInput(tenant.apiKey));
+    const { decision, began } = await decide({ ...fx.checkInput(tenant.apiKey, 1), leaseUnits: 4 });
+    expect(decision).toMatchObject({ allowed: true, leaseUnits: 4 });
+    expect(began).toBe(true);
+    expect(await available(tenant.customerId)).toBe(5);
   });
 });

@@ -34,7 +34,7 @@ export interface CostAdmission {
 const NO_THRESHOLD_CROSSED = `NOT EXISTS (
     SELECT 1 FROM unnest($9::int[]) AS t("percent")
     WHERE $8::bigint > 0 AND s."used"::numeric * 100 < $8::numeric * t."percent"
-      AND (s."used" + $7::bigint)::numeric * 100 >= $8::numeric * t."percent")`;
+      AND (s."used"::numeric + $7::numeric) * 100 >= $8::numeric * t."percent")`;
 
 /** The counter's value, locked, and the units of the cost beyond the included units. */
 const SPLIT = `counter AS (${usageLockExisting('$3', '$4', '$5')}),
@@ -64,6 +64,15 @@ const WITHOUT_CREDITS = `WITH ${SPLIT},
  * while no grant of the customer came due, no alert threshold is crossed and the balance stays
  * above 0; then burnt from the grants, with the ledger's `reserve` entry. Units beyond at price
  * 0 are the transaction's too (it settles due grants first).
+ *
+ * The statement's snapshot is from before it waited for the counter's lock. The take re-checks
+ * the balance row's newest version, but the grants it burns (and the grants due) are read as
+ * of the snapshot, where a grant added, activated or expired meanwhile would be missed: the
+ * burn would then take from the wrong grants, or from none. So the take also requires the
+ * balance row to be the snapshot's own version (its xmin): every change to a customer's grants
+ * changes their balance row in the same transaction, so a statement that waited behind one
+ * declines, and the transaction, whose later statements read the newest rows, decides. Grants
+ * are locked only when credits are taken, after the balance, as the transaction locks them.
  */
 const WITH_CREDITS = `WITH ${SPLIT},
   priced AS (
@@ -75,6 +84,7 @@ const WITH_CREDITS = `WITH ${SPLIT},
     'p."credits"',
     'priced p',
     `p."credits" > 0 AND p."credits" <= ${Number.MAX_SAFE_INTEGER} AND p."quiet"
+      AND b."xmin" = (SELECT "xmin" FROM ${tables.balances} WHERE "customer_id" = $2)
       AND NOT EXISTS (SELECT 1 FROM ${tables.grants} WHERE ${grantDue('$2', '$11')})
       AND NOT ($14::numeric IS NOT NULL AND b."available" > $14::numeric
                AND b."available" - p."credits" <= $14::numeric)`,
@@ -84,7 +94,12 @@ const WITH_CREDITS = `WITH ${SPLIT},
     FROM priced),
   lease AS (${LEASE}),
   usage AS (${USAGE}),
-  ${burnCtes('$2', '(SELECT "credits" FROM admitted WHERE "ok")', '$1')},
+  ${burnCtes(
+    '$2',
+    '(SELECT "credits" FROM admitted WHERE "ok")',
+    '$1',
+    'COALESCE((SELECT "credits" FROM admitted WHERE "ok"), 0) > 0',
+  )},
   ledger AS (${ledgerEntryInsert(
     ['$2::uuid', `'reserve'`, '-a."credits"', '$12::text', '$1::uuid', '$13::text'],
     'admitted a WHERE a."ok" AND a."credits" > 0',
