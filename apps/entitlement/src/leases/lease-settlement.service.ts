@@ -12,6 +12,19 @@ import { type LeaseRow, leases } from './leases.repository';
 /** Usage that names a lease: a lease id, and units to settle (a non-positive count settles none). */
 const namesLease = (u: LeasedUsage) => isUUID(u.leaseId) && u.quantity > 0;
 
+/** A lease id as Postgres compares it (a uuid: the case of its hex digits does not matter). */
+const leaseKey = (u: LeasedUsage) => u.leaseId.toLowerCase();
+
+/**
+ * The usage of a message that names a lease for every one of its units (what a gateway
+ * reports), those leases' part of it; undefined when some units name none.
+ */
+function wholeUsage(usage: LeasedUsage[], quantity: number): LeasedUsage[] | undefined {
+  const leased = usage.filter(namesLease);
+  const named = leased.reduce((sum, u) => sum + BigInt(u.quantity), 0n);
+  return quantity > 0 && named === BigInt(quantity) ? leased : undefined;
+}
+
 /** Units of a lease that are neither settled by usage nor given back. */
 const openUnits = (lease: LeaseRow) =>
   toSafeInt(lease.units) - toSafeInt(lease.consumed) - toSafeInt(lease.returned);
@@ -168,9 +181,42 @@ export class LeaseSettlementService {
     usage: LeasedUsage[],
     quantity: number,
   ): Promise<'applied' | 'duplicate' | 'partial'> {
-    const leased = usage.filter(namesLease);
-    const named = leased.reduce((sum, u) => sum + BigInt(u.quantity), 0n);
-    if (quantity <= 0 || named !== BigInt(quantity)) return 'partial';
+    const leased = wholeUsage(usage, quantity);
+    if (!leased) return 'partial';
     return leases.settleWholeOnce(manager, claim, leased, quantity);
+  }
+
+  /**
+   * settleWhole for many messages in one statement and one commit (a consumer's batch): each
+   * is answered as settleWhole would answer it alone, except one that names a lease another of
+   * them names too, or repeats another's claim: that one is left alone (undefined), for the
+   * caller to settle after the others, one at a time and in its order.
+   */
+  async settleWholeEach(
+    manager: EntityManager,
+    messages: readonly { claim: string; usage: LeasedUsage[]; quantity: number }[],
+  ): Promise<('applied' | 'duplicate' | 'partial' | undefined)[]> {
+    const leased = messages.map((m) => wholeUsage(m.usage, m.quantity));
+    // Every lease any message names counts, whole or not: a message the transaction settles
+    // later in its turn may need the same lease's units. One lease, however its id is spelt.
+    const named = messages.map((m) => new Set(m.usage.filter(namesLease).map(leaseKey)));
+    const namers = new Map<string, number>();
+    const claims = new Map<string, number>();
+    messages.forEach((m, i) => {
+      claims.set(m.claim, (claims.get(m.claim) ?? 0) + 1);
+      for (const id of named[i]) namers.set(id, (namers.get(id) ?? 0) + 1);
+    });
+    const alone = (i: number) =>
+      claims.get(messages[i].claim) === 1 && [...named[i]].every((id) => namers.get(id) === 1);
+    const tried = messages.flatMap((m, i) => {
+      const usage = leased[i];
+      return usage && alone(i) ? [{ i, claim: m.claim, usage, quantity: m.quantity }] : [];
+    });
+    const outcomes = await leases.settleWholeOnceEach(manager, tried);
+    const answers: ('applied' | 'duplicate' | 'partial' | undefined)[] = messages.map((_, i) =>
+      leased[i] ? undefined : 'partial',
+    );
+    tried.forEach((t, k) => (answers[t.i] = outcomes[k]));
+    return answers;
   }
 }

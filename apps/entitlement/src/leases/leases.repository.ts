@@ -193,6 +193,67 @@ export const leases = {
   },
 
   /**
+   * settleWholeOnce for several messages in one statement, one commit for them all: each is
+   * claimed and its leases settled only if they cover all of its quantity, and answered as
+   * settleWholeOnce would answer it alone. No lease may be named by two of them (each
+   * message's cover is computed from the same rows, which one statement updates once), nor a
+   * claim be given twice: both throw, as a caller's mistake.
+   */
+  async settleWholeOnceEach(
+    manager: EntityManager,
+    messages: readonly { claim: string; usage: LeasedUnits[]; quantity: number }[],
+  ): Promise<('applied' | 'duplicate' | 'partial')[]> {
+    if (messages.length === 0) return [];
+    const named = new Set<string>();
+    const index: number[] = [];
+    const ids: string[] = [];
+    const quantities: number[] = [];
+    messages.forEach((message, i) => {
+      const own = new Set(message.usage.map((u) => u.leaseId.toLowerCase()));
+      for (const id of own) {
+        if (named.has(id)) throw new Error(`lease ${id} is named by two messages of one batch`);
+        named.add(id);
+      }
+      for (const u of message.usage) {
+        index.push(i + 1);
+        ids.push(u.leaseId);
+        quantities.push(u.quantity);
+      }
+    });
+    const claims = messages.map((m) => m.claim);
+    if (new Set(claims).size !== claims.length) throw new Error('a claim is given twice');
+    const rows: { whole: boolean; claimed: boolean }[] = await preparedQuery(
+      manager,
+      `WITH wanted AS (
+         SELECT "m", "id", SUM("quantity") AS "quantity"
+         FROM unnest($1::bigint[], $2::uuid[], $3::bigint[]) AS w("m", "id", "quantity")
+         WHERE "quantity" > 0 GROUP BY "m", "id"),
+       open AS (
+         SELECT w."m", l."id", LEAST(w."quantity", l."units" - l."consumed" - l."returned")::bigint AS "covered"
+         FROM ${tables.leases} l JOIN wanted w ON w."id" = l."id"
+         ORDER BY l."id" FOR UPDATE OF l),
+       whole AS (
+         SELECT x."m", x."claim",
+           COALESCE((SELECT SUM(o."covered") FROM open o WHERE o."m" = x."m"), 0) = x."quantity" AS "ok"
+         FROM unnest($4::text[], $5::bigint[]) WITH ORDINALITY AS x("claim", "quantity", "m")),
+       claimed AS (
+         INSERT INTO ${tables.processed_messages} ("id")
+         SELECT "claim" FROM whole WHERE "ok"
+         ON CONFLICT DO NOTHING RETURNING "id"),
+       settled AS (
+         UPDATE ${tables.leases} l SET "consumed" = l."consumed" + o."covered",
+           "status" = CASE WHEN l."consumed" + o."covered" + l."returned" < l."units" THEN 'held' ELSE 'settled' END,
+           "closed_at" = CASE WHEN l."consumed" + o."covered" + l."returned" = l."units" THEN now() END
+         FROM open o JOIN whole w ON w."m" = o."m"
+         WHERE l."id" = o."id" AND o."covered" > 0 AND w."claim" IN (SELECT "id" FROM claimed))
+       SELECT w."ok" AS "whole", w."claim" IN (SELECT "id" FROM claimed) AS "claimed"
+       FROM whole w ORDER BY w."m"`,
+      [index, ids, quantities, claims, messages.map((m) => m.quantity)],
+    );
+    return rows.map((row) => (!row.whole ? 'partial' : row.claimed ? 'applied' : 'duplicate'));
+  },
+
+  /**
    * Up to `limit` held leases created before `cutoff` that no gateway closed, oldest first:
    * the ones to expire.
    */

@@ -1,5 +1,6 @@
 import type { UsageRecordedEvent } from '@paygate/contracts';
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { EntitlementFixture } from '@test/entitlement.fixture';
 
 describe('UsageChargeUseCase (real Postgres)', () => {
@@ -158,5 +159,102 @@ describe('UsageChargeUseCase (real Postgres)', () => {
 
   it('ignores usage of a customer without a matching metered feature', async () => {
     expect(await fx.charge.execute(recorded(randomUUID(), 3))).toBe('unbillable');
+  });
+
+  it('settles a batch’s wholly leased messages in one statement, each as it would be alone', async () => {
+    const tenant = await fx.seedTenant({ credits: 20 });
+    const lease = async (units: number) => {
+      const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey, 1), leaseUnits: units });
+      return d.allowed ? d.leaseId! : '';
+    };
+    const [l1, l2, l3, l4, l5] = [
+      await lease(1),
+      await lease(1),
+      await lease(1),
+      await lease(2),
+      await lease(3),
+    ];
+    const earlier = recorded(tenant.customerId, 1, [{ leaseId: l5, quantity: 1 }]);
+    expect(await fx.charge.execute(earlier)).toBe('applied');
+    const whole1 = recorded(tenant.customerId, 1, [{ leaseId: l1, quantity: 1 }]);
+    const whole2 = recorded(tenant.customerId, 1, [{ leaseId: l2, quantity: 1 }]);
+    // Named for all its units, but the lease holds one of three: the transaction's.
+    const short = recorded(tenant.customerId, 3, [{ leaseId: l3, quantity: 3 }]);
+    // Two messages naming one lease: left alone, for the caller to apply in turn.
+    const shared1 = recorded(tenant.customerId, 1, [{ leaseId: l4, quantity: 1 }]);
+    const shared2 = recorded(tenant.customerId, 1, [{ leaseId: l4, quantity: 1 }]);
+    const unleased = recorded(tenant.customerId, 2);
+    // A lease named by a message that is not wholly leased and by a later one that is (with
+    // its id in capitals): the later one must not take it first.
+    const l6 = await lease(1);
+    const mixed = recorded(tenant.customerId, 2, [{ leaseId: l6, quantity: 1 }]);
+    const after = recorded(tenant.customerId, 1, [{ leaseId: l6.toUpperCase(), quantity: 1 }]);
+    const statements = jest.spyOn(Client.prototype, 'query');
+    const outcomes = await fx.charge.executeWholeEach([
+      whole1,
+      short,
+      shared1,
+      earlier,
+      whole2,
+      shared2,
+      unleased,
+      whole1,
+      mixed,
+      after,
+    ]);
+    const sent = statements.mock.calls.length;
+    statements.mockRestore();
+    expect(sent).toBe(1);
+    expect(outcomes).toEqual([
+      undefined, // its claim is given twice in the batch
+      'partial',
+      undefined,
+      'duplicate',
+      'applied',
+      undefined,
+      'partial',
+      undefined,
+      'partial',
+      undefined, // names a lease that mixed names too
+    ]);
+    // What the statement left is applied alone, as the consumer does.
+    expect(await fx.charge.execute(whole1)).toBe('applied');
+    expect(await fx.charge.execute(short, true)).toBe('applied');
+    expect(await fx.charge.execute(shared1)).toBe('applied');
+    expect(await fx.charge.execute(shared2)).toBe('applied');
+    expect(await fx.charge.execute(unleased, true)).toBe('applied');
+    expect(await fx.charge.execute(whole1)).toBe('duplicate');
+    // In their order: mixed settles l6 and is charged its second unit, after finds l6 used.
+    expect(await fx.charge.execute(mixed, true)).toBe('applied');
+    expect(await fx.charge.execute(after)).toBe('applied');
+    const consumed = await fx.dataSource.query(
+      `SELECT "id", "consumed"::int AS "consumed" FROM "entitlement"."leases" WHERE "customer_id" = $1`,
+      [tenant.customerId],
+    );
+    expect(
+      Object.fromEntries(consumed.map((r: { id: string; consumed: number }) => [r.id, r.consumed])),
+    ).toEqual({
+      [l1]: 1,
+      [l2]: 1,
+      [l3]: 1,
+      [l4]: 2,
+      [l5]: 1,
+      [l6]: 1,
+    });
+    // 9 credits reserved by the leases; 2 more units of short, 2 unleased, 1 of mixed and 1 of
+    // after charged: 20 − 15. l5's 2 open units stay reserved.
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 5, reserved: 2 });
+    const debits = await fx.dataSource.query(
+      `SELECT "idempotency_key", "amount"::int AS "amount" FROM "entitlement"."ledger_entries"
+       WHERE "customer_id" = $1 AND "type" = 'debit'`,
+      [tenant.customerId],
+    );
+    expect(debits).toEqual(
+      expect.arrayContaining([
+        { idempotency_key: `usage-recorded:${mixed.id}:debit`, amount: -1 },
+        { idempotency_key: `usage-recorded:${after.id}:debit`, amount: -1 },
+      ]),
+    );
+    expect(await fx.ledger.findDrift()).toEqual([]);
   });
 });

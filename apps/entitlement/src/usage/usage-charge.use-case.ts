@@ -16,6 +16,9 @@ import { SubscriptionLifecycleService } from '../subscriptions/subscription-life
 
 export type ChargeOutcome = 'applied' | 'duplicate' | 'unbillable';
 
+/** The processed-message id that applies a usage.recorded message once. */
+const claimOf = (event: UsageRecordedEvent) => `usage-recorded:${event.id}`;
+
 /**
  * The ledger's bound: ledger amounts and balances are Postgres bigint, ±(2^63 − 1). A debit
  * (units × unit price, both safe integers, so up to about 2^106) is computed exactly with
@@ -51,16 +54,17 @@ export class UsageChargeUseCase {
     private readonly grants: GrantsService,
   ) {}
 
-  async execute(event: UsageRecordedEvent): Promise<ChargeOutcome> {
-    const claim = `usage-recorded:${event.id}`;
+  /**
+   * `wholeTried`: executeWholeEach found the message's leases short of it already, so only the
+   * transaction is left to try.
+   */
+  async execute(event: UsageRecordedEvent, wholeTried = false): Promise<ChargeOutcome> {
+    const claim = claimOf(event);
     // Usage a gateway reports names a lease for every unit: when the leases cover it all, the
     // message is claimed and settled by one statement, without a transaction's round trips.
-    const whole = await this.leases.settleWhole(
-      this.dataSource.manager,
-      claim,
-      event.leased,
-      event.quantity,
-    );
+    const whole = wholeTried
+      ? 'partial'
+      : await this.leases.settleWhole(this.dataSource.manager, claim, event.leased, event.quantity);
     if (whole !== 'partial') return whole;
     return this.dataSource.transaction(async (manager) => {
       if (!(await processedMessages.claim(manager, claim))) return 'duplicate';
@@ -69,6 +73,21 @@ export class UsageChargeUseCase {
       if (unleased <= 0) return 'applied';
       return this.charge(manager, event, unleased);
     });
+  }
+
+  /**
+   * The first step of execute for a batch of messages, in one statement and one commit:
+   * 'applied' or 'duplicate' for each message its leases cover whole, 'partial' for one they do
+   * not (execute it with `wholeTried`), undefined for one the statement left alone because
+   * another message of the batch names one of its leases (execute it as usual, in order).
+   */
+  async executeWholeEach(
+    events: readonly UsageRecordedEvent[],
+  ): Promise<(ChargeOutcome | 'partial' | undefined)[]> {
+    return this.leases.settleWholeEach(
+      this.dataSource.manager,
+      events.map((e) => ({ claim: claimOf(e), usage: e.leased, quantity: e.quantity })),
+    );
   }
 
   private async charge(
