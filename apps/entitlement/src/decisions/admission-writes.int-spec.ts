@@ -1,10 +1,6 @@
-import { Client } from 'pg';
 import { EntitlementFixture } from '@test/entitlement.fixture';
+import { leaseEntries, reserveEntry, withStatements } from '@test/statements';
 import type { CheckInput } from './decision';
-
-/** The text of a statement as pg's Client.query got it (a string, or a config's `text`). */
-const textOf = (args: unknown[]) =>
-  typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
 
 /** What an admission writes, and that it writes it in one statement (admissionWrites). */
 describe('an admission’s writes (real Postgres)', () => {
@@ -25,10 +21,7 @@ describe('an admission’s writes (real Postgres)', () => {
    * those of them that insert the lease.
    */
   const decide = async (input: CheckInput) => {
-    const statements = jest.spyOn(Client.prototype, 'query');
-    const decision = await fx.check.execute(input);
-    const texts = statements.mock.calls.map((call) => textOf(call));
-    statements.mockRestore();
+    const { result: decision, texts } = await withStatements(() => fx.check.execute(input));
     return {
       decision,
       leaseId: decision.allowed ? decision.leaseId! : '',
@@ -99,18 +92,8 @@ describe('an admission’s writes (real Postgres)', () => {
       [tenant.customerId],
     );
     expect(remaining.map((r: { remaining: string }) => r.remaining)).toEqual(['0', '3']);
-    const entries = await rows(
-      `SELECT "type", "amount", "idempotency_key", "description" FROM "entitlement"."ledger_entries"
-       WHERE "lease_id" = $1`,
-      [leaseId],
-    );
-    expect(entries).toEqual([
-      {
-        type: 'reserve',
-        amount: '-12',
-        idempotency_key: `lease:${leaseId}:reserve`,
-        description: `request ${input.requestId}`,
-      },
+    expect(await leaseEntries(fx.dataSource, leaseId)).toEqual([
+      reserveEntry(leaseId, 12, input.requestId),
     ]);
     expect(await fx.ledger.available(fx.dataSource.manager, tenant.customerId)).toBe(3);
   });

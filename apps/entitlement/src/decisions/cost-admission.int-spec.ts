@@ -1,13 +1,9 @@
 import { testConfig } from '@paygate/testing';
 import { EntitlementFixture } from '@test/entitlement.fixture';
-import { Client } from 'pg';
+import { holdLocks, leaseEntries, reserveEntry, withStatements } from '@test/statements';
 import { AlertSettings } from '../alerts/alert-settings';
 import { createEntitlementServices } from '../entitlement.services';
 import type { CheckInput, Decision } from './decision';
-
-/** The text of a statement as pg's Client.query got it (a string, or a config's `text`). */
-const textOf = (args: unknown[]) =>
-  typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
 
 /**
  * A lease of the request's own cost decided in one statement (costAdmission): the same
@@ -28,10 +24,7 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
 
   /** The decision and the text of every statement it sent (see admission-writes.int-spec). */
   const decide = async (input: CheckInput, check = fx.check) => {
-    const statements = jest.spyOn(Client.prototype, 'query');
-    const decision = await check.execute(input);
-    const texts = statements.mock.calls.map((call) => textOf(call));
-    statements.mockRestore();
+    const { result: decision, texts } = await withStatements(() => check.execute(input));
     return { decision, texts, began: texts.includes('START TRANSACTION') };
   };
 
@@ -131,18 +124,8 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
       [leaseId],
     );
     expect(allocations).toEqual([{ amount: '3', granted: '5' }]);
-    const entries = await rows(
-      `SELECT "type", "amount", "idempotency_key", "description" FROM "entitlement"."ledger_entries"
-       WHERE "lease_id" = $1`,
-      [leaseId],
-    );
-    expect(entries).toEqual([
-      {
-        type: 'reserve',
-        amount: '-3',
-        idempotency_key: `lease:${leaseId}:reserve`,
-        description: `request ${input.requestId}`,
-      },
+    expect(await leaseEntries(fx.dataSource, leaseId)).toEqual([
+      reserveEntry(leaseId, 3, input.requestId),
     ]);
     expect(await fx.ledger.findDrift()).toEqual([]);
   });
@@ -275,12 +258,12 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
       feature: { includedUnits: 50, unitPrice: 2, limitPolicy: 'credits' },
     });
     await fx.check.execute(fx.checkInput(tenant.apiKey, 1));
-    const statements = jest.spyOn(Client.prototype, 'query');
-    const decisions = await Promise.all(
-      Array.from({ length: 200 }, () => fx.check.execute(fx.checkInput(tenant.apiKey))),
+    const { result: decisions, texts } = await withStatements(() =>
+      Promise.all(
+        Array.from({ length: 200 }, () => fx.check.execute(fx.checkInput(tenant.apiKey))),
+      ),
     );
-    const begun = statements.mock.calls.filter((c) => textOf(c) === 'START TRANSACTION').length;
-    statements.mockRestore();
+    const begun = texts.filter((t) => t === 'START TRANSACTION').length;
     // Not the transaction alone: the one statement admitted some (one that waited behind
     // another's take of the same balance declines to the transaction).
     expect(begun).toBeLessThan(200);
@@ -304,12 +287,10 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
       ),
     );
     await Promise.all(tenants.map((t) => fx.check.execute(fx.checkInput(t.apiKey))));
-    const statements = jest.spyOn(Client.prototype, 'query');
-    const decisions = await Promise.all(
-      tenants.flatMap((t) => [fx.check.execute(fx.checkInput(t.apiKey, 2))]),
+    const { result: decisions, texts } = await withStatements(() =>
+      Promise.all(tenants.map((t) => fx.check.execute(fx.checkInput(t.apiKey, 2)))),
     );
-    const begun = statements.mock.calls.filter((c) => textOf(c) === 'START TRANSACTION');
-    statements.mockRestore();
+    const begun = texts.filter((t) => t === 'START TRANSACTION');
     expect(decisions.every((d) => d.allowed)).toBe(true);
     expect(begun).toHaveLength(0);
     for (const t of tenants) {
@@ -323,10 +304,8 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
     const tenant = await fx.seedTenant({ credits: 10 });
     await fx.check.execute(fx.checkInput(tenant.apiKey));
     // Another decision's transaction holds the window's counter row.
-    const holder = fx.dataSource.createQueryRunner();
-    await holder.connect();
-    await holder.startTransaction();
-    await holder.query(
+    const release = await holdLocks(
+      fx.dataSource,
       `SELECT "used" FROM "entitlement"."feature_usage" WHERE "subscription_id" = $1 FOR UPDATE`,
       [tenant.subscriptionId],
     );
@@ -334,8 +313,7 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
     await untilSomeoneWaits();
     // Meanwhile a grant that burns first arrives: the waiting statement's snapshot has not got it.
     const first = await fx.credits.grant(tenant.customerId, { amount: 100, priority: 1 });
-    await holder.commitTransaction();
-    await holder.release();
+    await release();
     const { decision, began } = await waiting;
     expect(decision).toMatchObject({ allowed: true, leaseUnits: 5 });
     expect(began).toBe(true);
@@ -354,17 +332,14 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
     const tenant = await fx.seedTenant({ credits: 10, feature: { includedUnits: 5 } });
     await fx.check.execute(fx.checkInput(tenant.apiKey));
     // A credit change of the customer holds their grants (as a refund or a renewal does).
-    const holder = fx.dataSource.createQueryRunner();
-    await holder.connect();
-    await holder.startTransaction();
-    await holder.query(
+    const release = await holdLocks(
+      fx.dataSource,
       `SELECT "id" FROM "entitlement"."grants" WHERE "customer_id" = $1 FOR UPDATE`,
       [tenant.customerId],
     );
     const deciding = decide(fx.checkInput(tenant.apiKey, 2));
     const unblocked = await settlesWithoutWaiting(deciding);
-    await holder.commitTransaction();
-    await holder.release();
+    await release();
     expect(unblocked).toBe(true);
     const { decision, began } = await deciding;
     expect(decision).toMatchObject({ allowed: true, leaseUnits: 2 });

@@ -1,7 +1,7 @@
 import type { UsageRecordedEvent } from '@paygate/contracts';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { EntitlementFixture } from '@test/entitlement.fixture';
+import { withStatements } from '@test/statements';
 
 describe('UsageChargeUseCase (real Postgres)', () => {
   let fx: EntitlementFixture;
@@ -189,22 +189,21 @@ describe('UsageChargeUseCase (real Postgres)', () => {
     const l6 = await lease(1);
     const mixed = recorded(tenant.customerId, 2, [{ leaseId: l6, quantity: 1 }]);
     const after = recorded(tenant.customerId, 1, [{ leaseId: l6.toUpperCase(), quantity: 1 }]);
-    const statements = jest.spyOn(Client.prototype, 'query');
-    const outcomes = await fx.charge.executeWholeEach([
-      whole1,
-      short,
-      shared1,
-      earlier,
-      whole2,
-      shared2,
-      unleased,
-      whole1,
-      mixed,
-      after,
-    ]);
-    const sent = statements.mock.calls.length;
-    statements.mockRestore();
-    expect(sent).toBe(1);
+    const { result: outcomes, texts } = await withStatements(() =>
+      fx.charge.executeWholeEach([
+        whole1,
+        short,
+        shared1,
+        earlier,
+        whole2,
+        shared2,
+        unleased,
+        whole1,
+        mixed,
+        after,
+      ]),
+    );
+    expect(texts).toHaveLength(1);
     expect(outcomes).toEqual([
       undefined, // its claim is given twice in the batch
       'partial',

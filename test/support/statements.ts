@@ -1,0 +1,58 @@
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+
+/** The text of a statement as pg's Client.query got it (a string, or a config's `text`). */
+export const statementText = (args: unknown[]) =>
+  typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
+
+/**
+ * What `run` returns, with the text of every statement it sent: however it was sent
+ * (TypeORM's manager or preparedQuery), each goes through a pg Client's query.
+ */
+export async function withStatements<T>(
+  run: () => Promise<T>,
+): Promise<{ result: T; texts: string[] }> {
+  const statements = jest.spyOn(Client.prototype, 'query');
+  try {
+    const result = await run();
+    return { result, texts: statements.mock.calls.map((call) => statementText(call)) };
+  } finally {
+    statements.mockRestore();
+  }
+}
+
+/**
+ * A transaction that holds the locks `sql` takes (another decision's, a refund's) until the
+ * returned function commits it.
+ */
+export async function holdLocks(
+  dataSource: DataSource,
+  sql: string,
+  values: unknown[],
+): Promise<() => Promise<void>> {
+  const holder = dataSource.createQueryRunner();
+  await holder.connect();
+  await holder.startTransaction();
+  await holder.query(sql, values);
+  return async () => {
+    await holder.commitTransaction();
+    await holder.release();
+  };
+}
+
+/** The ledger entries of a lease, as an admission writes them (its `reserve` entry). */
+export function leaseEntries(dataSource: DataSource, leaseId: string) {
+  return dataSource.query(
+    `SELECT "type", "amount", "idempotency_key", "description" FROM "entitlement"."ledger_entries"
+     WHERE "lease_id" = $1`,
+    [leaseId],
+  );
+}
+
+/** The `reserve` entry an admission of `credits` writes for a lease and its request. */
+export const reserveEntry = (leaseId: string, credits: number, requestId: string) => ({
+  type: 'reserve',
+  amount: String(-credits),
+  idempotency_key: `lease:${leaseId}:reserve`,
+  description: `request ${requestId}`,
+});
