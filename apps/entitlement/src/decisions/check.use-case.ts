@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '@paygate/clock';
-import { counter } from '@paygate/observability';
 import { toSafeInt } from '@paygate/database';
 import { DataSource, EntityManager } from 'typeorm';
 import { hashApiKey } from '../api-keys/api-key-hash';
@@ -20,23 +19,13 @@ import { type FeatureTerms, plans } from '../plans/plans.repository';
 import { apiKeys } from '../api-keys/api-keys.repository';
 import { decisionReads } from './decision-reads.repository';
 import { admissionWrites } from './admission-writes.repository';
-import { costAdmission } from './cost-admission.repository';
+import { type CostAdmissionContext, admitCostAlone } from './cost-admission';
 import { CheckInput, Decision, DecisionWarning } from './decision';
 import { FeatureUsageService } from './feature-usage.service';
 import { accessDeniedBy } from './subscription-access';
 import { extraOnCredits, splitIncluded } from './lease-pricing';
 import { softLimitWarning } from './soft-limit-warning';
 import { usageWindow } from './usage-window';
-
-/** Postgres errors a statement that wrote nothing may meet: deadlock, serialization failure. */
-const RETRYABLE = new Set(['40P01', '40001']);
-
-/** Decisions tried in one statement (CheckUseCase.admitCost): admitted, or declined to the transaction. */
-const oneStatementDecisions = counter(
-  'paygate_decisions_one_statement_total',
-  "Leases of a request's own cost decided in one statement, by result (declined: decided by the transaction)",
-  ['result'],
-);
 
 /** Who is asking, with what the decision needs to know of them (see CheckUseCase.read). */
 interface Caller {
@@ -69,10 +58,13 @@ export class CheckUseCase {
     private readonly alerts: AlertsService,
   ) {
     this.balance = new SettledBalance(ledger, grants, clock);
+    this.alone = { dataSource, clock, alerts: alerts.settings };
   }
 
   /** The balance as the decision reads and takes it, due grants settled first. */
   private readonly balance: SettledBalance;
+  /** What a lease of the cost alone is decided with, in one statement (admitCostAlone). */
+  private readonly alone: CostAdmissionContext;
 
   async execute(input: CheckInput): Promise<Decision> {
     if (!input.apiKey && !input.customerId && input.payerPlan) return this.quote(input);
@@ -126,7 +118,7 @@ export class CheckUseCase {
 
     try {
       const decision =
-        (await this.admitCost(input, customerId, subscription, feature)) ??
+        (await admitCostAlone(this.alone, input, customerId, subscription, feature)) ??
         (await this.dataSource.transaction((manager) =>
           this.reserve(manager, input, customerId, subscription, feature),
         ));
@@ -289,65 +281,6 @@ export class CheckUseCase {
       }
     }
     return alerts;
-  }
-
-  /**
-   * A lease of the request's own cost (what a quiet key's request asks for) in one statement
-   * without a transaction (costAdmission): the same decision as reserve's, two round trips in
-   * all with the read before it where the transaction makes it six. Undefined when the
-   * statement declined and wrote nothing, for the transaction to decide: a lease of more units,
-   * a refusal, a first request in the window, a grant due, an alert or a balance taken to 0.
-   */
-  private async admitCost(
-    input: CheckInput,
-    customerId: string,
-    subscription: CurrentSubscription,
-    feature: FeatureTerms,
-  ): Promise<Decision | undefined> {
-    if ((input.leaseUnits ?? 0) > input.cost) return undefined;
-    const included = toSafeInt(feature.included_units);
-    const now = this.clock.now();
-    const window = usageWindow(feature.usage_period, subscription, now);
-    const alerts = this.alerts.settings;
-    const leaseId = randomUUID();
-    const admitted = await costAdmission
-      .admit(this.dataSource.manager, {
-        leaseId,
-        customerId,
-        subscriptionId: subscription.id,
-        featureKey: input.feature,
-        periodStart: window.start,
-        requestId: input.requestId,
-        cost: input.cost,
-        included,
-        block: feature.limit_policy === 'block',
-        price: feature.limit_policy === 'credits' ? toSafeInt(feature.unit_price) : undefined,
-        now,
-        // Alerts are queued only with a URL to send them to (AlertsService.queue).
-        usagePercents: alerts.url ? alerts.usagePercents : [],
-        lowBalance: alerts.url ? alerts.lowBalance : undefined,
-        reserve: {
-          idempotencyKey: `lease:${leaseId}:reserve`,
-          description: `request ${input.requestId}`,
-        },
-      })
-      // A statement chosen as a deadlock's victim (or a serialization failure) wrote nothing:
-      // the transaction decides instead.
-      .catch((err: unknown) => {
-        if (RETRYABLE.has((err as { code?: string }).code ?? '')) return undefined;
-        throw err;
-      });
-    oneStatementDecisions.inc({ result: admitted ? 'admitted' : 'declined' });
-    if (!admitted) return undefined;
-    const soft = softLimitWarning(feature, included, admitted.used + input.cost, window.end);
-    return {
-      allowed: true,
-      customerId,
-      plan: subscription.planKey,
-      leaseId,
-      leaseUnits: input.cost,
-      ...(soft ? { warnings: [soft] } : {}),
-    };
   }
 
   /** Refuses from inside the reservation transaction, so that everything it wrote rolls back. */
