@@ -328,6 +328,44 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
     expect(await fx.ledger.findDrift()).toEqual([]);
   });
 
+  it('counts a grant that expired while it waited for the counter as due, as the transaction does', async () => {
+    const tenant = await fx.seedTenant({ credits: 10 });
+    await fx.check.execute(fx.checkInput(tenant.apiKey));
+    // A grant that burns first and expires in 300 ms.
+    const expiresAt = new Date(fx.clock.now().getTime() + 300).toISOString();
+    const expiring = await fx.credits.grant(tenant.customerId, {
+      amount: 5,
+      priority: 1,
+      expiresAt,
+    });
+    const release = await holdLocks(
+      fx.dataSource,
+      `SELECT "used" FROM "entitlement"."feature_usage" WHERE "subscription_id" = $1 FOR UPDATE`,
+      [tenant.subscriptionId],
+    );
+    // The decision reads its clock now and then waits for the counter past the expiry.
+    const waiting = decide(fx.checkInput(tenant.apiKey, 2));
+    await untilSomeoneWaits();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    fx.clock.advance(600);
+    await release();
+    const { decision, began } = await waiting;
+    expect(decision).toMatchObject({ allowed: true, leaseUnits: 2 });
+    // Declined by the statement; the transaction expired the grant before taking.
+    expect(began).toBe(true);
+    const allocations = await rows(
+      `SELECT "grant_id" FROM "entitlement"."lease_grant_allocations" WHERE "lease_id" = $1`,
+      [leaseOf(decision)],
+    );
+    expect(allocations).not.toContainEqual({ grant_id: expiring.grant.id });
+    const [grant] = await rows(`SELECT "status" FROM "entitlement"."grants" WHERE "id" = $1`, [
+      expiring.grant.id,
+    ]);
+    expect(grant).toEqual({ status: 'expired' });
+    expect(await available(tenant.customerId)).toBe(7);
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
   it('locks no grant when included units pay', async () => {
     const tenant = await fx.seedTenant({ credits: 10, feature: { includedUnits: 5 } });
     await fx.check.execute(fx.checkInput(tenant.apiKey));

@@ -74,6 +74,14 @@ const WITHOUT_CREDITS = `WITH ${SPLIT},
  * declines, and the transaction, whose later statements read the newest rows, decides. Grants
  * are locked only when credits are taken, after the balance, as the transaction locks them.
  */
+/**
+ * When grants count as due: the decision's clock reading ($11, taken before the statement was
+ * sent) moved on by the time the statement has run, its wait for the counter's lock included.
+ * The transaction reads its clock after that lock; a statement that went by $11 alone after a
+ * long wait could burn a grant that expired while it waited.
+ */
+const DUE_BY = '($11::timestamptz + (clock_timestamp() - statement_timestamp()))';
+
 const WITH_CREDITS = `WITH ${SPLIT},
   priced AS (
     SELECT s."used", s."beyond", s."beyond"::numeric * $10::numeric AS "credits",
@@ -85,7 +93,7 @@ const WITH_CREDITS = `WITH ${SPLIT},
     'priced p',
     `p."credits" > 0 AND p."credits" <= ${Number.MAX_SAFE_INTEGER} AND p."quiet"
       AND b."xmin" = (SELECT "xmin" FROM ${tables.balances} WHERE "customer_id" = $2)
-      AND NOT EXISTS (SELECT 1 FROM ${tables.grants} WHERE ${grantDue('$2', '$11')})
+      AND NOT EXISTS (SELECT 1 FROM ${tables.grants} WHERE ${grantDue('$2', DUE_BY)})
       AND NOT ($14::numeric IS NOT NULL AND b."available" > $14::numeric
                AND b."available" - p."credits" <= $14::numeric)`,
   )}),
