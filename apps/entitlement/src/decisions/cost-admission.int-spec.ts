@@ -366,9 +366,11 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
     expect(await fx.ledger.findDrift()).toEqual([]);
   });
 
-  it('locks no grant when included units pay', async () => {
-    const tenant = await fx.seedTenant({ credits: 10, feature: { includedUnits: 5 } });
-    await fx.check.execute(fx.checkInput(tenant.apiKey));
+  it('locks no grant when included units pay, with its plan cached too', async () => {
+    const tenant = await fx.seedTenant({ credits: 10, feature: { includedUnits: 20 } });
+    // Sequential checks reuse one pooled connection, whose prepared statement Postgres may
+    // plan generically after five executions: the gate on the grants must hold in that plan.
+    for (let i = 0; i < 8; i++) await fx.check.execute(fx.checkInput(tenant.apiKey));
     // A credit change of the customer holds their grants (as a refund or a renewal does).
     const release = await holdLocks(
       fx.dataSource,
