@@ -167,7 +167,9 @@ describe('CheckUseCase (real Postgres)', () => {
       const release = (units?: number) =>
         fx.dataSource.transaction((m) => fx.settlement.release(m, leaseId, 'test', units));
       // Two units were served and settled; the gateway gives back one, then the rest.
-      await fx.dataSource.transaction((m) => fx.settlement.settle(m, [{ leaseId, quantity: 2 }]));
+      await fx.dataSource.transaction((m) =>
+        fx.settlement.settle(m, [{ leaseId, quantity: 2 }], 'api_requests'),
+      );
       expect(await release(1)).toBe(true);
       expect(await leaseRow(leaseId)).toEqual({
         units: 5,
@@ -187,7 +189,9 @@ describe('CheckUseCase (real Postgres)', () => {
       expect(await usedUnits(tenant.subscriptionId)).toBe(2);
       // Usage reported later under the closed lease is not covered: it is charged normally.
       expect(
-        await fx.dataSource.transaction((m) => fx.settlement.settle(m, [{ leaseId, quantity: 1 }])),
+        await fx.dataSource.transaction((m) =>
+          fx.settlement.settle(m, [{ leaseId, quantity: 1 }], 'api_requests'),
+        ),
       ).toBe(0);
       expect(await fx.ledger.findDrift()).toEqual([]);
     });

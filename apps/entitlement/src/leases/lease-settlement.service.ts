@@ -164,8 +164,8 @@ export class LeaseSettlementService {
    * lease, or named by something that is not a lease id) cover nothing, so that usage is
    * charged as ordinary usage, once.
    */
-  settle(manager: EntityManager, usage: LeasedUsage[]): Promise<number> {
-    return leases.settleMany(manager, usage.filter(namesLease));
+  settle(manager: EntityManager, usage: LeasedUsage[], meterKey: string): Promise<number> {
+    return leases.settleMany(manager, usage.filter(namesLease), meterKey);
   }
 
   /**
@@ -180,10 +180,11 @@ export class LeaseSettlementService {
     claim: string,
     usage: LeasedUsage[],
     quantity: number,
+    meterKey: string,
   ): Promise<'applied' | 'duplicate' | 'partial'> {
     const leased = wholeUsage(usage, quantity);
     if (!leased) return 'partial';
-    return leases.settleWholeOnce(manager, claim, leased, quantity);
+    return leases.settleWholeOnce(manager, claim, leased, quantity, meterKey);
   }
 
   /**
@@ -194,7 +195,12 @@ export class LeaseSettlementService {
    */
   async settleWholeEach(
     manager: EntityManager,
-    messages: readonly { claim: string; usage: LeasedUsage[]; quantity: number }[],
+    messages: readonly {
+      claim: string;
+      usage: LeasedUsage[];
+      quantity: number;
+      meterKey: string;
+    }[],
   ): Promise<('applied' | 'duplicate' | 'partial' | undefined)[]> {
     const leased = messages.map((m) => wholeUsage(m.usage, m.quantity));
     // Every lease any message names counts, whole or not: a message the transaction settles
@@ -210,7 +216,9 @@ export class LeaseSettlementService {
       claims.get(messages[i].claim) === 1 && [...named[i]].every((id) => namers.get(id) === 1);
     const tried = messages.flatMap((m, i) => {
       const usage = leased[i];
-      return usage && alone(i) ? [{ i, claim: m.claim, usage, quantity: m.quantity }] : [];
+      return usage && alone(i)
+        ? [{ i, claim: m.claim, usage, quantity: m.quantity, meterKey: m.meterKey }]
+        : [];
     });
     const outcomes = await leases.settleWholeOnceEach(manager, tried);
     const answers: ('applied' | 'duplicate' | 'partial' | undefined)[] = messages.map((_, i) =>

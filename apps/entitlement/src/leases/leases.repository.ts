@@ -53,10 +53,25 @@ export interface LeasedUnits {
 }
 
 /**
- * The lease settlement's CTEs over $1 (lease ids) and $2 (quantities): `open`, each named lease
- * locked in id order with the units it covers.
+ * Whether lease `l` may cover usage of `meter` (SQL): unless its subscription's plan bills the
+ * lease's feature by another meter. A gateway's event names its lease, and every additive meter
+ * that reads the event reports its usage with that name; only the usage of the meter of the
+ * lease's own feature was paid for by the lease, so another meter's usage of the same requests
+ * is charged as that meter's own (or not at all), never taken from the lease (which would leave
+ * the requests themselves to be charged again). A feature the plan no longer has (the plan
+ * changed under an open lease) keeps covering, as before.
  */
-const openLeases = `
+const coversMeter = (meter: string) => `NOT EXISTS (
+    SELECT 1 FROM ${tables.subscriptions} s
+    JOIN ${tables.plan_features} pf ON pf."plan_id" = s."plan_id" AND pf."feature_key" = l."feature_key"
+    WHERE s."id" = l."subscription_id" AND pf."meter_key" <> ${meter})`;
+
+/**
+ * The lease settlement's CTEs over $1 (lease ids) and $2 (quantities) for usage of `meter`:
+ * `open`, each named lease that may cover that meter locked in id order with the units it
+ * covers.
+ */
+const openLeases = (meter: string) => `
   wanted AS (
     SELECT "id", SUM("quantity") AS "quantity"
     FROM unnest($1::uuid[], $2::bigint[]) AS w("id", "quantity")
@@ -64,6 +79,7 @@ const openLeases = `
   open AS (
     SELECT l."id", LEAST(w."quantity", l."units" - l."consumed" - l."returned")::bigint AS "covered"
     FROM ${tables.leases} l JOIN wanted w ON w."id" = l."id"
+    WHERE ${coversMeter(meter)}
     ORDER BY l."id" FOR UPDATE OF l)`;
 
 /** `settled`: consumes what `open` covers where `when` holds (SQL over earlier CTEs). */
@@ -148,13 +164,17 @@ export const leases = {
    * lease named twice takes the sum, as settling the two in turn would), and its status and
    * closing time follow. The units covered, together: the rest is charged as ordinary usage.
    */
-  async settleMany(manager: EntityManager, usage: LeasedUnits[]): Promise<number> {
+  async settleMany(
+    manager: EntityManager,
+    usage: LeasedUnits[],
+    meterKey: string,
+  ): Promise<number> {
     if (usage.length === 0) return 0;
     const [row]: { covered: string }[] = await preparedQuery(
       manager,
-      `WITH ${openLeases}, ${settleOpen('true')}
+      `WITH ${openLeases('$3::text')}, ${settleOpen('true')}
        SELECT COALESCE(SUM("covered"), 0)::text AS "covered" FROM settled`,
-      [usage.map((u) => u.leaseId), usage.map((u) => u.quantity)],
+      [usage.map((u) => u.leaseId), usage.map((u) => u.quantity), meterKey],
     );
     return Number(row.covered);
   },
@@ -174,11 +194,12 @@ export const leases = {
     claim: string,
     usage: LeasedUnits[],
     quantity: number,
+    meterKey: string,
   ): Promise<'applied' | 'duplicate' | 'partial'> {
     // Prepared: once per usage.recorded message that leases cover.
     const [row]: { whole: boolean; claimed: boolean }[] = await preparedQuery(
       manager,
-      `WITH ${openLeases},
+      `WITH ${openLeases('$5::text')},
        whole AS (SELECT COALESCE(SUM("covered"), 0) = $4::bigint AS "ok" FROM open),
        claimed AS (
          INSERT INTO ${tables.processed_messages} ("id")
@@ -186,7 +207,7 @@ export const leases = {
          ON CONFLICT DO NOTHING RETURNING "id"),
        ${settleOpen('EXISTS (SELECT 1 FROM claimed)')}
        SELECT (SELECT "ok" FROM whole) AS "whole", EXISTS (SELECT 1 FROM claimed) AS "claimed"`,
-      [usage.map((u) => u.leaseId), usage.map((u) => u.quantity), claim, quantity],
+      [usage.map((u) => u.leaseId), usage.map((u) => u.quantity), claim, quantity, meterKey],
     );
     if (!row.whole) return 'partial';
     return row.claimed ? 'applied' : 'duplicate';
@@ -203,13 +224,19 @@ export const leases = {
    */
   async settleWholeOnceEach(
     manager: EntityManager,
-    messages: readonly { claim: string; usage: LeasedUnits[]; quantity: number }[],
+    messages: readonly {
+      claim: string;
+      usage: LeasedUnits[];
+      quantity: number;
+      meterKey: string;
+    }[],
   ): Promise<('applied' | 'duplicate' | 'partial')[]> {
     if (messages.length === 0) return [];
     const named = new Set<string>();
     const index: number[] = [];
     const ids: string[] = [];
     const quantities: number[] = [];
+    const meters: string[] = [];
     messages.forEach((message, i) => {
       const own = new Set(message.usage.map((u) => u.leaseId.toLowerCase()));
       for (const id of own) {
@@ -220,6 +247,7 @@ export const leases = {
         index.push(i + 1);
         ids.push(u.leaseId);
         quantities.push(u.quantity);
+        meters.push(message.meterKey);
       }
     });
     const claims = messages.map((m) => m.claim);
@@ -227,12 +255,13 @@ export const leases = {
     const rows: { whole: boolean; claimed: boolean }[] = await preparedQuery(
       manager,
       `WITH wanted AS (
-         SELECT "m", "id", SUM("quantity") AS "quantity"
-         FROM unnest($1::bigint[], $2::uuid[], $3::bigint[]) AS w("m", "id", "quantity")
-         WHERE "quantity" > 0 GROUP BY "m", "id"),
+         SELECT "m", "id", "meter", SUM("quantity") AS "quantity"
+         FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $6::text[]) AS w("m", "id", "quantity", "meter")
+         WHERE "quantity" > 0 GROUP BY "m", "id", "meter"),
        open AS (
          SELECT w."m", l."id", LEAST(w."quantity", l."units" - l."consumed" - l."returned")::bigint AS "covered"
          FROM ${tables.leases} l JOIN wanted w ON w."id" = l."id"
+         WHERE ${coversMeter('w."meter"')}
          ORDER BY l."id" FOR UPDATE OF l),
        covers AS (SELECT "m", SUM("covered") AS "covered" FROM open GROUP BY "m"),
        whole AS (
@@ -251,7 +280,7 @@ export const leases = {
          WHERE l."id" = o."id" AND o."covered" > 0 AND w."claim" IN (SELECT "id" FROM claimed))
        SELECT w."ok" AS "whole", w."claim" IN (SELECT "id" FROM claimed) AS "claimed"
        FROM whole w ORDER BY w."m"`,
-      [index, ids, quantities, claims, messages.map((m) => m.quantity)],
+      [index, ids, quantities, claims, messages.map((m) => m.quantity), meters],
     );
     return rows.map((row) => (!row.whole ? 'partial' : row.claimed ? 'applied' : 'duplicate'));
   },

@@ -64,11 +64,17 @@ export class UsageChargeUseCase {
     // message is claimed and settled by one statement, without a transaction's round trips.
     const whole = wholeTried
       ? 'partial'
-      : await this.leases.settleWhole(this.dataSource.manager, claim, event.leased, event.quantity);
+      : await this.leases.settleWhole(
+          this.dataSource.manager,
+          claim,
+          event.leased,
+          event.quantity,
+          event.meterKey,
+        );
     if (whole !== 'partial') return whole;
     return this.dataSource.transaction(async (manager) => {
       if (!(await processedMessages.claim(manager, claim))) return 'duplicate';
-      const covered = await this.leases.settle(manager, event.leased);
+      const covered = await this.leases.settle(manager, event.leased, event.meterKey);
       const unleased = event.quantity - covered;
       if (unleased <= 0) return 'applied';
       return this.charge(manager, event, unleased);
@@ -86,7 +92,12 @@ export class UsageChargeUseCase {
   ): Promise<(ChargeOutcome | 'partial' | undefined)[]> {
     return this.leases.settleWholeEach(
       this.dataSource.manager,
-      events.map((e) => ({ claim: claimOf(e), usage: e.leased, quantity: e.quantity })),
+      events.map((e) => ({
+        claim: claimOf(e),
+        usage: e.leased,
+        quantity: e.quantity,
+        meterKey: e.meterKey,
+      })),
     );
   }
 

@@ -92,6 +92,35 @@ describe('UsageRecordedConsumer.handle (real Postgres)', () => {
     expect(await fx.ledger.findDrift()).toEqual([]);
   });
 
+  it('takes a lease only for the meter of its feature: another meter reading the same requests never uses it', async () => {
+    const tenant = await fx.seedTenant({ credits: 20 });
+    const lease = async (units: number) => {
+      const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey, 1), leaseUnits: units });
+      return d.allowed ? d.leaseId! : '';
+    };
+    const [a, b, c] = [await lease(2), await lease(2), await lease(2)];
+    // Metering reports every additive meter reading a gateway's events with the events' lease:
+    // here `requests` (api_requests) and a meter no feature bills, for the same two requests.
+    const other = (leaseId: string) => ({
+      ...recorded(tenant.customerId, 2, [{ leaseId, quantity: 2 }]),
+      meterKey: 'api_request_bytes',
+    });
+    const own = (leaseId: string) => recorded(tenant.customerId, 2, [{ leaseId, quantity: 2 }]);
+    // The other meter's message first, alone in its batch (the one statement), then in one
+    // batch with the lease's own (both name the lease: one at a time, in order), then last.
+    await consumer.handle(batch([other(a)]));
+    await consumer.handle(batch([own(a), other(b), own(b)]));
+    await consumer.handle(batch([own(c)]));
+    await consumer.handle(batch([other(c)]));
+    expect(await consumed([a, b, c])).toEqual([2, 2, 2]);
+    // 6 credits reserved by the leases and used by the requests; nothing charged twice.
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({
+      available: 14,
+      reserved: 0,
+    });
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
   it('skips a message the database refuses, applies the rest of its batch, and goes on', async () => {
     const tenant = await fx.seedTenant({ credits: 10 });
     const lease = async () => {
