@@ -1,6 +1,6 @@
-import type { UsageRecordedEvent } from '@paygate/contracts';
 import { randomUUID } from 'node:crypto';
 import { EntitlementFixture } from '@test/entitlement.fixture';
+import { recordedUsage as recorded } from '@test/usage-recorded';
 import { withStatements } from '@test/statements';
 
 describe('UsageChargeUseCase (real Postgres)', () => {
@@ -10,22 +10,6 @@ describe('UsageChargeUseCase (real Postgres)', () => {
     fx = await EntitlementFixture.open(5);
   });
   afterAll(() => fx.close());
-
-  const recorded = (
-    customerId: string,
-    quantity: number,
-    leased: { leaseId: string; quantity: number }[] = [],
-  ) =>
-    ({
-      id: randomUUID(),
-      customerId,
-      meterKey: 'api_requests',
-      quantity,
-      leased,
-      firstEventAt: new Date().toISOString(),
-      lastEventAt: new Date().toISOString(),
-      recordedAt: new Date().toISOString(),
-    }) satisfies UsageRecordedEvent;
 
   it('settles leased units without charging them twice, and applies a replay once', async () => {
     const tenant = await fx.seedTenant({ credits: 3 });

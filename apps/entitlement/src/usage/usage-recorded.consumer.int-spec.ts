@@ -1,7 +1,7 @@
 import type { UsageRecordedEvent } from '@paygate/contracts';
 import type { InboundMessage } from '@paygate/messaging';
-import { randomUUID } from 'node:crypto';
 import { EntitlementFixture } from '@test/entitlement.fixture';
+import { recordedUsage as recorded } from '@test/usage-recorded';
 import type { EntitlementConfig } from '../config/entitlement.config';
 import { UsageRecordedConsumer } from './usage-recorded.consumer';
 
@@ -21,20 +21,6 @@ describe('UsageRecordedConsumer.handle (real Postgres)', () => {
   });
   afterAll(() => fx.close());
 
-  const recorded = (
-    customerId: string,
-    quantity: number,
-    leased: { leaseId: string; quantity: number }[] = [],
-  ): UsageRecordedEvent => ({
-    id: randomUUID(),
-    customerId,
-    meterKey: 'api_requests',
-    quantity,
-    leased,
-    firstEventAt: new Date().toISOString(),
-    lastEventAt: new Date().toISOString(),
-    recordedAt: new Date().toISOString(),
-  });
   const batch = (values: (UsageRecordedEvent | string)[]): InboundMessage[] =>
     values.map((value, offset) => ({
       topic: 'usage-recorded',
