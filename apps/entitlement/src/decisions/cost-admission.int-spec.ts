@@ -80,6 +80,13 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
     while (!(await someoneWaits())) await new Promise((resolve) => setTimeout(resolve, 10));
   };
 
+  /** Another decision's transaction holding the window's counter row, until released. */
+  const holdCounter = (subscriptionId: string) =>
+    holdLocks(
+      fx.dataSource,
+      `SELECT "used" FROM "entitlement"."feature_usage" WHERE "subscription_id" = $1 FOR UPDATE`,
+      [subscriptionId],
+    );
   const leaseOf = (decision: Decision) => (decision.allowed ? (decision.leaseId ?? '') : '');
   const available = (customerId: string) => fx.ledger.available(fx.dataSource.manager, customerId);
 
@@ -303,12 +310,7 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
   it('declines when the balance changed while it waited, and the transaction burns the newest grants', async () => {
     const tenant = await fx.seedTenant({ credits: 10 });
     await fx.check.execute(fx.checkInput(tenant.apiKey));
-    // Another decision's transaction holds the window's counter row.
-    const release = await holdLocks(
-      fx.dataSource,
-      `SELECT "used" FROM "entitlement"."feature_usage" WHERE "subscription_id" = $1 FOR UPDATE`,
-      [tenant.subscriptionId],
-    );
+    const release = await holdCounter(tenant.subscriptionId);
     const waiting = decide(fx.checkInput(tenant.apiKey, 5));
     await untilSomeoneWaits();
     // Meanwhile a grant that burns first arrives: the waiting statement's snapshot has not got it.
@@ -338,11 +340,7 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
       priority: 1,
       expiresAt,
     });
-    const release = await holdLocks(
-      fx.dataSource,
-      `SELECT "used" FROM "entitlement"."feature_usage" WHERE "subscription_id" = $1 FOR UPDATE`,
-      [tenant.subscriptionId],
-    );
+    const release = await holdCounter(tenant.subscriptionId);
     // The decision reads its clock now and then waits for the counter past the expiry.
     const waiting = decide(fx.checkInput(tenant.apiKey, 2));
     await untilSomeoneWaits();

@@ -31,6 +31,11 @@ describe('UsageRecordedConsumer.handle (real Postgres)', () => {
       headers: {},
       timestamp: '0',
     }));
+  /** A lease of `units` for the key's customer, as a gateway asks for one. */
+  const leaseFor = async (apiKey: string, units: number) => {
+    const d = await fx.check.execute({ ...fx.checkInput(apiKey, 1), leaseUnits: units });
+    return d.allowed ? d.leaseId! : '';
+  };
   const consumed = async (leaseIds: string[]) => {
     const rows: { id: string; consumed: number }[] = await fx.dataSource.query(
       `SELECT "id", "consumed"::int AS "consumed" FROM "entitlement"."leases" WHERE "id" = ANY($1)`,
@@ -41,10 +46,7 @@ describe('UsageRecordedConsumer.handle (real Postgres)', () => {
 
   it('applies each message of a batch once and in order, skipping what is not usage; a replay changes nothing', async () => {
     const tenant = await fx.seedTenant({ credits: 20 });
-    const lease = async (units: number) => {
-      const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey, 1), leaseUnits: units });
-      return d.allowed ? d.leaseId! : '';
-    };
+    const lease = (units: number) => leaseFor(tenant.apiKey, units);
     const [l1, l4] = [await lease(1), await lease(2)];
     const whole = recorded(tenant.customerId, 1, [{ leaseId: l1, quantity: 1 }]);
     // Two messages naming one lease, applied in turn; the second names it in capitals.
@@ -80,10 +82,7 @@ describe('UsageRecordedConsumer.handle (real Postgres)', () => {
 
   it('takes a lease only for the meter of its feature: another meter reading the same requests never uses it', async () => {
     const tenant = await fx.seedTenant({ credits: 20 });
-    const lease = async (units: number) => {
-      const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey, 1), leaseUnits: units });
-      return d.allowed ? d.leaseId! : '';
-    };
+    const lease = (units: number) => leaseFor(tenant.apiKey, units);
     const [a, b, c] = [await lease(2), await lease(2), await lease(2)];
     // Metering reports every additive meter reading a gateway's events with the events' lease:
     // here `requests` (api_requests) and a meter no feature bills, for the same two requests.
@@ -109,10 +108,7 @@ describe('UsageRecordedConsumer.handle (real Postgres)', () => {
 
   it('skips a message the database refuses, applies the rest of its batch, and goes on', async () => {
     const tenant = await fx.seedTenant({ credits: 10 });
-    const lease = async () => {
-      const d = await fx.check.execute({ ...fx.checkInput(tenant.apiKey, 1), leaseUnits: 1 });
-      return d.allowed ? d.leaseId! : '';
-    };
+    const lease = () => leaseFor(tenant.apiKey, 1);
     const [l1, l2, l3] = [await lease(), await lease(), await lease()];
     // A NUL byte in its id: Postgres refuses the text (22021), first in the batch's one
     // statement, then in the message's own.
