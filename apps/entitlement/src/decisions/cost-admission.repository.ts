@@ -60,6 +60,14 @@ const WITHOUT_CREDITS = `WITH ${SPLIT},
   ${RESULT}`;
 
 /**
+ * When grants count as due: the decision's clock reading ($11, taken before the statement was
+ * sent) moved on by the time the statement has run, its wait for the counter's lock included.
+ * The transaction reads its clock after that lock; a statement that went by $11 alone after a
+ * long wait could burn a grant that expired while it waited.
+ */
+const DUE_BY = '($11::timestamptz + (clock_timestamp() - statement_timestamp()))';
+
+/**
  * Policy `credits`: the units beyond the included ones are paid, taken from the balance only
  * while no grant of the customer came due, no alert threshold is crossed and the balance stays
  * above 0; then burnt from the grants, with the ledger's `reserve` entry. Units beyond at price
@@ -74,14 +82,6 @@ const WITHOUT_CREDITS = `WITH ${SPLIT},
  * declines, and the transaction, whose later statements read the newest rows, decides. Grants
  * are locked only when credits are taken, after the balance, as the transaction locks them.
  */
-/**
- * When grants count as due: the decision's clock reading ($11, taken before the statement was
- * sent) moved on by the time the statement has run, its wait for the counter's lock included.
- * The transaction reads its clock after that lock; a statement that went by $11 alone after a
- * long wait could burn a grant that expired while it waited.
- */
-const DUE_BY = '($11::timestamptz + (clock_timestamp() - statement_timestamp()))';
-
 const WITH_CREDITS = `WITH ${SPLIT},
   priced AS (
     SELECT s."used", s."beyond", s."beyond"::numeric * $10::numeric AS "credits",

@@ -272,12 +272,9 @@ export const leases = {
          INSERT INTO ${tables.processed_messages} ("id")
          SELECT "claim" FROM whole WHERE "ok"
          ON CONFLICT DO NOTHING RETURNING "id"),
-       settled AS (
-         UPDATE ${tables.leases} l SET "consumed" = l."consumed" + o."covered",
-           "status" = CASE WHEN l."consumed" + o."covered" + l."returned" < l."units" THEN 'held' ELSE 'settled' END,
-           "closed_at" = CASE WHEN l."consumed" + o."covered" + l."returned" = l."units" THEN now() END
-         FROM open o JOIN whole w ON w."m" = o."m"
-         WHERE l."id" = o."id" AND o."covered" > 0 AND w."claim" IN (SELECT "id" FROM claimed))
+       ${settleOpen(
+         `EXISTS (SELECT 1 FROM whole w WHERE w."m" = o."m" AND w."claim" IN (SELECT "id" FROM claimed))`,
+       )}
        SELECT w."ok" AS "whole", w."claim" IN (SELECT "id" FROM claimed) AS "claimed"
        FROM whole w ORDER BY w."m"`,
       [index, ids, quantities, claims, messages.map((m) => m.quantity), meters],
