@@ -62,7 +62,16 @@ export function createEntitlementServices(
     credits: new CreditsService(dataSource, ledger, customers, grants, clock),
     apiKeys: new ApiKeysService(dataSource, customers, changes),
     check: new CheckUseCase(dataSource, ledger, usage, lifecycle, clock, changes, grants, alerts),
-    charge: new UsageChargeUseCase(dataSource, ledger, usage, settlement, lifecycle, clock, grants),
+    charge: new UsageChargeUseCase(
+      dataSource,
+      ledger,
+      usage,
+      settlement,
+      lifecycle,
+      clock,
+      grants,
+      alerts,
+    ),
   };
 }
 

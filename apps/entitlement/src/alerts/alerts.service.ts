@@ -13,6 +13,11 @@ import { Alert } from './alert';
 export class AlertsService {
   constructor(@Inject(AlertSettings) readonly settings: AlertSettings) {}
 
+  /** Whether a change of a balance may raise an alert (worth reading the balance for). */
+  watchesBalance(): boolean {
+    return Boolean(this.settings.url) && this.settings.lowBalance !== undefined;
+  }
+
   async queue(manager: EntityManager, alerts: Alert[]): Promise<void> {
     if (!this.settings.url || alerts.length === 0) return;
     await queueAlerts(manager, ENTITLEMENT_SCHEMA, alerts);

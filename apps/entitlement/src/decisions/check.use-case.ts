@@ -5,7 +5,7 @@ import { toSafeInt } from '@paygate/database';
 import { DataSource, EntityManager } from 'typeorm';
 import { hashApiKey } from '../api-keys/api-key-hash';
 import { EntitlementChanges } from '../changes/entitlement-changes';
-import { crossedLowBalance, crossedUsageThresholds, type Alert } from '../alerts/alert';
+import { thresholdAlerts } from '../alerts/alert';
 import { AlertsService } from '../alerts/alerts.service';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
@@ -243,46 +243,6 @@ export class CheckUseCase {
     };
   }
 
-  /** Thresholds this admission crossed: shares of the included units, and a low balance. */
-  private crossedThresholds(
-    customerId: string,
-    input: CheckInput,
-    units: number,
-    included: number,
-    usedBefore: number,
-    windowStart: Date,
-    balanceAfter: number | null | undefined,
-    creditsTaken: number,
-  ): Alert[] {
-    const { usagePercents, lowBalance } = this.alerts.settings;
-    const alerts: Alert[] = crossedUsageThresholds(
-      usagePercents,
-      included,
-      usedBefore,
-      usedBefore + units,
-    ).map((percent) => ({
-      type: 'usage.threshold',
-      customerId,
-      feature: input.feature,
-      percent,
-      used: usedBefore + units,
-      limit: included,
-      windowStart: windowStart.toISOString(),
-    }));
-    if (typeof balanceAfter === 'number' && lowBalance !== undefined) {
-      const before = balanceAfter + creditsTaken;
-      if (crossedLowBalance(lowBalance, before, balanceAfter)) {
-        alerts.push({
-          type: 'balance.low',
-          customerId,
-          balance: balanceAfter,
-          threshold: lowBalance,
-        });
-      }
-    }
-    return alerts;
-  }
-
   /** Refuses from inside the reservation transaction, so that everything it wrote rolls back. */
   private refuse(decision: Decision): never {
     throw new Refusal(decision);
@@ -383,7 +343,17 @@ export class CheckUseCase {
     );
     await this.alerts.queue(
       manager,
-      this.crossedThresholds(customerId, input, units, included, used, window.start, left, credits),
+      thresholdAlerts(this.alerts.settings, {
+        customerId,
+        feature: input.feature,
+        included,
+        usedBefore: used,
+        units,
+        windowStart: window.start,
+        ...(typeof left === 'number'
+          ? { balance: { before: BigInt(left) + BigInt(credits), after: BigInt(left) } }
+          : {}),
+      }),
     );
     const soft = softLimitWarning(feature, included, used + units, window.end);
     return {

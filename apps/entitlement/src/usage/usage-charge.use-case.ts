@@ -12,6 +12,8 @@ import { usageWindow } from '../decisions/usage-window';
 import { plans } from '../plans/plans.repository';
 import { processedMessages } from '../payments/processed-messages.repository';
 import { Clock } from '@paygate/clock';
+import { thresholdAlerts } from '../alerts/alert';
+import { AlertsService } from '../alerts/alerts.service';
 import { SubscriptionLifecycleService } from '../subscriptions/subscription-lifecycle.service';
 
 export type ChargeOutcome = 'applied' | 'duplicate' | 'unbillable';
@@ -38,7 +40,9 @@ const capped = counter(
  * a lease were paid for when it was reserved, so they only settle it; other units (usage that
  * services reported without a lease) are counted against included units and then drawn from
  * credits. Those may take the balance below zero: the usage already happened, and the next
- * check refuses until the customer tops up.
+ * check refuses until the customer tops up. The thresholds they cross raise the operator's
+ * alerts as an admission's would, queued in the transaction that claims the message (so a
+ * replay raises none).
  */
 @Injectable()
 export class UsageChargeUseCase {
@@ -52,6 +56,7 @@ export class UsageChargeUseCase {
     private readonly subscriptions: SubscriptionLifecycleService,
     @Inject(Clock) private readonly clock: Clock,
     private readonly grants: GrantsService,
+    private readonly alerts: AlertsService,
   ) {}
 
   /**
@@ -121,11 +126,24 @@ export class UsageChargeUseCase {
     const used = await this.usage.lock(manager, subscription.id, feature.feature_key, window.start);
     const fromIncluded = Math.min(units, Math.max(0, toSafeInt(feature.included_units) - used));
     const beyond = units - fromIncluded;
+    let balance: { before: bigint; after: bigint } | undefined;
     if (beyond > 0 && feature.limit_policy === 'credits') {
       const exact = BigInt(beyond) * toBigInt(feature.unit_price);
-      if (exact > 0n) await this.debit(manager, event, beyond, exact);
+      if (exact > 0n) balance = await this.debit(manager, event, beyond, exact);
     }
     await this.usage.add(manager, subscription.id, feature.feature_key, window.start, units);
+    await this.alerts.queue(
+      manager,
+      thresholdAlerts(this.alerts.settings, {
+        customerId: event.customerId,
+        feature: feature.feature_key,
+        included: toSafeInt(feature.included_units),
+        usedBefore: used,
+        units,
+        windowStart: window.start,
+        ...(balance ? { balance } : {}),
+      }),
+    );
     return 'applied';
   }
 
@@ -133,13 +151,15 @@ export class UsageChargeUseCase {
    * Draws `exact` credits (exactly, as a bigint) for `beyond` units: from the grants first, then
    * as a ledger debit that may overdraw. Under the balance row lock, the debit is cut so that
    * the entry and the balance stay within LEDGER_BOUND; whatever is cut is logged and counted.
+   * Returns the balance before and after the debit (due grants settled), when a low-balance
+   * alert is watched for.
    */
   private async debit(
     manager: EntityManager,
     event: UsageRecordedEvent,
     beyond: number,
     exact: bigint,
-  ): Promise<void> {
+  ): Promise<{ before: bigint; after: bigint } | undefined> {
     // The available balance, exactly, under the customer's balance row lock (taken before the
     // grants', as every credit change does), so the bound check holds until commit.
     const available = await balances.lock(manager, event.customerId);
@@ -162,7 +182,7 @@ export class UsageChargeUseCase {
         'usage debit past the ledger bound: charged what fits, the rest is not charged',
       );
     }
-    if (credits === 0n) return;
+    if (credits === 0n) return undefined;
     await this.grants.settleDue(manager, event.customerId);
     // Grants hold at most MAX_BALANCE (2^53 − 1) credits together, so burning at most that
     // many takes exactly what burning the whole debit would; the ledger gets the exact debit.
@@ -180,5 +200,9 @@ export class UsageChargeUseCase {
         `${beyond} ${event.meterKey} units` +
         (credits < exact ? ` (${exact - credits} credits past the ledger bound not charged)` : ''),
     });
+    if (!this.alerts.watchesBalance()) return undefined;
+    // Read after settling due grants moved it too; still under this transaction's row lock.
+    const after = toBigInt(await balances.available(manager, event.customerId));
+    return { before: after + credits, after };
   }
 }
