@@ -27,9 +27,14 @@ export class FacilitatorRouter implements PaymentFacilitator {
     return facilitator.verify(payment, requirement);
   }
 
-  async settle(payment: ParsedPayment, requirement?: PaymentRequirement): Promise<SettleResult> {
+  /** `amount`: what an `upto` payment settles (see PaymentFacilitator.settle), passed on. */
+  async settle(
+    payment: ParsedPayment,
+    requirement?: PaymentRequirement,
+    amount?: string,
+  ): Promise<SettleResult> {
     const facilitator = this.route(payment.network);
     if (!facilitator) return { settled: false, reason: 'wrong-network' };
-    return facilitator.settle(payment, requirement);
+    return facilitator.settle(payment, requirement, amount);
   }
 }

@@ -272,4 +272,27 @@ describe('HttpFacilitator', () => {
       reason: 'wrong-network',
     });
   });
+
+  it('passes what an upto payment owes through the router, to either facilitator', async () => {
+    // The gateway settles through a router; a router that dropped the amount would settle
+    // every authorization for its whole maximum.
+    const test = new TestFacilitator({ enabled: true, now: () => NOW });
+    const router = new FacilitatorRouter({ 'paygate:test': test }, http);
+    const upto = { ...req, intent: 'upto' as const };
+    const offered = buildPaymentChallenges(upto, { secret: SECRET, realm: REALM, now: NOW });
+    const testPayment = parsed({
+      'payment-signature': walletAt('alice').payX402(offered.paymentRequired, { intent: 'upto' }),
+    });
+    expect(testPayment.intent).toBe('upto');
+    await expect(router.settle(testPayment, upto, '250')).resolves.toMatchObject({
+      settled: true,
+    });
+    expect(test.ledger.get(testPayment.paymentId)?.amount).toBe('250');
+    fake.answer['/settle'] = new FakeFacilitator().answer['/settle'];
+    await expect(
+      router.settle(x402Payment({ scheme: 'upto' }), upto, '1200'),
+    ).resolves.toMatchObject({ settled: true });
+    const settle = fake.calls.find((call) => call.path === '/settle');
+    expect(settle?.body.paymentRequirements).toMatchObject({ scheme: 'upto', amount: '1200' });
+  });
 });
