@@ -181,6 +181,83 @@ describe('LeaseExpiry (real Postgres)', () => {
     expect(await fx.ledger.findDrift()).toEqual([]);
   });
 
+  /** Makes leases older than any TTL, so the next sweep finds them due. */
+  const age = (ids: string[]) =>
+    fx.dataSource.query(
+      `UPDATE "entitlement"."leases" SET "created_at" = now() - interval '1 hour' WHERE "id" = ANY($1)`,
+      [ids],
+    );
+  const sweeper = () =>
+    new LeaseExpiry(fx.dataSource, fx.settlement, fx.clock, {
+      LEASE_TTL_SECONDS: 900,
+      LEASE_EXPIRY_SWEEP_SECONDS: 30,
+    });
+
+  it('gives back exactly what a large lease at a high price took, though the product passes 2^53', async () => {
+    // 9,999 units at 90,090,011 credits: 900,810,019,989 credits, and 9,999 × that > 2^53
+    // (in floating point the refund came out as 900810019989.0001, which no ledger takes).
+    const tenant = await fx.seedTenant({ credits: 1e12, feature: { unitPrice: 90_090_011 } });
+    const d = await fx.check.execute(fx.checkInput(tenant.apiKey, 9_999));
+    expect(d).toMatchObject({ allowed: true, leaseUnits: 9_999 });
+    const leaseId = d.allowed ? d.leaseId! : '';
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({
+      available: 1e12 - 9_999 * 90_090_011,
+      reserved: 9_999 * 90_090_011,
+    });
+    await age([leaseId]);
+    await sweeper().sweep();
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({
+      available: 1e12,
+      reserved: 0,
+    });
+    const [grants]: { remaining: string }[] = await fx.dataSource.query(
+      `SELECT SUM("remaining")::text AS "remaining" FROM "entitlement"."grants"
+       WHERE "customer_id" = $1 AND "status" = 'active'`,
+      [tenant.customerId],
+    );
+    expect(grants.remaining).toBe('1000000000000');
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
+  it('goes on past a lease the database refuses to expire, and tries it again next sweep', async () => {
+    const tenant = await fx.seedTenant({ credits: 2 });
+    const leaseIds: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const d = await fx.check.execute(fx.checkInput(tenant.apiKey));
+      leaseIds.push(d.allowed ? d.leaseId! : '');
+    }
+    const [refused, other] = leaseIds;
+    await age(leaseIds);
+    // The older one is listed first; the database refuses any change to it.
+    await fx.dataSource.query(
+      `UPDATE "entitlement"."leases" SET "created_at" = "created_at" - interval '1 minute' WHERE "id" = $1`,
+      [refused],
+    );
+    await fx.dataSource.query(`
+      CREATE OR REPLACE FUNCTION "entitlement"."test_refuse_lease"() RETURNS trigger AS $$
+      BEGIN RAISE EXCEPTION 'refused for the test'; END $$ LANGUAGE plpgsql;
+      CREATE TRIGGER "test_refuse_lease" BEFORE UPDATE ON "entitlement"."leases"
+        FOR EACH ROW WHEN (OLD."id" = '${refused}') EXECUTE FUNCTION "entitlement"."test_refuse_lease"()`);
+    const status = async (id: string) =>
+      (
+        await fx.dataSource.query(`SELECT "status" FROM "entitlement"."leases" WHERE "id" = $1`, [
+          id,
+        ])
+      )[0].status as string;
+    try {
+      await sweeper().sweep();
+      expect(await status(refused)).toBe('held');
+      expect(await status(other)).toBe('released');
+    } finally {
+      await fx.dataSource.query(`DROP TRIGGER "test_refuse_lease" ON "entitlement"."leases"`);
+      await fx.dataSource.query(`DROP FUNCTION "entitlement"."test_refuse_lease"()`);
+    }
+    await sweeper().sweep();
+    expect(await status(refused)).toBe('released');
+    expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({ available: 2, reserved: 0 });
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
+
   describe('CloseLeases (a gateway’s batch of used-up leases)', () => {
     /** The gRPC edge, with only what CloseLeases uses. */
     const grpc = () =>

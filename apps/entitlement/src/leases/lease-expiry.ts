@@ -8,6 +8,10 @@ import { leases } from './leases.repository';
 
 const LEASES_PER_SWEEP = 1000;
 const expired = counter('paygate_leases_expired_total', 'Held leases released for being too old');
+const failed = counter(
+  'paygate_leases_expiry_failures_total',
+  'Leases the expiry sweep could not release (each tried again next sweep; the others go on)',
+);
 
 /**
  * Returns the units of leases nobody closed: a gateway that crashed, or a decision whose
@@ -47,13 +51,32 @@ export class LeaseExpiry extends PeriodicTask {
     const cutoff = new Date(this.clock.now().getTime() - this.config.LEASE_TTL_SECONDS * 1000);
     const due = await leases.expiring(this.dataSource.manager, cutoff, LEASES_PER_SWEEP);
     let released = 0;
+    const failures: { leaseId: string; err: unknown }[] = [];
     for (const id of due) {
       // Listed without a lock: expire() looks again under it, as the gateway may have closed
       // the lease since (served units must not come back).
-      const done = await this.dataSource.transaction((manager) =>
-        this.settlement.expire(manager, id),
+      try {
+        const done = await this.dataSource.transaction((manager) =>
+          this.settlement.expire(manager, id),
+        );
+        if (done) released += 1;
+      } catch (err) {
+        // One lease the database refuses must not keep every later one (oldest first) held
+        // for good: it is logged and tried again next sweep, and the rest are released.
+        failures.push({ leaseId: id, err });
+      }
+    }
+    if (failures.length > 0) {
+      failed.inc(failures.length);
+      // One line per sweep, however many failed (a database gone mid-sweep fails them all).
+      this.logger.error(
+        {
+          err: failures[0].err,
+          failed: failures.length,
+          leaseIds: failures.slice(0, 10).map((f) => f.leaseId),
+        },
+        'leases could not be expired: tried again next sweep',
       );
-      if (done) released += 1;
     }
     expired.inc(released);
     if (released > 0) this.logger.log({ released }, 'expired leases released');

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { LeasedUsage } from '@paygate/contracts';
 import { isUUID } from 'class-validator';
-import { toSafeInt } from '@paygate/database';
+import { toBigInt, toSafeInt } from '@paygate/database';
 import type { EntityManager } from 'typeorm';
 import { GrantsService } from '../credits/grants.service';
 import { LedgerService } from '../credits/ledger.service';
@@ -137,7 +137,11 @@ export class LeaseSettlementService {
     // Units paid with credits are given back first: the lease's included units stay used.
     const beyond = toSafeInt(lease.beyond_units);
     const refundUnits = Math.min(returnedAfter, beyond) - Math.min(returnedBefore, beyond);
-    const credits = beyond > 0 ? (refundUnits * toSafeInt(lease.credits)) / beyond : 0;
+    // Exactly, in BigInt: the product passes 2^53 for a large lease at a high price, and a
+    // rounded quotient (900810019989.0001) is no ledger amount; what comes back is at most the
+    // lease's credits, which the balance held, so it is a safe integer again.
+    const credits =
+      beyond > 0 ? Number((toBigInt(lease.credits) * BigInt(refundUnits)) / BigInt(beyond)) : 0;
     if (credits > 0) {
       await this.ledger.append(manager, {
         customerId: lease.customer_id,
