@@ -6,7 +6,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { every } from '@paygate/clock';
-import type { PaymentSettlement } from '@paygate/contracts';
+import type { CompleteSettlementRequest, PaymentSettlement } from '@paygate/contracts';
 import { counter } from '@paygate/observability';
 import {
   credentialHeaders,
@@ -42,7 +42,9 @@ const TRANSIENT = /timeout|unavailable/;
  * process died mid-way) is handed to another.
  * Settling one payment id twice is safe on paygate:test (idempotent) and refused on chain
  * (the nonce is spent), which is why a transient failure is retried only after the claim
- * lapsed, never at once.
+ * lapsed, never at once. For the same reason a settlement whose report fails (the service went
+ * away between the two) is kept with its transaction and reported before anything else next
+ * round, well within the claim, and never settled again by this gateway.
  */
 @Injectable()
 export class UptoSettlements implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -50,6 +52,11 @@ export class UptoSettlements implements OnApplicationBootstrap, OnApplicationShu
   private stop?: () => void;
   private running?: Promise<number>;
   private failing = false;
+  /** Settled here, their report not through yet: reported first thing each round. */
+  private readonly unreported = new Map<
+    string,
+    CompleteSettlementRequest & { customerId: string }
+  >();
 
   constructor(
     @Inject(GatewayConfig) private readonly config: GatewayConfig,
@@ -74,6 +81,17 @@ export class UptoSettlements implements OnApplicationBootstrap, OnApplicationShu
   async onApplicationShutdown(): Promise<void> {
     this.stop?.();
     await this.running?.catch(() => undefined);
+    await this.reportSettled().catch(() => undefined);
+    for (const report of this.unreported.values()) {
+      this.logger.error(
+        {
+          paymentId: report.paymentId,
+          customerId: report.customerId,
+          transaction: report.transaction,
+        },
+        'shutting down with a settled payment not reported: complete it by hand with this transaction',
+      );
+    }
   }
 
   /** One round: claims what is due and settles it; returns how many were settled. */
@@ -85,6 +103,7 @@ export class UptoSettlements implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async round(): Promise<number> {
+    await this.reportSettled();
     const due = await this.entitlement.claimSettlements(CLAIM_LIMIT, CLAIM_SECONDS);
     if (this.failing) {
       this.failing = false;
@@ -95,6 +114,21 @@ export class UptoSettlements implements OnApplicationBootstrap, OnApplicationShu
       if (await this.settle(settlement)) settled++;
     }
     return settled;
+  }
+
+  /** Reports what this gateway settled but could not report; throws while the service is away. */
+  private async reportSettled(): Promise<void> {
+    for (const [paymentId, kept] of this.unreported) {
+      const { settled, transaction, failure } = kept;
+      const report = { paymentId, settled, transaction, failure };
+      await this.entitlement.completeSettlement(report);
+      this.unreported.delete(paymentId);
+      settlements.inc({ outcome: 'settled' });
+      this.logger.log(
+        { paymentId, transaction: report.transaction },
+        'settlement reported after its first report failed',
+      );
+    }
   }
 
   private async settle(settlement: PaymentSettlement): Promise<boolean> {
@@ -110,8 +144,9 @@ export class UptoSettlements implements OnApplicationBootstrap, OnApplicationShu
     }
     const stored = JSON.parse(settlement.requirement) as PaymentRequirement;
     const requirement = { ...stored, expiresAt: new Date(stored.expiresAt) };
-    // Settled by this gateway, which could not credit it yet: reported, never settled again.
-    const known = this.uncredited.transactionOf(paymentId);
+    // Settled by this gateway, which could not credit or report it yet: never settled again.
+    const known =
+      this.uncredited.transactionOf(paymentId) ?? this.unreported.get(paymentId)?.transaction;
     let result: Awaited<ReturnType<PaymentFacilitator['settle']>>;
     try {
       result = known
@@ -133,12 +168,26 @@ export class UptoSettlements implements OnApplicationBootstrap, OnApplicationShu
       }
       return this.fail(settlement, result.reason, payment.intent);
     }
-    await this.entitlement.completeSettlement({
-      paymentId,
-      settled: true,
-      transaction: result.transaction,
-      failure: '',
-    });
+    const report = { paymentId, settled: true, transaction: result.transaction, failure: '' };
+    // Kept until the report is through: the money moved, and a second settle would be refused.
+    this.unreported.set(paymentId, { ...report, customerId: settlement.customerId });
+    try {
+      await this.entitlement.completeSettlement(report);
+    } catch (err) {
+      settlements.inc({ outcome: 'unreported' });
+      this.logger.error(
+        {
+          paymentId,
+          customerId: settlement.customerId,
+          transaction: result.transaction,
+          err: (err as Error).message,
+        },
+        'payment settled but its report failed: reported again next round',
+      );
+      // The service is away: the rest of the round waits for it (their claims lapse meanwhile).
+      throw err;
+    }
+    this.unreported.delete(paymentId);
     settlements.inc({ outcome: 'settled' });
     this.logger.log(
       {
