@@ -19,7 +19,16 @@ export type PaymentEvent =
   | { kind: 'subscription-deleted'; subscriptionId: string }
   /** The customer changed plan at the provider (e.g. in Stripe's customer portal). */
   | { kind: 'plan-changed'; subscriptionId: string; planKey: string; order: number[] }
-  | { kind: 'credits-purchased'; customerId: string; credits: number };
+  | {
+      kind: 'credits-purchased';
+      customerId: string;
+      credits: number;
+      /**
+       * The provider's purchase (a Stripe Checkout Session id): credited once per purchase,
+       * whichever of its events reports it paid. Without it, once per event.
+       */
+      purchaseId?: string;
+    };
 
 export interface ProviderEvent {
   provider: string;

@@ -73,4 +73,24 @@ describe('PaymentEventsUseCase past the balance bound (real Postgres)', () => {
       }),
     ).rejects.toMatchObject({ code: 'not-found' });
   });
+
+  it('credits a purchase once, however many of its events report it paid', async () => {
+    const tenant = await fx.seedTenant({});
+    const paid = (eventId: string) => ({
+      provider: 'stripe',
+      id: eventId,
+      event: {
+        kind: 'credits-purchased' as const,
+        customerId: tenant.customerId,
+        credits: 40,
+        purchaseId: 'cs_test_once',
+      },
+    });
+    // checkout.session.completed (paid) and, for the same session, async_payment_succeeded.
+    expect(await fx.services.payments.execute(paid(`evt_${randomUUID()}`))).toBe('applied');
+    expect(await fx.services.payments.execute(paid(`evt_${randomUUID()}`))).toBe('applied');
+    expect(await grantsOf(tenant.customerId)).toEqual(['40:active']);
+    expect(await fx.ledger.exactBalance(tenant.customerId)).toMatchObject({ available: 40 });
+    expect(await fx.ledger.findDrift()).toEqual([]);
+  });
 });

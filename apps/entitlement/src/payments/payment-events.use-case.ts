@@ -63,7 +63,12 @@ export class PaymentEventsUseCase {
               customerId: event.customerId,
               amount: event.credits,
               source: 'purchase',
-              idempotencyKey: `payment:${provider}:${id}`,
+              // Per purchase where the provider names it: two events reporting one purchase
+              // paid (a retried Checkout session's, or completed and then async-succeeded)
+              // grant once.
+              idempotencyKey: event.purchaseId
+                ? `purchase:${provider}:${event.purchaseId}`
+                : `payment:${provider}:${id}`,
               description: `${provider} purchase ${id}`,
             }),
           );

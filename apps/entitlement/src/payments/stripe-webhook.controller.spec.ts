@@ -80,6 +80,26 @@ describe('toPaymentEvent (Stripe → paygate)', () => {
     ).toEqual({ kind: 'credits-purchased', customerId: CUS, credits: 500 });
   });
 
+  it('credits a checkout paid later by a delayed method, naming the session as the purchase', () => {
+    const session = (type: string, payment_status: string) =>
+      toPaymentEvent(
+        event(type, {
+          id: 'cs_test_123',
+          payment_status,
+          metadata: { paygate_customer_id: CUS, credits: '500' },
+        }),
+      );
+    // A bank debit: the session completes unpaid; the money arrives as its own event.
+    expect(session('checkout.session.completed', 'unpaid')).toBeUndefined();
+    expect(session('checkout.session.async_payment_succeeded', 'paid')).toEqual({
+      kind: 'credits-purchased',
+      customerId: CUS,
+      credits: 500,
+      purchaseId: 'cs_test_123',
+    });
+    expect(session('checkout.session.async_payment_failed', 'unpaid')).toBeUndefined();
+  });
+
   it('ignores unpaid checkouts, bad metadata and other event types', () => {
     expect(
       toPaymentEvent(

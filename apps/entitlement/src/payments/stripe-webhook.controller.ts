@@ -20,6 +20,7 @@ export function toPaymentEvent(
   planForPrice: (priceId: string) => string | undefined = () => undefined,
 ): PaymentEvent | undefined {
   const object = event.data.object as unknown as {
+    id?: string;
     metadata?: Metadata;
     subscription_details?: { metadata?: Metadata } | null;
     parent?: { subscription_details?: { metadata?: Metadata } | null } | null;
@@ -71,12 +72,22 @@ export function toPaymentEvent(
     }
     case 'customer.subscription.deleted':
       return valid(subscriptionId) ? { kind: 'subscription-deleted', subscriptionId } : undefined;
-    case 'checkout.session.completed': {
+    // A card pays at once: the session completes paid. A delayed method (a bank debit, which
+    // Checkout offers when the account enables it) completes unpaid, and the money arriving
+    // days later is its own event. Either credits the session once (purchaseId).
+    case 'checkout.session.completed':
+    case 'checkout.session.async_payment_succeeded': {
       const customerId = object.metadata?.paygate_customer_id;
       const credits = Number(object.metadata?.credits);
       if (object.payment_status !== 'paid' || !valid(customerId)) return undefined;
       if (!Number.isSafeInteger(credits) || credits <= 0) return undefined;
-      return { kind: 'credits-purchased', customerId, credits };
+      const purchaseId = typeof object.id === 'string' && object.id !== '' ? object.id : undefined;
+      return {
+        kind: 'credits-purchased',
+        customerId,
+        credits,
+        ...(purchaseId ? { purchaseId } : {}),
+      };
     }
     default:
       return undefined;
