@@ -40,6 +40,20 @@ export async function holdLocks(
   };
 }
 
+/** Whether some backend of this database is waiting for a lock right now. */
+export async function someoneWaits(dataSource: DataSource): Promise<boolean> {
+  const [row]: { n: number }[] = await dataSource.query(
+    `SELECT count(*)::int AS "n" FROM pg_stat_activity
+     WHERE "datname" = current_database() AND "wait_event_type" = 'Lock'`,
+  );
+  return row.n > 0;
+}
+
+/** Resolves once a backend waits for a lock (the statement under test, behind a holder). */
+export async function untilSomeoneWaits(dataSource: DataSource): Promise<void> {
+  while (!(await someoneWaits(dataSource))) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 /** The ledger entries of a lease, as an admission writes them (its `reserve` entry). */
 export function leaseEntries(dataSource: DataSource, leaseId: string) {
   return dataSource.query(

@@ -1,4 +1,5 @@
 import { EntitlementFixture } from '@test/entitlement.fixture';
+import { holdLocks, untilSomeoneWaits } from '@test/statements';
 
 describe('CheckUseCase (real Postgres)', () => {
   let fx: EntitlementFixture;
@@ -156,6 +157,33 @@ describe('CheckUseCase (real Postgres)', () => {
         denial: { code: 'quota-exhausted' },
       });
       expect(await usedUnits(tenant.subscriptionId)).toBe(10);
+    });
+
+    it('sizes a lease again from the balance when another change took some of it meanwhile', async () => {
+      const tenant = await fx.seedTenant({ credits: 10, feature: { unitPrice: 1 } });
+      // Another change of the customer's credits (a usage debit of 1, say) holds the balance
+      // row after this decision read 10 and sized its lease to it.
+      const release = await holdLocks(
+        fx.dataSource,
+        `WITH b AS (
+           UPDATE "entitlement"."balances" SET "available" = "available" - 1 WHERE "customer_id" = $1),
+         g AS (
+           UPDATE "entitlement"."grants" SET "remaining" = "remaining" - 1
+           WHERE "customer_id" = $1 AND "status" = 'active')
+         INSERT INTO "entitlement"."ledger_entries" ("customer_id", "type", "amount", "idempotency_key")
+         VALUES ($1, 'debit', -1, $2)`,
+        [tenant.customerId, `test-debit:${tenant.customerId}`],
+      );
+      const deciding = fx.check.execute({ ...fx.checkInput(tenant.apiKey), leaseUnits: 20 });
+      await untilSomeoneWaits(fx.dataSource);
+      await release();
+      // Refused before (insufficient-credits, balance 9, required 1): admitted with what is left.
+      expect(await deciding).toMatchObject({ allowed: true, leaseUnits: 9 });
+      expect(await fx.ledger.balance(tenant.customerId)).toMatchObject({
+        available: 0,
+        reserved: 9,
+      });
+      expect(await fx.ledger.findDrift()).toEqual([]);
     });
 
     it('grants what the balance pays for and refunds returned units, additively and once', async () => {

@@ -303,6 +303,19 @@ export class CheckUseCase {
         left = settled
           ? await this.ledger.takeIfAvailable(manager, customerId, credits)
           : await this.balance.take(manager, customerId, credits);
+        // The balance that sized the extra units was read without its lock: another feature's
+        // admission, a usage debit or an expiry may have taken some since. The extra units are
+        // sized again from the balance as it is now, down to none (the cost alone), rather
+        // than refusing a request the balance still pays for.
+        while (left === null && extraBeyond > 0) {
+          const current = await this.ledger.available(manager, customerId);
+          extraBeyond = Math.min(extraBeyond - 1, extraOnCredits(wanted, beyond, price, current));
+          credits = (beyond + extraBeyond) * price;
+          left =
+            credits > 0
+              ? await this.ledger.takeIfAvailable(manager, customerId, credits)
+              : undefined;
+        }
       } else if (!settled && (beyond > 0 || wanted > 0)) {
         await this.grants.settleDue(manager, customerId);
       }

@@ -1,6 +1,13 @@
 import { testConfig } from '@paygate/testing';
 import { EntitlementFixture } from '@test/entitlement.fixture';
-import { holdLocks, leaseEntries, reserveEntry, withStatements } from '@test/statements';
+import {
+  holdLocks,
+  leaseEntries,
+  reserveEntry,
+  someoneWaits,
+  untilSomeoneWaits,
+  withStatements,
+} from '@test/statements';
 import { AlertSettings } from '../alerts/alert-settings';
 import { createEntitlementServices } from '../entitlement.services';
 import type { CheckInput, Decision } from './decision';
@@ -53,15 +60,6 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
     );
     return row.remaining as number;
   };
-  /** Whether some backend of this database is waiting for a lock right now. */
-  const someoneWaits = async () => {
-    const [row] = await rows(
-      `SELECT count(*)::int AS "n" FROM pg_stat_activity
-       WHERE "datname" = current_database() AND "wait_event_type" = 'Lock'`,
-      [],
-    );
-    return (row.n as number) > 0;
-  };
   /** Resolves once `done` settled (true) or a backend waits for a lock (false), whichever is first. */
   const settlesWithoutWaiting = async (done: Promise<unknown>) => {
     let settled = false;
@@ -71,15 +69,10 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
     );
     for (;;) {
       if (settled) return true;
-      if (await someoneWaits()) return false;
+      if (await someoneWaits(fx.dataSource)) return false;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   };
-  /** Resolves once a backend waits for a lock (the statement under test, behind the holder). */
-  const untilSomeoneWaits = async () => {
-    while (!(await someoneWaits())) await new Promise((resolve) => setTimeout(resolve, 10));
-  };
-
   /** Another decision's transaction holding the window's counter row, until released. */
   const holdCounter = (subscriptionId: string) =>
     holdLocks(
@@ -312,7 +305,7 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
     await fx.check.execute(fx.checkInput(tenant.apiKey));
     const release = await holdCounter(tenant.subscriptionId);
     const waiting = decide(fx.checkInput(tenant.apiKey, 5));
-    await untilSomeoneWaits();
+    await untilSomeoneWaits(fx.dataSource);
     // Meanwhile a grant that burns first arrives: the waiting statement's snapshot has not got it.
     const first = await fx.credits.grant(tenant.customerId, { amount: 100, priority: 1 });
     await release();
@@ -343,7 +336,7 @@ describe('a lease of the cost alone, in one statement (real Postgres)', () => {
     const release = await holdCounter(tenant.subscriptionId);
     // The decision reads its clock now and then waits for the counter past the expiry.
     const waiting = decide(fx.checkInput(tenant.apiKey, 2));
-    await untilSomeoneWaits();
+    await untilSomeoneWaits(fx.dataSource);
     await new Promise((resolve) => setTimeout(resolve, 600));
     fx.clock.advance(600);
     await release();
