@@ -1,7 +1,7 @@
 /**
  * A tiny upstream API for the demo and the end-to-end tests: it answers every request with
  * what it received, so one can see what the gateway forwards (/fixed: the same fixed answer
- * to every request).
+ * to every request; /stream: an event stream of 30 s).
  *   node dist/scripts/demo-upstream.js   (PORT, default 4000)
  */
 import { createServer, type Server } from 'node:http';
@@ -23,6 +23,21 @@ export function startDemoUpstream(
         return;
       }
       hits += 1;
+      if (req.url?.startsWith('/stream')) {
+        // An event stream (what model APIs answer): an event every 100 ms for 30 s.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        let sent = 0;
+        const tick = setInterval(() => {
+          res.write(`data: ${sent++}\n\n`);
+          if (sent === 300) {
+            clearInterval(tick);
+            res.end();
+          }
+        }, 100);
+        tick.unref();
+        res.on('close', () => clearInterval(tick));
+        return;
+      }
       if (req.url?.startsWith('/fail')) {
         res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"demo failure"}');
         return;

@@ -138,6 +138,50 @@ describe('graceful shutdown (e2e)', () => {
     });
   }, 120_000);
 
+  it('gateway: a response still streaming is cut after the drain, and its usage and leases land', async () => {
+    await stack.restart('gateway');
+    const demo = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, CREDITS, 'Stream');
+    const headers = { 'x-api-key': demo.apiKey };
+    for (let i = 0; i < 3; i++) {
+      const answer = await fetch(`${stack.url('gateway')}/demo/hello`, { headers });
+      expect(answer.status).toBe(200);
+      await answer.arrayBuffer();
+    }
+    // An event stream of 30 s (what model APIs answer), its first event read.
+    const stream = await fetch(`${stack.url('gateway')}/demo/stream`, { headers });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    const reading = (async () => {
+      try {
+        while (!(await reader.read()).done);
+      } catch {
+        // Cut: the connection was closed under it.
+      }
+    })();
+    // It outlasts the drain: its connection is closed, and the shutdown hooks (the last usage
+    // flush, the lease closes) still run before the deadline. Without the drain the process
+    // waited for the stream, exited 1 at the deadline, and left its leases held.
+    const { code } = await terminate(processOf('gateway'));
+    expect(code).toBe(0);
+    await reading;
+    const usage = await eventually(
+      () =>
+        getJson(
+          `${stack.url('metering')}/v1/usage?customerId=${demo.customerId}&meterKey=api_requests`,
+        ),
+      (u) => u.total?.value >= 4,
+      60_000,
+    );
+    expect(usage.total).toEqual({ value: 4, events: 4 });
+    const balance = await eventually(
+      () => getJson(`${stack.url('entitlement')}/v1/customers/${demo.customerId}/balance`),
+      (b) => b.reserved === 0,
+      30_000,
+    );
+    expect(balance).toMatchObject({ available: CREDITS - 4, reserved: 0 });
+  }, 120_000);
+
   it('metering: exits 0 within 5 s while events arrive, and every accepted event counts', async () => {
     const customerId = `shutdown-${Date.now()}`;
     let n = 0;

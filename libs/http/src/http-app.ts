@@ -10,7 +10,7 @@ import {
   setProblemStatuses,
 } from '@paygate/problem-details';
 import { Logger } from 'nestjs-pino';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { registerBodyParsers } from './body-parsers';
 import { FrontDoor, frontDoorServer } from './front-door';
 import { edgeProblem, onClientError, onConnect, onFrameworkError } from './http-edge';
@@ -129,7 +129,17 @@ const openApps = new Set<INestApplication>();
  * How long a signalled process may take to close before it exits anyway: under the 10 s a
  * container gets between SIGTERM and SIGKILL (`docker stop`, `docker compose down`).
  */
-export const SHUTDOWN_DEADLINE_MS = 5_000;
+export const SHUTDOWN_DEADLINE_MS = 9_000;
+
+/**
+ * How long requests in flight may go on after the signal. Nest closes the HTTP server, which
+ * waits for them, before it runs the shutdown hooks (the gateway's last usage flush and lease
+ * closes); a response that streams for longer (an upstream's event stream) would otherwise
+ * hold the hooks past the deadline, and the process would exit without them: its usage lost,
+ * its leases held until they expire. After this the connections still open are closed, and the
+ * hooks get the rest of the deadline.
+ */
+export const DRAIN_MS = 3_000;
 
 export async function listen(
   app: INestApplication,
@@ -170,6 +180,16 @@ export function run(bootstrap: () => Promise<unknown>): void {
       );
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
+    setTimeout(() => {
+      // An app still open has requests in flight (Fastify's onClose takes it out of the set
+      // once they are done).
+      if (openApps.size === 0) return;
+      logger.warn(
+        { signal, drainMs: DRAIN_MS },
+        'requests still in flight: closing their connections so the shutdown hooks can run',
+      );
+      for (const app of openApps) (app.getHttpServer() as Server).closeAllConnections();
+    }, DRAIN_MS).unref();
     // A signal during start-up closes the apps once they are up (or the deadline exits).
     void started
       .then(() => Promise.all([...openApps].map((app) => app.close())))

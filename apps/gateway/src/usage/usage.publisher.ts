@@ -22,6 +22,30 @@ const MAX_BATCH = 1000;
 /** How long shutdown keeps trying to publish what is buffered. */
 const SHUTDOWN_FLUSH_MS = 3_000;
 
+/** How long shutdown waits for the producer to disconnect. */
+const DISCONNECT_MS = 1_000;
+
+/** Waits for `work` (if any) at most `ms`; what it does after that is not waited for. */
+async function within(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!work) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  try {
+    await Promise.race([
+      work.then(
+        () => undefined,
+        () => undefined,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** What the publisher needs of a producer (the real one, or a stand-in in unit tests). */
 export type UsageProducer = Pick<MessageProducer, 'connect' | 'disconnect' | 'sendBatch'>;
 export const USAGE_PRODUCER = Symbol('USAGE_PRODUCER');
@@ -41,6 +65,10 @@ export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShut
   private queue: OutboundMessage[] = [];
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  /** Events of the batch being sent now: neither queued nor confirmed. */
+  private inFlight = 0;
+  /** Shutdown began: only its own loop flushes from now on. */
+  private stopping = false;
   private readonly drains: (() => void)[] = [];
 
   constructor(
@@ -78,25 +106,34 @@ export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     for (const drain of this.drains) drain();
     clearTimeout(this.timer);
-    await this.flushing;
-    // Bounded, so a broker that is down cannot hold the process forever (and well inside the
-    // process's SHUTDOWN_DEADLINE_MS); what is left is logged with its count so the loss is
-    // visible, never silent.
+    // Bounded as a whole, the send under way included (a send to a broker that is down retries
+    // for longer than this), so the process's SHUTDOWN_DEADLINE_MS is never what ends it: what
+    // is not confirmed by then is logged with its count, so the loss is visible, never silent.
     const deadline = Date.now() + SHUTDOWN_FLUSH_MS;
-    while (this.queue.length > 0 && Date.now() < deadline) await this.flush();
-    if (this.queue.length > 0) {
-      published.inc({ outcome: 'lost' }, this.queue.length);
-      this.logger.error({ lost: this.queue.length }, 'usage events not published before shutdown');
+    const left = () => Math.max(0, deadline - Date.now());
+    await within(this.flushing, left());
+    while (this.queue.length > 0 && left() > 0) {
+      this.flushing = this.flush();
+      await within(this.flushing, left());
     }
-    await this.producer.disconnect();
+    const unconfirmed = this.queue.length + this.inFlight;
+    if (unconfirmed > 0) {
+      published.inc({ outcome: 'lost' }, unconfirmed);
+      this.logger.error(
+        { lost: unconfirmed, sending: this.inFlight },
+        'usage events not published before shutdown',
+      );
+    }
+    await within(this.producer.disconnect(), DISCONNECT_MS);
   }
 
   publish(event: UsageEvent): void {
     this.queue.push({ topic: this.topic, key: event.subject, value: JSON.stringify(event) });
     buffered.set(this.queue.length);
-    if (!this.timer && !this.flushing)
+    if (!this.timer && !this.flushing && !this.stopping)
       this.timer = setTimeout(() => this.startFlush(), FLUSH_INTERVAL_MS);
   }
 
@@ -104,7 +141,9 @@ export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShut
     this.timer = undefined;
     this.flushing = this.flush().finally(() => {
       this.flushing = undefined;
-      if (this.queue.length > 0)
+      // Once shutdown began its loop sends the rest: a second sender beside it could take a
+      // batch the loop then never waits for.
+      if (this.queue.length > 0 && !this.stopping)
         this.timer = setTimeout(() => this.startFlush(), FLUSH_INTERVAL_MS);
     });
   }
@@ -112,11 +151,14 @@ export class UsagePublisher implements OnApplicationBootstrap, OnApplicationShut
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, MAX_BATCH);
     if (batch.length === 0) return;
+    this.inFlight = batch.length;
     try {
       await this.producer.sendBatch(batch);
+      this.inFlight = 0;
       published.inc({ outcome: 'sent' }, batch.length);
       buffered.set(this.queue.length);
     } catch (err) {
+      this.inFlight = 0;
       this.queue.unshift(...batch);
       published.inc({ outcome: 'retried' }, batch.length);
       this.logger.warn({ err, queued: this.queue.length }, 'usage publish failed; will retry');
