@@ -201,6 +201,46 @@ describe('LeasePool', () => {
     expect(ledger.checks.length).toBe(checks + 1);
   });
 
+  it('keeps no lease of a new book asked for while its customer was forgotten (a key revoked)', async () => {
+    let now = 0;
+    // `hold`: the next check waits until `answer` (set once it waits) is called.
+    const gate: { hold: boolean; answer?: () => void } = { hold: false };
+    let heldGrant: CheckResponse | undefined;
+    class HeldLedger extends FakeLedger {
+      override async check(request: CheckRequest): Promise<CheckResponse> {
+        if (!gate.hold) return super.check(request);
+        gate.hold = false;
+        await new Promise<void>((resolve) => (gate.answer = resolve));
+        return (heldGrant = await super.check(request));
+      }
+    }
+    const ledger = new HeldLedger(100);
+    const pool = new LeasePool(ledger, options, () => now);
+    // A busy key, then idle: its leases go back and its book is swept (its demand remembered).
+    await Promise.all(Array.from({ length: 6 }, () => pool.admit(request())));
+    now = 10_000;
+    await pool.sweep();
+    now = 20_000;
+    await pool.sweep();
+    expect(pool.heldUnits()).toBe(0);
+    // It comes back: a new book, which no grant has named a customer for yet, asks for a lease
+    // sized to its remembered demand. The answer is held; the key is revoked meanwhile.
+    gate.hold = true;
+    const first = pool.admit(request());
+    while (!gate.answer) await new Promise((r) => setImmediate(r));
+    expect(await pool.forgetCustomer('cust-1', 'api-key-revoked')).toBe(0);
+    gate.answer();
+    await first;
+    // The lease decided before the revocation is closed with every unit unused, and nothing is
+    // admitted from it: the waiting request asked again (decided after the revocation; this
+    // fake ledger still grants), and so does what comes next.
+    const before = heldGrant!;
+    expect(before.leaseUnits).toBeGreaterThan(1);
+    expect(ledger.closes).toContainEqual({ leaseId: before.leaseId, units: before.leaseUnits });
+    expect((await first).leaseId).not.toBe(before.leaseId);
+    expect(pool.admitHeld(request())?.leaseId).not.toBe(before.leaseId);
+  });
+
   it('forgets only the customer named, also after its book was swept and made again', async () => {
     // Each key its own customer.
     class PerKeyLedger extends FakeLedger {

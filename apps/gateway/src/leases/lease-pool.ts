@@ -65,6 +65,13 @@ export class LeasePool {
   private readonly byLease = new Map<string, { book: LeaseBook; lease: HeldLease }>();
   private readonly customers = new CustomerBooks();
   /**
+   * Books whose first grant is being asked for: no grant has named their customer yet, so a
+   * change of that customer (forgetCustomer) cannot find them by customer. It drops them all
+   * instead (their answer is not kept; the next request asks again), or a key revoked while
+   * its first lease was asked for would be admitted from that lease until it went idle or old.
+   */
+  private readonly unassigned = new Set<LeaseBook>();
+  /**
    * Books by when one of their leases may first be idle or old, or the empty book idle: a
    * sweep looks at the books that are due only. Admissions only push a deadline later, so a
    * book is never looked at later than its real deadline; a sweep that finds it not yet due
@@ -206,7 +213,7 @@ export class LeasePool {
 
   /** Drops a customer's leases (their key or plan changed): next requests ask again. */
   async forgetCustomer(customerId: string, reason: string): Promise<number> {
-    return this.drop(this.customers.of(customerId), reason);
+    return this.drop([...this.customers.of(customerId), ...this.unassigned], reason);
   }
 
   /** Gives every unused unit back (shutdown). */
@@ -304,7 +311,9 @@ export class LeasePool {
     const outcome = returning ? returning.then(ask) : ask();
     const refill: Refill = { cost, paid: request.paid === true, outcome };
     book.refill = refill;
+    if (book.customerId === undefined) this.unassigned.add(book);
     const clear = () => {
+      this.unassigned.delete(book);
       if (book.refill === refill) book.refill = undefined;
     };
     outcome.then(clear, clear);
