@@ -88,6 +88,19 @@ describe('UsageAggregator', () => {
     );
   });
 
+  it('never opens a published window again when the clock steps back: a new id, nothing lost', () => {
+    const a = aggregator();
+    a.add(served(), T0 + 10);
+    const [published] = a.takeEnded(T0 + 160);
+    // The clock steps back 100 ms: the next request's time falls in the window just published.
+    expect(a.add(served(), T0 + 60)).toBe(T0 + 200);
+    const [late, ...rest] = a.takeAll();
+    expect(rest).toEqual([]);
+    expect(late.id).not.toBe(published.id);
+    expect([published.occurrences, late.occurrences]).toEqual([1, 1]);
+    expect(late.time).toBe(new Date(T0 + 60).toISOString());
+  });
+
   it('never lets an event straddle a minute: windows must divide one', () => {
     expect(() => new UsageAggregator({ source: 'gw', holder: 'h', windowMs: 70 })).toThrow(
       /divide a minute/,

@@ -24,10 +24,12 @@ interface Aggregate {
  * An event's id is derived from this gateway's id, the window and what the requests share, so
  * it is the same each time the same aggregate is published (a retried send is a duplicate at
  * metering, never new usage); two windows, two gateways or two kinds of request never share
- * one.
+ * one, and a window once taken is never filled again (a clock stepped back fills the next).
  */
 export class UsageAggregator {
   private readonly windows = new Map<number, Map<string, Aggregate>>();
+  /** The end of the latest window taken: no window before it is opened again (see add). */
+  private takenUpTo = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: { source: string; holder: string; windowMs: number }) {
     if (options.windowMs <= 0 || 60_000 % options.windowMs !== 0)
@@ -36,7 +38,10 @@ export class UsageAggregator {
 
   /** Counts a served request in its window; the end of that window (ms) for the caller's timer. */
   add(served: ServedRequest, nowMs: number): number {
-    const start = nowMs - (nowMs % this.options.windowMs);
+    // A clock stepped back (NTP, a resumed VM) would put the request in a window already
+    // published: the same event id with another count, which metering drops as a repeat, so
+    // the request would go uncharged. It goes in the first window not taken yet instead.
+    const start = Math.max(nowMs - (nowMs % this.options.windowMs), this.takenUpTo);
     let window = this.windows.get(start);
     if (!window) {
       window = new Map();
@@ -59,6 +64,7 @@ export class UsageAggregator {
     for (const [start, window] of this.windows) {
       if (start + this.options.windowMs > nowMs) continue;
       this.windows.delete(start);
+      this.takenUpTo = Math.max(this.takenUpTo, start + this.options.windowMs);
       for (const [key, aggregate] of window) events.push(this.event(start, key, aggregate));
     }
     return events;
