@@ -34,6 +34,46 @@ describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
   } = payerAccountHelpers(() => fx);
 
   describe('recording payments', () => {
+    it('never makes a keyed customer of an anonymous caller presenting that customer’s payment', async () => {
+      const plan = await payerPlan(1);
+      const keyed = await fx.seedTenant({});
+      const payer = newPayer();
+      // The keyed customer authorized up to 10 credits with its wallet (upto, hold open).
+      const authorization = {
+        holdUntilMs: fx.clock.now().getTime() + 23 * 60 * 60 * 1000,
+        protocol: 'x402',
+        credential: 'credential',
+        requirement: '{"scheme":"upto"}',
+        amountPerUnit: '1000',
+        amountPerCall: '5',
+      };
+      const ownPayment = {
+        ...paymentOf(plan.key, payer),
+        customerId: keyed.customerId,
+        payerPlan: '',
+        transaction: '',
+        authorization,
+      };
+      expect(await record(ownPayment)).toMatchObject({ replayed: false });
+      expect(await record(ownPayment)).toMatchObject({ replayed: true, authorizationOpen: true });
+      // The same credential without the API key (a caller who copied it): nobody's, nothing open.
+      const anonymous = await record({
+        ...ownPayment,
+        customerId: '',
+        payerPlan: plan.key,
+      });
+      expect(anonymous).toEqual({
+        replayed: true,
+        grantId: '',
+        balance: 0,
+        authorizationOpen: false,
+        claimed: false,
+        customerId: '',
+      });
+      expect(await accountRows(`paygate:test:${payer}`)).toEqual([]);
+      expect(await available(keyed.customerId)).toBe(10);
+    });
+
     it('makes a new payer a customer on its first payment, and finds it on the next', async () => {
       const v1 = await payerPlan(2);
       const v2 = await payerPlan(3, {}, v1.key); // the newest version is the one subscribed to

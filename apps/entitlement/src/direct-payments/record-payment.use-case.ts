@@ -45,6 +45,15 @@ const recorded = counter(
   ['outcome'],
 );
 
+/** A replay answered to a caller the payment does not belong to: nothing granted or open. */
+const NOT_THE_PAYERS = {
+  replayed: true,
+  grantId: '',
+  balance: 0,
+  authorizationOpen: false,
+  claimed: false,
+} as const;
+
 /**
  * Turns a payment the gateway settled (machine-payable 402) into credits, exactly once per
  * payment id. In one transaction: the payment row is inserted first (its primary key is the
@@ -85,7 +94,9 @@ export class RecordPaymentUseCase {
     const parsed = parseRecordPayment(input);
     const now = this.clock.now();
     const result = await this.dataSource.transaction(async (manager) => {
-      const payment = { ...parsed, customerId: await this.customerOf(manager, parsed, now) };
+      const customerId = await this.customerOf(manager, parsed, now);
+      if (customerId === undefined) return { ...NOT_THE_PAYERS, customerId: '' };
+      const payment = { ...parsed, customerId };
       const done = await this.record(manager, payment, now);
       return { ...done, customerId: payment.customerId };
     });
@@ -96,24 +107,35 @@ export class RecordPaymentUseCase {
   /**
    * The customer to credit: the one named, or (anonymous pay-per-call) the payer's account,
    * created on its first payment with a subscription to the payer plan, in this transaction:
-   * a payment that is not recorded leaves no customer behind.
+   * a payment that is not recorded leaves no customer behind. Undefined for an anonymous call
+   * presenting a payment recorded for a customer other than the payer's account (a customer
+   * with an API key paid it): a replay that credits and admits nobody, or whoever holds the
+   * credential would be admitted as that customer, from its whole balance.
    */
   private async customerOf(
     manager: EntityManager,
     payment: RecordPayment,
     now: Date,
-  ): Promise<string> {
+  ): Promise<string | undefined> {
     if (!payment.payerPlan) {
       if (!(await directPayments.customerExists(manager, payment.customerId)))
         throw new DomainError('not-found', `Customer ${payment.customerId} does not exist.`);
       return payment.customerId;
     }
+    const account = payerAccountOf(payment.network, payment.payer);
     // A payment recorded before (a replay) names its customer already: nobody new is made.
     const earlier = await directPayments.find(manager, payment.paymentId);
-    if (earlier) return earlier.customer_id;
+    if (earlier) {
+      if (earlier.customer_id === (await payerAccounts.find(manager, account)))
+        return earlier.customer_id;
+      this.logger.warn(
+        { paymentId: payment.paymentId, recordedFor: earlier.customer_id },
+        "payment credential of a customer's own presented without its API key",
+      );
+      return undefined;
+    }
     const planId = await plans.newestId(manager, payment.payerPlan);
     if (!planId) throw new DomainError('not-found', `Plan ${payment.payerPlan} does not exist.`);
-    const account = payerAccountOf(payment.network, payment.payer);
     const { customerId, created } = await payerAccounts.findOrCreate(manager, account, planId, now);
     if (created) {
       // Announced like any new customer: metering may hold or refuse unknown customers' usage.
