@@ -109,6 +109,38 @@ describe('parsePaymentCredential', () => {
     });
   });
 
+  it('reads a validity past what a Date holds as the last Date, never as an Invalid Date', () => {
+    const header = (validBefore: string) =>
+      encodePaymentSignatureHeader({
+        x402Version: 2,
+        accepted: {
+          scheme: 'upto',
+          network: 'eip155:8453' as const,
+          amount: '3000',
+          asset: USDC_BASE,
+          payTo: EVM_PAY_TO,
+          maxTimeoutSeconds: 300,
+          extra: { name: 'USD Coin', version: '2' },
+        },
+        payload: {
+          signature: `0x${'11'.repeat(65)}`,
+          authorization: {
+            from: '0x857b06519E91e3A54538791bDbb0E22373e36b66',
+            to: EVM_PAY_TO,
+            value: '3000',
+            validAfter: '0',
+            validBefore,
+            nonce: `0x${'CD'.repeat(32)}`,
+          },
+        },
+      });
+    for (const validBefore of ['8640000000001', String(Number.MAX_SAFE_INTEGER)]) {
+      const payment = parsePaymentCredential({ 'payment-signature': header(validBefore) });
+      const until = payment && 'validBefore' in payment ? payment.validBefore : undefined;
+      expect(until?.getTime()).toBe(8.64e15);
+    }
+  });
+
   it('reads a Payment-auth evm credential (mppx evm charge payload)', () => {
     const challenge = Challenge.deserialize(challenges.wwwAuthenticate[1]);
     const authorization = Credential.serialize(

@@ -66,11 +66,20 @@ interface Signer {
   validBefore?: Date;
 }
 
-/** A Unix time in seconds as EIP-3009 and Permit2 sign it (decimal string), as a Date. */
+/** The latest time a Date holds (±8.64e15 ms from the epoch, year 275760). */
+const LAST_DATE_MS = 8.64e15;
+
+/**
+ * A Unix time in seconds as EIP-3009 and Permit2 sign it (decimal string), as a Date. A time
+ * past what a Date holds (EIP-3009 takes any uint256; wallets sign "never" as a huge one) is
+ * the last Date: valid for as long as anything here can tell, where an Invalid Date would
+ * turn every comparison with it false.
+ */
 function unixSeconds(value: unknown): Date | undefined {
   if (typeof value !== 'string' && typeof value !== 'number') return undefined;
   const seconds = Number(value);
-  return Number.isSafeInteger(seconds) && seconds >= 0 ? new Date(seconds * 1000) : undefined;
+  if (!Number.isSafeInteger(seconds) || seconds < 0) return undefined;
+  return new Date(Math.min(seconds * 1000, LAST_DATE_MS));
 }
 
 /** The payer and nonce of a network's signed payload, or why it is not one. */
