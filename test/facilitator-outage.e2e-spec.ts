@@ -1,7 +1,10 @@
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from '@x402/core/http';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { LoopbackFacilitator } from './support/loopback-facilitator.fixture';
+import {
+  type FacilitatorAnswer,
+  LoopbackFacilitator,
+} from './support/loopback-facilitator.fixture';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer, type DemoCustomer } from '../scripts/seed-demo';
 import { query } from './support/database';
@@ -31,9 +34,12 @@ const PAYER = '0x857b06519E91e3A54538791bDbb0E22373e36b66';
 class NonceFacilitator extends LoopbackFacilitator {
   readonly settlements = new Map<string, string>();
   refuseRepeats = false;
+  /** The verify answers 503, as a facilitator that is down behind its proxy. */
+  verifyDown = false;
   beforeSettle?: () => Promise<void>;
 
-  override respond = async (path: string, body: Json) => {
+  override respond = async (path: string, body: Json): Promise<FacilitatorAnswer | undefined> => {
+    if (path === '/verify' && this.verifyDown) return { status: 503, body: { error: 'down' } };
     const nonce: string = body.paymentPayload?.payload?.authorization?.nonce ?? '';
     const spent = this.refuseRepeats && this.settlements.has(nonce);
     if (path === '/verify') {
@@ -153,6 +159,30 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
     expect(served.status).toBe(200);
     expect(headerValues(served, 'payment-response')).toHaveLength(1);
     expect(facilitator.calls.slice(-2).map((c) => c.path)).toEqual(['/verify', '/settle']);
+    expect(await paymentsOf(customer)).toHaveLength(1);
+  });
+
+  it('a facilitator that does not answer the verify: 503 payment-unavailable, then served on the retry', async () => {
+    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'fac-down');
+    const key = { 'x-api-key': customer.apiKey };
+    const refused = await call('/paid/a', key);
+    const signature = pay(headerValues(refused, 'payment-required')[0]);
+    facilitator.verifyDown = true;
+    let failed;
+    try {
+      failed = await call('/paid/a', { ...key, 'payment-signature': signature });
+    } finally {
+      facilitator.verifyDown = false;
+    }
+    // Not a 402 `payment-invalid`: nothing is known of the payment yet.
+    expect(failed.status).toBe(503);
+    expect(failed.body).toMatchObject({
+      type: 'https://paygate.dev/problems/payment-unavailable',
+    });
+    expect(headerValues(failed, 'retry-after')).toEqual(['1']);
+    expect(await paymentsOf(customer)).toHaveLength(0);
+    const served = await call('/paid/a', { ...key, 'payment-signature': signature });
+    expect(served.status).toBe(200);
     expect(await paymentsOf(customer)).toHaveLength(1);
   });
 

@@ -173,6 +173,10 @@ export class PaymentAcceptance {
       return this.unavailable(parsed, 'verify', err);
     }
     if (!verdict.valid) {
+      // The facilitator did not answer (an HTTP facilitator's verdict then says so): nothing is
+      // known of the payment, so the payer is told to send it again, not that it is invalid.
+      if (/^facilitator-(unavailable|timeout)$/.test(verdict.reason))
+        return this.unavailable(parsed, 'verify', new Error(verdict.reason));
       if (verdict.reason === 'underpaid') return refuse('payment-underpaid', 'underpaid');
       if (verdict.reason === 'expired') return refuse('payment-expired', 'expired');
       return refuse('payment-invalid', verdict.reason);
