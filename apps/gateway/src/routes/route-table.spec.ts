@@ -170,6 +170,10 @@ routes:
       expect(() =>
         parseRouteTable(priced({ assets: [{ ...usdc, amountPerUnit: -1 }] }), 'p'),
       ).toThrow(/amountPerUnit/);
+      // A credit for nothing (even with a fee per call) would hand out credits for free.
+      expect(() =>
+        parseRouteTable(priced({ assets: [{ ...usdc, amountPerUnit: '0' }] }), 'p'),
+      ).toThrow(/amountPerUnit must be a whole number of the smallest unit, at least 1/);
     });
 
     it('refuses a priced route nobody could pay: no secret, test method off, no facilitator', () => {

@@ -41,6 +41,8 @@ export class CostRule {
 
 /** A whole amount in an asset's smallest unit, as decimal digits (exact past 2^53). */
 const AMOUNT = /^(0|[1-9][0-9]{0,38})$/;
+/** The same, at least 1: a credit offered for nothing would mint credits for anyone. */
+const POSITIVE_AMOUNT = /^[1-9][0-9]{0,38}$/;
 
 /** CAIP-2 chain id: namespace ":" reference (e.g. eip155:8453, solana:5eykt4U…). */
 export const CAIP2_NETWORK = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/;
@@ -68,7 +70,9 @@ export class PayableAssetDefinition {
   @Length(1, 128)
   payTo!: string;
 
-  @Matches(AMOUNT, { message: 'amountPerUnit must be a whole number of the smallest unit' })
+  @Matches(POSITIVE_AMOUNT, {
+    message: 'amountPerUnit must be a whole number of the smallest unit, at least 1',
+  })
   amountPerUnit!: string;
 
   @IsOptional()
