@@ -127,6 +127,24 @@ describe('UsageChargeUseCase (real Postgres)', () => {
     expect(await fx.ledger.findDrift()).toEqual([]);
   });
 
+  it('burns the grants only with a new debit entry, even for a message whose claim was pruned', async () => {
+    const tenant = await fx.seedTenant({ credits: 10, feature: { unitPrice: 2 } });
+    const message = recorded(tenant.customerId, 3);
+    await fx.charge.execute(message);
+    // Delivered again after its claim was pruned (past PROCESSED_MESSAGES_RETENTION_HOURS).
+    await fx.dataSource.query(`DELETE FROM "entitlement"."processed_messages" WHERE "id" = $1`, [
+      `usage-recorded:${message.id}`,
+    ]);
+    await fx.charge.execute(message);
+    const [grants]: { remaining: number }[] = await fx.dataSource.query(
+      `SELECT SUM("remaining")::int AS "remaining" FROM "entitlement"."grants"
+       WHERE "customer_id" = $1 AND "status" = 'active'`,
+      [tenant.customerId],
+    );
+    expect((await fx.ledger.balance(tenant.customerId)).available).toBe(4);
+    expect(grants.remaining).toBe(4);
+  });
+
   it('counts unleased usage against included units before credits', async () => {
     const tenant = await fx.seedTenant({ credits: 10, feature: { includedUnits: 2 } });
     await fx.charge.execute(recorded(tenant.customerId, 5));

@@ -184,14 +184,7 @@ export class UsageChargeUseCase {
     }
     if (credits === 0n) return undefined;
     await this.grants.settleDue(manager, event.customerId);
-    // Grants hold at most MAX_BALANCE (2^53 − 1) credits together, so burning at most that
-    // many takes exactly what burning the whole debit would; the ledger gets the exact debit.
-    await this.grants.burn(
-      manager,
-      event.customerId,
-      Number(credits < BigInt(MAX_EXACT_INT) ? credits : BigInt(MAX_EXACT_INT)),
-    );
-    await this.ledger.append(manager, {
+    const { replayed } = await this.ledger.append(manager, {
       customerId: event.customerId,
       type: 'debit',
       amount: -credits,
@@ -200,6 +193,17 @@ export class UsageChargeUseCase {
         `${beyond} ${event.meterKey} units` +
         (credits < exact ? ` (${exact - credits} credits past the ledger bound not charged)` : ''),
     });
+    // The entry's idempotency key decides whether this debit is new: the grants are burnt only
+    // with it, so balance and grants never part (a message claimed again after its claim was
+    // pruned would otherwise burn the grants twice against one entry).
+    if (replayed) return undefined;
+    // Grants hold at most MAX_BALANCE (2^53 − 1) credits together, so burning at most that
+    // many takes exactly what burning the whole debit would; the ledger gets the exact debit.
+    await this.grants.burn(
+      manager,
+      event.customerId,
+      Number(credits < BigInt(MAX_EXACT_INT) ? credits : BigInt(MAX_EXACT_INT)),
+    );
     if (!this.alerts.watchesBalance()) return undefined;
     // Read after settling due grants moved it too; still under this transaction's row lock.
     const after = toBigInt(await balances.available(manager, event.customerId));
