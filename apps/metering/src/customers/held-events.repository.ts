@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
 import { kafkaPositions } from '../usage/kafka-positions';
 import type { HeldEvent, HoldReason } from '../usage/usage-batch';
+import { pgJsonHeaders, pgText } from '../dead-letters/dead-letter-copy';
 
 /** A held event as releasing it sends it back: to its topic, with its key, bytes and headers. */
 export interface ReleasedEvent {
@@ -44,9 +45,10 @@ export const heldEvents = {
       [
         ...kafkaPositions(held.map((h) => h.message)),
         held.map((h) => h.eventType),
-        held.map((h) => h.message.key?.toString() ?? null),
+        held.map((h) => (h.message.key ? pgText(h.message.key.toString()) : null)),
         held.map((h) => h.message.value ?? Buffer.alloc(0)),
-        held.map((h) => JSON.stringify(h.message.headers)),
+        // Recordable whatever a header holds (a NUL stopped the partition for good).
+        held.map((h) => pgJsonHeaders(h.message.headers)),
         held.map((h) => h.reason),
         held.map((h) => h.subject),
       ],

@@ -8,8 +8,27 @@ const DETAIL_CHARS = 2000;
 /** Original headers larger than this (in all) are not copied; their size is recorded instead. */
 const HEADERS_BUDGET_BYTES = 16 * 1024;
 
-/** Postgres text cannot hold NUL; a letter must be recordable whatever its bytes. */
-export const pgText = (s: string): string => s.replace(/\u0000/g, '\uFFFD');
+/**
+ * Postgres text cannot hold NUL, nor jsonb a lone surrogate; a letter (or a held event) must be
+ * recordable whatever its bytes: each becomes U+FFFD.
+ */
+export const pgText = (s: string): string =>
+  s.replace(
+    /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    '\uFFFD',
+  );
+
+/**
+ * Headers as jsonb text. Each name and value goes through pgText first: JSON.stringify writes a
+ * NUL as the escape \u0000, which jsonb refuses, and a refused insert of a letter failed its
+ * whole batch again on every try, stopping the partition for good.
+ */
+export const pgJsonHeaders = (headers: Record<string, string>): string =>
+  JSON.stringify(
+    Object.fromEntries(
+      Object.entries(headers).map(([name, value]) => [pgText(name), pgText(value)]),
+    ),
+  );
 
 export interface LetterValue {
   /** The bytes kept: the whole original value, or its first `maxBytes`. */

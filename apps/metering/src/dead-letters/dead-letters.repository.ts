@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
 import { kafkaPositions } from '../usage/kafka-positions';
 import type { DeadLetter } from '../usage/usage-batch';
-import { keptHeaders, letterValue, pgText } from './dead-letter-copy';
+import { keptHeaders, letterValue, pgJsonHeaders, pgText } from './dead-letter-copy';
 
 /** A dead letter as the list of recent ones shows it. */
 export interface DeadLetterRow {
@@ -49,7 +49,7 @@ export const deadLetters = {
           l.message.key ? pgText(l.message.key.toString().slice(0, 1024)) : null,
         ),
         kept.map((k) => k.value),
-        letters.map((l) => pgText(JSON.stringify(keptHeaders(l.message)))),
+        letters.map((l) => pgJsonHeaders(keptHeaders(l.message))),
         letters.map((l) => l.message.value?.length ?? 0),
         kept.map((k) => k.cut?.sha256 ?? null),
         kept.map((k) => Boolean(k.cut)),

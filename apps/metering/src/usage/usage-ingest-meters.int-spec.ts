@@ -102,6 +102,9 @@ describe('UsageIngestService: meters, holds and pruning (real Postgres)', () => 
     ];
     expect((await holdingIngest.ingest(held)).counts).toMatchObject({ held: 2, deadLettered: 0 });
     expect((await holdingIngest.ingest(held)).counts).toMatchObject({ held: 0 });
+    // A header holding a NUL (jsonb refuses \u0000) is held all the same, not a stuck batch.
+    const nul = { ...message(event(customer, 'h3', 4, { type })), headers: { x: 'a\u0000b' } };
+    expect((await holdingIngest.ingest([nul])).counts).toMatchObject({ held: 1 });
     await meters.create({
       key: `held_${randomUUID().slice(0, 8)}`,
       eventType: type,

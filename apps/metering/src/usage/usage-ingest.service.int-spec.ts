@@ -204,6 +204,21 @@ describe('UsageIngestService (real Postgres)', () => {
     expect(again.deadLetters).toHaveLength(1);
   });
 
+  it('dead-letters a bad message whose headers hold a NUL (jsonb refuses \\u0000), and goes on', async () => {
+    const customer = `itest-${randomUUID()}`;
+    const poison = { ...message('{bad'), headers: { 'trace\u0000id': 'a\u0000b', itest: 'yes' } };
+    const batch = [message(event(customer, 'h1', 1)), poison, message(event(customer, 'h2', 1))];
+    // Before, recording its letter failed, and so did the batch, on every delivery for good.
+    const outcome = await ingest.ingest(batch);
+    expect(outcome.counts).toMatchObject({ accepted: 2, deadLettered: 1 });
+    const [letter]: { headers: Record<string, string> }[] = await dataSource.query(
+      `SELECT "headers" FROM "metering"."dead_letters" WHERE "topic" = $1 AND "offset" = $2`,
+      [topic, poison.offset],
+    );
+    expect(letter.headers).toEqual({ 'trace\uFFFDid': 'a\uFFFDb', itest: 'yes' });
+    expect((await ingest.ingest(batch)).counts).toMatchObject({ accepted: 0, duplicates: 2 });
+  });
+
   it('cuts a dead letter too large to keep whole, recording its size and SHA-256', async () => {
     const big = message(
       JSON.stringify({ ...event(`itest-${randomUUID()}`, 'big', 1), pad: 'x'.repeat(900_000) }),
