@@ -9,12 +9,21 @@ describe('checkParsedInput', () => {
 
   it('names a NUL in a string or a key by its field path', () => {
     expect(checkParsedInput({ a: [{ b: 'x\u0000' }], ['k\u0000']: 1 })).toEqual([
-      { field: 'k\u0000', messages: ['names must not contain NUL (\\u0000)'] },
+      { field: 'k\u0000', messages: ['names must not contain NUL (\\u0000) or a lone surrogate'] },
       { field: 'a.0.b', messages: ['must not contain NUL (\\u0000)'] },
     ]);
     expect(checkParsedInput('\u0000')).toEqual([
       { field: 'body', messages: ['must not contain NUL (\\u0000)'] },
     ]);
+  });
+
+  it('names a lone surrogate in a string or a key (jsonb refuses it), and takes whole pairs', () => {
+    // Keys are looked at as their object is, before the strings under them.
+    expect(checkParsedInput({ name: 'a\ud800', ['k\udc00']: 1, emoji: '\ud83d\ude00' })).toEqual([
+      { field: 'k\udc00', messages: ['names must not contain NUL (\\u0000) or a lone surrogate'] },
+      { field: 'name', messages: ['must be whole Unicode (a lone surrogate like \\ud800 is not)'] },
+    ]);
+    expect(checkParsedInput(JSON.parse('{"name":"\\ud800x"}'))).toHaveLength(1);
   });
 
   it('refuses nesting beyond the limit, naming where, without recursion', () => {

@@ -11,9 +11,18 @@ const fieldPath = (parent: string, key: string | number) =>
   parent ? `${parent}.${key}` : String(key);
 
 /**
+ * Whether a string is whole Unicode: no lone surrogate (JSON's `"\ud800"`), which Postgres
+ * stores as U+FFFD in text (the answer then differs from what was stored) and refuses in jsonb
+ * (an idempotency record, a grouped value: a 500 after the change was committed). Node 20 has
+ * String.prototype.isWellFormed (ES2024, not in this project's lib types).
+ */
+const wellFormed = (s: string): boolean =>
+  (s as string & { isWellFormed(): boolean }).isWellFormed();
+
+/**
  * Checks a parsed body without recursion (a body may be nested a million levels): no
- * object or array deeper than `maxDepth`, no NUL in any string or key (Postgres refuses
- * NUL in text and jsonb). Returns the failing fields, empty when the body is fine.
+ * object or array deeper than `maxDepth`, no NUL and no lone surrogate in any string or key
+ * (Postgres refuses NUL in text and jsonb, and a lone surrogate in jsonb). Returns the failing fields, empty when the body is fine.
  */
 export function checkParsedInput(
   value: unknown,
@@ -26,6 +35,11 @@ export function checkParsedInput(
     if (typeof node.value === 'string') {
       if (node.value.includes('\u0000'))
         problems.push({ field: node.path || 'body', messages: ['must not contain NUL (\\u0000)'] });
+      else if (!wellFormed(node.value))
+        problems.push({
+          field: node.path || 'body',
+          messages: ['must be whole Unicode (a lone surrogate like \\ud800 is not)'],
+        });
       continue;
     }
     if (node.value === null || typeof node.value !== 'object') continue;
@@ -46,8 +60,11 @@ export function checkParsedInput(
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i];
       const path = fieldPath(node.path, key);
-      if (key.includes('\u0000')) {
-        problems.push({ field: path, messages: ['names must not contain NUL (\\u0000)'] });
+      if (key.includes('\u0000') || !wellFormed(key)) {
+        problems.push({
+          field: path,
+          messages: ['names must not contain NUL (\\u0000) or a lone surrogate'],
+        });
         continue;
       }
       stack.push({ value: child, path, depth });

@@ -33,6 +33,25 @@ describe('meterValue bounds', () => {
     });
   });
 
+  it('refuses a distinct id or a group value past 2^53 − 1 as a number (rounded: ids would merge)', () => {
+    expect(meterValue(meter('unique_count'), event(MAX_EVENT_VALUE))).toMatchObject({
+      ok: true,
+      reading: { distinct: String(MAX_EVENT_VALUE) },
+    });
+    expect(meterValue(meter('unique_count'), event('9007199254740993'))).toMatchObject({
+      ok: true,
+      reading: { distinct: '9007199254740993' },
+    });
+    expect(meterValue(meter('unique_count'), event(9007199254740993)).ok).toBe(false);
+    const grouped = { ...meter('count'), groupBy: { account: '$.n' } };
+    expect(meterValue(grouped, event(MAX_EVENT_VALUE)).ok).toBe(true);
+    expect(meterValue(grouped, event(-(2 ** 60)))).toEqual({
+      ok: false,
+      detail:
+        'meter tokens: group account ($.n) is a number past 9007199254740991; send it as a string',
+    });
+  });
+
   it('bounds max and latest at ±(2^53 − 1)', () => {
     expect(meterValue(meter('max'), event(-MAX_EVENT_VALUE)).ok).toBe(true);
     expect(meterValue(meter('latest'), event(-MAX_EVENT_VALUE - 2)).ok).toBe(false);

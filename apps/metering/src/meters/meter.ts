@@ -84,6 +84,16 @@ export const MAX_EVENT_VALUE = Number.MAX_SAFE_INTEGER;
  */
 export function meterValue(meter: Meter, event: UsageEvent): MeterValue {
   const times = event.occurrences ?? 1;
+  // A number past 2^53 − 1 was rounded by JSON.parse: as a distinct id or a group value it
+  // would merge with its neighbours (…993 and …992 read alike). Such ids go as strings.
+  const rounded = (raw: unknown) => typeof raw === 'number' && Math.abs(raw) > MAX_EVENT_VALUE;
+  for (const [name, path] of Object.entries(meter.groupBy)) {
+    if (rounded(readPath(event.data, path)))
+      return {
+        ok: false,
+        detail: `meter ${meter.key}: group ${name} (${path}) is a number past ${MAX_EVENT_VALUE}; send it as a string`,
+      };
+  }
   const reading = (amount: number, distinct: string | null = null): MeterValue => ({
     ok: true,
     reading: { meter, amount, times, distinct, group: groupKey(meter, event.data) },
@@ -91,10 +101,10 @@ export function meterValue(meter: Meter, event: UsageEvent): MeterValue {
   if (meter.aggregation === 'count') return reading(1);
   const raw = meter.valuePath ? readPath(event.data, meter.valuePath) : undefined;
   if (meter.aggregation === 'unique_count') {
-    if (typeof raw === 'string' ? raw.length === 0 : typeof raw !== 'number') {
+    if (typeof raw === 'string' ? raw.length === 0 : typeof raw !== 'number' || rounded(raw)) {
       return {
         ok: false,
-        detail: `meter ${meter.key}: ${meter.valuePath} must be a non-empty string or a number`,
+        detail: `meter ${meter.key}: ${meter.valuePath} must be a non-empty string or a number up to ${MAX_EVENT_VALUE} (send larger ids as strings)`,
       };
     }
     return reading(1, String(raw));
