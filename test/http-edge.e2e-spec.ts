@@ -604,10 +604,43 @@ describe('bad input at the HTTP edge (e2e)', () => {
           'key',
         ],
         ['metering', 'POST', '/v1/meters', '7', 'body'],
+        // Date-times class-validator's ISO 8601 check took and the database refused (500).
+        [
+          'entitlement',
+          'POST',
+          `/v1/customers/${ids.customer}/grants`,
+          '{"amount":1,"effectiveAt":"20240101"}',
+          'effectiveAt',
+        ],
+        [
+          'entitlement',
+          'POST',
+          `/v1/customers/${ids.customer}/api-keys`,
+          '{"expiresAt":"2024-W01-1"}',
+          'expiresAt',
+        ],
+        ['metering', 'GET', '/v1/dead-letters?since=2024', '', 'since'],
+        [
+          'metering',
+          'GET',
+          '/v1/usage?customerId=c&meterKey=api_requests&from=2024-01',
+          '',
+          'from',
+        ],
+        // A name every object has (`constructor`) is no group of the meter.
+        [
+          'metering',
+          'GET',
+          '/v1/usage?customerId=c&meterKey=api_requests&groupBy=constructor',
+          '',
+          'groupBy',
+        ],
+        // A lone surrogate, which jsonb refuses (the idempotency record: a 500 after the commit).
+        ['entitlement', 'POST', '/v1/customers', '{"name":"a\\ud800"}', 'name'],
       ];
       for (const [service, method, path, body, field] of cases) {
         const problem = await expectProblem(
-          await send(service as 'entitlement', method, path, body),
+          await send(service as 'entitlement', method, path, body || undefined),
           400,
         );
         expect(problem.errors).toEqual(

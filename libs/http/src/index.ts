@@ -12,3 +12,4 @@ export { NullFieldsPipe } from './null-fields.pipe';
 export { clientErrorProblem, rawProblemResponse } from './http-edge';
 export { frontDoorServer, pathOf } from './front-door';
 export type { FrontDoor } from './front-door';
+export { IsRfc3339DateTime, isRfc3339DateTime } from './date-time.validator';

@@ -1,12 +1,5 @@
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsDateString,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-} from 'class-validator';
+import { IsRfc3339DateTime } from '@paygate/http';
+import { ArrayMaxSize, IsArray, IsOptional, IsString, Length, Matches } from 'class-validator';
 
 export class CreateApiKeyDto {
   @IsOptional()
@@ -21,6 +14,6 @@ export class CreateApiKeyDto {
   scopes?: string[];
 
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsRfc3339DateTime()
   expiresAt?: string;
 }

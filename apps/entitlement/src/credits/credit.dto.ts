@@ -1,6 +1,6 @@
-import { PageQueryDto } from '@paygate/http';
+import { IsRfc3339DateTime, PageQueryDto } from '@paygate/http';
 import { Type } from 'class-transformer';
-import { IsDateString, IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { GRANT_SOURCES, GrantSource } from './grants.service';
 
 export class CreateGrantDto {
@@ -26,11 +26,11 @@ export class CreateGrantDto {
   priority?: number;
 
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsRfc3339DateTime()
   effectiveAt?: string;
 
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsRfc3339DateTime()
   expiresAt?: string;
 }
 

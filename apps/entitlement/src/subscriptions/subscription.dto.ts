@@ -1,14 +1,5 @@
-import {
-  IsBoolean,
-  IsDateString,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsUUID,
-  Max,
-  Min,
-  ValidateIf,
-} from 'class-validator';
+import { IsRfc3339DateTime } from '@paygate/http';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsUUID, Max, Min, ValidateIf } from 'class-validator';
 import { BILLING_INTERVALS, BillingInterval } from './billing-period';
 import { SUBSCRIPTION_STATUSES, SubscriptionStatus } from './subscription.entity';
 
@@ -26,12 +17,12 @@ export class CreateSubscriptionDto {
 
   /** Start of the first period (and the billing anchor); default now. */
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsRfc3339DateTime()
   currentPeriodStart?: string;
 
   /** End of the first period (e.g. a trial's end); default one interval after the start. */
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsRfc3339DateTime()
   currentPeriodEnd?: string;
 
   @IsOptional()

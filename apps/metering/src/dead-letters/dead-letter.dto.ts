@@ -1,14 +1,5 @@
-import { PageQueryDto } from '@paygate/http';
-import {
-  IsDateString,
-  IsDefined,
-  IsIn,
-  IsInt,
-  IsOptional,
-  Max,
-  Min,
-  ValidateIf,
-} from 'class-validator';
+import { IsRfc3339DateTime, PageQueryDto } from '@paygate/http';
+import { IsDefined, IsIn, IsInt, IsOptional, Max, Min, ValidateIf } from 'class-validator';
 import { DEAD_LETTER_REASONS } from '../usage/usage-batch';
 
 export class DeadLetterQueryDto extends PageQueryDto {
@@ -18,7 +9,7 @@ export class DeadLetterQueryDto extends PageQueryDto {
 
   /** Only letters dead-lettered at or after this time (RFC 3339). */
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsRfc3339DateTime()
   since?: string;
 }
 
@@ -34,7 +25,7 @@ export class ReplayDeadLettersDto {
 
   /** Only letters dead-lettered at or after this time (RFC 3339). */
   @ValidateIf((_dto, value) => value !== undefined)
-  @IsDateString({ strict: true })
+  @IsRfc3339DateTime()
   since?: string;
 
   /** At most this many: 1 to 1,000, default 1,000 (REPLAY_MAX_LIMIT). */

@@ -1,13 +1,6 @@
+import { IsRfc3339DateTime } from '@paygate/http';
 import { Transform } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  IsDateString,
-  IsIn,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-} from 'class-validator';
+import { ArrayMaxSize, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { csv } from '@paygate/config';
 
 export const GRANULARITIES = ['minute', 'hour', 'day', 'month'] as const;
@@ -24,12 +17,12 @@ export class UsageQueryDto {
 
   /** Inclusive start (RFC 3339); buckets are UTC. */
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsRfc3339DateTime()
   from?: string;
 
   /** Exclusive end (RFC 3339). */
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsRfc3339DateTime()
   to?: string;
 
   /** Split the window into buckets of this size; without it only the total is returned. */

@@ -48,13 +48,14 @@ export class UsageQueryService {
       });
     }
     const groupBy = query.groupBy ?? [];
-    const unknown = groupBy.filter((g) => !(g in meter.group_by));
+    // Own names only: `in` also finds `constructor` on every object's prototype.
+    const unknown = groupBy.filter((g) => !Object.hasOwn(meter.group_by, g));
     if (unknown.length > 0) {
       throw new DomainError(
         'validation-failed',
         `meter ${query.meterKey} has no group ${unknown[0]}`,
         {
-          errors: [{ field: 'groupBy', message: `unknown groups: ${unknown.join(', ')}` }],
+          errors: [{ field: 'groupBy', messages: [`unknown groups: ${unknown.join(', ')}`] }],
         },
       );
     }

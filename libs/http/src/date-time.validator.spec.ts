@@ -1,0 +1,56 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { IsRfc3339DateTime, isRfc3339DateTime } from './date-time.validator';
+
+class Window {
+  @IsRfc3339DateTime()
+  from!: string;
+}
+
+describe('isRfc3339DateTime', () => {
+  it('takes an RFC 3339 date-time with its offset', () => {
+    for (const value of [
+      '2026-01-31T12:00:00Z',
+      '2026-01-31t12:00:00z',
+      '2026-01-31T12:00:00.123456789+01:00',
+      '2024-02-29T23:59:59-15:59',
+      '0001-01-01T00:00:00Z',
+      '9999-12-31T23:59:59Z',
+    ])
+      expect([value, isRfc3339DateTime(value)]).toEqual([value, true]);
+  });
+
+  it('refuses what class-validator’s ISO 8601 check takes but JavaScript or Postgres refuse or misread', () => {
+    for (const value of [
+      '2024',
+      '2024-01',
+      '2024-W01-1',
+      '20240101',
+      '2024-366',
+      '+9999-12-31T23:59:59Z',
+      '-2026-01-01T00:00:00Z',
+      '2024-01-01T00:00:00,5Z',
+      '2024-01-01T00:00:00-23:59',
+      '2024-01-01T10',
+      // No offset: read in whatever zone the server or the session has.
+      '2024-01-01T00:00:00',
+      '2024-02-30T00:00:00Z',
+      '2023-02-29T00:00:00Z',
+      '2024-12-31T24:00:00Z',
+      '2024-06-30T23:59:60Z',
+      '0000-01-01T00:00:00Z',
+      ' 2024-01-01T00:00:00Z',
+      20240101,
+      null,
+    ])
+      expect([value, isRfc3339DateTime(value)]).toEqual([value, false]);
+  });
+
+  it('names the field when a DTO refuses it', () => {
+    const [error] = validateSync(plainToInstance(Window, { from: '2024-W01-1' }));
+    expect(error.property).toBe('from');
+    expect(Object.values(error.constraints ?? {})).toEqual([
+      'from must be an RFC 3339 date-time with an offset, like 2026-01-31T12:00:00Z',
+    ]);
+  });
+});
