@@ -162,30 +162,6 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
     expect(await paymentsOf(customer)).toHaveLength(1);
   });
 
-  it('a facilitator that does not answer the verify: 503 payment-unavailable, then served on the retry', async () => {
-    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'fac-down');
-    const key = { 'x-api-key': customer.apiKey };
-    const refused = await call('/paid/a', key);
-    const signature = pay(headerValues(refused, 'payment-required')[0]);
-    facilitator.verifyDown = true;
-    let failed;
-    try {
-      failed = await call('/paid/a', { ...key, 'payment-signature': signature });
-    } finally {
-      facilitator.verifyDown = false;
-    }
-    // Not a 402 `payment-invalid`: nothing is known of the payment yet.
-    expect(failed.status).toBe(503);
-    expect(failed.body).toMatchObject({
-      type: 'https://paygate.dev/problems/payment-unavailable',
-    });
-    expect(headerValues(failed, 'retry-after')).toEqual(['1']);
-    expect(await paymentsOf(customer)).toHaveLength(0);
-    const served = await call('/paid/a', { ...key, 'payment-signature': signature });
-    expect(served.status).toBe(200);
-    expect(await paymentsOf(customer)).toHaveLength(1);
-  });
-
   afterEach(() => (facilitator.refuseRepeats = false));
 
   /**
@@ -302,5 +278,28 @@ describe('facilitator payments across an entitlement outage (e2e)', () => {
     expect(replay.body).toMatchObject({ type: 'https://paygate.dev/problems/payment-replayed' });
     expect((await call('/paid/a', key)).status).toBe(200);
     expect(await journalOf(customer)).toHaveLength(1);
+  });
+  it('a facilitator that does not answer the verify: 503 payment-unavailable, then served on the retry', async () => {
+    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'fac-down');
+    const key = { 'x-api-key': customer.apiKey };
+    const refused = await call('/paid/a', key);
+    const signature = pay(headerValues(refused, 'payment-required')[0]);
+    facilitator.verifyDown = true;
+    let failed;
+    try {
+      failed = await call('/paid/a', { ...key, 'payment-signature': signature });
+    } finally {
+      facilitator.verifyDown = false;
+    }
+    // Not a 402 `payment-invalid`: nothing is known of the payment yet.
+    expect(failed.status).toBe(503);
+    expect(failed.body).toMatchObject({
+      type: 'https://paygate.dev/problems/payment-unavailable',
+    });
+    expect(headerValues(failed, 'retry-after')).toEqual(['1']);
+    expect(await paymentsOf(customer)).toHaveLength(0);
+    const served = await call('/paid/a', { ...key, 'payment-signature': signature });
+    expect(served.status).toBe(200);
+    expect(await paymentsOf(customer)).toHaveLength(1);
   });
 });
