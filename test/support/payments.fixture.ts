@@ -11,6 +11,17 @@ export const EVM_PAY_TO = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
 
 export const payee = TestWallet.fromSeed('payee');
 
+/** The x402 offer (`accepted`) of 3000 USDC units on Base that the EVM specs pay. */
+export const EVM_ACCEPTED = {
+  scheme: 'exact',
+  network: 'eip155:8453' as const,
+  amount: '3000',
+  asset: USDC_BASE,
+  payTo: EVM_PAY_TO,
+  maxTimeoutSeconds: 300,
+  extra: { name: 'USD Coin', version: '2' },
+};
+
 export function requirement(overrides: Partial<PaymentRequirement> = {}): PaymentRequirement {
   return {
     resource: 'https://gateway.example/api/reports?period=2026-02',

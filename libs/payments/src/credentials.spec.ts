@@ -3,6 +3,7 @@ import { Challenge, Credential, evm } from 'mppx';
 import { buildPaymentChallenges } from './challenges';
 import { MAX_CREDENTIAL_LENGTH, parsePaymentCredential } from './credentials';
 import {
+  EVM_ACCEPTED,
   editX402,
   EVM_PAY_TO,
   NOW,
@@ -73,20 +74,11 @@ describe('parsePaymentCredential', () => {
     expect(ids.size).toBe(3);
   });
 
-  it('reads an x402 EVM payment: payer and nonce from the EIP-3009 authorization', () => {
-    const accepted = {
-      scheme: 'exact',
-      network: 'eip155:8453' as const,
-      amount: '3000',
-      asset: USDC_BASE,
-      payTo: EVM_PAY_TO,
-      maxTimeoutSeconds: 300,
-      extra: { name: 'USD Coin', version: '2' },
-    };
-    const nonce = `0x${'AB'.repeat(32)}`;
-    const header = encodePaymentSignatureHeader({
+  /** An x402 EIP-3009 authorization of the EVM offer, signed with a dummy signature. */
+  const evmHeader = (nonce: string, validBefore = '1772366700', scheme = 'exact') =>
+    encodePaymentSignatureHeader({
       x402Version: 2,
-      accepted,
+      accepted: { ...EVM_ACCEPTED, scheme },
       payload: {
         signature: `0x${'11'.repeat(65)}`,
         authorization: {
@@ -94,11 +86,15 @@ describe('parsePaymentCredential', () => {
           to: EVM_PAY_TO,
           value: '3000',
           validAfter: '0',
-          validBefore: '1772366700',
+          validBefore,
           nonce,
         },
       },
     });
+
+  it('reads an x402 EVM payment: payer and nonce from the EIP-3009 authorization', () => {
+    const nonce = `0x${'AB'.repeat(32)}`;
+    const header = evmHeader(nonce);
     expect(parsePaymentCredential({ 'payment-signature': header })).toMatchObject({
       protocol: 'x402',
       network: 'eip155:8453',
@@ -110,30 +106,7 @@ describe('parsePaymentCredential', () => {
   });
 
   it('reads a validity past what a Date holds as the last Date, never as an Invalid Date', () => {
-    const header = (validBefore: string) =>
-      encodePaymentSignatureHeader({
-        x402Version: 2,
-        accepted: {
-          scheme: 'upto',
-          network: 'eip155:8453' as const,
-          amount: '3000',
-          asset: USDC_BASE,
-          payTo: EVM_PAY_TO,
-          maxTimeoutSeconds: 300,
-          extra: { name: 'USD Coin', version: '2' },
-        },
-        payload: {
-          signature: `0x${'11'.repeat(65)}`,
-          authorization: {
-            from: '0x857b06519E91e3A54538791bDbb0E22373e36b66',
-            to: EVM_PAY_TO,
-            value: '3000',
-            validAfter: '0',
-            validBefore,
-            nonce: `0x${'CD'.repeat(32)}`,
-          },
-        },
-      });
+    const header = (validBefore: string) => evmHeader(`0x${'CD'.repeat(32)}`, validBefore, 'upto');
     for (const validBefore of ['8640000000001', String(Number.MAX_SAFE_INTEGER)]) {
       const payment = parsePaymentCredential({ 'payment-signature': header(validBefore) });
       const until = payment && 'validBefore' in payment ? payment.validBefore : undefined;

@@ -6,6 +6,7 @@ import { FacilitatorRouter } from './facilitator-router';
 import { HttpFacilitator } from './http-facilitator';
 import { type FacilitatorAnswer, LoopbackFacilitator } from '@test/loopback-facilitator.fixture';
 import {
+  EVM_ACCEPTED,
   EVM_PAY_TO,
   NOW,
   REALM,
@@ -52,15 +53,7 @@ function parsed(headers: Record<string, string>): ParsedPayment {
 
 const req = requirement();
 const challenges = buildPaymentChallenges(req, { secret: SECRET, realm: REALM, now: NOW });
-const accepted = {
-  scheme: 'exact',
-  network: 'eip155:8453' as const,
-  amount: '3000',
-  asset: USDC_BASE,
-  payTo: EVM_PAY_TO,
-  maxTimeoutSeconds: 300,
-  extra: { name: 'USD Coin', version: '2' },
-};
+const accepted = EVM_ACCEPTED;
 const authorization = {
   from: PAYER,
   to: EVM_PAY_TO,

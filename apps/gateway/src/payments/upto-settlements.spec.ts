@@ -41,32 +41,43 @@ class OnceFacilitator implements Partial<PaymentFacilitator> {
   }
 }
 
+/**
+ * Settlement rounds against a stand-in service that hands out one due settlement until its
+ * settlement is reported (its claim lapses in between) and fails the first `failures` reports.
+ */
+function roundsWith(failures: number) {
+  const due = dueSettlement();
+  const reports: CompleteSettlementRequest[] = [];
+  let failuresLeft = failures;
+  const entitlement = {
+    claimSettlements: jest.fn(async () => (reports.length === 0 ? [due] : [])),
+    completeSettlement: jest.fn(async (report: CompleteSettlementRequest) => {
+      if (failuresLeft-- > 0) throw new Error('entitlement unavailable');
+      reports.push(report);
+      return true;
+    }),
+  };
+  const facilitator = new OnceFacilitator();
+  const client = entitlement as unknown as EntitlementClient;
+  const rounds = new UptoSettlements(
+    { PAYMENT_SETTLE_INTERVAL_MS: 60_000 } as GatewayConfig,
+    facilitator as unknown as PaymentFacilitator,
+    client,
+    new UncreditedPayments(client),
+  );
+  const settledReport = {
+    paymentId: due.paymentId,
+    settled: true,
+    transaction: 'tx-1',
+    failure: '',
+  };
+  return { due, reports, entitlement, facilitator, rounds, settledReport };
+}
+
 describe('UptoSettlements', () => {
-  const config = { PAYMENT_SETTLE_INTERVAL_MS: 60_000 } as GatewayConfig;
-
   it('keeps a settlement whose report failed and reports it next round, never settling it again', async () => {
-    const due = dueSettlement();
-    const reports: CompleteSettlementRequest[] = [];
     // The service goes away between the settle and its report, for two rounds.
-    let failuresLeft = 2;
-    const entitlement = {
-      // Handed out until its settlement is reported (its claim lapses in between).
-      claimSettlements: jest.fn(async () => (reports.length === 0 ? [due] : [])),
-      completeSettlement: jest.fn(async (report: CompleteSettlementRequest) => {
-        if (failuresLeft-- > 0) throw new Error('entitlement unavailable');
-        reports.push(report);
-        return true;
-      }),
-    };
-    const facilitator = new OnceFacilitator();
-    const client = entitlement as unknown as EntitlementClient;
-    const rounds = new UptoSettlements(
-      config,
-      facilitator as unknown as PaymentFacilitator,
-      client,
-      new UncreditedPayments(client),
-    );
-
+    const { due, reports, entitlement, facilitator, rounds, settledReport } = roundsWith(2);
     await expect(rounds.settleDue()).rejects.toThrow('entitlement unavailable');
     expect(facilitator.settled).toEqual([{ paymentId: due.paymentId, amount: '90' }]);
     // Still away: the kept report fails first, before anything is claimed.
@@ -74,40 +85,18 @@ describe('UptoSettlements', () => {
     expect(entitlement.claimSettlements).toHaveBeenCalledTimes(1);
     // Back: the kept report goes first, with the transaction that moved the money.
     await rounds.settleDue();
-    expect(reports).toEqual([
-      { paymentId: due.paymentId, settled: true, transaction: 'tx-1', failure: '' },
-    ]);
+    expect(reports).toEqual([settledReport]);
     await rounds.settleDue();
     expect(facilitator.settled).toHaveLength(1);
     expect(reports).toHaveLength(1);
   });
 
   it('tries a kept report once more when shutting down', async () => {
-    const due = dueSettlement();
-    const reports: CompleteSettlementRequest[] = [];
-    let failuresLeft = 1;
-    const entitlement = {
-      claimSettlements: jest.fn(async () => [due]),
-      completeSettlement: jest.fn(async (report: CompleteSettlementRequest) => {
-        if (failuresLeft-- > 0) throw new Error('entitlement unavailable');
-        reports.push(report);
-        return true;
-      }),
-    };
-    const facilitator = new OnceFacilitator();
-    const client = entitlement as unknown as EntitlementClient;
-    const rounds = new UptoSettlements(
-      config,
-      facilitator as unknown as PaymentFacilitator,
-      client,
-      new UncreditedPayments(client),
-    );
+    const { reports, facilitator, rounds, settledReport } = roundsWith(1);
     await expect(rounds.settleDue()).rejects.toThrow('entitlement unavailable');
     // Shutting down: the kept report is tried once more, and goes through.
     await rounds.onApplicationShutdown();
-    expect(reports).toEqual([
-      { paymentId: due.paymentId, settled: true, transaction: 'tx-1', failure: '' },
-    ]);
+    expect(reports).toEqual([settledReport]);
     expect(facilitator.settled).toHaveLength(1);
   });
 });
