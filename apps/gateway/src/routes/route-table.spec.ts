@@ -176,6 +176,27 @@ routes:
       ).toThrow(/amountPerUnit must be a whole number of the smallest unit, at least 1/);
     });
 
+    it('refuses a cost, a maximum or a body size past 2^53 − 1 when the table loads', () => {
+      // Written as text: a number past 2^53 − 1 must reach the parser as it was written.
+      const table = (fields: string) =>
+        `{"routes":[{"name":"big","pathPrefix":"/big","upstream":"http://127.0.0.1:4000",` +
+        `"feature":"requests",${fields}}]}`;
+      expect(() => parseRouteTable(table('"cost":9007199254740993'), 'p')).toThrow(/cost/);
+      expect(() =>
+        parseRouteTable(
+          table('"cost":1,"costFrom":{"header":"x-units","max":1152921504606846976}'),
+          'p',
+        ),
+      ).toThrow(/max/);
+      expect(() =>
+        parseRouteTable(
+          table('"cost":1,"costFrom":{"perBodyBytes":9007199254740992,"max":10}'),
+          'p',
+        ),
+      ).toThrow(/perBodyBytes/);
+      expect(parseRouteTable(table('"cost":9007199254740991'), 'p')).toHaveLength(1);
+    });
+
     it('refuses a priced route nobody could pay: no secret, test method off, no facilitator', () => {
       const routes = parseRouteTable(
         priced({ assets: [usdc, { ...usdc, network: 'paygate:test' }] }),

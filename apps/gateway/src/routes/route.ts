@@ -20,6 +20,13 @@ import {
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 /**
+ * The most units a number of a route may name: 2^53 − 1. A larger JSON number arrives rounded
+ * (…993 reads as …992), and the entitlement service refuses a cost past it on every request:
+ * refused when the table loads instead. A literal, so the error names it.
+ */
+const MAX_UNITS = 9_007_199_254_740_991;
+
+/**
  * A request's cost from the request itself: a header naming the units (`header`), or one unit
  * per started `perBodyBytes` of the body (Content-Length required). `cost` is the minimum and
  * the header's default; `max` caps what one request may reserve.
@@ -32,10 +39,12 @@ export class CostRule {
   @IsOptional()
   @IsInt()
   @Min(1)
+  @Max(MAX_UNITS)
   perBodyBytes?: number;
 
   @IsInt()
   @Min(1)
+  @Max(MAX_UNITS)
   max!: number;
 }
 
@@ -150,6 +159,7 @@ export class RouteDefinition {
   /** Units one request costs (the minimum, when costFrom is set). */
   @IsInt()
   @Min(0)
+  @Max(MAX_UNITS)
   cost!: number;
 
   @IsOptional()
