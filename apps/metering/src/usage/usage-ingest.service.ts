@@ -18,13 +18,15 @@ import { heldEvents } from '../customers/held-events.repository';
 import { UnmatchedEventsRepository } from './unmatched-events.repository';
 import { dedupeKeys } from './dedupe-keys.repository';
 import { usageRollups } from './usage-rollups.repository';
+import { TypeLabels } from './type-label';
 
 const eventsCounter = counter('paygate_usage_events_total', 'Usage events by outcome', ['outcome']);
 const deadLetterCounter = counter('paygate_usage_dead_letters_total', 'Dead letters by reason', [
   'reason',
 ]);
-// Types are what publishers send, not a closed set: a flood of made-up types grows this series
-// (bounded by the per-type cut above); the usage API's unmatched counts are the durable record.
+// Types are what publishers send, not a closed set: labelled through TypeLabels, so a flood of
+// made-up types adds one series, not one each; the usage API's unmatched counts keep each type.
+const typeLabels = new TypeLabels();
 const unmatchedCounter = counter(
   'paygate_usage_unmatched_events_total',
   'Events of a type no meter reads, skipped (policy skip), by type',
@@ -172,7 +174,7 @@ export class UsageIngestService {
     });
     eventsCounter.inc({ outcome: 'accepted' }, result.accepted);
     eventsCounter.inc({ outcome: 'unmatched' }, result.unmatched);
-    for (const u of batch.unmatched) unmatchedCounter.inc({ type: u.eventType.slice(0, 100) });
+    for (const u of batch.unmatched) unmatchedCounter.inc({ type: typeLabels.of(u.eventType) });
     eventsCounter.inc({ outcome: 'duplicate' }, result.duplicates);
     eventsCounter.inc({ outcome: 'dead-lettered' }, result.deadLettered);
     eventsCounter.inc({ outcome: 'held' }, result.held);
