@@ -241,6 +241,31 @@ describe('LeasePool', () => {
     expect(pool.admitHeld(request())?.leaseId).not.toBe(before.leaseId);
   });
 
+  it('keeps a new book’s first lease when another customer is forgotten meanwhile', async () => {
+    const gate: { hold: boolean; answer?: () => void } = { hold: true };
+    class HeldLedger extends FakeLedger {
+      override async check(request: CheckRequest): Promise<CheckResponse> {
+        if (gate.hold) {
+          gate.hold = false;
+          await new Promise<void>((resolve) => (gate.answer = resolve));
+        }
+        return super.check(request);
+      }
+    }
+    const ledger = new HeldLedger(100);
+    const pool = new LeasePool(ledger, options);
+    const first = pool.admit(request());
+    while (!gate.answer) await new Promise((r) => setImmediate(r));
+    // Changes of other customers (every new customer, grant and key makes one) go by.
+    expect(await pool.forgetCustomer('cust-other', 'credits-granted')).toBe(0);
+    gate.answer();
+    expect((await first).allowed).toBe(true);
+    // Served from that first lease (used up, so closed with nothing to give back), not asked
+    // for again.
+    expect(ledger.checks).toHaveLength(1);
+    expect(ledger.closes.map((c) => c.units)).not.toContain(1);
+  });
+
   it('forgets only the customer named, also after its book was swept and made again', async () => {
     // Each key its own customer.
     class PerKeyLedger extends FakeLedger {

@@ -66,11 +66,15 @@ export class LeasePool {
   private readonly customers = new CustomerBooks();
   /**
    * Books whose first grant is being asked for: no grant has named their customer yet, so a
-   * change of that customer (forgetCustomer) cannot find them by customer. It drops them all
-   * instead (their answer is not kept; the next request asks again), or a key revoked while
-   * its first lease was asked for would be admitted from that lease until it went idle or old.
+   * change of that customer (forgetCustomer) cannot find them by customer. While any are in
+   * flight, each forgotten customer is noted with the count of forgets (`forgets`) at the
+   * time; a grant that lands for a customer forgotten after its ask began is not kept (the
+   * next request asks again), or a key revoked while its first lease was asked for would be
+   * admitted from that lease until it went idle or old. Other customers' changes leave it be.
    */
   private readonly unassigned = new Set<LeaseBook>();
+  private forgets = 0;
+  private readonly forgottenWhileAsked = new Map<string, number>();
   /**
    * Books by when one of their leases may first be idle or old, or the empty book idle: a
    * sweep looks at the books that are due only. Admissions only push a deadline later, so a
@@ -213,7 +217,9 @@ export class LeasePool {
 
   /** Drops a customer's leases (their key or plan changed): next requests ask again. */
   async forgetCustomer(customerId: string, reason: string): Promise<number> {
-    return this.drop([...this.customers.of(customerId), ...this.unassigned], reason);
+    this.forgets += 1;
+    if (this.unassigned.size > 0) this.forgottenWhileAsked.set(customerId, this.forgets);
+    return this.drop(this.customers.of(customerId), reason);
   }
 
   /** Gives every unused unit back (shutdown). */
@@ -305,15 +311,19 @@ export class LeasePool {
     const demand = book.unseen() ? book.waitingUnits : book.waitingUnits + book.recentDemand();
     const wanted = Math.max(cost, Math.min(this.options.maxUnits, demand));
     const generation = book.generation;
-    const ask = () => this.ask(book, request, wanted, cost, generation);
+    // Forgets from here on concern this ask, for a book no grant has tied to a customer yet.
+    const since = book.customerId === undefined ? this.forgets : undefined;
+    const ask = () => this.ask(book, request, wanted, cost, generation, since);
     // Units this book or its customer is giving back are counted by the answer (ReturnsInFlight).
     const returning = this.returns.settled(returnNames(book));
     const outcome = returning ? returning.then(ask) : ask();
     const refill: Refill = { cost, paid: request.paid === true, outcome };
     book.refill = refill;
-    if (book.customerId === undefined) this.unassigned.add(book);
+    if (since !== undefined) this.unassigned.add(book);
     const clear = () => {
       this.unassigned.delete(book);
+      // Nothing in flight can be concerned by the forgets noted so far.
+      if (this.unassigned.size === 0) this.forgottenWhileAsked.clear();
       if (book.refill === refill) book.refill = undefined;
     };
     outcome.then(clear, clear);
@@ -327,6 +337,7 @@ export class LeasePool {
     wanted: number,
     cost: number,
     generation: number,
+    since: number | undefined,
   ): Promise<CheckResponse> {
     const startedAt = this.now();
     const paid = request.paid === true;
@@ -335,7 +346,9 @@ export class LeasePool {
       if (!grant.allowed) return grant;
       this.customers.assign(book, grant.customerId);
       book.failOpenUnits = 0;
-      if (book.generation !== generation) {
+      const forgotten =
+        since !== undefined && (this.forgottenWhileAsked.get(grant.customerId) ?? 0) > since;
+      if (book.generation !== generation || forgotten) {
         // Asked for before the customer's leases were dropped (a key, plan or balance change):
         // nothing is admitted from it, and its units go back before anyone asks again, so the
         // next answer counts them (a payment's own credits would otherwise sit in it).
