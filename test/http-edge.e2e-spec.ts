@@ -627,6 +627,8 @@ describe('bad input at the HTTP edge (e2e)', () => {
           '',
           'from',
         ],
+        // Neither true nor false: refused, not read as false.
+        ['metering', 'GET', '/v1/meters?includeArchived=1', '', 'includeArchived'],
         // A name every object has (`constructor`) is no group of the meter.
         [
           'metering',

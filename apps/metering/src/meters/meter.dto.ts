@@ -99,8 +99,10 @@ export class UpdateMeterDto {
 }
 
 export class ListMetersDto {
+  // `true` or `false`; anything else (`TRUE`, `1`, the parameter twice) is a 400 naming it,
+  // not read as false.
   @IsOptional()
-  @Transform(({ value }) => value === 'true' || value === true)
-  @IsBoolean()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'includeArchived must be true or false' })
   includeArchived?: boolean;
 }
