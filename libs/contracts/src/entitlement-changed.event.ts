@@ -21,6 +21,12 @@ export interface EntitlementChangedEvent {
   customerId: string;
   reason: EntitlementChangeReason;
   occurredAt: string;
+  /**
+   * The Postgres transaction that made the change (pg_current_xact_id, decimal). A decision
+   * whose read snapshot shows it committed was made with the change (see snapshotShows).
+   * Absent from events of older services: the change is then taken as after any decision.
+   */
+  transactionId?: string;
   /** The affected subscription or API key, when the reason names one. */
   subscriptionId?: string;
   apiKeyId?: string;
@@ -41,4 +47,33 @@ export function parseEntitlementChangedEvent(
   return e && typeof e.customerId === 'string' && known.includes(e.reason ?? '')
     ? (e as EntitlementChangedEvent)
     : undefined;
+}
+
+/** A transaction id (xid8) as Postgres writes it: a decimal below 2^64. */
+const XID = /^(0|[1-9]\d{0,19})$/;
+
+function xid(text: string): bigint | undefined {
+  if (!XID.test(text)) return undefined;
+  const value = BigInt(text);
+  return value < 2n ** 64n ? value : undefined;
+}
+
+/**
+ * Whether a Postgres snapshot (pg_current_snapshot()::text, `xmin:xmax:xip,...`) shows the
+ * transaction `transactionId` as finished: below xmin, or below xmax and not in progress (the
+ * rule of pg_visible_in_snapshot). A transaction that wrote an outbox row committed, so a
+ * statement under that snapshot saw its change. Anything unreadable is false: the caller then
+ * takes the change as made after the snapshot, which costs a remote call, never a wrong answer.
+ */
+export function snapshotShows(snapshot: string, transactionId: string): boolean {
+  const id = xid(transactionId);
+  const parts = snapshot.split(':');
+  if (id === undefined || parts.length !== 3) return false;
+  const [xmin, xmax] = [xid(parts[0]), xid(parts[1])];
+  if (xmin === undefined || xmax === undefined || xmin > xmax) return false;
+  if (id < xmin) return true;
+  if (id >= xmax) return false;
+  const running = parts[2] === '' ? [] : parts[2].split(',').map(xid);
+  if (running.some((r) => r === undefined)) return false;
+  return !running.includes(id);
 }

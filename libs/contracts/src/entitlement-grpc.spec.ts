@@ -75,6 +75,7 @@ describe('entitlement proto', () => {
     rateLimit: true,
     leaseUnits: true,
     concurrencyLimit: true,
+    readSnapshot: true,
   };
   const denial: Record<keyof Denial, true> = {
     code: true,

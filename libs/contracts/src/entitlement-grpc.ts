@@ -76,6 +76,12 @@ export interface CheckResponse {
   leaseUnits?: number;
   /** The plan's limit on requests in flight for the feature; 0 or absent when it has none. */
   concurrencyLimit?: number;
+  /**
+   * The Postgres snapshot an allowed decision for a key read the key, customer, subscription
+   * and plan under (pg_snapshot text); empty when it has none. A change whose transaction it
+   * shows committed is in the answer (snapshotShows).
+   */
+  readSnapshot?: string;
 }
 
 export interface RateLimit {

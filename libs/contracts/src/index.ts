@@ -54,5 +54,6 @@ export type {
 export {
   ENTITLEMENT_CHANGE_REASONS,
   parseEntitlementChangedEvent,
+  snapshotShows,
 } from './entitlement-changed.event';
 export type { EntitlementChangedEvent, EntitlementChangeReason } from './entitlement-changed.event';

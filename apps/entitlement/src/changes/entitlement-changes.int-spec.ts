@@ -1,6 +1,7 @@
-import type { EntitlementChangedEvent } from '@paygate/contracts';
+import { type EntitlementChangedEvent, snapshotShows } from '@paygate/contracts';
 import { testConfig } from '@paygate/testing';
 import { EntitlementFixture } from '@test/entitlement.fixture';
+import { EntitlementChanges } from './entitlement-changes';
 
 describe('entitlement.changed through the outbox (real Postgres)', () => {
   let fx: EntitlementFixture;
@@ -48,5 +49,36 @@ describe('entitlement.changed through the outbox (real Postgres)', () => {
     await fx.credits.grant(tenant.customerId, { amount: 1 }, `k-${tenant.customerId}`);
     await fx.check.execute(fx.checkInput(tenant.apiKey, 5));
     expect((await changes(tenant.customerId)).length - before).toBe(1);
+  });
+
+  it('tells each change’s transaction, which a decision read after it shows committed', async () => {
+    const tenant = await fx.seedTenant({ credits: 5 });
+    const setup = await changes(tenant.customerId);
+    for (const c of setup) expect(c.transactionId).toMatch(/^[1-9]\d*$/);
+    const decision = await fx.check.execute(fx.checkInput(tenant.apiKey));
+    const snapshot = decision.allowed ? decision.readSnapshot : undefined;
+    expect(snapshot).toMatch(/^\d+:\d+:[\d,]*$/);
+    // A gateway that gets the setup's events while this answer is on its way keeps its lease.
+    for (const c of setup) expect(snapshotShows(snapshot!, c.transactionId!)).toBe(true);
+
+    // A change still in progress while a decision reads is not shown by its snapshot, however
+    // it ends (the gateway drops that lease); once committed, the next decision shows it.
+    const runner = fx.dataSource.createQueryRunner();
+    await runner.startTransaction();
+    try {
+      const announce = new EntitlementChanges(fx.clock, testConfig().topics);
+      await announce.record(runner.manager, tenant.customerId, 'customer-changed');
+      const [{ xid }] = await runner.query('SELECT pg_current_xact_id()::text AS xid');
+      const during = await fx.check.execute(fx.checkInput(tenant.apiKey));
+      expect(snapshotShows((during.allowed && during.readSnapshot) || '', xid)).toBe(false);
+      await runner.commitTransaction();
+      const [change] = (await changes(tenant.customerId)).slice(-1);
+      expect(change).toMatchObject({ reason: 'customer-changed', transactionId: xid });
+      const after = await fx.check.execute(fx.checkInput(tenant.apiKey));
+      expect(snapshotShows((after.allowed && after.readSnapshot) || '', xid)).toBe(true);
+    } finally {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      await runner.release();
+    }
   });
 });

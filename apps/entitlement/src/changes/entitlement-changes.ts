@@ -36,11 +36,17 @@ export class EntitlementChanges {
     reason: EntitlementChangeReason,
     ids: Pick<EntitlementChangedEvent, 'subscriptionId' | 'apiKeyId'> = {},
   ): Promise<void> {
+    // The change's own transaction, so a gateway can tell a decision made with the change from
+    // one made before it (snapshotShows); its id is assigned already, by the change's writes.
+    const [{ transactionId }]: { transactionId: string }[] = await manager.query(
+      'SELECT pg_current_xact_id()::text AS "transactionId"',
+    );
     const event: EntitlementChangedEvent = {
       id: randomUUID(),
       customerId,
       reason,
       occurredAt: this.clock.now().toISOString(),
+      transactionId,
       ...ids,
     };
     await enqueueOutbox(manager, ENTITLEMENT_SCHEMA, [

@@ -126,7 +126,12 @@ describe('CheckUseCase (real Postgres)', () => {
       denial: { code: 'feature-not-in-plan', feature: 'premium' },
     });
     const flag = await fx.check.execute(fx.checkInput(tenant.apiKey, 1, 'export'));
-    expect(flag).toEqual({ allowed: true, customerId: tenant.customerId, plan: tenant.planKey });
+    expect(flag).toEqual({
+      allowed: true,
+      customerId: tenant.customerId,
+      plan: tenant.planKey,
+      readSnapshot: expect.stringMatching(/^\d+:\d+:/),
+    });
     expect((await fx.ledger.balance(tenant.customerId)).available).toBe(5);
   });
 

@@ -32,6 +32,8 @@ interface Caller {
   customerId: string;
   subscription: CurrentSubscription | undefined;
   feature: FeatureTerms | undefined;
+  /** For a key: the snapshot its key, customer, subscription and plan were read under. */
+  snapshot?: string;
 }
 
 class Refusal extends Error {
@@ -72,6 +74,8 @@ export class CheckUseCase {
     if ('allowed' in caller) return caller;
     const { customerId, subscription, feature } = caller;
     const now = this.clock.now();
+    // Told with an allowed answer, so the gateway can tell the changes it was made with.
+    const read = caller.snapshot ? { readSnapshot: caller.snapshot } : {};
     if (!subscription) {
       return {
         allowed: false,
@@ -114,7 +118,7 @@ export class CheckUseCase {
     };
     const extra = { ...(warnings.length > 0 ? { warnings } : {}), ...limits };
     if (feature.kind === 'boolean' || input.cost === 0)
-      return { allowed: true, customerId, plan, ...extra };
+      return { allowed: true, customerId, plan, ...extra, ...read };
 
     try {
       const decision =
@@ -128,6 +132,7 @@ export class CheckUseCase {
         ...decision,
         ...(all.length > 0 ? { warnings: all } : {}),
         ...limits,
+        ...read,
       };
     } catch (err) {
       if (err instanceof Refusal) return err.decision;
@@ -172,7 +177,7 @@ export class CheckUseCase {
       subscription && rolled
         ? await plans.featureTerms(manager, subscription.planId, input.feature)
         : read.feature;
-    return { customerId: key.customer_id, subscription, feature };
+    return { customerId: key.customer_id, subscription, feature, snapshot: read.snapshot };
   }
 
   /**

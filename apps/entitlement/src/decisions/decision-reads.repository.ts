@@ -15,14 +15,18 @@ export interface KeyedReads {
   subscription: SubscriptionRow | undefined;
   /** The feature's terms in that subscription's plan version, if the plan has the feature. */
   feature: FeatureTerms | undefined;
+  /** The statement's snapshot (pg_snapshot text): what the decision was made with. */
+  snapshot: string;
 }
 
-type ReadRow = KeyForDecision & { [K in keyof SubscriptionRow]: SubscriptionRow[K] | null } & {
-  [K in keyof FeatureTerms]: FeatureTerms[K] | null;
-};
+type ReadRow = { read_snapshot: string } & KeyForDecision & {
+    [K in keyof SubscriptionRow]: SubscriptionRow[K] | null;
+  } & {
+    [K in keyof FeatureTerms]: FeatureTerms[K] | null;
+  };
 
 /** Key hash $1, feature key $2: one row, or none when no key has that hash. */
-const FOR_KEY_SQL = `SELECT k."customer_id", k."scopes", k."revoked_at", k."expires_at", c."blocked", s.*, f.*
+const FOR_KEY_SQL = `SELECT pg_current_snapshot()::text AS "read_snapshot", k."customer_id", k."scopes", k."revoked_at", k."expires_at", c."blocked", s.*, f.*
        FROM ${tables.api_keys} k JOIN ${tables.customers} c ON c."id" = k."customer_id"
        LEFT JOIN LATERAL (${latestSubscriptionSql('k."customer_id"')}) s ON true
        LEFT JOIN LATERAL (
@@ -86,6 +90,6 @@ export const decisionReads = {
             rate_limit_window_seconds: row.rate_limit_window_seconds,
             concurrency_limit: row.concurrency_limit,
           };
-    return { key, subscription, feature };
+    return { key, subscription, feature, snapshot: row.read_snapshot };
   },
 };

@@ -32,6 +32,8 @@ export type Decision =
       rateLimit?: { requests: number; windowSeconds: number };
       /** The plan's limit on the feature's requests in flight at once, when it has one. */
       concurrencyLimit?: number;
+      /** For a key: the Postgres snapshot the decision read under (CheckResponse.readSnapshot). */
+      readSnapshot?: string;
     }
   | { allowed: false; customerId?: string; denial: DenialReason };
 

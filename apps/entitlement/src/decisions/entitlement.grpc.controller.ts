@@ -183,6 +183,7 @@ export class EntitlementGrpcController {
         })),
         rateLimit: decision.rateLimit ?? null,
         concurrencyLimit: decision.concurrencyLimit ?? 0,
+        readSnapshot: decision.readSnapshot ?? '',
       };
     }
     const d = decision.denial;

@@ -61,6 +61,8 @@ describe('plan limits in decisions (real Postgres)', () => {
       allowed: true,
       concurrencyLimit: 3,
       rateLimit: { requests: 10, windowSeconds: 60 },
+      // What the gateway tells a change the answer was made with from a later one by.
+      readSnapshot: expect.stringMatching(/^\d+:\d+:[\d,]*$/),
     });
     // proto3: none is 0.
     expect(await checkOverGrpc(tenant.apiKey, 'export')).toMatchObject({

@@ -50,7 +50,9 @@ export class EntitlementChangesListener extends ConsumerHost {
       if (!event) {
         this.logger.warn({ offset: m.offset }, 'unreadable entitlement.changed message skipped');
       } else if (INVALIDATING.has(event.reason)) {
-        await this.leases.forgetCustomer(event.customerId, event.reason);
+        const transactionId =
+          typeof event.transactionId === 'string' ? event.transactionId : undefined;
+        await this.leases.forgetCustomer(event.customerId, event.reason, transactionId);
       }
     }
   }

@@ -12,12 +12,21 @@ class FakeLedger implements LeaseCalls {
   closes: { leaseId: string; units: number }[] = [];
   readonly leases = new Map<string, number>();
 
+  /** The Postgres snapshot the next answers were read under (CheckResponse.readSnapshot). */
+  snapshot = '';
+
   constructor(public available: number) {}
 
   async check(request: CheckRequest): Promise<CheckResponse> {
     this.checks.push(request);
     await new Promise((r) => setImmediate(r));
-    const base = { customerId: 'cust-1', plan: 'pro', warnings: [], rateLimit: null };
+    const base = {
+      customerId: 'cust-1',
+      plan: 'pro',
+      warnings: [],
+      rateLimit: null,
+      readSnapshot: this.snapshot,
+    };
     if (this.available < request.cost) {
       return {
         ...base,
@@ -239,6 +248,72 @@ describe('LeasePool', () => {
     expect(ledger.closes).toContainEqual({ leaseId: before.leaseId, units: before.leaseUnits });
     expect((await first).leaseId).not.toBe(before.leaseId);
     expect(pool.admitHeld(request())?.leaseId).not.toBe(before.leaseId);
+  });
+
+  describe('a change whose event arrives while (or after) a lease made with it is asked for', () => {
+    // Held answers: the first check waits until `answer` is called.
+    const heldPool = () => {
+      const gate: { hold: boolean; answer?: () => void } = { hold: true };
+      class HeldLedger extends FakeLedger {
+        override async check(request: CheckRequest): Promise<CheckResponse> {
+          if (gate.hold) {
+            gate.hold = false;
+            await new Promise<void>((resolve) => (gate.answer = resolve));
+          }
+          return super.check(request);
+        }
+      }
+      const ledger = new HeldLedger(100);
+      return { ledger, gate, pool: new LeasePool(ledger, options) };
+    };
+    const firstAskWith = async (changes: (string | undefined)[], snapshot: string) => {
+      const { ledger, gate, pool } = heldPool();
+      ledger.snapshot = snapshot;
+      const first = pool.admit(request());
+      while (!gate.answer) await new Promise((r) => setImmediate(r));
+      for (const transaction of changes)
+        await pool.forgetCustomer('cust-1', 'subscription-created', transaction);
+      gate.answer();
+      expect((await first).allowed).toBe(true);
+      return ledger.checks.length;
+    };
+
+    it('keeps a new book’s first lease whose snapshot shows every such change committed', async () => {
+      // A new customer's first request: its setup's events are still on their way.
+      expect(await firstAskWith(['700', '705'], '706:710:708')).toBe(1);
+      expect(await firstAskWith(['700', '709'], '706:710:708')).toBe(1);
+    });
+
+    it('asks again when one change may be after the snapshot, or is of unknown transaction', async () => {
+      // In progress at the snapshot (listed), at or past its xmax, unknown, or no snapshot.
+      expect(await firstAskWith(['700', '708'], '706:710:708')).toBe(2);
+      expect(await firstAskWith(['710'], '706:710:708')).toBe(2);
+      expect(await firstAskWith(['700', undefined], '706:710:708')).toBe(2);
+      expect(await firstAskWith(['700'], '')).toBe(2);
+    });
+
+    it('asks again past 16 changes noted for one customer (the notes are bounded)', async () => {
+      const many = Array.from({ length: 17 }, (_, i) => String(100 + i));
+      expect(await firstAskWith(many.slice(0, 16), '706:710:')).toBe(1);
+      expect(await firstAskWith(many, '706:710:')).toBe(2);
+    });
+
+    it('keeps a held lease made with the change, closes one made before it', async () => {
+      const ledger = new FakeLedger(100);
+      const pool = new LeasePool(ledger, options);
+      ledger.snapshot = '706:710:708';
+      const made = await pool.admit(request());
+      expect(made.leaseUnits).toBe(1);
+      await Promise.all(Array.from({ length: 4 }, () => pool.admit(request())));
+      const held = pool.heldUnits();
+      expect(held).toBeGreaterThan(0);
+      // The change's event comes late: the leases were read after it committed.
+      expect(await pool.forgetCustomer('cust-1', 'subscription-changed', '705')).toBe(0);
+      expect(pool.heldUnits()).toBe(held);
+      // A change they were not made with (in progress at their snapshot) drops them.
+      expect(await pool.forgetCustomer('cust-1', 'subscription-changed', '708')).toBe(held);
+      expect(pool.heldUnits()).toBe(0);
+    });
   });
 
   it('keeps a new book’s first lease when another customer is forgotten meanwhile', async () => {

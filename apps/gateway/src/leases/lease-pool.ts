@@ -1,4 +1,4 @@
-import type { CheckRequest, CheckResponse } from '@paygate/contracts';
+import { type CheckRequest, type CheckResponse, snapshotShows } from '@paygate/contracts';
 import { type AdmissionRequest, bookKey, checkRequest } from './admission-request';
 import { CustomerBooks } from './customer-books';
 import { DemandMemory } from './demand-memory';
@@ -44,6 +44,17 @@ export interface LeasePoolOptions {
 }
 
 const REMEMBER_DEMAND_MS = 60_000;
+/** Changes of one customer whose transactions are noted while first asks are in flight. */
+const MAX_NOTED_TRANSACTIONS = 16;
+
+/**
+ * A customer's forgets while first asks were in flight: the count of forgets at the last one,
+ * and the transactions of their changes (undefined once any was unknown, or past the bound).
+ */
+interface ForgetsWhileAsked {
+  at: number;
+  transactions: string[] | undefined;
+}
 
 /**
  * Admits metered requests from leases: units the entitlement service reserved in its ledger
@@ -67,14 +78,17 @@ export class LeasePool {
   /**
    * Books whose first grant is being asked for: no grant has named their customer yet, so a
    * change of that customer (forgetCustomer) cannot find them by customer. While any are in
-   * flight, each forgotten customer is noted with the count of forgets (`forgets`) at the
-   * time; a grant that lands for a customer forgotten after its ask began is not kept (the
-   * next request asks again), or a key revoked while its first lease was asked for would be
-   * admitted from that lease until it went idle or old. Other customers' changes leave it be.
+   * flight, each forgotten customer is noted with the count of forgets (`forgets`) at its last
+   * forget and the transactions of its changes; a grant that lands for a customer forgotten
+   * after its ask began is not kept (the next request asks again), or a key revoked while its
+   * first lease was asked for would be admitted from that lease until it went idle or old;
+   * unless the grant's read snapshot shows every one of those changes committed (the answer was
+   * made with them: a new customer's first request, its own setup's events still on their
+   * way). Other customers' changes leave it be.
    */
   private readonly unassigned = new Set<LeaseBook>();
   private forgets = 0;
-  private readonly forgottenWhileAsked = new Map<string, number>();
+  private readonly forgottenWhileAsked = new Map<string, ForgetsWhileAsked>();
   /**
    * Books by when one of their leases may first be idle or old, or the empty book idle: a
    * sweep looks at the books that are due only. Admissions only push a deadline later, so a
@@ -215,11 +229,35 @@ export class LeasePool {
     this.sweeps.schedule(book, Number.isFinite(next) ? next : now + this.options.idleMs);
   }
 
-  /** Drops a customer's leases (their key or plan changed): next requests ask again. */
-  async forgetCustomer(customerId: string, reason: string): Promise<number> {
+  /**
+   * Drops a customer's leases (their key or plan changed): next requests ask again.
+   * `transactionId`: the change's (EntitlementChangedEvent), when it is known.
+   */
+  async forgetCustomer(
+    customerId: string,
+    reason: string,
+    transactionId?: string,
+  ): Promise<number> {
     this.forgets += 1;
-    if (this.unassigned.size > 0) this.forgottenWhileAsked.set(customerId, this.forgets);
-    return this.drop(this.customers.of(customerId), reason);
+    if (this.unassigned.size > 0) {
+      const noted = this.forgottenWhileAsked.get(customerId);
+      const transactions = noted ? noted.transactions : [];
+      // Past a few, one unknown: a grant asked meanwhile is dropped (a remote call, not a risk).
+      const known =
+        transactionId !== undefined &&
+        transactions !== undefined &&
+        transactions.length < MAX_NOTED_TRANSACTIONS;
+      this.forgottenWhileAsked.set(customerId, {
+        at: this.forgets,
+        transactions: known ? [...transactions, transactionId] : undefined,
+      });
+    }
+    // A lease granted after the change (its event late) was made with it: kept.
+    const madeWith =
+      transactionId === undefined
+        ? undefined
+        : (grant: CheckResponse) => snapshotShows(grant.readSnapshot ?? '', transactionId);
+    return this.drop(this.customers.of(customerId), reason, madeWith);
   }
 
   /** Gives every unused unit back (shutdown). */
@@ -246,15 +284,20 @@ export class LeasePool {
   }
 
   /**
-   * Closes the books' leases. The books stay (requests may be waiting on them); a grant still
-   * in flight is not kept (see refill).
+   * Closes the books' leases, but those `kept` says are still right. The books stay (requests
+   * may be waiting on them); a grant still in flight is not kept (see refill).
    */
-  private async drop(books: LeaseBook[], reason: string): Promise<number> {
+  private async drop(
+    books: LeaseBook[],
+    reason: string,
+    kept: (grant: CheckResponse) => boolean = () => false,
+  ): Promise<number> {
     const due: Promise<number>[] = [];
     for (const book of books) {
       book.generation += 1;
-      book.lastGrant = undefined;
-      for (const lease of [...book.leases]) due.push(this.close(book, lease, reason));
+      if (book.lastGrant && !kept(book.lastGrant.grant)) book.lastGrant = undefined;
+      for (const lease of [...book.leases])
+        if (!kept(lease.grant)) due.push(this.close(book, lease, reason));
     }
     return (await Promise.all(due)).reduce((a, b) => a + b, 0);
   }
@@ -346,8 +389,7 @@ export class LeasePool {
       if (!grant.allowed) return grant;
       this.customers.assign(book, grant.customerId);
       book.failOpenUnits = 0;
-      const forgotten =
-        since !== undefined && (this.forgottenWhileAsked.get(grant.customerId) ?? 0) > since;
+      const forgotten = since !== undefined && this.changedSince(grant, since);
       if (book.generation !== generation || forgotten) {
         // Asked for before the customer's leases were dropped (a key, plan or balance change):
         // nothing is admitted from it, and its units go back before anyone asks again, so the
@@ -371,6 +413,18 @@ export class LeasePool {
       this.sweeps.schedule(book, now + Math.min(this.options.idleMs, this.options.maxAgeMs));
       return grant;
     });
+  }
+
+  /**
+   * Whether the grant's customer was forgotten after forget number `since` for a change the
+   * grant was not made with. Forgets noted before `since` count too (a customer's transactions
+   * are noted together): at worst a grant is asked for again.
+   */
+  private changedSince(grant: CheckResponse, since: number): boolean {
+    const noted = this.forgottenWhileAsked.get(grant.customerId);
+    if (!noted || noted.at <= since) return false;
+    const snapshot = grant.readSnapshot ?? '';
+    return !noted.transactions?.every((t) => snapshotShows(snapshot, t));
   }
 
   /**

@@ -309,9 +309,12 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
     void this.pool.giveBack(grant, units, reason);
   }
 
-  /** A change to the customer's keys or plan: their leases go back, the next request asks. */
-  async forgetCustomer(customerId: string, reason: string): Promise<void> {
-    await this.pool.forgetCustomer(customerId, reason).catch((err: Error) => {
+  /**
+   * A change to the customer's keys or plan: their leases go back, the next request asks.
+   * `transactionId`: the change's, when known (a first lease already made with it is kept).
+   */
+  async forgetCustomer(customerId: string, reason: string, transactionId?: string): Promise<void> {
+    await this.pool.forgetCustomer(customerId, reason, transactionId).catch((err: Error) => {
       // Forgotten all the same (no more admissions); the units come back at the lease TTL.
       this.logger.warn({ err: err.message, customerId }, 'returning lease units failed');
     });
