@@ -1,4 +1,4 @@
-import { snapshotShows } from './entitlement-changed.event';
+import { changeTransaction, decidedWith, snapshotShows } from './entitlement-changed.event';
 
 describe('snapshotShows (pg_visible_in_snapshot for a committed transaction)', () => {
   it('shows what finished before the snapshot: below xmin, or below xmax and not running', () => {
@@ -37,5 +37,33 @@ describe('snapshotShows (pg_visible_in_snapshot for a committed transaction)', (
       ['a:710:', '1'],
     ])
       expect(snapshotShows(snapshot, id)).toBe(false);
+  });
+});
+
+describe('decidedWith and changeTransaction', () => {
+  const answer = { readSnapshot: '706:710:708', readDatabaseRun: '1796541932.918495' };
+
+  it('compares a change with an answer read in the same database run only', () => {
+    expect(decidedWith(answer, { id: '705', databaseRun: '1796541932.918495' })).toBe(true);
+    expect(decidedWith(answer, { id: '708', databaseRun: '1796541932.918495' })).toBe(false);
+    // Another run (a failover, a restore, a restart): its ids may be below this run's xmin.
+    expect(decidedWith(answer, { id: '705', databaseRun: '1796541999.5' })).toBe(false);
+    expect(decidedWith({ readSnapshot: '706:710:' }, { id: '705', databaseRun: '' })).toBe(false);
+  });
+
+  it('reads the change from an event that names both its transaction and its run', () => {
+    const event = {
+      id: 'e',
+      customerId: 'c',
+      reason: 'api-key-revoked' as const,
+      occurredAt: '2026-12-06T00:00:00Z',
+    };
+    expect(changeTransaction({ ...event, transactionId: '5', databaseRun: '1.5' })).toEqual({
+      id: '5',
+      databaseRun: '1.5',
+    });
+    expect(changeTransaction({ ...event, transactionId: '5' })).toBeUndefined();
+    expect(changeTransaction({ ...event, databaseRun: '1.5' })).toBeUndefined();
+    expect(changeTransaction({ ...event, transactionId: '5', databaseRun: '' })).toBeUndefined();
   });
 });

@@ -23,10 +23,16 @@ export interface EntitlementChangedEvent {
   occurredAt: string;
   /**
    * The Postgres transaction that made the change (pg_current_xact_id, decimal). A decision
-   * whose read snapshot shows it committed was made with the change (see snapshotShows).
+   * whose read snapshot shows it committed was made with the change (see decidedWith).
    * Absent from events of older services: the change is then taken as after any decision.
    */
   transactionId?: string;
+  /**
+   * The run of the Postgres server that committed it (its start time, epoch seconds as text):
+   * transaction ids compare only within one run (a failover, a restore or a restart may start
+   * another, whose ids are not after the last run's).
+   */
+  databaseRun?: string;
   /** The affected subscription or API key, when the reason names one. */
   subscriptionId?: string;
   apiKeyId?: string;
@@ -76,4 +82,33 @@ export function snapshotShows(snapshot: string, transactionId: string): boolean 
   const running = parts[2] === '' ? [] : parts[2].split(',').map(xid);
   if (running.some((r) => r === undefined)) return false;
   return !running.includes(id);
+}
+
+/** The transaction that made a change, as its entitlement-changed event names it. */
+export interface ChangeTransaction {
+  id: string;
+  databaseRun: string;
+}
+
+/** The change's transaction when its event names it (events of older services do not). */
+export function changeTransaction(event: EntitlementChangedEvent): ChangeTransaction | undefined {
+  const { transactionId, databaseRun } = event;
+  return typeof transactionId === 'string' && typeof databaseRun === 'string' && databaseRun
+    ? { id: transactionId, databaseRun }
+    : undefined;
+}
+
+/**
+ * Whether an answer was decided with a change: read in the same database run, under a
+ * snapshot that shows the change's transaction committed. False when either side lacks them.
+ */
+export function decidedWith(
+  answer: { readSnapshot?: string; readDatabaseRun?: string },
+  change: ChangeTransaction,
+): boolean {
+  return (
+    !!answer.readDatabaseRun &&
+    answer.readDatabaseRun === change.databaseRun &&
+    snapshotShows(answer.readSnapshot ?? '', change.id)
+  );
 }

@@ -76,6 +76,7 @@ describe('entitlement proto', () => {
     leaseUnits: true,
     concurrencyLimit: true,
     readSnapshot: true,
+    readDatabaseRun: true,
   };
   const denial: Record<keyof Denial, true> = {
     code: true,

@@ -79,9 +79,11 @@ export interface CheckResponse {
   /**
    * The Postgres snapshot an allowed decision for a key read the key, customer, subscription
    * and plan under (pg_snapshot text); empty when it has none. A change whose transaction it
-   * shows committed is in the answer (snapshotShows).
+   * shows committed is in the answer (decidedWith).
    */
   readSnapshot?: string;
+  /** The Postgres server run that snapshot is of (EntitlementChangedEvent.databaseRun). */
+  readDatabaseRun?: string;
 }
 
 export interface RateLimit {

@@ -53,7 +53,13 @@ export type {
 } from './entitlement-grpc';
 export {
   ENTITLEMENT_CHANGE_REASONS,
+  changeTransaction,
+  decidedWith,
   parseEntitlementChangedEvent,
   snapshotShows,
 } from './entitlement-changed.event';
-export type { EntitlementChangedEvent, EntitlementChangeReason } from './entitlement-changed.event';
+export type {
+  ChangeTransaction,
+  EntitlementChangedEvent,
+  EntitlementChangeReason,
+} from './entitlement-changed.event';

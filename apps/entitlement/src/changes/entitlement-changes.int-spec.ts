@@ -1,4 +1,4 @@
-import { type EntitlementChangedEvent, snapshotShows } from '@paygate/contracts';
+import { type EntitlementChangedEvent, changeTransaction, decidedWith } from '@paygate/contracts';
 import { testConfig } from '@paygate/testing';
 import { EntitlementFixture } from '@test/entitlement.fixture';
 import { EntitlementChanges } from './entitlement-changes';
@@ -55,11 +55,15 @@ describe('entitlement.changed through the outbox (real Postgres)', () => {
     const tenant = await fx.seedTenant({ credits: 5 });
     const setup = await changes(tenant.customerId);
     for (const c of setup) expect(c.transactionId).toMatch(/^[1-9]\d*$/);
+    for (const c of setup) expect(c.databaseRun).toMatch(/^\d+(\.\d+)?$/);
     const decision = await fx.check.execute(fx.checkInput(tenant.apiKey));
-    const snapshot = decision.allowed ? decision.readSnapshot : undefined;
-    expect(snapshot).toMatch(/^\d+:\d+:[\d,]*$/);
+    const read: { readSnapshot?: string; readDatabaseRun?: string } = decision.allowed
+      ? decision
+      : {};
+    expect(read.readSnapshot).toMatch(/^\d+:\d+:[\d,]*$/);
+    expect(read.readDatabaseRun).toBe(setup[0].databaseRun);
     // A gateway that gets the setup's events while this answer is on its way keeps its lease.
-    for (const c of setup) expect(snapshotShows(snapshot!, c.transactionId!)).toBe(true);
+    for (const c of setup) expect(decidedWith(read, changeTransaction(c)!)).toBe(true);
 
     // A change still in progress while a decision reads is not shown by its snapshot, however
     // it ends (the gateway drops that lease); once committed, the next decision shows it.
@@ -70,12 +74,13 @@ describe('entitlement.changed through the outbox (real Postgres)', () => {
       await announce.record(runner.manager, tenant.customerId, 'customer-changed');
       const [{ xid }] = await runner.query('SELECT pg_current_xact_id()::text AS xid');
       const during = await fx.check.execute(fx.checkInput(tenant.apiKey));
-      expect(snapshotShows((during.allowed && during.readSnapshot) || '', xid)).toBe(false);
+      const made = { id: xid, databaseRun: setup[0].databaseRun! };
+      expect(decidedWith(during.allowed ? during : {}, made)).toBe(false);
       await runner.commitTransaction();
       const [change] = (await changes(tenant.customerId)).slice(-1);
       expect(change).toMatchObject({ reason: 'customer-changed', transactionId: xid });
       const after = await fx.check.execute(fx.checkInput(tenant.apiKey));
-      expect(snapshotShows((after.allowed && after.readSnapshot) || '', xid)).toBe(true);
+      expect(decidedWith(after.allowed ? after : {}, made)).toBe(true);
     } finally {
       if (runner.isTransactionActive) await runner.rollbackTransaction();
       await runner.release();

@@ -9,6 +9,7 @@ import {
 import { enqueueOutbox } from '@paygate/database';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
+import { DATABASE_RUN_SQL } from '../database/database-run';
 import { ENTITLEMENT_SCHEMA } from '../database/entitlement.data-source';
 
 /** Nest token of the deployment's topic names in the entitlement app. */
@@ -36,17 +37,20 @@ export class EntitlementChanges {
     reason: EntitlementChangeReason,
     ids: Pick<EntitlementChangedEvent, 'subscriptionId' | 'apiKeyId'> = {},
   ): Promise<void> {
-    // The change's own transaction, so a gateway can tell a decision made with the change from
-    // one made before it (snapshotShows); its id is assigned already, by the change's writes.
-    const [{ transactionId }]: { transactionId: string }[] = await manager.query(
-      'SELECT pg_current_xact_id()::text AS "transactionId"',
-    );
+    // The change's own transaction (the one this outbox row commits with; an id is assigned
+    // here if the change has not written yet), so a gateway can tell a decision made with the
+    // change from one made before it (decidedWith).
+    const [{ transactionId, databaseRun }]: { transactionId: string; databaseRun: string }[] =
+      await manager.query(
+        `SELECT pg_current_xact_id()::text AS "transactionId", ${DATABASE_RUN_SQL} AS "databaseRun"`,
+      );
     const event: EntitlementChangedEvent = {
       id: randomUUID(),
       customerId,
       reason,
       occurredAt: this.clock.now().toISOString(),
       transactionId,
+      databaseRun,
       ...ids,
     };
     await enqueueOutbox(manager, ENTITLEMENT_SCHEMA, [

@@ -131,6 +131,7 @@ describe('CheckUseCase (real Postgres)', () => {
       customerId: tenant.customerId,
       plan: tenant.planKey,
       readSnapshot: expect.stringMatching(/^\d+:\d+:/),
+      readDatabaseRun: expect.stringMatching(/^\d+(\.\d+)?$/),
     });
     expect((await fx.ledger.balance(tenant.customerId)).available).toBe(5);
   });

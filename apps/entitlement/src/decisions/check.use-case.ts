@@ -33,7 +33,7 @@ interface Caller {
   subscription: CurrentSubscription | undefined;
   feature: FeatureTerms | undefined;
   /** For a key: the snapshot its key, customer, subscription and plan were read under. */
-  snapshot?: string;
+  read?: { snapshot: string; databaseRun: string };
 }
 
 class Refusal extends Error {
@@ -75,7 +75,9 @@ export class CheckUseCase {
     const { customerId, subscription, feature } = caller;
     const now = this.clock.now();
     // Told with an allowed answer, so the gateway can tell the changes it was made with.
-    const read = caller.snapshot ? { readSnapshot: caller.snapshot } : {};
+    const read = caller.read
+      ? { readSnapshot: caller.read.snapshot, readDatabaseRun: caller.read.databaseRun }
+      : {};
     if (!subscription) {
       return {
         allowed: false,
@@ -177,7 +179,8 @@ export class CheckUseCase {
       subscription && rolled
         ? await plans.featureTerms(manager, subscription.planId, input.feature)
         : read.feature;
-    return { customerId: key.customer_id, subscription, feature, snapshot: read.snapshot };
+    const { snapshot, databaseRun } = read;
+    return { customerId: key.customer_id, subscription, feature, read: { snapshot, databaseRun } };
   }
 
   /**

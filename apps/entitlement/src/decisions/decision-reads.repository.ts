@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { preparedQuery } from '@paygate/database';
 import type { KeyForDecision } from '../api-keys/api-keys.repository';
+import { DATABASE_RUN_SQL } from '../database/database-run';
 import { tables } from '../database/schema';
 import { FEATURE_TERMS_COLUMNS, type FeatureTerms } from '../plans/plans.repository';
 import {
@@ -17,16 +18,19 @@ export interface KeyedReads {
   feature: FeatureTerms | undefined;
   /** The statement's snapshot (pg_snapshot text): what the decision was made with. */
   snapshot: string;
+  /** The database server run that snapshot is of (DATABASE_RUN_SQL). */
+  databaseRun: string;
 }
 
-type ReadRow = { read_snapshot: string } & KeyForDecision & {
+type ReadRow = { read_snapshot: string; read_database_run: string } & KeyForDecision & {
     [K in keyof SubscriptionRow]: SubscriptionRow[K] | null;
   } & {
     [K in keyof FeatureTerms]: FeatureTerms[K] | null;
   };
 
 /** Key hash $1, feature key $2: one row, or none when no key has that hash. */
-const FOR_KEY_SQL = `SELECT pg_current_snapshot()::text AS "read_snapshot", k."customer_id", k."scopes", k."revoked_at", k."expires_at", c."blocked", s.*, f.*
+const FOR_KEY_SQL = `SELECT pg_current_snapshot()::text AS "read_snapshot",
+       ${DATABASE_RUN_SQL} AS "read_database_run", k."customer_id", k."scopes", k."revoked_at", k."expires_at", c."blocked", s.*, f.*
        FROM ${tables.api_keys} k JOIN ${tables.customers} c ON c."id" = k."customer_id"
        LEFT JOIN LATERAL (${latestSubscriptionSql('k."customer_id"')}) s ON true
        LEFT JOIN LATERAL (
@@ -90,6 +94,12 @@ export const decisionReads = {
             rate_limit_window_seconds: row.rate_limit_window_seconds,
             concurrency_limit: row.concurrency_limit,
           };
-    return { key, subscription, feature, snapshot: row.read_snapshot };
+    return {
+      key,
+      subscription,
+      feature,
+      snapshot: row.read_snapshot,
+      databaseRun: row.read_database_run,
+    };
   },
 };

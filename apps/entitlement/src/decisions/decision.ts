@@ -34,6 +34,8 @@ export type Decision =
       concurrencyLimit?: number;
       /** For a key: the Postgres snapshot the decision read under (CheckResponse.readSnapshot). */
       readSnapshot?: string;
+      /** The database server run of that snapshot (CheckResponse.readDatabaseRun). */
+      readDatabaseRun?: string;
     }
   | { allowed: false; customerId?: string; denial: DenialReason };
 

@@ -184,6 +184,7 @@ export class EntitlementGrpcController {
         rateLimit: decision.rateLimit ?? null,
         concurrencyLimit: decision.concurrencyLimit ?? 0,
         readSnapshot: decision.readSnapshot ?? '',
+        readDatabaseRun: decision.readDatabaseRun ?? '',
       };
     }
     const d = decision.denial;

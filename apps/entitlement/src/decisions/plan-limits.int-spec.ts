@@ -63,6 +63,7 @@ describe('plan limits in decisions (real Postgres)', () => {
       rateLimit: { requests: 10, windowSeconds: 60 },
       // What the gateway tells a change the answer was made with from a later one by.
       readSnapshot: expect.stringMatching(/^\d+:\d+:[\d,]*$/),
+      readDatabaseRun: expect.stringMatching(/^\d+(\.\d+)?$/),
     });
     // proto3: none is 0.
     expect(await checkOverGrpc(tenant.apiKey, 'export')).toMatchObject({

@@ -39,11 +39,14 @@ describe('EntitlementChangesListener', () => {
 
   it('forgets the customer of a change that can alter a decision, with its transaction', async () => {
     await listener.apply([
-      message(change('subscription-changed', { transactionId: '7042' })),
+      message(change('subscription-changed', { transactionId: '7042', databaseRun: '17.5' })),
+      message(change('customer-changed', { transactionId: '7043' })),
       message(change('api-key-revoked')),
     ]);
     expect(forgets).toEqual([
-      ['cust-1', 'subscription-changed', '7042'],
+      ['cust-1', 'subscription-changed', { id: '7042', databaseRun: '17.5' }],
+      // Without the database run the transaction id compares with nothing: as good as none.
+      ['cust-1', 'customer-changed', undefined],
       ['cust-1', 'api-key-revoked', undefined],
     ]);
   });
@@ -52,7 +55,7 @@ describe('EntitlementChangesListener', () => {
     await listener.apply([
       message(change('credits-granted', { transactionId: '1' })),
       message('{not json'),
-      message(change('customer-changed', { transactionId: 7042 }), '2'),
+      message(change('customer-changed', { transactionId: 7042, databaseRun: '17.5' }), '2'),
     ]);
     // A transaction that is not text is as good as none: the leases are dropped.
     expect(forgets).toEqual([['cust-1', 'customer-changed', undefined]]);

@@ -1,5 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EntitlementChangeReason, parseEntitlementChangedEvent } from '@paygate/contracts';
+import {
+  EntitlementChangeReason,
+  changeTransaction,
+  parseEntitlementChangedEvent,
+} from '@paygate/contracts';
 import { ConsumerHost, type ConsumerSetup, type InboundMessage } from '@paygate/messaging';
 import { hostname } from 'node:os';
 import { GatewayConfig } from '../config/gateway.config';
@@ -50,9 +54,8 @@ export class EntitlementChangesListener extends ConsumerHost {
       if (!event) {
         this.logger.warn({ offset: m.offset }, 'unreadable entitlement.changed message skipped');
       } else if (INVALIDATING.has(event.reason)) {
-        const transactionId =
-          typeof event.transactionId === 'string' ? event.transactionId : undefined;
-        await this.leases.forgetCustomer(event.customerId, event.reason, transactionId);
+        const change = changeTransaction(event);
+        await this.leases.forgetCustomer(event.customerId, event.reason, change);
       }
     }
   }

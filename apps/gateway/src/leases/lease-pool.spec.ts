@@ -14,6 +14,8 @@ class FakeLedger implements LeaseCalls {
 
   /** The Postgres snapshot the next answers were read under (CheckResponse.readSnapshot). */
   snapshot = '';
+  /** And the database run it is of. */
+  databaseRun = 'run-1';
 
   constructor(public available: number) {}
 
@@ -26,6 +28,7 @@ class FakeLedger implements LeaseCalls {
       warnings: [],
       rateLimit: null,
       readSnapshot: this.snapshot,
+      readDatabaseRun: this.databaseRun,
     };
     if (this.available < request.cost) {
       return {
@@ -266,13 +269,20 @@ describe('LeasePool', () => {
       const ledger = new HeldLedger(100);
       return { ledger, gate, pool: new LeasePool(ledger, options) };
     };
+    // A change of transaction `id` in database run 1 (`run-2:id` in run 2); undefined: unknown.
+    const change = (id: string | undefined) =>
+      id === undefined
+        ? undefined
+        : id.startsWith('run-2:')
+          ? { id: id.slice(6), databaseRun: 'run-2' }
+          : { id, databaseRun: 'run-1' };
     const firstAskWith = async (changes: (string | undefined)[], snapshot: string) => {
       const { ledger, gate, pool } = heldPool();
       ledger.snapshot = snapshot;
       const first = pool.admit(request());
       while (!gate.answer) await new Promise((r) => setImmediate(r));
-      for (const transaction of changes)
-        await pool.forgetCustomer('cust-1', 'subscription-created', transaction);
+      for (const id of changes)
+        await pool.forgetCustomer('cust-1', 'subscription-created', change(id));
       gate.answer();
       expect((await first).allowed).toBe(true);
       return ledger.checks.length;
@@ -290,12 +300,83 @@ describe('LeasePool', () => {
       expect(await firstAskWith(['710'], '706:710:708')).toBe(2);
       expect(await firstAskWith(['700', undefined], '706:710:708')).toBe(2);
       expect(await firstAskWith(['700'], '')).toBe(2);
+      // Of another database run (a failover, a restore): its ids do not compare with these.
+      expect(await firstAskWith(['700', 'run-2:700'], '706:710:708')).toBe(2);
     });
 
     it('asks again past 16 changes noted for one customer (the notes are bounded)', async () => {
       const many = Array.from({ length: 17 }, (_, i) => String(100 + i));
       expect(await firstAskWith(many.slice(0, 16), '706:710:')).toBe(1);
       expect(await firstAskWith(many, '706:710:')).toBe(2);
+    });
+
+    it('forgets notes no ask in flight needs, so a busy gateway does not drop every first lease', async () => {
+      // Each check is held until released, while `hold` is set.
+      const held: (() => void)[] = [];
+      let hold = true;
+      class QueueLedger extends FakeLedger {
+        override async check(request: CheckRequest): Promise<CheckResponse> {
+          if (hold) await new Promise<void>((resolve) => held.push(resolve));
+          return super.check(request);
+        }
+      }
+      const ledger = new QueueLedger(100);
+      ledger.snapshot = '800:810:';
+      const pool = new LeasePool(ledger, options);
+      const untilHeld = async (n: number) => {
+        while (held.length < n) await new Promise((r) => setImmediate(r));
+      };
+      const a = pool.admit(request('pg_key_a'));
+      await untilHeld(1);
+      // More changes of the customer than are noted while A is asked for: A's answer is dropped.
+      for (let i = 0; i < 17; i++)
+        await pool.forgetCustomer('cust-1', 'subscription-changed', change(String(700 + i)));
+      const b = pool.admit(request('pg_key_b'));
+      await untilHeld(2);
+      hold = false;
+      held[0]();
+      expect((await a).allowed).toBe(true);
+      // Checks are counted as answered: A's, dropped, and A's again.
+      expect(ledger.checks.map((c) => c.apiKey)).toEqual(['pg_key_a', 'pg_key_a']);
+      // B began after those changes: they concern it no more than A's end does. A change B's
+      // answer was made with comes while it is asked for: B's lease is kept.
+      await pool.forgetCustomer('cust-1', 'customer-changed', change('790'));
+      held[1]();
+      expect((await b).allowed).toBe(true);
+      expect(ledger.checks.map((c) => c.apiKey)).toEqual(['pg_key_a', 'pg_key_a', 'pg_key_b']);
+    });
+
+    it('keeps notes of at most 1,024 customers while first asks are always in flight', async () => {
+      const held: (() => void)[] = [];
+      class QueueLedger extends FakeLedger {
+        override async check(request: CheckRequest): Promise<CheckResponse> {
+          await new Promise<void>((resolve) => held.push(resolve));
+          return super.check(request);
+        }
+      }
+      const pool = new LeasePool(new QueueLedger(1_000_000), options);
+      const notes = () => pool['forgottenWhileAsked'].size;
+      // Keys asked for one after another, each first ask in flight while the next begins, and
+      // 300 customers' changes between two: the notes of those before the oldest ask go.
+      let previous = pool.admit(request('pg_key_0'));
+      let most = 0;
+      for (let k = 1; k <= 20; k++) {
+        while (held.length < k) await new Promise((r) => setImmediate(r));
+        for (let c = 0; c < 300; c++) {
+          await pool.forgetCustomer(`cust-${k}-${c}`, 'customer-changed');
+          most = Math.max(most, notes());
+        }
+        const next = pool.admit(request(`pg_key_${k}`));
+        while (held.length < k + 1) await new Promise((r) => setImmediate(r));
+        held[k - 1]();
+        await previous;
+        previous = next;
+      }
+      // 6,000 customers changed in all.
+      expect(most).toBe(1024);
+      held[20]();
+      await previous;
+      expect(notes()).toBe(0);
     });
 
     it('keeps a held lease made with the change, closes one made before it', async () => {
@@ -308,10 +389,19 @@ describe('LeasePool', () => {
       const held = pool.heldUnits();
       expect(held).toBeGreaterThan(0);
       // The change's event comes late: the leases were read after it committed.
-      expect(await pool.forgetCustomer('cust-1', 'subscription-changed', '705')).toBe(0);
+      expect(await pool.forgetCustomer('cust-1', 'subscription-changed', change('705'))).toBe(0);
       expect(pool.heldUnits()).toBe(held);
-      // A change they were not made with (in progress at their snapshot) drops them.
-      expect(await pool.forgetCustomer('cust-1', 'subscription-changed', '708')).toBe(held);
+      // A change they were not made with (in progress at their snapshot, or of another run of
+      // the database, whatever its id) drops them.
+      const other = change('run-2:705');
+      expect(await pool.forgetCustomer('cust-1', 'subscription-changed', other)).toBe(held);
+      expect(pool.heldUnits()).toBe(0);
+      await Promise.all(Array.from({ length: 4 }, () => pool.admit(request())));
+      const again = pool.heldUnits();
+      expect(again).toBeGreaterThan(0);
+      expect(await pool.forgetCustomer('cust-1', 'subscription-changed', change('708'))).toBe(
+        again,
+      );
       expect(pool.heldUnits()).toBe(0);
     });
   });

@@ -1,4 +1,9 @@
-import { type CheckRequest, type CheckResponse, snapshotShows } from '@paygate/contracts';
+import {
+  type ChangeTransaction,
+  type CheckRequest,
+  type CheckResponse,
+  decidedWith,
+} from '@paygate/contracts';
 import { type AdmissionRequest, bookKey, checkRequest } from './admission-request';
 import { CustomerBooks } from './customer-books';
 import { DemandMemory } from './demand-memory';
@@ -47,13 +52,16 @@ const REMEMBER_DEMAND_MS = 60_000;
 /** Changes of one customer whose transactions are noted while first asks are in flight. */
 const MAX_NOTED_TRANSACTIONS = 16;
 
+/** Customers noted while first asks are in flight, past which notes no ask needs are pruned. */
+const PRUNE_NOTES_AT = 1024;
+
 /**
  * A customer's forgets while first asks were in flight: the count of forgets at the last one,
  * and the transactions of their changes (undefined once any was unknown, or past the bound).
  */
 interface ForgetsWhileAsked {
   at: number;
-  transactions: string[] | undefined;
+  transactions: ChangeTransaction[] | undefined;
 }
 
 /**
@@ -76,7 +84,8 @@ export class LeasePool {
   private readonly byLease = new Map<string, { book: LeaseBook; lease: HeldLease }>();
   private readonly customers = new CustomerBooks();
   /**
-   * Books whose first grant is being asked for: no grant has named their customer yet, so a
+   * Books whose first grant is being asked for, with the count of forgets (`forgets`) when
+   * their ask began: no grant has named their customer yet, so a
    * change of that customer (forgetCustomer) cannot find them by customer. While any are in
    * flight, each forgotten customer is noted with the count of forgets (`forgets`) at its last
    * forget and the transactions of its changes; a grant that lands for a customer forgotten
@@ -86,9 +95,10 @@ export class LeasePool {
    * made with them: a new customer's first request, its own setup's events still on their
    * way). Other customers' changes leave it be.
    */
-  private readonly unassigned = new Set<LeaseBook>();
+  private readonly unassigned = new Map<LeaseBook, number>();
   private forgets = 0;
   private readonly forgottenWhileAsked = new Map<string, ForgetsWhileAsked>();
+  private pruneNotesAt = PRUNE_NOTES_AT;
   /**
    * Books by when one of their leases may first be idle or old, or the empty book idle: a
    * sweep looks at the books that are due only. Admissions only push a deadline later, so a
@@ -231,33 +241,43 @@ export class LeasePool {
 
   /**
    * Drops a customer's leases (their key or plan changed): next requests ask again.
-   * `transactionId`: the change's (EntitlementChangedEvent), when it is known.
+   * `change`: the change's transaction (EntitlementChangedEvent), when it is known.
    */
   async forgetCustomer(
     customerId: string,
     reason: string,
-    transactionId?: string,
+    change?: ChangeTransaction,
   ): Promise<number> {
     this.forgets += 1;
-    if (this.unassigned.size > 0) {
-      const noted = this.forgottenWhileAsked.get(customerId);
-      const transactions = noted ? noted.transactions : [];
-      // Past a few, one unknown: a grant asked meanwhile is dropped (a remote call, not a risk).
-      const known =
-        transactionId !== undefined &&
-        transactions !== undefined &&
-        transactions.length < MAX_NOTED_TRANSACTIONS;
-      this.forgottenWhileAsked.set(customerId, {
-        at: this.forgets,
-        transactions: known ? [...transactions, transactionId] : undefined,
-      });
-    }
+    if (this.unassigned.size > 0) this.noteWhileAsked(customerId, change);
     // A lease granted after the change (its event late) was made with it: kept.
-    const madeWith =
-      transactionId === undefined
-        ? undefined
-        : (grant: CheckResponse) => snapshotShows(grant.readSnapshot ?? '', transactionId);
+    const madeWith = change && ((grant: CheckResponse) => decidedWith(grant, change));
     return this.drop(this.customers.of(customerId), reason, madeWith);
+  }
+
+  /** Notes a forget for the first asks in flight (see `unassigned`). */
+  private noteWhileAsked(customerId: string, change: ChangeTransaction | undefined): void {
+    // Notes at or before the oldest ask in flight concern none: pruned, so a busy gateway
+    // (some first ask always in flight) neither keeps every customer nor a customer's notes.
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const since of this.unassigned.values()) oldest = Math.min(oldest, since);
+    if (this.forgottenWhileAsked.size >= this.pruneNotesAt) {
+      for (const [id, noted] of this.forgottenWhileAsked)
+        if (noted.at <= oldest) this.forgottenWhileAsked.delete(id);
+      // Twice what is left, so a long ask in flight makes pruning rarer, not every forget.
+      this.pruneNotesAt = Math.max(PRUNE_NOTES_AT, 2 * this.forgottenWhileAsked.size);
+    }
+    const noted = this.forgottenWhileAsked.get(customerId);
+    const transactions = noted && noted.at > oldest ? noted.transactions : [];
+    // Past a few, one unknown: a grant asked meanwhile is dropped (a remote call, not a risk).
+    const known =
+      change !== undefined &&
+      transactions !== undefined &&
+      transactions.length < MAX_NOTED_TRANSACTIONS;
+    this.forgottenWhileAsked.set(customerId, {
+      at: this.forgets,
+      transactions: known ? [...transactions, change] : undefined,
+    });
   }
 
   /** Gives every unused unit back (shutdown). */
@@ -362,7 +382,7 @@ export class LeasePool {
     const outcome = returning ? returning.then(ask) : ask();
     const refill: Refill = { cost, paid: request.paid === true, outcome };
     book.refill = refill;
-    if (since !== undefined) this.unassigned.add(book);
+    if (since !== undefined) this.unassigned.set(book, since);
     const clear = () => {
       this.unassigned.delete(book);
       // Nothing in flight can be concerned by the forgets noted so far.
@@ -423,8 +443,7 @@ export class LeasePool {
   private changedSince(grant: CheckResponse, since: number): boolean {
     const noted = this.forgottenWhileAsked.get(grant.customerId);
     if (!noted || noted.at <= since) return false;
-    const snapshot = grant.readSnapshot ?? '';
-    return !noted.transactions?.every((t) => snapshotShows(snapshot, t));
+    return !noted.transactions?.every((change) => decidedWith(grant, change));
   }
 
   /**

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { every } from '@paygate/clock';
-import type { CheckResponse } from '@paygate/contracts';
+import type { ChangeTransaction, CheckResponse } from '@paygate/contracts';
 import { counter, gauge, hotCounter } from '@paygate/observability';
 import { GatewayConfig } from '../config/gateway.config';
 import { EntitlementClient, EntitlementUnavailableError } from '../decisions/entitlement.client';
@@ -311,10 +311,14 @@ export class LeasesService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * A change to the customer's keys or plan: their leases go back, the next request asks.
-   * `transactionId`: the change's, when known (a first lease already made with it is kept).
+   * `change`: the change's transaction, when known (a lease already made with it is kept).
    */
-  async forgetCustomer(customerId: string, reason: string, transactionId?: string): Promise<void> {
-    await this.pool.forgetCustomer(customerId, reason, transactionId).catch((err: Error) => {
+  async forgetCustomer(
+    customerId: string,
+    reason: string,
+    change?: ChangeTransaction,
+  ): Promise<void> {
+    await this.pool.forgetCustomer(customerId, reason, change).catch((err: Error) => {
       // Forgotten all the same (no more admissions); the units come back at the lease TTL.
       this.logger.warn({ err: err.message, customerId }, 'returning lease units failed');
     });
