@@ -63,6 +63,15 @@ function violation(c: Case, answer: Answer): string | undefined {
   for (const member of ['type', 'title', 'status', 'detail'])
     if (body?.[member] === undefined) return `problem without ${member}`;
   if (body.status !== answer.status) return `problem status ${body.status} ≠ ${answer.status}`;
+  // Bad input names what to correct: every 400 lists its failing fields.
+  const named = (e: Json) =>
+    typeof e?.field === 'string' &&
+    e.field !== '' &&
+    Array.isArray(e.messages) &&
+    e.messages.length;
+  if (answer.status === 400 && !(Array.isArray(body.errors) && body.errors.length > 0))
+    return 'a 400 without errors';
+  if (answer.status === 400 && !body.errors.every(named)) return 'a 400 error without field';
   return undefined;
 }
 

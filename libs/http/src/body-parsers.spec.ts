@@ -1,4 +1,4 @@
-import { checkParsedInput } from './body-parsers';
+import { checkParsedInput, notJson } from './body-parsers';
 
 describe('checkParsedInput', () => {
   it('accepts ordinary bodies', () => {
@@ -40,5 +40,18 @@ describe('checkParsedInput', () => {
     for (let i = 0; i < 64; i++) deep = { a: deep };
     expect(checkParsedInput(deep, 64)).toEqual([]);
     expect(checkParsedInput({ b: deep }, 64)).toHaveLength(1);
+  });
+});
+
+describe('notJson', () => {
+  it('says why a body is not taken, without quoting it', () => {
+    expect(notJson('')).toMatch(/^must not be empty/);
+    expect(notJson(' \n')).toMatch(/^must not be empty/);
+    expect(notJson('[1,2')).toBe(
+      "must be JSON: Expected ',' or ']' after array element in JSON at position 4",
+    );
+    expect(notJson('{"secret":pg_live_abcdef}')).toBe("must be JSON: Unexpected token 'p'");
+    expect(notJson('{"a":1} x')).toMatch(/^must be JSON: Unexpected non-whitespace/);
+    expect(notJson('{"__proto__":{"x":1}}')).toMatch(/__proto__/);
   });
 });

@@ -73,6 +73,22 @@ export function checkParsedInput(
   return problems;
 }
 
+/**
+ * Why a body Fastify's JSON parser refused is not taken, for `errors` (Fastify says only that
+ * it is not valid JSON): empty, where the syntax breaks (JSON.parse's own words), or, when it
+ * parses, the prototype poisoning the parser refuses.
+ */
+export function notJson(text: string): string {
+  if (text.trim() === '') return 'must not be empty: send a JSON value, or no Content-Type';
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    // Without the excerpt of the body V8 quotes in some messages (it may hold a secret).
+    return `must be JSON: ${(err as Error).message.replace(/, (\.\.\.)?".*$/s, '')}`;
+  }
+  return 'must not have a __proto__ member, nor a constructor member with a prototype member';
+}
+
 export function inputProblem(errors: FieldProblem[]): ProblemException {
   return new ProblemException({ code: 'validation-failed', extensions: { errors } });
 }
@@ -114,7 +130,8 @@ export function registerBodyParsers(fastify: FastifyInstance, options: BodyParse
       }
       // Callback style: Fastify's default parser calls back and returns nothing to await.
       void parseJson(request, text, (err, value) => {
-        if (err) return done(err, undefined);
+        if (err)
+          return done(inputProblem([{ field: 'body', messages: [notJson(text)] }]), undefined);
         const problems = checkParsedInput(value);
         // A name given twice in one object means what each reader decides (RFC 8259 §4).
         const twice = problems.length === 0 ? repeatedMember(text) : undefined;

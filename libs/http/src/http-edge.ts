@@ -33,6 +33,11 @@ function isWellFormedRequestLine(line: string): boolean {
   return parts.length === 3 && METHOD_TOKEN.test(parts[0]) && /^HTTP\/\d\.\d$/.test(parts[2] ?? '');
 }
 
+/** A 400 for a malformed request: like any bad input, it names what to correct in `errors`. */
+function badRequest(detail: string, field: string, message: string): ProblemInput {
+  return { code: 'bad-request', detail, extensions: { errors: [{ field, messages: [message] }] } };
+}
+
 /** The problem for an error of Node's HTTP parser (llhttp) or its timeouts. */
 export function clientErrorProblem(
   err: NodeJS.ErrnoException & { rawPacket?: Buffer },
@@ -53,9 +58,17 @@ export function clientErrorProblem(
     case 'HPE_INVALID_METHOD':
       return isWellFormedRequestLine(requestLineOf(err.rawPacket))
         ? { code: 'not-implemented' }
-        : { code: 'bad-request', detail: 'The request line is malformed.' };
+        : badRequest(
+            'The request line is malformed.',
+            'requestLine',
+            'must be METHOD target HTTP/x.y',
+          );
     default:
-      return { code: 'bad-request', detail: 'The request line or a header is malformed.' };
+      return badRequest(
+        'The request line or a header is malformed.',
+        'request',
+        'must have a well-formed request line and headers',
+      );
   }
 }
 
@@ -120,7 +133,11 @@ export function onConnect(req: IncomingMessage, socket: Duplex): void {
 }
 
 const FRAMEWORK_ERRORS: Record<string, ProblemInput> = {
-  FST_ERR_BAD_URL: { code: 'bad-request', detail: 'The request path is not validly encoded.' },
+  FST_ERR_BAD_URL: badRequest(
+    'The request path is not validly encoded.',
+    'path',
+    'must be validly percent-encoded',
+  ),
   FST_ERR_MAX_PARAM_LENGTH: {
     code: 'uri-too-long',
     extensions: { limit: INPUT_LIMITS.urlLength },
@@ -133,7 +150,10 @@ export function onFrameworkError(
   request: FastifyRequest,
   reply: FastifyReply,
 ): void {
-  sendProblem(reply, request, FRAMEWORK_ERRORS[error.code ?? ''] ?? { code: 'bad-request' });
+  const problem =
+    FRAMEWORK_ERRORS[error.code ?? ''] ??
+    badRequest('The request is malformed.', 'request', 'must be a well-formed HTTP request');
+  sendProblem(reply, request, problem);
 }
 
 /**
@@ -168,10 +188,18 @@ export function targetProblem(url: string): ProblemInput | undefined {
   if (url.length > INPUT_LIMITS.urlLength)
     return { code: 'uri-too-long', extensions: { limit: INPUT_LIMITS.urlLength } };
   if (url.includes('%00') || url.includes('\u0000'))
-    return { code: 'bad-request', detail: 'The request target must not contain NUL (%00).' };
+    return badRequest(
+      'The request target must not contain NUL (%00).',
+      'target',
+      'must not contain NUL (%00)',
+    );
   const query = url.indexOf('?');
   const path = query < 0 ? url : url.slice(0, query);
   if (path.includes('%') && BAD_ESCAPE.test(path))
-    return { code: 'bad-request', detail: 'The request path has a malformed percent-encoding.' };
+    return badRequest(
+      'The request path has a malformed percent-encoding.',
+      'path',
+      'must not have a malformed percent-encoding',
+    );
   return undefined;
 }

@@ -13,3 +13,4 @@ export { clientErrorProblem, rawProblemResponse } from './http-edge';
 export { frontDoorServer, pathOf } from './front-door';
 export type { FrontDoor } from './front-door';
 export { IsRfc3339DateTime, isRfc3339DateTime } from './date-time.validator';
+export { IntegerText, UuidParam } from './input-fields';

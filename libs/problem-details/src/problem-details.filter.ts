@@ -54,7 +54,10 @@ export function toProblemInput(exception: unknown): ProblemInput | undefined {
   // comes from the framework, not from our internals, so it is safe to show.
   const message =
     exception instanceof HttpException ? exception.message : (exception as Error).message;
-  return { code, detail: message };
+  // Any 400 names what to correct, also one the framework raised without a field.
+  const errors =
+    status === HttpStatus.BAD_REQUEST ? [{ field: 'request', messages: [message] }] : [];
+  return { code, detail: message, ...(errors.length > 0 ? { extensions: { errors } } : {}) };
 }
 
 /**

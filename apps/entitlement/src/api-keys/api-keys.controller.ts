@@ -1,15 +1,5 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  UseGuards,
-} from '@nestjs/common';
-import { AdminTokenGuard } from '@paygate/http';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { AdminTokenGuard, UuidParam } from '@paygate/http';
 import { ApiKey } from './api-key.entity';
 import { CreateApiKeyDto } from './api-key.dto';
 import { ApiKeysService } from './api-keys.service';
@@ -26,20 +16,20 @@ export class ApiKeysController {
    */
   @Post('customers/:customerId/api-keys')
   create(
-    @Param('customerId', ParseUUIDPipe) customerId: string,
+    @Param('customerId', UuidParam) customerId: string,
     @Body() dto: CreateApiKeyDto,
   ): Promise<ApiKeyWithSecret> {
     return this.keys.create(customerId, dto);
   }
 
   @Get('customers/:customerId/api-keys')
-  list(@Param('customerId', ParseUUIDPipe) customerId: string): Promise<ApiKey[]> {
+  list(@Param('customerId', UuidParam) customerId: string): Promise<ApiKey[]> {
     return this.keys.list(customerId);
   }
 
   @Delete('api-keys/:id')
   @HttpCode(204)
-  revoke(@Param('id', ParseUUIDPipe) id: string): Promise<void> {
+  revoke(@Param('id', UuidParam) id: string): Promise<void> {
     return this.keys.revoke(id);
   }
 }

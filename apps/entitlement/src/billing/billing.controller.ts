@@ -2,9 +2,8 @@ import { DOMAIN_KEY } from '@paygate/contracts';
 import { Body, Controller, Get, Headers, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { DomainError, negotiateLanguage } from '@paygate/problem-details';
-import { Type } from 'class-transformer';
 import { IsInt, IsUUID, Matches, Max, Min } from 'class-validator';
-import { IDEMPOTENCY_STORE, type IdempotencyStore } from '@paygate/http';
+import { IDEMPOTENCY_STORE, IntegerText, type IdempotencyStore } from '@paygate/http';
 import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { EntitlementConfig } from '../config/entitlement.config';
@@ -20,7 +19,7 @@ import { BILLING_SECURITY_HEADERS, renderBillingPage } from './billing-page';
 import { PAYMENT_PROVIDER, PaymentProvider } from './payment-provider';
 
 export class TopUpForm {
-  @Type(() => Number)
+  @IntegerText()
   @IsInt()
   @Min(1)
   @Max(1_000_000)

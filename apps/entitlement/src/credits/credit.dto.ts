@@ -1,5 +1,4 @@
-import { IsRfc3339DateTime, PageQueryDto } from '@paygate/http';
-import { Type } from 'class-transformer';
+import { IntegerText, IsRfc3339DateTime, PageQueryDto } from '@paygate/http';
 import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { GRANT_SOURCES, GrantSource } from './grants.service';
 
@@ -36,7 +35,7 @@ export class CreateGrantDto {
 
 export class LedgerQueryDto extends PageQueryDto {
   @IsOptional()
-  @Type(() => Number)
+  @IntegerText()
   @IsInt()
   @Min(1)
   @Max(9_007_199_254_740_991) // Number.MAX_SAFE_INTEGER; a literal, so OpenAPI shows it

@@ -1,17 +1,6 @@
-import {
-  Body,
-  Controller,
-  Get,
-  Headers,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Query,
-  Res,
-  UseGuards,
-} from '@nestjs/common';
+import { Body, Controller, Get, Headers, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AdminTokenGuard } from '@paygate/http';
+import { AdminTokenGuard, UuidParam } from '@paygate/http';
 import { CreateGrantDto, LedgerQueryDto } from './credit.dto';
 import { CreditsService } from './credits.service';
 import { GrantView } from './grants.service';
@@ -30,7 +19,7 @@ export class CreditsController {
    */
   @Post('grants')
   async grant(
-    @Param('customerId', ParseUUIDPipe) customerId: string,
+    @Param('customerId', UuidParam) customerId: string,
     @Body() dto: CreateGrantDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -44,19 +33,19 @@ export class CreditsController {
 
   /** Grants in burn order, expired ones last. */
   @Get('grants')
-  grants(@Param('customerId', ParseUUIDPipe) customerId: string): Promise<GrantView[]> {
+  grants(@Param('customerId', UuidParam) customerId: string): Promise<GrantView[]> {
     return this.credits.listGrants(customerId);
   }
 
   /** `available` and `reserved` are JSON numbers, or exact decimal strings past ±(2^53 − 1). */
   @Get('balance')
-  balance(@Param('customerId', ParseUUIDPipe) customerId: string): Promise<ExactBalanceView> {
+  balance(@Param('customerId', UuidParam) customerId: string): Promise<ExactBalanceView> {
     return this.credits.balance(customerId);
   }
 
   @Get('ledger')
   ledger(
-    @Param('customerId', ParseUUIDPipe) customerId: string,
+    @Param('customerId', UuidParam) customerId: string,
     @Query() query: LedgerQueryDto,
   ): Promise<{ entries: LedgerEntryView[]; next?: number }> {
     return this.credits.history(customerId, query.limit, query.before);

@@ -1,15 +1,5 @@
-import {
-  Body,
-  Controller,
-  Get,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-  UseGuards,
-} from '@nestjs/common';
-import { AdminTokenGuard } from '@paygate/http';
+import { Body, Controller, Get, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { AdminTokenGuard, UuidParam } from '@paygate/http';
 import { Customer } from './customer.entity';
 import { CreateCustomerDto, ListCustomersDto, UpdateCustomerDto } from './customer.dto';
 import { CustomersService } from './customers.service';
@@ -30,15 +20,12 @@ export class CustomersController {
   }
 
   @Patch(':id')
-  update(
-    @Param('id', ParseUUIDPipe) id: string,
-    @Body() dto: UpdateCustomerDto,
-  ): Promise<Customer> {
+  update(@Param('id', UuidParam) id: string, @Body() dto: UpdateCustomerDto): Promise<Customer> {
     return this.customers.update(id, dto);
   }
 
   @Get(':id')
-  get(@Param('id', ParseUUIDPipe) id: string): Promise<Customer> {
+  get(@Param('id', UuidParam) id: string): Promise<Customer> {
     return this.customers.get(id);
   }
 }

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post, UseGuards } from '@nestjs/common';
-import { AdminTokenGuard } from '@paygate/http';
+import { Body, Controller, Get, Param, Post, UseGuards } from '@nestjs/common';
+import { AdminTokenGuard, UuidParam } from '@paygate/http';
 import { CreatePlanDto } from './plan.dto';
 import { Plan } from './plan.entity';
 import { PlansService } from './plans.service';
@@ -20,7 +20,7 @@ export class PlansController {
   }
 
   @Get(':id')
-  get(@Param('id', ParseUUIDPipe) id: string): Promise<Plan> {
+  get(@Param('id', UuidParam) id: string): Promise<Plan> {
     return this.plans.get(id);
   }
 }

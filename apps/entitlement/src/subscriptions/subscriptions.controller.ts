@@ -1,14 +1,5 @@
-import {
-  Body,
-  Controller,
-  Get,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  UseGuards,
-} from '@nestjs/common';
-import { AdminTokenGuard } from '@paygate/http';
+import { Body, Controller, Get, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { AdminTokenGuard, UuidParam } from '@paygate/http';
 import { CreateSubscriptionDto, UpdateSubscriptionDto } from './subscription.dto';
 import { Subscription } from './subscription.entity';
 import { SubscriptionsService } from './subscriptions.service';
@@ -20,20 +11,20 @@ export class SubscriptionsController {
 
   @Post('customers/:customerId/subscriptions')
   create(
-    @Param('customerId', ParseUUIDPipe) customerId: string,
+    @Param('customerId', UuidParam) customerId: string,
     @Body() dto: CreateSubscriptionDto,
   ): Promise<Subscription> {
     return this.subscriptions.create(customerId, dto);
   }
 
   @Get('customers/:customerId/subscriptions')
-  list(@Param('customerId', ParseUUIDPipe) customerId: string): Promise<Subscription[]> {
+  list(@Param('customerId', UuidParam) customerId: string): Promise<Subscription[]> {
     return this.subscriptions.list(customerId);
   }
 
   @Patch('subscriptions/:id')
   update(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidParam) id: string,
     @Body() dto: UpdateSubscriptionDto,
   ): Promise<Subscription> {
     return this.subscriptions.update(id, dto);

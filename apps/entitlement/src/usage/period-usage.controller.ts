@@ -1,5 +1,5 @@
-import { Controller, Get, Param, ParseUUIDPipe, UseGuards } from '@nestjs/common';
-import { AdminTokenGuard } from '@paygate/http';
+import { Controller, Get, Param, UseGuards } from '@nestjs/common';
+import { AdminTokenGuard, UuidParam } from '@paygate/http';
 import { FeatureUsageView, PeriodUsageService } from './period-usage.service';
 
 @Controller('v1/customers/:customerId/usage')
@@ -9,7 +9,7 @@ export class PeriodUsageController {
 
   @Get()
   current(
-    @Param('customerId', ParseUUIDPipe) customerId: string,
+    @Param('customerId', UuidParam) customerId: string,
   ): Promise<{ plan: string | null; features: FeatureUsageView[] }> {
     return this.usage.current(customerId);
   }

@@ -68,6 +68,7 @@ export class ProxyHandler {
       return refuse(request, res, 'unmatched', {
         code: 'bad-request',
         detail: target.reason,
+        extensions: { errors: [{ field: 'path', messages: [target.reason] }] },
       });
     const match = this.routes.match({
       path: target.path,

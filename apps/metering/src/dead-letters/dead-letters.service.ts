@@ -82,7 +82,16 @@ export class DeadLettersService {
    */
   async replayReport(filter: ReplayFilter): Promise<ReplayReport> {
     if (typeof filter.reason !== 'string' || filter.reason === '')
-      throw new DomainError('validation-failed', 'A replay needs the reason of the letters.');
+      throw new DomainError('validation-failed', 'A replay needs the reason of the letters.', {
+        errors: [
+          {
+            field: 'reason',
+            messages: [
+              'reason must name the letters to replay (the reason they were dead-lettered for)',
+            ],
+          },
+        ],
+      });
     const limit = Math.min(filter.limit ?? REPLAY_MAX_LIMIT, REPLAY_MAX_LIMIT);
     const since = filter.since ?? null;
     return this.dataSource.transaction(async (manager) => {

@@ -191,7 +191,7 @@ describe('POST /events (in-process, real Postgres)', () => {
     expect(wrong.statusCode).toBe(400);
     expect(wrong.json()).toMatchObject({
       detail: 'The request is not valid; see errors for the failing fields.',
-      errors: [{ field: '', messages: [expect.stringContaining('must be a JSON array')] }],
+      errors: [{ field: 'body', messages: [expect.stringContaining('must be a JSON array')] }],
     });
   });
 

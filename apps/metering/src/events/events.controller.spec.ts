@@ -122,7 +122,7 @@ describe('EventsController', () => {
       variant: undefined,
       extensions: {
         errors: [
-          { field: '', messages: ['application/cloudevents-batch+json must be a JSON array'] },
+          { field: 'body', messages: ['application/cloudevents-batch+json must be a JSON array'] },
         ],
       },
     });

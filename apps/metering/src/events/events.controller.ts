@@ -20,7 +20,11 @@ const ACCEPTED_TYPES = [CLOUDEVENTS_JSON, CLOUDEVENTS_BATCH_JSON, 'application/j
 /** The same shape as every other validation problem: each field once, with its messages. */
 function fieldProblems(errors: FieldError[]): FieldProblem[] {
   const byField = new Map<string, string[]>();
-  for (const e of errors) byField.set(e.field, [...(byField.get(e.field) ?? []), e.message]);
+  for (const e of errors) {
+    // The event or batch as a whole: the body, named like any other 400's.
+    const field = e.field || 'body';
+    byField.set(field, [...(byField.get(field) ?? []), e.message]);
+  }
   return [...byField].map(([field, messages]) => ({ field, messages }));
 }
 

@@ -42,7 +42,9 @@ export class MetersService {
     const valuePath = dto.valuePath ?? null;
     if (dto.aggregation !== 'count' && valuePath === null) {
       throw new DomainError('validation-failed', `a ${dto.aggregation} meter needs a valuePath`, {
-        errors: [{ field: 'valuePath', message: `valuePath is required for ${dto.aggregation}` }],
+        errors: [
+          { field: 'valuePath', messages: [`valuePath is required for ${dto.aggregation}`] },
+        ],
       });
     }
     const meter = await this.dataSource.transaction(async (manager) => {
@@ -71,7 +73,11 @@ export class MetersService {
         dto.valuePath === undefined &&
         current.value_path === null
       ) {
-        throw new DomainError('validation-failed', 'valuePath is required');
+        throw new DomainError('validation-failed', 'valuePath is required', {
+          errors: [
+            { field: 'valuePath', messages: [`valuePath is required for ${current.aggregation}`] },
+          ],
+        });
       }
       const next = {
         eventType: dto.eventType ?? current.event_type,
