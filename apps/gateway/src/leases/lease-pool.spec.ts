@@ -70,6 +70,22 @@ const options: LeasePoolOptions = {
   renewAtShare: 0.25,
 };
 
+/** A pool whose first check is held: it waits until `gate.answer` (set once it waits). */
+function heldPool() {
+  const gate: { hold: boolean; answer?: () => void } = { hold: true };
+  class HeldLedger extends FakeLedger {
+    override async check(request: CheckRequest): Promise<CheckResponse> {
+      if (gate.hold) {
+        gate.hold = false;
+        await new Promise<void>((resolve) => (gate.answer = resolve));
+      }
+      return super.check(request);
+    }
+  }
+  const ledger = new HeldLedger(100);
+  return { ledger, gate, pool: new LeasePool(ledger, options) };
+}
+
 const request = (apiKey = 'pg_key', cost = 1) => ({
   apiKey,
   feature: 'requests',
@@ -254,21 +270,6 @@ describe('LeasePool', () => {
   });
 
   describe('a change whose event arrives while (or after) a lease made with it is asked for', () => {
-    // Held answers: the first check waits until `answer` is called.
-    const heldPool = () => {
-      const gate: { hold: boolean; answer?: () => void } = { hold: true };
-      class HeldLedger extends FakeLedger {
-        override async check(request: CheckRequest): Promise<CheckResponse> {
-          if (gate.hold) {
-            gate.hold = false;
-            await new Promise<void>((resolve) => (gate.answer = resolve));
-          }
-          return super.check(request);
-        }
-      }
-      const ledger = new HeldLedger(100);
-      return { ledger, gate, pool: new LeasePool(ledger, options) };
-    };
     // A change of transaction `id` in database run 1 (`run-2:id` in run 2); undefined: unknown.
     const change = (id: string | undefined) =>
       id === undefined
@@ -407,18 +408,7 @@ describe('LeasePool', () => {
   });
 
   it('keeps a new book’s first lease when another customer is forgotten meanwhile', async () => {
-    const gate: { hold: boolean; answer?: () => void } = { hold: true };
-    class HeldLedger extends FakeLedger {
-      override async check(request: CheckRequest): Promise<CheckResponse> {
-        if (gate.hold) {
-          gate.hold = false;
-          await new Promise<void>((resolve) => (gate.answer = resolve));
-        }
-        return super.check(request);
-      }
-    }
-    const ledger = new HeldLedger(100);
-    const pool = new LeasePool(ledger, options);
+    const { ledger, gate, pool } = heldPool();
     const first = pool.admit(request());
     while (!gate.answer) await new Promise((r) => setImmediate(r));
     // Changes of other customers (every new customer, grant and key makes one) go by.
