@@ -136,7 +136,7 @@ export function registerBodyParsers(fastify: FastifyInstance, options: BodyParse
         // A name given twice in one object means what each reader decides (RFC 8259 §4).
         const twice = problems.length === 0 ? repeatedMember(text) : undefined;
         if (twice !== undefined)
-          problems.push({ field: twice, messages: ['must appear once in its object'] });
+          problems.push({ field: twice || 'body', messages: ['must appear once in its object'] });
         return problems.length > 0 ? done(inputProblem(problems), undefined) : done(null, value);
       });
     },

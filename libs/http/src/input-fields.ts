@@ -19,9 +19,10 @@ export function IntegerText(): PropertyDecorator {
 }
 
 /**
- * A path parameter that must be a UUID (any version): otherwise a 400 `validation-failed`
- * whose `errors` name the parameter, like a body field's (Nest's ParseUUIDPipe said only
- * "Validation failed (uuid is expected)", with no field). The value is not echoed.
+ * A path parameter that must be a UUID (class-validator's isUUID: versions 1 to 8, nil, max):
+ * else a 400 `validation-failed` whose `errors` name the parameter, like a body field's
+ * (Nest's ParseUUIDPipe said only "Validation failed (uuid is expected)", with no field).
+ * The value is not echoed.
  */
 @Injectable()
 export class UuidParam implements PipeTransform<unknown, string> {

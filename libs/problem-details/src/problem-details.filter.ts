@@ -35,11 +35,21 @@ const STATUS_TO_CODE: Record<number, ProblemCode> = {
   [HttpStatus.TOO_MANY_REQUESTS]: 'rate-limited',
 };
 
-/** Fastify's own body errors carry a status code; map them like HttpExceptions. */
+/**
+ * Fastify's own body errors carry a status code; map them like HttpExceptions. Only Fastify's
+ * (`FST_` codes): a client library's error with a 4xx status (a payment provider refusing our
+ * call) is not the caller's fault, and its text is not the caller's to read.
+ */
 function statusOf(exception: unknown): number | undefined {
   if (exception instanceof HttpException) return exception.getStatus();
-  const status = (exception as { statusCode?: unknown })?.statusCode;
-  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+  const { statusCode: status, code } = (exception ?? {}) as {
+    statusCode?: unknown;
+    code?: unknown;
+  };
+  const fastify = typeof code === 'string' && code.startsWith('FST_');
+  return fastify && typeof status === 'number' && status >= 400 && status < 500
+    ? status
+    : undefined;
 }
 
 export function toProblemInput(exception: unknown): ProblemInput | undefined {

@@ -8,7 +8,8 @@ export interface FieldProblem {
 
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldProblem[] {
   return errors.flatMap((error) => {
-    const field = parent ? `${parent}.${error.property}` : error.property;
+    // A member named "" (`{"": 1}`, `?=1`) is still a field: named as the body it is in.
+    const field = parent ? `${parent}.${error.property}` : error.property || 'body';
     const own = error.constraints ? [{ field, messages: Object.values(error.constraints) }] : [];
     return [...own, ...flattenValidationErrors(error.children ?? [], field)];
   });

@@ -19,7 +19,8 @@ describe('requestCost', () => {
     const r = route({ header: 'X-Units', max: 50 });
     expect(requestCost(r, { 'x-units': '7' })).toEqual({ ok: true, cost: 7 });
     expect(requestCost(r, {})).toEqual({ ok: true, cost: 1 });
-    for (const bad of ['0', '51', '2.5', 'many']) {
+    // Decimal digits only: not 100 for 1e2, 16 for 0x10, 0 for empty, 7 for ' 7'.
+    for (const bad of ['0', '51', '2.5', 'many', '1e1', '0x10', '', ' 7', '+7', '-1']) {
       expect(requestCost(r, { 'x-units': bad })).toMatchObject({ ok: false, field: 'X-Units' });
     }
   });

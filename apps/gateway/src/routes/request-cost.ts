@@ -10,7 +10,9 @@ export function requestCost(route: RouteDefinition, headers: IncomingHttpHeaders
   if (rule.header) {
     const raw = headers[rule.header.toLowerCase()];
     if (raw === undefined) return { ok: true, cost: route.cost };
-    const value = Number(Array.isArray(raw) ? raw[0] : raw);
+    const text = Array.isArray(raw) ? raw[0] : raw;
+    // Decimal digits only: Number() reads `1e2`, `0x10` and an empty value as 100, 16 and 0.
+    const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
     if (!Number.isSafeInteger(value) || value < route.cost || value > rule.max) {
       return {
         ok: false,
