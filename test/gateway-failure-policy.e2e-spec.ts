@@ -1,7 +1,12 @@
+import { testConfig } from '@paygate/testing';
 import type { Server } from 'node:http';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer } from '../scripts/seed-demo';
-import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
+import { ADMIN_TOKEN, Stack, eventually, readTopicUntil } from './support/stack';
+
+// JSON bodies are read field by field, so they are left untyped here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
 
 /**
  * The route failure policy while the entitlement service is down (killed, then restarted):
@@ -92,4 +97,46 @@ describe('gateway failure policy (e2e)', () => {
     const metrics = await (await fetch(stack.metricsUrl('gateway'))).text();
     expect(metrics).toMatch(/paygate_gateway_fail_open_total\{outcome="admitted"\} 2/);
   }, 120_000);
+
+  it('is ready while it can work: not while the service is unreachable and every route fails closed', async () => {
+    // entitlement.changed holds messages before the gateway starts (this customer's).
+    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 1, 'Ready');
+    await readTopicUntil(testConfig().topics.entitlementChanged, (m) =>
+      m.value.includes(customer.customerId),
+    );
+    const closedOnly = 'http://127.0.0.1:18882';
+    await stack.startInstance('gateway-closed', 'gateway', 18882, {
+      ENTITLEMENT_GRPC_URL: `127.0.0.1:${stack.ports.entitlementGrpc}`,
+      ROUTES_FILE: stack.writeRoutes('closed-only', { closed: { failurePolicy: 'closed' } }),
+      CONSUMER_STALL_SECONDS: '5',
+    });
+    const ready = async (base: string) => {
+      const response = await fetch(`${base}/ready`);
+      return { status: response.status, body: (await response.json()) as Json };
+    };
+    // Its changes consumer reads from the end: what the topic held before is not lag, so it is
+    // not stalled past the stall time (5 s, the least) and three lag polls (5 s apart).
+    await new Promise((resolve) => setTimeout(resolve, 16_000));
+    expect(await ready(closedOnly)).toMatchObject({ status: 200 });
+
+    await stack.kill('entitlement');
+    const down = await eventually(
+      () => ready(closedOnly),
+      (r) => r.status === 503,
+      10_000,
+    );
+    expect(down.body).toMatchObject({
+      checks: { entitlement: 'failing', usage: 'ok', 'entitlement-changes': 'ok' },
+      reasons: { entitlement: expect.stringContaining('entitlement gRPC at 127.0.0.1:') },
+    });
+    // A gateway with a route that fails open stays in its load balancer: it serves on.
+    expect(await ready(stack.url('gateway'))).toMatchObject({ status: 200 });
+
+    await stack.restart('entitlement');
+    await eventually(
+      () => ready(closedOnly),
+      (r) => r.status === 200,
+      15_000,
+    );
+  }, 90_000);
 });

@@ -9,9 +9,11 @@ import {
   AdminListenerModule,
   HealthController,
   MetricsController,
+  READINESS_CHECKS,
   adminListenerOptions,
   loggerModule,
 } from '@paygate/observability';
+import { gatewayReadiness } from './health/gateway-readiness';
 import { GatewayConfig } from './config/gateway.config';
 import { ENTITLEMENT_CLIENT, EntitlementClient } from './decisions/entitlement.client';
 import { EntitlementChangesListener } from './leases/entitlement-changes.listener';
@@ -73,6 +75,16 @@ export class GatewayModule {
       controllers: [HealthController, MetricsController],
       providers: [
         { provide: GatewayConfig, useValue: config },
+        {
+          provide: READINESS_CHECKS,
+          inject: [EntitlementClient, UsagePublisher, EntitlementChangesListener, RoutesService],
+          useFactory: (
+            entitlement: EntitlementClient,
+            usage: UsagePublisher,
+            changes: EntitlementChangesListener,
+            routes: RoutesService,
+          ) => gatewayReadiness(entitlement, usage, changes, () => routes.table),
+        },
         RoutesService,
         EntitlementClient,
         LeasesService,

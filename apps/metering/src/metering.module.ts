@@ -49,9 +49,11 @@ export class MeteringModule {
         { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
         { provide: Clock, useClass: SystemClock },
         ...databaseProviders(() => meteringDataSource(config.DATABASE_URL), {
-          inject: [UsageConsumer],
-          checks: (usage: UsageConsumer) => [
+          inject: [UsageConsumer, CustomerDirectory],
+          checks: (usage: UsageConsumer, customers: CustomerDirectory) => [
             consumerReadiness('usage-consumer', () => usage.progress()),
+            // Stalled, events of new customers stay held (or dead-lettered) however long.
+            consumerReadiness('customers-consumer', () => customers.progress()),
           ],
         }),
         outboxRelayProvider(METERING_SCHEMA, 'paygate-metering-outbox', config.KAFKA_BROKERS),

@@ -133,6 +133,8 @@ export class BatchConsumer {
   private stopping = false;
   private restartTimer?: NodeJS.Timeout;
   private readonly progressTracker: ConsumerProgress;
+  /** Per partition, where a group reading from the end started (see startOffset). */
+  private readonly endStarts = new Map<number, string>();
   private pollTimer?: NodeJS.Timeout;
   private polling?: Promise<void>;
   private admin?: Admin;
@@ -236,8 +238,7 @@ export class BatchConsumer {
       ]);
       for (const h of highs) {
         const c = committed[0]?.partitions.find((p) => p.partition === h.partition);
-        // Nothing committed yet (-1): the group starts at the partition's low watermark.
-        const applied = c && BigInt(c.offset) >= 0n ? c.offset : h.low;
+        const applied = c && BigInt(c.offset) >= 0n ? c.offset : this.startOffset(h);
         this.progressTracker.noteApplied(h.partition, applied);
         this.progressTracker.noteHigh(h.partition, h.high);
       }
@@ -245,6 +246,19 @@ export class BatchConsumer {
       this.logger.warn({ err: (err as Error).message, group: groupId }, 'lag query failed');
     }
     this.progress();
+  }
+
+  /**
+   * Where a group that has committed nothing starts: the partition's low watermark, or for a
+   * consumer that reads from the end (fromBeginning false: a gateway's changes, whose group is
+   * new on every host) the high watermark when first seen; what was on the topic before is not
+   * its to apply (it showed as lag, and a new gateway as stalled, until a change came).
+   */
+  private startOffset(h: { partition: number; low: string; high: string }): string {
+    if (this.options.fromBeginning ?? true) return h.low;
+    const first = this.endStarts.get(h.partition) ?? h.high;
+    this.endStarts.set(h.partition, first);
+    return first;
   }
 
   private restartLater(handler: BatchHandler): void {

@@ -9,10 +9,31 @@ export interface ReadinessCheck {
 
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
+/** A check that has not answered by then fails: a probe answers, never hangs (pool waits). */
+export const READINESS_CHECK_TIMEOUT_MS = 2000;
+/** Nest token to set another time (tests). */
+export const READINESS_TIMEOUT_MS = Symbol('READINESS_TIMEOUT_MS');
+
+/** The check's outcome, or a failure once it has not answered within the time. */
+async function withinTime(check: ReadinessCheck, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${check.name} did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([check.check(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 @Controller()
 export class HealthController {
   constructor(
     @Optional() @Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[] = [],
+    @Optional()
+    @Inject(READINESS_TIMEOUT_MS)
+    private readonly timeoutMs: number = READINESS_CHECK_TIMEOUT_MS,
   ) {}
 
   /** Liveness: the process answers. */
@@ -31,7 +52,7 @@ export class HealthController {
     await Promise.all(
       this.checks.map(async (c) => {
         try {
-          await c.check();
+          await withinTime(c, this.timeoutMs);
           results[c.name] = 'ok';
         } catch (err) {
           results[c.name] = 'failing';

@@ -17,7 +17,12 @@ export {
   MetricsController,
 } from './metrics';
 export type { HotCounter, HotHistogram } from './hot-metrics';
-export { HealthController, READINESS_CHECKS } from './health';
+export {
+  HealthController,
+  READINESS_CHECKS,
+  READINESS_CHECK_TIMEOUT_MS,
+  READINESS_TIMEOUT_MS,
+} from './health';
 export type { ReadinessCheck } from './health';
 export {
   ADMIN_LISTENER,

@@ -1,4 +1,4 @@
-import { Metadata, status } from '@grpc/grpc-js';
+import { type Client, connectivityState, Metadata, status } from '@grpc/grpc-js';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { ClientGrpc } from '@nestjs/microservices';
 import {
@@ -92,6 +92,31 @@ export class EntitlementClient implements OnModuleInit {
     @Inject(ENTITLEMENT_CLIENT) private readonly client: ClientGrpc,
     @Inject(GatewayConfig) private readonly config: GatewayConfig,
   ) {}
+
+  /**
+   * Resolves once the service can be reached: its channel is READY, or becomes so within
+   * `waitMs` (connecting if idle); else fails naming the channel's state. For /ready: a
+   * gateway that cannot reach the service admits nothing beyond the leases it holds.
+   */
+  async reachable(waitMs = 1000): Promise<void> {
+    const channel = this.client
+      .getClientByServiceName<Client>(ENTITLEMENT_GRPC_SERVICE)
+      .getChannel();
+    const deadline = Date.now() + waitMs;
+    let state = channel.getConnectivityState(true);
+    while (state !== connectivityState.READY) {
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `entitlement gRPC at ${this.config.ENTITLEMENT_GRPC_URL} is ${connectivityState[state]}`,
+        );
+      }
+      const from = state;
+      await new Promise<void>((resolve) =>
+        channel.watchConnectivityState(from, deadline, () => resolve()),
+      );
+      state = channel.getConnectivityState(true);
+    }
+  }
 
   onModuleInit(): void {
     this.service = this.client.getService<EntitlementServiceClient>(ENTITLEMENT_GRPC_SERVICE);

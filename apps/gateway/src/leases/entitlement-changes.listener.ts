@@ -44,6 +44,7 @@ export class EntitlementChangesListener extends ConsumerHost {
         topic: this.config.topics.entitlementChanged,
         // Leases start empty: only changes from now on can concern them.
         fromBeginning: false,
+        stallMs: this.config.CONSUMER_STALL_SECONDS * 1000,
       },
     };
   }

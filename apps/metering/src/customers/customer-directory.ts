@@ -30,6 +30,7 @@ export class CustomerDirectory extends ConsumerHost {
       options: {
         groupId: `${this.config.usageGroup}-customers`,
         topic: this.config.topics.entitlementChanged,
+        stallMs: this.config.CONSUMER_STALL_SECONDS * 1000,
       },
     };
   }
