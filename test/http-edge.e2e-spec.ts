@@ -716,9 +716,17 @@ describe('bad input at the HTTP edge (e2e)', () => {
     );
   });
 
-  it('every service is still healthy', async () => {
-    for (const service of ['entitlement', 'metering', 'gateway'] as const) {
-      expect((await fetch(url(service, '/ready'))).status).toBe(200);
+  it('every service is still healthy, by every check it has', async () => {
+    const checks = {
+      entitlement: ['postgres', 'outbox', 'usage-recorded-consumer'],
+      metering: ['postgres', 'outbox', 'usage-consumer', 'customers-consumer'],
+      gateway: ['entitlement', 'usage', 'entitlement-changes'],
+    };
+    for (const [service, names] of Object.entries(checks)) {
+      const response = await fetch(url(service as keyof typeof checks, '/ready'));
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { checks: Record<string, string> };
+      expect(body.checks).toEqual(Object.fromEntries(names.map((n) => [n, 'ok'])));
     }
   });
 });

@@ -106,6 +106,7 @@ export class EntitlementModule {
         { provide: ENTITLEMENT_TOPICS, useValue: config.topics },
         ...databaseProviders(() => entitlementDataSource(config.DATABASE_URL), {
           inject: [UsageRecordedConsumer],
+          outbox: { schema: ENTITLEMENT_SCHEMA, maxAgeSeconds: config.CONSUMER_STALL_SECONDS },
           checks: (usage: UsageRecordedConsumer) => [
             consumerReadiness('usage-recorded-consumer', () => usage.progress()),
           ],

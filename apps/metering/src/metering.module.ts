@@ -50,6 +50,7 @@ export class MeteringModule {
         { provide: Clock, useClass: SystemClock },
         ...databaseProviders(() => meteringDataSource(config.DATABASE_URL), {
           inject: [UsageConsumer, CustomerDirectory],
+          outbox: { schema: METERING_SCHEMA, maxAgeSeconds: config.CONSUMER_STALL_SECONDS },
           checks: (usage: UsageConsumer, customers: CustomerDirectory) => [
             consumerReadiness('usage-consumer', () => usage.progress()),
             // Stalled, events of new customers stay held (or dead-lettered) however long.

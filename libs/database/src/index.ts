@@ -20,7 +20,12 @@ export type { ChannelListenerHandlers } from './channel-listener';
 export { MAX_EXACT_INT, bigintToNumber, toBigInt, toExactInt, toSafeInt } from './columns';
 export type { ExactInt } from './columns';
 export { idempotencyTableSql, PgIdempotencyStore } from './idempotency-store';
-export { databaseProviders, outboxRelayProvider, postgresReadiness } from './nest-providers';
+export {
+  databaseProviders,
+  outboxReadiness,
+  outboxRelayProvider,
+  postgresReadiness,
+} from './nest-providers';
 export { isolatable } from './failure-kind';
 export { schemaTables } from './tables';
 export { preparedQuery } from './prepared-query';

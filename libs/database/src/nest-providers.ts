@@ -9,6 +9,33 @@ export function postgresReadiness(dataSource: DataSource): ReadinessCheck {
 }
 
 /**
+ * Fails while the outbox holds a message (not parked) older than `maxAgeSeconds`: the relay is
+ * not getting events out (Kafka unreachable, a send that keeps failing), so the service's
+ * events (entitlement.changed, usage.recorded) stand still however healthy it looks. One
+ * primary-key scan from the oldest row; parked rows (refused by Kafka for what they are, see
+ * OutboxRelay) are the operator's to look at, and do not hold the rest back.
+ */
+export function outboxReadiness(
+  dataSource: DataSource,
+  schema: string,
+  maxAgeSeconds: number,
+): ReadinessCheck {
+  return {
+    name: 'outbox',
+    check: async () => {
+      const [oldest]: { age: number }[] = await dataSource.query(
+        `SELECT extract(epoch FROM now() - "created_at")::float8 AS "age"
+         FROM "${schema}"."outbox" WHERE "parked_at" IS NULL ORDER BY "id" LIMIT 1`,
+      );
+      if (oldest && oldest.age > maxAgeSeconds)
+        throw new Error(
+          `the oldest outbox message is ${Math.round(oldest.age)} s old and not published (limit ${maxAgeSeconds} s)`,
+        );
+    },
+  };
+}
+
+/**
  * The service's DataSource (connected at start) and the readiness checks: Postgres, plus
  * whatever else the service names (its consumers), resolved from the module.
  */
@@ -23,6 +50,9 @@ export function databaseProviders(
       inject: [DataSource, ...more.inject],
       useFactory: (dataSource: DataSource, ...deps: never[]) => [
         postgresReadiness(dataSource),
+        ...(more.outbox
+          ? [outboxReadiness(dataSource, more.outbox.schema, more.outbox.maxAgeSeconds)]
+          : []),
         ...more.checks(...deps),
       ],
     },
@@ -34,6 +64,8 @@ export interface ExtraReadiness {
   inject: InjectionToken[];
   // Method syntax: each service passes a function of its own provider types.
   checks(...deps: never[]): ReadinessCheck[];
+  /** The service's outbox, and how old a message in it may get unpublished (outboxReadiness). */
+  outbox?: { schema: string; maxAgeSeconds: number };
 }
 
 /** Drains the service's outbox to Kafka for as long as the app runs. */
