@@ -70,6 +70,20 @@ describe('BatchConsumer (real Kafka)', () => {
     await consumer.stop();
   });
 
+  it('tells when it is out of its group for the stall time: before it joins, and once stopped', async () => {
+    const consumer = new BatchConsumer(kafka, {
+      groupId: `itest-${randomUUID()}`,
+      topic,
+      stallMs: 0,
+      progressPollMs: 60_000,
+    });
+    expect(consumer.progress().outOfGroup).toMatchObject({ why: 'not joined yet' });
+    await consumer.start(async () => undefined);
+    await waitFor(() => consumer.progress().outOfGroup === undefined);
+    await consumer.stop();
+    expect(consumer.progress().outOfGroup).toMatchObject({ why: 'stopped' });
+  });
+
   it('redelivers a batch whose handler failed and commits last offset + 1 after success', async () => {
     await producer.sendBatch(
       Array.from({ length: 10 }, (_, i) => ({

@@ -17,6 +17,11 @@ export interface ProgressSnapshot {
   /** Partitions with lag that have not advanced for the stall time. */
   stalled: PartitionProgress[];
   partitions: PartitionProgress[];
+  /**
+   * Set while the consumer has been out of its group for the stall time (not joined since it
+   * started or crashed, or stopped): it applies nothing, whatever its partitions' lag says.
+   */
+  outOfGroup?: { sinceMs: number; why: string };
 }
 
 interface State {

@@ -3,8 +3,9 @@ import type { ProgressSnapshot } from './consumer-progress';
 
 /**
  * A readiness check that fails while a consumer is stalled (lag that has not moved for the
- * stall time), naming the partitions, their lag and since when, so `/ready` tells the truth
- * about a service that answers HTTP but applies nothing.
+ * stall time), naming the partitions, their lag and since when, or out of its group for the
+ * stall time (crashed, never joined, stopped), so `/ready` tells the truth about a service
+ * that answers HTTP but applies nothing.
  */
 export function consumerReadiness(
   name: string,
@@ -14,6 +15,11 @@ export function consumerReadiness(
     name,
     check: async () => {
       const snapshot = progress();
+      const out = snapshot?.outOfGroup;
+      if (out) {
+        const seconds = Math.round(out.sinceMs / 1000);
+        throw new Error(`${name} has not been in its consumer group for ${seconds} s (${out.why})`);
+      }
       if (!snapshot || snapshot.stalled.length === 0) return;
       const now = Date.now();
       const parts = snapshot.stalled.map(
