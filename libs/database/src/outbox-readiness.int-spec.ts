@@ -1,8 +1,7 @@
-import { testConfig } from '@paygate/testing';
+import { openOwnOutbox } from '@test/own-outbox';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { outboxReadiness } from './nest-providers';
-import { outboxTableSql } from './outbox';
 
 describe('outboxReadiness (real Postgres)', () => {
   // An outbox of this test's own: the services' outboxes hold other tests' rows.
@@ -10,15 +9,7 @@ describe('outboxReadiness (real Postgres)', () => {
   let dataSource: DataSource;
 
   beforeAll(async () => {
-    dataSource = await new DataSource({
-      type: 'postgres',
-      url: testConfig().databaseUrl,
-    }).initialize();
-    await dataSource.query(`CREATE SCHEMA "${schema}"`);
-    await dataSource.query(outboxTableSql(schema));
-    await dataSource.query(
-      `ALTER TABLE "${schema}"."outbox" ADD COLUMN "parked_at" timestamptz, ADD COLUMN "park_reason" text`,
-    );
+    dataSource = await openOwnOutbox(schema);
   });
   afterAll(async () => {
     await dataSource.query(`DROP SCHEMA "${schema}" CASCADE`);

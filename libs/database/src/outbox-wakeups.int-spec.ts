@@ -2,9 +2,10 @@ import { createKafka, ensureTopics, MessageProducer } from '@paygate/messaging';
 import { testConfig, waitFor } from '@paygate/testing';
 import type { Consumer } from 'kafkajs';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { openOwnOutbox } from '@test/own-outbox';
+import type { DataSource } from 'typeorm';
 import { ChannelListener } from './channel-listener';
-import { enqueueOutbox, outboxChannel, outboxNotifySql, outboxTableSql } from './outbox';
+import { enqueueOutbox, outboxChannel, outboxNotifySql } from './outbox';
 import { OutboxRelay, listenerConnection } from './outbox-relay';
 
 // A relay that polls only once an hour: whatever it drains within a test, a notification (or
@@ -31,15 +32,7 @@ describe('OutboxRelay woken by NOTIFY (real Postgres and Kafka)', () => {
     (await dataSource.query(`SELECT count(*)::int AS n FROM "${schema}"."outbox"`))[0].n as number;
 
   beforeAll(async () => {
-    dataSource = await new DataSource({
-      type: 'postgres',
-      url: testConfig().databaseUrl,
-    }).initialize();
-    await dataSource.query(`CREATE SCHEMA "${schema}"`);
-    await dataSource.query(outboxTableSql(schema));
-    await dataSource.query(
-      `ALTER TABLE "${schema}"."outbox" ADD COLUMN "parked_at" timestamptz, ADD COLUMN "park_reason" text`,
-    );
+    dataSource = await openOwnOutbox(schema);
     for (const sql of outboxNotifySql(schema)) await dataSource.query(sql);
     await ensureTopics(kafka, [{ name: topic, partitions: 1 }]);
     await producer.connect();
