@@ -127,7 +127,9 @@ describe('gateway failure policy (e2e)', () => {
     );
     expect(down.body).toMatchObject({
       checks: { entitlement: 'failing', usage: 'ok', 'entitlement-changes': 'ok' },
-      reasons: { entitlement: expect.stringContaining('entitlement gRPC at 127.0.0.1:') },
+      reasons: {
+        entitlement: expect.stringMatching(/gRPC channel is (TRANSIENT_FAILURE|CONNECTING|IDLE)$/),
+      },
     });
     // A gateway with a route that fails open stays in its load balancer: it serves on.
     expect(await ready(stack.url('gateway'))).toMatchObject({ status: 200 });

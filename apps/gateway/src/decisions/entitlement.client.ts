@@ -106,9 +106,8 @@ export class EntitlementClient implements OnModuleInit {
     let state = channel.getConnectivityState(true);
     while (state !== connectivityState.READY) {
       if (Date.now() >= deadline) {
-        throw new Error(
-          `entitlement gRPC at ${this.config.ENTITLEMENT_GRPC_URL} is ${connectivityState[state]}`,
-        );
+        // Not the address: /ready is on the public port.
+        throw new Error(`the entitlement service's gRPC channel is ${connectivityState[state]}`);
       }
       const from = state;
       await new Promise<void>((resolve) =>

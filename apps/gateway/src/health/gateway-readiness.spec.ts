@@ -21,7 +21,8 @@ describe('gatewayReadiness', () => {
   const checks = gatewayReadiness(
     {
       reachable: async () => {
-        if (!state.reachable) throw new Error('entitlement gRPC at x is TRANSIENT_FAILURE');
+        if (!state.reachable)
+          throw new Error("the entitlement service's gRPC channel is TRANSIENT_FAILURE");
       },
     },
     {
