@@ -1,5 +1,5 @@
 import type { InjectionToken, Provider } from '@nestjs/common';
-import { READINESS_CHECKS, type ReadinessCheck } from '@paygate/observability';
+import { READINESS_CHECKS, ReadinessFailure, type ReadinessCheck } from '@paygate/observability';
 import { DataSource } from 'typeorm';
 import { OutboxRelayService } from './outbox-relay';
 
@@ -28,7 +28,7 @@ export function outboxReadiness(
          FROM "${schema}"."outbox" WHERE "parked_at" IS NULL ORDER BY "id" LIMIT 1`,
       );
       if (oldest && oldest.age > maxAgeSeconds)
-        throw new Error(
+        throw new ReadinessFailure(
           `the oldest outbox message is ${Math.round(oldest.age)} s old and not published (limit ${maxAgeSeconds} s)`,
         );
     },

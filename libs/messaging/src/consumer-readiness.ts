@@ -1,4 +1,4 @@
-import type { ReadinessCheck } from '@paygate/observability';
+import { ReadinessFailure, type ReadinessCheck } from '@paygate/observability';
 import type { ProgressSnapshot } from './consumer-progress';
 
 /**
@@ -18,7 +18,9 @@ export function consumerReadiness(
       const out = snapshot?.outOfGroup;
       if (out) {
         const seconds = Math.round(out.sinceMs / 1000);
-        throw new Error(`${name} has not been in its consumer group for ${seconds} s (${out.why})`);
+        throw new ReadinessFailure(
+          `${name} has not been in its consumer group for ${seconds} s (${out.why})`,
+        );
       }
       if (!snapshot || snapshot.stalled.length === 0) return;
       const now = Date.now();
@@ -26,7 +28,7 @@ export function consumerReadiness(
         (p) =>
           `partition ${p.partition}: ${p.lag} unapplied, no progress for ${Math.round((now - (p.stuckSince ?? now)) / 1000)} s`,
       );
-      throw new Error(`${name} is stalled (${parts.join('; ')})`);
+      throw new ReadinessFailure(`${name} is stalled (${parts.join('; ')})`);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { ProblemException } from '@paygate/problem-details';
-import { HealthController, type ReadinessCheck } from './health';
+import { Logger } from '@nestjs/common';
+import { HealthController, ReadinessFailure, type ReadinessCheck } from './health';
 
 const failure = async (controller: HealthController) => {
   try {
@@ -11,6 +12,12 @@ const failure = async (controller: HealthController) => {
 };
 
 describe('HealthController', () => {
+  let warn: jest.SpyInstance;
+  beforeEach(() => {
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => warn.mockRestore());
+
   const ok: ReadinessCheck = { name: 'postgres', check: async () => undefined };
 
   it('is ready when every check answers', async () => {
@@ -24,7 +31,7 @@ describe('HealthController', () => {
     const broken: ReadinessCheck = {
       name: 'usage',
       check: async () => {
-        throw new Error('usage buffer full');
+        throw new ReadinessFailure('usage buffer full');
       },
     };
     expect(await failure(new HealthController([ok, broken]))).toMatchObject({
@@ -34,6 +41,36 @@ describe('HealthController', () => {
         reasons: { usage: 'usage buffer full' },
       },
     });
+  });
+
+  it("answers another error (a driver's, naming a host) by its code only, and logs it whole once", async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.3.7:5432'), {
+      code: 'ECONNREFUSED',
+    });
+    const wordy = Object.assign(new Error('password authentication failed for user "pay"'), {
+      code: 'password authentication failed for user "pay"',
+    });
+    const checks: ReadinessCheck[] = [
+      { name: 'postgres', check: async () => Promise.reject(refused) },
+      { name: 'outbox', check: async () => Promise.reject(wordy) },
+    ];
+    const controller = new HealthController(checks);
+    const problem = await failure(controller);
+    expect(problem.extensions).toEqual({
+      checks: { postgres: 'failing', outbox: 'failing' },
+      reasons: {
+        postgres: "unavailable (ECONNREFUSED); the service's log has the error",
+        outbox: "unavailable; the service's log has the error",
+      },
+    });
+    expect(JSON.stringify(problem)).not.toMatch(/10\.0\.3\.7|pay"/);
+    expect(warn.mock.calls.map(([m]) => m)).toEqual([
+      'readiness check postgres fails: connect ECONNREFUSED 10.0.3.7:5432',
+      'readiness check outbox fails: password authentication failed for user "pay"',
+    ]);
+    // A probe every few seconds does not log the same failure again.
+    await failure(controller);
+    expect(warn).toHaveBeenCalledTimes(2);
   });
 
   it('answers when a check hangs (an exhausted pool, a blackholed host): that check fails', async () => {

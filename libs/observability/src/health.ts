@@ -1,10 +1,31 @@
-import { Controller, Get, HttpCode, Inject, Optional } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Logger, Optional } from '@nestjs/common';
 import { ProblemException } from '@paygate/problem-details';
 
 /** Something the service needs before it can take traffic (database, broker...). */
 export interface ReadinessCheck {
   name: string;
+  /** Throws a ReadinessFailure to say why in words fit for the public port. */
   check(): Promise<void>;
+}
+
+/**
+ * Why a check fails, written by the check for `/ready`'s `reasons`, which anyone who reaches
+ * the service's port can read: counts, states and ages, never an address, host name or
+ * credential. Any other error (a database driver's, say "connect ECONNREFUSED 10.0.3.7:5432")
+ * is logged whole and answered only by its code.
+ */
+export class ReadinessFailure extends Error {
+  override name = 'ReadinessFailure';
+}
+
+/** The public words for a failure: its own if it is a ReadinessFailure, else only its code. */
+export function publicReason(err: unknown): string {
+  if (err instanceof ReadinessFailure) return err.message.slice(0, 500);
+  const e = err as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = e?.driverError?.code ?? e?.code;
+  // Codes are a driver's or the OS's constants (ECONNREFUSED, 57P01); anything else may be text.
+  const shown = typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? ` (${code})` : '';
+  return `unavailable${shown}; the service's log has the error`;
 }
 
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
@@ -18,7 +39,10 @@ export const READINESS_TIMEOUT_MS = Symbol('READINESS_TIMEOUT_MS');
 async function withinTime(check: ReadinessCheck, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${check.name} did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(
+      () => reject(new ReadinessFailure(`${check.name} did not answer within ${ms} ms`)),
+      ms,
+    );
   });
   try {
     await Promise.race([check.check(), late]);
@@ -29,6 +53,10 @@ async function withinTime(check: ReadinessCheck, ms: number): Promise<void> {
 
 @Controller()
 export class HealthController {
+  private readonly logger = new Logger('Readiness');
+  /** The last error logged per failing check: a probe every few seconds logs a change once. */
+  private readonly logged = new Map<string, string>();
+
   constructor(
     @Optional() @Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[] = [],
     @Optional()
@@ -54,9 +82,11 @@ export class HealthController {
         try {
           await withinTime(c, this.timeoutMs);
           results[c.name] = 'ok';
+          this.logged.delete(c.name);
         } catch (err) {
           results[c.name] = 'failing';
-          reasons[c.name] = String((err as Error)?.message ?? err).slice(0, 500);
+          reasons[c.name] = publicReason(err);
+          this.log(c.name, err);
         }
       }),
     );
@@ -69,5 +99,13 @@ export class HealthController {
       });
     }
     return { status: 'ready', checks: results as Record<string, 'ok'> };
+  }
+
+  /** The whole error, for the operator (the log is not on the public port). */
+  private log(name: string, err: unknown): void {
+    const message = String((err as Error)?.message ?? err);
+    if (this.logged.get(name) === message) return;
+    this.logged.set(name, message);
+    this.logger.warn(`readiness check ${name} fails: ${message}`);
   }
 }

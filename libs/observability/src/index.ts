@@ -19,9 +19,11 @@ export {
 export type { HotCounter, HotHistogram } from './hot-metrics';
 export {
   HealthController,
+  publicReason,
   READINESS_CHECKS,
   READINESS_CHECK_TIMEOUT_MS,
   READINESS_TIMEOUT_MS,
+  ReadinessFailure,
 } from './health';
 export type { ReadinessCheck } from './health';
 export {

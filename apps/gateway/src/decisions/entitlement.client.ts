@@ -15,7 +15,7 @@ import {
   type HoldConcurrencyRequest,
   type HoldConcurrencyResponse,
 } from '@paygate/contracts';
-import { histogram } from '@paygate/observability';
+import { histogram, ReadinessFailure } from '@paygate/observability';
 import { firstValueFrom } from 'rxjs';
 import { GatewayConfig } from '../config/gateway.config';
 
@@ -107,7 +107,9 @@ export class EntitlementClient implements OnModuleInit {
     while (state !== connectivityState.READY) {
       if (Date.now() >= deadline) {
         // Not the address: /ready is on the public port.
-        throw new Error(`the entitlement service's gRPC channel is ${connectivityState[state]}`);
+        throw new ReadinessFailure(
+          `the entitlement service's gRPC channel is ${connectivityState[state]}`,
+        );
       }
       const from = state;
       await new Promise<void>((resolve) =>

@@ -1,5 +1,5 @@
 import { consumerReadiness, type ConsumerHost } from '@paygate/messaging';
-import type { ReadinessCheck } from '@paygate/observability';
+import { ReadinessFailure, type ReadinessCheck } from '@paygate/observability';
 import type { EntitlementClient } from '../decisions/entitlement.client';
 import type { RouteDefinition } from '../routes/route';
 import type { UsagePublisher } from '../usage/usage.publisher';
@@ -29,7 +29,7 @@ export function gatewayReadiness(
       name: 'usage',
       check: async () => {
         if (usage.saturated)
-          throw new Error(
+          throw new ReadinessFailure(
             `usage buffer full (${usage.buffered} events): Kafka is not taking usage, metered requests are refused`,
           );
       },
