@@ -2,7 +2,7 @@ import { testConfig } from '@paygate/testing';
 import type { Server } from 'node:http';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer } from '../scripts/seed-demo';
-import { ADMIN_TOKEN, Stack, eventually, readTopicUntil } from './support/stack';
+import { ADMIN_TOKEN, Stack, eventually, metricsUrl, readTopicUntil } from './support/stack';
 
 // JSON bodies are read field by field, so they are left untyped here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -118,6 +118,12 @@ describe('gateway failure policy (e2e)', () => {
     // not stalled past the stall time (5 s, the least) and three lag polls (5 s apart).
     await new Promise((resolve) => setTimeout(resolve, 16_000));
     expect(await ready(closedOnly)).toMatchObject({ status: 200 });
+    // The channel's state is a metric too: the one state it is in reads 1.
+    const channelState = async () =>
+      /paygate_gateway_entitlement_channel\{state="(\w+)"\} 1/.exec(
+        await (await fetch(metricsUrl(18882))).text(),
+      )?.[1];
+    expect(await channelState()).toBe('READY');
 
     await stack.kill('entitlement');
     const down = await eventually(
@@ -131,6 +137,7 @@ describe('gateway failure policy (e2e)', () => {
         entitlement: expect.stringMatching(/gRPC channel is (TRANSIENT_FAILURE|CONNECTING|IDLE)$/),
       },
     });
+    expect(await channelState()).toMatch(/^(TRANSIENT_FAILURE|CONNECTING|IDLE)$/);
     // A gateway with a route that fails open stays in its load balancer: it serves on.
     expect(await ready(stack.url('gateway'))).toMatchObject({ status: 200 });
 

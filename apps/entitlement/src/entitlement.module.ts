@@ -104,13 +104,16 @@ export class EntitlementModule {
         { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
         { provide: Clock, useClass: SystemClock },
         { provide: ENTITLEMENT_TOPICS, useValue: config.topics },
-        ...databaseProviders(() => entitlementDataSource(config.DATABASE_URL), {
-          inject: [UsageRecordedConsumer],
-          outbox: { schema: ENTITLEMENT_SCHEMA, maxAgeSeconds: config.CONSUMER_STALL_SECONDS },
-          checks: (usage: UsageRecordedConsumer) => [
-            consumerReadiness('usage-recorded-consumer', () => usage.progress()),
-          ],
-        }),
+        ...databaseProviders(
+          () => entitlementDataSource(config.DATABASE_URL, config.DATABASE_POOL_SIZE),
+          {
+            inject: [UsageRecordedConsumer],
+            outbox: { schema: ENTITLEMENT_SCHEMA, maxAgeSeconds: config.CONSUMER_STALL_SECONDS },
+            checks: (usage: UsageRecordedConsumer) => [
+              consumerReadiness('usage-recorded-consumer', () => usage.progress()),
+            ],
+          },
+        ),
         outboxRelayProvider(ENTITLEMENT_SCHEMA, 'paygate-entitlement-outbox', config.KAFKA_BROKERS),
         {
           provide: IDEMPOTENCY_STORE,

@@ -48,15 +48,18 @@ export class MeteringModule {
         { provide: MeteringConfig, useValue: config },
         { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
         { provide: Clock, useClass: SystemClock },
-        ...databaseProviders(() => meteringDataSource(config.DATABASE_URL), {
-          inject: [UsageConsumer, CustomerDirectory],
-          outbox: { schema: METERING_SCHEMA, maxAgeSeconds: config.CONSUMER_STALL_SECONDS },
-          checks: (usage: UsageConsumer, customers: CustomerDirectory) => [
-            consumerReadiness('usage-consumer', () => usage.progress()),
-            // Stalled, events of new customers stay held (or dead-lettered) however long.
-            consumerReadiness('customers-consumer', () => customers.progress()),
-          ],
-        }),
+        ...databaseProviders(
+          () => meteringDataSource(config.DATABASE_URL, config.DATABASE_POOL_SIZE),
+          {
+            inject: [UsageConsumer, CustomerDirectory],
+            outbox: { schema: METERING_SCHEMA, maxAgeSeconds: config.CONSUMER_STALL_SECONDS },
+            checks: (usage: UsageConsumer, customers: CustomerDirectory) => [
+              consumerReadiness('usage-consumer', () => usage.progress()),
+              // Stalled, events of new customers stay held (or dead-lettered) however long.
+              consumerReadiness('customers-consumer', () => customers.progress()),
+            ],
+          },
+        ),
         outboxRelayProvider(METERING_SCHEMA, 'paygate-metering-outbox', config.KAFKA_BROKERS),
         {
           provide: AlertDispatcher,

@@ -34,6 +34,18 @@ describe('loadConfig', () => {
     );
   });
 
+  it('sizes the database pool: 10 by default, 1 to 1,000', () => {
+    const admin = { ADMIN_TOKEN: 'x'.repeat(16) };
+    expect(loadConfig(AppConfig, admin).DATABASE_POOL_SIZE).toBe(10);
+    expect(loadConfig(AppConfig, { ...admin, DATABASE_POOL_SIZE: '40' }).DATABASE_POOL_SIZE).toBe(
+      40,
+    );
+    for (const bad of ['0', '1001', '2.5', 'ten'])
+      expect(() => loadConfig(AppConfig, { ...admin, DATABASE_POOL_SIZE: bad })).toThrow(
+        /DATABASE_POOL_SIZE/,
+      );
+  });
+
   it('puts KAFKA_PREFIX before every topic and group name, and refuses names Kafka would not take', () => {
     const plain = loadConfig(AppConfig, { ADMIN_TOKEN: 'x'.repeat(16) });
     expect(plain.topics.usage).toBe('paygate.usage.v1');

@@ -100,6 +100,16 @@ export class DatabaseServiceConfig extends ServiceConfig {
   @IsString()
   DATABASE_URL: string = DEFAULT_DATABASE_URL;
 
+  /**
+   * Connections the service's Postgres pool may open (each replica its own). Callers queued for
+   * one show in `paygate_db_pool_connections{state="waiting"}`; every replica's pool together
+   * must stay under the server's `max_connections`.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(1_000)
+  DATABASE_POOL_SIZE: number = 10;
+
   /** Operators send it as "Authorization: Bearer <token>". */
   @IsString()
   @MinLength(16)

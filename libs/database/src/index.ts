@@ -26,6 +26,7 @@ export {
   outboxRelayProvider,
   postgresReadiness,
 } from './nest-providers';
+export { oldestUnpublishedAge, watchDatabase } from './database-metrics';
 export { isolatable } from './failure-kind';
 export { schemaTables } from './tables';
 export { preparedQuery } from './prepared-query';

@@ -1,6 +1,7 @@
 import type { InjectionToken, Provider } from '@nestjs/common';
 import { READINESS_CHECKS, ReadinessFailure, type ReadinessCheck } from '@paygate/observability';
 import { DataSource } from 'typeorm';
+import { oldestUnpublishedAge, watchDatabase } from './database-metrics';
 import { OutboxRelayService } from './outbox-relay';
 
 /** Postgres answers a query. */
@@ -23,13 +24,10 @@ export function outboxReadiness(
   return {
     name: 'outbox',
     check: async () => {
-      const [oldest]: { age: number }[] = await dataSource.query(
-        `SELECT extract(epoch FROM now() - "created_at")::float8 AS "age"
-         FROM "${schema}"."outbox" WHERE "parked_at" IS NULL ORDER BY "id" LIMIT 1`,
-      );
-      if (oldest && oldest.age > maxAgeSeconds)
+      const age = await oldestUnpublishedAge(dataSource, schema);
+      if (age > maxAgeSeconds)
         throw new ReadinessFailure(
-          `the oldest outbox message is ${Math.round(oldest.age)} s old and not published (limit ${maxAgeSeconds} s)`,
+          `the oldest outbox message is ${Math.round(age)} s old and not published (limit ${maxAgeSeconds} s)`,
         );
     },
   };
@@ -44,7 +42,14 @@ export function databaseProviders(
   more: ExtraReadiness = { inject: [], checks: () => [] },
 ): Provider[] {
   return [
-    { provide: DataSource, useFactory: () => create().initialize() },
+    {
+      provide: DataSource,
+      useFactory: async () => {
+        const dataSource = await create().initialize();
+        watchDatabase(dataSource, more.outbox?.schema);
+        return dataSource;
+      },
+    },
     {
       provide: READINESS_CHECKS,
       inject: [DataSource, ...more.inject],

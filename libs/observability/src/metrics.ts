@@ -44,8 +44,14 @@ export function counter(name: string, help: string, labelNames: string[] = []): 
   return new Counter({ name, help, labelNames, registers: [metricsRegistry] });
 }
 
-export function gauge(name: string, help: string, labelNames: string[] = []): Gauge<string> {
-  return new Gauge({ name, help, labelNames, registers: [metricsRegistry] });
+/** `collect`, if given, sets the gauge's values at each scrape (from state read then). */
+export function gauge(
+  name: string,
+  help: string,
+  labelNames: string[] = [],
+  collect?: (this: Gauge<string>) => void | Promise<void>,
+): Gauge<string> {
+  return new Gauge({ name, help, labelNames, registers: [metricsRegistry], collect });
 }
 
 export function histogram(

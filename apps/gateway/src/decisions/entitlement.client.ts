@@ -1,5 +1,5 @@
 import { type Client, connectivityState, Metadata, status } from '@grpc/grpc-js';
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { ClientGrpc } from '@nestjs/microservices';
 import {
   ENTITLEMENT_GRPC_SERVICE,
@@ -15,7 +15,7 @@ import {
   type HoldConcurrencyRequest,
   type HoldConcurrencyResponse,
 } from '@paygate/contracts';
-import { histogram, ReadinessFailure } from '@paygate/observability';
+import { gauge, histogram, ReadinessFailure } from '@paygate/observability';
 import { firstValueFrom } from 'rxjs';
 import { GatewayConfig } from '../config/gateway.config';
 
@@ -38,6 +38,21 @@ const paymentCallLatency = histogram(
   "Latency of the entitlement service's payment calls by call and outcome",
   ['call', 'outcome'],
   [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+);
+
+/** Reads the channel the gauge below reports (one per gateway; the last started in tests). */
+let reported: (() => string) | undefined;
+
+gauge(
+  'paygate_gateway_entitlement_channel',
+  'The gRPC channel to the entitlement service by connectivity state: 1 for the state it is in ' +
+    '(READY: decisions can be asked; TRANSIENT_FAILURE: the service is unreachable), 0 for the rest',
+  ['state'],
+  function () {
+    const now = reported?.();
+    for (const state of ['IDLE', 'CONNECTING', 'READY', 'TRANSIENT_FAILURE', 'SHUTDOWN'])
+      this.set({ state }, state === now ? 1 : 0);
+  },
 );
 
 /**
@@ -85,7 +100,7 @@ type GrpcMethod<Req, Res> = (
 
 /** The gateway's side of the gRPC contract, with a deadline on every call. */
 @Injectable()
-export class EntitlementClient implements OnModuleInit {
+export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
   private service!: EntitlementServiceClient;
 
   constructor(
@@ -121,6 +136,21 @@ export class EntitlementClient implements OnModuleInit {
 
   onModuleInit(): void {
     this.service = this.client.getService<EntitlementServiceClient>(ENTITLEMENT_GRPC_SERVICE);
+    reported = this.reportConnectivity;
+  }
+
+  onModuleDestroy(): void {
+    if (reported === this.reportConnectivity) reported = undefined;
+  }
+
+  private readonly reportConnectivity = (): string => this.connectivity();
+
+  /** The channel's state now (not connecting an idle one), for the gauge. */
+  connectivity(): string {
+    const channel = this.client
+      .getClientByServiceName<Client>(ENTITLEMENT_GRPC_SERVICE)
+      .getChannel();
+    return connectivityState[channel.getConnectivityState(false)];
   }
 
   /**
