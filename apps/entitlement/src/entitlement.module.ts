@@ -146,18 +146,17 @@ export class EntitlementModule {
             settings: AlertSettings,
             usage: UsageRecordedConsumer,
           ) =>
-            new ConsumerStallAlerts(
-              dataSource,
-              ENTITLEMENT_SCHEMA,
-              settings,
+            new ConsumerStallAlerts(dataSource, ENTITLEMENT_SCHEMA, settings, [
               {
-                service: 'entitlement',
-                consumer: 'usage-recorded-consumer',
-                group: config.usageRecordedGroup,
-                topic: config.topics.usageRecorded,
+                who: {
+                  service: 'entitlement',
+                  consumer: 'usage-recorded-consumer',
+                  group: config.usageRecordedGroup,
+                  topic: config.topics.usageRecorded,
+                },
+                progress: () => usage.progress(),
               },
-              () => usage.progress(),
-            ),
+            ]),
         },
         AdminTokenGuard,
         EntitlementChanges,

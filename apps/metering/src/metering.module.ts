@@ -69,20 +69,32 @@ export class MeteringModule {
         },
         {
           provide: ConsumerStallAlerts,
-          inject: [DataSource, UsageConsumer],
-          useFactory: (dataSource: DataSource, usage: UsageConsumer) =>
-            new ConsumerStallAlerts(
-              dataSource,
-              METERING_SCHEMA,
-              alertTarget,
+          inject: [DataSource, UsageConsumer, CustomerDirectory],
+          useFactory: (
+            dataSource: DataSource,
+            usage: UsageConsumer,
+            customers: CustomerDirectory,
+          ) =>
+            new ConsumerStallAlerts(dataSource, METERING_SCHEMA, alertTarget, [
               {
-                service: 'metering',
-                consumer: 'usage-consumer',
-                group: config.usageGroup,
-                topic: config.usageTopic,
+                who: {
+                  service: 'metering',
+                  consumer: 'usage-consumer',
+                  group: config.usageGroup,
+                  topic: config.usageTopic,
+                },
+                progress: () => usage.progress(),
               },
-              () => usage.progress(),
-            ),
+              {
+                who: {
+                  service: 'metering',
+                  consumer: 'customers-consumer',
+                  group: customers.groupId,
+                  topic: config.topics.entitlementChanged,
+                },
+                progress: () => customers.progress(),
+              },
+            ]),
         },
         EventsPublisher,
         AdminTokenGuard,

@@ -23,12 +23,17 @@ export class CustomerDirectory extends ConsumerHost {
     super();
   }
 
+  /** Its consumer group (named in alerts too). */
+  get groupId(): string {
+    return `${this.config.usageGroup}-customers`;
+  }
+
   protected consumerSetup(): ConsumerSetup {
     return {
       clientId: 'paygate-metering-customers',
       brokers: this.config.KAFKA_BROKERS,
       options: {
-        groupId: `${this.config.usageGroup}-customers`,
+        groupId: this.groupId,
         topic: this.config.topics.entitlementChanged,
         stallMs: this.config.CONSUMER_STALL_SECONDS * 1000,
       },
