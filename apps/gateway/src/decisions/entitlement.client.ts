@@ -49,7 +49,12 @@ gauge(
     '(READY: decisions can be asked; TRANSIENT_FAILURE: the service is unreachable), 0 for the rest',
   ['state'],
   function () {
-    const now = reported?.();
+    let now: string | undefined;
+    try {
+      now = reported?.();
+    } catch {
+      // A client closed meanwhile: no state is 1, and the scrape still answers.
+    }
     for (const state of ['IDLE', 'CONNECTING', 'READY', 'TRANSIENT_FAILURE', 'SHUTDOWN'])
       this.set({ state }, state === now ? 1 : 0);
   },
