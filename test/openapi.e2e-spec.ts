@@ -2,8 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import { randomUUID } from 'node:crypto';
 import { testConfig } from '../libs/testing/src/test-config';
-import { Stack } from './support/stack';
+import { ADMIN_TOKEN, Stack } from './support/stack';
 
 const root = join(__dirname, '..');
 const APPS = ['entitlement', 'metering'] as const;
@@ -58,4 +60,88 @@ describe('OpenAPI document (e2e)', () => {
     if (testConfig().updateOpenApi) writeFileSync(committed(app), text);
     expect(served).toEqual(JSON.parse(readFileSync(committed(app), 'utf8')));
   });
+
+  type Doc = {
+    paths: Record<string, Record<string, { responses: Record<string, { $ref?: string }> }>>;
+    components: Record<string, Record<string, unknown>>;
+  };
+  // What each service answers to a bad request, checked against the response its document gives.
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+  const refusals: [string, string, string, string, RequestInit, number][] = [
+    [
+      'entitlement',
+      'post',
+      '/v1/customers',
+      '/v1/customers',
+      { headers: admin, body: '{"name":5}' },
+      400,
+    ],
+    [
+      'entitlement',
+      'post',
+      '/v1/customers',
+      '/v1/customers',
+      { headers: admin, body: '{"name":' },
+      400,
+    ],
+    ['entitlement', 'get', '/v1/customers', '/v1/customers', {}, 401],
+    [
+      'entitlement',
+      'get',
+      '/v1/customers/{id}',
+      '/v1/customers/not-a-uuid',
+      { headers: admin },
+      400,
+    ],
+    [
+      'entitlement',
+      'get',
+      '/v1/customers/{id}',
+      `/v1/customers/${randomUUID()}`,
+      { headers: admin },
+      404,
+    ],
+    ['metering', 'post', '/v1/meters', '/v1/meters', { headers: admin, body: '{}' }, 400],
+    ['metering', 'get', '/v1/meters/{key}', '/v1/meters/no-such-meter', { headers: admin }, 404],
+    [
+      'metering',
+      'post',
+      '/events',
+      '/events',
+      { headers: { 'content-type': 'application/json' }, body: '[]' },
+      401,
+    ],
+  ];
+  it.each(refusals)(
+    '%s %s %s: the problem answered is the one its document describes',
+    async (app, method, path, url, init, status) => {
+      const doc = (await (
+        await fetch(`${stack.url(app as 'entitlement')}/docs/json`)
+      ).json()) as Doc;
+      const response = await fetch(`${stack.url(app as 'entitlement')}${url}`, {
+        ...init,
+        method: method.toUpperCase(),
+      });
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(response.headers.get('x-request-id')).toBeTruthy();
+      const documented = doc.paths[path][method].responses[String(status)];
+      expect(documented?.$ref).toBeDefined();
+      const name = documented.$ref!.split('/').pop()!;
+      const content = (
+        doc.components.responses[name] as {
+          content: Record<string, { schema: Record<string, unknown> }>;
+        }
+      ).content['application/problem+json'];
+      // OpenAPI 3.1 schemas are JSON Schema 2020-12; their refs point into the document.
+      const validate = new Ajv2020({ strict: false, validateFormats: false }).compile({
+        ...content.schema,
+        components: doc.components,
+      });
+      const body: unknown = await response.json();
+      expect({ valid: validate(body), errors: validate.errors ?? [], body }).toMatchObject({
+        valid: true,
+      });
+    },
+  );
 });

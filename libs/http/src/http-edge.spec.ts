@@ -27,7 +27,8 @@ describe('clientErrorProblem', () => {
 
 describe('rawProblemResponse', () => {
   it('is a complete HTTP/1.1 problem response that closes the connection', () => {
-    const raw = rawProblemResponse({ code: 'bad-request' }, 'req-1');
+    const errors = [{ field: 'request-line', messages: ['not HTTP/1.x'] }];
+    const raw = rawProblemResponse({ code: 'bad-request', extensions: { errors } }, 'req-1');
     const [head, body] = raw.split('\r\n\r\n');
     expect(head.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
     expect(head).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/);
@@ -41,6 +42,7 @@ describe('rawProblemResponse', () => {
       detail: 'The request is malformed and cannot be processed.',
       code: 'BAD_REQUEST',
       requestId: 'req-1',
+      errors,
     });
   });
 });

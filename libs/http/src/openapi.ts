@@ -1,5 +1,14 @@
 import type { INestApplication } from '@nestjs/common';
+import { GUARDS_METADATA } from '@nestjs/common/constants';
+import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { PROBLEM_CODES } from '@paygate/contracts';
+import {
+  FIELD_PROBLEM_SCHEMA,
+  PROBLEM_REGISTRY,
+  PROBLEM_TYPE_BASE,
+  problemSchema,
+} from '@paygate/problem-details';
 
 export interface OpenApiOptions {
   title: string;
@@ -18,13 +27,114 @@ export async function serveOpenApi(
     .setTitle(options.title)
     .setDescription(options.description)
     .setVersion('1')
-    .addBearerAuth()
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      description: 'ADMIN_TOKEN for the operator API; one of SERVICE_TOKENS for POST /events.',
+    })
     .addSecurityRequirements('bearer')
     .build();
-  const document = SwaggerModule.createDocument(app, config);
+  const document = withProblems(SwaggerModule.createDocument(app, config), guardedOperations(app));
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs/json',
     yamlDocumentUrl: 'docs/yaml',
   });
+  return document;
+}
+
+/**
+ * The operations (as Swagger names them, `<Controller>_<method>`) behind a guard: those take a
+ * bearer token, and answer 401 without it. The others (health, readiness, the payment
+ * provider's webhook with its own signature) take none.
+ */
+export function guardedOperations(app: INestApplication): Set<string> {
+  const guarded = new Set<string>();
+  const hasGuards = (target: object): boolean =>
+    ((Reflect.getMetadata(GUARDS_METADATA, target) as unknown[] | undefined) ?? []).length > 0;
+  for (const module of app.get(ModulesContainer).values()) {
+    for (const wrapper of module.controllers.values()) {
+      const type = wrapper.metatype as (new (...args: never[]) => object) | null;
+      if (!type) continue;
+      const prototype = type.prototype as Record<string, unknown>;
+      for (const method of Object.getOwnPropertyNames(prototype)) {
+        const handler = prototype[method];
+        if (method === 'constructor' || typeof handler !== 'function') continue;
+        if (hasGuards(type) || hasGuards(handler)) guarded.add(`${type.name}_${method}`);
+      }
+    }
+  }
+  return guarded;
+}
+
+type Operation = {
+  operationId?: string;
+  parameters?: { in?: string }[];
+  responses: Record<string, unknown>;
+  security?: unknown[];
+};
+
+const problemsWith = (status: number) =>
+  PROBLEM_CODES.filter((code) => PROBLEM_REGISTRY[code].status === status);
+
+const problemResponse = (description: string, schema: Record<string, unknown>) => ({
+  description,
+  headers: {
+    'X-Request-Id': {
+      description: 'The request id, also in the logs.',
+      schema: { type: 'string' },
+    },
+  },
+  content: { 'application/problem+json': { schema } },
+});
+
+const ref = (name: string) => ({ $ref: `#/components/responses/${name}` });
+
+/**
+ * Adds what every operation may answer besides its success, as RFC 9457 problems: 400 with
+ * `errors` (docs/api.md, "Every 400 names what to correct"), 401 where a guard asks for a
+ * bearer token, 404 where the path names something, and any other problem as `default`.
+ * Operations without a guard say they take no token (`security: []`).
+ */
+export function withProblems(document: OpenAPIObject, guarded: Set<string>): OpenAPIObject {
+  const components = (document.components ??= {});
+  components.schemas = {
+    ...components.schemas,
+    Problem: problemSchema(),
+    FieldProblem: FIELD_PROBLEM_SCHEMA,
+    ValidationProblem: {
+      allOf: [{ $ref: '#/components/schemas/Problem' }, { type: 'object', required: ['errors'] }],
+    },
+  };
+  const typed = (codes: string[]) => ({
+    allOf: [
+      { $ref: '#/components/schemas/Problem' },
+      { type: 'object', properties: { type: { enum: codes.map((c) => PROBLEM_TYPE_BASE + c) } } },
+    ],
+  });
+  components.responses = {
+    ...components.responses,
+    BadRequest: problemResponse(
+      'The request is not valid: `errors` names each failing field (body member, path or query parameter, header) and why.',
+      { $ref: '#/components/schemas/ValidationProblem' },
+    ),
+    Unauthenticated: problemResponse('No valid bearer token.', typed(problemsWith(401))) as never,
+    NotFound: problemResponse('Nothing with that id or key.', typed(problemsWith(404))),
+    Problem: problemResponse(
+      'Any other refusal or failure (409, 413, 415, 422, 429, 503...), with its stable `type`.',
+      { $ref: '#/components/schemas/Problem' },
+    ),
+  };
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const operation of Object.values(item as Record<string, Operation>)) {
+      if (!operation || typeof operation !== 'object' || !('responses' in operation)) continue;
+      const responses = operation.responses;
+      responses['400'] ??= ref('BadRequest');
+      if (operation.operationId && guarded.has(operation.operationId))
+        responses['401'] ??= ref('Unauthenticated');
+      else operation.security = [];
+      if (path.includes('{')) responses['404'] ??= ref('NotFound');
+      responses.default ??= ref('Problem');
+    }
+  }
   return document;
 }

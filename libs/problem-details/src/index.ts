@@ -27,3 +27,4 @@ export type { ProblemRequest } from './problem-details.filter';
 export { problemValidationPipe, flattenValidationErrors } from './validation';
 export type { FieldProblem } from './validation';
 export { DomainError } from './domain-error';
+export { FIELD_PROBLEM_SCHEMA, problemSchema } from './openapi-schemas';

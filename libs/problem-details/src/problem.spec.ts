@@ -79,6 +79,26 @@ describe('per-deployment problem statuses', () => {
     expect(buildProblem({ code: 'feature-not-in-plan' }, context).status).toBe(402);
   });
 
+  it('gives a code answered with 400 an errors list naming the request, as every 400 has', () => {
+    setProblemStatuses('feature-not-in-plan=400');
+    const context = { instance: '/x', requestId: 'r' };
+    const body = buildProblem(
+      { code: 'feature-not-in-plan', extensions: { feature: 'f' } },
+      context,
+    );
+    expect(body).toMatchObject({
+      status: 400,
+      errors: [{ field: 'request', messages: [body.detail] }],
+    });
+    // A 400 that names its fields keeps them; another status gets no errors member.
+    const named = [{ field: 'name', messages: ['name must be a string'] }];
+    expect(
+      buildProblem({ code: 'validation-failed', extensions: { errors: named } }, context).errors,
+    ).toEqual(named);
+    setProblemStatuses('');
+    expect(buildProblem({ code: 'feature-not-in-plan' }, context)).not.toHaveProperty('errors');
+  });
+
   it('refuses unknown codes and statuses outside 400–599, naming the entry', () => {
     expect(() => setProblemStatuses('no-such-code=403')).toThrow(/"no-such-code=403" names no/);
     expect(() => setProblemStatuses('forbidden=302')).toThrow(/"forbidden=302" needs a status/);

@@ -69,23 +69,30 @@ export function buildProblem(
     : language === 'en'
       ? PROBLEM_DETAIL_VARIANTS[input.variant]
       : PROBLEM_DETAIL_VARIANT_TRANSLATIONS[language][input.variant];
+  const status = problemStatus(input.code);
+  // Members the template names but the problem lacks: a fallback that needs fewer of them.
+  const detail =
+    input.detail ??
+    renderFilledDetail(
+      input.variant
+        ? [template]
+        : [template, ...(PROBLEM_DETAIL_FALLBACKS[language][input.code] ?? [])],
+      extensions,
+    );
   return {
     type: `${PROBLEM_TYPE_BASE}${input.code}`,
     title: definition.title,
-    status: problemStatus(input.code),
-    // Members the template names but the problem lacks: a fallback that needs fewer of them.
-    detail:
-      input.detail ??
-      renderFilledDetail(
-        input.variant
-          ? [template]
-          : [template, ...(PROBLEM_DETAIL_FALLBACKS[language][input.code] ?? [])],
-        extensions,
-      ),
+    status,
+    detail,
     instance: context.instance,
     code: upperSnake(input.code),
     requestId: context.requestId,
     ...extensions,
+    // Every 400 names what to correct (docs/api.md): one without fields of its own (a code a
+    // deployment answers with 400 through PROBLEM_STATUSES) names the request as a whole.
+    ...(status === 400 && !Array.isArray(extensions.errors)
+      ? { errors: [{ field: 'request', messages: [detail] }] }
+      : {}),
   };
 }
 

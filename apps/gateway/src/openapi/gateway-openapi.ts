@@ -1,5 +1,10 @@
 import { PROBLEM_CODES, type ProblemCode } from '@paygate/contracts';
-import { PROBLEM_REGISTRY, PROBLEM_TYPE_BASE } from '@paygate/problem-details';
+import {
+  FIELD_PROBLEM_SCHEMA,
+  PROBLEM_REGISTRY,
+  PROBLEM_TYPE_BASE,
+  problemSchema,
+} from '@paygate/problem-details';
 import { HTTP_METHODS, type RouteDefinition } from '../routes/route';
 
 /**
@@ -73,6 +78,7 @@ function operation(route: RouteDefinition, method: string): Record<string, unkno
         description: "The upstream's answer, with the gateway's headers.",
         headers: { ...REQUEST_ID, ...RATE_LIMIT_HEADERS, ...paid },
       },
+      '400': { $ref: '#/components/responses/BadRequest' },
       '401': { $ref: '#/components/responses/Unauthenticated' },
       '402': price
         ? { $ref: '#/components/responses/PaymentRequiredWithOffers' }
@@ -161,36 +167,19 @@ const COMPONENTS = {
     },
   },
   schemas: {
-    Problem: {
-      type: 'object',
-      required: ['type', 'title', 'status', 'detail', 'instance', 'code', 'requestId'],
-      properties: {
-        type: {
-          type: 'string',
-          format: 'uri',
-          enum: PROBLEM_CODES.map((c) => `${PROBLEM_TYPE_BASE}${c}`),
-        },
-        title: { type: 'string' },
-        status: { type: 'integer' },
-        detail: { type: 'string', description: "In the caller's language (Accept-Language)." },
-        instance: { type: 'string' },
-        code: {
-          type: 'string',
-          description: 'The type as UPPER_SNAKE, e.g. INSUFFICIENT_CREDITS.',
-        },
-        requestId: { type: 'string' },
-        link: { type: 'string', format: 'uri', description: 'Where to fix it (billing page).' },
-        plan: { type: 'string' },
-        feature: { type: 'string' },
-        balance: { type: 'integer' },
-        required: { type: 'integer' },
-        limit: { type: 'integer' },
-        used: { type: 'integer' },
-        resetsAt: { type: 'string', format: 'date-time' },
-        reason: { type: 'string', description: 'Why a payment was not accepted.' },
-        payment: { $ref: '#/components/schemas/PaymentOffers' },
-      },
-    },
+    Problem: problemSchema({
+      link: { type: 'string', format: 'uri', description: 'Where to fix it (billing page).' },
+      plan: { type: 'string' },
+      feature: { type: 'string' },
+      balance: { type: 'integer' },
+      required: { type: 'integer' },
+      limit: { type: 'integer' },
+      used: { type: 'integer' },
+      resetsAt: { type: 'string', format: 'date-time' },
+      reason: { type: 'string', description: 'Why a payment was not accepted.' },
+      payment: { $ref: '#/components/schemas/PaymentOffers' },
+    }),
+    FieldProblem: FIELD_PROBLEM_SCHEMA,
     PaymentOffers: {
       type: 'object',
       description:
@@ -199,6 +188,10 @@ const COMPONENTS = {
     },
   },
   responses: {
+    BadRequest: problemResponse(
+      'A request the gateway cannot route as sent (an encoded slash, a malformed path or header, a cost header that is not decimal digits); `errors` names what to correct.',
+      problemsWith(400),
+    ),
     Unauthenticated: problemResponse('No valid API key.', problemsWith(401), {
       'WWW-Authenticate': header('`Bearer realm="paygate"`'),
     }),
