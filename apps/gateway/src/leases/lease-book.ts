@@ -1,4 +1,5 @@
 import type { CheckResponse } from '@paygate/contracts';
+import type { NotedChanges } from './noted-changes';
 
 export interface HeldLease {
   grant: CheckResponse;
@@ -27,8 +28,11 @@ export class LeaseBook {
   refill?: Refill;
   waitingUnits = 0;
   customerId?: string;
-  /** Bumped when the book's leases are dropped: a grant asked for before is not kept. */
-  generation = 0;
+  /**
+   * The changes that dropped the book's leases while its refill was asked for (undefined: none):
+   * its grant is kept only if made with every one (LeasePool.ask).
+   */
+  droppedWhileAsked?: NotedChanges;
   /** The last allowed answer and when it came, for the fail-open policy. */
   lastGrant?: { grant: CheckResponse; at: number };
   /** Units admitted without a lease while the service could not answer (reset by a grant). */

@@ -356,7 +356,7 @@ describe('LeasePool', () => {
         }
       }
       const pool = new LeasePool(new QueueLedger(1_000_000), options);
-      const notes = () => pool['forgottenWhileAsked'].size;
+      const notes = () => pool['firstAsks'].size;
       // Keys asked for one after another, each first ask in flight while the next begins, and
       // 300 customers' changes between two: the notes of those before the oldest ask go.
       let previous = pool.admit(request('pg_key_0'));
@@ -378,6 +378,49 @@ describe('LeasePool', () => {
       held[20]();
       await previous;
       expect(notes()).toBe(0);
+    });
+
+    // A book its customer is known for (an earlier grant named it), whose refill is in flight
+    // when the customer's change comes: the change drops the book's leases; the refill's lease
+    // is kept only if made with the change.
+    const refillWith = async (changeId: string | undefined, snapshot: string) => {
+      const gate: { hold: boolean; answer?: () => void } = { hold: false };
+      let heldGrant: CheckResponse | undefined;
+      class HeldLedger extends FakeLedger {
+        override async check(request: CheckRequest): Promise<CheckResponse> {
+          if (!gate.hold) return super.check(request);
+          gate.hold = false;
+          await new Promise<void>((resolve) => (gate.answer = resolve));
+          return (heldGrant = await super.check(request));
+        }
+      }
+      const ledger = new HeldLedger(100);
+      const pool = new LeasePool(ledger, options);
+      await Promise.all(Array.from({ length: 3 }, () => pool.admit(request())));
+      await pool.forgetCustomer('cust-1', 'customer-changed');
+      const book = [...pool['books'].values()][0];
+      while (book.refill) await new Promise((r) => setImmediate(r));
+      expect(book.customerId).toBe('cust-1');
+      const checks = ledger.checks.length;
+      ledger.snapshot = snapshot;
+      gate.hold = true;
+      const next = pool.admit(request());
+      while (!gate.answer) await new Promise((r) => setImmediate(r));
+      await pool.forgetCustomer('cust-1', 'subscription-changed', change(changeId));
+      gate.answer();
+      expect((await next).allowed).toBe(true);
+      const closed = ledger.closes.some((c) => c.leaseId === heldGrant!.leaseId);
+      return { asked: ledger.checks.length - checks, closed };
+    };
+
+    it('keeps a refill’s lease made with a change that came while it was asked for', async () => {
+      expect(await refillWith('705', '706:710:708')).toEqual({ asked: 1, closed: false });
+    });
+
+    it('drops a refill’s lease decided before such a change, or with it unknown, and asks again', async () => {
+      expect(await refillWith('708', '706:710:708')).toEqual({ asked: 2, closed: true });
+      expect(await refillWith('run-2:705', '706:710:708')).toEqual({ asked: 2, closed: true });
+      expect(await refillWith(undefined, '706:710:708')).toEqual({ asked: 2, closed: true });
     });
 
     it('keeps a held lease made with the change, closes one made before it', async () => {

@@ -7,7 +7,9 @@ import {
 import { type AdmissionRequest, bookKey, checkRequest } from './admission-request';
 import { CustomerBooks } from './customer-books';
 import { DemandMemory } from './demand-memory';
+import { FirstAskNotes } from './first-ask-notes';
 import { type HeldLease, LeaseBook, type Refill } from './lease-book';
+import { madeWithAll, withChange } from './noted-changes';
 import { RefillTime, renewalDue } from './renewal';
 import { ReturnsInFlight, customerName, returnNames } from './returns-in-flight';
 import { SweepSchedule } from './sweep-schedule';
@@ -49,20 +51,6 @@ export interface LeasePoolOptions {
 }
 
 const REMEMBER_DEMAND_MS = 60_000;
-/** Changes of one customer whose transactions are noted while first asks are in flight. */
-const MAX_NOTED_TRANSACTIONS = 16;
-
-/** Customers noted while first asks are in flight, past which notes no ask needs are pruned. */
-const PRUNE_NOTES_AT = 1024;
-
-/**
- * A customer's forgets while first asks were in flight: the count of forgets at the last one,
- * and the transactions of their changes (undefined once any was unknown, or past the bound).
- */
-interface ForgetsWhileAsked {
-  at: number;
-  transactions: ChangeTransaction[] | undefined;
-}
 
 /**
  * Admits metered requests from leases: units the entitlement service reserved in its ledger
@@ -83,22 +71,8 @@ export class LeasePool {
    */
   private readonly byLease = new Map<string, { book: LeaseBook; lease: HeldLease }>();
   private readonly customers = new CustomerBooks();
-  /**
-   * Books whose first grant is being asked for, with the count of forgets (`forgets`) when
-   * their ask began: no grant has named their customer yet, so a
-   * change of that customer (forgetCustomer) cannot find them by customer. While any are in
-   * flight, each forgotten customer is noted with the count of forgets (`forgets`) at its last
-   * forget and the transactions of its changes; a grant that lands for a customer forgotten
-   * after its ask began is not kept (the next request asks again), or a key revoked while its
-   * first lease was asked for would be admitted from that lease until it went idle or old;
-   * unless the grant's read snapshot shows every one of those changes committed (the answer was
-   * made with them: a new customer's first request, its own setup's events still on their
-   * way). Other customers' changes leave it be.
-   */
-  private readonly unassigned = new Map<LeaseBook, number>();
-  private forgets = 0;
-  private readonly forgottenWhileAsked = new Map<string, ForgetsWhileAsked>();
-  private pruneNotesAt = PRUNE_NOTES_AT;
+  /** Changes of customers while books no grant has named a customer for ask for their first. */
+  private readonly firstAsks = new FirstAskNotes<LeaseBook>();
   /**
    * Books by when one of their leases may first be idle or old, or the empty book idle: a
    * sweep looks at the books that are due only. Admissions only push a deadline later, so a
@@ -248,36 +222,8 @@ export class LeasePool {
     reason: string,
     change?: ChangeTransaction,
   ): Promise<number> {
-    this.forgets += 1;
-    if (this.unassigned.size > 0) this.noteWhileAsked(customerId, change);
-    // A lease granted after the change (its event late) was made with it: kept.
-    const madeWith = change && ((grant: CheckResponse) => decidedWith(grant, change));
-    return this.drop(this.customers.of(customerId), reason, madeWith);
-  }
-
-  /** Notes a forget for the first asks in flight (see `unassigned`). */
-  private noteWhileAsked(customerId: string, change: ChangeTransaction | undefined): void {
-    // Notes at or before the oldest ask in flight concern none: pruned, so a busy gateway
-    // (some first ask always in flight) neither keeps every customer nor a customer's notes.
-    let oldest = Number.POSITIVE_INFINITY;
-    for (const since of this.unassigned.values()) oldest = Math.min(oldest, since);
-    if (this.forgottenWhileAsked.size >= this.pruneNotesAt) {
-      for (const [id, noted] of this.forgottenWhileAsked)
-        if (noted.at <= oldest) this.forgottenWhileAsked.delete(id);
-      // Twice what is left, so a long ask in flight makes pruning rarer, not every forget.
-      this.pruneNotesAt = Math.max(PRUNE_NOTES_AT, 2 * this.forgottenWhileAsked.size);
-    }
-    const noted = this.forgottenWhileAsked.get(customerId);
-    const transactions = noted && noted.at > oldest ? noted.transactions : [];
-    // Past a few, one unknown: a grant asked meanwhile is dropped (a remote call, not a risk).
-    const known =
-      change !== undefined &&
-      transactions !== undefined &&
-      transactions.length < MAX_NOTED_TRANSACTIONS;
-    this.forgottenWhileAsked.set(customerId, {
-      at: this.forgets,
-      transactions: known ? [...transactions, change] : undefined,
-    });
+    this.firstAsks.forgot(customerId, change);
+    return this.drop(this.customers.of(customerId), reason, change);
   }
 
   /** Gives every unused unit back (shutdown). */
@@ -304,17 +250,20 @@ export class LeasePool {
   }
 
   /**
-   * Closes the books' leases, but those `kept` says are still right. The books stay (requests
-   * may be waiting on them); a grant still in flight is not kept (see refill).
+   * Closes the books' leases for a change (its transaction when known; none: every lease goes),
+   * but those made with it: a lease granted after the change (its event late) is kept. The
+   * books stay (requests may be waiting on them); a grant in flight is kept only if it too was
+   * made with every change that came while it was asked for (see ask).
    */
   private async drop(
     books: LeaseBook[],
     reason: string,
-    kept: (grant: CheckResponse) => boolean = () => false,
+    change?: ChangeTransaction,
   ): Promise<number> {
+    const kept = (grant: CheckResponse) => change !== undefined && decidedWith(grant, change);
     const due: Promise<number>[] = [];
     for (const book of books) {
-      book.generation += 1;
+      if (book.refill) book.droppedWhileAsked = withChange(book.droppedWhileAsked ?? [], change);
       if (book.lastGrant && !kept(book.lastGrant.grant)) book.lastGrant = undefined;
       for (const lease of [...book.leases])
         if (!kept(lease.grant)) due.push(this.close(book, lease, reason));
@@ -373,20 +322,18 @@ export class LeasePool {
     // recent demand by its next refill.
     const demand = book.unseen() ? book.waitingUnits : book.waitingUnits + book.recentDemand();
     const wanted = Math.max(cost, Math.min(this.options.maxUnits, demand));
-    const generation = book.generation;
-    // Forgets from here on concern this ask, for a book no grant has tied to a customer yet.
-    const since = book.customerId === undefined ? this.forgets : undefined;
-    const ask = () => this.ask(book, request, wanted, cost, generation, since);
+    // Changes from here on concern this ask: dropping the book notes them on it, and for a book
+    // no grant has tied to a customer yet, forgetting any customer notes them in firstAsks.
+    book.droppedWhileAsked = undefined;
+    const since = book.customerId === undefined ? this.firstAsks.begin(book) : undefined;
+    const ask = () => this.ask(book, request, wanted, cost, since);
     // Units this book or its customer is giving back are counted by the answer (ReturnsInFlight).
     const returning = this.returns.settled(returnNames(book));
     const outcome = returning ? returning.then(ask) : ask();
     const refill: Refill = { cost, paid: request.paid === true, outcome };
     book.refill = refill;
-    if (since !== undefined) this.unassigned.set(book, since);
     const clear = () => {
-      this.unassigned.delete(book);
-      // Nothing in flight can be concerned by the forgets noted so far.
-      if (this.unassigned.size === 0) this.forgottenWhileAsked.clear();
+      if (since !== undefined) this.firstAsks.end(book);
       if (book.refill === refill) book.refill = undefined;
     };
     outcome.then(clear, clear);
@@ -399,7 +346,6 @@ export class LeasePool {
     request: AdmissionRequest,
     wanted: number,
     cost: number,
-    generation: number,
     since: number | undefined,
   ): Promise<CheckResponse> {
     const startedAt = this.now();
@@ -409,11 +355,13 @@ export class LeasePool {
       if (!grant.allowed) return grant;
       this.customers.assign(book, grant.customerId);
       book.failOpenUnits = 0;
-      const forgotten = since !== undefined && this.changedSince(grant, since);
-      if (book.generation !== generation || forgotten) {
-        // Asked for before the customer's leases were dropped (a key, plan or balance change):
-        // nothing is admitted from it, and its units go back before anyone asks again, so the
-        // next answer counts them (a payment's own credits would otherwise sit in it).
+      const dropped = book.droppedWhileAsked;
+      const droppedBefore = dropped !== undefined && !madeWithAll(grant, dropped);
+      if (droppedBefore || (since !== undefined && !this.firstAsks.keeps(grant, since))) {
+        // Decided before a change that dropped the customer's leases while it was asked for (a
+        // key, plan or balance change): nothing is admitted from it, and its units go back
+        // before anyone asks again, so the next answer counts them (a payment's own credits
+        // would otherwise sit in it).
         if (grant.leaseId) {
           const closing = this.calls
             .close(grant.leaseId, grant.leaseUnits || cost, 'dropped while asked')
@@ -433,17 +381,6 @@ export class LeasePool {
       this.sweeps.schedule(book, now + Math.min(this.options.idleMs, this.options.maxAgeMs));
       return grant;
     });
-  }
-
-  /**
-   * Whether the grant's customer was forgotten after forget number `since` for a change the
-   * grant was not made with. Forgets noted before `since` count too (a customer's transactions
-   * are noted together): at worst a grant is asked for again.
-   */
-  private changedSince(grant: CheckResponse, since: number): boolean {
-    const noted = this.forgottenWhileAsked.get(grant.customerId);
-    if (!noted || noted.at <= since) return false;
-    return !noted.transactions?.every((change) => decidedWith(grant, change));
   }
 
   /**
