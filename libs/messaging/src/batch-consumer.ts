@@ -135,12 +135,6 @@ export class BatchConsumer {
   private readonly progressTracker: ConsumerProgress;
   /** Per partition, where a group reading from the end started (see startOffset). */
   private readonly endStarts = new Map<number, string>();
-  /** Since when, and why, this member has not been in its group (undefined: it is). */
-  private outOfGroup: { since: number; why: string } | undefined = {
-    since: Date.now(),
-    why: 'not joined yet',
-  };
-  private readonly stallMs: number;
   private pollTimer?: NodeJS.Timeout;
   private polling?: Promise<void>;
   private admin?: Admin;
@@ -149,8 +143,9 @@ export class BatchConsumer {
     private readonly kafka: Kafka,
     private readonly options: BatchConsumerOptions,
   ) {
-    this.stallMs = options.stallMs ?? 60_000;
-    this.progressTracker = new ConsumerProgress(this.stallMs);
+    this.progressTracker = new ConsumerProgress(options.stallMs ?? 60_000);
+    // Until it joins, from now: a consumer never started is out of its group too.
+    this.progressTracker.leftGroup('not joined yet');
     if (options.transactionalIdPrefix) {
       this.transactions = new PartitionTransactions(
         kafka,
@@ -172,9 +167,9 @@ export class BatchConsumer {
 
   async start(handler: BatchHandler): Promise<void> {
     const transactions = this.transactions;
-    this.outOfGroup = { since: Date.now(), why: 'not joined yet' };
+    this.progressTracker.leftGroup('not joined yet', true);
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.outOfGroup = undefined;
+      this.progressTracker.joinedGroup();
       transactions?.assign(payload.memberAssignment);
       this.progressTracker.assign(payload.memberAssignment[this.options.topic] ?? []);
     });
@@ -202,7 +197,7 @@ export class BatchConsumer {
       );
     }
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-      this.outOfGroup ??= { since: Date.now(), why: `crashed: ${payload.error.message}` };
+      this.progressTracker.leftGroup(`crashed: ${payload.error.message}`);
       consumerCrashes.inc({ group: this.options.groupId });
       this.logger.error(
         { err: payload.error.message, restart: payload.restart, group: this.options.groupId },
@@ -222,11 +217,6 @@ export class BatchConsumer {
   /** Lag, the oldest unapplied message's age, and the stalled partitions of this instance. */
   progress(): ProgressSnapshot {
     const snapshot: ProgressSnapshot = this.progressTracker.snapshot();
-    const out = this.outOfGroup;
-    const outFor = out ? Date.now() - out.since : 0;
-    // Out of the group for the stall time: a crash it has not come back from, a join that
-    // never happens (no broker), a stop. Its partitions' figures say nothing of that.
-    if (out && outFor >= this.stallMs) snapshot.outOfGroup = { sinceMs: outFor, why: out.why };
     const labels = { group: this.options.groupId, topic: this.options.topic };
     lagGauge.set(labels, snapshot.lag);
     oldestGauge.set(labels, snapshot.oldestUnappliedMs / 1000);
@@ -360,7 +350,7 @@ export class BatchConsumer {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.outOfGroup ??= { since: Date.now(), why: 'stopped' };
+    this.progressTracker.leftGroup('stopped');
     clearTimeout(this.restartTimer);
     clearInterval(this.pollTimer);
     await this.polling;

@@ -63,6 +63,29 @@ describe('ConsumerProgress', () => {
   });
 });
 
+describe('ConsumerProgress out of its group', () => {
+  it('says so once out for the stall time, with the first reason, until it joins', () => {
+    let now = 0;
+    const p = new ConsumerProgress(1000, () => now);
+    p.leftGroup('not joined yet');
+    now = 999;
+    expect(p.snapshot()).not.toHaveProperty('outOfGroup');
+    // A crash while not yet joined keeps the first reason and time.
+    p.leftGroup('crashed: broker gone');
+    now = 1000;
+    expect(p.snapshot().outOfGroup).toEqual({ sinceMs: 1000, why: 'not joined yet' });
+    p.joinedGroup();
+    expect(p.snapshot()).not.toHaveProperty('outOfGroup');
+    p.leftGroup('stopped');
+    now = 2500;
+    expect(p.snapshot().outOfGroup).toEqual({ sinceMs: 1500, why: 'stopped' });
+    // A start counts from itself, whatever came before.
+    p.leftGroup('not joined yet', true);
+    now = 3000;
+    expect(p.snapshot()).not.toHaveProperty('outOfGroup');
+  });
+});
+
 describe('ConsumerProgress on a partition the group never committed on', () => {
   it('starts from the first attempted batch, so a first batch that hangs is a stall', () => {
     let now = 0;

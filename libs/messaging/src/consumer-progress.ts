@@ -43,11 +43,27 @@ interface State {
  */
 export class ConsumerProgress {
   private readonly partitions = new Map<number, State>();
+  /** Since when, and why, the member has not been in its group (undefined: it is). */
+  private outOfGroup: { since: number; why: string } | undefined;
 
   constructor(
     private readonly stallMs: number,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * The member is out of its group from now (`restart`: from now even if it already was, as
+   * when it starts): not joined yet, crashed, stopped. Until it joins again, it applies
+   * nothing, whatever its partitions' figures say.
+   */
+  leftGroup(why: string, restart = false): void {
+    if (restart || !this.outOfGroup) this.outOfGroup = { since: this.now(), why };
+  }
+
+  /** The member joined its group. */
+  joinedGroup(): void {
+    this.outOfGroup = undefined;
+  }
 
   /** The member's partitions after a rebalance: the others are someone else's business. */
   assign(partitions: number[]): void {
@@ -115,11 +131,16 @@ export class ConsumerProgress {
     const oldest = partitions
       .filter((p) => p.lag > 0)
       .map((p) => p.oldestUnappliedAt ?? p.stuckSince ?? now);
+    // Out of the group for the stall time: a crash it has not come back from, a join that
+    // never happens (no broker), a stop. Its partitions' figures say nothing of that.
+    const out = this.outOfGroup;
+    const outFor = out ? now - out.since : 0;
     return {
       lag: partitions.reduce((n, p) => n + p.lag, 0),
       oldestUnappliedMs: oldest.length > 0 ? Math.max(0, now - Math.min(...oldest)) : 0,
       stalled,
       partitions,
+      ...(out && outFor >= this.stallMs ? { outOfGroup: { sinceMs: outFor, why: out.why } } : {}),
     };
   }
 
