@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import {
   ForbiddenError,
+  InvalidRequestError,
   PaymentRequiredError,
   ProblemError,
   RateLimitedError,
@@ -60,6 +61,29 @@ describe('client library against the gateway (e2e)', () => {
     expect(error).not.toBeInstanceOf(PaymentRequiredError);
     expect({ status: error.status, code: error.code }).toEqual({ status: 404, code: 'NOT_FOUND' });
     expect(error.requestId).toBeTruthy();
+  });
+
+  it('InvalidRequestError naming what to correct, from the gateway and the operator API', async () => {
+    const c = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 5, 'Client 400');
+    // An encoded slash: the gateway refuses to guess which path it means.
+    const refused = (await client(c.apiKey)
+      .fetch('/demo/a%2fb')
+      .catch((e: unknown) => e)) as InvalidRequestError;
+    expect(refused).toBeInstanceOf(InvalidRequestError);
+    expect(refused.errors.map((e) => e.field)).toEqual(['path']);
+    expect(refused.errors[0].messages[0]).toBeTruthy();
+    const operatorApi = createPaygateClient({ baseUrl: stack.url('entitlement') });
+    const invalid = (await operatorApi
+      .fetch('/v1/customers', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 5 }),
+      })
+      .catch((e: unknown) => e)) as InvalidRequestError;
+    expect(invalid).toBeInstanceOf(InvalidRequestError);
+    expect(invalid.errors).toContainEqual(
+      expect.objectContaining({ field: 'name', messages: expect.any(Array) }),
+    );
   });
 
   it('PaymentRequiredError with the link and numbers, the hook called, and through after a top-up', async () => {

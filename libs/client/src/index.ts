@@ -2,6 +2,7 @@ export { createPaygateClient } from './paygate-client';
 export type { PaygateClient, PaygateClientOptions } from './paygate-client';
 export {
   ForbiddenError,
+  InvalidRequestError,
   PaymentRequiredError,
   ProblemError,
   RateLimitedError,
@@ -10,7 +11,7 @@ export {
   retryAfterSeconds,
   PROBLEM_CONTENT_TYPE,
 } from './problem-errors';
-export type { ProblemBody } from './problem-errors';
+export type { FieldError, ProblemBody } from './problem-errors';
 export { mayRepeat, nextDelayMs } from './retry-policy';
 export type { RetryOptions } from './retry-policy';
 export { PaymentBudget, offersOf } from './payments';

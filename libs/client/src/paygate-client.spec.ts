@@ -1,6 +1,7 @@
 import { createPaygateClient } from './paygate-client';
 import {
   ForbiddenError,
+  InvalidRequestError,
   PaymentRequiredError,
   ProblemError,
   RateLimitedError,
@@ -168,6 +169,34 @@ describe('paygate client', () => {
     expect(calls).toHaveLength(2);
     expect(waits[0]).toBeGreaterThanOrEqual(0);
     expect(waits[0]).toBeLessThan(100);
+  });
+
+  it('turns a 400 into an InvalidRequestError naming the fields, never retried', async () => {
+    const errors = [
+      { field: 'name', messages: ['name must be a string'] },
+      { field: 'limit', messages: ['limit must be decimal digits', 7] },
+      { messages: ['no field'] },
+      'not an object',
+    ];
+    const { fetchFn, calls } = scripted(
+      problem(400, { code: 'VALIDATION_FAILED', errors }, { 'x-request-id': 'req-400' }),
+    );
+    const error = (await createPaygateClient({ fetch: fetchFn, ...noSleep })
+      .fetch('https://api.example/x', { method: 'PUT' })
+      .catch((e: unknown) => e)) as InvalidRequestError;
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error.errors).toEqual([
+      { field: 'name', messages: ['name must be a string'] },
+      { field: 'limit', messages: ['limit must be decimal digits'] },
+    ]);
+    expect(error.requestId).toBe('req-400');
+    expect(calls).toHaveLength(1);
+    // A 400 without errors (another server) has none, not a crash.
+    const { fetchFn: bare } = scripted(problem(400, { title: 'Bad' }));
+    const plain = (await createPaygateClient({ fetch: bare, ...noSleep })
+      .fetch('https://api.example/x')
+      .catch((e: unknown) => e)) as InvalidRequestError;
+    expect(plain.errors).toEqual([]);
   });
 
   it('tolerates bodies that are not problems', async () => {

@@ -100,6 +100,28 @@ export class RateLimitedError extends ProblemError {
   }
 }
 
+/** One field a 400 names: what to correct (a body member, a parameter, a header) and why. */
+export interface FieldError {
+  field: string;
+  messages: string[];
+}
+
+/**
+ * 400: the request is not valid as sent; never retried. paygate names every failing field in
+ * `errors` (a server that sends none, or another shape, gives an empty list).
+ */
+export class InvalidRequestError extends ProblemError {
+  get errors(): FieldError[] {
+    const errors = this.problem.errors;
+    if (!Array.isArray(errors)) return [];
+    return errors.flatMap((e: unknown) => {
+      const { field, messages } = (e ?? {}) as { field?: unknown; messages?: unknown };
+      if (typeof field !== 'string' || !Array.isArray(messages)) return [];
+      return [{ field, messages: messages.filter((m): m is string => typeof m === 'string') }];
+    });
+  }
+}
+
 /** 401: the API key is missing, unknown, revoked or expired. */
 export class UnauthenticatedError extends ProblemError {}
 
@@ -134,6 +156,8 @@ export async function problemFromResponse(response: Response): Promise<ProblemEr
   if (typeof problem.code === 'string' && PAYMENT_CODES.has(problem.code))
     return new PaymentRequiredError(problem, meta, text);
   switch (response.status) {
+    case 400:
+      return new InvalidRequestError(problem, meta, text);
     case 401:
       return new UnauthenticatedError(problem, meta, text);
     case 402:
