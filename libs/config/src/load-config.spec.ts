@@ -40,7 +40,7 @@ describe('loadConfig', () => {
     expect(loadConfig(AppConfig, { ...admin, DATABASE_POOL_SIZE: '40' }).DATABASE_POOL_SIZE).toBe(
       40,
     );
-    for (const bad of ['0', '1001', '2.5', 'ten'])
+    for (const bad of ['0', '1001', '2.5', 'ten', '1e2', '0x10', ' 40'])
       expect(() => loadConfig(AppConfig, { ...admin, DATABASE_POOL_SIZE: bad })).toThrow(
         /DATABASE_POOL_SIZE/,
       );

@@ -14,15 +14,25 @@ export function loadConfig<T extends object>(
   const defined = Object.fromEntries(
     Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
   );
+  // Numbers are written in decimal: `1e3`, `0x10` or ` 5` would pass as 1000, 16 and 5.
+  const notDecimal = Object.entries(defined).filter(
+    ([key, value]) =>
+      Reflect.getMetadata('design:type', ConfigClass.prototype, key) === Number &&
+      !/^-?\d+(\.\d+)?$/.test(String(value)),
+  );
   const config = plainToInstance(ConfigClass, defined, {
     enableImplicitConversion: true,
     exposeDefaultValues: true,
   });
   const errors = validateSync(config, { whitelist: false, forbidUnknownValues: true });
-  if (errors.length > 0) {
-    const lines = errors.map(
-      (e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`,
-    );
+  if (errors.length > 0 || notDecimal.length > 0) {
+    const named = new Set(errors.map((e) => e.property));
+    const lines = [
+      ...errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`),
+      ...notDecimal
+        .filter(([key]) => !named.has(key))
+        .map(([key]) => `  ${key}: must be a decimal number`),
+    ];
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return config;
