@@ -18,7 +18,7 @@ export type ConsumerAlert =
       type: 'consumer.stalled';
       lag: number;
       oldestUnappliedSeconds: number;
-      /** Partitions with lag that has not moved for the stall time (none when out of group). */
+      /** Partitions with lag that has not moved for the stall time (of the last assignment). */
       partitions: { partition: number; lag: number; stuckSince: string }[];
       /**
        * Set when the consumer has been out of its group for the stall time (never joined,

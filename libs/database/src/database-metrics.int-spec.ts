@@ -67,10 +67,13 @@ describe('database metrics at scrape time (real Postgres)', () => {
     // The pool's only connection is held: the next query queues for it.
     const queued = small.query('SELECT 1');
     try {
-      watchDatabase(small);
+      watchDatabase(small, schema);
       const held = await scrape('paygate_db_pool_connections');
       expect(held.in_use - before.in_use).toBe(1);
       expect(held.waiting - before.waiting).toBe(1);
+      // A scrape of the outbox's age asks nothing while callers wait: none is added to them.
+      await scrape('paygate_outbox_oldest_age_seconds');
+      expect((await scrape('paygate_db_pool_connections')).waiting - before.waiting).toBe(1);
     } finally {
       await runner.rollbackTransaction();
       await runner.release();

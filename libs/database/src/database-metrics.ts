@@ -38,13 +38,20 @@ gauge(
 gauge(
   'paygate_outbox_oldest_age_seconds',
   'Age of the oldest outbox message that is not published and not parked (0: none); /ready ' +
-    'fails once it passes CONSUMER_STALL_SECONDS. No value while Postgres does not answer',
+    'fails once it passes CONSUMER_STALL_SECONDS. No value while Postgres does not answer in ' +
+    'a second, or while callers wait for a connection',
   ['schema'],
   async function () {
     await Promise.all(
       live().map(async (dataSource) => {
         const schema = watched.get(dataSource);
         if (!schema) return;
+        // A query a scrape gave up on still waits for its connection: while callers queue for
+        // one, a scrape asks nothing, so scrapes never add to what the pool owes.
+        if ((poolOf(dataSource)?.waitingCount ?? 0) > 0) {
+          this.remove({ schema });
+          return;
+        }
         try {
           this.set({ schema }, await withinScrape(oldestUnpublishedAge(dataSource, schema)));
         } catch {

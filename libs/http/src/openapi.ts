@@ -5,9 +5,9 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { PROBLEM_CODES } from '@paygate/contracts';
 import {
   FIELD_PROBLEM_SCHEMA,
-  PROBLEM_REGISTRY,
   PROBLEM_TYPE_BASE,
   problemSchema,
+  problemStatus,
 } from '@paygate/problem-details';
 
 export interface OpenApiOptions {
@@ -73,8 +73,9 @@ type Operation = {
   security?: unknown[];
 };
 
+/** The codes answered with this status in this deployment (PROBLEM_STATUSES applied). */
 const problemsWith = (status: number) =>
-  PROBLEM_CODES.filter((code) => PROBLEM_REGISTRY[code].status === status);
+  PROBLEM_CODES.filter((code) => problemStatus(code) === status);
 
 const problemResponse = (description: string, schema: Record<string, unknown>) => ({
   description,

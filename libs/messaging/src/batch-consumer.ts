@@ -197,7 +197,9 @@ export class BatchConsumer {
       );
     }
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-      this.progressTracker.leftGroup(`crashed: ${payload.error.message}`);
+      // The error's class only: its text may name the broker's address, and this reason is on
+      // the public /ready (the log below has the whole error).
+      this.progressTracker.leftGroup(`crashed (${payload.error.name})`);
       consumerCrashes.inc({ group: this.options.groupId });
       this.logger.error(
         { err: payload.error.message, restart: payload.restart, group: this.options.groupId },

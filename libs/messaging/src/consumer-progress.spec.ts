@@ -71,7 +71,7 @@ describe('ConsumerProgress out of its group', () => {
     now = 999;
     expect(p.snapshot()).not.toHaveProperty('outOfGroup');
     // A crash while not yet joined keeps the first reason and time.
-    p.leftGroup('crashed: broker gone');
+    p.leftGroup('crashed (KafkaJSConnectionError)');
     now = 1000;
     expect(p.snapshot().outOfGroup).toEqual({ sinceMs: 1000, why: 'not joined yet' });
     p.joinedGroup();

@@ -73,6 +73,29 @@ describe('HealthController', () => {
     expect(warn).toHaveBeenCalledTimes(2);
   });
 
+  it('logs a failure whose numbers change from probe to probe once, and again after a recovery', async () => {
+    let lag = 10;
+    let failing = true;
+    const stalled: ReadinessCheck = {
+      name: 'usage-consumer',
+      check: async () => {
+        if (failing) throw new ReadinessFailure(`usage-consumer is stalled (${lag} unapplied)`);
+      },
+    };
+    const controller = new HealthController([stalled]);
+    await failure(controller);
+    lag = 12;
+    expect((await failure(controller)).extensions?.reasons).toEqual({
+      'usage-consumer': 'usage-consumer is stalled (12 unapplied)',
+    });
+    expect(warn).toHaveBeenCalledTimes(1);
+    failing = false;
+    await controller.ready();
+    failing = true;
+    await failure(controller);
+    expect(warn).toHaveBeenCalledTimes(2);
+  });
+
   it('answers when a check hangs (an exhausted pool, a blackholed host): that check fails', async () => {
     const hangs: ReadinessCheck = { name: 'postgres', check: () => new Promise(() => undefined) };
     const problem = await failure(new HealthController([hangs], 50));

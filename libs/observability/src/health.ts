@@ -54,7 +54,7 @@ async function withinTime(check: ReadinessCheck, ms: number): Promise<void> {
 @Controller()
 export class HealthController {
   private readonly logger = new Logger('Readiness');
-  /** The last error logged per failing check: a probe every few seconds logs a change once. */
+  /** The kind of error last logged per failing check: a probe every few seconds logs a change once. */
   private readonly logged = new Map<string, string>();
 
   constructor(
@@ -101,11 +101,15 @@ export class HealthController {
     return { status: 'ready', checks: results as Record<string, 'ok'> };
   }
 
-  /** The whole error, for the operator (the log is not on the public port). */
+  /**
+   * The whole error, for the operator (the log is not on the public port), once per kind of
+   * failure: the same words with other numbers (a lag, an age that grows) are the same kind.
+   */
   private log(name: string, err: unknown): void {
     const message = String((err as Error)?.message ?? err);
-    if (this.logged.get(name) === message) return;
-    this.logged.set(name, message);
+    const kind = message.replace(/\d+(\.\d+)?/g, '#');
+    if (this.logged.get(name) === kind) return;
+    this.logged.set(name, kind);
     this.logger.warn(`readiness check ${name} fails: ${message}`);
   }
 }

@@ -22,7 +22,7 @@ export const FIELD_PROBLEM_SCHEMA = {
 export function problemSchema(more: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     type: 'object',
-    required: ['type', 'title', 'status', 'detail', 'instance', 'code', 'requestId'],
+    required: ['type', 'title', 'status', 'detail', 'code', 'requestId'],
     properties: {
       type: {
         type: 'string',
@@ -32,7 +32,10 @@ export function problemSchema(more: Record<string, unknown> = {}): Record<string
       title: { type: 'string' },
       status: { type: 'integer' },
       detail: { type: 'string', description: "In the caller's language (Accept-Language)." },
-      instance: { type: 'string' },
+      instance: {
+        type: 'string',
+        description: 'The request path; absent when the request line itself was malformed.',
+      },
       code: { type: 'string', description: 'The type as UPPER_SNAKE, e.g. INSUFFICIENT_CREDITS.' },
       requestId: { type: 'string', description: 'Also in X-Request-Id and in the logs.' },
       errors: {

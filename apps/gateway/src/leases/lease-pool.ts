@@ -329,7 +329,13 @@ export class LeasePool {
     const ask = () => this.ask(book, request, wanted, cost, since);
     // Units this book or its customer is giving back are counted by the answer (ReturnsInFlight).
     const returning = this.returns.settled(returnNames(book));
-    const outcome = returning ? returning.then(ask) : ask();
+    let outcome: Promise<CheckResponse>;
+    try {
+      outcome = returning ? returning.then(ask) : ask();
+    } catch (err) {
+      if (since !== undefined) this.firstAsks.end(book);
+      throw err;
+    }
     const refill: Refill = { cost, paid: request.paid === true, outcome };
     book.refill = refill;
     const clear = () => {

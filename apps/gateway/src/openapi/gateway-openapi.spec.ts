@@ -1,4 +1,5 @@
 import { PROBLEM_CODES } from '@paygate/contracts';
+import { setProblemStatuses } from '@paygate/problem-details';
 import { parseRouteTable } from '../routes/route-table';
 import { gatewayOpenApi } from './gateway-openapi';
 
@@ -57,6 +58,22 @@ describe('gatewayOpenApi', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(['/demo/{path}', '/paid/{path}']);
     expect(Object.keys(doc.paths['/demo/{path}']).sort()).toEqual(['get', 'parameters']);
     expect(doc.paths['/paid/{path}'].post.operationId).toBe('paid.post');
+  });
+
+  it('lists each problem under the status this deployment answers it with', () => {
+    const typesOf = (d: Json, response: string) =>
+      d.components.responses[response].content['application/problem+json'].schema.allOf[1]
+        .properties.type.enum as string[];
+    const featureNotInPlan = 'https://paygate.dev/problems/feature-not-in-plan';
+    expect(typesOf(doc, 'PaymentRequired')).toContain(featureNotInPlan);
+    setProblemStatuses('feature-not-in-plan=403');
+    try {
+      const remapped: Json = gatewayOpenApi(routes);
+      expect(typesOf(remapped, 'Forbidden')).toContain(featureNotInPlan);
+      expect(typesOf(remapped, 'PaymentRequired')).not.toContain(featureNotInPlan);
+    } finally {
+      setProblemStatuses('');
+    }
   });
 
   it('resolves every $ref', () => {

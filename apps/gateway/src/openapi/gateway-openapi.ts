@@ -1,7 +1,7 @@
 import { PROBLEM_CODES, type ProblemCode } from '@paygate/contracts';
 import {
   FIELD_PROBLEM_SCHEMA,
-  PROBLEM_REGISTRY,
+  problemStatus,
   PROBLEM_TYPE_BASE,
   problemSchema,
 } from '@paygate/problem-details';
@@ -47,7 +47,7 @@ export function gatewayOpenApi(routes: RouteDefinition[]): Record<string, unknow
         'What the paygate gateway adds to each route: authentication, the refusals as RFC 9457 problem details (application/problem+json, a stable `type`, `X-Request-Id`), and on priced routes the machine-payable 402 (x402 v2 `PAYMENT-REQUIRED` / `PAYMENT-SIGNATURE` / `PAYMENT-RESPONSE` and the "Payment" HTTP authentication scheme). Routes bound to hosts answer only for them.',
     },
     paths,
-    components: COMPONENTS,
+    components: components(),
   };
 }
 
@@ -90,8 +90,9 @@ function operation(route: RouteDefinition, method: string): Record<string, unkno
   };
 }
 
+/** The codes answered with this status in this deployment (PROBLEM_STATUSES applied). */
 const problemsWith = (status: number): ProblemCode[] =>
-  PROBLEM_CODES.filter((code) => PROBLEM_REGISTRY[code].status === status);
+  PROBLEM_CODES.filter((code) => problemStatus(code) === status);
 
 const problemResponse = (description: string, codes: ProblemCode[], headers = {}) => ({
   description: `${description} Problem types: ${codes.map((c) => `\`${c}\``).join(', ')}.`,
@@ -139,7 +140,8 @@ const OFFER_HEADERS = {
   ...RECEIPT_HEADERS,
 };
 
-const COMPONENTS = {
+/** Built per document: the problems' statuses are this deployment's (PROBLEM_STATUSES). */
+const components = () => ({
   securitySchemes: {
     bearer: { type: 'http', scheme: 'bearer', description: 'The API key.' },
     apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The API key.' },
@@ -210,4 +212,4 @@ const COMPONENTS = {
       'Retry-After': header('Seconds to wait.'),
     }),
   },
-};
+});
