@@ -1,7 +1,6 @@
 import { metricsRegistry } from '@paygate/observability';
 import { testConfig } from '@paygate/testing';
-import { openOwnOutbox } from '@test/own-outbox';
-import { randomUUID } from 'node:crypto';
+import { ownOutboxForFile } from '@test/own-outbox';
 import { DataSource } from 'typeorm';
 import { watchDatabase } from './database-metrics';
 
@@ -14,21 +13,14 @@ async function scrape(name: string): Promise<Record<string, number>> {
 }
 
 describe('database metrics at scrape time (real Postgres)', () => {
-  const schema = `itest_outbox_${randomUUID().slice(0, 8)}`;
-  let dataSource: DataSource;
-
-  beforeAll(async () => {
-    dataSource = await openOwnOutbox(schema);
-  });
-  afterAll(async () => {
-    await dataSource.query(`DROP SCHEMA "${schema}" CASCADE`);
-    await dataSource.destroy();
-  });
+  // An outbox of this test's own: the services' outboxes hold other tests' rows.
+  const own = ownOutboxForFile();
+  const { schema } = own;
 
   it("reads the oldest unpublished, unparked outbox message's age, 0 with none", async () => {
-    watchDatabase(dataSource, schema);
+    watchDatabase(own.dataSource, schema);
     expect((await scrape('paygate_outbox_oldest_age_seconds'))[schema]).toBe(0);
-    await dataSource.query(
+    await own.dataSource.query(
       `INSERT INTO "${schema}"."outbox" ("topic", "key", "value", "created_at", "parked_at")
        VALUES ('t', 'k', 'v', now() - interval '600 s', now()),
               ('t', 'k', 'v', now() - interval '90 s', NULL),

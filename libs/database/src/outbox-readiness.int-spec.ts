@@ -1,29 +1,19 @@
-import { openOwnOutbox } from '@test/own-outbox';
-import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import { ownOutboxForFile } from '@test/own-outbox';
 import { outboxReadiness } from './nest-providers';
 
 describe('outboxReadiness (real Postgres)', () => {
   // An outbox of this test's own: the services' outboxes hold other tests' rows.
-  const schema = `itest_outbox_${randomUUID().slice(0, 8)}`;
-  let dataSource: DataSource;
-
-  beforeAll(async () => {
-    dataSource = await openOwnOutbox(schema);
-  });
-  afterAll(async () => {
-    await dataSource.query(`DROP SCHEMA "${schema}" CASCADE`);
-    await dataSource.destroy();
-  });
+  const own = ownOutboxForFile();
+  const { schema } = own;
 
   const insert = (ageSeconds: number, parked = false) =>
-    dataSource.query(
+    own.dataSource.query(
       `INSERT INTO "${schema}"."outbox" ("topic", "key", "value", "created_at", "parked_at")
        VALUES ('t', 'k', 'v', now() - make_interval(secs => $1), CASE WHEN $2 THEN now() END)`,
       [ageSeconds, parked],
     );
   const outcome = () =>
-    outboxReadiness(dataSource, schema, 60)
+    outboxReadiness(own.dataSource, schema, 60)
       .check()
       .then(
         () => 'ok',
@@ -37,16 +27,16 @@ describe('outboxReadiness (real Postgres)', () => {
   });
 
   it('fails while a message older than the limit is not published, and not for a parked one', async () => {
-    await dataSource.query(`DELETE FROM "${schema}"."outbox"`);
+    await own.dataSource.query(`DELETE FROM "${schema}"."outbox"`);
     await insert(600, true);
     await insert(5);
     expect(await outcome()).toBe('ok');
-    await dataSource.query(`DELETE FROM "${schema}"."outbox"`);
+    await own.dataSource.query(`DELETE FROM "${schema}"."outbox"`);
     await insert(90);
     await insert(5);
     expect(await outcome()).toMatch(/the oldest outbox message is 9\d s old and not published/);
     // Published (the relay deletes what went out): ready again.
-    await dataSource.query(
+    await own.dataSource.query(
       `DELETE FROM "${schema}"."outbox" WHERE "created_at" < now() - interval '60 s'`,
     );
     expect(await outcome()).toBe('ok');

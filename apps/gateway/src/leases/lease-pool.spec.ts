@@ -71,18 +71,27 @@ const options: LeasePoolOptions = {
 };
 
 /** A pool whose first check is held: it waits until `gate.answer` (set once it waits). */
-function heldPool() {
-  const gate: { hold: boolean; answer?: () => void } = { hold: true };
+/**
+ * A ledger whose next check, once `gate.hold` is set, waits until `gate.answer` (set once it
+ * waits) is called; `held()` is the grant that check then gave.
+ */
+function gatedLedger(hold = false) {
+  const gate: { hold: boolean; answer?: () => void } = { hold };
+  let heldGrant: CheckResponse | undefined;
   class HeldLedger extends FakeLedger {
     override async check(request: CheckRequest): Promise<CheckResponse> {
-      if (gate.hold) {
-        gate.hold = false;
-        await new Promise<void>((resolve) => (gate.answer = resolve));
-      }
-      return super.check(request);
+      if (!gate.hold) return super.check(request);
+      gate.hold = false;
+      await new Promise<void>((resolve) => (gate.answer = resolve));
+      return (heldGrant = await super.check(request));
     }
   }
-  const ledger = new HeldLedger(100);
+  return { ledger: new HeldLedger(100), gate, held: () => heldGrant };
+}
+
+/** A pool whose first check is held (see gatedLedger). */
+function heldPool() {
+  const { ledger, gate } = gatedLedger(true);
   return { ledger, gate, pool: new LeasePool(ledger, options) };
 }
 
@@ -231,18 +240,7 @@ describe('LeasePool', () => {
 
   it('keeps no lease of a new book asked for while its customer was forgotten (a key revoked)', async () => {
     let now = 0;
-    // `hold`: the next check waits until `answer` (set once it waits) is called.
-    const gate: { hold: boolean; answer?: () => void } = { hold: false };
-    let heldGrant: CheckResponse | undefined;
-    class HeldLedger extends FakeLedger {
-      override async check(request: CheckRequest): Promise<CheckResponse> {
-        if (!gate.hold) return super.check(request);
-        gate.hold = false;
-        await new Promise<void>((resolve) => (gate.answer = resolve));
-        return (heldGrant = await super.check(request));
-      }
-    }
-    const ledger = new HeldLedger(100);
+    const { ledger, gate, held } = gatedLedger();
     const pool = new LeasePool(ledger, options, () => now);
     // A busy key, then idle: its leases go back and its book is swept (its demand remembered).
     await Promise.all(Array.from({ length: 6 }, () => pool.admit(request())));
@@ -262,7 +260,7 @@ describe('LeasePool', () => {
     // The lease decided before the revocation is closed with every unit unused, and nothing is
     // admitted from it: the waiting request asked again (decided after the revocation; this
     // fake ledger still grants), and so does what comes next.
-    const before = heldGrant!;
+    const before = held()!;
     expect(before.leaseUnits).toBeGreaterThan(1);
     expect(ledger.closes).toContainEqual({ leaseId: before.leaseId, units: before.leaseUnits });
     expect((await first).leaseId).not.toBe(before.leaseId);
@@ -384,17 +382,7 @@ describe('LeasePool', () => {
     // when the customer's change comes: the change drops the book's leases; the refill's lease
     // is kept only if made with the change.
     const refillWith = async (changeId: string | undefined, snapshot: string) => {
-      const gate: { hold: boolean; answer?: () => void } = { hold: false };
-      let heldGrant: CheckResponse | undefined;
-      class HeldLedger extends FakeLedger {
-        override async check(request: CheckRequest): Promise<CheckResponse> {
-          if (!gate.hold) return super.check(request);
-          gate.hold = false;
-          await new Promise<void>((resolve) => (gate.answer = resolve));
-          return (heldGrant = await super.check(request));
-        }
-      }
-      const ledger = new HeldLedger(100);
+      const { ledger, gate, held } = gatedLedger();
       const pool = new LeasePool(ledger, options);
       await Promise.all(Array.from({ length: 3 }, () => pool.admit(request())));
       await pool.forgetCustomer('cust-1', 'customer-changed');
@@ -409,7 +397,7 @@ describe('LeasePool', () => {
       await pool.forgetCustomer('cust-1', 'subscription-changed', change(changeId));
       gate.answer();
       expect((await next).allowed).toBe(true);
-      const closed = ledger.closes.some((c) => c.leaseId === heldGrant!.leaseId);
+      const closed = ledger.closes.some((c) => c.leaseId === held()!.leaseId);
       return { asked: ledger.checks.length - checks, closed };
     };
 
