@@ -1,2 +1,2 @@
-export { loadConfig, ConfigError, csv } from './load-config';
+export { loadConfig, ConfigError, csv, decimalInteger } from './load-config';
 export { DEFAULT_DATABASE_URL, ServiceConfig, DatabaseServiceConfig } from './service-config';

@@ -38,6 +38,11 @@ export function loadConfig<T extends object>(
   return config;
 }
 
+/** A list member that is decimal digits as its number, anything else NaN (refused by @IsInt). */
+export function decimalInteger(value: string): number {
+  return /^\d+$/.test(value) ? Number(value) : Number.NaN;
+}
+
 /** Comma-separated list from an env var ("a:1,b:2" → ["a:1", "b:2"]). */
 export function csv(value: unknown): string[] {
   if (Array.isArray(value)) return value.map(String);

@@ -109,7 +109,13 @@ export function withProblems(document: OpenAPIObject, guarded: Set<string>): Ope
   const typed = (codes: string[]) => ({
     allOf: [
       { $ref: '#/components/schemas/Problem' },
-      { type: 'object', properties: { type: { enum: codes.map((c) => PROBLEM_TYPE_BASE + c) } } },
+      // No code left at this status (PROBLEM_STATUSES moved them all): any type.
+      {
+        type: 'object',
+        properties: {
+          type: codes.length > 0 ? { enum: codes.map((c) => PROBLEM_TYPE_BASE + c) } : {},
+        },
+      },
     ],
   });
   components.responses = {

@@ -199,7 +199,9 @@ export class BatchConsumer {
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       // The error's class only: its text may name the broker's address, and this reason is on
       // the public /ready (the log below has the whole error).
-      this.progressTracker.leftGroup(`crashed (${payload.error.name})`);
+      const error = payload.error;
+      const kind = error.name && error.name !== 'Error' ? error.name : error.constructor.name;
+      this.progressTracker.leftGroup(`crashed (${kind})`);
       consumerCrashes.inc({ group: this.options.groupId });
       this.logger.error(
         { err: payload.error.message, restart: payload.restart, group: this.options.groupId },

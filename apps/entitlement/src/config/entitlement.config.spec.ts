@@ -50,3 +50,16 @@ describe('EntitlementConfig: PROCESSED_MESSAGES_RETENTION_HOURS', () => {
     expect(short).toThrow(/PROCESSED_MESSAGES_RETENTION_HOURS/);
   });
 });
+
+describe('EntitlementConfig: ALERT_USAGE_PERCENTS', () => {
+  it('reads decimal percents from 1 to 100, and refuses any other way of writing a number', () => {
+    expect(
+      loadConfig(EntitlementConfig, { ...base, ALERT_USAGE_PERCENTS: '50, 80,100' })
+        .ALERT_USAGE_PERCENTS,
+    ).toEqual([50, 80, 100]);
+    for (const bad of ['8e1', '0x50', '80.0', '0', '101', '80,,x'])
+      expect(() => loadConfig(EntitlementConfig, { ...base, ALERT_USAGE_PERCENTS: bad })).toThrow(
+        /ALERT_USAGE_PERCENTS/,
+      );
+  });
+});

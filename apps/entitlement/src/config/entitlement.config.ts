@@ -1,4 +1,4 @@
-import { DatabaseServiceConfig, csv } from '@paygate/config';
+import { DatabaseServiceConfig, csv, decimalInteger } from '@paygate/config';
 import { Transform } from 'class-transformer';
 import {
   IsIn,
@@ -127,7 +127,7 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   STRIPE_SECRET_KEY?: string;
 
   /** Shares of a feature's included units that raise a usage.threshold alert. */
-  @Transform(({ value }) => csv(value).map(Number))
+  @Transform(({ value }) => csv(value).map(decimalInteger))
   @IsInt({ each: true })
   @Min(1, { each: true })
   @Max(100, { each: true })

@@ -70,7 +70,6 @@ const options: LeasePoolOptions = {
   renewAtShare: 0.25,
 };
 
-/** A pool whose first check is held: it waits until `gate.answer` (set once it waits). */
 /**
  * A ledger whose next check, once `gate.hold` is set, waits until `gate.answer` (set once it
  * waits) is called; `held()` is the grant that check then gave.

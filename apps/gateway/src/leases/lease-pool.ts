@@ -327,14 +327,15 @@ export class LeasePool {
     book.droppedWhileAsked = undefined;
     const since = book.customerId === undefined ? this.firstAsks.begin(book) : undefined;
     const ask = () => this.ask(book, request, wanted, cost, since);
-    // Units this book or its customer is giving back are counted by the answer (ReturnsInFlight).
-    const returning = this.returns.settled(returnNames(book));
     let outcome: Promise<CheckResponse>;
     try {
+      // Units this book or its customer is giving back are counted by the answer
+      // (ReturnsInFlight).
+      const returning = this.returns.settled(returnNames(book));
       outcome = returning ? returning.then(ask) : ask();
     } catch (err) {
-      if (since !== undefined) this.firstAsks.end(book);
-      throw err;
+      // As a failed ask: a caller that does not wait for it (a renewal) is not thrown at.
+      outcome = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const refill: Refill = { cost, paid: request.paid === true, outcome };
     book.refill = refill;

@@ -71,6 +71,9 @@ describe('gatewayOpenApi', () => {
       const remapped: Json = gatewayOpenApi(routes);
       expect(typesOf(remapped, 'Forbidden')).toContain(featureNotInPlan);
       expect(typesOf(remapped, 'PaymentRequired')).not.toContain(featureNotInPlan);
+      // A status left without codes names no type, rather than an enum nothing matches.
+      setProblemStatuses('unauthenticated=403');
+      expect(typesOf(gatewayOpenApi(routes), 'Unauthenticated')).toBeUndefined();
     } finally {
       setProblemStatuses('');
     }
