@@ -1,4 +1,4 @@
-import { gauge } from '@paygate/observability';
+import { gauge, within } from '@paygate/observability';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 
@@ -53,7 +53,14 @@ gauge(
           return;
         }
         try {
-          this.set({ schema }, await withinScrape(oldestUnpublishedAge(dataSource, schema)));
+          this.set(
+            { schema },
+            await within(
+              OUTBOX_AGE_TIMEOUT_MS,
+              oldestUnpublishedAge(dataSource, schema),
+              () => new Error('late'),
+            ),
+          );
         } catch {
           // No number is better than a stale one; /ready and the log say why.
           this.remove({ schema });
@@ -62,18 +69,6 @@ gauge(
     );
   },
 );
-
-async function withinScrape<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('late')), OUTBOX_AGE_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Seconds since the oldest outbox message that is neither published nor parked was written, 0

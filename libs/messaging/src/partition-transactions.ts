@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { within } from '@paygate/observability';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { chunkBySize } from './outbound-chunks';
 import type { InboundMessage, OutboundMessage } from './messages';
@@ -9,17 +10,13 @@ import type { InboundMessage, OutboundMessage } from './messages';
  */
 const TRANSACTION_DEADLINE_MS = 60_000;
 
-/** Rejects if `work` has not settled in `ms`: a hung client call must not hold every partition. */
-async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish in ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** `work`, or a failure past the deadline: a hung client call must not hold every partition. */
+function withinDeadline<T>(what: string, work: Promise<T>): Promise<T> {
+  return within(
+    TRANSACTION_DEADLINE_MS,
+    work,
+    () => new Error(`${what} did not finish in ${TRANSACTION_DEADLINE_MS} ms`),
+  );
 }
 
 /**
@@ -104,7 +101,7 @@ export class PartitionTransactions {
       retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 5_000 },
     });
     try {
-      await within(TRANSACTION_DEADLINE_MS, 'producer connect', this.initialise(producer));
+      await withinDeadline('producer connect', this.initialise(producer));
     } catch (err) {
       void producer.disconnect().catch(() => undefined);
       throw err;
@@ -175,8 +172,7 @@ export class PartitionTransactions {
       this.floors.delete(key);
     }
     if (this.doubtful.has(key)) {
-      const committed = await within(
-        TRANSACTION_DEADLINE_MS,
+      const committed = await withinDeadline(
         'committed offset check',
         this.committedOffset(topic, partition),
       );
@@ -237,7 +233,7 @@ export class PartitionTransactions {
   ): Promise<void> {
     const key = `${next.topic}:${next.partition}`;
     try {
-      await within(TRANSACTION_DEADLINE_MS, 'transaction', this.transact(producer, messages, next));
+      await withinDeadline('transaction', this.transact(producer, messages, next));
       this.noteCommitted(next.topic, next.partition, next.offset);
     } catch (err) {
       // kafkajs can keep a failed transaction's state (e.g. after a broker restart left it

@@ -1,4 +1,5 @@
 import { Controller, Get, HttpCode, Inject, Logger, Optional } from '@nestjs/common';
+import { within } from './within';
 import { ProblemException } from '@paygate/problem-details';
 
 /** Something the service needs before it can take traffic (database, broker...). */
@@ -35,22 +36,6 @@ export const READINESS_CHECK_TIMEOUT_MS = 2000;
 /** Nest token to set another time (tests). */
 export const READINESS_TIMEOUT_MS = Symbol('READINESS_TIMEOUT_MS');
 
-/** The check's outcome, or a failure once it has not answered within the time. */
-async function withinTime(check: ReadinessCheck, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ReadinessFailure(`${check.name} did not answer within ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    await Promise.race([check.check(), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 @Controller()
 export class HealthController {
   private readonly logger = new Logger('Readiness');
@@ -80,7 +65,11 @@ export class HealthController {
     await Promise.all(
       this.checks.map(async (c) => {
         try {
-          await withinTime(c, this.timeoutMs);
+          await within(
+            this.timeoutMs,
+            c.check(),
+            () => new ReadinessFailure(`${c.name} did not answer within ${this.timeoutMs} ms`),
+          );
           results[c.name] = 'ok';
           this.logged.delete(c.name);
         } catch (err) {

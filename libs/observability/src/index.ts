@@ -34,3 +34,4 @@ export {
   withAdminListener,
 } from './admin-server';
 export type { AdminListenerConfig, AdminListenerOptions } from './admin-server';
+export { within } from './within';
