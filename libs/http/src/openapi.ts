@@ -2,12 +2,11 @@ import type { INestApplication } from '@nestjs/common';
 import { GUARDS_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { PROBLEM_CODES } from '@paygate/contracts';
 import {
   FIELD_PROBLEM_SCHEMA,
-  PROBLEM_TYPE_BASE,
+  problemCodesWith,
+  problemOfCodes,
   problemSchema,
-  problemStatus,
 } from '@paygate/problem-details';
 
 export interface OpenApiOptions {
@@ -73,10 +72,6 @@ type Operation = {
   security?: unknown[];
 };
 
-/** The codes answered with this status in this deployment (PROBLEM_STATUSES applied). */
-const problemsWith = (status: number) =>
-  PROBLEM_CODES.filter((code) => problemStatus(code) === status);
-
 const problemResponse = (description: string, schema: Record<string, unknown>) => ({
   description,
   headers: {
@@ -106,26 +101,20 @@ export function withProblems(document: OpenAPIObject, guarded: Set<string>): Ope
       allOf: [{ $ref: '#/components/schemas/Problem' }, { type: 'object', required: ['errors'] }],
     },
   };
-  const typed = (codes: string[]) => ({
-    allOf: [
-      { $ref: '#/components/schemas/Problem' },
-      // No code left at this status (PROBLEM_STATUSES moved them all): any type.
-      {
-        type: 'object',
-        properties: {
-          type: codes.length > 0 ? { enum: codes.map((c) => PROBLEM_TYPE_BASE + c) } : {},
-        },
-      },
-    ],
-  });
   components.responses = {
     ...components.responses,
     BadRequest: problemResponse(
       'The request is not valid: `errors` names each failing field (body member, path or query parameter, header) and why.',
       { $ref: '#/components/schemas/ValidationProblem' },
     ),
-    Unauthenticated: problemResponse('No valid bearer token.', typed(problemsWith(401))) as never,
-    NotFound: problemResponse('Nothing with that id or key.', typed(problemsWith(404))),
+    Unauthenticated: problemResponse(
+      'No valid bearer token.',
+      problemOfCodes(problemCodesWith(401)),
+    ),
+    NotFound: problemResponse(
+      'Nothing with that id or key.',
+      problemOfCodes(problemCodesWith(404)),
+    ),
     Problem: problemResponse(
       'Any other refusal or failure (409, 413, 415, 422, 429, 503...), with its stable `type`.',
       { $ref: '#/components/schemas/Problem' },

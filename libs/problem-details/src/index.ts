@@ -27,4 +27,9 @@ export type { ProblemRequest } from './problem-details.filter';
 export { problemValidationPipe, flattenValidationErrors } from './validation';
 export type { FieldProblem } from './validation';
 export { DomainError } from './domain-error';
-export { FIELD_PROBLEM_SCHEMA, problemSchema } from './openapi-schemas';
+export {
+  FIELD_PROBLEM_SCHEMA,
+  problemCodesWith,
+  problemOfCodes,
+  problemSchema,
+} from './openapi-schemas';

@@ -1,5 +1,5 @@
-import { PROBLEM_CODES } from '@paygate/contracts';
-import { PROBLEM_TYPE_BASE } from './problem-registry';
+import { PROBLEM_CODES, type ProblemCode } from '@paygate/contracts';
+import { PROBLEM_TYPE_BASE, problemStatus } from './problem-registry';
 
 /** One failing field of a 400 (FieldProblem), as OpenAPI 3.1 JSON Schema. */
 export const FIELD_PROBLEM_SCHEMA = {
@@ -45,5 +45,28 @@ export function problemSchema(more: Record<string, unknown> = {}): Record<string
       },
       ...more,
     },
+  };
+}
+
+/** The codes answered with this status in this deployment (PROBLEM_STATUSES applied). */
+export const problemCodesWith = (status: number): ProblemCode[] =>
+  PROBLEM_CODES.filter((code) => problemStatus(code) === status);
+
+/**
+ * A problem of one of `codes`: the document's `Problem` schema with its `type` narrowed to
+ * them. With no code left at a status (PROBLEM_STATUSES moved them all) any type matches, as
+ * an empty enum would match nothing.
+ */
+export function problemOfCodes(codes: ProblemCode[]): Record<string, unknown> {
+  return {
+    allOf: [
+      { $ref: '#/components/schemas/Problem' },
+      {
+        type: 'object',
+        properties: {
+          type: codes.length > 0 ? { enum: codes.map((c) => `${PROBLEM_TYPE_BASE}${c}`) } : {},
+        },
+      },
+    ],
   };
 }

@@ -1,8 +1,8 @@
-import { PROBLEM_CODES, type ProblemCode } from '@paygate/contracts';
+import type { ProblemCode } from '@paygate/contracts';
 import {
   FIELD_PROBLEM_SCHEMA,
-  problemStatus,
-  PROBLEM_TYPE_BASE,
+  problemCodesWith,
+  problemOfCodes,
   problemSchema,
 } from '@paygate/problem-details';
 import { HTTP_METHODS, type RouteDefinition } from '../routes/route';
@@ -90,30 +90,10 @@ function operation(route: RouteDefinition, method: string): Record<string, unkno
   };
 }
 
-/** The codes answered with this status in this deployment (PROBLEM_STATUSES applied). */
-const problemsWith = (status: number): ProblemCode[] =>
-  PROBLEM_CODES.filter((code) => problemStatus(code) === status);
-
-const typeEnum = (codes: ProblemCode[]) =>
-  codes.length > 0 ? { enum: codes.map((c) => `${PROBLEM_TYPE_BASE}${c}`) } : {};
-
 const problemResponse = (description: string, codes: ProblemCode[], headers = {}) => ({
   description: `${description} Problem types: ${codes.map((c) => `\`${c}\``).join(', ')}.`,
   headers: { ...REQUEST_ID, ...headers },
-  content: {
-    'application/problem+json': {
-      schema: {
-        allOf: [
-          { $ref: '#/components/schemas/Problem' },
-          {
-            type: 'object',
-            // No code left at this status (PROBLEM_STATUSES moved them all): any type.
-            properties: { type: typeEnum(codes) },
-          },
-        ],
-      },
-    },
-  },
+  content: { 'application/problem+json': { schema: problemOfCodes(codes) } },
 });
 
 const header = (description: string) => ({ description, schema: { type: 'string' } });
@@ -196,23 +176,23 @@ const components = () => ({
   responses: {
     BadRequest: problemResponse(
       'A request the gateway cannot route as sent (an encoded slash, a malformed path or header, a cost header that is not decimal digits); `errors` names what to correct.',
-      problemsWith(400),
+      problemCodesWith(400),
     ),
-    Unauthenticated: problemResponse('No valid API key.', problemsWith(401), {
+    Unauthenticated: problemResponse('No valid API key.', problemCodesWith(401), {
       'WWW-Authenticate': header('`Bearer realm="paygate"`'),
     }),
-    PaymentRequired: problemResponse('Pay to continue (billing `link`).', problemsWith(402)),
+    PaymentRequired: problemResponse('Pay to continue (billing `link`).', problemCodesWith(402)),
     PaymentRequiredWithOffers: problemResponse(
       'Pay to continue: a refusal a payment can cure (insufficient-credits, payment-required, and the refused payments) carries offers a program can pay and retry with.',
-      problemsWith(402),
+      problemCodesWith(402),
       OFFER_HEADERS,
     ),
-    Forbidden: problemResponse('Not allowed, and paying would not help.', problemsWith(403)),
-    RateLimited: problemResponse('Too many requests.', problemsWith(429), {
+    Forbidden: problemResponse('Not allowed, and paying would not help.', problemCodesWith(403)),
+    RateLimited: problemResponse('Too many requests.', problemCodesWith(429), {
       'Retry-After': header('Seconds until the window resets.'),
       ...RATE_LIMIT_HEADERS,
     }),
-    Unavailable: problemResponse('Try again shortly.', problemsWith(503), {
+    Unavailable: problemResponse('Try again shortly.', problemCodesWith(503), {
       'Retry-After': header('Seconds to wait.'),
     }),
   },
