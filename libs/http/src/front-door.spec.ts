@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { FrontDoor, frontDoorServer, pathOf } from './front-door';
@@ -11,12 +11,15 @@ describe('frontDoorServer', () => {
   let closing = false;
   const doorSaw: { url: string; id: string }[] = [];
   const frameworkSaw: string[] = [];
+  /** Responses of `/held/…` requests, left unanswered until the test ends them. */
+  const held: ServerResponse[] = [];
   const door: FrontDoor = {
     routeLabel: '/*',
     takes: (path) => !path.startsWith('/own'),
     handle: (req, res, requestId) => {
       doorSaw.push({ url: req.url ?? '', id: requestId });
-      res.end('door');
+      if (req.url?.startsWith('/held/')) held.push(res);
+      else res.end('door');
     },
   };
   const framework = (req: IncomingMessage, res: ServerResponse) => {
@@ -34,6 +37,7 @@ describe('frontDoorServer', () => {
     closing = false;
     doorSaw.length = 0;
     frameworkSaw.length = 0;
+    held.length = 0;
   });
 
   const call = async (
@@ -82,6 +86,47 @@ describe('frontDoorServer', () => {
     expect(doorSaw).toEqual([]);
   });
 
+  it('closes the responses of pipelined requests when the caller closes the connection first', async () => {
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      ['/held/1', '/held/2', '/held/3'].map((p) => `GET ${p} HTTP/1.1\r\nHost: a\r\n\r\n`).join(''),
+    );
+    await waitUntil(() => held.length === 3);
+    let closes = 0;
+    for (const res of held) res.on('close', () => closes++);
+    socket.destroy();
+    // The first has the socket (Node closes it); the two queued behind it are closed too.
+    await waitUntil(() => closes >= 3);
+    expect(held.map((res) => res.destroyed)).toEqual([true, true, true]);
+    // Once each: a response closed here is not closed again by Node.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closes).toBe(3);
+  });
+
+  it('leaves pipelined responses that are answered in turn to Node, without extra listeners', async () => {
+    const accepted = once(server, 'connection');
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await once(socket, 'connect');
+    const [serverSide] = (await accepted) as [Socket];
+    const closeListeners = serverSide.listenerCount('close');
+    let received = '';
+    socket.on('data', (chunk) => (received += String(chunk)));
+    socket.write(
+      Array.from({ length: 20 }, (_, i) => `GET /held/${i} HTTP/1.1\r\nHost: a\r\n\r\n`).join(''),
+    );
+    await waitUntil(() => held.length === 20);
+    const closes: number[] = [];
+    held.forEach((res, i) => res.on('close', () => closes.push(i)));
+    for (const res of held) res.end('ok');
+    await waitUntil(() => (received.match(/HTTP\/1\.1 200/g) ?? []).length === 20);
+    // Each queued response's listener went with its 'finish'.
+    expect(serverSide.listenerCount('close')).toBe(closeListeners);
+    socket.destroy();
+    await waitUntil(() => closes.length === 20);
+    expect(closes).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
   it('answers a method paygate does not implement with 501', async () => {
     const res = await call('/v1/things', { method: 'PROPFIND' });
     expect(res.status).toBe(501);
@@ -89,6 +134,13 @@ describe('frontDoorServer', () => {
     expect(doorSaw).toEqual([]);
   });
 });
+
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; !done(); i++) {
+    if (i > 200) throw new Error('not reached in 2 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 describe('pathOf', () => {
   it.each([

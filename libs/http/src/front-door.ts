@@ -30,6 +30,27 @@ export function pathOf(url: string): string {
 }
 
 /**
+ * Closes a pipelined request's response when the caller closes the connection before it. Node
+ * answers pipelined requests in order: a response queued behind an earlier one has no socket
+ * yet, and when the connection closes Node ends its request but never closes the response (no
+ * 'close', `destroyed` stays false). What waits for a response's 'close' would wait for good:
+ * cancelling the upstream call (its connection held while nobody reads the answer), the
+ * concurrency slot, the access log line, the request metric. This closes it the way Node
+ * closes the response that has the socket. Only queued responses get the listener.
+ */
+function closeQueuedWithConnection(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  const onClose = () => {
+    // Given the socket since (its turn came): Node closes it itself.
+    if (res.socket !== null || res.writableFinished || res.destroyed) return;
+    res.destroy();
+    res.emit('close');
+  };
+  socket.once('close', onClose);
+  res.once('finish', () => socket.removeListener('close', onClose));
+}
+
+/**
  * The HTTP server of an app with a front door: requests the door takes are answered by it,
  * the others (and every request once the app is closing, which Fastify answers with 503 and
  * `Connection: close`) by Fastify's handler. Its timeouts are those Fastify sets on a server
@@ -41,6 +62,7 @@ export function frontDoorServer(
   closing: () => boolean,
 ): Server {
   const server = createServer({ maxHeaderSize: INPUT_LIMITS.headerBytes }, (req, res) => {
+    if (res.socket === null) closeQueuedWithConnection(req, res);
     const url = req.url ?? '/';
     if (closing() || !door.takes(pathOf(url))) return framework(req, res);
     const started = performance.now();
