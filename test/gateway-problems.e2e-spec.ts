@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startDemoUpstream } from '../scripts/demo-upstream';
@@ -270,6 +271,38 @@ describe('gateway problems (e2e)', () => {
     const balance = await eventually(
       () => operator('GET', `/v1/customers/${c.customerId}/balance`),
       (b) => b.available === 2,
+      10_000,
+    );
+    expect(balance).toMatchObject({ available: 2, reserved: 0 });
+  });
+
+  it('408 request-timeout for a caller that stops sending its body; the units go back', async () => {
+    const c = await customer('Stalled upload', 2);
+    const gateway = new URL(stack.url('gateway'));
+    const socket = connect(Number(gateway.port), gateway.hostname);
+    await once(socket, 'connect');
+    let answer = '';
+    socket.on('data', (chunk) => (answer += String(chunk)));
+    // Two bytes of the ten announced, then nothing: past UPSTREAM_TIMEOUT_MS (500 ms).
+    socket.write(
+      `POST /demo/upload HTTP/1.1\r\nHost: ${gateway.host}\r\nx-api-key: ${c.apiKey}\r\n` +
+        'content-type: text/plain\r\ncontent-length: 10\r\n\r\nab',
+    );
+    await once(socket, 'end');
+    socket.destroy();
+    const [head, body] = answer.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 408 /);
+    expect(head).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+    expect(head).toMatch(/\r\nx-request-id: \S+/i);
+    // The rest of the body will not come: the connection is not kept for another request.
+    expect(head).toMatch(/\r\nconnection: close/i);
+    expect(JSON.parse(body.slice(body.indexOf('{'), body.lastIndexOf('}') + 1))).toMatchObject({
+      status: 408,
+      code: 'REQUEST_TIMEOUT',
+    });
+    const balance = await eventually(
+      () => operator('GET', `/v1/customers/${c.customerId}/balance`),
+      (b) => b.available === 2 && b.reserved === 0,
       10_000,
     );
     expect(balance).toMatchObject({ available: 2, reserved: 0 });

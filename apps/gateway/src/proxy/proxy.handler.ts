@@ -309,6 +309,10 @@ export class ProxyHandler {
               headers,
             });
           }
+          // The caller stopped sending its body: its own doing, answered 408 (if it still
+          // listens) with the connection closed, as the rest of its body will not come.
+          if (failure === 'caller-timeout')
+            return refuse(request, res, route.name, { code: 'request-timeout', headers: CLOSE });
           this.logger.warn(
             { err: error.message, requestId: request.id, route: route.name },
             'upstream failed',

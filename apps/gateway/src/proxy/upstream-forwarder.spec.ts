@@ -91,7 +91,10 @@ describe('UpstreamForwarder', () => {
   }
 
   const upstream = createServer((req, res) => {
-    if (req.url === '/big') return void writeBig(req, res);
+    if (req.url === '/big') {
+      upstreamClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
+      return void writeBig(req, res).catch(() => undefined);
+    }
     if (req.url === '/cut') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('partial');
@@ -309,6 +312,159 @@ describe('UpstreamForwarder', () => {
     expect(seen[0].at - leftAt).toBeLessThan(1_000);
     await holder;
     await queued.onApplicationShutdown();
+  });
+
+  /** A front forwarding POSTs with their bodies (and GETs) to `origin`, with its own timeout. */
+  async function uploadFront(
+    origin: string,
+    timeoutMs: number,
+    forwardWith: UpstreamForwarder = forwarder,
+  ): Promise<URL> {
+    const server = createServer((req, res) => {
+      const post = req.method === 'POST';
+      forwardWith.forward(
+        {
+          origin,
+          path: req.url ?? '/',
+          method: req.method ?? 'GET',
+          headers: post ? ['content-length', req.headers['content-length'] ?? '0'] : [],
+          body: post ? req : undefined,
+          // `/slow` holds its connection for longer than the others may wait for one.
+          timeoutMs: req.url === '/slow' ? 1_500 : timeoutMs,
+        },
+        res,
+        {
+          onResponse: (_status, headers) => headers,
+          onAnswered: () => undefined,
+          onFailure: (_err, failure) => {
+            failures.push(failure);
+            if (failure !== 'cancelled')
+              res
+                .writeHead(failure === 'caller-timeout' ? 408 : 504, { connection: 'close' })
+                .end(failure);
+          },
+        },
+      );
+    });
+    servers.push(server);
+    return new URL(await listen(server));
+  }
+
+  /** Sends `parts` of a body of `length` bytes, `gapMs` apart, and resolves with the answer. */
+  function trickle(
+    front: URL,
+    length: number,
+    parts: Buffer[],
+    gapMs: number,
+  ): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: front.hostname,
+          port: front.port,
+          method: 'POST',
+          path: '/echo',
+          headers: { 'content-length': String(length) },
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      let i = 0;
+      const next = () => {
+        if (i < parts.length) req.write(parts[i++]);
+        if (i < parts.length) setTimeout(next, gapMs);
+      };
+      next();
+    });
+  }
+
+  it('answers a caller that stops sending its body once the gap passes the timeout, and frees the upstream', async () => {
+    const echo = createServer((req, res) => {
+      upstreamClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
+      req.resume();
+      req.on('end', () => res.end('read all'));
+    });
+    servers.push(echo);
+    const front = await uploadFront(await listen(echo), 300);
+    const startedAt = Date.now();
+    // Two bytes of ten, then nothing.
+    const res = await trickle(front, 10, [Buffer.from('ab')], 0);
+    expect(res).toEqual({ status: 408, body: 'caller-timeout' });
+    expect(Date.now() - startedAt).toBeLessThan(3_000);
+    expect(failures).toEqual(['caller-timeout']);
+    await upstreamClosed; // undici gave the upstream request up, not left waiting for bytes
+  });
+
+  it('keeps forwarding a body whose gaps stay within the timeout, however long it takes', async () => {
+    const echo = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => res.end(body));
+    });
+    servers.push(echo);
+    const front = await uploadFront(await listen(echo), 300);
+    // Ten bytes, one every 100 ms: a second in all, over three times the timeout.
+    const parts = Array.from({ length: 10 }, (_, i) => Buffer.from(String(i)));
+    const res = await trickle(front, 10, parts, 100);
+    expect(res).toEqual({ status: 200, body: '0123456789' });
+    expect(failures).toEqual([]);
+  });
+
+  it('reports an upstream that stops reading the body as a timeout, not as the caller', async () => {
+    const stalled = createServer(() => undefined); // reads nothing, answers nothing
+    servers.push(stalled);
+    const front = await uploadFront(await listen(stalled), 300);
+    const res = await trickle(front, 64 * MIB, [Buffer.alloc(64 * MIB, 1)], 0).catch(
+      (err: Error) => err,
+    );
+    // The caller may see the 504, or a reset while still writing what nobody reads.
+    if (!(res instanceof Error)) expect(res).toEqual({ status: 504, body: 'timeout' });
+    for (let i = 0; i < 100 && failures.length === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(failures).toEqual(['timeout']);
+  });
+
+  it('cuts off a caller that stops reading the answer, and frees the upstream connection', async () => {
+    const front = await uploadFront(upstreamUrl, 300);
+    let upstreamStarted!: () => void;
+    const started = new Promise<void>((resolve) => (upstreamStarted = resolve));
+    const req = httpRequest(`${front.origin}/big`, (res) => {
+      upstreamStarted();
+      res.once('data', () => res.pause()); // and never reads again
+      res.on('error', () => undefined);
+    });
+    req.on('error', () => undefined);
+    req.end();
+    await started;
+    // A caller that reads nothing cannot see its connection close; the gateway's side can:
+    // undici is no longer paused for good, the upstream's connection is given up.
+    await upstreamClosed;
+    expect(bigSent).toBeLessThan(BIG_BYTES);
+    expect(failures).toEqual([]); // the answer had begun: nothing for the handlers to answer
+    req.destroy();
+  });
+
+  it('answers a request that waits for a connection longer than the timeout with a timeout', async () => {
+    class OneConnection extends UpstreamForwarder {
+      protected override readonly connectionsPerOrigin = 1;
+    }
+    const queued = new OneConnection();
+    const front = await uploadFront(upstreamUrl, 300, queued);
+    const holder = get(`${front.origin}/slow`).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    const startedAt = Date.now();
+    const res = await get(`${front.origin}/hello`);
+    expect(res).toMatchObject({ status: 504, body: 'timeout' });
+    expect(Date.now() - startedAt).toBeLessThan(3_000);
+    expect(failures).toEqual(['timeout']);
+    await queued.onApplicationShutdown();
+    await holder;
   });
 
   it('sends none of the upstream fields when Node refuses one, and reports it unanswered', async () => {

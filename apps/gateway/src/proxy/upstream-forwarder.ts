@@ -1,5 +1,10 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type {
+  IncomingHttpHeaders,
+  IncomingMessage,
+  OutgoingHttpHeaders,
+  ServerResponse,
+} from 'node:http';
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 
@@ -14,15 +19,18 @@ export interface UpstreamRequest {
    */
   headers: string[];
   body?: Readable;
-  /** For the response headers and for each gap in the response body. */
+  /**
+   * The longest wait for each step: a connection to the upstream, the answer's headers, each
+   * gap in the answer's body, each gap in the caller's body, and the caller reading the answer.
+   */
   timeoutMs: number;
 }
 
 /**
- * Why an upstream gave no answer: it took too long, could not be reached or failed, or the
- * caller went away first.
+ * Why an upstream gave no answer: it took too long, could not be reached or failed, the caller
+ * went away first, or the caller stopped sending its body (`caller-timeout`).
  */
-export type UpstreamFailure = 'timeout' | 'unavailable' | 'cancelled';
+export type UpstreamFailure = 'timeout' | 'unavailable' | 'cancelled' | 'caller-timeout';
 
 export interface UpstreamHandlers {
   /**
@@ -47,6 +55,17 @@ class CallerGoneError extends Error {
   }
 }
 
+/** Why undici was told to stop: a wait undici's own timeouts do not cover took too long. */
+class StalledError extends Error {
+  constructor(
+    message: string,
+    readonly failure: UpstreamFailure,
+  ) {
+    super(message);
+    this.name = 'StalledError';
+  }
+}
+
 /**
  * One request to an upstream, written straight into the caller's response: undici's dispatch
  * handler contract, which its own stream() is built on, without what stream() adds per request
@@ -64,11 +83,16 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   /** Why the request must stop before undici started it (the caller left, the body failed). */
   private stopBefore: Error | undefined;
   private drainListener: (() => void) | undefined;
+  /** Runs while the caller does not read the answer (undici is paused meanwhile). */
+  private readTimer: NodeJS.Timeout | undefined;
+  /** Runs while the request waits for a connection or the caller's body is still coming. */
+  private sendTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly handlers: UpstreamHandlers,
     body: Readable | undefined,
+    private readonly timeoutMs: number,
   ) {
     // One listener per request (on(): 'close' comes once); a response that finished normally
     // ignores its own 'close'.
@@ -76,6 +100,37 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       if (!this.done && !res.writableFinished) this.stop(new CallerGoneError());
     });
     if (body) body.once('error', (err) => this.stop(err));
+  }
+
+  /**
+   * Bounds what undici's timeouts leave open, once dispatched: its headers timeout starts only
+   * after the whole body was written, so a request queued for a connection, or whose caller
+   * sends its body a byte a minute, would hold a concurrency slot and a connection with no
+   * end. Most requests (a connection was free, no body or all of it received) need no timer.
+   */
+  watchSending(caller: IncomingMessage, hasBody: boolean): void {
+    if (this.done || (this.controller && (!hasBody || caller.complete))) return;
+    let bytesRead = caller.socket.bytesRead;
+    this.sendTimer = setTimeout(() => {
+      if (this.done) return;
+      if (!this.controller) {
+        this.stop(new StalledError(`no upstream connection in ${this.timeoutMs} ms`, 'timeout'));
+        return;
+      }
+      if (!hasBody || caller.complete) return;
+      if (caller.socket.bytesRead !== bytesRead) {
+        bytesRead = caller.socket.bytesRead;
+        this.sendTimer?.refresh();
+        return;
+      }
+      // Nothing came from the caller: it stopped sending, unless the body is paused because
+      // the upstream stopped reading it, which is the upstream's wait.
+      this.stop(
+        caller.readableFlowing === false
+          ? new StalledError(`the upstream read no body for ${this.timeoutMs} ms`, 'timeout')
+          : new StalledError(`the caller sent no body for ${this.timeoutMs} ms`, 'caller-timeout'),
+      );
+    }, this.timeoutMs);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -117,12 +172,24 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.res.write(chunk)) return;
     controller.pause();
-    this.drainListener ??= () => controller.resume();
+    this.drainListener ??= () => {
+      clearTimeout(this.readTimer);
+      controller.resume();
+    };
     this.res.once('drain', this.drainListener);
+    // undici's body timeout does not run while it is paused: a caller that stops reading
+    // would hold the upstream connection for good. Cutting the response closes it, and its
+    // 'close' cancels the upstream request.
+    const res = this.res;
+    const ms = this.timeoutMs;
+    this.readTimer = setTimeout(
+      () => res.destroy(new StalledError(`the caller read nothing for ${ms} ms`, 'caller-timeout')),
+      ms,
+    );
   }
 
   onResponseEnd(): void {
-    this.done = true;
+    this.finish();
     this.res.end();
   }
 
@@ -132,8 +199,14 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.fail(error);
   }
 
-  private fail(error: Error): void {
+  private finish(): void {
     this.done = true;
+    clearTimeout(this.sendTimer);
+    clearTimeout(this.readTimer);
+  }
+
+  private fail(error: Error): void {
+    this.finish();
     // After the answer began, all that is left is to cut the caller's response short.
     if (this.answered) {
       this.res.destroy(error);
@@ -143,11 +216,14 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     // A caller that hung up while sending its body fails the body (ECONNRESET) as well as
     // closing the response, in either order: both mean it is gone.
     const gone = error instanceof CallerGoneError || this.res.destroyed;
-    const failure: UpstreamFailure = gone
-      ? 'cancelled'
-      : TIMEOUT_CODES.has(code)
-        ? 'timeout'
-        : 'unavailable';
+    const failure: UpstreamFailure =
+      error instanceof StalledError
+        ? error.failure
+        : gone
+          ? 'cancelled'
+          : TIMEOUT_CODES.has(code)
+            ? 'timeout'
+            : 'unavailable';
     this.handlers.onFailure(error, failure);
   }
 
@@ -177,6 +253,7 @@ export class UpstreamForwarder implements OnApplicationShutdown {
   protected readonly connectionsPerOrigin: number = 256;
 
   forward(request: UpstreamRequest, res: ServerResponse, handlers: UpstreamHandlers): void {
+    const exchange = new UpstreamExchange(res, handlers, request.body, request.timeoutMs);
     this.pool(request.origin).dispatch(
       {
         path: request.path,
@@ -186,8 +263,9 @@ export class UpstreamForwarder implements OnApplicationShutdown {
         headersTimeout: request.timeoutMs,
         bodyTimeout: request.timeoutMs,
       },
-      new UpstreamExchange(res, handlers, request.body),
+      exchange,
     );
+    exchange.watchSending(res.req, request.body !== undefined);
   }
 
   async onApplicationShutdown(): Promise<void> {
