@@ -49,6 +49,11 @@ describe('proxyRequest', () => {
     // The last entry is the proxy nearest to the gateway.
     [{ 'x-forwarded-proto': 'http, https' }, {}, 'https'],
     [{ 'x-forwarded-proto': 'https,http' }, { encrypted: true }, 'http'],
+    [{ 'x-forwarded-proto': 'HTTPS' }, {}, 'https'],
+    // Anything but a scheme is not taken: it would go into the gateway's own Forwarded entry.
+    [{ 'x-forwarded-proto': 'https;for="[::1]";host="admin.internal"' }, {}, 'http'],
+    [{ 'x-forwarded-proto': 'http, ftp' }, { encrypted: true }, 'https'],
+    [{ 'x-forwarded-proto': '' }, {}, 'http'],
   ])('headers %j on socket %j: protocol %s', (headers, socket, protocol) => {
     expect(proxyRequest(incoming('GET', headers, socket), 'id').protocol).toBe(protocol);
   });

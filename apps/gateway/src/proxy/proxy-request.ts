@@ -44,11 +44,9 @@ export function proxyRequest(req: IncomingMessage, id: string): ProxyRequest {
     url: req.url ?? '/',
     method,
     headers,
-    protocol: forwardedProto
-      ? lastEntry(forwardedProto)
-      : (req.socket as TLSSocket).encrypted
-        ? 'https'
-        : 'http',
+    protocol:
+      (forwardedProto ? schemeOf(lastEntry(forwardedProto)) : undefined) ??
+      ((req.socket as TLSSocket).encrypted ? 'https' : 'http'),
     remoteAddress: req.socket.remoteAddress,
     body: hasBody ? req : undefined,
     leaseId: '',
@@ -58,4 +56,14 @@ export function proxyRequest(req: IncomingMessage, id: string): ProxyRequest {
 function lastEntry(value: string): string {
   const comma = value.lastIndexOf(',');
   return (comma < 0 ? value : value.slice(comma + 1)).trim();
+}
+
+/**
+ * `http` or `https` as sent (any case), else undefined: the value goes into the gateway's own
+ * `Forwarded` element and `X-Forwarded-Proto`, where anything else (`https;for=…;host=…`)
+ * would let a caller write parameters into the entry an upstream trusts as the gateway's.
+ */
+function schemeOf(value: string): 'http' | 'https' | undefined {
+  const scheme = value.toLowerCase();
+  return scheme === 'http' || scheme === 'https' ? scheme : undefined;
 }
