@@ -180,6 +180,15 @@ describe('bad input at the HTTP edge (e2e)', () => {
         431,
       ],
       ['a URI over 16 KB', `GET /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414],
+      // Node's parser takes these; every surface refuses them (headerFieldsProblem).
+      ['HTTP/1.1 without Host', 'GET /v1/things HTTP/1.1\r\nAccept: */*\r\n\r\n', 400],
+      ['HTTP/1.1 without Host, to /health', 'GET /health HTTP/1.1\r\n\r\n', 400],
+      ['two Host fields', 'GET /v1/things HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400],
+      [
+        '1,001 header fields',
+        `GET /v1/things HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 1000 }, (_, i) => `X-${i}: v\r\n`).join('')}\r\n`,
+        431,
+      ],
     ];
     for (const service of services) {
       it.each(cases)(`${service}: %s → %i problem, socket closed`, async (_name, bytes, status) => {

@@ -1,7 +1,7 @@
 import { REQUEST_ID_HEADER, httpRequestDuration, requestIdFor } from '@paygate/observability';
 import { ProblemInput, writeProblem } from '@paygate/problem-details';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { targetProblem } from './http-edge';
+import { headerFieldsProblem, targetProblem } from './http-edge';
 import { INPUT_LIMITS, SUPPORTED_METHODS } from './input-limits';
 
 /**
@@ -51,6 +51,16 @@ function closeQueuedWithConnection(req: IncomingMessage, res: ServerResponse): v
 }
 
 /**
+ * Node's parser options for every paygate server: its header size limit, and a request without
+ * Host reaching the app (Node would answer it with a bare 400, no problem, no request id) to be
+ * refused there as a problem (headerFieldsProblem).
+ */
+export const SERVER_OPTIONS = {
+  maxHeaderSize: INPUT_LIMITS.headerBytes,
+  requireHostHeader: false,
+} as const;
+
+/**
  * The HTTP server of an app with a front door: requests the door takes are answered by it,
  * the others (and every request once the app is closing, which Fastify answers with 503 and
  * `Connection: close`) by Fastify's handler. Its timeouts are those Fastify sets on a server
@@ -61,7 +71,7 @@ export function frontDoorServer(
   framework: (req: IncomingMessage, res: ServerResponse) => void,
   closing: () => boolean,
 ): Server {
-  const server = createServer({ maxHeaderSize: INPUT_LIMITS.headerBytes }, (req, res) => {
+  const server = createServer(SERVER_OPTIONS, (req, res) => {
     if (res.socket === null) closeQueuedWithConnection(req, res);
     const url = req.url ?? '/';
     if (closing() || !door.takes(pathOf(url))) return framework(req, res);
@@ -76,6 +86,7 @@ export function frontDoorServer(
       );
     });
     const problem =
+      headerFieldsProblem(req) ??
       targetProblem(url) ??
       (SUPPORTED_METHODS.includes(req.method ?? '')
         ? undefined
@@ -83,6 +94,7 @@ export function frontDoorServer(
     if (problem) return writeProblem(res, { url, id: requestId, headers: req.headers }, problem);
     door.handle(req, res, requestId);
   });
+  server.maxHeadersCount = INPUT_LIMITS.headerFields + 1;
   server.keepAliveTimeout = 72_000;
   server.requestTimeout = 0;
   server.setTimeout(0);

@@ -12,7 +12,7 @@ import {
 import { Logger } from 'nestjs-pino';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { registerBodyParsers } from './body-parsers';
-import { FrontDoor, frontDoorServer } from './front-door';
+import { FrontDoor, frontDoorServer, SERVER_OPTIONS } from './front-door';
 import { edgeProblem, onClientError, onConnect, onFrameworkError } from './http-edge';
 import { INPUT_LIMITS } from './input-limits';
 import { NullFieldsPipe } from './null-fields.pipe';
@@ -60,7 +60,7 @@ export async function createHttpApp(
     // Behind a load balancer the caller's address is in X-Forwarded-For.
     trustProxy: true,
     // Node's parser refuses larger request lines and headers (431, or 414: see http-edge.ts).
-    http: { maxHeaderSize: INPUT_LIMITS.headerBytes },
+    http: SERVER_OPTIONS,
     // Requests Node's parser refuses, and the router's errors, are problems too.
     clientErrorHandler: onClientError,
     frameworkErrors: onFrameworkError,
@@ -72,6 +72,8 @@ export async function createHttpApp(
   });
   const fastify = adapter.getInstance();
   fastify.server.on('connect', onConnect);
+  // One over the limit, so that headerFieldsProblem sees a request over it (see there).
+  fastify.server.maxHeadersCount = INPUT_LIMITS.headerFields + 1;
   if (options.rawBodies) {
     fastify.removeAllContentTypeParsers();
     fastify.addContentTypeParser('*', (_request, payload, done) => done(null, payload));

@@ -1,4 +1,5 @@
-import { clientErrorProblem, rawProblemResponse } from './http-edge';
+import type { IncomingMessage } from 'node:http';
+import { clientErrorProblem, headerFieldsProblem, rawProblemResponse } from './http-edge';
 import { INPUT_LIMITS } from './input-limits';
 
 const parserError = (code: string, packet?: string) =>
@@ -43,6 +44,46 @@ describe('rawProblemResponse', () => {
       code: 'BAD_REQUEST',
       requestId: 'req-1',
       errors,
+    });
+  });
+});
+
+describe('headerFieldsProblem', () => {
+  const request = (rawHeaders: string[], minor = 1) =>
+    ({ rawHeaders, httpVersionMajor: 1, httpVersionMinor: minor }) as IncomingMessage;
+  const fieldOf = (rawHeaders: string[], minor = 1) =>
+    (
+      headerFieldsProblem(request(rawHeaders, minor))?.extensions?.errors as { field: string }[]
+    )?.[0]?.field;
+
+  it('takes one Host, in any case', () => {
+    expect(headerFieldsProblem(request(['Host', 'a', 'X-Api-Key', 'k']))).toBeUndefined();
+    expect(headerFieldsProblem(request(['hOsT', 'a']))).toBeUndefined();
+  });
+
+  it('refuses an HTTP/1.1 request without Host, not an HTTP/1.0 one', () => {
+    expect(fieldOf(['Accept', '*/*'])).toBe('host');
+    expect(headerFieldsProblem(request(['Accept', '*/*']))?.headers).toEqual({
+      connection: 'close',
+    });
+    expect(headerFieldsProblem(request(['Accept', '*/*'], 0))).toBeUndefined();
+  });
+
+  it('refuses two Host fields, whatever their values', () => {
+    expect(fieldOf(['Host', 'a', 'HOST', 'b'])).toBe('host');
+    expect(fieldOf(['Host', 'a', 'host', 'a'])).toBe('host');
+  });
+
+  it('refuses more header fields than the limit with 431, and takes the limit itself', () => {
+    const fields = (n: number) => [
+      'Host',
+      'a',
+      ...Array.from({ length: n - 1 }, (_, i) => [`x-${i}`, 'v']).flat(),
+    ];
+    expect(headerFieldsProblem(request(fields(INPUT_LIMITS.headerFields)))).toBeUndefined();
+    expect(headerFieldsProblem(request(fields(INPUT_LIMITS.headerFields + 1)))).toMatchObject({
+      code: 'request-header-fields-too-large',
+      extensions: { fieldLimit: INPUT_LIMITS.headerFields },
     });
   });
 });

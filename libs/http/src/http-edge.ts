@@ -167,7 +167,7 @@ export function edgeProblem(
   request: FastifyRequest,
 ): ProblemInput | undefined {
   const url = request.raw.url ?? '';
-  const problem = targetProblem(url);
+  const problem = headerFieldsProblem(request.raw) ?? targetProblem(url);
   if (problem) return problem;
   if (request.routeOptions.url !== undefined) return undefined;
   if (!SUPPORTED_METHODS.includes(request.method)) return { code: 'not-implemented' };
@@ -178,6 +178,43 @@ export function edgeProblem(
   );
   if (allowed.length === 0) return undefined;
   return { code: 'method-not-allowed', headers: { allow: allowed.join(', ') } };
+}
+
+/** Answered with the connection closed: what follows on it cannot be trusted to be framed. */
+const CLOSE = { connection: 'close' };
+
+/**
+ * What Node's parser lets through but no request may have: more header fields than
+ * `headerFields` (Node keeps the first `maxHeadersCount` and drops the rest without a word, an
+ * API key among them), no Host in HTTP/1.1 or more than one Host (RFC 9112 §3.2: 400; Node
+ * would route by the first). The servers' `maxHeadersCount` is one more than the limit, so
+ * that a request over it is seen as such.
+ */
+export function headerFieldsProblem(req: IncomingMessage): ProblemInput | undefined {
+  const raw = req.rawHeaders;
+  if (raw.length > 2 * INPUT_LIMITS.headerFields)
+    return {
+      code: 'request-header-fields-too-large',
+      detail: `A request may have at most ${INPUT_LIMITS.headerFields} header fields.`,
+      extensions: { limit: INPUT_LIMITS.headerBytes, fieldLimit: INPUT_LIMITS.headerFields },
+      headers: CLOSE,
+    };
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  if (hosts > 1)
+    return {
+      ...badRequest('More than one Host field.', 'host', 'must be sent once'),
+      headers: CLOSE,
+    };
+  if (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1)
+    return {
+      ...badRequest('An HTTP/1.1 request needs a Host field.', 'host', 'is required in HTTP/1.1'),
+      headers: CLOSE,
+    };
+  return undefined;
 }
 
 /**

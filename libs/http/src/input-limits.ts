@@ -6,13 +6,15 @@
  * - JSON nested deeper than `jsonDepth` objects/arrays, or a NUL (`\u0000`) in any string or
  *   key → 400 naming the field;
  * - request line and headers together larger than `headerBytes` → 431 (414 when the request
- *   line alone is);
+ *   line alone is), and more than `headerFields` header fields → 431;
+ * - an HTTP/1.1 request without a Host field, or any request with more than one → 400;
  * - request target longer than `urlLength` → 414.
  */
 export const INPUT_LIMITS = {
   bodyBytes: 1024 * 1024,
   jsonDepth: 64,
   headerBytes: 16 * 1024,
+  headerFields: 1000,
   urlLength: 8 * 1024,
 } as const;
 
