@@ -44,7 +44,8 @@ const toView = (g: GrantRow): GrantView => ({
  * a grant becomes spendable at its effective date and what is left of it expires, as ledger
  * entries, at its expiry. Invariant, kept under the customer's balance row lock: the stored
  * balance equals the credits remaining in active grants minus the overdraft (usage reported
- * without a lease that no grant covered), and a new grant pays the overdraft off first.
+ * without a lease that no grant covered), and a new grant, or credits a lease gives back,
+ * pays the overdraft off first.
  */
 @Injectable()
 export class GrantsService {
@@ -144,7 +145,13 @@ export class GrantsService {
    * what of those did not expire at the hold's end is settled as used, so the customer paid
    * for them and keeps them. They come back, like credits with no record (leases from before
    * grants existed), as a grant of their own. A lease may give back in several steps (`step`
-   * keeps each step's ledger entries apart).
+   * keeps each step's ledger entries apart). Called in the transaction that appended the
+   * release entry for `credits`, once per step (the lease's row lock and its returned units
+   * keep a replayed release from getting here again).
+   *
+   * Credits back in spendable grants pay off an overdraft first, as a new grant's do: else the
+   * grants would hold credits the balance does not (usage that no grant covered while the lease
+   * held them), and their expiry would take those from the balance a second time.
    */
   async restore(
     manager: EntityManager,
@@ -153,8 +160,13 @@ export class GrantsService {
     credits: number,
     step: string,
   ): Promise<void> {
+    // Under the balance row lock, as activation and expiry: the overdraft read below must not
+    // move before this transaction nets it.
+    await balances.lock(manager, customerId);
     const allocations = await leaseGrantAllocations.lockOfLease(manager, leaseId);
     let left = credits;
+    // Credits back in active grants (and in the returned grant), which can pay an overdraft.
+    let spendable = 0;
     // Credits of ended authorizations: the customer's, in the returned grant with `left`.
     let paidFor = 0;
     for (const a of allocations) {
@@ -165,6 +177,7 @@ export class GrantsService {
       const grant = await grants.lockState(manager, a.grantId);
       if (grant.status === 'active') {
         await grants.giveBack(manager, a.grantId, amount);
+        spendable += amount;
       } else if (grant.source === 'authorization') {
         paidFor += amount;
       } else {
@@ -188,7 +201,28 @@ export class GrantsService {
         this.clock.now(),
         `lease:${leaseId}:returned:${step}`,
       );
+      spendable += returned;
     }
+    await this.payOffOverdraft(manager, customerId, spendable);
+  }
+
+  /**
+   * Takes up to `credits` just put back into the customer's grants off them again, as much as
+   * the overdraft: that usage is now covered, in burn order (as it would have been had the
+   * credits been there). No ledger entry: the balance already moved by the credits in full
+   * (the release entry), and it already carries the overdraft, so grants and balance agree
+   * again. Under the balance row lock, after the credits went back (the overdraft is read from
+   * grants and balance, which must both have them).
+   */
+  private async payOffOverdraft(
+    manager: EntityManager,
+    customerId: string,
+    credits: number,
+  ): Promise<void> {
+    if (credits <= 0) return;
+    const overdraft = toSafeInt(await grants.overdraft(manager, customerId));
+    const paying = Math.min(credits, overdraft);
+    if (paying > 0) await grants.burn(manager, customerId, paying);
   }
 
   async list(manager: EntityManager, customerId: string): Promise<GrantView[]> {

@@ -11,7 +11,9 @@ export interface UsageWindow {
 
 /**
  * The window in which a feature's included units are counted. Windows are anchored at the
- * subscription's billing anchor, so a customer's "day" or "month" starts when theirs does.
+ * subscription's billing anchor, so a customer's "day" or "month" starts when theirs does;
+ * before the anchor (a trial that ends there) they step back from it, so trial days reset
+ * daily and none of them shares a window, or its counter, with the first paid day or month.
  */
 export function usageWindow(
   period: UsagePeriod,

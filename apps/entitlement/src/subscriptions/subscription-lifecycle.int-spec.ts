@@ -1,8 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { EntitlementFixture } from '@test/entitlement.fixture';
+import { requestsFeature } from '../plans/demo-plan';
+import type { PlanFeatureDto } from '../plans/plan.dto';
+import type { CreateSubscriptionDto } from './subscription.dto';
 
 const HOUR = 3600 * 1000;
 const DAY = 24 * HOUR;
+
+/**
+ * A customer with an API key on a plan of one `requests` feature, subscribed as `subscription`
+ * says (seedTenant takes no period of the subscription's own).
+ */
+async function subscribeWith(
+  fx: EntitlementFixture,
+  feature: Partial<PlanFeatureDto>,
+  subscription: Omit<CreateSubscriptionDto, 'planId'>,
+): Promise<{ customerId: string; apiKey: string }> {
+  const plan = await fx.plans.create({
+    key: `plan-${randomUUID().slice(0, 8)}`,
+    name: 'Test plan',
+    features: [requestsFeature(feature)],
+  });
+  const customer = await fx.customers.create({ name: 'Test customer' });
+  await fx.subscriptions.create(customer.id, { planId: plan.id, ...subscription });
+  const key = await fx.apiKeys.create(customer.id, {});
+  return { customerId: customer.id, apiKey: key.key };
+}
 
 describe('subscription lifecycle (real Postgres, injectable clock)', () => {
   let fx: EntitlementFixture;
@@ -15,6 +38,10 @@ describe('subscription lifecycle (real Postgres, injectable clock)', () => {
 
   const check = (apiKey: string, feature = 'requests') =>
     fx.check.execute(fx.checkInput(apiKey, 1, feature));
+  const subscribe = (
+    feature: Partial<PlanFeatureDto>,
+    subscription: Omit<CreateSubscriptionDto, 'planId'>,
+  ) => subscribeWith(fx, feature, subscription);
 
   it('rolls the period when it ends, and the included units start again', async () => {
     const tenant = await fx.seedTenant({ feature: { includedUnits: 2, limitPolicy: 'block' } });
@@ -102,6 +129,29 @@ describe('subscription lifecycle (real Postgres, injectable clock)', () => {
     expect((await fx.lifecycle.current(tenant.customerId))?.planKey).toBe(tenant.planKey);
   });
 
+  it('starts the billing counter again after a first period of its own length', async () => {
+    fx.clock.set(new Date('2026-01-01T00:00:00Z'));
+    const ownEnd = new Date('2026-01-10T00:00:00Z');
+    const tenant = await subscribe(
+      { includedUnits: 1, limitPolicy: 'block' },
+      { currentPeriodEnd: ownEnd.toISOString() },
+    );
+    expect((await check(tenant.apiKey)).allowed).toBe(true);
+    expect((await check(tenant.apiKey)).allowed).toBe(false);
+
+    fx.clock.set(ownEnd);
+    expect((await check(tenant.apiKey)).allowed).toBe(true);
+    expect(await fx.lifecycle.current(tenant.customerId)).toMatchObject({
+      periodStart: ownEnd,
+      periodEnd: new Date('2026-02-01T00:00:00Z'),
+    });
+    fx.clock.set(new Date('2026-02-01T00:00:00Z'));
+    expect((await check(tenant.apiKey)).allowed).toBe(true);
+    expect((await fx.lifecycle.current(tenant.customerId))?.periodEnd).toEqual(
+      new Date('2026-03-01T00:00:00Z'),
+    );
+  });
+
   it('turns a trial into an active subscription when the trial ends', async () => {
     const tenant = await fx.seedTenant({ status: 'trialing', credits: 1 });
     fx.clock.advance(31 * DAY);
@@ -119,6 +169,10 @@ describe('feature usage periods and soft limits (real Postgres, injectable clock
   afterAll(() => fx.close());
 
   const check = (apiKey: string) => fx.check.execute(fx.checkInput(apiKey));
+  const subscribe = (
+    feature: Partial<PlanFeatureDto>,
+    subscription: Omit<CreateSubscriptionDto, 'planId'>,
+  ) => subscribeWith(fx, feature, subscription);
 
   it('counts included units per day when the feature says so', async () => {
     const tenant = await fx.seedTenant({
@@ -138,6 +192,33 @@ describe('feature usage periods and soft limits (real Postgres, injectable clock
     expect(resetsAt.getTime() - fx.clock.now().getTime()).toBeLessThanOrEqual(DAY);
     fx.clock.set(resetsAt);
     expect((await check(tenant.apiKey)).allowed).toBe(true);
+  });
+
+  it('resets a daily quota every trial day, apart from the first paid day', async () => {
+    // The trial ends at 00:00, its billing anchor: its days run from midnight to midnight.
+    fx.clock.set(new Date('2026-02-01T09:00:00Z'));
+    const trialEnd = new Date('2026-02-15T00:00:00Z');
+    const tenant = await subscribe(
+      { includedUnits: 1, limitPolicy: 'block', usagePeriod: 'day' },
+      { status: 'trialing', currentPeriodEnd: trialEnd.toISOString() },
+    );
+    expect((await check(tenant.apiKey)).allowed).toBe(true);
+    expect(await check(tenant.apiKey)).toMatchObject({
+      allowed: false,
+      denial: { code: 'quota-exhausted', resetsAt: new Date('2026-02-02T00:00:00Z') },
+    });
+    fx.clock.set(new Date('2026-02-02T00:00:00Z'));
+    expect((await check(tenant.apiKey)).allowed).toBe(true);
+
+    fx.clock.set(new Date('2026-02-14T23:59:59Z'));
+    expect((await check(tenant.apiKey)).allowed).toBe(true);
+    expect((await check(tenant.apiKey)).allowed).toBe(false);
+    fx.clock.set(trialEnd);
+    expect((await check(tenant.apiKey)).allowed).toBe(true);
+    expect(await fx.lifecycle.current(tenant.customerId)).toMatchObject({
+      status: 'active',
+      periodStart: trialEnd,
+    });
   });
 
   it('never resets included units of a lifetime (none) allowance', async () => {

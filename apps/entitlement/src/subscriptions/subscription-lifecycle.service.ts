@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@paygate/clock';
 import { DataSource, EntityManager } from 'typeorm';
-import { periodContaining } from './billing-period';
+import { periodAfter } from './billing-period';
 import type { SubscriptionStatus } from './subscription.entity';
 import { type SubscriptionRow, subscriptions } from './subscriptions.repository';
 
@@ -81,7 +81,12 @@ export class SubscriptionLifecycleService {
       await subscriptions.cancelAtEnd(manager, row.id, row.current_period_end, now);
       return;
     }
-    const period = periodContaining(row.billing_anchor, row.billing_interval, now);
+    const period = periodAfter(
+      row.billing_anchor,
+      row.billing_interval,
+      row.current_period_end,
+      now,
+    );
     await subscriptions.roll(manager, row.id, row.current_period_end, period, now);
   }
 }
