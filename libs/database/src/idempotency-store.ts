@@ -1,4 +1,8 @@
-import type { IdempotencyClaim, IdempotencyStore } from '@paygate/http';
+import {
+  UNFINISHED_AFTER_SECONDS,
+  type IdempotencyClaim,
+  type IdempotencyStore,
+} from '@paygate/http';
 import type { DataSource } from 'typeorm';
 
 /** DDL of the table a service keeps idempotent responses in (used by its migration). */
@@ -26,14 +30,16 @@ export class PgIdempotencyStore implements IdempotencyStore {
       [key, fingerprint],
     );
     if (inserted.length === 1) return { state: 'new' };
-    const [row]: { fingerprint: string; status: number | null; body: unknown }[] =
+    const [row]: { fingerprint: string; status: number | null; body: unknown; old: boolean }[] =
       await this.dataSource.query(
-        `SELECT "fingerprint", "status", "body" FROM "${this.schema}"."idempotency_keys" WHERE "key" = $1`,
-        [key],
+        `SELECT "fingerprint", "status", "body",
+                "created_at" < now() - make_interval(secs => $2) AS "old"
+         FROM "${this.schema}"."idempotency_keys" WHERE "key" = $1`,
+        [key, UNFINISHED_AFTER_SECONDS],
       );
     if (!row) return this.claim(key, fingerprint); // abandoned in between: try again
     if (row.fingerprint !== fingerprint) return { state: 'mismatch' };
-    if (row.status === null) return { state: 'in-progress' };
+    if (row.status === null) return { state: row.old ? 'unfinished' : 'in-progress' };
     return { state: 'done', status: row.status, body: row.body };
   }
 

@@ -7,6 +7,12 @@ import { Observable, catchError, from, mergeMap, of } from 'rxjs';
 export type IdempotencyClaim =
   | { state: 'new' }
   | { state: 'in-progress' }
+  /**
+   * Claimed longer ago than any request runs (UNFINISHED_AFTER_SECONDS) and never completed:
+   * the service stopped, or could not keep the response, after the request may have taken
+   * effect. Running it again could do it twice, so it is never run again under this key.
+   */
+  | { state: 'unfinished' }
   | { state: 'mismatch' }
   | { state: 'done'; status: number; body: unknown };
 
@@ -18,6 +24,12 @@ export interface IdempotencyStore {
 }
 
 export const IDEMPOTENCY_STORE = Symbol('IDEMPOTENCY_STORE');
+
+/**
+ * Past this, a claim never completed is `unfinished`, not `in-progress`: far longer than a
+ * request of the operator API runs (statements and calls are bounded by seconds).
+ */
+export const UNFINISHED_AFTER_SECONDS = 300;
 
 /**
  * A response holding a one-time secret (a new API key) says what a replay of it answers
@@ -41,7 +53,8 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * response is kept; a retry with the same key and the same request gets that response again
  * (`Idempotent-Replayed: true`) without running twice; the same key with another request, or
  * while the first is still running, is a 409. A request that failed keeps nothing, so it can
- * be retried with its key. One-time secrets are not kept: a body with idempotentReplay() is
+ * be retried with its key. One that took effect but whose response could not be kept (or
+ * whose service stopped in between) is never run again under its key: 409 `unfinished`. One-time secrets are not kept: a body with idempotentReplay() is
  * stored (and replayed) as what that returns.
  */
 @Injectable()
@@ -73,6 +86,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
               code: 'conflict',
               detail: 'This Idempotency-Key was already used for a different request.',
             });
+          case 'unfinished':
+            throw new ProblemException({
+              code: 'conflict',
+              detail:
+                'The first request with this Idempotency-Key did not finish: whether it took effect is unknown, so it is not run again. Check the resource, then use a new key.',
+            });
           case 'in-progress':
             throw new ProblemException({
               code: 'conflict',
@@ -84,13 +103,16 @@ export class IdempotencyInterceptor implements NestInterceptor {
             return of(claim.body);
           case 'new':
             return next.handle().pipe(
-              mergeMap(async (body: unknown) => {
-                await this.store.complete(key, reply.statusCode, replayBody(body));
-                return body;
-              }),
+              // The handler failed: nothing took effect, the key may be used again.
               catchError(async (err: unknown) => {
                 await this.store.abandon(key);
                 throw err;
+              }),
+              // After catchError: if keeping the response fails, the request did take effect,
+              // so the claim stays (a retry gets 409, later `unfinished`), never run twice.
+              mergeMap(async (body: unknown) => {
+                await this.store.complete(key, reply.statusCode, replayBody(body));
+                return body;
               }),
             );
         }
