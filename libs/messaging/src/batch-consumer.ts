@@ -313,6 +313,7 @@ export class BatchConsumer {
         );
         const transactions = this.transactions;
         let producer: Producer | undefined;
+        this.progressTracker.batchStarted(batch.partition);
         try {
           producer = await transactions?.acquire(batch.topic, batch.partition);
           const pending = transactions
@@ -342,6 +343,7 @@ export class BatchConsumer {
           batchFailures.inc({ group: this.options.groupId });
           throw asRetriable(err);
         } finally {
+          this.progressTracker.batchEnded(batch.partition);
           if (producer) transactions?.release(batch.topic, batch.partition, producer);
         }
         // Resolving moves kafkajs' fetch position; the commit above makes it survive a restart.

@@ -63,6 +63,44 @@ describe('ConsumerProgress', () => {
   });
 });
 
+describe('ConsumerProgress with a batch that does not end', () => {
+  let now = 1_000_000;
+  const clock = () => now;
+
+  it("is stalled once a batch runs for the stall time, even after the group's offsets moved on", () => {
+    const p = new ConsumerProgress(60_000, clock);
+    p.assign([0]);
+    p.noteApplied(0, '10');
+    p.noteHigh(0, '12');
+    p.batchStarted(0);
+    now += 59_000;
+    // The member was evicted while its handler hung; the partition's new owner applied it all.
+    p.noteApplied(0, '12');
+    expect(p.snapshot().stalled).toEqual([]);
+    now += 1_000;
+    expect(p.snapshot().stalled).toEqual([
+      { partition: 0, lag: 0, stuckSince: now - 60_000, batchRunningSince: now - 60_000 },
+    ]);
+    // After a rebalance that took the partition away, the hung batch still counts.
+    p.assign([]);
+    expect(p.snapshot().stalled.map((s) => s.partition)).toEqual([0]);
+    p.batchEnded(0);
+    expect(p.snapshot().stalled).toEqual([]);
+  });
+
+  it('marks a partition already stalled by its lag with the running batch too', () => {
+    const p = new ConsumerProgress(60_000, clock);
+    p.assign([1]);
+    p.noteApplied(1, '0');
+    p.noteHigh(1, '5');
+    p.batchStarted(1);
+    now += 60_000;
+    const [stalled] = p.snapshot().stalled;
+    expect(stalled).toMatchObject({ partition: 1, lag: 5, batchRunningSince: now - 60_000 });
+    expect(p.snapshot().stalled).toHaveLength(1);
+  });
+});
+
 describe('ConsumerProgress out of its group', () => {
   it('says so once out for the stall time, with the first reason, until it joins', () => {
     let now = 0;

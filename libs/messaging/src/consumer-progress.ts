@@ -7,6 +7,8 @@ export interface PartitionProgress {
   stuckSince?: number;
   /** Epoch ms of the oldest message not yet applied, when known (its Kafka timestamp). */
   oldestUnappliedAt?: number;
+  /** Since when (ms, epoch) a batch of the partition has been running, if for the stall time. */
+  batchRunningSince?: number;
 }
 
 export interface ProgressSnapshot {
@@ -14,7 +16,12 @@ export interface ProgressSnapshot {
   lag: number;
   /** Age of the oldest unapplied message (0 without lag). */
   oldestUnappliedMs: number;
-  /** Partitions with lag that have not advanced for the stall time. */
+  /**
+   * Partitions with lag that have not advanced for the stall time, and those with a batch
+   * running for the stall time (assigned or not: a member whose handler hangs is evicted, and
+   * the partition's new owner moves the group's offsets on, but this member still applies
+   * nothing).
+   */
   stalled: PartitionProgress[];
   partitions: PartitionProgress[];
   /**
@@ -43,6 +50,8 @@ interface State {
  */
 export class ConsumerProgress {
   private readonly partitions = new Map<number, State>();
+  /** The batches being handled: partition → since when. */
+  private readonly running = new Map<number, number>();
   /** Since when, and why, the member has not been in its group (undefined: it is). */
   private outOfGroup: { since: number; why: string } | undefined;
 
@@ -110,6 +119,16 @@ export class ConsumerProgress {
     this.settle(s);
   }
 
+  /** A batch of the partition is handed to the handler. */
+  batchStarted(partition: number): void {
+    this.running.set(partition, this.now());
+  }
+
+  /** The partition's batch is done, applied or failed. */
+  batchEnded(partition: number): void {
+    this.running.delete(partition);
+  }
+
   snapshot(): ProgressSnapshot {
     const now = this.now();
     const partitions: PartitionProgress[] = [];
@@ -128,6 +147,18 @@ export class ConsumerProgress {
     const stalled = partitions.filter(
       (p) => p.stuckSince !== undefined && now - p.stuckSince >= this.stallMs,
     );
+    for (const [partition, since] of this.running) {
+      if (now - since < this.stallMs) continue;
+      const listed = stalled.find((p) => p.partition === partition);
+      if (listed) listed.batchRunningSince = since;
+      else
+        stalled.push({
+          partition,
+          lag: partitions.find((p) => p.partition === partition)?.lag ?? 0,
+          stuckSince: since,
+          batchRunningSince: since,
+        });
+    }
     const oldest = partitions
       .filter((p) => p.lag > 0)
       .map((p) => p.oldestUnappliedAt ?? p.stuckSince ?? now);

@@ -24,9 +24,13 @@ export function consumerReadiness(
       }
       if (!snapshot || snapshot.stalled.length === 0) return;
       const now = Date.now();
+      const seconds = (since: number | undefined) => Math.round((now - (since ?? now)) / 1000);
       const parts = snapshot.stalled.map(
         (p) =>
-          `partition ${p.partition}: ${p.lag} unapplied, no progress for ${Math.round((now - (p.stuckSince ?? now)) / 1000)} s`,
+          `partition ${p.partition}: ${p.lag} unapplied, no progress for ${seconds(p.stuckSince)} s` +
+          (p.batchRunningSince !== undefined
+            ? `, a batch running for ${seconds(p.batchRunningSince)} s`
+            : ''),
       );
       throw new ReadinessFailure(`${name} is stalled (${parts.join('; ')})`);
     },
