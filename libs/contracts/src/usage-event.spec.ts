@@ -27,6 +27,36 @@ describe('parseUsageEvent', () => {
     expect(parseUsageEvent(JSON.stringify(event)).ok).toBe(true);
   });
 
+  it('bounds leaseid at maxLeaseIdLength characters, in structured and binary mode', () => {
+    const max = USAGE_EVENT_LIMITS.maxLeaseIdLength;
+    // A gateway's lease id (a UUID) and the bound itself are taken.
+    const uuid = '5b3c7a36-2f1e-4b8e-9a0c-1f7c1d2e3f40';
+    for (const leaseid of [uuid, 'l'.repeat(max)])
+      expect(parseUsageEvent(JSON.stringify({ ...valid, leaseid })).ok).toBe(true);
+    // One past it, and the 1,000 characters that made a usage.recorded message unsendable.
+    for (const leaseid of ['l'.repeat(max + 1), 'l'.repeat(1000)])
+      expect(parseUsageEvent(JSON.stringify({ ...valid, leaseid }))).toEqual({
+        ok: false,
+        reason: 'invalid',
+        errors: [{ field: 'leaseid', message: `leaseid must be at most ${max} characters` }],
+      });
+    const binary = (leaseid: string) =>
+      decodeUsageEvent(Buffer.from('{"units":3}'), {
+        ce_specversion: '1.0',
+        ce_id: 'b1',
+        ce_source: 'gw',
+        ce_type: 'dev.paygate.request.served',
+        ce_subject: 'customer-1',
+        ce_time: '2026-11-24T10:00:00Z',
+        ce_leaseid: leaseid,
+      });
+    expect(binary(uuid)).toMatchObject({ ok: true, event: { leaseid: uuid } });
+    expect(binary('l'.repeat(max + 1))).toMatchObject({
+      ok: false,
+      errors: [{ field: 'leaseid' }],
+    });
+  });
+
   it('takes the occurrences extension as a whole number from 1 to 2^31 − 1, and refuses others', () => {
     const withOccurrences = (occurrences: unknown) =>
       parseUsageEvent(JSON.stringify({ ...valid, occurrences }));
@@ -160,6 +190,7 @@ describe('usage-event.schema.json', () => {
     expect(schema.properties.source.maxLength).toBe(USAGE_EVENT_LIMITS.maxSourceLength);
     expect(schema.properties.type.maxLength).toBe(USAGE_EVENT_LIMITS.maxTypeLength);
     expect(schema.properties.subject.maxLength).toBe(USAGE_EVENT_LIMITS.maxSubjectLength);
+    expect(schema.properties.leaseid.maxLength).toBe(USAGE_EVENT_LIMITS.maxLeaseIdLength);
   });
 });
 

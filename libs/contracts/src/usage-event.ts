@@ -23,7 +23,7 @@ export interface UsageEvent {
   time: string;
   datacontenttype?: string;
   data: Record<string, unknown>;
-  /** Extension: the lease the units were admitted from (gateway events). */
+  /** Extension: the lease the units were admitted from (gateway events); ≤ maxLeaseIdLength. */
   leaseid?: string;
   /** Extension: the request id of the served request (gateway events). */
   requestid?: string;
@@ -48,6 +48,12 @@ export const USAGE_EVENT_LIMITS = {
   maxSourceLength: 1024,
   maxTypeLength: 256,
   maxSubjectLength: 256,
+  /**
+   * The `leaseid` extension. Leases are the entitlement service's UUIDs (36 characters); the
+   * bound leaves room for other spellings while keeping what usage.recorded repeats per lease
+   * small: unbounded (up to the 64 KiB event), a batch's ids made a message no broker takes.
+   */
+  maxLeaseIdLength: 128,
 } as const;
 
 export interface FieldError {
@@ -162,6 +168,9 @@ export function validateUsageEvent(value: unknown): UsageEventParseResult {
       errors.push({ field: name, message: `${name} must be a non-empty string` });
     }
   }
+  const leaseMax = USAGE_EVENT_LIMITS.maxLeaseIdLength;
+  if (typeof body.leaseid === 'string' && body.leaseid.length > leaseMax)
+    errors.push({ field: 'leaseid', message: `leaseid must be at most ${leaseMax} characters` });
   for (const key of Object.keys(body)) {
     // occurrences is paygate's own, checked above.
     if (CONTEXT_ATTRIBUTES.has(key) || key === 'data_base64' || key === 'occurrences') continue;

@@ -16,31 +16,65 @@ interface Recorded {
 /** The bound on one message's quantities: usage.recorded carries them as exact JSON numbers. */
 export const MAX_RECORDED_QUANTITY = BigInt(Number.MAX_SAFE_INTEGER);
 
+/**
+ * The bound on one message's JSON (its value's bytes). The outbox relay sends nothing above the
+ * outbound chunk limit (DEFAULT_MAX_CHUNK_BYTES, 900 KiB with key and record overhead) and parks
+ * it, so its usage would be in the rollups but never charged; a batch's list of leases has no
+ * bound of its own, so messages are cut to this, far enough below the limit for any key.
+ */
+export const MAX_RECORDED_BYTES = 256 * 1024;
+
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+/** Most bytes a lease's entry takes in `leased` (its comma included), whatever its quantity. */
+export const leasedEntryBytes = (leaseId: string) =>
+  jsonBytes({ leaseId, quantity: Number.MAX_SAFE_INTEGER }) + 1;
+
 interface Part {
   quantity: bigint;
   leased: LeasedUsage[];
 }
 
 /**
- * Splits a customer's meter total into parts of at most MAX_RECORDED_QUANTITY, leased units
- * first (a lease's units may be split over two parts), so that every part's leased units fit in
- * its quantity and every quantity is a safe integer. Almost always a single part.
+ * Splits a customer's meter total into parts of at most MAX_RECORDED_QUANTITY whose `leased`
+ * entries take at most `leasedBytes`, leased units first, so that every part's leased units fit
+ * in its quantity and every quantity is a safe integer. A lease's units stay in one part unless
+ * the quantity bound cuts them over two (a part that only runs out of bytes moves the whole
+ * entry to the next part). Units without a lease fill what quantity room is left, so every
+ * unit is in exactly one part. Almost always a single part.
  */
-export function splitRecorded(quantity: bigint, leased: Map<string, bigint>): Part[] {
+export function splitRecorded(
+  quantity: bigint,
+  leased: Map<string, bigint>,
+  leasedBytes = MAX_RECORDED_BYTES,
+): Part[] {
   const parts: Part[] = [];
   let current: Part = { quantity: 0n, leased: [] };
+  let bytes = 0;
+  const close = () => {
+    parts.push(current);
+    current = { quantity: 0n, leased: [] };
+    bytes = 0;
+  };
   const put = (amount: bigint, leaseId: string | null) => {
+    const entry = leaseId === null ? 0 : leasedEntryBytes(leaseId);
+    // The contract bounds lease ids far below this; a RangeError is isolated to its batch's
+    // event and dead-lettered, where a message past the limit would be parked uncharged.
+    if (entry > leasedBytes)
+      throw new RangeError(`a lease id of ${entry} bytes leaves no usage.recorded message room`);
     let left = amount;
     while (left > 0n) {
       const room = MAX_RECORDED_QUANTITY - current.quantity;
-      if (room === 0n) {
-        parts.push(current);
-        current = { quantity: 0n, leased: [] };
+      if (room === 0n || bytes + entry > leasedBytes) {
+        close();
         continue;
       }
       const take = left < room ? left : room;
       current.quantity += take;
-      if (leaseId !== null) current.leased.push({ leaseId, quantity: Number(take) });
+      if (leaseId !== null) {
+        current.leased.push({ leaseId, quantity: Number(take) });
+        bytes += entry;
+      }
       left -= take;
     }
   };
@@ -56,9 +90,11 @@ export function splitRecorded(quantity: bigint, leased: Map<string, bigint>): Pa
 
 /**
  * One usage.recorded message per customer and additive meter of a batch's fresh events (more
- * than one only when the batch's total passes 2^53 − 1: see splitRecorded). max, latest and
- * unique_count have no delta that could be charged per batch, so they are only queried, never
- * sent to the ledger.
+ * than one only when the batch's total passes 2^53 − 1, or its leases would make a message
+ * past MAX_RECORDED_BYTES: see splitRecorded). Each part has an id of its own, made once and
+ * kept in the outbox row, so a re-sent row is applied once and a redelivered batch, whose
+ * events are claimed, makes none. max, latest and unique_count have no delta that could be
+ * charged per batch, so they are only queried, never sent to the ledger.
  */
 export function usageRecordedMessages(
   events: MeteredEvent[],
@@ -90,8 +126,8 @@ export function usageRecordedMessages(
   }
   return [...byCustomerMeter.values()]
     .filter((r) => r.quantity > 0n)
-    .flatMap((r) =>
-      splitRecorded(r.quantity, r.leased).map((part) => ({
+    .flatMap((r) => {
+      const message = (part: Part): UsageRecordedEvent => ({
         id: randomUUID(),
         customerId: r.customerId,
         meterKey: r.meterKey,
@@ -100,6 +136,9 @@ export function usageRecordedMessages(
         firstEventAt: new Date(r.firstMs).toISOString(),
         lastEventAt: new Date(r.lastMs).toISOString(),
         recordedAt: recordedAt.toISOString(),
-      })),
-    );
+      });
+      // What a message takes besides its leases, at the largest quantity it can carry.
+      const envelope = jsonBytes(message({ quantity: MAX_RECORDED_QUANTITY, leased: [] }));
+      return splitRecorded(r.quantity, r.leased, MAX_RECORDED_BYTES - envelope).map(message);
+    });
 }
