@@ -4,8 +4,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# patch-package applies patches/ at install (kafkajs fixes: read_committed filtering and an
-# idle 1 ms timer per connection; see docs/metering.md).
+# patch-package applies patches/ at install (kafkajs fixes: read_committed filtering, an idle
+# 1 ms timer per connection, and record headers decoded in linear time; see docs/metering.md).
 COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./

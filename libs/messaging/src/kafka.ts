@@ -1,11 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { registerCompressionCodecs } from './compression-codecs';
 
 /**
  * The only module that constructs a kafkajs client. Everything else talks to the small
  * producer/consumer types of this lib, so the client library could be swapped.
  */
 export function createKafka(clientId: string, brokers: string[]): Kafka {
+  // Other producers may compress with snappy, lz4 or zstd, which kafkajs cannot decode on its
+  // own: one such batch would stop a consumer for good (see compression-codecs.ts). Registered
+  // here, where every paygate client is built, before any client can fetch.
+  registerCompressionCodecs();
   const logger = new Logger(`kafka:${clientId}`);
   return new Kafka({
     clientId,

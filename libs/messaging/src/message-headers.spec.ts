@@ -23,6 +23,28 @@ describe('headersOf', () => {
     expect(decoded.headers.ce_id).toBe('a\ufffdb');
   });
 
+  it('takes a header with a null value as absent, not as the text "null"', () => {
+    // Java's new RecordHeader(name, null) and librdkafka's NULL value arrive as null: an
+    // absent ce_id must make the event malformed, not give every such event the id "null".
+    expect(
+      headersOf({
+        ce_id: null,
+        ce_source: Buffer.from('/svc'),
+        twice: [null, Buffer.from('b')],
+        onlyNulls: [null, null],
+      }),
+    ).toEqual({ headers: { ce_source: '/svc', twice: 'b' }, undecodable: [] });
+  });
+
+  it('keeps a header named __proto__ as a header', () => {
+    const { headers } = headersOf({ ['__proto__']: Buffer.from('p'), ce_id: Buffer.from('e') });
+    expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
+    expect(Object.entries(headers)).toEqual([
+      ['__proto__', 'p'],
+      ['ce_id', 'e'],
+    ]);
+  });
+
   it('treats a missing header map as empty', () => {
     expect(headersOf(undefined)).toEqual({ headers: {}, undecodable: [] });
   });

@@ -14,24 +14,31 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Decodes kafkajs message headers (Buffer, string or an array of them; the first of a repeated
- * header) as strict UTF-8.
+ * header) as strict UTF-8. A header whose value is null (Java's `new RecordHeader(name, null)`,
+ * librdkafka's NULL value) is absent, as it is to those clients' readers, not the text "null":
+ * a null ce_id would otherwise give every such event the same dedupe key. Of a repeated header,
+ * the first value that is not null counts.
  */
 export function headersOf(raw: Record<string, unknown> | undefined): DecodedHeaders {
-  const headers: Record<string, string> = {};
+  const entries: [string, string][] = [];
   const undecodable: string[] = [];
   for (const [name, value] of Object.entries(raw ?? {})) {
-    if (value === undefined) continue;
-    const first: unknown = Array.isArray(value) ? value[0] : value;
+    const first: unknown = Array.isArray(value)
+      ? value.find((v) => v !== null && v !== undefined)
+      : value;
+    if (first === null || first === undefined) continue;
     if (Buffer.isBuffer(first)) {
       try {
-        headers[name] = UTF8.decode(first);
+        entries.push([name, UTF8.decode(first)]);
       } catch {
-        headers[name] = first.toString('utf8');
+        entries.push([name, first.toString('utf8')]);
         undecodable.push(name);
       }
     } else {
-      headers[name] = String(first);
+      entries.push([name, String(first)]);
     }
   }
-  return { headers, undecodable };
+  // Object.fromEntries defines each name, so a header named __proto__ is kept as one (an
+  // assignment would go to the prototype setter, which drops a string).
+  return { headers: Object.fromEntries(entries), undecodable };
 }
