@@ -27,6 +27,7 @@ import { RateWindows1764500000021 } from './migrations/1764500000021-rate-window
 import { ConcurrencyHolds1764500000022 } from './migrations/1764500000022-concurrency-holds';
 import { OutboxNotify1764500000023 } from './migrations/1764500000023-outbox-notify';
 import { ProcessedMessagesPruning1764500000024 } from './migrations/1764500000024-processed-messages-pruning';
+import { LeasePayers1764500000025 } from './migrations/1764500000025-lease-payers';
 
 import { ENTITLEMENT_SCHEMA } from './schema';
 
@@ -63,6 +64,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       ConcurrencyHolds1764500000022,
       OutboxNotify1764500000023,
       ProcessedMessagesPruning1764500000024,
+      LeasePayers1764500000025,
     ],
   });
 }

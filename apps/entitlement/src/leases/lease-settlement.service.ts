@@ -30,10 +30,60 @@ const openUnits = (lease: LeaseRow) =>
   toSafeInt(lease.units) - toSafeInt(lease.consumed) - toSafeInt(lease.returned);
 
 /**
+ * Units a lease paid with credits that are still charged: neither given back (they go first)
+ * nor re-included (LeaseSettlementService.giveBack).
+ */
+const paidUnits = (lease: LeaseRow) =>
+  toSafeInt(lease.credits) > 0
+    ? Math.max(0, toSafeInt(lease.beyond_units) - toSafeInt(lease.returned))
+    : 0;
+
+/** Oldest first: the first units beyond the included ones are the first back within them. */
+const byAge = (a: LeaseRow, b: LeaseRow) =>
+  a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** A lease locked for a give-back, with the payers of its counter it may re-include (locked). */
+interface LockedLease {
+  lease: LeaseRow;
+  payers: LeaseRow[];
+}
+
+/** Credit-paid units of a payer that included units given back let in. */
+interface Reinclusion {
+  payer: LeaseRow;
+  units: number;
+}
+
+/**
+ * The payers' credit-paid units that `freed` included units given back let in, the oldest
+ * first: each included unit back while the counter is above the included units lets one in. No
+ * more than the payers' units still charged: units beyond the included ones that no lease of
+ * the counter paid with credits (policy overage, a price of 0, usage charged on arrival without
+ * a lease) took nothing from a lease, so there is nothing of theirs to give back. A decision
+ * prices a lease's paid units beyond the included units only, so while payers have any, the
+ * counter is at least that far above them. Payers are of the lease's own counter, its period's:
+ * never a later period's.
+ */
+function reincludedBy(payers: LeaseRow[], freed: number): Reinclusion[] {
+  const out: Reinclusion[] = [];
+  let left = freed;
+  for (const payer of [...payers].sort(byAge)) {
+    const units = Math.min(left, paidUnits(payer));
+    if (units <= 0) continue;
+    out.push({ payer, units });
+    left -= units;
+  }
+  return out;
+}
+
+/**
  * Closes leases, in parts: usage settles units (`consumed`), gateways and the expiry sweep
  * give unused ones back (`returned`); a unit is one or the other, never both. Locks are taken
  * in the same order as CheckUseCase (lease, usage counter, balance) so a release never
- * deadlocks against a concurrent check of the same customer.
+ * deadlocks against a concurrent check of the same customer. A give-back first takes its
+ * counter's give-back lock (give-backs of one counter take turns), then its lease and the
+ * payers it may re-include, together and in id order as a settlement locks its leases, then
+ * the counter: it never waits for a lease while holding a counter, as settlements never do.
  */
 @Injectable()
 export class LeaseSettlementService {
@@ -57,13 +107,13 @@ export class LeaseSettlementService {
   ): Promise<boolean> {
     // Giving nothing back only marks the lease closed: one statement, no lock held before it.
     if (units <= 0) return leases.markGatewayClosed(manager, leaseId);
-    const lease = await leases.lock(manager, leaseId);
-    if (!lease) return false;
+    const locked = await this.lockForGiveBack(manager, leaseId, units);
+    if (!locked) return false;
     // A lease is closed once: a second close is the gateway trying again after a close whose
     // answer it never got (a deadline), and giving its units back again would hand back units
     // that were served (their usage not yet settled) as if they were not.
-    if (lease.gateway_closed_at) return true;
-    await this.giveBack(manager, lease, reason, units);
+    if (locked.lease.gateway_closed_at) return true;
+    await this.giveBack(manager, locked, reason, units);
     await leases.markGatewayClosed(manager, leaseId);
     return true;
   }
@@ -90,8 +140,8 @@ export class LeaseSettlementService {
     units?: number,
     releaseId = '',
   ): Promise<boolean> {
-    const lease = await leases.lock(manager, leaseId);
-    if (!lease) return false;
+    const locked = await this.lockForGiveBack(manager, leaseId, units);
+    if (!locked) return false;
     // Claimed under the lease's lock, in the transaction that gives the units back: both or
     // neither (a give-back of nothing open rolls nothing back, and stays claimed: it was done).
     if (
@@ -99,7 +149,7 @@ export class LeaseSettlementService {
       !(await processedMessages.claim(manager, `lease-release:${leaseId}:${releaseId}`))
     )
       return true;
-    return this.giveBack(manager, lease, reason, units);
+    return this.giveBack(manager, locked, reason, units);
   }
 
   /**
@@ -108,14 +158,43 @@ export class LeaseSettlementService {
    * nothing was given back.
    */
   async expire(manager: EntityManager, leaseId: string): Promise<boolean> {
-    const lease = await leases.lock(manager, leaseId);
-    if (!lease || lease.gateway_closed_at) return false;
-    return this.giveBack(manager, lease, 'lease expired');
+    const locked = await this.lockForGiveBack(manager, leaseId);
+    if (!locked || locked.lease.gateway_closed_at) return false;
+    return this.giveBack(manager, locked, 'lease expired');
   }
 
+  /**
+   * Locks a lease for a give-back of up to `units` (all open ones when omitted), and with it
+   * the payers of its counter that the included units it may give back would re-include, in id
+   * order as settlements lock leases (it waits for a payer a settlement or another give-back
+   * holds, rather than skip it, and never in a circle). First the counter's give-back lock:
+   * give-backs of one counter take turns, so the payers found are still the ones to lock. The
+   * first locks of a give-back's transaction. Undefined if the lease does not exist.
+   */
+  private async lockForGiveBack(
+    manager: EntityManager,
+    leaseId: string,
+    units?: number,
+  ): Promise<LockedLease | undefined> {
+    if (!(await leases.lockGiveBacks(manager, leaseId))) return undefined;
+    const [lease, ...payers] = await leases.lockForGiveBack(
+      manager,
+      leaseId,
+      units && units > 0 ? units : null,
+    );
+    return lease && { lease, payers };
+  }
+
+  /**
+   * Gives back up to `units` of the lease's open units: off its counter, and the credits of its
+   * paid units among them (given back first) refunded. The rest are included units; each lets
+   * one credit-paid unit of the same counter back within the included units (the payers',
+   * oldest first), and those units' credits are refunded too: what the period was charged
+   * stays the price of its units beyond the included ones, as far as credits paid for them.
+   */
   private async giveBack(
     manager: EntityManager,
-    lease: LeaseRow,
+    { lease, payers }: LockedLease,
     reason: string,
     units?: number,
   ): Promise<boolean> {
@@ -126,6 +205,11 @@ export class LeaseSettlementService {
     const returnedBefore = toSafeInt(lease.returned);
     const returnedAfter = returnedBefore + giving;
     await leases.setReturned(manager, leaseId, returnedAfter);
+    // Units paid with credits are given back first: the lease's included units stay used.
+    const beyond = toSafeInt(lease.beyond_units);
+    const refundUnits = Math.min(returnedAfter, beyond) - Math.min(returnedBefore, beyond);
+    const freed = giving - refundUnits;
+    const reincluded = reincludedBy(payers, freed);
     await this.usage.lock(manager, lease.subscription_id, lease.feature_key, lease.period_start);
     await this.usage.add(
       manager,
@@ -134,9 +218,6 @@ export class LeaseSettlementService {
       lease.period_start,
       -giving,
     );
-    // Units paid with credits are given back first: the lease's included units stay used.
-    const beyond = toSafeInt(lease.beyond_units);
-    const refundUnits = Math.min(returnedAfter, beyond) - Math.min(returnedBefore, beyond);
     // Exactly, in BigInt: the product passes 2^53 for a large lease at a high price, and a
     // rounded quotient (900810019989.0001) is no ledger amount; what comes back is at most the
     // lease's credits, which the balance held, so it is a safe integer again.
@@ -159,7 +240,42 @@ export class LeaseSettlementService {
         String(returnedAfter),
       );
     }
+    // Named by the give-back (this lease and its units returned so far, which only grow), so
+    // each refund is written once, with the give-back that made it.
+    const step = `reincluded:${leaseId}:${returnedAfter}`;
+    for (const r of reincluded) await this.refundReincluded(manager, r, step, reason, leaseId);
     return true;
+  }
+
+  /**
+   * Refunds a payer's re-included units (see reincluded) at the price it paid for them, once
+   * per give-back `step`: the payer no longer counts them as paid (so giving them back later
+   * refunds nothing again), and their credits go back to the balance and the grants.
+   */
+  private async refundReincluded(
+    manager: EntityManager,
+    { payer, units }: Reinclusion,
+    step: string,
+    reason: string,
+    by: string,
+  ): Promise<void> {
+    // Exactly, as a give-back of the payer's own units computes it: at most its credits.
+    const credits = Number(
+      (toBigInt(payer.credits) * BigInt(units)) / BigInt(toSafeInt(payer.beyond_units)),
+    );
+    if (credits > 0) {
+      const { replayed } = await this.ledger.append(manager, {
+        customerId: payer.customer_id,
+        type: 'release',
+        amount: credits,
+        idempotencyKey: `lease:${payer.id}:${step}`,
+        leaseId: payer.id,
+        description: `${reason}: included units given back by lease ${by}`,
+      });
+      if (replayed) return;
+      await this.grants.restore(manager, payer.customer_id, payer.id, credits, step);
+    }
+    await leases.reinclude(manager, payer.id, units, credits);
   }
 
   /**

@@ -44,7 +44,28 @@ export interface LeaseRow {
   consumed: string;
   returned: string;
   gateway_closed_at: Date | null;
+  created_at: Date;
 }
+
+/**
+ * Whether lease `p` is a payer of the counter (subscription, feature, period start) named by
+ * the SQL expressions given, other than lease `not`: it took credits for units beyond the
+ * included ones and not all of those were refunded (given back or re-included), so included
+ * units given back to that counter re-include some of them (LeaseSettlementService.giveBack).
+ * Served by the partial index leases_paid_in_period, oldest first.
+ */
+const payerOf = (subscription: string, feature: string, periodStart: string, not: string) =>
+  `p."subscription_id" = ${subscription} AND p."feature_key" = ${feature}
+   AND p."period_start" = ${periodStart} AND p."credits" > 0 AND p."returned" < p."beyond_units"
+   AND p."id" <> ${not}`;
+
+/** payerOf the counter of CTE row `o` (the lease giving back), in LeasesRepository SQL. */
+const PAYER_OF_OWN = payerOf(
+  'o."subscription_id"',
+  'o."feature_key"',
+  'o."period_start"',
+  'o."id"',
+);
 
 /** Units of usage named for a lease. */
 export interface LeasedUnits {
@@ -96,13 +117,81 @@ const settleOpen = (when: string) => `
  * and LeaseExpiry finds the ones nobody closed.
  */
 export const leases = {
-  /** Locks the lease's row for the rest of the transaction, if the lease exists. */
-  async lock(manager: EntityManager, id: string): Promise<LeaseRow | undefined> {
-    const [lease]: LeaseRow[] = await manager.query(
-      `SELECT * FROM ${tables.leases} WHERE "id" = $1 FOR UPDATE`,
+  /**
+   * Takes the give-back lock of lease `id`'s counter (a transaction-scoped advisory lock on its
+   * subscription and feature), the first lock a give-back takes: give-backs of one counter
+   * (every change of a lease's returned or re-included units) then run one at a time, so the
+   * payers lockForGiveBack finds stay as it found them until it has locked them. False if the
+   * lease does not exist.
+   */
+  async lockGiveBacks(manager: EntityManager, id: string): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
+      `SELECT pg_advisory_xact_lock(hashtextextended(
+         'lease-give-back:' || "subscription_id"::text || ':' || "feature_key", 0))
+       FROM ${tables.leases} WHERE "id" = $1`,
       [id],
     );
-    return lease;
+    return rows.length > 0;
+  },
+
+  /**
+   * Locks lease `id` for a give-back of up to `units` (null: all open), and with it the oldest
+   * payers of its counter whose paid units cover the included units it may give back (at most
+   * its open units and its units not paid with credits), in id order, as a settlement locks its
+   * leases: two that lock some of the same leases never wait on each other in a circle. Under
+   * lockGiveBacks, so no payer's paid units change meanwhile. The lease first, if it exists.
+   * Every payer has a paid unit at least, so its first `need` payers always cover `need`; the
+   * rows to lock are listed once (ARRAY, an init plan) rather than joined, so a row a settlement
+   * changed while this waited for it is rechecked by its id alone and never dropped.
+   */
+  async lockForGiveBack(
+    manager: EntityManager,
+    id: string,
+    units: number | null,
+  ): Promise<LeaseRow[]> {
+    const rows: LeaseRow[] = await manager.query(
+      `WITH own AS (
+         SELECT l."id", l."subscription_id", l."feature_key", l."period_start",
+           GREATEST(0, LEAST(l."units" - l."consumed" - l."returned",
+                             l."units" - l."beyond_units", $2::bigint)) AS "need"
+         FROM ${tables.leases} l WHERE l."id" = $1),
+       payers AS (
+         SELECT w."id" FROM own o, LATERAL (
+           SELECT c."id",
+             SUM(c."paid") OVER (ORDER BY c."created_at", c."id") - c."paid" AS "before"
+           FROM (
+             SELECT p."id", p."created_at", p."beyond_units" - p."returned" AS "paid"
+             FROM ${tables.leases} p
+             WHERE ${PAYER_OF_OWN}
+             ORDER BY p."created_at", p."id" LIMIT o."need") c) w
+         WHERE w."before" < o."need")
+       SELECT l.* FROM ${tables.leases} l
+       WHERE l."id" = ANY(ARRAY(SELECT "id" FROM own UNION ALL SELECT "id" FROM payers))
+       ORDER BY l."id" FOR UPDATE OF l`,
+      [id, units],
+    );
+    const own = rows.findIndex((row) => row.id === id.toLowerCase());
+    return own < 0 ? [] : [rows[own], ...rows.filter((_, i) => i !== own)];
+  },
+
+  /**
+   * Takes `units` of a (locked) lease's credit-paid units and their `credits` out of it: they
+   * fell within the included units again and their credits were refunded, so the lease now
+   * reads as if it had taken that many units fewer beyond them (what it gives back later, and
+   * what the balance shows reserved for it, follow).
+   */
+  async reinclude(
+    manager: EntityManager,
+    id: string,
+    units: number,
+    credits: number,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE ${tables.leases}
+       SET "beyond_units" = "beyond_units" - $2::bigint, "credits" = "credits" - $3::bigint
+       WHERE "id" = $1`,
+      [id, units, credits],
+    );
   },
 
   /**
