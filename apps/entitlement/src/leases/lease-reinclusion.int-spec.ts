@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { EntitlementFixture } from '@test/entitlement.fixture';
 import { untilSomeoneWaits } from '@test/statements';
+import { recordedUsage } from '@test/usage-recorded';
 import { EntitlementGrpcController } from '../decisions/entitlement.grpc.controller';
 import { LeaseExpiry } from './lease-expiry';
 
@@ -48,16 +48,7 @@ describe('Included units given back re-include credit-paid units (real Postgres)
 
   /** Usage that reached metering: without a lease (served earlier), or naming its leases. */
   const usage = (t: Tenant, quantity: number, leased: { leaseId: string; quantity: number }[]) =>
-    fx.charge.execute({
-      id: randomUUID(),
-      customerId: t.customerId,
-      meterKey: 'api_requests',
-      quantity,
-      leased,
-      firstEventAt: new Date().toISOString(),
-      lastEventAt: new Date().toISOString(),
-      recordedAt: new Date().toISOString(),
-    });
+    fx.charge.execute(recordedUsage(t.customerId, quantity, leased));
 
   /** The counters of the tenant's periods, oldest first. */
   const counters = async (t: Tenant) => {
