@@ -1,6 +1,7 @@
 import { REQUEST_ID_HEADER, httpRequestDuration, requestIdFor } from '@paygate/observability';
 import { ProblemInput, writeProblem } from '@paygate/problem-details';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { headerFieldsProblem, targetProblem } from './http-edge';
 import { INPUT_LIMITS, SUPPORTED_METHODS } from './input-limits';
 
@@ -29,25 +30,43 @@ export function pathOf(url: string): string {
   return query < 0 ? url : url.slice(0, query);
 }
 
+/** The responses queued on a connection (pipelined) that have not closed yet. */
+const queuedOn = new WeakMap<Socket, Set<ServerResponse>>();
+
 /**
  * Closes a pipelined request's response when the caller closes the connection before it. Node
  * answers pipelined requests in order: a response queued behind an earlier one has no socket
  * yet, and when the connection closes Node ends its request but never closes the response (no
- * 'close', `destroyed` stays false). What waits for a response's 'close' would wait for good:
+ * 'close', `destroyed` stays false; one destroyed while queued, by a timeout or a failed
+ * upstream, gets no 'close' either). What waits for a response's 'close' would wait for good:
  * cancelling the upstream call (its connection held while nobody reads the answer), the
- * concurrency slot, the access log line, the request metric. This closes it the way Node
- * closes the response that has the socket. Only queued responses get the listener.
+ * concurrency slot, the access log line, the request metric. This closes each such response
+ * once, the way Node closes the response that has the socket. Only connections with queued
+ * responses get a listener, one per connection however many are queued.
  */
 function closeQueuedWithConnection(req: IncomingMessage, res: ServerResponse): void {
   const socket = req.socket;
-  const onClose = () => {
-    // Given the socket since (its turn came): Node closes it itself.
-    if (res.socket !== null || res.writableFinished || res.destroyed) return;
-    res.destroy();
-    res.emit('close');
-  };
-  socket.once('close', onClose);
-  res.once('finish', () => socket.removeListener('close', onClose));
+  let queued = queuedOn.get(socket);
+  if (!queued) {
+    const responses = new Set<ServerResponse>();
+    queuedOn.set(socket, responses);
+    socket.once('close', () => {
+      for (const r of responses) {
+        // Given the socket since (its turn came): Node closes it itself.
+        if (r.socket !== null || r.writableFinished) continue;
+        if (!r.destroyed) r.destroy();
+        r.emit('close');
+      }
+      responses.clear();
+    });
+    queued = responses;
+  }
+  const responses = queued;
+  responses.add(res);
+  // Closed (by Node or above) or finished: nothing left to close, and never twice.
+  const forget = () => responses.delete(res);
+  res.once('close', forget);
+  res.once('finish', forget);
 }
 
 /**

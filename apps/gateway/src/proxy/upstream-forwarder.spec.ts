@@ -7,6 +7,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client } from 'undici';
 import { UpstreamFailure, UpstreamForwarder } from './upstream-forwarder';
 
 /** Real sockets on both sides: an upstream, and a front server that forwards through it. */
@@ -108,6 +109,17 @@ describe('UpstreamForwarder', () => {
       req.socket.once('close', () => clearInterval(drip));
       return;
     }
+    if (req.url === '/stream-800ms') {
+      // Streams for 800 ms, a chunk every 20 ms, then ends.
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const drip = setInterval(() => res.write('x'), 20);
+      setTimeout(() => {
+        clearInterval(drip);
+        res.end();
+      }, 800);
+      return;
+    }
+    if (req.url === '/one-mib') return void res.end(Buffer.alloc(MIB, 3));
     if (req.url === '/slow') {
       upstreamClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
       return; // never answers
@@ -448,6 +460,29 @@ describe('UpstreamForwarder', () => {
     expect(bigSent).toBeLessThan(BIG_BYTES);
     expect(failures).toEqual([]); // the answer had begun: nothing for the handlers to answer
     req.destroy();
+  });
+
+  it('does not cut a pipelined answer while it waits its turn behind an earlier one', async () => {
+    // The second answer cannot be written before the first ends (800 ms, over the 300 ms
+    // timeout): undici is paused meanwhile, which is not the caller failing to read.
+    const front = await uploadFront(upstreamUrl, 300);
+    const client = new Client(front.origin, { pipelining: 2 });
+    try {
+      const [first, second] = await Promise.all([
+        client.request({ path: '/stream-800ms', method: 'GET' }),
+        client.request({ path: '/one-mib', method: 'GET' }),
+      ]);
+      const [firstBody, secondBody] = await Promise.all([
+        first.body.text(),
+        second.body.arrayBuffer(),
+      ]);
+      expect(firstBody.length).toBeGreaterThan(10);
+      expect(second.statusCode).toBe(200);
+      expect(secondBody.byteLength).toBe(MIB);
+      expect(failures).toEqual([]);
+    } finally {
+      await client.destroy();
+    }
   });
 
   it('answers a request that waits for a connection longer than the timeout with a timeout', async () => {

@@ -106,7 +106,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
    * Bounds what undici's timeouts leave open, once dispatched: its headers timeout starts only
    * after the whole body was written, so a request queued for a connection, or whose caller
    * sends its body a byte a minute, would hold a concurrency slot and a connection with no
-   * end. Most requests (a connection was free, no body or all of it received) need no timer.
+   * end. A request without a body that found a connection free needs no timer; one with a
+   * body gets one (undici starts a streamed body a microtask after dispatch).
    */
   watchSending(caller: IncomingMessage, hasBody: boolean): void {
     if (this.done || (this.controller && (!hasBody || caller.complete))) return;
@@ -179,12 +180,24 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.res.once('drain', this.drainListener);
     // undici's body timeout does not run while it is paused: a caller that stops reading
     // would hold the upstream connection for good. Cutting the response closes it, and its
-    // 'close' cancels the upstream request.
-    const res = this.res;
-    const ms = this.timeoutMs;
-    this.readTimer = setTimeout(
-      () => res.destroy(new StalledError(`the caller read nothing for ${ms} ms`, 'caller-timeout')),
-      ms,
+    // 'close' cancels the upstream request (for a pipelined response not yet on the socket,
+    // the front door sees to that 'close').
+    this.readTimer = setTimeout(() => this.readTimeout(), this.timeoutMs);
+  }
+
+  /**
+   * The caller read nothing for the timeout: cut its response. Not while the response waits
+   * behind an earlier pipelined one (no socket yet): that wait is the earlier answer's, which
+   * has its own bounds, so the clock starts again.
+   */
+  private readTimeout(): void {
+    if (this.done) return;
+    if (this.res.socket === null) {
+      this.readTimer = setTimeout(() => this.readTimeout(), this.timeoutMs);
+      return;
+    }
+    this.res.destroy(
+      new StalledError(`the caller read nothing for ${this.timeoutMs} ms`, 'caller-timeout'),
     );
   }
 
