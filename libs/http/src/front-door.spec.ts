@@ -1,9 +1,13 @@
 import { once } from 'node:events';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { waitFor } from '@paygate/testing';
 import { request } from 'undici';
 import { FrontDoor, frontDoorServer, pathOf } from './front-door';
 import { INPUT_LIMITS } from './input-limits';
+
+/** Things on a local socket happen within milliseconds: a hang fails in 2 s, not at jest's limit. */
+const SOON = { timeoutMs: 2_000, intervalMs: 10 };
 
 describe('frontDoorServer', () => {
   let server: Server;
@@ -92,7 +96,7 @@ describe('frontDoorServer', () => {
     socket.write(
       ['/held/1', '/held/2', '/held/3'].map((p) => `GET ${p} HTTP/1.1\r\nHost: a\r\n\r\n`).join(''),
     );
-    await waitUntil(() => held.length === 3);
+    await waitFor(() => held.length === 3, SOON);
     let closes = 0;
     for (const res of held) res.on('close', () => closes++);
     // One queued response cut short first (a timeout, a failed upstream): Node gives it no
@@ -100,7 +104,7 @@ describe('frontDoorServer', () => {
     held[2].destroy();
     socket.destroy();
     // The first has the socket (Node closes it); the two queued behind it are closed too.
-    await waitUntil(() => closes >= 3);
+    await waitFor(() => closes >= 3, SOON);
     expect(held.map((res) => res.destroyed)).toEqual([true, true, true]);
     // Once each: a response closed here is not closed again by Node.
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -118,17 +122,17 @@ describe('frontDoorServer', () => {
     socket.write(
       Array.from({ length: 20 }, (_, i) => `GET /held/${i} HTTP/1.1\r\nHost: a\r\n\r\n`).join(''),
     );
-    await waitUntil(() => held.length === 20);
+    await waitFor(() => held.length === 20, SOON);
     // Node's for the response on the socket, and one for the 19 queued behind it.
     expect(serverSide.listenerCount('close')).toBe(closeListeners + 2);
     const closes: number[] = [];
     held.forEach((res, i) => res.on('close', () => closes.push(i)));
     for (const res of held) res.end('ok');
-    await waitUntil(() => (received.match(/HTTP\/1\.1 200/g) ?? []).length === 20);
+    await waitFor(() => (received.match(/HTTP\/1\.1 200/g) ?? []).length === 20, SOON);
     // The connection keeps its one listener (and an empty set) until it closes.
     expect(serverSide.listenerCount('close')).toBe(closeListeners + 1);
     socket.destroy();
-    await waitUntil(() => closes.length === 20);
+    await waitFor(() => closes.length === 20, SOON);
     expect(closes).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
@@ -139,13 +143,6 @@ describe('frontDoorServer', () => {
     expect(doorSaw).toEqual([]);
   });
 });
-
-async function waitUntil(done: () => boolean): Promise<void> {
-  for (let i = 0; !done(); i++) {
-    if (i > 200) throw new Error('not reached in 2 s');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('pathOf', () => {
   it.each([
