@@ -267,7 +267,21 @@ export class CheckUseCase {
     const included = toSafeInt(feature.included_units);
     const window = usageWindow(feature.usage_period, subscription, this.clock.now());
     const periodStart = window.start;
-    const used = await this.usage.lock(manager, subscription.id, input.feature, periodStart);
+    // A lease that pays credits is a payer a give-back of included units may re-include: the
+    // decision takes the counter's give-back turn (shared) before it reads the counter, so a
+    // give-back in flight commits first (its units off the counter before they are priced),
+    // and one that starts later waits for this lease and finds it. Only leases of a feature
+    // priced in credits can pay; whether this one crosses the included units is known only
+    // once the counter is locked, too late to wait for the turn (a give-back that holds it
+    // waits for the counter).
+    const paysCredits = feature.limit_policy === 'credits' && toSafeInt(feature.unit_price) > 0;
+    const used = await this.usage.lock(
+      manager,
+      subscription.id,
+      input.feature,
+      periodStart,
+      paysCredits,
+    );
     const { beyond, extraWanted, extraIncluded } = splitIncluded({
       cost: input.cost,
       leaseUnits: input.leaseUnits,

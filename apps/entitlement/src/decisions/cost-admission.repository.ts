@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { burnCtes, grantDue } from '../credits/grants.repository';
 import { balanceTakeLeavingSome, ledgerEntryInsert } from '../credits/ledger.repository';
 import { tables } from '../database/schema';
-import { heldLeaseInsert } from '../leases/leases.repository';
+import { giveBackTurn, heldLeaseInsert } from '../leases/leases.repository';
 import { usageAdd, usageLockExisting } from '../usage/feature-usage.repository';
 import type { ReserveEntry } from './admission-writes.repository';
 
@@ -68,6 +68,29 @@ const WITHOUT_CREDITS = `WITH ${SPLIT},
 const DUE_BY = '($11::timestamptz + (clock_timestamp() - statement_timestamp()))';
 
 /**
+ * Whether the decision has the counter's give-back turn (giveBackTurn), tried shared only when
+ * it takes credits (units beyond the included ones at a price): the lease is then a payer
+ * that included units given back may re-include, and a give-back finds its payers once it
+ * holds the turn (leases.lockGiveBacks). Tried, not waited for: it comes after the counter's
+ * lock, which tells whether the lease pays, and a give-back that holds the turn waits for the
+ * counter. When a give-back has it (or waits for it), the statement declines, and the
+ * transaction waits for the turn before it locks the counter (featureUsage.lock).
+ *
+ * Why that is enough under READ COMMITTED, with the statement's snapshot older than what it
+ * waited for: a give-back takes its units off the counter under the counter's lock and holds
+ * its turn until it commits. So when the statement gets the turn, either the give-back took
+ * them off before this statement locked the counter, and committed (it held the turn until
+ * then): the counter's lock, waiting for it, reads the newest version, without those units;
+ * or the give-back has not taken the turn yet, and takes it once this lease committed: the
+ * statement after it, which looks for payers, has a snapshot of its own and finds the lease.
+ * What else a give-back changes for the statement to read is the balance (its refunds), and a
+ * changed balance row makes the take below decline.
+ */
+const HAS_TURN = `CASE WHEN s."beyond" > 0 AND $10::numeric > 0
+    THEN pg_try_advisory_xact_lock_shared(${giveBackTurn('$3::uuid', '$4::text')})
+    ELSE true END`;
+
+/**
  * Policy `credits`: the units beyond the included ones are paid, taken from the balance only
  * while no grant of the customer came due, no alert threshold is crossed and the balance stays
  * above 0; then burnt from the grants, with the ledger's `reserve` entry. Units beyond at price
@@ -81,17 +104,19 @@ const DUE_BY = '($11::timestamptz + (clock_timestamp() - statement_timestamp()))
  * changes their balance row in the same transaction, so a statement that waited behind one
  * declines, and the transaction, whose later statements read the newest rows, decides. Grants
  * are locked only when credits are taken, after the balance, as the transaction locks them.
+ * Credits are taken only with the counter's give-back turn (HAS_TURN), tried once: `priced`
+ * is read twice, so it runs once.
  */
 const WITH_CREDITS = `WITH ${SPLIT},
   priced AS (
     SELECT s."used", s."beyond", s."beyond"::numeric * $10::numeric AS "credits",
-      ${NO_THRESHOLD_CROSSED} AS "quiet"
+      ${NO_THRESHOLD_CROSSED} AS "quiet", ${HAS_TURN} AS "turn"
     FROM split s),
   took AS (${balanceTakeLeavingSome(
     '$2',
     'p."credits"',
     'priced p',
-    `p."credits" > 0 AND p."credits" <= ${Number.MAX_SAFE_INTEGER} AND p."quiet"
+    `p."credits" > 0 AND p."credits" <= ${Number.MAX_SAFE_INTEGER} AND p."quiet" AND p."turn"
       AND b."xmin" = (SELECT "xmin" FROM ${tables.balances} WHERE "customer_id" = $2)
       AND NOT EXISTS (SELECT 1 FROM ${tables.grants} WHERE ${grantDue('$2', DUE_BY)})
       AND NOT ($14::numeric IS NOT NULL AND b."available" > $14::numeric
@@ -124,7 +149,7 @@ const WITH_CREDITS = `WITH ${SPLIT},
  * the transaction (counter, balance, grants). Whatever needs more than that declines and writes
  * nothing, for the transaction to decide as before: no counter row yet in the window, a refusal
  * (`block` beyond the included units, credits short), a grant that came due, an alert threshold
- * crossed, a balance taken to 0, units beyond at price 0.
+ * crossed, a balance taken to 0, units beyond at price 0, a give-back of the counter in flight.
  */
 export const costAdmission = {
   /** The counter's value before the cost when admitted and written; undefined if declined. */

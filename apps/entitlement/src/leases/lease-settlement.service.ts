@@ -81,9 +81,10 @@ function reincludedBy(payers: LeaseRow[], freed: number): Reinclusion[] {
  * give unused ones back (`returned`); a unit is one or the other, never both. Locks are taken
  * in the same order as CheckUseCase (lease, usage counter, balance) so a release never
  * deadlocks against a concurrent check of the same customer. A give-back first takes its
- * counter's give-back lock (give-backs of one counter take turns), then its lease and the
- * payers it may re-include, together and in id order as a settlement locks its leases, then
- * the counter: it never waits for a lease while holding a counter, as settlements never do.
+ * counter's give-back lock (give-backs of one counter take turns, and decisions that pay
+ * credits hold it shared: a give-back runs between them), then its lease and the payers it
+ * may re-include, together and in id order as a settlement locks its leases, then the
+ * counter: it never waits for a lease while holding a counter, as settlements never do.
  */
 @Injectable()
 export class LeaseSettlementService {
@@ -168,8 +169,10 @@ export class LeaseSettlementService {
    * the payers of its counter that the included units it may give back would re-include, in id
    * order as settlements lock leases (it waits for a payer a settlement or another give-back
    * holds, rather than skip it, and never in a circle). First the counter's give-back lock:
-   * give-backs of one counter take turns, so the payers found are still the ones to lock. The
-   * first locks of a give-back's transaction. Undefined if the lease does not exist.
+   * give-backs of one counter take turns, so the payers found are still the ones to lock, and
+   * decisions that pay credits hold it shared, so every lease they were admitting has
+   * committed and is found (leases.lockGiveBacks). The first locks of a give-back's
+   * transaction. Undefined if the lease does not exist.
    */
   private async lockForGiveBack(
     manager: EntityManager,

@@ -31,6 +31,14 @@ export const heldLeaseInsert = (
    "beyond_units", "status")
   ${from ? `SELECT ${values.join(', ')}, 'held' FROM ${from}` : `VALUES (${values.join(', ')}, 'held')`}`;
 
+/**
+ * The key of a counter's give-back turn (SQL over a uuid and a text expression): the
+ * transaction advisory lock a give-back takes exclusively (leases.lockGiveBacks) and a decision
+ * that takes credits shared (costAdmission, featureUsage.lock), per subscription and feature.
+ */
+export const giveBackTurn = (subscription: string, feature: string) =>
+  `hashtextextended('lease-give-back:' || ${subscription}::text || ':' || ${feature}, 0)`;
+
 /** A lease as settling it reads it (its row, locked). */
 export interface LeaseRow {
   id: string;
@@ -118,16 +126,17 @@ const settleOpen = (when: string) => `
  */
 export const leases = {
   /**
-   * Takes the give-back lock of lease `id`'s counter (a transaction-scoped advisory lock on its
-   * subscription and feature), the first lock a give-back takes: give-backs of one counter
-   * (every change of a lease's returned or re-included units) then run one at a time, so the
-   * payers lockForGiveBack finds stay as it found them until it has locked them. False if the
-   * lease does not exist.
+   * Takes the give-back turn of lease `id`'s counter (giveBackTurn, exclusive), the first lock
+   * a give-back takes: give-backs of one counter (every change of a lease's returned or
+   * re-included units) then run one at a time, so the payers lockForGiveBack finds stay as it
+   * found them until it has locked them. Decisions that take credits hold the turn shared, so
+   * it is taken only once every lease such a decision was admitting has committed, and those
+   * decisions wait for it in turn: lockForGiveBack, the next statement (a snapshot taken after
+   * the turn), finds every payer of the counter. False if the lease does not exist.
    */
   async lockGiveBacks(manager: EntityManager, id: string): Promise<boolean> {
     const rows: unknown[] = await manager.query(
-      `SELECT pg_advisory_xact_lock(hashtextextended(
-         'lease-give-back:' || "subscription_id"::text || ':' || "feature_key", 0))
+      `SELECT pg_advisory_xact_lock(${giveBackTurn('"subscription_id"', '"feature_key"')})
        FROM ${tables.leases} WHERE "id" = $1`,
       [id],
     );

@@ -1,6 +1,7 @@
 import { preparedQuery, toSafeInt } from '@paygate/database';
 import type { EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
+import { giveBackTurn } from '../leases/leases.repository';
 
 /** One counter: a metered feature's units used in a subscription's period (from its start). */
 export interface UsageCounter {
@@ -39,6 +40,10 @@ export const usageAdd = (
   `UPDATE ${tables.feature_usage} SET "used" = "used" + ${units}
    WHERE "subscription_id" = ${subscription} AND "feature_key" = ${feature} AND "period_start" = ${periodStart}${when ? ` AND ${when}` : ''}`;
 
+/** The row featureUsage.lock inserts, once the counter's give-back turn is taken (shared). */
+const TAKING_TURN = `SELECT $1::uuid, $2::text, $3::timestamptz, 0
+  FROM (SELECT pg_advisory_xact_lock_shared(${giveBackTurn('$1::uuid', '$2::text')})) AS "turn"`;
+
 /**
  * The SQL of feature usage: a counter row per (subscription, feature, period start) of the
  * units of a metered feature used in that period (included units are counted against it).
@@ -48,12 +53,20 @@ export const featureUsage = {
    * Locks the period's counter row for the rest of the transaction, creating it at 0 unless it
    * exists; its value. One statement: the no-op update of an existing row takes its lock and
    * returns its newest committed value, as SELECT ... FOR UPDATE would.
+   *
+   * With `takeTurn` (a decision that may take credits), the counter's give-back turn is taken
+   * first, shared (giveBackTurn), in the same statement: it waits for a give-back of the
+   * counter in flight to commit, and a give-back waits for it. It must come before the
+   * counter's lock (a give-back holding the turn waits for the counter), and it may come in the
+   * same statement although the statement's snapshot is older than that give-back's commit:
+   * the counter is the only row read here, and ON CONFLICT DO UPDATE locks and returns its
+   * newest version whatever the snapshot; the transaction's later statements take new ones.
    */
-  async lock(manager: EntityManager, counter: UsageCounter): Promise<number> {
+  async lock(manager: EntityManager, counter: UsageCounter, takeTurn = false): Promise<number> {
     const [row]: { used: string }[] = await preparedQuery(
       manager,
       `INSERT INTO ${tables.feature_usage} AS u ("subscription_id", "feature_key", "period_start", "used")
-       VALUES ($1, $2, $3, 0)
+       ${takeTurn ? TAKING_TURN : 'VALUES ($1, $2, $3, 0)'}
        ON CONFLICT ("subscription_id", "feature_key", "period_start") DO UPDATE SET "used" = u."used"
        RETURNING "used"`,
       key(counter),
