@@ -3,6 +3,7 @@ import { testConfig } from '@paygate/testing';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { entitlementDataSource } from '../../apps/entitlement/src/database/entitlement.data-source';
+import { EntitlementGrpcController } from '../../apps/entitlement/src/decisions/entitlement.grpc.controller';
 import {
   EntitlementServices,
   createEntitlementServices,
@@ -64,6 +65,20 @@ export class EntitlementFixture {
   }
   get charge() {
     return this.services.charge;
+  }
+  /**
+   * The gRPC edge with only what Release and CloseLeases use (the settlement and the data
+   * source): a gateway's give-backs and closes, without a gRPC server.
+   */
+  leaseReleases(): EntitlementGrpcController {
+    return new EntitlementGrpcController(
+      undefined as never,
+      this.settlement,
+      this.dataSource,
+      undefined as never,
+      undefined as never,
+      undefined as never,
+    );
   }
 
   close(): Promise<void> {

@@ -70,3 +70,24 @@ export const reserveEntry = (leaseId: string, credits: number, requestId: string
   idempotency_key: `lease:${leaseId}:reserve`,
   description: `request ${requestId}`,
 });
+
+/** The credits of a lease's paid units refunded as included again (its re-inclusions), in order. */
+export async function reinclusionsOf(dataSource: DataSource, leaseId: string): Promise<number[]> {
+  const rows: { amount: string }[] = await dataSource.query(
+    `SELECT "amount"::text AS "amount" FROM "entitlement"."ledger_entries"
+     WHERE "lease_id" = $1 AND "type" = 'release' AND "idempotency_key" LIKE '%:reincluded:%'
+     ORDER BY "id"`,
+    [leaseId],
+  );
+  return rows.map((r) => Number(r.amount));
+}
+
+/** The credits a customer's active grants hold: they follow the balance. */
+export async function grantedCredits(dataSource: DataSource, customerId: string): Promise<number> {
+  const [row]: { remaining: string }[] = await dataSource.query(
+    `SELECT COALESCE(SUM("remaining"), 0)::text AS "remaining" FROM "entitlement"."grants"
+     WHERE "customer_id" = $1 AND "status" = 'active'`,
+    [customerId],
+  );
+  return Number(row.remaining);
+}

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EntitlementFixture } from '@test/entitlement.fixture';
 import { RpcException } from '@nestjs/microservices';
-import { EntitlementGrpcController } from '../decisions/entitlement.grpc.controller';
 import { LeaseExpiry } from './lease-expiry';
 
 describe('LeaseExpiry (real Postgres)', () => {
@@ -259,16 +258,7 @@ describe('LeaseExpiry (real Postgres)', () => {
   });
 
   describe('CloseLeases (a gateway’s batch of used-up leases)', () => {
-    /** The gRPC edge, with only what CloseLeases uses. */
-    const grpc = () =>
-      new EntitlementGrpcController(
-        undefined as never,
-        fx.settlement,
-        fx.dataSource,
-        undefined as never,
-        undefined as never,
-        undefined as never,
-      );
+    const grpc = () => fx.leaseReleases();
     const leasesOf = async (credits: number, count: number) => {
       const tenant = await fx.seedTenant({ credits });
       const ids: string[] = [];

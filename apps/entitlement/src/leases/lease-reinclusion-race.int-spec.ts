@@ -1,7 +1,6 @@
 import { EntitlementFixture } from '@test/entitlement.fixture';
-import { holdLocks, withStatements } from '@test/statements';
+import { holdLocks, withStatements, grantedCredits, reinclusionsOf } from '@test/statements';
 import { recordedUsage } from '@test/usage-recorded';
-import { EntitlementGrpcController } from '../decisions/entitlement.grpc.controller';
 
 type Tenant = Awaited<ReturnType<EntitlementFixture['seedTenant']>>;
 
@@ -19,16 +18,7 @@ describe('A give-back racing a decision across the included units (real Postgres
   });
   afterAll(() => fx.close());
 
-  /** The gRPC edge, with only what Release uses. */
-  const grpc = () =>
-    new EntitlementGrpcController(
-      undefined as never,
-      fx.settlement,
-      fx.dataSource,
-      undefined as never,
-      undefined as never,
-      undefined as never,
-    );
+  const grpc = () => fx.leaseReleases();
   const close = (leaseId: string, units: number) =>
     grpc().release({ leaseId, units, close: true, reason: 'idle' });
 
@@ -110,22 +100,8 @@ describe('A give-back racing a decision across the included units (real Postgres
       credits: Number(row.credits),
     };
   };
-  const reinclusions = async (leaseId: string) => {
-    const rows: { amount: string }[] = await fx.dataSource.query(
-      `SELECT "amount"::text AS "amount" FROM "entitlement"."ledger_entries"
-       WHERE "lease_id" = $1 AND "type" = 'release' AND "idempotency_key" LIKE '%:reincluded:%'`,
-      [leaseId],
-    );
-    return rows.map((r) => Number(r.amount));
-  };
-  const granted = async (t: Tenant) => {
-    const [row]: { remaining: string }[] = await fx.dataSource.query(
-      `SELECT COALESCE(SUM("remaining"), 0)::text AS "remaining" FROM "entitlement"."grants"
-       WHERE "customer_id" = $1 AND "status" = 'active'`,
-      [t.customerId],
-    );
-    return Number(row.remaining);
-  };
+  const reinclusions = (leaseId: string) => reinclusionsOf(fx.dataSource, leaseId);
+  const granted = (t: Tenant) => grantedCredits(fx.dataSource, t.customerId);
 
   /**
    * What either order leaves: the counter at 100 (95 − 5 + 10), all 10 of the new lease's

@@ -1,7 +1,6 @@
 import { EntitlementFixture } from '@test/entitlement.fixture';
-import { untilSomeoneWaits } from '@test/statements';
+import { untilSomeoneWaits, grantedCredits, reinclusionsOf } from '@test/statements';
 import { recordedUsage } from '@test/usage-recorded';
-import { EntitlementGrpcController } from '../decisions/entitlement.grpc.controller';
 import { LeaseExpiry } from './lease-expiry';
 
 type Tenant = Awaited<ReturnType<EntitlementFixture['seedTenant']>>;
@@ -20,16 +19,7 @@ describe('Included units given back re-include credit-paid units (real Postgres)
   afterEach(() => fx.clock.set(new Date()));
   afterAll(() => fx.close());
 
-  /** The gRPC edge, with only what Release uses. */
-  const grpc = () =>
-    new EntitlementGrpcController(
-      undefined as never,
-      fx.settlement,
-      fx.dataSource,
-      undefined as never,
-      undefined as never,
-      undefined as never,
-    );
+  const grpc = () => fx.leaseReleases();
   const release = (leaseId: string, units: number, releaseId = '') =>
     grpc().release({ leaseId, units, releaseId, reason: 'upstream failed' });
   const close = (leaseId: string, units: number) =>
@@ -61,26 +51,8 @@ describe('Included units given back re-include credit-paid units (real Postgres)
   };
   const balance = (t: Tenant) => fx.ledger.balance(t.customerId);
 
-  /** The refunds a lease got for included units another lease gave back. */
-  const reinclusions = async (leaseId: string) => {
-    const rows: { amount: string }[] = await fx.dataSource.query(
-      `SELECT "amount"::text AS "amount" FROM "entitlement"."ledger_entries"
-       WHERE "lease_id" = $1 AND "type" = 'release' AND "idempotency_key" LIKE '%:reincluded:%'
-       ORDER BY "id"`,
-      [leaseId],
-    );
-    return rows.map((r) => Number(r.amount));
-  };
-
-  /** The credits the customer's active grants hold: they follow the balance. */
-  const granted = async (t: Tenant) => {
-    const [row]: { remaining: string }[] = await fx.dataSource.query(
-      `SELECT COALESCE(SUM("remaining"), 0)::text AS "remaining" FROM "entitlement"."grants"
-       WHERE "customer_id" = $1 AND "status" = 'active'`,
-      [t.customerId],
-    );
-    return Number(row.remaining);
-  };
+  const reinclusions = (leaseId: string) => reinclusionsOf(fx.dataSource, leaseId);
+  const granted = (t: Tenant) => grantedCredits(fx.dataSource, t.customerId);
 
   it('refunds the paid unit a failed request’s unit lets in, once however sent', async () => {
     const t = await tenant(20);
