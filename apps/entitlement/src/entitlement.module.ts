@@ -32,6 +32,7 @@ import { HoldConcurrencyUseCase } from './concurrency/hold-concurrency.use-case'
 import { CustomersController } from './customers/customers.controller';
 import { CustomersService } from './customers/customers.service';
 import { ENTITLEMENT_SCHEMA, entitlementDataSource } from './database/entitlement.data-source';
+import { IdempotencyKeysPruner } from './database/idempotency-keys-pruner';
 import { CheckUseCase } from './decisions/check.use-case';
 import { EntitlementGrpcController } from './decisions/entitlement.grpc.controller';
 import { FeatureUsageService } from './decisions/feature-usage.service';
@@ -116,11 +117,14 @@ export class EntitlementModule {
         ),
         outboxRelayProvider(ENTITLEMENT_SCHEMA, 'paygate-entitlement-outbox', config.KAFKA_BROKERS),
         {
-          provide: IDEMPOTENCY_STORE,
+          provide: PgIdempotencyStore,
           inject: [DataSource],
           useFactory: (dataSource: DataSource) =>
             new PgIdempotencyStore(dataSource, ENTITLEMENT_SCHEMA),
         },
+        // The interceptor's store, and the one IdempotencyKeysPruner prunes.
+        { provide: IDEMPOTENCY_STORE, useExisting: PgIdempotencyStore },
+        IdempotencyKeysPruner,
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         {
           provide: AlertSettings,

@@ -10,6 +10,7 @@ import { MeteringConfig } from './config/metering.config';
 import { METERING_SCHEMA, meteringDataSource } from './database/metering.data-source';
 import { CustomerDirectory } from './customers/customer-directory';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
+import { DeadLettersPruner } from './dead-letters/dead-letters-pruner';
 import { DeadLettersService } from './dead-letters/dead-letters.service';
 import { EventsController } from './events/events.controller';
 import { EventsPublisher } from './events/events.publisher';
@@ -23,6 +24,7 @@ import { UsageConsumer } from './usage/usage.consumer';
 import { UsageIngestService } from './usage/usage-ingest.service';
 import { UsageQueryService } from './usage/usage-query.service';
 import { UnmatchedEventsRepository } from './usage/unmatched-events.repository';
+import { UnmatchedEventsPruner } from './usage/unmatched-events-pruner';
 
 @Module({})
 export class MeteringModule {
@@ -106,8 +108,10 @@ export class MeteringModule {
         UnmatchedEventsRepository,
         UsageConsumer,
         DedupePruner,
+        UnmatchedEventsPruner,
         CustomerDirectory,
         DeadLettersService,
+        DeadLettersPruner,
       ],
     };
   }

@@ -50,6 +50,35 @@ describe('PgIdempotencyStore (real Postgres)', () => {
     expect(await store.claim('k2', 'f')).toMatchObject({ state: 'done', status: 200 });
   });
 
+  it('forgets keys past the retention, oldest first, at most a batch a statement', async () => {
+    const hour = 3600;
+    for (const [key, hours] of [
+      ['p-old-done', 30],
+      ['p-old-unfinished', 26],
+      ['p-older', 40],
+      ['p-kept', 23],
+    ] as const) {
+      expect(await store.claim(key, 'f')).toEqual({ state: 'new' });
+      if (key !== 'p-old-unfinished') await store.complete(key, 200, { key });
+      await age(key, hours * hour);
+    }
+    expect(await store.forgetOlderThan(24, 2)).toBe(2);
+    // The two oldest went; the next statement takes the one left past the retention.
+    expect(await store.claim('p-older', 'f')).toEqual({ state: 'new' });
+    expect(await store.claim('p-old-done', 'f')).toEqual({ state: 'new' });
+    expect(await store.claim('p-old-unfinished', 'f')).toEqual({ state: 'unfinished' });
+    expect(await store.forgetOlderThan(24, 2)).toBe(1);
+    // An unfinished claim past the retention is forgotten too: the request may run again.
+    expect(await store.claim('p-old-unfinished', 'f')).toEqual({ state: 'new' });
+    // One within the retention still replays its response.
+    expect(await store.claim('p-kept', 'f')).toEqual({
+      state: 'done',
+      status: 200,
+      body: { key: 'p-kept' },
+    });
+    expect(await store.forgetOlderThan(24, 2)).toBe(0);
+  });
+
   it('frees an abandoned claim (the request failed) for a new run', async () => {
     expect(await store.claim('k3', 'f')).toEqual({ state: 'new' });
     await store.abandon('k3');

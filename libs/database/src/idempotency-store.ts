@@ -50,6 +50,22 @@ export class PgIdempotencyStore implements IdempotencyStore {
     );
   }
 
+  /**
+   * Forgets up to `limit` keys first claimed more than `hours` ago, oldest first, whatever
+   * their state (a request with such a key runs again); how many went. A claim() that finds
+   * its key gone between its insert and its read claims it anew.
+   */
+  async forgetOlderThan(hours: number, limit: number): Promise<number> {
+    const [, count]: [unknown, number] = await this.dataSource.query(
+      `DELETE FROM "${this.schema}"."idempotency_keys" WHERE ctid = ANY(ARRAY(
+         SELECT ctid FROM "${this.schema}"."idempotency_keys"
+         WHERE "created_at" < now() - make_interval(hours => $1)
+         ORDER BY "created_at" LIMIT $2))`,
+      [hours, limit],
+    );
+    return count;
+  }
+
   async abandon(key: string): Promise<void> {
     await this.dataSource.query(
       `DELETE FROM "${this.schema}"."idempotency_keys" WHERE "key" = $1 AND "status" IS NULL`,

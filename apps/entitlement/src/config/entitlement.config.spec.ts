@@ -51,6 +51,37 @@ describe('EntitlementConfig: PROCESSED_MESSAGES_RETENTION_HOURS', () => {
   });
 });
 
+describe('EntitlementConfig: IDEMPOTENCY_KEYS_RETENTION_HOURS', () => {
+  const load = (env: Record<string, string>) => () =>
+    loadConfig(EntitlementConfig, { ...base, ...env });
+
+  it('keeps keys a week by default, and at least a day (Stripe keeps them 24 hours)', () => {
+    expect(loadConfig(EntitlementConfig, base).IDEMPOTENCY_KEYS_RETENTION_HOURS).toBe(168);
+    expect(
+      load({ IDEMPOTENCY_KEYS_RETENTION_HOURS: '24' })().IDEMPOTENCY_KEYS_RETENTION_HOURS,
+    ).toBe(24);
+    // 0 would forget every key at once: refused, as is anything under a day or not a count.
+    for (const bad of ['0', '23', '-1', '1.5', '1e3']) {
+      const loading = load({ IDEMPOTENCY_KEYS_RETENTION_HOURS: bad });
+      expect(loading).toThrow(ConfigError);
+      expect(loading).toThrow(/IDEMPOTENCY_KEYS_RETENTION_HOURS/);
+    }
+    expect(load({ IDEMPOTENCY_KEYS_RETENTION_HOURS: '0' })).toThrow(/must not be less than 24/);
+  });
+
+  it('outlasts billing links, whose top-up forms are single-use through such a key', () => {
+    const retention = (env: Record<string, string>) => load(env)().idempotencyKeysRetentionHours;
+    expect(retention({})).toBe(168);
+    expect(retention({ IDEMPOTENCY_KEYS_RETENTION_HOURS: '48' })).toBe(48);
+    // Links valid for 30 days keep their forms' keys 30 days, whatever the setting says, and a
+    // service configured so before the setting existed still starts.
+    expect(retention({ BILLING_LINK_TTL_SECONDS: String(30 * 86_400) })).toBe(720);
+    expect(
+      retention({ BILLING_LINK_TTL_SECONDS: '90000', IDEMPOTENCY_KEYS_RETENTION_HOURS: '24' }),
+    ).toBe(25);
+  });
+});
+
 describe('EntitlementConfig: ALERT_USAGE_PERCENTS', () => {
   it('reads decimal percents from 1 to 100, and refuses any other way of writing a number', () => {
     expect(

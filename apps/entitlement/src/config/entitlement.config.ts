@@ -166,4 +166,27 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   @IsInt()
   @Min(336)
   PROCESSED_MESSAGES_RETENTION_HOURS: number = 720;
+
+  /**
+   * How long the operator API remembers an `Idempotency-Key` (counted from the first request
+   * with it): a retry within this replays the first response; after it the key is forgotten and
+   * a request with it runs again. The default, a week, outlasts retries queued over a long
+   * weekend's outage; the least is 24 hours, what Stripe keeps its keys, so a client written
+   * against that never has a retry run twice. Far above the 5 minutes after which a claim never
+   * completed is `unfinished`, so a request still running never loses its key. 0 is refused:
+   * it would forget every key at once. Never shorter than BILLING_LINK_TTL_SECONDS in effect (a
+   * shorter value is raised to it): a billing page's top-up form is single-use through such a
+   * key for as long as its link is valid.
+   */
+  @IsInt()
+  @Min(24)
+  IDEMPOTENCY_KEYS_RETENTION_HOURS: number = 168;
+
+  /** IDEMPOTENCY_KEYS_RETENTION_HOURS, raised to cover BILLING_LINK_TTL_SECONDS (see there). */
+  get idempotencyKeysRetentionHours(): number {
+    return Math.max(
+      this.IDEMPOTENCY_KEYS_RETENTION_HOURS,
+      Math.ceil(this.BILLING_LINK_TTL_SECONDS / 3600),
+    );
+  }
 }

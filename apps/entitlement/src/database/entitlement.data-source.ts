@@ -28,6 +28,7 @@ import { ConcurrencyHolds1764500000022 } from './migrations/1764500000022-concur
 import { OutboxNotify1764500000023 } from './migrations/1764500000023-outbox-notify';
 import { ProcessedMessagesPruning1764500000024 } from './migrations/1764500000024-processed-messages-pruning';
 import { LeasePayers1764500000025 } from './migrations/1764500000025-lease-payers';
+import { IdempotencyKeysPruning1764500000026 } from './migrations/1764500000026-idempotency-keys-pruning';
 
 import { ENTITLEMENT_SCHEMA } from './schema';
 
@@ -65,6 +66,7 @@ export function entitlementDataSource(url: string, poolSize?: number): DataSourc
       OutboxNotify1764500000023,
       ProcessedMessagesPruning1764500000024,
       LeasePayers1764500000025,
+      IdempotencyKeysPruning1764500000026,
     ],
   });
 }

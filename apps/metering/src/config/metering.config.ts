@@ -90,6 +90,44 @@ export class MeteringConfig extends DatabaseServiceConfig {
   DEAD_LETTER_MAX_BYTES: number = DEFAULT_MAX_CHUNK_BYTES;
 
   /**
+   * How long a dead letter is kept in the table (for listing and replay), counted from when it
+   * was recorded; older ones are deleted (the DLQ topic keeps its own copy for as long as its
+   * retention says). The default, 30 days, leaves a month to find why events were refused and
+   * replay them, well past LATE_WINDOW_HOURS (72): a replayed event is checked against that
+   * window again, so a letter replayed later only comes back as `late`. Never shorter than
+   * DEDUPE_WINDOW_HOURS (168 by default) in effect, the furthest LATE_WINDOW_HOURS may be
+   * raised for a late replay (a shorter value is raised to it), so no letter that could still
+   * count is deleted. 0 is refused: it would delete every letter at once.
+   */
+  @IsInt()
+  @Min(1)
+  DEAD_LETTER_RETENTION_HOURS: number = 720;
+
+  /**
+   * How many UTC days of counts of unmatched events (`GET /v1/usage/unmatched`: one row per
+   * event type and day) are kept besides today's; older days are deleted. The default, 90
+   * days, shows what publishers sent that nothing bills over three monthly billing periods.
+   * Never fewer than DEDUPE_WINDOW_HOURS in days (7 by default) in effect (fewer are raised to
+   * it): a meter created for such a type counts the events its publisher sends again (with
+   * their original `time`) within the late window, which may be raised that far, and these
+   * counts say how many to expect per day. 0 is refused: it would delete the counts of every
+   * day before today.
+   */
+  @IsInt()
+  @Min(1)
+  UNMATCHED_EVENTS_RETENTION_DAYS: number = 90;
+
+  /** DEAD_LETTER_RETENTION_HOURS, raised to cover DEDUPE_WINDOW_HOURS (see there). */
+  get deadLetterRetentionHours(): number {
+    return Math.max(this.DEAD_LETTER_RETENTION_HOURS, this.DEDUPE_WINDOW_HOURS);
+  }
+
+  /** UNMATCHED_EVENTS_RETENTION_DAYS, raised to cover DEDUPE_WINDOW_HOURS (see there). */
+  get unmatchedEventsRetentionDays(): number {
+    return Math.max(this.UNMATCHED_EVENTS_RETENTION_DAYS, Math.ceil(this.DEDUPE_WINDOW_HOURS / 24));
+  }
+
+  /**
    * Events for a customer the entitlement service has not announced: accept them (default;
    * usage may be recorded before the customer is created), dead-letter them, or hold them
    * until the customer is created.

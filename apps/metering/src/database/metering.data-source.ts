@@ -9,6 +9,7 @@ import { WebhookDeliveries1764300000002 } from './migrations/1764300000002-webho
 import { RollupSumsNumeric1764400000001 } from './migrations/1764400000001-rollup-sums-numeric';
 import { OutboxParking1764400000002 } from './migrations/1764400000002-outbox-parking';
 import { OutboxNotify1764500000001 } from './migrations/1764500000001-outbox-notify';
+import { UnmatchedEventsPruning1764500000002 } from './migrations/1764500000002-unmatched-events-pruning';
 
 import { METERING_SCHEMA } from './schema';
 
@@ -32,6 +33,7 @@ export function meteringDataSource(url: string, poolSize?: number): DataSource {
       RollupSumsNumeric1764400000001,
       OutboxParking1764400000002,
       OutboxNotify1764500000001,
+      UnmatchedEventsPruning1764500000002,
     ],
   });
 }

@@ -99,6 +99,23 @@ export const deadLetters = {
     return rows;
   },
 
+  /**
+   * Deletes up to `limit` letters recorded more than `hours` ago, oldest first, replayed or not
+   * (see DEAD_LETTER_RETENTION_HOURS: a replay that late could only be `late` again); how many
+   * went. A letter a replay holds is waited for, then deleted or, when that replay marked it
+   * meanwhile, left to the next run.
+   */
+  async forgetOlderThan(runner: DataSource, hours: number, limit: number): Promise<number> {
+    const [, count]: [unknown, number] = await runner.query(
+      `DELETE FROM ${tables.dead_letters} WHERE ctid = ANY(ARRAY(
+         SELECT ctid FROM ${tables.dead_letters}
+         WHERE "created_at" < now() - make_interval(hours => $1)
+         ORDER BY "created_at" LIMIT $2))`,
+      [hours, limit],
+    );
+    return count;
+  },
+
   /** How many letters of a reason (since a time) are still replayable. */
   async replayableCount(
     manager: EntityManager,

@@ -71,6 +71,23 @@ export class UnmatchedEventsRepository {
     return types.reduce((n, t) => n + perType.get(t)!, 0);
   }
 
+  /**
+   * Deletes up to `limit` rows of days more than `days` before today (UTC), oldest first: a
+   * day's counts go once its last event arrived more than `days` days ago. The progress marks
+   * stay (one per partition, and what keeps a redelivered batch from counting twice). How many
+   * rows went.
+   */
+  async forgetOlderThan(days: number, limit: number): Promise<number> {
+    const [, count]: [unknown, number] = await this.dataSource.query(
+      `DELETE FROM ${tables.unmatched_events} WHERE ctid = ANY(ARRAY(
+         SELECT ctid FROM ${tables.unmatched_events}
+         WHERE "day" < (now() AT TIME ZONE 'UTC')::date - $1::int
+         ORDER BY "day" LIMIT $2))`,
+      [days, limit],
+    );
+    return count;
+  }
+
   /** Counts per type over the days from `from` to `to` (inclusive, UTC dates), most first. */
   async list(from: string | undefined, to: string | undefined): Promise<UnmatchedCount[]> {
     const rows: { event_type: string; count: string; first: Date; last: Date }[] =
