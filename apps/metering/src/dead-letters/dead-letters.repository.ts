@@ -102,8 +102,8 @@ export const deadLetters = {
   /**
    * Deletes up to `limit` letters recorded more than `hours` ago, oldest first, replayed or not
    * (see DEAD_LETTER_RETENTION_HOURS: a replay that late could only be `late` again); how many
-   * went. A letter a replay holds is waited for, then deleted or, when that replay marked it
-   * meanwhile, left to the next run.
+   * went. A letter a replay holds is waited for, then deleted (marked replayed or not: it is
+   * past the retention either way).
    */
   async forgetOlderThan(runner: DataSource, hours: number, limit: number): Promise<number> {
     const [, count]: [unknown, number] = await runner.query(
