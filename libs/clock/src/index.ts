@@ -1,3 +1,3 @@
 export { Clock, SystemClock, FixedClock } from './clock';
 export { every } from './every';
-export { PeriodicTask } from './periodic-task';
+export { PeriodicTask, RetentionPruner } from './periodic-task';

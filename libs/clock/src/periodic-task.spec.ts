@@ -1,5 +1,5 @@
 import { metricsRegistry } from '@paygate/observability';
-import { PeriodicTask } from './periodic-task';
+import { PeriodicTask, RetentionPruner } from './periodic-task';
 
 class Job extends PeriodicTask {
   runs = 0;
@@ -133,5 +133,45 @@ describe('PeriodicTask', () => {
     expect(Math.min(...waits)).toBeGreaterThanOrEqual(9);
     expect(Math.max(...waits)).toBeLessThanOrEqual(11);
     expect(new Set(waits).size).toBeGreaterThan(1);
+  });
+});
+
+/** 2,500 rows past their retention, deleted a batch at a time. */
+class Rows extends RetentionPruner {
+  left = 2500;
+  readonly asked: number[] = [];
+  readonly logged: unknown[] = [];
+  readonly counted: number[] = [];
+  protected readonly intervalMs = 60_000;
+  protected readonly failure = 'rows pruning failed';
+  protected readonly batchSize = 1000;
+  protected readonly what = 'rows';
+  protected readonly pruned = { inc: (by: number) => void this.counted.push(by) };
+
+  constructor() {
+    super();
+    (this.logger as unknown as { log: (...args: unknown[]) => void }).log = (...args) =>
+      this.logged.push(args);
+  }
+
+  protected async forgetBatch(limit: number): Promise<number> {
+    this.asked.push(limit);
+    const n = Math.min(limit, this.left);
+    this.left -= n;
+    return n;
+  }
+}
+
+describe('RetentionPruner', () => {
+  it('deletes a batch per step until one comes back short, counting and logging what went', async () => {
+    const rows = new Rows();
+    expect(await rows.prune()).toBe(2500);
+    expect(rows.asked).toEqual([1000, 1000, 1000]);
+    expect(rows.counted).toEqual([1000, 1000, 500]);
+    expect(rows.logged).toEqual([[{ pruned: 2500 }, 'rows pruned']]);
+    // Nothing left: one short step, nothing logged.
+    expect(await rows.prune(10)).toBe(0);
+    expect(rows.asked.at(-1)).toBe(10);
+    expect(rows.logged).toHaveLength(1);
   });
 });

@@ -101,3 +101,35 @@ export abstract class PeriodicTask implements OnApplicationBootstrap, OnApplicat
     }
   }
 }
+
+/**
+ * A PeriodicTask that deletes what is past its retention: a batch of rows per statement until
+ * a batch comes back short (inBatches), what went counted in `pruned` (a
+ * `paygate_…_pruned_total` counter) and a run that deleted anything logged. A subclass says
+ * what one batch deletes.
+ */
+export abstract class RetentionPruner extends PeriodicTask {
+  /** Rows per statement (a test passes prune() fewer). */
+  protected abstract get batchSize(): number;
+  /** What goes, as the log line names it ("idempotency keys"). */
+  protected abstract get what(): string;
+  /** Counts what went. */
+  protected abstract get pruned(): { inc(by: number): void };
+  /** Deletes at most `limit` rows past the retention, oldest first; how many went. */
+  protected abstract forgetBatch(limit: number): Promise<number>;
+
+  protected runOnce(): Promise<number> {
+    return this.prune();
+  }
+
+  /** Deletes everything past the retention, a batch at a time; how many rows went. */
+  async prune(batch = this.batchSize): Promise<number> {
+    const count = await this.inBatches(batch, async (limit) => {
+      const gone = await this.forgetBatch(limit);
+      this.pruned.inc(gone);
+      return gone;
+    });
+    if (count > 0) this.logger.log({ pruned: count }, `${this.what} pruned`);
+    return count;
+  }
+}

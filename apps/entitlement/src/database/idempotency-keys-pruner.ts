@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PeriodicTask } from '@paygate/clock';
+import { RetentionPruner } from '@paygate/clock';
 import { PgIdempotencyStore } from '@paygate/database';
 import { counter } from '@paygate/observability';
 import { EntitlementConfig } from '../config/entitlement.config';
@@ -19,8 +19,11 @@ const pruned = counter(
  * locks against the keys being claimed.
  */
 @Injectable()
-export class IdempotencyKeysPruner extends PeriodicTask {
+export class IdempotencyKeysPruner extends RetentionPruner {
   protected readonly failure = 'idempotency key pruning failed';
+  protected readonly batchSize = KEYS_PER_BATCH;
+  protected readonly what = 'idempotency keys';
+  protected readonly pruned = pruned;
 
   constructor(
     @Inject(PgIdempotencyStore)
@@ -35,21 +38,7 @@ export class IdempotencyKeysPruner extends PeriodicTask {
     return 10 * 60_000;
   }
 
-  protected runOnce(): Promise<number> {
-    return this.prune();
-  }
-
-  /** Deletes keys past the retention, a batch at a time; how many. */
-  async prune(batch = KEYS_PER_BATCH): Promise<number> {
-    const count = await this.inBatches(batch, async (limit) => {
-      const gone = await this.store.forgetOlderThan(
-        this.config.idempotencyKeysRetentionHours,
-        limit,
-      );
-      pruned.inc(gone);
-      return gone;
-    });
-    if (count > 0) this.logger.log({ pruned: count }, 'idempotency keys pruned');
-    return count;
+  protected forgetBatch(limit: number): Promise<number> {
+    return this.store.forgetOlderThan(this.config.idempotencyKeysRetentionHours, limit);
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PeriodicTask } from '@paygate/clock';
+import { RetentionPruner } from '@paygate/clock';
 import { counter } from '@paygate/observability';
 import { DataSource } from 'typeorm';
 import { EntitlementConfig } from '../config/entitlement.config';
@@ -23,8 +23,11 @@ const pruned = counter(
  * locks against the claims being made.
  */
 @Injectable()
-export class ProcessedMessagesPruner extends PeriodicTask {
+export class ProcessedMessagesPruner extends RetentionPruner {
   protected readonly failure = 'processed message pruning failed';
+  protected readonly batchSize = CLAIMS_PER_BATCH;
+  protected readonly what = 'processed message claims';
+  protected readonly pruned = pruned;
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
@@ -38,22 +41,11 @@ export class ProcessedMessagesPruner extends PeriodicTask {
     return 10 * 60_000;
   }
 
-  protected runOnce(): Promise<number> {
-    return this.prune();
-  }
-
-  /** Deletes claims past the retention, a batch at a time; how many. */
-  async prune(batch = CLAIMS_PER_BATCH): Promise<number> {
-    const count = await this.inBatches(batch, async (limit) => {
-      const gone = await processedMessages.forgetOlderThan(
-        this.dataSource.manager,
-        this.config.PROCESSED_MESSAGES_RETENTION_HOURS,
-        limit,
-      );
-      pruned.inc(gone);
-      return gone;
-    });
-    if (count > 0) this.logger.log({ pruned: count }, 'processed message claims pruned');
-    return count;
+  protected forgetBatch(limit: number): Promise<number> {
+    return processedMessages.forgetOlderThan(
+      this.dataSource.manager,
+      this.config.PROCESSED_MESSAGES_RETENTION_HOURS,
+      limit,
+    );
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PeriodicTask } from '@paygate/clock';
+import { RetentionPruner } from '@paygate/clock';
 import { counter } from '@paygate/observability';
 import { DataSource } from 'typeorm';
 import { MeteringConfig } from '../config/metering.config';
@@ -19,8 +19,11 @@ const pruned = counter(
  * a thousand (letters are large), so pruning never holds long locks against ingestion.
  */
 @Injectable()
-export class DeadLettersPruner extends PeriodicTask {
+export class DeadLettersPruner extends RetentionPruner {
   protected readonly failure = 'dead letter pruning failed';
+  protected readonly batchSize = LETTERS_PER_BATCH;
+  protected readonly what = 'dead letters';
+  protected readonly pruned = pruned;
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
@@ -34,22 +37,11 @@ export class DeadLettersPruner extends PeriodicTask {
     return 10 * 60_000;
   }
 
-  protected runOnce(): Promise<number> {
-    return this.prune();
-  }
-
-  /** Deletes letters past the retention, a batch at a time; how many. */
-  async prune(batch = LETTERS_PER_BATCH): Promise<number> {
-    const count = await this.inBatches(batch, async (limit) => {
-      const gone = await deadLetters.forgetOlderThan(
-        this.dataSource,
-        this.config.deadLetterRetentionHours,
-        limit,
-      );
-      pruned.inc(gone);
-      return gone;
-    });
-    if (count > 0) this.logger.log({ pruned: count }, 'dead letters pruned');
-    return count;
+  protected forgetBatch(limit: number): Promise<number> {
+    return deadLetters.forgetOlderThan(
+      this.dataSource,
+      this.config.deadLetterRetentionHours,
+      limit,
+    );
   }
 }

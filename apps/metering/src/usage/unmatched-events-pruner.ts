@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PeriodicTask } from '@paygate/clock';
+import { RetentionPruner } from '@paygate/clock';
 import { counter } from '@paygate/observability';
 import { MeteringConfig } from '../config/metering.config';
 import { UnmatchedEventsRepository } from './unmatched-events.repository';
@@ -19,8 +19,11 @@ const pruned = counter(
  * Hourly: rows age by the day. In batches, so pruning never holds long locks against ingestion.
  */
 @Injectable()
-export class UnmatchedEventsPruner extends PeriodicTask {
+export class UnmatchedEventsPruner extends RetentionPruner {
   protected readonly failure = 'unmatched event pruning failed';
+  protected readonly batchSize = ROWS_PER_BATCH;
+  protected readonly what = 'unmatched event counts';
+  protected readonly pruned = pruned;
 
   constructor(
     @Inject(UnmatchedEventsRepository)
@@ -35,21 +38,7 @@ export class UnmatchedEventsPruner extends PeriodicTask {
     return 60 * 60_000;
   }
 
-  protected runOnce(): Promise<number> {
-    return this.prune();
-  }
-
-  /** Deletes days past the retention, a batch of rows at a time; how many rows. */
-  async prune(batch = ROWS_PER_BATCH): Promise<number> {
-    const count = await this.inBatches(batch, async (limit) => {
-      const gone = await this.unmatched.forgetOlderThan(
-        this.config.unmatchedEventsRetentionDays,
-        limit,
-      );
-      pruned.inc(gone);
-      return gone;
-    });
-    if (count > 0) this.logger.log({ pruned: count }, 'unmatched event counts pruned');
-    return count;
+  protected forgetBatch(limit: number): Promise<number> {
+    return this.unmatched.forgetOlderThan(this.config.unmatchedEventsRetentionDays, limit);
   }
 }
