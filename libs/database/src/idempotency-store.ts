@@ -1,3 +1,4 @@
+import { deleteBatch } from './batch-delete';
 import {
   UNFINISHED_AFTER_SECONDS,
   type IdempotencyClaim,
@@ -56,14 +57,13 @@ export class PgIdempotencyStore implements IdempotencyStore {
    * its key gone between its insert and its read claims it anew.
    */
   async forgetOlderThan(hours: number, limit: number): Promise<number> {
-    const [, count]: [unknown, number] = await this.dataSource.query(
-      `DELETE FROM "${this.schema}"."idempotency_keys" WHERE ctid = ANY(ARRAY(
-         SELECT ctid FROM "${this.schema}"."idempotency_keys"
-         WHERE "created_at" < now() - make_interval(hours => $1)
-         ORDER BY "created_at" LIMIT $2))`,
-      [hours, limit],
-    );
-    return count;
+    return deleteBatch(this.dataSource, {
+      table: `"${this.schema}"."idempotency_keys"`,
+      where: `"created_at" < now() - make_interval(hours => $1)`,
+      orderBy: '"created_at"',
+      params: [hours],
+      limit,
+    });
   }
 
   async abandon(key: string): Promise<void> {

@@ -1,3 +1,5 @@
+export { deleteBatch } from './batch-delete';
+export type { BatchDelete } from './batch-delete';
 export { createServiceDataSource, migrate } from './data-source';
 export type { ServiceDataSourceOptions } from './data-source';
 export {

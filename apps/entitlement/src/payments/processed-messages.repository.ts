@@ -1,3 +1,4 @@
+import { deleteBatch } from '@paygate/database';
 import type { EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
 
@@ -20,13 +21,12 @@ export const processedMessages = {
    * and a provider may send an event again long after); how many went.
    */
   async forgetOlderThan(manager: EntityManager, hours: number, limit: number): Promise<number> {
-    const [, count]: [unknown, number] = await manager.query(
-      `DELETE FROM ${tables.processed_messages} WHERE ctid = ANY(ARRAY(
-         SELECT ctid FROM ${tables.processed_messages}
-         WHERE "processed_at" < now() - make_interval(hours => $1) AND "id" NOT LIKE 'payment:%'
-         ORDER BY "processed_at" LIMIT $2))`,
-      [hours, limit],
-    );
-    return count;
+    return deleteBatch(manager, {
+      table: tables.processed_messages,
+      where: `"processed_at" < now() - make_interval(hours => $1) AND "id" NOT LIKE 'payment:%'`,
+      orderBy: '"processed_at"',
+      params: [hours],
+      limit,
+    });
   },
 };

@@ -1,3 +1,4 @@
+import { deleteBatch } from '@paygate/database';
 import type { DataSource, EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
 import { kafkaPositions } from '../usage/kafka-positions';
@@ -106,14 +107,13 @@ export const deadLetters = {
    * past the retention either way).
    */
   async forgetOlderThan(runner: DataSource, hours: number, limit: number): Promise<number> {
-    const [, count]: [unknown, number] = await runner.query(
-      `DELETE FROM ${tables.dead_letters} WHERE ctid = ANY(ARRAY(
-         SELECT ctid FROM ${tables.dead_letters}
-         WHERE "created_at" < now() - make_interval(hours => $1)
-         ORDER BY "created_at" LIMIT $2))`,
-      [hours, limit],
-    );
-    return count;
+    return deleteBatch(runner, {
+      table: tables.dead_letters,
+      where: `"created_at" < now() - make_interval(hours => $1)`,
+      orderBy: '"created_at"',
+      params: [hours],
+      limit,
+    });
   },
 
   /** How many letters of a reason (since a time) are still replayable. */

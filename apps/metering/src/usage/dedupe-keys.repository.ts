@@ -1,4 +1,4 @@
-import { preparedQuery } from '@paygate/database';
+import { deleteBatch, preparedQuery } from '@paygate/database';
 import type { DataSource, EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
 
@@ -35,12 +35,11 @@ export const dedupeKeys = {
 
   /** Forgets up to `limit` keys of events older than `windowHours`; returns how many went. */
   async forgetOlderThan(runner: DataSource, windowHours: number, limit: number): Promise<number> {
-    const [, count]: [unknown, number] = await runner.query(
-      `DELETE FROM ${tables.events} WHERE ctid = ANY(ARRAY(
-         SELECT ctid FROM ${tables.events}
-         WHERE "time" < now() - make_interval(hours => $1) LIMIT $2))`,
-      [windowHours, limit],
-    );
-    return count;
+    return deleteBatch(runner, {
+      table: tables.events,
+      where: `"time" < now() - make_interval(hours => $1)`,
+      params: [windowHours],
+      limit,
+    });
   },
 };

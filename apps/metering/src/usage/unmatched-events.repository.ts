@@ -1,3 +1,4 @@
+import { deleteBatch } from '@paygate/database';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { tables } from '../database/schema';
@@ -78,14 +79,13 @@ export class UnmatchedEventsRepository {
    * rows went.
    */
   async forgetOlderThan(days: number, limit: number): Promise<number> {
-    const [, count]: [unknown, number] = await this.dataSource.query(
-      `DELETE FROM ${tables.unmatched_events} WHERE ctid = ANY(ARRAY(
-         SELECT ctid FROM ${tables.unmatched_events}
-         WHERE "day" < (now() AT TIME ZONE 'UTC')::date - $1::int
-         ORDER BY "day" LIMIT $2))`,
-      [days, limit],
-    );
-    return count;
+    return deleteBatch(this.dataSource, {
+      table: tables.unmatched_events,
+      where: `"day" < (now() AT TIME ZONE 'UTC')::date - $1::int`,
+      orderBy: '"day"',
+      params: [days],
+      limit,
+    });
   }
 
   /** Counts per type over the days from `from` to `to` (inclusive, UTC dates), most first. */
