@@ -267,13 +267,8 @@ export class CheckUseCase {
     const included = toSafeInt(feature.included_units);
     const window = usageWindow(feature.usage_period, subscription, this.clock.now());
     const periodStart = window.start;
-    // A lease that pays credits is a payer a give-back of included units may re-include: the
-    // decision takes the counter's give-back turn (shared) before it reads the counter, so a
-    // give-back in flight commits first (its units off the counter before they are priced),
-    // and one that starts later waits for this lease and finds it. Only leases of a feature
-    // priced in credits can pay; whether this one crosses the included units is known only
-    // once the counter is locked, too late to wait for the turn (a give-back that holds it
-    // waits for the counter).
+    // A lease that may pay credits takes the counter's give-back turn before the counter, so
+    // no give-back of included units misses it (why, and why before: featureUsage.lock).
     const paysCredits = feature.limit_policy === 'credits' && toSafeInt(feature.unit_price) > 0;
     const used = await this.usage.lock(
       manager,
