@@ -106,7 +106,12 @@ export class EntitlementModule {
         { provide: Clock, useClass: SystemClock },
         { provide: ENTITLEMENT_TOPICS, useValue: config.topics },
         ...databaseProviders(
-          () => entitlementDataSource(config.DATABASE_URL, config.DATABASE_POOL_SIZE),
+          () =>
+            entitlementDataSource(
+              config.DATABASE_URL,
+              config.DATABASE_POOL_SIZE,
+              config.DATABASE_QUERY_TIMEOUT_MS,
+            ),
           {
             inject: [UsageRecordedConsumer],
             outbox: { schema: ENTITLEMENT_SCHEMA, maxAgeSeconds: config.CONSUMER_STALL_SECONDS },

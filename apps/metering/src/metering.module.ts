@@ -51,7 +51,12 @@ export class MeteringModule {
         { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
         { provide: Clock, useClass: SystemClock },
         ...databaseProviders(
-          () => meteringDataSource(config.DATABASE_URL, config.DATABASE_POOL_SIZE),
+          () =>
+            meteringDataSource(
+              config.DATABASE_URL,
+              config.DATABASE_POOL_SIZE,
+              config.DATABASE_QUERY_TIMEOUT_MS,
+            ),
           {
             inject: [UsageConsumer, CustomerDirectory],
             outbox: { schema: METERING_SCHEMA, maxAgeSeconds: config.CONSUMER_STALL_SECONDS },

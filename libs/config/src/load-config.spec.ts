@@ -46,6 +46,19 @@ describe('loadConfig', () => {
       );
   });
 
+  it('bounds each statement: 30 s by default, 100 ms to an hour', () => {
+    const admin = { ADMIN_TOKEN: 'x'.repeat(16) };
+    expect(loadConfig(AppConfig, admin).DATABASE_QUERY_TIMEOUT_MS).toBe(30_000);
+    expect(
+      loadConfig(AppConfig, { ...admin, DATABASE_QUERY_TIMEOUT_MS: '5000' })
+        .DATABASE_QUERY_TIMEOUT_MS,
+    ).toBe(5_000);
+    for (const bad of ['0', '99', '3600001', '-1', '1.5', 'never'])
+      expect(() => loadConfig(AppConfig, { ...admin, DATABASE_QUERY_TIMEOUT_MS: bad })).toThrow(
+        /DATABASE_QUERY_TIMEOUT_MS/,
+      );
+  });
+
   it('puts KAFKA_PREFIX before every topic and group name, and refuses names Kafka would not take', () => {
     const plain = loadConfig(AppConfig, { ADMIN_TOKEN: 'x'.repeat(16) });
     expect(plain.topics.usage).toBe('paygate.usage.v1');

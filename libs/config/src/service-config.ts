@@ -110,6 +110,18 @@ export class DatabaseServiceConfig extends ServiceConfig {
   @Max(1_000)
   DATABASE_POOL_SIZE: number = 10;
 
+  /**
+   * Longest one statement may run: Postgres cancels it after this (`statement_timeout`), and
+   * a query that gets no answer at all 2 s later (a database host that stopped answering
+   * without closing the connection) ends its connection, which the pool replaces. Waiting for a
+   * free or new connection gives up after as long. Statements of a busy instance take
+   * milliseconds; the timeout bounds what a stalled database holds, not their work.
+   */
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  DATABASE_QUERY_TIMEOUT_MS: number = 30_000;
+
   /** Operators send it as "Authorization: Bearer <token>". */
   @IsString()
   @MinLength(16)

@@ -1,5 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { DataSource, EntitySchema, MigrationExecutor, MixedList, type QueryRunner } from 'typeorm';
+import { DEADLINE_GRACE_MS, DeadlineClient } from './query-deadline';
+
+/**
+ * Idle pooled connections send TCP keepalive probes after this long without traffic, so that
+ * one whose server vanished is noticed (and dropped by the pool) before a caller is handed it.
+ */
+const KEEPALIVE_AFTER_MS = 10_000;
 
 export interface ServiceDataSourceOptions {
   url: string;
@@ -9,6 +16,12 @@ export interface ServiceDataSourceOptions {
   migrations: MixedList<string | (new () => unknown)>;
   poolSize?: number;
   applicationName: string;
+  /**
+   * The services' DATABASE_QUERY_TIMEOUT_MS: every session's statement_timeout, and the
+   * deadline after which a query without an answer ends its connection (DeadlineClient).
+   * Unset (migrations, operator scripts): statements run as long as they take.
+   */
+  statementTimeoutMs?: number;
 }
 
 export function createServiceDataSource(options: ServiceDataSourceOptions): DataSource {
@@ -22,7 +35,20 @@ export function createServiceDataSource(options: ServiceDataSourceOptions): Data
     migrationsTransactionMode: 'each',
     // Schema changes go through committed migrations only.
     synchronize: false,
-    extra: { max: options.poolSize ?? 10, application_name: options.applicationName },
+    extra: {
+      max: options.poolSize ?? 10,
+      application_name: options.applicationName,
+      Client: DeadlineClient,
+      paygateStatementTimeoutMs: options.statementTimeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
+      // A new connection to an address that does not answer, or a wait for a free one, fails
+      // after this instead of waiting as long as the kernel keeps trying.
+      connectionTimeoutMillis:
+        options.statementTimeoutMs === undefined
+          ? undefined
+          : options.statementTimeoutMs + DEADLINE_GRACE_MS,
+    },
   });
 }
 

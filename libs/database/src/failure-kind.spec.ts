@@ -1,4 +1,5 @@
 import { isolatable } from './failure-kind';
+import { QUERY_DEADLINE_PASSED } from './query-deadline';
 
 describe('isolatable', () => {
   it.each([
@@ -10,6 +11,8 @@ describe('isolatable', () => {
     [{ code: '08006' }, false], // connection failure
     [{ code: '57P01' }, false], // admin shutdown
     [{ code: '40001' }, false], // serialization failure
+    [{ code: '57014' }, false], // statement_timeout
+    [{ driverError: { code: QUERY_DEADLINE_PASSED } }, false], // no answer: connection closed
     [new Error('Connection terminated unexpectedly'), false],
     [undefined, false],
   ])('%j → %s', (err, expected) => {

@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { HealthController } from '@paygate/observability';
 import type { ProblemException } from '@paygate/problem-details';
-import { testConfig } from '@paygate/testing';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { TcpRelay, testConfig } from '@paygate/testing';
 import { DataSource } from 'typeorm';
 import { postgresReadiness } from './nest-providers';
 
@@ -13,30 +12,19 @@ import { postgresReadiness } from './nest-providers';
  */
 describe('postgresReadiness through a database that goes away (real Postgres)', () => {
   const target = new URL(testConfig().databaseUrl);
-  const sockets = new Set<Socket>();
-  let relay: Server;
+  let relay: TcpRelay;
   let dataSource: DataSource;
 
   beforeAll(async () => {
-    relay = createServer((client) => {
-      const server = connect(Number(target.port || 5432), target.hostname);
-      for (const s of [client, server]) {
-        sockets.add(s);
-        s.on('error', () => undefined).on('close', () => sockets.delete(s));
-      }
-      client.pipe(server).pipe(client);
-    });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-    const port = (relay.address() as { port: number }).port;
-    const url = new URL(target.href);
-    url.hostname = '127.0.0.1';
-    url.port = String(port);
-    dataSource = await new DataSource({ type: 'postgres', url: url.href }).initialize();
+    relay = await new TcpRelay(target.hostname, Number(target.port || 5432)).start();
+    dataSource = await new DataSource({
+      type: 'postgres',
+      url: relay.urlFor(target.href),
+    }).initialize();
   });
   afterAll(async () => {
-    for (const s of sockets) s.destroy();
+    await relay.cut();
     await dataSource.destroy().catch(() => undefined);
-    await new Promise((resolve) => relay.close(resolve));
   });
 
   it('is ready, then answers only the error code while the service logs the whole error', async () => {
@@ -45,11 +33,8 @@ describe('postgresReadiness through a database that goes away (real Postgres)', 
       const health = new HealthController([postgresReadiness(dataSource)]);
       expect(await health.ready()).toEqual({ status: 'ready', checks: { postgres: 'ok' } });
 
-      const port = (relay.address() as { port: number }).port;
-      await new Promise((resolve) => {
-        relay.close(resolve);
-        for (const s of sockets) s.destroy();
-      });
+      const port = relay.port;
+      await relay.cut();
       // The pool's open connection ends first ("Connection terminated"); the next connect is
       // refused, and that error names the address.
       const logged = () => warn.mock.calls.map(([m]) => String(m)).join('\n');

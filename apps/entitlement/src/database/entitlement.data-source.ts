@@ -34,12 +34,17 @@ import { ENTITLEMENT_SCHEMA } from './schema';
 
 export { ENTITLEMENT_SCHEMA };
 
-export function entitlementDataSource(url: string, poolSize?: number): DataSource {
+export function entitlementDataSource(
+  url: string,
+  poolSize?: number,
+  statementTimeoutMs?: number,
+): DataSource {
   return createServiceDataSource({
     url,
     schema: ENTITLEMENT_SCHEMA,
     applicationName: 'paygate-entitlement',
     poolSize,
+    statementTimeoutMs,
     entities: [Customer, ApiKey, Plan, PlanFeature, Subscription],
     migrations: [
       InitialSchema1764000000000,

@@ -16,12 +16,17 @@ import { METERING_SCHEMA } from './schema';
 export { METERING_SCHEMA };
 
 /** Metering's hot path is set-based SQL, so it maps no entities. */
-export function meteringDataSource(url: string, poolSize?: number): DataSource {
+export function meteringDataSource(
+  url: string,
+  poolSize?: number,
+  statementTimeoutMs?: number,
+): DataSource {
   return createServiceDataSource({
     url,
     schema: METERING_SCHEMA,
     applicationName: 'paygate-metering',
     poolSize,
+    statementTimeoutMs,
     entities: [],
     migrations: [
       InitialSchema1764000000001,
