@@ -1,12 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DataSource, EntitySchema, MigrationExecutor, MixedList, type QueryRunner } from 'typeorm';
-import { DEADLINE_GRACE_MS, DeadlineClient } from './query-deadline';
-
-/**
- * Idle pooled connections send TCP keepalive probes after this long without traffic, so that
- * one whose server vanished is noticed (and dropped by the pool) before a caller is handed it.
- */
-const KEEPALIVE_AFTER_MS = 10_000;
+import { deadlinePoolOptions } from './query-deadline';
 
 export interface ServiceDataSourceOptions {
   url: string;
@@ -38,16 +32,9 @@ export function createServiceDataSource(options: ServiceDataSourceOptions): Data
     extra: {
       max: options.poolSize ?? 10,
       application_name: options.applicationName,
-      Client: DeadlineClient,
-      paygateStatementTimeoutMs: options.statementTimeoutMs,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
-      // A new connection to an address that does not answer, or a wait for a free one, fails
-      // after this instead of waiting as long as the kernel keeps trying.
-      connectionTimeoutMillis:
-        options.statementTimeoutMs === undefined
-          ? undefined
-          : options.statementTimeoutMs + DEADLINE_GRACE_MS,
+      ...(options.statementTimeoutMs === undefined
+        ? {}
+        : deadlinePoolOptions(options.statementTimeoutMs)),
     },
   });
 }

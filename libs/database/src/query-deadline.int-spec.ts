@@ -88,6 +88,30 @@ describe('query deadline: a Postgres that stops answering (real Postgres)', () =
     }
   });
 
+  it('keeps a connection that answers, however long it then stays idle', async () => {
+    const narrow = await open(STATEMENT_TIMEOUT_MS, 1);
+    try {
+      const [{ pid }] = await narrow.query('SELECT pg_backend_pid() AS "pid"');
+      // Idle past the deadline: answered queries leave no timer behind to end it.
+      await new Promise((resolve) =>
+        setTimeout(resolve, STATEMENT_TIMEOUT_MS + DEADLINE_GRACE_MS + 300),
+      );
+      const [again] = await narrow.query('SELECT pg_backend_pid() AS "pid"');
+      expect(again.pid).toBe(pid);
+    } finally {
+      await narrow.destroy();
+    }
+  });
+
+  it('a query through the pool itself (its callback form) gets the deadline too', async () => {
+    await dataSource.query('SELECT 1');
+    relay.freeze();
+    const err = await failure(pool(dataSource).query('SELECT 1'));
+    expect(err.code).toBe(QUERY_DEADLINE_PASSED);
+    relay.thaw();
+    expect((await pool(dataSource).query('SELECT 4 AS "n"')).rows).toEqual([{ n: 4 }]);
+  });
+
   it('a query without an answer ends its connection; the next one gets a new connection', async () => {
     await dataSource.query('SELECT 1');
     const before = pool(dataSource).totalCount;
@@ -109,6 +133,7 @@ describe('query deadline: a Postgres that stops answering (real Postgres)', () =
       `INSERT INTO "itest_query_deadline" VALUES (1, 0)
        ON CONFLICT ("id") DO UPDATE SET "n" = 0`,
     );
+    const before = pool(dataSource).totalCount;
     const err = await failure(
       dataSource.transaction(async (manager) => {
         await manager.query('UPDATE "itest_query_deadline" SET "n" = "n" + 1 WHERE "id" = 1');
@@ -117,9 +142,17 @@ describe('query deadline: a Postgres that stops answering (real Postgres)', () =
       }),
     );
     expect(err.code).toBe(QUERY_DEADLINE_PASSED);
+    expect(pool(dataSource).totalCount).toBe(before - 1);
     relay.thaw();
-    // The server ends the session of the closed connection and rolls its transaction back,
-    // which frees the row for this update (it would wait for the lock otherwise).
+    // The server ends the session of the closed connection once the relay passes on its close,
+    // and rolls its transaction back, which frees the row for this update.
+    await waitFor(async () => {
+      const [open] = await dataSource.query(
+        `SELECT count(*)::int AS "n" FROM pg_stat_activity
+         WHERE application_name = 'itest-query-deadline' AND state LIKE 'idle in transaction%'`,
+      );
+      return open.n === 0;
+    });
     await dataSource.query('UPDATE "itest_query_deadline" SET "n" = "n" + 10 WHERE "id" = 1');
     const [row] = await dataSource.query('SELECT "n" FROM "itest_query_deadline" WHERE "id" = 1');
     expect(row.n).toBe(10);

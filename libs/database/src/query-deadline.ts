@@ -23,6 +23,30 @@ export const DEADLINE_GRACE_MS = 2_000;
  */
 export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 5 * 60_000;
 
+/**
+ * The pool options that give every connection the deadline and session settings of
+ * `statementTimeoutMs`: DeadlineClient, and a first statement run on each new connection
+ * before the pool hands it out (pg-pool's `onConnect`). That statement goes through the
+ * deadline too, and if it fails the connection is dropped and the caller gets the error, so no
+ * session runs without its timeouts. Set with `SET`, not as startup parameters, which PgBouncer
+ * refuses (a pooler in session mode is needed anyway: docs/deployment.md).
+ */
+export function deadlinePoolOptions(statementTimeoutMs: number) {
+  const timeoutMs = Math.trunc(statementTimeoutMs);
+  return {
+    Client: DeadlineClient,
+    paygateStatementTimeoutMs: timeoutMs,
+    onConnect: (client: Client) =>
+      client.query(
+        `SET statement_timeout = ${timeoutMs}; ` +
+          `SET idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_TIMEOUT_MS}`,
+      ),
+    // A new connection to an address that does not answer, or a wait for a free one, fails
+    // after this instead of for as long as the kernel keeps trying (or for ever).
+    connectionTimeoutMillis: timeoutMs + DEADLINE_GRACE_MS,
+  };
+}
+
 /** The extra settings a DeadlineClient reads from the pool's options. */
 export interface DeadlineClientConfig extends ClientConfig {
   /** statement_timeout of every session; the client's deadline is this + DEADLINE_GRACE_MS. */
@@ -48,14 +72,16 @@ const baseQuery = Client.prototype.query as unknown as QueryFn;
  * waits behind it, and TCP alone gives up on a connection with data in flight only after
  * about 15 minutes of retransmissions.
  *
- * Each session gets `statement_timeout` (Postgres cancels a statement that runs longer; the
- * connection stays usable) and `idle_in_transaction_session_timeout`, set as the first
- * statement of the connection rather than as startup parameters, which poolers such as
- * PgBouncer refuse. Each query then has a deadline of that timeout plus DEADLINE_GRACE_MS: a
- * query without an answer by then ends the connection, which fails every query on it with
- * QUERY_DEADLINE_PASSED, and the pool opens a new one for the next caller. Given to the pool
- * as its `Client` (createServiceDataSource). Queries submitted as objects of their own
- * (pg-cursor, pg-query-stream) keep no deadline; paygate sends none.
+ * Each query has a deadline of the sessions' statement_timeout plus DEADLINE_GRACE_MS
+ * (deadlinePoolOptions sets the timeout): a query without an answer by then ends the connection,
+ * which fails every query on it with QUERY_DEADLINE_PASSED, and the pool drops it and opens a
+ * new one for the next caller. The deadline counts from when the query is handed to the
+ * client, which is when it is sent as long as a connection runs one query at a time, as
+ * TypeORM's query runners and preparedQuery do (they wait for each answer); queries queued
+ * behind others would share the clock. Given to the pool as its `Client`
+ * (createServiceDataSource). Queries submitted as objects of their own (pg-cursor,
+ * pg-query-stream) keep no deadline, and neither does pipeline mode (ending a pipelined
+ * connection waits for its queries); paygate uses neither.
  */
 export class DeadlineClient extends Client {
   private readonly deadlineMs: number;
@@ -65,17 +91,6 @@ export class DeadlineClient extends Client {
     super(config);
     const timeoutMs = Math.trunc(config.paygateStatementTimeoutMs ?? 0);
     this.deadlineMs = timeoutMs > 0 ? timeoutMs + DEADLINE_GRACE_MS : 0;
-    if (this.deadlineMs === 0) return;
-    // Queued before the connection opens: node-postgres sends it once the session is ready,
-    // ahead of whatever the pool's caller asks. A failure (a connection that never opens)
-    // reaches that caller through its own query.
-    (
-      baseQuery.call(
-        this,
-        `SET statement_timeout = ${timeoutMs}; ` +
-          `SET idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_TIMEOUT_MS}`,
-      ) as Promise<unknown>
-    ).catch(() => undefined);
   }
 
   /** Ends the connection once a query went unanswered past the deadline. */
@@ -132,17 +147,23 @@ export class DeadlineClient extends Client {
       disarm();
       done(err ? this.explain(err) : null, result);
     };
-  if (typeof values === 'function') return baseQuery.call(this, config, wrap(values as Callback));
-  if (typeof callback === 'function')
-    return baseQuery.call(this, config, values, wrap(callback as Callback));
-  return (baseQuery.call(this, config, values) as Promise<unknown>).then(
-    (result) => {
-      disarm();
-      return result;
-    },
-    (err: Error) => {
-      disarm();
-      throw this.explain(err);
-    },
-  );
+  try {
+    if (typeof values === 'function') return baseQuery.call(this, config, wrap(values as Callback));
+    if (typeof callback === 'function')
+      return baseQuery.call(this, config, values, wrap(callback as Callback));
+    return (baseQuery.call(this, config, values) as Promise<unknown>).then(
+      (result) => {
+        disarm();
+        return result;
+      },
+      (err: Error) => {
+        disarm();
+        throw this.explain(err);
+      },
+    );
+  } catch (err) {
+    // Refused before it was queued (no query given): nothing is in flight to wait for.
+    disarm();
+    throw err;
+  }
 };
