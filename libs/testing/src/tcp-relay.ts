@@ -4,11 +4,12 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * A TCP relay to a real server (Postgres, in the tests that use it) that a test can make go
  * silent or away: `freeze()` stops passing bytes both ways and leaves every connection open,
  * as a host lost to a network fault does (the client's kernel still gets its data
- * acknowledged, and no answer ever comes), `thaw()` passes them again, and `cut()` closes every
- * connection and refuses new ones.
+ * acknowledged, and no answer ever comes), `thaw()` passes them again, `freezeOpen()` silences
+ * only the connections open now, and `cut()` closes every connection and refuses new ones.
  */
 export class TcpRelay {
   private readonly sockets = new Set<Socket>();
+  private readonly silenced = new WeakSet<Socket>();
   private frozen = false;
   private server?: Server;
   private boundPort = 0;
@@ -49,9 +50,20 @@ export class TcpRelay {
     for (const s of this.sockets) s.pause();
   }
 
+  /**
+   * Silences the connections open now, for good (a failed-over primary's old address), while
+   * new ones pass: what a pool must get over by itself.
+   */
+  freezeOpen(): void {
+    for (const s of this.sockets) {
+      s.pause();
+      this.silenced.add(s);
+    }
+  }
+
   thaw(): void {
     this.frozen = false;
-    for (const s of this.sockets) s.resume();
+    for (const s of this.sockets) if (!this.silenced.has(s)) s.resume();
   }
 
   /** Closes every connection and stops listening; start() listens on the same port again. */
