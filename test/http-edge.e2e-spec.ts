@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type Server } from 'node:http';
-import { connect } from 'node:net';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { DemoCustomer, seedDemoCustomer } from '../scripts/seed-demo';
+import { rawRequest } from './support/raw-call';
 import { ADMIN_TOKEN, Stack } from './support/stack';
 
 // Problem bodies are checked with matchers, so they are left untyped here.
@@ -16,48 +16,6 @@ const LEAKS =
 
 /** A JSON text nested `levels` arrays deep around a value. */
 const deepJson = (levels: number, inner = '1') => '['.repeat(levels) + inner + ']'.repeat(levels);
-
-interface RawAnswer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-  /** The server closed the connection (within the wait). */
-  closed: boolean;
-}
-
-/**
- * Sends bytes no HTTP client library would send and reads the first answer. `closed` tells
- * whether the server closed the socket within `waitMs` after answering.
- */
-function rawRequest(port: number, bytes: string, waitMs = 1500): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let data = '';
-    let done = false;
-    const finish = (closed: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      const [head, ...rest] = data.split('\r\n\r\n');
-      const [statusLine, ...lines] = head.split('\r\n');
-      const status = Number(statusLine.split(' ')[1]);
-      if (!status) return reject(new Error(`no answer (closed: ${closed}): ${data.slice(0, 200)}`));
-      const headers = Object.fromEntries(
-        lines.map((l) => [
-          l.slice(0, l.indexOf(':')).toLowerCase(),
-          l.slice(l.indexOf(':') + 1).trim(),
-        ]),
-      );
-      resolve({ status, headers, body: rest.join('\r\n\r\n'), closed });
-    };
-    const timer = setTimeout(() => finish(false), waitMs);
-    socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
-    socket.on('error', () => undefined);
-    socket.on('close', () => finish(true));
-    socket.write(bytes, 'latin1');
-  });
-}
 
 function expectProblemShape(
   status: number,

@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 
 /** An answer with every header line as sent (repeats kept: one WWW-Authenticate per offer). */
 export interface RawAnswer {
@@ -50,3 +51,46 @@ export function rawGet(
 /** The values of every line of one header, in order. */
 export const headerValues = (answer: Pick<RawAnswer, 'lines'>, name: string): string[] =>
   answer.lines.filter(([n]) => n === name).map(([, v]) => v);
+
+/** The first answer to bytes sent on a socket of their own (rawRequest). */
+export interface RawExchange {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** The server closed the connection (within the wait). */
+  closed: boolean;
+}
+
+/**
+ * Sends bytes no HTTP client library would send and reads the first answer. `closed` tells
+ * whether the server closed the socket within `waitMs` after answering.
+ */
+export function rawRequest(port: number, bytes: string, waitMs = 1500): Promise<RawExchange> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    let done = false;
+    const finish = (closed: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      const [head, ...rest] = data.split('\r\n\r\n');
+      const [statusLine, ...lines] = head.split('\r\n');
+      const status = Number(statusLine.split(' ')[1]);
+      if (!status) return reject(new Error(`no answer (closed: ${closed}): ${data.slice(0, 200)}`));
+      const headers = Object.fromEntries(
+        lines.map((l) => [
+          l.slice(0, l.indexOf(':')).toLowerCase(),
+          l.slice(l.indexOf(':') + 1).trim(),
+        ]),
+      );
+      resolve({ status, headers, body: rest.join('\r\n\r\n'), closed });
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.on('close', () => finish(true));
+    socket.write(bytes, 'latin1');
+  });
+}

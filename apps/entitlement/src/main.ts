@@ -5,7 +5,7 @@ import {
   ENTITLEMENT_PROTO_LOADER_OPTIONS,
   ENTITLEMENT_PROTO_PATH,
 } from '@paygate/contracts';
-import { createHttpApp, run, serveOpenApi } from '@paygate/http';
+import { createHttpApp, operatorListener, run, serveOpenApi } from '@paygate/http';
 import { adminListenerOptions, withAdminListener } from '@paygate/observability';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { EntitlementConfig } from './config/entitlement.config';
@@ -41,8 +41,26 @@ async function bootstrap(): Promise<void> {
       'Operator API: customers, API keys, plans, subscriptions, grants, balances and usage.',
     metadata: swaggerMetadata,
   });
+  const operator =
+    config.OPERATOR_HTTP_PORT === undefined
+      ? undefined
+      : operatorListener(app, {
+          host: config.OPERATOR_HTTP_HOST,
+          port: config.OPERATOR_HTTP_PORT,
+          isOperatorPath,
+        });
   await app.startAllMicroservices();
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
+  await operator?.listen();
+}
+
+/**
+ * The operator API and its documentation; the payment provider's webhooks under /v1 are for
+ * the public listener too.
+ */
+function isOperatorPath(path: string): boolean {
+  if (path === '/docs' || path.startsWith('/docs/')) return true;
+  return path.startsWith('/v1/') && !path.startsWith('/v1/webhooks/');
 }
 
 run(bootstrap);

@@ -16,6 +16,7 @@ import { FrontDoor, frontDoorServer, SERVER_OPTIONS } from './front-door';
 import { edgeProblem, onClientError, onConnect, onFrameworkError } from './http-edge';
 import { INPUT_LIMITS } from './input-limits';
 import { NullFieldsPipe } from './null-fields.pipe';
+import { operatorListenerOf } from './operator-listener';
 
 export interface HttpAppOptions {
   /** Largest accepted request body in bytes (default INPUT_LIMITS.bodyBytes); larger: 413. */
@@ -190,7 +191,10 @@ export function run(bootstrap: () => Promise<unknown>): void {
         { signal, drainMs: DRAIN_MS },
         'requests still in flight: closing their connections so the shutdown hooks can run',
       );
-      for (const app of openApps) (app.getHttpServer() as Server).closeAllConnections();
+      for (const app of openApps) {
+        (app.getHttpServer() as Server).closeAllConnections();
+        operatorListenerOf(app)?.closeAllConnections();
+      }
     }, DRAIN_MS).unref();
     // A signal during start-up closes the apps once they are up (or the deadline exits).
     void started

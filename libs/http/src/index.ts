@@ -18,3 +18,5 @@ export { frontDoorServer, pathOf } from './front-door';
 export type { FrontDoor } from './front-door';
 export { IsRfc3339DateTime, isRfc3339DateTime } from './date-time.validator';
 export { IntegerText, UuidParam } from './input-fields';
+export { operatorListener } from './operator-listener';
+export type { OperatorListenerOptions } from './operator-listener';

@@ -94,3 +94,33 @@ describe('EntitlementConfig: ALERT_USAGE_PERCENTS', () => {
       );
   });
 });
+
+describe('EntitlementConfig: the operator listener', () => {
+  const load = (env: Record<string, string>) => () =>
+    loadConfig(EntitlementConfig, { ...base, ...env });
+
+  it('is off unless OPERATOR_HTTP_PORT is set, and binds 127.0.0.1 by default', () => {
+    expect(load({})().OPERATOR_HTTP_PORT).toBeUndefined();
+    const config = load({ OPERATOR_HTTP_PORT: '3011' })();
+    expect(config.OPERATOR_HTTP_PORT).toBe(3011);
+    expect(config.OPERATOR_HTTP_HOST).toBe('127.0.0.1');
+  });
+
+  it('takes a port of its own: never the public port or the admin listener', () => {
+    for (const [env, message] of [
+      [{ OPERATOR_HTTP_PORT: '3001' }, /OPERATOR_HTTP_PORT must differ/],
+      [{ OPERATOR_HTTP_PORT: '4001' }, /OPERATOR_HTTP_PORT must differ/],
+      [{ HTTP_PORT: '5000', OPERATOR_HTTP_PORT: '6000' }, /OPERATOR_HTTP_PORT must differ/],
+      [{ ADMIN_HTTP_PORT: '7000', OPERATOR_HTTP_PORT: '7000' }, /OPERATOR_HTTP_PORT must differ/],
+      [{ OPERATOR_HTTP_PORT: '0' }, /OPERATOR_HTTP_PORT/],
+      [{ OPERATOR_HTTP_PORT: '65536' }, /OPERATOR_HTTP_PORT/],
+      [{ OPERATOR_HTTP_PORT: 'x' }, /OPERATOR_HTTP_PORT/],
+    ] as const) {
+      expect(load(env)).toThrow(ConfigError);
+      expect(load(env)).toThrow(message);
+    }
+    expect(load({ ADMIN_HTTP_PORT: '7000', OPERATOR_HTTP_PORT: '4001' })().OPERATOR_HTTP_PORT).toBe(
+      4001,
+    );
+  });
+});

@@ -32,6 +32,20 @@ class DevSecretOnlyInDemos implements ValidatorConstraintInterface {
   }
 }
 
+/** OPERATOR_HTTP_PORT is neither the public port nor the admin listener's. */
+@ValidatorConstraint({ name: 'ownPort' })
+class OwnPort implements ValidatorConstraintInterface {
+  validate(value: unknown, args: ValidationArguments): boolean {
+    const config = args.object as { HTTP_PORT?: number; ADMIN_HTTP_PORT?: number };
+    const admin = config.ADMIN_HTTP_PORT ?? (config.HTTP_PORT ?? 0) + 1000;
+    return value !== config.HTTP_PORT && value !== admin;
+  }
+
+  defaultMessage(): string {
+    return 'OPERATOR_HTTP_PORT must differ from HTTP_PORT and from the admin listener (ADMIN_HTTP_PORT, default HTTP_PORT + 1000)';
+  }
+}
+
 /** "price_1=pro,price_2=team" → { price_1: 'pro', price_2: 'team' }; an object stays as is. */
 function priceMap(value: unknown): unknown {
   if (typeof value !== 'string') return value;
@@ -47,6 +61,23 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   @Min(1)
   @Max(65535)
   HTTP_PORT: number = 3001;
+
+  /**
+   * A listener of its own for the operator API (`/v1/…` but `/v1/webhooks/…`, and `/docs`):
+   * set, HTTP_PORT answers those paths 404 and serves only what customers and payment
+   * providers reach (the billing page, webhooks, /health, /ready), so it can be published
+   * without the API that changes plans, credits and keys. Unset: both on HTTP_PORT.
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  @Validate(OwnPort)
+  OPERATOR_HTTP_PORT?: number;
+
+  /** Where OPERATOR_HTTP_PORT binds: 127.0.0.1 unless set (a private network's address). */
+  @IsString()
+  OPERATOR_HTTP_HOST: string = '127.0.0.1';
 
   /** host:port the gRPC decision service listens on. */
   @IsString()

@@ -1,0 +1,115 @@
+import { rawRequest } from './support/raw-call';
+import { ADMIN_TOKEN, Stack } from './support/stack';
+
+// Problem bodies are checked with matchers.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+/**
+ * The entitlement service with OPERATOR_HTTP_PORT: its public port serves what customers and
+ * payment providers reach and answers the operator API as a path it does not have, however the
+ * path is spelled; the operator port serves the API with the same edge handling.
+ */
+describe('entitlement operator listener (e2e)', () => {
+  const stack = new Stack({
+    entitlementHttp: 23501,
+    entitlementGrpc: 23551,
+    metering: 23502,
+    gateway: 23580,
+    upstream: 23540,
+  });
+  const OPERATOR_PORT = 23509;
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const publicUrl = () => stack.url('entitlement');
+  const operatorUrl = `http://127.0.0.1:${OPERATOR_PORT}`;
+
+  beforeAll(() => stack.start(['entitlement'], { OPERATOR_HTTP_PORT: String(OPERATOR_PORT) }));
+  afterAll(() => stack.stop());
+
+  const problem = async (response: Response, status: number): Promise<Json> => {
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(response.headers.get('x-request-id')).toBeTruthy();
+    return response.json();
+  };
+
+  it('serves the operator API on the operator port only', async () => {
+    const created = await fetch(`${operatorUrl}/v1/customers`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Operator listener' }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    expect((await fetch(`${operatorUrl}/v1/customers/${id}`, { headers: admin })).status).toBe(200);
+
+    // On the public port: the 404 of a path it does not have, token or not, whatever spelling
+    // reaches the same route (a percent-encoded letter, a query string), any method.
+    const unknown = await problem(await fetch(`${publicUrl()}/no-such-path`), 404);
+    for (const [method, path] of [
+      ['GET', `/v1/customers/${id}`],
+      ['GET', `/%761/customers/${id}`],
+      ['GET', `/v1/customers/${id}?x=1`],
+      ['POST', '/v1/customers'],
+      ['GET', '/docs'],
+      ['GET', '/docs/json'],
+    ]) {
+      const answer = await problem(
+        await fetch(`${publicUrl()}${path}`, {
+          method,
+          headers: { ...admin, 'content-type': 'application/json' },
+          body: method === 'POST' ? JSON.stringify({ name: 'x' }) : undefined,
+        }),
+        404,
+      );
+      expect({ path, type: answer.type, code: answer.code }).toEqual({
+        path,
+        type: unknown.type,
+        code: unknown.code,
+      });
+    }
+    expect((await fetch(`${operatorUrl}/docs/json`)).status).toBe(200);
+  });
+
+  it('keeps what customers and payment providers reach on the public port', async () => {
+    for (const path of ['/health', '/ready'])
+      expect((await fetch(`${publicUrl()}${path}`)).status).toBe(200);
+    // The webhook answers for itself (the stack sets its secret: a missing signature), not as
+    // an unknown path.
+    const webhook = await problem(
+      await fetch(`${publicUrl()}/v1/webhooks/stripe`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      }),
+      400,
+    );
+    expect(webhook.detail).toMatch(/signature/i);
+    // The billing page answers a bad link itself.
+    const billing = await fetch(`${publicUrl()}/billing/not-a-token`);
+    expect(billing.status).not.toBe(200);
+    expect(await billing.text()).not.toMatch(/Cannot GET/);
+  });
+
+  it('gives bad input on the operator port the same problems as on the public one', async () => {
+    const badJson = await problem(
+      await fetch(`${operatorUrl}/v1/customers`, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: '{"name": ',
+      }),
+      400,
+    );
+    expect(badJson.requestId).toBeTruthy();
+    for (const [bytes, status] of [
+      ['GARBAGE\r\n\r\n', 400],
+      [`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17_000)}\r\n\r\n`, 431],
+      ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 501],
+    ] as const) {
+      const answer = await rawRequest(OPERATOR_PORT, bytes);
+      expect(answer.status).toBe(status);
+      expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(answer.closed).toBe(true);
+    }
+  });
+});
