@@ -177,6 +177,28 @@ describe('bad input at the HTTP edge (e2e)', () => {
     }
   });
 
+  it('entitlement and metering: a body that trickles in for 30 s → 408 problem, socket closed', async () => {
+    // A byte every 5 s keeps the socket busy: only the body's own deadline ends it.
+    const answers = await Promise.all(
+      [
+        [stack.ports.entitlementHttp, '/v1/customers'],
+        [stack.ports.metering, '/v1/meters'],
+      ].map(([port, path]) =>
+        rawRequest(
+          Number(port),
+          `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+            'Content-Length: 100\r\n\r\n{"n',
+          50_000,
+          5_000,
+        ),
+      ),
+    );
+    for (const answer of answers) {
+      expectProblemShape(answer.status, answer.headers, answer.body, 408);
+      expect(answer.closed).toBe(true);
+    }
+  });
+
   describe('framework errors through fetch', () => {
     it('405 with Allow on a known path with the wrong method, on every service', async () => {
       const customers = await send('entitlement', 'DELETE', '/v1/customers');

@@ -65,7 +65,13 @@ export interface RawExchange {
  * Sends bytes no HTTP client library would send and reads the first answer. `closed` tells
  * whether the server closed the socket within `waitMs` after answering.
  */
-export function rawRequest(port: number, bytes: string, waitMs = 1500): Promise<RawExchange> {
+export function rawRequest(
+  port: number,
+  bytes: string,
+  waitMs = 1500,
+  /** Then one more byte (a space) this often, as a caller that trickles its body in. */
+  dripEveryMs?: number,
+): Promise<RawExchange> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let data = '';
@@ -74,6 +80,7 @@ export function rawRequest(port: number, bytes: string, waitMs = 1500): Promise<
       if (done) return;
       done = true;
       clearTimeout(timer);
+      clearInterval(drip);
       socket.destroy();
       const [head, ...rest] = data.split('\r\n\r\n');
       const [statusLine, ...lines] = head.split('\r\n');
@@ -88,6 +95,10 @@ export function rawRequest(port: number, bytes: string, waitMs = 1500): Promise<
       resolve({ status, headers, body: rest.join('\r\n\r\n'), closed });
     };
     const timer = setTimeout(() => finish(false), waitMs);
+    const drip =
+      dripEveryMs === undefined
+        ? undefined
+        : setInterval(() => socket.writable && socket.write(' '), dripEveryMs);
     socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
     socket.on('error', () => undefined);
     socket.on('close', () => finish(true));

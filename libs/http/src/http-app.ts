@@ -13,7 +13,7 @@ import { Logger } from 'nestjs-pino';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { registerBodyParsers } from './body-parsers';
 import { FrontDoor, frontDoorServer, SERVER_OPTIONS } from './front-door';
-import { edgeProblem, onClientError, onConnect, onFrameworkError } from './http-edge';
+import { bodyDeadline, edgeProblem, onClientError, onConnect, onFrameworkError } from './http-edge';
 import { INPUT_LIMITS } from './input-limits';
 import { NullFieldsPipe } from './null-fields.pipe';
 import { operatorListenerOf } from './operator-listener';
@@ -62,6 +62,10 @@ export async function createHttpApp(
     trustProxy: true,
     // Node's parser refuses larger request lines and headers (431, or 414: see http-edge.ts).
     http: SERVER_OPTIONS,
+    // Fastify's default, 0, would let a request whose headers never end hold its connection
+    // for ever: Node answers it 408 (onClientError) after this, looking every 30 s. The body
+    // has a deadline of its own (bodyDeadline).
+    requestTimeout: INPUT_LIMITS.requestMs,
     // Requests Node's parser refuses, and the router's errors, are problems too.
     clientErrorHandler: onClientError,
     frameworkErrors: onFrameworkError,
@@ -90,6 +94,7 @@ export async function createHttpApp(
     const problem = edgeProblem(fastify, request);
     // Answered here: the request goes no further (done is not called).
     if (problem) return sendProblem(reply, request, problem);
+    bodyDeadline(request, reply, INPUT_LIMITS.requestMs);
     done();
   });
   // From here on Fastify answers every request (503 on a connection it is closing).

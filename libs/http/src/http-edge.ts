@@ -8,7 +8,7 @@ import {
 } from '@paygate/problem-details';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { INPUT_LIMITS, SUPPORTED_METHODS } from './input-limits';
 
@@ -106,6 +106,32 @@ function answerAndClose(socket: Duplex, input: ProblemInput, requestId?: string)
     clearTimeout(closer);
     socket.destroy();
   });
+}
+
+/** Whether a request announces a body (a length above 0, or chunks). */
+const announcesBody = (headers: IncomingHttpHeaders): boolean =>
+  headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+
+/**
+ * Bounds how long a request's body may take to arrive: Node's `requestTimeout` stops counting
+ * once the headers are in and the request is handed on, so a caller that sends its headers and
+ * then a few bytes a minute (or none) would hold the connection, and a file descriptor, for as
+ * long as it likes. After `ms` without the whole body, the request is answered 408 and the
+ * connection closed (the rest of the body would not be framed to anyone). The reply is taken
+ * over first, so Fastify, whose body reader then fails, sends nothing more.
+ */
+export function bodyDeadline(request: FastifyRequest, reply: FastifyReply, ms: number): void {
+  const raw = request.raw;
+  if (raw.complete || !announcesBody(raw.headers)) return;
+  const timer = setTimeout(() => {
+    if (raw.complete || reply.sent || !raw.socket) return;
+    reply.hijack();
+    logger.debug({ requestId: request.id, ms }, 'request body not received in time');
+    answerAndClose(raw.socket, { code: 'request-timeout' }, request.id);
+  }, ms);
+  timer.unref();
+  const clear = () => clearTimeout(timer);
+  raw.once('end', clear).once('close', clear);
 }
 
 /**

@@ -8,7 +8,10 @@
  * - request line and headers together larger than `headerBytes` → 431 (414 when the request
  *   line alone is), and more than `headerFields` header fields → 431;
  * - an HTTP/1.1 request without a Host field, or any request with more than one → 400;
- * - request target longer than `urlLength` → 414.
+ * - request target longer than `urlLength` → 414;
+ * - a request (line, headers and body) not received whole within `requestMs` → 408, and the
+ *   connection closed: a caller that sends a few bytes a minute holds no connection for ever
+ *   (the gateway's proxy path bounds a body by its UPSTREAM_TIMEOUT_MS instead).
  */
 export const INPUT_LIMITS = {
   bodyBytes: 1024 * 1024,
@@ -16,6 +19,7 @@ export const INPUT_LIMITS = {
   headerBytes: 16 * 1024,
   headerFields: 1000,
   urlLength: 8 * 1024,
+  requestMs: 30_000,
 } as const;
 
 /** The methods paygate's services implement; anything else is a 501. */
