@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { rawRequest } from './support/raw-call';
 import { ADMIN_TOKEN, Stack } from './support/stack';
 
@@ -69,6 +70,33 @@ describe('entitlement operator listener (e2e)', () => {
       });
     }
     expect((await fetch(`${operatorUrl}/docs/json`)).status).toBe(200);
+
+    // Nor are its methods told: a method the route does not take is a 404 too (405 with
+    // Allow on the operator port).
+    for (const [method, path] of [
+      ['DELETE', `/v1/customers/${id}`],
+      ['PUT', '/v1/customers'],
+      ['PUT', '/docs'],
+    ]) {
+      const answer = await problem(await fetch(`${publicUrl()}${path}`, { method }), 404);
+      expect(answer.code).toBe(unknown.code);
+    }
+    const notAllowed = await fetch(`${operatorUrl}/v1/customers/${id}`, {
+      method: 'DELETE',
+      headers: admin,
+    });
+    expect(notAllowed.status).toBe(405);
+    expect(notAllowed.headers.get('allow')).toContain('GET');
+
+    // A body sent to a hidden route is not taken in: the 404 closes the connection.
+    const chunked = await rawRequest(
+      stack.ports.entitlementHttp,
+      'POST /v1/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+        `Authorization: Bearer ${ADMIN_TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n`,
+      3_000,
+    );
+    expect(chunked.status).toBe(404);
+    expect(chunked.closed).toBe(true);
   });
 
   it('keeps what customers and payment providers reach on the public port', async () => {
@@ -111,5 +139,31 @@ describe('entitlement operator listener (e2e)', () => {
       expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(answer.closed).toBe(true);
     }
+  });
+
+  // Last: the service shuts down.
+  it('finishes a request in flight on the operator port when the service shuts down', async () => {
+    const body = JSON.stringify({ name: 'Created while shutting down' });
+    const socket = connect(OPERATOR_PORT, '127.0.0.1');
+    let answer = '';
+    const answered = new Promise((resolve) =>
+      socket.on('data', (chunk: Buffer) => {
+        answer += chunk.toString();
+        resolve(undefined);
+      }),
+    );
+    socket.write(
+      `POST /v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stopped = stack.kill('entitlement', 'SIGTERM');
+    // The rest of the body comes after the signal, well within the 3 s the drain allows.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    socket.write(body.slice(5));
+    await answered;
+    socket.destroy();
+    await stopped;
+    expect(answer).toMatch(/^HTTP\/1\.1 201 /);
   });
 });

@@ -13,10 +13,17 @@ import { Logger } from 'nestjs-pino';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { registerBodyParsers } from './body-parsers';
 import { FrontDoor, frontDoorServer, SERVER_OPTIONS } from './front-door';
-import { bodyDeadline, edgeProblem, onClientError, onConnect, onFrameworkError } from './http-edge';
+import {
+  bodyDeadline,
+  edgeProblem,
+  onClientError,
+  onConnect,
+  onFrameworkError,
+  unreadBody,
+} from './http-edge';
 import { INPUT_LIMITS } from './input-limits';
 import { NullFieldsPipe } from './null-fields.pipe';
-import { operatorListenerOf } from './operator-listener';
+import { hiddenHere, operatorListenerOf } from './operator-listener';
 
 export interface HttpAppOptions {
   /** Largest accepted request body in bytes (default INPUT_LIMITS.bodyBytes); larger: 413. */
@@ -92,8 +99,19 @@ export async function createHttpApp(
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     const problem = edgeProblem(fastify, request);
-    // Answered here: the request goes no further (done is not called).
-    if (problem) return sendProblem(reply, request, problem);
+    // A route hidden on this listener (an operator route on the public one) is answered as a
+    // path the listener does not have: not even its methods are told (405).
+    const hidden = hiddenHere(fastify, request);
+    const answer = hidden && problem?.code === 'method-not-allowed' ? undefined : problem;
+    // A route matched: sent to the not-found handler. None did: Fastify's not-found handler
+    // answers it as it answers every path without a route.
+    const hide = hidden && request.routeOptions.url !== undefined;
+    if (answer || hide) {
+      // Answered here, the request goes no further (done is not called); a body it announced
+      // is not read, so the connection closes after the answer instead of taking it in.
+      if (unreadBody(request.raw)) void reply.header('connection', 'close');
+      return answer ? sendProblem(reply, request, answer) : reply.callNotFound();
+    }
     bodyDeadline(request, reply, INPUT_LIMITS.requestMs);
     done();
   });

@@ -112,6 +112,10 @@ function answerAndClose(socket: Duplex, input: ProblemInput, requestId?: string)
 const announcesBody = (headers: IncomingHttpHeaders): boolean =>
   headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
 
+/** Whether a request announced a body that has not all been read. */
+export const unreadBody = (raw: IncomingMessage): boolean =>
+  !raw.complete && announcesBody(raw.headers);
+
 /**
  * Bounds how long a request's body may take to arrive: Node's `requestTimeout` stops counting
  * once the headers are in and the request is handed on, so a caller that sends its headers and
@@ -122,7 +126,7 @@ const announcesBody = (headers: IncomingHttpHeaders): boolean =>
  */
 export function bodyDeadline(request: FastifyRequest, reply: FastifyReply, ms: number): void {
   const raw = request.raw;
-  if (raw.complete || !announcesBody(raw.headers)) return;
+  if (!unreadBody(raw)) return;
   const timer = setTimeout(() => {
     if (raw.complete || reply.sent || !raw.socket) return;
     reply.hijack();

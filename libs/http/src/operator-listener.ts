@@ -1,7 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { SERVER_OPTIONS } from './front-door';
+import type { FastifyRequest } from 'fastify';
+import { pathOf, SERVER_OPTIONS } from './front-door';
 
 /**
  * A second listener of an app, private, for its operator API: the public listener then answers
@@ -13,9 +14,8 @@ export interface OperatorListenerOptions {
   host: string;
   port: number;
   /**
-   * Routes answered on this listener only, by the route's path as declared (`/v1/customers/:id`):
-   * the route the request matched, however its URL was spelled (percent-encoded letters,
-   * a query string).
+   * Routes answered on this listener only, by their path as declared (`/v1/customers/:id`),
+   * or a request's decoded path where it matched no route for its method (see hiddenHere).
    */
   isOperatorPath: (route: string) => boolean;
 }
@@ -26,29 +26,51 @@ const viaOperator = new WeakSet<IncomingMessage>();
 /** The operator listener of each app that has one (closed with the app). */
 const listeners = new WeakMap<INestApplication, Server>();
 
+/** Per app (its Fastify instance): whether a request is for a route hidden on its listener. */
+const hiders = new WeakMap<object, (request: FastifyRequest) => boolean>();
+
 /**
- * Gives `app` an operator listener: keeps the operator's paths off its public listener (an
- * onRequest hook sends the requests whose route is one of them to the not-found handler unless
- * they came in through the operator listener) and closes that listener with the app. Called before the app listens (Fastify
- * takes no hooks after); `listen()` then starts the listener.
+ * Whether `request` is for an operator route and came in through the public listener: the app
+ * then answers it as a path it does not have (createHttpApp's onRequest hook), including
+ * where it would answer 405 with the route's methods. By the route it matched, however its
+ * URL was spelled; with no route for its method, by its decoded path, as the router reads it.
+ */
+export function hiddenHere(fastify: object, request: FastifyRequest): boolean {
+  return hiders.get(fastify)?.(request) ?? false;
+}
+
+function decodedPath(url: string): string {
+  const path = pathOf(url);
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * Gives `app` an operator listener: its operator routes are hidden on the public listener
+ * (hiddenHere) and the listener is closed with the app. Called before the app listens
+ * (Fastify takes no hooks after); `listen()` then starts the listener.
  */
 export function operatorListener(
   app: NestFastifyApplication,
   options: OperatorListenerOptions,
 ): { listen: () => Promise<void> } {
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onRequest', (request, reply, done) => {
-    const route = request.routeOptions.url;
-    if (viaOperator.has(request.raw) || route === undefined || !options.isOperatorPath(route)) {
-      done();
-      return;
-    }
-    reply.callNotFound();
-  });
-  // Closed when the app closes: no new connections, requests in flight finish.
+  hiders.set(
+    fastify,
+    (request) =>
+      !viaOperator.has(request.raw) &&
+      options.isOperatorPath(request.routeOptions.url ?? decodedPath(request.url)),
+  );
+  // Closed when the app closes, after its requests in flight (the drain of run() ends those
+  // that take too long), before the process exits.
   fastify.addHook('preClose', (done) => {
-    listeners.get(app)?.close(() => undefined);
-    done();
+    const server = listeners.get(app);
+    if (!server) return done();
+    server.close(() => done());
+    server.closeIdleConnections();
   });
   return { listen: () => listenOperator(app, options) };
 }
