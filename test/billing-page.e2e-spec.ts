@@ -157,4 +157,32 @@ describe('billing page (e2e)', () => {
     );
     expect(await (await fetch(link)).text()).toMatch(/data-testid="plan">e2e-unlimited</);
   });
+
+  it('sells no credits where credits would not end the refusal (a blocked customer)', async () => {
+    const c = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 5, 'Blocked');
+    const blocked = await fetch(`${stack.url('entitlement')}/v1/customers/${c.customerId}`, {
+      method: 'PATCH',
+      headers: admin,
+      body: JSON.stringify({ blocked: true }),
+    });
+    expect(blocked.status).toBe(200);
+    const refused = await eventually(
+      () => call(c.apiKey),
+      (r) => r.status === 403,
+      5_000,
+    );
+    const { link } = (await refused.json()) as Json;
+    const html = await (await fetch(link)).text();
+    expect(html).toContain('data-code="forbidden"');
+    expect(html).not.toContain('data-testid="top-up"');
+    // Nor does a form sent anyway buy anything.
+    const bought = await post(`${link}/top-up`, { credits: '5', nonce: randomUUID() });
+    expect(bought.status).toBe(404);
+    const balance = (await (
+      await fetch(`${stack.url('entitlement')}/v1/customers/${c.customerId}/balance`, {
+        headers: admin,
+      })
+    ).json()) as Json;
+    expect(balance.available).toBe(5);
+  });
 });

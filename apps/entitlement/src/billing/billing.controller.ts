@@ -1,4 +1,4 @@
-import { DOMAIN_KEY } from '@paygate/contracts';
+import { DOMAIN_KEY, type ProblemCode } from '@paygate/contracts';
 import { Body, Controller, Get, Headers, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { DomainError, negotiateLanguage } from '@paygate/problem-details';
@@ -81,6 +81,15 @@ export function isSameOrigin(
 const UNPAID = new Set(['incomplete', 'past_due', 'unpaid', 'suspended']);
 
 /**
+ * Whether buying credits ends the refusal a link was made for: only a balance that was short.
+ * A blocked customer, a quota whose plan blocks past it, a subscription to renew or settle, a
+ * rate or concurrency limit: credits change none of them, so the page sells none (it offers
+ * what does, if anything) and its top-up form is refused.
+ */
+const creditsEndIt = (code: ProblemCode, customer: { blocked: boolean }) =>
+  code === 'insufficient-credits' && !customer.blocked;
+
+/**
  * The page a refusal's `link` opens: who, why (the refusal's code, in the browser's
  * language), plan, balance and usage, and the payment provider's actions. The signed token in
  * the path is the only credential; every form posts back to the same path.
@@ -130,7 +139,7 @@ export class BillingController {
       balance: balance.available,
       usage: usage.features,
       actions: {
-        topUp: this.provider !== null,
+        topUp: this.provider !== null && creditsEndIt(claims.code, customer),
         settlePayment:
           this.provider?.name === 'demo' &&
           subscription !== undefined &&
@@ -163,6 +172,8 @@ export class BillingController {
     const claims = this.postFromPage(token, headers);
     const provider = this.provider;
     if (!provider) throw new DomainError('not-found', 'No payment provider is set up.');
+    if (!creditsEndIt(claims.code, await this.customers.get(claims.customerId)))
+      throw new DomainError('not-found', 'Credits would not end this refusal: nothing to buy.');
     // Only a form this page rendered: a made-up or another link's nonce buys nothing.
     if (!this.links.verifyFormToken(token, form.nonce))
       throw new DomainError(
