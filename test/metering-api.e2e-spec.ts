@@ -105,6 +105,21 @@ describe('metering API (e2e)', () => {
       aggregation: 'max',
     });
     expect(missingPath.status).toBe(400);
+    // A meter of the gateway's own events that reads what they do not carry would
+    // dead-letter every served request (and its billing): refused, naming what they carry.
+    const unreadable = await post('/v1/meters', {
+      key: `latency_${run}`,
+      eventType: 'dev.paygate.request.served',
+      aggregation: 'max',
+      valuePath: '$.latencyMs',
+    });
+    expect(unreadable.status).toBe(400);
+    const refusal = await json(unreadable);
+    expect(refusal.errors).toEqual([
+      { field: 'valuePath', messages: [expect.stringContaining('$.units, $.feature')] },
+    ]);
+    const unknownMeter = await fetch(`${base}/v1/meters/latency_${run}`, { headers: admin });
+    expect(unknownMeter.status).toBe(404);
 
     const unknown = await fetch(`${base}/v1/meters/nope_${run}`, { headers: admin });
     expect(unknown.status).toBe(404);

@@ -6,12 +6,18 @@ export type { ProblemCode } from './problem-codes';
 export {
   BINARY_MODE_PREFIX,
   REQUEST_SERVED_EVENT_TYPE,
+  REQUEST_SERVED_SAMPLE,
   USAGE_EVENT_LIMITS,
   decodeUsageEvent,
   parseUsageEvent,
   validateUsageEvent,
 } from './usage-event';
-export type { UsageEvent, UsageEventParseResult, FieldError } from './usage-event';
+export type {
+  UsageEvent,
+  UsageEventParseResult,
+  FieldError,
+  RequestServedData,
+} from './usage-event';
 export { timestampMs } from './cloudevents-rules';
 export { repeatedMember } from './repeated-members';
 export { payerAccountOf } from './payer-account';

@@ -42,6 +42,31 @@ export const MAX_OCCURRENCES = 2_147_483_647;
 /** The type the gateway publishes for each served request; its data carries `units`. */
 export const REQUEST_SERVED_EVENT_TYPE = 'dev.paygate.request.served';
 
+/**
+ * The data of a REQUEST_SERVED_EVENT_TYPE event: every field the gateway sends, always. A
+ * meter of that type can read only these (metering refuses one that reads another: every
+ * served request would be dead-lettered, its own billing with it).
+ */
+export interface RequestServedData {
+  /** What the request cost, in the route's feature units. */
+  units: number;
+  feature: string;
+  /** The route's name in the gateway's routes file. */
+  route: string;
+  method: string;
+  /** The upstream's status code. */
+  status: number;
+}
+
+/** A RequestServedData with every field filled, to try a meter of the gateway's events on. */
+export const REQUEST_SERVED_SAMPLE: RequestServedData = {
+  units: 1,
+  feature: 'requests',
+  route: 'api',
+  method: 'GET',
+  status: 200,
+};
+
 export const USAGE_EVENT_LIMITS = {
   maxBytes: 64 * 1024,
   maxIdLength: 256,

@@ -1,4 +1,8 @@
-import { REQUEST_SERVED_EVENT_TYPE, type UsageEvent } from '@paygate/contracts';
+import {
+  REQUEST_SERVED_EVENT_TYPE,
+  type RequestServedData,
+  type UsageEvent,
+} from '@paygate/contracts';
 import { randomUUID } from 'node:crypto';
 
 export interface ServedRequest {
@@ -37,6 +41,6 @@ export function servedRequestEvent(
       route: served.route,
       method: served.method,
       status: served.status,
-    },
+    } satisfies RequestServedData,
   };
 }

@@ -1,5 +1,5 @@
 import type { UsageEvent } from '@paygate/contracts';
-import { MAX_EVENT_VALUE, type Meter, meterValue } from './meter';
+import { MAX_EVENT_VALUE, type Meter, meterValue, servedEventsProblem } from './meter';
 
 const meter = (aggregation: Meter['aggregation']): Meter => ({
   key: 'tokens',
@@ -86,5 +86,38 @@ describe('meterValue of an event standing for many occurrences', () => {
     });
     // max and latest read one occurrence's value: no product to bound.
     expect(meterValue(meter('max'), many(MAX_EVENT_VALUE, 2 ** 31 - 1)).ok).toBe(true);
+  });
+});
+
+describe('servedEventsProblem: meters of the gateway own events', () => {
+  const served = (aggregation: Meter['aggregation'], valuePath: string | null): Meter => ({
+    ...meter(aggregation),
+    eventType: 'dev.paygate.request.served',
+    valuePath,
+  });
+
+  it('takes what the gateway sends', () => {
+    expect(servedEventsProblem(served('count', null))).toBeUndefined();
+    expect(servedEventsProblem(served('sum', '$.units'))).toBeUndefined();
+    expect(servedEventsProblem(served('max', '$.status'))).toBeUndefined();
+    expect(servedEventsProblem(served('unique_count', '$.route'))).toBeUndefined();
+    expect(servedEventsProblem(served('latest', '$.units'))).toBeUndefined();
+  });
+
+  it('refuses a field they do not carry, or one of the wrong kind, naming what they carry', () => {
+    for (const [aggregation, path] of [
+      ['max', '$.latencyMs'],
+      ['sum', '$.feature'],
+      ['sum', '$'],
+      ['unique_count', '$.nope'],
+    ] as const) {
+      const problem = servedEventsProblem(served(aggregation, path));
+      expect(problem).toContain(path);
+      expect(problem).toContain('$.units, $.feature, $.route, $.method, $.status');
+    }
+  });
+
+  it("leaves other event types alone: their data is the publisher's", () => {
+    expect(servedEventsProblem({ ...meter('max'), valuePath: '$.latencyMs' })).toBeUndefined();
   });
 });

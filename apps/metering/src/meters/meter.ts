@@ -1,4 +1,8 @@
-import type { UsageEvent } from '@paygate/contracts';
+import {
+  REQUEST_SERVED_EVENT_TYPE,
+  REQUEST_SERVED_SAMPLE,
+  type UsageEvent,
+} from '@paygate/contracts';
 
 export const AGGREGATIONS = ['sum', 'count', 'max', 'unique_count', 'latest'] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
@@ -125,4 +129,30 @@ export function meterValue(meter: Meter, event: UsageEvent): MeterValue {
     };
   }
   return reading(raw);
+}
+
+/**
+ * Why `meter` would refuse the gateway's own events (REQUEST_SERVED_EVENT_TYPE), if it would:
+ * their data is paygate's contract (RequestServedData), so a meter that reads a field they do
+ * not carry, or one of the wrong kind, is known to fail on every one of them before it is
+ * made. Made anyway, it would dead-letter every served request (`invalid-value`), and with it
+ * the request's billing. Undefined for every other event type, whose data metering cannot
+ * know.
+ */
+export function servedEventsProblem(meter: Meter): string | undefined {
+  if (meter.eventType !== REQUEST_SERVED_EVENT_TYPE) return undefined;
+  const value = meterValue(meter, {
+    specversion: '1.0',
+    id: 'sample',
+    source: 'paygate-gateway',
+    type: REQUEST_SERVED_EVENT_TYPE,
+    subject: 'sample',
+    time: new Date(0).toISOString(),
+    data: { ...REQUEST_SERVED_SAMPLE },
+  });
+  if (value.ok) return undefined;
+  const fields = Object.keys(REQUEST_SERVED_SAMPLE)
+    .map((f) => `$.${f}`)
+    .join(', ');
+  return `${value.detail} (the gateway's ${REQUEST_SERVED_EVENT_TYPE} events carry ${fields})`;
 }

@@ -3,7 +3,7 @@ import { DomainError } from '@paygate/problem-details';
 import { DataSource, EntityManager } from 'typeorm';
 import { lockHolds, meterHoldKey, releaseHeld } from '../customers/holds';
 import type { CreateMeterDto, UpdateMeterDto } from './meter.dto';
-import type { Meter } from './meter';
+import { type Meter, servedEventsProblem } from './meter';
 import { FullMeterRow, meterDefinitions } from './meter-definitions.repository';
 import { MetersRepository, meterOf } from './meters.repository';
 
@@ -47,6 +47,14 @@ export class MetersService {
         ],
       });
     }
+    refuseUnreadable({
+      key: dto.key,
+      version: 1,
+      eventType: dto.eventType,
+      aggregation: dto.aggregation,
+      valuePath,
+      groupBy: dto.groupBy ?? {},
+    });
     const meter = await this.dataSource.transaction(async (manager) => {
       const row = await meterDefinitions.insert(manager, dto.key, dto.aggregation, {
         eventType: dto.eventType,
@@ -84,6 +92,12 @@ export class MetersService {
         valuePath: dto.valuePath ?? current.value_path,
         groupBy: dto.groupBy ?? current.group_by,
       };
+      refuseUnreadable({
+        key,
+        version: current.version,
+        aggregation: current.aggregation,
+        ...next,
+      });
       const changed =
         next.eventType !== current.event_type ||
         next.valuePath !== current.value_path ||
@@ -145,4 +159,13 @@ export class MetersService {
     await lockHolds(manager, [meterHoldKey(eventType)]);
     await releaseHeld(manager, 'unknown-meter', 'event_type', eventType);
   }
+}
+
+/** A meter of the gateway's own events that would refuse every one of them: 400. */
+function refuseUnreadable(meter: Meter): void {
+  const problem = servedEventsProblem(meter);
+  if (problem)
+    throw new DomainError('validation-failed', problem, {
+      errors: [{ field: 'valuePath', messages: [problem] }],
+    });
 }
