@@ -130,6 +130,11 @@ describe('bad input at the HTTP edge (e2e)', () => {
         'POST /v1/meters HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
         400,
       ],
+      [
+        'a transfer coding besides chunked',
+        'POST /demo/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+        501,
+      ],
       ['an unknown method', 'FOO /health HTTP/1.1\r\nHost: x\r\n\r\n', 501],
       ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 501],
       [

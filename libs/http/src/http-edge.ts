@@ -244,6 +244,16 @@ export function headerFieldsProblem(req: IncomingMessage): ProblemInput | undefi
       ...badRequest('An HTTP/1.1 request needs a Host field.', 'host', 'is required in HTTP/1.1'),
       headers: CLOSE,
     };
+  // Node's parser takes off the chunked coding only: a body sent with another one too
+  // (`gzip, chunked`) would reach a handler, or an upstream, still encoded and unlabelled.
+  // RFC 9112 §6.1: a transfer coding the server does not understand is a 501.
+  const coding = req.headers['transfer-encoding'];
+  if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked')
+    return {
+      code: 'not-implemented',
+      detail: `Transfer-Encoding ${coding.slice(0, 64)} is not supported: send the body chunked or with a Content-Length.`,
+      headers: CLOSE,
+    };
   return undefined;
 }
 
