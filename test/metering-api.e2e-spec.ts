@@ -121,6 +121,17 @@ describe('metering API (e2e)', () => {
     const unknownMeter = await fetch(`${base}/v1/meters/latency_${run}`, { headers: admin });
     expect(unknownMeter.status).toBe(404);
 
+    // A reversed window is a mistake named, not an empty answer.
+    const reversed = await fetch(
+      `${base}/v1/usage?customerId=${customer}&meterKey=${meterKey}` +
+        '&from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z',
+      { headers: admin },
+    );
+    expect(reversed.status).toBe(400);
+    expect((await json(reversed)).errors).toEqual([
+      { field: 'to', messages: ['to must not be before from'] },
+    ]);
+
     const unknown = await fetch(`${base}/v1/meters/nope_${run}`, { headers: admin });
     expect(unknown.status).toBe(404);
     // The aggregation of a meter cannot change: its history was made with it.

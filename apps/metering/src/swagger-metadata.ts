@@ -106,7 +106,11 @@ export default async () => {
                 type: () => String,
                 description: 'Inclusive start (RFC 3339); buckets are UTC.',
               },
-              to: { required: false, type: () => String, description: 'Exclusive end (RFC 3339).' },
+              to: {
+                required: false,
+                type: () => String,
+                description: 'Exclusive end (RFC 3339), not before `from`.',
+              },
               granularity: {
                 required: false,
                 description:
@@ -135,7 +139,7 @@ export default async () => {
               to: {
                 required: false,
                 type: () => String,
-                description: 'Last UTC day counted (YYYY-MM-DD), inclusive.',
+                description: 'Last UTC day counted (YYYY-MM-DD), inclusive; not before `from`.',
               },
             },
           },

@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { IsRfc3339DateTime, isRfc3339DateTime } from './date-time.validator';
+import { IsNotBefore, IsRfc3339DateTime, isRfc3339DateTime } from './date-time.validator';
 
 class Window {
   @IsRfc3339DateTime()
@@ -52,5 +52,38 @@ describe('isRfc3339DateTime', () => {
     expect(Object.values(error.constraints ?? {})).toEqual([
       'from must be an RFC 3339 date-time with an offset, like 2026-01-31T12:00:00Z',
     ]);
+  });
+});
+
+class Span {
+  @IsRfc3339DateTime()
+  from?: string;
+
+  @IsRfc3339DateTime()
+  @IsNotBefore('from')
+  to?: string;
+}
+
+describe('IsNotBefore', () => {
+  const errors = (plain: object) =>
+    validateSync(plainToInstance(Span, plain), { skipMissingProperties: true }).flatMap((e) =>
+      Object.values(e.constraints ?? {}),
+    );
+
+  it('refuses an end before its start, across offsets', () => {
+    expect(errors({ from: '2026-02-01T00:00:00Z', to: '2026-01-31T23:59:59Z' })).toEqual([
+      'to must not be before from',
+    ]);
+    // 01:00+02:00 is 23:00Z the day before: before the start.
+    expect(errors({ from: '2026-01-31T23:30:00Z', to: '2026-02-01T01:00:00+02:00' })).toEqual([
+      'to must not be before from',
+    ]);
+  });
+
+  it('takes an end at or after its start, or either one alone', () => {
+    expect(errors({ from: '2026-01-31T00:00:00Z', to: '2026-01-31T00:00:00Z' })).toEqual([]);
+    expect(errors({ from: '2026-01-31T00:00:00Z', to: '2026-01-31T00:00:00.001Z' })).toEqual([]);
+    expect(errors({ to: '2026-01-31T00:00:00Z' })).toEqual([]);
+    expect(errors({ from: '2026-01-31T00:00:00Z' })).toEqual([]);
   });
 });

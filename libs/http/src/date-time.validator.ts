@@ -38,3 +38,27 @@ export function IsRfc3339DateTime(options?: ValidationOptions): PropertyDecorato
     options,
   );
 }
+
+/**
+ * The end of a window that does not come before its start, the object's `start` property
+ * (a window's `to` and `from`): a reversed one is a mistake to name (400), not an empty answer.
+ * Values that are not dates are left to their own rules; equal ones make an empty window.
+ */
+export function IsNotBefore(start: string, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isNotBefore',
+      constraints: [start],
+      validator: {
+        validate: (value, args) => {
+          const from = (args?.object as Record<string, unknown> | undefined)?.[start];
+          if (typeof value !== 'string' || typeof from !== 'string') return true;
+          const [end, begin] = [Date.parse(value), Date.parse(from)];
+          return Number.isNaN(end) || Number.isNaN(begin) || end >= begin;
+        },
+        defaultMessage: buildMessage((each) => `${each}$property must not be before ${start}`),
+      },
+    },
+    options,
+  );
+}

@@ -16,7 +16,7 @@ export { NullFieldsPipe } from './null-fields.pipe';
 export { clientErrorProblem, rawProblemResponse } from './http-edge';
 export { frontDoorServer, pathOf } from './front-door';
 export type { FrontDoor } from './front-door';
-export { IsRfc3339DateTime, isRfc3339DateTime } from './date-time.validator';
+export { IsNotBefore, IsRfc3339DateTime, isRfc3339DateTime } from './date-time.validator';
 export { IntegerText, UuidParam } from './input-fields';
 export { operatorListener } from './operator-listener';
 export type { OperatorListenerOptions } from './operator-listener';

@@ -1,4 +1,4 @@
-import { IsRfc3339DateTime } from '@paygate/http';
+import { IsNotBefore, IsRfc3339DateTime } from '@paygate/http';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { csv } from '@paygate/config';
@@ -20,9 +20,10 @@ export class UsageQueryDto {
   @IsRfc3339DateTime()
   from?: string;
 
-  /** Exclusive end (RFC 3339). */
+  /** Exclusive end (RFC 3339), not before `from`. */
   @IsOptional()
   @IsRfc3339DateTime()
+  @IsNotBefore('from')
   to?: string;
 
   /** Split the window into buckets of this size; without it only the total is returned. */
