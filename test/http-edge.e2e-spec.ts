@@ -486,6 +486,19 @@ describe('bad input at the HTTP edge (e2e)', () => {
       ['name', 'scopes', 'scopes.0', 'expiresAt'],
     );
 
+    it('an API key that would expire before it is handed out: 400 naming expiresAt', async () => {
+      const problem = await expectProblem(
+        await send(
+          'entitlement',
+          'POST',
+          `/v1/customers/${ids.customer}/api-keys`,
+          JSON.stringify({ expiresAt: '2020-01-01T00:00:00Z' }),
+        ),
+        400,
+      );
+      expect(problem.errors).toEqual([{ field: 'expiresAt', messages: ['must be in the future'] }]);
+    });
+
     it.each(nullCases)('null in %s: 400 naming it (entitlement)', async (_l, method, path, c) => {
       const resolved = path.replace(/:(\w+)/g, (_m, name: string) => ids[name]);
       const body = JSON.stringify(c.body).replace(

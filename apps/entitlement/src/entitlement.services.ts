@@ -60,7 +60,7 @@ export function createEntitlementServices(
     settlement,
     subscriptions,
     credits: new CreditsService(dataSource, ledger, customers, grants, clock),
-    apiKeys: new ApiKeysService(dataSource, customers, changes),
+    apiKeys: new ApiKeysService(dataSource, customers, changes, clock),
     check: new CheckUseCase(dataSource, ledger, usage, lifecycle, clock, changes, grants, alerts),
     charge: new UsageChargeUseCase(
       dataSource,

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '@paygate/clock';
 import { DomainError } from '@paygate/problem-details';
 import { DataSource, IsNull } from 'typeorm';
 import { EntitlementChanges } from '../changes/entitlement-changes';
@@ -16,10 +17,16 @@ export class ApiKeysService {
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly customers: CustomersService,
     private readonly changes: EntitlementChanges,
+    @Inject(Clock) private readonly clock: Clock,
   ) {}
 
   async create(customerId: string, dto: CreateApiKeyDto): Promise<CreatedApiKey> {
     await this.customers.get(customerId);
+    // A key dead before it is handed out is a mistake (a year typed wrong), as for a grant.
+    if (dto.expiresAt && new Date(dto.expiresAt) <= this.clock.now())
+      throw new DomainError('validation-failed', 'expiresAt must be in the future.', {
+        errors: [{ field: 'expiresAt', messages: ['must be in the future'] }],
+      });
     const { key, prefix, hash } = generateApiKey();
     const saved = await this.dataSource.transaction(async (manager) => {
       const key = await manager.save(

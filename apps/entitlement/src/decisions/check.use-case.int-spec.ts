@@ -89,10 +89,14 @@ describe('CheckUseCase (real Postgres)', () => {
     expect(await fx.check.execute(fx.checkInput(tenant.apiKey))).toMatchObject({
       denial: { code: 'unauthenticated' },
     });
-    const expired = await fx.apiKeys.create(tenant.customerId, {
-      expiresAt: '2020-01-01T00:00:00Z',
+    // Made to expire in a minute (a key that expired already is refused when made), then a
+    // minute passes.
+    const expiring = await fx.apiKeys.create(tenant.customerId, {
+      expiresAt: new Date(fx.clock.now().getTime() + 60_000).toISOString(),
     });
-    expect(await fx.check.execute(fx.checkInput(expired.key))).toMatchObject({
+    expect(await fx.check.execute(fx.checkInput(expiring.key))).toMatchObject({ allowed: true });
+    fx.clock.advance(60_000);
+    expect(await fx.check.execute(fx.checkInput(expiring.key))).toMatchObject({
       denial: { code: 'unauthenticated' },
     });
   });
