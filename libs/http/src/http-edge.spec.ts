@@ -69,6 +69,21 @@ describe('headerFieldsProblem', () => {
     expect(headerFieldsProblem(request(['Accept', '*/*'], 0))).toBeUndefined();
   });
 
+  it('takes the chunked coding alone; any other transfer coding is a 501, the connection closed', () => {
+    for (const value of ['chunked', 'Chunked', ' chunked '])
+      expect(
+        headerFieldsProblem(request(['Host', 'a', 'Transfer-Encoding', value])),
+      ).toBeUndefined();
+    for (const lines of [
+      ['Transfer-Encoding', 'gzip, chunked'],
+      ['transfer-encoding', 'gzip', 'Transfer-Encoding', 'chunked'],
+      ['TRANSFER-ENCODING', 'br'],
+    ]) {
+      const problem = headerFieldsProblem(request(['Host', 'a', ...lines]));
+      expect(problem).toMatchObject({ code: 'not-implemented', headers: { connection: 'close' } });
+    }
+  });
+
   it('refuses two Host fields, whatever their values', () => {
     expect(fieldOf(['Host', 'a', 'HOST', 'b'])).toBe('host');
     expect(fieldOf(['Host', 'a', 'host', 'a'])).toBe('host');

@@ -230,9 +230,12 @@ export function headerFieldsProblem(req: IncomingMessage): ProblemInput | undefi
       headers: CLOSE,
     };
   let hosts = 0;
+  const codings: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding')
+      codings.push(raw[i + 1]);
   }
   if (hosts > 1)
     return {
@@ -247,8 +250,8 @@ export function headerFieldsProblem(req: IncomingMessage): ProblemInput | undefi
   // Node's parser takes off the chunked coding only: a body sent with another one too
   // (`gzip, chunked`) would reach a handler, or an upstream, still encoded and unlabelled.
   // RFC 9112 §6.1: a transfer coding the server does not understand is a 501.
-  const coding = req.headers['transfer-encoding'];
-  if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked')
+  const coding = codings.join(', ');
+  if (codings.length > 0 && coding.trim().toLowerCase() !== 'chunked')
     return {
       code: 'not-implemented',
       detail: `Transfer-Encoding ${coding.slice(0, 64)} is not supported: send the body chunked or with a Content-Length.`,
