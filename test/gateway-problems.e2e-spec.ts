@@ -308,6 +308,54 @@ describe('gateway problems (e2e)', () => {
     expect(balance).toMatchObject({ available: 2, reserved: 0 });
   });
 
+  it('charges a caller that hangs up once the upstream has its request, not one that hangs up before', async () => {
+    const c = await customer('Hang-ups', 3);
+    // The upstream has the whole request (it answers /slow after 2 s) when its caller leaves:
+    // the work is done or under way, so it is charged, logged and metered as 499.
+    const requestId = `left-${Date.now()}`;
+    const leaving = new AbortController();
+    const left = call('/slow/x', c.apiKey, {
+      headers: { 'x-request-id': requestId },
+      signal: leaving.signal,
+    }).catch((err: Error) => err);
+    setTimeout(() => leaving.abort(), 200);
+    expect(await left).toMatchObject({ name: 'AbortError' });
+    // A caller that leaves while its body is still on the way: the upstream never had the
+    // request whole, so nothing is charged.
+    const gateway = new URL(stack.url('gateway'));
+    const socket = connect(Number(gateway.port), gateway.hostname);
+    await once(socket, 'connect');
+    socket.write(
+      `POST /demo/upload HTTP/1.1\r\nHost: ${gateway.host}\r\nx-api-key: ${c.apiKey}\r\n` +
+        'content-type: text/plain\r\ncontent-length: 10\r\n\r\nab',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.destroy();
+    const balance = await eventually(
+      () => operator('GET', `/v1/customers/${c.customerId}/balance`),
+      (b) => b.available === 2 && b.reserved === 0,
+      30_000,
+    );
+    expect(balance).toMatchObject({ available: 2, reserved: 0 });
+    const usage = (await (
+      await fetch(
+        `${stack.url('metering')}/v1/usage?customerId=${c.customerId}&meterKey=api_requests`,
+        { headers: admin },
+      )
+    ).json()) as Json;
+    expect(usage.total).toEqual({ value: 1, events: 1 });
+    const line = await eventually(
+      async () =>
+        readFileSync(join(ARTIFACTS, 'problems-gateway.log'), 'utf8')
+          .split('\n')
+          .filter((l) => l.includes(requestId))
+          .map((l) => JSON.parse(l))[0],
+      (found) => found !== undefined,
+      5_000,
+    );
+    expect(line).toMatchObject({ requestId, res: { statusCode: 499 } });
+  });
+
   it('writes one JSON access line per request, with its request id', async () => {
     const c = await customer('Access log', 2);
     const requestId = `access-${Date.now()}`;

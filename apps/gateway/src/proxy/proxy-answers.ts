@@ -3,6 +3,12 @@ import { ProblemInput, writeProblem } from '@paygate/problem-details';
 import type { ServerResponse } from 'node:http';
 import type { ProxyRequest } from './proxy-request';
 
+/**
+ * The status of a request whose caller left before any answer was sent (nginx's "client closed
+ * request"): in the access log, and in the usage of one the upstream had whole (charged).
+ */
+export const CALLER_LEFT = 499;
+
 /** Every proxied request's answer, counted once it is given (`code` empty when served). */
 export const requests = hotCounter(
   'paygate_gateway_requests_total',

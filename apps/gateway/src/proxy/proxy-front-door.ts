@@ -3,6 +3,7 @@ import type { FrontDoor } from '@paygate/http';
 import { writeProblem } from '@paygate/problem-details';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessLog } from './access-log';
+import { CALLER_LEFT } from './proxy-answers';
 import type { ProxyHandler } from './proxy.handler';
 import { proxyRequest } from './proxy-request';
 
@@ -43,7 +44,8 @@ export class ProxyFrontDoor implements FrontDoor {
           leaseId: request.leaseId,
           method: request.method,
           url: request.url,
-          statusCode: res.statusCode,
+          // Nothing was sent: the caller left first (499, nginx's "client closed request").
+          statusCode: res.headersSent ? res.statusCode : CALLER_LEFT,
           ms: performance.now() - started,
         }),
       );

@@ -23,7 +23,7 @@ import { requestCost } from '../routes/request-cost';
 import { normalizeRequestTarget } from '../routes/request-path';
 import { RouteDefinition } from '../routes/route';
 import { RoutesService } from '../routes/routes.service';
-import { refuse, requests, upstreamLatency } from './proxy-answers';
+import { CALLER_LEFT, refuse, requests, upstreamLatency } from './proxy-answers';
 import { ProxyRequest } from './proxy-request';
 import { andThen, type MaybePromise } from './maybe-async';
 import { UpstreamForwarder } from './upstream-forwarder';
@@ -297,6 +297,11 @@ export class ProxyHandler {
         },
         onFailure: (error, failure) => {
           stop();
+          // The upstream had the whole request when its caller hung up: what it did is not
+          // undone by that, so it is charged as served (499, as nginx logs a caller that left).
+          // A caller could otherwise take any answer the upstream works on for free.
+          if (failure === 'abandoned')
+            return this.served(request, route, decision, cost, CALLER_LEFT);
           this.giveBack(decision, cost, `upstream ${failure}: ${error.message}`);
           if (failure === 'cancelled') return;
           // A body the upstream did not read to its end stays unread on the caller's

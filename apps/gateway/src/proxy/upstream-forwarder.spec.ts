@@ -167,7 +167,7 @@ describe('UpstreamForwarder', () => {
     expect(failures).toEqual(['unavailable']);
   });
 
-  it('cancels the upstream request when the caller goes away', async () => {
+  it('cancels the upstream request when the caller goes away, reporting it abandoned', async () => {
     const url = `${await front(upstreamUrl)}/slow`;
     const abort = new AbortController();
     const pending = get(url, abort.signal).catch((err: Error) => err);
@@ -176,7 +176,8 @@ describe('UpstreamForwarder', () => {
     expect(await pending).toMatchObject({ name: 'AbortError' });
     await upstreamClosed; // the upstream saw its request end, not left to run
     await new Promise((r) => setTimeout(r, 50));
-    expect(failures).toEqual(['cancelled']);
+    // The upstream had the whole request: the caller left after it was delivered.
+    expect(failures).toEqual(['abandoned']);
   });
 
   it('holds the upstream back while the caller reads slowly, and delivers every byte', async () => {
@@ -270,6 +271,25 @@ describe('UpstreamForwarder', () => {
     for (let i = 0; i < 50 && failures.length === 0; i++)
       await new Promise((r) => setTimeout(r, 20));
     expect(failures).toEqual(['cancelled']);
+  });
+
+  it('reports a caller that leaves after its whole body reached the upstream as abandoned', async () => {
+    const front = await uploadFront(upstreamUrl, 5_000);
+    const req = httpRequest({
+      host: front.hostname,
+      port: front.port,
+      method: 'POST',
+      path: '/slow',
+      headers: { 'content-length': '5' },
+    });
+    req.on('error', () => undefined);
+    req.end('hello');
+    await new Promise((r) => setTimeout(r, 200));
+    req.destroy();
+    await upstreamClosed;
+    for (let i = 0; i < 50 && failures.length === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(failures).toEqual(['abandoned']);
   });
 
   it('answers a request still queued for a connection as soon as its caller leaves', async () => {

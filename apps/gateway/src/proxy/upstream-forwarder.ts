@@ -28,9 +28,12 @@ export interface UpstreamRequest {
 
 /**
  * Why an upstream gave no answer: it took too long, could not be reached or failed, the caller
- * went away first, or the caller stopped sending its body (`caller-timeout`).
+ * went away before the upstream had its whole request (`cancelled`) or after (`abandoned`: the
+ * upstream may well have done the work), or the caller stopped sending its body
+ * (`caller-timeout`).
  */
-export type UpstreamFailure = 'timeout' | 'unavailable' | 'cancelled' | 'caller-timeout';
+export type UpstreamFailure =
+  'timeout' | 'unavailable' | 'cancelled' | 'abandoned' | 'caller-timeout';
 
 export interface UpstreamHandlers {
   /**
@@ -80,6 +83,9 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   /** The status line and headers were written to the caller. */
   private answered = false;
   private done = false;
+  private readonly hasBody: boolean;
+  /** The caller's body was read to its end (by undici, into the upstream connection). */
+  private bodyEnded = false;
   /** Why the request must stop before undici started it (the caller left, the body failed). */
   private stopBefore: Error | undefined;
   private drainListener: (() => void) | undefined;
@@ -99,7 +105,22 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     res.on('close', () => {
       if (!this.done && !res.writableFinished) this.stop(new CallerGoneError());
     });
-    if (body) body.once('error', (err) => this.stop(err));
+    this.hasBody = body !== undefined;
+    if (body) {
+      body.once('error', (err) => this.stop(err));
+      body.once('end', () => {
+        this.bodyEnded = true;
+      });
+    }
+  }
+
+  /**
+   * The upstream has the whole request: undici took a connection for it (and writes the head at
+   * once) and read the caller's body, if any, to its end. A caller leaving after that does not
+   * take back the work the upstream may have done.
+   */
+  private get delivered(): boolean {
+    return this.controller !== undefined && (!this.hasBody || this.bodyEnded);
   }
 
   /**
@@ -233,7 +254,9 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       error instanceof StalledError
         ? error.failure
         : gone
-          ? 'cancelled'
+          ? this.delivered
+            ? 'abandoned'
+            : 'cancelled'
           : TIMEOUT_CODES.has(code)
             ? 'timeout'
             : 'unavailable';
