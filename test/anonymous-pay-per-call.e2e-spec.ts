@@ -362,7 +362,7 @@ describe('anonymous pay-per-call (e2e)', () => {
     expect(blocked.status).toBe(200);
     const refused = await call('/paid/hello', { 'payment-signature': wallet.payX402(offer) });
     expect(refused.status).toBe(403);
-    expect(refused.body).toMatchObject({ type: 'https://paygate.dev/problems/forbidden' });
+    expect(refused.body).toMatchObject({ type: 'https://paygate.dev/problems/customer-blocked' });
     // No receipt: nothing was settled, and nothing recorded.
     expect(header(refused, 'payment-response')).toHaveLength(0);
     expect(await paymentsOf(customerId)).toEqual({ n: 1, credits: '1' });

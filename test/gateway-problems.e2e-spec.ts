@@ -95,7 +95,7 @@ describe('gateway problems (e2e)', () => {
     expect(response.headers.get('www-authenticate')).toBe('Bearer realm="paygate"');
   });
 
-  it('403 forbidden: a key without the route scope, and a customer an operator blocked', async () => {
+  it('403 forbidden for a key without the route scope, customer-blocked for a customer an operator blocked', async () => {
     const scoped = await customer('Scopes');
     await expectProblem(await call('/scoped/x', scoped.apiKey), 403, 'FORBIDDEN');
     const blocked = await customer('Blocked');
@@ -107,7 +107,14 @@ describe('gateway problems (e2e)', () => {
       (r) => r.status === 403,
       5_000,
     );
-    await expectProblem(refused, 403, 'FORBIDDEN');
+    await expectProblem(refused, 403, 'CUSTOMER_BLOCKED');
+    // In the caller's language: what to do is the same in every one (ask the provider).
+    const german = await expectProblem(
+      await call('/demo/x', blocked.apiKey, { headers: { 'accept-language': 'de' } }),
+      403,
+      'CUSTOMER_BLOCKED',
+    );
+    expect(german).toMatchObject({ title: 'Konto gesperrt' });
     await operator('PATCH', `/v1/customers/${blocked.customerId}`, { blocked: false });
     await eventually(
       async () => (await call('/demo/x', blocked.apiKey)).status,

@@ -34,6 +34,7 @@ export const PROBLEM_CODES = [
   'payment-unavailable',
   'payment-required',
   'concurrency-limited',
+  'customer-blocked',
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

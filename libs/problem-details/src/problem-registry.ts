@@ -51,6 +51,11 @@ export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
     detail: 'A valid API key is required. Send it as "Authorization: Bearer <key>" or "X-API-Key".',
   },
   forbidden: { status: 403, title: 'Forbidden', detail: 'This API key is not allowed to do this.' },
+  'customer-blocked': {
+    status: 403,
+    title: 'Account blocked',
+    detail: 'This account is blocked by the API provider. Contact them to have it unblocked.',
+  },
   'subscription-expired': {
     status: 402,
     title: 'Subscription expired',

@@ -110,6 +110,16 @@ describe('CheckUseCase (real Postgres)', () => {
     });
   });
 
+  it('refuses every key of a blocked customer as customer-blocked, before its scopes', async () => {
+    const tenant = await fx.seedTenant({ credits: 5, scopes: ['read'] });
+    await fx.customers.update(tenant.customerId, { blocked: true });
+    for (const requiredScopes of [[], ['write']]) {
+      expect(
+        await fx.check.execute({ ...fx.checkInput(tenant.apiKey), requiredScopes }),
+      ).toMatchObject({ allowed: false, denial: { code: 'customer-blocked' } });
+    }
+  });
+
   it.each([
     ['past_due', 'subscription-past-due'],
     ['suspended', 'account-suspended'],

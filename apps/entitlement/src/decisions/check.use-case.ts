@@ -155,7 +155,11 @@ export class CheckUseCase {
       const blocked = await apiKeys.customerBlocked(manager, input.customerId);
       if (blocked === undefined) return { allowed: false, denial: { code: 'unauthenticated' } };
       if (blocked)
-        return { allowed: false, customerId: input.customerId, denial: { code: 'forbidden' } };
+        return {
+          allowed: false,
+          customerId: input.customerId,
+          denial: { code: 'customer-blocked' },
+        };
       const subscription = await this.subscriptions.current(input.customerId);
       const feature =
         subscription && (await plans.featureTerms(manager, subscription.planId, input.feature));
@@ -167,7 +171,11 @@ export class CheckUseCase {
     if (!read || !key || key.revoked_at || (key.expires_at && key.expires_at <= now)) {
       return { allowed: false, denial: { code: 'unauthenticated' } };
     }
-    if (key.blocked || !input.requiredScopes.every((s) => key.scopes.includes(s))) {
+    // Blocked says what no key of the customer's can change (its own code, and its own words
+    // to the caller); a missing scope is this key's.
+    if (key.blocked)
+      return { allowed: false, customerId: key.customer_id, denial: { code: 'customer-blocked' } };
+    if (!input.requiredScopes.every((s) => key.scopes.includes(s))) {
       return { allowed: false, customerId: key.customer_id, denial: { code: 'forbidden' } };
     }
     const { subscription, rolled } = await this.subscriptions.upToDate(

@@ -339,7 +339,7 @@ describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
       expect(await fx.ledger.findDrift()).toEqual([]);
     });
 
-    it('refuses a blocked payer with forbidden, and an unknown customer id as unauthenticated', async () => {
+    it('refuses a blocked payer with customer-blocked, and an unknown customer id as unauthenticated', async () => {
       const plan = await payerPlan(1);
       const paid = await record(paymentOf(plan.key, newPayer(), { credits: 10 }));
       expect(await check(byCustomer(paid.customerId, 1))).toMatchObject({ allowed: true });
@@ -349,7 +349,7 @@ describe('Payer accounts: anonymous pay-per-call (real Postgres)', () => {
       expect(await check(byCustomer(paid.customerId, 1))).toEqual({
         allowed: false,
         customerId: paid.customerId,
-        denial: { code: 'forbidden' },
+        denial: { code: 'customer-blocked' },
       });
       expect(await check(byCustomer(randomUUID(), 1))).toEqual({
         allowed: false,

@@ -139,7 +139,7 @@ describe('Payer accounts: quotes (real Postgres)', () => {
       expect(await quote(account)).toMatchObject({
         allowed: false,
         customerId: first.customerId,
-        denial: { code: 'forbidden' },
+        denial: { code: 'customer-blocked' },
       });
       expect(await leaseCount()).toBe(leasesBefore);
     });

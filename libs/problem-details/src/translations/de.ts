@@ -75,6 +75,11 @@ export const de: Catalogue = {
     title: 'Zu viele Anfragen',
     detail: 'Bitte langsamer: Das Anfragelimit Ihres Tarifs ist erreicht.',
   },
+  'customer-blocked': {
+    title: 'Konto gesperrt',
+    detail:
+      'Dieses Konto wurde vom API-Anbieter gesperrt. Wenden Sie sich an ihn, um es entsperren zu lassen.',
+  },
   'concurrency-limited': {
     title: 'Zu viele gleichzeitige Anfragen',
     detail:

@@ -74,6 +74,11 @@ export const es: Catalogue = {
     title: 'Demasiadas solicitudes',
     detail: 'Reduzca el ritmo: se alcanzó el límite de solicitudes de su plan.',
   },
+  'customer-blocked': {
+    title: 'Cuenta bloqueada',
+    detail:
+      'El proveedor de la API ha bloqueado esta cuenta. Póngase en contacto con él para desbloquearla.',
+  },
   'concurrency-limited': {
     title: 'Demasiadas solicitudes simultáneas',
     detail:

@@ -74,6 +74,11 @@ export const fr: Catalogue = {
     title: 'Trop de requêtes',
     detail: 'Ralentissez : la limite de débit de votre offre est atteinte.',
   },
+  'customer-blocked': {
+    title: 'Compte bloqué',
+    detail:
+      'Ce compte est bloqué par le fournisseur de l’API. Contactez-le pour le faire débloquer.',
+  },
   'concurrency-limited': {
     title: 'Trop de requêtes simultanées',
     detail:

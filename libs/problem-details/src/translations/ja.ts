@@ -77,6 +77,11 @@ export const ja: Catalogue = {
     title: 'リクエストが多すぎます',
     detail: 'リクエストの頻度を下げてください。プランのレート制限に達しました。',
   },
+  'customer-blocked': {
+    title: 'アカウントがブロックされています',
+    detail:
+      'このアカウントは API 提供者によってブロックされています。ブロックの解除は提供者にお問い合わせください。',
+  },
   'concurrency-limited': {
     title: '同時リクエストが多すぎます',
     detail:
