@@ -63,7 +63,7 @@ describe('billing page (e2e)', () => {
     const html = await page.text();
     expect(html).toContain('data-code="insufficient-credits"');
     expect(html).toContain('Guthaben nicht ausreichend');
-    expect(html).toContain('Diese Anfrage kostet 1 Credits, Ihr Guthaben beträgt 0.');
+    expect(html).toContain('Diese Anfrage kostet 1 Credit, Ihr Guthaben beträgt 0.');
     expect(html).toContain('Billing Co');
     expect(html).toMatch(/data-testid="balance">0</);
     expect(html).toMatch(/data-testid="usage-requests">1 \/ 0</);
@@ -173,7 +173,7 @@ describe('billing page (e2e)', () => {
     );
     const { link } = (await refused.json()) as Json;
     const html = await (await fetch(link)).text();
-    expect(html).toContain('data-code="forbidden"');
+    expect(html).toContain('data-code="customer-blocked"');
     expect(html).not.toContain('data-testid="top-up"');
     // Nor does a form sent anyway buy anything.
     const bought = await post(`${link}/top-up`, { credits: '5', nonce: randomUUID() });

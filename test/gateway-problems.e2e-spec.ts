@@ -186,6 +186,12 @@ describe('gateway problems (e2e)', () => {
   it('404 not-found and 405 method-not-allowed with Allow', async () => {
     const c = await customer('Routes');
     await expectProblem(await call('/nowhere', c.apiKey), 404, 'NOT_FOUND');
+    // In the caller's language, as every problem the gateway writes.
+    const french = await call('/nowhere', c.apiKey, { headers: { 'accept-language': 'fr' } });
+    expect(french.headers.get('content-language')).toBe('fr');
+    expect(await expectProblem(french, 404, 'NOT_FOUND')).toMatchObject({
+      detail: expect.stringContaining('Aucune API'),
+    });
     const response = await call('/getonly/x', c.apiKey, { method: 'POST', body: '{}' });
     await expectProblem(response, 405, 'METHOD_NOT_ALLOWED');
     expect(response.headers.get('allow')).toBe('GET');

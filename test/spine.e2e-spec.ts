@@ -95,7 +95,7 @@ describe('paygate spine (e2e)', () => {
     expect(inFrench.headers.get('content-language')).toBe('fr');
     expect(await inFrench.json()).toMatchObject({
       title: 'Crédits insuffisants',
-      detail: 'Cette requête coûte 1 crédits mais votre solde est de 0. Rechargez pour continuer.',
+      detail: 'Cette requête coûte 1 crédit mais votre solde est de 0. Rechargez pour continuer.',
       code: 'INSUFFICIENT_CREDITS',
     });
     expect(upstream.hits() - hitsBefore).toBe(3);

@@ -38,7 +38,7 @@ describe('paygate client', () => {
           type: 'https://paygate.dev/problems/insufficient-credits',
           title: 'Insufficient credits',
           status: 402,
-          detail: 'This request costs 1 credits but your balance is 0. Top up to continue.',
+          detail: 'This request costs 1 credit but your balance is 0. Top up to continue.',
           code: 'INSUFFICIENT_CREDITS',
           balance: 0,
           required: 1,
@@ -76,7 +76,7 @@ describe('paygate client', () => {
       required: 1,
       plan: 'pro',
       requestId: 'req-42',
-      message: 'This request costs 1 credits but your balance is 0. Top up to continue.',
+      message: 'This request costs 1 credit but your balance is 0. Top up to continue.',
     });
     expect(seen).toEqual([e]);
   });

@@ -18,8 +18,8 @@ export const PROBLEM_DETAIL_FALLBACKS: Record<
       'Your last payment failed and the grace period has ended. Update your payment method to continue.',
     ],
     'insufficient-credits': [
-      'This request costs {required} credits, more than your balance. Top up to continue.',
-      'Your balance of {balance} credits is too low for this request. Top up to continue.',
+      'This request costs {required} {required|credit|credits}, more than your balance. Top up to continue.',
+      'Your balance of {balance} {balance|credit|credits} is too low for this request. Top up to continue.',
       'Your credit balance is too low for this request. Top up to continue.',
     ],
     'quota-exhausted': [
@@ -33,7 +33,7 @@ export const PROBLEM_DETAIL_FALLBACKS: Record<
       'This feature is not part of your plan. Upgrade to use it.',
     ],
     'concurrency-limited': [
-      'Wait for a request to finish: your plan allows {limit} requests in flight at once.',
+      'Wait for a request to finish: your plan allows {limit} {limit|request|requests} in flight at once.',
       'Wait for a request to finish: your plan limits how many requests may be in flight at once.',
     ],
   },
@@ -43,8 +43,8 @@ export const PROBLEM_DETAIL_FALLBACKS: Record<
       'Ihre letzte Zahlung ist fehlgeschlagen und die Kulanzfrist ist abgelaufen. Aktualisieren Sie Ihre Zahlungsmethode, um fortzufahren.',
     ],
     'insufficient-credits': [
-      'Diese Anfrage kostet {required} Credits, mehr als Ihr Guthaben. Laden Sie auf, um fortzufahren.',
-      'Ihr Guthaben von {balance} Credits reicht für diese Anfrage nicht aus. Laden Sie auf, um fortzufahren.',
+      'Diese Anfrage kostet {required} {required|Credit|Credits}, mehr als Ihr Guthaben. Laden Sie auf, um fortzufahren.',
+      'Ihr Guthaben von {balance} {balance|Credit|Credits} reicht für diese Anfrage nicht aus. Laden Sie auf, um fortzufahren.',
       'Ihr Guthaben reicht für diese Anfrage nicht aus. Laden Sie auf, um fortzufahren.',
     ],
     'quota-exhausted': [
@@ -58,7 +58,7 @@ export const PROBLEM_DETAIL_FALLBACKS: Record<
       'Diese Funktion ist nicht Teil Ihres Tarifs. Wechseln Sie den Tarif, um sie zu nutzen.',
     ],
     'concurrency-limited': [
-      'Warten Sie, bis eine Anfrage beendet ist: Ihr Tarif erlaubt {limit} gleichzeitige Anfragen.',
+      'Warten Sie, bis eine Anfrage beendet ist: Ihr Tarif erlaubt {limit} gleichzeitige {limit|Anfrage|Anfragen}.',
       'Warten Sie, bis eine Anfrage beendet ist: Ihr Tarif begrenzt die Zahl gleichzeitiger Anfragen.',
     ],
   },
@@ -68,8 +68,8 @@ export const PROBLEM_DETAIL_FALLBACKS: Record<
       'Votre dernier paiement a échoué et le délai de grâce est écoulé. Mettez à jour votre moyen de paiement pour continuer.',
     ],
     'insufficient-credits': [
-      'Cette requête coûte {required} crédits, plus que votre solde. Rechargez pour continuer.',
-      'Votre solde de {balance} crédits ne suffit pas pour cette requête. Rechargez pour continuer.',
+      'Cette requête coûte {required} {required|crédit|crédits}, plus que votre solde. Rechargez pour continuer.',
+      'Votre solde de {balance} {balance|crédit|crédits} ne suffit pas pour cette requête. Rechargez pour continuer.',
       'Votre solde de crédits ne suffit pas pour cette requête. Rechargez pour continuer.',
     ],
     'quota-exhausted': [
@@ -83,7 +83,7 @@ export const PROBLEM_DETAIL_FALLBACKS: Record<
       'Cette fonctionnalité ne fait pas partie de votre offre. Changez d’offre pour l’utiliser.',
     ],
     'concurrency-limited': [
-      'Attendez qu’une requête se termine : votre offre permet {limit} requêtes simultanées.',
+      'Attendez qu’une requête se termine : votre offre permet {limit} {limit|requête simultanée|requêtes simultanées}.',
       'Attendez qu’une requête se termine : votre offre limite le nombre de requêtes simultanées.',
     ],
   },
@@ -93,8 +93,8 @@ export const PROBLEM_DETAIL_FALLBACKS: Record<
       'Su último pago falló y el periodo de gracia ha terminado. Actualice su método de pago para continuar.',
     ],
     'insufficient-credits': [
-      'Esta solicitud cuesta {required} créditos, más que su saldo. Recargue para continuar.',
-      'Su saldo de {balance} créditos no alcanza para esta solicitud. Recargue para continuar.',
+      'Esta solicitud cuesta {required} {required|crédito|créditos}, más que su saldo. Recargue para continuar.',
+      'Su saldo de {balance} {balance|crédito|créditos} no alcanza para esta solicitud. Recargue para continuar.',
       'Su saldo de créditos no alcanza para esta solicitud. Recargue para continuar.',
     ],
     'quota-exhausted': [
@@ -108,7 +108,7 @@ export const PROBLEM_DETAIL_FALLBACKS: Record<
       'Esta función no forma parte de su plan. Mejore su plan para usarla.',
     ],
     'concurrency-limited': [
-      'Espere a que termine una solicitud: su plan permite {limit} solicitudes simultáneas.',
+      'Espere a que termine una solicitud: su plan permite {limit} {limit|solicitud simultánea|solicitudes simultáneas}.',
       'Espere a que termine una solicitud: su plan limita el número de solicitudes simultáneas.',
     ],
   },
@@ -139,22 +139,42 @@ export const PROBLEM_DETAIL_FALLBACKS: Record<
   },
 };
 
-const PLACEHOLDER = /\{(\w+)\}/g;
+/** `{name}`, or `{name|one|other}`: the word for `name`'s number, singular or plural. */
+const PLACEHOLDER = /\{(\w+)(?:\|([^|{}]*)\|([^|{}]*))?\}/g;
 
 const filled = (value: unknown) => value !== undefined && value !== null && value !== '';
 
+const pluralRules = new Map<ProblemLanguage, Intl.PluralRules>();
+
+/**
+ * 'one' or 'other' for a number in a language, by CLDR's rules (Intl): French says "0 crédit"
+ * and "1 crédit", English "0 credits" and "1 credit", Japanese has no plural.
+ */
+function pluralOf(language: ProblemLanguage, value: unknown): 'one' | 'other' {
+  let rules = pluralRules.get(language);
+  if (!rules) pluralRules.set(language, (rules = new Intl.PluralRules(language)));
+  return rules.select(Number(value)) === 'one' ? 'one' : 'other';
+}
+
 /**
  * The first of `templates` whose placeholders the values all fill, filled in. If none does
- * (a template without fallbacks), what is missing becomes "…": never a raw `{name}`.
+ * (a template without fallbacks), what is missing becomes "…": never a raw `{name}`. A
+ * `{name|one|other}` is the word that agrees with `name` in `language`.
  */
 export function renderFilledDetail(
   templates: readonly string[],
   values: Record<string, unknown>,
+  language: ProblemLanguage = 'en',
 ): string {
   const complete = templates.find((t) =>
     [...t.matchAll(PLACEHOLDER)].every(([, name]) => filled(values[name])),
   );
-  return (complete ?? templates[0] ?? '').replace(PLACEHOLDER, (_whole, name: string) =>
-    filled(values[name]) ? String(values[name]) : '…',
+  return (complete ?? templates[0] ?? '').replace(
+    PLACEHOLDER,
+    (_whole, name: string, one: string | undefined, other: string | undefined) => {
+      const value = values[name];
+      if (one === undefined || other === undefined) return filled(value) ? String(value) : '…';
+      return filled(value) && pluralOf(language, value) === 'one' ? one : other;
+    },
   );
 }

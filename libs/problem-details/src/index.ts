@@ -3,7 +3,6 @@ export {
   PROBLEM_REGISTRY,
   PROBLEM_TYPE_BASE,
   upperSnake,
-  renderDetail,
   problemStatus,
   setProblemStatuses,
 } from './problem-registry';

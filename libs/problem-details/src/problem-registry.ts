@@ -81,7 +81,7 @@ export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
     status: 402,
     title: 'Insufficient credits',
     detail:
-      'This request costs {required} credits but your balance is {balance}. Top up to continue.',
+      'This request costs {required} {required|credit|credits} but your balance is {balance}. Top up to continue.',
   },
   'payment-invalid': {
     status: 402,
@@ -121,7 +121,7 @@ export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
     status: 402,
     title: 'Quota exhausted',
     detail:
-      'You have used {used} of the {limit} units of {feature} included in {plan}. Upgrade to continue.',
+      'You have used {used} of the {limit} {limit|unit|units} of {feature} included in {plan}. Upgrade to continue.',
   },
   'feature-not-in-plan': {
     status: 402,
@@ -137,7 +137,7 @@ export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
     status: 429,
     title: 'Too many requests in flight',
     detail:
-      'Wait for a request to finish: your plan allows {limit} requests to {feature} in flight at once.',
+      'Wait for a request to finish: your plan allows {limit} {limit|request|requests} to {feature} in flight at once.',
   },
   'validation-failed': {
     status: 400,
@@ -226,6 +226,8 @@ export const PROBLEM_DETAIL_VARIANTS = {
   /** validation-failed of POST /events: the request's events are taken whole or not at all. */
   'events-refused':
     'No event of this request was accepted: one invalid event refuses the whole request. errors names each invalid event by its index and field; correct them and send the request again.',
+  /** not-found of the gateway: no route of its table matches the request's path. */
+  'no-route': 'No API is served at this path. Check the URL against the API documentation.',
 } as const satisfies Record<string, string>;
 
 export type ProblemDetailVariant = keyof typeof PROBLEM_DETAIL_VARIANTS;
@@ -233,11 +235,4 @@ export type ProblemDetailVariant = keyof typeof PROBLEM_DETAIL_VARIANTS;
 /** UPPER_SNAKE form of a code for the `code` member that clients switch on. */
 export function upperSnake(code: ProblemCode): string {
   return code.toUpperCase().replace(/-/g, '_');
-}
-
-export function renderDetail(template: string, values: Record<string, unknown>): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
-    const value = values[name];
-    return value === undefined || value === null || value === '' ? whole : String(value);
-  });
 }

@@ -51,7 +51,7 @@ describe('problem details', () => {
       type: 'https://paygate.dev/problems/insufficient-credits',
       title: 'Insufficient credits',
       status: 402,
-      detail: 'This request costs 1 credits but your balance is 0. Top up to continue.',
+      detail: 'This request costs 1 credit but your balance is 0. Top up to continue.',
       instance: '/demo/x',
       code: 'INSUFFICIENT_CREDITS',
       requestId: 'req-1',
@@ -59,6 +59,46 @@ describe('problem details', () => {
       required: 1,
       link: 'https://pay',
     });
+  });
+
+  it.each([
+    ['en', 1, 0, 'costs 1 credit but', 'balance of 0 credits'],
+    ['en', 2, 1, 'costs 2 credits but', 'balance of 1 credit '],
+    ['de', 1, 0, 'kostet 1 Credit,', 'Guthaben von 0 Credits'],
+    ['de', 3, 1, 'kostet 3 Credits,', 'Guthaben von 1 Credit '],
+    // French counts 0 and 1 alike: "0 crédit".
+    ['fr', 1, 0, 'coûte 1 crédit mais', 'solde de 0 crédit '],
+    ['fr', 2, 2, 'coûte 2 crédits mais', 'solde de 2 crédits '],
+    ['es', 1, 1, 'cuesta 1 crédito pero', 'saldo de 1 crédito '],
+    ['es', 5, 0, 'cuesta 5 créditos pero', 'saldo de 0 créditos '],
+    ['ja', 1, 0, '1 クレジットが必要', '残高 0 クレジット'],
+  ] as const)(
+    'makes the noun agree with its number in %s (required %d, balance %d)',
+    (language, required, balance, withBoth, balanceOnly) => {
+      const context = { instance: '/x', requestId: 'r', language };
+      const code = 'insufficient-credits';
+      expect(buildProblem({ code, extensions: { required, balance } }, context).detail).toContain(
+        withBoth,
+      );
+      // The fallback that names only the balance, when the request's cost is not known.
+      expect(buildProblem({ code, extensions: { balance } }, context).detail).toContain(
+        balanceOnly,
+      );
+    },
+  );
+
+  it('counts limits and units in the same way (concurrency-limited, quota-exhausted)', () => {
+    const context = { instance: '/x', requestId: 'r' };
+    expect(
+      buildProblem({ code: 'concurrency-limited', extensions: { limit: 1, feature: 'f' } }, context)
+        .detail,
+    ).toContain('allows 1 request to f');
+    expect(
+      buildProblem(
+        { code: 'quota-exhausted', extensions: { used: 1, limit: 1, feature: 'f', plan: 'p' } },
+        { ...context, language: 'de' },
+      ).detail,
+    ).toContain('1 von 1 Einheit von f');
   });
 
   it('writes codes in UPPER_SNAKE for clients', () => {

@@ -78,6 +78,7 @@ export function buildProblem(
         ? [template]
         : [template, ...(PROBLEM_DETAIL_FALLBACKS[language][input.code] ?? [])],
       extensions,
+      language,
     );
   return {
     type: `${PROBLEM_TYPE_BASE}${input.code}`,

@@ -84,7 +84,8 @@ export class ProxyHandler {
       }
       return refuse(request, res, 'unmatched', {
         code: 'not-found',
-        detail: 'No route matches this path.',
+        // Translated, unlike a detail written here: the caller may be a person in a browser.
+        variant: 'no-route',
       });
     }
     const route = match.route;

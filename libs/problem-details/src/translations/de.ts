@@ -30,7 +30,7 @@ export const de: Catalogue = {
   'insufficient-credits': {
     title: 'Guthaben nicht ausreichend',
     detail:
-      'Diese Anfrage kostet {required} Credits, Ihr Guthaben beträgt {balance}. Laden Sie auf, um fortzufahren.',
+      'Diese Anfrage kostet {required} {required|Credit|Credits}, Ihr Guthaben beträgt {balance}. Laden Sie auf, um fortzufahren.',
   },
   'payment-invalid': {
     title: 'Zahlung nicht angenommen',
@@ -64,7 +64,7 @@ export const de: Catalogue = {
   'quota-exhausted': {
     title: 'Kontingent aufgebraucht',
     detail:
-      'Sie haben {used} von {limit} Einheiten von {feature} in {plan} verbraucht. Wechseln Sie den Tarif, um fortzufahren.',
+      'Sie haben {used} von {limit} {limit|Einheit|Einheiten} von {feature} in {plan} verbraucht. Wechseln Sie den Tarif, um fortzufahren.',
   },
   'feature-not-in-plan': {
     title: 'Funktion nicht im Tarif',
@@ -83,7 +83,7 @@ export const de: Catalogue = {
   'concurrency-limited': {
     title: 'Zu viele gleichzeitige Anfragen',
     detail:
-      'Warten Sie, bis eine Anfrage beendet ist: Ihr Tarif erlaubt {limit} gleichzeitige Anfragen an {feature}.',
+      'Warten Sie, bis eine Anfrage beendet ist: Ihr Tarif erlaubt {limit} gleichzeitige {limit|Anfrage|Anfragen} an {feature}.',
   },
   'validation-failed': {
     title: 'Ungültige Anfrage',
@@ -152,4 +152,6 @@ export const de: Catalogue = {
 export const deVariants: Record<ProblemDetailVariant, string> = {
   'events-refused':
     'Kein Ereignis dieser Anfrage wurde angenommen: Ein ungültiges Ereignis weist die ganze Anfrage ab. errors nennt jedes ungültige Ereignis mit Index und Feld; korrigieren Sie diese und senden Sie die Anfrage erneut.',
+  'no-route':
+    'Unter diesem Pfad wird keine API angeboten. Prüfen Sie die URL anhand der API-Dokumentation.',
 };

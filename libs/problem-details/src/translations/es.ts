@@ -30,7 +30,7 @@ export const es: Catalogue = {
   'insufficient-credits': {
     title: 'Créditos insuficientes',
     detail:
-      'Esta solicitud cuesta {required} créditos pero su saldo es {balance}. Recargue para continuar.',
+      'Esta solicitud cuesta {required} {required|crédito|créditos} pero su saldo es {balance}. Recargue para continuar.',
   },
   'payment-invalid': {
     title: 'Pago no aceptado',
@@ -64,7 +64,7 @@ export const es: Catalogue = {
   'quota-exhausted': {
     title: 'Cuota agotada',
     detail:
-      'Ha usado {used} de las {limit} unidades de {feature} incluidas en {plan}. Mejore su plan para continuar.',
+      'Ha usado {used} de {limit} {limit|unidad|unidades} de {feature} {limit|incluida|incluidas} en {plan}. Mejore su plan para continuar.',
   },
   'feature-not-in-plan': {
     title: 'Función no incluida en el plan',
@@ -82,7 +82,7 @@ export const es: Catalogue = {
   'concurrency-limited': {
     title: 'Demasiadas solicitudes simultáneas',
     detail:
-      'Espere a que termine una solicitud: su plan permite {limit} solicitudes simultáneas a {feature}.',
+      'Espere a que termine una solicitud: su plan permite {limit} {limit|solicitud simultánea|solicitudes simultáneas} a {feature}.',
   },
   'validation-failed': {
     title: 'Solicitud no válida',
@@ -149,4 +149,6 @@ export const es: Catalogue = {
 export const esVariants: Record<ProblemDetailVariant, string> = {
   'events-refused':
     'No se aceptó ningún evento de esta solicitud: un solo evento no válido rechaza toda la solicitud. errors indica cada evento no válido por su índice y campo; corríjalos y vuelva a enviar la solicitud.',
+  'no-route':
+    'No se ofrece ninguna API en esta ruta. Compruebe la URL en la documentación de la API.',
 };

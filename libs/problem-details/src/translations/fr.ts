@@ -29,7 +29,7 @@ export const fr: Catalogue = {
   'insufficient-credits': {
     title: 'Crédits insuffisants',
     detail:
-      'Cette requête coûte {required} crédits mais votre solde est de {balance}. Rechargez pour continuer.',
+      'Cette requête coûte {required} {required|crédit|crédits} mais votre solde est de {balance}. Rechargez pour continuer.',
   },
   'payment-invalid': {
     title: 'Paiement refusé',
@@ -63,7 +63,7 @@ export const fr: Catalogue = {
   'quota-exhausted': {
     title: 'Quota épuisé',
     detail:
-      'Vous avez utilisé {used} des {limit} unités de {feature} incluses dans {plan}. Passez à une offre supérieure pour continuer.',
+      'Vous avez utilisé {used} sur {limit} {limit|unité|unités} de {feature} {limit|incluse|incluses} dans {plan}. Passez à une offre supérieure pour continuer.',
   },
   'feature-not-in-plan': {
     title: 'Fonctionnalité non incluse',
@@ -82,7 +82,7 @@ export const fr: Catalogue = {
   'concurrency-limited': {
     title: 'Trop de requêtes simultanées',
     detail:
-      'Attendez qu’une requête se termine : votre offre permet {limit} requêtes simultanées vers {feature}.',
+      'Attendez qu’une requête se termine : votre offre permet {limit} {limit|requête simultanée|requêtes simultanées} vers {feature}.',
   },
   'validation-failed': {
     title: 'Requête invalide',
@@ -149,4 +149,5 @@ export const fr: Catalogue = {
 export const frVariants: Record<ProblemDetailVariant, string> = {
   'events-refused':
     'Aucun événement de cette requête n’a été accepté : un seul événement invalide fait refuser toute la requête. errors indique chaque événement invalide par son index et son champ ; corrigez-les et renvoyez la requête.',
+  'no-route': 'Aucune API n’est servie à ce chemin. Vérifiez l’URL dans la documentation de l’API.',
 };

@@ -151,4 +151,6 @@ export const ja: Catalogue = {
 export const jaVariants: Record<ProblemDetailVariant, string> = {
   'events-refused':
     'このリクエストのイベントは 1 件も受け付けられていません。無効なイベントが 1 件でもあるとリクエスト全体が拒否されます。errors に無効なイベントがインデックスとフィールドごとに示されています。修正してからリクエストを再送してください。',
+  'no-route':
+    'このパスで提供されている API はありません。API ドキュメントで URL をご確認ください。',
 };
