@@ -182,6 +182,22 @@ describe('bad input at the HTTP edge (e2e)', () => {
     }
   });
 
+  it('gateway: a request target in absolute form is served as its path, when it names the Host', async () => {
+    const host = `127.0.0.1:${stack.ports.gateway}`;
+    const ask = (target: string) =>
+      rawRequest(
+        stack.ports.gateway,
+        `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nx-api-key: ${demo.apiKey}\r\nConnection: close\r\n\r\n`,
+      );
+    const served = await ask(`http://${host}/demo/hello?x=1`);
+    expect(served.status).toBe(200);
+    // The upstream got the path, not the absolute form (the demo upstream echoes it; the body
+    // is read raw, in chunks).
+    expect(served.body).toContain('"path":"/hello?x=1"');
+    const elsewhere = await ask('http://other.example/demo/hello');
+    expectProblemShape(elsewhere.status, elsewhere.headers, elsewhere.body, 400);
+  });
+
   it('entitlement and metering: a body that trickles in for 30 s → 408 problem, socket closed', async () => {
     // A byte every 5 s keeps the socket busy: only the body's own deadline ends it.
     const answers = await Promise.all(

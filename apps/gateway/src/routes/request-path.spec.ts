@@ -1,4 +1,4 @@
-import { normalizeRequestTarget } from './request-path';
+import { normalizeRequestTarget, originForm } from './request-path';
 
 describe('normalizeRequestTarget', () => {
   const path = (url: string) => {
@@ -49,5 +49,28 @@ describe('normalizeRequestTarget', () => {
     const url = '/demo/a/b.json?x=1';
     const target = normalizeRequestTarget(url);
     expect(target).toEqual({ ok: true, path: '/demo/a/b.json', query: '?x=1' });
+  });
+});
+
+describe('originForm', () => {
+  it.each([
+    ['http://api.example.com/v1/x?q=1', 'api.example.com', '/v1/x?q=1'],
+    ['HTTPS://API.example.com/v1/x', 'api.EXAMPLE.com', '/v1/x'],
+    ['http://api.example.com:8080', 'api.example.com:8080', '/'],
+    ['http://api.example.com?q=1', 'api.example.com', '/?q=1'],
+    // Origin form (and anything else) is left to normalizeRequestTarget.
+    ['/v1/x', 'api.example.com', '/v1/x'],
+    ['*', undefined, '*'],
+  ])('reads %s (Host %s) as %s', (url, host, expected) => {
+    expect(originForm(url, host)).toEqual({ ok: true, url: expected });
+  });
+
+  it.each([
+    ['http://other.example.com/v1/x', 'api.example.com'],
+    ['http://api.example.com:8080/v1/x', 'api.example.com'],
+    ['http://api.example.com/v1/x', undefined],
+    ['http://@api.example.com/v1/x', 'api.example.com'],
+  ])('refuses %s with Host %s: the target names another host', (url, host) => {
+    expect(originForm(url, host)).toMatchObject({ ok: false });
   });
 });

@@ -6,6 +6,27 @@ const NEEDS_WORK = /[%\\]|\/\/|\/\.\.?(?:[/;]|$)/;
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)/i;
+
+/**
+ * A request target in absolute form (`GET http://api.example.com/x HTTP/1.1`, which RFC 9112
+ * §3.2.2 says a server must accept) as the origin form it routes and forwards (`/x`). Only
+ * when its authority is the Host header's: a route chosen by one name and a caller or
+ * upstream reading the other would disagree on where the request went. Other targets as they
+ * are.
+ */
+export function originForm(
+  url: string,
+  host: string | undefined,
+): { ok: true; url: string } | { ok: false; reason: string } {
+  const absolute = ABSOLUTE_FORM.exec(url);
+  if (!absolute) return { ok: true, url };
+  if (host === undefined || absolute[1].toLowerCase() !== host.toLowerCase())
+    return { ok: false, reason: 'The request target names another host than the Host header.' };
+  const rest = url.slice(absolute[0].length);
+  return { ok: true, url: rest.startsWith('/') ? rest : `/${rest}` };
+}
+
 /**
  * The request target as the gateway routes and forwards it, normalized per RFC 3986 §6.2.2:
  * percent-encoded unreserved characters decoded (`%2e` is a dot, `%41` an A), the other
