@@ -74,6 +74,7 @@ describe('gateway problems (e2e)', () => {
       dead: { upstream: 'http://127.0.0.1:9' },
       slow: { stripPrefix: false },
       metered5xx: { meterUpstreamErrors: true },
+      browser: { cors: { origins: ['https://app.example'], headers: ['x-trace'] } },
     });
     const env = { ROUTES_FILE: routes, BODY_LIMIT_BYTES: '1024', UPSTREAM_TIMEOUT_MS: '500' };
     await stack.start(['entitlement', 'metering', 'gateway'], env);
@@ -195,6 +196,64 @@ describe('gateway problems (e2e)', () => {
     const response = await call('/getonly/x', c.apiKey, { method: 'POST', body: '{}' });
     await expectProblem(response, 405, 'METHOD_NOT_ALLOWED');
     expect(response.headers.get('allow')).toBe('GET');
+  });
+
+  it("answers a browser's preflight itself on a route with cors, and lets the page read every answer", async () => {
+    const page = 'https://app.example';
+    const preflight = (path: string, origin: string) =>
+      call(path, undefined, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'GET',
+          'access-control-request-headers': 'x-api-key, x-trace',
+        },
+      });
+    // No key (a preflight never has one), nothing forwarded, nothing charged.
+    const hitsBefore = upstream.hits();
+    const allowed = await preflight('/browser/x', page);
+    expect(allowed.status).toBe(204);
+    expect(Object.fromEntries(allowed.headers)).toMatchObject({
+      'access-control-allow-origin': page,
+      'access-control-allow-methods': expect.stringContaining('GET'),
+      'access-control-allow-headers': expect.stringMatching(/x-api-key.*x-trace/),
+      'access-control-max-age': '600',
+      vary: expect.stringContaining('Origin'),
+      'x-request-id': expect.any(String),
+    });
+    const stranger = await preflight('/browser/x', 'https://evil.example');
+    expect(stranger.status).toBe(204);
+    expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
+    // A route without cors: a preflight is a request like any other (here, without a key).
+    await expectProblem(await preflight('/demo/x', page), 401, 'UNAUTHENTICATED');
+    expect(upstream.hits()).toBe(hitsBefore);
+
+    // The 402 a page gets is readable there, offers and request id included.
+    const broke = await customer('Browser broke', 0);
+    const refused = await call('/browser/x', broke.apiKey, { headers: { origin: page } });
+    await expectProblem(refused.clone(), 402, 'INSUFFICIENT_CREDITS');
+    expect(refused.headers.get('access-control-allow-origin')).toBe(page);
+    expect(refused.headers.get('access-control-expose-headers')).toMatch(
+      /x-request-id.*payment-required/,
+    );
+    expect(refused.headers.get('vary')).toMatch(/Origin.*Accept-Language/);
+    // And a served answer; another origin's page gets no permission to read it.
+    const paying = await customer('Browser paying', 2);
+    const served = await call('/browser/x', paying.apiKey, { headers: { origin: page } });
+    expect(served.status).toBe(200);
+    expect(served.headers.get('access-control-allow-origin')).toBe(page);
+    expect(served.headers.get('vary')).toContain('Origin');
+    const elsewhere = await call('/browser/x', paying.apiKey, {
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(elsewhere.status).toBe(200);
+    expect(elsewhere.headers.get('access-control-allow-origin')).toBeNull();
+    const balance = await eventually(
+      () => operator('GET', `/v1/customers/${paying.customerId}/balance`),
+      (b) => b.available === 0,
+      10_000,
+    );
+    expect(balance.available).toBe(0);
   });
 
   it('413 payload-too-large past BODY_LIMIT_BYTES, without charging', async () => {

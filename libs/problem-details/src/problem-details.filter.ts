@@ -128,6 +128,9 @@ export function writeProblem(
 ): void {
   if (res.headersSent || res.destroyed) return;
   const { body, headers } = problemResponse(request, input);
+  // A Vary set on `res` before (the gateway's CORS: Origin) still holds, with the language's.
+  const vary = res.getHeader('vary');
+  if (vary !== undefined) headers.vary = `${String(vary)}, ${headers.vary}`;
   const json = JSON.stringify(body);
   res.writeHead(body.status, { ...headers, 'content-length': Buffer.byteLength(json) });
   res.end(json);

@@ -10,6 +10,7 @@ import { EntitlementUnavailableError } from '../decisions/entitlement.client';
 import type { AdmissionRequest } from '../leases/admission-request';
 import { LeasesService } from '../leases/leases.service';
 import { BodyLimit } from './body-limit';
+import { allowReading, answerPreflight, isPreflight, withVary } from './cors';
 import { withoutHopByHop } from './hop-by-hop';
 import { RateLimitState, rateLimitHeaders } from '../rate-limits/fixed-window-limiter';
 import { RateLimitsService } from '../rate-limits/rate-limits.service';
@@ -71,6 +72,20 @@ export class ProxyHandler {
         detail: target.reason,
         extensions: { errors: [{ field: 'path', messages: [target.reason] }] },
       });
+    // A browser's preflight, for a route that answers them: the route the request it asks
+    // about (the method it names) would take. Any other preflight is a request like the rest.
+    if (isPreflight(request.method, request.headers)) {
+      const asked = this.routes.match({
+        path: target.path,
+        host: request.headers.host,
+        method: String(request.headers['access-control-request-method']),
+      }).route;
+      if (asked?.cors) {
+        answerPreflight(res, asked, asked.cors, request.headers, String(request.id));
+        requests.inc({ route: asked.name, status: '204', code: '' });
+        return;
+      }
+    }
     const match = this.routes.match({
       path: target.path,
       host: request.headers.host,
@@ -90,6 +105,7 @@ export class ProxyHandler {
       });
     }
     const route = match.route;
+    if (route.cors) allowReading(res, route.cors, request.headers.origin);
     const apiKey = apiKeyFrom(request.headers);
     const anonymous = !apiKey && this.payAndRetry.allowsAnonymous(route);
     if (!apiKey && !anonymous) return refuse(request, res, route.name, unauthenticated());
@@ -288,6 +304,7 @@ export class ProxyHandler {
           // The upstream's connection-specific fields describe its hop, not the caller's.
           // What the gateway set on `res` (X-Request-Id, a payment receipt) wins over these.
           const out: OutgoingHttpHeaders = withoutHopByHop(headers);
+          if (route.cors) withVary(res, out);
           const warning = warningHeader(decision);
           if (warning) out[WARNING_HEADER] = warning;
           if (rate) Object.assign(out, rateLimitHeaders(route.feature, rate));

@@ -136,6 +136,42 @@ export class RoutePrice {
   upto?: RouteUpto;
 }
 
+/** A web origin as browsers send it: scheme, host and port, no path; lower case. */
+const WEB_ORIGIN = /^https?:\/\/[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/;
+
+/**
+ * Browsers' cross-origin calls (CORS), answered by the gateway for this route: a preflight
+ * (`OPTIONS` with `Access-Control-Request-Method`) gets its permissions without an API key,
+ * uncharged and not forwarded (a preflight never carries credentials), and every answer to an
+ * allowed origin, problems included, lets the page read it and its headers (a 402's offers,
+ * `X-Request-Id`, the rate limit). Without it, a preflight is a request like any other.
+ */
+export class RouteCors {
+  /** Origins allowed (`https://app.example.com`), or `*` for any. */
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @Matches(new RegExp(`${WEB_ORIGIN.source}|^\\*$`), {
+    each: true,
+    message: 'each origin must be "*" or scheme://host[:port] in lower case, with no path',
+  })
+  origins!: string[];
+
+  /** Request headers a page may send besides those the gateway reads (see docs/api.md). */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @Matches(/^[a-z0-9-]{1,64}$/i, { each: true })
+  headers?: string[];
+
+  /** How long a browser may keep a preflight's answer (default 600). */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(86_400)
+  maxAgeSeconds?: number;
+}
+
 export class RouteDefinition {
   @Matches(DOMAIN_KEY)
   name!: string;
@@ -216,6 +252,11 @@ export class RouteDefinition {
   @ValidateNested()
   @Type(() => RoutePrice)
   price?: RoutePrice;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RouteCors)
+  cors?: RouteCors;
 
   /** HTTP methods this route serves; all when absent. */
   @IsOptional()
