@@ -21,6 +21,8 @@ project=${PAYGATE_SMOKE_PROJECT:-paygate-smoke}
 # The suite's own credentials for this run (compose prefers them to a developer's .env).
 export PAYGATE_ADMIN_TOKEN=smoke-admin-token-$RANDOM$RANDOM$RANDOM
 export PAYGATE_SERVICE_TOKENS=smoke-service-token-$RANDOM$RANDOM$RANDOM
+# 32 random hex digits: the gRPC token's least length, whatever $RANDOM gives.
+export PAYGATE_GRPC_TOKEN=smoke-grpc-token-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 export PAYGATE_POSTGRES_PASSWORD=smoke-pg-$RANDOM$RANDOM
 export PAYGATE_BIND=127.0.0.1
 export DEMO_CREDITS=3

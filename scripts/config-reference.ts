@@ -48,6 +48,10 @@ const NOTES: Record<string, string> = {
     '`npm start` uses `paygate-dev-admin-token`: set your own for anything but a local demo.',
   CHANGES_GROUP_ID: 'Empty: `paygate-gateway-<host>-<HTTP_PORT>`.',
   SERVICE_TOKENS: '`npm start` sets `paygate-dev-service-token`.',
+  GRPC_TOKENS:
+    '`npm start` sets `paygate-dev-grpc-token-not-for-production`, compose `PAYGATE_GRPC_TOKEN` (default `dev-only-grpc-token-change-me-0000000000`): public, for local demos only. See [operations.md](operations.md#secrets-and-admin-endpoints).',
+  ENTITLEMENT_GRPC_TOKEN:
+    '`npm start` and compose send the same development tokens as they set in GRPC_TOKENS.',
   KAFKA_PREFIX: 'See [deployment.md](deployment.md#several-deployments-on-one-broker).',
   PAYMENT_CHALLENGE_SECRET: 'See [payments.md](payments.md).',
 };

@@ -13,20 +13,25 @@ ensure_kafka
 export ADMIN_TOKEN="${ADMIN_TOKEN:-paygate-dev-admin-token}"
 # Bearer token(s) for POST /events (HTTP usage ingestion), comma-separated.
 export SERVICE_TOKENS="${SERVICE_TOKENS:-paygate-dev-service-token}"
+# The gRPC port's token: the entitlement service takes it (GRPC_TOKENS), the gateway sends it
+# (ENTITLEMENT_GRPC_TOKEN, which sets both; GRPC_TOKENS alone replaces the service's list, as in
+# a rotation). A development one unless set; 32+ characters.
+grpc_token="${ENTITLEMENT_GRPC_TOKEN:-paygate-dev-grpc-token-not-for-production}"
 node dist/scripts/setup.js
 
 PORT=4000 start_process demo-upstream node dist/scripts/demo-upstream.js
 # Stripe webhooks on, with a development secret (npm run stripe:event sends signed test events);
 # set STRIPE_WEBHOOK_SECRET to your endpoint's whsec_… for a real Stripe account.
 HTTP_PORT=3001 BILLING_PAYMENT_PROVIDER=demo STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_paygate_dev_only}" \
-  start_process entitlement node dist/apps/entitlement/src/main.js
+  GRPC_TOKENS="${GRPC_TOKENS:-$grpc_token}" start_process entitlement node dist/apps/entitlement/src/main.js
 HTTP_PORT=3002 start_process metering node dist/apps/metering/src/main.js
 wait_ready entitlement http://127.0.0.1:3001/ready
 # The demo routes add a priced route (/paid) paid with the offline test method; both are for a
 # local demo only (docs/payments.md): set your own routes, secret and facilitators for real use.
 export PAYMENT_CHALLENGE_SECRET="${PAYMENT_CHALLENGE_SECRET:-paygate-dev-challenge-secret-not-for-production}"
 export PAYMENT_TEST_METHOD="${PAYMENT_TEST_METHOD:-true}"
-HTTP_PORT=8080 DEMO_APP_DIR=dist/demo/spa ROUTES_FILE="${ROUTES_FILE:-$root/config/routes.demo.json}" start_process gateway node dist/apps/gateway/src/main.js
+HTTP_PORT=8080 DEMO_APP_DIR=dist/demo/spa ROUTES_FILE="${ROUTES_FILE:-$root/config/routes.demo.json}" \
+  ENTITLEMENT_GRPC_TOKEN="$grpc_token" start_process gateway node dist/apps/gateway/src/main.js
 wait_ready metering http://127.0.0.1:3002/ready
 wait_ready gateway http://127.0.0.1:8080/ready
 log "entitlement :3001 (REST) :50051 (gRPC), metering :3002, gateway :8080, demo upstream :4000; logs in $run_dir"

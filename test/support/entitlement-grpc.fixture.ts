@@ -1,6 +1,7 @@
 import {
   type Client,
   type ServiceError,
+  Metadata,
   credentials,
   loadPackageDefinition,
   status,
@@ -27,6 +28,7 @@ import { RateWindowsGrpcController } from '../../apps/entitlement/src/rate-windo
 import { TakeRateWindowUseCase } from '../../apps/entitlement/src/rate-windows/take-rate-window.use-case';
 import { ConcurrencyGrpcController } from '../../apps/entitlement/src/concurrency/concurrency.grpc.controller';
 import { HoldConcurrencyUseCase } from '../../apps/entitlement/src/concurrency/hold-concurrency.use-case';
+import { GRPC_TOKENS } from '../../apps/entitlement/src/grpc/grpc-token.guard';
 
 /** The unary methods the direct-payment and limit specs call, as grpc-js names them. */
 type Method =
@@ -37,7 +39,8 @@ type Method =
   | 'takeRateWindow'
   | 'holdConcurrency';
 type Callback = (err: ServiceError | null, response: unknown) => void;
-type Stub = Client & Record<Method, (request: object, callback: Callback) => void>;
+type Stub = Client &
+  Record<Method, (request: object, metadata: Metadata, callback: Callback) => void>;
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -59,7 +62,11 @@ export class EntitlementGrpcFixture {
     private readonly stub: Stub,
   ) {}
 
-  static async start(fx: EntitlementFixture): Promise<EntitlementGrpcFixture> {
+  /** `grpcTokens`: the port's GRPC_TOKENS (none: it takes every call, as most specs need). */
+  static async start(
+    fx: EntitlementFixture,
+    grpcTokens: readonly string[] = [],
+  ): Promise<EntitlementGrpcFixture> {
     @Module({
       controllers: [
         EntitlementGrpcController,
@@ -75,6 +82,9 @@ export class EntitlementGrpcFixture {
         { provide: PaymentSettlementsUseCase, useValue: fx.services.paymentSettlements },
         { provide: TakeRateWindowUseCase, useValue: fx.services.takeRateWindow },
         { provide: HoldConcurrencyUseCase, useValue: fx.services.holdConcurrency },
+        // The controllers' GrpcTokenGuard needs it: without it Nest's init fails, which ends
+        // the Jest process rather than one spec.
+        { provide: GRPC_TOKENS, useValue: grpcTokens },
       ],
     })
     class GrpcOnlyModule {}
@@ -105,15 +115,24 @@ export class EntitlementGrpcFixture {
     return new EntitlementGrpcFixture(app, stub);
   }
 
-  call<T>(method: Method, request: object): Promise<T> {
+  /** `token`: sent as metadata `authorization: Bearer <token>` (none when undefined). */
+  call<T>(method: Method, request: object, token?: string): Promise<T> {
+    const metadata = new Metadata();
+    if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
     return new Promise<T>((resolve, reject) =>
-      this.stub[method](request, (err, response) => (err ? reject(err) : resolve(response as T))),
+      this.stub[method](request, metadata, (err, response) =>
+        err ? reject(err) : resolve(response as T),
+      ),
     );
   }
 
   /** The call's gRPC status code and details (OK and '' when it succeeded). */
-  statusOf(method: Method, request: object): Promise<{ code: status; details: string }> {
-    return this.call(method, request).then(
+  statusOf(
+    method: Method,
+    request: object,
+    token?: string,
+  ): Promise<{ code: status; details: string }> {
+    return this.call(method, request, token).then(
       () => ({ code: status.OK, details: '' }),
       (err: ServiceError) => ({ code: err.code, details: err.details }),
     );

@@ -147,13 +147,15 @@ export class Stack {
 
   /**
    * Starts one more process of a service under its own name and port (a second metering
-   * instance, or one restarted after a kill), and waits until it is ready.
+   * instance, or one restarted after a kill), and waits until it is ready, or (`until`
+   * 'live') only until it answers /health: for one that is meant never to be ready.
    */
   async startInstance(
     name: string,
     service: Service,
     port: number,
     env: Record<string, string>,
+    until: 'ready' | 'live' = 'ready',
   ): Promise<void> {
     mkdirSync(ARTIFACTS, { recursive: true });
     const config = testConfig();
@@ -167,7 +169,11 @@ export class Stack {
       ADMIN_HTTP_PORT: String(port + ADMIN_PORT_OFFSET),
       ...env,
     });
-    await this.waitUntilReady(name, `http://127.0.0.1:${port}`);
+    await this.waitUntilReady(
+      name,
+      `http://127.0.0.1:${port}`,
+      until === 'live' ? '/health' : '/ready',
+    );
   }
 
   /**
@@ -196,11 +202,14 @@ export class Stack {
     return operatorApi(this.url('entitlement'), ADMIN_TOKEN)<T>(method, path, body);
   }
 
-  /** Starts a service of this stack again, as it was started, after it was killed. */
-  async restart(service: Service): Promise<void> {
+  /**
+   * Starts a service of this stack again, as it was started (with `changed` over that, for
+   * this start only), after it was killed.
+   */
+  async restart(service: Service, changed: Record<string, string> = {}): Promise<void> {
     const env = this.envs.get(service);
     if (!env) throw new Error(`${service} was not started by this stack`);
-    this.spawn(service, `dist/apps/${service}/src/main.js`, env);
+    this.spawn(service, `dist/apps/${service}/src/main.js`, { ...env, ...changed });
     await this.waitReady(service);
   }
 
@@ -231,14 +240,14 @@ export class Stack {
     return this.waitUntilReady(service, this.url(service));
   }
 
-  private async waitUntilReady(service: string, url: string): Promise<void> {
+  private async waitUntilReady(service: string, url: string, path = '/ready'): Promise<void> {
     const deadline = Date.now() + 60_000;
     const proc = this.processes.find((p) => p.name === service && p.child.exitCode === null);
     while (Date.now() < deadline) {
       if (proc?.child.exitCode !== null)
         throw new Error(`${service} exited; see test-artifacts/${this.label}${service}.log`);
       try {
-        const response = await fetch(`${url}/ready`);
+        const response = await fetch(`${url}${path}`);
         if (response.ok) return;
       } catch {
         // not listening yet

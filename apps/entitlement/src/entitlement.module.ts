@@ -36,6 +36,7 @@ import { IdempotencyKeysPruner } from './database/idempotency-keys-pruner';
 import { CheckUseCase } from './decisions/check.use-case';
 import { EntitlementGrpcController } from './decisions/entitlement.grpc.controller';
 import { FeatureUsageService } from './decisions/feature-usage.service';
+import { GRPC_TOKENS } from './grpc/grpc-token.guard';
 import { LeaseSettlementService } from './leases/lease-settlement.service';
 import { PaymentSettlementsUseCase } from './direct-payments/payment-settlements.use-case';
 import { RecordPaymentUseCase } from './direct-payments/record-payment.use-case';
@@ -103,6 +104,8 @@ export class EntitlementModule {
       providers: [
         { provide: EntitlementConfig, useValue: config },
         { provide: ADMIN_TOKEN, useValue: config.ADMIN_TOKEN },
+        // GrpcTokenGuard's: the gRPC controllers' guard takes only this, not the whole config.
+        { provide: GRPC_TOKENS, useValue: config.GRPC_TOKENS },
         { provide: Clock, useClass: SystemClock },
         { provide: ENTITLEMENT_TOPICS, useValue: config.topics },
         ...databaseProviders(

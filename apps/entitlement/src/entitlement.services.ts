@@ -42,7 +42,7 @@ export function createEntitlementServices(
   const lifecycle = new SubscriptionLifecycleService(dataSource, clock);
   const grants = new GrantsService(ledger, changes, clock);
   const settlement = new LeaseSettlementService(ledger, usage, grants);
-  const subscriptions = new SubscriptionsService(dataSource, customers, plans, clock, changes);
+  const subscriptions = new SubscriptionsService(dataSource, plans, clock, changes);
   return {
     payments: new PaymentEventsUseCase(dataSource, subscriptions, grants),
     recordPayment: new RecordPaymentUseCase(dataSource, grants, ledger, clock, changes),

@@ -7,9 +7,11 @@ import {
 } from '@paygate/contracts';
 import { createHttpApp, operatorListener, run, serveOpenApi } from '@paygate/http';
 import { adminListenerOptions, withAdminListener } from '@paygate/observability';
+import { Logger } from '@nestjs/common';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { EntitlementConfig } from './config/entitlement.config';
 import { EntitlementModule } from './entitlement.module';
+import { openGrpcPortWarning } from './grpc/grpc-token.guard';
 import swaggerMetadata from './swagger-metadata';
 
 async function bootstrap(): Promise<void> {
@@ -23,6 +25,8 @@ async function bootstrap(): Promise<void> {
       problemStatuses: config.PROBLEM_STATUSES,
     },
   );
+  const openPort = openGrpcPortWarning(config.GRPC_URL, config.GRPC_TOKENS);
+  if (openPort) new Logger('EntitlementGrpc').warn(openPort);
   // gRPC edge: validation and error mapping live in its controller, not in the HTTP filter.
   app.connectMicroservice<MicroserviceOptions>({
     transport: Transport.GRPC,

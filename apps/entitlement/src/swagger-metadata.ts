@@ -183,7 +183,13 @@ export default async () => {
             },
             UpdateCustomerDto: {
               name: { required: false, type: () => String, minLength: 1, maxLength: 200 },
-              email: { required: false, type: () => String, format: 'email' },
+              email: {
+                required: false,
+                type: () => String,
+                nullable: true,
+                description: '`null` clears it (an empty string is not an email: 400).',
+                format: 'email',
+              },
               blocked: {
                 required: false,
                 type: () => Boolean,
@@ -193,8 +199,9 @@ export default async () => {
               stripeCustomerId: {
                 required: false,
                 type: () => String,
+                nullable: true,
                 description:
-                  "The customer's id at Stripe, for the billing page's Stripe customer portal.",
+                  "The customer's id at Stripe, for the billing page's Stripe customer portal. `null` clears\nit (the next Stripe invoice event may set it again).",
                 pattern: '^cus_[A-Za-z0-9]{1,255}$',
               },
             },
@@ -241,29 +248,44 @@ export default async () => {
             PlanFeatureDto: {
               key: { required: true, type: () => String },
               kind: { required: true, enum: ['boolean', 'metered'] },
-              meterKey: { required: false, type: () => String },
+              meterKey: {
+                required: false,
+                type: () => String,
+                description: 'Metered features only (required there).',
+              },
               includedUnits: {
                 required: false,
                 type: () => Number,
                 description:
-                  'At most 2^53 \u2212 1: stored as bigint, read back as an exact JSON number.',
+                  'Metered features only. At most 2^53 \u2212 1: stored as bigint, read back as an exact JSON\nnumber.',
                 minimum: 0,
                 maximum: 9007199254740991,
               },
-              limitPolicy: { required: false, enum: ['block', 'credits', 'overage'] },
+              limitPolicy: {
+                required: false,
+                description: 'Metered features only.',
+                enum: ['block', 'credits', 'overage'],
+              },
               unitPrice: {
                 required: false,
                 type: () => Number,
                 description:
-                  'At most 2^53 \u2212 1: stored as bigint, read back as an exact JSON number.',
+                  'Metered features only. At most 2^53 \u2212 1: stored as bigint, read back as an exact JSON\nnumber.',
                 minimum: 0,
                 maximum: 9007199254740991,
               },
               usagePeriod: {
                 required: false,
+                description: 'Metered features only.',
                 enum: ['year', 'month', 'day', 'hour', 'none', 'billing', 'week'],
               },
-              softLimitPercent: { required: false, type: () => Number, minimum: 1, maximum: 100 },
+              softLimitPercent: {
+                required: false,
+                type: () => Number,
+                description: 'Metered features only.',
+                minimum: 1,
+                maximum: 100,
+              },
               rateLimitRequests: {
                 required: false,
                 type: () => Number,
@@ -430,7 +452,11 @@ export default async () => {
             CustomersController: {
               create: { type: t['./customers/customer.entity'].Customer },
               list: {},
-              update: { type: t['./customers/customer.entity'].Customer },
+              update: {
+                summary:
+                  'Fields left out keep their value; `email` and `stripeCustomerId` take null to clear them.',
+                type: t['./customers/customer.entity'].Customer,
+              },
               get: { type: t['./customers/customer.entity'].Customer },
             },
           },
@@ -471,9 +497,17 @@ export default async () => {
           import('./subscriptions/subscriptions.controller'),
           {
             SubscriptionsController: {
-              create: { type: t['./subscriptions/subscription.entity'].Subscription },
+              create: {
+                summary:
+                  "The new subscription replaces the customer's live one (any status but canceled or expired),\nwhich is canceled in the same transaction: a customer has at most one live subscription,\nand creates sent at once each replace the one before.",
+                type: t['./subscriptions/subscription.entity'].Subscription,
+              },
               list: { type: [t['./subscriptions/subscription.entity'].Subscription] },
-              update: { type: t['./subscriptions/subscription.entity'].Subscription },
+              update: {
+                summary:
+                  'A status that brings an ended subscription back (canceled or expired to any other) is a\n409 conflict while the customer has another live subscription.',
+                type: t['./subscriptions/subscription.entity'].Subscription,
+              },
             },
           },
         ],

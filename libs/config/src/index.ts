@@ -1,2 +1,8 @@
 export { loadConfig, ConfigError, csv, decimalInteger } from './load-config';
-export { DEFAULT_DATABASE_URL, ServiceConfig, DatabaseServiceConfig } from './service-config';
+export {
+  DEFAULT_DATABASE_URL,
+  GRPC_TOKEN_MIN_LENGTH,
+  GrpcTokenCharacters,
+  ServiceConfig,
+  DatabaseServiceConfig,
+} from './service-config';

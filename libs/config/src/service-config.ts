@@ -11,9 +11,31 @@ import {
   Min,
   MinLength,
   ValidateIf,
+  ValidatorConstraint,
+  type ValidatorConstraintInterface,
 } from 'class-validator';
 import { KAFKA_PREFIX_PATTERN, topicNames, type Topics } from '@paygate/contracts';
 import { csv } from './load-config';
+
+/**
+ * A token of the entitlement service's gRPC port (GRPC_TOKENS, the gateway's
+ * ENTITLEMENT_GRPC_TOKEN) is visible ASCII but the comma: grpc-js refuses any other character in
+ * a metadata value, a space would end the bearer token, and the comma separates GRPC_TOKENS.
+ */
+@ValidatorConstraint({ name: 'grpcTokenCharacters' })
+export class GrpcTokenCharacters implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && /^[\x21-\x2b\x2d-\x7e]+$/.test(value);
+  }
+
+  // Never the value: it is a secret.
+  defaultMessage(): string {
+    return 'a token must be visible ASCII characters, without space or comma';
+  }
+}
+
+/** Shortest gRPC token, long enough to be random rather than a word (`openssl rand -hex 32`). */
+export const GRPC_TOKEN_MIN_LENGTH = 32;
 
 // Explicit property types: decorator metadata needs them to convert env strings.
 

@@ -1,4 +1,4 @@
-import { isolatable } from './failure-kind';
+import { isolatable, violatesUnique } from './failure-kind';
 import { QUERY_DEADLINE_PASSED } from './query-deadline';
 
 describe('isolatable', () => {
@@ -17,5 +17,18 @@ describe('isolatable', () => {
     [undefined, false],
   ])('%j → %s', (err, expected) => {
     expect(isolatable(err)).toBe(expected);
+  });
+});
+
+describe('violatesUnique', () => {
+  it.each([
+    [{ driverError: { code: '23505', constraint: 'one_live' } }, true],
+    [{ code: '23505', constraint: 'one_live' }, true], // the driver's own error
+    [{ driverError: { code: '23505', constraint: 'another' } }, false],
+    [{ driverError: { code: '23503', constraint: 'one_live' } }, false], // foreign key
+    [new Error('one_live'), false],
+    [undefined, false],
+  ])('%j → %s', (err, expected) => {
+    expect(violatesUnique(err, 'one_live')).toBe(expected);
   });
 });

@@ -12,3 +12,18 @@ export function isolatable(err: unknown): boolean {
   if (/^(22|23|54)/.test(code)) return true;
   return ['TypeError', 'RangeError', 'SyntaxError'].includes(String(e?.name ?? ''));
 }
+
+/**
+ * Whether the statement failed on the unique index or constraint `name` (23505): a write that
+ * an invariant the database keeps refused, for the caller to answer as the conflict it is.
+ */
+export function violatesUnique(err: unknown, name: string): boolean {
+  const e = err as {
+    code?: unknown;
+    constraint?: unknown;
+    driverError?: { code?: unknown; constraint?: unknown };
+  } | null;
+  const code = e?.driverError?.code ?? e?.code;
+  const constraint = e?.driverError?.constraint ?? e?.constraint;
+  return code === '23505' && constraint === name;
+}

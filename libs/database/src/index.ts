@@ -29,6 +29,6 @@ export {
   postgresReadiness,
 } from './nest-providers';
 export { oldestUnpublishedAge, watchDatabase } from './database-metrics';
-export { isolatable } from './failure-kind';
+export { isolatable, violatesUnique } from './failure-kind';
 export { schemaTables } from './tables';
 export { preparedQuery } from './prepared-query';

@@ -37,4 +37,14 @@ describe('bearer tokens', () => {
       }),
     );
   });
+
+  it('accepts any of several tokens (a rotation), and nothing else', () => {
+    const rotating = new BearerTokens(['old-token-0123456789', 'new-token-0123456789'], 'x');
+    expect(rotating.accepts('Bearer old-token-0123456789')).toBe(true);
+    expect(rotating.accepts('Bearer new-token-0123456789')).toBe(true);
+    expect(rotating.accepts('Bearer other-token-012345678')).toBe(false);
+    expect(rotating.accepts(['Bearer new-token-0123456789'])).toBe(false);
+    expect(rotating.accepts(undefined)).toBe(false);
+    expect(new BearerTokens([], 'x').accepts('Bearer ')).toBe(false);
+  });
 });

@@ -32,16 +32,23 @@ export class BearerTokens {
     this.expected = tokens.map(digest);
   }
 
+  /**
+   * Whether an Authorization value ("Bearer <token>") carries one of the tokens. Not HTTP's
+   * alone: the entitlement service's gRPC guard reads the same value from call metadata.
+   */
+  accepts(authorization: string | string[] | undefined): boolean {
+    const token = bearerToken(authorization);
+    if (!token) return false;
+    const actual = digest(token);
+    // Every token is compared, so timing tells nothing about which one nearly matched.
+    let matched = false;
+    for (const e of this.expected) matched = timingSafeEqual(actual, e) || matched;
+    return matched;
+  }
+
   /** Throws a 401 problem unless the request carries one of the tokens. */
   check(request: FastifyRequest, what: string): void {
-    const token = bearerToken(request.headers.authorization);
-    if (token) {
-      const actual = digest(token);
-      // Every token is compared, so timing tells nothing about which one nearly matched.
-      let matched = false;
-      for (const e of this.expected) matched = timingSafeEqual(actual, e) || matched;
-      if (matched) return;
-    }
+    if (this.accepts(request.headers.authorization)) return;
     throw new ProblemException({
       code: 'unauthenticated',
       detail: `This API needs "Authorization: Bearer <${what}>".`,

@@ -12,7 +12,7 @@ export type { OpenApiOptions } from './openapi';
 export { PageQueryDto } from './page-query.dto';
 export { INPUT_LIMITS, SUPPORTED_METHODS } from './input-limits';
 export { checkParsedInput } from './body-parsers';
-export { NullFieldsPipe } from './null-fields.pipe';
+export { NullClears, NullFieldsPipe } from './null-fields.pipe';
 export { clientErrorProblem, rawProblemResponse } from './http-edge';
 export { frontDoorServer, pathOf } from './front-door';
 export type { FrontDoor } from './front-door';

@@ -1,4 +1,4 @@
-import { credentials, loadPackageDefinition, type Client } from '@grpc/grpc-js';
+import { Metadata, credentials, loadPackageDefinition, type Client } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { randomUUID } from 'node:crypto';
 import {
@@ -6,14 +6,21 @@ import {
   ENTITLEMENT_PROTO_PATH,
   type CheckRequest,
   type CheckResponse,
+  type RecordPaymentRequest,
+  type RecordPaymentResponse,
   type ReleaseRequest,
   type ReleaseResponse,
 } from '@paygate/contracts';
 
 type Callback<T> = (err: Error | null, res: T) => void;
 type Stub = Client & {
-  check(req: CheckRequest, cb: Callback<CheckResponse>): void;
-  release(req: ReleaseRequest, cb: Callback<ReleaseResponse>): void;
+  check(req: CheckRequest, metadata: Metadata, cb: Callback<CheckResponse>): void;
+  release(req: ReleaseRequest, metadata: Metadata, cb: Callback<ReleaseResponse>): void;
+  recordPayment(
+    req: RecordPaymentRequest,
+    metadata: Metadata,
+    cb: Callback<RecordPaymentResponse>,
+  ): void;
 };
 type Package = {
   paygate: {
@@ -28,7 +35,11 @@ type Package = {
 export class EntitlementGrpcClient {
   private readonly stub: Stub;
 
-  constructor(port: number) {
+  /** `token`: sent as metadata `authorization: Bearer <token>`, as a gateway sends its own. */
+  constructor(
+    port: number,
+    private readonly token?: string,
+  ) {
     const definition = loadSync(ENTITLEMENT_PROTO_PATH, { ...ENTITLEMENT_PROTO_LOADER_OPTIONS });
     const pkg = loadPackageDefinition(definition) as unknown as Package;
     this.stub = new pkg.paygate.entitlement.v1.EntitlementService(
@@ -42,6 +53,7 @@ export class EntitlementGrpcClient {
     return new Promise((resolve, reject) =>
       this.stub.check(
         { apiKey, feature, cost, requestId: randomUUID(), requiredScopes: [], leaseUnits },
+        this.metadata(),
         (err, res) => (err ? reject(err) : resolve(res)),
       ),
     );
@@ -50,10 +62,25 @@ export class EntitlementGrpcClient {
   /** Closes a lease: every unit not given back (`units`) is charged as served. */
   release(leaseId: string, reason: string, units = 0, close = false): Promise<ReleaseResponse> {
     return new Promise((resolve, reject) =>
-      this.stub.release({ leaseId, reason, units, close }, (err, res) =>
+      this.stub.release({ leaseId, reason, units, close }, this.metadata(), (err, res) =>
         err ? reject(err) : resolve(res),
       ),
     );
+  }
+
+  /** Credits a payment a gateway verified (see RecordPayment in the proto). */
+  recordPayment(request: RecordPaymentRequest): Promise<RecordPaymentResponse> {
+    return new Promise((resolve, reject) =>
+      this.stub.recordPayment(request, this.metadata(), (err, res) =>
+        err ? reject(err) : resolve(res),
+      ),
+    );
+  }
+
+  private metadata(): Metadata {
+    const metadata = new Metadata();
+    if (this.token !== undefined) metadata.set('authorization', `Bearer ${this.token}`);
+    return metadata;
   }
 
   close(): void {

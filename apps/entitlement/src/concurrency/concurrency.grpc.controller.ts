@@ -1,4 +1,4 @@
-import { Controller } from '@nestjs/common';
+import { Controller, UseGuards } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import {
   ENTITLEMENT_GRPC_SERVICE,
@@ -7,12 +7,15 @@ import {
 } from '@paygate/contracts';
 import { toRpc } from '../decisions/entitlement.grpc.controller';
 import { HoldConcurrencyUseCase } from './hold-concurrency.use-case';
+import { GrpcTokenGuard } from '../grpc/grpc-token.guard';
 
 /**
  * HoldConcurrency of the entitlement gRPC service (the other methods are other controllers';
  * Nest serves a service's methods from any of its controllers).
  */
 @Controller()
+// GRPC_TOKENS, when set: checked before any handler of the port runs.
+@UseGuards(GrpcTokenGuard)
 export class ConcurrencyGrpcController {
   constructor(private readonly holdConcurrencyUseCase: HoldConcurrencyUseCase) {}
 

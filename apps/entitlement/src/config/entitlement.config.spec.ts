@@ -124,3 +124,26 @@ describe('EntitlementConfig: the operator listener', () => {
     );
   });
 });
+
+describe('EntitlementConfig: GRPC_TOKENS', () => {
+  const load = (GRPC_TOKENS: string) => () =>
+    loadConfig(EntitlementConfig, { ...base, GRPC_TOKENS });
+  const old = `old-${'a'.repeat(28)}`;
+  const next = `new-${'b'.repeat(28)}`;
+
+  it('is empty unless set, and takes a comma-separated list (a rotation: old and new)', () => {
+    expect(loadConfig(EntitlementConfig, base).GRPC_TOKENS).toEqual([]);
+    expect(load(`${old}, ${next}`)().GRPC_TOKENS).toEqual([old, next]);
+  });
+
+  it.each([
+    ['shorter than 32 characters', `${old},${'c'.repeat(31)}`, /longer than or equal to 32/],
+    ['with a space inside', `${'d'.repeat(20)} ${'d'.repeat(20)}`, /visible ASCII/],
+    ['beyond ASCII', `${'e'.repeat(32)}é`, /visible ASCII/],
+  ])('refuses a token %s, naming the variable and not the token', (_, value, reason) => {
+    expect(load(value)).toThrow(ConfigError);
+    expect(load(value)).toThrow(reason);
+    expect(load(value)).toThrow(/GRPC_TOKENS/);
+    for (const token of value.split(',')) expect(load(value)).not.toThrow(token);
+  });
+});

@@ -1,4 +1,10 @@
-import { DatabaseServiceConfig, csv, decimalInteger } from '@paygate/config';
+import {
+  DatabaseServiceConfig,
+  GRPC_TOKEN_MIN_LENGTH,
+  GrpcTokenCharacters,
+  csv,
+  decimalInteger,
+} from '@paygate/config';
 import { Transform } from 'class-transformer';
 import {
   IsIn,
@@ -82,6 +88,22 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   /** host:port the gRPC decision service listens on. */
   @IsString()
   GRPC_URL: string = '127.0.0.1:50051';
+
+  /**
+   * Tokens the gRPC port takes, comma-separated, each at least 32 visible ASCII characters (no
+   * comma): set, every call must carry metadata `authorization: Bearer <token>` with one of them
+   * (compared in constant time), else it is refused UNAUTHENTICATED and nothing runs, since
+   * the port credits payments (RecordPayment) and grants leases. Gateways send theirs as
+   * ENTITLEMENT_GRPC_TOKEN. Several at once let a token rotate: add the new one here, move every
+   * gateway to it, then remove the old one. Unset: every call is taken, and the service logs a
+   * warning at start when GRPC_URL's host is not a loopback address. There is no TLS: whoever
+   * can watch the network sees the token, so keep the port on a private network.
+   */
+  @Transform(({ value }) => csv(value))
+  @IsString({ each: true })
+  @MinLength(GRPC_TOKEN_MIN_LENGTH, { each: true })
+  @Validate(GrpcTokenCharacters, { each: true })
+  GRPC_TOKENS: string[] = [];
 
   /**
    * Where a refusal's `link` sends the customer: {token} becomes a signed, expiring token

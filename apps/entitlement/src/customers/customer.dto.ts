@@ -1,4 +1,4 @@
-import { PageQueryDto } from '@paygate/http';
+import { NullClears, PageQueryDto } from '@paygate/http';
 import { IsBoolean, IsEmail, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
 
 export class CreateCustomerDto {
@@ -17,19 +17,25 @@ export class UpdateCustomerDto {
   @Length(1, 200)
   name?: string;
 
+  /** `null` clears it (an empty string is not an email: 400). */
   @IsOptional()
+  @NullClears()
   @IsEmail()
-  email?: string;
+  email?: string | null;
 
   /** Blocks (true) or unblocks (false) every request of the customer: 403 forbidden. */
   @IsOptional()
   @IsBoolean()
   blocked?: boolean;
 
-  /** The customer's id at Stripe, for the billing page's Stripe customer portal. */
+  /**
+   * The customer's id at Stripe, for the billing page's Stripe customer portal. `null` clears
+   * it (the next Stripe invoice event may set it again).
+   */
   @IsOptional()
+  @NullClears()
   @Matches(/^cus_[A-Za-z0-9]{1,255}$/)
-  stripeCustomerId?: string;
+  stripeCustomerId?: string | null;
 }
 
 export class ListCustomersDto extends PageQueryDto {

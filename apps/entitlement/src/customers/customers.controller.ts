@@ -19,6 +19,7 @@ export class CustomersController {
     return this.customers.list(query);
   }
 
+  /** Fields left out keep their value; `email` and `stripeCustomerId` take null to clear them. */
   @Patch(':id')
   update(@Param('id', UuidParam) id: string, @Body() dto: UpdateCustomerDto): Promise<Customer> {
     return this.customers.update(id, dto);

@@ -29,6 +29,7 @@ import { OutboxNotify1764500000023 } from './migrations/1764500000023-outbox-not
 import { ProcessedMessagesPruning1764500000024 } from './migrations/1764500000024-processed-messages-pruning';
 import { LeasePayers1764500000025 } from './migrations/1764500000025-lease-payers';
 import { IdempotencyKeysPruning1764500000026 } from './migrations/1764500000026-idempotency-keys-pruning';
+import { OneLiveSubscription1764500000027 } from './migrations/1764500000027-one-live-subscription';
 
 import { ENTITLEMENT_SCHEMA } from './schema';
 
@@ -72,6 +73,7 @@ export function entitlementDataSource(
       ProcessedMessagesPruning1764500000024,
       LeasePayers1764500000025,
       IdempotencyKeysPruning1764500000026,
+      OneLiveSubscription1764500000027,
     ],
   });
 }

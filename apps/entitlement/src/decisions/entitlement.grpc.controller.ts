@@ -1,5 +1,5 @@
 import { isUUID } from 'class-validator';
-import { Controller, Inject } from '@nestjs/common';
+import { Controller, Inject, UseGuards } from '@nestjs/common';
 import { GrpcMethod, RpcException } from '@nestjs/microservices';
 import { status } from '@grpc/grpc-js';
 import {
@@ -27,6 +27,7 @@ import { RecordPaymentUseCase } from '../direct-payments/record-payment.use-case
 import { CheckUseCase } from './check.use-case';
 import { Decision } from './decision';
 import { LeaseSettlementService } from '../leases/lease-settlement.service';
+import { GrpcTokenGuard } from '../grpc/grpc-token.guard';
 
 /** Feature and plan keys. */
 const FEATURE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -54,6 +55,8 @@ export function toRpc(err: unknown): unknown {
 
 /** The gRPC edge: validates payloads, delegates, and maps decisions to the wire shape. */
 @Controller()
+// GRPC_TOKENS, when set: checked before any handler of the port runs.
+@UseGuards(GrpcTokenGuard)
 export class EntitlementGrpcController {
   constructor(
     private readonly checkUseCase: CheckUseCase,

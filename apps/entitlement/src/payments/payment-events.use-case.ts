@@ -106,6 +106,15 @@ export class PaymentEventsUseCase {
         const order = event.kind === 'subscription-deleted' ? undefined : event.order;
         if (!(await this.newer(manager, event.subscriptionId, 'provider_status_order', order)))
           return this.stale(provider, id, event);
+        // An ended subscription the customer has since replaced stays ended: refusing the event
+        // would have the provider deliver it again for days, and no retry could apply it.
+        if (await subscriptions.supersededBy(manager, event.subscriptionId)) {
+          this.logger.warn(
+            { provider, eventId: id, kind: event.kind, subscriptionId: event.subscriptionId },
+            'provider event for a subscription replaced since it ended: acknowledged, not applied',
+          );
+          return 'stale';
+        }
         await this.subscriptions.update(
           event.subscriptionId,
           { status: STATUS_AFTER[event.kind] },

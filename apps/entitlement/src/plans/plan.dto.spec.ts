@@ -80,3 +80,77 @@ describe('plan and ledger DTO bounds', () => {
     expect(await errors(String(Number.MAX_SAFE_INTEGER))).toEqual([]);
   });
 });
+
+/** A boolean feature is on or off: terms of a meter, a quota or a price are refused naming them. */
+describe('plan feature terms by kind', () => {
+  const problemOf = async (features: Record<string, unknown>[]) =>
+    problemValidationPipe()
+      .transform({ key: 'pro', name: 'Pro', features }, { type: 'body', metatype: CreatePlanDto })
+      .then(
+        () => undefined,
+        (e: unknown) => (e as ProblemException).problem,
+      );
+
+  it.each([
+    ['meterKey', 'api_requests'],
+    ['includedUnits', 100],
+    ['limitPolicy', 'credits'],
+    ['unitPrice', 5],
+    ['unitPrice', 0],
+    ['usagePeriod', 'day'],
+    ['softLimitPercent', 80],
+  ])('refuses %s = %p on a boolean feature, naming it', async (field, value) => {
+    const problem = await problemOf([
+      { key: 'requests', kind: 'metered', meterKey: 'api_requests', unitPrice: 1 },
+      { key: 'export', kind: 'boolean', [field]: value },
+    ]);
+    expect(problem && problemStatus(problem.code)).toBe(400);
+    expect(problem?.extensions?.errors).toEqual([
+      {
+        field: `features.1.${field}`,
+        messages: [`${field} is a term of metered features: leave it out of a boolean feature`],
+      },
+    ]);
+  });
+
+  it('names each such term of each boolean feature', async () => {
+    const problem = await problemOf([
+      { key: 'export', kind: 'boolean', unitPrice: 1, includedUnits: 3 },
+    ]);
+    expect((problem?.extensions?.errors as { field: string }[]).map((e) => e.field)).toEqual([
+      'features.0.includedUnits',
+      'features.0.unitPrice',
+    ]);
+  });
+
+  it('takes the limits every feature has, and every term of a metered one', async () => {
+    expect(
+      await problemOf([
+        {
+          key: 'export',
+          kind: 'boolean',
+          rateLimitRequests: 10,
+          rateLimitWindowSeconds: 60,
+          concurrencyLimit: 2,
+        },
+        {
+          key: 'requests',
+          kind: 'metered',
+          meterKey: 'api_requests',
+          includedUnits: 100,
+          limitPolicy: 'block',
+          unitPrice: 0,
+          usagePeriod: 'day',
+          softLimitPercent: 80,
+        },
+      ]),
+    ).toBeUndefined();
+  });
+
+  it('leaves the terms of a feature of an unknown kind to the kind', async () => {
+    const problem = await problemOf([{ key: 'x', kind: 'switch', unitPrice: 1 }]);
+    expect((problem?.extensions?.errors as { field: string }[]).map((e) => e.field)).toEqual([
+      'features.0.kind',
+    ]);
+  });
+});

@@ -11,8 +11,10 @@ import {
   Matches,
   Max,
   Min,
+  ValidateBy,
   ValidateIf,
   ValidateNested,
+  buildMessage,
 } from 'class-validator';
 import {
   FEATURE_KINDS,
@@ -25,6 +27,27 @@ import {
 
 const KEY = DOMAIN_KEY;
 
+/**
+ * A term of metered features only: a boolean feature has no meter, no included units to count
+ * and no price (its decision is on or off), so such a value would be stored and never read, and
+ * the operator would believe the plan charges or limits what it does not. Refused naming the
+ * field; a feature whose kind is itself invalid is left to that field's rule.
+ */
+function MeteredOnly(): PropertyDecorator {
+  return ValidateBy({
+    name: 'meteredOnly',
+    validator: {
+      validate: (value, args) => {
+        const kind = (args?.object as Partial<PlanFeatureDto> | undefined)?.kind;
+        return value === undefined || kind !== 'boolean';
+      },
+      defaultMessage: buildMessage(
+        () => '$property is a term of metered features: leave it out of a boolean feature',
+      ),
+    },
+  });
+}
+
 export class PlanFeatureDto {
   @Matches(KEY)
   key!: string;
@@ -32,33 +55,49 @@ export class PlanFeatureDto {
   @IsIn(FEATURE_KINDS)
   kind!: FeatureKind;
 
-  @ValidateIf((f: PlanFeatureDto) => f.kind === 'metered')
+  /** Metered features only (required there). */
+  @ValidateIf((f: PlanFeatureDto) => f.kind === 'metered' || f.meterKey !== undefined)
+  @MeteredOnly()
   @Matches(KEY)
   meterKey?: string;
 
-  /** At most 2^53 − 1: stored as bigint, read back as an exact JSON number. */
+  /**
+   * Metered features only. At most 2^53 − 1: stored as bigint, read back as an exact JSON
+   * number.
+   */
   @IsOptional()
+  @MeteredOnly()
   @IsInt()
   @Min(0)
   @Max(9_007_199_254_740_991) // Number.MAX_SAFE_INTEGER; a literal, so OpenAPI shows it
   includedUnits?: number;
 
+  /** Metered features only. */
   @IsOptional()
+  @MeteredOnly()
   @IsIn(LIMIT_POLICIES)
   limitPolicy?: LimitPolicy;
 
-  /** At most 2^53 − 1: stored as bigint, read back as an exact JSON number. */
+  /**
+   * Metered features only. At most 2^53 − 1: stored as bigint, read back as an exact JSON
+   * number.
+   */
   @IsOptional()
+  @MeteredOnly()
   @IsInt()
   @Min(0)
   @Max(9_007_199_254_740_991) // Number.MAX_SAFE_INTEGER; a literal, so OpenAPI shows it
   unitPrice?: number;
 
+  /** Metered features only. */
   @IsOptional()
+  @MeteredOnly()
   @IsIn(USAGE_PERIODS)
   usagePeriod?: UsagePeriod;
 
+  /** Metered features only. */
   @IsOptional()
+  @MeteredOnly()
   @IsInt()
   @Min(1)
   @Max(100)

@@ -20,6 +20,13 @@ export const SUBSCRIPTION_STATUSES = [
 ] as const;
 export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
+/**
+ * Statuses of a subscription that has ended. Every other status makes the subscription its
+ * customer's live one, of which a customer has at most one (a unique index, see the
+ * OneLiveSubscription migration, which spells the same list).
+ */
+export const ENDED_STATUSES: readonly SubscriptionStatus[] = ['canceled', 'expired'];
+
 @Entity({ name: 'subscriptions' })
 export class Subscription {
   @PrimaryGeneratedColumn('uuid')

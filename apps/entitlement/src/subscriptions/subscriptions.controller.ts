@@ -9,6 +9,11 @@ import { SubscriptionsService } from './subscriptions.service';
 export class SubscriptionsController {
   constructor(private readonly subscriptions: SubscriptionsService) {}
 
+  /**
+   * The new subscription replaces the customer's live one (any status but canceled or expired),
+   * which is canceled in the same transaction: a customer has at most one live subscription,
+   * and creates sent at once each replace the one before.
+   */
   @Post('customers/:customerId/subscriptions')
   create(
     @Param('customerId', UuidParam) customerId: string,
@@ -22,6 +27,10 @@ export class SubscriptionsController {
     return this.subscriptions.list(customerId);
   }
 
+  /**
+   * A status that brings an ended subscription back (canceled or expired to any other) is a
+   * 409 conflict while the customer has another live subscription.
+   */
   @Patch('subscriptions/:id')
   update(
     @Param('id', UuidParam) id: string,

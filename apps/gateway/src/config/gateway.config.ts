@@ -1,4 +1,4 @@
-import { ServiceConfig, csv } from '@paygate/config';
+import { GRPC_TOKEN_MIN_LENGTH, GrpcTokenCharacters, ServiceConfig, csv } from '@paygate/config';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -10,6 +10,7 @@ import {
   Max,
   Min,
   MinLength,
+  Validate,
 } from 'class-validator';
 import type { PaymentSettings } from '../routes/route-table';
 import { USAGE_AGGREGATE_WINDOWS_MS } from '../usage/usage-aggregator';
@@ -24,6 +25,20 @@ export class GatewayConfig extends ServiceConfig {
   /** host:port of the entitlement service's gRPC endpoint. */
   @IsString()
   ENTITLEMENT_GRPC_URL: string = '127.0.0.1:50051';
+
+  /**
+   * Sent on every call to the entitlement service as metadata `authorization: Bearer <token>`:
+   * one of its GRPC_TOKENS (at least 32 visible ASCII characters, no comma). Unset: calls carry
+   * none, which an entitlement service with GRPC_TOKENS refuses. A refused token (missing,
+   * wrong, or rotated away) makes every call fail: requests its leases do not cover are
+   * answered 503, on routes that fail open too (a misconfiguration, not an outage), `/ready` fail naming this variable whatever the routes'
+   * policies, and the gateway log one error naming it, until the service takes the token.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(GRPC_TOKEN_MIN_LENGTH)
+  @Validate(GrpcTokenCharacters)
+  ENTITLEMENT_GRPC_TOKEN?: string;
 
   /** Deadline of one decision call; past it the route's failure policy answers (503). */
   @IsInt()

@@ -8,6 +8,7 @@ import {
   type ServiceDefinition,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { Logger } from '@nestjs/common';
 import { type ClientGrpc, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import {
   ENTITLEMENT_GRPC_PACKAGE,
@@ -188,5 +189,150 @@ describe('EntitlementClient.recordPayment', () => {
     await client.recordPayment(payment).catch(() => undefined);
     expect(await count('ok')).toBe(before.ok + 1);
     expect(await count('refused')).toBe(before.refused + 1);
+  });
+});
+
+/** ENTITLEMENT_GRPC_TOKEN on the wire, and what a refused token does, against a grpc-js server. */
+describe('EntitlementClient: the gRPC token', () => {
+  const TOKEN = 'gateway-token-0123456789abcdef-0123456789';
+  let server: Server;
+  let port: number;
+  /** The authorization metadata each call carried, in order. */
+  let seen: string[][] = [];
+  /** Whether the server takes a call carrying these authorization values. */
+  let takes: (authorization: string[]) => boolean = () => true;
+  const proxies: { close(): unknown }[] = [];
+
+  const answer =
+    <T>(value: T) =>
+    (call: ServerUnaryCall<unknown, T>, callback: sendUnaryData<T>) => {
+      const authorization = call.metadata.get('authorization').map(String);
+      seen.push(authorization);
+      if (takes(authorization)) callback(null, value);
+      else callback({ code: status.UNAUTHENTICATED, details: 'the bearer token is not accepted' });
+    };
+
+  const clientWith = (token?: string) => {
+    const proxy = ClientProxyFactory.create({
+      transport: Transport.GRPC,
+      options: {
+        package: ENTITLEMENT_GRPC_PACKAGE,
+        protoPath: ENTITLEMENT_PROTO_PATH,
+        url: `127.0.0.1:${port}`,
+        loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
+      },
+    }) as ClientGrpc & { close(): unknown };
+    proxies.push(proxy);
+    const client = new EntitlementClient(proxy, {
+      DECISION_TIMEOUT_MS: 2000,
+      PAYMENT_CALL_TIMEOUT_MS: 2000,
+      ENTITLEMENT_GRPC_TOKEN: token,
+    } as GatewayConfig);
+    client.onModuleInit();
+    return client;
+  };
+  const ask = { apiKey: 'k', feature: 'f', cost: 1, requestId: 'r', requiredScopes: [] };
+
+  beforeAll(async () => {
+    const definition = loadSync(ENTITLEMENT_PROTO_PATH, { ...ENTITLEMENT_PROTO_LOADER_OPTIONS });
+    const pkg = loadPackageDefinition(definition) as unknown as {
+      paygate: { entitlement: { v1: { EntitlementService: { service: ServiceDefinition } } } };
+    };
+    server = new Server();
+    server.addService(pkg.paygate.entitlement.v1.EntitlementService.service, {
+      check: answer({ allowed: true, customerId: 'c-1' }),
+      recordPayment: answer({ replayed: false, customerId: 'c-1', grantId: 'g', balance: 1 }),
+      closeLeases: answer({ closed: 0 }),
+    });
+    port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      ),
+    );
+  });
+  beforeEach(() => {
+    seen = [];
+    takes = () => true;
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    for (const proxy of proxies.splice(0)) proxy.close();
+  });
+  afterAll(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
+
+  it('sends "authorization: Bearer <ENTITLEMENT_GRPC_TOKEN>" on every call, and none unset', async () => {
+    const client = clientWith(TOKEN);
+    await client.check(ask);
+    await client.recordPayment(payment);
+    await client.closeLeases([]);
+    expect(seen).toEqual([[`Bearer ${TOKEN}`], [`Bearer ${TOKEN}`], [`Bearer ${TOKEN}`]]);
+
+    seen = [];
+    await clientWith(undefined).check(ask);
+    expect(seen).toEqual([[]]);
+  });
+
+  it('answers a refused token as an unavailable service, logs it once naming the variable, and fails /ready until taken', async () => {
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const logs = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    takes = () => false;
+    const client = clientWith(TOKEN);
+    for (let i = 0; i < 3; i++) {
+      const err = await client.check(ask).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EntitlementUnavailableError);
+      expect(err).toMatchObject({ code: status.UNAUTHENTICATED });
+    }
+    // A payment call too: unavailable (retried later), not refused for what it asks.
+    const paymentErr = await client.recordPayment(payment).catch((e: unknown) => e);
+    expect(paymentErr).toBeInstanceOf(EntitlementUnavailableError);
+    expect(paymentErr).not.toBeInstanceOf(EntitlementRefusedError);
+
+    expect(errors).toHaveBeenCalledTimes(1);
+    const [message] = errors.mock.calls[0] as [string];
+    expect(message).toMatch(/ENTITLEMENT_GRPC_TOKEN is not one of its GRPC_TOKENS/);
+    expect(message).not.toContain(TOKEN);
+
+    await expect(client.authenticated()).rejects.toThrow(
+      /refuses this gateway's ENTITLEMENT_GRPC_TOKEN \(not one of its GRPC_TOKENS\)/,
+    );
+    expect(errors).toHaveBeenCalledTimes(1);
+
+    // The service takes it (a rotation finished): /ready asks again and passes.
+    takes = () => true;
+    await expect(client.authenticated()).resolves.toBeUndefined();
+    expect(logs).toHaveBeenCalledWith('The entitlement service takes ENTITLEMENT_GRPC_TOKEN again');
+    // Taken lately: /ready asks nothing more.
+    const calls = seen.length;
+    await client.authenticated();
+    expect(seen).toHaveLength(calls);
+  });
+
+  it('names a missing token as unset', async () => {
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    takes = (authorization) => authorization.length > 0;
+    const client = clientWith(undefined);
+    await expect(client.authenticated()).rejects.toThrow(/ENTITLEMENT_GRPC_TOKEN \(unset\)/);
+    expect(errors).toHaveBeenCalledWith(
+      expect.stringMatching(/requires a token and ENTITLEMENT_GRPC_TOKEN is unset/),
+    );
+  });
+
+  it('passes /ready when the service cannot be reached: that is reachable()’s to tell', async () => {
+    const proxy = ClientProxyFactory.create({
+      transport: Transport.GRPC,
+      options: {
+        package: ENTITLEMENT_GRPC_PACKAGE,
+        protoPath: ENTITLEMENT_PROTO_PATH,
+        url: '127.0.0.1:1',
+        loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
+      },
+    }) as ClientGrpc & { close(): unknown };
+    proxies.push(proxy);
+    const client = new EntitlementClient(proxy, {
+      DECISION_TIMEOUT_MS: 2000,
+      ENTITLEMENT_GRPC_TOKEN: TOKEN,
+    } as GatewayConfig);
+    client.onModuleInit();
+    await expect(client.authenticated()).resolves.toBeUndefined();
   });
 });

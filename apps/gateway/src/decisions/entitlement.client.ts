@@ -1,5 +1,5 @@
 import { type Client, connectivityState, Metadata, status } from '@grpc/grpc-js';
-import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { ClientGrpc } from '@nestjs/microservices';
 import {
   ENTITLEMENT_GRPC_SERVICE,
@@ -71,6 +71,14 @@ export class EntitlementUnavailableError extends Error {
   ) {
     super(message);
   }
+
+  /**
+   * The service answered, refusing this gateway's token: its misconfiguration, not an outage
+   * to serve through (no route fails open on it).
+   */
+  get tokenRefused(): boolean {
+    return this.code === status.UNAUTHENTICATED;
+  }
 }
 
 /**
@@ -97,6 +105,15 @@ const REFUSALS: ReadonlySet<number> = new Set([
   status.OUT_OF_RANGE,
 ]);
 
+/**
+ * How long a call the service took vouches for the token: /ready asks the service itself only
+ * past this, so a gateway with traffic adds no calls for it.
+ */
+const TOKEN_TAKEN_FRESH_MS = 10_000;
+
+/** Deadline of /ready's own call; its checks have 2 s in all, reachable() up to 1 s of them. */
+const TOKEN_PROBE_TIMEOUT_MS = 800;
+
 type GrpcMethod<Req, Res> = (
   request: Req,
   metadata: Metadata,
@@ -106,12 +123,22 @@ type GrpcMethod<Req, Res> = (
 /** The gateway's side of the gRPC contract, with a deadline on every call. */
 @Injectable()
 export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(EntitlementClient.name);
   private service!: EntitlementServiceClient;
+  /** The metadata value every call carries (ENTITLEMENT_GRPC_TOKEN), if any. */
+  private readonly authorization: string | undefined;
+  /** The last call the service answered was refused UNAUTHENTICATED (a taken call clears it). */
+  private tokenRefused = false;
+  /** When the service last took a call (0: never yet). */
+  private tokenTakenAt = 0;
 
   constructor(
     @Inject(ENTITLEMENT_CLIENT) private readonly client: ClientGrpc,
     @Inject(GatewayConfig) private readonly config: GatewayConfig,
-  ) {}
+  ) {
+    const token = config.ENTITLEMENT_GRPC_TOKEN;
+    this.authorization = token ? `Bearer ${token}` : undefined;
+  }
 
   /**
    * Resolves once the service can be reached: its channel is READY, or becomes so within
@@ -137,6 +164,29 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
       );
       state = channel.getConnectivityState(true);
     }
+  }
+
+  /**
+   * Fails (for /ready) while the service refuses this gateway's ENTITLEMENT_GRPC_TOKEN: every
+   * decision and payment call fails then, and out of its load balancer the gateway stops a
+   * rollout with a wrong token instead of answering 503s. Unless a call was taken within
+   * TOKEN_TAKEN_FRESH_MS, asks the service with an empty CloseLeases (no lease, no database
+   * work); any answer but UNAUTHENTICATED (unreachable, slow) is reachable()'s business.
+   */
+  async authenticated(): Promise<void> {
+    if (!this.tokenRefused && Date.now() - this.tokenTakenAt < TOKEN_TAKEN_FRESH_MS) return;
+    await this.call(
+      this.service.closeLeases,
+      { leaseIds: [] },
+      false,
+      TOKEN_PROBE_TIMEOUT_MS,
+    ).catch(() => undefined);
+    if (this.tokenRefused)
+      throw new ReadinessFailure(
+        `the entitlement service refuses this gateway's ENTITLEMENT_GRPC_TOKEN (${
+          this.authorization ? 'not one of its GRPC_TOKENS' : 'unset'
+        })`,
+      );
   }
 
   onModuleInit(): void {
@@ -278,12 +328,17 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
     timeoutMs = this.config.DECISION_TIMEOUT_MS,
   ): Promise<Res> {
     const metadata = new Metadata();
+    if (this.authorization) metadata.set('authorization', this.authorization);
     try {
-      return await firstValueFrom(
+      const response = await firstValueFrom(
         method.call(this.service, request, metadata, { deadline: Date.now() + timeoutMs }),
       );
+      this.tokenTaken();
+      return response;
     } catch (err) {
       const code = (err as { code?: unknown }).code;
+      // As any other answer it cannot act on, but no route fails open on it (tokenRefused).
+      if (code === status.UNAUTHENTICATED) this.tokenRefusedNow();
       if (refusals && typeof code === 'number' && REFUSALS.has(code)) {
         throw new EntitlementRefusedError(code, (err as Error).message);
       }
@@ -292,5 +347,26 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
         typeof code === 'number' ? code : undefined,
       );
     }
+  }
+
+  private tokenTaken(): void {
+    this.tokenTakenAt = Date.now();
+    if (!this.tokenRefused) return;
+    this.tokenRefused = false;
+    this.logger.log('The entitlement service takes ENTITLEMENT_GRPC_TOKEN again');
+  }
+
+  /** Logged once per refusal, not per call: every call is refused alike until it is fixed. */
+  private tokenRefusedNow(): void {
+    if (this.tokenRefused) return;
+    this.tokenRefused = true;
+    this.logger.error(
+      `The entitlement service refuses this gateway's calls (UNAUTHENTICATED): ${
+        this.authorization
+          ? 'ENTITLEMENT_GRPC_TOKEN is not one of its GRPC_TOKENS'
+          : 'it requires a token and ENTITLEMENT_GRPC_TOKEN is unset'
+      }. Until it takes the token, requests it must ask about are answered 503 (no route fails ` +
+        'open on it) and /ready fails',
+    );
   }
 }

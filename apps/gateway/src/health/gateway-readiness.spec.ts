@@ -14,6 +14,7 @@ describe('gatewayReadiness', () => {
     }) as RouteDefinition;
   const state = {
     reachable: true,
+    authenticated: true,
     saturated: false,
     stalled: [] as ProgressSnapshot['stalled'],
     routes: [route()],
@@ -23,6 +24,10 @@ describe('gatewayReadiness', () => {
       reachable: async () => {
         if (!state.reachable)
           throw new Error("the entitlement service's gRPC channel is TRANSIENT_FAILURE");
+      },
+      authenticated: async () => {
+        if (!state.authenticated)
+          throw new Error("the entitlement service refuses this gateway's ENTITLEMENT_GRPC_TOKEN");
       },
     },
     {
@@ -40,7 +45,13 @@ describe('gatewayReadiness', () => {
     return names;
   };
   afterEach(() =>
-    Object.assign(state, { reachable: true, saturated: false, stalled: [], routes: [route()] }),
+    Object.assign(state, {
+      reachable: true,
+      authenticated: true,
+      saturated: false,
+      stalled: [],
+      routes: [route()],
+    }),
   );
 
   it('is ready with the service reachable, room for usage and its changes applied', async () => {
@@ -53,6 +64,14 @@ describe('gatewayReadiness', () => {
     expect(await failing()).toEqual(['entitlement']);
     state.routes = [route('closed'), route('open')];
     expect(await failing()).toEqual([]);
+  });
+
+  it('is not ready while the service refuses its token, whatever the routes fail to', async () => {
+    state.authenticated = false;
+    expect(await failing()).toEqual(['entitlement']);
+    // A refused token is not an outage the operator chose to serve through.
+    state.routes = [route('open')];
+    expect(await failing()).toEqual(['entitlement']);
   });
 
   it('is not ready while the usage buffer is full, or its changes consumer is stalled', async () => {

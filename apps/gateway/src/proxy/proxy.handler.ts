@@ -185,7 +185,9 @@ export class ProxyHandler {
     try {
       return await this.leases.admit(ask).catch((err: unknown) => {
         const open =
-          err instanceof EntitlementUnavailableError && route.failurePolicy === 'open'
+          err instanceof EntitlementUnavailableError &&
+          !err.tokenRefused &&
+          route.failurePolicy === 'open'
             ? this.leases.admitFailingOpen(ask)
             : undefined;
         if (!open) throw err;

@@ -1,5 +1,12 @@
 import type { UsageEvent } from '@paygate/contracts';
-import { MAX_EVENT_VALUE, type Meter, meterValue, servedEventsProblem } from './meter';
+import {
+  MAX_EVENT_VALUE,
+  type Meter,
+  canonicalJson,
+  groupKey,
+  meterValue,
+  servedEventsProblem,
+} from './meter';
 
 const meter = (aggregation: Meter['aggregation']): Meter => ({
   key: 'tokens',
@@ -119,5 +126,60 @@ describe('servedEventsProblem: meters of the gateway own events', () => {
 
   it("leaves other event types alone: their data is the publisher's", () => {
     expect(servedEventsProblem({ ...meter('max'), valuePath: '$.latencyMs' })).toBeUndefined();
+  });
+});
+
+describe('groupKey: one group per combination of values', () => {
+  const grouped: Meter = { ...meter('count'), groupBy: { shape: '$.shape', model: '$.model' } };
+
+  it('keeps the key of scalar values as it always was (stored rollups stay where they are)', () => {
+    expect(groupKey(grouped, { shape: 'round', model: 'large' })).toBe(
+      '{"model":"large","shape":"round"}',
+    );
+    expect(groupKey(grouped, { shape: 5, model: true })).toBe('{"model":"true","shape":"5"}');
+    expect(groupKey(grouped, { shape: 'x' })).toBe('{"model":null,"shape":"x"}');
+    expect(groupKey({ ...grouped, groupBy: {} }, { shape: 'x' })).toBe('{}');
+  });
+
+  it('reads an object value the same whatever the order of its members, at any depth', () => {
+    const a = groupKey(grouped, {
+      model: 'm',
+      shape: { a: 1, b: { d: [1, { f: 1, e: 2 }], c: 3 } },
+    });
+    const b = groupKey(grouped, {
+      model: 'm',
+      shape: { b: { c: 3, d: [1, { e: 2, f: 1 }] }, a: 1 },
+    });
+    expect(a).toBe(b);
+    expect(JSON.parse(a)).toEqual({
+      model: 'm',
+      shape: '{"a":1,"b":{"c":3,"d":[1,{"e":2,"f":1}]}}',
+    });
+    // An object whose members came sorted already has the key it had before canonical JSON.
+    expect(groupKey(grouped, { model: 'm', shape: { a: 1, b: 2 } })).toBe(
+      JSON.stringify({ model: 'm', shape: JSON.stringify({ a: 1, b: 2 }) }),
+    );
+  });
+
+  it('keeps apart what differs: the order of an array, a member missing, a string', () => {
+    const key = (shape: unknown) => groupKey(grouped, { model: 'm', shape });
+    expect(key([1, 2])).not.toBe(key([2, 1]));
+    expect(key({ a: 1, b: null })).not.toBe(key({ a: 1 }));
+    expect(key({ a: 1 })).not.toBe(key({ a: '1' }));
+  });
+});
+
+describe('canonicalJson', () => {
+  it('sorts members by name, recursively, and keeps arrays in order', () => {
+    expect(canonicalJson({ b: [{ z: 1, y: 2 }, 3], a: null })).toBe(
+      '{"a":null,"b":[{"y":2,"z":1},3]}',
+    );
+    expect(canonicalJson('s')).toBe('"s"');
+  });
+
+  it('keeps a member named __proto__ as a member', () => {
+    const parsed: unknown = JSON.parse('{"z":1,"__proto__":{"x":1}}');
+    expect(canonicalJson(parsed)).toBe('{"__proto__":{"x":1},"z":1}');
+    expect(canonicalJson(parsed)).not.toBe(canonicalJson({ z: 1 }));
   });
 });

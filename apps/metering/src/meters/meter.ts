@@ -53,8 +53,32 @@ export function readPath(data: Record<string, unknown>, path: string): unknown {
 }
 
 /**
+ * A JSON value with the members of every object in it sorted by name (recursively; arrays keep
+ * their order; names that are array indices come first in numeric order, as JavaScript keeps
+ * them): equal values come out as one text, whatever order their publisher wrote the members
+ * in (`{"a":1,"b":2}` and `{"b":2,"a":1}` are one value in JSON).
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortedMembers(value));
+}
+
+function sortedMembers(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedMembers);
+  if (typeof value !== 'object' || value === null) return value;
+  // fromEntries defines each member, so one named __proto__ stays a member (an assignment
+  // would set the prototype instead, and the member would vanish from the JSON).
+  return Object.fromEntries(
+    Object.entries(value)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, member]) => [name, sortedMembers(member)]),
+  );
+}
+
+/**
  * Group values as canonical JSON (names sorted, values as strings, a missing one as null), so
- * the same combination always lands on the same rollup row.
+ * the same combination always lands on the same rollup row. A value that is an object or an
+ * array is its canonical JSON (canonicalJson), so the order of an object's members does not
+ * split one group in two; a scalar is its string, as it always was.
  */
 export function groupKey(meter: Meter, data: Record<string, unknown>): string {
   const names = Object.keys(meter.groupBy);
@@ -67,7 +91,7 @@ export function groupKey(meter: Meter, data: Record<string, unknown>): string {
       raw === undefined || raw === null
         ? null
         : typeof raw === 'object'
-          ? JSON.stringify(raw)
+          ? canonicalJson(raw)
           : String(raw);
   }
   return JSON.stringify(group);

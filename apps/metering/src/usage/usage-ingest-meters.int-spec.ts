@@ -92,6 +92,73 @@ describe('UsageIngestService: meters, holds and pruning (real Postgres)', () => 
     ]);
   });
 
+  it('groups object values by what they are, not by the order of their members', async () => {
+    const customer = `itest-${randomUUID()}`;
+    const type = `itest.shapes.${randomUUID()}`;
+    const suffix = randomUUID().slice(0, 8);
+    const key = (name: string) => `${name}_${suffix}`;
+    for (const aggregation of ['sum', 'unique_count'] as const) {
+      await meters.create({
+        key: key(aggregation),
+        eventType: type,
+        aggregation,
+        valuePath: aggregation === 'sum' ? '$.tokens' : '$.user',
+        groupBy: { shape: '$.shape', model: '$.model' },
+      });
+    }
+    const shaped = (id: string, tokens: number, shape: unknown, model: unknown, user = 'ann') =>
+      message({
+        ...event(customer, id, 0, { type, time: minute(1) }),
+        data: { tokens, shape, model, user },
+      });
+    await ingest.ingest([
+      shaped('1', 1, { a: 1, b: { c: [1, { x: 1, y: 2 }], d: 2 } }, 'small'),
+      shaped('2', 10, { b: { d: 2, c: [1, { y: 2, x: 1 }] }, a: 1 }, 'small', 'bob'),
+      // Another value: an array's order is part of it.
+      shaped('3', 100, { a: 1, b: { c: [{ x: 1, y: 2 }, 1], d: 2 } }, 'small'),
+      shaped('4', 1000, 'plain', 'small'),
+    ]);
+    const report = (aggregation: string) =>
+      usage.report({
+        customerId: customer,
+        meterKey: key(aggregation),
+        granularity: 'hour',
+        groupBy: ['shape'],
+      });
+    // By value: the order of groups is the database collation's.
+    const byValue = <T extends { value: unknown }>(buckets: T[]) =>
+      [...buckets].sort((a, b) => Number(a.value) - Number(b.value));
+    expect(byValue((await report('sum')).buckets)).toEqual([
+      {
+        start: minute(0),
+        group: { shape: '{"a":1,"b":{"c":[1,{"x":1,"y":2}],"d":2}}' },
+        value: 11,
+        events: 2,
+      },
+      {
+        start: minute(0),
+        group: { shape: '{"a":1,"b":{"c":[{"x":1,"y":2},1],"d":2}}' },
+        value: 100,
+        events: 1,
+      },
+      { start: minute(0), group: { shape: 'plain' }, value: 1000, events: 1 },
+    ]);
+    // Ann and Bob in the one group, Ann alone in each other.
+    const unique = await report('unique_count');
+    expect(byValue(unique.buckets).map((b) => [b.value, b.events])).toEqual([
+      [1, 1],
+      [1, 1],
+      [2, 2],
+    ]);
+    // Scalar group values keep the stored key they always had.
+    const [row]: { group_key: unknown }[] = await dataSource.query(
+      `SELECT "group_key" FROM "metering"."rollups" WHERE "customer_id" = $1 AND "meter_key" = $2
+         AND "group_key"->>'shape' = 'plain'`,
+      [customer, key('sum')],
+    );
+    expect(row.group_key).toEqual({ model: 'small', shape: 'plain' });
+  });
+
   it('holds events of unknown types and releases them, through the outbox, when a meter appears', async () => {
     const customer = `itest-${randomUUID()}`;
     await customers.announce([customer]);

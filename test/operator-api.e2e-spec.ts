@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { ADMIN_TOKEN, Stack } from './support/stack';
+
+// Bodies are checked with matchers, so they are left untyped here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+/**
+ * The operator API against what an ordinary operator does to it: creates sent all at once,
+ * fields cleared with null, terms a feature's kind has no use for. Each answer is a success
+ * or a 4xx problem naming what to correct, never a 5xx.
+ */
+describe('operator API under an operator (e2e)', () => {
+  const stack = new Stack(
+    {
+      entitlementHttp: 12901,
+      entitlementGrpc: 12951,
+      metering: 12902,
+      gateway: 12970,
+      upstream: 12990,
+    },
+    'operator-api-',
+  );
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+
+  const send = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${stack.url('entitlement')}${path}`, {
+      method,
+      headers: admin,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    const json: Json = text ? JSON.parse(text) : undefined;
+    return {
+      status: response.status,
+      type: response.headers.get('content-type') ?? '',
+      body: json,
+    };
+  };
+
+  /** The 400 problem's failing fields. */
+  const refused = async (method: string, path: string, body: unknown) => {
+    const answer = await send(method, path, body);
+    expect({ status: answer.status, type: answer.type }).toMatchObject({
+      status: 400,
+      type: expect.stringMatching(/^application\/problem\+json/),
+    });
+    expect(answer.body.code).toBe('VALIDATION_FAILED');
+    return answer.body.errors as { field: string; messages: string[] }[];
+  };
+
+  const plan = async (features: object[]) =>
+    (await send('POST', '/v1/plans', { key: `p-${randomUUID().slice(0, 8)}`, name: 'P', features }))
+      .body as { id: string };
+
+  beforeAll(async () => {
+    await stack.start(['entitlement']);
+  }, 120_000);
+
+  afterAll(() => stack.stop());
+
+  describe('subscriptions: one live subscription per customer', () => {
+    it('10 concurrent creates: each is a 201 replacing the one before, one stays live', async () => {
+      const requests = await plan([
+        { key: 'requests', kind: 'metered', meterKey: 'api_requests', unitPrice: 1 },
+      ]);
+      const customer = (await send('POST', '/v1/customers', { name: 'Double clicker' })).body;
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          send('POST', `/v1/customers/${customer.id}/subscriptions`, {
+            planId: requests.id,
+            status: 'active',
+          }),
+        ),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array(10).fill(201));
+      const list: { id: string; status: string }[] = (
+        await send('GET', `/v1/customers/${customer.id}/subscriptions`)
+      ).body;
+      expect(list.map((s) => s.id).sort()).toEqual(answers.map((a) => a.body.id).sort());
+      expect(list.filter((s) => s.status !== 'canceled')).toEqual([
+        expect.objectContaining({ status: 'active' }),
+      ]);
+    });
+
+    it('reviving a replaced subscription while another is live: 409 problem', async () => {
+      const requests = await plan([{ key: 'export', kind: 'boolean' }]);
+      const customer = (await send('POST', '/v1/customers', { name: 'Reviver' })).body;
+      const path = `/v1/customers/${customer.id}/subscriptions`;
+      const first = (await send('POST', path, { planId: requests.id })).body;
+      const second = (await send('POST', path, { planId: requests.id })).body;
+      const revived = await send('PATCH', `/v1/subscriptions/${first.id}`, { status: 'active' });
+      expect(revived.status).toBe(409);
+      expect(revived.type).toMatch(/^application\/problem\+json/);
+      expect(revived.body).toMatchObject({ code: 'CONFLICT', customerId: customer.id });
+      // Ended, the other one may come back.
+      const ended = await send('PATCH', `/v1/subscriptions/${second.id}`, { status: 'expired' });
+      expect(ended.status).toBe(200);
+      const again = await send('PATCH', `/v1/subscriptions/${first.id}`, { status: 'active' });
+      expect({ status: again.status, live: again.body.status }).toEqual({
+        status: 200,
+        live: 'active',
+      });
+    });
+  });
+
+  describe('customers: null clears email and stripeCustomerId', () => {
+    it('clears each with null, keeps the others, and refuses an empty string', async () => {
+      const customer = (await send('POST', '/v1/customers', { name: 'Clearable', email: 'a@b.co' }))
+        .body;
+      const path = `/v1/customers/${customer.id}`;
+      const set = await send('PATCH', path, { stripeCustomerId: 'cus_e2e1' });
+      expect(set.body).toMatchObject({ email: 'a@b.co', stripeCustomerId: 'cus_e2e1' });
+
+      const cleared = await send('PATCH', path, { email: null });
+      expect(cleared.status).toBe(200);
+      expect(cleared.body).toMatchObject({ email: null, stripeCustomerId: 'cus_e2e1' });
+      expect((await send('PATCH', path, { stripeCustomerId: null })).body).toMatchObject({
+        name: 'Clearable',
+        email: null,
+        stripeCustomerId: null,
+      });
+      expect((await send('GET', path)).body).toMatchObject({ email: null, stripeCustomerId: null });
+
+      expect((await refused('PATCH', path, { email: '' })).map((e) => e.field)).toEqual(['email']);
+      expect((await refused('PATCH', path, { stripeCustomerId: '' })).map((e) => e.field)).toEqual([
+        'stripeCustomerId',
+      ]);
+      expect(await refused('PATCH', path, { name: null })).toEqual([
+        { field: 'name', messages: ['must not be null; leave the field out'] },
+      ]);
+    });
+  });
+
+  describe('plans: a boolean feature has no meter, quota or price', () => {
+    it('refuses unitPrice and the other metered terms on a boolean feature, naming them', async () => {
+      const errors = await refused('POST', '/v1/plans', {
+        key: `p-${randomUUID().slice(0, 8)}`,
+        name: 'P',
+        features: [
+          { key: 'requests', kind: 'metered', meterKey: 'api_requests', unitPrice: 1 },
+          { key: 'export', kind: 'boolean', unitPrice: 5, includedUnits: 10 },
+        ],
+      });
+      expect(errors).toEqual([
+        {
+          field: 'features.1.includedUnits',
+          messages: [
+            'includedUnits is a term of metered features: leave it out of a boolean feature',
+          ],
+        },
+        {
+          field: 'features.1.unitPrice',
+          messages: ['unitPrice is a term of metered features: leave it out of a boolean feature'],
+        },
+      ]);
+      // A boolean feature still takes the gateway's limits.
+      const limited = await send('POST', '/v1/plans', {
+        key: `p-${randomUUID().slice(0, 8)}`,
+        name: 'P',
+        features: [
+          {
+            key: 'export',
+            kind: 'boolean',
+            rateLimitRequests: 5,
+            rateLimitWindowSeconds: 60,
+            concurrencyLimit: 2,
+          },
+        ],
+      });
+      expect(limited.status).toBe(201);
+    });
+  });
+});
