@@ -1,6 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { EntitlementGrpcClient } from '@paygate/testing';
-import { randomUUID } from 'node:crypto';
+import { EntitlementGrpcClient, testPayment } from '@paygate/testing';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -49,20 +48,7 @@ describe('entitlement gRPC tokens (e2e)', () => {
       'GET',
       `/v1/customers/${customerId}/balance`,
     );
-  const payment = (customerId: string) => {
-    const nonce = randomUUID();
-    return {
-      customerId,
-      paymentId: `paygate:test:0xpayer:${nonce}`,
-      credits: 7,
-      network: 'paygate:test',
-      asset: 'USD',
-      amount: '7000000',
-      payer: '0xpayer',
-      transaction: `tx-${nonce}`,
-      requestId: `req-${nonce}`,
-    };
-  };
+  const payment = (customerId: string) => testPayment(customerId);
   const codeOf = (call: Promise<unknown>) =>
     call.then(
       () => status.OK,

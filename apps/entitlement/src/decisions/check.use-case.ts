@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { Clock } from '@paygate/clock';
 import { toSafeInt } from '@paygate/database';
 import { DataSource, EntityManager } from 'typeorm';
-import { hashApiKey } from '../api-keys/api-key-hash';
 import { EntitlementChanges } from '../changes/entitlement-changes';
 import { thresholdAlerts } from '../alerts/alert';
 import { AlertsService } from '../alerts/alerts.service';
@@ -16,8 +15,7 @@ import {
 } from '../subscriptions/subscription-lifecycle.service';
 import { payerAccounts } from '../direct-payments/payer-accounts.repository';
 import { type FeatureTerms, plans } from '../plans/plans.repository';
-import { apiKeys } from '../api-keys/api-keys.repository';
-import { decisionReads } from './decision-reads.repository';
+import { type CallerReadContext, readCaller } from './caller';
 import { admissionWrites } from './admission-writes.repository';
 import { type CostAdmissionContext, admitCostAlone } from './cost-admission';
 import { CheckInput, Decision, DecisionWarning } from './decision';
@@ -26,15 +24,6 @@ import { accessDeniedBy } from './subscription-access';
 import { extraOnCredits, splitIncluded } from './lease-pricing';
 import { softLimitWarning } from './soft-limit-warning';
 import { usageWindow } from './usage-window';
-
-/** Who is asking, with what the decision needs to know of them (see CheckUseCase.read). */
-interface Caller {
-  customerId: string;
-  subscription: CurrentSubscription | undefined;
-  feature: FeatureTerms | undefined;
-  /** For a key: the snapshot its key, customer, subscription and plan were read under. */
-  read?: { snapshot: string; databaseRun: string };
-}
 
 class Refusal extends Error {
   constructor(readonly decision: Decision) {
@@ -61,16 +50,19 @@ export class CheckUseCase {
   ) {
     this.balance = new SettledBalance(ledger, grants, clock);
     this.alone = { dataSource, clock, alerts: alerts.settings };
+    this.callers = { dataSource, subscriptions, clock };
   }
 
   /** The balance as the decision reads and takes it, due grants settled first. */
   private readonly balance: SettledBalance;
   /** What a lease of the cost alone is decided with, in one statement (admitCostAlone). */
   private readonly alone: CostAdmissionContext;
+  /** What the caller is read with (readCaller). */
+  private readonly callers: CallerReadContext;
 
   async execute(input: CheckInput): Promise<Decision> {
     if (!input.apiKey && !input.customerId && input.payerPlan) return this.quote(input);
-    const caller = await this.read(input);
+    const caller = await readCaller(this.callers, input);
     if ('allowed' in caller) return caller;
     const { customerId, subscription, feature } = caller;
     const now = this.clock.now();
@@ -140,55 +132,6 @@ export class CheckUseCase {
       if (err instanceof Refusal) return err.decision;
       throw err;
     }
-  }
-
-  /**
-   * The customer asking, its current subscription and the feature's terms in that plan
-   * version. The customer is identified by API key (valid, unexpired, with the route's
-   * scopes), whose key, customer, subscription and terms one statement reads (decisionReads);
-   * or it is named by the gateway after a payment it settled for this request identified the
-   * payer (no key, so no scopes; read in turn). Either way a blocked customer is refused.
-   */
-  private async read(input: CheckInput): Promise<Caller | Decision> {
-    const manager = this.dataSource.manager;
-    if (!input.apiKey && input.customerId) {
-      const blocked = await apiKeys.customerBlocked(manager, input.customerId);
-      if (blocked === undefined) return { allowed: false, denial: { code: 'unauthenticated' } };
-      if (blocked)
-        return {
-          allowed: false,
-          customerId: input.customerId,
-          denial: { code: 'customer-blocked' },
-        };
-      const subscription = await this.subscriptions.current(input.customerId);
-      const feature =
-        subscription && (await plans.featureTerms(manager, subscription.planId, input.feature));
-      return { customerId: input.customerId, subscription, feature };
-    }
-    const read = await decisionReads.forKey(manager, hashApiKey(input.apiKey), input.feature);
-    const key = read?.key;
-    const now = this.clock.now();
-    if (!read || !key || key.revoked_at || (key.expires_at && key.expires_at <= now)) {
-      return { allowed: false, denial: { code: 'unauthenticated' } };
-    }
-    // Blocked says what no key of the customer's can change (its own code, and its own words
-    // to the caller); a missing scope is this key's.
-    if (key.blocked)
-      return { allowed: false, customerId: key.customer_id, denial: { code: 'customer-blocked' } };
-    if (!input.requiredScopes.every((s) => key.scopes.includes(s))) {
-      return { allowed: false, customerId: key.customer_id, denial: { code: 'forbidden' } };
-    }
-    const { subscription, rolled } = await this.subscriptions.upToDate(
-      key.customer_id,
-      read.subscription,
-    );
-    // A roll may have moved the subscription to another plan version (a scheduled change).
-    const feature =
-      subscription && rolled
-        ? await plans.featureTerms(manager, subscription.planId, input.feature)
-        : read.feature;
-    const { snapshot, databaseRun } = read;
-    return { customerId: key.customer_id, subscription, feature, read: { snapshot, databaseRun } };
   }
 
   /**

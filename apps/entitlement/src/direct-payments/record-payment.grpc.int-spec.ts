@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import type { RecordPaymentRequest, RecordPaymentResponse } from '@paygate/contracts';
 import { randomUUID } from 'node:crypto';
+import { testPayment } from '@paygate/testing';
 import { EntitlementFixture } from '@test/entitlement.fixture';
 import { EntitlementGrpcFixture } from '@test/entitlement-grpc.fixture';
 
@@ -23,20 +24,8 @@ describe('EntitlementService.RecordPayment over gRPC (real Postgres)', () => {
     grpc.call<RecordPaymentResponse>('recordPayment', request);
   const statusOf = (request: Record<string, unknown>) => grpc.statusOf('recordPayment', request);
 
-  const paymentFor = (customerId: string): RecordPaymentRequest => {
-    const nonce = randomUUID();
-    return {
-      customerId,
-      paymentId: `paygate:test:0xpayer:${nonce}`,
-      credits: 12,
-      network: 'paygate:test',
-      asset: 'USD',
-      amount: '123456789012345678901234567890',
-      payer: '0xpayer',
-      transaction: `tx-${nonce}`,
-      requestId: `req-${nonce}`,
-    };
-  };
+  const paymentFor = (customerId: string): RecordPaymentRequest =>
+    testPayment(customerId, { credits: 12, amount: '123456789012345678901234567890' });
 
   it('records a payment, then answers its replay as replayed', async () => {
     const tenant = await fx.seedTenant({ credits: 1 });

@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import type { CheckResponse, RecordPaymentResponse } from '@paygate/contracts';
-import { randomUUID } from 'node:crypto';
+import { testPayment } from '@paygate/testing';
 import { EntitlementFixture } from '@test/entitlement.fixture';
 import { EntitlementGrpcFixture } from '@test/entitlement-grpc.fixture';
 
@@ -24,20 +24,7 @@ describe('the gRPC port with GRPC_TOKENS (real Postgres)', () => {
     await fx?.close();
   });
 
-  const payment = (customerId: string) => {
-    const nonce = randomUUID();
-    return {
-      customerId,
-      paymentId: `paygate:test:0xpayer:${nonce}`,
-      credits: 7,
-      network: 'paygate:test',
-      asset: 'USD',
-      amount: '7000000',
-      payer: '0xpayer',
-      transaction: `tx-${nonce}`,
-      requestId: `req-${nonce}`,
-    };
-  };
+  const payment = (customerId: string) => testPayment(customerId);
 
   it('refuses Check and RecordPayment without a token or with a wrong one, crediting nothing', async () => {
     const tenant = await fx.seedTenant({ credits: 3 });

@@ -21,7 +21,7 @@ import {
 } from '../concurrency/concurrency-limits.service';
 import { concurrencyLimited } from '../concurrency/concurrency-limited.problem';
 import { requestCost } from '../routes/request-cost';
-import { normalizeRequestTarget, originForm } from '../routes/request-path';
+import { routedTarget } from '../routes/request-path';
 import { RouteDefinition } from '../routes/route';
 import { RoutesService } from '../routes/routes.service';
 import { CALLER_LEFT, refuse, requests, upstreamLatency } from './proxy-answers';
@@ -64,8 +64,7 @@ export class ProxyHandler {
 
   async handle(request: ProxyRequest, res: ServerResponse): Promise<void> {
     // Routed and forwarded in one normalized form (no dot segments, `//` or encoded dots).
-    const origin = originForm(request.url, request.headers.host);
-    const target = origin.ok ? normalizeRequestTarget(origin.url) : origin;
+    const target = routedTarget(request.url, request.headers.host);
     if (!target.ok)
       return refuse(request, res, 'unmatched', {
         code: 'bad-request',

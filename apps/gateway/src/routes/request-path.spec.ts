@@ -1,4 +1,4 @@
-import { normalizeRequestTarget, originForm } from './request-path';
+import { normalizeRequestTarget, originForm, routedTarget } from './request-path';
 
 describe('normalizeRequestTarget', () => {
   const path = (url: string) => {
@@ -72,5 +72,27 @@ describe('originForm', () => {
     ['http://@api.example.com/v1/x', 'api.example.com'],
   ])('refuses %s with Host %s: the target names another host', (url, host) => {
     expect(originForm(url, host)).toMatchObject({ ok: false });
+  });
+});
+
+describe('routedTarget', () => {
+  it('normalizes an origin-form target as it is, and an absolute one naming the Host', () => {
+    expect(routedTarget('/v1//x/./y?q=1', 'api.example.com')).toEqual({
+      ok: true,
+      path: '/v1/x/y',
+      query: '?q=1',
+    });
+    expect(routedTarget('http://api.example.com/v1/%2e/x', 'api.example.com')).toEqual({
+      ok: true,
+      path: '/v1/x',
+      query: '',
+    });
+  });
+
+  it('refuses another host, and a target that is neither form', () => {
+    expect(routedTarget('http://other.example.com/v1', 'api.example.com')).toMatchObject({
+      ok: false,
+    });
+    expect(routedTarget('*', 'api.example.com')).toMatchObject({ ok: false });
   });
 });

@@ -28,6 +28,17 @@ export function originForm(
 }
 
 /**
+ * What a request routes and forwards as: its target in origin form, normalized. An origin-form
+ * target (`/…`, nearly every request) goes straight to normalizing, with no object made for
+ * the absolute form's check.
+ */
+export function routedTarget(url: string, host: string | undefined): NormalizedTarget {
+  if (url.charCodeAt(0) === 0x2f /* "/" */) return normalizeRequestTarget(url);
+  const origin = originForm(url, host);
+  return origin.ok ? normalizeRequestTarget(origin.url) : origin;
+}
+
+/**
  * The request target as the gateway routes and forwards it, normalized per RFC 3986 §6.2.2:
  * percent-encoded unreserved characters decoded (`%2e` is a dot, `%41` an A), the other
  * escapes' hex upper-cased, dot segments removed (§5.2.4) and empty segments (`//`) dropped.
