@@ -2,9 +2,11 @@
 # The docker-compose path, proven end to end (CI runs it after `npm test`; see docs/getting-started.md "With
 # Docker"): build the image, bring the stack up, wait until every service is healthy, seed the
 # demo customer, then from outside the containers: the demo key gets 200, 200, 200 and a 402
-# problem, the operator API answers, a usage event POSTed to metering's /events shows up in the
-# usage API; then the scale phase (scripts/compose-scale.js): metering scaled to 2 replicas, one
-# SIGKILLed, back to 1, while usage events flow, and every distinct event counted exactly once;
+# problem, the operator API answers on its own port 3011 (published on 127.0.0.1 only) and is a
+# 404 problem on the public 3001, Stripe webhooks work on 3001, a usage event POSTed to
+# metering's /events shows up in the usage API; then the scale phase (scripts/compose-scale.js):
+# metering scaled to 2 replicas, one SIGKILLed, back to 1, while usage events flow, and every
+# distinct event counted exactly once;
 # and `down` finishes within 10 s with every paygate service exiting 0. Cleans up (volumes too)
 # whatever happens, and stops the Docker engine only if it started it.
 #
@@ -27,7 +29,9 @@ export PAYGATE_POSTGRES_PASSWORD=smoke-pg-$RANDOM$RANDOM
 export PAYGATE_BIND=127.0.0.1
 export DEMO_CREDITS=3
 GATEWAY=http://127.0.0.1:8080
-ENTITLEMENT=http://127.0.0.1:3001
+# The entitlement service's public port (billing page, webhooks) and its operator API's port.
+ENTITLEMENT_PUBLIC=http://127.0.0.1:3001
+OPERATOR=http://127.0.0.1:3011
 METERING=http://127.0.0.1:3002
 
 t_start=$(date +%s)
@@ -114,7 +118,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for port in 3001 3002 8080; do
+for port in 3001 3002 3011 8080; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     fail "port $port is in use (a running \`npm start\`? \`npm run stop\` first)"
   fi
@@ -154,6 +158,16 @@ log "waiting for every service to be healthy"
 wait_healthy 180
 timings+=("all services healthy after up: $(since "$t0") s")
 
+# Published where they should be: PAYGATE_BIND (127.0.0.1 here) for the public ports, and the
+# operator API's 3011 on 127.0.0.1 (PAYGATE_OPERATOR_BIND's default), not by PAYGATE_BIND.
+for published in "entitlement 3001" "metering-lb 3002" "gateway 8080" "entitlement 3011"; do
+  read -r svc port <<<"$published"
+  bound=$(timeout 30 "${dc[@]}" port "$svc" "$port" 2>/dev/null) || bound=
+  [ "$bound" = "127.0.0.1:$port" ] ||
+    fail "$svc publishes $port as '$bound', expected 127.0.0.1:$port"
+done
+log "published on 127.0.0.1: 3001, 3002, 8080 and the operator port 3011"
+
 # 3. Seed: the demo customer and its key, printed by the seed service.
 t0=$(now)
 seed_out=$(timeout 120 "${dc[@]}" run --rm --no-deps -T seed 2>&1) ||
@@ -177,27 +191,45 @@ for expected in 200 200 200 402; do
 done
 timings+=("200, 200, 200, 402: $(since "$t0") s")
 
-# 5. Operator API: the customer's balance.
+# 5. Operator API on its own port: the customer's balance, as the seed's printed curl line
+# gives it (the published 3011, seen from the host).
+printed=$(grep -o "curl -s [^ ]*/v1/customers/$customer/balance" <<<"$seed_out" | head -1)
+[ "$printed" = "curl -s http://localhost:3011/v1/customers/$customer/balance" ] ||
+  { echo "$seed_out" >&2; fail "the seed's balance line is not on the operator port: $printed"; }
 balance=$(curl -sS --max-time 10 -f -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" \
-  "$ENTITLEMENT/v1/customers/$customer/balance") || fail "GET balance"
+  "$OPERATOR/v1/customers/$customer/balance") || fail "GET balance"
 node -e 'const b=JSON.parse(process.argv[1]); if (typeof b.available !== "number") process.exit(1)' \
   "$balance" || fail "balance answer without an available balance: $balance"
 log "operator API: balance $balance"
 
+# 5a. The public port does not serve the operator API, admin token or not: the 404 problem of
+# a path it does not have; the operator port answers the same request 200.
+out=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{content_type}' \
+  -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" "$ENTITLEMENT_PUBLIC/v1/customers") ||
+  fail "GET /v1/customers on 3001"
+[[ $out == "404 application/problem+json"* ]] ||
+  fail "the public port answered the operator API with $out, expected a 404 problem"
+status=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' \
+  -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" "$OPERATOR/v1/customers") ||
+  fail "GET /v1/customers on 3011"
+[ "$status" = 200 ] || fail "the operator port answered GET /v1/customers with $status"
+log "operator API: 404 problem on 3001, 200 on 3011"
+
 # 5b. Stripe webhooks are on with the development secret: a signed invoice.payment_failed
-# moves the demo subscription to past_due, a signed invoice.paid back to active.
+# moves the demo subscription to past_due, a signed invoice.paid back to active. Sent to the
+# public port, as Stripe would (the seed service's ENTITLEMENT_URL is the operator port).
 subscription=$(curl -sS --max-time 10 -f -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" \
-  "$ENTITLEMENT/v1/customers/$customer/subscriptions" |
+  "$OPERATOR/v1/customers/$customer/subscriptions" |
   node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0,"utf8"))[0].id)') ||
   fail "GET subscriptions"
 for change in "invoice.payment_failed past_due" "invoice.paid active"; do
   read -r type expected <<<"$change"
-  out=$(timeout 60 "${dc[@]}" run --rm --no-deps -T seed \
-    node dist/scripts/stripe-test-event.js "$type" "$subscription" 2>&1) ||
+  out=$(timeout 60 "${dc[@]}" run --rm --no-deps -T -e ENTITLEMENT_URL=http://entitlement:3001 \
+    seed node dist/scripts/stripe-test-event.js "$type" "$subscription" 2>&1) ||
     { echo "$out" >&2; fail "stripe webhook $type"; }
   [[ $out == *'"outcome":"applied"'* ]] || fail "stripe webhook $type answered: $out"
   status=$(curl -sS --max-time 10 -f -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" \
-    "$ENTITLEMENT/v1/customers/$customer/subscriptions" |
+    "$OPERATOR/v1/customers/$customer/subscriptions" |
     node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0,"utf8"))[0].status)')
   [ "$status" = "$expected" ] || fail "after $type the subscription is $status, expected $expected"
   log "stripe webhook $type: subscription $status"

@@ -145,8 +145,8 @@ describe('documentation links', () => {
   it('slugs headings as GitHub does', () => {
     const seen = new Map<string, number>();
     expect(
-      githubSlug('Operator API (entitlement, `:3001`, `Authorization: Bearer $ADMIN_TOKEN`)', seen),
-    ).toBe('operator-api-entitlement-3001-authorization-bearer-admin_token');
+      githubSlug('Operator API (entitlement, `:3011`, `Authorization: Bearer $ADMIN_TOKEN`)', seen),
+    ).toBe('operator-api-entitlement-3011-authorization-bearer-admin_token');
     expect(githubSlug('4. Deciding fast and exactly', seen)).toBe('4-deciding-fast-and-exactly');
     expect(githubSlug("paygate's rules on top of CloudEvents", seen)).toBe(
       'paygates-rules-on-top-of-cloudevents',

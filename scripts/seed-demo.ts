@@ -3,6 +3,8 @@
  * a pay-as-you-go plan whose `requests` feature draws 1 credit per request, a customer with
  * an active subscription, a grant of credits and an API key.
  *   node dist/scripts/seed-demo.js   (ENTITLEMENT_URL, ADMIN_TOKEN, DEMO_CREDITS)
+ * ENTITLEMENT_URL is the operator API: the entitlement service's OPERATOR_HTTP_PORT, 3011 under
+ * npm start and compose (their public 3001 answers it 404).
  */
 import { DEMO_PLAN, requestsFeature } from '../apps/entitlement/src/plans/demo-plan';
 import type { PlanFeatureDto } from '../apps/entitlement/src/plans/plan.dto';
@@ -89,25 +91,46 @@ export function seedDemoCustomer(
   return seedCustomer(baseUrl, adminToken, { credits, name });
 }
 
-if (require.main === module) {
-  const baseUrl = process.env.ENTITLEMENT_URL ?? 'http://127.0.0.1:3001';
-  const token = process.env.ADMIN_TOKEN ?? '';
-  const credits = Number(process.env.DEMO_CREDITS ?? 3);
-  const gateway = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
-  // The address to print when the seed reaches the service by another one (a container).
-  const publicBaseUrl = process.env.ENTITLEMENT_PUBLIC_URL ?? baseUrl;
-  // The priced route is in npm start's demo routes only (config/routes.demo.json).
-  const payPerCall =
-    process.env.DEMO_PAY_PER_CALL === 'true'
-      ? `  # no key, pays per call: 402 with x402 and Payment-scheme offers (a program pays them:
+/** What the demo seed reads from its environment (npm start and compose set it). */
+export interface SeedDemoSettings {
+  /** The operator API, where the seed calls. */
+  operatorUrl: string;
+  /**
+   * The operator API as the printed curl lines reach it: the host's published port when the
+   * seed runs in a container (ENTITLEMENT_PRINTED_URL), else operatorUrl.
+   */
+  printedOperatorUrl: string;
+  gatewayUrl: string;
+  adminToken: string;
+  credits: number;
+  /** Print the priced route, in npm start's demo routes only (config/routes.demo.json). */
+  payPerCall: boolean;
+}
+
+export function seedDemoSettings(env: NodeJS.ProcessEnv): SeedDemoSettings {
+  // The operator port of npm start and compose: the operator API is never on the public 3001.
+  const operatorUrl = env.ENTITLEMENT_URL ?? 'http://127.0.0.1:3011';
+  return {
+    operatorUrl,
+    printedOperatorUrl: env.ENTITLEMENT_PRINTED_URL ?? operatorUrl,
+    gatewayUrl: env.GATEWAY_URL ?? 'http://127.0.0.1:8080',
+    adminToken: env.ADMIN_TOKEN ?? '',
+    credits: Number(env.DEMO_CREDITS ?? 3),
+    payPerCall: env.DEMO_PAY_PER_CALL === 'true',
+  };
+}
+
+/** The lines printed after seeding: curl commands for a 200, a 402 and the balance. */
+export function demoInstructions(demo: DemoCustomer, settings: SeedDemoSettings): string {
+  const { gatewayUrl: gateway, credits } = settings;
+  const payPerCall = settings.payPerCall
+    ? `  # no key, pays per call: 402 with x402 and Payment-scheme offers (a program pays them:
   # npm run example:pay, docs/payments.md)
   curl -i ${gateway}/paid/hello
 
 `
-      : '';
-  seedDemoCustomer(baseUrl, token, credits)
-    .then((demo) => {
-      console.log(`
+    : '';
+  return `
 Demo customer ${demo.customerId} has ${credits} credits; each request costs 1.
 
   # ${credits} times: 200 from the demo upstream
@@ -120,12 +143,17 @@ Demo customer ${demo.customerId} has ${credits} credits; each request costs 1.
   curl -i ${gateway}/demo/hello
 
 ${payPerCall}  # balance (operator API)
-  curl -s ${publicBaseUrl}/v1/customers/${demo.customerId}/balance -H 'Authorization: Bearer ${token}'
+  curl -s ${settings.printedOperatorUrl}/v1/customers/${demo.customerId}/balance -H 'Authorization: Bearer ${settings.adminToken}'
 
   # in a browser: the demo app; once blocked, its "Fix it" opens the billing page (demo payments)
   ${gateway}/_paygate/demo/?key=${demo.apiKey}
-`);
-    })
+`;
+}
+
+if (require.main === module) {
+  const settings = seedDemoSettings(process.env);
+  seedDemoCustomer(settings.operatorUrl, settings.adminToken, settings.credits)
+    .then((demo) => console.log(demoInstructions(demo, settings)))
     .catch((err: unknown) => {
       console.error('[seed-demo] failed:', err instanceof Error ? err.message : err);
       process.exit(1);

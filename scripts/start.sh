@@ -22,10 +22,15 @@ node dist/scripts/setup.js
 PORT=4000 start_process demo-upstream node dist/scripts/demo-upstream.js
 # Stripe webhooks on, with a development secret (npm run stripe:event sends signed test events);
 # set STRIPE_WEBHOOK_SECRET to your endpoint's whsec_… for a real Stripe account.
-HTTP_PORT=3001 BILLING_PAYMENT_PROVIDER=demo STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_paygate_dev_only}" \
+# The operator API on a port of its own (127.0.0.1:3011, OPERATOR_HTTP_HOST's default), never on
+# 3001, which serves the billing page and webhooks and may be exposed: admin endpoints are
+# never on a public port by default.
+HTTP_PORT=3001 OPERATOR_HTTP_PORT=3011 BILLING_PAYMENT_PROVIDER=demo \
+  STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_paygate_dev_only}" \
   GRPC_TOKENS="${GRPC_TOKENS:-$grpc_token}" start_process entitlement node dist/apps/entitlement/src/main.js
 HTTP_PORT=3002 start_process metering node dist/apps/metering/src/main.js
-wait_ready entitlement http://127.0.0.1:3001/ready
+# The operator port listens last (after 3001 and gRPC): ready there, every listener is.
+wait_ready entitlement http://127.0.0.1:3011/ready
 # The demo routes add a priced route (/paid) paid with the offline test method; both are for a
 # local demo only (docs/payments.md): set your own routes, secret and facilitators for real use.
 export PAYMENT_CHALLENGE_SECRET="${PAYMENT_CHALLENGE_SECRET:-paygate-dev-challenge-secret-not-for-production}"
@@ -34,8 +39,9 @@ HTTP_PORT=8080 DEMO_APP_DIR=dist/demo/spa ROUTES_FILE="${ROUTES_FILE:-$root/conf
   ENTITLEMENT_GRPC_TOKEN="$grpc_token" start_process gateway node dist/apps/gateway/src/main.js
 wait_ready metering http://127.0.0.1:3002/ready
 wait_ready gateway http://127.0.0.1:8080/ready
-log "entitlement :3001 (REST) :50051 (gRPC), metering :3002, gateway :8080, demo upstream :4000; logs in $run_dir"
+log "entitlement :3001 (billing page, webhooks) :3011 (operator API) :50051 (gRPC)," \
+  "metering :3002, gateway :8080, demo upstream :4000; logs in $run_dir"
 
-ENTITLEMENT_URL=http://127.0.0.1:3001 GATEWAY_URL=http://127.0.0.1:8080 DEMO_CREDITS=3 DEMO_PAY_PER_CALL=true \
+ENTITLEMENT_URL=http://127.0.0.1:3011 GATEWAY_URL=http://127.0.0.1:8080 DEMO_CREDITS=3 DEMO_PAY_PER_CALL=true \
   node dist/scripts/seed-demo.js
 log "stop everything with: npm run stop"
