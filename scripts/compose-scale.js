@@ -18,7 +18,8 @@
 //
 //   node scripts/compose-scale.js <metering URL> <demo customer id> <compose command...>
 //
-// PAYGATE_SERVICE_TOKENS (the first is used) and PAYGATE_ADMIN_TOKEN from the environment;
+// PAYGATE_SERVICE_TOKENS (the first is used), PAYGATE_ADMIN_TOKEN and METERING_OPERATOR_URL
+// (the usage API; default: the metering URL) from the environment;
 // SCALE_RATE (events per second, default 100) sets the load.
 'use strict';
 const { execFile } = require('node:child_process');
@@ -30,6 +31,8 @@ if (!meteringUrl || !demoCustomer || compose.length === 0) {
   console.error('usage: node scripts/compose-scale.js <metering URL> <customer id> <compose...>');
   process.exit(2);
 }
+// Metering's operator API (the usage API): its own port under compose (METERING_OPERATOR_URL).
+const operatorUrl = process.env.METERING_OPERATOR_URL ?? meteringUrl;
 const serviceToken = (process.env.PAYGATE_SERVICE_TOKENS ?? '').split(',')[0].trim();
 const adminToken = process.env.PAYGATE_ADMIN_TOKEN ?? '';
 const RATE = Number(process.env.SCALE_RATE ?? 100);
@@ -234,7 +237,7 @@ const describe = (/** @type {Group} */ g) =>
 
 /** api_requests of a customer in the usage API. */
 async function usageOf(/** @type {string} */ customer) {
-  const res = await fetch(`${meteringUrl}/v1/usage?customerId=${customer}&meterKey=api_requests`, {
+  const res = await fetch(`${operatorUrl}/v1/usage?customerId=${customer}&meterKey=api_requests`, {
     headers: { authorization: `Bearer ${adminToken}` },
     signal: AbortSignal.timeout(10_000),
   });

@@ -2,9 +2,10 @@
 # The docker-compose path, proven end to end (CI runs it after `npm test`; see docs/getting-started.md "With
 # Docker"): build the image, bring the stack up, wait until every service is healthy, seed the
 # demo customer, then from outside the containers: the demo key gets 200, 200, 200 and a 402
-# problem, the operator API answers on its own port 3011 (published on 127.0.0.1 only) and is a
-# 404 problem on the public 3001, Stripe webhooks work on 3001, a usage event POSTed to
-# metering's /events shows up in the usage API; then the scale phase (scripts/compose-scale.js):
+# problem, the operator APIs answer on their own ports 3011 and 3012 (published on 127.0.0.1
+# only) and are a 404 problem on the public 3001 and 3002, Stripe webhooks work on 3001, a usage
+# event POSTed to metering's /events shows up in the usage API; then the scale phase
+# (scripts/compose-scale.js):
 # metering scaled to 2 replicas, one SIGKILLed, back to 1, while usage events flow, and every
 # distinct event counted exactly once;
 # and `down` finishes within 10 s with every paygate service exiting 0. Cleans up (volumes too)
@@ -33,6 +34,7 @@ GATEWAY=http://127.0.0.1:8080
 ENTITLEMENT_PUBLIC=http://127.0.0.1:3001
 OPERATOR=http://127.0.0.1:3011
 METERING=http://127.0.0.1:3002
+METERING_OPERATOR=http://127.0.0.1:3012
 
 t_start=$(date +%s)
 timings=()
@@ -118,7 +120,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for port in 3001 3002 3011 8080; do
+for port in 3001 3002 3011 3012 8080; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     fail "port $port is in use (a running \`npm start\`? \`npm run stop\` first)"
   fi
@@ -159,14 +161,16 @@ wait_healthy 180
 timings+=("all services healthy after up: $(since "$t0") s")
 
 # Published where they should be: PAYGATE_BIND (127.0.0.1 here) for the public ports, and the
-# operator API's 3011 on 127.0.0.1 (PAYGATE_OPERATOR_BIND's default), not by PAYGATE_BIND.
-for published in "entitlement 3001" "metering-lb 3002" "gateway 8080" "entitlement 3011"; do
+# operator APIs' 3011 and 3012 on 127.0.0.1 (PAYGATE_OPERATOR_BIND's default), not by
+# PAYGATE_BIND.
+for published in "entitlement 3001" "metering-lb 3002" "gateway 8080" "entitlement 3011" \
+  "metering-operator-lb 3012"; do
   read -r svc port <<<"$published"
   bound=$(timeout 30 "${dc[@]}" port "$svc" "$port" 2>/dev/null) || bound=
   [ "$bound" = "127.0.0.1:$port" ] ||
     fail "$svc publishes $port as '$bound', expected 127.0.0.1:$port"
 done
-log "published on 127.0.0.1: 3001, 3002, 8080 and the operator port 3011"
+log "published on 127.0.0.1: 3001, 3002, 8080 and the operator ports 3011, 3012"
 
 # 3. Seed: the demo customer and its key, printed by the seed service.
 t0=$(now)
@@ -248,7 +252,7 @@ t0=$(now)
 usage=
 for _ in $(seq 60); do
   usage=$(curl -sS --max-time 10 -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" \
-    "$METERING/v1/usage?customerId=$customer&meterKey=api_requests") || true
+    "$METERING_OPERATOR/v1/usage?customerId=$customer&meterKey=api_requests") || true
   if node -e 'process.exit(JSON.parse(process.argv[1]).total?.value === 8 ? 0 : 1)' "$usage" \
     2>/dev/null; then break; fi
   usage_last=$usage
@@ -259,11 +263,25 @@ done
 timings+=("usage seen: $(since "$t0") s")
 log "usage API: $usage"
 
+# 6a. Metering's operator API is not on its public port either: 404 problem on 3002, 200 on
+# the operator port 3012.
+out=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{content_type}' \
+  -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" "$METERING/v1/meters") ||
+  fail "GET /v1/meters on 3002"
+[[ $out == "404 application/problem+json"* ]] ||
+  fail "metering's public port answered its operator API with $out, expected a 404 problem"
+status=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' \
+  -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" "$METERING_OPERATOR/v1/meters") ||
+  fail "GET /v1/meters on 3012"
+[ "$status" = 200 ] || fail "metering's operator port answered GET /v1/meters with $status"
+log "metering operator API: 404 problem on 3002, 200 on 3012"
+
 # 6b. Scaling (docs/getting-started.md "Scaling"): usage events flow through 127.0.0.1:3002 while metering goes
 # from 1 to 2 replicas, one is SIGKILLed and compose scales back to 1; the usage API must then
 # show every distinct event exactly once, and both replicas must have owned partitions.
 step "scale phase (metering 1 → 2, SIGKILL, → 1)" 420 \
-  node scripts/compose-scale.js "$METERING" "$customer" "${dc[@]}"
+  env METERING_OPERATOR_URL="$METERING_OPERATOR" node scripts/compose-scale.js "$METERING" \
+  "$customer" "${dc[@]}"
 
 # 7. down: every paygate service exits 0 (graceful) and the whole stop takes at most 10 s.
 events_log=$(mktemp)

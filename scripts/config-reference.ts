@@ -54,9 +54,9 @@ const NOTES: Record<string, string> = {
     '`npm start` and compose send the same development tokens as they set in GRPC_TOKENS.',
   KAFKA_PREFIX: 'See [deployment.md](deployment.md#several-deployments-on-one-broker).',
   OPERATOR_HTTP_PORT:
-    '`npm start` and compose set `3011` (compose publishes it on `PAYGATE_OPERATOR_BIND`, default `127.0.0.1`, never on `PAYGATE_BIND`). See [api.md](api.md#operator-api-entitlement-3011-authorization-bearer-admin_token).',
+    '`npm start` and compose set `3011` for the entitlement service and `3012` for metering (compose publishes them on `PAYGATE_OPERATOR_BIND`, default `127.0.0.1`, never on `PAYGATE_BIND`). See [api.md](api.md#operator-api-entitlement-3011-authorization-bearer-admin_token).',
   OPERATOR_HTTP_HOST:
-    'Compose sets `0.0.0.0` inside the container, so the seed reaches the operator port over the compose network; the host reaches it only where `PAYGATE_OPERATOR_BIND` publishes it.',
+    'Compose sets `0.0.0.0` inside the container, so the seed (entitlement) and `metering-operator-lb` (metering) reach the operator port over the compose network; the host reaches it only where `PAYGATE_OPERATOR_BIND` publishes it.',
   PAYMENT_CHALLENGE_SECRET: 'See [payments.md](payments.md).',
 };
 

@@ -7,7 +7,8 @@ import { demoInstructions, seedDemoSettings, type DemoCustomer } from './seed-de
  * Admin endpoints are never on a public port by default: the two ways users run the suite,
  * `npm start` (scripts/start.sh) and docker-compose.yml, serve the entitlement service's
  * operator API on a port of its own, 3011 (OPERATOR_HTTP_PORT), bound to loopback, while the
- * public 3001 (billing page, webhooks) answers it 404. Compose publishes 3011 by its own
+ * public 3001 (billing page, webhooks) answers it 404; metering's likewise on 3012, its public
+ * 3002 keeping /events. Compose publishes 3011 by its own
  * variable, PAYGATE_OPERATOR_BIND, so that PAYGATE_BIND=0.0.0.0 (the billing page for the
  * world) never exposes the API that changes plans, credits and keys. scripts/compose-smoke.sh
  * proves it on a running stack; this keeps the files from drifting back.
@@ -16,6 +17,9 @@ import { demoInstructions, seedDemoSettings, type DemoCustomer } from './seed-de
 const ROOT = join(__dirname, '..');
 const PUBLIC_PORT = 3001;
 const OPERATOR_PORT = 3011;
+/** Metering's: /events on its public port, meters, usage and dead letters on this one. */
+const METERING_PUBLIC_PORT = 3002;
+const METERING_OPERATOR_PORT = 3012;
 
 interface ComposeService {
   environment?: Record<string, unknown>;
@@ -82,9 +86,26 @@ describe('the operator API port (npm start, docker compose)', () => {
     );
   });
 
-  it('compose: publishes 3011 on 127.0.0.1 through PAYGATE_OPERATOR_BIND, never PAYGATE_BIND', () => {
+  it('compose: metering serves its operator API on 3012 only, relayed like 3002', () => {
+    const env = services.metering.environment ?? {};
+    expect(env.HTTP_PORT).toBe(METERING_PUBLIC_PORT);
+    expect(env.OPERATOR_HTTP_PORT).toBe(METERING_OPERATOR_PORT);
+    expect(env.OPERATOR_HTTP_HOST).toBe('0.0.0.0');
+    expect(services.metering.healthcheck?.test?.join(' ')).toContain(
+      `http://127.0.0.1:${METERING_OPERATOR_PORT}/ready`,
+    );
+    // Replicas publish no port: a relay does, one per port.
+    expect(services.metering.ports ?? []).toEqual([]);
+    expect(services['metering-operator-lb'].environment).toMatchObject({
+      RELAY_PORT: METERING_OPERATOR_PORT,
+      RELAY_TARGET: `metering:${METERING_OPERATOR_PORT}`,
+    });
+  });
+
+  it('compose: publishes the operator ports on 127.0.0.1 through PAYGATE_OPERATOR_BIND, never PAYGATE_BIND', () => {
     const ports = published();
-    expect(ports.filter((p) => p.containerPort === OPERATOR_PORT)).toEqual([
+    const operatorPorts = [OPERATOR_PORT, METERING_OPERATOR_PORT];
+    expect(ports.filter((p) => operatorPorts.includes(p.containerPort))).toEqual([
       {
         service: 'entitlement',
         variable: 'PAYGATE_OPERATOR_BIND',
@@ -92,13 +113,20 @@ describe('the operator API port (npm start, docker compose)', () => {
         hostPort: OPERATOR_PORT,
         containerPort: OPERATOR_PORT,
       },
+      {
+        service: 'metering-operator-lb',
+        variable: 'PAYGATE_OPERATOR_BIND',
+        defaultAddress: '127.0.0.1',
+        hostPort: METERING_OPERATOR_PORT,
+        containerPort: METERING_OPERATOR_PORT,
+      },
     ]);
-    // The operator variable publishes nothing else, the public one never the operator port.
+    // The operator variable publishes nothing else, the public one never an operator port.
     expect(
       ports.filter((p) => p.variable === 'PAYGATE_OPERATOR_BIND').map((p) => p.containerPort),
-    ).toEqual([OPERATOR_PORT]);
+    ).toEqual(operatorPorts);
     for (const p of ports.filter((p) => p.variable === 'PAYGATE_BIND')) {
-      expect([p.service, p.hostPort, p.containerPort]).not.toContain(OPERATOR_PORT);
+      for (const port of operatorPorts) expect([p.hostPort, p.containerPort]).not.toContain(port);
     }
     // Every published port defaults to loopback.
     expect(ports.filter((p) => p.defaultAddress !== '127.0.0.1')).toEqual([]);
@@ -127,7 +155,7 @@ describe('the operator API port (npm start, docker compose)', () => {
     }
   });
 
-  it('npm start: entitlement gets OPERATOR_HTTP_PORT=3011 on loopback; the seed calls it', () => {
+  it('npm start: entitlement and metering get their operator ports on loopback; the seed calls it', () => {
     const entitlement = commandOf(/start_process entitlement /);
     expect(entitlement).toMatch(new RegExp(`(^|\\s)HTTP_PORT=${PUBLIC_PORT}\\s`));
     expect(entitlement).toMatch(new RegExp(`(^|\\s)OPERATOR_HTTP_PORT=${OPERATOR_PORT}\\s`));
@@ -135,6 +163,13 @@ describe('the operator API port (npm start, docker compose)', () => {
     expect(entitlement).not.toMatch(/OPERATOR_HTTP_HOST=(?!127\.0\.0\.1\s)/);
     expect(commandOf(/wait_ready entitlement /)).toContain(
       `http://127.0.0.1:${OPERATOR_PORT}/ready`,
+    );
+    const metering = commandOf(/start_process metering /);
+    expect(metering).toMatch(new RegExp(`(^|\\s)HTTP_PORT=${METERING_PUBLIC_PORT}\\s`));
+    expect(metering).toMatch(new RegExp(`(^|\\s)OPERATOR_HTTP_PORT=${METERING_OPERATOR_PORT}\\s`));
+    expect(metering).not.toMatch(/OPERATOR_HTTP_HOST=/);
+    expect(commandOf(/wait_ready metering /)).toContain(
+      `http://127.0.0.1:${METERING_OPERATOR_PORT}/ready`,
     );
     expect(commandOf(/dist\/scripts\/seed-demo\.js/)).toMatch(
       new RegExp(`(^|\\s)ENTITLEMENT_URL=http://127\\.0\\.0\\.1:${OPERATOR_PORT}\\s`),

@@ -28,7 +28,9 @@ PORT=4000 start_process demo-upstream node dist/scripts/demo-upstream.js
 HTTP_PORT=3001 OPERATOR_HTTP_PORT=3011 BILLING_PAYMENT_PROVIDER=demo \
   STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_paygate_dev_only}" \
   GRPC_TOKENS="${GRPC_TOKENS:-$grpc_token}" start_process entitlement node dist/apps/entitlement/src/main.js
-HTTP_PORT=3002 start_process metering node dist/apps/metering/src/main.js
+# Metering's operator API (meters, usage, dead letters) likewise on 127.0.0.1:3012; 3002 keeps
+# /events for the services that report usage.
+HTTP_PORT=3002 OPERATOR_HTTP_PORT=3012 start_process metering node dist/apps/metering/src/main.js
 # The operator port listens last (after 3001 and gRPC): ready there, every listener is.
 wait_ready entitlement http://127.0.0.1:3011/ready
 # The demo routes add a priced route (/paid) paid with the offline test method; both are for a
@@ -37,10 +39,11 @@ export PAYMENT_CHALLENGE_SECRET="${PAYMENT_CHALLENGE_SECRET:-paygate-dev-challen
 export PAYMENT_TEST_METHOD="${PAYMENT_TEST_METHOD:-true}"
 HTTP_PORT=8080 DEMO_APP_DIR=dist/demo/spa ROUTES_FILE="${ROUTES_FILE:-$root/config/routes.demo.json}" \
   ENTITLEMENT_GRPC_TOKEN="$grpc_token" start_process gateway node dist/apps/gateway/src/main.js
-wait_ready metering http://127.0.0.1:3002/ready
+wait_ready metering http://127.0.0.1:3012/ready
 wait_ready gateway http://127.0.0.1:8080/ready
 log "entitlement :3001 (billing page, webhooks) :3011 (operator API) :50051 (gRPC)," \
-  "metering :3002, gateway :8080, demo upstream :4000; logs in $run_dir"
+  "metering :3002 (/events) :3012 (operator API), gateway :8080, demo upstream :4000;" \
+  "logs in $run_dir"
 
 ENTITLEMENT_URL=http://127.0.0.1:3011 GATEWAY_URL=http://127.0.0.1:8080 DEMO_CREDITS=3 DEMO_PAY_PER_CALL=true \
   node dist/scripts/seed-demo.js

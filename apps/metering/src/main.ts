@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from '@paygate/config';
-import { createHttpApp, run, serveOpenApi } from '@paygate/http';
+import { createHttpApp, operatorListener, run, serveOpenApi } from '@paygate/http';
 import { adminListenerOptions, withAdminListener } from '@paygate/observability';
 import { MeteringConfig } from './config/metering.config';
 import { CLOUDEVENTS_BATCH_JSON, CLOUDEVENTS_JSON } from './events/event-intake';
@@ -24,7 +24,24 @@ async function bootstrap(): Promise<void> {
     description: 'Meters, usage queries, dead letters and HTTP usage ingestion.',
     metadata: swaggerMetadata,
   });
+  const operator =
+    config.OPERATOR_HTTP_PORT === undefined
+      ? undefined
+      : operatorListener(app, {
+          host: config.OPERATOR_HTTP_HOST,
+          port: config.OPERATOR_HTTP_PORT,
+          isOperatorPath,
+        });
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
+  await operator?.listen();
+}
+
+/**
+ * The operator API (meters, usage, dead letters) and its documentation; `/events`, where other
+ * services report usage with their service tokens, stays on the public listener.
+ */
+function isOperatorPath(path: string): boolean {
+  return path === '/docs' || path.startsWith('/docs/') || path.startsWith('/v1/');
 }
 
 run(bootstrap);

@@ -6,3 +6,4 @@ export {
   ServiceConfig,
   DatabaseServiceConfig,
 } from './service-config';
+export { OperatorPortApart } from './operator-port';

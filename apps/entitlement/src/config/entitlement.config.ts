@@ -2,6 +2,7 @@ import {
   DatabaseServiceConfig,
   GRPC_TOKEN_MIN_LENGTH,
   GrpcTokenCharacters,
+  OperatorPortApart,
   csv,
   decimalInteger,
 } from '@paygate/config';
@@ -38,20 +39,6 @@ class DevSecretOnlyInDemos implements ValidatorConstraintInterface {
   }
 }
 
-/** OPERATOR_HTTP_PORT is neither the public port nor the admin listener's. */
-@ValidatorConstraint({ name: 'ownPort' })
-class OwnPort implements ValidatorConstraintInterface {
-  validate(value: unknown, args: ValidationArguments): boolean {
-    const config = args.object as { HTTP_PORT?: number; ADMIN_HTTP_PORT?: number };
-    const admin = config.ADMIN_HTTP_PORT ?? (config.HTTP_PORT ?? 0) + 1000;
-    return value !== config.HTTP_PORT && value !== admin;
-  }
-
-  defaultMessage(): string {
-    return 'OPERATOR_HTTP_PORT must differ from HTTP_PORT and from the admin listener (ADMIN_HTTP_PORT, default HTTP_PORT + 1000)';
-  }
-}
-
 /** "price_1=pro,price_2=team" → { price_1: 'pro', price_2: 'team' }; an object stays as is. */
 function priceMap(value: unknown): unknown {
   if (typeof value !== 'string') return value;
@@ -78,7 +65,7 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   @IsInt()
   @Min(1)
   @Max(65535)
-  @Validate(OwnPort)
+  @Validate(OperatorPortApart)
   OPERATOR_HTTP_PORT?: number;
 
   /** Where OPERATOR_HTTP_PORT binds: 127.0.0.1 unless set (a private network's address). */

@@ -47,3 +47,26 @@ describe('MeteringConfig: UNMATCHED_EVENTS_RETENTION_DAYS', () => {
     ).toBe(8);
   });
 });
+
+describe('MeteringConfig: the operator listener', () => {
+  it('is off unless OPERATOR_HTTP_PORT is set, and binds 127.0.0.1 by default', () => {
+    expect(load({})().OPERATOR_HTTP_PORT).toBeUndefined();
+    const config = load({ OPERATOR_HTTP_PORT: '3012' })();
+    expect(config.OPERATOR_HTTP_PORT).toBe(3012);
+    expect(config.OPERATOR_HTTP_HOST).toBe('127.0.0.1');
+  });
+
+  it('takes a port of its own: never the public port or the admin listener', () => {
+    for (const env of [
+      { OPERATOR_HTTP_PORT: '3002' } as Record<string, string>,
+      { OPERATOR_HTTP_PORT: '4002' },
+      { HTTP_PORT: '5000', OPERATOR_HTTP_PORT: '6000' },
+      { ADMIN_HTTP_PORT: '7000', OPERATOR_HTTP_PORT: '7000' },
+    ]) {
+      expect(load(env)).toThrow(ConfigError);
+      expect(load(env)).toThrow(/OPERATOR_HTTP_PORT must differ/);
+    }
+    for (const value of ['0', '65536', 'x'])
+      expect(load({ OPERATOR_HTTP_PORT: value })).toThrow(/OPERATOR_HTTP_PORT/);
+  });
+});

@@ -1,7 +1,7 @@
 import { USAGE_EVENT_LIMITS } from '@paygate/contracts';
-import { DatabaseServiceConfig, csv } from '@paygate/config';
+import { DatabaseServiceConfig, OperatorPortApart, csv } from '@paygate/config';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength, Validate } from 'class-validator';
 import { DEFAULT_MAX_CHUNK_BYTES } from '@paygate/messaging';
 import {
   UNKNOWN_METER_POLICIES,
@@ -15,6 +15,23 @@ export class MeteringConfig extends DatabaseServiceConfig {
   @Min(1)
   @Max(65535)
   HTTP_PORT: number = 3002;
+
+  /**
+   * A listener of its own for the operator API (`/v1/…`: meters, usage, dead letters, and
+   * `/docs`): set, HTTP_PORT answers those paths 404 and serves only what other services reach
+   * (`/events`, /health, /ready), so it can be published for them without the API that
+   * changes meters and replays dead letters. Unset: both on HTTP_PORT.
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  @Validate(OperatorPortApart)
+  OPERATOR_HTTP_PORT?: number;
+
+  /** Where OPERATOR_HTTP_PORT binds: 127.0.0.1 unless set (a private network's address). */
+  @IsString()
+  OPERATOR_HTTP_HOST: string = '127.0.0.1';
 
   /** The usage consumer group (KAFKA_PREFIX applied), also its transactional-id prefix. */
   @IsString()
