@@ -738,6 +738,20 @@ describe('bad input at the HTTP edge (e2e)', () => {
         expect(upstream.hits()).toBe(before);
       },
     );
+
+    it("says why in the caller's language, naming the path as the field to correct", async () => {
+      const answer = await fetch(url('gateway', '/demo/a%2fb'), {
+        headers: { 'accept-language': 'de-DE,de;q=0.9,en;q=0.5' },
+      });
+      expect(answer.status).toBe(400);
+      expect(answer.headers.get('content-language')).toBe('de');
+      const body = (await answer.json()) as Json;
+      expect(body.code).toBe('BAD_REQUEST');
+      expect(body.detail).toBe(
+        'Der Pfad darf keinen kodierten Schrägstrich oder Backslash enthalten.',
+      );
+      expect(body.errors).toEqual([{ field: 'path', messages: [body.detail] }]);
+    });
   });
 
   it('every service is still healthy, by every check it has', async () => {

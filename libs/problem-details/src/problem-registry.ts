@@ -228,6 +228,16 @@ export const PROBLEM_DETAIL_VARIANTS = {
     'No event of this request was accepted: one invalid event refuses the whole request. errors names each invalid event by its index and field; correct them and send the request again.',
   /** not-found of the gateway: no route of its table matches the request's path. */
   'no-route': 'No API is served at this path. Check the URL against the API documentation.',
+  /**
+   * bad-request of the gateway: a request target it does not route as sent (it never guesses
+   * which path an ambiguous one means, since an upstream might read it otherwise).
+   */
+  'path-not-absolute': 'The path must start with "/".',
+  'path-backslash': 'The path must not contain a backslash.',
+  'path-malformed-escape': 'The path has a malformed percent-encoding.',
+  'path-encoded-slash': 'The path must not contain an encoded slash or backslash.',
+  'path-dot-parameters': 'The path has a dot segment with parameters.',
+  'target-other-host': 'The request target names another host than the Host header.',
 } as const satisfies Record<string, string>;
 
 export type ProblemDetailVariant = keyof typeof PROBLEM_DETAIL_VARIANTS;

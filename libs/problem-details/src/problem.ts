@@ -32,6 +32,11 @@ export interface ProblemInput {
   detail?: string;
   /** A translated detail for one case of the code, used instead of the code's own. */
   variant?: ProblemDetailVariant;
+  /**
+   * For a 400 without `errors` of its own: the field its detail is about, named with the
+   * detail (in the caller's language) as its one entry of `errors`; `request` by default.
+   */
+  field?: string;
   /** Extension members: numbers behind the decision, failing fields, link... */
   extensions?: Record<string, unknown>;
   /** Response headers; a list is sent as one header line per value (WWW-Authenticate). */
@@ -92,7 +97,7 @@ export function buildProblem(
     // Every 400 names what to correct (docs/api.md): one without fields of its own (a code a
     // deployment answers with 400 through PROBLEM_STATUSES) names the request as a whole.
     ...(status === 400 && !Array.isArray(extensions.errors)
-      ? { errors: [{ field: 'request', messages: [detail] }] }
+      ? { errors: [{ field: input.field ?? 'request', messages: [detail] }] }
       : {}),
   };
 }

@@ -95,4 +95,27 @@ describe('problem detail variants', () => {
     );
     expect(problemLanguage(input, 'ja')).toBe('ja');
   });
+
+  it("names a variant's field with its translated detail when the 400 has no errors of its own", () => {
+    const input = { code: 'bad-request', variant: 'path-encoded-slash', field: 'path' } as const;
+    const fr = buildProblem(input, { instance: '/demo/a%2fb', requestId: 'r', language: 'fr' });
+    const detail = PROBLEM_DETAIL_VARIANT_TRANSLATIONS.fr['path-encoded-slash'];
+    expect(fr).toMatchObject({
+      status: 400,
+      detail,
+      errors: [{ field: 'path', messages: [detail] }],
+    });
+    expect(problemLanguage(input, 'fr')).toBe('fr');
+    // Without a field, the request as a whole.
+    const whole = buildProblem(
+      { code: 'bad-request', variant: 'path-backslash' },
+      {
+        instance: '/x',
+        requestId: 'r',
+      },
+    );
+    expect(whole.errors).toEqual([
+      { field: 'request', messages: [PROBLEM_DETAIL_VARIANTS['path-backslash']] },
+    ]);
+  });
 });

@@ -68,8 +68,9 @@ export class ProxyHandler {
     if (!target.ok)
       return refuse(request, res, 'unmatched', {
         code: 'bad-request',
-        detail: target.reason,
-        extensions: { errors: [{ field: 'path', messages: [target.reason] }] },
+        // In the caller's language, as `errors`' one entry too (field `path`).
+        variant: target.refusal,
+        field: 'path',
       });
     // A browser's preflight, for a route that answers them: the route the request it asks
     // about (the method it names) would take. Any other preflight is a request like the rest.

@@ -1,5 +1,18 @@
+import type { ProblemDetailVariant } from '@paygate/problem-details';
+
+/** Why a target is refused: the problem's detail variant, in the caller's language. */
+export type TargetRefusal = Extract<
+  ProblemDetailVariant,
+  | 'path-not-absolute'
+  | 'path-backslash'
+  | 'path-malformed-escape'
+  | 'path-encoded-slash'
+  | 'path-dot-parameters'
+  | 'target-other-host'
+>;
+
 export type NormalizedTarget =
-  { ok: true; path: string; query: string } | { ok: false; reason: string };
+  { ok: true; path: string; query: string } | { ok: false; refusal: TargetRefusal };
 
 /** Anything that may need normalizing: a percent sign, a backslash, `//`, `/.` or `/..`. */
 const NEEDS_WORK = /[%\\]|\/\/|\/\.\.?(?:[/;]|$)/;
@@ -18,11 +31,11 @@ const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)/i;
 export function originForm(
   url: string,
   host: string | undefined,
-): { ok: true; url: string } | { ok: false; reason: string } {
+): { ok: true; url: string } | { ok: false; refusal: TargetRefusal } {
   const absolute = ABSOLUTE_FORM.exec(url);
   if (!absolute) return { ok: true, url };
   if (host === undefined || absolute[1].toLowerCase() !== host.toLowerCase())
-    return { ok: false, reason: 'The request target names another host than the Host header.' };
+    return { ok: false, refusal: 'target-other-host' };
   const rest = url.slice(absolute[0].length);
   return { ok: true, url: rest.startsWith('/') ? rest : `/${rest}` };
 }
@@ -52,10 +65,9 @@ export function normalizeRequestTarget(url: string): NormalizedTarget {
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
   const query = q < 0 ? '' : url.slice(q);
-  if (!rawPath.startsWith('/')) return { ok: false, reason: 'The path must start with "/".' };
+  if (!rawPath.startsWith('/')) return { ok: false, refusal: 'path-not-absolute' };
   if (!NEEDS_WORK.test(rawPath)) return { ok: true, path: rawPath, query };
-  if (rawPath.includes('\\'))
-    return { ok: false, reason: 'The path must not contain a backslash.' };
+  if (rawPath.includes('\\')) return { ok: false, refusal: 'path-backslash' };
   let decoded = '';
   for (let i = 0; i < rawPath.length; i++) {
     const char = rawPath[i];
@@ -64,11 +76,9 @@ export function normalizeRequestTarget(url: string): NormalizedTarget {
       continue;
     }
     const hex = rawPath.slice(i + 1, i + 3);
-    if (!/^[0-9A-Fa-f]{2}$/.test(hex))
-      return { ok: false, reason: 'The path has a malformed percent-encoding.' };
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return { ok: false, refusal: 'path-malformed-escape' };
     const byte = String.fromCharCode(parseInt(hex, 16));
-    if (byte === '/' || byte === '\\')
-      return { ok: false, reason: 'The path must not contain an encoded slash or backslash.' };
+    if (byte === '/' || byte === '\\') return { ok: false, refusal: 'path-encoded-slash' };
     decoded += UNRESERVED.test(byte) ? byte : `%${hex.toUpperCase()}`;
     i += 2;
   }
@@ -81,8 +91,7 @@ export function normalizeRequestTarget(url: string): NormalizedTarget {
       continue;
     }
     // Some servers read `..;x` as `..` (a path parameter after a dot segment).
-    if (/^\.\.?;/.test(segment))
-      return { ok: false, reason: 'The path has a dot segment with parameters.' };
+    if (/^\.\.?;/.test(segment)) return { ok: false, refusal: 'path-dot-parameters' };
     out.push(segment);
   }
   const last = segments[segments.length - 1];

@@ -154,4 +154,10 @@ export const deVariants: Record<ProblemDetailVariant, string> = {
     'Kein Ereignis dieser Anfrage wurde angenommen: Ein ungültiges Ereignis weist die ganze Anfrage ab. errors nennt jedes ungültige Ereignis mit Index und Feld; korrigieren Sie diese und senden Sie die Anfrage erneut.',
   'no-route':
     'Unter diesem Pfad wird keine API angeboten. Prüfen Sie die URL anhand der API-Dokumentation.',
+  'path-not-absolute': 'Der Pfad muss mit „/“ beginnen.',
+  'path-backslash': 'Der Pfad darf keinen Backslash enthalten.',
+  'path-malformed-escape': 'Der Pfad enthält eine fehlerhafte Prozentkodierung.',
+  'path-encoded-slash': 'Der Pfad darf keinen kodierten Schrägstrich oder Backslash enthalten.',
+  'path-dot-parameters': 'Der Pfad enthält ein Punktsegment mit Parametern.',
+  'target-other-host': 'Das Anfrageziel nennt einen anderen Host als der Host-Header.',
 };

@@ -151,4 +151,10 @@ export const esVariants: Record<ProblemDetailVariant, string> = {
     'No se aceptó ningún evento de esta solicitud: un solo evento no válido rechaza toda la solicitud. errors indica cada evento no válido por su índice y campo; corríjalos y vuelva a enviar la solicitud.',
   'no-route':
     'No se ofrece ninguna API en esta ruta. Compruebe la URL en la documentación de la API.',
+  'path-not-absolute': 'La ruta debe empezar por «/».',
+  'path-backslash': 'La ruta no debe contener una barra invertida.',
+  'path-malformed-escape': 'La ruta tiene una codificación por porcentaje mal formada.',
+  'path-encoded-slash': 'La ruta no debe contener una barra ni una barra invertida codificadas.',
+  'path-dot-parameters': 'La ruta tiene un segmento de punto con parámetros.',
+  'target-other-host': 'El destino de la solicitud nombra otro host que la cabecera Host.',
 };

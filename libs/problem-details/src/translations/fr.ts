@@ -150,4 +150,11 @@ export const frVariants: Record<ProblemDetailVariant, string> = {
   'events-refused':
     'Aucun événement de cette requête n’a été accepté : un seul événement invalide fait refuser toute la requête. errors indique chaque événement invalide par son index et son champ ; corrigez-les et renvoyez la requête.',
   'no-route': 'Aucune API n’est servie à ce chemin. Vérifiez l’URL dans la documentation de l’API.',
+  'path-not-absolute': 'Le chemin doit commencer par « / ».',
+  'path-backslash': 'Le chemin ne doit pas contenir de barre oblique inversée.',
+  'path-malformed-escape': 'Le chemin contient un encodage-pourcent mal formé.',
+  'path-encoded-slash':
+    'Le chemin ne doit pas contenir de barre oblique ni de barre oblique inversée encodée.',
+  'path-dot-parameters': 'Le chemin contient un segment point suivi de paramètres.',
+  'target-other-host': 'La cible de la requête nomme un autre hôte que l’en-tête Host.',
 };

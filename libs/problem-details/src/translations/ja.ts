@@ -153,4 +153,11 @@ export const jaVariants: Record<ProblemDetailVariant, string> = {
     'このリクエストのイベントは 1 件も受け付けられていません。無効なイベントが 1 件でもあるとリクエスト全体が拒否されます。errors に無効なイベントがインデックスとフィールドごとに示されています。修正してからリクエストを再送してください。',
   'no-route':
     'このパスで提供されている API はありません。API ドキュメントで URL をご確認ください。',
+  'path-not-absolute': 'パスは「/」で始まる必要があります。',
+  'path-backslash': 'パスにバックスラッシュを含めることはできません。',
+  'path-malformed-escape': 'パスのパーセントエンコーディングが不正です。',
+  'path-encoded-slash':
+    'パスにエンコードされたスラッシュやバックスラッシュを含めることはできません。',
+  'path-dot-parameters': 'パスにパラメーター付きのドットセグメントがあります。',
+  'target-other-host': 'リクエストターゲットが Host ヘッダーとは別のホストを指定しています。',
 };
