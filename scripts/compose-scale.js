@@ -19,7 +19,7 @@
 //   node scripts/compose-scale.js <metering URL> <demo customer id> <compose command...>
 //
 // PAYGATE_SERVICE_TOKENS (the first is used), PAYGATE_ADMIN_TOKEN and METERING_OPERATOR_URL
-// (the usage API; default: the metering URL) from the environment;
+// (the usage API; default: compose's http://127.0.0.1:3012) from the environment;
 // SCALE_RATE (events per second, default 100) sets the load.
 'use strict';
 const { execFile } = require('node:child_process');
@@ -32,7 +32,7 @@ if (!meteringUrl || !demoCustomer || compose.length === 0) {
   process.exit(2);
 }
 // Metering's operator API (the usage API): its own port under compose (METERING_OPERATOR_URL).
-const operatorUrl = process.env.METERING_OPERATOR_URL ?? meteringUrl;
+const operatorUrl = process.env.METERING_OPERATOR_URL ?? 'http://127.0.0.1:3012';
 const serviceToken = (process.env.PAYGATE_SERVICE_TOKENS ?? '').split(',')[0].trim();
 const adminToken = process.env.PAYGATE_ADMIN_TOKEN ?? '';
 const RATE = Number(process.env.SCALE_RATE ?? 100);

@@ -132,7 +132,7 @@ done
 step "docker-compose build" 900 "${dc[@]}" build
 step "docker-compose up -d" 300 "${dc[@]}" up -d
 
-services=(postgres kafka entitlement metering metering-lb demo-upstream gateway)
+services=(postgres kafka entitlement metering metering-lb metering-operator-lb demo-upstream gateway)
 # Until every long-running service reports healthy; a service that exits or turns unhealthy
 # fails at once.
 wait_healthy() {
@@ -300,7 +300,7 @@ kill "$events_pid" 2>/dev/null || true
 wait "$events_pid" 2>/dev/null || true
 log "exit code and stop time of each container (s after down began):" \
   "$(awk -v t0="$t0" '{ printf "%s %s +%.1f; ", $1, $2, $3 / 1e9 - t0 }' "$events_log")"
-for svc in entitlement metering metering-lb gateway demo-upstream; do
+for svc in entitlement metering metering-lb metering-operator-lb gateway demo-upstream; do
   code=$(awk -v s="$svc" '$1 == s { print $2 }' "$events_log" | tail -1)
   [ "$code" = 0 ] || fail "$svc exited with ${code:-no exit seen} on down, expected 0"
 done

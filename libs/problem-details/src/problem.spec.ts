@@ -139,6 +139,24 @@ describe('per-deployment problem statuses', () => {
     expect(buildProblem({ code: 'feature-not-in-plan' }, context)).not.toHaveProperty('errors');
   });
 
+  it('names a field given with the problem at whatever status a deployment gives its code', () => {
+    const context = { instance: '/x', requestId: 'r' };
+    const input = { code: 'bad-request', variant: 'path-backslash', field: 'path' } as const;
+    setProblemStatuses('bad-request=422');
+    try {
+      const body = buildProblem(input, context);
+      expect(body).toMatchObject({
+        status: 422,
+        errors: [{ field: 'path', messages: [body.detail] }],
+      });
+    } finally {
+      setProblemStatuses('');
+    }
+    expect(buildProblem(input, context).errors).toEqual([
+      { field: 'path', messages: ['The path must not contain a backslash.'] },
+    ]);
+  });
+
   it('refuses unknown codes and statuses outside 400–599, naming the entry', () => {
     expect(() => setProblemStatuses('no-such-code=403')).toThrow(/"no-such-code=403" names no/);
     expect(() => setProblemStatuses('forbidden=302')).toThrow(/"forbidden=302" needs a status/);

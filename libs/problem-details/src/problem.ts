@@ -33,8 +33,9 @@ export interface ProblemInput {
   /** A translated detail for one case of the code, used instead of the code's own. */
   variant?: ProblemDetailVariant;
   /**
-   * For a 400 without `errors` of its own: the field its detail is about, named with the
-   * detail (in the caller's language) as its one entry of `errors`; `request` by default.
+   * The field the detail is about, named with it (in the caller's language) as the one entry
+   * of `errors` when the problem has none of its own (at any status; a 400 without it names
+   * `request`).
    */
   field?: string;
   /** Extension members: numbers behind the decision, failing fields, link... */
@@ -96,7 +97,8 @@ export function buildProblem(
     ...extensions,
     // Every 400 names what to correct (docs/api.md): one without fields of its own (a code a
     // deployment answers with 400 through PROBLEM_STATUSES) names the request as a whole.
-    ...(status === 400 && !Array.isArray(extensions.errors)
+    // A field named by the caller is told whatever status a deployment gives the code.
+    ...((status === 400 || input.field) && !Array.isArray(extensions.errors)
       ? { errors: [{ field: input.field ?? 'request', messages: [detail] }] }
       : {}),
   };

@@ -89,6 +89,16 @@ describe('routedTarget', () => {
     });
   });
 
+  it.each(['//other.example.com/v1/x', '/http://other.example.com/x', '', '*', 'x/y'])(
+    'reads %s as originForm then normalizeRequestTarget would',
+    (url) => {
+      const origin = originForm(url, 'api.example.com');
+      expect(routedTarget(url, 'api.example.com')).toEqual(
+        origin.ok ? normalizeRequestTarget(origin.url) : origin,
+      );
+    },
+  );
+
   it('refuses another host, and a target that is neither form', () => {
     expect(routedTarget('http://other.example.com/v1', 'api.example.com')).toEqual({
       ok: false,

@@ -159,5 +159,5 @@ export const deVariants: Record<ProblemDetailVariant, string> = {
   'path-malformed-escape': 'Der Pfad enthält eine fehlerhafte Prozentkodierung.',
   'path-encoded-slash': 'Der Pfad darf keinen kodierten Schrägstrich oder Backslash enthalten.',
   'path-dot-parameters': 'Der Pfad enthält ein Punktsegment mit Parametern.',
-  'target-other-host': 'Das Anfrageziel nennt einen anderen Host als der Host-Header.',
+  'target-other-host': 'Das Anfrageziel nennt einen anderen Host als den im Host-Header.',
 };

@@ -156,5 +156,6 @@ export const esVariants: Record<ProblemDetailVariant, string> = {
   'path-malformed-escape': 'La ruta tiene una codificación por porcentaje mal formada.',
   'path-encoded-slash': 'La ruta no debe contener una barra ni una barra invertida codificadas.',
   'path-dot-parameters': 'La ruta tiene un segmento de punto con parámetros.',
-  'target-other-host': 'El destino de la solicitud nombra otro host que la cabecera Host.',
+  'target-other-host':
+    'El destino de la solicitud nombra un host distinto del indicado en la cabecera Host.',
 };

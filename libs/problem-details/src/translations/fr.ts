@@ -154,7 +154,7 @@ export const frVariants: Record<ProblemDetailVariant, string> = {
   'path-backslash': 'Le chemin ne doit pas contenir de barre oblique inversée.',
   'path-malformed-escape': 'Le chemin contient un encodage-pourcent mal formé.',
   'path-encoded-slash':
-    'Le chemin ne doit pas contenir de barre oblique ni de barre oblique inversée encodée.',
+    'Le chemin ne doit contenir ni barre oblique encodée ni barre oblique inversée encodée (%2F, %5C).',
   'path-dot-parameters': 'Le chemin contient un segment point suivi de paramètres.',
   'target-other-host': 'La cible de la requête nomme un autre hôte que l’en-tête Host.',
 };
