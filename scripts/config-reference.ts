@@ -195,7 +195,7 @@ function describeType(member: ts.PropertyDeclaration, checker: ts.TypeChecker): 
     else if (max !== undefined) range = ` ≤ ${max}`;
     parts.push(`integer${range}`);
   } else if (find('IsBoolean')) {
-    parts.push('boolean (`true`, `1`; anything else is false)');
+    parts.push('boolean (`true`, `1`, `yes` or `false`, `0`, `no`; any case)');
   } else if (find('IsUrl')) {
     parts.push('http(s) URL');
   } else if (find('IsObject') && /\bpriceMap\(/.test(transform)) {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { loadConfig } from '@paygate/config';
+import { grpcServerCredentials, loadConfig } from '@paygate/config';
 import {
   ENTITLEMENT_GRPC_PACKAGE,
   ENTITLEMENT_PROTO_LOADER_OPTIONS,
@@ -16,6 +16,8 @@ import swaggerMetadata from './swagger-metadata';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig(EntitlementConfig);
+  // Read now: a bad certificate or key stops the service before it opens any port.
+  const grpcCredentials = grpcServerCredentials(config.grpcTls);
   // Raw bodies are kept so webhook signatures can be verified over the exact bytes.
   const app = await createHttpApp(
     // /metrics on the admin listener (127.0.0.1, HTTP_PORT + 1000), not on the public port.
@@ -25,8 +27,19 @@ async function bootstrap(): Promise<void> {
       problemStatuses: config.PROBLEM_STATUSES,
     },
   );
-  const openPort = openGrpcPortWarning(config.GRPC_URL, config.GRPC_TOKENS);
-  if (openPort) new Logger('EntitlementGrpc').warn(openPort);
+  const openPort = openGrpcPortWarning(config.GRPC_URL, {
+    tokens: config.GRPC_TOKENS,
+    tls: config.GRPC_TLS_CERT_FILE !== undefined,
+    clientCa: config.GRPC_TLS_CLIENT_CA_FILE !== undefined,
+  });
+  const grpcLog = new Logger('EntitlementGrpc');
+  if (openPort) grpcLog.warn(openPort);
+  if (config.GRPC_TLS_CERT_FILE !== undefined)
+    grpcLog.log(
+      config.GRPC_TLS_CLIENT_CA_FILE === undefined
+        ? 'the gRPC port speaks TLS only'
+        : 'the gRPC port speaks TLS only, to clients with a certificate of GRPC_TLS_CLIENT_CA_FILE',
+    );
   // gRPC edge: validation and error mapping live in its controller, not in the HTTP filter.
   app.connectMicroservice<MicroserviceOptions>({
     transport: Transport.GRPC,
@@ -34,6 +47,8 @@ async function bootstrap(): Promise<void> {
       package: ENTITLEMENT_GRPC_PACKAGE,
       protoPath: ENTITLEMENT_PROTO_PATH,
       url: config.GRPC_URL,
+      // TLS only when GRPC_TLS_CERT_FILE is set (mutual with GRPC_TLS_CLIENT_CA_FILE).
+      credentials: grpcCredentials,
       loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
       // Decisions in flight from gateways finish on shutdown instead of being cancelled.
       gracefulShutdown: true,

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ClientsModule, Transport } from '@nestjs/microservices';
+import { grpcChannelCredentials } from '@paygate/config';
 import {
   ENTITLEMENT_GRPC_PACKAGE,
   ENTITLEMENT_PROTO_LOADER_OPTIONS,
@@ -61,12 +62,19 @@ export class GatewayModule {
               protoPath: ENTITLEMENT_PROTO_PATH,
               url: config.ENTITLEMENT_GRPC_URL,
               loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
+              // Plaintext, or TLS (ENTITLEMENT_GRPC_TLS, _CA_FILE, _CERT_FILE): the files are
+              // read here, at start, and a bad one stops the gateway naming its variable.
+              credentials: grpcChannelCredentials(config.entitlementGrpcTlsSettings),
               channelOptions: {
                 // Found again within two seconds of coming back: grpc-js otherwise backs off
                 // up to 120 s after failed connects (a gateway started before the service, a
                 // restart), failing every request and settlement round in between.
                 'grpc.initial_reconnect_backoff_ms': 250,
                 'grpc.max_reconnect_backoff_ms': 2000,
+                // The name the service's certificate is checked against (and the SNI sent).
+                ...(config.ENTITLEMENT_GRPC_SERVER_NAME === undefined
+                  ? {}
+                  : { 'grpc.ssl_target_name_override': config.ENTITLEMENT_GRPC_SERVER_NAME }),
               },
             },
           },

@@ -51,3 +51,20 @@ export function csv(value: unknown): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
 }
+
+/**
+ * A boolean variable (`@Transform(envBoolean)` with `@IsBoolean()`): `true`, `1` or `yes` is
+ * true and `false`, `0` or `no` false, in any case; anything else stays as given, so that
+ * `@IsBoolean()` refuses it naming the variable (a typo must not quietly mean false, which
+ * for ENTITLEMENT_GRPC_TLS would send tokens and keys in clear). Read from the string as
+ * given: implicit conversion makes any non-empty string, "false" too, true before a
+ * transform sees the value.
+ */
+export function envBoolean({ obj, key }: { obj: Record<string, unknown>; key: string }): unknown {
+  const value = obj[key];
+  if (typeof value !== 'string') return value;
+  const word = value.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(word)) return true;
+  if (['false', '0', 'no'].includes(word)) return false;
+  return value;
+}

@@ -12,6 +12,7 @@ import {
   MinLength,
   ValidateIf,
   ValidatorConstraint,
+  type ValidationArguments,
   type ValidatorConstraintInterface,
 } from 'class-validator';
 import { KAFKA_PREFIX_PATTERN, topicNames, type Topics } from '@paygate/contracts';
@@ -31,6 +32,23 @@ export class GrpcTokenCharacters implements ValidatorConstraintInterface {
   // Never the value: it is a secret.
   defaultMessage(): string {
     return 'a token must be visible ASCII characters, without space or comma';
+  }
+}
+
+/**
+ * A variable that means something only with others set too, `@Validate(NeedsVariables,
+ * ['A', 'B'])` (with @IsOptional: checked only when it is set itself): refused, naming them,
+ * when any of them is unset, rather than silently doing nothing.
+ */
+@ValidatorConstraint({ name: 'needsVariables' })
+export class NeedsVariables implements ValidatorConstraintInterface {
+  validate(_value: unknown, args: ValidationArguments): boolean {
+    const config = args.object as Record<string, unknown>;
+    return (args.constraints as string[]).every((name) => config[name] !== undefined);
+  }
+
+  defaultMessage(args: ValidationArguments): string {
+    return `needs ${(args.constraints as string[]).join(' and ')} set too`;
   }
 }
 

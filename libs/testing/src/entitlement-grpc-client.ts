@@ -1,4 +1,10 @@
-import { Metadata, credentials, loadPackageDefinition, type Client } from '@grpc/grpc-js';
+import {
+  type ChannelCredentials,
+  Metadata,
+  credentials,
+  loadPackageDefinition,
+  type Client,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { randomUUID } from 'node:crypto';
 import {
@@ -35,16 +41,21 @@ type Package = {
 export class EntitlementGrpcClient {
   private readonly stub: Stub;
 
-  /** `token`: sent as metadata `authorization: Bearer <token>`, as a gateway sends its own. */
+  /**
+   * `token`: sent as metadata `authorization: Bearer <token>`, as a gateway sends its own.
+   * `channelCredentials`: TLS to a port that speaks it (grpcChannelCredentials of
+   * @paygate/config, as a gateway builds its own); plaintext by default.
+   */
   constructor(
     port: number,
     private readonly token?: string,
+    channelCredentials: ChannelCredentials = credentials.createInsecure(),
   ) {
     const definition = loadSync(ENTITLEMENT_PROTO_PATH, { ...ENTITLEMENT_PROTO_LOADER_OPTIONS });
     const pkg = loadPackageDefinition(definition) as unknown as Package;
     this.stub = new pkg.paygate.entitlement.v1.EntitlementService(
       `127.0.0.1:${port}`,
-      credentials.createInsecure(),
+      channelCredentials,
     );
   }
 

@@ -147,3 +147,49 @@ describe('EntitlementConfig: GRPC_TOKENS', () => {
     for (const token of value.split(',')) expect(load(value)).not.toThrow(token);
   });
 });
+
+describe('EntitlementConfig: GRPC_TLS_*', () => {
+  const load = (env: Record<string, string>) => () =>
+    loadConfig(EntitlementConfig, { ...base, ...env });
+
+  it('is plaintext unless set; the files are named as given (read when the port opens)', () => {
+    const plain = load({})();
+    expect(plain.grpcTls).toEqual({
+      cert: { variable: 'GRPC_TLS_CERT_FILE', path: undefined },
+      key: { variable: 'GRPC_TLS_KEY_FILE', path: undefined },
+      clientCa: { variable: 'GRPC_TLS_CLIENT_CA_FILE', path: undefined },
+    });
+    const mutual = load({
+      GRPC_TLS_CERT_FILE: '/tls/server.pem',
+      GRPC_TLS_KEY_FILE: '/tls/server.key',
+      GRPC_TLS_CLIENT_CA_FILE: '/tls/ca.pem',
+    })();
+    expect(mutual.grpcTls).toEqual({
+      cert: { variable: 'GRPC_TLS_CERT_FILE', path: '/tls/server.pem' },
+      key: { variable: 'GRPC_TLS_KEY_FILE', path: '/tls/server.key' },
+      clientCa: { variable: 'GRPC_TLS_CLIENT_CA_FILE', path: '/tls/ca.pem' },
+    });
+  });
+
+  it.each([
+    [
+      { GRPC_TLS_CERT_FILE: '/tls/server.pem' },
+      /GRPC_TLS_KEY_FILE: required with GRPC_TLS_CERT_FILE/,
+    ],
+    [
+      { GRPC_TLS_KEY_FILE: '/tls/server.key' },
+      /GRPC_TLS_CERT_FILE: required with GRPC_TLS_KEY_FILE/,
+    ],
+    [
+      { GRPC_TLS_CLIENT_CA_FILE: '/tls/ca.pem' },
+      /GRPC_TLS_CLIENT_CA_FILE: needs GRPC_TLS_CERT_FILE/,
+    ],
+    [
+      { GRPC_TLS_KEY_FILE: '/tls/server.key', GRPC_TLS_CLIENT_CA_FILE: '/tls/ca.pem' },
+      /GRPC_TLS_CERT_FILE: required[\s\S]*GRPC_TLS_CLIENT_CA_FILE: needs GRPC_TLS_CERT_FILE/,
+    ],
+  ])('refuses half a pair, or a client CA without TLS (%j)', (env, message) => {
+    expect(load(env)).toThrow(ConfigError);
+    expect(load(env)).toThrow(message);
+  });
+});

@@ -2,6 +2,8 @@ import {
   DatabaseServiceConfig,
   GRPC_TOKEN_MIN_LENGTH,
   GrpcTokenCharacters,
+  type GrpcServerTlsSettings,
+  NeedsVariables,
   OperatorPortApart,
   csv,
   decimalInteger,
@@ -82,15 +84,54 @@ export class EntitlementConfig extends DatabaseServiceConfig {
    * (compared in constant time), else it is refused UNAUTHENTICATED and nothing runs, since
    * the port credits payments (RecordPayment) and grants leases. Gateways send theirs as
    * ENTITLEMENT_GRPC_TOKEN. Several at once let a token rotate: add the new one here, move every
-   * gateway to it, then remove the old one. Unset: every call is taken, and the service logs a
-   * warning at start when GRPC_URL's host is not a loopback address. There is no TLS: whoever
-   * can watch the network sees the token, so keep the port on a private network.
+   * gateway to it, then remove the old one. Unset: every call is taken. Without TLS
+   * (GRPC_TLS_CERT_FILE) whoever can watch the network reads the token, and the callers' API
+   * keys in every Check. The service logs a warning at start when GRPC_URL's host is not a
+   * loopback address and the port speaks plaintext, or takes every caller (no tokens and no
+   * GRPC_TLS_CLIENT_CA_FILE).
    */
   @Transform(({ value }) => csv(value))
   @IsString({ each: true })
   @MinLength(GRPC_TOKEN_MIN_LENGTH, { each: true })
   @Validate(GrpcTokenCharacters, { each: true })
   GRPC_TOKENS: string[] = [];
+
+  /**
+   * PEM certificate (chain: the server's first, then any intermediates) of the gRPC port, set
+   * with GRPC_TLS_KEY_FILE: the port then speaks TLS only, and a plaintext client (or one that
+   * does not trust the certificate) gets no connection, so every gateway needs
+   * ENTITLEMENT_GRPC_TLS or ENTITLEMENT_GRPC_CA_FILE. Its names (subject alternative names) must
+   * include the host the gateways connect to. Read once at start (a new certificate takes a
+   * restart); a missing, unreadable or non-PEM file stops the service, naming the variable.
+   */
+  @ValidateIf((c: EntitlementConfig) => c.GRPC_TLS_KEY_FILE !== undefined)
+  @IsString({ message: 'required with GRPC_TLS_KEY_FILE (the certificate of that key)' })
+  GRPC_TLS_CERT_FILE?: string;
+
+  /** PEM private key (unencrypted) of GRPC_TLS_CERT_FILE; both are set, or neither. */
+  @ValidateIf((c: EntitlementConfig) => c.GRPC_TLS_CERT_FILE !== undefined)
+  @IsString({ message: 'required with GRPC_TLS_CERT_FILE (its private key)' })
+  GRPC_TLS_KEY_FILE?: string;
+
+  /**
+   * PEM bundle of the CA(s) whose client certificates the gRPC port takes (mutual TLS; needs
+   * GRPC_TLS_CERT_FILE): a client without a certificate one of them signed is refused in the
+   * handshake, before any call, so only holders of such a certificate (the gateways'
+   * ENTITLEMENT_GRPC_CERT_FILE) reach the port at all. GRPC_TOKENS still apply on top.
+   */
+  @IsOptional()
+  @IsString()
+  @Validate(NeedsVariables, ['GRPC_TLS_CERT_FILE'])
+  GRPC_TLS_CLIENT_CA_FILE?: string;
+
+  /** The gRPC port's TLS files (GRPC_TLS_*), for grpcServerCredentials. */
+  get grpcTls(): GrpcServerTlsSettings {
+    return {
+      cert: { variable: 'GRPC_TLS_CERT_FILE', path: this.GRPC_TLS_CERT_FILE },
+      key: { variable: 'GRPC_TLS_KEY_FILE', path: this.GRPC_TLS_KEY_FILE },
+      clientCa: { variable: 'GRPC_TLS_CLIENT_CA_FILE', path: this.GRPC_TLS_CLIENT_CA_FILE },
+    };
+  }
 
   /**
    * Where a refusal's `link` sends the customer: {token} becomes a signed, expiring token

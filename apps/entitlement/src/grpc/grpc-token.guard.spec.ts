@@ -78,16 +78,43 @@ describe('GrpcTokenGuard', () => {
 });
 
 describe('openGrpcPortWarning', () => {
+  const none = { tokens: [], tls: false, clientCa: false };
+  const all = { tokens: [NEW], tls: true, clientCa: true };
+
   it.each(['127.0.0.1:50051', '127.1.2.3:50051', 'localhost:50051', '[::1]:50051', '::1'])(
-    'says nothing for a loopback bind address (%s)',
-    (url) => expect(openGrpcPortWarning(url, [])).toBeUndefined(),
+    'says nothing for a loopback bind address (%s), TLS or not',
+    (url) => expect(openGrpcPortWarning(url, none)).toBeUndefined(),
   );
 
-  it.each(['0.0.0.0:50051', '[::]:50051', 'entitlement:50051', '10.0.0.5:50051'])(
-    'warns, naming GRPC_TOKENS, for %s without tokens',
+  describe.each(['0.0.0.0:50051', '[::]:50051', 'entitlement:50051', '10.0.0.5:50051'])(
+    'beyond loopback (%s)',
     (url) => {
-      expect(openGrpcPortWarning(url, [])).toMatch(/GRPC_TOKENS/);
-      expect(openGrpcPortWarning(url, [NEW])).toBeUndefined();
+      it('names GRPC_TOKENS and TLS when the port has neither', () => {
+        const warning = openGrpcPortWarning(url, none);
+        expect(warning).toMatch(/takes calls from whoever reaches it/);
+        expect(warning).toMatch(/GRPC_TOKENS/);
+        expect(warning).toMatch(/GRPC_TLS_CERT_FILE/);
+      });
+
+      it('names TLS when the port has tokens but speaks plaintext', () => {
+        const warning = openGrpcPortWarning(url, { ...none, tokens: [NEW] });
+        expect(warning).toMatch(/plaintext/);
+        expect(warning).toMatch(/GRPC_TLS_CERT_FILE/);
+        expect(warning).not.toMatch(/whoever reaches it/);
+      });
+
+      it('names GRPC_TOKENS or client certificates when TLS lets anyone call', () => {
+        const warning = openGrpcPortWarning(url, { ...none, tls: true });
+        expect(warning).toMatch(/takes calls from whoever reaches it/);
+        expect(warning).toMatch(/GRPC_TLS_CLIENT_CA_FILE/);
+        expect(warning).not.toMatch(/plaintext/);
+      });
+
+      it('says nothing with TLS and tokens, or with mutual TLS', () => {
+        expect(openGrpcPortWarning(url, all)).toBeUndefined();
+        expect(openGrpcPortWarning(url, { ...all, clientCa: false })).toBeUndefined();
+        expect(openGrpcPortWarning(url, { ...all, tokens: [] })).toBeUndefined();
+      });
     },
   );
 });

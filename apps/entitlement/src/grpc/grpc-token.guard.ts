@@ -46,16 +46,47 @@ function unauthenticated(message: string): RpcException {
   return new RpcException({ code: status.UNAUTHENTICATED, message });
 }
 
+/** How the gRPC port is protected, for openGrpcPortWarning. */
+export interface GrpcPortProtection {
+  /** GRPC_TOKENS. */
+  tokens: readonly string[];
+  /** GRPC_TLS_CERT_FILE (and its key): the port speaks TLS only. */
+  tls: boolean;
+  /** GRPC_TLS_CLIENT_CA_FILE: only clients with a certificate that CA signed connect. */
+  clientCa: boolean;
+}
+
 /**
- * The warning to log at start when the gRPC port takes every call (no GRPC_TOKENS) on an
- * address other machines may reach; undefined when it has tokens or binds loopback only.
+ * The warning to log at start when the gRPC port binds an address other machines may reach
+ * and either takes every call (no GRPC_TOKENS, no mutual TLS) or speaks plaintext (tokens and
+ * the callers' API keys readable on the network); undefined when it binds loopback only or
+ * has both.
  */
-export function openGrpcPortWarning(url: string, tokens: readonly string[]): string | undefined {
-  if (tokens.length > 0 || isLoopback(bindHost(url))) return undefined;
-  return (
-    `the gRPC port (GRPC_URL ${url}) takes calls from whoever reaches it, RecordPayment ` +
-    '(credits) included: set GRPC_TOKENS, and ENTITLEMENT_GRPC_TOKEN on every gateway'
-  );
+export function openGrpcPortWarning(
+  url: string,
+  { tokens, tls, clientCa }: GrpcPortProtection,
+): string | undefined {
+  if (isLoopback(bindHost(url))) return undefined;
+  const open = tokens.length === 0 && !clientCa;
+  if (open && !tls)
+    return (
+      `the gRPC port (GRPC_URL ${url}) takes calls from whoever reaches it, RecordPayment ` +
+      '(credits) included, in plaintext: set GRPC_TOKENS, and ENTITLEMENT_GRPC_TOKEN on every ' +
+      'gateway, and TLS (GRPC_TLS_CERT_FILE, GRPC_TLS_KEY_FILE)'
+    );
+  if (open)
+    return (
+      `the gRPC port (GRPC_URL ${url}) takes calls from whoever reaches it, RecordPayment ` +
+      '(credits) included: set GRPC_TOKENS, and ENTITLEMENT_GRPC_TOKEN on every gateway, or ' +
+      'require client certificates (GRPC_TLS_CLIENT_CA_FILE)'
+    );
+  if (!tls)
+    return (
+      `the gRPC port (GRPC_URL ${url}) speaks plaintext beyond loopback: whoever can watch ` +
+      "the network reads its tokens and the callers' API keys: set GRPC_TLS_CERT_FILE and " +
+      'GRPC_TLS_KEY_FILE (and TLS on every gateway), or keep the port on a private network'
+    );
+  return undefined;
 }
 
 /** The host of a grpc-js bind address: "host:port", "[v6]:port", or a bare address. */

@@ -1,4 +1,12 @@
-import { GRPC_TOKEN_MIN_LENGTH, GrpcTokenCharacters, ServiceConfig, csv } from '@paygate/config';
+import {
+  GRPC_TOKEN_MIN_LENGTH,
+  type GrpcChannelTlsSettings,
+  GrpcTokenCharacters,
+  ServiceConfig,
+  channelTls,
+  csv,
+  envBoolean,
+} from '@paygate/config';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -11,9 +19,25 @@ import {
   Min,
   MinLength,
   Validate,
+  ValidateIf,
+  type ValidationArguments,
+  ValidatorConstraint,
+  type ValidatorConstraintInterface,
 } from 'class-validator';
 import type { PaymentSettings } from '../routes/route-table';
 import { USAGE_AGGREGATE_WINDOWS_MS } from '../usage/usage-aggregator';
+
+/** ENTITLEMENT_GRPC_SERVER_NAME is for a TLS connection: without TLS it would do nothing. */
+@ValidatorConstraint({ name: 'needsTls' })
+class NeedsTls implements ValidatorConstraintInterface {
+  validate(_value: unknown, args: ValidationArguments): boolean {
+    return args.object instanceof GatewayConfig && args.object.entitlementGrpcTls;
+  }
+
+  defaultMessage(): string {
+    return 'names the certificate of a TLS connection: needs ENTITLEMENT_GRPC_TLS (or a CA file)';
+  }
+}
 
 // Explicit property types: decorator metadata needs them to convert env strings.
 export class GatewayConfig extends ServiceConfig {
@@ -39,6 +63,68 @@ export class GatewayConfig extends ServiceConfig {
   @MinLength(GRPC_TOKEN_MIN_LENGTH)
   @Validate(GrpcTokenCharacters)
   ENTITLEMENT_GRPC_TOKEN?: string;
+
+  /**
+   * Speak TLS to the entitlement service (whose gRPC port has GRPC_TLS_CERT_FILE), checking its
+   * certificate against Node's trusted roots (its bundled Mozilla list, plus NODE_EXTRA_CA_CERTS):
+   * for a certificate from a public CA. Implied by any `ENTITLEMENT_GRPC_*_FILE`. A TLS failure
+   * never reaches the service: every call fails as if it were down, and `/ready` fails saying
+   * why. One the handshake names (an untrusted certificate, a port without TLS, a client
+   * certificate required) is a misconfiguration, not an outage: no route fails open on it
+   * (docs/operations.md, "TLS on the gRPC port").
+   */
+  @Transform(envBoolean)
+  @IsBoolean()
+  ENTITLEMENT_GRPC_TLS: boolean = false;
+
+  /**
+   * PEM bundle of the CA(s) to trust for the entitlement service's certificate instead of
+   * Node's roots (a private CA); implies TLS. Read once at start; a missing, unreadable or
+   * non-PEM file stops the gateway, naming the variable.
+   */
+  @IsOptional()
+  @IsString()
+  ENTITLEMENT_GRPC_CA_FILE?: string;
+
+  /**
+   * PEM client certificate the gateway presents, for a port with mutual TLS
+   * (GRPC_TLS_CLIENT_CA_FILE must have signed it); set with ENTITLEMENT_GRPC_KEY_FILE, implies
+   * TLS. Read once at start.
+   */
+  @ValidateIf((c: GatewayConfig) => c.ENTITLEMENT_GRPC_KEY_FILE !== undefined)
+  @IsString({ message: 'required with ENTITLEMENT_GRPC_KEY_FILE (the certificate of that key)' })
+  ENTITLEMENT_GRPC_CERT_FILE?: string;
+
+  /** PEM private key (unencrypted) of ENTITLEMENT_GRPC_CERT_FILE; both are set, or neither. */
+  @ValidateIf((c: GatewayConfig) => c.ENTITLEMENT_GRPC_CERT_FILE !== undefined)
+  @IsString({ message: 'required with ENTITLEMENT_GRPC_CERT_FILE (its private key)' })
+  ENTITLEMENT_GRPC_KEY_FILE?: string;
+
+  /**
+   * The name the entitlement service's certificate must hold (and sent as SNI), when it is not
+   * ENTITLEMENT_GRPC_URL's host: e.g. the URL is an IP address and the certificate names
+   * `entitlement.internal`. Needs TLS.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @Validate(NeedsTls)
+  ENTITLEMENT_GRPC_SERVER_NAME?: string;
+
+  /** The gateway's side of the gRPC link's TLS (ENTITLEMENT_GRPC_TLS and the files). */
+  get entitlementGrpcTlsSettings(): GrpcChannelTlsSettings {
+    return {
+      tls: this.ENTITLEMENT_GRPC_TLS,
+      ca: { variable: 'ENTITLEMENT_GRPC_CA_FILE', path: this.ENTITLEMENT_GRPC_CA_FILE },
+      cert: { variable: 'ENTITLEMENT_GRPC_CERT_FILE', path: this.ENTITLEMENT_GRPC_CERT_FILE },
+      key: { variable: 'ENTITLEMENT_GRPC_KEY_FILE', path: this.ENTITLEMENT_GRPC_KEY_FILE },
+    };
+  }
+
+  /** Whether the gateway speaks TLS to the entitlement service. */
+  get entitlementGrpcTls(): boolean {
+    return channelTls(this.entitlementGrpcTlsSettings);
+  }
 
   /** Deadline of one decision call; past it the route's failure policy answers (503). */
   @IsInt()
@@ -195,7 +281,7 @@ export class GatewayConfig extends ServiceConfig {
    * local Ed25519 test wallet, settled locally) for demos and tests; routes priced in it are
    * refused while it is off.
    */
-  @Transform(({ value }) => value === true || value === 'true' || value === '1')
+  @Transform(envBoolean)
   @IsBoolean()
   PAYMENT_TEST_METHOD: boolean = false;
 

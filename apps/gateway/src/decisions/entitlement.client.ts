@@ -18,6 +18,14 @@ import {
 import { gauge, histogram, ReadinessFailure } from '@paygate/observability';
 import { firstValueFrom } from 'rxjs';
 import { GatewayConfig } from '../config/gateway.config';
+import {
+  PLAINTEXT_TO_TLS,
+  closedWithoutReason,
+  connectionFailure,
+  speaksTls,
+  targetAddress,
+  tlsFailure,
+} from './connection-failure';
 
 export const ENTITLEMENT_CLIENT = Symbol('ENTITLEMENT_CLIENT');
 
@@ -62,22 +70,29 @@ gauge(
 
 /**
  * Thrown when the decision service cannot answer (down, deadline exceeded). `code`: the gRPC
- * status, when the service (or the channel) gave one.
+ * status, when the service (or the channel) gave one. `tlsFailure`: why no connection comes
+ * up, when TLS is (see connection-failure.ts).
  */
 export class EntitlementUnavailableError extends Error {
   constructor(
     message: string,
     readonly code?: status,
+    readonly tlsFailure?: string,
   ) {
     super(message);
   }
 
-  /**
-   * The service answered, refusing this gateway's token: its misconfiguration, not an outage
-   * to serve through (no route fails open on it).
-   */
+  /** The service answered, refusing this gateway's token. */
   get tokenRefused(): boolean {
     return this.code === status.UNAUTHENTICATED;
+  }
+
+  /**
+   * The token was refused, or the TLS handshake failed: a misconfiguration of this gateway
+   * (or of the service), not an outage to serve through (no route fails open on it).
+   */
+  get misconfigured(): boolean {
+    return this.tokenRefused || this.tlsFailure !== undefined;
   }
 }
 
@@ -131,6 +146,10 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
   private tokenRefused = false;
   /** When the service last took a call (0: never yet). */
   private tokenTakenAt = 0;
+  /** Why the last call found no connection, when TLS was why (an answer clears it). */
+  private tlsFailure: string | undefined;
+  /** A plaintext gateway's TLS probe of the service's port (speaksTls): under way, and when. */
+  private tlsProbe: { running: boolean; at: number } = { running: false, at: 0 };
 
   constructor(
     @Inject(ENTITLEMENT_CLIENT) private readonly client: ClientGrpc,
@@ -142,8 +161,9 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Resolves once the service can be reached: its channel is READY, or becomes so within
-   * `waitMs` (connecting if idle); else fails naming the channel's state. For /ready: a
-   * gateway that cannot reach the service admits nothing beyond the leases it holds.
+   * `waitMs` (connecting if idle); else fails naming the channel's state and, when a call
+   * tells, why (e.g. its TLS certificate is not trusted). For /ready: a gateway that cannot
+   * reach the service admits nothing beyond the leases it holds.
    */
   async reachable(waitMs = 1000): Promise<void> {
     const channel = this.client
@@ -154,8 +174,11 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
     while (state !== connectivityState.READY) {
       if (Date.now() >= deadline) {
         // Not the address: /ready is on the public port.
+        const why = await this.connectionFailure();
         throw new ReadinessFailure(
-          `the entitlement service's gRPC channel is ${connectivityState[state]}`,
+          `the entitlement service's gRPC channel is ${connectivityState[state]}${
+            why ? `: ${why}` : ''
+          }`,
         );
       }
       const from = state;
@@ -167,26 +190,48 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Fails (for /ready) while the service refuses this gateway's ENTITLEMENT_GRPC_TOKEN: every
-   * decision and payment call fails then, and out of its load balancer the gateway stops a
-   * rollout with a wrong token instead of answering 503s. Unless a call was taken within
-   * TOKEN_TAKEN_FRESH_MS, asks the service with an empty CloseLeases (no lease, no database
-   * work); any answer but UNAUTHENTICATED (unreachable, slow) is reachable()'s business.
+   * Fails (for /ready) while the service refuses this gateway's ENTITLEMENT_GRPC_TOKEN, or
+   * the TLS handshake with it fails: every decision and payment call fails then, and out of
+   * its load balancer the gateway stops a rollout with a wrong token or certificate instead of
+   * answering 503s. Unless a call was taken within TOKEN_TAKEN_FRESH_MS, asks the service with
+   * an empty CloseLeases (no lease, no database work); any other failure (unreachable, slow)
+   * is reachable()'s business.
    */
   async authenticated(): Promise<void> {
-    if (!this.tokenRefused && Date.now() - this.tokenTakenAt < TOKEN_TAKEN_FRESH_MS) return;
-    await this.call(
-      this.service.closeLeases,
-      { leaseIds: [] },
-      false,
-      TOKEN_PROBE_TIMEOUT_MS,
-    ).catch(() => undefined);
+    if (
+      !this.tokenRefused &&
+      this.tlsFailure === undefined &&
+      Date.now() - this.tokenTakenAt < TOKEN_TAKEN_FRESH_MS
+    )
+      return;
+    await this.probe();
     if (this.tokenRefused)
       throw new ReadinessFailure(
         `the entitlement service refuses this gateway's ENTITLEMENT_GRPC_TOKEN (${
           this.authorization ? 'not one of its GRPC_TOKENS' : 'unset'
         })`,
       );
+    if (this.tlsFailure !== undefined)
+      throw new ReadinessFailure(
+        `no TLS connection to the entitlement service: ${this.tlsFailure}`,
+      );
+  }
+
+  /** An empty CloseLeases (no lease, no database work): its error, if it failed. */
+  private probe(): Promise<EntitlementUnavailableError | undefined> {
+    return this.call(this.service.closeLeases, { leaseIds: [] }, false, TOKEN_PROBE_TIMEOUT_MS)
+      .then(() => undefined)
+      .catch((err: unknown) => (err instanceof EntitlementUnavailableError ? err : undefined));
+  }
+
+  /**
+   * Why the channel has no connection, as far as a call tells (one that fails at once on a
+   * channel in TRANSIENT_FAILURE, carrying its last connection error).
+   */
+  private async connectionFailure(): Promise<string | undefined> {
+    const err = await this.probe();
+    if (err?.code !== status.UNAVAILABLE) return undefined;
+    return connectionFailure(err.message, this.config.entitlementGrpcTls);
   }
 
   onModuleInit(): void {
@@ -337,23 +382,81 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
       return response;
     } catch (err) {
       const code = (err as { code?: unknown }).code;
+      // The service itself refused the call: whatever kept it out before, TLS let it in.
+      if (code === status.UNAUTHENTICATED || (typeof code === 'number' && REFUSALS.has(code)))
+        this.connected();
       // As any other answer it cannot act on, but no route fails open on it (tokenRefused).
       if (code === status.UNAUTHENTICATED) this.tokenRefusedNow();
+      // No connection: a TLS failure is a misconfiguration too (no route fails open on it).
+      const tls = code === status.UNAVAILABLE ? this.connectionFailed(err as Error) : undefined;
       if (refusals && typeof code === 'number' && REFUSALS.has(code)) {
         throw new EntitlementRefusedError(code, (err as Error).message);
       }
       throw new EntitlementUnavailableError(
         (err as Error).message,
         typeof code === 'number' ? code : undefined,
+        tls,
       );
     }
   }
 
   private tokenTaken(): void {
     this.tokenTakenAt = Date.now();
+    this.connected();
     if (!this.tokenRefused) return;
     this.tokenRefused = false;
     this.logger.log('The entitlement service takes ENTITLEMENT_GRPC_TOKEN again');
+  }
+
+  /** The service answered a call: there is a connection, TLS failed no more. */
+  private connected(): void {
+    if (this.tlsFailure === undefined) return;
+    this.tlsFailure = undefined;
+    this.logger.log('The TLS connection to the entitlement service is up again');
+  }
+
+  /**
+   * A call found no connection: the TLS failure that explains it (logged once per cause, with
+   * grpc-js's own words, which the log may show: it is not on the public port), if any.
+   */
+  private connectionFailed(err: Error): string | undefined {
+    const failure = tlsFailure(err.message);
+    const before = this.tlsFailure;
+    // A connection closed without a reason (see connectionFailure) neither shows nor rules out
+    // a TLS failure: what was known stands until the service answers or fails otherwise.
+    if (failure === undefined && closedWithoutReason(err.message)) {
+      if (!this.config.entitlementGrpcTls) this.probeTls();
+      return before;
+    }
+    this.tlsFailure = failure;
+    if (failure !== undefined && failure !== before)
+      this.logger.error(
+        { details: (err as { details?: unknown }).details },
+        `No TLS connection to the entitlement service: ${failure}. Until there is, requests it ` +
+          'must ask about are answered 503 (no route fails open on it) and /ready fails',
+      );
+    return failure;
+  }
+
+  /**
+   * A plaintext gateway whose connections are closed before gRPC starts: whether the service's
+   * port speaks TLS (one handshake, at most every 5 s, never per request). If it does, that is
+   * the TLS failure from then on (until the service answers a call), and routes stop failing
+   * open; the calls made before the answer came are treated as an outage.
+   */
+  private probeTls(): void {
+    const address = targetAddress(String(this.config.ENTITLEMENT_GRPC_URL));
+    if (!address || this.tlsProbe.running || Date.now() - this.tlsProbe.at < 5000) return;
+    this.tlsProbe = { running: true, at: Date.now() };
+    void speaksTls(address).then((tls) => {
+      this.tlsProbe = { running: false, at: Date.now() };
+      if (!tls || this.tlsFailure !== undefined) return;
+      this.tlsFailure = PLAINTEXT_TO_TLS;
+      this.logger.error(
+        `No TLS connection to the entitlement service: ${PLAINTEXT_TO_TLS}. Until there is, ` +
+          'requests it must ask about are answered 503 (no route fails open on it) and /ready fails',
+      );
+    });
   }
 
   /** Logged once per refusal, not per call: every call is refused alike until it is fixed. */

@@ -8,10 +8,10 @@ import type { UsagePublisher } from '../usage/usage.publisher';
  * What the gateway needs to take traffic, for /ready: the entitlement service reachable
  * (unless a route fails open: then the operator chose to serve through its outage, and
  * taking the gateway out of its load balancer would undo that) and taking this gateway's
- * ENTITLEMENT_GRPC_TOKEN (whatever the routes' policies: a refused token is this gateway's
- * misconfiguration, not an outage to serve through), room in the usage buffer
- * (full, every metered request is a 503), and its entitlement.changed consumer not stalled
- * (stalled, a revoked key is admitted from its leases until they end).
+ * ENTITLEMENT_GRPC_TOKEN and TLS handshake (whatever the routes' policies: a refused token or
+ * a failed handshake is a misconfiguration, not an outage to serve through), room in the usage
+ * buffer (full, every metered request is a 503), and its entitlement.changed consumer not
+ * stalled (stalled, a revoked key is admitted from its leases until they end).
  */
 export function gatewayReadiness(
   entitlement: Pick<EntitlementClient, 'reachable' | 'authenticated'>,

@@ -186,7 +186,7 @@ export class ProxyHandler {
       return await this.leases.admit(ask).catch((err: unknown) => {
         const open =
           err instanceof EntitlementUnavailableError &&
-          !err.tokenRefused &&
+          !err.misconfigured &&
           route.failurePolicy === 'open'
             ? this.leases.admitFailingOpen(ask)
             : undefined;

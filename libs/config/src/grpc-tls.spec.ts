@@ -1,0 +1,215 @@
+import {
+  type ChannelCredentials,
+  Server,
+  type ServerCredentials,
+  type ServiceDefinition,
+  makeGenericClientConstructor,
+  status,
+} from '@grpc/grpc-js';
+import { createTlsFixtures, type TlsFixtures } from '@test/tls-fixtures';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ConfigError } from './load-config';
+import {
+  type GrpcChannelTlsSettings,
+  type GrpcServerTlsSettings,
+  grpcChannelCredentials,
+  grpcServerCredentials,
+} from './grpc-tls';
+
+/** One unary method with JSON messages: enough to see whether a handshake lets a call through. */
+const ECHO: ServiceDefinition = {
+  echo: {
+    path: '/test.Echo/Echo',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (v: unknown) => Buffer.from(JSON.stringify(v)),
+    requestDeserialize: (b: Buffer): unknown => JSON.parse(b.toString()),
+    responseSerialize: (v: unknown) => Buffer.from(JSON.stringify(v)),
+    responseDeserialize: (b: Buffer): unknown => JSON.parse(b.toString()),
+  },
+};
+const EchoClient = makeGenericClientConstructor(ECHO, 'Echo');
+
+describe('gRPC TLS credentials', () => {
+  let files: TlsFixtures;
+  const servers: Server[] = [];
+
+  beforeAll(() => {
+    files = createTlsFixtures();
+  });
+  afterAll(async () => {
+    await Promise.all(
+      servers.map((s) => new Promise<void>((resolve) => s.tryShutdown(() => resolve()))),
+    );
+    files.remove();
+  });
+
+  const server = (settings: Partial<Record<keyof GrpcServerTlsSettings, string>>) =>
+    grpcServerCredentials({
+      cert: { variable: 'GRPC_TLS_CERT_FILE', path: settings.cert },
+      key: { variable: 'GRPC_TLS_KEY_FILE', path: settings.key },
+      clientCa: { variable: 'GRPC_TLS_CLIENT_CA_FILE', path: settings.clientCa },
+    });
+  const channel = (
+    settings: Partial<Record<Exclude<keyof GrpcChannelTlsSettings, 'tls'>, string>> & {
+      tls?: boolean;
+    },
+  ) =>
+    grpcChannelCredentials({
+      tls: settings.tls ?? false,
+      ca: { variable: 'ENTITLEMENT_GRPC_CA_FILE', path: settings.ca },
+      cert: { variable: 'ENTITLEMENT_GRPC_CERT_FILE', path: settings.cert },
+      key: { variable: 'ENTITLEMENT_GRPC_KEY_FILE', path: settings.key },
+    });
+  /** The ConfigError's message, or a failure saying there was none. */
+  const errorOf = (build: () => unknown): string => {
+    try {
+      build();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    throw new Error('no ConfigError was thrown');
+  };
+
+  const listen = async (credentials: ServerCredentials): Promise<number> => {
+    const s = new Server();
+    s.addService(ECHO, {
+      echo: (_call: unknown, callback: (err: null, value: unknown) => void) =>
+        callback(null, { ok: true }),
+    });
+    servers.push(s);
+    return new Promise<number>((resolve, reject) =>
+      s.bindAsync('127.0.0.1:0', credentials, (err, port) => (err ? reject(err) : resolve(port))),
+    );
+  };
+  /** OK, or the gRPC status a call got. */
+  const callStatus = (port: number, credentials: ChannelCredentials): Promise<status> => {
+    const client = new EchoClient(`localhost:${port}`, credentials);
+    return new Promise<status>((resolve) =>
+      client.makeUnaryRequest(
+        '/test.Echo/Echo',
+        (v: unknown) => Buffer.from(JSON.stringify(v)),
+        (b: Buffer): unknown => JSON.parse(b.toString()),
+        {},
+        { deadline: Date.now() + 3000 },
+        (err) => {
+          client.close();
+          resolve(err ? err.code : status.OK);
+        },
+      ),
+    );
+  };
+
+  it('is plaintext on both sides with nothing set', async () => {
+    const port = await listen(server({}));
+    expect(await callStatus(port, channel({}))).toBe(status.OK);
+    expect(await callStatus(port, channel({ tls: true, ca: files.caCert }))).toBe(
+      status.UNAVAILABLE,
+    );
+  });
+
+  it('speaks TLS only with a certificate and key; clients must trust its CA', async () => {
+    const port = await listen(server({ cert: files.serverCert, key: files.serverKey }));
+    expect(await callStatus(port, channel({ ca: files.caCert }))).toBe(status.OK);
+    expect(await callStatus(port, channel({}))).toBe(status.UNAVAILABLE);
+    expect(await callStatus(port, channel({ ca: files.otherCaCert }))).toBe(status.UNAVAILABLE);
+    // Node's roots do not know the test CA.
+    expect(await callStatus(port, channel({ tls: true }))).toBe(status.UNAVAILABLE);
+  });
+
+  it('takes only clients with a certificate its client CA signed (mutual TLS)', async () => {
+    const port = await listen(
+      server({ cert: files.serverCert, key: files.serverKey, clientCa: files.caCert }),
+    );
+    const withCert = channel({ ca: files.caCert, cert: files.clientCert, key: files.clientKey });
+    expect(await callStatus(port, withCert)).toBe(status.OK);
+    expect(await callStatus(port, channel({ ca: files.caCert }))).toBe(status.UNAVAILABLE);
+    const otherCert = channel({
+      ca: files.caCert,
+      cert: files.otherClientCert,
+      key: files.otherClientKey,
+    });
+    expect(await callStatus(port, otherCert)).toBe(status.UNAVAILABLE);
+  });
+
+  it('refuses half a pair, naming the variable that is missing', () => {
+    expect(errorOf(() => server({ cert: files.serverCert }))).toMatch(
+      /GRPC_TLS_KEY_FILE: required with GRPC_TLS_CERT_FILE/,
+    );
+    expect(errorOf(() => server({ key: files.serverKey }))).toMatch(
+      /GRPC_TLS_CERT_FILE: required with GRPC_TLS_KEY_FILE/,
+    );
+    expect(errorOf(() => channel({ cert: files.clientCert }))).toMatch(
+      /ENTITLEMENT_GRPC_KEY_FILE: required with ENTITLEMENT_GRPC_CERT_FILE/,
+    );
+    expect(errorOf(() => channel({ key: files.clientKey }))).toMatch(
+      /ENTITLEMENT_GRPC_CERT_FILE: required with ENTITLEMENT_GRPC_KEY_FILE/,
+    );
+  });
+
+  it('refuses a client CA without the server certificate: mutual TLS is TLS first', () => {
+    expect(errorOf(() => server({ clientCa: files.caCert }))).toMatch(
+      /GRPC_TLS_CLIENT_CA_FILE: needs GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE/,
+    );
+  });
+
+  it('refuses a missing or unreadable file, naming the variable, the path and why', () => {
+    const missing = `${files.dir}/nowhere.pem`;
+    expect(errorOf(() => server({ cert: missing, key: files.serverKey }))).toMatch(
+      `GRPC_TLS_CERT_FILE: cannot read ${missing} (ENOENT)`,
+    );
+    expect(errorOf(() => channel({ ca: files.dir }))).toMatch(
+      `ENTITLEMENT_GRPC_CA_FILE: cannot read ${files.dir} (EISDIR)`,
+    );
+  });
+
+  it('refuses a file that is not PEM, or not the PEM it should be', () => {
+    expect(errorOf(() => server({ cert: files.notPem, key: files.serverKey }))).toMatch(
+      /GRPC_TLS_CERT_FILE: .*not-pem\.txt holds no PEM certificate/,
+    );
+    expect(errorOf(() => server({ cert: files.serverCert, key: files.notPem }))).toMatch(
+      /GRPC_TLS_KEY_FILE: .*not-pem\.txt holds no unencrypted PEM private key/,
+    );
+    expect(errorOf(() => channel({ ca: files.notPem }))).toMatch(
+      /ENTITLEMENT_GRPC_CA_FILE: .*holds no PEM certificate/,
+    );
+    // A key where the certificate belongs, and the other way round.
+    expect(errorOf(() => server({ cert: files.serverKey, key: files.serverKey }))).toMatch(
+      /GRPC_TLS_CERT_FILE: .*server\.key holds no PEM certificate/,
+    );
+    expect(errorOf(() => server({ cert: files.serverCert, key: files.serverCert }))).toMatch(
+      /GRPC_TLS_KEY_FILE: .*server\.pem holds no unencrypted PEM private key/,
+    );
+  });
+
+  it('refuses a certificate block that does not parse', () => {
+    const broken = `${files.dir}/broken.pem`;
+    const pem = readFileSync(files.caCert, 'utf8');
+    const body = pem.split('\n')[1];
+    writeFileSync(broken, pem.replace(body, body.replace(/[A-Za-z]/g, 'A')));
+    expect(errorOf(() => channel({ ca: broken }))).toMatch(
+      /ENTITLEMENT_GRPC_CA_FILE: certificate 1 in .*broken\.pem is not a valid X\.509 one/,
+    );
+  });
+
+  it('refuses a key that is not the certificate’s', () => {
+    expect(errorOf(() => server({ cert: files.serverCert, key: files.clientKey }))).toMatch(
+      /GRPC_TLS_KEY_FILE: is not the private key of GRPC_TLS_CERT_FILE's certificate/,
+    );
+  });
+
+  it('names every variable at fault at once, and never prints a key', () => {
+    const message = errorOf(() =>
+      server({ cert: files.serverKey, key: files.notPem, clientCa: files.notPem }),
+    );
+    expect(message).toMatch(/^Invalid configuration:\n/);
+    for (const variable of ['GRPC_TLS_CERT_FILE', 'GRPC_TLS_KEY_FILE', 'GRPC_TLS_CLIENT_CA_FILE'])
+      expect(message).toContain(`  ${variable}: `);
+    const keyLines = readFileSync(files.serverKey, 'utf8')
+      .split('\n')
+      .filter((line) => line.length > 0 && !line.startsWith('-----'));
+    expect(keyLines.length).toBeGreaterThan(0);
+    for (const line of keyLines) expect(message).not.toContain(line);
+  });
+});
