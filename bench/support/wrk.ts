@@ -44,3 +44,29 @@ export function wrk(
   const result = parseWrk(execFileSync('wrk', [...args, url], { encoding: 'utf8' }));
   return { ...result, cpu: stop() };
 }
+
+/**
+ * Several runs of one target as one: requests, non-2xx answers and CPU summed (so CPU per
+ * request is over all of them), throughput the mean, p50 and p99 the median of the runs'.
+ */
+export function combined(runs: Measured[]): Measured {
+  const cpu: Record<string, number> = {};
+  for (const run of runs)
+    for (const [group, seconds] of Object.entries(run.cpu))
+      cpu[group] = (cpu[group] ?? 0) + seconds;
+  const sum = (pick: (r: Measured) => number) => runs.reduce((n, r) => n + pick(r), 0);
+  return {
+    requests: sum((r) => r.requests),
+    perSecond: sum((r) => r.perSecond) / runs.length,
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    non2xx: sum((r) => r.non2xx),
+    cpu,
+  };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
