@@ -60,17 +60,10 @@ async function bootstrap(): Promise<void> {
       'Operator API: customers, API keys, plans, subscriptions, grants, balances and usage.',
     metadata: swaggerMetadata,
   });
-  const operator =
-    config.OPERATOR_HTTP_PORT === undefined
-      ? undefined
-      : operatorListener(app, {
-          host: config.OPERATOR_HTTP_HOST,
-          port: config.OPERATOR_HTTP_PORT,
-          isOperatorPath,
-        });
+  const operator = operatorListener(app, { config, isOperatorPath });
   await app.startAllMicroservices();
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
-  await operator?.listen();
+  await operator.listen();
 }
 
 /**

@@ -24,16 +24,9 @@ async function bootstrap(): Promise<void> {
     description: 'Meters, usage queries, dead letters and HTTP usage ingestion.',
     metadata: swaggerMetadata,
   });
-  const operator =
-    config.OPERATOR_HTTP_PORT === undefined
-      ? undefined
-      : operatorListener(app, {
-          host: config.OPERATOR_HTTP_HOST,
-          port: config.OPERATOR_HTTP_PORT,
-          isOperatorPath,
-        });
+  const operator = operatorListener(app, { config, isOperatorPath });
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
-  await operator?.listen();
+  await operator.listen();
 }
 
 /**

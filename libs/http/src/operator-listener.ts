@@ -11,8 +11,8 @@ import { pathOf, SERVER_OPTIONS } from './front-door';
  * the API that changes plans, credits and keys.
  */
 export interface OperatorListenerOptions {
-  host: string;
-  port: number;
+  /** The config of an app that has one (its port unset: no operator listener). */
+  config: { OPERATOR_HTTP_HOST: string; OPERATOR_HTTP_PORT?: number };
   /**
    * Routes answered on this listener only, by their path as declared (`/v1/customers/:id`),
    * or a request's decoded path where it matched no route for its method (see hiddenHere).
@@ -49,14 +49,18 @@ function decodedPath(url: string): string {
 }
 
 /**
- * Gives `app` an operator listener: its operator routes are hidden on the public listener
- * (hiddenHere) and the listener is closed with the app. Called before the app listens
- * (Fastify takes no hooks after); `listen()` then starts the listener.
+ * Gives `app` an operator listener when its config sets OPERATOR_HTTP_PORT: its operator routes
+ * are hidden on the public listener (hiddenHere) and the listener is closed with the app.
+ * Called before the app listens (Fastify takes no hooks after); `listen()` then starts the
+ * listener. Without the port nothing changes and `listen()` does nothing: the operator API
+ * stays on the public listener.
  */
 export function operatorListener(
   app: NestFastifyApplication,
   options: OperatorListenerOptions,
 ): { listen: () => Promise<void> } {
+  const port = options.config.OPERATOR_HTTP_PORT;
+  if (port === undefined) return { listen: () => Promise.resolve() };
   const fastify = app.getHttpAdapter().getInstance();
   hiders.set(
     fastify,
@@ -72,7 +76,7 @@ export function operatorListener(
     server.close(() => done());
     server.closeIdleConnections();
   });
-  return { listen: () => listenOperator(app, options) };
+  return { listen: () => listenOperator(app, options.config.OPERATOR_HTTP_HOST, port) };
 }
 
 /**
@@ -83,7 +87,8 @@ export function operatorListener(
  */
 async function listenOperator(
   app: NestFastifyApplication,
-  options: OperatorListenerOptions,
+  host: string,
+  port: number,
 ): Promise<void> {
   const main = app.getHttpAdapter().getInstance().server;
   const server = createServer(SERVER_OPTIONS);
@@ -102,7 +107,7 @@ async function listenOperator(
   server.timeout = main.timeout;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
