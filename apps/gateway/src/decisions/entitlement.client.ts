@@ -18,14 +18,8 @@ import {
 import { gauge, histogram, ReadinessFailure } from '@paygate/observability';
 import { firstValueFrom } from 'rxjs';
 import { GatewayConfig } from '../config/gateway.config';
-import {
-  PLAINTEXT_TO_TLS,
-  closedWithoutReason,
-  connectionFailure,
-  speaksTls,
-  targetAddress,
-  tlsFailure,
-} from './connection-failure';
+import { connectionFailure } from './connection-failure';
+import { TlsConnectionState } from './tls-connection-state';
 
 export const ENTITLEMENT_CLIENT = Symbol('ENTITLEMENT_CLIENT');
 
@@ -146,10 +140,8 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
   private tokenRefused = false;
   /** When the service last took a call (0: never yet). */
   private tokenTakenAt = 0;
-  /** Why the last call found no connection, when TLS was why (an answer clears it). */
-  private tlsFailure: string | undefined;
-  /** A plaintext gateway's TLS probe of the service's port (speaksTls): under way, and when. */
-  private tlsProbe: { running: boolean; at: number } = { running: false, at: 0 };
+  /** Whether TLS is why calls find no connection (what they tell it; an answer clears it). */
+  private readonly tlsConnection: TlsConnectionState;
 
   constructor(
     @Inject(ENTITLEMENT_CLIENT) private readonly client: ClientGrpc,
@@ -157,6 +149,11 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
   ) {
     const token = config.ENTITLEMENT_GRPC_TOKEN;
     this.authorization = token ? `Bearer ${token}` : undefined;
+    this.tlsConnection = new TlsConnectionState(
+      this.logger,
+      config.entitlementGrpcTls,
+      String(config.ENTITLEMENT_GRPC_URL),
+    );
   }
 
   /**
@@ -200,7 +197,7 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
   async authenticated(): Promise<void> {
     if (
       !this.tokenRefused &&
-      this.tlsFailure === undefined &&
+      this.tlsConnection.failure === undefined &&
       Date.now() - this.tokenTakenAt < TOKEN_TAKEN_FRESH_MS
     )
       return;
@@ -211,10 +208,9 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
           this.authorization ? 'not one of its GRPC_TOKENS' : 'unset'
         })`,
       );
-    if (this.tlsFailure !== undefined)
-      throw new ReadinessFailure(
-        `no TLS connection to the entitlement service: ${this.tlsFailure}`,
-      );
+    const tlsFailure = this.tlsConnection.failure;
+    if (tlsFailure !== undefined)
+      throw new ReadinessFailure(`no TLS connection to the entitlement service: ${tlsFailure}`);
   }
 
   /** An empty CloseLeases (no lease, no database work): its error, if it failed. */
@@ -384,11 +380,12 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
       const code = (err as { code?: unknown }).code;
       // The service itself refused the call: whatever kept it out before, TLS let it in.
       if (code === status.UNAUTHENTICATED || (typeof code === 'number' && REFUSALS.has(code)))
-        this.connected();
+        this.tlsConnection.connected();
       // As any other answer it cannot act on, but no route fails open on it (tokenRefused).
       if (code === status.UNAUTHENTICATED) this.tokenRefusedNow();
       // No connection: a TLS failure is a misconfiguration too (no route fails open on it).
-      const tls = code === status.UNAVAILABLE ? this.connectionFailed(err as Error) : undefined;
+      const tls =
+        code === status.UNAVAILABLE ? this.tlsConnection.connectionFailed(err as Error) : undefined;
       if (refusals && typeof code === 'number' && REFUSALS.has(code)) {
         throw new EntitlementRefusedError(code, (err as Error).message);
       }
@@ -402,61 +399,10 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
 
   private tokenTaken(): void {
     this.tokenTakenAt = Date.now();
-    this.connected();
+    this.tlsConnection.connected();
     if (!this.tokenRefused) return;
     this.tokenRefused = false;
     this.logger.log('The entitlement service takes ENTITLEMENT_GRPC_TOKEN again');
-  }
-
-  /** The service answered a call: there is a connection, TLS failed no more. */
-  private connected(): void {
-    if (this.tlsFailure === undefined) return;
-    this.tlsFailure = undefined;
-    this.logger.log('The TLS connection to the entitlement service is up again');
-  }
-
-  /**
-   * A call found no connection: the TLS failure that explains it (logged once per cause, with
-   * grpc-js's own words, which the log may show: it is not on the public port), if any.
-   */
-  private connectionFailed(err: Error): string | undefined {
-    const failure = tlsFailure(err.message);
-    const before = this.tlsFailure;
-    // A connection closed without a reason (see connectionFailure) neither shows nor rules out
-    // a TLS failure: what was known stands until the service answers or fails otherwise.
-    if (failure === undefined && closedWithoutReason(err.message)) {
-      if (!this.config.entitlementGrpcTls) this.probeTls();
-      return before;
-    }
-    this.tlsFailure = failure;
-    if (failure !== undefined && failure !== before)
-      this.logger.error(
-        { details: (err as { details?: unknown }).details },
-        `No TLS connection to the entitlement service: ${failure}. Until there is, requests it ` +
-          'must ask about are answered 503 (no route fails open on it) and /ready fails',
-      );
-    return failure;
-  }
-
-  /**
-   * A plaintext gateway whose connections are closed before gRPC starts: whether the service's
-   * port speaks TLS (one handshake, at most every 5 s, never per request). If it does, that is
-   * the TLS failure from then on (until the service answers a call), and routes stop failing
-   * open; the calls made before the answer came are treated as an outage.
-   */
-  private probeTls(): void {
-    const address = targetAddress(String(this.config.ENTITLEMENT_GRPC_URL));
-    if (!address || this.tlsProbe.running || Date.now() - this.tlsProbe.at < 5000) return;
-    this.tlsProbe = { running: true, at: Date.now() };
-    void speaksTls(address).then((tls) => {
-      this.tlsProbe = { running: false, at: Date.now() };
-      if (!tls || this.tlsFailure !== undefined) return;
-      this.tlsFailure = PLAINTEXT_TO_TLS;
-      this.logger.error(
-        `No TLS connection to the entitlement service: ${PLAINTEXT_TO_TLS}. Until there is, ` +
-          'requests it must ask about are answered 503 (no route fails open on it) and /ready fails',
-      );
-    });
   }
 
   /** Logged once per refusal, not per call: every call is refused alike until it is fixed. */
