@@ -2,12 +2,13 @@ import { status } from '@grpc/grpc-js';
 import { grpcChannelCredentials } from '@paygate/config';
 import { EntitlementGrpcClient, testConfig, testPayment } from '@paygate/testing';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer } from '../scripts/seed-demo';
-import { ADMIN_TOKEN, ARTIFACTS, RUN, Stack, eventually } from './support/stack';
+import { ADMIN_PORT_OFFSET, ADMIN_TOKEN, ARTIFACTS, RUN, Stack, eventually } from './support/stack';
 import { createTlsFixtures, type TlsFixtures } from './support/tls-fixtures';
 
 // Response bodies are read field by field.
@@ -330,6 +331,131 @@ describe('entitlement gRPC over TLS (e2e)', () => {
     );
     expect((await get(port, '/open/hello', customer.apiKey)).status).toBe(200);
     await stack.kill('gateway-rotated');
+  }, 120_000);
+
+  it('takes renewed TLS files without a restart, and keeps the last good ones on a bad renewal', async () => {
+    const RENEWED = { http: 24704, grpc: 24753, gateway: 24785 };
+    const cert = join(files.dir, 'renewed-server.pem');
+    const key = join(files.dir, 'renewed-server.key');
+    const ca = join(files.dir, 'renewed-ca.pem');
+    copyFileSync(files.serverCert, cert);
+    copyFileSync(files.serverKey, key);
+    // The gateway starts trusting the wrong CA.
+    copyFileSync(files.otherCaCert, ca);
+    /** A copy of `from` put in place by a rename, as a secret volume swaps its files. */
+    const replace = (from: string, to: string) => {
+      copyFileSync(from, `${to}.new`);
+      renameSync(`${to}.new`, to);
+    };
+    /** Whether the renewed service's gRPC port shows a certificate `trusted` signed. */
+    const presentsCertOf = (trusted: string) =>
+      new Promise<boolean>((resolve, reject) => {
+        const socket = tlsConnect(
+          {
+            host: '127.0.0.1',
+            port: RENEWED.grpc,
+            servername: 'localhost',
+            ALPNProtocols: ['h2'],
+            ca: readFileSync(trusted),
+            rejectUnauthorized: false,
+          },
+          () => {
+            resolve(socket.authorized);
+            socket.destroy();
+          },
+        );
+        socket.once('error', reject);
+      });
+    const serviceLog = logFrom('entitlement-renewed');
+    const gatewayLog = logFrom('gateway-renewed');
+    await stack.startInstance('entitlement-renewed', 'entitlement', RENEWED.http, {
+      GRPC_URL: `127.0.0.1:${RENEWED.grpc}`,
+      GRPC_TLS_CERT_FILE: cert,
+      GRPC_TLS_KEY_FILE: key,
+      GRPC_TLS_RELOAD_MS: '200',
+      USAGE_RECORDED_GROUP_ID: `paygate-e2e-entitlement-${RUN}`,
+    });
+    try {
+      await stack.startInstance(
+        'gateway-renewed',
+        'gateway',
+        RENEWED.gateway,
+        {
+          ENTITLEMENT_GRPC_URL: `127.0.0.1:${RENEWED.grpc}`,
+          ROUTES_FILE: stack.writeRoutes('grpc-tls-renewed', { renewed: {} }),
+          ENTITLEMENT_GRPC_CA_FILE: ca,
+          ENTITLEMENT_GRPC_TLS_RELOAD_MS: '200',
+        },
+        'live',
+      );
+      const customer = await seed('Renewed TLS files');
+      expect((await get(RENEWED.gateway, '/renewed/hello', customer.apiKey)).status).toBe(503);
+
+      // The gateway's CA file put right: ready and serving, without a restart.
+      replace(files.caCert, ca);
+      await eventually(
+        async () => (await fetch(`http://127.0.0.1:${RENEWED.gateway}/ready`)).status,
+        (s) => s === 200,
+        20_000,
+      );
+      expect((await get(RENEWED.gateway, '/renewed/hello', customer.apiKey)).status).toBe(200);
+      await eventually(
+        async () => gatewayLog(),
+        (text) =>
+          text.includes(
+            'entitlement gRPC link: renewed TLS files taken (ENTITLEMENT_GRPC_CA_FILE)',
+          ),
+        10_000,
+      );
+
+      // The service's certificate renewed (another CA's): new connections get it.
+      expect(await presentsCertOf(files.caCert)).toBe(true);
+      replace(files.otherServerCert, cert);
+      replace(files.otherServerKey, key);
+      expect(
+        await eventually(
+          () => presentsCertOf(files.otherCaCert),
+          (ok) => ok,
+          10_000,
+        ),
+      ).toBe(true);
+      expect(await presentsCertOf(files.caCert)).toBe(false);
+      // The gateway's connection from before the renewal keeps serving.
+      expect((await get(RENEWED.gateway, '/renewed/hello', customer.apiKey)).status).toBe(200);
+
+      // A renewal that replaced only the key: refused, logged as an error naming the variable
+      // (never the key), counted, and the certificate taken before stays in use.
+      replace(files.serverKey, key);
+      const refused = await eventually(
+        async () => serviceLog(),
+        (text) => text.includes('changed TLS files refused'),
+        10_000,
+      );
+      const line = refused.split('\n').find((l) => l.includes('changed TLS files refused'))!;
+      expect(JSON.parse(line)).toMatchObject({
+        level: 50,
+        msg: expect.stringMatching(
+          /^gRPC port: changed TLS files refused, the ones read before stay in use: GRPC_TLS_KEY_FILE: is not the private key/,
+        ),
+      });
+      const keyLines = readFileSync(files.serverKey, 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 0 && !l.startsWith('-----'));
+      for (const keyLine of keyLines) expect(serviceLog()).not.toContain(keyLine);
+      expect(await presentsCertOf(files.otherCaCert)).toBe(true);
+      const metrics = await (
+        await fetch(`http://127.0.0.1:${RENEWED.http + ADMIN_PORT_OFFSET}/metrics`)
+      ).text();
+      expect(metrics).toMatch(
+        /paygate_tls_reloads_total\{link="gRPC port",outcome="reloaded"\} 1\b/,
+      );
+      expect(metrics).toMatch(
+        /paygate_tls_reloads_total\{link="gRPC port",outcome="refused"\} 1\b/,
+      );
+    } finally {
+      await stack.kill('gateway-renewed');
+      await stack.kill('entitlement-renewed');
+    }
   }, 120_000);
 
   it('stops a service at start on a bad TLS setting, naming the variable and never the key', () => {

@@ -6,7 +6,7 @@ import {
   ENTITLEMENT_PROTO_PATH,
 } from '@paygate/contracts';
 import { createHttpApp, operatorListener, run, serveOpenApi } from '@paygate/http';
-import { adminListenerOptions, withAdminListener } from '@paygate/observability';
+import { adminListenerOptions, tlsReload, withAdminListener } from '@paygate/observability';
 import { Logger } from '@nestjs/common';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { EntitlementConfig } from './config/entitlement.config';
@@ -16,8 +16,12 @@ import swaggerMetadata from './swagger-metadata';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig(EntitlementConfig);
-  // Read now: a bad certificate or key stops the service before it opens any port.
-  const grpcCredentials = grpcServerCredentials(config.grpcTls);
+  // Read now: a bad certificate or key stops the service before it opens any port. Renewed
+  // files are taken later without a restart (GRPC_TLS_RELOAD_MS).
+  const grpcCredentials = grpcServerCredentials(
+    config.grpcTls,
+    tlsReload('gRPC port', config.GRPC_TLS_RELOAD_MS),
+  );
   // Raw bodies are kept so webhook signatures can be verified over the exact bytes.
   const app = await createHttpApp(
     // /metrics on the admin listener (127.0.0.1, HTTP_PORT + 1000), not on the public port.

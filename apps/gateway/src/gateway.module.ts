@@ -13,6 +13,7 @@ import {
   READINESS_CHECKS,
   adminListenerOptions,
   loggerModule,
+  tlsReload,
 } from '@paygate/observability';
 import { gatewayReadiness } from './health/gateway-readiness';
 import { GatewayConfig } from './config/gateway.config';
@@ -63,8 +64,12 @@ export class GatewayModule {
               url: config.ENTITLEMENT_GRPC_URL,
               loader: { ...ENTITLEMENT_PROTO_LOADER_OPTIONS },
               // Plaintext, or TLS (ENTITLEMENT_GRPC_TLS, _CA_FILE, _CERT_FILE): the files are
-              // read here, at start, and a bad one stops the gateway naming its variable.
-              credentials: grpcChannelCredentials(config.entitlementGrpcTlsSettings),
+              // read here, at start, and a bad one stops the gateway naming its variable;
+              // renewed ones are taken later without a restart (ENTITLEMENT_GRPC_TLS_RELOAD_MS).
+              credentials: grpcChannelCredentials(
+                config.entitlementGrpcTlsSettings,
+                tlsReload('entitlement gRPC link', config.ENTITLEMENT_GRPC_TLS_RELOAD_MS),
+              ),
               channelOptions: {
                 // Found again within two seconds of coming back: grpc-js otherwise backs off
                 // up to 120 s after failed connects (a gateway started before the service, a

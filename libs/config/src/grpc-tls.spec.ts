@@ -7,11 +7,13 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { createTlsFixtures, type TlsFixtures } from '@test/tls-fixtures';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { ConfigError } from './load-config';
 import {
   type GrpcChannelTlsSettings,
   type GrpcServerTlsSettings,
+  type TlsReload,
+  type TlsReloadEvent,
   grpcChannelCredentials,
   grpcServerCredentials,
 } from './grpc-tls';
@@ -44,23 +46,33 @@ describe('gRPC TLS credentials', () => {
     files.remove();
   });
 
-  const server = (settings: Partial<Record<keyof GrpcServerTlsSettings, string>>) =>
-    grpcServerCredentials({
-      cert: { variable: 'GRPC_TLS_CERT_FILE', path: settings.cert },
-      key: { variable: 'GRPC_TLS_KEY_FILE', path: settings.key },
-      clientCa: { variable: 'GRPC_TLS_CLIENT_CA_FILE', path: settings.clientCa },
-    });
+  const server = (
+    settings: Partial<Record<keyof GrpcServerTlsSettings, string>>,
+    reload?: TlsReload,
+  ) =>
+    grpcServerCredentials(
+      {
+        cert: { variable: 'GRPC_TLS_CERT_FILE', path: settings.cert },
+        key: { variable: 'GRPC_TLS_KEY_FILE', path: settings.key },
+        clientCa: { variable: 'GRPC_TLS_CLIENT_CA_FILE', path: settings.clientCa },
+      },
+      reload,
+    );
   const channel = (
     settings: Partial<Record<Exclude<keyof GrpcChannelTlsSettings, 'tls'>, string>> & {
       tls?: boolean;
     },
+    reload?: TlsReload,
   ) =>
-    grpcChannelCredentials({
-      tls: settings.tls ?? false,
-      ca: { variable: 'ENTITLEMENT_GRPC_CA_FILE', path: settings.ca },
-      cert: { variable: 'ENTITLEMENT_GRPC_CERT_FILE', path: settings.cert },
-      key: { variable: 'ENTITLEMENT_GRPC_KEY_FILE', path: settings.key },
-    });
+    grpcChannelCredentials(
+      {
+        tls: settings.tls ?? false,
+        ca: { variable: 'ENTITLEMENT_GRPC_CA_FILE', path: settings.ca },
+        cert: { variable: 'ENTITLEMENT_GRPC_CERT_FILE', path: settings.cert },
+        key: { variable: 'ENTITLEMENT_GRPC_KEY_FILE', path: settings.key },
+      },
+      reload,
+    );
   /** The ConfigError's message, or a failure saying there was none. */
   const errorOf = (build: () => unknown): string => {
     try {
@@ -211,5 +223,158 @@ describe('gRPC TLS credentials', () => {
       .filter((line) => line.length > 0 && !line.startsWith('-----'));
     expect(keyLines.length).toBeGreaterThan(0);
     for (const line of keyLines) expect(message).not.toContain(line);
+  });
+  describe('renewed files, without a restart', () => {
+    /** A reload every 50 ms whose events are kept, and a wait for the next one of them. */
+    const watching = () => {
+      const events: TlsReloadEvent[] = [];
+      const reload: TlsReload = { intervalMs: 50, report: (e) => events.push(e) };
+      const next = async (count: number): Promise<TlsReloadEvent> => {
+        for (let waited = 0; events.length < count; waited += 25) {
+          if (waited > 5000) throw new Error(`no reload event ${count} in 5 s`);
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        return events[count - 1];
+      };
+      return { events, reload, next };
+    };
+    /** A copy of `from` at `to`, put in place by a rename, as a secret volume swaps files. */
+    const replace = (from: string, to: string) => {
+      copyFileSync(from, `${to}.new`);
+      renameSync(`${to}.new`, to);
+    };
+    /** A call on a client that stays (its channel and connection), and the status it got. */
+    const statusOn = (client: InstanceType<typeof EchoClient>) =>
+      new Promise<status>((resolve) =>
+        client.makeUnaryRequest(
+          '/test.Echo/Echo',
+          (v: unknown) => Buffer.from(JSON.stringify(v)),
+          (b: Buffer): unknown => JSON.parse(b.toString()),
+          {},
+          { deadline: Date.now() + 1000 },
+          (err) => resolve(err ? err.code : status.OK),
+        ),
+      );
+    /** Calls until one gets `expected` (a channel retries its connection with backoff). */
+    const eventuallyStatus = async (get: () => Promise<status>, expected: status) => {
+      let last = await get();
+      for (let i = 0; last !== expected && i < 40; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        last = await get();
+      }
+      return last;
+    };
+
+    it('a server takes a renewed certificate and key for new connections', async () => {
+      const cert = `${files.dir}/renewed-server.pem`;
+      const key = `${files.dir}/renewed-server.key`;
+      copyFileSync(files.serverCert, cert);
+      copyFileSync(files.serverKey, key);
+      const { events, reload, next } = watching();
+      const port = await listen(server({ cert, key }, reload));
+      expect(await callStatus(port, channel({ ca: files.caCert }))).toBe(status.OK);
+      expect(await callStatus(port, channel({ ca: files.otherCaCert }))).toBe(status.UNAVAILABLE);
+
+      replace(files.otherServerCert, cert);
+      replace(files.otherServerKey, key);
+      expect(await next(1)).toEqual({
+        outcome: 'reloaded',
+        variables: ['GRPC_TLS_CERT_FILE', 'GRPC_TLS_KEY_FILE'],
+      });
+      expect(await callStatus(port, channel({ ca: files.otherCaCert }))).toBe(status.OK);
+      expect(await callStatus(port, channel({ ca: files.caCert }))).toBe(status.UNAVAILABLE);
+      expect(events).toHaveLength(1);
+    });
+
+    it('refuses a renewal that fails the checks and keeps serving with what it had', async () => {
+      const cert = `${files.dir}/refused-server.pem`;
+      const key = `${files.dir}/refused-server.key`;
+      copyFileSync(files.serverCert, cert);
+      copyFileSync(files.serverKey, key);
+      const { reload, next } = watching();
+      const port = await listen(server({ cert, key }, reload));
+
+      // A key that is not the certificate's (a rotation that replaced only one of them).
+      replace(files.otherServerKey, key);
+      const refused = await next(1);
+      expect(refused).toEqual({
+        outcome: 'refused',
+        problems: ["GRPC_TLS_KEY_FILE: is not the private key of GRPC_TLS_CERT_FILE's certificate"],
+      });
+      expect(await callStatus(port, channel({ ca: files.caCert }))).toBe(status.OK);
+      // Not PEM at all: named, never quoted.
+      writeFileSync(key, readFileSync(files.notPem));
+      expect(await next(2)).toMatchObject({
+        outcome: 'refused',
+        problems: [expect.stringMatching(/^GRPC_TLS_KEY_FILE: .* holds no unencrypted PEM/)],
+      });
+      expect(await callStatus(port, channel({ ca: files.caCert }))).toBe(status.OK);
+      // Put right: taken.
+      replace(files.otherServerCert, cert);
+      replace(files.otherServerKey, key);
+      expect(await next(3)).toMatchObject({ outcome: 'reloaded' });
+      expect(await callStatus(port, channel({ ca: files.otherCaCert }))).toBe(status.OK);
+    });
+
+    it('a client takes a renewed CA bundle on the channel it has', async () => {
+      const port = await listen(server({ cert: files.serverCert, key: files.serverKey }));
+      const ca = `${files.dir}/renewed-ca.pem`;
+      copyFileSync(files.otherCaCert, ca);
+      const { reload, next } = watching();
+      const client = new EchoClient(`localhost:${port}`, channel({ ca }, reload));
+      const call = () => statusOn(client);
+      try {
+        expect(await call()).toBe(status.UNAVAILABLE);
+        replace(files.caCert, ca);
+        expect(await next(1)).toEqual({
+          outcome: 'reloaded',
+          variables: ['ENTITLEMENT_GRPC_CA_FILE'],
+        });
+        expect(await eventuallyStatus(call, status.OK)).toBe(status.OK);
+      } finally {
+        client.close();
+      }
+    });
+
+    it('a client takes a renewed client certificate for mutual TLS', async () => {
+      const port = await listen(
+        server({ cert: files.serverCert, key: files.serverKey, clientCa: files.caCert }),
+      );
+      const cert = `${files.dir}/renewed-client.pem`;
+      const key = `${files.dir}/renewed-client.key`;
+      copyFileSync(files.otherClientCert, cert);
+      copyFileSync(files.otherClientKey, key);
+      const { reload, next } = watching();
+      const client = new EchoClient(
+        `localhost:${port}`,
+        channel({ ca: files.caCert, cert, key }, reload),
+      );
+      const call = () => statusOn(client);
+      try {
+        expect(await call()).toBe(status.UNAVAILABLE);
+        replace(files.clientCert, cert);
+        replace(files.clientKey, key);
+        expect(await next(1)).toMatchObject({ outcome: 'reloaded' });
+        expect(await eventuallyStatus(call, status.OK)).toBe(status.OK);
+      } finally {
+        client.close();
+      }
+    });
+
+    it('reads the files once when the interval is 0', async () => {
+      const cert = `${files.dir}/once-server.pem`;
+      const key = `${files.dir}/once-server.key`;
+      copyFileSync(files.serverCert, cert);
+      copyFileSync(files.serverKey, key);
+      const events: TlsReloadEvent[] = [];
+      const port = await listen(
+        server({ cert, key }, { intervalMs: 0, report: (e) => events.push(e) }),
+      );
+      replace(files.otherServerCert, cert);
+      replace(files.otherServerKey, key);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(events).toEqual([]);
+      expect(await callStatus(port, channel({ ca: files.caCert }))).toBe(status.OK);
+    });
   });
 });

@@ -1,6 +1,7 @@
-import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
+import { ChannelCredentials, ServerCredentials, experimental } from '@grpc/grpc-js';
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { type SecureContextOptions, createSecureContext } from 'node:tls';
 import { ConfigError } from './load-config';
 
 /** A PEM file setting: the variable that names it (for messages) and its path (unset: none). */
@@ -32,13 +33,78 @@ const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICA
 const PRIVATE_KEY_BLOCK = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/;
 
 /**
+ * Renewed certificates taken without a restart: how often the files are looked at, and what
+ * is told of a change. A change is read once the files have stayed the same for one more
+ * interval (a rotation that writes the certificate and then the key is not read half done),
+ * and taken only when it passes the checks made at start; otherwise the files read before stay
+ * in use. New connections get what was taken; connections up already keep theirs.
+ */
+export interface TlsReload {
+  /** Milliseconds between looks at the files (their inode, size and times); 0: never. */
+  intervalMs: number;
+  report(event: TlsReloadEvent): void;
+}
+
+/** Taken (the variables whose files were read), or refused (why, one line per variable). */
+export type TlsReloadEvent =
+  { outcome: 'reloaded'; variables: string[] } | { outcome: 'refused'; problems: string[] };
+
+/** What a TLS server or client presents and trusts, as read from its files. */
+interface TlsMaterial {
+  pair?: { cert: Buffer; key: Buffer };
+  ca?: Buffer;
+}
+
+/**
  * The gRPC server's credentials: insecure when no certificate is set, else TLS only (and mutual
  * TLS with a client CA: a client without a certificate that CA signed fails the handshake).
- * Reads each file once, now; a missing, unreadable or non-PEM file, a key that is not the
+ * Reads each file now; a missing, unreadable or non-PEM file, a key that is not the
  * certificate's, or half a pair throws a ConfigError naming every variable at fault (never a
- * key's contents).
+ * key's contents). With `reload`, a change of the files is read again (see TlsReload).
  */
-export function grpcServerCredentials(settings: GrpcServerTlsSettings): ServerCredentials {
+export function grpcServerCredentials(
+  settings: GrpcServerTlsSettings,
+  reload?: TlsReload,
+): ServerCredentials {
+  const read = () => readServerMaterial(settings);
+  const material = Problems.throwing(read);
+  if (!material.pair) return ServerCredentials.createInsecure();
+  const files = [settings.cert, settings.key, settings.clientCa];
+  return new ReloadingServerCredentials(material, watched(files, read, reload));
+}
+
+/**
+ * A gRPC client's credentials: insecure unless `tls` or any file is set; with TLS the
+ * server's certificate must chain to the CA bundle (Node's trusted roots without one), and
+ * the client certificate is offered when set. Same reading, errors and `reload` as
+ * grpcServerCredentials.
+ */
+export function grpcChannelCredentials(
+  settings: GrpcChannelTlsSettings,
+  reload?: TlsReload,
+): ChannelCredentials {
+  const read = () => readChannelMaterial(settings);
+  const material = Problems.throwing(read);
+  if (!channelTls(settings)) return ChannelCredentials.createInsecure();
+  const files = [settings.ca, settings.cert, settings.key];
+  const watch = watched(files, read, reload);
+  if (!watch)
+    return ChannelCredentials.createSsl(
+      material.ca ?? null,
+      material.pair?.key ?? null,
+      material.pair?.cert ?? null,
+    );
+  const provider = new TlsMaterialProvider(material, watch);
+  return experimental.createCertificateProviderChannelCredentials(
+    provider,
+    material.pair ? provider : null,
+  );
+}
+
+function readServerMaterial(settings: GrpcServerTlsSettings): {
+  material?: TlsMaterial;
+  problems: Problems;
+} {
   const { cert, key, clientCa } = settings;
   const problems = new Problems();
   problems.pair(cert, key);
@@ -46,30 +112,191 @@ export function grpcServerCredentials(settings: GrpcServerTlsSettings): ServerCr
     problems.add(clientCa, `needs ${cert.variable} and ${key.variable}: mutual TLS is TLS first`);
   const pair = problems.keyPair(cert, key);
   const ca = problems.certificates(clientCa);
-  problems.throwIfAny();
-  if (!pair) return ServerCredentials.createInsecure();
-  return ServerCredentials.createSsl(
-    ca ?? null,
-    [{ cert_chain: pair.cert, private_key: pair.key }],
-    ca !== undefined,
-  );
+  return { material: problems.ok ? { pair, ca } : undefined, problems };
 }
 
-/**
- * A gRPC client's credentials: insecure unless `tls` or any file is set; with TLS the
- * server's certificate must chain to the CA bundle (Node's trusted roots without one), and
- * the client certificate is offered when set. Same reading and errors as
- * grpcServerCredentials.
- */
-export function grpcChannelCredentials(settings: GrpcChannelTlsSettings): ChannelCredentials {
+function readChannelMaterial(settings: GrpcChannelTlsSettings): {
+  material?: TlsMaterial;
+  problems: Problems;
+} {
   const { ca, cert, key } = settings;
   const problems = new Problems();
   problems.pair(cert, key);
   const roots = problems.certificates(ca);
   const pair = problems.keyPair(cert, key);
-  problems.throwIfAny();
-  if (!channelTls(settings)) return ChannelCredentials.createInsecure();
-  return ChannelCredentials.createSsl(roots ?? null, pair?.key ?? null, pair?.cert ?? null);
+  return { material: problems.ok ? { pair, ca: roots } : undefined, problems };
+}
+
+/** The watch of the files that are set, when `reload` asks for one. */
+function watched(
+  files: PemFileSetting[],
+  read: () => { material?: TlsMaterial; problems: Problems },
+  reload: TlsReload | undefined,
+): PemFilesWatch | undefined {
+  const set = files.filter((f): f is PemFileSetting & { path: string } => f.path !== undefined);
+  if (!reload || reload.intervalMs <= 0 || set.length === 0) return undefined;
+  return new PemFilesWatch(set, read, reload);
+}
+
+/**
+ * Looks at a set of PEM files every interval while someone listens (a server bound, a channel
+ * connecting), and hands on what a change holds once it has settled and passed the checks.
+ */
+class PemFilesWatch {
+  private timer: NodeJS.Timeout | undefined;
+  /** The files as last read (taken or refused): nothing is read again until they change. */
+  private read: string;
+  /** The files as seen at the last look, when they differed from `read`. */
+  private seen: string | undefined;
+  private apply: (material: TlsMaterial) => void = () => undefined;
+
+  constructor(
+    private readonly files: (PemFileSetting & { path: string })[],
+    private readonly readMaterial: () => { material?: TlsMaterial; problems: Problems },
+    private readonly reload: TlsReload,
+  ) {
+    this.read = this.signature();
+  }
+
+  /** Starts looking, `apply` getting each change taken; a second start changes nothing. */
+  start(apply: (material: TlsMaterial) => void): void {
+    this.apply = apply;
+    if (this.timer) return;
+    this.timer = setInterval(() => this.look(), this.reload.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One look: a change is read when it was already there at the look before (settled). */
+  look(): void {
+    const now = this.signature();
+    if (now === this.read) {
+      this.seen = undefined;
+      return;
+    }
+    if (now !== this.seen) {
+      this.seen = now;
+      return;
+    }
+    this.read = now;
+    this.seen = undefined;
+    const { material, problems } = this.readMaterial();
+    if (!material) {
+      this.reload.report({ outcome: 'refused', problems: problems.list() });
+      return;
+    }
+    this.apply(material);
+    this.reload.report({ outcome: 'reloaded', variables: this.files.map((f) => f.variable) });
+  }
+
+  /** What tells a file changed: its inode (a rename over it), size and times; or its absence. */
+  private signature(): string {
+    return this.files
+      .map(({ path }) => {
+        try {
+          const s = statSync(path);
+          return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+        } catch (err) {
+          return (err as NodeJS.ErrnoException).code ?? 'unreadable';
+        }
+      })
+      .join('|');
+  }
+}
+
+/** The server side: its TLS context replaced for new connections when the files change. */
+class ReloadingServerCredentials extends ServerCredentials {
+  constructor(
+    material: TlsMaterial,
+    private readonly watch: PemFilesWatch | undefined,
+  ) {
+    // requestCert with a client CA: mutual TLS (Node rejects a client it cannot verify).
+    super({ requestCert: material.ca !== undefined }, serverContext(material));
+  }
+
+  override _addWatcher(watcher: Parameters<ServerCredentials['_addWatcher']>[0]): void {
+    super._addWatcher(watcher);
+    this.watch?.start((material) => this.updateSecureContextOptions(serverContext(material)));
+  }
+
+  override _removeWatcher(watcher: Parameters<ServerCredentials['_removeWatcher']>[0]): void {
+    super._removeWatcher(watcher);
+    if (this.getWatcherCount() === 0) this.watch?.stop();
+  }
+
+  _equals(other: ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+function serverContext({ pair, ca }: TlsMaterial): SecureContextOptions {
+  return { ca, cert: pair ? [pair.cert] : [], key: pair ? [pair.key] : [] };
+}
+
+/**
+ * The client side, as grpc-js takes certificates that change: the CA bundle (Node's default
+ * store without one) and the client certificate, each handed to whoever listens now and again
+ * on every change taken.
+ */
+class TlsMaterialProvider implements experimental.CertificateProvider {
+  private readonly caListeners = new Set<experimental.CaCertificateUpdateListener>();
+  private readonly identityListeners = new Set<experimental.IdentityCertificateUpdateListener>();
+
+  constructor(
+    private material: TlsMaterial,
+    private readonly watch: PemFilesWatch,
+  ) {}
+
+  addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.caListeners.add(listener);
+    listener(this.caUpdate());
+    this.started();
+  }
+
+  removeCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.caListeners.delete(listener);
+    this.stopped();
+  }
+
+  addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.identityListeners.add(listener);
+    listener(this.identityUpdate());
+    this.started();
+  }
+
+  removeIdentityCertificateListener(
+    listener: experimental.IdentityCertificateUpdateListener,
+  ): void {
+    this.identityListeners.delete(listener);
+    this.stopped();
+  }
+
+  private started(): void {
+    this.watch.start((material) => {
+      this.material = material;
+      for (const listener of this.caListeners) listener(this.caUpdate());
+      for (const listener of this.identityListeners) listener(this.identityUpdate());
+    });
+  }
+
+  private stopped(): void {
+    if (this.caListeners.size === 0 && this.identityListeners.size === 0) this.watch.stop();
+  }
+
+  private caUpdate(): experimental.CaCertificateUpdate {
+    // No CA file: `ca` left out of the TLS context, i.e. Node's default store (its bundled
+    // roots and NODE_EXTRA_CA_CERTS), as ChannelCredentials.createSsl does without roots.
+    return { caCertificate: this.material.ca } as experimental.CaCertificateUpdate;
+  }
+
+  private identityUpdate(): experimental.IdentityCertificateUpdate | null {
+    const { pair } = this.material;
+    return pair ? { certificate: pair.cert, privateKey: pair.key } : null;
+  }
 }
 
 /** Whether a client with these settings speaks TLS: asked to, or given any of its files. */
@@ -141,6 +368,14 @@ class Problems {
       this.add(key, `is not the private key of ${cert.variable}'s certificate`);
       return undefined;
     }
+    try {
+      // What a handshake will build from them: a pair OpenSSL takes (e.g. a key type it does
+      // not support would fail every connection, not the start).
+      createSecureContext({ cert: certBytes, key: keyBytes.bytes });
+    } catch (err) {
+      this.add(cert, `cannot be used for TLS with its key: ${(err as Error).message}`);
+      return undefined;
+    }
     return { cert: certBytes, key: keyBytes.bytes };
   }
 
@@ -165,9 +400,20 @@ class Problems {
     }
   }
 
-  throwIfAny(): void {
-    if (this.lines.size === 0) return;
-    const lines = [...this.lines].map(([variable, problem]) => `  ${variable}: ${problem}`);
+  get ok(): boolean {
+    return this.lines.size === 0;
+  }
+
+  /** One line per variable at fault: `VARIABLE: problem`. */
+  list(): string[] {
+    return [...this.lines].map(([variable, problem]) => `${variable}: ${problem}`);
+  }
+
+  /** What `read` found, or a ConfigError naming every variable at fault. */
+  static throwing(read: () => { material?: TlsMaterial; problems: Problems }): TlsMaterial {
+    const { material, problems } = read();
+    if (material) return material;
+    const lines = problems.list().map((line) => `  ${line}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
 }

@@ -15,4 +15,6 @@ export {
   type GrpcChannelTlsSettings,
   type GrpcServerTlsSettings,
   type PemFileSetting,
+  type TlsReload,
+  type TlsReloadEvent,
 } from './grpc-tls';

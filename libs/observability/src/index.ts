@@ -35,3 +35,4 @@ export {
 } from './admin-server';
 export type { AdminListenerConfig, AdminListenerOptions } from './admin-server';
 export { within } from './within';
+export { tlsReload } from './tls-reload';

@@ -101,8 +101,9 @@ export class EntitlementConfig extends DatabaseServiceConfig {
    * with GRPC_TLS_KEY_FILE: the port then speaks TLS only, and a plaintext client (or one that
    * does not trust the certificate) gets no connection, so every gateway needs
    * ENTITLEMENT_GRPC_TLS or ENTITLEMENT_GRPC_CA_FILE. Its names (subject alternative names) must
-   * include the host the gateways connect to. Read once at start (a new certificate takes a
-   * restart); a missing, unreadable or non-PEM file stops the service, naming the variable.
+   * include the host the gateways connect to. Read at start, where a missing, unreadable or
+   * non-PEM file stops the service, naming the variable; renewed later without a restart
+   * (GRPC_TLS_RELOAD_MS).
    */
   @ValidateIf((c: EntitlementConfig) => c.GRPC_TLS_KEY_FILE !== undefined)
   @IsString({ message: 'required with GRPC_TLS_KEY_FILE (the certificate of that key)' })
@@ -123,6 +124,16 @@ export class EntitlementConfig extends DatabaseServiceConfig {
   @IsString()
   @Validate(NeedsVariables, ['GRPC_TLS_CERT_FILE'])
   GRPC_TLS_CLIENT_CA_FILE?: string;
+
+  /**
+   * How often (ms) the GRPC_TLS_* files are looked at for a renewal, taken without a restart
+   * once it has settled and passes the checks made at start (otherwise refused, logged as an
+   * error and counted in paygate_tls_reloads_total, the files read before staying in use);
+   * new connections get it, connections up already keep theirs. 0: read at start only.
+   */
+  @IsInt()
+  @Min(0)
+  GRPC_TLS_RELOAD_MS: number = 60_000;
 
   /** The gRPC port's TLS files (GRPC_TLS_*), for grpcServerCredentials. */
   get grpcTls(): GrpcServerTlsSettings {

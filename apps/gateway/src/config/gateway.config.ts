@@ -79,8 +79,9 @@ export class GatewayConfig extends ServiceConfig {
 
   /**
    * PEM bundle of the CA(s) to trust for the entitlement service's certificate instead of
-   * Node's roots (a private CA); implies TLS. Read once at start; a missing, unreadable or
-   * non-PEM file stops the gateway, naming the variable.
+   * Node's roots (a private CA); implies TLS. Read at start, where a missing, unreadable or
+   * non-PEM file stops the gateway, naming the variable; renewed later without a restart
+   * (ENTITLEMENT_GRPC_TLS_RELOAD_MS).
    */
   @IsOptional()
   @IsString()
@@ -89,7 +90,7 @@ export class GatewayConfig extends ServiceConfig {
   /**
    * PEM client certificate the gateway presents, for a port with mutual TLS
    * (GRPC_TLS_CLIENT_CA_FILE must have signed it); set with ENTITLEMENT_GRPC_KEY_FILE, implies
-   * TLS. Read once at start.
+   * TLS. Read at start; renewed later without a restart (ENTITLEMENT_GRPC_TLS_RELOAD_MS).
    */
   @ValidateIf((c: GatewayConfig) => c.ENTITLEMENT_GRPC_KEY_FILE !== undefined)
   @IsString({ message: 'required with ENTITLEMENT_GRPC_KEY_FILE (the certificate of that key)' })
@@ -110,6 +111,17 @@ export class GatewayConfig extends ServiceConfig {
   @MinLength(1)
   @Validate(NeedsTls)
   ENTITLEMENT_GRPC_SERVER_NAME?: string;
+
+  /**
+   * How often (ms) ENTITLEMENT_GRPC_CA_FILE, _CERT_FILE and _KEY_FILE are looked at for a
+   * renewal, taken without a restart once it has settled and passes the checks made at start
+   * (otherwise refused, logged as an error and counted in paygate_tls_reloads_total, the files
+   * read before staying in use); the next connection to the service gets it. 0: read at start
+   * only.
+   */
+  @IsInt()
+  @Min(0)
+  ENTITLEMENT_GRPC_TLS_RELOAD_MS: number = 60_000;
 
   /** The gateway's side of the gRPC link's TLS (ENTITLEMENT_GRPC_TLS and the files). */
   get entitlementGrpcTlsSettings(): GrpcChannelTlsSettings {
