@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ADMIN_HEADERS, expectHiddenOnPublic, problemOf } from './support/operator-listener';
 import { rawRequest } from './support/raw-call';
 import { ADMIN_TOKEN, Stack, eventually } from './support/stack';
 
@@ -22,7 +23,7 @@ describe('metering operator listener (e2e)', () => {
   });
   const OPERATOR_PORT = 24609;
   const SERVICE_TOKEN = 'metering-operator-e2e-service-token';
-  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const admin = ADMIN_HEADERS;
   const publicUrl = () => stack.url('metering');
   const operatorUrl = `http://127.0.0.1:${OPERATOR_PORT}`;
 
@@ -33,13 +34,6 @@ describe('metering operator listener (e2e)', () => {
     }),
   );
   afterAll(() => stack.stop());
-
-  const problem = async (response: Response, status: number): Promise<Json> => {
-    expect(response.status).toBe(status);
-    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(response.headers.get('x-request-id')).toBeTruthy();
-    return response.json();
-  };
 
   it('serves the operator API on the operator port only', async () => {
     const key = `op_listener_${randomUUID().slice(0, 8)}`;
@@ -53,32 +47,17 @@ describe('metering operator listener (e2e)', () => {
     expect((await fetch(`${operatorUrl}/docs/json`)).status).toBe(200);
 
     // On the public port: the 404 of a path it does not have, however it is spelled.
-    const unknown = await problem(await fetch(`${publicUrl()}/no-such-path`), 404);
-    for (const [method, path] of [
-      ['GET', `/v1/meters/${key}`],
-      ['GET', `/%761/meters/${key}`],
-      ['GET', '/v1/meters?x=1'],
-      ['POST', '/v1/meters'],
-      ['GET', '/v1/usage?customerId=c&meterKey=m'],
-      ['GET', '/v1/dead-letters'],
-      ['POST', '/v1/dead-letters/replay'],
-      ['GET', '/docs'],
-      ['GET', '/docs/json'],
-    ]) {
-      const answer = await problem(
-        await fetch(`${publicUrl()}${path}`, {
-          method,
-          headers: { ...admin, 'content-type': 'application/json' },
-          body: method === 'POST' ? '{}' : undefined,
-        }),
-        404,
-      );
-      expect({ path, type: answer.type, code: answer.code }).toEqual({
-        path,
-        type: unknown.type,
-        code: unknown.code,
-      });
-    }
+    await expectHiddenOnPublic(publicUrl(), [
+      { method: 'GET', path: `/v1/meters/${key}` },
+      { method: 'GET', path: `/%761/meters/${key}` },
+      { method: 'GET', path: '/v1/meters?x=1' },
+      { method: 'POST', path: '/v1/meters', body: '{}' },
+      { method: 'GET', path: '/v1/usage?customerId=c&meterKey=m' },
+      { method: 'GET', path: '/v1/dead-letters' },
+      { method: 'POST', path: '/v1/dead-letters/replay', body: '{}' },
+      { method: 'GET', path: '/docs' },
+      { method: 'GET', path: '/docs/json' },
+    ]);
 
     // A body sent to a hidden route is not taken in: the 404 closes the connection.
     const chunked = await rawRequest(
@@ -122,7 +101,7 @@ describe('metering operator listener (e2e)', () => {
     });
     expect(posted.status).toBeLessThan(300);
     // The same service token is no admin token on the operator port.
-    await problem(
+    await problemOf(
       await fetch(`${operatorUrl}/v1/meters`, {
         headers: { authorization: `Bearer ${SERVICE_TOKEN}` },
       }),
@@ -143,7 +122,7 @@ describe('metering operator listener (e2e)', () => {
   });
 
   it('gives bad input on the operator port the same problems as on the public one', async () => {
-    const badJson = await problem(
+    const badJson = await problemOf(
       await fetch(`${operatorUrl}/v1/meters`, {
         method: 'POST',
         headers: { ...admin, 'content-type': 'application/json' },

@@ -1,10 +1,7 @@
 import { connect } from 'node:net';
+import { ADMIN_HEADERS, expectHiddenOnPublic, problemOf } from './support/operator-listener';
 import { rawRequest } from './support/raw-call';
 import { ADMIN_TOKEN, Stack } from './support/stack';
-
-// Problem bodies are checked with matchers.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
 
 /**
  * The entitlement service with OPERATOR_HTTP_PORT: its public port serves what customers and
@@ -20,19 +17,12 @@ describe('entitlement operator listener (e2e)', () => {
     upstream: 23540,
   });
   const OPERATOR_PORT = 23509;
-  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const admin = ADMIN_HEADERS;
   const publicUrl = () => stack.url('entitlement');
   const operatorUrl = `http://127.0.0.1:${OPERATOR_PORT}`;
 
   beforeAll(() => stack.start(['entitlement'], { OPERATOR_HTTP_PORT: String(OPERATOR_PORT) }));
   afterAll(() => stack.stop());
-
-  const problem = async (response: Response, status: number): Promise<Json> => {
-    expect(response.status).toBe(status);
-    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(response.headers.get('x-request-id')).toBeTruthy();
-    return response.json();
-  };
 
   it('serves the operator API on the operator port only', async () => {
     const created = await fetch(`${operatorUrl}/v1/customers`, {
@@ -46,29 +36,15 @@ describe('entitlement operator listener (e2e)', () => {
 
     // On the public port: the 404 of a path it does not have, token or not, whatever spelling
     // reaches the same route (a percent-encoded letter, a query string), any method.
-    const unknown = await problem(await fetch(`${publicUrl()}/no-such-path`), 404);
-    for (const [method, path] of [
-      ['GET', `/v1/customers/${id}`],
-      ['GET', `/%761/customers/${id}`],
-      ['GET', `/v1/customers/${id}?x=1`],
-      ['POST', '/v1/customers'],
-      ['GET', '/docs'],
-      ['GET', '/docs/json'],
-    ]) {
-      const answer = await problem(
-        await fetch(`${publicUrl()}${path}`, {
-          method,
-          headers: { ...admin, 'content-type': 'application/json' },
-          body: method === 'POST' ? JSON.stringify({ name: 'x' }) : undefined,
-        }),
-        404,
-      );
-      expect({ path, type: answer.type, code: answer.code }).toEqual({
-        path,
-        type: unknown.type,
-        code: unknown.code,
-      });
-    }
+    const unknown = await problemOf(await fetch(`${publicUrl()}/no-such-path`), 404);
+    await expectHiddenOnPublic(publicUrl(), [
+      { method: 'GET', path: `/v1/customers/${id}` },
+      { method: 'GET', path: `/%761/customers/${id}` },
+      { method: 'GET', path: `/v1/customers/${id}?x=1` },
+      { method: 'POST', path: '/v1/customers', body: JSON.stringify({ name: 'x' }) },
+      { method: 'GET', path: '/docs' },
+      { method: 'GET', path: '/docs/json' },
+    ]);
     expect((await fetch(`${operatorUrl}/docs/json`)).status).toBe(200);
 
     // Nor are its methods told: a method the route does not take is a 404 too (405 with
@@ -78,7 +54,7 @@ describe('entitlement operator listener (e2e)', () => {
       ['PUT', '/v1/customers'],
       ['PUT', '/docs'],
     ]) {
-      const answer = await problem(await fetch(`${publicUrl()}${path}`, { method }), 404);
+      const answer = await problemOf(await fetch(`${publicUrl()}${path}`, { method }), 404);
       expect(answer.code).toBe(unknown.code);
     }
     const notAllowed = await fetch(`${operatorUrl}/v1/customers/${id}`, {
@@ -104,7 +80,7 @@ describe('entitlement operator listener (e2e)', () => {
       expect((await fetch(`${publicUrl()}${path}`)).status).toBe(200);
     // The webhook answers for itself (the stack sets its secret: a missing signature), not as
     // an unknown path.
-    const webhook = await problem(
+    const webhook = await problemOf(
       await fetch(`${publicUrl()}/v1/webhooks/stripe`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -120,7 +96,7 @@ describe('entitlement operator listener (e2e)', () => {
   });
 
   it('gives bad input on the operator port the same problems as on the public one', async () => {
-    const badJson = await problem(
+    const badJson = await problemOf(
       await fetch(`${operatorUrl}/v1/customers`, {
         method: 'POST',
         headers: { ...admin, 'content-type': 'application/json' },
