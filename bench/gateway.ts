@@ -46,7 +46,7 @@ const PACED_RATE = Number(process.env.BENCH_GATEWAY_PACED_RATE ?? 1000);
 const PACED_SECONDS = Number(process.env.BENCH_GATEWAY_PACED_SECONDS ?? 10);
 const IDLE_SECONDS = Number(process.env.BENCH_GATEWAY_IDLE_SECONDS ?? 5);
 /** Pairs of (c) and (d) runs, see main. */
-const ROUNDS = Math.max(1, Number(process.env.BENCH_GATEWAY_ROUNDS ?? 3));
+const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_GATEWAY_ROUNDS ?? 3)) || 3);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paygate_bench';
 const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const PORTS = {

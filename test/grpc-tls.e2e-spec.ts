@@ -385,6 +385,8 @@ describe('entitlement gRPC over TLS (e2e)', () => {
           ROUTES_FILE: stack.writeRoutes('grpc-tls-renewed', { renewed: {} }),
           ENTITLEMENT_GRPC_CA_FILE: ca,
           ENTITLEMENT_GRPC_TLS_RELOAD_MS: '200',
+          // A lease per request: every request below is a call over the gRPC link.
+          LEASE_MAX_UNITS: '1',
         },
         'live',
       );

@@ -12,6 +12,8 @@ import { ConfigError } from './load-config';
 import {
   type GrpcChannelTlsSettings,
   type GrpcServerTlsSettings,
+  PemFilesWatch,
+  type TlsMaterial,
   type TlsReload,
   type TlsReloadEvent,
   grpcChannelCredentials,
@@ -283,6 +285,7 @@ describe('gRPC TLS credentials', () => {
       });
       expect(await callStatus(port, channel({ ca: files.otherCaCert }))).toBe(status.OK);
       expect(await callStatus(port, channel({ ca: files.caCert }))).toBe(status.UNAVAILABLE);
+      await new Promise((r) => setTimeout(r, 200));
       expect(events).toHaveLength(1);
     });
 
@@ -359,6 +362,121 @@ describe('gRPC TLS credentials', () => {
       } finally {
         client.close();
       }
+    });
+
+    describe('the watch of the files (its looks made by hand)', () => {
+      /** Two files, a watch of them whose reads are `outcomes` in turn, and what it reported. */
+      const watchOf = (
+        name: string,
+        outcomes: ({ material: TlsMaterial } | { problems: string[] })[],
+      ) => {
+        const [a, b] = ['a', 'b'].map((f) => `${files.dir}/${name}-${f}.pem`);
+        copyFileSync(files.caCert, a);
+        copyFileSync(files.caCert, b);
+        const events: TlsReloadEvent[] = [];
+        const applied: TlsMaterial[] = [];
+        let reads = 0;
+        const watch = new PemFilesWatch(
+          [
+            { variable: 'A_FILE', path: a },
+            { variable: 'B_FILE', path: b },
+          ],
+          () => {
+            const outcome = outcomes[Math.min(reads++, outcomes.length - 1)];
+            return 'material' in outcome
+              ? { material: outcome.material, problems: [] }
+              : { problems: outcome.problems };
+          },
+          { intervalMs: 60_000, report: (e) => events.push(e) },
+        );
+        watch.start((m) => applied.push(m));
+        return { a, b, watch, events, applied, reads: () => reads };
+      };
+      const material: TlsMaterial = { ca: Buffer.from('renewed') };
+
+      it('reads a change only once it held still for a look: a rotation is not read half done', () => {
+        const w = watchOf('settle', [{ material }]);
+        try {
+          w.watch.look();
+          expect(w.reads()).toBe(0);
+          replace(files.otherCaCert, w.a);
+          w.watch.look(); // the first file renewed: seen, not read
+          replace(files.otherCaCert, w.b);
+          w.watch.look(); // the second too: changed again since, not read
+          expect(w.reads()).toBe(0);
+          w.watch.look(); // as at the look before: read and taken
+          expect(w.reads()).toBe(1);
+          expect(w.applied).toEqual([material]);
+          expect(w.events).toEqual([{ outcome: 'reloaded', variables: ['A_FILE', 'B_FILE'] }]);
+          w.watch.look();
+          expect(w.reads()).toBe(1);
+        } finally {
+          w.watch.stop();
+        }
+      });
+
+      it('reads refused files again at every look, reporting only what is new', () => {
+        const w = watchOf('refused', [
+          { problems: ['A_FILE: cannot read it (EMFILE)'] },
+          { problems: ['A_FILE: cannot read it (EMFILE)'] },
+          { problems: ['A_FILE: cannot read it (EIO)'] },
+          { material },
+        ]);
+        try {
+          replace(files.otherCaCert, w.a);
+          w.watch.look();
+          w.watch.look();
+          expect(w.events).toEqual([
+            { outcome: 'refused', problems: ['A_FILE: cannot read it (EMFILE)'] },
+          ]);
+          w.watch.look(); // the same files, the same reason: read, not reported again
+          expect(w.reads()).toBe(2);
+          expect(w.events).toHaveLength(1);
+          w.watch.look(); // another reason: reported
+          expect(w.events[1]).toEqual({
+            outcome: 'refused',
+            problems: ['A_FILE: cannot read it (EIO)'],
+          });
+          w.watch.look(); // read at last: taken, though the files did not change
+          expect(w.events[2]).toMatchObject({ outcome: 'reloaded' });
+          expect(w.applied).toEqual([material]);
+          w.watch.look();
+          expect(w.reads()).toBe(4);
+        } finally {
+          w.watch.stop();
+        }
+      });
+
+      it('looks only between start and stop', () => {
+        const w = watchOf('start-stop', [{ material }]);
+        expect(w.watch.watching).toBe(true);
+        w.watch.start(() => undefined);
+        expect(w.watch.watching).toBe(true);
+        w.watch.stop();
+        expect(w.watch.watching).toBe(false);
+      });
+    });
+
+    it('stops looking once the server that used them has shut down', async () => {
+      const cert = `${files.dir}/shutdown-server.pem`;
+      const key = `${files.dir}/shutdown-server.key`;
+      copyFileSync(files.serverCert, cert);
+      copyFileSync(files.serverKey, key);
+      const { events, reload } = watching();
+      const s = new Server();
+      s.addService(ECHO, {
+        echo: (_c: unknown, cb: (e: null, v: unknown) => void) => cb(null, {}),
+      });
+      await new Promise<number>((resolve, reject) =>
+        s.bindAsync('127.0.0.1:0', server({ cert, key }, reload), (err, port) =>
+          err ? reject(err) : resolve(port),
+        ),
+      );
+      await new Promise<void>((resolve) => s.tryShutdown(() => resolve()));
+      replace(files.otherServerCert, cert);
+      replace(files.otherServerKey, key);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(events).toEqual([]);
     });
 
     it('reads the files once when the interval is 0', async () => {

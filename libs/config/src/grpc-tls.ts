@@ -49,8 +49,8 @@ export interface TlsReload {
 export type TlsReloadEvent =
   { outcome: 'reloaded'; variables: string[] } | { outcome: 'refused'; problems: string[] };
 
-/** What a TLS server or client presents and trusts, as read from its files. */
-interface TlsMaterial {
+/** What a TLS server or client presents and trusts, as read from its files (exported for specs). */
+export interface TlsMaterial {
   pair?: { cert: Buffer; key: Buffer };
   ca?: Buffer;
 }
@@ -67,10 +67,10 @@ export function grpcServerCredentials(
   reload?: TlsReload,
 ): ServerCredentials {
   const read = () => readServerMaterial(settings);
+  const watch = watched([settings.cert, settings.key, settings.clientCa], read, reload);
   const material = Problems.throwing(read);
   if (!material.pair) return ServerCredentials.createInsecure();
-  const files = [settings.cert, settings.key, settings.clientCa];
-  return new ReloadingServerCredentials(material, watched(files, read, reload));
+  return new ReloadingServerCredentials(material, watch);
 }
 
 /**
@@ -84,10 +84,9 @@ export function grpcChannelCredentials(
   reload?: TlsReload,
 ): ChannelCredentials {
   const read = () => readChannelMaterial(settings);
+  const watch = watched([settings.ca, settings.cert, settings.key], read, reload);
   const material = Problems.throwing(read);
   if (!channelTls(settings)) return ChannelCredentials.createInsecure();
-  const files = [settings.ca, settings.cert, settings.key];
-  const watch = watched(files, read, reload);
   if (!watch)
     return ChannelCredentials.createSsl(
       material.ca ?? null,
@@ -135,24 +134,35 @@ function watched(
 ): PemFilesWatch | undefined {
   const set = files.filter((f): f is PemFileSetting & { path: string } => f.path !== undefined);
   if (!reload || reload.intervalMs <= 0 || set.length === 0) return undefined;
-  return new PemFilesWatch(set, read, reload);
+  return new PemFilesWatch(
+    set,
+    () => {
+      const { material, problems } = read();
+      return { material, problems: problems.list() };
+    },
+    reload,
+  );
 }
 
 /**
  * Looks at a set of PEM files every interval while someone listens (a server bound, a channel
  * connecting), and hands on what a change holds once it has settled and passed the checks.
+ * Exported for its spec.
  */
-class PemFilesWatch {
+export class PemFilesWatch {
   private timer: NodeJS.Timeout | undefined;
   /** The files as last read (taken or refused): nothing is read again until they change. */
   private read: string;
   /** The files as seen at the last look, when they differed from `read`. */
   private seen: string | undefined;
+  /** Why the files last read were refused, while they stay so: they are read again each look. */
+  private refused: string | undefined;
   private apply: (material: TlsMaterial) => void = () => undefined;
 
+  /** Made before the files are first read, so that a change while they are is not missed. */
   constructor(
     private readonly files: (PemFileSetting & { path: string })[],
-    private readonly readMaterial: () => { material?: TlsMaterial; problems: Problems },
+    private readonly readMaterial: () => { material?: TlsMaterial; problems: string[] },
     private readonly reload: TlsReload,
   ) {
     this.read = this.signature();
@@ -171,24 +181,33 @@ class PemFilesWatch {
     this.timer = undefined;
   }
 
-  /** One look: a change is read when it was already there at the look before (settled). */
+  get watching(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /**
+   * One look. A change is read once it was already there at the look before (settled), and
+   * files that were refused are read again at every look (what failed may have been the
+   * reading itself: EMFILE, EIO); a refusal is reported when the files or the reasons change.
+   */
   look(): void {
     const now = this.signature();
-    if (now === this.read) {
-      this.seen = undefined;
-      return;
-    }
-    if (now !== this.seen) {
+    const changed = now !== this.read;
+    if (changed && now !== this.seen) {
       this.seen = now;
       return;
     }
-    this.read = now;
     this.seen = undefined;
+    if (!changed && this.refused === undefined) return;
+    this.read = now;
     const { material, problems } = this.readMaterial();
     if (!material) {
-      this.reload.report({ outcome: 'refused', problems: problems.list() });
+      if (changed || problems.join('\n') !== this.refused)
+        this.reload.report({ outcome: 'refused', problems });
+      this.refused = problems.join('\n');
       return;
     }
+    this.refused = undefined;
     this.apply(material);
     this.reload.report({ outcome: 'reloaded', variables: this.files.map((f) => f.variable) });
   }
@@ -214,8 +233,12 @@ class ReloadingServerCredentials extends ServerCredentials {
     material: TlsMaterial,
     private readonly watch: PemFilesWatch | undefined,
   ) {
-    // requestCert with a client CA: mutual TLS (Node rejects a client it cannot verify).
-    super({ requestCert: material.ca !== undefined }, serverContext(material));
+    // requestCert with a client CA: mutual TLS (Node rejects a client it cannot verify). The
+    // cipher suites grpc-js's createSsl takes from the environment, as it would.
+    super(
+      { requestCert: material.ca !== undefined, ciphers: process.env.GRPC_SSL_CIPHER_SUITES },
+      serverContext(material),
+    );
   }
 
   override _addWatcher(watcher: Parameters<ServerCredentials['_addWatcher']>[0]): void {
@@ -289,7 +312,8 @@ class TlsMaterialProvider implements experimental.CertificateProvider {
 
   private caUpdate(): experimental.CaCertificateUpdate {
     // No CA file: `ca` left out of the TLS context, i.e. Node's default store (its bundled
-    // roots and NODE_EXTRA_CA_CERTS), as ChannelCredentials.createSsl does without roots.
+    // roots and NODE_EXTRA_CA_CERTS), as ChannelCredentials.createSsl does without roots
+    // (grpc-js's GRPC_DEFAULT_SSL_ROOTS_FILE_PATH is not read on this path; paygate sets none).
     return { caCertificate: this.material.ca } as experimental.CaCertificateUpdate;
   }
 

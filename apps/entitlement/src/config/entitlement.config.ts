@@ -129,10 +129,12 @@ export class EntitlementConfig extends DatabaseServiceConfig {
    * How often (ms) the GRPC_TLS_* files are looked at for a renewal, taken without a restart
    * once it has settled and passes the checks made at start (otherwise refused, logged as an
    * error and counted in paygate_tls_reloads_total, the files read before staying in use);
-   * new connections get it, connections up already keep theirs. 0: read at start only.
+   * new connections get it, connections up already keep theirs. 0: read at start only; at
+   * most a day.
    */
   @IsInt()
   @Min(0)
+  @Max(86_400_000)
   GRPC_TLS_RELOAD_MS: number = 60_000;
 
   /** The gRPC port's TLS files (GRPC_TLS_*), for grpcServerCredentials. */

@@ -117,10 +117,11 @@ export class GatewayConfig extends ServiceConfig {
    * renewal, taken without a restart once it has settled and passes the checks made at start
    * (otherwise refused, logged as an error and counted in paygate_tls_reloads_total, the files
    * read before staying in use); the next connection to the service gets it. 0: read at start
-   * only.
+   * only; at most a day.
    */
   @IsInt()
   @Min(0)
+  @Max(86_400_000)
   ENTITLEMENT_GRPC_TLS_RELOAD_MS: number = 60_000;
 
   /** The gateway's side of the gRPC link's TLS (ENTITLEMENT_GRPC_TLS and the files). */
