@@ -56,6 +56,22 @@ step() {
   [ "$rc" = 0 ] || fail "$name (exit $rc$([ "$rc" = 124 ] && echo ", timed out after ${limit}s"))"
 }
 
+# operator_only NAME PUBLIC OPERATOR PATH: GET PATH with the admin token is the 404 problem of a
+# path the public port does not have, and 200 on the operator port.
+operator_only() {
+  local name=$1 public=$2 operator=$3 path=$4 out status
+  out=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{content_type}' \
+    -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" "$public$path") ||
+    fail "GET $path on $public"
+  [[ $out == "404 application/problem+json"* ]] ||
+    fail "$name: the public port $public answered GET $path with $out, expected a 404 problem"
+  status=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' \
+    -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" "$operator$path") ||
+    fail "GET $path on $operator"
+  [ "$status" = 200 ] || fail "$name: the operator port $operator answered GET $path with $status"
+  log "$name: 404 problem on $public, 200 on $operator"
+}
+
 command -v curl >/dev/null || fail "curl is needed"
 command -v node >/dev/null || fail "node is needed (JSON checks)"
 
@@ -208,16 +224,7 @@ log "operator API: balance $balance"
 
 # 5a. The public port does not serve the operator API, admin token or not: the 404 problem of
 # a path it does not have; the operator port answers the same request 200.
-out=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{content_type}' \
-  -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" "$ENTITLEMENT_PUBLIC/v1/customers") ||
-  fail "GET /v1/customers on 3001"
-[[ $out == "404 application/problem+json"* ]] ||
-  fail "the public port answered the operator API with $out, expected a 404 problem"
-status=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' \
-  -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" "$OPERATOR/v1/customers") ||
-  fail "GET /v1/customers on 3011"
-[ "$status" = 200 ] || fail "the operator port answered GET /v1/customers with $status"
-log "operator API: 404 problem on 3001, 200 on 3011"
+operator_only "operator API" "$ENTITLEMENT_PUBLIC" "$OPERATOR" /v1/customers
 
 # 5b. Stripe webhooks are on with the development secret: a signed invoice.payment_failed
 # moves the demo subscription to past_due, a signed invoice.paid back to active. Sent to the
@@ -265,16 +272,7 @@ log "usage API: $usage"
 
 # 6a. Metering's operator API is not on its public port either: 404 problem on 3002, 200 on
 # the operator port 3012.
-out=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{content_type}' \
-  -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" "$METERING/v1/meters") ||
-  fail "GET /v1/meters on 3002"
-[[ $out == "404 application/problem+json"* ]] ||
-  fail "metering's public port answered its operator API with $out, expected a 404 problem"
-status=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' \
-  -H "Authorization: Bearer $PAYGATE_ADMIN_TOKEN" "$METERING_OPERATOR/v1/meters") ||
-  fail "GET /v1/meters on 3012"
-[ "$status" = 200 ] || fail "metering's operator port answered GET /v1/meters with $status"
-log "metering operator API: 404 problem on 3002, 200 on 3012"
+operator_only "metering operator API" "$METERING" "$METERING_OPERATOR" /v1/meters
 
 # 6b. Scaling (docs/getting-started.md "Scaling"): usage events flow through 127.0.0.1:3002 while metering goes
 # from 1 to 2 replicas, one is SIGKILLed and compose scales back to 1; the usage API must then
