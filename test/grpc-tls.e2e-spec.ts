@@ -454,6 +454,12 @@ describe('entitlement gRPC over TLS (e2e)', () => {
       expect(metrics).toMatch(
         /paygate_tls_reloads_total\{link="gRPC port",outcome="refused"\} 1\b/,
       );
+      // One JSON object per line, Node's own warnings included (a TLS connection to an IP
+      // address makes it warn, DEP0123): what a log pipeline reads.
+      for (const text of [serviceLog(), gatewayLog()])
+        for (const logLine of text.split('\n').filter(Boolean))
+          expect(() => JSON.parse(logLine) as unknown).not.toThrow();
+      expect(gatewayLog()).toContain('"code":"DEP0123"');
     } finally {
       await stack.kill('gateway-renewed');
       await stack.kill('entitlement-renewed');

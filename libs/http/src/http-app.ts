@@ -2,7 +2,12 @@ import { Logger as NestLogger } from '@nestjs/common';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { REQUEST_ID_HEADER, httpRequestDuration, requestIdFor } from '@paygate/observability';
+import {
+  REQUEST_ID_HEADER,
+  httpRequestDuration,
+  logProcessWarnings,
+  requestIdFor,
+} from '@paygate/observability';
 import {
   ProblemDetailsFilter,
   problemValidationPipe,
@@ -185,6 +190,7 @@ export async function listen(
  * until it is killed.
  */
 export function run(bootstrap: () => Promise<unknown>): void {
+  logProcessWarnings();
   const started = bootstrap().catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);

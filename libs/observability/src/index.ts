@@ -36,3 +36,4 @@ export {
 export type { AdminListenerConfig, AdminListenerOptions } from './admin-server';
 export { within } from './within';
 export { tlsReload } from './tls-reload';
+export { logProcessWarnings } from './process-warnings';
