@@ -2,14 +2,14 @@ import { status } from '@grpc/grpc-js';
 import { grpcChannelCredentials } from '@paygate/config';
 import { EntitlementGrpcClient, testConfig, testPayment } from '@paygate/testing';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { seedDemoCustomer } from '../scripts/seed-demo';
 import { ADMIN_PORT_OFFSET, ADMIN_TOKEN, ARTIFACTS, RUN, Stack, eventually } from './support/stack';
-import { createTlsFixtures, type TlsFixtures } from './support/tls-fixtures';
+import { createTlsFixtures, replaceFile, type TlsFixtures } from './support/tls-fixtures';
 
 // Response bodies are read field by field.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -342,11 +342,6 @@ describe('entitlement gRPC over TLS (e2e)', () => {
     copyFileSync(files.serverKey, key);
     // The gateway starts trusting the wrong CA.
     copyFileSync(files.otherCaCert, ca);
-    /** A copy of `from` put in place by a rename, as a secret volume swaps its files. */
-    const replace = (from: string, to: string) => {
-      copyFileSync(from, `${to}.new`);
-      renameSync(`${to}.new`, to);
-    };
     /** Whether the renewed service's gRPC port shows a certificate `trusted` signed. */
     const presentsCertOf = (trusted: string) =>
       new Promise<boolean>((resolve, reject) => {
@@ -394,7 +389,7 @@ describe('entitlement gRPC over TLS (e2e)', () => {
       expect((await get(RENEWED.gateway, '/renewed/hello', customer.apiKey)).status).toBe(503);
 
       // The gateway's CA file put right: ready and serving, without a restart.
-      replace(files.caCert, ca);
+      replaceFile(files.caCert, ca);
       await eventually(
         async () => (await fetch(`http://127.0.0.1:${RENEWED.gateway}/ready`)).status,
         (s) => s === 200,
@@ -412,8 +407,8 @@ describe('entitlement gRPC over TLS (e2e)', () => {
 
       // The service's certificate renewed (another CA's): new connections get it.
       expect(await presentsCertOf(files.caCert)).toBe(true);
-      replace(files.otherServerCert, cert);
-      replace(files.otherServerKey, key);
+      replaceFile(files.otherServerCert, cert);
+      replaceFile(files.otherServerKey, key);
       expect(
         await eventually(
           () => presentsCertOf(files.otherCaCert),
@@ -427,7 +422,7 @@ describe('entitlement gRPC over TLS (e2e)', () => {
 
       // A renewal that replaced only the key: refused, logged as an error naming the variable
       // (never the key), counted, and the certificate taken before stays in use.
-      replace(files.serverKey, key);
+      replaceFile(files.serverKey, key);
       const refused = await eventually(
         async () => serviceLog(),
         (text) => text.includes('changed TLS files refused'),

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -133,4 +133,10 @@ export function createTlsFixtures(): TlsFixtures {
     notPem: path('not-pem.txt'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** Puts a copy of `from` at `to` by a rename over it, as a secret volume swaps its files. */
+export function replaceFile(from: string, to: string): void {
+  copyFileSync(from, `${to}.new`);
+  renameSync(`${to}.new`, to);
 }

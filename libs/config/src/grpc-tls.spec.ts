@@ -6,19 +6,16 @@ import {
   makeGenericClientConstructor,
   status,
 } from '@grpc/grpc-js';
-import { createTlsFixtures, type TlsFixtures } from '@test/tls-fixtures';
-import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createTlsFixtures, replaceFile, type TlsFixtures } from '@test/tls-fixtures';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError } from './load-config';
 import {
   type GrpcChannelTlsSettings,
   type GrpcServerTlsSettings,
-  PemFilesWatch,
-  type TlsMaterial,
-  type TlsReload,
-  type TlsReloadEvent,
   grpcChannelCredentials,
   grpcServerCredentials,
 } from './grpc-tls';
+import { PemFilesWatch, type TlsMaterial, type TlsReload, type TlsReloadEvent } from './tls-reload';
 
 /** One unary method with JSON messages: enough to see whether a handshake lets a call through. */
 const ECHO: ServiceDefinition = {
@@ -240,11 +237,6 @@ describe('gRPC TLS credentials', () => {
       };
       return { events, reload, next };
     };
-    /** A copy of `from` at `to`, put in place by a rename, as a secret volume swaps files. */
-    const replace = (from: string, to: string) => {
-      copyFileSync(from, `${to}.new`);
-      renameSync(`${to}.new`, to);
-    };
     /** A call on a client that stays (its channel and connection), and the status it got. */
     const statusOn = (client: InstanceType<typeof EchoClient>) =>
       new Promise<status>((resolve) =>
@@ -277,8 +269,8 @@ describe('gRPC TLS credentials', () => {
       expect(await callStatus(port, channel({ ca: files.caCert }))).toBe(status.OK);
       expect(await callStatus(port, channel({ ca: files.otherCaCert }))).toBe(status.UNAVAILABLE);
 
-      replace(files.otherServerCert, cert);
-      replace(files.otherServerKey, key);
+      replaceFile(files.otherServerCert, cert);
+      replaceFile(files.otherServerKey, key);
       expect(await next(1)).toEqual({
         outcome: 'reloaded',
         variables: ['GRPC_TLS_CERT_FILE', 'GRPC_TLS_KEY_FILE'],
@@ -298,7 +290,7 @@ describe('gRPC TLS credentials', () => {
       const port = await listen(server({ cert, key }, reload));
 
       // A key that is not the certificate's (a rotation that replaced only one of them).
-      replace(files.otherServerKey, key);
+      replaceFile(files.otherServerKey, key);
       const refused = await next(1);
       expect(refused).toEqual({
         outcome: 'refused',
@@ -313,8 +305,8 @@ describe('gRPC TLS credentials', () => {
       });
       expect(await callStatus(port, channel({ ca: files.caCert }))).toBe(status.OK);
       // Put right: taken.
-      replace(files.otherServerCert, cert);
-      replace(files.otherServerKey, key);
+      replaceFile(files.otherServerCert, cert);
+      replaceFile(files.otherServerKey, key);
       expect(await next(3)).toMatchObject({ outcome: 'reloaded' });
       expect(await callStatus(port, channel({ ca: files.otherCaCert }))).toBe(status.OK);
     });
@@ -328,7 +320,7 @@ describe('gRPC TLS credentials', () => {
       const call = () => statusOn(client);
       try {
         expect(await call()).toBe(status.UNAVAILABLE);
-        replace(files.caCert, ca);
+        replaceFile(files.caCert, ca);
         expect(await next(1)).toEqual({
           outcome: 'reloaded',
           variables: ['ENTITLEMENT_GRPC_CA_FILE'],
@@ -355,8 +347,8 @@ describe('gRPC TLS credentials', () => {
       const call = () => statusOn(client);
       try {
         expect(await call()).toBe(status.UNAVAILABLE);
-        replace(files.clientCert, cert);
-        replace(files.clientKey, key);
+        replaceFile(files.clientCert, cert);
+        replaceFile(files.clientKey, key);
         expect(await next(1)).toMatchObject({ outcome: 'reloaded' });
         expect(await eventuallyStatus(call, status.OK)).toBe(status.OK);
       } finally {
@@ -399,9 +391,9 @@ describe('gRPC TLS credentials', () => {
         try {
           w.watch.look();
           expect(w.reads()).toBe(0);
-          replace(files.otherCaCert, w.a);
+          replaceFile(files.otherCaCert, w.a);
           w.watch.look(); // the first file renewed: seen, not read
-          replace(files.otherCaCert, w.b);
+          replaceFile(files.otherCaCert, w.b);
           w.watch.look(); // the second too: changed again since, not read
           expect(w.reads()).toBe(0);
           w.watch.look(); // as at the look before: read and taken
@@ -423,7 +415,7 @@ describe('gRPC TLS credentials', () => {
           { material },
         ]);
         try {
-          replace(files.otherCaCert, w.a);
+          replaceFile(files.otherCaCert, w.a);
           w.watch.look();
           w.watch.look();
           expect(w.events).toEqual([
@@ -473,8 +465,8 @@ describe('gRPC TLS credentials', () => {
         ),
       );
       await new Promise<void>((resolve) => s.tryShutdown(() => resolve()));
-      replace(files.otherServerCert, cert);
-      replace(files.otherServerKey, key);
+      replaceFile(files.otherServerCert, cert);
+      replaceFile(files.otherServerKey, key);
       await new Promise((r) => setTimeout(r, 300));
       expect(events).toEqual([]);
     });
@@ -488,8 +480,8 @@ describe('gRPC TLS credentials', () => {
       const port = await listen(
         server({ cert, key }, { intervalMs: 0, report: (e) => events.push(e) }),
       );
-      replace(files.otherServerCert, cert);
-      replace(files.otherServerKey, key);
+      replaceFile(files.otherServerCert, cert);
+      replaceFile(files.otherServerKey, key);
       await new Promise((r) => setTimeout(r, 300));
       expect(events).toEqual([]);
       expect(await callStatus(port, channel({ ca: files.caCert }))).toBe(status.OK);

@@ -15,6 +15,5 @@ export {
   type GrpcChannelTlsSettings,
   type GrpcServerTlsSettings,
   type PemFileSetting,
-  type TlsReload,
-  type TlsReloadEvent,
 } from './grpc-tls';
+export type { TlsReload, TlsReloadEvent } from './tls-reload';
