@@ -22,6 +22,10 @@ export const meterOf = (r: MeterRow): Meter => ({
 export class MetersRepository implements OnModuleInit, OnModuleDestroy {
   private byType = new Map<string, Meter[]>();
   private timer?: NodeJS.Timeout;
+  /** The read of the definitions in progress, if any. */
+  private runningRead?: Promise<void>;
+  /** The read that starts once runningRead settles, shared by everyone who asked meanwhile. */
+  private nextRead?: Promise<void>;
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
@@ -45,7 +49,37 @@ export class MetersRepository implements OnModuleInit, OnModuleDestroy {
     return this.byType.get(type) ?? [];
   }
 
-  async reload(): Promise<void> {
+  /**
+   * Reads the definitions afresh: resolves once a read that began after this call has been
+   * applied. Callers share reads, so at most one runs and one waits, however many ask: a flood
+   * of events of types no meter reads (each asking, see EventsController.validate) costs the
+   * database one query at a time, not one per request. A read already running when this is
+   * called began too early (it may miss a meter made a moment ago), so the caller waits for
+   * the next one. Reads never overlap, so an older read's answer cannot replace a newer one's.
+   */
+  reload(): Promise<void> {
+    if (this.nextRead) return this.nextRead;
+    if (!this.runningRead) return this.read();
+    const settled = this.runningRead.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.nextRead = settled.then(() => {
+      this.nextRead = undefined;
+      return this.read();
+    });
+    return this.nextRead;
+  }
+
+  private read(): Promise<void> {
+    const read = this.readDefinitions().finally(() => {
+      if (this.runningRead === read) this.runningRead = undefined;
+    });
+    this.runningRead = read;
+    return read;
+  }
+
+  private async readDefinitions(): Promise<void> {
     const rows = await meterDefinitions.active(this.dataSource);
     const byType = new Map<string, Meter[]>();
     for (const r of rows) {
