@@ -20,6 +20,7 @@ import { firstValueFrom } from 'rxjs';
 import { GatewayConfig } from '../config/gateway.config';
 import { connectionFailure } from './connection-failure';
 import { TlsConnectionState } from './tls-connection-state';
+import { TokenState } from './token-state';
 
 export const ENTITLEMENT_CLIENT = Symbol('ENTITLEMENT_CLIENT');
 
@@ -114,12 +115,6 @@ const REFUSALS: ReadonlySet<number> = new Set([
   status.OUT_OF_RANGE,
 ]);
 
-/**
- * How long a call the service took vouches for the token: /ready asks the service itself only
- * past this, so a gateway with traffic adds no calls for it.
- */
-const TOKEN_TAKEN_FRESH_MS = 10_000;
-
 /** Deadline of /ready's own call; its checks have 2 s in all, reachable() up to 1 s of them. */
 const TOKEN_PROBE_TIMEOUT_MS = 800;
 
@@ -136,10 +131,8 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
   private service!: EntitlementServiceClient;
   /** The metadata value every call carries (ENTITLEMENT_GRPC_TOKEN), if any. */
   private readonly authorization: string | undefined;
-  /** The last call the service answered was refused UNAUTHENTICATED (a taken call clears it). */
-  private tokenRefused = false;
-  /** When the service last took a call (0: never yet). */
-  private tokenTakenAt = 0;
+  /** Whether the service takes the token (what calls tell it; a taken call clears a refusal). */
+  private readonly tokenState: TokenState;
   /** Whether TLS is why calls find no connection (what they tell it; an answer clears it). */
   private readonly tlsConnection: TlsConnectionState;
 
@@ -149,6 +142,7 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
   ) {
     const token = config.ENTITLEMENT_GRPC_TOKEN;
     this.authorization = token ? `Bearer ${token}` : undefined;
+    this.tokenState = new TokenState(this.logger, this.authorization !== undefined);
     this.tlsConnection = new TlsConnectionState(
       this.logger,
       config.entitlementGrpcTls,
@@ -190,24 +184,15 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
    * Fails (for /ready) while the service refuses this gateway's ENTITLEMENT_GRPC_TOKEN, or
    * the TLS handshake with it fails: every decision and payment call fails then, and out of
    * its load balancer the gateway stops a rollout with a wrong token or certificate instead of
-   * answering 503s. Unless a call was taken within TOKEN_TAKEN_FRESH_MS, asks the service with
+   * answering 503s. Unless a call was taken lately (see TokenState), asks the service with
    * an empty CloseLeases (no lease, no database work); any other failure (unreachable, slow)
    * is reachable()'s business.
    */
   async authenticated(): Promise<void> {
-    if (
-      !this.tokenRefused &&
-      this.tlsConnection.failure === undefined &&
-      Date.now() - this.tokenTakenAt < TOKEN_TAKEN_FRESH_MS
-    )
-      return;
+    if (this.tlsConnection.failure === undefined && this.tokenState.takenLately) return;
     await this.probe();
-    if (this.tokenRefused)
-      throw new ReadinessFailure(
-        `the entitlement service refuses this gateway's ENTITLEMENT_GRPC_TOKEN (${
-          this.authorization ? 'not one of its GRPC_TOKENS' : 'unset'
-        })`,
-      );
+    const refusal = this.tokenState.refusal;
+    if (refusal !== undefined) throw new ReadinessFailure(refusal);
     const tlsFailure = this.tlsConnection.failure;
     if (tlsFailure !== undefined)
       throw new ReadinessFailure(`no TLS connection to the entitlement service: ${tlsFailure}`);
@@ -374,7 +359,9 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
       const response = await firstValueFrom(
         method.call(this.service, request, metadata, { deadline: Date.now() + timeoutMs }),
       );
-      this.tokenTaken();
+      // The service took the call: a TLS failure's end is logged before a refusal's.
+      this.tlsConnection.connected();
+      this.tokenState.taken();
       return response;
     } catch (err) {
       const code = (err as { code?: unknown }).code;
@@ -382,7 +369,7 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
       if (code === status.UNAUTHENTICATED || (typeof code === 'number' && REFUSALS.has(code)))
         this.tlsConnection.connected();
       // As any other answer it cannot act on, but no route fails open on it (tokenRefused).
-      if (code === status.UNAUTHENTICATED) this.tokenRefusedNow();
+      if (code === status.UNAUTHENTICATED) this.tokenState.refusedNow();
       // No connection: a TLS failure is a misconfiguration too (no route fails open on it).
       const tls =
         code === status.UNAVAILABLE ? this.tlsConnection.connectionFailed(err as Error) : undefined;
@@ -395,27 +382,5 @@ export class EntitlementClient implements OnModuleInit, OnModuleDestroy {
         tls,
       );
     }
-  }
-
-  private tokenTaken(): void {
-    this.tokenTakenAt = Date.now();
-    this.tlsConnection.connected();
-    if (!this.tokenRefused) return;
-    this.tokenRefused = false;
-    this.logger.log('The entitlement service takes ENTITLEMENT_GRPC_TOKEN again');
-  }
-
-  /** Logged once per refusal, not per call: every call is refused alike until it is fixed. */
-  private tokenRefusedNow(): void {
-    if (this.tokenRefused) return;
-    this.tokenRefused = true;
-    this.logger.error(
-      `The entitlement service refuses this gateway's calls (UNAUTHENTICATED): ${
-        this.authorization
-          ? 'ENTITLEMENT_GRPC_TOKEN is not one of its GRPC_TOKENS'
-          : 'it requires a token and ENTITLEMENT_GRPC_TOKEN is unset'
-      }. Until it takes the token, requests it must ask about are answered 503 (no route fails ` +
-        'open on it) and /ready fails',
-    );
   }
 }
