@@ -35,7 +35,7 @@ const FALLBACK_MEANINGS: Record<string, string> = {
   BODY_LIMIT_BYTES:
     'Largest request body the gateway proxies: a larger one is a 413 `payload-too-large` (at once when Content-Length says so, as it streams past the limit when chunked) and costs nothing.',
   UPSTREAM_TIMEOUT_MS:
-    'Longest wait at each step of a proxied request: for a connection to the upstream, for its answer’s headers, each gap in its answer’s body, each gap in the caller’s body, and each wait for the caller to read the answer. An upstream past it gets the caller a 504 problem; a caller that stops sending its body gets a 408 problem (the connection is closed); either way the units go back to the lease. A caller that stops reading has its response cut off (it was served, so it is charged).',
+    'Longest wait at each step of a proxied request: for a connection to the upstream, for its answer’s headers, each gap in its answer’s body, each gap in the caller’s body (and each window in which the caller’s body must bring BODY_MIN_BYTES_PER_SECOND), and each wait for the caller to read the answer. An upstream past it gets the caller a 504 problem; a caller that stops sending its body gets a 408 problem (the connection is closed); either way the units go back to the lease. A caller that stops reading has its response cut off (it was served, so it is charged).',
   BILLING_LINK_TTL_SECONDS:
     'How long the signed token of a billing link (a refusal’s `link`) opens the billing page.',
   BILLING_CREDIT_PRICE_CENTS:

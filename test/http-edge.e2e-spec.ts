@@ -198,21 +198,22 @@ describe('bad input at the HTTP edge (e2e)', () => {
     expectProblemShape(elsewhere.status, elsewhere.headers, elsewhere.body, 400);
   });
 
-  it('entitlement and metering: a body that trickles in for 30 s → 408 problem, socket closed', async () => {
-    // A byte every 5 s keeps the socket busy: only the body's own deadline ends it.
+  it('every service: a body or headers that trickle in for 30 s → 408 problem, socket closed', async () => {
+    // A byte every 5 s keeps the socket busy: only the body's own deadline ends it (on the
+    // gateway's proxy path, its least rate, BODY_MIN_BYTES_PER_SECOND), or the headers'.
+    const body = (path: string, headers = '') =>
+      `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${headers}` +
+      'Content-Length: 100\r\n\r\n{"n';
     const answers = await Promise.all(
-      [
-        [stack.ports.entitlementHttp, '/v1/customers'],
-        [stack.ports.metering, '/v1/meters'],
-      ].map(([port, path]) =>
-        rawRequest(
-          Number(port),
-          `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
-            'Content-Length: 100\r\n\r\n{"n',
-          50_000,
-          5_000,
-        ),
-      ),
+      (
+        [
+          [stack.ports.entitlementHttp, body('/v1/customers')],
+          [stack.ports.metering, body('/v1/meters')],
+          [stack.ports.gateway, body('/demo/x', `x-api-key: ${demo.apiKey}\r\n`)],
+          // Headers that never end: a field's value grows a space every 5 s.
+          [stack.ports.gateway, 'GET /demo/x HTTP/1.1\r\nHost: x\r\nX-Slow: a'],
+        ] as const
+      ).map(([port, bytes]) => rawRequest(port, bytes, 50_000, 5_000)),
     );
     for (const answer of answers) {
       expectProblemShape(answer.status, answer.headers, answer.body, 408);
@@ -729,15 +730,21 @@ describe('bad input at the HTTP edge (e2e)', () => {
       expect(upstream.hits()).toBe(before);
     });
 
-    it.each(['/demo/%2fadmin', '/demo/a%2Fb', '/demo/%5cadmin', '/demo/..;/admin', '/demo/x%zz'])(
-      '%s is refused with 400 and never forwarded',
-      async (path) => {
-        const before = upstream.hits();
-        const answer = await viaGateway(path);
-        expectProblemShape(answer.status, answer.headers, answer.body, 400);
-        expect(upstream.hits()).toBe(before);
-      },
-    );
+    it.each([
+      '/demo/%2fadmin',
+      '/demo/a%2Fb',
+      '/demo/%5cadmin',
+      '/demo/..;/admin',
+      '/demo/x%zz',
+      // A fragment is not part of a request target: neither forwarded nor routed through.
+      '/demo/x#frag',
+      '/#/../demo/x',
+    ])('%s is refused with 400 and never forwarded', async (path) => {
+      const before = upstream.hits();
+      const answer = await viaGateway(path);
+      expectProblemShape(answer.status, answer.headers, answer.body, 400);
+      expect(upstream.hits()).toBe(before);
+    });
 
     it("says why in the caller's language, naming the path as the field to correct", async () => {
       const answer = await fetch(url('gateway', '/demo/a%2fb'), {

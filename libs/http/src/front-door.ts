@@ -77,20 +77,27 @@ function closeQueuedWithConnection(req: IncomingMessage, res: ServerResponse): v
 export const SERVER_OPTIONS = {
   maxHeaderSize: INPUT_LIMITS.headerBytes,
   requireHostHeader: false,
+  // How often Node looks for requests past their headers or request timeout: by default every
+  // 30 s, which let a 30 s deadline run to nearly 60.
+  connectionsCheckingInterval: 1_000,
 } as const;
 
 /**
  * The HTTP server of an app with a front door: requests the door takes are answered by it,
  * the others (and every request once the app is closing, which Fastify answers with 503 and
  * `Connection: close`) by Fastify's handler. Its timeouts are those Fastify sets on a server
- * it makes itself.
+ * it makes itself, but for the whole request's (see below).
  */
 export function frontDoorServer(
   door: FrontDoor,
   framework: (req: IncomingMessage, res: ServerResponse) => void,
   closing: () => boolean,
 ): Server {
-  const server = createServer(SERVER_OPTIONS, (req, res) => {
+  // No deadline on the whole request (a proxied body streams for as long as it keeps coming,
+  // see UpstreamExchange.watchSending), but the headers have the same 30 s as every service's:
+  // Node's default, 60 s, held a request whose headers never end twice as long.
+  const timeouts = { requestTimeout: 0, headersTimeout: INPUT_LIMITS.requestMs };
+  const server = createServer({ ...SERVER_OPTIONS, ...timeouts }, (req, res) => {
     if (res.socket === null) closeQueuedWithConnection(req, res);
     const url = req.url ?? '/';
     if (closing() || !door.takes(pathOf(url))) return framework(req, res);
@@ -115,7 +122,6 @@ export function frontDoorServer(
   });
   server.maxHeadersCount = INPUT_LIMITS.headerFields + 1;
   server.keepAliveTimeout = 72_000;
-  server.requestTimeout = 0;
   server.setTimeout(0);
   return server;
 }

@@ -11,7 +11,8 @@
  * - request target longer than `urlLength` → 414;
  * - a request (line, headers and body) not received whole within `requestMs` → 408, and the
  *   connection closed: a caller that sends a few bytes a minute holds no connection for ever
- *   (the gateway's proxy path bounds a body by its UPSTREAM_TIMEOUT_MS instead).
+ *   (the gateway's proxy path bounds a body by a least rate in each UPSTREAM_TIMEOUT_MS
+ *   instead: BODY_MIN_BYTES_PER_SECOND).
  */
 export const INPUT_LIMITS = {
   bodyBytes: 1024 * 1024,

@@ -173,6 +173,20 @@ export class GatewayConfig extends ServiceConfig {
   UPSTREAM_TIMEOUT_MS: number = 30_000;
 
   /**
+   * The least a caller's body must arrive at while the gateway streams it to the upstream, in
+   * bytes a second, measured over each UPSTREAM_TIMEOUT_MS: a caller that sends less in such a
+   * window is answered 408 `request-timeout`, its connection closed and its units given back.
+   * Without it, a byte every few seconds would hold a connection, a concurrency slot and an
+   * upstream connection for as long as the caller likes. A window in which the upstream held
+   * the body back (it read slowly) asks only for some byte. 240 is ASP.NET Core Kestrel's
+   * default (MinRequestBodyDataRate); 0 asks only for a byte in each window.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000_000)
+  BODY_MIN_BYTES_PER_SECOND: number = 240;
+
+  /**
    * Usage events kept in memory while Kafka does not take them. When full, metered requests
    * are refused (503) instead of served unmetered: back-pressure, never a silent drop.
    */

@@ -299,6 +299,7 @@ export class ProxyHandler {
         headers: upstreamHeaders(request, decision.customerId),
         body,
         timeoutMs: this.config.UPSTREAM_TIMEOUT_MS,
+        minBodyBytesPerSecond: this.config.BODY_MIN_BYTES_PER_SECOND,
       },
       res,
       {

@@ -8,7 +8,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from 'undici';
-import { UpstreamFailure, UpstreamForwarder } from './upstream-forwarder';
+import { UpstreamFailure, UpstreamForwarder, sendingWindow } from './upstream-forwarder';
 
 /** Real sockets on both sides: an upstream, and a front server that forwards through it. */
 async function listen(server: Server): Promise<string> {
@@ -74,7 +74,14 @@ describe('UpstreamForwarder', () => {
   async function front(origin: string, timeoutMs = 5_000): Promise<string> {
     const server = createServer((req, res) => {
       forwarder.forward(
-        { origin, path: req.url ?? '/', method: 'GET', headers: ['x-seen', 'yes'], timeoutMs },
+        {
+          origin,
+          path: req.url ?? '/',
+          method: 'GET',
+          headers: ['x-seen', 'yes'],
+          timeoutMs,
+          minBodyBytesPerSecond: 0,
+        },
         res,
         {
           onResponse: (status, headers) => ({ ...headers, 'x-status-seen': String(status) }),
@@ -246,6 +253,7 @@ describe('UpstreamForwarder', () => {
           headers: [],
           body: req,
           timeoutMs: 5_000,
+          minBodyBytesPerSecond: 0,
         },
         res,
         {
@@ -311,6 +319,7 @@ describe('UpstreamForwarder', () => {
           headers: [],
           body: post ? req : undefined,
           timeoutMs: 3_000,
+          minBodyBytesPerSecond: 0,
         },
         res,
         {
@@ -351,6 +360,7 @@ describe('UpstreamForwarder', () => {
     origin: string,
     timeoutMs: number,
     forwardWith: UpstreamForwarder = forwarder,
+    minBodyBytesPerSecond = 0,
   ): Promise<URL> {
     const server = createServer((req, res) => {
       const post = req.method === 'POST';
@@ -363,6 +373,7 @@ describe('UpstreamForwarder', () => {
           body: post ? req : undefined,
           // `/slow` holds its connection for longer than the others may wait for one.
           timeoutMs: req.url === '/slow' ? 1_500 : timeoutMs,
+          minBodyBytesPerSecond,
         },
         res,
         {
@@ -445,6 +456,40 @@ describe('UpstreamForwarder', () => {
     const parts = Array.from({ length: 10 }, (_, i) => Buffer.from(String(i)));
     const res = await trickle(front, 10, parts, 100);
     expect(res).toEqual({ status: 200, body: '0123456789' });
+    expect(failures).toEqual([]);
+  });
+
+  it('answers a caller whose body trickles in under the least rate with a 408 after one window', async () => {
+    const echo = createServer((req, res) => {
+      upstreamClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
+      req.resume();
+      req.on('end', () => res.end('read all'));
+    });
+    servers.push(echo);
+    // At least 100 bytes a second: 30 in each 300 ms window.
+    const front = await uploadFront(await listen(echo), 300, forwarder, 100);
+    const startedAt = Date.now();
+    // A byte every 50 ms (20 a second): never a gap as long as the timeout, yet too slow.
+    const parts = Array.from({ length: 100 }, () => Buffer.from('x'));
+    const res = await trickle(front, 100, parts, 50);
+    expect(res).toEqual({ status: 408, body: 'caller-timeout' });
+    expect(Date.now() - startedAt).toBeLessThan(3_000);
+    expect(failures).toEqual(['caller-timeout']);
+    await upstreamClosed;
+  });
+
+  it('forwards a body that keeps to the least rate, however long it takes', async () => {
+    const echo = createServer((req, res) => {
+      let length = 0;
+      req.on('data', (c: Buffer) => (length += c.length));
+      req.on('end', () => res.end(String(length)));
+    });
+    servers.push(echo);
+    const front = await uploadFront(await listen(echo), 300, forwarder, 100);
+    // 50 bytes every 100 ms (500 a second) for 1.2 s: four windows, each well above 30 bytes.
+    const parts = Array.from({ length: 12 }, () => Buffer.alloc(50, 1));
+    const res = await trickle(front, 600, parts, 100);
+    expect(res).toEqual({ status: 200, body: '600' });
     expect(failures).toEqual([]);
   });
 
@@ -534,6 +579,7 @@ describe('UpstreamForwarder', () => {
           method: 'GET',
           headers: ['x-seen', 'yes'],
           timeoutMs: 5_000,
+          minBodyBytesPerSecond: 0,
         },
         res,
         {
@@ -554,5 +600,25 @@ describe('UpstreamForwarder', () => {
     expect(res.headers['x-request-id']).toBe('r-1');
     expect(answered).toEqual([]);
     expect(failures).toEqual(['unavailable']);
+  });
+});
+
+describe('sendingWindow', () => {
+  it('takes a window that brought the least or more', () => {
+    expect(sendingWindow(30, 30, false)).toBe('on');
+    expect(sendingWindow(31, 30, false)).toBe('on');
+    // 0: any byte will do.
+    expect(sendingWindow(1, 0, false)).toBe('on');
+  });
+
+  it('blames a window under the least on the caller, unless the upstream held the body back', () => {
+    expect(sendingWindow(29, 30, false)).toBe('too-slow');
+    expect(sendingWindow(1, 30, true)).toBe('on');
+  });
+
+  it('calls a window that brought nothing stalled, held back or not', () => {
+    expect(sendingWindow(0, 30, false)).toBe('stalled');
+    expect(sendingWindow(0, 30, true)).toBe('stalled');
+    expect(sendingWindow(0, 0, false)).toBe('stalled');
   });
 });

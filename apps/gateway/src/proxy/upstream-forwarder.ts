@@ -24,6 +24,11 @@ export interface UpstreamRequest {
    * gap in the answer's body, each gap in the caller's body, and the caller reading the answer.
    */
   timeoutMs: number;
+  /**
+   * The least the caller's body must arrive at while it streams, in bytes a second, measured
+   * over each `timeoutMs` (0: any byte in each `timeoutMs` will do).
+   */
+  minBodyBytesPerSecond: number;
 }
 
 /**
@@ -67,6 +72,21 @@ class StalledError extends Error {
     super(message);
     this.name = 'StalledError';
   }
+}
+
+/**
+ * What one window (the timeout) of a caller's body on its way says: it is coming (`on`); it
+ * came, but slower than the least taken, and the upstream did not hold it back meanwhile
+ * (`too-slow`: the caller's doing); or nothing came at all (`stalled`: the caller's, or the
+ * upstream's if it is not reading).
+ */
+export function sendingWindow(
+  received: number,
+  minBytes: number,
+  heldBack: boolean,
+): 'on' | 'too-slow' | 'stalled' {
+  if (received === 0) return 'stalled';
+  return received >= minBytes || heldBack ? 'on' : 'too-slow';
 }
 
 /**
@@ -128,11 +148,17 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
    * after the whole body was written, so a request queued for a connection, or whose caller
    * sends its body a byte a minute, would hold a concurrency slot and a connection with no
    * end. A request without a body that found a connection free needs no timer; one with a
-   * body gets one (undici starts a streamed body a microtask after dispatch).
+   * body gets one (undici starts a streamed body a microtask after dispatch). Each `timeoutMs`
+   * the body must have brought `minBytes` (a byte every few seconds would otherwise keep the
+   * connection for as long as the caller likes), unless it was held back meanwhile because the
+   * upstream did not read it: then any byte will do.
    */
-  watchSending(caller: IncomingMessage, hasBody: boolean): void {
+  watchSending(caller: IncomingMessage, hasBody: boolean, minBytes: number): void {
     if (this.done || (this.controller && (!hasBody || caller.complete))) return;
     let bytesRead = caller.socket.bytesRead;
+    // Set when the body is paused (undici, or the body limit's pipe, waiting on the upstream).
+    let heldBack = false;
+    if (hasBody && minBytes > 0) caller.on('pause', () => (heldBack = true));
     this.sendTimer = setTimeout(() => {
       if (this.done) return;
       if (!this.controller) {
@@ -140,9 +166,21 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
         return;
       }
       if (!hasBody || caller.complete) return;
-      if (caller.socket.bytesRead !== bytesRead) {
-        bytesRead = caller.socket.bytesRead;
+      const received = caller.socket.bytesRead - bytesRead;
+      const verdict = sendingWindow(
+        received,
+        minBytes,
+        heldBack || caller.readableFlowing === false,
+      );
+      bytesRead = caller.socket.bytesRead;
+      heldBack = false;
+      if (verdict === 'on') {
         this.sendTimer?.refresh();
+        return;
+      }
+      if (verdict === 'too-slow') {
+        const slow = `the caller sent ${received} bytes of its body in ${this.timeoutMs} ms (at least ${minBytes} taken)`;
+        this.stop(new StalledError(slow, 'caller-timeout'));
         return;
       }
       // Nothing came from the caller: it stopped sending, unless the body is paused because
@@ -301,7 +339,8 @@ export class UpstreamForwarder implements OnApplicationShutdown {
       },
       exchange,
     );
-    exchange.watchSending(res.req, request.body !== undefined);
+    const minBytes = Math.ceil((request.minBodyBytesPerSecond * request.timeoutMs) / 1000);
+    exchange.watchSending(res.req, request.body !== undefined, minBytes);
   }
 
   async onApplicationShutdown(): Promise<void> {
