@@ -1,5 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { clientErrorProblem, headerFieldsProblem, rawProblemResponse } from './http-edge';
+import {
+  clientErrorProblem,
+  headerFieldsProblem,
+  rawProblemResponse,
+  targetProblem,
+} from './http-edge';
 import { INPUT_LIMITS } from './input-limits';
 
 const parserError = (code: string, packet?: string) =>
@@ -100,5 +105,20 @@ describe('headerFieldsProblem', () => {
       code: 'request-header-fields-too-large',
       extensions: { fieldLimit: INPUT_LIMITS.headerFields },
     });
+  });
+});
+
+describe('targetProblem', () => {
+  it('refuses a fragment in the path, naming the path', () => {
+    for (const url of ['/demo/x#frag', '/#/../demo/x', '/a#'])
+      expect(targetProblem(url)).toMatchObject({
+        code: 'bad-request',
+        extensions: { errors: [{ field: 'path' }] },
+      });
+  });
+
+  it('takes a path without one', () => {
+    expect(targetProblem('/demo/x?q=1')).toBeUndefined();
+    expect(targetProblem('/demo/%23x')).toBeUndefined();
   });
 });
