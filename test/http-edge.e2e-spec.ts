@@ -136,6 +136,12 @@ describe('bad input at the HTTP edge (e2e)', () => {
         501,
       ],
       ['an unknown method', 'FOO /health HTTP/1.1\r\nHost: x\r\n\r\n', 501],
+      // Node would answer a bare 417, without a body or a request id.
+      [
+        'an Expect other than 100-continue',
+        'POST /v1/meters HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nContent-Length: 2\r\n\r\nhi',
+        417,
+      ],
       ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 501],
       [
         'headers over 16 KB',

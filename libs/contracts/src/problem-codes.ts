@@ -35,6 +35,7 @@ export const PROBLEM_CODES = [
   'payment-required',
   'concurrency-limited',
   'customer-blocked',
+  'expectation-failed',
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

@@ -23,6 +23,7 @@ import {
   edgeProblem,
   onClientError,
   onConnect,
+  onExpectation,
   onFrameworkError,
   unreadBody,
 } from './http-edge';
@@ -89,6 +90,7 @@ export async function createHttpApp(
   });
   const fastify = adapter.getInstance();
   fastify.server.on('connect', onConnect);
+  fastify.server.on('checkExpectation', onExpectation);
   // One over the limit, so that headerFieldsProblem sees a request over it (see there).
   fastify.server.maxHeadersCount = INPUT_LIMITS.headerFields + 1;
   if (options.rawBodies) {

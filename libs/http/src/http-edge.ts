@@ -5,10 +5,17 @@ import {
   buildProblem,
   problemStatus,
   sendProblem,
+  writeProblem,
 } from '@paygate/problem-details';
+import { REQUEST_ID_HEADER, requestIdFor } from '@paygate/observability';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import {
+  STATUS_CODES,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import type { Duplex } from 'node:stream';
 import { INPUT_LIMITS, SUPPORTED_METHODS } from './input-limits';
 
@@ -160,6 +167,19 @@ export function onConnect(req: IncomingMessage, socket: Duplex): void {
   const id =
     typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : undefined;
   answerAndClose(socket, { code: 'not-implemented' }, id);
+}
+
+/**
+ * The server's `checkExpectation`: a request whose Expect is not 100-continue, the only
+ * expectation HTTP defines. Node answers it with a bare 417 unless someone listens; this
+ * answers the problem, in the caller's language, with the connection closed (a body sent
+ * without waiting would otherwise be read as the next request).
+ */
+export function onExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const id = requestIdFor(req);
+  res.setHeader(REQUEST_ID_HEADER, id);
+  const request = { url: req.url ?? '/', id, headers: req.headers };
+  writeProblem(res, request, { code: 'expectation-failed', headers: { connection: 'close' } });
 }
 
 const FRAMEWORK_ERRORS: Record<string, ProblemInput> = {

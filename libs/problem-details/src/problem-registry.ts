@@ -185,6 +185,11 @@ export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
     title: 'Request header fields too large',
     detail: 'The request headers are larger than allowed.',
   },
+  'expectation-failed': {
+    status: 417,
+    title: 'Expectation failed',
+    detail: 'The server cannot meet the Expect field of the request: only 100-continue is known.',
+  },
   'not-implemented': {
     status: 501,
     title: 'Not implemented',

@@ -122,6 +122,11 @@ export const de: Catalogue = {
     title: 'Header-Felder zu groß',
     detail: 'Die Header der Anfrage sind größer als erlaubt.',
   },
+  'expectation-failed': {
+    title: 'Erwartung nicht erfüllbar',
+    detail:
+      'Der Server kann das Expect-Feld der Anfrage nicht erfüllen: nur 100-continue ist bekannt.',
+  },
   'not-implemented': {
     title: 'Nicht implementiert',
     detail: 'Die Anfragemethode wird von diesem Server nicht unterstützt.',

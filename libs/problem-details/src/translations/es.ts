@@ -118,6 +118,11 @@ export const es: Catalogue = {
     title: 'Encabezados demasiado grandes',
     detail: 'Los encabezados de la solicitud son más grandes de lo permitido.',
   },
+  'expectation-failed': {
+    title: 'Expectativa no satisfecha',
+    detail:
+      'El servidor no puede cumplir el campo Expect de la solicitud: solo se conoce 100-continue.',
+  },
   'not-implemented': {
     title: 'No implementado',
     detail: 'Este servidor no admite el método de la solicitud.',

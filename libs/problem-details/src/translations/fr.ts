@@ -118,6 +118,11 @@ export const fr: Catalogue = {
     title: 'En-têtes trop volumineux',
     detail: 'Les en-têtes de la requête sont plus volumineux que permis.',
   },
+  'expectation-failed': {
+    title: 'Attente non satisfaite',
+    detail:
+      'Le serveur ne peut satisfaire le champ Expect de la requête : seul 100-continue est connu.',
+  },
   'not-implemented': {
     title: 'Non implémenté',
     detail: 'La méthode de la requête n’est pas prise en charge par ce serveur.',

@@ -121,6 +121,11 @@ export const ja: Catalogue = {
     title: 'ヘッダーが大きすぎます',
     detail: 'リクエストヘッダーが許可されているサイズを超えています。',
   },
+  'expectation-failed': {
+    title: '期待に応えられません',
+    detail:
+      'サーバーはリクエストの Expect フィールドに応えられません。既知の値は 100-continue のみです。',
+  },
   'not-implemented': {
     title: '未実装',
     detail: 'このサーバーはリクエストメソッドをサポートしていません。',
