@@ -17,12 +17,19 @@ export interface DemoCustomer {
   subscriptionId: string;
 }
 
-/** The operator API as a script calls it: JSON in and out, any failure throws with the body. */
+/**
+ * The operator API as a script calls it: JSON in and out, any failure throws with the body.
+ * `Content-Type: application/json` goes with a body only: with an empty body (a DELETE's) the
+ * API refuses it, 400 "must not be empty" (docs/api.md, Bad input).
+ */
 export function operatorApi(baseUrl: string, token: string) {
   return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();

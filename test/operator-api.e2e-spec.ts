@@ -1,3 +1,4 @@
+import { isRfc3339DateTime } from '@paygate/http';
 import { randomUUID } from 'node:crypto';
 import { ADMIN_TOKEN, Stack } from './support/stack';
 
@@ -101,6 +102,107 @@ describe('operator API under an operator (e2e)', () => {
         status: 200,
         live: 'active',
       });
+    });
+  });
+
+  describe('dates: inputs from 1970 to 9000, so every date read back is RFC 3339', () => {
+    const RANGE = 'between 1970-01-01T00:00:00Z and 9000-01-01T00:00:00Z';
+    /** Every timestamp in a JSON text, and none in the extended form (`+010000-…`). */
+    const timestamps = (json: unknown) => {
+      const text = JSON.stringify(json);
+      expect(text).not.toMatch(/"[+-]\d{6}-/);
+      return text.match(/\d{4}-\d{2}-\d{2}T[^"]*/g) ?? [];
+    };
+
+    it('a subscription starting past 9000 or before 1970 is a 400 naming the field', async () => {
+      const metered = await plan([
+        { key: 'requests', kind: 'metered', meterKey: 'api_requests', includedUnits: 10 },
+      ]);
+      const customer = (await send('POST', '/v1/customers', { name: 'Far future' })).body;
+      const path = `/v1/customers/${customer.id}/subscriptions`;
+      for (const currentPeriodStart of [
+        '9999-12-31T00:00:00Z',
+        '9000-01-01T00:00:00.001Z',
+        '0001-01-01T00:00:00Z',
+        '1970-01-01T00:30:00+01:00',
+      ])
+        expect(await refused('POST', path, { planId: metered.id, currentPeriodStart })).toEqual([
+          { field: 'currentPeriodStart', messages: [`currentPeriodStart must be ${RANGE}`] },
+        ]);
+      expect(
+        await refused('POST', path, {
+          planId: metered.id,
+          status: 'trialing',
+          currentPeriodEnd: '9999-12-31T00:00:00Z',
+        }),
+      ).toEqual([{ field: 'currentPeriodEnd', messages: [`currentPeriodEnd must be ${RANGE}`] }]);
+      // Refused, nothing was created.
+      expect((await send('GET', path)).body).toEqual([]);
+
+      // At the bound, a yearly period ends in 9001: the subscription and its usage read back
+      // in RFC 3339, and the start is taken back as input.
+      const created = await send('POST', path, {
+        planId: metered.id,
+        billingInterval: 'year',
+        currentPeriodStart: '9000-01-01T00:00:00Z',
+      });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({
+        currentPeriodStart: '9000-01-01T00:00:00.000Z',
+        currentPeriodEnd: '9001-01-01T00:00:00.000Z',
+        billingAnchor: '9000-01-01T00:00:00.000Z',
+      });
+      const usage = await send('GET', `/v1/customers/${customer.id}/usage`);
+      expect(usage.body.features).toEqual([
+        expect.objectContaining({
+          feature: 'requests',
+          windowStart: '9000-01-01T00:00:00.000Z',
+          resetsAt: '9001-01-01T00:00:00.000Z',
+        }),
+      ]);
+      const read = [...timestamps(created.body), ...timestamps(usage.body)];
+      expect(read.filter((t) => !isRfc3339DateTime(t))).toEqual([]);
+      const again = await send('POST', path, {
+        planId: metered.id,
+        currentPeriodStart: created.body.currentPeriodStart,
+      });
+      expect(again.status).toBe(201);
+    });
+
+    it("a grant's and an API key's dates past 9000 or before 1970: 400 naming each", async () => {
+      const customer = (await send('POST', '/v1/customers', { name: 'Forever' })).body;
+      expect(
+        await refused('POST', `/v1/customers/${customer.id}/grants`, {
+          amount: 5,
+          effectiveAt: '1969-12-31T23:59:59Z',
+          expiresAt: '9999-12-31T00:00:00Z',
+        }),
+      ).toEqual([
+        { field: 'effectiveAt', messages: [`effectiveAt must be ${RANGE}`] },
+        { field: 'expiresAt', messages: [`expiresAt must be ${RANGE}`] },
+      ]);
+      expect(
+        await refused('POST', `/v1/customers/${customer.id}/api-keys`, {
+          expiresAt: '9999-12-31T00:00:00Z',
+        }),
+      ).toEqual([{ field: 'expiresAt', messages: [`expiresAt must be ${RANGE}`] }]);
+
+      const grant = await send('POST', `/v1/customers/${customer.id}/grants`, {
+        amount: 5,
+        expiresAt: '9000-01-01T00:00:00Z',
+      });
+      expect(grant.status).toBe(201);
+      const key = await send('POST', `/v1/customers/${customer.id}/api-keys`, {
+        expiresAt: '9000-01-01T00:00:00+00:00',
+      });
+      expect(key.status).toBe(201);
+      const read = [...timestamps(grant.body), ...timestamps(key.body)];
+      expect(read).toContain('9000-01-01T00:00:00.000Z');
+      expect(read.filter((t) => !isRfc3339DateTime(t))).toEqual([]);
+      // The scripts' helper revokes it: a DELETE without a body goes without Content-Type.
+      await expect(
+        stack.operator('DELETE', `/v1/api-keys/${key.body.id}`),
+      ).resolves.toBeUndefined();
     });
   });
 

@@ -45,7 +45,12 @@ export default async () => {
                 maxItems: 50,
                 pattern: '^[a-z0-9:._-]{1,64}$',
               },
-              expiresAt: { required: false, type: () => String },
+              expiresAt: {
+                required: false,
+                type: () => String,
+                description:
+                  'When the key stops working (in the future); never by default.\nFrom 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.',
+              },
             },
           },
         ],
@@ -229,8 +234,18 @@ export default async () => {
                 minimum: 0,
                 maximum: 1000000,
               },
-              effectiveAt: { required: false, type: () => String },
-              expiresAt: { required: false, type: () => String },
+              effectiveAt: {
+                required: false,
+                type: () => String,
+                description:
+                  'When the credits become usable; default now.\nFrom 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.',
+              },
+              expiresAt: {
+                required: false,
+                type: () => String,
+                description:
+                  'When what is left of the grant expires; never by default.\nFrom 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.',
+              },
             },
             LedgerQueryDto: {
               before: {
@@ -340,13 +355,14 @@ export default async () => {
               currentPeriodStart: {
                 required: false,
                 type: () => String,
-                description: 'Start of the first period (and the billing anchor); default now.',
+                description:
+                  'Start of the first period (and the billing anchor); default now.\nFrom 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.',
               },
               currentPeriodEnd: {
                 required: false,
                 type: () => String,
                 description:
-                  "End of the first period (e.g. a trial's end); default one interval after the start.",
+                  "End of the first period (e.g. a trial's end); default one interval after the start.\nFrom 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.",
               },
               gracePeriodSeconds: { required: false, type: () => Number, minimum: 0 },
             },

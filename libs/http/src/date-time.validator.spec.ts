@@ -1,6 +1,13 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { IsNotBefore, IsRfc3339DateTime, isRfc3339DateTime } from './date-time.validator';
+import {
+  DATE_INPUT_RANGE,
+  IsInDateInputRange,
+  IsNotBefore,
+  IsRfc3339DateTime,
+  isInDateInputRange,
+  isRfc3339DateTime,
+} from './date-time.validator';
 
 class Window {
   @IsRfc3339DateTime()
@@ -85,5 +92,61 @@ describe('IsNotBefore', () => {
     expect(errors({ from: '2026-01-31T00:00:00Z', to: '2026-01-31T00:00:00.001Z' })).toEqual([]);
     expect(errors({ to: '2026-01-31T00:00:00Z' })).toEqual([]);
     expect(errors({ from: '2026-01-31T00:00:00Z' })).toEqual([]);
+  });
+});
+
+class Stored {
+  @IsRfc3339DateTime()
+  @IsInDateInputRange()
+  expiresAt!: string;
+}
+
+describe('IsInDateInputRange', () => {
+  const messages = (expiresAt: unknown) =>
+    validateSync(plainToInstance(Stored, { expiresAt })).flatMap((e) =>
+      Object.values(e.constraints ?? {}),
+    );
+
+  it('takes 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z, both ends, across offsets', () => {
+    expect(DATE_INPUT_RANGE).toEqual({ min: '1970-01-01T00:00:00Z', max: '9000-01-01T00:00:00Z' });
+    for (const value of [
+      '1970-01-01T00:00:00Z',
+      '1970-01-01T01:00:00+01:00',
+      '2026-01-31T12:00:00Z',
+      '8999-12-31T23:59:59.999999999Z',
+      '8999-12-31T23:00:00-01:00',
+      '9000-01-01T00:00:00Z',
+    ])
+      expect([value, isInDateInputRange(value), messages(value)]).toEqual([value, true, []]);
+  });
+
+  it('refuses instants outside it, naming the field and the range', () => {
+    for (const value of [
+      '0001-01-01T00:00:00Z',
+      '0050-01-15T00:00:00Z',
+      '1969-12-31T23:59:59.999Z',
+      // 1970-01-01T00:30+01:00 is 23:30Z the day before.
+      '1970-01-01T00:30:00+01:00',
+      '9000-01-01T00:00:00.001Z',
+      '9000-01-01T00:00:00-00:01',
+      '9999-12-31T00:00:00Z',
+      '9999-12-31T23:59:59-15:59',
+    ]) {
+      expect([value, isInDateInputRange(value)]).toEqual([value, false]);
+      expect([value, messages(value)]).toEqual([
+        value,
+        ['expiresAt must be between 1970-01-01T00:00:00Z and 9000-01-01T00:00:00Z'],
+      ]);
+    }
+  });
+
+  it('leaves what is not an RFC 3339 date-time to IsRfc3339DateTime: one reason at a time', () => {
+    for (const value of ['+010000-01-31T00:00:00.000Z', '99999-01-01T00:00:00Z', 'soon', 7]) {
+      expect([value, isInDateInputRange(value)]).toEqual([value, true]);
+      expect([value, messages(value)]).toEqual([
+        value,
+        ['expiresAt must be an RFC 3339 date-time with an offset, like 2026-01-31T12:00:00Z'],
+      ]);
+    }
   });
 });

@@ -16,7 +16,14 @@ export { NullClears, NullFieldsPipe } from './null-fields.pipe';
 export { clientErrorProblem, rawProblemResponse } from './http-edge';
 export { frontDoorServer, pathOf } from './front-door';
 export type { FrontDoor } from './front-door';
-export { IsNotBefore, IsRfc3339DateTime, isRfc3339DateTime } from './date-time.validator';
+export {
+  DATE_INPUT_RANGE,
+  IsInDateInputRange,
+  IsNotBefore,
+  IsRfc3339DateTime,
+  isInDateInputRange,
+  isRfc3339DateTime,
+} from './date-time.validator';
 export { IntegerText, UuidParam } from './input-fields';
 export { operatorListener } from './operator-listener';
 export type { OperatorListenerOptions } from './operator-listener';

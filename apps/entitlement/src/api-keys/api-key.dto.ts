@@ -1,4 +1,4 @@
-import { IsRfc3339DateTime } from '@paygate/http';
+import { IsInDateInputRange, IsRfc3339DateTime } from '@paygate/http';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, Length, Matches } from 'class-validator';
 
 export class CreateApiKeyDto {
@@ -13,7 +13,12 @@ export class CreateApiKeyDto {
   @Matches(/^[a-z0-9:._-]{1,64}$/, { each: true })
   scopes?: string[];
 
+  /**
+   * When the key stops working (in the future); never by default.
+   * From 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.
+   */
   @IsOptional()
   @IsRfc3339DateTime()
+  @IsInDateInputRange()
   expiresAt?: string;
 }

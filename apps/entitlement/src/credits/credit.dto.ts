@@ -1,4 +1,4 @@
-import { IntegerText, IsRfc3339DateTime, PageQueryDto } from '@paygate/http';
+import { IntegerText, IsInDateInputRange, IsRfc3339DateTime, PageQueryDto } from '@paygate/http';
 import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { GRANT_SOURCES, GrantSource } from './grants.service';
 
@@ -24,12 +24,22 @@ export class CreateGrantDto {
   @Max(1_000_000)
   priority?: number;
 
+  /**
+   * When the credits become usable; default now.
+   * From 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.
+   */
   @IsOptional()
   @IsRfc3339DateTime()
+  @IsInDateInputRange()
   effectiveAt?: string;
 
+  /**
+   * When what is left of the grant expires; never by default.
+   * From 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.
+   */
   @IsOptional()
   @IsRfc3339DateTime()
+  @IsInDateInputRange()
   expiresAt?: string;
 }
 

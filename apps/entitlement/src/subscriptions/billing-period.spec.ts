@@ -1,4 +1,5 @@
-import { periodAfter, periodBoundary, periodContaining } from './billing-period';
+import { DATE_INPUT_RANGE, isRfc3339DateTime } from '@paygate/http';
+import { BILLING_INTERVALS, periodAfter, periodBoundary, periodContaining } from './billing-period';
 
 const d = (s: string) => new Date(s);
 
@@ -183,6 +184,38 @@ describe('billing periods', () => {
         start: trialEnd,
         end: d('2026-03-15T00:00:00Z'),
       });
+    });
+  });
+
+  describe('from the ends of the date inputs’ range (DATE_INPUT_RANGE)', () => {
+    const printable = (at: Date) => isRfc3339DateTime(at.toISOString());
+
+    it('boundaries up to a hundred periods after the latest anchor print as RFC 3339', () => {
+      const latest = d(DATE_INPUT_RANGE.max);
+      for (const interval of BILLING_INTERVALS)
+        for (const n of [1, 2, 12, 100]) {
+          const boundary = periodBoundary(latest, interval, n);
+          expect([interval, n, printable(boundary)]).toEqual([interval, n, true]);
+        }
+      // What the range keeps out: a year-9999 start whose month ends in year 10000.
+      expect(periodBoundary(d('9999-12-31T00:00:00Z'), 'month', 1).toISOString()).toBe(
+        '+010000-01-31T00:00:00.000Z',
+      );
+    });
+
+    it('periods rolled to now from the earliest anchor, and windows before the latest, print', () => {
+      const now = d('2026-05-17T08:00:00Z');
+      const [earliest, latest] = [d(DATE_INPUT_RANGE.min), d(DATE_INPUT_RANGE.max)];
+      for (const interval of BILLING_INTERVALS) {
+        const firstEnd = periodBoundary(earliest, interval, 1);
+        for (const { start, end } of [
+          periodAfter(earliest, interval, firstEnd, now),
+          periodContaining(latest, interval, now),
+        ]) {
+          expect(start <= now && now < end).toBe(true);
+          expect([interval, printable(start), printable(end)]).toEqual([interval, true, true]);
+        }
+      }
     });
   });
 });

@@ -1,4 +1,4 @@
-import { IsRfc3339DateTime } from '@paygate/http';
+import { IsInDateInputRange, IsRfc3339DateTime } from '@paygate/http';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsUUID, Max, Min, ValidateIf } from 'class-validator';
 import { BILLING_INTERVALS, BillingInterval } from './billing-period';
 import { SUBSCRIPTION_STATUSES, SubscriptionStatus } from './subscription.entity';
@@ -15,14 +15,22 @@ export class CreateSubscriptionDto {
   @IsIn(BILLING_INTERVALS)
   billingInterval?: BillingInterval;
 
-  /** Start of the first period (and the billing anchor); default now. */
+  /**
+   * Start of the first period (and the billing anchor); default now.
+   * From 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.
+   */
   @IsOptional()
   @IsRfc3339DateTime()
+  @IsInDateInputRange()
   currentPeriodStart?: string;
 
-  /** End of the first period (e.g. a trial's end); default one interval after the start. */
+  /**
+   * End of the first period (e.g. a trial's end); default one interval after the start.
+   * From 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.
+   */
   @IsOptional()
   @IsRfc3339DateTime()
+  @IsInDateInputRange()
   currentPeriodEnd?: string;
 
   @IsOptional()
