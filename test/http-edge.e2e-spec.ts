@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type Server } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { startDemoUpstream } from '../scripts/demo-upstream';
 import { DemoCustomer, seedDemoCustomer } from '../scripts/seed-demo';
 import { rawRequest } from './support/raw-call';
@@ -405,6 +406,84 @@ describe('bad input at the HTTP edge (e2e)', () => {
           400,
         );
       }
+    });
+
+    it('a body in a content coding or a charset besides UTF-8: 415 saying which; the gateway forwards it as sent', async () => {
+      const body = JSON.stringify({ name: 'coded' });
+      const gzip = gzipSync(body);
+      const post = (
+        service: 'entitlement' | 'metering' | 'gateway',
+        path: string,
+        headers: Record<string, string>,
+        payload: string | Buffer,
+      ) => fetch(url(service, path), { method: 'POST', headers, body: payload });
+      for (const [service, path, authorization] of [
+        ['entitlement', '/v1/customers', admin.authorization],
+        ['metering', '/v1/meters', admin.authorization],
+        ['metering', '/events', `Bearer ${SERVICE_TOKEN}`],
+      ] as const) {
+        const json = { authorization, 'content-type': 'application/json' };
+        const coded = await post(service, path, { ...json, 'content-encoding': 'gzip' }, gzip);
+        expect(coded.headers.get('accept-encoding')).toBe('identity');
+        expect((await expectProblem(coded, 415)).detail).toBe(
+          'Content-Encoding gzip is not supported: send the body without a content coding (identity).',
+        );
+        // A plain body labelled br is not read as if it were not labelled.
+        const labelled = await post(service, path, { ...json, 'content-encoding': 'br' }, body);
+        expect((await expectProblem(labelled, 415)).detail).toMatch(/^Content-Encoding br is/);
+        const utf16 = await post(
+          service,
+          path,
+          { authorization, 'content-type': 'application/json; charset=utf-16' },
+          Buffer.from(body, 'utf16le'),
+        );
+        expect((await expectProblem(utf16, 415)).detail).toMatch(/^charset utf-16 is not/);
+      }
+      // The proxy streams a body to the upstream untouched: its coding is the upstream's business.
+      const proxied = await post(
+        'gateway',
+        '/demo/coded',
+        {
+          'x-api-key': demo.apiKey,
+          'content-type': 'application/json; charset=utf-16',
+          'content-encoding': 'gzip',
+        },
+        gzip,
+      );
+      expect(proxied.status).toBe(200);
+      expect(await proxied.json()).toMatchObject({
+        receivedBytes: gzip.length,
+        headers: { 'content-encoding': 'gzip', 'content-type': 'application/json; charset=utf-16' },
+      });
+    });
+
+    it('metering: a ce- header or Content-Type sent twice (raw bytes) → 400 naming it; once → 202', async () => {
+      const data = '{"n":1}';
+      const events = (lines: string) =>
+        rawRequest(
+          stack.ports.metering,
+          `POST /events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${SERVICE_TOKEN}\r\n` +
+            'ce-specversion: 1.0\r\nce-source: edge\r\nce-type: dev.edge.used\r\n' +
+            `ce-subject: ${demo.customerId}\r\nce-time: ${new Date().toISOString()}\r\n` +
+            `${lines}Content-Length: ${data.length}\r\nConnection: close\r\n\r\n${data}`,
+        );
+      const json = 'Content-Type: application/json\r\n';
+      for (const [lines, field] of [
+        // Node would hand the controller `a1, a2`, and the event would be stored with that id.
+        [`ce-id: a1\r\nce-id: a2\r\n${json}`, 'ce-id'],
+        [`ce-id: a3\r\nCE-Subject: other\r\n${json}`, 'ce-subject'],
+        // Node keeps the first Content-Type; another reader would take the last.
+        [`ce-id: a4\r\n${json}Content-Type: text/plain\r\n`, 'content-type'],
+      ]) {
+        const twice = await events(lines);
+        const problem = expectProblemShape(twice.status, twice.headers, twice.body, 400);
+        expect(problem.errors).toEqual([{ field, messages: ['must be sent once'] }]);
+      }
+      const once = await events(`ce-id: edge-once-${randomUUID()}\r\n${json}`);
+      expect({ status: once.status, body: once.body }).toEqual({
+        status: 202,
+        body: '{"accepted":1}',
+      });
     });
 
     const nullCases: [string, string, string, Record<string, unknown>][] = [];

@@ -93,6 +93,71 @@ export function inputProblem(errors: FieldProblem[]): ProblemException {
   return new ProblemException({ code: 'validation-failed', extensions: { errors } });
 }
 
+/** RFC 9110 token: a parameter's name. */
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+/** One `; name=value` parameter of a media type, its value a token or a quoted string. */
+const PARAMETER = new RegExp(`;\\s*(${TOKEN})\\s*=\\s*(?:"((?:[^"\\\\]|\\\\.)*)"|([^;"]*))`, 'g');
+
+/** The values of every `charset` parameter of a Content-Type (unquoted, as sent). */
+export function charsetsOf(contentType: string): string[] {
+  const charsets: string[] = [];
+  for (const [, name, quoted, token] of contentType.matchAll(PARAMETER)) {
+    if (name.toLowerCase() !== 'charset') continue;
+    charsets.push(quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : token.trim());
+  }
+  return charsets;
+}
+
+/** The header lines of one field as sent (rawHeaders: Node joins or drops repeats). */
+function linesOf(rawHeaders: readonly string[], name: string): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2)
+    if (rawHeaders[i].length === name.length && rawHeaders[i].toLowerCase() === name)
+      lines.push(rawHeaders[i + 1]);
+  return lines;
+}
+
+/** The charset labels of UTF-8 taken (WHATWG's `utf8` alias too: some clients send it). */
+const UTF8_LABELS = new Set(['utf-8', 'utf8']);
+
+/** Said of a value the caller sent, cut short: a detail is no place for a whole header. */
+const cut = (value: string) => (value.length > 64 ? `${value.slice(0, 64)}…` : value);
+
+/**
+ * Why a body cannot be read as the text it is parsed as, or undefined when it can: the
+ * Content-Type given more than once (Node reads the first, other readers the last: 400 naming
+ * it), a content coding other than identity on a body (`gzip`, `br`, or a list of codings:
+ * the bytes are not the text, and no service decodes them), or a `charset` other than UTF-8
+ * (the body is read as UTF-8, which a UTF-16 text is not): 415, RFC 9110 §15.5.16, with
+ * Accept-Encoding saying which coding is taken.
+ */
+export function bodyEncodingProblem(
+  rawHeaders: readonly string[],
+  bodyBytes: number,
+): ProblemException | undefined {
+  const contentTypes = linesOf(rawHeaders, 'content-type');
+  if (contentTypes.length > 1)
+    return inputProblem([{ field: 'content-type', messages: ['must be sent once'] }]);
+  const codings = linesOf(rawHeaders, 'content-encoding')
+    .flatMap((line) => line.split(','))
+    .map((coding) => coding.trim())
+    .filter((coding) => coding !== '');
+  const coding = codings.find((c) => c.toLowerCase() !== 'identity');
+  if (bodyBytes > 0 && coding !== undefined)
+    return new ProblemException({
+      code: 'unsupported-media-type',
+      detail: `Content-Encoding ${cut(coding)} is not supported: send the body without a content coding (identity).`,
+      headers: { 'accept-encoding': 'identity' },
+    });
+  const charset = charsetsOf(contentTypes[0] ?? '').find((c) => !UTF8_LABELS.has(c.toLowerCase()));
+  if (charset !== undefined)
+    return new ProblemException({
+      code: 'unsupported-media-type',
+      detail: `charset ${cut(charset)} is not supported: the body is read as UTF-8 (send charset=utf-8, or none).`,
+    });
+  return undefined;
+}
+
 export interface BodyParserOptions {
   /** Keep the exact bytes as `request.rawBody` (webhook signatures). */
   rawBody: boolean;
@@ -111,7 +176,8 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  * The only body parsers of a JSON service: JSON (Fastify's own, which refuses prototype
  * poisoning, plus the depth and NUL checks above) for application/json and the service's
  * other JSON types, and HTML forms on the paths that serve forms. Fastify's text/plain parser
- * is removed, so any other content type is a 415 problem.
+ * is removed, so any other content type is a 415 problem, and so is a body either parser
+ * would not read as sent (bodyEncodingProblem: a content coding, a charset besides UTF-8).
  */
 export function registerBodyParsers(fastify: FastifyInstance, options: BodyParserOptions): void {
   const { bodyLimit } = fastify.initialConfig;
@@ -121,6 +187,8 @@ export function registerBodyParsers(fastify: FastifyInstance, options: BodyParse
     ['application/json', ...options.jsonContentTypes],
     { parseAs: 'buffer', bodyLimit },
     (request: RawBodyRequest, body, done) => {
+      const unreadable = bodyEncodingProblem(request.raw.rawHeaders, (body as Buffer).length);
+      if (unreadable) return done(unreadable, undefined);
       if (options.rawBody) request.rawBody = body as Buffer;
       let text: string;
       try {
@@ -155,6 +223,8 @@ export function registerBodyParsers(fastify: FastifyInstance, options: BodyParse
           undefined,
         );
       }
+      const unreadable = bodyEncodingProblem(request.raw.rawHeaders, (body as Buffer).length);
+      if (unreadable) return done(unreadable, undefined);
       if (options.rawBody) request.rawBody = body as Buffer;
       const value = { ...parseQueryString((body as Buffer).toString('utf8')) };
       const problems = checkParsedInput(value);

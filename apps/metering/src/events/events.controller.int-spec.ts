@@ -10,6 +10,9 @@ import {
 } from '@paygate/problem-details';
 import { testConfig } from '@paygate/testing';
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { DataSource } from 'typeorm';
 import { MeteringConfig } from '../config/metering.config';
 import { meteringDataSource } from '../database/metering.data-source';
@@ -21,6 +24,13 @@ import { EventsPublisher } from './events.publisher';
 import { ServiceTokenGuard } from './service-token.guard';
 
 const TOKEN = 'int-service-token-0123456789';
+
+/** A problem's members these tests read. */
+interface Answer {
+  code?: string;
+  detail?: string;
+  errors?: { field: string; messages: string[] }[];
+}
 const NOW = new Date('2026-11-24T10:00:00Z');
 
 /**
@@ -63,6 +73,8 @@ describe('POST /events (in-process, real Postgres)', () => {
     });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
+    // Also on a real socket: app.inject cannot send a header line twice.
+    await app.listen(0, '127.0.0.1');
     // Meters made through a repository of their own: the app learns of them by reloading.
     const dataSource = app.get(DataSource);
     otherInstance = new MetersService(dataSource, new MetersRepository(dataSource, config));
@@ -91,6 +103,36 @@ describe('POST /events (in-process, real Postgres)', () => {
       },
       payload: JSON.stringify(body),
     });
+
+  /** A POST /events over a real connection; a header given as a list is sent once a line. */
+  const overHttp = (headers: Record<string, string | string[]>, payload: string | Buffer) =>
+    new Promise<{ status: number; headers: IncomingHttpHeaders; body: Answer }>(
+      (resolve, reject) => {
+        const { port } = app.getHttpServer().address() as AddressInfo;
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/events',
+            headers: { authorization: `Bearer ${TOKEN}`, ...headers },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                headers: res.headers,
+                body: JSON.parse(Buffer.concat(chunks).toString()),
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      },
+    );
 
   const event = (id: string, extra: Record<string, unknown> = {}) => ({
     specversion: '1.0',
@@ -273,6 +315,47 @@ describe('POST /events (in-process, real Postgres)', () => {
       expect(text.statusCode).toBe(415);
       expect(published).toEqual([]);
     });
+
+    it('refuses a ce- header or Content-Type given twice (not joined into "a1, a2"), naming it', async () => {
+      published.length = 0;
+      const headers = {
+        'content-type': 'application/json',
+        'ce-specversion': '1.0',
+        'ce-type': type,
+        'ce-time': '2026-11-24T09:59:00Z',
+        'ce-source': '/mycontext/subcontext',
+        'ce-subject': 'cust-1',
+      };
+      const data = JSON.stringify({ tokens: 5 });
+      const twice = await overHttp({ ...headers, 'ce-id': ['a1', 'a2'] }, data);
+      expect(twice.status).toBe(400);
+      expect(twice.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        errors: [{ field: 'ce-id', messages: ['must be sent once'] }],
+      });
+      const many = await overHttp(
+        { ...headers, 'ce-id': `bin-${randomUUID()}`, 'ce-subject': ['cust-1', 'cust-1'] },
+        data,
+      );
+      expect(many.body.errors).toEqual([{ field: 'ce-subject', messages: ['must be sent once'] }]);
+      const types = await overHttp(
+        {
+          ...headers,
+          'ce-id': `bin-${randomUUID()}`,
+          'content-type': ['application/json', 'text/plain'],
+        },
+        data,
+      );
+      expect(types.status).toBe(400);
+      expect(types.body.errors).toEqual([
+        { field: 'content-type', messages: ['must be sent once'] },
+      ]);
+      expect(published).toEqual([]);
+      // The same request with each header once is taken.
+      const once = await overHttp({ ...headers, 'ce-id': `bin-${randomUUID()}` }, data);
+      expect(once.status).toBe(202);
+      expect(published).toEqual([expect.objectContaining({ subject: 'cust-1' })]);
+    });
   });
 
   it('refuses a member repeated in one object, and bytes that are not UTF-8, naming them', async () => {
@@ -304,5 +387,45 @@ describe('POST /events (in-process, real Postgres)', () => {
     expect(notUtf8.statusCode).toBe(400);
     expect(notUtf8.json().errors).toEqual([{ field: 'body', messages: ['must be UTF-8'] }]);
     expect(published).toEqual([]);
+  });
+
+  it('refuses a body in a content coding or a charset besides UTF-8 with 415, saying which', async () => {
+    published.length = 0;
+    const one = JSON.stringify(event(`coded-${randomUUID()}`));
+    const gzip = await overHttp(
+      { 'content-type': CLOUDEVENTS_JSON, 'content-encoding': 'gzip' },
+      gzipSync(one),
+    );
+    expect(gzip.status).toBe(415);
+    expect(gzip.headers['accept-encoding']).toBe('identity');
+    expect(gzip.body).toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      detail:
+        'Content-Encoding gzip is not supported: send the body without a content coding (identity).',
+    });
+    // A plain body labelled br, and a list of codings over two lines.
+    for (const coding of ['br', ['identity', 'GZIP']]) {
+      const labelled = await overHttp(
+        { 'content-type': CLOUDEVENTS_JSON, 'content-encoding': coding },
+        one,
+      );
+      expect(labelled.status).toBe(415);
+      expect(labelled.body.detail).toMatch(/^Content-Encoding (br|GZIP) is not supported/);
+    }
+    const utf16 = await overHttp(
+      { 'content-type': `${CLOUDEVENTS_JSON}; charset=utf-16le` },
+      Buffer.from(one, 'utf16le'),
+    );
+    expect(utf16.status).toBe(415);
+    expect(utf16.body.detail).toBe(
+      'charset utf-16le is not supported: the body is read as UTF-8 (send charset=utf-8, or none).',
+    );
+    expect(published).toEqual([]);
+    const taken = await overHttp(
+      { 'content-type': `${CLOUDEVENTS_JSON}; charset="UTF-8"`, 'content-encoding': 'identity' },
+      one,
+    );
+    expect(taken.status).toBe(202);
+    expect(published).toHaveLength(1);
   });
 });

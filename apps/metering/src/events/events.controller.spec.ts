@@ -10,6 +10,16 @@ import type { EventsPublisher } from './events.publisher';
 
 const request = (contentType: string) =>
   ({ headers: { 'content-type': contentType } }) as FastifyRequest;
+/** A binary-mode request: its header lines as sent, and Node's headers of them (joined). */
+function binaryRequest(lines: string[]) {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < lines.length; i += 2) {
+    const name = lines[i].toLowerCase();
+    headers[name] =
+      headers[name] === undefined ? lines[i + 1] : `${headers[name]}, ${lines[i + 1]}`;
+  }
+  return { headers, raw: { headers, rawHeaders: lines } } as unknown as FastifyRequest;
+}
 const event = {
   specversion: '1.0',
   id: 'e1',
@@ -126,6 +136,32 @@ describe('EventsController', () => {
         ],
       },
     });
+  });
+
+  it('refuses a binary-mode event whose ce- header is given twice, naming it, publishing nothing', async () => {
+    const publisher = recording();
+    const lines = [
+      'content-type',
+      'application/json',
+      ...['ce-specversion', '1.0', 'ce-id', 'a1', 'ce-id', 'a2', 'ce-source', 'svc'],
+      ...['ce-type', 't', 'ce-subject', 'c1', 'ce-time', '2026-11-25T10:00:00Z'],
+    ];
+    const refused = await controller(publisher)
+      .publish(binaryRequest(lines), { units: 1 })
+      .catch((err: unknown) => err);
+    expect((refused as ProblemException).problem).toEqual({
+      code: 'validation-failed',
+      extensions: { errors: [{ field: 'ce-id', messages: ['must be sent once'] }] },
+    });
+    expect(publisher.published).toEqual([]);
+    // Sent once, the same event is taken.
+    const once = lines.filter((_, i) => i !== 6 && i !== 7);
+    await expect(controller(publisher).publish(binaryRequest(once), { units: 1 })).resolves.toEqual(
+      { accepted: 1 },
+    );
+    expect(publisher.published).toEqual([
+      expect.objectContaining({ id: 'a1', data: { units: 1 } }),
+    ]);
   });
 
   it('accepts an empty batch, and publishes nothing', async () => {

@@ -69,13 +69,12 @@ export class EventsController {
           detail: 'A binary-mode event (ce- headers) carries application/json data.',
         });
       }
-      const binary = binaryModeEvent(request.headers, body);
+      // The header lines as sent: a repeated ce- header is refused, not joined into one value.
+      const binary = binaryModeEvent(request.raw.rawHeaders, body);
       if (!binary.ok) {
         throw new ProblemException({
           code: 'validation-failed',
-          extensions: {
-            errors: [{ field: binary.field, messages: ['must be percent-encoded UTF-8'] }],
-          },
+          extensions: { errors: binary.errors },
         });
       }
       body = binary.event;
