@@ -181,7 +181,8 @@ export default async () => {
             UsageController: {
               unmatchedEvents: {
                 summary:
-                  'Events whose type no meter reads, counted per type (UTC days of arrival): what publishers\nsend that nothing bills, so an operator can add the meter or fix the publisher.',
+                  'Events whose type no meter reads, counted per type (UTC days of arrival): what publishers\nsend that nothing bills, so an operator can add the meter or fix the publisher. The 1,000\nmost frequent types, with `typeCount` and `truncated` saying whether there were more.',
+                type: Object,
               },
               report: {
                 summary:

@@ -49,8 +49,37 @@ describe('UnmatchedEventsPruner (real Postgres)', () => {
     // What is left is still listed.
     const [listed] = await unmatched
       .list(undefined, undefined)
-      .then((types) => types.filter((t) => t.eventType === `${type}.a`));
+      .then(({ types }) => types.filter((t) => t.eventType === `${type}.a`));
     expect(listed.count).toBe('6');
+  });
+
+  it('lists the most frequent types first, and says when it lists fewer than there are', async () => {
+    const type = `itest.list.${randomUUID()}`;
+    // Days far back, which no other test's window reaches: these are the only types there.
+    const from = await dataSource
+      .query(`SELECT ((now() AT TIME ZONE 'UTC')::date - 30002)::text AS "day"`)
+      .then((rows: { day: string }[]) => rows[0].day);
+    const to = await dataSource
+      .query(`SELECT ((now() AT TIME ZONE 'UTC')::date - 30000)::text AS "day"`)
+      .then((rows: { day: string }[]) => rows[0].day);
+    // 3, 6 and 9 events (one, two and three days of 3).
+    await counted(`${type}.one`, 30_000);
+    for (const ago of [30_000, 30_001]) await counted(`${type}.two`, ago);
+    for (const ago of [30_000, 30_001, 30_002]) await counted(`${type}.three`, ago);
+    const all = await unmatched.list(from, to);
+    expect(all.types.map((t) => [t.eventType, t.count])).toEqual([
+      [`${type}.three`, '9'],
+      [`${type}.two`, '6'],
+      [`${type}.one`, '3'],
+    ]);
+    expect(all).toMatchObject({ typeCount: 3, truncated: false });
+    const cut = await unmatched.list(from, to, 2);
+    expect(cut.types.map((t) => t.eventType)).toEqual([`${type}.three`, `${type}.two`]);
+    expect(cut).toMatchObject({ typeCount: 3, truncated: true });
+    // One day of the three: each type has counts on it.
+    expect(await unmatched.list(to, to).then((l) => l.typeCount)).toBe(3);
+    await unmatched.forgetOlderThan(29_999, 100);
+    expect(await unmatched.list(from, to)).toEqual({ types: [], typeCount: 0, truncated: false });
   });
 
   it('deletes at most a batch per statement, oldest first', async () => {

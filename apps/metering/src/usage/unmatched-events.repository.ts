@@ -12,6 +12,18 @@ export interface UnmatchedCount {
   lastSeenAt: string;
 }
 
+/** What GET /v1/usage/unmatched lists: the most frequent types, and how many there were. */
+export interface UnmatchedList {
+  types: UnmatchedCount[];
+  /** Types with counts in the days asked about, listed or not. */
+  typeCount: number;
+  /** More types than listed: `types` holds the most frequent `UNMATCHED_LIST_LIMIT`. */
+  truncated: boolean;
+}
+
+/** The most types one answer lists (made-up types are unbounded: one per event, at worst). */
+export const UNMATCHED_LIST_LIMIT = 1000;
+
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
@@ -88,22 +100,35 @@ export class UnmatchedEventsRepository {
     });
   }
 
-  /** Counts per type over the days from `from` to `to` (inclusive, UTC dates), most first. */
-  async list(from: string | undefined, to: string | undefined): Promise<UnmatchedCount[]> {
-    const rows: { event_type: string; count: string; first: Date; last: Date }[] =
+  /**
+   * Counts per type over the days from `from` to `to` (inclusive, UTC dates), most first: at
+   * most `limit` types, with how many there were (a window function over the groups, in the
+   * same statement), so a cut list says so.
+   */
+  async list(
+    from: string | undefined,
+    to: string | undefined,
+    limit = UNMATCHED_LIST_LIMIT,
+  ): Promise<UnmatchedList> {
+    const rows: { event_type: string; count: string; first: Date; last: Date; types: string }[] =
       await this.dataSource.query(
         `SELECT "event_type", SUM("count")::text AS "count", MIN("first_seen_at") AS "first",
-           MAX("last_seen_at") AS "last"
+           MAX("last_seen_at") AS "last", COUNT(*) OVER ()::text AS "types"
          FROM ${tables.unmatched_events}
          WHERE ($1::date IS NULL OR "day" >= $1::date) AND ($2::date IS NULL OR "day" <= $2::date)
-         GROUP BY "event_type" ORDER BY SUM("count") DESC, "event_type" LIMIT 1000`,
-        [from ?? null, to ?? null],
+         GROUP BY "event_type" ORDER BY SUM("count") DESC, "event_type" LIMIT $3`,
+        [from ?? null, to ?? null, limit],
       );
-    return rows.map((r) => ({
-      eventType: r.event_type,
-      count: r.count,
-      firstSeenAt: new Date(r.first).toISOString(),
-      lastSeenAt: new Date(r.last).toISOString(),
-    }));
+    const typeCount = rows.length > 0 ? Number(rows[0].types) : 0;
+    return {
+      types: rows.map((r) => ({
+        eventType: r.event_type,
+        count: r.count,
+        firstSeenAt: new Date(r.first).toISOString(),
+        lastSeenAt: new Date(r.last).toISOString(),
+      })),
+      typeCount,
+      truncated: typeCount > rows.length,
+    };
   }
 }

@@ -164,7 +164,7 @@ describe('UsageIngestService (real Postgres)', () => {
     const again = await skipping.ingest(batch);
     expect(again.counts).toMatchObject({ unmatched: 0, deadLettered: 0, duplicates: 1 });
     expect(again.deadLetters).toEqual([]);
-    const counts = await unmatched.list(undefined, undefined);
+    const { types: counts } = await unmatched.list(undefined, undefined);
     expect(counts.find((c) => c.eventType === type)).toMatchObject({ count: '2' });
   });
 

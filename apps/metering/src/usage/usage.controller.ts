@@ -3,7 +3,7 @@ import { AdminTokenGuard } from '@paygate/http';
 import { UsageQueryDto } from './usage-query.dto';
 import { UsageQueryService, UsageReport } from './usage-query.service';
 import { UnmatchedQueryDto } from './unmatched-query.dto';
-import { UnmatchedCount, UnmatchedEventsRepository } from './unmatched-events.repository';
+import { UnmatchedEventsRepository, UnmatchedList } from './unmatched-events.repository';
 
 @Controller('v1/usage')
 @UseGuards(AdminTokenGuard)
@@ -15,11 +15,12 @@ export class UsageController {
 
   /**
    * Events whose type no meter reads, counted per type (UTC days of arrival): what publishers
-   * send that nothing bills, so an operator can add the meter or fix the publisher.
+   * send that nothing bills, so an operator can add the meter or fix the publisher. The 1,000
+   * most frequent types, with `typeCount` and `truncated` saying whether there were more.
    */
   @Get('unmatched')
-  unmatchedEvents(@Query() query: UnmatchedQueryDto): Promise<{ types: UnmatchedCount[] }> {
-    return this.unmatched.list(query.from, query.to).then((types) => ({ types }));
+  unmatchedEvents(@Query() query: UnmatchedQueryDto): Promise<UnmatchedList> {
+    return this.unmatched.list(query.from, query.to);
   }
 
   /** Usage of one customer's meter over a window, with its total, buckets and groups. */
