@@ -1,4 +1,4 @@
-import { BadRequestException, type ValidationError } from '@nestjs/common';
+import { BadRequestException, NotFoundException, type ValidationError } from '@nestjs/common';
 import { toProblemInput } from './problem-details.filter';
 import { flattenValidationErrors } from './validation';
 
@@ -24,6 +24,18 @@ describe('toProblemInput (what an exception answers)', () => {
     });
     // Unhandled: a logged internal error, its text not shown.
     expect(toProblemInput(provider)).toBeUndefined();
+  });
+});
+
+describe('toProblemInput of a path no route takes', () => {
+  it('does not repeat the query, where a key sent the wrong way would be', () => {
+    const input = toProblemInput(new NotFoundException('Cannot GET /v1/nothing?key=pg_live_abc'));
+    expect(input).toEqual({ code: 'not-found', detail: 'Cannot GET /v1/nothing' });
+    expect(toProblemInput(new NotFoundException('Cannot POST /x'))?.detail).toBe('Cannot POST /x');
+    // A message of paygate's own is left as it is.
+    expect(toProblemInput(new NotFoundException('meter m? not found'))?.detail).toBe(
+      'meter m? not found',
+    );
   });
 });
 

@@ -52,6 +52,10 @@ function statusOf(exception: unknown): number | undefined {
     : undefined;
 }
 
+/** Nest's not-found message for a path with its query cut off (other messages as they are). */
+const withoutQuery = (message: string) =>
+  /^Cannot [A-Z]+ \S/.test(message) ? message.replace(/\?[^\s]*$/, '') : message;
+
 export function toProblemInput(exception: unknown): ProblemInput | undefined {
   if (exception instanceof ProblemException) return exception.problem;
   if (exception instanceof DomainError) {
@@ -62,8 +66,11 @@ export function toProblemInput(exception: unknown): ProblemInput | undefined {
   const code = STATUS_TO_CODE[status] ?? 'bad-request';
   // Client errors from the framework (bad JSON, unknown route) say what went wrong; that text
   // comes from the framework, not from our internals, so it is safe to show.
-  const message =
+  const said =
     exception instanceof HttpException ? exception.message : (exception as Error).message;
+  // Nest's "Cannot GET /path?query" for a path no route takes: the query may hold a secret
+  // sent the wrong way (`?key=…`), which an answer has no need to repeat.
+  const message = status === HttpStatus.NOT_FOUND ? withoutQuery(said) : said;
   // Any 400 names what to correct, also one the framework raised without a field.
   const errors =
     status === HttpStatus.BAD_REQUEST ? [{ field: 'request', messages: [message] }] : [];
