@@ -117,8 +117,11 @@ function linesOf(rawHeaders: readonly string[], name: string): string[] {
   return lines;
 }
 
-/** The charset labels of UTF-8 taken (WHATWG's `utf8` alias too: some clients send it). */
-const UTF8_LABELS = new Set(['utf-8', 'utf8']);
+/**
+ * The charset labels taken: UTF-8's (WHATWG's `utf8` alias too: some clients send it) and
+ * ASCII's, a subset of UTF-8 (anything else in the body still fails the strict UTF-8 read).
+ */
+const UTF8_LABELS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
 
 /** Said of a value the caller sent, cut short: a detail is no place for a whole header. */
 const cut = (value: string) => (value.length > 64 ? `${value.slice(0, 64)}…` : value);

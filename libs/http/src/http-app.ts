@@ -76,7 +76,8 @@ export async function createHttpApp(
     // Node's parser refuses larger request lines and headers (431, or 414: see http-edge.ts).
     http: SERVER_OPTIONS,
     // Fastify's default, 0, would let a request whose headers never end hold its connection
-    // for ever: Node answers it 408 (onClientError) after this, looking every 30 s. The body
+    // for ever: Node answers it 408 (onClientError) after this, looking every second
+    // (SERVER_OPTIONS). The body
     // has a deadline of its own (bodyDeadline).
     requestTimeout: INPUT_LIMITS.requestMs,
     // Requests Node's parser refuses, and the router's errors, are problems too.

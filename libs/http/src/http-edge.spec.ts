@@ -117,6 +117,12 @@ describe('targetProblem', () => {
       });
   });
 
+  it('refuses one in the query too, naming the query', () => {
+    expect(targetProblem('/demo/x?a=1#frag')).toMatchObject({
+      extensions: { errors: [{ field: 'query' }] },
+    });
+  });
+
   it('takes a path without one', () => {
     expect(targetProblem('/demo/x?q=1')).toBeUndefined();
     expect(targetProblem('/demo/%23x')).toBeUndefined();

@@ -296,13 +296,16 @@ export function targetProblem(url: string): ProblemInput | undefined {
   const query = url.indexOf('?');
   const path = query < 0 ? url : url.slice(0, query);
   // Not in a request target (RFC 9112 3.2): a client keeps the fragment. Node's parser lets
-  // it through, and as a path character it would be routed, normalised and forwarded as one.
-  if (path.includes('#'))
+  // it through, and as a path character it would be routed, normalised and forwarded as one
+  // (in the query, upstream parsers disagree on where the query ends).
+  if (url.includes('#')) {
+    const field = path.includes('#') ? 'path' : 'query';
     return badRequest(
-      'The request path must not contain # (a fragment stays with the client).',
-      'path',
+      `The request ${field} must not contain # (a fragment stays with the client).`,
+      field,
       'must not contain # (a fragment stays with the client)',
     );
+  }
   if (path.includes('%') && BAD_ESCAPE.test(path))
     return badRequest(
       'The request path has a malformed percent-encoding.',

@@ -174,7 +174,8 @@ export class GatewayConfig extends ServiceConfig {
 
   /**
    * The least a caller's body must arrive at while the gateway streams it to the upstream, in
-   * bytes a second, measured over each UPSTREAM_TIMEOUT_MS: a caller that sends less in such a
+   * bytes a second (as received, chunk framing included), measured over each
+   * UPSTREAM_TIMEOUT_MS: a caller that sends less in such a
    * window is answered 408 `request-timeout`, its connection closed and its units given back.
    * Without it, a byte every few seconds would hold a connection, a concurrency slot and an
    * upstream connection for as long as the caller likes. A window in which the upstream held

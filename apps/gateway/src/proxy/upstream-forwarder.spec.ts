@@ -466,14 +466,14 @@ describe('UpstreamForwarder', () => {
       req.on('end', () => res.end('read all'));
     });
     servers.push(echo);
-    // At least 100 bytes a second: 30 in each 300 ms window.
-    const front = await uploadFront(await listen(echo), 300, forwarder, 100);
+    // At least 100 bytes a second: 100 in each 1 s window.
+    const front = await uploadFront(await listen(echo), 1_000, forwarder, 100);
     const startedAt = Date.now();
     // A byte every 50 ms (20 a second): never a gap as long as the timeout, yet too slow.
     const parts = Array.from({ length: 100 }, () => Buffer.from('x'));
     const res = await trickle(front, 100, parts, 50);
     expect(res).toEqual({ status: 408, body: 'caller-timeout' });
-    expect(Date.now() - startedAt).toBeLessThan(3_000);
+    expect(Date.now() - startedAt).toBeLessThan(4_000);
     expect(failures).toEqual(['caller-timeout']);
     await upstreamClosed;
   });
@@ -485,11 +485,57 @@ describe('UpstreamForwarder', () => {
       req.on('end', () => res.end(String(length)));
     });
     servers.push(echo);
-    const front = await uploadFront(await listen(echo), 300, forwarder, 100);
-    // 50 bytes every 100 ms (500 a second) for 1.2 s: four windows, each well above 30 bytes.
-    const parts = Array.from({ length: 12 }, () => Buffer.alloc(50, 1));
-    const res = await trickle(front, 600, parts, 100);
-    expect(res).toEqual({ status: 200, body: '600' });
+    const front = await uploadFront(await listen(echo), 1_000, forwarder, 100);
+    // 100 bytes every 100 ms (1,000 a second) for 2.4 s: three windows, each ten times 100.
+    const parts = Array.from({ length: 24 }, () => Buffer.alloc(100, 1));
+    const res = await trickle(front, 2_400, parts, 100);
+    expect(res).toEqual({ status: 200, body: '2400' });
+    expect(failures).toEqual([]);
+  });
+
+  it('does not count a window in which the body was paused (the upstream reading slowly) against the caller', async () => {
+    const echo = createServer((req, res) => {
+      let length = 0;
+      req.on('data', (c: Buffer) => (length += c.length));
+      req.on('end', () => res.end(String(length)));
+    });
+    servers.push(echo);
+    const upstream = await listen(echo);
+    // What undici does while the upstream does not take the body: pause it, then resume it.
+    // Here every 100 ms, so each window has a pause, while the caller sends under the rate.
+    const front = createServer((req, res) => {
+      const pauses = setInterval(() => {
+        req.pause();
+        setTimeout(() => req.resume(), 10);
+      }, 100);
+      req.once('end', () => clearInterval(pauses));
+      forwarder.forward(
+        {
+          origin: upstream,
+          path: '/',
+          method: 'POST',
+          headers: ['content-length', req.headers['content-length'] ?? '0'],
+          body: req,
+          timeoutMs: 1_000,
+          minBodyBytesPerSecond: 100,
+        },
+        res,
+        {
+          onResponse: (_status, headers) => headers,
+          onAnswered: () => undefined,
+          onFailure: (_err, failure) => {
+            failures.push(failure);
+            res.writeHead(408, { connection: 'close' }).end(failure);
+          },
+        },
+      );
+    });
+    servers.push(front);
+    const url = new URL(await listen(front));
+    // 20 bytes a second for 2.5 s: under the 100 a window, but every window was held back.
+    const parts = Array.from({ length: 50 }, () => Buffer.from('x'));
+    const res = await trickle(url, 50, parts, 50);
+    expect(res).toEqual({ status: 200, body: '50' });
     expect(failures).toEqual([]);
   });
 

@@ -167,10 +167,11 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       }
       if (!hasBody || caller.complete) return;
       const received = caller.socket.bytesRead - bytesRead;
+      // Not flowing (paused, or not yet read by undici): the body waits on the gateway's side.
       const verdict = sendingWindow(
         received,
         minBytes,
-        heldBack || caller.readableFlowing === false,
+        heldBack || caller.readableFlowing !== true,
       );
       bytesRead = caller.socket.bytesRead;
       heldBack = false;
@@ -179,7 +180,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
         return;
       }
       if (verdict === 'too-slow') {
-        const slow = `the caller sent ${received} bytes of its body in ${this.timeoutMs} ms (at least ${minBytes} taken)`;
+        const slow = `the caller sent ${received} bytes in ${this.timeoutMs} ms while its body was due (at least ${minBytes} taken)`;
         this.stop(new StalledError(slow, 'caller-timeout'));
         return;
       }

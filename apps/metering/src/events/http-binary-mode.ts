@@ -14,6 +14,9 @@ export function isBinaryMode(headers: IncomingHttpHeaders): boolean {
   return !structured && headers[`${PREFIX}specversion`] !== undefined;
 }
 
+/** The most headers one refusal names. */
+const MAX_ERRORS = 20;
+
 export type BinaryEvent =
   { ok: true; event: Record<string, unknown> } | { ok: false; errors: FieldProblem[] };
 
@@ -38,6 +41,8 @@ export function binaryModeEvent(rawHeaders: readonly string[], body: unknown): B
   const event: Record<string, unknown> = {};
   const errors: FieldProblem[] = [];
   for (const [name, [value, ...more]] of values) {
+    // As many as a body's field errors (MAX_LISTED there): enough to correct, not 500 lines.
+    if (errors.length >= MAX_ERRORS) break;
     if (more.length > 0) {
       errors.push({ field: name, messages: ['must be sent once'] });
       continue;
