@@ -153,6 +153,10 @@ describe('bad input at the HTTP edge (e2e)', () => {
       // Node's parser takes these; every surface refuses them (headerFieldsProblem).
       ['HTTP/1.1 without Host', 'GET /v1/things HTTP/1.1\r\nAccept: */*\r\n\r\n', 400],
       ['HTTP/1.1 without Host, to /health', 'GET /health HTTP/1.1\r\n\r\n', 400],
+      // Node's parser takes these versions and would answer in HTTP/1.1 as if nothing were odd.
+      ['an HTTP/2.0 request line', 'GET /demo/x HTTP/2.0\r\nHost: x\r\n\r\n', 505],
+      ['an HTTP/2.0 request line to /health', 'GET /health HTTP/2.0\r\nHost: x\r\n\r\n', 505],
+      ['an HTTP/0.9 request line', 'GET /v1/things HTTP/0.9\r\n\r\n', 505],
       ['two Host fields', 'GET /v1/things HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400],
       [
         '1,001 header fields',

@@ -99,6 +99,17 @@ describe('metering API (e2e)', () => {
     expect(problem.errors.map((e: { field: string }) => e.field).sort()).toEqual(
       ['aggregation', 'eventType', 'groupBy', 'key'].sort(),
     );
+    // A description shows as it is stored: no control or bidirectional-override characters.
+    const hidden = await post('/v1/meters', {
+      key: `hidden_${run}`,
+      eventType: type,
+      aggregation: 'count',
+      description: 'tokens\u202e(reversed)\u0000',
+    });
+    expect(hidden.status).toBe(400);
+    expect((await json(hidden)).errors.map((e: { field: string }) => e.field)).toEqual([
+      'description',
+    ]);
     const missingPath = await post('/v1/meters', {
       key: `x_${run}`,
       eventType: type,

@@ -105,7 +105,7 @@ describe('operator API under an operator (e2e)', () => {
     });
   });
 
-  describe('dates: inputs from 1970 to 9000, so every date read back is RFC 3339', () => {
+  describe('dates: inputs from 1970 to 9000 (expiries to 9999), so every date read back is RFC 3339', () => {
     const RANGE = 'between 1970-01-01T00:00:00Z and 9000-01-01T00:00:00Z';
     /** Every timestamp in a JSON text, and none in the extended form (`+010000-…`). */
     const timestamps = (json: unknown) => {
@@ -169,40 +169,112 @@ describe('operator API under an operator (e2e)', () => {
       expect(again.status).toBe(201);
     });
 
-    it("a grant's and an API key's dates past 9000 or before 1970: 400 naming each", async () => {
+    it("a grant's effectiveAt past 9000, an expiry past 9999 or before 1970: 400 naming each", async () => {
       const customer = (await send('POST', '/v1/customers', { name: 'Forever' })).body;
+      const EXPIRY_RANGE = 'between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z';
+      expect(
+        await refused('POST', `/v1/customers/${customer.id}/grants`, {
+          amount: 5,
+          effectiveAt: '9000-01-01T00:00:00.001Z',
+          // 10000-01-01T00:00:59Z
+          expiresAt: '9999-12-31T23:59:59-00:01',
+        }),
+      ).toEqual([
+        { field: 'effectiveAt', messages: [`effectiveAt must be ${RANGE}`] },
+        { field: 'expiresAt', messages: [`expiresAt must be ${EXPIRY_RANGE}`] },
+      ]);
       expect(
         await refused('POST', `/v1/customers/${customer.id}/grants`, {
           amount: 5,
           effectiveAt: '1969-12-31T23:59:59Z',
-          expiresAt: '9999-12-31T00:00:00Z',
+        }),
+      ).toEqual([{ field: 'effectiveAt', messages: [`effectiveAt must be ${RANGE}`] }]);
+      expect(
+        await refused('POST', `/v1/customers/${customer.id}/api-keys`, {
+          expiresAt: '+010000-01-01T00:00:00Z',
         }),
       ).toEqual([
-        { field: 'effectiveAt', messages: [`effectiveAt must be ${RANGE}`] },
-        { field: 'expiresAt', messages: [`expiresAt must be ${RANGE}`] },
+        {
+          field: 'expiresAt',
+          messages: [
+            'expiresAt must be an RFC 3339 date-time with an offset, like 2026-01-31T12:00:00Z',
+          ],
+        },
       ]);
       expect(
         await refused('POST', `/v1/customers/${customer.id}/api-keys`, {
-          expiresAt: '9999-12-31T00:00:00Z',
+          expiresAt: '10000-01-01T00:00:00Z',
         }),
-      ).toEqual([{ field: 'expiresAt', messages: [`expiresAt must be ${RANGE}`] }]);
+      ).toHaveLength(1);
 
+      // The end of 9999 is what operators write for "never": taken, and read back in RFC 3339.
       const grant = await send('POST', `/v1/customers/${customer.id}/grants`, {
         amount: 5,
-        expiresAt: '9000-01-01T00:00:00Z',
+        effectiveAt: '9000-01-01T00:00:00Z',
+        expiresAt: '9999-12-31T23:59:59Z',
       });
       expect(grant.status).toBe(201);
       const key = await send('POST', `/v1/customers/${customer.id}/api-keys`, {
-        expiresAt: '9000-01-01T00:00:00+00:00',
+        expiresAt: '9999-12-31T23:59:59.999+00:00',
       });
       expect(key.status).toBe(201);
-      const read = [...timestamps(grant.body), ...timestamps(key.body)];
-      expect(read).toContain('9000-01-01T00:00:00.000Z');
+      const grants = await send('GET', `/v1/customers/${customer.id}/grants`);
+      const read = [...timestamps(grant.body), ...timestamps(key.body), ...timestamps(grants.body)];
+      expect(read).toEqual(
+        expect.arrayContaining([
+          '9000-01-01T00:00:00.000Z',
+          '9999-12-31T23:59:59.000Z',
+          '9999-12-31T23:59:59.999Z',
+        ]),
+      );
       expect(read.filter((t) => !isRfc3339DateTime(t))).toEqual([]);
       // The scripts' helper revokes it: a DELETE without a body goes without Content-Type.
       await expect(
         stack.operator('DELETE', `/v1/api-keys/${key.body.id}`),
       ).resolves.toBeUndefined();
+    });
+  });
+
+  describe('names and descriptions: shown as stored', () => {
+    it('refuses control, bidirectional-override and lone-surrogate characters, naming the field', async () => {
+      const customerPath = '/v1/customers';
+      for (const name of ['ev\u202egnp.exe', 'esc\u001b[2J', 'nul\u0000', 'half \ud83d', '   '])
+        expect((await refused('POST', customerPath, { name })).map((e) => e.field)).toEqual([
+          'name',
+        ]);
+      const customer = (await send('POST', customerPath, { name: 'Familie 👨\u200d👩\u200d👧' }))
+        .body;
+      expect(customer.name).toBe('Familie 👨\u200d👩\u200d👧');
+      const path = `/v1/customers/${customer.id}`;
+      expect((await refused('PATCH', path, { name: 'a\u2066b' })).map((e) => e.field)).toEqual([
+        'name',
+      ]);
+      expect(
+        (
+          await refused('POST', '/v1/plans', {
+            key: `p-${randomUUID().slice(0, 8)}`,
+            name: 'Pro\u0085',
+            features: [],
+          })
+        ).map((e) => e.field),
+      ).toEqual(['name']);
+      expect(
+        (await refused('POST', `${path}/api-keys`, { name: 'ci\nkey' })).map((e) => e.field),
+      ).toEqual(['name']);
+      expect(
+        (await refused('POST', `${path}/grants`, { amount: 5, description: 'gift\u202e' })).map(
+          (e) => e.field,
+        ),
+      ).toEqual(['description']);
+      // A description may have lines.
+      const grant = await send('POST', `${path}/grants`, {
+        amount: 5,
+        description: 'Goodwill\nTicket 42',
+      });
+      expect(grant.status).toBe(201);
+      // Nothing refused was stored.
+      expect((await send('GET', path)).body.name).toBe('Familie 👨\u200d👩\u200d👧');
+      expect((await send('GET', `${path}/api-keys`)).body).toEqual([]);
     });
   });
 

@@ -49,7 +49,7 @@ export default async () => {
                 required: false,
                 type: () => String,
                 description:
-                  'When the key stops working (in the future); never by default.\nFrom 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.',
+                  'When the key stops working (in the future); never by default.\nFrom 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z.',
               },
             },
           },
@@ -244,7 +244,7 @@ export default async () => {
                 required: false,
                 type: () => String,
                 description:
-                  'When what is left of the grant expires; never by default.\nFrom 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.',
+                  'When what is left of the grant expires; never by default.\nFrom 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z.',
               },
             },
             LedgerQueryDto: {

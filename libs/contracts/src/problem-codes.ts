@@ -36,6 +36,7 @@ export const PROBLEM_CODES = [
   'concurrency-limited',
   'customer-blocked',
   'expectation-failed',
+  'http-version-not-supported',
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

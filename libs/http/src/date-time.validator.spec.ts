@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import {
   DATE_INPUT_RANGE,
+  EXPIRY_INPUT_RANGE,
   IsInDateInputRange,
   IsNotBefore,
   IsRfc3339DateTime,
@@ -101,6 +102,12 @@ class Stored {
   expiresAt!: string;
 }
 
+class Expiring {
+  @IsRfc3339DateTime()
+  @IsInDateInputRange(EXPIRY_INPUT_RANGE)
+  expiresAt!: string;
+}
+
 describe('IsInDateInputRange', () => {
   const messages = (expiresAt: unknown) =>
     validateSync(plainToInstance(Stored, { expiresAt })).flatMap((e) =>
@@ -146,6 +153,51 @@ describe('IsInDateInputRange', () => {
       expect([value, messages(value)]).toEqual([
         value,
         ['expiresAt must be an RFC 3339 date-time with an offset, like 2026-01-31T12:00:00Z'],
+      ]);
+    }
+  });
+});
+
+describe('IsInDateInputRange(EXPIRY_INPUT_RANGE)', () => {
+  const messages = (expiresAt: unknown) =>
+    validateSync(plainToInstance(Expiring, { expiresAt })).flatMap((e) =>
+      Object.values(e.constraints ?? {}),
+    );
+
+  it('takes an expiry to the end of 9999, what operators write for "never"', () => {
+    expect(EXPIRY_INPUT_RANGE).toEqual({
+      min: '1970-01-01T00:00:00Z',
+      max: '9999-12-31T23:59:59.999Z',
+    });
+    for (const value of [
+      '1970-01-01T00:00:00Z',
+      '9000-01-01T00:00:00.001Z',
+      '9999-12-31T00:00:00Z',
+      '9999-12-31T23:59:59Z',
+      // Read to the millisecond, as the Date it becomes: still 9999.
+      '9999-12-31T23:59:59.999999999Z',
+      '9999-12-31T23:59:59+15:59',
+    ]) {
+      expect([value, isInDateInputRange(value, EXPIRY_INPUT_RANGE), messages(value)]).toEqual([
+        value,
+        true,
+        [],
+      ]);
+      // What is stored prints back in RFC 3339.
+      expect(isRfc3339DateTime(new Date(value).toISOString())).toBe(true);
+    }
+  });
+
+  it('refuses an instant in year 10000 (an offset behind UTC) or before 1970, naming the range', () => {
+    for (const value of [
+      '9999-12-31T23:59:59-00:01',
+      '9999-12-31T23:30:00-15:59',
+      '1969-12-31T23:59:59.999Z',
+    ]) {
+      expect([value, isInDateInputRange(value, EXPIRY_INPUT_RANGE)]).toEqual([value, false]);
+      expect([value, messages(value)]).toEqual([
+        value,
+        ['expiresAt must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z'],
       ]);
     }
   });

@@ -41,43 +41,66 @@ export function IsRfc3339DateTime(options?: ValidationOptions): PropertyDecorato
 
 /**
  * The instants a date-time input that paygate stores may name, both ends included: a
- * subscription's period, a grant's `effectiveAt`/`expiresAt`, an API key's `expiresAt`.
- * Dates are derived from them (a period's end one interval after its start, usage windows and
- * renewals a period or a few ahead, a year at most per period) and written back with
- * `toISOString`, which past year 9999 writes `+010000-…`, not RFC 3339: up to 9000 leaves
- * them room to stay in years 0001–9999. From 1970 (the Unix epoch, where a feature that never
- * resets counts from): no calendar arithmetic meets `Date.UTC`'s years 0–99 (read as 1900–1999)
- * or a negative epoch. Compared as instants, so `…T00:30:00+01:00` on 1970-01-01 is before it.
- * Filters that only select (a query's `from`/`to`) keep the wider RFC 3339 range.
+ * subscription's period, a grant's `effectiveAt`. Dates are derived from them (a period's end
+ * one interval after its start, usage windows and renewals a period or a few ahead, a year at
+ * most per period) and written back with `toISOString`, which past year 9999 writes
+ * `+010000-…`, not RFC 3339: up to 9000 leaves them room to stay in years 0001–9999. From 1970
+ * (the Unix epoch, where a feature that never resets counts from): no calendar arithmetic meets
+ * `Date.UTC`'s years 0–99 (read as 1900–1999) or a negative epoch. Compared as instants, so
+ * `…T00:30:00+01:00` on 1970-01-01 is before it. Filters that only select (a query's
+ * `from`/`to`) keep the wider RFC 3339 range.
  */
 export const DATE_INPUT_RANGE = {
   min: '1970-01-01T00:00:00Z',
   max: '9000-01-01T00:00:00Z',
 } as const;
 
-const RANGE_MS = { min: Date.parse(DATE_INPUT_RANGE.min), max: Date.parse(DATE_INPUT_RANGE.max) };
-
 /**
- * Whether an RFC 3339 date-time lies within DATE_INPUT_RANGE. Anything that is not one is
- * left to isRfc3339DateTime (true here), so a field is refused for one reason at a time.
+ * The instants an expiry may name: a grant's or an API key's `expiresAt`. Nothing is derived
+ * from one (it is only compared with the clock and other dates), so it may go to the end of
+ * year 9999, which operators write for "never" (`9999-12-31T23:59:59Z`), and is still read
+ * back in RFC 3339. Inputs are taken to the millisecond (a JavaScript Date), so no finer
+ * fraction rounds past the end.
  */
-export function isInDateInputRange(value: unknown): boolean {
-  if (!isRfc3339DateTime(value)) return true;
-  const ms = Date.parse(value as string);
-  return ms >= RANGE_MS.min && ms <= RANGE_MS.max;
+export const EXPIRY_INPUT_RANGE = {
+  min: DATE_INPUT_RANGE.min,
+  max: '9999-12-31T23:59:59.999Z',
+} as const;
+
+/** Both ends of a range of date-time inputs, written as RFC 3339. */
+export interface DateInputRange {
+  readonly min: string;
+  readonly max: string;
 }
 
 /**
- * Validates that a date-time input lies within DATE_INPUT_RANGE (with IsRfc3339DateTime,
- * which checks its form): every date derived from it prints as RFC 3339.
+ * Whether an RFC 3339 date-time lies within a range (DATE_INPUT_RANGE unless named). Anything
+ * that is not one is left to isRfc3339DateTime (true here), so a field is refused for one
+ * reason at a time.
  */
-export function IsInDateInputRange(options?: ValidationOptions): PropertyDecorator {
+export function isInDateInputRange(
+  value: unknown,
+  range: DateInputRange = DATE_INPUT_RANGE,
+): boolean {
+  if (!isRfc3339DateTime(value)) return true;
+  const ms = Date.parse(value as string);
+  return ms >= Date.parse(range.min) && ms <= Date.parse(range.max);
+}
+
+/**
+ * Validates that a date-time input lies within a range, DATE_INPUT_RANGE unless named (with
+ * IsRfc3339DateTime, which checks its form): every date derived from it prints as RFC 3339.
+ */
+export function IsInDateInputRange(
+  range: DateInputRange = DATE_INPUT_RANGE,
+  options?: ValidationOptions,
+): PropertyDecorator {
   return ValidateBy(
     {
       name: 'isInDateInputRange',
-      constraints: [DATE_INPUT_RANGE.min, DATE_INPUT_RANGE.max],
+      constraints: [range.min, range.max],
       validator: {
-        validate: (value: unknown) => isInDateInputRange(value),
+        validate: (value: unknown) => isInDateInputRange(value, range),
         defaultMessage: buildMessage(
           (each) => `${each}$property must be between $constraint1 and $constraint2`,
           options,

@@ -2,7 +2,7 @@ import { REQUEST_ID_HEADER, httpRequestDuration, requestIdFor } from '@paygate/o
 import { ProblemInput, writeProblem } from '@paygate/problem-details';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { headerFieldsProblem, targetProblem } from './http-edge';
+import { headerFieldsProblem, targetProblem, versionProblem } from './http-edge';
 import { INPUT_LIMITS, SUPPORTED_METHODS } from './input-limits';
 
 /**
@@ -112,6 +112,7 @@ export function frontDoorServer(
       );
     });
     const problem =
+      versionProblem(req) ??
       headerFieldsProblem(req) ??
       targetProblem(url) ??
       (SUPPORTED_METHODS.includes(req.method ?? '')

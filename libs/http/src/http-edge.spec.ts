@@ -4,6 +4,7 @@ import {
   headerFieldsProblem,
   rawProblemResponse,
   targetProblem,
+  versionProblem,
 } from './http-edge';
 import { INPUT_LIMITS } from './input-limits';
 
@@ -50,6 +51,28 @@ describe('rawProblemResponse', () => {
       requestId: 'req-1',
       errors,
     });
+  });
+});
+
+describe('versionProblem', () => {
+  const request = (major: number, minor: number) =>
+    ({ httpVersionMajor: major, httpVersionMinor: minor }) as IncomingMessage;
+
+  it('lets HTTP/1.1 and HTTP/1.0 through', () => {
+    expect(versionProblem(request(1, 1))).toBeUndefined();
+    expect(versionProblem(request(1, 0))).toBeUndefined();
+  });
+
+  it('answers what Node takes besides them with 505, naming the version, connection closed', () => {
+    for (const [major, minor] of [
+      [2, 0],
+      [0, 9],
+    ])
+      expect(versionProblem(request(major, minor))).toEqual({
+        code: 'http-version-not-supported',
+        extensions: { version: `HTTP/${major}.${minor}` },
+        headers: { connection: 'close' },
+      });
   });
 });
 

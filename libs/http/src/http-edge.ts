@@ -217,7 +217,8 @@ export function edgeProblem(
   request: FastifyRequest,
 ): ProblemInput | undefined {
   const url = request.raw.url ?? '';
-  const problem = headerFieldsProblem(request.raw) ?? targetProblem(url);
+  const problem =
+    versionProblem(request.raw) ?? headerFieldsProblem(request.raw) ?? targetProblem(url);
   if (problem) return problem;
   if (request.routeOptions.url !== undefined) return undefined;
   if (!SUPPORTED_METHODS.includes(request.method)) return { code: 'not-implemented' };
@@ -232,6 +233,22 @@ export function edgeProblem(
 
 /** Answered with the connection closed: what follows on it cannot be trusted to be framed. */
 const CLOSE = { connection: 'close' };
+
+/**
+ * A request line whose version is not HTTP/1.x: Node's parser takes `HTTP/2.0` and `HTTP/0.9`
+ * (it refuses other versions with a bare 400) and would serve them as HTTP/1.1. An HTTP/2
+ * client speaks HTTP/2 from its first bytes, never with an HTTP/1 request line, and HTTP/0.9
+ * had no version in it: whoever sends one gets 505 (RFC 9110 §15.6.6) saying what is
+ * supported, with the connection closed.
+ */
+export function versionProblem(req: IncomingMessage): ProblemInput | undefined {
+  if (req.httpVersionMajor === 1) return undefined;
+  return {
+    code: 'http-version-not-supported',
+    extensions: { version: `HTTP/${req.httpVersionMajor}.${req.httpVersionMinor}` },
+    headers: CLOSE,
+  };
+}
 
 /**
  * What Node's parser lets through but no request may have: more header fields than

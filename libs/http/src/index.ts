@@ -18,12 +18,16 @@ export { frontDoorServer, pathOf } from './front-door';
 export type { FrontDoor } from './front-door';
 export {
   DATE_INPUT_RANGE,
+  EXPIRY_INPUT_RANGE,
   IsInDateInputRange,
   IsNotBefore,
   IsRfc3339DateTime,
   isInDateInputRange,
   isRfc3339DateTime,
 } from './date-time.validator';
+export type { DateInputRange } from './date-time.validator';
 export { IntegerText, UuidParam } from './input-fields';
+export { IsDisplayText, isDisplayText } from './display-text.validator';
+export type { DisplayText } from './display-text.validator';
 export { operatorListener } from './operator-listener';
 export type { OperatorListenerOptions } from './operator-listener';

@@ -190,6 +190,11 @@ export const PROBLEM_REGISTRY: Record<ProblemCode, ProblemDefinition> = {
     title: 'Expectation failed',
     detail: 'The server cannot meet the Expect field of the request: only 100-continue is known.',
   },
+  'http-version-not-supported': {
+    status: 505,
+    title: 'HTTP version not supported',
+    detail: 'Only HTTP/1.1 and HTTP/1.0 are supported: send the request in HTTP/1.1.',
+  },
   'not-implemented': {
     status: 501,
     title: 'Not implemented',

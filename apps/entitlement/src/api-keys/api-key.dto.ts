@@ -1,10 +1,16 @@
-import { IsInDateInputRange, IsRfc3339DateTime } from '@paygate/http';
+import {
+  EXPIRY_INPUT_RANGE,
+  IsDisplayText,
+  IsInDateInputRange,
+  IsRfc3339DateTime,
+} from '@paygate/http';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, Length, Matches } from 'class-validator';
 
 export class CreateApiKeyDto {
   @IsOptional()
   @IsString()
   @Length(1, 100)
+  @IsDisplayText()
   name?: string;
 
   @IsOptional()
@@ -15,10 +21,10 @@ export class CreateApiKeyDto {
 
   /**
    * When the key stops working (in the future); never by default.
-   * From 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.
+   * From 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z.
    */
   @IsOptional()
   @IsRfc3339DateTime()
-  @IsInDateInputRange()
+  @IsInDateInputRange(EXPIRY_INPUT_RANGE)
   expiresAt?: string;
 }

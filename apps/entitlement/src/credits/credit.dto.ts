@@ -1,4 +1,11 @@
-import { IntegerText, IsInDateInputRange, IsRfc3339DateTime, PageQueryDto } from '@paygate/http';
+import {
+  EXPIRY_INPUT_RANGE,
+  IntegerText,
+  IsDisplayText,
+  IsInDateInputRange,
+  IsRfc3339DateTime,
+  PageQueryDto,
+} from '@paygate/http';
 import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { GRANT_SOURCES, GrantSource } from './grants.service';
 
@@ -11,6 +18,7 @@ export class CreateGrantDto {
   @IsOptional()
   @IsString()
   @Length(1, 500)
+  @IsDisplayText('lines')
   description?: string;
 
   @IsOptional()
@@ -35,11 +43,11 @@ export class CreateGrantDto {
 
   /**
    * When what is left of the grant expires; never by default.
-   * From 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z.
+   * From 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z.
    */
   @IsOptional()
   @IsRfc3339DateTime()
-  @IsInDateInputRange()
+  @IsInDateInputRange(EXPIRY_INPUT_RANGE)
   expiresAt?: string;
 }
 

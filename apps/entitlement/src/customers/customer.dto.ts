@@ -1,9 +1,10 @@
-import { NullClears, PageQueryDto } from '@paygate/http';
+import { IsDisplayText, NullClears, PageQueryDto } from '@paygate/http';
 import { IsBoolean, IsEmail, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
 
 export class CreateCustomerDto {
   @IsString()
   @Length(1, 200)
+  @IsDisplayText()
   name!: string;
 
   @IsOptional()
@@ -15,6 +16,7 @@ export class UpdateCustomerDto {
   @IsOptional()
   @IsString()
   @Length(1, 200)
+  @IsDisplayText()
   name?: string;
 
   /** `null` clears it (an empty string is not an email: 400). */

@@ -1,3 +1,4 @@
+import { IsDisplayText } from '@paygate/http';
 import { DOMAIN_KEY } from '@paygate/contracts';
 import { Type } from 'class-transformer';
 import {
@@ -138,6 +139,7 @@ export class CreatePlanDto {
 
   @IsString()
   @Length(1, 200)
+  @IsDisplayText()
   name!: string;
 
   @IsArray()

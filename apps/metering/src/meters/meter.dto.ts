@@ -1,3 +1,4 @@
+import { IsDisplayText } from '@paygate/http';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -71,6 +72,7 @@ export class CreateMeterDto {
   @IsOptional()
   @IsString()
   @Length(0, 500)
+  @IsDisplayText('lines')
   description?: string;
 }
 
@@ -95,6 +97,7 @@ export class UpdateMeterDto {
   @IsOptional()
   @IsString()
   @Length(0, 500)
+  @IsDisplayText('lines')
   description?: string;
 }
 

@@ -127,6 +127,10 @@ export const de: Catalogue = {
     detail:
       'Der Server kann das Expect-Feld der Anfrage nicht erfüllen: nur 100-continue ist bekannt.',
   },
+  'http-version-not-supported': {
+    title: 'HTTP-Version nicht unterstützt',
+    detail: 'Nur HTTP/1.1 und HTTP/1.0 werden unterstützt: Senden Sie die Anfrage in HTTP/1.1.',
+  },
   'not-implemented': {
     title: 'Nicht implementiert',
     detail: 'Die Anfragemethode wird von diesem Server nicht unterstützt.',

@@ -123,6 +123,10 @@ export const es: Catalogue = {
     detail:
       'El servidor no puede cumplir el campo Expect de la solicitud: solo se conoce 100-continue.',
   },
+  'http-version-not-supported': {
+    title: 'Versión de HTTP no admitida',
+    detail: 'Solo se admiten HTTP/1.1 y HTTP/1.0: envíe la solicitud en HTTP/1.1.',
+  },
   'not-implemented': {
     title: 'No implementado',
     detail: 'Este servidor no admite el método de la solicitud.',

@@ -123,6 +123,10 @@ export const fr: Catalogue = {
     detail:
       'Le serveur ne peut satisfaire le champ Expect de la requête : seul 100-continue est connu.',
   },
+  'http-version-not-supported': {
+    title: 'Version HTTP non prise en charge',
+    detail: 'Seuls HTTP/1.1 et HTTP/1.0 sont pris en charge : envoyez la requête en HTTP/1.1.',
+  },
   'not-implemented': {
     title: 'Non implémenté',
     detail: 'La méthode de la requête n’est pas prise en charge par ce serveur.',

@@ -126,6 +126,11 @@ export const ja: Catalogue = {
     detail:
       'サーバーはリクエストの Expect フィールドに応えられません。既知の値は 100-continue のみです。',
   },
+  'http-version-not-supported': {
+    title: 'HTTP バージョンはサポートされていません',
+    detail:
+      'サポートされているのは HTTP/1.1 と HTTP/1.0 のみです。リクエストは HTTP/1.1 で送信してください。',
+  },
   'not-implemented': {
     title: '未実装',
     detail: 'このサーバーはリクエストメソッドをサポートしていません。',
