@@ -157,6 +157,9 @@ describe('bad input at the HTTP edge (e2e)', () => {
       ['an HTTP/2.0 request line', 'GET /demo/x HTTP/2.0\r\nHost: x\r\n\r\n', 505],
       ['an HTTP/2.0 request line to /health', 'GET /health HTTP/2.0\r\nHost: x\r\n\r\n', 505],
       ['an HTTP/0.9 request line', 'GET /v1/things HTTP/0.9\r\n\r\n', 505],
+      // Versions the parser refuses, and HTTP/2's preface (a client with prior knowledge).
+      ['an HTTP/3.0 request line', 'GET /demo/x HTTP/3.0\r\nHost: x\r\n\r\n', 505],
+      ['the HTTP/2 connection preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 505],
       ['two Host fields', 'GET /v1/things HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400],
       [
         '1,001 header fields',

@@ -99,15 +99,26 @@ describe('metering API (e2e)', () => {
     expect(problem.errors.map((e: { field: string }) => e.field).sort()).toEqual(
       ['aggregation', 'eventType', 'groupBy', 'key'].sort(),
     );
-    // A description shows as it is stored: no control or bidirectional-override characters.
+    // A description and an event type show as stored: no control, bidi-control or hidden
+    // characters (an event type with one could never match an event: their types refuse them).
     const hidden = await post('/v1/meters', {
       key: `hidden_${run}`,
-      eventType: type,
+      eventType: `${type}\u2066`,
       aggregation: 'count',
-      description: 'tokens\u202e(reversed)\u0000',
+      description: 'tokens\u202e(reversed)',
     });
     expect(hidden.status).toBe(400);
-    expect((await json(hidden)).errors.map((e: { field: string }) => e.field)).toEqual([
+    expect((await json(hidden)).errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'description',
+      'eventType',
+    ]);
+    const hiddenPatch = await fetch(`${base}/v1/meters/${meterKey}`, {
+      method: 'PATCH',
+      headers: admin,
+      body: JSON.stringify({ description: 'Goodwill\rEvil' }),
+    });
+    expect(hiddenPatch.status).toBe(400);
+    expect((await json(hiddenPatch)).errors.map((e: { field: string }) => e.field)).toEqual([
       'description',
     ]);
     const missingPath = await post('/v1/meters', {

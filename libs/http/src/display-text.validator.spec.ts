@@ -25,6 +25,8 @@ describe('isDisplayText', () => {
       'मिश्र\u200dण',
       'Familie 👨\u200d👩\u200d👧',
       '株式会社ペイゲート',
+      'Scotland 🏴\u{e0067}\u{e0062}\u{e0073}\u{e0063}\u{e0074}\u{e007f}',
+      'zero\u200bwidth inside',
       '',
     ])
       expect([value, isDisplayText(value), isDisplayText(value, 'lines')]).toEqual([
@@ -34,7 +36,7 @@ describe('isDisplayText', () => {
       ]);
   });
 
-  it('refuses control, bidirectional-override and BOM characters, lone surrogates, and blanks', () => {
+  it('refuses control, bidirectional-control, separator, annotation, tag and BOM characters, lone surrogates, and nothing visible', () => {
     for (const value of [
       'nul\u0000',
       'esc\u001b[31mred',
@@ -50,6 +52,20 @@ describe('isDisplayText', () => {
       'swapped \udc00\ud800',
       '   ',
       '\u00a0\u2003',
+      // Nothing visible: format characters and blank fillers only.
+      '\u200b',
+      '\u2060',
+      '\u200e',
+      '\u200d',
+      '\u3164',
+      '\u2800',
+      ' \u200b ',
+      'line\u2028separator',
+      'paragraph\u2029separator',
+      'annotated\ufff9x\ufffay\ufffb',
+      // Tag characters outside an emoji tag sequence: text nobody sees.
+      'hello\u{e0069}\u{e0067}\u{e006e}\u{e006f}\u{e0072}\u{e0065}',
+      '\u{e0001}',
     ])
       expect([value, isDisplayText(value), isDisplayText(value, 'lines')]).toEqual([
         value,
@@ -64,6 +80,9 @@ describe('isDisplayText', () => {
       expect([value, isDisplayText(value, 'lines')]).toEqual([value, true]);
     }
     expect(isDisplayText('\n\t', 'lines')).toBe(false);
+    // A carriage return alone moves a terminal's cursor back over what was shown.
+    expect(isDisplayText('Goodwill\rEvil', 'lines')).toBe(false);
+    expect(isDisplayText('end\r', 'lines')).toBe(false);
   });
 
   it('leaves what is not a string to IsString', () => {
@@ -77,7 +96,7 @@ describe('IsDisplayText', () => {
       [
         'name',
         [
-          'name must be one line of text: not blank, and without control, bidirectional-override or unpaired surrogate characters',
+          'name must be one line of visible text, without control, bidirectional-control or other hidden characters',
         ],
       ],
     ]);
@@ -85,7 +104,7 @@ describe('IsDisplayText', () => {
       [
         'description',
         [
-          'description must be text: not blank, and without control, bidirectional-override or unpaired surrogate characters',
+          'description must be visible text, without control, bidirectional-control or other hidden characters',
         ],
       ],
     ]);

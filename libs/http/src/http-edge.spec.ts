@@ -27,8 +27,27 @@ describe('clientErrorProblem', () => {
       'uri-too-long',
     ],
     ['ERR_HTTP_REQUEST_TIMEOUT', undefined, 'request-timeout'],
+    ['HPE_INVALID_VERSION', 'GET / HTTP/3.0\r\nHost: x\r\n', 'http-version-not-supported'],
+    ['HPE_INVALID_VERSION', 'GET / HTTP/1.2\r\n', 'http-version-not-supported'],
+    ['HPE_INVALID_VERSION', 'GET / HTTP/1.11\r\n', 'bad-request'],
+    // What llhttp says of a request line ended by a bare LF.
+    ['HPE_INVALID_VERSION', 'GET / HTTP/1.1\nHost: x\n\n', 'bad-request'],
+    ['HPE_INVALID_VERSION', 'GET / HTTX/1.1\r\n', 'bad-request'],
+    ['HPE_PAUSED_H2_UPGRADE', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'http-version-not-supported'],
   ])('%s on %j → %s', (code, packet, expected) => {
     expect(clientErrorProblem(parserError(code, packet)).code).toBe(expected);
+  });
+
+  it('names the version it does not support, and closes the connection', () => {
+    expect(clientErrorProblem(parserError('HPE_INVALID_VERSION', 'GET / HTTP/3.0\r\n'))).toEqual({
+      code: 'http-version-not-supported',
+      extensions: { version: 'HTTP/3.0' },
+      headers: { connection: 'close' },
+    });
+    expect(
+      clientErrorProblem(parserError('HPE_PAUSED_H2_UPGRADE', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'))
+        .extensions,
+    ).toEqual({ version: 'HTTP/2.0' });
   });
 });
 

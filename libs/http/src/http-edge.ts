@@ -62,6 +62,22 @@ export function clientErrorProblem(
             extensions: { limit: INPUT_LIMITS.headerBytes },
           };
     }
+    // A version Node's parser does not take (`HTTP/3.0`, `HTTP/1.2`), or HTTP/2's connection
+    // preface (`PRI * HTTP/2.0`, a client speaking HTTP/2 with prior knowledge): the request
+    // is well formed but for its version, which is what to say (see versionProblem). The
+    // parser says the same of `HTTP/1.1` ended by a bare LF: that is a malformed line.
+    case 'HPE_INVALID_VERSION':
+    case 'HPE_PAUSED_H2_UPGRADE': {
+      const line = requestLineOf(err.rawPacket).replace(/\r$/, '');
+      const version = line.slice(line.lastIndexOf(' ') + 1);
+      return isWellFormedRequestLine(line) && !/^HTTP\/1\.[01]$/.test(version)
+        ? unsupportedVersion(version)
+        : badRequest(
+            'The request line is malformed.',
+            'requestLine',
+            'must be METHOD target HTTP/x.y',
+          );
+    }
     case 'HPE_INVALID_METHOD':
       return isWellFormedRequestLine(requestLineOf(err.rawPacket))
         ? { code: 'not-implemented' }
@@ -236,18 +252,19 @@ const CLOSE = { connection: 'close' };
 
 /**
  * A request line whose version is not HTTP/1.x: Node's parser takes `HTTP/2.0` and `HTTP/0.9`
- * (it refuses other versions with a bare 400) and would serve them as HTTP/1.1. An HTTP/2
- * client speaks HTTP/2 from its first bytes, never with an HTTP/1 request line, and HTTP/0.9
- * had no version in it: whoever sends one gets 505 (RFC 9110 §15.6.6) saying what is
+ * and would serve them as HTTP/1.1 (other versions fail in the parser: clientErrorProblem).
+ * An HTTP/2 client speaks HTTP/2 from its first bytes, never with an HTTP/1 request line, and
+ * HTTP/0.9 had no version in it: whoever sends one gets 505 (RFC 9110 §15.6.6) saying what is
  * supported, with the connection closed.
  */
 export function versionProblem(req: IncomingMessage): ProblemInput | undefined {
   if (req.httpVersionMajor === 1) return undefined;
-  return {
-    code: 'http-version-not-supported',
-    extensions: { version: `HTTP/${req.httpVersionMajor}.${req.httpVersionMinor}` },
-    headers: CLOSE,
-  };
+  return unsupportedVersion(`HTTP/${req.httpVersionMajor}.${req.httpVersionMinor}`);
+}
+
+/** The 505 for a request in `version` (`HTTP/2.0`), the connection closed. */
+function unsupportedVersion(version: string): ProblemInput {
+  return { code: 'http-version-not-supported', extensions: { version }, headers: CLOSE };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { ConfigError } from '@paygate/config';
+import { connect } from 'node:net';
 import { Registry, Counter } from 'prom-client';
 import { AdminServer, adminListenerOptions } from './admin-server';
 
@@ -31,6 +32,22 @@ describe('admin listener', () => {
     const post = await fetch(`${base}/metrics`, { method: 'POST' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('answers an HTTP/2.0 request line with a 505 problem, the connection closed', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(server.address()!.port, '127.0.0.1', () =>
+        socket.write('GET /metrics HTTP/2.0\r\nHost: x\r\n\r\n'),
+      );
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 505 /);
+    expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+    expect(answer).toContain('"code":"HTTP_VERSION_NOT_SUPPORTED"');
+    expect(answer).not.toContain('paygate_test_402_total');
   });
 
   it('binds 127.0.0.1 and HTTP_PORT + 1000 unless told otherwise', () => {

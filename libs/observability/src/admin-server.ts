@@ -116,6 +116,12 @@ export class AdminServer {
     res.setHeader('cache-control', 'no-store');
     const path = (req.url ?? '/').split('?')[0];
     try {
+      // Node's parser takes HTTP/2.0 and HTTP/0.9 request lines: not served as HTTP/1.1 (as on
+      // every listener, see versionProblem in libs/http).
+      if (req.httpVersionMajor !== 1) {
+        res.setHeader('connection', 'close');
+        return this.problem(res, 'http-version-not-supported', path, requestId);
+      }
       if (path !== METRICS_PATH) return this.problem(res, 'not-found', path, requestId);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('allow', 'GET, HEAD');
@@ -131,7 +137,7 @@ export class AdminServer {
 
   private problem(
     res: ServerResponse,
-    code: 'not-found' | 'method-not-allowed' | 'internal-error',
+    code: 'not-found' | 'method-not-allowed' | 'internal-error' | 'http-version-not-supported',
     instance: string,
     requestId: string,
   ): void {

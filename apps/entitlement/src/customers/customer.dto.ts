@@ -9,6 +9,7 @@ export class CreateCustomerDto {
 
   @IsOptional()
   @IsEmail()
+  @IsDisplayText()
   email?: string;
 }
 
@@ -23,6 +24,7 @@ export class UpdateCustomerDto {
   @IsOptional()
   @NullClears()
   @IsEmail()
+  @IsDisplayText()
   email?: string | null;
 
   /** Blocks (true) or unblocks (false) every request of the customer: 403 forbidden. */

@@ -54,6 +54,7 @@ export class CreateMeterDto {
   /** CloudEvents `type` this meter reads. */
   @IsString()
   @Length(1, 256)
+  @IsDisplayText()
   eventType!: string;
 
   @IsIn(AGGREGATIONS)
@@ -84,6 +85,7 @@ export class UpdateMeterDto {
   @IsOptional()
   @IsString()
   @Length(1, 256)
+  @IsDisplayText()
   eventType?: string;
 
   @IsOptional()

@@ -129,7 +129,7 @@ export const de: Catalogue = {
   },
   'http-version-not-supported': {
     title: 'HTTP-Version nicht unterstützt',
-    detail: 'Nur HTTP/1.1 und HTTP/1.0 werden unterstützt: Senden Sie die Anfrage in HTTP/1.1.',
+    detail: 'Nur HTTP/1.1 und HTTP/1.0 werden unterstützt: Senden Sie die Anfrage über HTTP/1.1.',
   },
   'not-implemented': {
     title: 'Nicht implementiert',
