@@ -226,16 +226,46 @@ describe('anonymous pay-per-call (e2e)', () => {
     expect(await customerOf(late)).toBeUndefined();
   });
 
+  it('a payment buying more than the call (750 TEST for 1 credit) is refused before it settles: nobody is created', async () => {
+    const payer = TestWallet.generate();
+    const [offer] = header(await call('/paid/hello'), 'payment-required');
+    // Credits beyond the call would sit on a balance a payer without a key cannot spend.
+    const asked = JSON.parse(Buffer.from(offer, 'base64').toString('utf8'));
+    asked.accepts[0].amount = '750';
+    const three = payer.payX402(Buffer.from(JSON.stringify(asked)).toString('base64'));
+    const answer = await call('/paid/hello', { 'payment-signature': three });
+    expect(answer.status).toBe(402);
+    expect(answer.body).toMatchObject({
+      type: 'https://paygate.dev/problems/payment-invalid',
+      reason: 'more-than-the-call',
+    });
+    // Fresh offers for the call come with it; nothing settled, no account made.
+    expect(header(answer, 'payment-required')).toHaveLength(1);
+    expect(await customerOf(payer)).toBeUndefined();
+    const paymentsBy = async () =>
+      (
+        await query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM "entitlement"."direct_payments" WHERE "payer" IN ($1, $2)`,
+          [payer.address, payer.accountId],
+        )
+      )[0].n;
+    expect(await paymentsBy()).toBe(0);
+    // The offer as made is taken, and journaled.
+    expect((await call('/paid/hello', { 'payment-signature': payer.payX402(offer) })).status).toBe(
+      200,
+    );
+    expect(await paymentsBy()).toBe(1);
+  });
+
   it('a payer named in a credential it did not sign is not served from that payer’s balance', async () => {
     const victim = TestWallet.generate();
     const [offer] = header(await call('/paid/hello'), 'payment-required');
-    // The victim buys 3 credits (750 TEST: it may pay more than asked); 1 is spent on the call,
-    // 2 stay on its balance.
-    const asked = JSON.parse(Buffer.from(offer, 'base64').toString('utf8'));
-    asked.accepts[0].amount = '750';
-    const three = victim.payX402(Buffer.from(JSON.stringify(asked)).toString('base64'));
-    expect((await call('/paid/hello', { 'payment-signature': three })).status).toBe(200);
+    // The victim pays for a call (its credit spent), and an operator grants its customer 2.
+    expect((await call('/paid/hello', { 'payment-signature': victim.payX402(offer) })).status).toBe(
+      200,
+    );
     const victimId = (await customerOf(victim)) as string;
+    await stack.operator('POST', `/v1/customers/${victimId}/grants`, { amount: 2 });
     expect(await balance(victimId)).toMatchObject({ available: 2 });
 
     // The attacker rewrites a voucher of its own to name the victim: the signature fails.

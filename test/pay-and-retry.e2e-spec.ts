@@ -116,6 +116,44 @@ describe('pay and retry (e2e)', () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it('x402: an amount that is not whole credits (499 for 250 each) is refused before it settles', async () => {
+    const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'x402');
+    const wallet = TestWallet.generate();
+    const key = { 'x-api-key': customer.apiKey };
+    const refused = await call('/paid/hello', key);
+    expect(refused.status).toBe(402);
+    // The payer raises the amount it signs and echoes: one credit and 249 that buy nothing.
+    const [offer] = header(refused, 'payment-required');
+    const required = JSON.parse(Buffer.from(offer, 'base64').toString('utf8'));
+    required.accepts = required.accepts.map((a: Json) => ({ ...a, amount: '499' }));
+    const raised = Buffer.from(JSON.stringify(required)).toString('base64');
+
+    const answer = await call('/paid/hello', {
+      ...key,
+      'payment-signature': wallet.payX402(raised),
+    });
+    expect(answer.status).toBe(402);
+    expect(answer.body).toMatchObject({
+      type: 'https://paygate.dev/problems/payment-invalid',
+      reason: 'inexact-amount',
+    });
+    // Fresh offers for the exact amount come with it; nothing was journaled or credited.
+    expect(header(answer, 'payment-required')).toHaveLength(1);
+    expect(await balance(customer)).toMatchObject({ available: 0, reserved: 0 });
+    const rows = await query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "entitlement"."direct_payments" WHERE "customer_id" = $1`,
+      [customer.customerId],
+    );
+    expect(rows[0].n).toBe(0);
+
+    // Two whole credits (500) are taken: one spent on the call, one left.
+    required.accepts = required.accepts.map((a: Json) => ({ ...a, amount: '500' }));
+    const two = Buffer.from(JSON.stringify(required)).toString('base64');
+    const served = await call('/paid/hello', { ...key, 'payment-signature': wallet.payX402(two) });
+    expect(served.status).toBe(200);
+    expect(await balance(customer)).toMatchObject({ available: 1, reserved: 0 });
+  });
+
   it('Payment auth scheme: pays a challenge, is served with Payment-Receipt; a tampered one gets fresh offers', async () => {
     const customer = await seedDemoCustomer(stack.url('entitlement'), ADMIN_TOKEN, 0, 'auth');
     const wallet = TestWallet.generate();

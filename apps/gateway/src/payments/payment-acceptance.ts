@@ -16,6 +16,7 @@ import { UPTO_DEFAULT_HOLD_SECONDS } from '../routes/route-table';
 import { PaymentOffers } from './payment-offers';
 import {
   creditsPaid,
+  paysWholeCredits,
   MAX_CREDITS_PER_PAYMENT,
   type Payer,
   payerKeyOf,
@@ -77,8 +78,8 @@ export class PaymentAcceptance {
   /**
    * Takes the payment credential a request carries, if any: checked, settled and credited
    * before the request is (again) decided. It buys as many credits as it pays for
-   * (`amountPerCall + N × amountPerUnit` of its asset); `shortfall` only sizes the fresh offers
-   * of a refusal.
+   * (`amountPerCall + N × amountPerUnit` of its asset, exactly); `shortfall` sizes the fresh
+   * offers of a refusal, and for a payer without a key (`plan`) is what its payment may buy.
    */
   async accept(
     route: RouteDefinition,
@@ -146,6 +147,12 @@ export class PaymentAcceptance {
     if (!asset) return refuse('payment-invalid', 'wrong-asset');
     const bought = creditsPaid(parsed.amount, asset, shortfall);
     if (bought < 1n) return refuse('payment-underpaid', 'underpaid');
+    if (parsed.intent !== 'upto' && !paysWholeCredits(parsed.amount, asset))
+      return refuse('payment-invalid', 'inexact-amount');
+    // A payer without a key spends its balance only by paying each call (PayAndRetry's
+    // anonymous): credits it bought beyond the call would be taken and never spent.
+    if ('plan' in payer && parsed.intent !== 'upto' && bought > BigInt(Math.max(1, shortfall)))
+      return refuse('payment-invalid', 'more-than-the-call');
     // Checked before anything settles: a payment the ledger could not take is never taken.
     if (bought > BigInt(MAX_CREDITS_PER_PAYMENT)) return refuse('payment-invalid', 'too-large');
     const units = Number(bought);

@@ -18,6 +18,22 @@ export function creditsPaid(
 }
 
 /**
+ * Whether a settled amount buys whole credits with nothing left over: `amountPerCall + N ×
+ * amountPerUnit` (just `amountPerCall` when credits cost nothing per unit). A charge settles
+ * the whole amount the payer signed; what is over the last whole credit would be taken and
+ * never show as credits, so such an amount is refused before anything settles. (An `upto`
+ * authorization settles only what was used, so any amount may be authorized.)
+ */
+export function paysWholeCredits(
+  amount: string,
+  asset: { amountPerUnit: string; amountPerCall?: string },
+): boolean {
+  const perUnit = BigInt(asset.amountPerUnit);
+  const rest = BigInt(amount) - BigInt(asset.amountPerCall ?? '0');
+  return perUnit === 0n ? rest === 0n : rest % perUnit === 0n;
+}
+
+/**
  * Whom a payment credits: a customer the API key identified, or (anonymous pay-per-call) the
  * payer itself, whose account becomes a customer subscribed to `plan` on its first payment.
  */
