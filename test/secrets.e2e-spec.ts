@@ -152,6 +152,12 @@ describe('secrets and admin endpoints (e2e)', () => {
 
     // Every key works at the gateway (so each went through its logs and usage events).
     for (const key of keys) expect((await call(key)).status).toBe(200);
+    // A key put in the path by mistake, on a route, on no route and on the operator API: each
+    // request is logged, the key's secret is not (the logs are searched below).
+    const inPath = keys[0];
+    expect((await fetch(`${stack.url('gateway')}/demo/${inPath}`)).status).toBe(401);
+    expect((await fetch(`${stack.url('gateway')}/nosuch/${inPath}`)).status).toBe(404);
+    expect((await operator(`/v1/customers/${inPath}`, {})).status).toBe(400);
     // A revocation puts an entitlement.changed event and an outbox row on the way.
     const revoked = await fetch(`${stack.url('entitlement')}/v1/api-keys/${plainBody.id}`, {
       method: 'DELETE',
@@ -434,5 +440,11 @@ describe('secrets and admin endpoints (e2e)', () => {
       // Billing links' tokens are not logged either.
       expect(text).not.toMatch(/\/billing\/[A-Za-z0-9_-]{20,}\./);
     }
+    // Positive control: the requests with a key in the path were logged, without its secret.
+    const logOf = (service: string) =>
+      readFileSync(join(ARTIFACTS, `${LABEL}${service}.log`), 'utf8');
+    expect(logOf('gateway')).toContain('"/nosuch/pg_live_[redacted]"');
+    expect(logOf('gateway')).toContain('"/demo/pg_live_[redacted]"');
+    expect(logOf('entitlement')).toContain('"/v1/customers/pg_live_[redacted]"');
   }, 600_000);
 });

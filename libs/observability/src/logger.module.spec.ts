@@ -6,6 +6,14 @@ describe('logged request URLs', () => {
     expect(loggableUrl('/billing/AQID.sig/top-up')).toBe('/billing/[token]/top-up');
     expect(loggableUrl('/billing/AQID.sig?notice=done')).toBe('/billing/[token]');
     expect(loggableUrl(undefined)).toBe('');
+    // An API key sent in the path by mistake keeps only its prefix.
+    const key = 'pg_live_vNbE7ctyq2Abc-_09xyzVNbE7ctyq2Abc-_09xy';
+    expect(loggableUrl(`/nosuch/${key}`)).toBe('/nosuch/pg_live_[redacted]');
+    expect(loggableUrl(`/a/${key}/b/${key}?x=1`)).toBe(
+      '/a/pg_live_[redacted]/b/pg_live_[redacted]',
+    );
+    expect(loggableUrl(`/a/pg%5Flive%5F${key.slice(8)}`)).toBe('/a/pg_live_[redacted]');
+    expect(loggableUrl('/v1/live/events')).toBe('/v1/live/events');
   });
 });
 

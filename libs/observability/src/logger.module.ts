@@ -46,12 +46,20 @@ export function isUnloggedPath(url: string | undefined): boolean {
 }
 
 /**
+ * An API key (`pg_live_` and its secret, the underscores perhaps percent-encoded) that a
+ * caller put in a path, where no route reads one: the secret is what logs must never keep.
+ */
+const KEY_IN_PATH = /pg(?:_|%5f)live(?:_|%5f)[A-Za-z0-9_%-]*/gi;
+
+/**
  * A request's URL as logs may keep it: without the query (where callers put what they should
- * not) and without the signed token of a billing link, which opens that customer's billing
- * page for a day to whoever reads it.
+ * not), without the signed token of a billing link, which opens that customer's billing page
+ * for a day to whoever reads it, and without an API key's secret sent in the path by mistake.
+ * (The search for a key runs only on a path that has `live` in it: this is on every request.)
  */
 export function loggableUrl(url: string | undefined): string {
-  return (url ?? '').split('?')[0].replace(/^\/billing\/[^/]+/, '/billing/[token]');
+  const path = (url ?? '').split('?')[0].replace(/^\/billing\/[^/]+/, '/billing/[token]');
+  return /live/i.test(path) ? path.replace(KEY_IN_PATH, 'pg_live_[redacted]') : path;
 }
 
 /**

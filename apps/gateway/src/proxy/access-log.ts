@@ -59,7 +59,7 @@ export class AccessLog {
   /**
    * The line, as pino would write it. Every string is escaped by JSON.stringify: the request id
    * and method are checked by the gateway, but the URL is the caller's (and keeps neither its
-   * query nor a billing link's token: loggableUrl).
+   * query, a billing link's token nor a key sent in the path: loggableUrl).
    */
   static line(service: string, entry: AccessLogEntry, time: number): string {
     const lease = entry.leaseId ? `,"leaseId":${JSON.stringify(entry.leaseId)}` : '';
