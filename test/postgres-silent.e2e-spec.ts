@@ -109,4 +109,33 @@ describe('a Postgres whose open connections go silent (e2e)', () => {
       reserved: 0,
     });
   });
+
+  it('answers the operator API with 503 and Retry-After while Postgres is gone, and 200 once back', async () => {
+    const customerUrl = `${stack.url('entitlement')}/v1/customers/${demo.customerId}`;
+    await relay.cut();
+    const answer = await eventually(
+      () => fetch(customerUrl, { headers: admin, signal: AbortSignal.timeout(10_000) }),
+      (r) => r.status !== 200,
+    );
+    // An outage, not a bug: a problem to retry, never a 500.
+    expect({
+      status: answer.status,
+      type: answer.headers.get('content-type'),
+      retryAfter: answer.headers.get('retry-after'),
+      requestId: answer.headers.get('x-request-id') !== null,
+    }).toEqual({
+      status: 503,
+      type: expect.stringMatching(/^application\/problem\+json/),
+      retryAfter: '5',
+      requestId: true,
+    });
+    expect(await answer.json()).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
+    expect(await statusOf(`${stack.url('entitlement')}/ready`)).toBe(503);
+
+    await relay.start();
+    await eventually(
+      () => statusOf(customerUrl, admin),
+      (s) => s === 200,
+    );
+  });
 });

@@ -11,6 +11,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { DomainError } from './domain-error';
 import { negotiateLanguage } from './language';
+import { isUnreachableDependency } from './unreachable-dependency';
 import {
   PROBLEM_CONTENT_TYPE,
   ProblemException,
@@ -77,9 +78,16 @@ export function toProblemInput(exception: unknown): ProblemInput | undefined {
   return { code, detail: message, ...(errors.length > 0 ? { extensions: { errors } } : {}) };
 }
 
+/** A request that failed on an unreachable dependency: retried by the caller a little later. */
+const UNAVAILABLE: ProblemInput = {
+  code: 'service-unavailable',
+  headers: { 'retry-after': '5' },
+};
+
 /**
  * The one exception filter of every HTTP app: every error becomes application/problem+json
- * with the request id; a 5xx never reveals internals.
+ * with the request id; a 5xx never reveals internals. A dependency that cannot be reached
+ * (Postgres down or refusing connections) is a 503 with Retry-After, not a 500.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
@@ -90,7 +98,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     let input = toProblemInput(exception);
-    if (!input) {
+    if (!input && isUnreachableDependency(exception)) {
+      // An outage, not a bug: said once per request, without a stack, and answered as one.
+      this.logger.warn(
+        { err: (exception as Error).message, requestId: request.id },
+        'dependency unreachable',
+      );
+      input = UNAVAILABLE;
+    } else if (!input) {
       this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
       input = { code: 'internal-error' };
     }
