@@ -25,7 +25,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { usageLoad } from './load/usage-events';
+import { runCustomerPrefix, usageLoad } from './load/usage-events';
 import {
   ProcessGroups,
   cpuPerUnit,
@@ -134,14 +134,14 @@ const percentile = (sorted: { ms: number; weight: number }[], q: number): number
   return sorted[sorted.length - 1]?.ms ?? NaN;
 };
 
-/** Polls until the rollups hold `expected` events of the run's customers under `prefix`. */
-async function waitCommitted(db: Client, prefix: string, expected: number): Promise<void> {
+/** Polls until the rollups hold `expected` events of the customers of the run `runId`. */
+async function waitCommitted(db: Client, runId: string, expected: number): Promise<void> {
   const started = Date.now();
   for (;;) {
     const { rows } = await db.query(
       `SELECT COALESCE(SUM("event_count"), 0)::bigint AS n FROM "metering"."rollups"
        WHERE "customer_id" LIKE $1 AND "meter_key" = 'api_requests'`,
-      [`${prefix}-%`],
+      [`${runCustomerPrefix(runId)}%`],
     );
     if (Number(rows[0].n) >= expected) return;
     if (Date.now() - started > 600_000) throw new Error(`stalled at ${rows[0].n} of ${expected}`);
@@ -193,12 +193,13 @@ async function main(): Promise<void> {
     await startGroupAtEnd(kafka, recordedGroup, topics.recorded);
     const latencies: { ms: number; weight: number }[] = [];
     const liveRun = `${runId}l`;
+    const liveCustomers = runCustomerPrefix(liveRun);
     await recorded.start(async (batch) => {
       const now = Date.now();
       for (const m of batch) {
         const event = JSON.parse(m.value!.toString()) as UsageRecordedEvent;
         pacedSink(event, now);
-        if (!event.customerId.startsWith(liveRun)) continue;
+        if (!event.customerId.startsWith(liveCustomers)) continue;
         // Upper bound for the message's events: it is as late as its earliest event.
         latencies.push({ ms: now - Date.parse(event.firstEventAt), weight: event.quantity });
       }
@@ -235,8 +236,11 @@ async function main(): Promise<void> {
     // Paced: a steady rate below capacity, so latency is the pipeline's, not a backlog's.
     const pacedRun = `${runId}p`;
     const paced: { ms: number; weight: number }[] = [];
+    // Each tick's customers are a run of their own (below): known by their prefix.
+    const pacedCustomers = new Set<string>();
+    const prefixLength = runCustomerPrefix('').length;
     pacedSink = (event, now) => {
-      if (event.customerId.startsWith(pacedRun)) {
+      if (pacedCustomers.has(event.customerId.slice(0, prefixLength))) {
         paced.push({ ms: now - Date.parse(event.firstEventAt), weight: event.quantity });
       }
     };
@@ -247,6 +251,7 @@ async function main(): Promise<void> {
     const tickStart = Date.now();
     for (let tick = 0; tick < ticks; tick++) {
       // Each tick's events are made at its own time (and for customers of their own).
+      pacedCustomers.add(runCustomerPrefix(`${pacedRun}${tick}`));
       const load = usageLoad({
         ...shape,
         events: PACED_RATE / 10,

@@ -99,7 +99,8 @@ const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 let counter = 0;
-const nextSubject = () => `conf-${run}-${++counter}`;
+// Subjects are customer ids (UUIDs), the run's 8 hex digits first.
+const nextSubject = () => `${run}-0000-4000-8000-${(++counter).toString(16).padStart(12, '0')}`;
 
 const isJsonType = (type: string | undefined) =>
   type === undefined || /^application\/(.+\+)?json\b/i.test(type);

@@ -33,7 +33,8 @@ describe('metering API (e2e)', () => {
   const topic = `${topics.usage}.e2e-api-${run}`;
   const type = `dev.example.llm.completion.${run}`;
   const meterKey = `llm_tokens_${run}`;
-  const customer = `cust-${run}`;
+  // Customer ids are UUIDs (a usage event's subject must be one).
+  const customer = randomUUID();
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
   let base: string;
 
@@ -214,6 +215,16 @@ describe('metering API (e2e)', () => {
         [{ model: 'small' }, 105],
       ],
     );
+    // A group named twice (repeated or in the list) is a mistake named, as a repeated
+    // customerId or meterKey is, not a report with the group twice.
+    for (const twice of ['&groupBy=model&groupBy=model', '&groupBy=model,model']) {
+      const refused = await usage(twice);
+      expect([twice, refused.status, refused.errors]).toEqual([
+        twice,
+        400,
+        [{ field: 'groupBy', messages: ['groupBy must name each group once'] }],
+      ]);
+    }
   });
 
   it('consumes events published with kcat in structured and binary mode', async () => {
@@ -303,5 +314,53 @@ describe('metering API (e2e)', () => {
       (r) => r.total?.events === 1,
     );
     expect(report.total).toEqual({ value: 9, events: 1 });
+  });
+
+  it('reads a customer id spelt in upper case as the customer, and refuses a subject that is none', async () => {
+    const token = {
+      authorization: `Bearer ${SERVICE_TOKEN}`,
+      'content-type': 'application/cloudevents-batch+json',
+    };
+    const other = randomUUID();
+    const answer = await post(
+      '/events',
+      [
+        { ...event(`up-${run}`, { tokens: 4, model: 'large' }), subject: other.toUpperCase() },
+        { ...event(`br-${run}`, { tokens: 6, model: 'large' }), subject: `{${other}}` },
+      ],
+      token,
+    );
+    expect(answer.status).toBe(202);
+    // Counted as the one customer they name, under its canonical id.
+    const report = await eventually(
+      () =>
+        fetch(`${base}/v1/usage?customerId=${other}&meterKey=${meterKey}`, {
+          headers: admin,
+        }).then(json),
+      (r) => r.total?.events === 2,
+    );
+    expect(report.total).toEqual({ value: 10, events: 2 });
+    const upper = await fetch(
+      `${base}/v1/usage?customerId=${other.toUpperCase()}&meterKey=${meterKey}`,
+      { headers: admin },
+    ).then(json);
+    // And asked for in any spelling.
+    expect(upper.total).toEqual({ value: 10, events: 2 });
+
+    // Usage of someone who is not a customer could never be charged: refused, naming it.
+    const refused = await post(
+      '/events',
+      [{ ...event(`acme-${run}`, { tokens: 1 }), subject: 'acme-corp' }],
+      token,
+    );
+    expect(refused.status).toBe(400);
+    expect((await json(refused)).errors).toEqual([
+      {
+        field: '[0].subject',
+        messages: [
+          'subject must be the customer id, a UUID like 7c9e6679-7425-40de-944b-e07fc1f90ae7',
+        ],
+      },
+    ]);
   });
 });

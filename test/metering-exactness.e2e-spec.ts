@@ -2,7 +2,7 @@ import { MessageProducer, OutboundMessage, createKafka, ensureTopics } from '@pa
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { UsageLoad, prng, usageLoad } from '../bench/load/usage-events';
+import { UsageLoad, prng, runCustomerPrefix, usageLoad } from '../bench/load/usage-events';
 import { testConfig } from '../libs/testing/src/test-config';
 import { committedLetters } from './support/dead-letter-topic';
 import { query } from './support/database';
@@ -39,7 +39,7 @@ async function unitsByCustomer(runId: string): Promise<Map<string, number>> {
   const rows = await query<{ customer_id: string; units: string }>(
     `SELECT "customer_id", SUM("value_sum")::bigint AS units FROM "metering"."rollups"
      WHERE "customer_id" LIKE $1 AND "meter_key" = 'api_requests' GROUP BY 1`,
-    [`${runId}-%`],
+    [`${runCustomerPrefix(runId)}%`],
   );
   return new Map(rows.map((r) => [r.customer_id, Number(r.units)]));
 }

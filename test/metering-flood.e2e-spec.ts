@@ -117,7 +117,7 @@ describe('metering under a flood of unmetered, oversized and malformed messages 
         id: `flood-${runId}-${i}`,
         source: 'e2e-flood',
         type: unmatchedType,
-        subject: `flood-customer-${i % 50}`,
+        subject: `00000000-0000-4000-8000-${(i % 50).toString(16).padStart(12, '0')}`,
         time: new Date().toISOString(),
         data: { i },
       });

@@ -1,5 +1,21 @@
 import { REQUEST_SERVED_EVENT_TYPE } from '@paygate/contracts';
 import type { OutboundMessage } from '@paygate/messaging';
+import { createHash } from 'node:crypto';
+
+/**
+ * The first 14 characters (`xxxxxxxx-xxxx-`) the customer ids of a run share: what a query
+ * selects the run's rollups by (`LIKE prefix || '%'`). Customer ids are UUIDs, as usage
+ * events' subjects must be, drawn from the run's id.
+ */
+export function runCustomerPrefix(runId: string): string {
+  const hex = createHash('sha256').update(runId).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-`;
+}
+
+/** Customer `n` of a run: a UUID (version 4's layout) under runCustomerPrefix. */
+export function runCustomer(runId: string, n: number): string {
+  return `${runCustomerPrefix(runId)}4000-8000-${n.toString(16).padStart(12, '0')}`;
+}
 
 export interface UsageLoad {
   messages: OutboundMessage[];
@@ -45,7 +61,7 @@ export function usageLoad(options: UsageLoadOptions, seed = 42): UsageLoad {
   let malformed = 0;
   const time = new Date().toISOString();
   for (let i = 0; i < options.events; i++) {
-    const customer = `${options.runId}-c${Math.floor(random() * options.customers)}`;
+    const customer = runCustomer(options.runId, Math.floor(random() * options.customers));
     const roll = random();
     if (roll < options.malformedShare) {
       malformed += 1;

@@ -6,7 +6,7 @@ const valid = {
   id: 'e-1',
   source: '/mycontext/subcontext',
   type: 'com.example.someevent',
-  subject: 'c1',
+  subject: '00000000-0000-4000-8000-0000000000c1',
   time: '2026-11-24T10:00:00Z',
   data: { units: 1 },
 };

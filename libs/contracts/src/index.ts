@@ -19,6 +19,7 @@ export type {
   RequestServedData,
 } from './usage-event';
 export { timestampMs } from './cloudevents-rules';
+export { canonicalCustomerId } from './customer-id';
 export { repeatedMember } from './repeated-members';
 export { payerAccountOf } from './payer-account';
 export { isUsageRecordedEvent } from './usage-recorded.event';

@@ -11,7 +11,7 @@ const valid = {
   id: 'evt-1',
   source: 'billing-service',
   type: 'dev.paygate.request.served',
-  subject: 'customer-1',
+  subject: '00000000-0000-4000-8000-000000000001',
   time: '2026-11-24T10:00:00.123Z',
   data: { units: 3 },
 };
@@ -46,7 +46,7 @@ describe('parseUsageEvent', () => {
         ce_id: 'b1',
         ce_source: 'gw',
         ce_type: 'dev.paygate.request.served',
-        ce_subject: 'customer-1',
+        ce_subject: '00000000-0000-4000-8000-000000000001',
         ce_time: '2026-11-24T10:00:00Z',
         ce_leaseid: leaseid,
       });
@@ -79,7 +79,7 @@ describe('parseUsageEvent', () => {
         ce_id: 'b1',
         ce_source: 'gw',
         ce_type: 'dev.paygate.request.served',
-        ce_subject: 'customer-1',
+        ce_subject: '00000000-0000-4000-8000-000000000001',
         ce_time: '2026-11-24T10:00:00Z',
         ce_occurrences: occurrences,
         'content-type': 'application/json',
@@ -200,7 +200,7 @@ describe('decodeUsageEvent (binary mode)', () => {
     ce_id: 'b-1',
     ce_source: 'svc',
     ce_type: 't',
-    ce_subject: 'c1',
+    ce_subject: '00000000-0000-4000-8000-0000000000c1',
     ce_time: '2026-11-24T10:00:00Z',
   };
 
@@ -216,7 +216,7 @@ describe('decodeUsageEvent (binary mode)', () => {
         id: 'b-1',
         source: 'svc',
         type: 't',
-        subject: 'c1',
+        subject: '00000000-0000-4000-8000-0000000000c1',
         time: '2026-11-24T10:00:00Z',
         // The content type as sent, parameters included (HTTP and Kafka bindings).
         datacontenttype: 'application/json; charset=utf-8',
@@ -260,7 +260,7 @@ describe('decodeUsageEvent (binary mode)', () => {
       id: 's-1',
       source: 'svc',
       type: 't',
-      subject: 'c1',
+      subject: '00000000-0000-4000-8000-0000000000c1',
       time: '2026-11-24T10:00:00Z',
       data: {},
     });

@@ -1,3 +1,4 @@
+import { canonicalCustomerId } from './customer-id';
 import { repeatedMember } from './repeated-members';
 import {
   EXTENSION_NAME,
@@ -142,6 +143,22 @@ export function validateUsageEvent(value: unknown): UsageEventParseResult {
     errors.push({ field: 'source', message: 'source must be a URI-reference (RFC 3986)' });
   requireString(body, 'type', USAGE_EVENT_LIMITS.maxTypeLength, errors);
   requireString(body, 'subject', USAGE_EVENT_LIMITS.maxSubjectLength, errors);
+  // The subject is the customer: the entitlement service's customers are UUIDs, and usage of
+  // anything else could be counted but never charged (its usage.recorded skipped as invalid).
+  if (
+    typeof body.subject === 'string' &&
+    body.subject !== '' &&
+    errors.at(-1)?.field !== 'subject'
+  ) {
+    const customer = canonicalCustomerId(body.subject);
+    if (customer === undefined)
+      errors.push({
+        field: 'subject',
+        message:
+          'subject must be the customer id, a UUID like 7c9e6679-7425-40de-944b-e07fc1f90ae7',
+      });
+    else body.subject = customer;
+  }
   if (typeof body.time !== 'string' || timestampMs(body.time) === undefined) {
     errors.push({
       field: 'time',

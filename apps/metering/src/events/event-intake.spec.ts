@@ -28,7 +28,7 @@ const event = (id: string, extra: Record<string, unknown> = {}) => ({
   id,
   source: 'svc',
   type: 'llm.completion',
-  subject: 'c1',
+  subject: '00000000-0000-4000-8000-0000000000c1',
   time: '2026-11-24T09:59:00Z',
   data: { tokens: 5 },
   ...extra,

@@ -139,7 +139,7 @@ describe('POST /events (in-process, real Postgres)', () => {
     id,
     source: `int/${run}`,
     type,
-    subject: 'cust-1',
+    subject: '00000000-0000-4000-8000-000000000001',
     time: '2026-11-24T09:59:00Z',
     data: { tokens: 5 },
     ...extra,
@@ -258,7 +258,7 @@ describe('POST /events (in-process, real Postgres)', () => {
           'ce-time': '2026-11-24T09:59:00Z',
           'ce-id': `bin-${randomUUID()}`,
           'ce-source': '/mycontext/subcontext',
-          'ce-subject': 'cust-1',
+          'ce-subject': '00000000-0000-4000-8000-000000000001',
           ...headers,
         },
         payload: JSON.stringify(data),
@@ -274,7 +274,7 @@ describe('POST /events (in-process, real Postgres)', () => {
           specversion: '1.0',
           type,
           source: '/mycontext/subcontext',
-          subject: 'cust-1',
+          subject: '00000000-0000-4000-8000-000000000001',
           datacontenttype: 'application/json; charset=utf-8',
           myextension: 'café',
           data: { tokens: 5 },
@@ -324,7 +324,7 @@ describe('POST /events (in-process, real Postgres)', () => {
         'ce-type': type,
         'ce-time': '2026-11-24T09:59:00Z',
         'ce-source': '/mycontext/subcontext',
-        'ce-subject': 'cust-1',
+        'ce-subject': '00000000-0000-4000-8000-000000000001',
       };
       const data = JSON.stringify({ tokens: 5 });
       const twice = await overHttp({ ...headers, 'ce-id': ['a1', 'a2'] }, data);
@@ -334,7 +334,14 @@ describe('POST /events (in-process, real Postgres)', () => {
         errors: [{ field: 'ce-id', messages: ['must be sent once'] }],
       });
       const many = await overHttp(
-        { ...headers, 'ce-id': `bin-${randomUUID()}`, 'ce-subject': ['cust-1', 'cust-1'] },
+        {
+          ...headers,
+          'ce-id': `bin-${randomUUID()}`,
+          'ce-subject': [
+            '00000000-0000-4000-8000-000000000001',
+            '00000000-0000-4000-8000-000000000001',
+          ],
+        },
         data,
       );
       expect(many.body.errors).toEqual([{ field: 'ce-subject', messages: ['must be sent once'] }]);
@@ -354,7 +361,9 @@ describe('POST /events (in-process, real Postgres)', () => {
       // The same request with each header once is taken.
       const once = await overHttp({ ...headers, 'ce-id': `bin-${randomUUID()}` }, data);
       expect(once.status).toBe(202);
-      expect(published).toEqual([expect.objectContaining({ subject: 'cust-1' })]);
+      expect(published).toEqual([
+        expect.objectContaining({ subject: '00000000-0000-4000-8000-000000000001' }),
+      ]);
     });
   });
 

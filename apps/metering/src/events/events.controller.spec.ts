@@ -25,7 +25,7 @@ const event = {
   id: 'e1',
   source: 'svc',
   type: 't',
-  subject: 'c1',
+  subject: '00000000-0000-4000-8000-0000000000c1',
   time: '2026-11-25T10:00:00Z',
   data: {},
 };
@@ -144,7 +144,14 @@ describe('EventsController', () => {
       'content-type',
       'application/json',
       ...['ce-specversion', '1.0', 'ce-id', 'a1', 'ce-id', 'a2', 'ce-source', 'svc'],
-      ...['ce-type', 't', 'ce-subject', 'c1', 'ce-time', '2026-11-25T10:00:00Z'],
+      ...[
+        'ce-type',
+        't',
+        'ce-subject',
+        '00000000-0000-4000-8000-0000000000c1',
+        'ce-time',
+        '2026-11-25T10:00:00Z',
+      ],
     ];
     const refused = await controller(publisher)
       .publish(binaryRequest(lines), { units: 1 })

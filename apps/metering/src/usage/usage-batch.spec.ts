@@ -24,7 +24,7 @@ const options = (extra: Partial<ClassifyOptions> = {}): ClassifyOptions => ({
   futureSkewMs: 300_000,
   unknownMeter: 'dead-letter',
   unknownCustomer: 'accept',
-  customerKnown: (subject) => subject === 'c1',
+  customerKnown: (subject) => subject === '00000000-0000-4000-8000-0000000000c1',
   ...extra,
 });
 
@@ -46,7 +46,15 @@ const event = (
   data: Record<string, unknown>,
   type = 'dev.paygate.request.served',
   time = '2026-11-24T10:00:30Z',
-) => ({ specversion: '1.0', id: `e${offset}`, source: 's', type, subject: 'c1', time, data });
+) => ({
+  specversion: '1.0',
+  id: `e${offset}`,
+  source: 's',
+  type,
+  subject: '00000000-0000-4000-8000-0000000000c1',
+  time,
+  data,
+});
 
 describe('classifyBatch', () => {
   it('reads every meter of the event type, with its group', () => {
@@ -78,7 +86,7 @@ describe('classifyBatch', () => {
             ce_id: 'bin-1',
             ce_source: 'kcat',
             ce_type: 'dev.paygate.request.served',
-            ce_subject: 'c9',
+            ce_subject: '00000000-0000-4000-8000-0000000000c9',
             ce_time: '2026-11-24T10:00:00Z',
             'content-type': 'application/json',
           },
@@ -87,7 +95,11 @@ describe('classifyBatch', () => {
       options(),
     );
     expect(deadLetters).toEqual([]);
-    expect(accepted[0].event).toMatchObject({ id: 'bin-1', subject: 'c9', data: { units: 7 } });
+    expect(accepted[0].event).toMatchObject({
+      id: 'bin-1',
+      subject: '00000000-0000-4000-8000-0000000000c9',
+      data: { units: 7 },
+    });
   });
 
   it('dead-letters a binary-mode event whose ce_ header was not valid UTF-8', () => {
@@ -98,7 +110,7 @@ describe('classifyBatch', () => {
         ce_id: 'bin-\ufffd',
         ce_source: 'kcat',
         ce_type: 'dev.paygate.request.served',
-        ce_subject: 'c9',
+        ce_subject: '00000000-0000-4000-8000-0000000000c9',
         ce_time: '2026-11-24T10:00:00Z',
       },
     );
@@ -150,7 +162,10 @@ describe('classifyBatch', () => {
 });
 
 describe('classifyBatch with an unknown-customer policy', () => {
-  const stranger = () => ({ ...event({ units: 1, caller: 'a' }), subject: 'nobody' });
+  const stranger = () => ({
+    ...event({ units: 1, caller: 'a' }),
+    subject: '00000000-0000-4000-8000-00000000000b',
+  });
 
   it('accepts anyone by default, and dead-letters or holds strangers when asked', () => {
     expect(classifyBatch([message(stranger())], options()).accepted).toHaveLength(1);
@@ -159,13 +174,15 @@ describe('classifyBatch with an unknown-customer policy', () => {
       options({ unknownCustomer: 'dead-letter' }),
     );
     expect(refused.deadLetters.map((d) => [d.reason, d.subject])).toEqual([
-      ['unknown-customer', 'nobody'],
+      ['unknown-customer', '00000000-0000-4000-8000-00000000000b'],
     ]);
     const held = classifyBatch(
       [message(stranger()), message(event({ units: 1, caller: 'a' }))],
       options({ unknownCustomer: 'hold' }),
     );
-    expect(held.held.map((h) => [h.reason, h.subject])).toEqual([['unknown-customer', 'nobody']]);
+    expect(held.held.map((h) => [h.reason, h.subject])).toEqual([
+      ['unknown-customer', '00000000-0000-4000-8000-00000000000b'],
+    ]);
     expect(held.accepted).toHaveLength(1);
   });
 });

@@ -47,11 +47,14 @@ describe('usage past 2^53 − 1 (real Postgres)', () => {
     usage = new UsageQueryService(dataSource);
   });
 
+  /** The run's customers (usage events' subjects are UUIDs): their outbox rows go at the end. */
+  const customers: string[] = [];
+
   afterAll(async () => {
     // No relay runs here; queued messages must not leak into a later run's relay.
     await dataSource.query(
-      `DELETE FROM "metering"."outbox" WHERE "key" LIKE 'itest-bounds-%' OR "headers"->>$1 = $2`,
-      [DEAD_LETTER_HEADERS.topic, topic],
+      `DELETE FROM "metering"."outbox" WHERE "key" = ANY($3) OR "headers"->>$1 = $2`,
+      [DEAD_LETTER_HEADERS.topic, topic, customers],
     );
     await dataSource.destroy();
   });
@@ -89,7 +92,8 @@ describe('usage past 2^53 − 1 (real Postgres)', () => {
     aggregation: 'sum' | 'max' | 'count' = 'sum',
     type = `itest.bounds.${randomUUID()}`,
   ) => {
-    const customer = `itest-bounds-${randomUUID()}`;
+    const customer = randomUUID();
+    customers.push(customer);
     const meterKey = `big_${randomUUID().slice(0, 8)}`;
     await meters.create({
       key: meterKey,

@@ -37,7 +37,7 @@ describe('UsageIngestService: meters, holds and pruning (real Postgres)', () => 
   afterAll(() => fx.close());
 
   it('aggregates sum, max, latest and unique_count per group and answers by hour and group', async () => {
-    const customer = `itest-${randomUUID()}`;
+    const customer = randomUUID();
     const type = `itest.llm.${randomUUID()}`;
     const suffix = randomUUID().slice(0, 8);
     const key = (name: string) => `${name}_${suffix}`;
@@ -93,7 +93,7 @@ describe('UsageIngestService: meters, holds and pruning (real Postgres)', () => 
   });
 
   it('groups object values by what they are, not by the order of their members', async () => {
-    const customer = `itest-${randomUUID()}`;
+    const customer = randomUUID();
     const type = `itest.shapes.${randomUUID()}`;
     const suffix = randomUUID().slice(0, 8);
     const key = (name: string) => `${name}_${suffix}`;
@@ -160,7 +160,7 @@ describe('UsageIngestService: meters, holds and pruning (real Postgres)', () => 
   });
 
   it('holds events of unknown types and releases them, through the outbox, when a meter appears', async () => {
-    const customer = `itest-${randomUUID()}`;
+    const customer = randomUUID();
     await customers.announce([customer]);
     const type = `itest.held.${randomUUID()}`;
     const held = [
@@ -214,7 +214,7 @@ describe('UsageIngestService: meters, holds and pruning (real Postgres)', () => 
   });
 
   it('holds events of customers not yet announced and releases them when the customer is', async () => {
-    const customer = `itest-${randomUUID()}`;
+    const customer = randomUUID();
     const held = [message(event(customer, 'x1', 1)), message(event(customer, 'x2', 2))];
     expect((await holdingIngest.ingest(held)).counts).toMatchObject({ held: 2, accepted: 0 });
     expect(await customers.announce([customer])).toBe(2);

@@ -42,7 +42,7 @@ describe('UsageIngestService (real Postgres)', () => {
   afterAll(() => fx.close());
 
   it('counts each (source, id) once within a batch, across batches and on redelivery', async () => {
-    const customer = `itest-${randomUUID()}`;
+    const customer = randomUUID();
     const batch = [
       message(event(customer, 'a', 2, { leaseid: 'lease-a' })),
       message(event(customer, 'b', 3)),
@@ -82,7 +82,7 @@ describe('UsageIngestService (real Postgres)', () => {
   });
 
   it('records each bad offset once, hands its DLQ copy to the consumer each time, and replays it', async () => {
-    const customer = `itest-${randomUUID()}`;
+    const customer = randomUUID();
     const bad = message('{"not": json');
     const type = `itest.replay.${randomUUID()}`;
     const unknown = message(event(customer, 'u', 1, { type }));
@@ -146,7 +146,7 @@ describe('UsageIngestService (real Postgres)', () => {
   });
 
   it('skips events no meter reads (default policy): counted per type once, redelivery included', async () => {
-    const customer = `itest-${randomUUID()}`;
+    const customer = randomUUID();
     const type = `itest.unmatched.${randomUUID()}`;
     const batch = [
       message(event(customer, 'u1', 1, { type })),
@@ -169,7 +169,7 @@ describe('UsageIngestService (real Postgres)', () => {
   });
 
   it('isolates a message the database refuses: its neighbours are applied, it is dead-lettered', async () => {
-    const customer = `itest-${randomUUID()}`;
+    const customer = randomUUID();
     // A valid event (data is the publisher's JSON), but the group it names holds a NUL, which
     // Postgres text cannot: writing its rollup fails in the database.
     const type = `itest.grouped.${randomUUID()}`;
@@ -205,7 +205,7 @@ describe('UsageIngestService (real Postgres)', () => {
   });
 
   it('dead-letters a bad message whose headers hold a NUL (jsonb refuses \\u0000), and goes on', async () => {
-    const customer = `itest-${randomUUID()}`;
+    const customer = randomUUID();
     const poison = { ...message('{bad'), headers: { 'trace\u0000id': 'a\u0000b', itest: 'yes' } };
     const batch = [message(event(customer, 'h1', 1)), poison, message(event(customer, 'h2', 1))];
     // Before, recording its letter failed, and so did the batch, on every delivery for good.
@@ -221,7 +221,7 @@ describe('UsageIngestService (real Postgres)', () => {
 
   it('cuts a dead letter too large to keep whole, recording its size and SHA-256', async () => {
     const big = message(
-      JSON.stringify({ ...event(`itest-${randomUUID()}`, 'big', 1), pad: 'x'.repeat(900_000) }),
+      JSON.stringify({ ...event(randomUUID(), 'big', 1), pad: 'x'.repeat(900_000) }),
     );
     const outcome = await ingest.ingest([big]);
     expect(outcome.counts).toMatchObject({ deadLettered: 1 });

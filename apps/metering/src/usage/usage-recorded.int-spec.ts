@@ -60,7 +60,7 @@ describe('usage.recorded of many long lease ids (real Postgres and Kafka)', () =
   });
 
   const setup = async () => {
-    const customer = `itest-recorded-${randomUUID()}`;
+    const customer = randomUUID();
     customers.push(customer);
     const type = `itest.recorded.${randomUUID()}`;
     const meterKey = `leased_${randomUUID().slice(0, 8)}`;

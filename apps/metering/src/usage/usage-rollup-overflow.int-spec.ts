@@ -52,11 +52,14 @@ describe('minute sums past bigint (real Postgres)', () => {
     usage = new UsageQueryService(dataSource);
   });
 
+  /** The run's customers (usage events' subjects are UUIDs): their outbox rows go at the end. */
+  const customers: string[] = [];
+
   afterAll(async () => {
     // No relay runs here; queued messages must not leak into a later run's relay.
     await dataSource.query(
-      `DELETE FROM "metering"."outbox" WHERE "key" LIKE 'itest-overflow-%' OR "headers"->>$1 = $2`,
-      [DEAD_LETTER_HEADERS.topic, topic],
+      `DELETE FROM "metering"."outbox" WHERE "key" = ANY($3) OR "headers"->>$1 = $2`,
+      [DEAD_LETTER_HEADERS.topic, topic, customers],
     );
     await dataSource.destroy();
   });
@@ -82,7 +85,8 @@ describe('minute sums past bigint (real Postgres)', () => {
     }) satisfies InboundMessage;
 
   const setup = async () => {
-    const customer = `itest-overflow-${randomUUID()}`;
+    const customer = randomUUID();
+    customers.push(customer);
     const type = `itest.overflow.${randomUUID()}`;
     const meterKey = `ovf_${randomUUID().slice(0, 8)}`;
     await meters.create({
