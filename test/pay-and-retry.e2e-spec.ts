@@ -54,6 +54,15 @@ describe('pay and retry (e2e)', () => {
       (b) => b.reserved === 0,
     );
 
+  /** How many payments were journaled for a customer. */
+  const paymentsOf = async (c: DemoCustomer) =>
+    (
+      await query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "entitlement"."direct_payments" WHERE "customer_id" = $1`,
+        [c.customerId],
+      )
+    )[0].n;
+
   beforeAll(async () => {
     upstream = (await startDemoUpstream(stack.ports.upstream)).server;
     const routes = stack.writeRoutes('pay', { paid: { price: { assets: [TEST_ASSET] } } });
@@ -109,11 +118,7 @@ describe('pay and retry (e2e)', () => {
     // Fresh offers come with it, and nothing was credited again.
     expect(header(replay, 'payment-required')).toHaveLength(1);
     expect(await balance(customer)).toMatchObject({ available: 0, reserved: 0 });
-    const rows = await query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM "entitlement"."direct_payments" WHERE "customer_id" = $1`,
-      [customer.customerId],
-    );
-    expect(rows[0].n).toBe(1);
+    expect(await paymentsOf(customer)).toBe(1);
   });
 
   it('x402: an amount that is not whole credits (499 for 250 each) is refused before it settles', async () => {
@@ -140,11 +145,7 @@ describe('pay and retry (e2e)', () => {
     // Fresh offers for the exact amount come with it; nothing was journaled or credited.
     expect(header(answer, 'payment-required')).toHaveLength(1);
     expect(await balance(customer)).toMatchObject({ available: 0, reserved: 0 });
-    const rows = await query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM "entitlement"."direct_payments" WHERE "customer_id" = $1`,
-      [customer.customerId],
-    );
-    expect(rows[0].n).toBe(0);
+    expect(await paymentsOf(customer)).toBe(0);
 
     // Two whole credits (500) are taken: one spent on the call, one left.
     required.accepts = required.accepts.map((a: Json) => ({ ...a, amount: '500' }));
@@ -227,11 +228,7 @@ describe('pay and retry (e2e)', () => {
     const fresh = header(late, 'www-authenticate');
     expect(fresh).toHaveLength(1);
     expect(fresh[0]).not.toBe(header(refused, 'www-authenticate')[0]);
-    const rows = await query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM "entitlement"."direct_payments" WHERE "customer_id" = $1`,
-      [customer.customerId],
-    );
-    expect(rows[0].n).toBe(0);
+    expect(await paymentsOf(customer)).toBe(0);
   });
 
   it('the client library pays its way within its budget: one payment per refused call, none past the budget', async () => {
@@ -261,10 +258,6 @@ describe('pay and retry (e2e)', () => {
       code: 'INSUFFICIENT_CREDITS',
     });
     expect(client.paid()).toEqual({ 'paygate:test/TEST': '750' });
-    const rows = await query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM "entitlement"."direct_payments" WHERE "customer_id" = $1`,
-      [customer.customerId],
-    );
-    expect(rows[0].n).toBe(3);
+    expect(await paymentsOf(customer)).toBe(3);
   });
 });

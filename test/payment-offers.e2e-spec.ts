@@ -127,6 +127,20 @@ describe('payment offers on payable 402s (e2e)', () => {
       ['exact', USDC.network, '1010', USDC.asset, USDC.payTo],
     ]);
 
+    // A key put in the URL by mistake is not in the resource a credential echoes (stored with
+    // the payment, sent to facilitators): only its prefix is.
+    const withKey = await call(`/paid/hello?api_key=${demo.apiKey}`, auth);
+    expect(withKey.status).toBe(402);
+    // (The problem's `instance` is the caller's own target, answered to the caller only.)
+    expect(JSON.stringify(withKey.body.payment)).not.toContain(demo.apiKey);
+    expect(values(withKey, 'payment-required').join()).not.toContain(demo.apiKey);
+    expect(withKey.body.payment.resource).toBe(
+      'http://api.example.test/paid/hello?api_key=pg_live_[redacted]',
+    );
+    expect(decodePaymentRequiredHeader(values(withKey, 'payment-required')[0]).resource.url).toBe(
+      'http://api.example.test/paid/hello?api_key=pg_live_[redacted]',
+    );
+
     // The body lists the same offers, with each challenge's id.
     expect(refused.body.payment).toMatchObject({
       resource: 'http://api.example.test/paid/hello?x=1',

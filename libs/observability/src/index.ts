@@ -2,6 +2,7 @@ export { REQUEST_ID_HEADER, requestIdFor } from './request-id';
 export {
   isUnloggedPath,
   loggableUrl,
+  withoutApiKeys,
   loggerModule,
   pinoOptions,
   serviceLogDestination,

@@ -13,6 +13,13 @@ describe('logged request URLs', () => {
       '/a/pg_live_[redacted]/b/pg_live_[redacted]',
     );
     expect(loggableUrl(`/a/pg%5Flive%5F${key.slice(8)}`)).toBe('/a/pg_live_[redacted]');
+    // Letters percent-encoded, or the whole key encoded twice.
+    expect(loggableUrl(`/a/%70g_%6Cive_${key.slice(8)}`)).toBe('/a/pg_live_[redacted]');
+    expect(loggableUrl(`/a/pg%255Flive%255F${key.slice(8)}`)).toBe('/a/pg_live_[redacted]');
+    expect(loggableUrl(`/a/PG_LIVE_${key.slice(8)}`)).toBe('/a/pg_live_[redacted]');
+    // A path with escapes but no key, or escapes that do not decode, stays as sent.
+    expect(loggableUrl('/a/caf%C3%A9')).toBe('/a/caf%C3%A9');
+    expect(loggableUrl('/a/%E0%A4%A')).toBe('/a/%E0%A4%A');
     expect(loggableUrl('/v1/live/events')).toBe('/v1/live/events');
   });
 });

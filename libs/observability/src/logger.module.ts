@@ -45,21 +45,40 @@ export function isUnloggedPath(url: string | undefined): boolean {
   return /^\/(health|ready|metrics)\b/.test(url ?? '');
 }
 
+/** An API key (`pg_live_` and its secret): the secret is what nothing may keep. */
+const API_KEY = /pg_live_[A-Za-z0-9_-]*/gi;
+
 /**
- * An API key (`pg_live_` and its secret, the underscores perhaps percent-encoded) that a
- * caller put in a path, where no route reads one: the secret is what logs must never keep.
+ * A URL (or any part of one) with every API key a caller put in it, where no route reads one,
+ * cut to its prefix (`pg_live_[redacted]`), percent-encoded or not: the secret must not reach
+ * a log, or a payment's stored and forwarded `resource`. A URL with `%` in it is decoded
+ * first (twice at most, for a key encoded twice) when that is what shows a key. Cheap for what
+ * holds no `live` and no `%` (it runs on every request).
  */
-const KEY_IN_PATH = /pg(?:_|%5f)live(?:_|%5f)[A-Za-z0-9_%-]*/gi;
+export function withoutApiKeys(url: string): string {
+  let text = url;
+  let decoded = url;
+  for (let round = 0; round < 2 && decoded.includes('%'); round++) {
+    try {
+      decoded = decodeURIComponent(decoded);
+    } catch {
+      break;
+    }
+    if (/pg_live_/i.test(decoded)) {
+      text = decoded;
+      break;
+    }
+  }
+  return /live/i.test(text) ? text.replace(API_KEY, 'pg_live_[redacted]') : text;
+}
 
 /**
  * A request's URL as logs may keep it: without the query (where callers put what they should
  * not), without the signed token of a billing link, which opens that customer's billing page
  * for a day to whoever reads it, and without an API key's secret sent in the path by mistake.
- * (The search for a key runs only on a path that has `live` in it: this is on every request.)
  */
 export function loggableUrl(url: string | undefined): string {
-  const path = (url ?? '').split('?')[0].replace(/^\/billing\/[^/]+/, '/billing/[token]');
-  return /live/i.test(path) ? path.replace(KEY_IN_PATH, 'pg_live_[redacted]') : path;
+  return withoutApiKeys((url ?? '').split('?')[0].replace(/^\/billing\/[^/]+/, '/billing/[token]'));
 }
 
 /**

@@ -136,7 +136,9 @@ export class PayAndRetry {
     const price = Math.max(1, shortfallOf(quote));
     // Once the payer is proven, its own account (if it has one) decides before anything is
     // settled: a blocked payer, or one whose plan version lacks the feature, pays nothing.
-    const beforeSettle = async (payment: ParsedPayment): Promise<ProblemInput | undefined> => {
+    const beforeSettle = async (
+      payment: ParsedPayment,
+    ): Promise<{ refusal: ProblemInput } | { callCredits: number }> => {
       const own = await this.entitlement.check({
         apiKey: '',
         payerPlan: plan,
@@ -146,12 +148,15 @@ export class PayAndRetry {
         requestId: String(request.id),
         requiredScopes: [],
       });
-      if (own.denial?.code !== 'payment-required') return denialProblem(own);
+      if (own.denial?.code !== 'payment-required') return { refusal: denialProblem(own) };
       // A payer over its plan's rate limit would pay and then be refused: refused first.
       const limited = own.customerId
         ? this.rateLimits.beforeDecision(payerKeyId(own.customerId), route.feature, Date.now())
         : undefined;
-      return limited ? rateLimited(route.feature, limited) : undefined;
+      if (limited) return { refusal: rateLimited(route.feature, limited) };
+      // What the call costs this payer, under its own plan version (the quote is the plan's
+      // newest, kept 10 s): what its payment may buy at most.
+      return { callCredits: Math.max(1, shortfallOf(own)) };
     };
     const paid = await this.payments.accept(route, request, { plan, beforeSettle }, price);
     if (paid.kind === 'refused') return { kind: 'refused', problem: paid.problem };

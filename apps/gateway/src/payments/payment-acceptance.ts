@@ -116,9 +116,13 @@ export class PaymentAcceptance {
     parsed: ParsedPayment | MalformedPayment,
   ): Promise<PaymentOutcome> {
     const assets = route.price?.assets ?? [];
-    const refuse = (code: ProblemInput['code'], reason: string): PaymentOutcome => {
+    const refuse = (
+      code: ProblemInput['code'],
+      reason: string,
+      offered = shortfall,
+    ): PaymentOutcome => {
       payments.inc({ outcome: reason });
-      const offers = this.offers.forRefusal(route, request, 'insufficient-credits', shortfall, now);
+      const offers = this.offers.forRefusal(route, request, 'insufficient-credits', offered, now);
       return {
         kind: 'refused',
         problem: {
@@ -147,12 +151,6 @@ export class PaymentAcceptance {
     if (!asset) return refuse('payment-invalid', 'wrong-asset');
     const bought = creditsPaid(parsed.amount, asset, shortfall);
     if (bought < 1n) return refuse('payment-underpaid', 'underpaid');
-    if (parsed.intent !== 'upto' && !paysWholeCredits(parsed.amount, asset))
-      return refuse('payment-invalid', 'inexact-amount');
-    // A payer without a key spends its balance only by paying each call (PayAndRetry's
-    // anonymous): credits it bought beyond the call would be taken and never spent.
-    if ('plan' in payer && parsed.intent !== 'upto' && bought > BigInt(Math.max(1, shortfall)))
-      return refuse('payment-invalid', 'more-than-the-call');
     // Checked before anything settles: a payment the ledger could not take is never taken.
     if (bought > BigInt(MAX_CREDITS_PER_PAYMENT)) return refuse('payment-invalid', 'too-large');
     const units = Number(bought);
@@ -172,6 +170,9 @@ export class PaymentAcceptance {
     if (earlier && samePayer(payer, earlier.record)) {
       return this.charges.creditSettled(request, payer, parsed, earlier, now);
     }
+    // (After that: a credential already settled is credited whatever rules came since.)
+    if (parsed.intent !== 'upto' && !paysWholeCredits(parsed.amount, asset))
+      return refuse('payment-invalid', 'inexact-amount');
 
     let verdict;
     try {
@@ -189,17 +190,25 @@ export class PaymentAcceptance {
       return refuse('payment-invalid', verdict.reason);
     }
 
-    if ('plan' in payer && payer.beforeSettle) {
-      let refusal: ProblemInput | undefined;
-      try {
-        refusal = await payer.beforeSettle(parsed);
-      } catch (err) {
-        return this.unavailable(parsed, 'account check', err);
+    if ('plan' in payer) {
+      let callCredits = Math.max(1, shortfall);
+      if (payer.beforeSettle) {
+        let own;
+        try {
+          own = await payer.beforeSettle(parsed);
+        } catch (err) {
+          return this.unavailable(parsed, 'account check', err);
+        }
+        if ('refusal' in own) {
+          payments.inc({ outcome: 'refused-before-settling' });
+          return { kind: 'refused', problem: own.refusal };
+        }
+        callCredits = own.callCredits;
       }
-      if (refusal) {
-        payments.inc({ outcome: 'refused-before-settling' });
-        return { kind: 'refused', problem: refusal };
-      }
+      // A payer without a key spends its balance only by paying each call (PayAndRetry's
+      // anonymous): credits it bought beyond the call would be taken and never spent.
+      if (parsed.intent !== 'upto' && bought > BigInt(callCredits))
+        return refuse('payment-invalid', 'more-than-the-call', callCredits);
     }
 
     if (parsed.intent === 'upto') {

@@ -1,3 +1,4 @@
+import { withoutApiKeys } from '@paygate/observability';
 import { Inject, Injectable } from '@nestjs/common';
 import { buildPaymentChallenges, type PaymentRequirement } from '@paygate/payments';
 import type { ProxyRequest } from '../proxy/proxy-request';
@@ -96,9 +97,13 @@ export class PaymentOffers {
     return this.config.PAYMENT_REALM ?? String(request.headers.host ?? 'paygate');
   }
 
-  /** The absolute URL the payment buys: the caller's view of it (host and path as sent). */
+  /**
+   * The absolute URL the payment buys: the caller's view of it (host and path as sent). An API
+   * key a caller put in it by mistake is cut to its prefix: the URL comes back in the payer's
+   * credential, which is stored with the payment and sent to the facilitator.
+   */
   resourceUrl(request: ProxyRequest): string {
     const host = String(request.headers.host ?? '127.0.0.1');
-    return `${request.protocol}://${host}${request.url}`;
+    return withoutApiKeys(`${request.protocol}://${host}${request.url}`);
   }
 }

@@ -43,9 +43,13 @@ export type Payer =
       plan: string;
       /**
        * Asked once the payment verified (the payer is proven) and before it is settled: a
-       * problem refuses it then, so no payment is taken for a request that would be refused.
+       * problem refuses it then, so no payment is taken for a request that would be refused;
+       * else the credits the call costs this payer (its own plan version prices it), which
+       * its payment may not exceed.
        */
-      beforeSettle?: (payment: ParsedPayment) => Promise<ProblemInput | undefined>;
+      beforeSettle?: (
+        payment: ParsedPayment,
+      ) => Promise<{ refusal: ProblemInput } | { callCredits: number }>;
     };
 
 /** What became of a payment credential sent with a request. */
