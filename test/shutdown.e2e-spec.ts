@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { startDemoUpstream } from '../scripts/demo-upstream';
@@ -183,7 +184,7 @@ describe('graceful shutdown (e2e)', () => {
   }, 120_000);
 
   it('metering: exits 0 within 5 s while events arrive, and every accepted event counts', async () => {
-    const customerId = `shutdown-${Date.now()}`;
+    const customerId = randomUUID();
     let n = 0;
     const metering = processOf('metering');
     let exit!: Promise<{ code: number | null; ms: number }>;

@@ -1,10 +1,11 @@
 /**
  * A customer id as the entitlement service writes it: a UUID in lower case with hyphens
  * (its customers' primary keys). Other spellings of the same 128 bits (upper case, as .NET
- * and SQL Server print a GUID; braces; no hyphens; a `urn:uuid:` URN) name the same
- * customer to Postgres and to the entitlement service, so a usage event's subject in one of
- * them is read as that customer in this form: its usage is counted and charged as one
- * customer's, not under a second spelling that usage queries and balances disagree on.
+ * and SQL Server print a GUID; braces; no hyphens) name the same customer to Postgres and so
+ * to the entitlement service, and a `urn:uuid:` URN (RFC 9562) names it too: a usage event's
+ * subject in one of them is read as that customer in this form, so its usage is counted and
+ * charged as one customer's, not under a second spelling that usage queries and balances
+ * disagree on.
  */
 const SPELLINGS =
   /^(?:urn:uuid:)?\{?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})\}?$/i;

@@ -100,10 +100,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     let input = toProblemInput(exception);
     if (!input && isUnreachableDependency(exception)) {
       // An outage, not a bug: said once per request, without a stack, and answered as one.
-      this.logger.warn(
-        { err: (exception as Error).message, requestId: request.id },
-        'dependency unreachable',
-      );
+      const { message, code } = exception as { message?: unknown; code?: unknown };
+      this.logger.warn({ err: message, code, requestId: request.id }, 'dependency unreachable');
       input = UNAVAILABLE;
     } else if (!input) {
       this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');

@@ -20,6 +20,7 @@ describe('isUnreachableDependency', () => {
       pgError('08006', 'connection failure'),
       pgError('53300', 'sorry, too many clients already'),
       pgError('57014', 'canceling statement due to statement timeout'),
+      pgError('25006', 'cannot execute UPDATE in a read-only transaction'),
       pgError('55000', 'database "paygate" is not currently accepting connections'),
       queryFailed(pgError('57P01', 'terminating connection due to administrator command')),
       Object.assign(new Error('wrapped'), { cause: new Error('Connection terminated') }),
@@ -34,6 +35,7 @@ describe('isUnreachableDependency', () => {
       pgError('22P02', 'invalid input syntax for type uuid'),
       pgError('55000', 'object not in prerequisite state'),
       pgError('42P01', 'relation "x" does not exist'),
+      pgError('08P01', 'bind message has 70000 parameter formats but 0 parameters'),
       queryFailed(pgError('22003', 'value out of range')),
       new Error('Connection refused by the payment provider, said the message'),
     ])

@@ -12,12 +12,15 @@ export function isUnreachableDependency(error: unknown): boolean {
     const text = typeof message === 'string' ? message : '';
     if (typeof code === 'string') {
       if (SOCKET_CODES.has(code)) return true;
-      // SQLSTATE class 08, connection exception; 57P01–57P03, the server shutting down or
-      // starting; 53300, too many connections; 57014, a statement past its deadline
-      // (DATABASE_QUERY_TIMEOUT_MS: a database too slow to answer now).
-      if (/^08[0-9A-Z]{3}$/.test(code) || /^57(P0[1-3]|014)$/.test(code) || code === '53300')
-        return true;
-      // A database that takes no connections (ALLOW_CONNECTIONS false, being dropped).
+      // SQLSTATE class 08, connection exception, but for 08P01 (a protocol violation, such as
+      // a statement with more than 65,535 parameters: a bug); 57P01–57P03, the server shutting
+      // down or starting; 53300, too many connections; 57014, a statement past its deadline
+      // (DATABASE_QUERY_TIMEOUT_MS: a database too slow to answer now); 25006, a read-only
+      // transaction (a failed-over primary come back as a standby).
+      if (/^08[0-9A-Z]{3}$/.test(code) && code !== '08P01') return true;
+      if (/^57(P0[1-3]|014)$/.test(code) || code === '53300' || code === '25006') return true;
+      // A database that takes no connections (ALLOW_CONNECTIONS false, being dropped): read
+      // from the server's message, in English unless lc_messages says otherwise.
       if (code === '55000' && /not currently accepting connections/.test(text)) return true;
     }
     if (PG_CONNECTION_MESSAGES.some((m) => text.startsWith(m))) return true;

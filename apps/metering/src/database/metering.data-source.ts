@@ -10,6 +10,7 @@ import { RollupSumsNumeric1764400000001 } from './migrations/1764400000001-rollu
 import { OutboxParking1764400000002 } from './migrations/1764400000002-outbox-parking';
 import { OutboxNotify1764500000001 } from './migrations/1764500000001-outbox-notify';
 import { UnmatchedEventsPruning1764500000002 } from './migrations/1764500000002-unmatched-events-pruning';
+import { CanonicalHeldSubjects1764500000003 } from './migrations/1764500000003-canonical-held-subjects';
 
 import { METERING_SCHEMA } from './schema';
 
@@ -39,6 +40,7 @@ export function meteringDataSource(
       OutboxParking1764400000002,
       OutboxNotify1764500000001,
       UnmatchedEventsPruning1764500000002,
+      CanonicalHeldSubjects1764500000003,
     ],
   });
 }
