@@ -99,7 +99,14 @@ export default async () => {
           import('./usage/usage-query.dto'),
           {
             UsageQueryDto: {
-              customerId: { required: true, type: () => String, minLength: 1, maxLength: 256 },
+              customerId: {
+                required: true,
+                type: () => String,
+                description:
+                  'The customer id (a UUID; spelt otherwise, such as in upper case, read as it is stored).',
+                minLength: 1,
+                maxLength: 256,
+              },
               meterKey: { required: true, type: () => String, minLength: 1, maxLength: 64 },
               from: {
                 required: false,
@@ -120,7 +127,8 @@ export default async () => {
               groupBy: {
                 required: false,
                 type: () => [String],
-                description: 'Comma-separated group names of the meter to split by.',
+                description: 'Comma-separated group names of the meter to split by, each once.',
+                uniqueItems: true,
                 maxItems: 8,
                 pattern: '^[a-z][a-z0-9_]{0,63}$',
               },
